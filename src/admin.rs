@@ -1,0 +1,398 @@
+//! The admin API under `/__admin` (SPEC §7): a closed set of routes, one
+//! small `handle_*` function each. JSON in and out; bad input gets 400 with
+//! `{"error": "…"}` saying what is wrong.
+
+use std::sync::{Arc, OnceLock};
+
+use hyper::header::{ALLOW, AUTHORIZATION};
+use hyper::{Method, StatusCode};
+use serde_json::{json, Map, Value};
+
+use crate::engine::journal::Filter;
+use crate::engine::latency::{Fault, Latency};
+use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
+use crate::engine::overrides::Override;
+use crate::engine::{Engine, Reply};
+use crate::request::{Body, Request};
+use crate::time::{parse_duration, Timestamp};
+
+pub const PREFIX: &str = "/__admin";
+
+/// Whether `path` belongs to the admin API.
+pub fn owns(path: &str) -> bool {
+    path == PREFIX || path.starts_with("/__admin/")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Health,
+    Scenarios,
+    ListOverrides,
+    AddOverride,
+    ClearOverrides,
+    DeleteOverride,
+    Requests,
+    ClearRequests,
+    Counters,
+    ClearCounters,
+    Clock,
+    SetClock,
+    Reset,
+    Reload,
+}
+
+const ROUTES: &[(&str, &str, Route)] = &[
+    ("GET", "/__admin/health", Route::Health),
+    ("GET", "/__admin/scenarios", Route::Scenarios),
+    ("GET", "/__admin/overrides", Route::ListOverrides),
+    ("POST", "/__admin/overrides", Route::AddOverride),
+    ("DELETE", "/__admin/overrides", Route::ClearOverrides),
+    ("DELETE", "/__admin/overrides/{id}", Route::DeleteOverride),
+    ("GET", "/__admin/requests", Route::Requests),
+    ("DELETE", "/__admin/requests", Route::ClearRequests),
+    ("GET", "/__admin/counters", Route::Counters),
+    ("DELETE", "/__admin/counters", Route::ClearCounters),
+    ("GET", "/__admin/clock", Route::Clock),
+    ("POST", "/__admin/clock", Route::SetClock),
+    ("POST", "/__admin/reset", Route::Reset),
+    ("POST", "/__admin/reload", Route::Reload),
+];
+
+/// One matchit router per method, built once.
+fn routers() -> &'static Vec<(Method, matchit::Router<Route>)> {
+    static ROUTERS: OnceLock<Vec<(Method, matchit::Router<Route>)>> = OnceLock::new();
+    ROUTERS.get_or_init(|| {
+        let mut out: Vec<(Method, matchit::Router<Route>)> = Vec::new();
+        for (m, path, route) in ROUTES {
+            let method = Method::from_bytes(m.as_bytes()).expect("admin methods are valid");
+            let idx = match out.iter().position(|(mm, _)| *mm == method) {
+                Some(i) => i,
+                None => {
+                    out.push((method, matchit::Router::new()));
+                    out.len() - 1
+                }
+            };
+            out[idx]
+                .1
+                .insert(*path, *route)
+                .expect("admin routes do not conflict");
+        }
+        out
+    })
+}
+
+fn error(status: StatusCode, message: &str) -> Reply {
+    Reply::sandbox_error(status, message)
+}
+
+fn ok(body: Value) -> Reply {
+    Reply::json(StatusCode::OK, &body)
+}
+
+/// Answers one admin request.
+pub async fn handle(engine: &Engine, req: &Request) -> Reply {
+    if let Some(token) = &engine.config().admin_token {
+        let expected = format!("Bearer {token}");
+        if req.header(AUTHORIZATION.as_str()) != Some(expected.as_str()) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "the admin API needs 'Authorization: Bearer TOKEN' with the --admin-token value",
+            );
+        }
+    }
+    let path = req.path.trim_end_matches('/');
+    let found = routers()
+        .iter()
+        .find(|(m, _)| *m == req.method)
+        .and_then(|(_, r)| r.at(path).ok());
+    let Some(found) = found else {
+        let allow: Vec<&str> = routers()
+            .iter()
+            .filter(|(_, r)| r.at(path).is_ok())
+            .map(|(m, _)| m.as_str())
+            .collect();
+        if allow.is_empty() {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("no admin route {} {}", req.method, req.path),
+            );
+        }
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!(
+                "method {} is not allowed on {}; allowed: {}",
+                req.method,
+                path,
+                allow.join(", ")
+            ),
+        )
+        .with_header(ALLOW, &allow.join(", "));
+    };
+    let route = *found.value;
+    let id = found.params.get("id").map(str::to_string);
+    let ns = match engine
+        .namespaces()
+        .get(req.query("namespace").unwrap_or(DEFAULT_NAMESPACE))
+    {
+        Ok(ns) => ns,
+        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+    };
+    let needs_body = matches!(route, Route::AddOverride | Route::SetClock);
+    if let Body::Invalid(why) = &req.body {
+        return error(StatusCode::BAD_REQUEST, why);
+    }
+    if needs_body && !matches!(req.body, Body::Json(Value::Object(_))) {
+        return error(StatusCode::BAD_REQUEST, "send a JSON object as the body");
+    }
+    match route {
+        Route::Health => ok(json!({"status": "ok"})),
+        Route::Scenarios => ok(json!(engine.catalog())),
+        Route::ListOverrides => ok(json!(ns.overrides.list())),
+        Route::AddOverride => handle_add_override(engine, &ns, req),
+        Route::ClearOverrides => {
+            ns.overrides.clear();
+            ok(json!({"cleared": true}))
+        }
+        Route::DeleteOverride => handle_delete_override(&ns, id.as_deref().unwrap_or("")),
+        Route::Requests => handle_requests(&ns, req),
+        Route::ClearRequests => {
+            ns.journal.clear();
+            ok(json!({"cleared": true}))
+        }
+        Route::Counters => ok(json!(ns.counters.list(ns.clock.now()))),
+        Route::ClearCounters => {
+            ns.counters.clear();
+            ok(json!({"cleared": true}))
+        }
+        Route::Clock => clock_json(&ns),
+        Route::SetClock => handle_set_clock(&ns, req),
+        Route::Reset => {
+            ns.reset();
+            ok(json!({"reset": true, "namespace": ns.name}))
+        }
+        Route::Reload => match engine.reload() {
+            Ok(()) => ok(json!({"reloaded": true, "scenarios": engine.catalog().len()})),
+            Err(e) => error(
+                StatusCode::BAD_REQUEST,
+                &format!("reload refused, the previous configuration stays: {e}"),
+            ),
+        },
+    }
+}
+
+fn object(req: &Request) -> &Map<String, Value> {
+    static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
+    match &req.body {
+        Body::Json(Value::Object(m)) => m,
+        _ => EMPTY.get_or_init(Map::new),
+    }
+}
+
+fn unknown_keys(body: &Map<String, Value>, known: &[&str]) -> Option<Reply> {
+    body.keys().find(|k| !known.contains(&k.as_str())).map(|k| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("unknown field '{k}'; the fields are {}", known.join(", ")),
+        )
+    })
+}
+
+fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
+    let body = object(req);
+    if let Some(r) = unknown_keys(
+        body,
+        &["provider", "path", "scenario", "times", "latency", "fault"],
+    ) {
+        return r;
+    }
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let (Some(provider), Some(scenario)) = (text("provider"), text("scenario")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "an override needs 'provider' and 'scenario' strings",
+        );
+    };
+    let path = text("path");
+    if body.get("path").is_some_and(|p| !p.is_string()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "'path' must be a string such as /api/curp/bycurp",
+        );
+    }
+    let times = match body.get("times") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64().filter(|n| *n > 0) {
+            Some(n) => Some(n),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "'times' must be a whole number of 1 or more",
+                )
+            }
+        },
+    };
+    let latency = match text("latency").map(|s| s.parse::<Latency>()).transpose() {
+        Ok(l) => l,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let fault = match text("fault").map(|s| s.parse::<Fault>()).transpose() {
+        Ok(f) => f,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let defs = engine.defs();
+    let Some(pdef) = defs.providers.iter().find(|p| p.id == provider) else {
+        let ids: Vec<&str> = defs.providers.iter().map(|p| p.id.as_str()).collect();
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "unknown provider '{provider}'; providers: {}",
+                ids.join(", ")
+            ),
+        );
+    };
+    let endpoints: Vec<_> = pdef
+        .endpoints
+        .iter()
+        .filter(|e| {
+            path.as_deref()
+                .is_none_or(|p| e.paths.iter().any(|q| q.eq_ignore_ascii_case(p)))
+        })
+        .collect();
+    if endpoints.is_empty() {
+        let paths: Vec<&str> = pdef
+            .endpoints
+            .iter()
+            .flat_map(|e| e.paths.iter().map(String::as_str))
+            .collect();
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "{provider} has no path '{}'; its paths: {}",
+                path.unwrap_or_default(),
+                paths.join(", ")
+            ),
+        );
+    }
+    if !endpoints.iter().any(|e| e.scenario(&scenario).is_some()) {
+        let mut names: Vec<&str> = endpoints
+            .iter()
+            .flat_map(|e| e.scenarios.keys().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        return Reply::json(
+            StatusCode::BAD_REQUEST,
+            &json!({
+                "error": format!("unknown scenario '{scenario}' for {provider}; valid scenarios: {}", names.join(", ")),
+                "valid_scenarios": names,
+            }),
+        );
+    }
+    let created = ns.overrides.add(Override {
+        id: 0,
+        provider,
+        path,
+        scenario,
+        times,
+        remaining: None,
+        latency,
+        fault,
+    });
+    Reply::json(StatusCode::CREATED, &json!(created))
+}
+
+fn handle_delete_override(ns: &Namespace, id: &str) -> Reply {
+    match id.parse::<u64>() {
+        Ok(n) if ns.overrides.remove(n) => ok(json!({"deleted": n})),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            &format!("no override with id '{id}'"),
+        ),
+    }
+}
+
+fn handle_requests(ns: &Namespace, req: &Request) -> Reply {
+    let limit = match req.query("limit").map(str::parse::<usize>).transpose() {
+        Ok(l) => l,
+        Err(_) => return error(StatusCode::BAD_REQUEST, "'limit' must be a whole number"),
+    };
+    let nonempty = |k: &str| req.query(k).filter(|v| !v.is_empty()).map(str::to_string);
+    let filter = Filter {
+        provider: nonempty("provider"),
+        path: nonempty("path"),
+        curp: nonempty("curp"),
+        limit,
+    };
+    let entries: Vec<Value> = ns
+        .journal
+        .query(&filter)
+        .iter()
+        .map(|e| e.to_json())
+        .collect();
+    ok(Value::Array(entries))
+}
+
+fn clock_json(ns: &Namespace) -> Reply {
+    ok(json!({"now": ns.clock.now().to_mx_rfc3339(), "scale": ns.clock.scale()}))
+}
+
+fn handle_set_clock(ns: &Arc<Namespace>, req: &Request) -> Reply {
+    let body = object(req);
+    if let Some(r) = unknown_keys(body, &["set", "advance", "scale"]) {
+        return r;
+    }
+    if body.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "send {\"set\": RFC 3339}, {\"advance\": duration} or {\"scale\": number}",
+        );
+    }
+    // Everything is checked before anything changes.
+    let set = match body
+        .get("set")
+        .map(|v| {
+            v.as_str()
+                .ok_or("'set' must be an RFC 3339 string".to_string())
+                .and_then(Timestamp::parse_rfc3339)
+        })
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let advance = match body
+        .get("advance")
+        .map(|v| {
+            v.as_str()
+                .ok_or("'advance' must be a duration string such as 20m".to_string())
+                .and_then(parse_duration)
+        })
+        .transpose()
+    {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let scale = match body.get("scale").map(|v| {
+        v.as_f64()
+            .filter(|f| f.is_finite() && (0.0..=1e6).contains(f))
+    }) {
+        None => None,
+        Some(Some(f)) => Some(f),
+        Some(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "'scale' must be a number from 0 (frozen) to 1000000",
+            )
+        }
+    };
+    if let Some(t) = set {
+        ns.clock.set(t);
+    }
+    if let Some(d) = advance {
+        ns.clock.advance(d);
+    }
+    if let Some(f) = scale {
+        ns.clock.set_scale(f);
+    }
+    clock_json(ns)
+}

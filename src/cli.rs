@@ -1,0 +1,163 @@
+//! Command-line flags (each with an `MXID_*` environment fallback), turned
+//! into a validated [`Config`] before anything runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Source};
+use crate::engine::clock::Start;
+use crate::engine::latency::Latency;
+use crate::time::{parse_duration, Timestamp};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mxid-sandbox",
+    version,
+    about = "A local sandbox for five Mexican identity-verification APIs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server.
+    Serve(ServeArgs),
+    /// Print the scenario catalog.
+    Scenarios(CatalogArgs),
+    /// Validate a folder of scenario or fixture YAML; exits non-zero on error.
+    Check {
+        /// A folder of scenario files (`<provider>.yaml`) or fixture files.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Scenario files to list instead of the embedded ones.
+    #[arg(long, env = "MXID_SCENARIOS")]
+    pub scenarios: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind.
+    #[arg(long, env = "MXID_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to bind; 0 takes a free one.
+    #[arg(long, env = "MXID_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Folder of scenario files replacing the embedded ones it has.
+    #[arg(long, env = "MXID_SCENARIOS")]
+    pub scenarios: Option<PathBuf>,
+    /// Folder of fixture files replacing the embedded ones it has.
+    #[arg(long, env = "MXID_FIXTURES")]
+    pub fixtures: Option<PathBuf>,
+    /// Seed for synthetic people and ids.
+    #[arg(long, env = "MXID_SEED", default_value_t = 0)]
+    pub seed: u64,
+    /// Accept only the credentials listed in the fixtures.
+    #[arg(long, env = "MXID_STRICT_AUTH")]
+    pub strict_auth: bool,
+    /// Answer as the providers' own sandboxes do (nss: 400 without testCase).
+    #[arg(long, env = "MXID_STRICT_SANDBOX")]
+    pub strict_sandbox: bool,
+    /// Latency for every response: 250ms, 100ms..300ms or lognormal(200ms, 0.5).
+    #[arg(long, env = "MXID_LATENCY")]
+    pub latency: Option<String>,
+    /// Sandbox clock speed: 1 is real time, 0 frozen, 60 a minute a second.
+    #[arg(long, env = "MXID_TIME_SCALE", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Start the sandbox clock at this RFC 3339 time instead of now.
+    #[arg(long, env = "MXID_START_TIME")]
+    pub start_time: Option<String>,
+    /// Journal entries kept per namespace (oldest dropped first).
+    #[arg(long, env = "MXID_JOURNAL_LIMIT", default_value_t = 1000)]
+    pub journal_limit: usize,
+    /// Largest request body in bytes; larger gets 413.
+    #[arg(long, env = "MXID_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Default webhook target for every apikey of the async provider.
+    #[arg(long, env = "MXID_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Require `Authorization: Bearer TOKEN` on /__admin.
+    #[arg(long, env = "MXID_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Connections served at once; more are refused with 503.
+    #[arg(long, env = "MXID_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// How long a client may take to send its request headers.
+    #[arg(long, env = "MXID_HEADER_TIMEOUT", default_value = "10s")]
+    pub header_timeout: String,
+    /// How long shutdown waits for requests in flight.
+    #[arg(long, env = "MXID_SHUTDOWN_TIMEOUT", default_value = "5s")]
+    pub shutdown_timeout: String,
+    /// Print one line per request to stderr.
+    #[arg(long, env = "MXID_LOG_REQUESTS")]
+    pub log_requests: bool,
+}
+
+impl ServeArgs {
+    /// The validated configuration, or a message saying which flag is wrong.
+    pub fn config(&self) -> Result<Config, String> {
+        let latency = self
+            .latency
+            .as_deref()
+            .map(str::parse::<Latency>)
+            .transpose()
+            .map_err(|e| format!("--latency: {e}"))?;
+        if !self.time_scale.is_finite() || self.time_scale < 0.0 || self.time_scale > 1e6 {
+            return Err("--time-scale: must be a number from 0 to 1000000".into());
+        }
+        let start = self
+            .start_time
+            .as_deref()
+            .map(Timestamp::parse_rfc3339)
+            .transpose()
+            .map_err(|e| format!("--start-time: {e}"))?;
+        let dur = |flag: &str, v: &str| -> Result<Duration, String> {
+            parse_duration(v).map_err(|e| format!("--{flag}: {e}"))
+        };
+        if self.max_connections == 0 {
+            return Err("--max-connections: must be at least 1".into());
+        }
+        if let Some(url) = &self.webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("--webhook-url: '{url}' is not an http:// URL"));
+            }
+        }
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err("--admin-token: must not be empty".into());
+        }
+        Ok(Config {
+            seed: self.seed,
+            strict_auth: self.strict_auth,
+            strict_sandbox: self.strict_sandbox,
+            latency,
+            clock: Start {
+                at: start,
+                scale: self.time_scale,
+            },
+            journal_limit: self.journal_limit,
+            body_limit: self.body_limit,
+            scenarios: self.scenarios.clone().map(Source::Dir).unwrap_or_default(),
+            fixtures: self.fixtures.clone().map(Source::Dir).unwrap_or_default(),
+            webhook_url: self.webhook_url.clone(),
+            admin_token: self.admin_token.clone(),
+            max_connections: self.max_connections,
+            header_timeout: dur("header-timeout", &self.header_timeout)?,
+            shutdown_timeout: dur("shutdown-timeout", &self.shutdown_timeout)?,
+            log_requests: self.log_requests,
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! Fixtures: credentials, and the CURP domain's catalogs, names and personas.
+//! Embedded in the binary; a folder given with `--fixtures` replaces the
+//! files it has.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::model::LoadError;
+use crate::config::Source;
+use crate::curp::Domain;
+
+/// The embedded fixture files, by name.
+pub const EMBEDDED: [(&str, &str); 4] = [
+    (
+        "credentials.yaml",
+        include_str!("../../fixtures/credentials.yaml"),
+    ),
+    (
+        "catalogs.yaml",
+        include_str!("../../fixtures/catalogs.yaml"),
+    ),
+    ("names.yaml", include_str!("../../fixtures/names.yaml")),
+    (
+        "personas.yaml",
+        include_str!("../../fixtures/personas.yaml"),
+    ),
+];
+
+pub struct Fixtures {
+    pub domain: Domain,
+    pub credentials: HashMap<String, ProviderCredentials>,
+}
+
+/// One provider's magic and accepted credentials.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderCredentials {
+    /// Accepted under `--strict-auth` (any non-empty one is accepted otherwise).
+    #[serde(default)]
+    pub accept: Vec<String>,
+    /// Credential → the auth-error scenario it triggers.
+    #[serde(default)]
+    pub reject: indexmap::IndexMap<String, String>,
+}
+
+impl Fixtures {
+    /// The scenario a magic credential triggers.
+    pub fn rejected(&self, provider: &str, credential: &str) -> Option<&str> {
+        self.credentials
+            .get(provider)?
+            .reject
+            .get(credential)
+            .map(String::as_str)
+    }
+
+    pub fn accepted(&self, provider: &str, credential: &str) -> bool {
+        self.credentials
+            .get(provider)
+            .is_some_and(|c| c.accept.iter().any(|a| a == credential))
+    }
+
+    pub fn load(source: &Source) -> Result<Fixtures, LoadError> {
+        let text = |name: &str| -> Result<(String, String), LoadError> {
+            let embedded = EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default();
+            match source {
+                Source::Embedded => Ok((name.to_string(), embedded)),
+                Source::Dir(dir) => {
+                    let path = dir.join(name);
+                    if path.exists() {
+                        std::fs::read_to_string(&path)
+                            .map(|t| (path.display().to_string(), t))
+                            .map_err(|e| {
+                                LoadError::new(
+                                    &path.display().to_string(),
+                                    format!("cannot read: {e}"),
+                                )
+                            })
+                    } else {
+                        Ok((name.to_string(), embedded))
+                    }
+                }
+            }
+        };
+        let (cred_file, cred_text) = text("credentials.yaml")?;
+        let credentials: HashMap<String, ProviderCredentials> = serde_yaml_ng::from_str(&cred_text)
+            .map_err(|e| LoadError::from_yaml(&cred_file, &e))?;
+        let (cat_file, catalogs) = text("catalogs.yaml")?;
+        let (names_file, names) = text("names.yaml")?;
+        let (per_file, personas) = text("personas.yaml")?;
+        let domain = Domain::from_yaml(&catalogs, &names, &personas).map_err(|(which, e)| {
+            let file = [&cat_file, &names_file, &per_file]
+                .into_iter()
+                .find(|f| f.ends_with(which.as_str()))
+                .cloned()
+                .unwrap_or(which);
+            LoadError {
+                file,
+                line: e.line,
+                column: None,
+                field: e.field,
+                message: e.message,
+            }
+        })?;
+        Ok(Fixtures {
+            domain,
+            credentials,
+        })
+    }
+}

@@ -1,0 +1,215 @@
+//! The request journal: what was called, and what answered, oldest first,
+//! bounded in memory.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use hyper::HeaderMap;
+use serde_json::{json, Value};
+
+use crate::time::Timestamp;
+
+/// The most body bytes one entry keeps; the rest is cut so that a bound on
+/// the number of entries is also a bound on memory.
+pub const MAX_BODY_KEPT: usize = 16 * 1024;
+
+#[derive(Debug)]
+pub struct Entry {
+    pub id: u64,
+    pub time: Timestamp,
+    pub provider: Option<String>,
+    pub endpoint: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub status: u16,
+    pub scenario: Option<String>,
+    pub curp: Option<String>,
+}
+
+impl Entry {
+    pub fn to_json(&self) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (k, v) in &self.headers {
+            let v = Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned());
+            match headers.get_mut(k.as_str()) {
+                Some(Value::Array(vs)) => vs.push(v),
+                Some(first) => *first = Value::Array(vec![first.take(), v]),
+                None => {
+                    headers.insert(k.as_str().to_string(), v);
+                }
+            }
+        }
+        let body = if self.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&self.body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+        };
+        json!({
+            "id": self.id,
+            "time": self.time.to_mx_rfc3339(),
+            "provider": self.provider,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": headers,
+            "body": body,
+            "status": self.status,
+            "scenario": self.scenario,
+            "curp": self.curp,
+        })
+    }
+}
+
+/// What `GET /__admin/requests` filters on.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub provider: Option<String>,
+    pub path: Option<String>,
+    pub curp: Option<String>,
+    pub limit: Option<usize>,
+}
+
+pub struct Journal {
+    // A std mutex: pushing or cloning a few Arcs, never across an await.
+    inner: Mutex<Inner>,
+    limit: usize,
+}
+
+struct Inner {
+    entries: VecDeque<Arc<Entry>>,
+    next_id: u64,
+}
+
+impl Journal {
+    pub fn new(limit: usize) -> Journal {
+        Journal {
+            inner: Mutex::new(Inner {
+                entries: VecDeque::new(),
+                next_id: 0,
+            }),
+            limit,
+        }
+    }
+
+    /// Records an entry (its id is assigned here), dropping the oldest past
+    /// the bound.
+    pub fn record(&self, mut entry: Entry) {
+        if entry.body.len() > MAX_BODY_KEPT {
+            entry.body = entry.body.slice(..MAX_BODY_KEPT);
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.next_id += 1;
+        entry.id = inner.next_id;
+        if self.limit == 0 {
+            return;
+        }
+        while inner.entries.len() >= self.limit {
+            inner.entries.pop_front();
+        }
+        inner.entries.push_back(Arc::new(entry));
+    }
+
+    /// Matching entries, oldest first; `limit` keeps the newest N of them.
+    pub fn query(&self, f: &Filter) -> Vec<Arc<Entry>> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<Arc<Entry>> = inner
+            .entries
+            .iter()
+            .filter(|e| {
+                f.provider
+                    .as_deref()
+                    .is_none_or(|p| e.provider.as_deref() == Some(p))
+            })
+            .filter(|e| {
+                f.path
+                    .as_deref()
+                    .is_none_or(|p| e.path.eq_ignore_ascii_case(p))
+            })
+            .filter(|e| {
+                f.curp
+                    .as_deref()
+                    .is_none_or(|c| e.curp.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(c)))
+            })
+            .cloned()
+            .collect();
+        if let Some(n) = f.limit {
+            let skip = out.len().saturating_sub(n);
+            out.drain(..skip);
+        }
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn clear(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, body: &[u8]) -> Entry {
+        Entry {
+            id: 0,
+            time: Timestamp::default(),
+            provider: Some("p".into()),
+            endpoint: None,
+            method: "POST".into(),
+            path: path.into(),
+            query: String::new(),
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body),
+            status: 200,
+            scenario: Some("success".into()),
+            curp: None,
+        }
+    }
+
+    #[test]
+    fn bounded_and_filtered() {
+        let j = Journal::new(3);
+        for i in 0..5 {
+            j.record(entry(&format!("/{i}"), b"{}"));
+        }
+        let all = j.query(&Filter::default());
+        assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), [3, 4, 5]);
+        let last = j.query(&Filter {
+            limit: Some(1),
+            ..Filter::default()
+        });
+        assert_eq!(last[0].path, "/4");
+        let one = j.query(&Filter {
+            path: Some("/3".into()),
+            ..Filter::default()
+        });
+        assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn cuts_huge_bodies() {
+        let j = Journal::new(3);
+        j.record(entry("/", &vec![b'a'; MAX_BODY_KEPT * 4]));
+        assert_eq!(j.query(&Filter::default())[0].body.len(), MAX_BODY_KEPT);
+    }
+}

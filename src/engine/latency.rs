@@ -1,0 +1,224 @@
+//! Injected latency and faults (SPEC §6).
+//!
+//! Latency is only ever decided here; the server awaits it as a tokio timer
+//! after every lock is released, so a thousand delayed requests cost a
+//! thousand timer entries and no threads.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::time::{format_duration, parse_duration};
+
+/// How long to wait before answering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Latency {
+    /// `250ms`
+    Fixed(Duration),
+    /// `100ms..300ms`: uniform between the two.
+    Uniform(Duration, Duration),
+    /// `lognormal(200ms, 0.5)`: median and sigma of the underlying normal.
+    LogNormal { median: Duration, sigma: f64 },
+}
+
+/// The longest latency a request may ask for; longer would only tie up a
+/// connection, and `hang` exists for that.
+pub const MAX_LATENCY: Duration = Duration::from_secs(600);
+
+impl Latency {
+    pub fn sample(&self, rng: &mut impl Rng) -> Duration {
+        let d = match *self {
+            Latency::Fixed(d) => d,
+            Latency::Uniform(lo, hi) => {
+                if hi <= lo {
+                    lo
+                } else {
+                    Duration::from_secs_f64(rng.random_range(lo.as_secs_f64()..=hi.as_secs_f64()))
+                }
+            }
+            Latency::LogNormal { median, sigma } => {
+                // Box–Muller: one standard normal from two uniforms.
+                let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+                let u2: f64 = rng.random();
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                let secs = median.as_secs_f64() * (sigma * z).exp();
+                Duration::from_secs_f64(secs.clamp(0.0, MAX_LATENCY.as_secs_f64()))
+            }
+        };
+        d.min(MAX_LATENCY)
+    }
+}
+
+impl FromStr for Latency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Latency, String> {
+        let t = s.trim();
+        let bad = |why: String| {
+            format!("latency '{s}': {why}; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)")
+        };
+        let check = |d: Duration| {
+            if d > MAX_LATENCY {
+                Err(bad(format!("more than {}", format_duration(MAX_LATENCY))))
+            } else {
+                Ok(d)
+            }
+        };
+        if let Some(inner) = t
+            .strip_prefix("lognormal(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            let (median, sigma) = inner
+                .split_once(',')
+                .ok_or_else(|| bad("lognormal takes a median and a sigma".into()))?;
+            let median = check(parse_duration(median).map_err(bad)?)?;
+            let sigma: f64 = sigma
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s <= 10.0)
+                .ok_or_else(|| bad("sigma must be a number from 0 to 10".into()))?;
+            return Ok(Latency::LogNormal { median, sigma });
+        }
+        if let Some((lo, hi)) = t.split_once("..") {
+            let lo = check(parse_duration(lo).map_err(bad)?)?;
+            let hi = check(parse_duration(hi).map_err(bad)?)?;
+            if hi < lo {
+                return Err(bad("the range ends before it starts".into()));
+            }
+            return Ok(Latency::Uniform(lo, hi));
+        }
+        Ok(Latency::Fixed(check(parse_duration(t).map_err(bad)?)?))
+    }
+}
+
+impl fmt::Display for Latency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Latency::Fixed(d) => write!(f, "{}", format_duration(*d)),
+            Latency::Uniform(lo, hi) => {
+                write!(f, "{}..{}", format_duration(*lo), format_duration(*hi))
+            }
+            Latency::LogNormal { median, sigma } => {
+                write!(f, "lognormal({}, {sigma})", format_duration(*median))
+            }
+        }
+    }
+}
+
+/// A way for the answer to go wrong at the connection level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Never answer; the client gives up first.
+    Hang,
+    /// Abort the TCP connection (RST).
+    ConnectionReset,
+    /// Close the connection without a byte of response.
+    EmptyResponse,
+    /// Answer with the scenario's status and a body cut in half.
+    MalformedBody,
+}
+
+impl Fault {
+    pub const NAMES: [&'static str; 4] = [
+        "hang",
+        "connection_reset",
+        "empty_response",
+        "malformed_body",
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Hang => "hang",
+            Fault::ConnectionReset => "connection_reset",
+            Fault::EmptyResponse => "empty_response",
+            Fault::MalformedBody => "malformed_body",
+        }
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Fault, String> {
+        match s.trim() {
+            "hang" => Ok(Fault::Hang),
+            "connection_reset" | "reset" => Ok(Fault::ConnectionReset),
+            "empty_response" | "empty" => Ok(Fault::EmptyResponse),
+            "malformed_body" | "malformed" => Ok(Fault::MalformedBody),
+            other => Err(format!(
+                "unknown fault '{other}'; valid faults: {}",
+                Fault::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_all_forms() {
+        assert_eq!(
+            "250ms".parse::<Latency>().unwrap(),
+            Latency::Fixed(Duration::from_millis(250))
+        );
+        assert_eq!(
+            "100ms..300ms".parse::<Latency>().unwrap(),
+            Latency::Uniform(Duration::from_millis(100), Duration::from_millis(300))
+        );
+        assert_eq!(
+            "lognormal(200ms, 0.5)".parse::<Latency>().unwrap(),
+            Latency::LogNormal {
+                median: Duration::from_millis(200),
+                sigma: 0.5
+            }
+        );
+        for bad in [
+            "",
+            "fast",
+            "300ms..100ms",
+            "lognormal(1s)",
+            "lognormal(1s, -1)",
+            "2h",
+        ] {
+            assert!(bad.parse::<Latency>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn samples_stay_in_range() {
+        let mut rng = rand::rng();
+        let u = Latency::Uniform(Duration::from_millis(10), Duration::from_millis(20));
+        let ln = Latency::LogNormal {
+            median: Duration::from_millis(50),
+            sigma: 0.3,
+        };
+        let mut ln_samples = Vec::new();
+        for _ in 0..2000 {
+            let d = u.sample(&mut rng);
+            assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(20));
+            ln_samples.push(ln.sample(&mut rng));
+        }
+        ln_samples.sort();
+        let median = ln_samples[1000].as_secs_f64();
+        assert!((0.04..0.06).contains(&median), "median {median}");
+    }
+
+    #[test]
+    fn faults_round_trip() {
+        for name in Fault::NAMES {
+            assert_eq!(name.parse::<Fault>().unwrap().name(), name);
+        }
+        assert!("explode".parse::<Fault>().unwrap_err().contains("hang"));
+    }
+}

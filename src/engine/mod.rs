@@ -1,0 +1,664 @@
+//! The provider-agnostic engine: loads the definitions, and takes a request
+//! through the one straight line of STYLE.md — route, auth, scenario
+//! selection (SPEC §3), input checks and counters, latency and faults,
+//! rendering, journal. It never names a provider: modules plug in through
+//! [`provider::Provider`].
+
+pub mod clock;
+pub mod counters;
+pub mod fixtures;
+pub mod journal;
+pub mod latency;
+pub mod model;
+pub mod namespace;
+pub mod overrides;
+pub mod provider;
+pub mod template;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{HeaderMap, Method, StatusCode};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::{Config, Source};
+use crate::request::{Body, Request};
+use crate::router::{Match, Router, Target};
+use fixtures::Fixtures;
+use journal::Entry;
+use latency::{Fault, Latency};
+use model::{Expect, LoadError, ProviderDef, Scenario};
+use namespace::{Namespace, Namespaces, DEFAULT_NAMESPACE};
+use provider::{Call, Provider, Selected};
+use template::Vars;
+
+/// Picks a scenario by name for one request.
+pub const SCENARIO_HEADER: &str = "x-sandbox-scenario";
+/// Picks the namespace whose state a request uses.
+pub const NAMESPACE_HEADER: &str = "x-sandbox-namespace";
+/// Latency for one request (`250ms`, `100ms..300ms`, `lognormal(200ms, 0.5)`).
+pub const LATENCY_HEADER: &str = "x-sandbox-latency";
+/// A fault for one request (`hang`, `connection_reset`, `empty_response`, `malformed_body`).
+pub const FAULT_HEADER: &str = "x-sandbox-fault";
+
+/// Everything loaded from YAML: immutable once built, swapped whole on reload.
+pub struct Defs {
+    /// One per module, in the registry's order.
+    pub providers: Vec<ProviderDef>,
+    pub router: Router,
+    pub fixtures: Fixtures,
+}
+
+/// An answer, decided but not yet sent: the server awaits `delay` and
+/// applies `fault` after every lock is released.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    pub delay: Duration,
+    pub fault: Option<Fault>,
+    /// The scenario (or engine error kind) that answered.
+    pub scenario: Option<String>,
+}
+
+impl Reply {
+    /// A JSON reply with no delay or fault.
+    pub fn json(status: StatusCode, body: &Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )],
+            body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+            delay: Duration::ZERO,
+            fault: None,
+            scenario: None,
+        }
+    }
+
+    /// The sandbox's own error shape, `{"error": "…"}`, for mistakes that
+    /// are the test author's (an unknown scenario name, a bad header) and
+    /// for paths no provider owns.
+    pub fn sandbox_error(status: StatusCode, message: &str) -> Reply {
+        Reply::json(status, &json!({ "error": message }))
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> Reply {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+}
+
+/// One row of the scenario catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogEntry {
+    pub provider: String,
+    pub method: String,
+    pub path: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// A cheap handle around the shared engine.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: Config,
+    modules: Vec<Arc<dyn Provider>>,
+    // A std RwLock: a request only clones the Arc inside; reload swaps it.
+    defs: RwLock<Arc<Defs>>,
+    namespaces: Namespaces,
+}
+
+impl Engine {
+    /// Loads and validates every YAML file; nothing starts half-configured.
+    pub fn new(config: Config, modules: Vec<Arc<dyn Provider>>) -> Result<Engine, LoadError> {
+        let defs = load(&config, &modules)?;
+        let namespaces = Namespaces::new(config.clock, config.journal_limit);
+        Ok(Engine {
+            shared: Arc::new(Shared {
+                config,
+                modules,
+                defs: RwLock::new(Arc::new(defs)),
+                namespaces,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    pub fn modules(&self) -> &[Arc<dyn Provider>] {
+        &self.shared.modules
+    }
+
+    pub fn defs(&self) -> Arc<Defs> {
+        self.shared
+            .defs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn namespaces(&self) -> &Namespaces {
+        &self.shared.namespaces
+    }
+
+    /// Re-reads the YAML; on error the old definitions stay.
+    pub fn reload(&self) -> Result<(), LoadError> {
+        let defs = load(&self.shared.config, &self.shared.modules)?;
+        *self.shared.defs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(defs);
+        Ok(())
+    }
+
+    /// The catalog: one row per scenario of each endpoint.
+    pub fn catalog(&self) -> Vec<CatalogEntry> {
+        catalog(&self.defs())
+    }
+
+    /// Answers a request whose body was over the limit, in the shape of the
+    /// provider that owns the path.
+    pub fn too_large(&self, method: &Method, path: &str, headers: &HeaderMap) -> Reply {
+        let req = Request::new(
+            method.clone(),
+            &path.parse().unwrap_or_default(),
+            headers.clone(),
+            Bytes::new(),
+        );
+        let defs = self.defs();
+        let owner = match defs.router.find(method, path) {
+            Match::Found { target, .. } => Some(target.provider),
+            Match::MethodNotAllowed { provider, .. } => Some(provider),
+            Match::NotFound { provider } => provider,
+        };
+        let message = format!(
+            "the request body is larger than {} bytes",
+            self.config().body_limit
+        );
+        let reply = self.engine_error(
+            &defs,
+            owner,
+            &req,
+            "payload_too_large",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &message,
+        );
+        self.record(&defs, &req, owner, None, None, &reply);
+        reply
+    }
+
+    /// Takes a provider request from route to rendered reply, and journals it.
+    pub fn handle(&self, req: &Request) -> Reply {
+        let defs = self.defs();
+        let ns = match self.namespace_of(req) {
+            Ok(ns) => ns,
+            Err(reply) => return reply,
+        };
+        let (reply, provider, endpoint, curp) = match defs.router.find(&req.method, &req.path) {
+            Match::Found { target, params } => {
+                let (reply, curp) = self.dispatch(&defs, &ns, req, target, &params);
+                (reply, Some(target.provider), Some(target.endpoint), curp)
+            }
+            Match::MethodNotAllowed { provider, allow } => {
+                let names: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                let message = format!(
+                    "method {} is not allowed on {}; allowed: {}",
+                    req.method,
+                    req.path,
+                    names.join(", ")
+                );
+                let reply = self
+                    .engine_error(
+                        &defs,
+                        Some(provider),
+                        req,
+                        "method_not_allowed",
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        &message,
+                    )
+                    .with_header(ALLOW, &names.join(", "));
+                (reply, Some(provider), None, None)
+            }
+            Match::NotFound { provider } => {
+                let message = format!("no endpoint at {} {}", req.method, req.path);
+                (
+                    self.engine_error(
+                        &defs,
+                        provider,
+                        req,
+                        "not_found",
+                        StatusCode::NOT_FOUND,
+                        &message,
+                    ),
+                    provider,
+                    None,
+                    None,
+                )
+            }
+        };
+        self.record_in(&ns, &defs, req, provider, endpoint, curp, &reply);
+        reply
+    }
+
+    fn namespace_of(&self, req: &Request) -> Result<Arc<Namespace>, Reply> {
+        let name = req.header(NAMESPACE_HEADER).unwrap_or(DEFAULT_NAMESPACE);
+        self.namespaces()
+            .get(name)
+            .map_err(|m| Reply::sandbox_error(StatusCode::BAD_REQUEST, &m))
+    }
+
+    fn dispatch(
+        &self,
+        defs: &Defs,
+        ns: &Namespace,
+        req: &Request,
+        target: Target,
+        params: &[(String, String)],
+    ) -> (Reply, Option<String>) {
+        let module = &self.shared.modules[target.provider];
+        let pdef = &defs.providers[target.provider];
+        let ep = &pdef.endpoints[target.endpoint];
+        let curp = module
+            .curp(&ep.id, req)
+            .map(|c| c.trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty());
+
+        if let Body::Invalid(why) = &req.body {
+            if req.method != Method::GET {
+                let reply = self.engine_error(
+                    defs,
+                    Some(target.provider),
+                    req,
+                    "malformed_body",
+                    StatusCode::BAD_REQUEST,
+                    why,
+                );
+                return (reply, curp);
+            }
+        }
+        // The sandbox's own headers are checked first: a typo there is the
+        // test author's, and is said plainly rather than hidden in a provider error.
+        let forced = req
+            .header(SCENARIO_HEADER)
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let header_latency = match req
+            .header(LATENCY_HEADER)
+            .map(str::parse::<Latency>)
+            .transpose()
+        {
+            Ok(l) => l,
+            Err(e) => {
+                return (
+                    Reply::sandbox_error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("{LATENCY_HEADER}: {e}"),
+                    ),
+                    curp,
+                )
+            }
+        };
+        let header_fault = match req
+            .header(FAULT_HEADER)
+            .map(str::parse::<Fault>)
+            .transpose()
+        {
+            Ok(f) => f,
+            Err(e) => {
+                return (
+                    Reply::sandbox_error(StatusCode::BAD_REQUEST, &format!("{FAULT_HEADER}: {e}")),
+                    curp,
+                )
+            }
+        };
+        if let Some(name) = forced {
+            if ep.scenario(name).is_none() {
+                let valid: Vec<&str> = ep.scenarios.keys().map(String::as_str).collect();
+                let message = format!(
+                    "unknown scenario '{name}' for {} {} {}; valid scenarios: {}",
+                    pdef.id,
+                    ep.methods.first().map(Method::as_str).unwrap_or(""),
+                    ep.path(),
+                    valid.join(", ")
+                );
+                let reply = Reply::json(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "error": message, "valid_scenarios": valid }),
+                );
+                return (reply, curp);
+            }
+        }
+
+        let now = ns.clock.now();
+        let mut call = Call::new(
+            req,
+            pdef,
+            ep,
+            params,
+            ns,
+            &defs.fixtures,
+            self.config(),
+            now,
+            ns.next_seq(),
+        );
+        call.curp = curp.clone();
+        call.credential = module
+            .credential(req)
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty());
+
+        // SPEC §3, after the credential check: header, test switch, override,
+        // persona, realistic path. First match wins.
+        let mut hit = None;
+        let (name, selected) = if let Some(auth) = self.auth_scenario(defs, pdef, &call) {
+            (auth, Selected::Auth)
+        } else if let Some(name) = forced {
+            (name.to_string(), Selected::Header)
+        } else if let Some(name) = module.test_switch(&mut call) {
+            (name, Selected::TestSwitch)
+        } else if let Some(h) = ns.overrides.take(&pdef.id, &[ep.path(), &req.path], |s| {
+            ep.scenario(s).is_some()
+        }) {
+            let name = h.scenario.clone();
+            hit = Some(h);
+            (name, Selected::Override)
+        } else if let Some(name) =
+            persona_scenario(defs, &pdef.id, curp.as_deref()).filter(|s| ep.scenario(s).is_some())
+        {
+            (name, Selected::Persona)
+        } else {
+            (module.realistic(&mut call), Selected::Realistic)
+        };
+        call.selected = selected;
+        let Some(scenario) = ep.scenario(&name) else {
+            let message = format!(
+                "{} chose scenario '{name}', which {} {} does not define",
+                pdef.id, pdef.id, ep.id
+            );
+            return (
+                Reply::sandbox_error(StatusCode::INTERNAL_SERVER_ERROR, &message),
+                curp,
+            );
+        };
+
+        let mut vars = Vars::new();
+        vars.set("scenario", name.as_str())
+            .set("now", now.to_mx_rfc3339());
+        module.vars(&mut call, scenario, &mut vars);
+        let mut reply = render(scenario, &vars);
+        module.finish(&mut call, scenario, reply.status.as_u16(), &reply.body);
+
+        let latency = header_latency
+            .or(hit.as_ref().and_then(|h| h.latency))
+            .or(scenario.latency)
+            .or(pdef.latency)
+            .or(self.config().latency);
+        reply.delay = latency
+            .map(|l| l.sample(&mut rand::rng()))
+            .unwrap_or_default();
+        reply.fault = header_fault
+            .or(hit.as_ref().and_then(|h| h.fault))
+            .or(scenario.fault);
+        (reply, curp)
+    }
+
+    /// The auth-error scenario for this request's credential, if any.
+    fn auth_scenario(&self, defs: &Defs, pdef: &ProviderDef, call: &Call<'_>) -> Option<String> {
+        let Some(cred) = call.credential.as_deref() else {
+            return Some("missing_credentials".into());
+        };
+        if let Some(s) = defs.fixtures.rejected(&pdef.id, cred) {
+            return Some(s.to_string());
+        }
+        if self.config().strict_auth && !defs.fixtures.accepted(&pdef.id, cred) {
+            return Some("invalid_credentials".into());
+        }
+        None
+    }
+
+    /// An error the engine raises itself, in the owning provider's shape
+    /// (its `errors` section), or the sandbox's shape when no provider owns
+    /// the path.
+    fn engine_error(
+        &self,
+        defs: &Defs,
+        owner: Option<usize>,
+        req: &Request,
+        kind: &str,
+        fallback: StatusCode,
+        message: &str,
+    ) -> Reply {
+        let Some((pdef, module)) = owner.map(|i| (&defs.providers[i], &self.shared.modules[i]))
+        else {
+            let mut reply = Reply::sandbox_error(fallback, message);
+            reply.scenario = Some(kind.to_string());
+            return reply.with_header(HeaderName::from_static(SCENARIO_HEADER), kind);
+        };
+        let Some(scenario) = pdef.errors.get(kind) else {
+            return Reply::sandbox_error(fallback, message);
+        };
+        let mut vars = Vars::new();
+        vars.set("scenario", kind).set("message", message);
+        module.error_vars(req, &mut vars);
+        render(scenario, &vars)
+    }
+
+    fn record(
+        &self,
+        defs: &Defs,
+        req: &Request,
+        provider: Option<usize>,
+        endpoint: Option<usize>,
+        curp: Option<String>,
+        reply: &Reply,
+    ) {
+        if let Ok(ns) = self.namespace_of(req) {
+            self.record_in(&ns, defs, req, provider, endpoint, curp, reply);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_in(
+        &self,
+        ns: &Namespace,
+        defs: &Defs,
+        req: &Request,
+        provider: Option<usize>,
+        endpoint: Option<usize>,
+        curp: Option<String>,
+        reply: &Reply,
+    ) {
+        let pdef = provider.map(|i| &defs.providers[i]);
+        if self.config().log_requests {
+            eprintln!(
+                "{} {} {} -> {} {}",
+                pdef.map(|p| p.id.as_str()).unwrap_or("-"),
+                req.method,
+                req.path,
+                reply.status.as_u16(),
+                reply.scenario.as_deref().unwrap_or("-")
+            );
+        }
+        ns.journal.record(Entry {
+            id: 0,
+            time: ns.clock.now(),
+            provider: pdef.map(|p| p.id.clone()),
+            endpoint: pdef.zip(endpoint).map(|(p, e)| p.endpoints[e].id.clone()),
+            method: req.method.to_string(),
+            path: req.path.clone(),
+            query: req.query_string.clone(),
+            headers: req.headers.clone(),
+            body: req.raw_body.clone(),
+            status: reply.status.as_u16(),
+            scenario: reply.scenario.clone(),
+            curp,
+        });
+    }
+}
+
+/// The scenario a persona asks for on this provider.
+fn persona_scenario(defs: &Defs, provider: &str, curp: Option<&str>) -> Option<String> {
+    let persona = defs.fixtures.domain.persona(curp?)?;
+    persona
+        .scenarios
+        .get(provider)
+        .or(persona.scenario.as_ref())
+        .cloned()
+}
+
+/// Renders a scenario's status, headers and body.
+fn render(scenario: &Scenario, vars: &Vars) -> Reply {
+    let body = if scenario.body.is_empty() {
+        Vec::new()
+    } else {
+        scenario.body.render(vars)
+    };
+    let mut headers = Vec::with_capacity(scenario.headers.len() + 2);
+    if !scenario.headers.iter().any(|(k, _)| *k == CONTENT_TYPE) && !body.is_empty() {
+        headers.push((
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        ));
+    }
+    for (k, t) in &scenario.headers {
+        if let Ok(v) = HeaderValue::from_str(&t.render_text(vars)) {
+            headers.push((k.clone(), v));
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&scenario.name) {
+        headers.push((HeaderName::from_static(SCENARIO_HEADER), v));
+    }
+    Reply {
+        status: scenario.status,
+        headers,
+        body: Bytes::from(body),
+        delay: Duration::ZERO,
+        fault: None,
+        scenario: Some(scenario.name.clone()),
+    }
+}
+
+fn catalog(defs: &Defs) -> Vec<CatalogEntry> {
+    let mut out = Vec::new();
+    for p in &defs.providers {
+        for e in &p.endpoints {
+            for s in e.scenarios.values() {
+                out.push(CatalogEntry {
+                    provider: p.id.clone(),
+                    method: e.methods.first().map(|m| m.to_string()).unwrap_or_default(),
+                    path: e.path().to_string(),
+                    name: s.name.clone(),
+                    description: s.description.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Loads every provider file and the fixtures, and checks them against each
+/// other.
+pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, LoadError> {
+    let providers = load_scenarios(&config.scenarios, modules)?;
+    let fixtures = Fixtures::load(&config.fixtures)?;
+    for (pid, creds) in &fixtures.credentials {
+        let Some(p) = providers.iter().find(|p| &p.id == pid) else {
+            return Err(LoadError {
+                field: Some(pid.clone()),
+                ..LoadError::new("credentials.yaml", format!("unknown provider '{pid}'"))
+            });
+        };
+        for (cred, scenario) in &creds.reject {
+            if let Some(e) = p.endpoints.iter().find(|e| e.scenario(scenario).is_none()) {
+                return Err(LoadError {
+                    field: Some(format!("{pid}.reject.{cred}")),
+                    ..LoadError::new(
+                        "credentials.yaml",
+                        format!(
+                            "scenario '{scenario}' is not defined for {pid} endpoint '{}'",
+                            e.id
+                        ),
+                    )
+                });
+            }
+        }
+    }
+    let router = Router::build(&providers)?;
+    Ok(Defs {
+        providers,
+        router,
+        fixtures,
+    })
+}
+
+/// Loads the scenario files: the embedded ones, replaced by those a folder has.
+pub fn load_scenarios(
+    source: &Source,
+    modules: &[Arc<dyn Provider>],
+) -> Result<Vec<ProviderDef>, LoadError> {
+    if let Source::Dir(dir) = source {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            LoadError::new(
+                &dir.display().to_string(),
+                format!("cannot read folder: {e}"),
+            )
+        })?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name
+                .strip_suffix(".yaml")
+                .or_else(|| name.strip_suffix(".yml"))
+            {
+                if !modules.iter().any(|m| m.id() == stem) {
+                    let ids: Vec<&str> = modules.iter().map(|m| m.id()).collect();
+                    return Err(LoadError::new(
+                        &entry.path().display().to_string(),
+                        format!(
+                            "no provider '{stem}'; scenario files are named after {}",
+                            ids.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    modules
+        .iter()
+        .map(|m| {
+            let (file, text) = match source {
+                Source::Dir(dir) if dir.join(format!("{}.yaml", m.id())).exists() => {
+                    let path = dir.join(format!("{}.yaml", m.id()));
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        LoadError::new(&path.display().to_string(), format!("cannot read: {e}"))
+                    })?;
+                    (path.display().to_string(), text)
+                }
+                _ => (format!("scenarios/{}.yaml", m.id()), m.yaml().to_string()),
+            };
+            // The engine answers auth failures with these two names itself.
+            let required = |ep: &str| {
+                let mut r = m.required_scenarios(ep);
+                r.extend(["missing_credentials", "invalid_credentials"]);
+                r
+            };
+            let expect = Expect {
+                id: m.id(),
+                endpoints: m.endpoints(),
+                variables: m.variables(),
+                required: &required,
+            };
+            model::parse_provider(&file, &text, &expect)
+        })
+        .collect()
+}

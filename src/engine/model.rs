@@ -1,0 +1,578 @@
+//! The scenario model: `scenarios/<provider>.yaml` parsed, validated and
+//! compiled once. Nothing here changes after load; runtime state lives in
+//! [`super::namespace`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Method, StatusCode};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::latency::{Fault, Latency};
+use super::template::Template;
+
+/// Why a YAML file was refused: where, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl LoadError {
+    pub fn new(file: &str, message: impl Into<String>) -> LoadError {
+        LoadError {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// Builds an error for `field`, pointing at the line of the file where
+    /// `needle` first appears (the best position a post-parse check has).
+    pub fn at(
+        file: &str,
+        text: &str,
+        needle: &str,
+        field: &str,
+        message: impl Into<String>,
+    ) -> LoadError {
+        LoadError {
+            file: file.to_string(),
+            line: line_of(text, needle),
+            column: None,
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// Converts a serde_yaml_ng error, splitting out its path and location.
+    pub fn from_yaml(file: &str, err: &serde_yaml_ng::Error) -> LoadError {
+        let mut message = err.to_string();
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        // serde_yaml_ng prefixes the path of the offending node: `a.b.c: msg`.
+        let (field, message) = match message.split_once(": ") {
+            Some((path, rest)) if !path.contains(' ') => (Some(path.to_string()), rest.to_string()),
+            _ => (None, message),
+        };
+        let loc = err.location();
+        LoadError {
+            file: file.to_string(),
+            line: loc.as_ref().map(|l| l.line()),
+            column: loc.as_ref().map(|l| l.column()),
+            field,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    let at = text.find(needle)?;
+    Some(text[..at].bytes().filter(|b| *b == b'\n').count() + 1)
+}
+
+/// The error kinds the engine answers itself, in the provider's own shape.
+pub const ENGINE_ERRORS: [&str; 4] = [
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "malformed_body",
+];
+
+/// One provider's file, compiled.
+#[derive(Debug, Clone)]
+pub struct ProviderDef {
+    pub id: String,
+    pub description: String,
+    pub case_insensitive: bool,
+    pub prefixes: Vec<String>,
+    pub latency: Option<Latency>,
+    pub settings: serde_json::Map<String, Value>,
+    pub errors: IndexMap<String, Scenario>,
+    pub endpoints: Vec<EndpointDef>,
+}
+
+impl ProviderDef {
+    pub fn endpoint(&self, id: &str) -> Option<&EndpointDef> {
+        self.endpoints.iter().find(|e| e.id == id)
+    }
+
+    /// A numeric setting, or `default` when the file does not set it.
+    /// `null` (or `off`) turns a limit off, which reads as `None`.
+    pub fn limit(&self, key: &str, default: Option<u64>) -> Option<u64> {
+        match self.settings.get(key) {
+            None => default,
+            Some(v) => v.as_u64(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EndpointDef {
+    pub id: String,
+    pub methods: Vec<Method>,
+    pub paths: Vec<String>,
+    pub scenarios: IndexMap<String, Scenario>,
+}
+
+impl EndpointDef {
+    pub fn scenario(&self, name: &str) -> Option<&Scenario> {
+        self.scenarios.get(name)
+    }
+
+    /// The path the catalog and the journal show for this endpoint.
+    pub fn path(&self) -> &str {
+        self.paths.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// A named outcome of one endpoint.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, Template)>,
+    pub body: Template,
+    pub latency: Option<Latency>,
+    pub fault: Option<Fault>,
+    /// Free-form values the provider module reads (a CURP status to force, the
+    /// outcome of an async verification…).
+    pub data: Value,
+}
+
+impl Scenario {
+    /// A string from `data`.
+    pub fn data_str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
+}
+
+// ---- the YAML as written -------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    provider: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    case_insensitive: bool,
+    #[serde(default)]
+    prefixes: Vec<String>,
+    #[serde(default)]
+    latency: Option<YamlLatency>,
+    #[serde(default)]
+    settings: serde_json::Map<String, Value>,
+    #[serde(default)]
+    errors: IndexMap<String, RawScenario>,
+    endpoints: IndexMap<String, RawEndpoint>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    method: OneOrMany<YamlMethod>,
+    paths: Vec<String>,
+    scenarios: IndexMap<String, RawScenario>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    description: String,
+    status: YamlStatus,
+    #[serde(default)]
+    headers: IndexMap<String, String>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    latency: Option<YamlLatency>,
+    #[serde(default)]
+    fault: Option<YamlFault>,
+    #[serde(default)]
+    data: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+// Newtypes whose conversion runs inside deserialisation, so that a bad value
+// is reported by serde_yaml_ng with its line, column and field path.
+
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct YamlLatency(Latency);
+
+impl TryFrom<String> for YamlLatency {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse().map(YamlLatency)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct YamlFault(Fault);
+
+impl TryFrom<String> for YamlFault {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse().map(YamlFault)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "u16")]
+struct YamlStatus(StatusCode);
+
+impl TryFrom<u16> for YamlStatus {
+    type Error = String;
+    fn try_from(n: u16) -> Result<Self, String> {
+        match StatusCode::from_u16(n) {
+            Ok(s) if (100..=599).contains(&n) => Ok(YamlStatus(s)),
+            _ => Err(format!("{n} is not an HTTP status from 100 to 599")),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct YamlMethod(Method);
+
+impl TryFrom<String> for YamlMethod {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "GET" => Ok(YamlMethod(Method::GET)),
+            "POST" => Ok(YamlMethod(Method::POST)),
+            "PUT" => Ok(YamlMethod(Method::PUT)),
+            "PATCH" => Ok(YamlMethod(Method::PATCH)),
+            "DELETE" => Ok(YamlMethod(Method::DELETE)),
+            _ => Err(format!(
+                "unsupported method '{s}'; use GET, POST, PUT, PATCH or DELETE"
+            )),
+        }
+    }
+}
+
+/// What a provider module declares, so that its file can be checked against it.
+pub struct Expect<'a> {
+    pub id: &'a str,
+    pub endpoints: &'a [&'a str],
+    pub variables: &'a [&'a str],
+    /// Scenarios every endpoint must define because the module answers with them.
+    pub required: &'a dyn Fn(&str) -> Vec<&'static str>,
+}
+
+/// Variables the engine itself fills for every template.
+pub const ENGINE_VARIABLES: [&str; 3] = ["message", "scenario", "now"];
+
+/// Parses and validates one provider file.
+pub fn parse_provider(
+    file: &str,
+    text: &str,
+    expect: &Expect<'_>,
+) -> Result<ProviderDef, LoadError> {
+    let raw: RawFile = serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml(file, &e))?;
+    if raw.provider != expect.id {
+        return Err(LoadError::at(
+            file,
+            text,
+            "provider:",
+            "provider",
+            format!(
+                "this file is for '{}' but is named for '{}'",
+                raw.provider, expect.id
+            ),
+        ));
+    }
+    let mut endpoints = Vec::new();
+    for (id, ep) in raw.endpoints {
+        if !expect.endpoints.contains(&id.as_str()) {
+            return Err(LoadError::at(
+                file,
+                text,
+                &format!("{id}:"),
+                &format!("endpoints.{id}"),
+                format!(
+                    "{} has no endpoint '{id}'; its endpoints are {}",
+                    expect.id,
+                    expect.endpoints.join(", ")
+                ),
+            ));
+        }
+        let methods = match ep.method {
+            OneOrMany::One(m) => vec![m.0],
+            OneOrMany::Many(ms) => ms.into_iter().map(|m| m.0).collect(),
+        };
+        if ep.paths.is_empty() {
+            return Err(LoadError::at(
+                file,
+                text,
+                &format!("{id}:"),
+                &format!("endpoints.{id}.paths"),
+                "needs at least one path",
+            ));
+        }
+        for p in &ep.paths {
+            if !p.starts_with('/') || p.starts_with("/__admin") {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    p,
+                    &format!("endpoints.{id}.paths"),
+                    format!("'{p}' must start with / and stay out of /__admin"),
+                ));
+            }
+        }
+        let mut scenarios = IndexMap::new();
+        for (name, raw) in ep.scenarios {
+            let field = format!("endpoints.{id}.scenarios.{name}");
+            let sc = compile_scenario(file, text, &field, &name, raw, expect)?;
+            scenarios.insert(name, sc);
+        }
+        for needed in (expect.required)(&id) {
+            if !scenarios.contains_key(needed) {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    &format!("{id}:"),
+                    &format!("endpoints.{id}.scenarios"),
+                    format!(
+                        "missing scenario '{needed}', which {} answers with",
+                        expect.id
+                    ),
+                ));
+            }
+        }
+        endpoints.push(EndpointDef {
+            id,
+            methods,
+            paths: ep.paths,
+            scenarios,
+        });
+    }
+    for id in expect.endpoints {
+        if !endpoints.iter().any(|e| e.id == *id) {
+            return Err(LoadError::at(
+                file,
+                text,
+                "endpoints:",
+                "endpoints",
+                format!("missing endpoint '{id}'"),
+            ));
+        }
+    }
+    let mut errors = IndexMap::new();
+    for (name, raw) in raw.errors {
+        let field = format!("errors.{name}");
+        if !ENGINE_ERRORS.contains(&name.as_str()) {
+            return Err(LoadError::at(
+                file,
+                text,
+                &format!("{name}:"),
+                &field,
+                format!(
+                    "unknown error kind '{name}'; the kinds are {}",
+                    ENGINE_ERRORS.join(", ")
+                ),
+            ));
+        }
+        errors.insert(
+            name.clone(),
+            compile_scenario(file, text, &field, &name, raw, expect)?,
+        );
+    }
+    for kind in ENGINE_ERRORS {
+        if !errors.contains_key(kind) {
+            return Err(LoadError::at(
+                file,
+                text,
+                "errors:",
+                "errors",
+                format!("missing error kind '{kind}'"),
+            ));
+        }
+    }
+    Ok(ProviderDef {
+        id: raw.provider,
+        description: raw.description,
+        case_insensitive: raw.case_insensitive,
+        prefixes: raw.prefixes,
+        latency: raw.latency.map(|l| l.0),
+        settings: raw.settings,
+        errors,
+        endpoints,
+    })
+}
+
+fn compile_scenario(
+    file: &str,
+    text: &str,
+    field: &str,
+    name: &str,
+    raw: RawScenario,
+    expect: &Expect<'_>,
+) -> Result<Scenario, LoadError> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+    {
+        return Err(LoadError::at(
+            file,
+            text,
+            &format!("{name}:"),
+            field,
+            "scenario names are lowercase letters, digits and _",
+        ));
+    }
+    let mut headers = Vec::new();
+    for (k, v) in raw.headers {
+        let hname = HeaderName::from_str(&k).map_err(|_| {
+            LoadError::at(
+                file,
+                text,
+                &k,
+                &format!("{field}.headers"),
+                format!("'{k}' is not a header name"),
+            )
+        })?;
+        if HeaderValue::from_str(&v).is_err() {
+            return Err(LoadError::at(
+                file,
+                text,
+                &v,
+                &format!("{field}.headers.{k}"),
+                "not a valid header value",
+            ));
+        }
+        headers.push((hname, Template::text(&v)));
+    }
+    let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
+    let sc = Scenario {
+        name: name.to_string(),
+        description: raw.description,
+        status: raw.status.0,
+        headers,
+        body,
+        latency: raw.latency.map(|l| l.0),
+        fault: raw.fault.map(|f| f.0),
+        data: raw.data,
+    };
+    let used = sc
+        .body
+        .variables()
+        .chain(sc.headers.iter().flat_map(|(_, t)| t.variables()));
+    for var in used {
+        if !expect.variables.contains(&var) && !ENGINE_VARIABLES.contains(&var) {
+            return Err(LoadError::at(
+                file,
+                text,
+                &format!("{{{{{var}"),
+                &format!("{field}.body"),
+                format!(
+                    "unknown placeholder {{{{{var}}}}}; {} fills {}",
+                    expect.id,
+                    expect.variables.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(sc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+provider: demo
+errors:
+  not_found: {description: x, status: 404, body: {error: "{{message}}"}}
+  method_not_allowed: {description: x, status: 405}
+  payload_too_large: {description: x, status: 413}
+  malformed_body: {description: x, status: 400}
+endpoints:
+  one:
+    method: POST
+    paths: [/demo/one]
+    scenarios:
+      success:
+        description: it works
+        status: 200
+        body: {curp: "{{curp}}"}
+"#;
+
+    fn expect() -> Expect<'static> {
+        Expect {
+            id: "demo",
+            endpoints: &["one"],
+            variables: &["curp"],
+            required: &|_| vec!["success"],
+        }
+    }
+
+    #[test]
+    fn parses_a_good_file() {
+        let def = parse_provider("demo.yaml", OK, &expect()).unwrap();
+        assert_eq!(def.endpoints[0].scenarios["success"].status, StatusCode::OK);
+    }
+
+    #[test]
+    fn reports_line_and_field() {
+        let bad = OK.replace("status: 200", "status: 999");
+        let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
+        assert_eq!(err.line, Some(16), "{err}");
+        assert!(
+            err.to_string()
+                .contains("endpoints.one.scenarios.success.status"),
+            "{err}"
+        );
+
+        let bad = OK.replace("{{curp}}", "{{nope}}");
+        let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
+        assert_eq!(err.line, Some(17), "{err}");
+        assert!(err.message.contains("{{nope}}"), "{err}");
+
+        let bad = OK.replace("description: it works", "descripton: it works");
+        let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
+        assert!(err.message.contains("descripton"), "{err}");
+
+        let bad = OK.replace("success:", "fine:");
+        let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
+        assert!(err.message.contains("missing scenario 'success'"), "{err}");
+    }
+}

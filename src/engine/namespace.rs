@@ -1,0 +1,131 @@
+//! Runtime state, one set per namespace (`X-Sandbox-Namespace`), so that
+//! parallel CI suites share a server without seeing each other.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::clock::{Clock, Start};
+use super::counters::Counters;
+use super::journal::Journal;
+use super::overrides::Overrides;
+
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// More namespaces than this is a runaway client, not a test suite.
+pub const MAX_NAMESPACES: usize = 1024;
+
+/// Everything one namespace remembers.
+pub struct Namespace {
+    pub name: String,
+    pub clock: Clock,
+    pub overrides: Overrides,
+    pub counters: Counters,
+    pub journal: Journal,
+    /// Numbers the requests, so that ids derived from it replay with `--seed`.
+    seq: AtomicU64,
+    // State a provider module keeps for itself (a history, verifications),
+    // keyed by the provider's id. The engine only stores and resets it. A std
+    // mutex: modules keep their sections short and never await inside.
+    state: Mutex<HashMap<&'static str, Box<dyn Any + Send>>>,
+}
+
+impl Namespace {
+    fn new(name: &str, clock: Start, journal_limit: usize) -> Namespace {
+        Namespace {
+            name: name.to_string(),
+            clock: Clock::new(clock),
+            overrides: Overrides::default(),
+            counters: Counters::default(),
+            journal: Journal::new(journal_limit),
+            seq: AtomicU64::new(0),
+            state: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The next request sequence number (1, 2, …).
+    pub fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Runs `f` on the module state stored under `key`, creating it on first use.
+    pub fn with_state<T: Default + Send + 'static, R>(
+        &self,
+        key: &'static str,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let mut map = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = map.entry(key).or_insert_with(|| Box::new(T::default()));
+        if !slot.is::<T>() {
+            *slot = Box::new(T::default());
+        }
+        // The slot holds a T: it was just checked or replaced.
+        let state = slot.downcast_mut::<T>().expect("state slot holds its type");
+        f(state)
+    }
+
+    /// Journal, counters, overrides, module state and clock back to start.
+    pub fn reset(&self) {
+        self.journal.clear();
+        self.counters.clear();
+        self.overrides.clear();
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.seq.store(0, Ordering::Relaxed);
+        self.clock.reset();
+    }
+}
+
+/// All namespaces, created on first use.
+pub struct Namespaces {
+    // A std mutex held only to look up or insert an Arc.
+    map: Mutex<HashMap<String, Arc<Namespace>>>,
+    clock: Start,
+    journal_limit: usize,
+}
+
+impl Namespaces {
+    pub fn new(clock: Start, journal_limit: usize) -> Namespaces {
+        Namespaces {
+            map: Mutex::new(HashMap::new()),
+            clock,
+            journal_limit,
+        }
+    }
+
+    /// The namespace called `name`, or why it cannot be had.
+    pub fn get(&self, name: &str) -> Result<Arc<Namespace>, String> {
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        {
+            return Err(format!(
+                "namespace '{name}' is not valid: use 1 to 64 letters, digits, '-', '_' or '.'"
+            ));
+        }
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ns) = map.get(name) {
+            return Ok(ns.clone());
+        }
+        if map.len() >= MAX_NAMESPACES {
+            return Err(format!(
+                "too many namespaces (at most {MAX_NAMESPACES}); reuse or reset one"
+            ));
+        }
+        let ns = Arc::new(Namespace::new(name, self.clock, self.journal_limit));
+        map.insert(name.to_string(), ns.clone());
+        Ok(ns)
+    }
+
+    /// Every namespace created so far.
+    pub fn all(&self) -> Vec<Arc<Namespace>> {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}

@@ -1,0 +1,162 @@
+//! Overrides set through the admin API: "answer this provider (or this path
+//! of it) with that scenario, for the next N requests or until cleared".
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use super::latency::{Fault, Latency};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Override {
+    pub id: u64,
+    pub provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub scenario: String,
+    /// How many requests it was set for; `None` is sticky.
+    pub times: Option<u64>,
+    /// How many of those are left.
+    pub remaining: Option<u64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "display_opt"
+    )]
+    pub latency: Option<Latency>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "display_opt"
+    )]
+    pub fault: Option<Fault>,
+}
+
+fn display_opt<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
+/// What a matching override decided for one request.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: u64,
+    pub scenario: String,
+    pub latency: Option<Latency>,
+    pub fault: Option<Fault>,
+}
+
+/// One namespace's overrides, newest first when matching.
+#[derive(Default)]
+pub struct Overrides {
+    // A std mutex: a short scan of a handful of entries per request.
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    list: Vec<Override>,
+    next_id: u64,
+}
+
+impl Overrides {
+    pub fn add(&self, mut o: Override) -> Override {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.next_id += 1;
+        o.id = inner.next_id;
+        o.remaining = o.times;
+        inner.list.push(o.clone());
+        o
+    }
+
+    /// Takes the newest override that applies to this provider and path and
+    /// whose scenario the endpoint has, spending one of its `times`.
+    /// `paths` are the ways the request's endpoint may be named (its pattern
+    /// and the path the client sent); comparison ignores case.
+    pub fn take(&self, provider: &str, paths: &[&str], has: impl Fn(&str) -> bool) -> Option<Hit> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let idx = inner.list.iter().rposition(|o| {
+            o.provider == provider
+                && o.path
+                    .as_deref()
+                    .is_none_or(|p| paths.iter().any(|q| q.eq_ignore_ascii_case(p)))
+                && has(&o.scenario)
+        })?;
+        let o = &mut inner.list[idx];
+        let hit = Hit {
+            id: o.id,
+            scenario: o.scenario.clone(),
+            latency: o.latency,
+            fault: o.fault,
+        };
+        if let Some(left) = o.remaining.as_mut() {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                inner.list.remove(idx);
+            }
+        }
+        Some(hit)
+    }
+
+    pub fn list(&self) -> Vec<Override> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .list
+            .clone()
+    }
+
+    /// Removes one; false when there was no such id.
+    pub fn remove(&self, id: u64) -> bool {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let before = inner.list.len();
+        inner.list.retain(|o| o.id != id);
+        inner.list.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .list
+            .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(provider: &str, path: Option<&str>, scenario: &str, times: Option<u64>) -> Override {
+        Override {
+            id: 0,
+            provider: provider.into(),
+            path: path.map(Into::into),
+            scenario: scenario.into(),
+            times,
+            remaining: None,
+            latency: None,
+            fault: None,
+        }
+    }
+
+    #[test]
+    fn times_run_out_and_newest_wins() {
+        let ov = Overrides::default();
+        ov.add(o("p", None, "a", None));
+        ov.add(o("p", Some("/X"), "b", Some(2)));
+        let all = |_: &str| true;
+        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "b");
+        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "b");
+        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "a");
+        assert_eq!(ov.take("p", &["/y"], all).unwrap().scenario, "a");
+        assert!(ov.take("q", &["/x"], all).is_none());
+        assert!(ov.take("p", &["/x"], |s| s != "a").is_none());
+        assert_eq!(ov.list().len(), 1);
+        assert!(ov.remove(1));
+        assert!(!ov.remove(1));
+    }
+}

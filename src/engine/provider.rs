@@ -1,0 +1,199 @@
+//! What a provider module implements, and what it is handed for one request.
+//!
+//! The engine owns the order of things (SPEC §3); a module only answers the
+//! questions only it can answer: where its credential and CURP are, what its
+//! own test switch says, what its input checks and counters decide, and which
+//! values fill its templates.
+
+use rand::{rngs::StdRng, SeedableRng};
+use sha2::{Digest, Sha256};
+
+use super::fixtures::Fixtures;
+use super::model::{EndpointDef, ProviderDef, Scenario};
+use super::namespace::Namespace;
+use super::template::Vars;
+use crate::config::Config;
+use crate::curp::Person;
+use crate::request::Request;
+use crate::time::Timestamp;
+
+/// How the answering scenario was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selected {
+    /// The credential was missing or magic.
+    Auth,
+    /// `X-Sandbox-Scenario`.
+    Header,
+    /// The provider's own switch (`testCase`, the `pruebas` token).
+    TestSwitch,
+    /// An admin override.
+    Override,
+    /// A persona from the fixtures.
+    Persona,
+    /// Input checks, counters and the synthetic person.
+    Realistic,
+}
+
+impl Selected {
+    pub fn name(self) -> &'static str {
+        match self {
+            Selected::Auth => "auth",
+            Selected::Header => "header",
+            Selected::TestSwitch => "test_switch",
+            Selected::Override => "override",
+            Selected::Persona => "persona",
+            Selected::Realistic => "realistic",
+        }
+    }
+}
+
+/// One request on its way through a provider.
+pub struct Call<'a> {
+    pub req: &'a Request,
+    pub provider: &'a ProviderDef,
+    pub endpoint: &'a EndpointDef,
+    /// Path parameters of the matched route.
+    pub params: &'a [(String, String)],
+    pub ns: &'a Namespace,
+    pub fixtures: &'a Fixtures,
+    pub config: &'a Config,
+    /// Sandbox time when the request arrived.
+    pub now: Timestamp,
+    pub credential: Option<String>,
+    /// The CURP the request is about, as the client sent it (upper-cased).
+    pub curp: Option<String>,
+    pub selected: Selected,
+    /// A per-request sequence number within the namespace.
+    pub seq: u64,
+    person: Option<Person>,
+}
+
+impl<'a> Call<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        req: &'a Request,
+        provider: &'a ProviderDef,
+        endpoint: &'a EndpointDef,
+        params: &'a [(String, String)],
+        ns: &'a Namespace,
+        fixtures: &'a Fixtures,
+        config: &'a Config,
+        now: Timestamp,
+        seq: u64,
+    ) -> Call<'a> {
+        Call {
+            req,
+            provider,
+            endpoint,
+            params,
+            ns,
+            fixtures,
+            config,
+            now,
+            credential: None,
+            curp: None,
+            selected: Selected::Realistic,
+            seq,
+            person: None,
+        }
+    }
+
+    pub fn endpoint_id(&self) -> &str {
+        &self.endpoint.id
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The person behind `curp`: a persona from the fixtures merged over the
+    /// synthetic person, the same on every provider and every run.
+    pub fn person_for(&self, curp: &str) -> Person {
+        self.fixtures.domain.person(curp, self.config.seed)
+    }
+
+    /// The person behind the request's CURP when it is well-formed, else the
+    /// person behind `fallback` (a provider's documented example CURP), so a
+    /// scenario forced on a request without a usable CURP still renders.
+    pub fn person_or(&mut self, fallback: &str) -> &Person {
+        if self.person.is_none() {
+            let curp = self
+                .curp
+                .clone()
+                .filter(|c| crate::curp::is_loose(c))
+                .unwrap_or_else(|| fallback.to_string());
+            self.person = Some(self.person_for(&curp));
+        }
+        // Set just above.
+        self.person.as_ref().expect("person was just set")
+    }
+
+    /// A generator seeded by `--seed`, the namespace, this request's sequence
+    /// number and `salt`: ids come out the same when a run is replayed.
+    pub fn rng(&self, salt: &str) -> StdRng {
+        let mut h = Sha256::new();
+        h.update(self.config.seed.to_le_bytes());
+        h.update(self.ns.name.as_bytes());
+        h.update(self.seq.to_le_bytes());
+        h.update(salt.as_bytes());
+        StdRng::from_seed(h.finalize().into())
+    }
+
+    /// `n` random lowercase hex digits from [`Call::rng`].
+    pub fn hex(&self, salt: &str, n: usize) -> String {
+        use rand::Rng;
+        let mut rng = self.rng(salt);
+        (0..n)
+            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+            .collect()
+    }
+}
+
+/// A provider module. Every method but the first few has a default, so a
+/// module writes only what its document asks for.
+pub trait Provider: Send + Sync + 'static {
+    /// The id used in YAML, the admin API, the journal and overrides.
+    fn id(&self) -> &'static str;
+
+    /// The embedded `scenarios/<id>.yaml`.
+    fn yaml(&self) -> &'static str;
+
+    /// Endpoint ids this module implements; its YAML defines exactly these.
+    fn endpoints(&self) -> &'static [&'static str];
+
+    /// Placeholders this module fills; a template using another is refused at load.
+    fn variables(&self) -> &'static [&'static str];
+
+    /// Scenarios an endpoint must define because this module answers with them.
+    fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str>;
+
+    /// The credential the request presents, `None` when it is missing.
+    fn credential(&self, req: &Request) -> Option<String>;
+
+    /// The CURP the request is about, if any.
+    fn curp(&self, _endpoint: &str, _req: &Request) -> Option<String> {
+        None
+    }
+
+    /// The provider's own test switch (SPEC §3, step 2).
+    fn test_switch(&self, _call: &mut Call<'_>) -> Option<String> {
+        None
+    }
+
+    /// The realistic path (SPEC §3, step 5): input checks, counters, and the
+    /// scenario that answers.
+    fn realistic(&self, call: &mut Call<'_>) -> String;
+
+    /// Fills the template values for `scenario`.
+    fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars);
+
+    /// Values for the engine's own errors (404, 405, 413, malformed body),
+    /// beyond the `message` the engine sets.
+    fn error_vars(&self, _req: &Request, _vars: &mut Vars) {}
+
+    /// Runs after the response is rendered: keep a history, start a job.
+    fn finish(&self, _call: &mut Call<'_>, _scenario: &Scenario, _status: u16, _body: &[u8]) {}
+}

@@ -1,0 +1,42 @@
+//! mxid-sandbox: a local sandbox that behaves like five Mexican
+//! identity-verification APIs.
+//!
+//! - `cli`       — flags with environment fallbacks, turned into a validated `Config`
+//! - `config`    — the validated configuration
+//! - `server`    — accept loop, connections, faults at the socket, graceful shutdown
+//! - `request`   — the owned request, built once: body limit, JSON/form/multipart parsing
+//! - `router`    — per-method matchit routers, 404 vs 405, case-insensitive providers
+//! - `engine`    — provider-agnostic: YAML model, templates, scenario selection,
+//!   overrides, counters, clock, latency and faults, journal, namespaces
+//! - `admin`     — the `/__admin` routes
+//! - `providers` — one module per provider, same shape in each
+//! - `curp`      — the CURP domain: rules, calculation, catalogs, synthetic people
+//! - `time`      — dates, provider-day timestamps (UTC-6), durations
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod curp;
+pub mod engine;
+pub mod providers;
+pub mod request;
+pub mod router;
+pub mod server;
+pub mod time;
+
+use std::future::Future;
+
+pub use config::{Config, Source};
+pub use engine::Engine;
+
+/// Builds the engine with every provider module and serves it on `listener`
+/// until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let engine = Engine::new(config, providers::all())?;
+    server::serve(listener, engine, shutdown).await?;
+    Ok(())
+}

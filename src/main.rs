@@ -1,0 +1,161 @@
+//! The `mxid-sandbox` binary: parse the command line, load, bind, serve.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mxid_sandbox::cli::{Cli, Command};
+use mxid_sandbox::config::Source;
+use mxid_sandbox::engine::{self, Engine};
+use mxid_sandbox::{providers, Config};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = match args.config() {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            serve(&args.host, args.port, config)
+        }
+        Command::Scenarios(args) => {
+            let config = Config {
+                scenarios: args.scenarios.map(Source::Dir).unwrap_or_default(),
+                ..Config::default()
+            };
+            let engine = match Engine::new(config, providers::all()) {
+                Ok(e) => e,
+                Err(e) => return fail(&e.to_string()),
+            };
+            let catalog = engine.catalog();
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&catalog).unwrap_or_default()
+                );
+            } else {
+                for row in catalog {
+                    println!(
+                        "{:<11} {:<6} {:<42} {:<28} {}",
+                        row.provider, row.method, row.path, row.name, row.description
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Check { dir } => check(dir),
+    }
+}
+
+fn serve(host: &str, port: u16, config: Config) -> ExitCode {
+    let engine = match Engine::new(config, providers::all()) {
+        Ok(e) => e,
+        Err(e) => return fail(&format!("configuration refused: {e}")),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind((host, port)).await {
+            Ok(l) => l,
+            Err(e) => return fail(&format!("cannot bind {host}:{port}: {e}")),
+        };
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => return fail(&e.to_string()),
+        };
+        if !addr.ip().is_loopback() && engine.config().admin_token.is_none() {
+            eprintln!("mxid-sandbox: warning: bound to {addr}, reachable from other machines, and /__admin has no --admin-token");
+        }
+        println!("mxid-sandbox listening on http://{addr}");
+        match mxid_sandbox::server::serve(listener, engine, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e.to_string()),
+        }
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Validates a folder: fixture files by their names, the rest as scenarios.
+fn check(dir: std::path::PathBuf) -> ExitCode {
+    let fixture_names: Vec<&str> = engine::fixtures::EMBEDDED.iter().map(|(n, _)| *n).collect();
+    let has_fixtures = fixture_names.iter().any(|n| dir.join(n).exists());
+    let has_scenarios = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten().any(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                (n.ends_with(".yaml") || n.ends_with(".yml"))
+                    && !fixture_names.contains(&n.as_str())
+            })
+        })
+        .unwrap_or(false);
+    if !dir.is_dir() {
+        return fail(&format!("{}: not a folder", dir.display()));
+    }
+    let config = Config {
+        scenarios: if has_scenarios {
+            Source::Dir(dir.clone())
+        } else {
+            Source::Embedded
+        },
+        fixtures: if has_fixtures {
+            Source::Dir(dir.clone())
+        } else {
+            Source::Embedded
+        },
+        ..Config::default()
+    };
+    if has_scenarios && has_fixtures {
+        return fail(&format!(
+            "{}: holds both scenario and fixture files; check them in separate folders",
+            dir.display()
+        ));
+    }
+    match engine::load(&config, &providers::all()) {
+        Ok(defs) => {
+            let scenarios: usize = defs
+                .providers
+                .iter()
+                .flat_map(|p| &p.endpoints)
+                .map(|e| e.scenarios.len())
+                .sum();
+            println!(
+                "{}: ok ({} providers, {scenarios} scenarios)",
+                dir.display(),
+                defs.providers.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("mxid-sandbox: {message}");
+    ExitCode::FAILURE
+}

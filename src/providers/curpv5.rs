@@ -1,0 +1,153 @@
+//! Tu Identidad — CURPv5 (seed 003): `POST /api/curp/bycurp`.
+//!
+//! Tu Identidad's server matches paths and header names without regard to
+//! case (`apikey`, `ApiKey`), takes JSON or form bodies, and answers errors
+//! as `{"error": CODE, "message": TEXT}`.
+
+use base64::Engine as _;
+
+use super::common::{dmy, sha256_hex};
+use crate::curp::{self, Sex};
+use crate::engine::model::Scenario;
+use crate::engine::provider::{Call, Provider};
+use crate::engine::template::Vars;
+use crate::request::Request;
+
+pub struct Curpv5;
+
+/// The CURP a scenario renders with when the request has no usable one.
+const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
+
+/// The CCB answer for a completed validation (seed 003, CCB table).
+const CCB_OK: (&str, &str) = (
+    "CRGEN000",
+    "El proceso de validación se ha realizado exitosamente.",
+);
+
+impl Provider for Curpv5 {
+    fn id(&self) -> &'static str {
+        "curpv5"
+    }
+
+    fn yaml(&self) -> &'static str {
+        include_str!("../../scenarios/curpv5.yaml")
+    }
+
+    fn endpoints(&self) -> &'static [&'static str] {
+        &["bycurp"]
+    }
+
+    fn variables(&self) -> &'static [&'static str] {
+        &[
+            "curp",
+            "first_name",
+            "last_name",
+            "second_last_name",
+            "gender",
+            "birth_date",
+            "birth_state",
+            "nationality",
+            "proof_document_type",
+            "curp_status",
+            "input_digest",
+            "output_digest",
+            "time_stamp",
+            "time_stamp_digest",
+            "validation_date",
+            "ccb_code",
+            "ccb_description",
+            "renapo_code",
+            "renapo_description",
+        ]
+    }
+
+    fn required_scenarios(&self, _endpoint: &str) -> Vec<&'static str> {
+        vec!["success", "missing_field", "invalid_format", "not_found"]
+    }
+
+    fn credential(&self, req: &Request) -> Option<String> {
+        // HeaderMap lookups ignore case: `apikey`, `ApiKey` and `APIKEY` all match.
+        req.header("apikey").map(str::to_string)
+    }
+
+    fn curp(&self, _endpoint: &str, req: &Request) -> Option<String> {
+        req.field_ignore_case("curp").text()
+    }
+
+    fn realistic(&self, call: &mut Call<'_>) -> String {
+        let Some(curp) = call.curp.clone() else {
+            return "missing_field".into();
+        };
+        if !curp::is_loose(&curp) {
+            return "invalid_format".into();
+        }
+        "success".into()
+    }
+
+    fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
+        let input_digest = sha256_hex(&call.req.raw_body);
+        let now = call.now;
+        let person = call.person_or(EXAMPLE_CURP).clone();
+        // A scenario may force a CURP status (`deceased` → BD); otherwise the
+        // person's own status answers.
+        let status = scenario
+            .data_str("status")
+            .unwrap_or(&person.status)
+            .to_string();
+        let gender = match person.sex {
+            Sex::H => "M",
+            Sex::M => "F",
+            Sex::X => "X",
+        };
+        let birth_date = dmy(person.birth_date);
+        let proof = person.proof_document;
+        // The output digest covers the person data the response states, in
+        // document order, so it changes exactly when the answer does.
+        let stated = [
+            person.curp.as_str(),
+            &person.first_surname,
+            &person.second_surname,
+            &person.names,
+            gender,
+            &birth_date,
+            &person.birth_state,
+            &person.nationality,
+            &proof.to_string(),
+            &status,
+        ]
+        .join("|");
+        let validation_date = now.to_mx_rfc3339_secs();
+        let (ccb_code, ccb_description) = match (
+            scenario.data_str("ccb"),
+            scenario.data_str("ccb_description"),
+        ) {
+            (Some(c), Some(d)) => (c, d),
+            _ => CCB_OK,
+        };
+        vars.set("curp", person.curp.as_str())
+            .set("first_name", person.names.as_str())
+            .set("last_name", person.first_surname.as_str())
+            .set("second_last_name", person.second_surname.as_str())
+            .set("gender", gender)
+            .set("birth_date", birth_date.as_str())
+            .set("birth_state", person.birth_state.as_str())
+            .set("nationality", person.nationality.as_str())
+            .set("proof_document_type", proof)
+            .set("curp_status", status.as_str())
+            .set("input_digest", input_digest)
+            .set("output_digest", sha256_hex(stated.as_bytes()))
+            .set(
+                "time_stamp",
+                base64::engine::general_purpose::STANDARD.encode(validation_date.as_bytes()),
+            )
+            .set("time_stamp_digest", sha256_hex(validation_date.as_bytes()))
+            .set("validation_date", validation_date.as_str())
+            .set("ccb_code", ccb_code)
+            .set("ccb_description", ccb_description)
+            .set("renapo_code", scenario.data_str("renapo").unwrap_or(""))
+            .set(
+                "renapo_description",
+                scenario.data_str("renapo_description").unwrap_or(""),
+            );
+    }
+}

@@ -1,0 +1,462 @@
+//! The owned request: built once at the edge from hyper's, with its body read
+//! under a size limit and parsed (JSON, urlencoded or multipart). Everything
+//! after this sees `&Request`.
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method};
+use serde_json::Value;
+
+/// The parsed body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Empty,
+    Json(Value),
+    /// Urlencoded or multipart fields, in order.
+    Form(Vec<(String, String)>),
+    /// The body could not be read as its content type says; the reason.
+    Invalid(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query_string: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub raw_body: Bytes,
+    pub body: Body,
+}
+
+/// A field of the body, as a provider reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field<'a> {
+    Missing,
+    Null,
+    Str(&'a str),
+    /// A JSON number, kept as its text (`01` stays `01`).
+    Number(String),
+    /// Anything else (bool, array, object).
+    Other(&'a Value),
+}
+
+impl Field<'_> {
+    /// The field as text when it is a string or a number.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Field::Str(s) => Some(s.to_string()),
+            Field::Number(n) => Some(n.clone()),
+            _ => None,
+        }
+    }
+
+    /// Present with a non-blank value.
+    pub fn is_present(&self) -> bool {
+        match self {
+            Field::Str(s) => !s.trim().is_empty(),
+            Field::Number(_) | Field::Other(_) => true,
+            Field::Missing | Field::Null => false,
+        }
+    }
+}
+
+impl Request {
+    /// Builds the owned request from its parts.
+    pub fn new(method: Method, uri: &hyper::Uri, headers: HeaderMap, raw_body: Bytes) -> Request {
+        let query_string = uri.query().unwrap_or("").to_string();
+        let query = parse_urlencoded(query_string.as_bytes());
+        let content_type = headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = parse_body(&content_type, &raw_body);
+        Request {
+            method,
+            path: uri.path().to_string(),
+            query_string,
+            query,
+            headers,
+            raw_body,
+            body,
+        }
+    }
+
+    /// A header's value as text (header names are case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A query parameter, by exact name.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A query parameter, ignoring the case of its name.
+    pub fn query_ignore_case(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A top-level body field by exact name.
+    pub fn field(&self, name: &str) -> Field<'_> {
+        self.field_by(|k| k == name)
+    }
+
+    /// A top-level body field, ignoring the case of its name.
+    pub fn field_ignore_case(&self, name: &str) -> Field<'_> {
+        self.field_by(|k| k.eq_ignore_ascii_case(name))
+    }
+
+    fn field_by(&self, matches: impl Fn(&str) -> bool) -> Field<'_> {
+        match &self.body {
+            Body::Json(Value::Object(map)) => {
+                match map.iter().find(|(k, _)| matches(k)).map(|(_, v)| v) {
+                    None => Field::Missing,
+                    Some(Value::Null) => Field::Null,
+                    Some(Value::String(s)) => Field::Str(s),
+                    Some(Value::Number(n)) => Field::Number(n.to_string()),
+                    Some(other) => Field::Other(other),
+                }
+            }
+            Body::Form(fields) => match fields.iter().find(|(k, _)| matches(k)) {
+                Some((_, v)) => Field::Str(v),
+                None => Field::Missing,
+            },
+            _ => Field::Missing,
+        }
+    }
+}
+
+fn parse_body(content_type: &str, raw: &[u8]) -> Body {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Body::Empty;
+    }
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let looks_like_json = raw
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    match mime.as_str() {
+        "application/x-www-form-urlencoded" if !looks_like_json => Body::Form(parse_urlencoded(raw)),
+        "multipart/form-data" => match boundary(content_type) {
+            Some(b) => match parse_multipart(raw, &b) {
+                Ok(fields) => Body::Form(fields),
+                Err(why) => Body::Invalid(why),
+            },
+            None => Body::Invalid("multipart/form-data without a boundary".into()),
+        },
+        // JSON, no content type, or `curl -d '{…}'` (which says urlencoded).
+        "" | "application/json" | "text/json" | "application/x-www-form-urlencoded" => parse_json(raw),
+        m if m.ends_with("+json") => parse_json(raw),
+        m if looks_like_json && m.starts_with("text/plain") => parse_json(raw),
+        other => Body::Invalid(format!(
+            "unsupported content type '{other}': send application/json, application/x-www-form-urlencoded or multipart/form-data"
+        )),
+    }
+}
+
+/// Parses JSON. When strict parsing fails, one more try forgives the two
+/// flaws the providers' own documents print in their example requests
+/// (a trailing comma, a number with a leading zero such as `"state": 01`),
+/// so that every documented example is accepted as printed.
+pub fn parse_json(raw: &[u8]) -> Body {
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(v) => Body::Json(v),
+        Err(strict) => match std::str::from_utf8(raw)
+            .ok()
+            .and_then(|s| forgive(s))
+            .and_then(|s| serde_json::from_str(&s).ok())
+        {
+            Some(v) => Body::Json(v),
+            None => Body::Invalid(format!("the body is not valid JSON: {strict}")),
+        },
+    }
+}
+
+/// Removes trailing commas and leading zeros outside strings; `None` when
+/// there was nothing to forgive.
+fn forgive(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut changed = false;
+    let mut i = 0;
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            if c == b'\\' && i + 1 < b.len() {
+                out.push_str(&s[i..i + 2]);
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+            let len = utf8_len(c);
+            out.push_str(&s[i..(i + len).min(b.len())]);
+            i += len;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                out.push('"');
+                i += 1;
+            }
+            b',' => {
+                let next = b[i + 1..].iter().find(|x| !x.is_ascii_whitespace());
+                if matches!(next, Some(b'}') | Some(b']')) {
+                    changed = true;
+                } else {
+                    out.push(',');
+                }
+                i += 1;
+            }
+            b'0' if i + 1 < b.len() && b[i + 1].is_ascii_digit() && !prev_is_number(&out) => {
+                // A leading zero: drop zeros until the last digit of the run.
+                while i + 1 < b.len() && b[i] == b'0' && b[i + 1].is_ascii_digit() {
+                    i += 1;
+                }
+                changed = true;
+            }
+            _ => {
+                let len = utf8_len(c);
+                out.push_str(&s[i..(i + len).min(b.len())]);
+                i += len;
+            }
+        }
+    }
+    changed.then_some(out)
+}
+
+fn prev_is_number(out: &str) -> bool {
+    // Inside a number (`100`, `1.05`, `1e05`) a zero before a digit is not leading.
+    out.bytes()
+        .last()
+        .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+'))
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// Parses `a=1&b=x%20y` (also a query string); `+` is a space.
+pub fn parse_urlencoded(raw: &[u8]) -> Vec<(String, String)> {
+    raw.split(|b| *b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let mut it = pair.splitn(2, |b| *b == b'=');
+            let k = percent_decode(it.next().unwrap_or(b""));
+            let v = percent_decode(it.next().unwrap_or(b""));
+            (k, v)
+        })
+        .collect()
+}
+
+fn percent_decode(s: &[u8]) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (
+                    s.get(i + 1).and_then(|c| hex(*c)),
+                    s.get(i + 2).and_then(|c| hex(*c)),
+                ) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn boundary(content_type: &str) -> Option<String> {
+    content_type
+        .split(';')
+        .skip(1)
+        .find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            (k.trim().eq_ignore_ascii_case("boundary"))
+                .then(|| v.trim().trim_matches('"').to_string())
+        })
+        .filter(|b| !b.is_empty() && b.len() <= 200)
+}
+
+/// Parses the text fields of a multipart/form-data body (RFC 7578). File
+/// parts are kept by field name with their content as lossy text.
+pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String)>, String> {
+    let delim = format!("--{boundary}");
+    let delim = delim.as_bytes();
+    let mut fields = Vec::new();
+    let mut pos = find(raw, delim, 0).ok_or("multipart body without its boundary")?;
+    loop {
+        pos += delim.len();
+        if raw[pos..].starts_with(b"--") {
+            return Ok(fields);
+        }
+        // Skip the line break after the boundary.
+        pos = skip_crlf(raw, pos);
+        let head_end = find(raw, b"\r\n\r\n", pos)
+            .map(|i| (i, 4))
+            .or_else(|| find(raw, b"\n\n", pos).map(|i| (i, 2)))
+            .ok_or("multipart part without a blank line after its headers")?;
+        let head = String::from_utf8_lossy(&raw[pos..head_end.0]);
+        let content_start = head_end.0 + head_end.1;
+        let next =
+            find(raw, delim, content_start).ok_or("multipart body not closed by its boundary")?;
+        let mut content_end = next;
+        if raw[..content_end].ends_with(b"\r\n") {
+            content_end -= 2;
+        } else if raw[..content_end].ends_with(b"\n") {
+            content_end -= 1;
+        }
+        let name = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+            .and_then(|l| {
+                l.split(';').find_map(|p| {
+                    let (k, v) = p.split_once('=')?;
+                    (k.trim().eq_ignore_ascii_case("name"))
+                        .then(|| v.trim().trim_matches('"').to_string())
+                })
+            })
+            .ok_or("multipart part without a content-disposition name")?;
+        fields.push((
+            name,
+            String::from_utf8_lossy(&raw[content_start..content_end.max(content_start)])
+                .into_owned(),
+        ));
+        pos = next;
+    }
+}
+
+fn skip_crlf(raw: &[u8], mut pos: usize) -> usize {
+    if raw[pos..].starts_with(b"\r\n") {
+        pos += 2;
+    } else if raw[pos..].starts_with(b"\n") {
+        pos += 1;
+    }
+    pos
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if from > hay.len() || needle.is_empty() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn forgives_the_documents_flaws() {
+        assert_eq!(
+            parse_json(br#"{"curp": "X", }"#),
+            Body::Json(json!({"curp": "X"}))
+        );
+        assert_eq!(
+            parse_json(br#"{"curp": "XAXA010101XXXXXX01", "state": 01}"#),
+            Body::Json(json!({"curp": "XAXA010101XXXXXX01", "state": 1}))
+        );
+        assert_eq!(
+            parse_json(br#"{"a": "01,}", "b": [1,2,],}"#),
+            Body::Json(json!({"a": "01,}", "b": [1, 2]}))
+        );
+        assert_eq!(
+            parse_json(br#"{"n": 100, "f": 0.05}"#),
+            Body::Json(json!({"n": 100, "f": 0.05}))
+        );
+        assert!(matches!(parse_json(b"{curp: 1}"), Body::Invalid(_)));
+        assert!(matches!(parse_json(b"\xff\xfe"), Body::Invalid(_)));
+    }
+
+    #[test]
+    fn urlencoded_and_query() {
+        assert_eq!(
+            parse_urlencoded(b"id_number=ABC%20D&x=1+2&empty&bad=%zz"),
+            vec![
+                ("id_number".into(), "ABC D".into()),
+                ("x".into(), "1 2".into()),
+                ("empty".into(), "".into()),
+                ("bad".into(), "%zz".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn multipart() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"id_number\"\r\n\r\nPXNE660720HMCXTN06\r\n--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nv\r\n--XyZ--\r\n";
+        let b = parse_body("multipart/form-data; boundary=XyZ", body);
+        assert_eq!(
+            b,
+            Body::Form(vec![
+                ("id_number".into(), "PXNE660720HMCXTN06".into()),
+                ("other".into(), "v".into())
+            ])
+        );
+        assert!(matches!(
+            parse_body("multipart/form-data; boundary=XyZ", b"garbage"),
+            Body::Invalid(_)
+        ));
+        assert!(matches!(
+            parse_body("multipart/form-data", b"x"),
+            Body::Invalid(_)
+        ));
+        assert!(matches!(
+            parse_body(
+                "multipart/form-data; boundary=XyZ",
+                b"--XyZ\r\nno blank line"
+            ),
+            Body::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(
+            parse_body("application/x-www-form-urlencoded", br#"{"a":1}"#),
+            Body::Json(json!({"a": 1}))
+        );
+        assert_eq!(
+            parse_body("application/x-www-form-urlencoded", b"a=1"),
+            Body::Form(vec![("a".into(), "1".into())])
+        );
+        assert!(
+            matches!(parse_body("text/xml", b"<a/>"), Body::Invalid(m) if m.contains("text/xml"))
+        );
+        assert_eq!(parse_body("text/xml", b"  "), Body::Empty);
+    }
+}

@@ -1,0 +1,134 @@
+//! Provider routing: one matchit router per method, so that a path known
+//! under another method is told apart (405 with `Allow`) from an unknown one
+//! (404). Providers whose servers ignore path case get a second, lower-cased
+//! set of routers.
+
+use std::collections::BTreeMap;
+
+use hyper::Method;
+
+use crate::engine::model::{LoadError, ProviderDef};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub provider: usize,
+    pub endpoint: usize,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Match {
+    Found {
+        target: Target,
+        params: Vec<(String, String)>,
+    },
+    /// The path exists under other methods; `provider` owns it.
+    MethodNotAllowed { provider: usize, allow: Vec<Method> },
+    /// Nothing here; `provider` owns the path prefix, if any does.
+    NotFound { provider: Option<usize> },
+}
+
+#[derive(Default)]
+pub struct Router {
+    exact: BTreeMap<String, matchit::Router<Target>>,
+    lower: BTreeMap<String, matchit::Router<Target>>,
+    /// Prefix (lower-cased when case is ignored), owning provider, whether case is ignored.
+    prefixes: Vec<(String, usize, bool)>,
+}
+
+impl Router {
+    /// Builds the routers from every provider's endpoints.
+    pub fn build(providers: &[ProviderDef]) -> Result<Router, LoadError> {
+        let mut r = Router::default();
+        for (pi, p) in providers.iter().enumerate() {
+            for (ei, e) in p.endpoints.iter().enumerate() {
+                for path in &e.paths {
+                    for m in &e.methods {
+                        let target = Target {
+                            provider: pi,
+                            endpoint: ei,
+                        };
+                        let insert = |map: &mut BTreeMap<String, matchit::Router<Target>>,
+                                      path: &str| {
+                            map.entry(m.as_str().to_string())
+                                .or_default()
+                                .insert(path, target)
+                                .map_err(|err| LoadError {
+                                    file: format!("{}.yaml", p.id),
+                                    line: None,
+                                    column: None,
+                                    field: Some(format!("endpoints.{}.paths", e.id)),
+                                    message: format!("{m} {path}: {err}"),
+                                })
+                        };
+                        insert(&mut r.exact, path)?;
+                        if p.case_insensitive {
+                            insert(&mut r.lower, &path.to_ascii_lowercase())?;
+                        }
+                    }
+                }
+            }
+            for prefix in &p.prefixes {
+                let key = if p.case_insensitive {
+                    prefix.to_ascii_lowercase()
+                } else {
+                    prefix.clone()
+                };
+                r.prefixes.push((key, pi, p.case_insensitive));
+            }
+        }
+        // Longest prefix first, so that the most specific owner wins.
+        r.prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        Ok(r)
+    }
+
+    pub fn find(&self, method: &Method, path: &str) -> Match {
+        let lower = path.to_ascii_lowercase();
+        if let Some(found) = self.lookup(method.as_str(), path, &lower) {
+            return found;
+        }
+        let mut allow = Vec::new();
+        let mut owner = None;
+        for m in self.exact.keys() {
+            if let Some(Match::Found { target, .. }) = self.lookup(m, path, &lower) {
+                owner = Some(target.provider);
+                if let Ok(m) = Method::from_bytes(m.as_bytes()) {
+                    allow.push(m);
+                }
+            }
+        }
+        if let Some(provider) = owner {
+            return Match::MethodNotAllowed { provider, allow };
+        }
+        Match::NotFound {
+            provider: self.owner(path, &lower),
+        }
+    }
+
+    fn lookup(&self, method: &str, path: &str, lower: &str) -> Option<Match> {
+        let hit = |r: Option<&matchit::Router<Target>>, p: &str| {
+            r.and_then(|r| r.at(p).ok()).map(|m| Match::Found {
+                target: *m.value,
+                params: m
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+        };
+        hit(self.exact.get(method), path).or_else(|| hit(self.lower.get(method), lower))
+    }
+
+    /// The provider whose path prefix covers `path`.
+    pub fn owner(&self, path: &str, lower: &str) -> Option<usize> {
+        self.prefixes
+            .iter()
+            .find(|(prefix, _, ignore_case)| {
+                if *ignore_case {
+                    lower.starts_with(prefix.as_str())
+                } else {
+                    path.starts_with(prefix.as_str())
+                }
+            })
+            .map(|(_, p, _)| *p)
+    }
+}

@@ -1,0 +1,292 @@
+//! The accept loop, connections and graceful shutdown: the only place where
+//! hyper's server lives.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+
+use crate::engine::latency::Fault;
+use crate::engine::{Engine, Reply};
+use crate::request::Request;
+
+/// How long a `hang` fault holds a request when the client never gives up.
+const HANG_LIMIT: Duration = Duration::from_secs(600);
+
+/// How much of an oversized body is read and thrown away so that the client
+/// gets its 413 instead of a reset connection.
+const DRAIN_FACTOR: usize = 16;
+
+/// Serves `engine` on `listener` until `shutdown` completes, then stops
+/// accepting, lets requests in flight finish (up to the configured wait) and
+/// returns.
+pub async fn serve(
+    listener: TcpListener,
+    engine: Engine,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let config = engine.config().clone();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    // Tells requests held by a `hang` fault to let go at shutdown.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::pin!(shutdown);
+
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    eprintln!("mxid-sandbox: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let reset = Arc::new(AtomicBool::new(false));
+        let io = TokioIo::new(ResettableIo {
+            inner: stream,
+            reset: reset.clone(),
+        });
+        let engine = engine.clone();
+        let stop = stop_rx.clone();
+        let service =
+            service_fn(move |req| respond(engine.clone(), req, reset.clone(), stop.clone()));
+        let conn = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // Errors here are the client's (a reset, a timeout, garbage); the
+            // connection simply ends.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+
+    drop(listener);
+    let _ = stop_tx.send(true);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(config.shutdown_timeout) => {
+            eprintln!("mxid-sandbox: shutdown wait of {:?} elapsed; closing open connections", config.shutdown_timeout);
+        }
+    }
+    Ok(())
+}
+
+/// Answers a connection over the cap with a plain 503 and closes it.
+async fn refuse(mut stream: TcpStream) {
+    let body = r#"{"error":"too many connections: the sandbox is at its connection limit, retry shortly"}"#;
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
+        body.len()
+    );
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+async fn respond(
+    engine: Engine,
+    req: hyper::Request<Incoming>,
+    reset: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<HttpResponse, io::Error> {
+    let (parts, body) = req.into_parts();
+    let limit = engine.config().body_limit;
+    let reply = match read_body(body, limit).await? {
+        Some(bytes) => {
+            let request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
+            if crate::admin::owns(&request.path) {
+                crate::admin::handle(&engine, &request).await
+            } else {
+                engine.handle(&request)
+            }
+        }
+        None => engine.too_large(&parts.method, parts.uri.path(), &parts.headers),
+    };
+
+    // Every lock is released by now: the delay is only a timer.
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    match reply.fault {
+        Some(Fault::Hang) => {
+            let _ = tokio::time::timeout(HANG_LIMIT, stop.wait_for(|s| *s)).await;
+            Err(io::Error::other("hang fault released"))
+        }
+        Some(Fault::ConnectionReset) => {
+            reset.store(true, Ordering::SeqCst);
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection_reset fault",
+            ))
+        }
+        Some(Fault::EmptyResponse) => Err(io::Error::other("empty_response fault")),
+        Some(Fault::MalformedBody) => {
+            let cut = reply.body.len() / 2;
+            let mut reply = reply;
+            reply.body = if cut == 0 {
+                Bytes::from_static(b"{\"")
+            } else {
+                reply.body.slice(..cut)
+            };
+            Ok(to_response(reply))
+        }
+        None => Ok(to_response(reply)),
+    }
+}
+
+/// Reads the body; `None` when it is over `limit`. The rest of an oversized
+/// body is read and dropped (up to a bound) so the client is not reset
+/// before it can read the 413.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Option<Bytes>, io::Error> {
+    let mut buf = BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(io::Error::other)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        } else if seen > limit.saturating_mul(DRAIN_FACTOR) {
+            break;
+        }
+    }
+    Ok((seen <= limit).then(|| buf.freeze()))
+}
+
+fn to_response(reply: Reply) -> HttpResponse {
+    let mut res = Response::new(Full::new(reply.body));
+    *res.status_mut() = reply.status;
+    let headers = res.headers_mut();
+    for (k, v) in reply.headers {
+        headers.append(k, v);
+    }
+    res
+}
+
+/// A response for a request the server itself refuses (unused status codes
+/// map here for completeness).
+#[allow(dead_code)]
+fn plain(status: StatusCode, body: &'static str) -> HttpResponse {
+    let mut res = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *res.status_mut() = status;
+    res
+}
+
+/// A TCP stream that can be made to end with a reset (RST) instead of a
+/// close, for the `connection_reset` fault.
+struct ResettableIo {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl ResettableIo {
+    fn reset_requested(&self) -> bool {
+        self.reset.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ResettableIo {
+    fn drop(&mut self) {
+        if self.reset_requested() {
+            // SO_LINGER 0 makes the close below send RST. It does not block:
+            // with a zero timeout the kernel discards and resets at once.
+            let _ = self.inner.set_zero_linger();
+        }
+    }
+}
+
+fn reset_error() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionReset, "connection_reset fault")
+}
+
+impl AsyncRead for ResettableIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.reset_requested() {
+            return Poll::Ready(Err(reset_error()));
+        }
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResettableIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.reset_requested() {
+            return Poll::Ready(Err(reset_error()));
+        }
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reset_requested() {
+            return Poll::Ready(Err(reset_error()));
+        }
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.reset_requested() {
+            return Poll::Ready(Err(reset_error()));
+        }
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}

@@ -1,0 +1,330 @@
+//! Calendar dates, provider-day timestamps and duration strings.
+//!
+//! Every provider in the sandbox lives in America/Mexico_City, which has kept
+//! UTC-6 all year since daylight saving time was abolished in October 2022, so
+//! a fixed offset is exact for any date a test will use and needs no time-zone
+//! database.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The providers' offset from UTC, in seconds.
+pub const MX_OFFSET_SECS: i64 = -6 * 3600;
+
+const MICROS_PER_SEC: i64 = 1_000_000;
+const SECS_PER_DAY: i64 = 86_400;
+
+/// A day of the proleptic Gregorian calendar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Date {
+    /// The date, if it exists in the calendar.
+    pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        Some(Date { year, month, day })
+    }
+
+    /// Days since 1970-01-01 (negative before it).
+    pub fn days_since_epoch(self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` after 1970-01-01.
+    pub fn from_days_since_epoch(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Date { year, month, day }
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse_iso(s: &str) -> Option<Date> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        Date::new(
+            digits(&b[0..4])? as i32,
+            digits(&b[5..7])? as u8,
+            digits(&b[8..10])? as u8,
+        )
+    }
+}
+
+impl fmt::Display for Date {
+    /// `YYYY-MM-DD`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+pub fn is_leap_year(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+pub fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// An instant, in microseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_micros(micros: i64) -> Timestamp {
+        Timestamp(micros)
+    }
+
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+
+    /// The wall clock of this machine.
+    pub fn system_now() -> Timestamp {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since.as_micros() as i64)
+    }
+
+    pub fn add(self, d: Duration) -> Timestamp {
+        Timestamp(
+            self.0
+                .saturating_add(d.as_micros().min(i64::MAX as u128) as i64),
+        )
+    }
+
+    /// The time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration::from_micros(self.0.saturating_sub(earlier.0).max(0) as u64)
+    }
+
+    /// The provider day (America/Mexico_City) this instant falls on.
+    pub fn mx_date(self) -> Date {
+        let local_secs = self.0.div_euclid(MICROS_PER_SEC) + MX_OFFSET_SECS;
+        Date::from_days_since_epoch(local_secs.div_euclid(SECS_PER_DAY))
+    }
+
+    /// RFC 3339 in the providers' offset, with microseconds:
+    /// `2023-08-31T15:26:35.872883-06:00`, the shape Kiban prints.
+    pub fn to_mx_rfc3339(self) -> String {
+        self.format(MX_OFFSET_SECS, true)
+    }
+
+    /// RFC 3339 in the providers' offset, whole seconds: `2023-08-31T15:26:35-06:00`.
+    pub fn to_mx_rfc3339_secs(self) -> String {
+        self.format(MX_OFFSET_SECS, false)
+    }
+
+    fn format(self, offset_secs: i64, micros: bool) -> String {
+        let local = self.0 + offset_secs * MICROS_PER_SEC;
+        let secs = local.div_euclid(MICROS_PER_SEC);
+        let frac = local.rem_euclid(MICROS_PER_SEC);
+        let date = Date::from_days_since_epoch(secs.div_euclid(SECS_PER_DAY));
+        let sod = secs.rem_euclid(SECS_PER_DAY);
+        let (h, m, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
+        let sign = if offset_secs < 0 { '-' } else { '+' };
+        let off = offset_secs.abs();
+        let mut out = format!("{date}T{h:02}:{m:02}:{s:02}");
+        if micros {
+            out.push_str(&format!(".{frac:06}"));
+        }
+        out.push_str(&format!("{sign}{:02}:{:02}", off / 3600, off % 3600 / 60));
+        out
+    }
+
+    /// Parses RFC 3339 (`2024-01-02T03:04:05Z`, `…05.123-06:00`). A date alone
+    /// (`2024-01-02`) means its midnight in the providers' offset.
+    pub fn parse_rfc3339(s: &str) -> Result<Timestamp, String> {
+        let bad = || format!("'{s}' is not an RFC 3339 time such as 2024-01-02T09:30:00-06:00");
+        let s = s.trim();
+        if s.len() == 10 {
+            let date = Date::parse_iso(s).ok_or_else(bad)?;
+            let secs = date.days_since_epoch() * SECS_PER_DAY - MX_OFFSET_SECS;
+            return Ok(Timestamp(secs * MICROS_PER_SEC));
+        }
+        let b = s.as_bytes();
+        if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+            return Err(bad());
+        }
+        let date = Date::parse_iso(&s[..10]).ok_or_else(bad)?;
+        let h = digits(&b[11..13]).filter(|h| *h < 24).ok_or_else(bad)? as i64;
+        let m = digits(&b[14..16]).filter(|m| *m < 60).ok_or_else(bad)? as i64;
+        let sec = digits(&b[17..19]).filter(|s| *s < 61).ok_or_else(bad)? as i64;
+        let mut rest = &s[19..];
+        let mut frac_micros = 0i64;
+        if let Some(after_dot) = rest.strip_prefix('.') {
+            let n = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return Err(bad());
+            }
+            let mut scale = 100_000i64;
+            for d in after_dot[..n].bytes().take(6) {
+                frac_micros += i64::from(d - b'0') * scale;
+                scale /= 10;
+            }
+            rest = &after_dot[n..];
+        }
+        let offset_secs = match rest {
+            "Z" | "z" => 0,
+            _ => {
+                let ob = rest.as_bytes();
+                if ob.len() != 6 || !matches!(ob[0], b'+' | b'-') || ob[3] != b':' {
+                    return Err(bad());
+                }
+                let oh = digits(&ob[1..3]).filter(|h| *h < 24).ok_or_else(bad)? as i64;
+                let om = digits(&ob[4..6]).filter(|m| *m < 60).ok_or_else(bad)? as i64;
+                let off = oh * 3600 + om * 60;
+                if ob[0] == b'-' {
+                    -off
+                } else {
+                    off
+                }
+            }
+        };
+        let secs = date.days_since_epoch() * SECS_PER_DAY + h * 3600 + m * 60 + sec - offset_secs;
+        Ok(Timestamp(secs * MICROS_PER_SEC + frac_micros))
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
+}
+
+/// Parses a duration written as the admin API writes them: `250ms`, `2s`,
+/// `20m`, `24h`, `1d`; a bare `0` is zero. Fractions are allowed (`1.5s`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let bad = || format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h or 1d");
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| bad())?;
+    let unit_secs = match unit {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(bad()),
+    };
+    let secs = value * unit_secs;
+    if !secs.is_finite() || secs < 0.0 || secs > 1e12 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Writes a duration the way [`parse_duration`] reads it back.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        "0".into()
+    } else if ms % 86_400_000 == 0 {
+        format!("{}d", ms / 86_400_000)
+    } else if ms % 3_600_000 == 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for days in -800_000..800_000i64 {
+            if days % 997 != 0 {
+                continue;
+            }
+            let d = Date::from_days_since_epoch(days);
+            assert_eq!(d.days_since_epoch(), days, "{d}");
+        }
+        assert_eq!(Date::new(1970, 1, 1).unwrap().days_since_epoch(), 0);
+        assert_eq!(Date::new(2000, 3, 1).unwrap().days_since_epoch(), 11_017);
+    }
+
+    #[test]
+    fn rejects_impossible_dates() {
+        assert!(Date::new(2023, 2, 29).is_none());
+        assert!(Date::new(2024, 2, 29).is_some());
+        assert!(Date::new(1900, 2, 29).is_none());
+        assert!(Date::new(2000, 2, 29).is_some());
+        assert!(Date::new(2024, 13, 1).is_none());
+        assert!(Date::parse_iso("2024-04-31").is_none());
+    }
+
+    #[test]
+    fn formats_like_kiban() {
+        let t = Timestamp::parse_rfc3339("2023-08-31T15:26:35.872883-06:00").unwrap();
+        assert_eq!(t.to_mx_rfc3339(), "2023-08-31T15:26:35.872883-06:00");
+        let z = Timestamp::parse_rfc3339("2023-09-01T03:00:00Z").unwrap();
+        assert_eq!(z.to_mx_rfc3339_secs(), "2023-08-31T21:00:00-06:00");
+        assert_eq!(z.mx_date(), Date::new(2023, 8, 31).unwrap());
+    }
+
+    #[test]
+    fn rejects_bad_times() {
+        for s in [
+            "",
+            "yesterday",
+            "2024-01-02T25:00:00Z",
+            "2024-01-02T10:00:00",
+            "2024-01-02T10:00:00+6",
+        ] {
+            assert!(Timestamp::parse_rfc3339(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("20m").unwrap(), Duration::from_secs(1200));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        for s in ["", "ms", "10", "-1s", "3 weeks", "1e400s"] {
+            assert!(parse_duration(s).is_err(), "{s}");
+        }
+        assert_eq!(format_duration(Duration::from_secs(1200)), "20m");
+    }
+}

@@ -1,0 +1,8 @@
+//! All integration tests, in one test binary: each module starts the real
+//! server on port 0 and talks HTTP to it.
+
+mod common;
+
+mod admin;
+mod curpv5;
+mod engine;
