@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the scenario catalog.
     Scenarios(CatalogArgs),
     /// Validate a folder of scenario or fixture YAML; exits non-zero on error.

@@ -176,7 +176,7 @@ pub fn parse_json(raw: &[u8]) -> Body {
         Ok(v) => Body::Json(v),
         Err(strict) => match std::str::from_utf8(raw)
             .ok()
-            .and_then(|s| forgive(s))
+            .and_then(forgive)
             .and_then(|s| serde_json::from_str(&s).ok())
         {
             Some(v) => Body::Json(v),

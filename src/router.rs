@@ -77,7 +77,7 @@ impl Router {
             }
         }
         // Longest prefix first, so that the most specific owner wins.
-        r.prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        r.prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         Ok(r)
     }
 

@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper::{Response, StatusCode};
+use hyper::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -200,15 +200,6 @@ fn to_response(reply: Reply) -> HttpResponse {
     for (k, v) in reply.headers {
         headers.append(k, v);
     }
-    res
-}
-
-/// A response for a request the server itself refuses (unused status codes
-/// map here for completeness).
-#[allow(dead_code)]
-fn plain(status: StatusCode, body: &'static str) -> HttpResponse {
-    let mut res = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *res.status_mut() = status;
     res
 }
 

@@ -3,6 +3,10 @@
 
 mod common;
 
+mod accuauth;
 mod admin;
+mod async_verification;
 mod curpv5;
 mod engine;
+mod nss;
+mod validacurp;

@@ -39,7 +39,7 @@ struct State {
 impl State {
     fn now(&self) -> Timestamp {
         let real = self.base_real.elapsed().as_secs_f64() * self.scale;
-        self.base.add(Duration::from_secs_f64(real.max(0.0)))
+        self.base.plus(Duration::from_secs_f64(real.max(0.0)))
     }
 }
 
@@ -86,7 +86,7 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         {
             let mut s = self.lock();
-            s.base = s.now().add(by);
+            s.base = s.now().plus(by);
             s.base_real = Instant::now();
         }
         self.bump();
@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(c.now(), t0);
         c.advance(Duration::from_secs(3600));
         assert_eq!(c.now().to_mx_rfc3339_secs(), "2024-03-01T11:00:00-06:00");
-        assert_eq!(c.real_until(t0.add(Duration::from_secs(7200))), None);
+        assert_eq!(c.real_until(t0.plus(Duration::from_secs(7200))), None);
         assert_eq!(c.real_until(t0), Some(Duration::ZERO));
         c.reset();
         assert_eq!(c.now(), t0);
@@ -160,9 +160,9 @@ mod tests {
             at: Some(t0),
             scale: 60.0,
         });
-        let wait = c.real_until(t0.add(Duration::from_secs(60))).unwrap();
+        let wait = c.real_until(t0.plus(Duration::from_secs(60))).unwrap();
         assert!(wait <= Duration::from_secs(1), "{wait:?}");
-        let mut rx = c.subscribe();
+        let rx = c.subscribe();
         c.set_scale(1.0);
         assert!(rx.has_changed().unwrap());
     }

@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(c.hit("k", Window::Day, Some(2), t), 1);
         assert_eq!(c.hit("k", Window::Day, Some(2), t), 2);
         assert_eq!(c.list(t)[0].since, "2024-03-01");
-        let next = t.add(Duration::from_secs(120));
+        let next = t.plus(Duration::from_secs(120));
         assert!(c.list(next).is_empty());
         assert_eq!(c.hit("k", Window::Day, Some(2), next), 1);
         c.clear();

@@ -555,16 +555,17 @@ endpoints:
     fn reports_line_and_field() {
         let bad = OK.replace("status: 200", "status: 999");
         let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
-        assert_eq!(err.line, Some(16), "{err}");
+        // serde_yaml_ng places a conversion error at the mapping that holds it.
+        assert_eq!(err.line, Some(14), "{err}");
         assert!(
-            err.to_string()
-                .contains("endpoints.one.scenarios.success.status"),
+            err.to_string().contains("endpoints.one.scenarios.success"),
             "{err}"
         );
+        assert!(err.message.contains("999"), "{err}");
 
         let bad = OK.replace("{{curp}}", "{{nope}}");
         let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
-        assert_eq!(err.line, Some(17), "{err}");
+        assert_eq!(err.line, Some(16), "{err}");
         assert!(err.message.contains("{{nope}}"), "{err}");
 
         let bad = OK.replace("description: it works", "descripton: it works");
