@@ -1,0 +1,432 @@
+//! Kiban Link — IMSS NSS by CURP (seed 000): `POST /api/v1/imss/nss` (and
+//! v2), the test cases at `GET …/nss/test_case`, and the history of past
+//! executions at `GET …/nss/{id}` and `GET …/nss?page=&itemsPerPage=`.
+//!
+//! Kiban answers every execution in one envelope (`id`, `createdAt`,
+//! `finishedAt`, `duration`, `status`, `request`, `response`) and its
+//! validation errors as `{"field": "CODE; detail"}`. Its sandbox answers the
+//! documented test cases by `?testCase=NAME` or `?testCaseId=ID`; without
+//! one, this sandbox takes the realistic path (the person's NSS, a per-CURP
+//! daily counter) unless `--strict-sandbox` asks for Kiban's 400.
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::{json, Map, Value};
+
+use crate::curp;
+use crate::engine::counters::Window;
+use crate::engine::model::Scenario;
+use crate::engine::provider::{Call, Provider, Selected};
+use crate::engine::template::Vars;
+use crate::request::{Field, Request};
+use crate::time::Timestamp;
+
+pub struct Nss;
+
+/// The CURP of the document's success example, for scenarios forced on a
+/// request without a usable CURP and without one of their own in `data`.
+const EXAMPLE_CURP: &str = "ABCD570805HYNHLC52";
+
+/// Go's zero `time.Time`, which Kiban prints as `finishedAt` for an
+/// execution that never finished.
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// The key of this module's state in the namespace.
+const STATE: &str = "nss";
+
+/// What `origin` the listed test cases carry (the document does not say).
+const TEST_CASE_ORIGIN: &str = "api";
+
+/// Paging errors, in Kiban's `"CODE; detail"` style (the curp messages of
+/// the document, applied to the paging fields).
+const REQUIRED: &str = "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty";
+
+/// How long a live execution that reached IMSS takes, in microseconds: the
+/// document's examples take 16 to 23 seconds; a sandbox answers faster.
+const WORK_MICROS: std::ops::RangeInclusive<u64> = 1_500_000..=6_000_000;
+
+/// Past executions of one namespace, oldest first.
+#[derive(Default)]
+struct History {
+    executions: Vec<Value>,
+}
+
+impl Provider for Nss {
+    fn id(&self) -> &'static str {
+        "nss"
+    }
+
+    fn yaml(&self) -> &'static str {
+        include_str!("../../scenarios/nss.yaml")
+    }
+
+    fn endpoints(&self) -> &'static [&'static str] {
+        &["query", "test_cases", "execution", "history"]
+    }
+
+    fn variables(&self) -> &'static [&'static str] {
+        &[
+            "id",
+            "created_at",
+            "finished_at",
+            "duration",
+            "curp",
+            "nss",
+            "test_cases",
+            "execution",
+            "current_page",
+            "has_next_page",
+            "items",
+            "errors",
+        ]
+    }
+
+    fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str> {
+        match endpoint {
+            "query" => vec![
+                "success",
+                "not_found",
+                "attempts_exceeded",
+                "missing_field",
+                "invalid_format",
+                "test_case_not_found",
+            ],
+            "test_cases" => vec!["test_cases"],
+            "execution" => vec!["found", "unknown_id"],
+            "history" => vec!["page", "invalid_paging"],
+            _ => Vec::new(),
+        }
+    }
+
+    fn credential(&self, req: &Request) -> Option<String> {
+        req.header("x-api-key").map(str::to_string)
+    }
+
+    fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {
+        // Kiban is written in Go, whose JSON decoder matches field names
+        // without regard to case.
+        (endpoint == "query")
+            .then(|| req.field_ignore_case("curp").text())
+            .flatten()
+    }
+
+    /// `?testCase=NAME` or `?testCaseId=ID`. The input checks come first, as
+    /// on the realistic path: a test-case request without a CURP is still
+    /// the documented 400.
+    fn test_switch(&self, call: &mut Call<'_>) -> Option<String> {
+        if call.endpoint_id() != "query" {
+            return None;
+        }
+        let by_id = call.req.query("testCaseId");
+        let by_name = call.req.query("testCase");
+        if by_id.is_none() && by_name.is_none() {
+            return None;
+        }
+        if let Some(failed) = input_check(call) {
+            return Some(failed.into());
+        }
+        let found = match by_id {
+            Some(id) => test_cases(call)
+                .find(|(_, s)| s.data_str("test_case_id") == Some(id.trim()))
+                .map(|(name, _)| name),
+            None => by_name.and_then(|n| {
+                test_cases(call)
+                    .find(|(name, _)| *name == n.trim())
+                    .map(|(name, _)| name)
+            }),
+        };
+        Some(
+            found
+                .map(str::to_string)
+                .unwrap_or_else(|| "test_case_not_found".into()),
+        )
+    }
+
+    fn realistic(&self, call: &mut Call<'_>) -> String {
+        match call.endpoint_id() {
+            "test_cases" => "test_cases".into(),
+            "execution" => {
+                let id = call.param("id").unwrap_or("").to_string();
+                match execution(call, &id) {
+                    Some(_) => "found".into(),
+                    None => "unknown_id".into(),
+                }
+            }
+            "history" => match paging(call.req) {
+                Ok(_) => "page".into(),
+                Err(_) => "invalid_paging".into(),
+            },
+            _ => query_outcome(call),
+        }
+    }
+
+    fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
+        match call.endpoint_id() {
+            "test_cases" => {
+                let list: Vec<Value> = test_cases(call)
+                    .map(|(name, s)| {
+                        let at = s.data_str("test_case_created_at").unwrap_or("");
+                        json!({
+                            "id": s.data_str("test_case_id").unwrap_or(""),
+                            "name": name,
+                            "service": "imss",
+                            "subService": "nss",
+                            "origin": TEST_CASE_ORIGIN,
+                            "createdAt": at,
+                            "modifiedAt": at,
+                        })
+                    })
+                    .collect();
+                vars.set("test_cases", Value::Array(list));
+            }
+            "execution" => {
+                let id = call.param("id").unwrap_or("").to_string();
+                // Forced on an unknown id, `found` shows the document's
+                // success example, so that the scenario still renders.
+                let envelope = execution(call, &id).unwrap_or_else(|| documented_success(call));
+                vars.set("execution", envelope);
+            }
+            "history" => history_vars(call, vars),
+            _ => query_vars(call, scenario, vars),
+        }
+    }
+
+    /// Keeps every execution envelope the query endpoint answered, so that
+    /// the history routes can serve it.
+    fn finish(&self, call: &mut Call<'_>, _scenario: &Scenario, status: u16, body: &[u8]) {
+        if call.endpoint_id() != "query" || status != 200 {
+            return;
+        }
+        let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let Some(id) = envelope
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            return;
+        };
+        let limit = call.config.journal_limit.max(1);
+        call.ns.with_state::<History, _>(STATE, |h| {
+            // The test cases answer with the document's fixed ids: the same
+            // id is the same execution, so the newest answer replaces it.
+            h.executions
+                .retain(|e| e.get("id").and_then(Value::as_str) != Some(id.as_str()));
+            h.executions.push(envelope);
+            if h.executions.len() > limit {
+                let excess = h.executions.len() - limit;
+                h.executions.drain(..excess);
+            }
+        });
+    }
+}
+
+/// The documented 400s on the CURP, in the document's order: missing (or
+/// empty), then malformed. The format check is loose: the document's own
+/// example `ABCD570805HYNHLC52` fails the strict CURP rules.
+fn input_check(call: &Call<'_>) -> Option<&'static str> {
+    let field = call.req.field_ignore_case("curp");
+    match (&field, call.curp.as_deref()) {
+        (Field::Missing | Field::Null, _) | (Field::Str(_), None) => Some("missing_field"),
+        (_, Some(c)) if curp::is_loose(c) => None,
+        _ => Some("invalid_format"),
+    }
+}
+
+/// The realistic path of the query: input checks, Kiban's sandbox rule under
+/// `--strict-sandbox`, the per-CURP daily counter, then the person's NSS.
+fn query_outcome(call: &mut Call<'_>) -> String {
+    if let Some(failed) = input_check(call) {
+        return failed.into();
+    }
+    if call.config.strict_sandbox {
+        return "test_case_not_found".into();
+    }
+    let curp = call.curp.clone().unwrap_or_default();
+    if let Some(limit) = call.provider.limit("attempts_per_day", Some(2)) {
+        let n = call.ns.counters.hit(
+            &format!("nss:curp:{curp}"),
+            Window::Day,
+            Some(limit),
+            call.now,
+        );
+        if n > limit {
+            return "attempts_exceeded".into();
+        }
+    }
+    if call.person_or(EXAMPLE_CURP).nss.is_empty() {
+        return "not_found".into();
+    }
+    "success".into()
+}
+
+/// The query endpoint's scenarios that are Kiban test cases, in file order.
+fn test_cases<'c>(call: &'c Call<'_>) -> impl Iterator<Item = (&'c str, &'c Scenario)> {
+    call.provider
+        .endpoint("query")
+        .into_iter()
+        .flat_map(|e| e.scenarios.iter())
+        .filter(|(_, s)| s.data_str("test_case_id").is_some())
+        .map(|(name, s)| (name.as_str(), s))
+}
+
+fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
+    let documented_curp = scenario.data_str("curp").unwrap_or(EXAMPLE_CURP);
+    // The request's CURP is echoed in `request.curp`, test cases included:
+    // a client can match the answer to what it sent.
+    let curp = call
+        .curp
+        .clone()
+        .filter(|c| curp::is_loose(c))
+        .unwrap_or_else(|| documented_curp.to_string());
+    vars.set("curp", curp.as_str());
+    let documented_duration = scenario.data.get("duration").and_then(Value::as_u64);
+    let documented_finish = scenario.data_str("finished_at");
+
+    if call.selected == Selected::TestSwitch {
+        // Kiban's test cases are canned: the document's ids, times and NSS.
+        vars.set("id", scenario.data_str("id").unwrap_or(""))
+            .set("created_at", scenario.data_str("created_at").unwrap_or(""))
+            .set("finished_at", documented_finish.unwrap_or(GO_ZERO_TIME))
+            .set("duration", documented_duration.unwrap_or(0))
+            .set("nss", scenario.data_str("nss").unwrap_or(""));
+        return;
+    }
+
+    // A live execution: a fresh ObjectId whose first 8 hex digits are the
+    // creation time's Unix seconds (as in every id of the document), the
+    // sandbox clock, and the document's Go zero `finishedAt` and zero
+    // `duration` kept where the example has them.
+    let created = call.now;
+    let work = if documented_duration == Some(0) {
+        0
+    } else {
+        call.rng("nss-duration").random_range(WORK_MICROS)
+    };
+    let finished = match documented_finish {
+        Some(GO_ZERO_TIME) => GO_ZERO_TIME.to_string(),
+        _ => created.plus(Duration::from_micros(work)).to_mx_rfc3339(),
+    };
+    let nss = call.person_or(documented_curp).nss.clone();
+    vars.set("id", object_id(call, created))
+        .set("created_at", created.to_mx_rfc3339())
+        .set("finished_at", finished)
+        .set("duration", work / 1000)
+        .set("nss", nss);
+}
+
+/// A MongoDB ObjectId: 4 bytes of Unix seconds, 8 random bytes (replayable
+/// with `--seed`).
+fn object_id(call: &Call<'_>, at: Timestamp) -> String {
+    let secs = at
+        .micros()
+        .div_euclid(1_000_000)
+        .clamp(0, i64::from(u32::MAX)) as u32;
+    format!("{secs:08x}{}", call.hex("nss-id", 16))
+}
+
+/// The document's success example, as a full envelope.
+fn documented_success(call: &Call<'_>) -> Value {
+    let Some(s) = call
+        .provider
+        .endpoint("query")
+        .and_then(|e| e.scenario("success"))
+    else {
+        return Value::Null;
+    };
+    let text = |k: &str| s.data_str(k).unwrap_or("");
+    json!({
+        "id": text("id"),
+        "createdAt": text("created_at"),
+        "finishedAt": text("finished_at"),
+        "duration": s.data.get("duration").cloned().unwrap_or(Value::from(0)),
+        "status": "SUCCESS",
+        "request": {"curp": text("curp")},
+        "response": {"status": "FOUND", "nss": text("nss")},
+    })
+}
+
+/// The newest execution with this id in the namespace's history.
+fn execution(call: &Call<'_>, id: &str) -> Option<Value> {
+    call.ns.with_state::<History, _>(STATE, |h| {
+        h.executions
+            .iter()
+            .rev()
+            .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
+            .cloned()
+    })
+}
+
+/// `page` and `itemsPerPage`, both required positive integers; otherwise
+/// the body of the 400, one entry per field at fault.
+fn paging(req: &Request) -> Result<(u64, u64), Map<String, Value>> {
+    let mut errors = Map::new();
+    let mut read = |name: &str| -> Option<u64> {
+        match req.query(name).map(str::trim) {
+            None | Some("") => {
+                errors.insert(name.into(), REQUIRED.into());
+                None
+            }
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    errors.insert(
+                        name.into(),
+                        format!("FORMAT_ERROR; invalid {name} format").into(),
+                    );
+                    None
+                }
+            },
+        }
+    };
+    let page = read("page");
+    let per_page = read("itemsPerPage");
+    match (page, per_page) {
+        (Some(p), Some(n)) => Ok((p, n)),
+        _ => Err(errors),
+    }
+}
+
+fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
+    let (page, per_page) = match paging(call.req) {
+        Ok(p) => p,
+        Err(errors) => {
+            // Forced on good paging, `invalid_paging` names both fields.
+            let errors = if errors.is_empty() {
+                let mut all = Map::new();
+                all.insert("page".into(), REQUIRED.into());
+                all.insert("itemsPerPage".into(), REQUIRED.into());
+                all
+            } else {
+                errors
+            };
+            vars.set("errors", Value::Object(errors));
+            // Forced `page` on bad paging shows the first page of ten.
+            (1, 10)
+        }
+    };
+    let (items, has_next) = call.ns.with_state::<History, _>(STATE, |h| {
+        let skip = (page - 1).saturating_mul(per_page);
+        let items: Vec<Value> = h
+            .executions
+            .iter()
+            .rev()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(per_page).unwrap_or(usize::MAX))
+            .map(|e| {
+                let mut item = e.clone();
+                if let Some(o) = item.as_object_mut() {
+                    o.shift_remove("request");
+                }
+                item
+            })
+            .collect();
+        let shown = skip.saturating_add(per_page);
+        (items, (h.executions.len() as u64) > shown)
+    });
+    vars.set("current_page", page)
+        .set("has_next_page", has_next)
+        .set("items", Value::Array(items));
+}
