@@ -1,1 +1,758 @@
+//! The admin API (`/__admin`) against the real server: overrides, journal,
+//! counters, clock, reset, reload, health, namespaces, the admin token.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::{json, Value};
+
+use crate::common::{config, Resp, Sandbox};
+use mxid_sandbox::{Config, Source};
+
+const PATH: &str = "/api/curp/bycurp";
+const KEY: (&str, &str) = ("apikey", "test-key");
+const CURP: &str = "PXNE660720HMCXTN06";
+const OTHER_CURP: &str = "SOCH790615MPLTVR04";
+
+/// A fresh, empty folder under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "mxid-sandbox-test-{tag}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn bycurp(sb: &Sandbox, curp: &str) -> Resp {
+    sb.post(PATH, &[KEY], json!({ "curp": curp })).await
+}
+
+async fn bycurp_in(sb: &Sandbox, ns: &str, curp: &str) -> Resp {
+    sb.post(
+        PATH,
+        &[KEY, ("x-sandbox-namespace", ns)],
+        json!({ "curp": curp }),
+    )
+    .await
+}
+
+/// Asserts a 400 in the sandbox's shape whose message mentions `needle`.
+fn assert_bad(r: &Resp, needle: &str) {
+    assert_eq!(r.status, 400, "{}", r.text());
+    let b = r.json();
+    let msg = b["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error: {b}"));
+    assert!(msg.contains(needle), "'{msg}' should mention '{needle}'");
+}
+
+fn ids(entries: &Value) -> Vec<u64> {
+    entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn health() {
+    let sb = Sandbox::start().await;
+    assert_eq!(
+        sb.admin_get("/__admin/health").await,
+        json!({"status": "ok"})
+    );
+    // A trailing slash is the same route.
+    assert_eq!(sb.get("/__admin/health/", &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn unknown_admin_route_is_404_and_wrong_method_405() {
+    let sb = Sandbox::start().await;
+    let r = sb.get("/__admin/nothing", &[]).await;
+    assert_eq!(r.status, 404);
+    assert!(r.json()["error"].is_string());
+    let r = sb.get("/__admin", &[]).await;
+    assert_eq!(r.status, 404);
+
+    let r = sb.send("PUT", "/__admin/health", &[], "").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET"));
+    assert!(r.json()["error"].is_string());
+
+    let r = sb.send("PATCH", "/__admin/overrides", &[], "").await;
+    assert_eq!(r.status, 405);
+    let allow = r.header("allow").unwrap();
+    for m in ["GET", "POST", "DELETE"] {
+        assert!(allow.contains(m), "{allow}");
+    }
+}
+
+#[tokio::test]
+async fn scenario_catalog() {
+    let sb = Sandbox::start().await;
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+    let rows = catalog.as_array().unwrap();
+    let success = rows
+        .iter()
+        .find(|r| r["provider"] == "curpv5" && r["name"] == "success")
+        .expect("curpv5 success is listed");
+    let mut k: Vec<&str> = success
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    assert_eq!(k, ["description", "method", "name", "path", "provider"]);
+    assert_eq!(success["method"], "POST");
+    assert_eq!(success["path"], PATH);
+    assert!(!success["description"].as_str().unwrap().is_empty());
+    for name in [
+        "not_found",
+        "deceased",
+        "renapo_01_06",
+        "missing_credentials",
+    ] {
+        assert!(rows.iter().any(|r| r["name"] == name), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn admin_token() {
+    let sb = Sandbox::start_with(Config {
+        admin_token: Some("s3cret".into()),
+        ..config()
+    })
+    .await;
+    let r = sb.get("/__admin/health", &[]).await;
+    assert_eq!(r.status, 401);
+    assert!(r.json()["error"].is_string());
+    let r = sb
+        .get("/__admin/health", &[("authorization", "Bearer wrong")])
+        .await;
+    assert_eq!(r.status, 401);
+    let r = sb
+        .get("/__admin/health", &[("authorization", "Bearer s3cret")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"status": "ok"}));
+    // Provider routes do not need it.
+    assert_eq!(bycurp(&sb, CURP).await.status, 200);
+}
+
+// --- overrides ----------------------------------------------------------
+
+#[tokio::test]
+async fn override_sticky_then_cleared() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "unavailable"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let o = r.json();
+    assert!(o["id"].is_u64());
+    assert_eq!(o["provider"], "curpv5");
+    assert_eq!(o["scenario"], "unavailable");
+    assert_eq!(o["times"], Value::Null);
+    for _ in 0..3 {
+        let r = bycurp(&sb, CURP).await;
+        assert_eq!(r.status, 503);
+        assert_eq!(r.json()["error"], "CURPSV006");
+        assert_eq!(r.scenario(), "unavailable");
+    }
+    let list = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let r = sb.admin_delete("/__admin/overrides").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+    assert_eq!(bycurp(&sb, CURP).await.status, 200);
+}
+
+#[tokio::test]
+async fn override_times_run_out_then_realistic() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "deceased", "times": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let o = r.json();
+    assert_eq!(o["times"], 2);
+    assert_eq!(o["remaining"], 2);
+
+    let r = bycurp(&sb, CURP).await;
+    assert_eq!(r.json()["curpStatus"], "BD");
+    let list = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(list[0]["remaining"], 1);
+    let r = bycurp(&sb, CURP).await;
+    assert_eq!(r.scenario(), "deceased");
+    // Used up: gone from the list, and the realistic path answers again.
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+    let r = bycurp(&sb, CURP).await;
+    assert_eq!(r.scenario(), "success");
+    let r = bycurp(&sb, "BAD").await;
+    assert_eq!(r.scenario(), "invalid_format");
+}
+
+#[tokio::test]
+async fn overrides_newest_first_and_delete_one() {
+    let sb = Sandbox::start().await;
+    let a = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "timeout"}),
+        )
+        .await
+        .json();
+    let b = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "internal_error"}),
+        )
+        .await
+        .json();
+    assert_ne!(a["id"], b["id"]);
+    assert_eq!(bycurp(&sb, CURP).await.status, 500);
+    let r = sb
+        .admin_delete(&format!("/__admin/overrides/{}", b["id"]))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(bycurp(&sb, CURP).await.status, 504);
+    // Deleting it again, or an id that never was: 404.
+    let r = sb
+        .admin_delete(&format!("/__admin/overrides/{}", b["id"]))
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(r.json()["error"].is_string());
+    assert_eq!(sb.admin_delete("/__admin/overrides/abc").await.status, 404);
+    let list = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], a["id"]);
+}
+
+#[tokio::test]
+async fn path_scoped_override() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "path": PATH, "scenario": "not_found", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["path"], PATH);
+    // The path is matched without regard to case, like the provider's routes.
+    let r = sb
+        .post("/api/Curp/byCurp", &[KEY], json!({ "curp": CURP }))
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"], "CURPSV009");
+    assert_eq!(bycurp(&sb, CURP).await.status, 200);
+
+    // An override for a path the provider does not have is refused.
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "path": "/api/curp/byname", "scenario": "not_found"}),
+        )
+        .await;
+    assert_bad(&r, "/api/curp/byname");
+}
+
+#[tokio::test]
+async fn bad_override_bodies() {
+    let sb = Sandbox::start().await;
+    let cases = [
+        (
+            json!({"provider": "nope", "scenario": "success"}),
+            "unknown provider",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "exploded"}),
+            "unknown scenario",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "times": 0}),
+            "times",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "times": -1}),
+            "times",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "times": "2"}),
+            "times",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "colour": "red"}),
+            "colour",
+        ),
+        (json!({"provider": "curpv5"}), "scenario"),
+        (json!({"scenario": "success"}), "provider"),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "latency": "fast"}),
+            "fast",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "fault": "explode"}),
+            "explode",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "path": 3}),
+            "path",
+        ),
+        (json!([1, 2]), "JSON object"),
+    ];
+    for (body, needle) in cases {
+        let r = sb.admin_post("/__admin/overrides", body.clone()).await;
+        assert_bad(&r, needle);
+    }
+    // An unknown scenario lists the valid ones.
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "exploded"}),
+        )
+        .await;
+    let valid = r.json()["valid_scenarios"].clone();
+    assert!(valid.as_array().unwrap().iter().any(|v| v == "deceased"));
+    // Not JSON at all.
+    let r = sb
+        .send(
+            "POST",
+            "/__admin/overrides",
+            &[("content-type", "application/json")],
+            "{nope",
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].is_string());
+    // Nothing was added.
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+}
+
+// --- journal -------------------------------------------------------------
+
+#[tokio::test]
+async fn journal_records_and_filters() {
+    let sb = Sandbox::start().await;
+    let sent = format!(r#"{{"curp": "{CURP}"}}"#);
+    let r = sb
+        .send(
+            "POST",
+            &format!("{PATH}?trace=1"),
+            &[
+                KEY,
+                ("content-type", "application/json"),
+                ("x-custom", "hello"),
+            ],
+            sent,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    bycurp(&sb, OTHER_CURP).await;
+    sb.post("/api/Curp/ByCurp", &[KEY], json!({ "curp": CURP }))
+        .await;
+    sb.get("/nowhere", &[]).await;
+
+    let all = sb.admin_get("/__admin/requests").await;
+    let entries = all.as_array().unwrap();
+    assert_eq!(entries.len(), 4, "{all}");
+    // Oldest first.
+    let id = ids(&all);
+    assert!(id.windows(2).all(|w| w[0] < w[1]), "{id:?}");
+    let first = &entries[0];
+    let mut k: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    for key in [
+        "body", "headers", "id", "method", "path", "provider", "query", "scenario", "status",
+        "time",
+    ] {
+        assert!(k.contains(&key), "{key} missing from {k:?}");
+    }
+    assert_eq!(first["provider"], "curpv5");
+    assert_eq!(first["method"], "POST");
+    assert_eq!(first["path"], PATH);
+    assert_eq!(first["query"], "trace=1");
+    assert_eq!(first["status"], 200);
+    assert_eq!(first["scenario"], "success");
+    assert_eq!(first["time"], "2024-05-15T10:00:00.000000-06:00");
+    assert_eq!(first["body"], json!({ "curp": CURP }));
+    assert_eq!(first["headers"]["x-custom"], "hello");
+    assert_eq!(first["headers"]["apikey"], "test-key");
+    assert_eq!(entries[3]["provider"], Value::Null);
+    assert_eq!(entries[3]["status"], 404);
+
+    let by_provider = sb.admin_get("/__admin/requests?provider=curpv5").await;
+    assert_eq!(by_provider.as_array().unwrap().len(), 3);
+    let by_curp = sb
+        .admin_get(&format!("/__admin/requests?curp={OTHER_CURP}"))
+        .await;
+    assert_eq!(ids(&by_curp), [id[1]]);
+    // The path filter ignores case, as the provider does.
+    let by_path = sb
+        .admin_get("/__admin/requests?path=/api/curp/bycurp")
+        .await;
+    assert_eq!(ids(&by_path), [id[0], id[1], id[2]]);
+    let by_path = sb.admin_get("/__admin/requests?path=/nowhere").await;
+    assert_eq!(ids(&by_path), [id[3]]);
+    // `limit` keeps the newest N, still oldest first.
+    let last2 = sb.admin_get("/__admin/requests?limit=2").await;
+    assert_eq!(ids(&last2), [id[2], id[3]]);
+    let combined = sb
+        .admin_get(&format!(
+            "/__admin/requests?provider=curpv5&curp={CURP}&limit=1"
+        ))
+        .await;
+    assert_eq!(ids(&combined), [id[2]]);
+    let r = sb.get("/__admin/requests?limit=many", &[]).await;
+    assert_bad(&r, "limit");
+    // Admin calls are not journaled.
+    assert_eq!(
+        sb.admin_get("/__admin/requests")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    let r = sb.admin_delete("/__admin/requests").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+}
+
+#[tokio::test]
+async fn journal_is_bounded() {
+    let sb = Sandbox::start_with(Config {
+        journal_limit: 5,
+        ..config()
+    })
+    .await;
+    for i in 0..8 {
+        let r = sb
+            .post(
+                PATH,
+                &[KEY, ("x-n", &i.to_string())],
+                json!({ "curp": CURP }),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let all = sb.admin_get("/__admin/requests").await;
+    let entries = all.as_array().unwrap();
+    assert_eq!(entries.len(), 5);
+    let kept: Vec<&str> = entries
+        .iter()
+        .map(|e| e["headers"]["x-n"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, ["3", "4", "5", "6", "7"], "the oldest are dropped");
+}
+
+// --- counters and clock ----------------------------------------------------
+
+#[tokio::test]
+async fn counters_read_and_clear() {
+    let sb = Sandbox::start().await;
+    bycurp(&sb, CURP).await;
+    let counters = sb.admin_get("/__admin/counters").await;
+    assert!(counters.is_array(), "{counters}");
+    let r = sb.admin_delete("/__admin/counters").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(sb.admin_get("/__admin/counters").await, json!([]));
+    let r = sb.send("POST", "/__admin/counters", &[], "").await;
+    assert_eq!(r.status, 405);
+}
+
+#[tokio::test]
+async fn clock_read_set_advance_scale() {
+    let sb = Sandbox::start().await;
+    assert_eq!(
+        sb.admin_get("/__admin/clock").await,
+        json!({"now": "2024-05-15T10:00:00.000000-06:00", "scale": 0.0})
+    );
+    let r = sb
+        .admin_post("/__admin/clock", json!({"advance": "1d"}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["now"], "2024-05-16T10:00:00.000000-06:00");
+    let r = sb
+        .admin_post("/__admin/clock", json!({"advance": "90m"}))
+        .await;
+    assert_eq!(r.json()["now"], "2024-05-16T11:30:00.000000-06:00");
+    // `set` takes any offset and answers in UTC-6.
+    let r = sb
+        .admin_post("/__admin/clock", json!({"set": "2025-01-01T12:00:00Z"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["now"], "2025-01-01T06:00:00.000000-06:00");
+    // set, then advance, in that order, in one call.
+    let r = sb
+        .admin_post(
+            "/__admin/clock",
+            json!({"advance": "2s", "set": "2024-02-29T23:59:59-06:00"}),
+        )
+        .await;
+    assert_eq!(r.json()["now"], "2024-03-01T00:00:01.000000-06:00");
+    // The provider sees the sandbox clock.
+    let b = bycurp(&sb, CURP).await.json();
+    assert_eq!(b["validationDate"], "2024-03-01T00:00:01-06:00");
+
+    // Scale: a huge speed makes the clock move between two reads without sleeping.
+    let r = sb.admin_post("/__admin/clock", json!({"scale": 1e6})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["scale"], 1e6);
+    let t1 = sb.admin_get("/__admin/clock").await["now"].clone();
+    let t2 = sb.admin_get("/__admin/clock").await["now"].clone();
+    assert_ne!(t1, t2, "a running clock moves");
+    let r = sb.admin_post("/__admin/clock", json!({"scale": 0})).await;
+    assert_eq!(r.json()["scale"], 0.0);
+    let t3 = sb.admin_get("/__admin/clock").await["now"].clone();
+    let t4 = sb.admin_get("/__admin/clock").await["now"].clone();
+    assert_eq!(t3, t4, "a frozen clock stays");
+}
+
+#[tokio::test]
+async fn clock_bad_bodies() {
+    let sb = Sandbox::start().await;
+    for (body, needle) in [
+        (json!({}), "advance"),
+        (json!({"advance": "soon"}), "soon"),
+        (json!({"advance": 5}), "advance"),
+        (json!({"advance": "-1h"}), "-1h"),
+        (json!({"set": "yesterday"}), "yesterday"),
+        (json!({"set": 12}), "set"),
+        (json!({"scale": -1}), "scale"),
+        (json!({"scale": "fast"}), "scale"),
+        (json!({"rewind": "1h"}), "rewind"),
+        (json!("1h"), "JSON object"),
+    ] {
+        let r = sb.admin_post("/__admin/clock", body).await;
+        assert_bad(&r, needle);
+    }
+    // A bad field anywhere changes nothing.
+    let r = sb
+        .admin_post("/__admin/clock", json!({"advance": "1d", "scale": -3}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        sb.admin_get("/__admin/clock").await["now"],
+        "2024-05-15T10:00:00.000000-06:00"
+    );
+}
+
+// --- reset, namespaces ---------------------------------------------------------
+
+#[tokio::test]
+async fn reset_clears_one_namespace() {
+    let sb = Sandbox::start().await;
+    bycurp(&sb, CURP).await;
+    sb.advance("3h").await;
+    sb.admin_post(
+        "/__admin/overrides",
+        json!({"provider": "curpv5", "scenario": "timeout"}),
+    )
+    .await;
+    bycurp_in(&sb, "other", CURP).await;
+
+    let r = sb.admin_post("/__admin/reset", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+    assert_eq!(sb.admin_get("/__admin/counters").await, json!([]));
+    assert_eq!(
+        sb.admin_get("/__admin/clock").await["now"],
+        "2024-05-15T10:00:00.000000-06:00"
+    );
+    assert_eq!(bycurp(&sb, CURP).await.status, 200);
+    // The other namespace kept its journal.
+    let other = sb.admin_get("/__admin/requests?namespace=other").await;
+    assert_eq!(other.as_array().unwrap().len(), 1);
+    // Reset without a body works too.
+    let r = sb
+        .send("POST", "/__admin/reset?namespace=other", &[], "")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        sb.admin_get("/__admin/requests?namespace=other").await,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn namespaces_are_independent() {
+    let sb = Sandbox::start().await;
+    // An override in `a` only.
+    let r = sb
+        .admin_post(
+            "/__admin/overrides?namespace=a",
+            json!({"provider": "curpv5", "scenario": "deceased"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(bycurp_in(&sb, "a", CURP).await.scenario(), "deceased");
+    assert_eq!(bycurp_in(&sb, "b", CURP).await.scenario(), "success");
+    assert_eq!(bycurp(&sb, CURP).await.scenario(), "success");
+    assert_eq!(
+        sb.admin_get("/__admin/overrides?namespace=b").await,
+        json!([])
+    );
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+
+    // Journals: each sees only its own.
+    bycurp_in(&sb, "b", OTHER_CURP).await;
+    let a = sb.admin_get("/__admin/requests?namespace=a").await;
+    let b = sb.admin_get("/__admin/requests?namespace=b").await;
+    let d = sb.admin_get("/__admin/requests").await;
+    assert_eq!(a.as_array().unwrap().len(), 1);
+    assert_eq!(b.as_array().unwrap().len(), 2);
+    assert_eq!(d.as_array().unwrap().len(), 1);
+    assert_eq!(a[0]["scenario"], "deceased");
+    assert_eq!(b[1]["curp"], OTHER_CURP);
+    // The default namespace is `default`, by name too.
+    assert_eq!(sb.admin_get("/__admin/requests?namespace=default").await, d);
+
+    // Clocks.
+    let r = sb
+        .admin_post("/__admin/clock?namespace=a", json!({"advance": "1d"}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        bycurp_in(&sb, "a", CURP).await.json()["validationDate"],
+        "2024-05-16T10:00:00-06:00"
+    );
+    assert_eq!(
+        bycurp_in(&sb, "b", CURP).await.json()["validationDate"],
+        "2024-05-15T10:00:00-06:00"
+    );
+
+    // Reset of `a` leaves `b`.
+    sb.admin_post("/__admin/reset?namespace=a", json!({})).await;
+    assert_eq!(
+        sb.admin_get("/__admin/requests?namespace=a").await,
+        json!([])
+    );
+    assert_eq!(
+        sb.admin_get("/__admin/requests?namespace=b")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(bycurp_in(&sb, "a", CURP).await.scenario(), "success");
+
+    // A bad namespace name is refused on admin routes.
+    let r = sb.get("/__admin/requests?namespace=no%20spaces", &[]).await;
+    assert_bad(&r, "namespace");
+}
+
+// --- reload ------------------------------------------------------------------
+
+#[tokio::test]
+async fn reload_keeps_the_old_set_on_bad_yaml() {
+    let dir = temp_dir("reload");
+    let original = include_str!("../scenarios/curpv5.yaml");
+    let file = dir.join("curpv5.yaml");
+    std::fs::write(&file, original).unwrap();
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    assert_eq!(
+        sb.post(
+            PATH,
+            &[KEY, ("x-sandbox-scenario", "deceased")],
+            json!({"curp": CURP})
+        )
+        .await
+        .status,
+        200
+    );
+
+    // A field the model does not know, on a known line.
+    let broken = original.replacen(
+        "        status: 503\n        body: {error: CURPSV006",
+        "        status: 503\n        colour: red\n        body: {error: CURPSV006",
+        1,
+    );
+    assert_ne!(broken, original);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("colour: red"))
+        .unwrap()
+        + 1;
+    std::fs::write(&file, &broken).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let msg = r.json()["error"].as_str().unwrap().to_string();
+    assert!(msg.contains("curpv5.yaml"), "{msg}");
+    assert!(msg.contains(&format!(":{line}")), "line {line} in {msg}");
+    assert!(msg.contains("colour"), "{msg}");
+    // The old scenarios still answer.
+    let r = sb
+        .post(
+            PATH,
+            &[KEY, ("x-sandbox-scenario", "unavailable")],
+            json!({"curp": CURP}),
+        )
+        .await;
+    assert_eq!(r.status, 503);
+    assert_eq!(bycurp(&sb, CURP).await.status, 200);
+
+    // Not YAML at all.
+    std::fs::write(&file, "provider: curpv5\nendpoints: [\n").unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("curpv5.yaml"));
+
+    // Fixed, with a new scenario: 200, and it answers.
+    let fixed = original.replacen(
+        "      unavailable:\n",
+        "      brand_new:\n        description: added by the reload test\n        status: 418\n        body: {error: TEAPOT, message: \"short and stout\"}\n      unavailable:\n",
+        1,
+    );
+    assert_ne!(fixed, original);
+    std::fs::write(&file, &fixed).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb
+        .post(
+            PATH,
+            &[KEY, ("x-sandbox-scenario", "brand_new")],
+            json!({"curp": CURP}),
+        )
+        .await;
+    assert_eq!(r.status, 418, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"error": "TEAPOT", "message": "short and stout"})
+    );
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+    assert!(catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "brand_new"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
