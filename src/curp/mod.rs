@@ -1,113 +1,469 @@
-//! TEMPORARY stub of the CURP domain, replaced by the real module.
-use std::collections::BTreeMap;
+//! The CURP domain: parsing and the check digit (here), calculation by the
+//! RENAPO rules (`calc`), the catalogs of the provider documents
+//! (`catalogs`), Mexican name lists (`names`), the documents derived from a
+//! person (`nss`, `rfc`, `ine`), the synthetic person (`person`), the
+//! personas of `fixtures/personas.yaml` (`persona`) and the QA commands
+//! (`cmd`). Nothing here does I/O or reads the clock: the server embeds the
+//! YAML and passes it in, and every random choice is seeded.
 
-use serde::Serialize;
+pub mod calc;
+pub mod catalogs;
+pub mod cmd;
+pub mod ine;
+pub mod names;
+pub mod nss;
+pub mod person;
+pub mod persona;
+pub mod rfc;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
 
 use crate::time::Date;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub use calc::{calculate, calculate_first16, CalcError, CalcInput};
+pub use catalogs::{Catalogs, LoadError};
+pub use ine::{elector_code, Ine};
+pub use names::Names;
+pub use nss::{nss_check_digit, nss_is_valid};
+pub use person::{random_curp, random_input, synthesize, Person, Registry};
+pub use persona::{InePatch, Persona, RegistryPatch};
+pub use rfc::{rfc_check_digit, rfc_homoclave, rfc_is_valid, rfc_letters};
+
+/// The RENAPO codes a CURP may carry in positions 12–13: the 32 federal
+/// entities of the table in the CURPv5 document and `NE` for born abroad.
+/// They are kept here as well as in `catalogs.yaml` so that the strict check
+/// needs no loaded catalog.
+pub const RENAPO_STATES: [&str; 33] = [
+    "AS", "BC", "BS", "CC", "CL", "CM", "CS", "CH", "DF", "DG", "GT", "GR", "HG", "JC", "MC", "MN",
+    "MS", "NT", "NL", "OC", "PL", "QT", "QR", "SP", "SL", "SR", "TC", "TS", "TL", "VZ", "YN", "ZS",
+    "NE",
+];
+
+/// The check digit's dictionary: a character's value is its index.
+const DICTIONARY: &str = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
+
+/// Sex as a CURP writes it (position 11): H man, M woman, X non-binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Sex {
     H,
     M,
     X,
 }
 
+impl Sex {
+    fn from_char(c: char) -> Option<Sex> {
+        match c {
+            'H' => Some(Sex::H),
+            'M' => Some(Sex::M),
+            'X' => Some(Sex::X),
+            _ => None,
+        }
+    }
+
+    pub fn as_char(self) -> char {
+        match self {
+            Sex::H => 'H',
+            Sex::M => 'M',
+            Sex::X => 'X',
+        }
+    }
+}
+
+impl fmt::Display for Sex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_char())
+    }
+}
+
+impl FromStr for Sex {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Sex, String> {
+        let mut chars = s.trim().chars();
+        match (chars.next().map(|c| c.to_ascii_uppercase()), chars.next()) {
+            (Some(c), None) => {
+                Sex::from_char(c).ok_or_else(|| format!("bad sex '{s}': expected H, M or X"))
+            }
+            _ => Err(format!("bad sex '{s}': expected H, M or X")),
+        }
+    }
+}
+
+/// Whether a string has the CURP format the providers check:
+/// `^[A-Z]{4}[0-9]{6}[HMX][A-Z]{5}[A-Z0-9][0-9]$`. The documents'
+/// placeholders (`ABCD570805HYNHLC52`, `XAXX010101XAXAXA00`,
+/// `XAXA010101XXXXXX01`) pass it although they fail the strict rules.
 pub fn is_loose(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 18
-        && b[..4].iter().all(u8::is_ascii_uppercase)
+        && b[0..4].iter().all(u8::is_ascii_uppercase)
         && b[4..10].iter().all(u8::is_ascii_digit)
         && matches!(b[10], b'H' | b'M' | b'X')
         && b[11..16].iter().all(u8::is_ascii_uppercase)
-        && b[16].is_ascii_alphanumeric()
+        && (b[16].is_ascii_uppercase() || b[16].is_ascii_digit())
         && b[17].is_ascii_digit()
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Registry {
-    pub entity_ine: String,
-    pub entity_name: String,
-    pub municipality_code: String,
-    pub municipality_name: String,
-    pub year: u16,
-    pub act_number: String,
-    pub book: String,
-    pub volume: String,
-    pub page: String,
+/// The check digit of the first 17 characters of a CURP: the dictionary
+/// values weighted 18 down to 2, and `(10 - sum % 10) % 10`. `None` when the
+/// input is not 17 dictionary characters.
+pub fn check_digit(first17: &str) -> Option<char> {
+    let mut sum = 0u32;
+    let mut count = 0u32;
+    for c in first17.chars() {
+        let value = DICTIONARY.chars().position(|d| d == c)? as u32;
+        count += 1;
+        if count > 17 {
+            return None;
+        }
+        sum += value * (19 - count);
+    }
+    if count != 17 {
+        return None;
+    }
+    char::from_digit((10 - sum % 10) % 10, 10)
 }
 
-#[derive(Debug, Clone)]
-pub struct Person {
-    pub curp: String,
-    pub names: String,
-    pub first_surname: String,
-    pub second_surname: String,
-    pub sex: Sex,
+/// What a strictly valid CURP encodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
     pub birth_date: Date,
-    pub birth_state: String,
-    pub nationality: String,
-    pub status: String,
-    pub proof_document: u8,
-    pub registry: Registry,
-    pub nss: String,
-    pub rfc: String,
+    pub sex: Sex,
+    /// RENAPO code of the birth state, `NE` for born abroad.
+    pub state: String,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Persona {
-    pub scenario: Option<String>,
-    pub scenarios: BTreeMap<String, String>,
+/// Why a string is not a strictly valid CURP. Positions are 1-based, as the
+/// Instructivo counts them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CurpError {
+    WrongLength(usize),
+    BadCharacter {
+        position: usize,
+        found: char,
+        expected: &'static str,
+    },
+    NotVowel(char),
+    BadSex(char),
+    ImpossibleDate(String),
+    UnknownState(String),
+    InconvenientWord(String),
+    WrongCheckDigit {
+        expected: char,
+        found: char,
+    },
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct LoadError {
-    pub line: Option<usize>,
-    pub field: Option<String>,
-    pub message: String,
+impl fmt::Display for CurpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CurpError::WrongLength(n) => {
+                write!(f, "wrong length: expected 18 characters, got {n}")
+            }
+            CurpError::BadCharacter {
+                position,
+                found,
+                expected,
+            } => write!(
+                f,
+                "bad character '{found}' at position {position}: expected {expected}"
+            ),
+            CurpError::NotVowel(c) => {
+                write!(f, "position 2 is not a vowel or x: got '{c}'")
+            }
+            CurpError::BadSex(c) => {
+                write!(f, "bad sex '{c}' at position 11: expected h, m or x")
+            }
+            CurpError::ImpossibleDate(d) => write!(f, "impossible date {d}"),
+            CurpError::UnknownState(s) => write!(f, "unknown state code '{s}'"),
+            CurpError::InconvenientWord(w) => write!(
+                f,
+                "positions 1 to 4 spell the inconvenient word '{w}', which renapo writes with an x"
+            ),
+            CurpError::WrongCheckDigit { expected, found } => {
+                write!(f, "wrong check digit: expected {expected} got {found}")
+            }
+        }
+    }
 }
 
-pub struct Domain;
+impl std::error::Error for CurpError {}
+
+fn is_consonant(c: char) -> bool {
+    c.is_ascii_uppercase() && !matches!(c, 'A' | 'E' | 'I' | 'O' | 'U')
+}
+
+/// Checks a CURP by every rule RENAPO applies to its structure: the
+/// character classes of each position, a vowel or X in position 2, a date
+/// that exists (the century told by the differentiator: a digit before 2000,
+/// a letter from 2000), a known birth-state code, no inconvenient word, and
+/// the check digit.
+pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() != 18 {
+        return Err(CurpError::WrongLength(chars.len()));
+    }
+    for (i, &c) in chars.iter().enumerate() {
+        let (ok, expected) = match i {
+            0..=3 | 11 | 12 => (c.is_ascii_uppercase(), "a letter"),
+            4..=9 | 17 => (c.is_ascii_digit(), "a digit"),
+            10 => (true, ""),
+            13..=15 => (is_consonant(c), "a consonant"),
+            _ => (
+                c.is_ascii_uppercase() || c.is_ascii_digit(),
+                "a letter or a digit",
+            ),
+        };
+        if !ok {
+            return Err(CurpError::BadCharacter {
+                position: i + 1,
+                found: c,
+                expected,
+            });
+        }
+    }
+    if !matches!(chars[1], 'A' | 'E' | 'I' | 'O' | 'U' | 'X') {
+        return Err(CurpError::NotVowel(chars[1]));
+    }
+    let sex = Sex::from_char(chars[10]).ok_or(CurpError::BadSex(chars[10]))?;
+    let digit = |i: usize| chars[i].to_digit(10).unwrap_or(0);
+    let yy = digit(4) * 10 + digit(5);
+    let century = if chars[16].is_ascii_digit() {
+        1900
+    } else {
+        2000
+    };
+    let month = (digit(6) * 10 + digit(7)) as u8;
+    let day = (digit(8) * 10 + digit(9)) as u8;
+    let birth_date = Date::new(century + yy as i32, month, day)
+        .ok_or_else(|| CurpError::ImpossibleDate(chars[4..10].iter().collect()))?;
+    let state: String = chars[11..13].iter().collect();
+    if !RENAPO_STATES.contains(&state.as_str()) {
+        return Err(CurpError::UnknownState(state));
+    }
+    let four: String = chars[0..4].iter().collect();
+    if calc::is_inconvenient(&four) {
+        return Err(CurpError::InconvenientWord(four));
+    }
+    let first17: String = chars[0..17].iter().collect();
+    let expected = check_digit(&first17).unwrap_or('0');
+    if expected != chars[17] {
+        return Err(CurpError::WrongCheckDigit {
+            expected,
+            found: chars[17],
+        });
+    }
+    Ok(Decoded {
+        birth_date,
+        sex,
+        state,
+    })
+}
+
+/// Everything the CURP domain loads from `fixtures/`: parsed once at
+/// startup, immutable afterwards.
+#[derive(Clone, Debug)]
+pub struct Domain {
+    pub catalogs: Catalogs,
+    pub names: Names,
+    pub personas: Vec<Persona>,
+    /// Personas by CURP; a map because every provider request looks one up.
+    index: HashMap<String, usize>,
+}
 
 impl Domain {
-    pub fn from_yaml(_c: &str, _n: &str, _p: &str) -> Result<Domain, (String, LoadError)> {
-        Ok(Domain)
+    /// Loads the three YAML files; an error names the file it comes from.
+    pub fn from_yaml(
+        catalogs: &str,
+        names: &str,
+        personas: &str,
+    ) -> Result<Domain, (String, LoadError)> {
+        let catalogs_parsed =
+            Catalogs::from_yaml(catalogs).map_err(|e| ("catalogs.yaml".to_string(), e))?;
+        let names = Names::from_yaml(names).map_err(|e| ("names.yaml".to_string(), e))?;
+        let personas = persona::load(personas, &catalogs_parsed)
+            .map_err(|e| ("personas.yaml".to_string(), e))?;
+        let index = personas
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.curp.clone(), i))
+            .collect();
+        Ok(Domain {
+            catalogs: catalogs_parsed,
+            names,
+            personas,
+            index,
+        })
     }
-    pub fn persona(&self, _curp: &str) -> Option<&Persona> {
-        None
+
+    /// The persona listed for this CURP, if any.
+    pub fn persona(&self, curp: &str) -> Option<&Persona> {
+        self.index.get(curp).and_then(|&i| self.personas.get(i))
     }
-    pub fn person(&self, curp: &str, _seed: u64) -> Person {
-        let b = curp.as_bytes();
-        let n = |r: std::ops::Range<usize>| {
-            curp.get(r).and_then(|s| s.parse::<u32>().ok()).unwrap_or(1)
-        };
-        let yy = n(4..6) as i32;
-        let year = if b.get(16).is_some_and(u8::is_ascii_digit) {
-            1900 + yy
-        } else {
-            2000 + yy
-        };
-        Person {
-            curp: curp.into(),
-            names: "JUAN".into(),
-            first_surname: "PEREZ".into(),
-            second_surname: "LOPEZ".into(),
-            sex: if b.get(10) == Some(&b'M') {
-                Sex::M
-            } else {
-                Sex::H
-            },
-            birth_date: Date::new(year, n(6..8) as u8, n(8..10) as u8).unwrap_or(Date {
-                year,
-                month: 1,
-                day: 1,
-            }),
-            birth_state: curp.get(11..13).unwrap_or("DF").into(),
-            nationality: "MEX".into(),
-            status: "AN".into(),
-            proof_document: 1,
-            registry: Registry::default(),
-            nss: "00000000000".into(),
-            rfc: "XAXX010101000".into(),
+
+    /// The person every provider answers with for this CURP: the persona's
+    /// data merged over the synthetic person.
+    pub fn person(&self, curp: &str, seed: u64) -> Person {
+        person::build(curp, seed, &self.names, &self.catalogs, self.persona(curp))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    /// The fixtures as the server embeds them, loaded once for all tests.
+    pub(crate) fn domain() -> &'static Domain {
+        static DOMAIN: OnceLock<Domain> = OnceLock::new();
+        DOMAIN.get_or_init(|| {
+            Domain::from_yaml(
+                include_str!("../../fixtures/catalogs.yaml"),
+                include_str!("../../fixtures/names.yaml"),
+                include_str!("../../fixtures/personas.yaml"),
+            )
+            .unwrap_or_else(|(file, e)| panic!("{file}: {e}"))
+        })
+    }
+
+    #[test]
+    fn loose_accepts_the_placeholders() {
+        for c in [
+            "ABCD570805HYNHLC52",
+            "XAXX010101XAXAXA00",
+            "XAXA010101XXXXXX01",
+            "PXNE660720HMCXTN06",
+        ] {
+            assert!(is_loose(c), "{c}");
         }
+        for c in [
+            "",
+            "PXNE660720HMCXTN0",
+            "PXNE660720HMCXTN066",
+            "pxne660720hmcxtn06",
+            "PXNE660720ZMCXTN06",
+            "PXNE66072OHMCXTN06",
+            "PXNE660720HMCXTN0A",
+            "PXNE660720HMC1TN06",
+            "PÑNE660720HMCXTN06",
+        ] {
+            assert!(!is_loose(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn check_digits_of_the_documents_examples() {
+        for c in [
+            "PXNE660720HMCXTN06",
+            "LOOA531113HTCPBN07",
+            "NAZA650704MTLVCL05",
+        ] {
+            assert_eq!(check_digit(&c[..17]), c.chars().nth(17), "{c}");
+            assert!(check_strict(c).is_ok(), "{c}");
+        }
+        assert_eq!(check_digit("PXNE660720HMCXTN"), None);
+        assert_eq!(check_digit("PXNE660720HMCXTN0X"), None);
+        assert_eq!(check_digit("PXNE660720HMCXTN*"), None);
+        // Ñ has its own value (24) between N and O.
+        assert!(check_digit("ÑXNE660720HMCXTN0").is_some());
+    }
+
+    #[test]
+    fn strict_decodes() {
+        let d = check_strict("PXNE660720HMCXTN06").unwrap();
+        assert_eq!(d.birth_date, Date::new(1966, 7, 20).unwrap());
+        assert_eq!(d.sex, Sex::H);
+        assert_eq!(d.state, "MC");
+        let mut c = String::from("GOLA050228MDFRPNA");
+        c.push(check_digit(&c).unwrap());
+        let d = check_strict(&c).unwrap();
+        assert_eq!(d.birth_date, Date::new(2005, 2, 28).unwrap());
+        assert_eq!(d.sex, Sex::M);
+    }
+
+    fn with_digit(first17: &str) -> String {
+        let mut c = first17.to_string();
+        c.push(check_digit(first17).unwrap_or('0'));
+        c
+    }
+
+    #[test]
+    fn strict_rejects_each_rule_with_its_reason() {
+        let e = |s: &str| check_strict(s).unwrap_err().to_string();
+        assert_eq!(
+            e("PXNE660720HMCXTN0"),
+            "wrong length: expected 18 characters, got 17"
+        );
+        assert_eq!(
+            e("PXNE66O720HMCXTN06"),
+            "bad character 'O' at position 7: expected a digit"
+        );
+        assert_eq!(
+            e("PXNE660720HMCATN06"),
+            "bad character 'A' at position 14: expected a consonant"
+        );
+        assert_eq!(
+            e(&with_digit("PBNE660720HMCXTN0")),
+            "position 2 is not a vowel or x: got 'B'"
+        );
+        assert_eq!(
+            e("PXNE660720ZMCXTN06"),
+            "bad sex 'Z' at position 11: expected h, m or x"
+        );
+        assert_eq!(
+            e(&with_digit("PXNE661320HMCXTN0")),
+            "impossible date 661320"
+        );
+        // 2001 is not a leap year, 1900 is not either, 2000 is.
+        assert_eq!(
+            e(&with_digit("PXNE010229HMCXTNA")),
+            "impossible date 010229"
+        );
+        assert_eq!(
+            e(&with_digit("PXNE000229HMCXTN0")),
+            "impossible date 000229"
+        );
+        assert!(check_strict(&with_digit("PXNE000229HMCXTNA")).is_ok());
+        assert_eq!(
+            e(&with_digit("PXNE660720HZZXTN0")),
+            "unknown state code 'ZZ'"
+        );
+        assert!(e(&with_digit("PEDO660720HMCXTN0")).contains("inconvenient word 'PEDO'"));
+        assert_eq!(
+            e("PXNE660720HMCXTN05"),
+            "wrong check digit: expected 6 got 5"
+        );
+        assert!(check_strict(&with_digit("PXNE660720HNEXTN0")).is_ok());
+    }
+
+    #[test]
+    fn strict_rejects_the_placeholders() {
+        assert!(check_strict("ABCD570805HYNHLC52").is_err());
+        assert!(check_strict("XAXX010101XAXAXA00").is_err());
+        assert!(check_strict("XAXA010101XXXXXX01").is_err());
+    }
+
+    #[test]
+    fn sex_parses_and_prints() {
+        assert_eq!("h".parse::<Sex>(), Ok(Sex::H));
+        assert_eq!("X".parse::<Sex>(), Ok(Sex::X));
+        assert!("F".parse::<Sex>().is_err());
+        assert!("HM".parse::<Sex>().is_err());
+        assert_eq!(Sex::M.to_string(), "M");
+        assert_eq!(serde_json::to_string(&Sex::H).unwrap(), "\"H\"");
+    }
+
+    #[test]
+    fn domain_loads_and_indexes_personas() {
+        let d = domain();
+        assert!(d.persona("PXNE660720HMCXTN06").is_some());
+        assert!(d.persona("LOOA531113HTCPBN07").is_none());
+        let p = d.person("PXNE660720HMCXTN06", 0);
+        assert_eq!(p.names, "ENRIQUE");
+        assert_eq!(p.status, "RCN");
     }
 }

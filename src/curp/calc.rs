@@ -1,0 +1,441 @@
+//! CURP calculation from personal data, by the rules of RENAPO's Instructivo
+//! Normativo para la Asignación de la CURP.
+//!
+//! The same word-level helpers (initial, first internal vowel, first internal
+//! consonant) serve the synthetic person, which picks names by the letters
+//! they produce, so calculation and synthesis can never disagree.
+
+use std::fmt;
+
+use super::{check_digit, Sex, RENAPO_STATES};
+use crate::time::Date;
+
+/// The particles that are skipped in surnames and names (Instructivo, rule 2).
+pub const PARTICLES: [&str; 19] = [
+    "DA", "DAS", "DE", "DEL", "DER", "DI", "DIE", "DD", "EL", "LA", "LOS", "LAS", "LE", "LES",
+    "MAC", "MC", "VAN", "VON", "Y",
+];
+
+/// First names skipped when another name follows: MARIA and JOSE and their
+/// abbreviations, compared after accents are stripped.
+pub const SKIPPED_FIRST_NAMES: [&str; 7] = ["MARIA", "MA.", "MA", "M.", "JOSE", "J.", "J"];
+
+/// The 81 inconvenient words of Anexo 2 of the Instructivo Normativo: when the
+/// first four letters spell one of them, the second letter becomes X.
+pub const INCONVENIENT_WORDS: [&str; 81] = [
+    "BACA", "BAKA", "BUEI", "BUEY", "CACA", "CACO", "CAGA", "CAGO", "CAKA", "CAKO", "COGE", "COGI",
+    "COJA", "COJE", "COJI", "COJO", "COLA", "CULO", "FALO", "FETO", "GETA", "GUEI", "GUEY", "JETA",
+    "JOTO", "KACA", "KACO", "KAGA", "KAGO", "KAKA", "KAKO", "KOGE", "KOGI", "KOJA", "KOJE", "KOJI",
+    "KOJO", "KOLA", "KULO", "LILO", "LOCA", "LOCO", "LOKA", "LOKO", "MAME", "MAMO", "MEAR", "MEAS",
+    "MEON", "MIAR", "MION", "MOCO", "MOKO", "MULA", "MULO", "NACA", "NACO", "PEDA", "PEDO", "PENE",
+    "PIPI", "PITO", "POPO", "PUTA", "PUTO", "QULO", "RATA", "ROBA", "ROBE", "ROBO", "RUIN", "SENO",
+    "TETA", "VACA", "VAGA", "VAGO", "VAKA", "VUEI", "VUEY", "WUEI", "WUEY",
+];
+
+/// Whether four letters spell one of RENAPO's inconvenient words.
+pub fn is_inconvenient(four: &str) -> bool {
+    INCONVENIENT_WORDS.contains(&four)
+}
+
+/// The personal data a CURP is calculated from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalcInput {
+    pub names: String,
+    pub first_surname: String,
+    /// Empty when the person has only one surname.
+    pub second_surname: String,
+    pub birth_date: Date,
+    pub sex: Sex,
+    /// RENAPO code of the birth state (`NE` for born abroad).
+    pub state: String,
+}
+
+/// Why personal data cannot give a CURP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CalcError {
+    EmptyNames,
+    EmptyFirstSurname,
+    UnknownState(String),
+    /// A CURP encodes only two digits of the year and one century bit.
+    YearOutOfRange(i32),
+}
+
+impl fmt::Display for CalcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CalcError::EmptyNames => write!(f, "the names are empty"),
+            CalcError::EmptyFirstSurname => write!(f, "the first surname is empty"),
+            CalcError::UnknownState(s) => write!(f, "unknown state code '{s}'"),
+            CalcError::YearOutOfRange(y) => {
+                write!(f, "birth year {y} is out of range: expected 1900 to 2099")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CalcError {}
+
+/// One character of a normalized word. Special characters are kept apart
+/// from letters because the rules treat them differently from an X.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ch {
+    /// `A`–`Z` or `Ñ`, accents stripped.
+    Letter(char),
+    /// `/ - . '`, digits and anything else that is not a letter.
+    Special,
+}
+
+/// Upper-cases one character and strips its accent (Ü becomes U); Ñ stays.
+pub(crate) fn fold(c: char) -> Ch {
+    let up = match c {
+        'a'..='z' => c.to_ascii_uppercase(),
+        'A'..='Z' => c,
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' => 'A',
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'E',
+        'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' => 'O',
+        'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
+        'ñ' | 'Ñ' => 'Ñ',
+        'ç' | 'Ç' => 'C',
+        _ => return Ch::Special,
+    };
+    Ch::Letter(up)
+}
+
+/// A word upper-cased with accents stripped, special characters kept as
+/// they are, so that `MA.` can still be recognized as an abbreviation.
+pub(crate) fn fold_str(word: &str) -> String {
+    word.chars()
+        .map(|c| match fold(c) {
+            Ch::Letter(l) => l,
+            Ch::Special => c,
+        })
+        .collect()
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'A' | 'E' | 'I' | 'O' | 'U')
+}
+
+/// The letter a character contributes to a CURP: Ñ and special characters
+/// are written as X.
+fn curp_letter(ch: Ch) -> char {
+    match ch {
+        Ch::Letter('Ñ') | Ch::Special => 'X',
+        Ch::Letter(c) => c,
+    }
+}
+
+/// The word of a surname or name field that the rules look at, if any.
+/// Particles are skipped; a field made only of particles falls back to its
+/// last word rather than to nothing, so no input is left without letters.
+fn significant_words(field: &str) -> Vec<String> {
+    let words: Vec<String> = field.split_whitespace().map(fold_str).collect();
+    let kept: Vec<String> = words
+        .iter()
+        .filter(|w| !PARTICLES.contains(&w.as_str()))
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        words.last().cloned().into_iter().collect()
+    } else {
+        kept
+    }
+}
+
+/// The word of a surname used for the CURP.
+pub(crate) fn surname_word(field: &str) -> Option<Vec<Ch>> {
+    significant_words(field)
+        .first()
+        .map(|w| w.chars().map(fold).collect())
+}
+
+/// The first name used for the CURP: MARIA and JOSE (and abbreviations) are
+/// skipped when another name follows.
+pub(crate) fn name_word(field: &str) -> Option<Vec<Ch>> {
+    let words = significant_words(field);
+    let chosen = match words.as_slice() {
+        [first, second, ..] if SKIPPED_FIRST_NAMES.contains(&first.as_str()) => second,
+        [first, ..] => first,
+        [] => return None,
+    };
+    Some(chosen.chars().map(fold).collect())
+}
+
+/// Position 1 (or 3, 4): the initial, Ñ and special characters as X.
+pub(crate) fn initial(word: &[Ch]) -> char {
+    word.first().map_or('X', |&c| curp_letter(c))
+}
+
+/// Position 2: the first vowel after the initial; X when there is none, or
+/// when a special character comes first (D/AMICO gives X).
+pub(crate) fn internal_vowel(word: &[Ch]) -> char {
+    for &ch in word.iter().skip(1) {
+        match ch {
+            Ch::Letter(c) if is_vowel(c) => return c,
+            Ch::Special => return 'X',
+            Ch::Letter(_) => {}
+        }
+    }
+    'X'
+}
+
+/// Positions 14–16: the first consonant after the initial, Ñ and special
+/// characters as X; X when there is none.
+pub(crate) fn internal_consonant(word: &[Ch]) -> char {
+    for &ch in word.iter().skip(1) {
+        match ch {
+            Ch::Letter(c) if is_vowel(c) => {}
+            other => return curp_letter(other),
+        }
+    }
+    'X'
+}
+
+/// The letters one field contributes: initial, internal vowel, internal
+/// consonant. A missing field contributes X everywhere.
+pub(crate) fn surname_letters(field: &str) -> (char, char, char) {
+    match surname_word(field) {
+        Some(w) => (initial(&w), internal_vowel(&w), internal_consonant(&w)),
+        None => ('X', 'X', 'X'),
+    }
+}
+
+pub(crate) fn name_letters(field: &str) -> (char, char) {
+    match name_word(field) {
+        Some(w) => (initial(&w), internal_consonant(&w)),
+        None => ('X', 'X'),
+    }
+}
+
+/// The first 16 characters of the CURP: everything but the differentiator
+/// and the check digit.
+pub fn calculate_first16(input: &CalcInput) -> Result<String, CalcError> {
+    if input.names.trim().is_empty() {
+        return Err(CalcError::EmptyNames);
+    }
+    if input.first_surname.trim().is_empty() {
+        return Err(CalcError::EmptyFirstSurname);
+    }
+    if !RENAPO_STATES.contains(&input.state.as_str()) {
+        return Err(CalcError::UnknownState(input.state.clone()));
+    }
+    let year = input.birth_date.year;
+    if !(1900..=2099).contains(&year) {
+        return Err(CalcError::YearOutOfRange(year));
+    }
+    let (p0, p1, pc) = surname_letters(&input.first_surname);
+    let (m0, _, mc) = surname_letters(&input.second_surname);
+    let (n0, nc) = name_letters(&input.names);
+    let mut four: String = [p0, p1, m0, n0].iter().collect();
+    if is_inconvenient(&four) {
+        four.replace_range(1..2, "X");
+    }
+    Ok(format!(
+        "{four}{:02}{:02}{:02}{}{}{pc}{mc}{nc}",
+        year % 100,
+        input.birth_date.month,
+        input.birth_date.day,
+        input.sex,
+        input.state
+    ))
+}
+
+/// The full CURP: the first 16 characters, the differentiator of the first
+/// person to get them (`0` before 2000, `A` from 2000) and the check digit.
+pub fn calculate(input: &CalcInput) -> Result<String, CalcError> {
+    let mut curp = calculate_first16(input)?;
+    curp.push(if input.birth_date.year < 2000 {
+        '0'
+    } else {
+        'A'
+    });
+    // The first 17 characters are all in the dictionary by construction;
+    // '0' stands in only to keep this function free of panics.
+    curp.push(check_digit(&curp).unwrap_or('0'));
+    Ok(curp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(names: &str, first: &str, second: &str) -> CalcInput {
+        CalcInput {
+            names: names.into(),
+            first_surname: first.into(),
+            second_surname: second.into(),
+            birth_date: Date::new(1980, 1, 1).unwrap(),
+            sex: Sex::H,
+            state: "DF".into(),
+        }
+    }
+
+    fn four(names: &str, first: &str, second: &str) -> String {
+        calculate_first16(&input(names, first, second)).unwrap()[..4].to_string()
+    }
+
+    fn consonants(names: &str, first: &str, second: &str) -> String {
+        calculate_first16(&input(names, first, second)).unwrap()[13..16].to_string()
+    }
+
+    #[test]
+    fn there_are_81_distinct_inconvenient_words() {
+        let set: std::collections::BTreeSet<_> = INCONVENIENT_WORDS.iter().collect();
+        assert_eq!(set.len(), 81);
+    }
+
+    #[test]
+    fn golden_initial_n_tilde_is_x() {
+        assert_eq!(four("ALBERTO", "ÑANDO", "RODRIGUEZ"), "XARA");
+    }
+
+    #[test]
+    fn golden_maria_is_skipped() {
+        assert_eq!(four("MARIA LUISA", "PEREZ", "HERNANDEZ"), "PEHL");
+    }
+
+    #[test]
+    fn golden_compound_name_uses_the_first() {
+        assert_eq!(four("LUIS ENRIQUE", "ROMERO", "PALAZUELOS"), "ROPL");
+    }
+
+    #[test]
+    fn golden_compound_surname_uses_its_first_word() {
+        assert_eq!(four("ROCIO", "RIVA PALACIO", "CRUZ"), "RICR");
+    }
+
+    #[test]
+    fn golden_particle_mc_is_skipped() {
+        assert_eq!(four("CARLOS", "MC GREGOR", "LOPEZ"), "GELC");
+    }
+
+    #[test]
+    fn golden_inconvenient_word() {
+        assert_eq!(four("OFELIA", "PEDRERO", "DOMINGUEZ"), "PXDO");
+    }
+
+    #[test]
+    fn golden_no_internal_vowel() {
+        assert_eq!(four("ANDRES", "ICH", "RODRIGUEZ"), "IXRA");
+    }
+
+    #[test]
+    fn golden_special_character() {
+        assert_eq!(four("JUAN JOSE", "D/AMICO", "ALVAREZ"), "DXAJ");
+    }
+
+    #[test]
+    fn golden_consonant_n_tilde_is_x() {
+        assert_eq!(consonants("ALBERTO", "OÑATE", "RODRIGUEZ"), "XDL");
+    }
+
+    #[test]
+    fn golden_ma_and_name_particles_are_skipped() {
+        assert_eq!(consonants("MA. DE LOS ANGELES", "MORENO", "SANCHEZ"), "RNN");
+    }
+
+    #[test]
+    fn golden_pena_nieto() {
+        let i = CalcInput {
+            names: "ENRIQUE".into(),
+            first_surname: "PEÑA".into(),
+            second_surname: "NIETO".into(),
+            birth_date: Date::new(1966, 7, 20).unwrap(),
+            sex: Sex::H,
+            state: "MC".into(),
+        };
+        assert_eq!(calculate(&i).unwrap(), "PXNE660720HMCXTN06");
+        assert_eq!(calculate_first16(&i).unwrap(), "PXNE660720HMCXTN");
+    }
+
+    #[test]
+    fn golden_lopez_obrador() {
+        let i = CalcInput {
+            names: "ANDRES MANUEL".into(),
+            first_surname: "LOPEZ".into(),
+            second_surname: "OBRADOR".into(),
+            birth_date: Date::new(1953, 11, 13).unwrap(),
+            sex: Sex::H,
+            state: "TC".into(),
+        };
+        assert_eq!(calculate(&i).unwrap(), "LOOA531113HTCPBN07");
+    }
+
+    #[test]
+    fn accents_and_dieresis_are_stripped() {
+        assert_eq!(four("ÁNGEL", "ÜRIBE", "ÉSPINO"), "UIEA");
+        assert_eq!(four("josé luis", "güereca", "núñez"), "GUNL");
+    }
+
+    #[test]
+    fn jose_and_abbreviations_are_skipped_only_before_another_name() {
+        assert_eq!(four("JOSE", "LOPEZ", "PEREZ"), "LOPJ");
+        assert_eq!(four("JOSÉ ANTONIO", "LOPEZ", "PEREZ"), "LOPA");
+        assert_eq!(four("J. ANTONIO", "LOPEZ", "PEREZ"), "LOPA");
+        assert_eq!(four("J ANTONIO", "LOPEZ", "PEREZ"), "LOPA");
+        assert_eq!(four("MA ELENA", "LOPEZ", "PEREZ"), "LOPE");
+        assert_eq!(four("M. ELENA", "LOPEZ", "PEREZ"), "LOPE");
+        assert_eq!(four("MARÍA", "LOPEZ", "PEREZ"), "LOPM");
+    }
+
+    #[test]
+    fn particles_are_skipped_in_every_field() {
+        assert_eq!(four("JUAN", "DE LA CRUZ", "DEL VALLE"), "CUVJ");
+        assert_eq!(four("JUAN", "VAN DER BERG", "Y ORTIZ"), "BEOJ");
+        assert_eq!(four("JUAN", "MAC DONALD", "VON HAGEN"), "DOHJ");
+    }
+
+    #[test]
+    fn missing_second_surname_is_x() {
+        assert_eq!(four("JUAN", "LOPEZ", ""), "LOXJ");
+        assert_eq!(consonants("JUAN", "LOPEZ", ""), "PXN");
+    }
+
+    #[test]
+    fn no_internal_consonant_is_x() {
+        assert_eq!(consonants("IA", "OLEA", "AU"), "LXX");
+    }
+
+    #[test]
+    fn digits_and_specials_are_x() {
+        assert_eq!(four("ANA", "L3ON", "O'HARA"), "LXOA");
+        assert_eq!(consonants("ANA", "L3ON", "O'HARA"), "XXN");
+        assert_eq!(four("ANA", "-PEREZ", "-"), "XEXA");
+    }
+
+    #[test]
+    fn differentiator_depends_on_the_century() {
+        let mut i = input("JUAN", "LOPEZ", "PEREZ");
+        i.birth_date = Date::new(1999, 12, 31).unwrap();
+        assert_eq!(&calculate(&i).unwrap()[16..17], "0");
+        i.birth_date = Date::new(2000, 1, 1).unwrap();
+        assert_eq!(&calculate(&i).unwrap()[16..17], "A");
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        assert_eq!(
+            calculate(&input(" ", "LOPEZ", "")),
+            Err(CalcError::EmptyNames)
+        );
+        assert_eq!(
+            calculate(&input("ANA", "", "")),
+            Err(CalcError::EmptyFirstSurname)
+        );
+        let mut i = input("ANA", "LOPEZ", "");
+        i.state = "ZZ".into();
+        assert_eq!(calculate(&i), Err(CalcError::UnknownState("ZZ".into())));
+        i.state = "NE".into();
+        assert!(calculate(&i).is_ok());
+        i.birth_date = Date::new(1899, 1, 1).unwrap();
+        assert_eq!(calculate(&i), Err(CalcError::YearOutOfRange(1899)));
+    }
+
+    #[test]
+    fn every_calculated_curp_passes_the_strict_check() {
+        let i = input("MARÍA JOSÉ", "ÑÚÑEZ", "D'ALESSIO");
+        let curp = calculate(&i).unwrap();
+        assert!(super::super::check_strict(&curp).is_ok(), "{curp}");
+    }
+}

@@ -1,0 +1,158 @@
+//! The INE voter credential (credencial para votar): the 18-character
+//! elector code, the 9-digit CIC, the 13-digit OCR and the years.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::calc::{initial, internal_consonant, surname_word};
+use super::Sex;
+use crate::time::Date;
+
+/// A person's INE credential data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ine {
+    pub elector_code: String,
+    pub cic: String,
+    pub ocr: String,
+    /// Which credential this is: "00" the first, each replacement adds one.
+    pub issue_number: String,
+    pub issue_year: u16,
+    pub registration_year: u16,
+    pub expiry_year: u16,
+}
+
+/// The INE's two-digit code for a birth abroad in the elector code.
+pub const BORN_ABROAD_INE: &str = "87";
+
+/// The two letters a field gives the elector code: its initial and first
+/// internal consonant (Ñ as X), XX when the field is missing.
+fn two_letters(field: &str) -> String {
+    match surname_word(field) {
+        Some(w) => [initial(&w), internal_consonant(&w)].iter().collect(),
+        None => "XX".into(),
+    }
+}
+
+/// The elector code: two letters of each surname and of the first name,
+/// YYMMDD, the INE code of the birth state, the sex and three digits.
+pub fn elector_code(
+    first_surname: &str,
+    second_surname: &str,
+    names: &str,
+    birth: Date,
+    state_ine: &str,
+    sex: Sex,
+    homonymy: u16,
+) -> String {
+    // The elector code reads the name as written: unlike the CURP, it does
+    // not skip MARIA or JOSE, so only particles are skipped.
+    format!(
+        "{}{}{}{:02}{:02}{:02}{state_ine}{sex}{:03}",
+        two_letters(first_surname),
+        two_letters(second_surname),
+        two_letters(names),
+        birth.year.rem_euclid(100),
+        birth.month,
+        birth.day,
+        homonymy % 1000
+    )
+}
+
+/// The identity an INE credential is generated for.
+pub(crate) struct Holder<'a> {
+    pub first_surname: &'a str,
+    pub second_surname: &'a str,
+    pub names: &'a str,
+    pub birth: Date,
+    /// INE code of the birth state; `87` for born abroad.
+    pub state_ine: &'a str,
+    pub sex: Sex,
+}
+
+fn year(y: i32) -> u16 {
+    u16::try_from(y.clamp(0, i32::from(u16::MAX))).unwrap_or(0)
+}
+
+/// Credential data consistent with the holder: registered with the INE at
+/// 18 or later, the current credential issued in the last ten years when
+/// possible, valid for ten years. Someone who is not yet 18 in
+/// `latest_year` gets the credential of their 18th birthday year.
+pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> Ine {
+    let adult = h.birth.year + 18;
+    let registration = if adult >= latest_year {
+        adult
+    } else {
+        adult + rng.random_range(0..=(latest_year - adult).min(12))
+    };
+    let issue = registration.max(latest_year - rng.random_range(0..=9));
+    let issue_number = if issue == registration {
+        0
+    } else {
+        *[1, 1, 1, 2, 2, 3, 4, 5]
+            .get(rng.random_range(0..8))
+            .unwrap_or(&1)
+    };
+    let homonymy = rng.random_range(0..=999);
+    Ine {
+        elector_code: elector_code(
+            h.first_surname,
+            h.second_surname,
+            h.names,
+            h.birth,
+            h.state_ine,
+            h.sex,
+            homonymy,
+        ),
+        cic: rng.random_range(100_000_000..=299_999_999u32).to_string(),
+        ocr: format!(
+            "{:04}{:09}",
+            rng.random_range(1..=5999u32),
+            rng.random_range(0..=999_999_999u32)
+        ),
+        issue_number: format!("{issue_number:02}"),
+        issue_year: year(issue),
+        registration_year: year(registration),
+        expiry_year: year(issue + 10),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn elector_code_shape() {
+        let d = Date::new(1972, 10, 2).unwrap();
+        let c = elector_code("TOSCANO", "VARGAS", "ELENA", d, "09", Sex::M, 100);
+        assert_eq!(c, "TSVREL72100209M100");
+        let c = elector_code("PEÑA", "", "MARIA DE LOS ANGELES", d, "87", Sex::M, 7);
+        assert_eq!(c, "PXXXMR72100287M007");
+    }
+
+    #[test]
+    fn years_are_consistent() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        for y in [1930, 1966, 1990, 2006, 2010, 2020] {
+            let h = Holder {
+                first_surname: "LOPEZ",
+                second_surname: "PEREZ",
+                names: "ANA",
+                birth: Date::new(y, 3, 4).unwrap(),
+                state_ine: "15",
+                sex: Sex::M,
+            };
+            for _ in 0..50 {
+                let i = generate(&mut rng, &h, 2025);
+                assert_eq!(i.elector_code.chars().count(), 18);
+                assert_eq!(i.cic.len(), 9);
+                assert_eq!(i.ocr.len(), 13);
+                assert!(i.registration_year as i32 >= y + 18);
+                assert!(i.issue_year >= i.registration_year);
+                assert_eq!(i.expiry_year, i.issue_year + 10);
+                assert_eq!(i.issue_number == "00", i.issue_year == i.registration_year);
+                assert!(i.issue_number.as_str() <= "05");
+            }
+        }
+    }
+}

@@ -1,0 +1,661 @@
+//! The synthetic person behind any well-formed CURP: deterministic in
+//! (CURP, seed), with names whose letters give back the CURP, and an NSS,
+//! RFC and INE credential consistent with them.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use super::calc::{calculate, is_inconvenient, name_letters, CalcInput, SKIPPED_FIRST_NAMES};
+use super::catalogs::Catalogs;
+use super::ine::{self, Holder, Ine, BORN_ABROAD_INE};
+use super::names::Names;
+use super::persona::Persona;
+use super::{nss, rfc, Sex, RENAPO_STATES};
+use crate::time::{days_in_month, Date};
+
+/// The year the synthetic documents are generated "as of". The domain never
+/// reads the clock, so that the same CURP gives the same person on every
+/// run; registration and issue years do not go past this one.
+pub const REFERENCE_YEAR: i32 = 2025;
+
+const VOWELS: [char; 5] = ['A', 'E', 'I', 'O', 'U'];
+
+/// Nationalities drawn for holders of a migration document (type 3).
+const FOREIGN_NATIONALITIES: [&str; 8] = ["USA", "GTM", "COL", "VEN", "ESP", "ARG", "CUB", "HND"];
+
+/// A person as every provider describes them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub curp: String,
+    pub names: String,
+    pub first_surname: String,
+    /// Empty when the person has only one surname.
+    pub second_surname: String,
+    pub sex: Sex,
+    #[serde(serialize_with = "iso_date")]
+    pub birth_date: Date,
+    /// RENAPO code of the birth state, `NE` for born abroad.
+    pub birth_state: String,
+    pub nationality: String,
+    /// CURP status code (`AN`, `BD`, …).
+    pub status: String,
+    /// Proof-document type (1, 3, 4, 7 or 8).
+    pub proof_document: u8,
+    pub registry: Registry,
+    pub nss: String,
+    pub rfc: String,
+    pub ine: Ine,
+}
+
+/// Where the proof document (usually the birth certificate) was registered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Registry {
+    /// INE code `01`..`32` of the registry entity.
+    pub entity_ine: String,
+    pub entity_name: String,
+    /// INEGI municipality code, three digits.
+    pub municipality_code: String,
+    pub municipality_name: String,
+    pub year: u16,
+    pub act_number: String,
+    /// Book, volume and page: empty for the electronic registries of recent
+    /// decades, as the providers' examples show them.
+    pub book: String,
+    pub volume: String,
+    pub page: String,
+}
+
+pub(crate) fn iso_date<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&d.to_string())
+}
+
+/// The random generator for a (CURP, seed) pair. SHA-256 keeps the mapping
+/// stable across Rust releases, which std's hasher does not promise.
+pub(crate) fn rng_for(curp: &str, seed: u64) -> StdRng {
+    let mut h = Sha256::new();
+    h.update(curp.as_bytes());
+    h.update(b"\0");
+    h.update(seed.to_le_bytes());
+    StdRng::from_seed(h.finalize().into())
+}
+
+fn pick<'a, R: Rng>(rng: &mut R, items: &[&'a str]) -> Option<&'a str> {
+    if items.is_empty() {
+        None
+    } else {
+        Some(items[rng.random_range(0..items.len())])
+    }
+}
+
+/// A word that gives `initial`, `vowel` as first internal vowel and
+/// `consonant` as first internal consonant, for when no listed name fits.
+/// An X consonant is written Ñ, which the rules read as X.
+fn compose(
+    rng: &mut impl Rng,
+    initial: char,
+    vowel: char,
+    consonant: char,
+    endings: &[&str],
+) -> String {
+    let c = if consonant == 'X' { 'Ñ' } else { consonant };
+    let ending = pick(rng, endings).unwrap_or("A");
+    format!("{initial}{vowel}{c}{ending}")
+}
+
+/// A first surname with no internal vowel (as ICH), for a CURP whose
+/// position 2 is an X that no inconvenient word explains.
+fn compose_vowelless(initial: char, consonant: char) -> String {
+    match consonant {
+        'X' => format!("{initial}ÑH"),
+        'H' => format!("{initial}H"),
+        c => format!("{initial}{c}H"),
+    }
+}
+
+/// The identity part of a person: what the CURP encodes and the names.
+struct Identity {
+    names: String,
+    first_surname: String,
+    second_surname: String,
+    sex: Sex,
+    birth_date: Date,
+    birth_state: String,
+}
+
+/// The birth date a CURP encodes, or the nearest real date when it encodes
+/// an impossible one (month and day clamped).
+fn lenient_date(chars: &[char]) -> Date {
+    let d = |i: usize| chars.get(i).and_then(|c| c.to_digit(10)).unwrap_or(0);
+    let century = if chars.get(16).is_some_and(char::is_ascii_digit) {
+        1900
+    } else {
+        2000
+    };
+    let year = century + (d(4) * 10 + d(5)) as i32;
+    let month = ((d(6) * 10 + d(7)) as u8).clamp(1, 12);
+    let day = ((d(8) * 10 + d(9)) as u8).clamp(1, days_in_month(year, month));
+    Date { year, month, day }
+}
+
+/// Names whose letters give positions 1–4 and 14–16 of the CURP.
+fn choose_names(
+    rng: &mut impl Rng,
+    names: &Names,
+    chars: &[char],
+    sex: Sex,
+) -> (String, String, String) {
+    let at = |i: usize| chars.get(i).copied().unwrap_or('X');
+    let (c0, c1, c2, c3) = (at(0), at(1), at(2), at(3));
+    let (k14, k15, k16) = (at(13), at(14), at(15));
+    let surname_endings = ["EZ", "ERA", "ANO", "ILLO", "ARES", "ON"];
+
+    // Position 2 is an X either because the four letters spelled an
+    // inconvenient word (the more common reason, so tried first) or because
+    // the surname has no internal vowel.
+    let first = if c1 == 'X' {
+        let vowels: Vec<char> = VOWELS
+            .iter()
+            .copied()
+            .filter(|&v| is_inconvenient(&[c0, v, c2, c3].iter().collect::<String>()))
+            .collect();
+        if vowels.is_empty() {
+            pick(rng, &names.first_surnames(c0, 'X', k14))
+                .map(String::from)
+                .unwrap_or_else(|| compose_vowelless(c0, k14))
+        } else {
+            let v = vowels[rng.random_range(0..vowels.len())];
+            pick(rng, &names.first_surnames(c0, v, k14))
+                .map(String::from)
+                .unwrap_or_else(|| compose(rng, c0, v, k14, &surname_endings))
+        }
+    } else {
+        pick(rng, &names.first_surnames(c0, c1, k14))
+            .map(String::from)
+            .unwrap_or_else(|| compose(rng, c0, c1, k14, &surname_endings))
+    };
+
+    // X and X in positions 3 and 15 is how RENAPO writes a missing second
+    // surname.
+    let second = if c2 == 'X' && k15 == 'X' {
+        String::new()
+    } else {
+        pick(rng, &names.second_surnames(c2, k15))
+            .map(String::from)
+            .unwrap_or_else(|| {
+                let v = VOWELS[rng.random_range(0..VOWELS.len())];
+                compose(rng, c2, v, k15, &surname_endings)
+            })
+    };
+
+    let (male, female) = match sex {
+        Sex::H => (true, false),
+        Sex::M => (false, true),
+        Sex::X => (true, true),
+    };
+    let endings: &[&str] = if female {
+        &["A", "INA", "ELA"]
+    } else {
+        &["O", "IN", "ELO"]
+    };
+    let base = pick(rng, &names.first_names(male, female, c3, k16))
+        .map(String::from)
+        .unwrap_or_else(|| {
+            let v = VOWELS[rng.random_range(0..VOWELS.len())];
+            compose(rng, c3, v, k16, endings)
+        });
+    // One person in four has two names: a second one after the first, or
+    // MARIA / JOSE before it, which the rules skip. Kept only when the
+    // letters still agree.
+    let decorated = match rng.random_range(0..8) {
+        0 | 1 => {
+            let pool = if female { &names.female } else { &names.male };
+            let extra = pool
+                .get(rng.random_range(0..pool.len().max(1)))
+                .cloned()
+                .unwrap_or_default();
+            format!("{base} {extra}")
+        }
+        2 => format!("{} {base}", if female { "MARIA" } else { "JOSE" }),
+        _ => base.clone(),
+    };
+    let given = if !SKIPPED_FIRST_NAMES.contains(&base.as_str())
+        && name_letters(&decorated) == name_letters(&base)
+    {
+        decorated
+    } else {
+        base
+    };
+    (given, first, second)
+}
+
+fn draw_status(rng: &mut impl Rng, differentiator: char) -> &'static str {
+    // A differentiator other than the first one (0 or A) means the first
+    // 16 positions were already taken: a homonym.
+    if differentiator != '0' && differentiator != 'A' {
+        return "AH";
+    }
+    match rng.random_range(0..100) {
+        0..=89 => "AN",
+        90..=95 => "RCN",
+        _ => "RCC",
+    }
+}
+
+/// The synthetic person for a CURP (any string passing `is_loose` gives a
+/// sensible one; anything else still gives a person, never a panic).
+pub fn synthesize(curp: &str, seed: u64, names: &Names, catalogs: &Catalogs) -> Person {
+    build(curp, seed, names, catalogs, None)
+}
+
+/// The synthetic person with a persona's data merged over it. Identity
+/// overrides are applied before the RFC and INE data are derived, so those
+/// agree with the persona's names unless it gives them too.
+pub(crate) fn build(
+    curp: &str,
+    seed: u64,
+    names: &Names,
+    catalogs: &Catalogs,
+    persona: Option<&Persona>,
+) -> Person {
+    let mut rng = rng_for(curp, seed);
+    let chars: Vec<char> = curp.chars().collect();
+    let at = |i: usize| chars.get(i).copied().unwrap_or('X');
+
+    let sex = match at(10) {
+        'M' => Sex::M,
+        'X' => Sex::X,
+        _ => Sex::H,
+    };
+    let code: String = [at(11), at(12)].iter().collect();
+    // An unknown state code (as in the documents' placeholders) gets a
+    // state drawn at random rather than a made-up one.
+    let birth_state = if RENAPO_STATES.contains(&code.as_str()) {
+        code
+    } else {
+        let i = rng.random_range(0..catalogs.entities.len().max(1));
+        catalogs
+            .entities
+            .get(i)
+            .map_or_else(|| "DF".to_string(), |e| e.renapo.clone())
+    };
+    let (given, first, second) = choose_names(&mut rng, names, &chars, sex);
+    let mut id = Identity {
+        names: given,
+        first_surname: first,
+        second_surname: second,
+        sex,
+        birth_date: lenient_date(&chars),
+        birth_state,
+    };
+    if let Some(p) = persona {
+        p.apply_identity(&mut id.names, &mut id.first_surname, &mut id.second_surname);
+        id.sex = p.sex.unwrap_or(id.sex);
+        id.birth_date = p.birth_date.unwrap_or(id.birth_date);
+        if let Some(s) = &p.birth_state {
+            id.birth_state = s.clone();
+        }
+    }
+
+    let status = draw_status(&mut rng, at(16)).to_string();
+    let born_abroad = id.birth_state == "NE";
+    let proof_document = if born_abroad {
+        [1, 1, 3, 3, 4, 7][rng.random_range(0..6)]
+    } else {
+        1
+    };
+    let nationality = if proof_document == 3 {
+        FOREIGN_NATIONALITIES[rng.random_range(0..FOREIGN_NATIONALITIES.len())].to_string()
+    } else {
+        "MEX".to_string()
+    };
+    let registry = draw_registry(&mut rng, catalogs, &id);
+    let nss = nss::generate(&mut rng, id.birth_date.year, REFERENCE_YEAR);
+    let state_ine = catalogs
+        .entity_by_renapo(&id.birth_state)
+        .map(|e| e.ine.as_str())
+        .filter(|ine| !ine.is_empty())
+        .unwrap_or(BORN_ABROAD_INE);
+    let ine = ine::generate(
+        &mut rng,
+        &Holder {
+            first_surname: &id.first_surname,
+            second_surname: &id.second_surname,
+            names: &id.names,
+            birth: id.birth_date,
+            state_ine,
+            sex: id.sex,
+        },
+        REFERENCE_YEAR,
+    );
+    let rfc = rfc::rfc(
+        &id.first_surname,
+        &id.second_surname,
+        &id.names,
+        id.birth_date,
+    );
+
+    let mut person = Person {
+        curp: curp.to_string(),
+        names: id.names,
+        first_surname: id.first_surname,
+        second_surname: id.second_surname,
+        sex: id.sex,
+        birth_date: id.birth_date,
+        birth_state: id.birth_state,
+        nationality,
+        status,
+        proof_document,
+        registry,
+        nss,
+        rfc,
+        ine,
+    };
+    if let Some(p) = persona {
+        p.apply_documents(&mut person);
+    }
+    person
+}
+
+fn draw_registry(rng: &mut impl Rng, catalogs: &Catalogs, id: &Identity) -> Registry {
+    // Births abroad are registered in some Mexican entity too (consular
+    // registrations are transcribed there), drawn at random.
+    let entity = catalogs
+        .entity_by_renapo(&id.birth_state)
+        .filter(|e| !e.ine.is_empty())
+        .or_else(|| {
+            catalogs
+                .entities
+                .get(rng.random_range(0..catalogs.entities.len().max(1)))
+        });
+    let (entity_ine, entity_name) =
+        entity.map_or_else(Default::default, |e| (e.ine.clone(), e.name.clone()));
+    let municipalities: Vec<_> = catalogs.municipalities_of(&entity_ine).collect();
+    let (municipality_code, municipality_name) = if municipalities.is_empty() {
+        ("001".to_string(), String::new())
+    } else {
+        let m = municipalities[rng.random_range(0..municipalities.len())];
+        (m.code.clone(), m.name.clone())
+    };
+    // Most births are registered the same year, some one or a few later.
+    let delay = match rng.random_range(0..100) {
+        0..=79 => 0,
+        80..=94 => 1,
+        _ => rng.random_range(2..=6),
+    };
+    let birth = id.birth_date.year;
+    let year = (birth + delay).min(REFERENCE_YEAR.max(birth));
+    let act_number = format!("{:05}", rng.random_range(1..=9999));
+    let paper = birth < 1990;
+    let book = if paper {
+        rng.random_range(1..=20).to_string()
+    } else {
+        String::new()
+    };
+    let volume = if paper {
+        rng.random_range(1..=6).to_string()
+    } else {
+        String::new()
+    };
+    let page = if paper {
+        rng.random_range(1..=300).to_string()
+    } else {
+        String::new()
+    };
+    Registry {
+        entity_ine,
+        entity_name,
+        municipality_code,
+        municipality_name,
+        year: u16::try_from(year.clamp(0, 9999)).unwrap_or(0),
+        act_number,
+        book,
+        volume,
+        page,
+    }
+}
+
+/// Random but plausible personal data, for `curp random` and the tests.
+pub fn random_input(rng: &mut impl Rng, names: &Names) -> CalcInput {
+    let sex = match rng.random_range(0..100) {
+        0..=48 => Sex::H,
+        49..=97 => Sex::M,
+        _ => Sex::X,
+    };
+    let pool = match sex {
+        Sex::H => &names.male,
+        Sex::M => &names.female,
+        Sex::X if rng.random_bool(0.5) => &names.male,
+        Sex::X => &names.female,
+    };
+    let one = |rng: &mut dyn rand::RngCore, list: &[String]| -> String {
+        list.get(rng.random_range(0..list.len().max(1)))
+            .cloned()
+            .unwrap_or_else(|| "JUAN".into())
+    };
+    let mut given = one(rng, pool);
+    if rng.random_bool(0.3) {
+        given = format!("{given} {}", one(rng, pool));
+    }
+    let first_surname = one(rng, &names.surnames);
+    let second_surname = if rng.random_bool(0.05) {
+        String::new()
+    } else {
+        one(rng, &names.surnames)
+    };
+    let start = Date {
+        year: 1930,
+        month: 1,
+        day: 1,
+    }
+    .days_since_epoch();
+    let end = Date {
+        year: 2024,
+        month: 12,
+        day: 31,
+    }
+    .days_since_epoch();
+    let birth_date = Date::from_days_since_epoch(rng.random_range(start..=end));
+    let state = if rng.random_bool(0.03) {
+        "NE"
+    } else {
+        RENAPO_STATES[rng.random_range(0..32)]
+    };
+    CalcInput {
+        names: given,
+        first_surname,
+        second_surname,
+        birth_date,
+        sex,
+        state: state.to_string(),
+    }
+}
+
+/// A valid random CURP, calculated from random personal data.
+pub fn random_curp(rng: &mut impl Rng, names: &Names) -> String {
+    // The lists are validated non-empty, so calculation cannot fail; the
+    // fallback is the documents' own valid example.
+    calculate(&random_input(rng, names)).unwrap_or_else(|_| "PXNE660720HMCXTN06".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rfc::rfc_is_valid;
+    use super::super::{calculate_first16, check_digit, check_strict, is_loose, nss_is_valid};
+    use super::*;
+    use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest, ProptestConfig};
+
+    fn domain() -> &'static super::super::Domain {
+        super::super::tests::domain()
+    }
+
+    fn person(curp: &str, seed: u64) -> Person {
+        let d = domain();
+        synthesize(curp, seed, &d.names, &d.catalogs)
+    }
+
+    fn calc_of(p: &Person) -> CalcInput {
+        CalcInput {
+            names: p.names.clone(),
+            first_surname: p.first_surname.clone(),
+            second_surname: p.second_surname.clone(),
+            birth_date: p.birth_date,
+            sex: p.sex,
+            state: p.birth_state.clone(),
+        }
+    }
+
+    /// Everything a synthetic person must satisfy for a strictly valid CURP.
+    fn assert_consistent(curp: &str, p: &Person) {
+        let decoded = check_strict(curp).unwrap();
+        assert_eq!(calculate_first16(&calc_of(p)).unwrap(), curp[..16], "{p:?}");
+        let mut full = calculate_first16(&calc_of(p)).unwrap();
+        full.push_str(&curp[16..17]);
+        full.push(check_digit(&full).unwrap());
+        assert_eq!(full, curp);
+        assert_eq!(p.birth_date, decoded.birth_date);
+        assert_eq!(p.sex, decoded.sex);
+        assert_eq!(p.birth_state, decoded.state);
+        assert!(nss_is_valid(&p.nss), "{}", p.nss);
+        assert_eq!(p.nss[4..6], format!("{:02}", p.birth_date.year % 100));
+        assert!(rfc_is_valid(&p.rfc), "{}", p.rfc);
+        assert_eq!(p.ine.elector_code.chars().count(), 18);
+        assert!(p.ine.registration_year as i32 >= p.birth_date.year + 18);
+        assert!(domain().catalogs.status(&p.status).is_some());
+        assert!(domain().catalogs.proof_document(p.proof_document).is_some());
+        assert!(domain()
+            .catalogs
+            .entity_by_ine(&p.registry.entity_ine)
+            .is_some());
+    }
+
+    #[test]
+    fn the_documents_example_round_trips() {
+        let p = person("PXNE660720HMCXTN06", 0);
+        assert_consistent("PXNE660720HMCXTN06", &p);
+        assert_eq!(p, person("PXNE660720HMCXTN06", 0));
+        assert_ne!(p, person("PXNE660720HMCXTN06", 1));
+    }
+
+    #[test]
+    fn inconvenient_word_and_vowelless_surnames() {
+        // PXDO: PEDO was replaced. IXRA: a surname without internal vowel.
+        for first16 in [
+            "PXDO800101MDFDMF",
+            "IXRA800101HDFCDN",
+            "KXKA800101HDFKKK",
+            "BXZZ800101HNEZZZ",
+        ] {
+            let mut c = format!("{first16}0");
+            c.push(check_digit(&c).unwrap());
+            for seed in 0..20 {
+                assert_consistent(&c, &person(&c, seed));
+            }
+        }
+    }
+
+    #[test]
+    fn json_shape() {
+        let v = serde_json::to_value(person("PXNE660720HMCXTN06", 3)).unwrap();
+        assert_eq!(v["birth_date"], "1966-07-20");
+        assert_eq!(v["sex"], "H");
+        assert_eq!(v["birth_state"], "MC");
+        assert!(v["registry"]["municipality_code"].is_string());
+        assert!(v["ine"]["issue_year"].is_number());
+    }
+
+    #[test]
+    fn loose_only_curps_never_panic() {
+        for c in [
+            "ABCD570805HYNHLC52",
+            "XAXX010101XAXAXA00",
+            "XAXA010101XXXXXX01",
+            "AAAA991399MZZAAA00",
+            "ZZZZ000000XZZZZZZ9",
+            "",
+            "Ñ",
+            "PXNE660720HMCXTN06EXTRA",
+        ] {
+            let p = person(c, 0);
+            assert!(nss_is_valid(&p.nss), "{c}");
+            assert!(rfc_is_valid(&p.rfc), "{c}: {}", p.rfc);
+            assert!(domain().catalogs.entity_by_renapo(&p.birth_state).is_some());
+        }
+        assert_eq!(
+            person("AAAA991399MZZAAA00", 0).birth_date,
+            Date::new(1999, 12, 31).unwrap()
+        );
+        assert!(is_loose("AAAA991399MZZAAA00"));
+    }
+
+    /// A random strictly valid CURP built character by character, not from
+    /// names, so that letter combinations no list covers are exercised.
+    fn random_raw_curp(rng: &mut StdRng) -> String {
+        let letter = |rng: &mut StdRng| (b'A' + rng.random_range(0..26u8)) as char;
+        let consonant = |rng: &mut StdRng| loop {
+            let c = letter(rng);
+            if !VOWELS.contains(&c) {
+                break c;
+            }
+        };
+        loop {
+            let year = rng.random_range(1900..=2099);
+            let month = rng.random_range(1..=12u8);
+            let day = rng.random_range(1..=days_in_month(year, month));
+            let vowel = ['A', 'E', 'I', 'O', 'U', 'X'][rng.random_range(0..6)];
+            let diff = if year < 2000 {
+                char::from_digit(rng.random_range(0..10), 10).unwrap_or('0')
+            } else {
+                letter(rng)
+            };
+            let sex = ['H', 'M', 'X'][rng.random_range(0..3)];
+            let state = RENAPO_STATES[rng.random_range(0..RENAPO_STATES.len())];
+            let mut c = format!(
+                "{}{vowel}{}{}{:02}{month:02}{day:02}{sex}{state}{}{}{}{diff}",
+                letter(rng),
+                letter(rng),
+                letter(rng),
+                year % 100,
+                consonant(rng),
+                consonant(rng),
+                consonant(rng),
+            );
+            c.push(check_digit(&c).unwrap());
+            if check_strict(&c).is_ok() {
+                return c;
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn calculated_curps_round_trip(seed in any::<u64>(), person_seed in any::<u64>()) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let curp = random_curp(&mut rng, &domain().names);
+            prop_assert!(check_strict(&curp).is_ok(), "{}", curp);
+            let p = person(&curp, person_seed);
+            assert_consistent(&curp, &p);
+            prop_assert_eq!(&p, &person(&curp, person_seed));
+        }
+
+        #[test]
+        fn raw_curps_round_trip(seed in any::<u64>()) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let curp = random_raw_curp(&mut rng);
+            let p = person(&curp, seed);
+            assert_consistent(&curp, &p);
+            prop_assert_eq!(&p, &person(&curp, seed));
+        }
+
+        #[test]
+        fn any_loose_curp_gives_a_person(curp in "[A-Z]{4}[0-9]{6}[HMX][A-Z]{5}[A-Z0-9][0-9]") {
+            prop_assert!(is_loose(&curp));
+            let p = person(&curp, 0);
+            prop_assert!(nss_is_valid(&p.nss));
+            prop_assert!(rfc_is_valid(&p.rfc), "{}", p.rfc);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Personas (`fixtures/personas.yaml`): listed CURPs whose data, or whose
+//! answer, is fixed: the documents' example people and the edge cases
+//! (deceased, homonymy, apocryphal, not found …).
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Deserializer};
+
+use super::catalogs::{Catalogs, LoadError};
+use super::person::{Person, Registry};
+use super::{is_loose, Sex};
+use crate::time::Date;
+
+/// A partial person, merged over the synthetic person of its CURP: every
+/// field given here wins.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    pub curp: String,
+    pub names: Option<String>,
+    pub first_surname: Option<String>,
+    pub second_surname: Option<String>,
+    pub sex: Option<Sex>,
+    #[serde(default, deserialize_with = "opt_date")]
+    pub birth_date: Option<Date>,
+    pub birth_state: Option<String>,
+    pub nationality: Option<String>,
+    pub status: Option<String>,
+    pub proof_document: Option<u8>,
+    pub registry: Option<RegistryPatch>,
+    pub nss: Option<String>,
+    pub rfc: Option<String>,
+    pub ine: Option<InePatch>,
+    /// A scenario name every provider answers with for this CURP
+    /// (`not_found`, …).
+    pub scenario: Option<String>,
+    /// A scenario per provider id, winning over `scenario`.
+    #[serde(default)]
+    pub scenarios: BTreeMap<String, String>,
+    /// Raw values for one provider's response, by provider id.
+    #[serde(default)]
+    pub provider_data: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryPatch {
+    pub entity_ine: Option<String>,
+    pub entity_name: Option<String>,
+    pub municipality_code: Option<String>,
+    pub municipality_name: Option<String>,
+    pub year: Option<u16>,
+    pub act_number: Option<String>,
+    pub book: Option<String>,
+    pub volume: Option<String>,
+    pub page: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InePatch {
+    pub elector_code: Option<String>,
+    pub cic: Option<String>,
+    pub ocr: Option<String>,
+    pub issue_number: Option<String>,
+    pub issue_year: Option<u16>,
+    pub registration_year: Option<u16>,
+    pub expiry_year: Option<u16>,
+}
+
+fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| {
+        Date::parse_iso(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("\"{s}\" is not a date: expected YYYY-MM-DD"))
+        })
+    })
+    .transpose()
+}
+
+fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+    if let Some(v) = value {
+        *target = v.clone();
+    }
+}
+
+impl Persona {
+    /// The scenario this persona asks of a provider, if any.
+    pub fn scenario_for(&self, provider: &str) -> Option<&str> {
+        self.scenarios
+            .get(provider)
+            .or(self.scenario.as_ref())
+            .map(String::as_str)
+    }
+
+    pub(crate) fn apply_identity(
+        &self,
+        names: &mut String,
+        first: &mut String,
+        second: &mut String,
+    ) {
+        set(names, &self.names);
+        set(first, &self.first_surname);
+        set(second, &self.second_surname);
+    }
+
+    pub(crate) fn apply_documents(&self, p: &mut Person) {
+        set(&mut p.nationality, &self.nationality);
+        set(&mut p.status, &self.status);
+        set(&mut p.proof_document, &self.proof_document);
+        set(&mut p.nss, &self.nss);
+        set(&mut p.rfc, &self.rfc);
+        if let Some(r) = &self.registry {
+            let t: &mut Registry = &mut p.registry;
+            set(&mut t.entity_ine, &r.entity_ine);
+            set(&mut t.entity_name, &r.entity_name);
+            set(&mut t.municipality_code, &r.municipality_code);
+            set(&mut t.municipality_name, &r.municipality_name);
+            set(&mut t.year, &r.year);
+            set(&mut t.act_number, &r.act_number);
+            set(&mut t.book, &r.book);
+            set(&mut t.volume, &r.volume);
+            set(&mut t.page, &r.page);
+        }
+        if let Some(i) = &self.ine {
+            let t = &mut p.ine;
+            set(&mut t.elector_code, &i.elector_code);
+            set(&mut t.cic, &i.cic);
+            set(&mut t.ocr, &i.ocr);
+            set(&mut t.issue_number, &i.issue_number);
+            set(&mut t.issue_year, &i.issue_year);
+            set(&mut t.registration_year, &i.registration_year);
+            set(&mut t.expiry_year, &i.expiry_year);
+        }
+    }
+}
+
+/// Parses and validates the personas: each CURP well formed and listed
+/// once, each code known to the catalogs.
+pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, LoadError> {
+    // A file of comments only is an empty list, not an error.
+    let personas: Option<Vec<Persona>> = serde_yaml_ng::from_str(text)?;
+    let personas = personas.unwrap_or_default();
+    let mut seen = HashSet::new();
+    for (i, p) in personas.iter().enumerate() {
+        let err = |value: &str, field: &str, message: String| {
+            Err(LoadError::at_value(
+                text,
+                value,
+                format!("[{i}].{field}"),
+                format!("{}: {message}", p.curp),
+            ))
+        };
+        if !is_loose(&p.curp) {
+            return err(
+                &p.curp,
+                "curp",
+                "not a curp: expected 18 characters like PXNE660720HMCXTN06".into(),
+            );
+        }
+        if !seen.insert(p.curp.as_str()) {
+            return err(&p.curp, "curp", "listed twice".into());
+        }
+        if let Some(s) = &p.status {
+            if catalogs.status(s).is_none() {
+                return err(s, "status", format!("unknown status \"{s}\""));
+            }
+        }
+        if let Some(d) = p.proof_document {
+            if catalogs.proof_document(d).is_none() {
+                return err(
+                    &p.curp,
+                    "proof_document",
+                    format!("unknown proof document {d}"),
+                );
+            }
+        }
+        if let Some(s) = &p.birth_state {
+            if catalogs.entity_by_renapo(s).is_none() {
+                return err(
+                    s,
+                    "birth_state",
+                    format!("unknown renapo state code \"{s}\""),
+                );
+            }
+        }
+        if let Some(e) = p.registry.as_ref().and_then(|r| r.entity_ine.as_ref()) {
+            if catalogs.entity_by_ine(e).is_none() {
+                return err(e, "registry.entity_ine", format!("unknown entity \"{e}\""));
+            }
+        }
+        if let Some(n) = &p.nss {
+            if n.len() != 11 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return err(n, "nss", format!("\"{n}\" is not 11 digits"));
+            }
+        }
+        let scenarios = p.scenario.iter().chain(p.scenarios.values());
+        if let Some(s) = scenarios.into_iter().find(|s| s.trim().is_empty()) {
+            return err(&p.curp, "scenario", format!("empty scenario name \"{s}\""));
+        }
+    }
+    Ok(personas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{calculate_first16, check_strict, tests::domain, CalcInput};
+    use super::*;
+
+    #[test]
+    fn personas_load() {
+        let d = domain();
+        assert!(d.personas.len() >= 14);
+        let epn = d.persona("PXNE660720HMCXTN06").unwrap();
+        assert_eq!(epn.status.as_deref(), Some("RCN"));
+        let p = d.person("PXNE660720HMCXTN06", 42);
+        assert_eq!(
+            (
+                p.names.as_str(),
+                p.first_surname.as_str(),
+                p.second_surname.as_str()
+            ),
+            ("ENRIQUE", "PEÑA", "NIETO")
+        );
+        assert_eq!(p.birth_date, Date::new(1966, 7, 20).unwrap());
+        assert_eq!(p.proof_document, 1);
+        assert_eq!(p.registry.year, 1966);
+        assert_eq!(p.registry.municipality_code, "014");
+        assert_eq!(p.registry.act_number, "00985");
+        assert!(p.rfc.starts_with("PENX660720"), "{}", p.rfc);
+        assert_eq!(d.person("ABCD570805HYNHLC52", 0).nss, "08189782793");
+        assert_eq!(
+            d.persona("NAZA650704MTLVCL05").unwrap().scenario_for("nss"),
+            Some("not_found")
+        );
+    }
+
+    #[test]
+    fn every_status_has_a_strictly_valid_persona() {
+        let d = domain();
+        for s in &d.catalogs.statuses {
+            let p = d
+                .personas
+                .iter()
+                .find(|p| p.status.as_deref() == Some(&s.code) && check_strict(&p.curp).is_ok());
+            assert!(p.is_some(), "no persona with status {}", s.code);
+        }
+        assert!(d
+            .personas
+            .iter()
+            .any(|p| p.scenario.as_deref() == Some("not_found")));
+    }
+
+    #[test]
+    fn strictly_valid_personas_agree_with_their_curp() {
+        let d = domain();
+        for persona in d.personas.iter().filter(|p| check_strict(&p.curp).is_ok()) {
+            let p = d.person(&persona.curp, 0);
+            let input = CalcInput {
+                names: p.names.clone(),
+                first_surname: p.first_surname.clone(),
+                second_surname: p.second_surname.clone(),
+                birth_date: p.birth_date,
+                sex: p.sex,
+                state: p.birth_state.clone(),
+            };
+            assert_eq!(
+                calculate_first16(&input).unwrap(),
+                persona.curp[..16],
+                "{}",
+                persona.curp
+            );
+        }
+    }
+
+    #[test]
+    fn bad_personas_are_rejected_with_line_and_field() {
+        let c = &domain().catalogs;
+        let e = load("- curp: PXNE660720HMCXTN06\n  status: ZZ\n", c).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(2), Some("[0].status")));
+        let e = load("- curp: PXNE660720HMCXTN0\n", c).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("[0].curp"));
+        let e = load(
+            "- curp: PXNE660720HMCXTN06\n- curp: PXNE660720HMCXTN06\n",
+            c,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("listed twice"), "{e}");
+        let e = load("- curp: PXNE660720HMCXTN06\n  birth_date: 1966-13-01\n", c).unwrap_err();
+        assert!(e.message.contains("not a date"), "{e}");
+        // serde_yaml_ng places a custom error at the start of its mapping.
+        assert_eq!((e.line, e.field.as_deref()), (Some(1), Some("[0]")), "{e}");
+        let e = load("- curp: PXNE660720HMCXTN06\n  colour: red\n", c).unwrap_err();
+        assert!(e.message.contains("unknown field"), "{e}");
+        assert!(load("# nothing yet\n", c).unwrap().is_empty());
+        assert!(load("[]", c).unwrap().is_empty());
+    }
+}
