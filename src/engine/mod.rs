@@ -14,6 +14,7 @@ pub mod namespace;
 pub mod overrides;
 pub mod provider;
 pub mod template;
+pub mod timers;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;

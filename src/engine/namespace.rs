@@ -4,12 +4,13 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::clock::{Clock, Start};
 use super::counters::Counters;
 use super::journal::Journal;
 use super::overrides::Overrides;
+use super::timers::Timers;
 
 pub const DEFAULT_NAMESPACE: &str = "default";
 
@@ -19,7 +20,10 @@ pub const MAX_NAMESPACES: usize = 1024;
 /// Everything one namespace remembers.
 pub struct Namespace {
     pub name: String,
-    pub clock: Clock,
+    /// Shared with the timers, which wait on it.
+    pub clock: Arc<Clock>,
+    /// Work due at a sandbox instant (retries, webhook attempts).
+    pub timers: Timers,
     pub overrides: Overrides,
     pub counters: Counters,
     pub journal: Journal,
@@ -29,19 +33,30 @@ pub struct Namespace {
     // keyed by the provider's id. The engine only stores and resets it. A std
     // mutex: modules keep their sections short and never await inside.
     state: Mutex<HashMap<&'static str, Box<dyn Any + Send>>>,
+    /// This namespace, for timer tasks that outlive the request that
+    /// scheduled them (weak, so that a task never keeps it alive).
+    me: Weak<Namespace>,
 }
 
 impl Namespace {
-    fn new(name: &str, clock: Start, journal_limit: usize) -> Namespace {
+    fn new(name: &str, clock: Start, journal_limit: usize, me: Weak<Namespace>) -> Namespace {
+        let clock = Arc::new(Clock::new(clock));
         Namespace {
             name: name.to_string(),
-            clock: Clock::new(clock),
+            timers: Timers::new(clock.clone()),
+            clock,
             overrides: Overrides::default(),
             counters: Counters::default(),
             journal: Journal::new(journal_limit),
             seq: AtomicU64::new(0),
             state: Mutex::new(HashMap::new()),
+            me,
         }
+    }
+
+    /// A weak handle on this namespace, for work scheduled on its timers.
+    pub fn weak(&self) -> Weak<Namespace> {
+        self.me.clone()
     }
 
     /// The next request sequence number (1, 2, …).
@@ -65,8 +80,9 @@ impl Namespace {
         f(state)
     }
 
-    /// Journal, counters, overrides, module state and clock back to start.
+    /// Timers, journal, counters, overrides, module state and clock back to start.
     pub fn reset(&self) {
+        self.timers.clear();
         self.journal.clear();
         self.counters.clear();
         self.overrides.clear();
@@ -114,7 +130,8 @@ impl Namespaces {
                 "too many namespaces (at most {MAX_NAMESPACES}); reuse or reset one"
             ));
         }
-        let ns = Arc::new(Namespace::new(name, self.clock, self.journal_limit));
+        let ns =
+            Arc::new_cyclic(|me| Namespace::new(name, self.clock, self.journal_limit, me.clone()));
         map.insert(name.to_string(), ns.clone());
         Ok(ns)
     }

@@ -1,0 +1,346 @@
+//! Timers on a namespace's sandbox clock: work that falls due at a sandbox
+//! instant (a retry 20 minutes later, a webhook attempt 15 minutes after the
+//! last one) rather than after a real delay, so that a test reaches it by
+//! moving the clock instead of sleeping.
+//!
+//! A driver task per namespace (spawned on the first [`Timers::schedule`])
+//! waits in real time until the earliest timer is due — or, on a frozen
+//! clock, until the clock is changed by hand — and starts every due task on
+//! its own tokio task, so that a slow one never holds up the others.
+//! [`Timers::run_due`] does the same at once and then waits until nothing is
+//! due and nothing is running: the admin API calls it after moving the clock,
+//! so that every consequence of the move has happened when its answer
+//! arrives. [`Timers::clear`] (reset) drops what is pending, aborts what is
+//! running and bumps a generation number, so that a task started before the
+//! reset can tell that its results no longer belong anywhere.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{watch, Notify};
+use tokio::task::AbortHandle;
+
+use super::clock::Clock;
+use crate::time::Timestamp;
+
+/// What a task returns when it is started.
+pub type TaskFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A unit of work to start when its time comes.
+pub type Task = Box<dyn FnOnce() -> TaskFuture + Send + 'static>;
+
+/// One namespace's timers.
+pub struct Timers {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    clock: Arc<Clock>,
+    // A std mutex: every critical section pushes, pops or counts, and none
+    // awaits. Tasks are started after their entry is taken out of the queue.
+    state: Mutex<State>,
+    /// Wakes the driver when a timer is scheduled or the timers stop.
+    wake: Notify,
+    /// Bumped whenever a running task ends, so that `run_due` can wait for
+    /// the tasks in flight without polling.
+    done: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Pending tasks by due time, then by scheduling order.
+    queue: BTreeMap<(Timestamp, u64), Task>,
+    next_id: u64,
+    generation: u64,
+    driver: bool,
+    stopped: bool,
+    /// Tasks started and not yet ended.
+    running: HashMap<u64, AbortHandle>,
+}
+
+impl Timers {
+    pub fn new(clock: Arc<Clock>) -> Timers {
+        Timers {
+            inner: Arc::new(Inner {
+                clock,
+                state: Mutex::new(State::default()),
+                wake: Notify::new(),
+                done: watch::channel(0).0,
+            }),
+        }
+    }
+
+    /// Runs `task` when the sandbox clock reaches `at` (at once, at the next
+    /// turn of the driver, when `at` has already passed).
+    pub fn schedule(&self, at: Timestamp, task: Task) {
+        let start_driver = {
+            let mut s = self.inner.lock();
+            if s.stopped {
+                return;
+            }
+            let id = s.next_id;
+            s.next_id += 1;
+            s.queue.insert((at, id), task);
+            let start = !s.driver && tokio::runtime::Handle::try_current().is_ok();
+            if start {
+                s.driver = true;
+            }
+            start
+        };
+        if start_driver {
+            tokio::spawn(drive(self.inner.clone()));
+        } else {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Starts every due task, then waits until none is running and none is
+    /// due (tasks may schedule follow-ups that are already due).
+    pub async fn run_due(&self) {
+        let mut done = self.inner.done.subscribe();
+        loop {
+            done.borrow_and_update();
+            let busy = {
+                let mut s = self.inner.lock();
+                let now = self.inner.clock.now();
+                self.inner.start_due(&mut s, now);
+                !s.running.is_empty()
+            };
+            if !busy || done.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Drops every pending task, aborts the running ones and starts a new
+    /// generation (reset).
+    pub fn clear(&self) {
+        let running: Vec<AbortHandle> = {
+            let mut s = self.inner.lock();
+            s.queue.clear();
+            s.generation += 1;
+            s.running.drain().map(|(_, h)| h).collect()
+        };
+        // Aborted after the lock is released: an aborted task's guard takes it.
+        for h in running {
+            h.abort();
+        }
+        self.inner.done.send_modify(|n| *n += 1);
+    }
+
+    /// Clears everything and ends the driver for good (shutdown).
+    pub fn stop(&self) {
+        self.inner.lock().stopped = true;
+        self.clear();
+        self.inner.wake.notify_one();
+    }
+
+    /// Bumped by every [`Timers::clear`]: a task compares the generation it
+    /// was scheduled in with this one before it records anything.
+    pub fn generation(&self) -> u64 {
+        self.inner.lock().generation
+    }
+
+    /// Tasks waiting for their time.
+    pub fn pending(&self) -> usize {
+        self.inner.lock().queue.len()
+    }
+
+    /// Tasks started and not yet ended.
+    pub fn running(&self) -> usize {
+        self.inner.lock().running.len()
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is never left half-written, so a poisoned lock is usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes every task due at `now` out of the queue and starts it.
+    fn start_due(self: &Arc<Self>, s: &mut State, now: Timestamp) {
+        while let Some(entry) = s.queue.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let ((_, id), task) = entry.remove_entry();
+            let guard = Running {
+                inner: self.clone(),
+                id,
+            };
+            let handle = tokio::spawn(async move {
+                let _guard = guard;
+                task().await;
+            });
+            // The task's guard removes this entry when it ends; it needs the
+            // lock held here, so it cannot run before the insert.
+            s.running.insert(id, handle.abort_handle());
+        }
+    }
+}
+
+/// Marks a task as ended however it ends (finished, panicked, aborted).
+struct Running {
+    inner: Arc<Inner>,
+    id: u64,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.inner.lock().running.remove(&self.id);
+        self.inner.done.send_modify(|n| *n += 1);
+    }
+}
+
+/// The driver: starts due tasks as the clock reaches them.
+async fn drive(inner: Arc<Inner>) {
+    let mut changed = inner.clock.subscribe();
+    loop {
+        changed.borrow_and_update();
+        let next = {
+            let mut s = inner.lock();
+            if s.stopped {
+                return;
+            }
+            let now = inner.clock.now();
+            inner.start_due(&mut s, now);
+            s.queue.first_key_value().map(|(k, _)| k.0)
+        };
+        // `None` twice over: nothing pending, or a frozen clock that only a
+        // change by hand will move.
+        match next.and_then(|at| inner.clock.real_until(at)) {
+            Some(wait) => {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = inner.wake.notified() => {}
+                    r = changed.changed() => if r.is_err() { return },
+                }
+            }
+            None => {
+                tokio::select! {
+                    () = inner.wake.notified() => {}
+                    r = changed.changed() => if r.is_err() { return },
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::clock::Start;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    fn frozen() -> Arc<Clock> {
+        Arc::new(Clock::new(Start {
+            at: Some(Timestamp::parse_rfc3339("2024-05-15T10:00:00-06:00").unwrap()),
+            scale: 0.0,
+        }))
+    }
+
+    fn counting(n: &Arc<AtomicU32>) -> Task {
+        let n = n.clone();
+        Box::new(move || {
+            Box::pin(async move {
+                n.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn due_tasks_run_when_the_clock_gets_there() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let n = Arc::new(AtomicU32::new(0));
+        let t0 = clock.now();
+        t.schedule(t0.plus(Duration::from_secs(60)), counting(&n));
+        t.schedule(t0.plus(Duration::from_secs(120)), counting(&n));
+        t.run_due().await;
+        assert_eq!(n.load(Ordering::SeqCst), 0);
+        clock.advance(Duration::from_secs(90));
+        t.run_due().await;
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+        assert_eq!(t.pending(), 1);
+        clock.advance(Duration::from_secs(30));
+        t.run_due().await;
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+        assert_eq!((t.pending(), t.running()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn follow_ups_already_due_run_in_the_same_pass() {
+        let clock = frozen();
+        let t = Arc::new(Timers::new(clock.clone()));
+        let n = Arc::new(AtomicU32::new(0));
+        let t0 = clock.now();
+        // Each run schedules the next 15 minutes after its own due time.
+        fn chain(t: Arc<Timers>, n: Arc<AtomicU32>, at: Timestamp) -> Task {
+            Box::new(move || {
+                Box::pin(async move {
+                    if n.fetch_add(1, Ordering::SeqCst) < 4 {
+                        let next = at.plus(Duration::from_secs(900));
+                        t.schedule(next, chain(t.clone(), n.clone(), next));
+                    }
+                })
+            })
+        }
+        t.schedule(t0, chain(t.clone(), n.clone(), t0));
+        clock.advance(Duration::from_secs(7200));
+        t.run_due().await;
+        assert_eq!(n.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
+    async fn clear_drops_pending_and_aborts_running() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let n = Arc::new(AtomicU32::new(0));
+        t.schedule(clock.now().plus(Duration::from_secs(5)), counting(&n));
+        t.schedule(
+            clock.now(),
+            Box::new(|| Box::pin(std::future::pending::<()>())),
+        );
+        let g = t.generation();
+        // Let the driver start the pending-forever task.
+        for _ in 0..100 {
+            if t.running() == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        t.clear();
+        assert_eq!(t.generation(), g + 1);
+        clock.advance(Duration::from_secs(10));
+        t.run_due().await;
+        assert_eq!(n.load(Ordering::SeqCst), 0);
+        assert_eq!((t.pending(), t.running()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_running_clock_fires_on_its_own() {
+        let clock = Arc::new(Clock::new(Start {
+            at: None,
+            scale: 1000.0,
+        }));
+        let t = Timers::new(clock.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        t.schedule(
+            clock.now().plus(Duration::from_secs(10)),
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = tx.send(());
+                })
+            }),
+        );
+        // 10 s of sandbox time at 1000x is 10 ms of real time.
+        tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .expect("fired")
+            .unwrap();
+    }
+}
