@@ -33,6 +33,14 @@ pub enum Command {
         /// A folder of scenario files (`<provider>.yaml`) or fixture files.
         dir: PathBuf,
     },
+    /// CURP tools for QA: check, calculate, show the person, make random ones.
+    Curp {
+        /// Fixture files replacing the embedded ones (names, catalogs, personas).
+        #[arg(long, env = "MXID_FIXTURES", global = true)]
+        fixtures: Option<PathBuf>,
+        #[command(subcommand)]
+        command: crate::curp::cmd::CurpCommand,
+    },
 }
 
 #[derive(Debug, Args)]

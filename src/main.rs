@@ -44,6 +44,23 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Check { dir } => check(dir),
+        Command::Curp { fixtures, command } => {
+            let source = fixtures.map(Source::Dir).unwrap_or_default();
+            let fixtures = match engine::fixtures::Fixtures::load(&source) {
+                Ok(f) => f,
+                Err(e) => return fail(&e.to_string()),
+            };
+            match mxid_sandbox::curp::cmd::run(&command, &fixtures.domain) {
+                Ok(value) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&value).unwrap_or_default()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
     }
 }
 

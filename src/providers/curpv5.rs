@@ -78,10 +78,13 @@ impl Provider for Curpv5 {
         let Some(curp) = call.curp.clone() else {
             return "missing_field".into();
         };
-        if !curp::is_loose(&curp) {
-            return "invalid_format".into();
+        // RENAPO's pattern covers the date, the state and the letters; a CURP
+        // that fits it but fails the check digit cannot exist in RENAPO.
+        match curp::check_strict(&curp) {
+            Ok(_) => "success".into(),
+            Err(curp::CurpError::WrongCheckDigit { .. }) => "not_found".into(),
+            Err(_) => "invalid_format".into(),
         }
-        "success".into()
     }
 
     fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
