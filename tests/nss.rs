@@ -1,1 +1,886 @@
+//! nss (seed 000, Kiban — IMSS NSS by CURP) against the real server.
 
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::common::{config, Sandbox};
+
+const PATH: &str = "/api/v1/imss/nss";
+const PATH_V2: &str = "/api/v2/imss/nss";
+const KEY: (&str, &str) = ("x-api-key", "test-key");
+const EXAMPLE: &str = "ABCD570805HYNHLC52";
+const NOT_FOUND_CURP: &str = "NAZA650704MTLVCL05";
+/// A real, strictly valid CURP that no persona lists.
+const SYNTHETIC: &str = "GOMC850312HJCNRR04";
+
+const ATTEMPTS_MESSAGE: &str = "El número de operaciones por periodo ha sido alcanzada (2 operacion(es) cada 1 dia(s)), favor de intentar más tarde";
+
+/// The six test cases as the document prints them (the stray `"` after the
+/// attempts-exceeded message left out).
+fn documented() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "success",
+            json!({
+                "id": "64f1058b902dd88975d011f4",
+                "createdAt": "2023-08-31T15:26:35.872883-06:00",
+                "finishedAt": "2023-08-31T15:26:52.443635-06:00",
+                "duration": 16570,
+                "status": "SUCCESS",
+                "request": {"curp": "ABCD570805HYNHLC52"},
+                "response": {"status": "FOUND", "nss": "08189782793"}
+            }),
+        ),
+        (
+            "not_found",
+            json!({
+                "id": "64f0d1278c07811576577e35",
+                "createdAt": "2023-08-31T11:43:03.107933-06:00",
+                "finishedAt": "0001-01-01T00:00:00Z",
+                "duration": 23130,
+                "status": "SUCCESS",
+                "request": {"curp": "NAZA650704MTLVCL05"},
+                "response": {"status": "NOT_FOUND", "message": "No se encontro un numero asociado al CURP"}
+            }),
+        ),
+        (
+            "not_found2",
+            json!({
+                "id": "64f0d1278c07811576577e35",
+                "createdAt": "2023-08-31T11:43:03.107933-06:00",
+                "finishedAt": "0001-01-01T00:00:00Z",
+                "duration": 23130,
+                "status": "SUCCESS",
+                "request": {"curp": "NAZA650704MTLVCL05"},
+                "response": {"status": "NOT_FOUND", "message": "No se localizo informacion en RENAPO con la CURP capturada."}
+            }),
+        ),
+        (
+            "attempts_exceeded",
+            json!({
+                "id": "64f8f50da6e92865602ba748",
+                "createdAt": "2023-09-06T15:54:21.418582-06:00",
+                "finishedAt": "0001-01-01T00:00:00Z",
+                "duration": 0,
+                "status": "SERVICE_ERROR",
+                "request": {"curp": "ABCD570805HYNHLC52"},
+                "response": {"status": "NOT_FOUND", "message": ATTEMPTS_MESSAGE}
+            }),
+        ),
+        (
+            "subdelegation_validate",
+            json!({
+                "id": "64f0d1278c07811576577e35",
+                "createdAt": "2023-08-31T11:43:03.107933-06:00",
+                "finishedAt": "2023-08-31T11:45:25.327846-06:00",
+                "duration": 23130,
+                "status": "SUCCESS",
+                "request": {"curp": "NAZA650704MTLVCL05"},
+                "response": {"status": "INVALID", "message": "Tu solicitud requiere que acudas a la subdelegación."}
+            }),
+        ),
+        (
+            "unavailable",
+            json!({
+                "id": "64f8f610385f8b15cbc07848",
+                "createdAt": "2023-09-06T15:58:40.617047-06:00",
+                "finishedAt": "0001-01-01T00:00:00Z",
+                "duration": 0,
+                "status": "SERVICE_ERROR",
+                "errorMessage": "Ocurrio un error al intentar obtener la informacion de la pagina, favor de volver a intentar",
+                "request": {"curp": "ABCD570805HYNHLC52"}
+            }),
+        ),
+    ]
+}
+
+fn test_case_not_found() -> Value {
+    json!({
+        "testCase": "EMPTY_ERROR; test case not found",
+        "testCaseId": "EMPTY_ERROR; test case not found with given id"
+    })
+}
+
+fn missing_curp() -> Value {
+    json!({"curp": "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty"})
+}
+
+fn invalid_curp() -> Value {
+    json!({"curp": "FORMAT_ERROR; invalid curp format"})
+}
+
+/// The keys of a JSON object, in order.
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+async fn query(sb: &Sandbox, path: &str, curp: &str) -> Value {
+    let r = sb.post(path, &[KEY], json!({ "curp": curp })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+#[tokio::test]
+async fn each_test_case_by_name_answers_exactly_as_documented() {
+    let sb = Sandbox::start().await;
+    for (name, expected) in documented() {
+        let curp = expected["request"]["curp"].as_str().unwrap().to_string();
+        for base in [PATH, PATH_V2] {
+            let r = sb
+                .post(
+                    &format!("{base}?testCase={name}"),
+                    &[KEY],
+                    json!({ "curp": curp }),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{name}: {}", r.text());
+            assert_eq!(r.scenario(), name);
+            let body = r.json();
+            assert_eq!(body, expected, "{name}");
+            // Key order as printed too.
+            assert_eq!(keys(&body), keys(&expected), "{name}");
+        }
+    }
+    // The request's CURP is echoed; everything else stays canned.
+    let r = sb
+        .post(
+            &format!("{PATH}?testCase=success"),
+            &[KEY],
+            json!({ "curp": SYNTHETIC }),
+        )
+        .await;
+    let mut expected = documented()[0].1.clone();
+    expected["request"]["curp"] = json!(SYNTHETIC);
+    assert_eq!(r.json(), expected);
+}
+
+#[tokio::test]
+async fn test_cases_are_listed_and_answer_by_id() {
+    let sb = Sandbox::start().await;
+    for base in [PATH, PATH_V2] {
+        let r = sb.get(&format!("{base}/test_case"), &[KEY]).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let list = r.json();
+        let list = list.as_array().unwrap();
+        let names: Vec<&str> = list.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "success",
+                "not_found",
+                "not_found2",
+                "attempts_exceeded",
+                "subdelegation_validate",
+                "unavailable"
+            ]
+        );
+        assert_eq!(
+            list[0],
+            json!({
+                "id": "64ef68b8aee408847d35e44e",
+                "name": "success",
+                "service": "imss",
+                "subService": "nss",
+                "origin": "api",
+                "createdAt": "2023-08-30T10:05:12.123457-06:00",
+                "modifiedAt": "2023-08-30T10:05:12.123457-06:00"
+            })
+        );
+        let ids: BTreeSet<&str> = list.iter().map(|t| t["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 6, "one id per test case");
+        for t in list {
+            assert_eq!(
+                keys(t),
+                [
+                    "id",
+                    "name",
+                    "service",
+                    "subService",
+                    "origin",
+                    "createdAt",
+                    "modifiedAt"
+                ]
+            );
+            let id = t["id"].as_str().unwrap();
+            assert!(
+                id.len() == 24
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{id}"
+            );
+        }
+    }
+
+    let list = sb.get(&format!("{PATH}/test_case"), &[KEY]).await.json();
+    for (t, (name, expected)) in list.as_array().unwrap().iter().zip(documented()) {
+        assert_eq!(t["name"], name);
+        let curp = expected["request"]["curp"].as_str().unwrap();
+        let r = sb
+            .post(
+                &format!("{PATH_V2}?testCaseId={}", t["id"].as_str().unwrap()),
+                &[KEY],
+                json!({ "curp": curp }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        assert_eq!(r.scenario(), name);
+        assert_eq!(r.json(), expected, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_test_cases_get_the_documented_400() {
+    let sb = Sandbox::start().await;
+    for q in [
+        "testCase=nope",
+        "testCase=",
+        "testCase=missing_field",
+        "testCaseId=000000000000000000000000",
+        "testCaseId=",
+        // The id wins over the name when both come.
+        "testCase=success&testCaseId=nope",
+    ] {
+        let r = sb
+            .post(&format!("{PATH}?{q}"), &[KEY], json!({"curp": EXAMPLE}))
+            .await;
+        assert_eq!(r.status, 400, "{q}: {}", r.text());
+        assert_eq!(r.json(), test_case_not_found(), "{q}");
+        assert_eq!(r.scenario(), "test_case_not_found");
+    }
+}
+
+#[tokio::test]
+async fn curp_input_checks_come_first() {
+    let sb = Sandbox::start().await;
+    for q in ["", "?testCase=success", "?testCase=nope"] {
+        let path = format!("{PATH}{q}");
+        for body in [json!({}), json!({"curp": ""}), json!({"curp": null})] {
+            let r = sb.post(&path, &[KEY], body.clone()).await;
+            assert_eq!(r.status, 400, "{path} {body}");
+            assert_eq!(r.json(), missing_curp(), "{path} {body}");
+            assert_eq!(r.scenario(), "missing_field");
+        }
+        let r = sb.send("POST", &path, &[KEY], "").await;
+        assert_eq!((r.status, r.json()), (400, missing_curp()), "{path} empty");
+        for body in [
+            json!({"curp": "ABC"}),
+            json!({"curp": "ABCD570805HYNHLC5"}),
+            json!({"curp": "1BCD570805HYNHLC52"}),
+            json!({"curp": "ABCD57A805HYNHLC52"}),
+            json!({"curp": 12345}),
+            json!({"curp": true}),
+        ] {
+            let r = sb.post(&path, &[KEY], body.clone()).await;
+            assert_eq!(r.status, 400, "{path} {body}");
+            assert_eq!(r.json(), invalid_curp(), "{path} {body}");
+            assert_eq!(r.scenario(), "invalid_format");
+        }
+    }
+    // Loose: the document's own placeholder passes, and so does a form body.
+    let r = sb.post(PATH, &[KEY], json!({"curp": EXAMPLE})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/x-www-form-urlencoded")],
+            format!("curp={SYNTHETIC}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn strict_sandbox_needs_a_test_case() {
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        strict_sandbox: true,
+        ..config()
+    })
+    .await;
+    for base in [PATH, PATH_V2] {
+        let r = sb.post(base, &[KEY], json!({"curp": EXAMPLE})).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json(), test_case_not_found());
+    }
+    // The input checks still come first.
+    let r = sb.post(PATH, &[KEY], json!({})).await;
+    assert_eq!((r.status, r.json()), (400, missing_curp()));
+    // Test cases answer as without the flag.
+    let r = sb
+        .post(
+            &format!("{PATH}?testCase=success"),
+            &[KEY],
+            json!({"curp": EXAMPLE}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, documented()[0].1.clone()));
+}
+
+/// Checks a live envelope: a fresh ObjectId, the sandbox clock, a duration
+/// that agrees with the two times.
+fn assert_live(body: &Value) {
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(id.len(), 24, "{id}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{id}"
+    );
+    // 2024-05-15T10:00:00-06:00 is Unix 1715788800 = 0x6644dc00.
+    assert!(id.starts_with("6644dc00"), "{id}");
+    assert_eq!(body["createdAt"], "2024-05-15T10:00:00.000000-06:00");
+}
+
+#[tokio::test]
+async fn realistic_path_answers_the_persons_nss() {
+    let sb = Sandbox::start().await;
+    let a = query(&sb, PATH, SYNTHETIC).await;
+    assert_eq!(
+        keys(&a),
+        [
+            "id",
+            "createdAt",
+            "finishedAt",
+            "duration",
+            "status",
+            "request",
+            "response"
+        ]
+    );
+    assert_live(&a);
+    assert_eq!(a["status"], "SUCCESS");
+    assert_eq!(a["request"], json!({"curp": SYNTHETIC}));
+    assert_eq!(a["response"]["status"], "FOUND");
+    assert_eq!(keys(&a["response"]), ["status", "nss"]);
+    let nss = a["response"]["nss"].as_str().unwrap();
+    assert!(
+        nss.len() == 11 && nss.bytes().all(|b| b.is_ascii_digit()),
+        "{nss}"
+    );
+    // finishedAt a few seconds after createdAt, and duration in ms to match.
+    let finished = a["finishedAt"].as_str().unwrap();
+    assert!(
+        finished.starts_with("2024-05-15T10:00:0") && finished.ends_with("-06:00"),
+        "{finished}"
+    );
+    assert_eq!(finished.len(), "2024-05-15T10:00:00.000000-06:00".len());
+    let secs: f64 = finished[17..26].parse().unwrap();
+    let duration = a["duration"].as_u64().unwrap();
+    assert_eq!(duration, (secs * 1000.0).floor() as u64, "{finished}");
+    assert!((1000..=10_000).contains(&duration), "{duration}");
+
+    // The same person on v2, with a new id.
+    let b = query(&sb, PATH_V2, SYNTHETIC).await;
+    assert_live(&b);
+    assert_eq!(b["response"]["nss"], nss);
+    assert_ne!(b["id"], a["id"]);
+
+    // The origin and mock headers are accepted and change nothing.
+    let r = sb
+        .post(
+            PATH,
+            &[KEY, ("origin", "web"), ("mock", "true")],
+            json!({"curp": "MEGR380412MJCDRS07"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["response"]["status"], "FOUND");
+
+    // The field name is matched without regard to case, and lower case is read as upper.
+    let r = sb
+        .post(
+            PATH,
+            &[KEY],
+            json!({"CURP": SYNTHETIC.to_ascii_lowercase()}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["request"]["curp"], SYNTHETIC);
+}
+
+#[tokio::test]
+async fn two_queries_per_curp_per_day() {
+    let sb = Sandbox::start().await;
+    for _ in 0..2 {
+        let b = query(&sb, PATH, SYNTHETIC).await;
+        assert_eq!(b["response"]["status"], "FOUND");
+    }
+    // v1 and v2 share the counter.
+    let r = sb.post(PATH_V2, &[KEY], json!({"curp": SYNTHETIC})).await;
+    assert_eq!(r.scenario(), "attempts_exceeded");
+    let b = r.json();
+    assert_live(&b);
+    assert_eq!(
+        keys(&b),
+        [
+            "id",
+            "createdAt",
+            "finishedAt",
+            "duration",
+            "status",
+            "request",
+            "response"
+        ]
+    );
+    assert_eq!(b["finishedAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(b["duration"], 0);
+    assert_eq!(b["status"], "SERVICE_ERROR");
+    assert_eq!(b["request"], json!({"curp": SYNTHETIC}));
+    assert_eq!(
+        b["response"],
+        json!({"status": "NOT_FOUND", "message": ATTEMPTS_MESSAGE})
+    );
+
+    // Another CURP has its own count; test cases do not count.
+    assert_eq!(
+        query(&sb, PATH, EXAMPLE).await["response"]["status"],
+        "FOUND"
+    );
+    for _ in 0..3 {
+        let r = sb
+            .post(
+                &format!("{PATH}?testCase=success"),
+                &[KEY],
+                json!({"curp": EXAMPLE}),
+            )
+            .await;
+        assert_eq!(r.scenario(), "success");
+    }
+    assert_eq!(
+        query(&sb, PATH, EXAMPLE).await["response"]["status"],
+        "FOUND"
+    );
+
+    // The counter is visible to the admin API.
+    let counters = sb.admin_get("/__admin/counters").await;
+    let mine = counters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == format!("nss:curp:{SYNTHETIC}"))
+        .unwrap_or_else(|| panic!("{counters}"));
+    assert_eq!(mine["count"], 3);
+    assert_eq!(mine["limit"], 2);
+    assert_eq!(mine["since"], "2024-05-15");
+
+    // The next provider day starts over.
+    sb.advance("1d").await;
+    let b = query(&sb, PATH, SYNTHETIC).await;
+    assert_eq!(b["response"]["status"], "FOUND");
+    assert_eq!(b["createdAt"], "2024-05-16T10:00:00.000000-06:00");
+
+    // And a counter reset starts over too.
+    query(&sb, PATH, SYNTHETIC).await;
+    assert_eq!(
+        query(&sb, PATH, SYNTHETIC).await["response"]["status"],
+        "NOT_FOUND"
+    );
+    assert_eq!(sb.admin_delete("/__admin/counters").await.status, 200);
+    assert_eq!(
+        query(&sb, PATH, SYNTHETIC).await["response"]["status"],
+        "FOUND"
+    );
+}
+
+#[tokio::test]
+async fn the_daily_limit_comes_from_yaml() {
+    let dir = std::env::temp_dir().join(format!("mxid-nss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = include_str!("../scenarios/nss.yaml");
+    assert!(yaml.contains("attempts_per_day: 2"));
+    let run = |setting: &'static str| {
+        let dir = dir.clone();
+        async move {
+            std::fs::write(
+                dir.join("nss.yaml"),
+                yaml.replace("attempts_per_day: 2", setting),
+            )
+            .unwrap();
+            let sb = Sandbox::start_with(mxid_sandbox::Config {
+                scenarios: mxid_sandbox::config::Source::Dir(dir),
+                ..config()
+            })
+            .await;
+            let mut statuses = Vec::new();
+            for _ in 0..4 {
+                statuses.push(query(&sb, PATH, SYNTHETIC).await["status"].clone());
+            }
+            statuses
+        }
+    };
+    assert_eq!(
+        run("attempts_per_day: 3").await,
+        ["SUCCESS", "SUCCESS", "SUCCESS", "SERVICE_ERROR"]
+    );
+    assert_eq!(run("attempts_per_day: null").await, ["SUCCESS"; 4]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn documented_curps_answer_with_the_documents_data() {
+    let sb = Sandbox::start().await;
+    let b = query(&sb, PATH, EXAMPLE).await;
+    assert_live(&b);
+    assert_eq!(b["status"], "SUCCESS");
+    assert_eq!(b["request"], json!({"curp": EXAMPLE}));
+    assert_eq!(
+        b["response"],
+        json!({"status": "FOUND", "nss": "08189782793"})
+    );
+
+    let r = sb.post(PATH, &[KEY], json!({"curp": NOT_FOUND_CURP})).await;
+    assert_eq!(r.scenario(), "not_found");
+    let b = r.json();
+    assert_live(&b);
+    assert_eq!(b["status"], "SUCCESS");
+    assert_eq!(b["finishedAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(b["request"], json!({"curp": NOT_FOUND_CURP}));
+    assert_eq!(
+        b["response"],
+        json!({"status": "NOT_FOUND", "message": "No se encontro un numero asociado al CURP"})
+    );
+}
+
+#[tokio::test]
+async fn history_by_id() {
+    let sb = Sandbox::start().await;
+    let live = query(&sb, PATH, SYNTHETIC).await;
+    let id = live["id"].as_str().unwrap();
+    for base in [PATH, PATH_V2] {
+        let r = sb.get(&format!("{base}/{id}"), &[KEY]).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.scenario(), "found");
+        assert_eq!(r.json(), live);
+    }
+    // Test-case answers are executions too, under the document's ids.
+    let r = sb
+        .post(
+            &format!("{PATH}?testCase=unavailable"),
+            &[KEY],
+            json!({"curp": SYNTHETIC}),
+        )
+        .await;
+    let unavailable = r.json();
+    let r = sb
+        .get(&format!("{PATH}/64f8f610385f8b15cbc07848"), &[KEY])
+        .await;
+    assert_eq!((r.status, r.json()), (200, unavailable));
+
+    // 400s are not executions.
+    sb.post(PATH, &[KEY], json!({})).await;
+    let r = sb
+        .get(&format!("{PATH}/000000000000000000000000"), &[KEY])
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json(),
+        json!({"id": "NOT_FOUND_ERROR; query not found with given id"})
+    );
+    assert_eq!(r.scenario(), "unknown_id");
+
+    // Another namespace has its own history.
+    let r = sb
+        .get(
+            &format!("{PATH}/{id}"),
+            &[KEY, ("x-sandbox-namespace", "other")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // A reset forgets it.
+    assert_eq!(sb.admin_post("/__admin/reset", json!({})).await.status, 200);
+    let r = sb.get(&format!("{PATH}/{id}"), &[KEY]).await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn history_in_pages_newest_first() {
+    let sb = Sandbox::start().await;
+    let empty = sb
+        .get(&format!("{PATH}?page=1&itemsPerPage=10"), &[KEY])
+        .await;
+    assert_eq!(empty.status, 200, "{}", empty.text());
+    assert_eq!(
+        empty.json(),
+        json!({"currentPage": 1, "hasNextPage": false, "items": []})
+    );
+
+    let mut answered = Vec::new();
+    for curp in [SYNTHETIC, EXAMPLE, NOT_FOUND_CURP] {
+        answered.push(query(&sb, PATH, curp).await);
+    }
+    let item = |i: usize| {
+        let mut v = answered[i].clone();
+        v.as_object_mut().unwrap().remove("request");
+        v
+    };
+    let r = sb
+        .get(&format!("{PATH}?page=1&itemsPerPage=2"), &[KEY])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.scenario(), "page");
+    let b = r.json();
+    assert_eq!(keys(&b), ["currentPage", "hasNextPage", "items"]);
+    assert_eq!(
+        b,
+        json!({"currentPage": 1, "hasNextPage": true, "items": [item(2), item(1)]})
+    );
+    assert_eq!(
+        keys(&b["items"][0]),
+        [
+            "id",
+            "createdAt",
+            "finishedAt",
+            "duration",
+            "status",
+            "response"
+        ]
+    );
+    let b = sb
+        .get(&format!("{PATH_V2}?itemsPerPage=2&page=2"), &[KEY])
+        .await
+        .json();
+    assert_eq!(
+        b,
+        json!({"currentPage": 2, "hasNextPage": false, "items": [item(0)]})
+    );
+    let b = sb
+        .get(&format!("{PATH}?page=3&itemsPerPage=1"), &[KEY])
+        .await
+        .json();
+    assert_eq!(
+        b,
+        json!({"currentPage": 3, "hasNextPage": false, "items": [item(0)]})
+    );
+    let b = sb
+        .get(&format!("{PATH}?page=9&itemsPerPage=1"), &[KEY])
+        .await
+        .json();
+    assert_eq!(
+        b,
+        json!({"currentPage": 9, "hasNextPage": false, "items": []})
+    );
+}
+
+#[tokio::test]
+async fn paging_parameters_are_required_positive_integers() {
+    let sb = Sandbox::start().await;
+    let required = "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty";
+    for (q, expected) in [
+        ("", json!({"page": required, "itemsPerPage": required})),
+        ("?page=1", json!({"itemsPerPage": required})),
+        ("?itemsPerPage=5&page=", json!({"page": required})),
+        (
+            "?page=0&itemsPerPage=5",
+            json!({"page": "FORMAT_ERROR; invalid page format"}),
+        ),
+        (
+            "?page=1&itemsPerPage=-3",
+            json!({"itemsPerPage": "FORMAT_ERROR; invalid itemsPerPage format"}),
+        ),
+        (
+            "?page=abc&itemsPerPage=1.5",
+            json!({
+                "page": "FORMAT_ERROR; invalid page format",
+                "itemsPerPage": "FORMAT_ERROR; invalid itemsPerPage format"
+            }),
+        ),
+    ] {
+        let r = sb.get(&format!("{PATH}{q}"), &[KEY]).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.text());
+        assert_eq!(r.json(), expected, "{q}");
+        assert_eq!(r.scenario(), "invalid_paging");
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_needs_the_api_key() {
+    let sb = Sandbox::start().await;
+    let unauthorized = json!({"message": "Unauthorized"});
+    let routes = [
+        ("POST", format!("{PATH}?testCase=success")),
+        ("POST", PATH_V2.to_string()),
+        ("GET", format!("{PATH}/test_case")),
+        ("GET", format!("{PATH}/64f1058b902dd88975d011f4")),
+        ("GET", format!("{PATH_V2}?page=1&itemsPerPage=1")),
+    ];
+    for (method, path) in &routes {
+        let body = format!(r#"{{"curp": "{EXAMPLE}"}}"#);
+        let ct = ("content-type", "application/json");
+        let r = sb.send(method, path, &[ct], body.clone()).await;
+        assert_eq!(r.status, 401, "{method} {path}");
+        assert_eq!(r.json(), unauthorized);
+        assert_eq!(r.scenario(), "missing_credentials");
+        let r = sb
+            .send(method, path, &[ct, ("x-api-key", "")], body.clone())
+            .await;
+        assert_eq!(r.status, 401, "{method} {path} empty key");
+        let r = sb
+            .send(
+                method,
+                path,
+                &[ct, ("x-api-key", "invalid-api-key")],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{method} {path}");
+        assert_eq!(r.json(), unauthorized);
+        assert_eq!(r.scenario(), "invalid_credentials");
+        // Another header carrying the key is not the key.
+        let r = sb.send(method, path, &[ct, ("apikey", "k")], body).await;
+        assert_eq!(r.status, 401, "{method} {path}");
+    }
+
+    // Under --strict-auth only the listed key passes.
+    let strict = Sandbox::start_with(mxid_sandbox::Config {
+        strict_auth: true,
+        ..config()
+    })
+    .await;
+    let r = strict.post(PATH, &[KEY], json!({"curp": EXAMPLE})).await;
+    assert_eq!((r.status, r.json()), (401, unauthorized));
+    let r = strict
+        .post(
+            PATH,
+            &[("x-api-key", "sandbox-api-key")],
+            json!({"curp": EXAMPLE}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn engine_errors_in_kibans_shape() {
+    let sb = Sandbox::start().await;
+    let r = sb.get("/api/v1/imss/rfc", &[KEY]).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(keys(&r.json()), ["message"]);
+    let r = sb.send("DELETE", PATH, &[KEY], "").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(keys(&r.json()), ["message"]);
+    assert_eq!(r.header("allow"), Some("GET, POST"));
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            "{curp: nope",
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let b = r.json();
+    assert_eq!(keys(&b), ["body"]);
+    assert!(
+        b["body"].as_str().unwrap().starts_with("FORMAT_ERROR; "),
+        "{b}"
+    );
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            vec![b' '; 2 * 1024 * 1024],
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(keys(&r.json()), ["message"]);
+}
+
+/// Walks the catalog, forces every nss scenario on its endpoint, and checks
+/// that the answers cover every status and message of the document.
+#[tokio::test]
+async fn the_catalog_covers_every_documented_answer() {
+    let sb = Sandbox::start().await;
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+    let mine: Vec<&Value> = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["provider"] == "nss")
+        .collect();
+    assert!(mine.len() >= 19, "{}", mine.len());
+
+    let mut http = BTreeSet::new();
+    let mut statuses = BTreeSet::new();
+    let mut response_statuses = BTreeSet::new();
+    let mut messages = BTreeSet::new();
+    let mut bodies = Vec::new();
+    for e in mine {
+        let name = e["name"].as_str().unwrap();
+        let path = e["path"]
+            .as_str()
+            .unwrap()
+            .replace("{id}", "64f1058b902dd88975d011f4");
+        let method = e["method"].as_str().unwrap();
+        let key = if name == "missing_credentials" {
+            vec![]
+        } else {
+            vec![KEY]
+        };
+        let mut headers = vec![
+            ("x-sandbox-scenario", name),
+            ("content-type", "application/json"),
+        ];
+        headers.extend(key);
+        let r = sb
+            .send(
+                method,
+                &path,
+                &headers,
+                format!(r#"{{"curp": "{EXAMPLE}"}}"#),
+            )
+            .await;
+        assert_eq!(r.scenario(), name, "{method} {path}");
+        http.insert(r.status);
+        let b = r.json();
+        if let Some(s) = b.get("status").and_then(Value::as_str) {
+            statuses.insert(s.to_string());
+        }
+        if let Some(resp) = b.get("response") {
+            response_statuses.insert(resp["status"].as_str().unwrap().to_string());
+            if let Some(m) = resp.get("message").and_then(Value::as_str) {
+                messages.insert(m.to_string());
+            }
+        }
+        if let Some(m) = b.get("errorMessage").and_then(Value::as_str) {
+            messages.insert(m.to_string());
+        }
+        bodies.push(b);
+    }
+    assert!(
+        http.is_superset(&BTreeSet::from([200, 400, 401, 404])),
+        "{http:?}"
+    );
+    assert_eq!(
+        statuses,
+        BTreeSet::from(["SUCCESS".to_string(), "SERVICE_ERROR".to_string()])
+    );
+    assert_eq!(
+        response_statuses,
+        BTreeSet::from([
+            "FOUND".to_string(),
+            "NOT_FOUND".to_string(),
+            "INVALID".to_string()
+        ])
+    );
+    for (_, doc) in documented() {
+        let m = doc["response"]["message"]
+            .as_str()
+            .or(doc["errorMessage"].as_str());
+        if let Some(m) = m {
+            assert!(messages.contains(m), "{m} not covered: {messages:?}");
+        }
+    }
+    for doc in [
+        missing_curp(),
+        invalid_curp(),
+        test_case_not_found(),
+        json!({"message": "Unauthorized"}),
+    ] {
+        assert!(bodies.contains(&doc), "{doc} not covered");
+    }
+    // The NSS of the success example is there too.
+    assert!(bodies.iter().any(|b| b["response"]["nss"] == "08189782793"));
+}
