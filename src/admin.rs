@@ -12,6 +12,7 @@ use crate::engine::journal::Filter;
 use crate::engine::latency::{Fault, Latency};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::Override;
+use crate::engine::provider::AdminCall;
 use crate::engine::{Engine, Reply};
 use crate::request::{Body, Request};
 use crate::time::{parse_duration, Timestamp};
@@ -106,11 +107,15 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
         .find(|(m, _)| *m == req.method)
         .and_then(|(_, r)| r.at(path).ok());
     let Some(found) = found else {
-        let allow: Vec<&str> = routers()
+        if let Some(reply) = handle_module(engine, req, path).await {
+            return reply;
+        }
+        let mut allow: Vec<&str> = routers()
             .iter()
             .filter(|(_, r)| r.at(path).is_ok())
             .map(|(m, _)| m.as_str())
             .collect();
+        allow.extend(module_methods(engine, path));
         if allow.is_empty() {
             return error(
                 StatusCode::NOT_FOUND,
@@ -165,7 +170,12 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             ok(json!({"cleared": true}))
         }
         Route::Clock => clock_json(&ns),
-        Route::SetClock => handle_set_clock(&ns, req),
+        Route::SetClock => {
+            let reply = handle_set_clock(&ns, req);
+            // Whatever the move made due has happened when the answer arrives.
+            ns.timers.run_due().await;
+            reply
+        }
         Route::Reset => {
             ns.reset();
             ok(json!({"reset": true, "namespace": ns.name}))
@@ -178,6 +188,72 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             ),
         },
     }
+}
+
+/// One matchit router over a module's admin routes for `method`.
+fn module_router(
+    routes: &'static [(&'static str, &'static str)],
+    method: &str,
+) -> matchit::Router<(&'static str, &'static str)> {
+    let mut r = matchit::Router::new();
+    for &(m, pattern) in routes {
+        if m.eq_ignore_ascii_case(method) {
+            // A module's conflicting pattern is its own mistake: the first one wins.
+            let _ = r.insert(pattern, (m, pattern));
+        }
+    }
+    r
+}
+
+/// Answers a route a provider module owns (`Provider::admin_routes`), if
+/// one matches: the admin API's own routes are tried first.
+async fn handle_module(engine: &Engine, req: &Request, path: &str) -> Option<Reply> {
+    let modules = engine.modules();
+    let (index, route, params) = modules.iter().enumerate().find_map(|(i, m)| {
+        let router = module_router(m.admin_routes(), req.method.as_str());
+        let found = router.at(path).ok()?;
+        let params = found
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>();
+        Some((i, *found.value, params))
+    })?;
+    if let Body::Invalid(why) = &req.body {
+        return Some(error(StatusCode::BAD_REQUEST, why));
+    }
+    let ns = match engine
+        .namespaces()
+        .get(req.query("namespace").unwrap_or(DEFAULT_NAMESPACE))
+    {
+        Ok(ns) => ns,
+        Err(m) => return Some(error(StatusCode::BAD_REQUEST, &m)),
+    };
+    let defs = engine.defs();
+    let provider = defs.providers.get(index)?;
+    let call = AdminCall {
+        req,
+        route,
+        params,
+        ns,
+        provider,
+        fixtures: &defs.fixtures,
+        config: engine.config(),
+    };
+    Some(modules[index].admin(call).await)
+}
+
+/// Methods under which a module's admin route matches `path` (for 405).
+fn module_methods(engine: &Engine, path: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for m in engine.modules() {
+        for &(method, _) in m.admin_routes() {
+            if !out.contains(&method) && module_router(m.admin_routes(), method).at(path).is_ok() {
+                out.push(method);
+            }
+        }
+    }
+    out
 }
 
 fn object(req: &Request) -> &Map<String, Value> {

@@ -42,6 +42,10 @@ pub struct ProviderCredentials {
     /// Credential → the auth-error scenario it triggers.
     #[serde(default)]
     pub reject: indexmap::IndexMap<String, String>,
+    /// Credential → the URL its webhooks are delivered to (providers that
+    /// call the customer back).
+    #[serde(default)]
+    pub webhooks: indexmap::IndexMap<String, String>,
 }
 
 impl Fixtures {
@@ -50,6 +54,15 @@ impl Fixtures {
         self.credentials
             .get(provider)?
             .reject
+            .get(credential)
+            .map(String::as_str)
+    }
+
+    /// The webhook URL the fixtures give a credential.
+    pub fn webhook(&self, provider: &str, credential: &str) -> Option<&str> {
+        self.credentials
+            .get(provider)?
+            .webhooks
             .get(credential)
             .map(String::as_str)
     }
@@ -89,6 +102,19 @@ impl Fixtures {
         let (cred_file, cred_text) = text("credentials.yaml")?;
         let credentials: HashMap<String, ProviderCredentials> = serde_yaml_ng::from_str(&cred_text)
             .map_err(|e| LoadError::from_yaml(&cred_file, &e))?;
+        for (pid, creds) in &credentials {
+            for (cred, url) in &creds.webhooks {
+                if let Err(why) = check_webhook_url(url) {
+                    return Err(LoadError::at(
+                        &cred_file,
+                        &cred_text,
+                        url,
+                        &format!("{pid}.webhooks.{cred}"),
+                        why,
+                    ));
+                }
+            }
+        }
         let (cat_file, catalogs) = text("catalogs.yaml")?;
         let (names_file, names) = text("names.yaml")?;
         let (per_file, personas) = text("personas.yaml")?;
@@ -111,4 +137,18 @@ impl Fixtures {
             credentials,
         })
     }
+}
+
+/// Whether `url` is a webhook target the sandbox can call: `http://` with a
+/// host (there is no TLS client).
+pub fn check_webhook_url(url: &str) -> Result<(), String> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        return Err(format!(
+            "'{url}' must be an http:// URL with a host (the sandbox has no TLS client)"
+        ));
+    }
+    Ok(())
 }

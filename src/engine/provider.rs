@@ -5,6 +5,10 @@
 //! own test switch says, what its input checks and counters decide, and which
 //! values fill its templates.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use rand::{rngs::StdRng, SeedableRng};
 use sha2::{Digest, Sha256};
 
@@ -12,6 +16,7 @@ use super::fixtures::Fixtures;
 use super::model::{EndpointDef, ProviderDef, Scenario};
 use super::namespace::Namespace;
 use super::template::Vars;
+use super::Reply;
 use crate::config::Config;
 use crate::curp::Person;
 use crate::request::Request;
@@ -152,6 +157,32 @@ impl<'a> Call<'a> {
     }
 }
 
+/// A boxed future, for the async hooks of [`Provider`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One request to an admin route a module owns (`Provider::admin_routes`).
+pub struct AdminCall<'a> {
+    pub req: &'a Request,
+    /// The matched `(method, pattern)` from [`Provider::admin_routes`].
+    pub route: (&'static str, &'static str),
+    /// Path parameters of the matched pattern.
+    pub params: Vec<(String, String)>,
+    /// The namespace named by `?namespace=` (absent: `default`).
+    pub ns: Arc<Namespace>,
+    pub provider: &'a ProviderDef,
+    pub fixtures: &'a Fixtures,
+    pub config: &'a Config,
+}
+
+impl AdminCall<'_> {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// A provider module. Every method but the first few has a default, so a
 /// module writes only what its document asks for.
 pub trait Provider: Send + Sync + 'static {
@@ -196,4 +227,21 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Runs after the response is rendered: keep a history, start a job.
     fn finish(&self, _call: &mut Call<'_>, _scenario: &Scenario, _status: u16, _body: &[u8]) {}
+
+    /// Admin routes this module owns, as `(method, matchit pattern)` under
+    /// `/__admin/` (webhook targets, deliveries…). The admin API answers
+    /// them through [`Provider::admin`] when no route of its own matches.
+    fn admin_routes(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// Answers one of [`Provider::admin_routes`].
+    fn admin<'a>(&'a self, call: AdminCall<'a>) -> BoxFuture<'a, Reply> {
+        Box::pin(async move {
+            Reply::sandbox_error(
+                hyper::StatusCode::NOT_FOUND,
+                &format!("no admin route {} {}", call.req.method, call.req.path),
+            )
+        })
+    }
 }
