@@ -46,8 +46,12 @@ impl Entry {
         let body = if self.body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&self.body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+            // The body as the provider read it: JSON (with the documents'
+            // forgiven flaws), else the text as sent.
+            match crate::request::parse_json(&self.body) {
+                crate::request::Body::Json(v) => v,
+                _ => Value::String(String::from_utf8_lossy(&self.body).into_owned()),
+            }
         };
         json!({
             "id": self.id,
