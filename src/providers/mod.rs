@@ -10,11 +10,13 @@ use crate::engine::provider::Provider;
 
 pub mod common;
 pub mod curpv5;
+pub mod nss;
 
 /// Every provider module, in the order the catalog lists them.
 pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(curpv5::Curpv5),
+        Arc::new(nss::Nss),
         // validacurp, accuauth, nss and async are registered here as they land.
     ]
 }
