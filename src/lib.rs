@@ -9,6 +9,7 @@
 //! - `engine`    — provider-agnostic: YAML model, templates, scenario selection,
 //!   overrides, counters, clock, latency and faults, journal, namespaces
 //! - `admin`     — the `/__admin` routes
+//! - `jobs`      — async verifications: timeline on the sandbox clock, webhook delivery with retries
 //! - `providers` — one module per provider, same shape in each
 //! - `curp`      — the CURP domain: rules, calculation, catalogs, synthetic people
 //! - `time`      — dates, provider-day timestamps (UTC-6), durations
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod curp;
 pub mod engine;
+pub mod jobs;
 pub mod providers;
 pub mod request;
 pub mod router;

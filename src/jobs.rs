@@ -1,0 +1,673 @@
+//! Async verifications (Tu Identidad, seed 004): the timeline of each
+//! verification on the namespace's sandbox clock, and the delivery of its
+//! result to the customer's webhook, with retries.
+//!
+//! A verification is created by a provider request ([`create`]) and from
+//! then on moves only by timers ([`crate::engine::timers`]):
+//!
+//! ```text
+//! 1 Processing ──(processing delay)──▶ source asked
+//!   source down:  2 Retrying, asked again at +20 min and +40 min, then it
+//!                 answers with its "unavailable" warning
+//!   source answers ──▶ 3 Delivering while the webhook is pending
+//!                      (attempts 15 min apart, at most 5) ──▶ 4 Completed
+//!   no webhook target ──▶ 4 Completed at once
+//! ```
+//!
+//! Every write made by a timer task checks, under the state lock, that the
+//! namespace was not reset since the task was scheduled: a reset starts a new
+//! generation of the timers, and ids restart with the request sequence, so a
+//! stale task could otherwise touch a new verification with the same id.
+//! The webhook is posted with no lock held, bounded by the webhook timeout,
+//! on the task's own tokio task: a dead or slow target holds up nothing else.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::CONTENT_TYPE;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::engine::namespace::Namespace;
+use crate::time::{parse_duration, Timestamp};
+
+/// The key of this state in the namespace (the provider's id).
+pub const STATE: &str = "async";
+
+/// Verifications kept per namespace; past it the oldest completed ones go.
+const MAX_VERIFICATIONS: usize = 10_000;
+/// Delivery attempts kept per namespace, oldest dropped first.
+const MAX_DELIVERIES: usize = 10_000;
+/// The most of a webhook's answer that is read.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// `verificationType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    IneNominalList = 1,
+    RfcByCurp = 2,
+    NssByCurp = 3,
+}
+
+/// `verificationStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Processing = 1,
+    Retrying = 2,
+    Delivering = 3,
+    Completed = 4,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Processing => "Processing",
+            Status::Retrying => "Retrying",
+            Status::Delivering => "Delivering",
+            Status::Completed => "Completed",
+        }
+    }
+}
+
+/// One entry of `warnings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub code: String,
+    pub message: String,
+}
+
+/// What the source answers when it is asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The type's data, sent JSON-encoded as `verification`; `None` is null.
+    pub data: Option<Value>,
+    pub warnings: Vec<Warning>,
+}
+
+/// The timeline's knobs, from the provider's `settings:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub processing_delay: Duration,
+    /// When the source is asked again after it was down, counted from the
+    /// first time it was asked.
+    pub source_retries: Vec<Duration>,
+    /// Webhook attempts in all, the first included.
+    pub webhook_attempts: u32,
+    pub webhook_retry_interval: Duration,
+    pub webhook_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            processing_delay: Duration::from_secs(2),
+            source_retries: vec![Duration::from_secs(20 * 60), Duration::from_secs(40 * 60)],
+            webhook_attempts: 5,
+            webhook_retry_interval: Duration::from_secs(15 * 60),
+            webhook_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `processing_delay`, `source_retries`, `webhook_attempts`,
+    /// `webhook_retry_interval` and `webhook_timeout`; durations are written
+    /// `2s`, `20m`… A key that is absent keeps its default; one that cannot
+    /// be read is an error naming it.
+    pub fn from_map(map: &Map<String, Value>) -> Result<Settings, String> {
+        let mut s = Settings::default();
+        let duration = |key: &str, v: &Value| -> Result<Duration, String> {
+            v.as_str()
+                .ok_or_else(|| format!("settings.{key}: write a duration such as 2s or 20m"))
+                .and_then(|t| parse_duration(t).map_err(|e| format!("settings.{key}: {e}")))
+        };
+        if let Some(v) = map.get("processing_delay") {
+            s.processing_delay = duration("processing_delay", v)?;
+        }
+        if let Some(v) = map.get("source_retries") {
+            let list = v
+                .as_array()
+                .ok_or("settings.source_retries: write a list such as [20m, 40m]")?;
+            s.source_retries = list
+                .iter()
+                .map(|d| duration("source_retries", d))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = map.get("webhook_attempts") {
+            s.webhook_attempts = v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n >= 1)
+                .ok_or("settings.webhook_attempts: write a whole number of 1 or more")?;
+        }
+        if let Some(v) = map.get("webhook_retry_interval") {
+            s.webhook_retry_interval = duration("webhook_retry_interval", v)?;
+        }
+        if let Some(v) = map.get("webhook_timeout") {
+            s.webhook_timeout = duration("webhook_timeout", v)?;
+        }
+        Ok(s)
+    }
+}
+
+/// What a provider request asks for.
+#[derive(Debug, Clone)]
+pub struct NewVerification {
+    pub id: String,
+    pub kind: Kind,
+    /// The customer's apikey: who may read it, whose webhook gets it.
+    pub apikey: String,
+    /// The scenario that decided the outcome.
+    pub scenario: String,
+    /// What the source answers (when it is down: its answer once the
+    /// retries are spent).
+    pub outcome: Outcome,
+    /// The source is down every time it is asked.
+    pub source_down: bool,
+    /// The webhook URL the fixtures or `--webhook-url` give this apikey; an
+    /// admin `PUT /__admin/webhooks/{apikey}` wins over it.
+    pub default_target: Option<String>,
+    pub settings: Settings,
+}
+
+struct Verification {
+    new: NewVerification,
+    created: Timestamp,
+    updated: Timestamp,
+    completed: Option<Timestamp>,
+    status: Status,
+    /// `verification`, once the source has answered.
+    verification: Option<String>,
+    warnings: Vec<Warning>,
+    /// When the source was first asked, and how many times it was.
+    first_asked: Option<Timestamp>,
+    source_tries: u32,
+    /// Delivery attempts made, redeliveries included.
+    attempts: u32,
+    /// Of those, made by the redeliver route (they do not count against the
+    /// timeline's attempts).
+    redelivered: u32,
+    delivered: bool,
+}
+
+impl Verification {
+    /// The documented status object, which is also the webhook's body.
+    fn status_object(&self) -> Value {
+        json!({
+            "verificationId": self.new.id,
+            "verificationType": self.new.kind as u8,
+            "verificationStatus": self.status as u8,
+            "verification": self.verification,
+            "warnings": self.warnings,
+        })
+    }
+
+    fn complete(&mut self, at: Timestamp) {
+        self.status = Status::Completed;
+        self.completed = Some(at);
+        self.updated = at;
+    }
+}
+
+/// A webhook target set through the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub url: String,
+    /// The `apikey` header sent; `None` sends the customer's own apikey.
+    pub apikey: Option<String>,
+}
+
+/// One delivery attempt, as `GET /__admin/webhooks/deliveries` lists it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub verification_id: String,
+    pub attempt: u32,
+    /// Sandbox time the attempt belongs to.
+    pub time: String,
+    pub url: String,
+    /// `delivered`, or what went wrong.
+    pub outcome: String,
+    /// The target's HTTP status, when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `schedule` for the timeline's attempts, `redeliver` for the admin route's.
+    pub trigger: &'static str,
+}
+
+/// One namespace's verifications, delivery attempts and webhook targets.
+#[derive(Default)]
+pub struct Jobs {
+    verifications: IndexMap<String, Verification>,
+    deliveries: Vec<Delivery>,
+    webhooks: IndexMap<String, Target>,
+}
+
+impl Jobs {
+    /// Where `v` is delivered, with the apikey header to send.
+    fn target(&self, v: &Verification) -> Option<(String, String)> {
+        match self.webhooks.get(&v.new.apikey) {
+            Some(t) => Some((
+                t.url.clone(),
+                t.apikey.clone().unwrap_or_else(|| v.new.apikey.clone()),
+            )),
+            None => v
+                .new
+                .default_target
+                .clone()
+                .map(|url| (url, v.new.apikey.clone())),
+        }
+    }
+
+    fn record(&mut self, d: Delivery) {
+        if self.deliveries.len() >= MAX_DELIVERIES {
+            self.deliveries.remove(0);
+        }
+        self.deliveries.push(d);
+    }
+}
+
+/// Runs `f` on the namespace's jobs, unless the namespace was reset since
+/// `generation` (checked under the state lock, so that a reset cannot slip
+/// between the check and the write).
+fn with_jobs<R>(ns: &Namespace, generation: u64, f: impl FnOnce(&mut Jobs) -> R) -> Option<R> {
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        (ns.timers.generation() == generation).then(|| f(j))
+    })
+}
+
+/// A step of the timeline.
+#[derive(Debug, Clone)]
+enum Step {
+    AskSource,
+    Deliver,
+}
+
+fn schedule(ns: &Namespace, generation: u64, at: Timestamp, id: String, step: Step) {
+    let weak: Weak<Namespace> = ns.weak();
+    ns.timers.schedule(
+        at,
+        Box::new(move || {
+            Box::pin(async move {
+                let Some(ns) = weak.upgrade() else {
+                    return;
+                };
+                match step {
+                    Step::AskSource => ask_source(&ns, generation, at, &id).await,
+                    Step::Deliver => deliver(&ns, generation, at, &id).await,
+                }
+            })
+        }),
+    );
+}
+
+/// Stores a new verification (1 Processing) and schedules its source query.
+pub fn create(ns: &Namespace, now: Timestamp, new: NewVerification) {
+    let generation = ns.timers.generation();
+    let id = new.id.clone();
+    let at = now.plus(new.settings.processing_delay);
+    let stored = with_jobs(ns, generation, |j| {
+        if j.verifications.len() >= MAX_VERIFICATIONS {
+            let oldest = j
+                .verifications
+                .iter()
+                .find(|(_, v)| v.status == Status::Completed)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                j.verifications.shift_remove(&k);
+            }
+        }
+        j.verifications.insert(
+            id.clone(),
+            Verification {
+                new,
+                created: now,
+                updated: now,
+                completed: None,
+                status: Status::Processing,
+                verification: None,
+                warnings: Vec::new(),
+                first_asked: None,
+                source_tries: 0,
+                attempts: 0,
+                redelivered: 0,
+                delivered: false,
+            },
+        );
+    });
+    if stored.is_some() {
+        schedule(ns, generation, at, id, Step::AskSource);
+    }
+}
+
+/// The source is asked: down (2 Retrying, asked again later) or it answers
+/// (3 Delivering, or 4 Completed when there is no webhook target).
+async fn ask_source(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) {
+    enum Next {
+        AskAgain(Timestamp),
+        Deliver,
+        Done,
+    }
+    let next = with_jobs(ns, generation, |j| {
+        let target = j.verifications.get(id).map(|v| j.target(v).is_some());
+        let v = j.verifications.get_mut(id)?;
+        let first = *v.first_asked.get_or_insert(at);
+        let tries = v.source_tries as usize;
+        v.source_tries += 1;
+        v.updated = at;
+        if v.new.source_down {
+            if let Some(after) = v.new.settings.source_retries.get(tries) {
+                v.status = Status::Retrying;
+                return Some(Next::AskAgain(first.plus(*after)));
+            }
+        }
+        v.verification = v
+            .new
+            .outcome
+            .data
+            .as_ref()
+            .map(|d| serde_json::to_string(d).unwrap_or_default());
+        v.warnings = v.new.outcome.warnings.clone();
+        if target == Some(true) {
+            v.status = Status::Delivering;
+            Some(Next::Deliver)
+        } else {
+            v.complete(at);
+            Some(Next::Done)
+        }
+    })
+    .flatten();
+    match next {
+        Some(Next::AskAgain(when)) => {
+            schedule(ns, generation, when, id.to_string(), Step::AskSource)
+        }
+        Some(Next::Deliver) => deliver(ns, generation, at, id).await,
+        Some(Next::Done) | None => {}
+    }
+}
+
+/// One scheduled webhook attempt; on failure the next one is scheduled a
+/// retry interval later, until the attempts are spent (then 4 Completed,
+/// undelivered).
+async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) {
+    let prepared = with_jobs(ns, generation, |j| {
+        let v = j.verifications.get(id)?;
+        if v.delivered || v.status != Status::Delivering {
+            return None;
+        }
+        let target = j.target(v);
+        let v = j.verifications.get_mut(id)?;
+        let Some((url, apikey)) = target else {
+            // The target was removed while the verification waited.
+            v.complete(at);
+            return None;
+        };
+        v.attempts += 1;
+        let body = serde_json::to_vec(&v.status_object()).unwrap_or_default();
+        Some((url, apikey, body, v.attempts, v.new.settings.clone()))
+    })
+    .flatten();
+    let Some((url, apikey, body, attempt, settings)) = prepared else {
+        return;
+    };
+    let sent = post(&url, &apikey, body, settings.webhook_timeout).await;
+    let retry = with_jobs(ns, generation, |j| {
+        j.record(Delivery {
+            verification_id: id.to_string(),
+            attempt,
+            time: at.to_mx_rfc3339(),
+            url,
+            outcome: sent.outcome.clone(),
+            status: sent.status,
+            trigger: "schedule",
+        });
+        let v = j.verifications.get_mut(id)?;
+        if sent.delivered {
+            v.delivered = true;
+        }
+        // A redelivery may have got through while this attempt was out.
+        if v.delivered {
+            if v.status != Status::Completed {
+                v.complete(at);
+            }
+            return None;
+        }
+        let scheduled = v.attempts - v.redelivered;
+        if scheduled < settings.webhook_attempts {
+            Some(at.plus(settings.webhook_retry_interval))
+        } else {
+            v.complete(at);
+            None
+        }
+    })
+    .flatten();
+    if let Some(when) = retry {
+        schedule(ns, generation, when, id.to_string(), Step::Deliver);
+    }
+}
+
+/// What one POST to a webhook came to.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub delivered: bool,
+    pub outcome: String,
+    pub status: Option<u16>,
+}
+
+/// POSTs the webhook: delivered means a 2xx answer whose JSON body says
+/// `"completed": true`. Bounded by `timeout` from connect to last byte.
+async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
+    let failed = |outcome: String, status: Option<u16>| Sent {
+        delivered: false,
+        outcome,
+        status,
+    };
+    let req = match hyper::Request::post(url)
+        .header("apikey", apikey)
+        .header(CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+    {
+        Ok(r) => r,
+        Err(e) => return failed(format!("cannot build the request: {e}"), None),
+    };
+    // A client per attempt: webhooks are rare, and a pooled connection must
+    // not outlive the runtime that opened it.
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build_http();
+    let exchange = async {
+        let res = client
+            .request(req)
+            .await
+            .map_err(|e| (error_chain(&e), None))?;
+        let status = res.status().as_u16();
+        let bytes = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+            .map_err(|e| (format!("reading the answer failed: {e}"), Some(status)))?
+            .to_bytes();
+        Ok::<_, (String, Option<u16>)>((status, bytes))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => failed(
+            format!("no answer within {}", crate::time::format_duration(timeout)),
+            None,
+        ),
+        Ok(Err((why, status))) => failed(why, status),
+        Ok(Ok((status, bytes))) => {
+            if !(200..300).contains(&status) {
+                return failed(format!("HTTP {status}"), Some(status));
+            }
+            let completed = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("completed").and_then(Value::as_bool));
+            if completed == Some(true) {
+                Sent {
+                    delivered: true,
+                    outcome: "delivered".into(),
+                    status: Some(status),
+                }
+            } else {
+                failed(
+                    format!("HTTP {status} without {{\"completed\": true}}"),
+                    Some(status),
+                )
+            }
+        }
+    }
+}
+
+/// An error and its causes, `a: b: c` (hyper's own text is only "client error (Connect)").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+// ---- reads and admin operations -------------------------------------------
+
+/// A verification as its owner reads it.
+pub struct Found {
+    pub apikey: String,
+    /// The documented status object.
+    pub status: Value,
+}
+
+/// The verification `id`, if this namespace has it.
+pub fn find(ns: &Namespace, id: &str) -> Option<Found> {
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        j.verifications.get(id).map(|v| Found {
+            apikey: v.new.apikey.clone(),
+            status: v.status_object(),
+        })
+    })
+}
+
+/// Every verification with its status and bookkeeping, oldest first.
+pub fn list(ns: &Namespace) -> Value {
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        Value::Array(
+            j.verifications
+                .values()
+                .map(|v| {
+                    json!({
+                        "verificationId": v.new.id,
+                        "verificationType": v.new.kind as u8,
+                        "verificationStatus": v.status as u8,
+                        "status": v.status.name(),
+                        "apikey": v.new.apikey,
+                        "scenario": v.new.scenario,
+                        "createdAt": v.created.to_mx_rfc3339(),
+                        "updatedAt": v.updated.to_mx_rfc3339(),
+                        "completedAt": v.completed.map(Timestamp::to_mx_rfc3339),
+                        "sourceTries": v.source_tries,
+                        "deliveryAttempts": v.attempts,
+                        "delivered": v.delivered,
+                        "verification": v.verification,
+                        "warnings": v.warnings,
+                    })
+                })
+                .collect(),
+        )
+    })
+}
+
+/// Delivery attempts, oldest first, optionally of one verification.
+pub fn deliveries(ns: &Namespace, verification_id: Option<&str>) -> Vec<Delivery> {
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        j.deliveries
+            .iter()
+            .filter(|d| verification_id.is_none_or(|id| d.verification_id == id))
+            .cloned()
+            .collect()
+    })
+}
+
+/// Webhook targets set through the admin API, by apikey.
+pub fn webhooks(ns: &Namespace) -> Vec<(String, Target)> {
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        j.webhooks
+            .iter()
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect()
+    })
+}
+
+pub fn set_webhook(ns: &Namespace, apikey: &str, target: Target) {
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        j.webhooks.insert(apikey.to_string(), target);
+    });
+}
+
+/// Whether there was one to remove.
+pub fn remove_webhook(ns: &Namespace, apikey: &str) -> bool {
+    ns.with_state::<Jobs, _>(STATE, |j| j.webhooks.shift_remove(apikey).is_some())
+}
+
+/// Why a redelivery could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeliverError {
+    Unknown,
+    /// The source has not answered yet: nothing to deliver.
+    NoResult(Status),
+    NoTarget,
+}
+
+/// Sends the verification's status object to its webhook again, now, and
+/// waits for the answer (bounded by the webhook timeout). Not retried.
+pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, RedeliverError> {
+    let generation = ns.timers.generation();
+    let now = ns.clock.now();
+    let prepared = with_jobs(ns, generation, |j| {
+        let v = j.verifications.get(id).ok_or(RedeliverError::Unknown)?;
+        if matches!(v.status, Status::Processing | Status::Retrying) {
+            return Err(RedeliverError::NoResult(v.status));
+        }
+        let (url, apikey) = j.target(v).ok_or(RedeliverError::NoTarget)?;
+        let v = j.verifications.get_mut(id).ok_or(RedeliverError::Unknown)?;
+        v.attempts += 1;
+        v.redelivered += 1;
+        let body = serde_json::to_vec(&v.status_object()).unwrap_or_default();
+        Ok((
+            url,
+            apikey,
+            body,
+            v.attempts,
+            v.new.settings.webhook_timeout,
+        ))
+    })
+    .ok_or(RedeliverError::Unknown)??;
+    let (url, apikey, body, attempt, timeout) = prepared;
+    let sent = post(&url, &apikey, body, timeout).await;
+    let delivery = Delivery {
+        verification_id: id.to_string(),
+        attempt,
+        time: now.to_mx_rfc3339(),
+        url,
+        outcome: sent.outcome,
+        status: sent.status,
+        trigger: "redeliver",
+    };
+    with_jobs(ns, generation, |j| {
+        j.record(delivery.clone());
+        if let Some(v) = j.verifications.get_mut(id) {
+            if sent.delivered {
+                v.delivered = true;
+                if v.status == Status::Delivering {
+                    v.complete(now);
+                }
+            }
+        }
+    });
+    Ok(delivery)
+}

@@ -1,0 +1,518 @@
+//! Tu Identidad — Async Verification (seed 004): `POST
+//! /api/AsyncVerication/{IneNominalList,RfcByCurp,NssByCurp}` create a
+//! verification and answer its id; `GET …/verificationStatus` reads it; the
+//! result is delivered to the customer's webhook. The timeline and the
+//! delivery live in [`crate::jobs`]; this module checks input, picks the
+//! outcome, and owns the webhook and verification admin routes.
+//!
+//! Like CURPv5, Tu Identidad's server matches paths and header names without
+//! regard to case and takes JSON or form bodies. Errors are
+//! `{"code": CODE, "message": TEXT}`.
+
+use std::sync::Arc;
+
+use hyper::StatusCode;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::curp;
+use crate::engine::counters::Window;
+use crate::engine::fixtures::check_webhook_url;
+use crate::engine::model::Scenario;
+use crate::engine::namespace::Namespace;
+use crate::engine::provider::{AdminCall, BoxFuture, Call, Provider};
+use crate::engine::template::Vars;
+use crate::engine::Reply;
+use crate::jobs::{
+    self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning,
+};
+use crate::request::{Body, Request};
+
+pub struct AsyncVerification;
+
+/// The CURP of the seed's examples: forced scenarios without a usable CURP
+/// render with it.
+const EXAMPLE_CURP: &str = "XAXA010101XXXXXX01";
+
+const INE: &str = "ine_nominal_list";
+const RFC: &str = "rfc_by_curp";
+const NSS: &str = "nss_by_curp";
+const STATUS: &str = "verification_status";
+
+/// The INE credential models the seed lists.
+const INE_TYPES: [&str; 6] = ["C", "D", "E", "F", "G", "H"];
+
+const ADMIN_WEBHOOKS: &str = "/__admin/webhooks";
+const ADMIN_WEBHOOK: &str = "/__admin/webhooks/{apikey}";
+const ADMIN_DELIVERIES: &str = "/__admin/webhooks/deliveries";
+const ADMIN_REDELIVER: &str = "/__admin/webhooks/deliveries/{verificationId}/redeliver";
+const ADMIN_VERIFICATIONS: &str = "/__admin/verifications";
+
+impl Provider for AsyncVerification {
+    fn id(&self) -> &'static str {
+        "async"
+    }
+
+    fn yaml(&self) -> &'static str {
+        include_str!("../../scenarios/async.yaml")
+    }
+
+    fn endpoints(&self) -> &'static [&'static str] {
+        &[INE, RFC, NSS, STATUS]
+    }
+
+    fn variables(&self) -> &'static [&'static str] {
+        &[
+            "verification_id",
+            "verification_type",
+            "verification_status",
+            "verification",
+            "warnings",
+        ]
+    }
+
+    fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str> {
+        let created = ["success", "not_found", "unavailable", "internal_error"];
+        match endpoint {
+            INE => [
+                &created[..],
+                &[
+                    "invalid_type",
+                    "invalid_id",
+                    "invalid_ocr",
+                    "invalid_issue_number",
+                ],
+            ]
+            .concat(),
+            RFC => [&created[..], &["invalid_format", "invalid_state"]].concat(),
+            NSS => [&created[..], &["invalid_format", "attempts_exceeded"]].concat(),
+            _ => vec!["success", "unknown_verification", "no_permission"],
+        }
+    }
+
+    fn credential(&self, req: &Request) -> Option<String> {
+        // HeaderMap lookups ignore case: `apikey`, `ApiKey` and `APIKEY` all match.
+        req.header("apikey").map(str::to_string)
+    }
+
+    fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {
+        matches!(endpoint, RFC | NSS)
+            .then(|| req.field_ignore_case("curp").text())
+            .flatten()
+    }
+
+    fn realistic(&self, call: &mut Call<'_>) -> String {
+        match call.endpoint_id() {
+            INE => check_ine(call.req).unwrap_or("success"),
+            RFC => check_rfc(call).unwrap_or("success"),
+            NSS => check_nss(call).unwrap_or("success"),
+            _ => check_status(call),
+        }
+        .to_string()
+    }
+
+    fn vars(&self, call: &mut Call<'_>, _scenario: &Scenario, vars: &mut Vars) {
+        if call.endpoint_id() != STATUS {
+            vars.set("verification_id", verification_id(call));
+            return;
+        }
+        let id = requested_id(call.req);
+        let status = match id.as_deref().and_then(|id| jobs::find(call.ns, id)) {
+            Some(found) => found.status,
+            // A forced `success` without a stored verification: a completed
+            // RFC verification of the seed's example CURP.
+            None => {
+                let rfc = call.person_or(EXAMPLE_CURP).rfc.clone();
+                json!({
+                    "verificationId": id.unwrap_or_else(|| "00000000-0000-4000-8000-000000000000".into()),
+                    "verificationType": Kind::RfcByCurp as u8,
+                    "verificationStatus": jobs::Status::Completed as u8,
+                    "verification": json!({"rfc": rfc}).to_string(),
+                    "warnings": [],
+                })
+            }
+        };
+        for (var, key) in [
+            ("verification_id", "verificationId"),
+            ("verification_type", "verificationType"),
+            ("verification_status", "verificationStatus"),
+            ("verification", "verification"),
+            ("warnings", "warnings"),
+        ] {
+            vars.set(var, status.get(key).cloned().unwrap_or(Value::Null));
+        }
+    }
+
+    fn finish(&self, call: &mut Call<'_>, scenario: &Scenario, status: u16, _body: &[u8]) {
+        let kind = match call.endpoint_id() {
+            INE => Kind::IneNominalList,
+            RFC => Kind::RfcByCurp,
+            NSS => Kind::NssByCurp,
+            _ => return,
+        };
+        let Some(outcome) = scenario.data_str("outcome") else {
+            return;
+        };
+        if !(200..300).contains(&status) {
+            return;
+        }
+        let settings = match Settings::from_map(&call.provider.settings) {
+            Ok(s) => s,
+            Err(why) => {
+                // The file loaded, so the sandbox keeps serving with the
+                // documented timings rather than losing the verification.
+                eprintln!("mxid-sandbox: async: {why}; using the documented defaults");
+                Settings::default()
+            }
+        };
+        let warning = || {
+            vec![Warning {
+                code: scenario.data_str("code").unwrap_or_default().to_string(),
+                message: scenario.data_str("message").unwrap_or_default().to_string(),
+            }]
+        };
+        let (data, warnings, source_down) = match outcome {
+            "success" => (Some(success_data(call, kind)), Vec::new(), false),
+            "invalid" => (
+                Some(json!({"valid": false, "canVote": false, "data": null})),
+                Vec::new(),
+                false,
+            ),
+            "unavailable" => (None, warning(), true),
+            _ => (None, warning(), false),
+        };
+        let apikey = call.credential.clone().unwrap_or_default();
+        let default_target = call
+            .fixtures
+            .webhook(&call.provider.id, &apikey)
+            .map(str::to_string)
+            .or_else(|| call.config.webhook_url.clone());
+        let new = NewVerification {
+            id: verification_id(call),
+            kind,
+            apikey,
+            scenario: scenario.name.clone(),
+            outcome: Outcome { data, warnings },
+            source_down,
+            default_target,
+            settings,
+        };
+        jobs::create(call.ns, call.now, new);
+    }
+
+    fn admin_routes(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("GET", ADMIN_WEBHOOKS),
+            ("PUT", ADMIN_WEBHOOK),
+            ("DELETE", ADMIN_WEBHOOK),
+            ("GET", ADMIN_DELIVERIES),
+            ("POST", ADMIN_REDELIVER),
+            ("GET", ADMIN_VERIFICATIONS),
+        ]
+    }
+
+    fn admin<'a>(&'a self, call: AdminCall<'a>) -> BoxFuture<'a, Reply> {
+        Box::pin(async move {
+            match call.route {
+                ("GET", ADMIN_WEBHOOKS) => list_webhooks(&call),
+                ("PUT", ADMIN_WEBHOOK) => put_webhook(&call),
+                ("DELETE", ADMIN_WEBHOOK) => delete_webhook(&call),
+                ("GET", ADMIN_DELIVERIES) => {
+                    let filter = call.req.query("verificationId").filter(|v| !v.is_empty());
+                    ok(json!(jobs::deliveries(&call.ns, filter)))
+                }
+                ("POST", ADMIN_REDELIVER) => {
+                    redeliver(&call.ns, call.param("verificationId")).await
+                }
+                ("GET", ADMIN_VERIFICATIONS) => ok(jobs::list(&call.ns)),
+                _ => admin_error(StatusCode::NOT_FOUND, "no such admin route"),
+            }
+        })
+    }
+}
+
+// ---- creation ---------------------------------------------------------------
+
+/// A UUID v4 from the call's seeded generator: the same on a replayed run.
+fn verification_id(call: &Call<'_>) -> String {
+    let mut bytes = [0u8; 16];
+    call.rng("verificationId").fill(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn text(req: &Request, field: &str) -> String {
+    req.field_ignore_case(field)
+        .text()
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn digits(s: &str, lens: &[usize]) -> bool {
+    lens.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The seed's checks, in the order of the request's fields: type, id, ocr,
+/// issueNumber (type C only).
+fn check_ine(req: &Request) -> Option<&'static str> {
+    let kind = text(req, "type").to_ascii_uppercase();
+    if !INE_TYPES.contains(&kind.as_str()) {
+        return Some("invalid_type");
+    }
+    let is_c = kind == "C";
+    let id = text(req, "id");
+    let id_ok = if is_c {
+        id.len() == 18 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    } else {
+        digits(&id, &[9])
+    };
+    if !id_ok {
+        return Some("invalid_id");
+    }
+    let ocr = text(req, "ocr");
+    if !digits(&ocr, if is_c { &[13] } else { &[9, 13] }) {
+        return Some("invalid_ocr");
+    }
+    if is_c && !digits(&text(req, "issueNumber"), &[2]) {
+        return Some("invalid_issue_number");
+    }
+    None
+}
+
+fn check_rfc(call: &Call<'_>) -> Option<&'static str> {
+    if !call.curp.as_deref().is_some_and(curp::is_loose) {
+        return Some("invalid_format");
+    }
+    // `"state": 01` (the seed's own example) reads as 1; "01" as text too.
+    let state = text(call.req, "state").parse::<u32>().ok();
+    let known = state.is_some_and(|n| {
+        call.fixtures
+            .domain
+            .catalogs
+            .rfc_states
+            .iter()
+            .any(|s| u32::from(s.id) == n)
+    });
+    (!known).then_some("invalid_state")
+}
+
+fn check_nss(call: &Call<'_>) -> Option<&'static str> {
+    let curp = call.curp.clone().filter(|c| curp::is_loose(c));
+    let Some(curp) = curp else {
+        return Some("invalid_format");
+    };
+    let limit = call.provider.limit("nss_per_curp_per_day", Some(2))?;
+    let key = format!("async:NssByCurp:{curp}");
+    let n = call
+        .ns
+        .counters
+        .hit(&key, Window::Day, Some(limit), call.now);
+    (n > limit).then_some("attempts_exceeded")
+}
+
+/// The type's data when the source finds it.
+fn success_data(call: &mut Call<'_>, kind: Kind) -> Value {
+    match kind {
+        Kind::RfcByCurp => json!({"rfc": call.person_or(EXAMPLE_CURP).rfc}),
+        Kind::NssByCurp => json!({"nss": call.person_or(EXAMPLE_CURP).nss}),
+        Kind::IneNominalList => ine_data(call),
+    }
+}
+
+/// INE data: what the request states, and the rest from the person behind
+/// the credential — a synthetic person seeded by the credential's fields,
+/// the same on every run.
+fn ine_data(call: &Call<'_>) -> Value {
+    let kind = text(call.req, "type").to_ascii_uppercase();
+    let id = text(call.req, "id");
+    let ocr = text(call.req, "ocr");
+    let mut h = Sha256::new();
+    h.update(call.config.seed.to_le_bytes());
+    for part in [&kind, &id, &ocr] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let mut rng = rand::rngs::StdRng::from_seed(h.finalize().into());
+    let curp = curp::random_curp(&mut rng, &call.fixtures.domain.names);
+    let person = call.person_for(&curp);
+    let ine = &person.ine;
+    let (elector_code, cic, issue_number) = if kind == "C" {
+        // Model C credentials carry no CIC; the elector code is the id.
+        (id, String::new(), text(call.req, "issueNumber"))
+    } else {
+        (ine.elector_code.clone(), id, ine.issue_number.clone())
+    };
+    json!({
+        "valid": true,
+        "canVote": true,
+        "data": {
+            "type": kind,
+            "electorCode": elector_code,
+            "cicNumber": cic,
+            "issueNumber": issue_number,
+            "issueYear": ine.issue_year.to_string(),
+            "registrationYear": ine.registration_year.to_string(),
+            "ocrNumber": ocr,
+            "expDate": format!("31/12/{}", ine.expiry_year),
+        }
+    })
+}
+
+// ---- status -------------------------------------------------------------------
+
+/// `verificationId` from the query (any case), or from the body of a POST.
+fn requested_id(req: &Request) -> Option<String> {
+    req.query_ignore_case("verificationId")
+        .map(str::to_string)
+        .or_else(|| req.field_ignore_case("verificationId").text())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn check_status(call: &Call<'_>) -> &'static str {
+    let Some(found) = requested_id(call.req).and_then(|id| jobs::find(call.ns, &id)) else {
+        return "unknown_verification";
+    };
+    if call.credential.as_deref() != Some(found.apikey.as_str()) {
+        return "no_permission";
+    }
+    "success"
+}
+
+// ---- admin routes ---------------------------------------------------------------
+
+fn ok(body: Value) -> Reply {
+    Reply::json(StatusCode::OK, &body)
+}
+
+fn admin_error(status: StatusCode, message: &str) -> Reply {
+    Reply::sandbox_error(status, message)
+}
+
+/// Every target: those set through the admin API, those the fixtures give,
+/// and the `--webhook-url` default for every other apikey.
+fn list_webhooks(call: &AdminCall<'_>) -> Reply {
+    let set = jobs::webhooks(&call.ns);
+    let mut out: Vec<Value> = set
+        .iter()
+        .map(|(key, t)| {
+            json!({
+                "apikey": key,
+                "url": t.url,
+                "headerApikey": t.apikey.clone().unwrap_or_else(|| key.clone()),
+                "source": "admin",
+            })
+        })
+        .collect();
+    if let Some(creds) = call.fixtures.credentials.get(&call.provider.id) {
+        for (key, url) in &creds.webhooks {
+            if !set.iter().any(|(k, _)| k == key) {
+                out.push(
+                    json!({"apikey": key, "url": url, "headerApikey": key, "source": "fixtures"}),
+                );
+            }
+        }
+    }
+    if let Some(url) = &call.config.webhook_url {
+        out.push(
+            json!({"apikey": "*", "url": url, "headerApikey": "*", "source": "--webhook-url"}),
+        );
+    }
+    ok(Value::Array(out))
+}
+
+fn put_webhook(call: &AdminCall<'_>) -> Reply {
+    let apikey = call.param("apikey").unwrap_or_default().to_string();
+    let empty = Map::new();
+    let body = match &call.req.body {
+        Body::Json(Value::Object(m)) => m,
+        Body::Empty => &empty,
+        _ => return admin_error(StatusCode::BAD_REQUEST, "send a JSON object as the body"),
+    };
+    if let Some(k) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "url" | "apikey"))
+    {
+        return admin_error(
+            StatusCode::BAD_REQUEST,
+            &format!("unknown field '{k}'; the fields are url, apikey"),
+        );
+    }
+    let Some(url) = body.get("url").and_then(Value::as_str) else {
+        return admin_error(
+            StatusCode::BAD_REQUEST,
+            "a webhook needs 'url', such as http://127.0.0.1:9000/hook",
+        );
+    };
+    if let Err(why) = check_webhook_url(url) {
+        return admin_error(StatusCode::BAD_REQUEST, &why);
+    }
+    let header = match body.get("apikey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(_) => {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                "'apikey' must be a non-empty string: the apikey header sent with the webhook",
+            )
+        }
+    };
+    let target = Target {
+        url: url.to_string(),
+        apikey: header,
+    };
+    jobs::set_webhook(&call.ns, &apikey, target.clone());
+    ok(json!({
+        "apikey": apikey,
+        "url": target.url,
+        "headerApikey": target.apikey.unwrap_or_else(|| apikey.clone()),
+        "source": "admin",
+    }))
+}
+
+fn delete_webhook(call: &AdminCall<'_>) -> Reply {
+    let apikey = call.param("apikey").unwrap_or_default();
+    if jobs::remove_webhook(&call.ns, apikey) {
+        ok(json!({"deleted": apikey}))
+    } else {
+        admin_error(
+            StatusCode::NOT_FOUND,
+            &format!("no webhook set through the admin API for apikey '{apikey}'"),
+        )
+    }
+}
+
+async fn redeliver(ns: &Arc<Namespace>, id: Option<&str>) -> Reply {
+    let id = id.unwrap_or_default();
+    match jobs::redeliver(ns, id).await {
+        Ok(d) => ok(json!(d)),
+        Err(RedeliverError::Unknown) => admin_error(
+            StatusCode::NOT_FOUND,
+            &format!("no verification '{id}' in this namespace"),
+        ),
+        Err(RedeliverError::NoResult(s)) => admin_error(
+            StatusCode::CONFLICT,
+            &format!(
+                "verification '{id}' has no result to deliver yet (status {} {})",
+                s as u8,
+                s.name()
+            ),
+        ),
+        Err(RedeliverError::NoTarget) => admin_error(
+            StatusCode::CONFLICT,
+            &format!(
+                "verification '{id}' has no webhook target: PUT /__admin/webhooks/{{apikey}} first"
+            ),
+        ),
+    }
+}
