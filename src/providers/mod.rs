@@ -11,11 +11,13 @@ use crate::engine::provider::Provider;
 pub mod common;
 pub mod curpv5;
 pub mod nss;
+pub mod validacurp;
 
 /// Every provider module, in the order the catalog lists them.
 pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(curpv5::Curpv5),
+        Arc::new(validacurp::ValidaCurp),
         Arc::new(nss::Nss),
         // validacurp, accuauth, nss and async are registered here as they land.
     ]

@@ -1,0 +1,474 @@
+//! Valida CURP (Multiservicios Web), API v2 (seed 001): `validateCurpStructure`,
+//! `getData`, `calculateCURP` and `getEntities`, each at `/curp/{method}` and
+//! `/api/v2/curp/{method}`.
+//!
+//! The token travels as `Authorization: Bearer T` or as `"token": T` in the
+//! body. `pruebas` is the document's test token: static test data on
+//! `getData` and `validateCurpStructure`, the real calculation on
+//! `calculateCURP` (the document's own pruebas example answers the calculated
+//! CURP). Every error is HTTP 400 in the document's envelope, with `msn`
+//! beside `error_message` because the official clients read `msn`.
+
+use serde_json::{json, Map, Value};
+
+use crate::curp::{self, CalcInput, Sex};
+use crate::engine::counters::Window;
+use crate::engine::model::Scenario;
+use crate::engine::provider::{Call, Provider};
+use crate::engine::template::Vars;
+use crate::request::{Field, Request};
+use crate::time::Date;
+
+pub struct ValidaCurp;
+
+/// The document's test token.
+const TEST_TOKEN: &str = "pruebas";
+
+/// The CURP a scenario renders with when the request has no usable one: the
+/// document's example person.
+const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
+
+/// `settings` key: queries per token before code 4; absent or null is no quota.
+const QUOTA_SETTING: &str = "quota_per_token";
+
+/// The `Applicant` object of `getData`, in document order: the document's
+/// field name and the placeholder that fills it.
+const APPLICANT: [(&str, &str); 14] = [
+    ("CURP", "curp"),
+    ("Names", "names"),
+    ("LastName", "last_name"),
+    ("SecondLastName", "second_last_name"),
+    ("GenderKey", "gender_key"),
+    ("Gender", "gender"),
+    ("DateOfBirth", "date_of_birth"),
+    ("Nacionality", "nacionality"),
+    ("CodeEntityBirth", "code_entity_birth"),
+    ("EntityBirth", "entity_birth"),
+    ("KeyEvidentiaryDocument", "key_evidentiary_document"),
+    ("EvidentiaryDocument", "evidentiary_document"),
+    ("CurpStatusKey", "curp_status_key"),
+    ("StatusKey", "status_key"),
+];
+
+/// The `EvidentiaryDocument` object of `getData`, in document order.
+const EVIDENTIARY: [(&str, &str); 12] = [
+    ("YearRegistration", "year_registration"),
+    ("KeyIssuingEntity", "key_issuing_entity"),
+    (
+        "KeyMunicipalityRegistration",
+        "key_municipality_registration",
+    ),
+    ("MunicipalityRegistration", "municipality_registration"),
+    ("Foja", "foja"),
+    ("FolioLetter", "folio_letter"),
+    ("Book", "book"),
+    ("CertificateNumber", "certificate_number"),
+    ("RegistrantNumber", "registrant_number"),
+    ("RegistrationEntity", "registration_entity"),
+    ("ForeignRegistrationNumber", "foreign_registration_number"),
+    ("Volume", "volume"),
+];
+
+/// The `calculateCURP` fields in the order of their "missing" codes 400–407,
+/// with the scenario that answers each missing one.
+const CALC_FIELDS: [(&str, &str); 8] = [
+    ("names", "missing_names"),
+    ("lastName", "missing_last_name"),
+    ("secondLastName", "missing_second_last_name"),
+    ("birthday", "missing_birthday"),
+    ("birthMonth", "missing_birth_month"),
+    ("yearBirth", "missing_year_birth"),
+    ("gender", "missing_gender"),
+    ("entity", "missing_entity"),
+];
+
+/// Why `calculateCURP` input gives no CURP: the scenario that answers, and
+/// for code 417 the detail the response carries.
+struct CalcRefusal {
+    scenario: &'static str,
+    detail: Option<String>,
+}
+
+impl CalcRefusal {
+    fn code(scenario: &'static str) -> CalcRefusal {
+        CalcRefusal {
+            scenario,
+            detail: None,
+        }
+    }
+
+    fn unexpected(detail: String) -> CalcRefusal {
+        CalcRefusal {
+            scenario: "internal_error",
+            detail: Some(detail),
+        }
+    }
+}
+
+impl Provider for ValidaCurp {
+    fn id(&self) -> &'static str {
+        "validacurp"
+    }
+
+    fn yaml(&self) -> &'static str {
+        include_str!("../../scenarios/validacurp.yaml")
+    }
+
+    fn endpoints(&self) -> &'static [&'static str] {
+        &[
+            "validateCurpStructure",
+            "getData",
+            "calculateCURP",
+            "getEntities",
+        ]
+    }
+
+    fn variables(&self) -> &'static [&'static str] {
+        &[
+            "curp",
+            "names",
+            "last_name",
+            "second_last_name",
+            "gender_key",
+            "gender",
+            "date_of_birth",
+            "nacionality",
+            "code_entity_birth",
+            "entity_birth",
+            "key_evidentiary_document",
+            "evidentiary_document",
+            "curp_status_key",
+            "status_key",
+            "year_registration",
+            "key_issuing_entity",
+            "key_municipality_registration",
+            "municipality_registration",
+            "foja",
+            "folio_letter",
+            "book",
+            "certificate_number",
+            "registrant_number",
+            "registration_entity",
+            "foreign_registration_number",
+            "volume",
+            "entities",
+            "detail",
+        ]
+    }
+
+    fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str> {
+        let mut r = vec!["success", "pruebas", "out_of_quota"];
+        match endpoint {
+            "validateCurpStructure" => r.extend(["invalid_structure", "missing_field"]),
+            "getData" => r.extend(["missing_field", "invalid_format"]),
+            "calculateCURP" => {
+                r.extend(CALC_FIELDS.iter().map(|(_, s)| *s));
+                r.extend([
+                    "non_numeric_birthday",
+                    "non_numeric_birth_month",
+                    "non_numeric_year_birth",
+                    "birthday_length",
+                    "birth_month_length",
+                    "birth_month_range",
+                    "year_birth_length",
+                    "invalid_gender",
+                    "invalid_entity",
+                    "internal_error",
+                ]);
+            }
+            _ => {}
+        }
+        r
+    }
+
+    fn credential(&self, req: &Request) -> Option<String> {
+        // The header first; a header that is not a Bearer token falls back
+        // to the body, where the document's examples put it.
+        let bearer = req.header("authorization").and_then(|v| {
+            let v = v.trim();
+            v.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim().to_string())
+        });
+        bearer
+            .filter(|t| !t.is_empty())
+            .or_else(|| req.field("token").text())
+    }
+
+    fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {
+        match endpoint {
+            "validateCurpStructure" | "getData" => req.field("curp").text(),
+            _ => None,
+        }
+    }
+
+    fn test_switch(&self, call: &mut Call<'_>) -> Option<String> {
+        if call.credential.as_deref() != Some(TEST_TOKEN) {
+            return None;
+        }
+        // In test mode the input checks of calculateCURP still apply: the
+        // document's pruebas example is a real calculation.
+        if call.endpoint_id() == "calculateCURP" {
+            if let Err(refusal) = calc_input(call) {
+                return Some(refusal.scenario.into());
+            }
+        }
+        Some("pruebas".into())
+    }
+
+    fn realistic(&self, call: &mut Call<'_>) -> String {
+        if let Some(limit) = call.provider.limit(QUOTA_SETTING, None) {
+            let token = call.credential.clone().unwrap_or_default();
+            let key = format!("validacurp:quota:{token}");
+            if call
+                .ns
+                .counters
+                .hit(&key, Window::Forever, Some(limit), call.now)
+                > limit
+            {
+                return "out_of_quota".into();
+            }
+        }
+        match call.endpoint_id() {
+            "validateCurpStructure" => match call.curp.as_deref() {
+                None => "missing_field".into(),
+                Some(c) if curp::check_strict(c).is_ok() => "success".into(),
+                Some(_) => "invalid_structure".into(),
+            },
+            "getData" => match call.curp.as_deref() {
+                None => "missing_field".into(),
+                // Loose, so that the placeholders the document prints
+                // (XAXX010101XAXAXA00) answer with their persona.
+                Some(c) if curp::is_loose(c) => "success".into(),
+                Some(_) => "invalid_format".into(),
+            },
+            "calculateCURP" => match calc_input(call) {
+                Ok(_) => "success".into(),
+                Err(refusal) => refusal.scenario.into(),
+            },
+            _ => "success".into(),
+        }
+    }
+
+    fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
+        match call.endpoint_id() {
+            "getData" => person_vars(call, scenario, vars),
+            "calculateCURP" => {
+                let (curp, detail) = match calc_input(call) {
+                    Ok(input) => (curp::calculate(&input).ok(), None),
+                    Err(refusal) => (None, refusal.detail),
+                };
+                vars.set("curp", curp.unwrap_or_else(|| EXAMPLE_CURP.to_string()));
+                vars.set(
+                    "detail",
+                    detail
+                        .or_else(|| scenario.data_str("detail").map(str::to_string))
+                        .unwrap_or_default(),
+                );
+            }
+            "getEntities" => {
+                let entities: Vec<Value> = call
+                    .fixtures
+                    .domain
+                    .catalogs
+                    .entities
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "clave_entidad": e.ine,
+                            "nombre_entidad": e.upper,
+                            "abreviatura_entidad": e.renapo,
+                        })
+                    })
+                    .collect();
+                vars.set("entities", entities);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads and checks the `calculateCURP` fields in the order of the
+/// document's table: missing (400–407), not numeric (408–410), wrong length
+/// (411–414, with 413 for two digits that are no month), sex (415), entity
+/// (416); a date that does not exist or cannot be encoded is 417.
+fn calc_input(call: &Call<'_>) -> Result<CalcInput, CalcRefusal> {
+    let req = call.req;
+    let mut values: Vec<String> = Vec::with_capacity(CALC_FIELDS.len());
+    for (name, missing) in CALC_FIELDS {
+        match req.field(name) {
+            f @ (Field::Str(_) | Field::Number(_)) if f.is_present() => {
+                values.push(f.text().unwrap_or_default().trim().to_string());
+            }
+            _ => return Err(CalcRefusal::code(missing)),
+        }
+    }
+    let [names, last_name, second_last_name, day, month, year, gender, entity] =
+        <[String; 8]>::try_from(values).map_err(|_| CalcRefusal::code("internal_error"))?;
+    let numeric = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !numeric(&day) {
+        return Err(CalcRefusal::code("non_numeric_birthday"));
+    }
+    if !numeric(&month) {
+        return Err(CalcRefusal::code("non_numeric_birth_month"));
+    }
+    if !numeric(&year) {
+        return Err(CalcRefusal::code("non_numeric_year_birth"));
+    }
+    if day.len() != 2 {
+        return Err(CalcRefusal::code("birthday_length"));
+    }
+    if month.len() != 2 {
+        return Err(CalcRefusal::code("birth_month_length"));
+    }
+    let month_n: u8 = month.parse().unwrap_or(0);
+    if !(1..=12).contains(&month_n) {
+        return Err(CalcRefusal::code("birth_month_range"));
+    }
+    if year.len() != 4 {
+        return Err(CalcRefusal::code("year_birth_length"));
+    }
+    let sex = match gender.to_ascii_uppercase().as_str() {
+        "H" => Sex::H,
+        "M" => Sex::M,
+        "X" => Sex::X,
+        _ => return Err(CalcRefusal::code("invalid_gender")),
+    };
+    let state = match (
+        entity.len(),
+        call.fixtures.domain.catalogs.entity_by_ine(&entity),
+    ) {
+        (2, Some(e)) => e.renapo.clone(),
+        _ => return Err(CalcRefusal::code("invalid_entity")),
+    };
+    let year_n: i32 = year.parse().unwrap_or(0);
+    let day_n: u8 = day.parse().unwrap_or(0);
+    let Some(birth_date) = Date::new(year_n, month_n, day_n) else {
+        return Err(CalcRefusal::unexpected(format!(
+            "La fecha de nacimiento {year}-{month}-{day} no existe"
+        )));
+    };
+    let input = CalcInput {
+        names,
+        first_surname: last_name,
+        second_surname: second_last_name,
+        birth_date,
+        sex,
+        state,
+    };
+    // The remaining refusal of the calculation is a year a CURP cannot
+    // encode (it has two digits and a century bit).
+    curp::calculate(&input).map_err(|e| {
+        CalcRefusal::unexpected(match e {
+            curp::CalcError::YearOutOfRange(y) => {
+                format!("El año de nacimiento {y} está fuera del rango de la CURP (1900 a 2099)")
+            }
+            other => other.to_string(),
+        })
+    })?;
+    Ok(input)
+}
+
+/// Fills the `Applicant` and `EvidentiaryDocument` of `getData` from the
+/// person, then the persona's `provider_data.validacurp` (quirks of the
+/// document's example that no rule gives), then a status the scenario forces.
+fn person_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
+    let person = call.person_or(EXAMPLE_CURP).clone();
+    let catalogs = &call.fixtures.domain.catalogs;
+    let status_text = |code: &str| {
+        catalogs
+            .status(code)
+            .map(|s| s.validacurp.clone())
+            .unwrap_or_default()
+    };
+    let gender = match person.sex {
+        Sex::H => "Hombre",
+        Sex::M => "Mujer",
+        Sex::X => "No binario",
+    };
+    let number = |s: &str| s.trim().parse::<u64>().unwrap_or(0);
+    let reg = &person.registry;
+    let mut applicant: Map<String, Value> = [
+        ("CURP", json!(person.curp)),
+        ("Names", json!(person.names)),
+        ("LastName", json!(person.first_surname)),
+        ("SecondLastName", json!(person.second_surname)),
+        ("GenderKey", json!(person.sex.to_string())),
+        ("Gender", json!(gender)),
+        ("DateOfBirth", json!(person.birth_date.to_string())),
+        ("Nacionality", json!(person.nationality)),
+        ("CodeEntityBirth", json!(person.birth_state)),
+        (
+            "EntityBirth",
+            json!(catalogs
+                .entity_by_renapo(&person.birth_state)
+                .map(|e| e.name.as_str())
+                .unwrap_or("")),
+        ),
+        ("KeyEvidentiaryDocument", json!(person.proof_document)),
+        (
+            "EvidentiaryDocument",
+            json!(catalogs
+                .proof_document(person.proof_document)
+                .map(|d| d.validacurp.as_str())
+                .unwrap_or("")),
+        ),
+        ("CurpStatusKey", json!(person.status)),
+        ("StatusKey", json!(status_text(&person.status))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    // The registry as RENAPO numbers it: the registry entity's INE code is
+    // the RegistrantNumber (15 for México in the document's example), the
+    // act number the CertificateNumber; book, volume and page are 0 when the
+    // registry has none.
+    let mut evidentiary: Map<String, Value> = [
+        ("YearRegistration", json!(reg.year)),
+        ("KeyIssuingEntity", json!("")),
+        (
+            "KeyMunicipalityRegistration",
+            json!(number(&reg.municipality_code)),
+        ),
+        ("MunicipalityRegistration", json!(reg.municipality_name)),
+        ("Foja", json!(number(&reg.page))),
+        ("FolioLetter", json!("")),
+        ("Book", json!(number(&reg.book))),
+        ("CertificateNumber", json!(number(&reg.act_number))),
+        ("RegistrantNumber", json!(number(&reg.entity_ine))),
+        ("RegistrationEntity", json!(reg.entity_name)),
+        ("ForeignRegistrationNumber", json!("")),
+        ("Volume", json!(number(&reg.volume))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(data) = call
+        .fixtures
+        .domain
+        .persona(&person.curp)
+        .and_then(|p| p.provider_data.get("validacurp"))
+    {
+        for (section, target) in [
+            ("Applicant", &mut applicant),
+            ("EvidentiaryDocument", &mut evidentiary),
+        ] {
+            if let Some(Value::Object(fields)) = data.get(section) {
+                for (k, v) in fields {
+                    target.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    if let Some(code) = scenario.data_str("status") {
+        applicant.insert("CurpStatusKey".into(), json!(code));
+        applicant.insert("StatusKey".into(), json!(status_text(code)));
+    }
+    for (field, var) in APPLICANT {
+        vars.set(var, applicant.get(field).cloned().unwrap_or(Value::Null));
+    }
+    for (field, var) in EVIDENTIARY {
+        vars.set(var, evidentiary.get(field).cloned().unwrap_or(Value::Null));
+    }
+    vars.set("detail", scenario.data_str("detail").unwrap_or(""));
+}
