@@ -1,1 +1,844 @@
+//! The engine end to end: scenario selection order, latency, faults, bad
+//! input at every layer, namespaces on provider routes, and the binary's
+//! own commands (`check`, `scenarios`, `serve` with SIGTERM).
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::admin::temp_dir;
+use crate::common::{config, Resp, Sandbox};
+use mxid_sandbox::engine::latency::Latency;
+use mxid_sandbox::{Config, Source};
+
+const PATH: &str = "/api/curp/bycurp";
+const KEY: (&str, &str) = ("apikey", "test-key");
+const CURP: &str = "PXNE660720HMCXTN06";
+const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
+
+async fn bycurp(sb: &Sandbox, headers: &[(&str, &str)], curp: &str) -> Resp {
+    let mut h = vec![KEY];
+    h.extend_from_slice(headers);
+    sb.post(PATH, &h, json!({ "curp": curp })).await
+}
+
+/// Sends raw bytes on a fresh connection and reads until the server closes
+/// it (or `wait` runs out).
+async fn raw(addr: SocketAddr, bytes: &[u8], wait: Duration) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(bytes).await?;
+    let mut out = Vec::new();
+    match tokio::time::timeout(wait, s.read_to_end(&mut out)).await {
+        Ok(r) => r.map(|_| out),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no close",
+        )),
+    }
+}
+
+/// A complete HTTP/1.1 request for the endpoint, with extra header lines.
+fn raw_request(extra: &str) -> Vec<u8> {
+    let body = format!(r#"{{"curp":"{CURP}"}}"#);
+    format!(
+        "POST {PATH} HTTP/1.1\r\nhost: sandbox\r\napikey: k\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Asserts that the sandbox still answers a plain request.
+async fn still_serving(sb: &Sandbox) {
+    let r = bycurp(sb, &[], CURP).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// --- selection order -----------------------------------------------------------
+
+/// A fixtures folder whose personas ask curpv5 for fixed scenarios.
+fn persona_fixtures() -> std::path::PathBuf {
+    let dir = temp_dir("personas");
+    std::fs::write(
+        dir.join("personas.yaml"),
+        "- curp: GAPA950819HGTLRR07\n  scenarios: { curpv5: not_found }\n\
+         - curp: HEGJ900515HDFRRN01\n  scenario: unavailable\n\
+         - curp: EIVC881130MVZSLR02\n  scenario: unavailable\n  scenarios: { curpv5: timeout }\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn header_beats_override_beats_persona_beats_realistic() {
+    let dir = persona_fixtures();
+    let sb = Sandbox::start_with(Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    const PERSONA: &str = "GAPA950819HGTLRR07";
+
+    // Realistic: any other well-formed CURP.
+    assert_eq!(bycurp(&sb, &[], CURP).await.scenario(), "success");
+    // Persona beats realistic.
+    let r = bycurp(&sb, &[], PERSONA).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.json()["error"], "CURPSV009");
+    assert_eq!(r.scenario(), "not_found");
+    // `scenario` answers every provider; `scenarios` wins over it.
+    assert_eq!(
+        bycurp(&sb, &[], "HEGJ900515HDFRRN01").await.scenario(),
+        "unavailable"
+    );
+    assert_eq!(
+        bycurp(&sb, &[], "EIVC881130MVZSLR02").await.scenario(),
+        "timeout"
+    );
+
+    // Override beats persona (and realistic).
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "deceased", "times": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let r = bycurp(&sb, &[], PERSONA).await;
+    assert_eq!(r.scenario(), "deceased");
+    assert_eq!(r.json()["curpStatus"], "BD");
+
+    // Header beats override, and does not spend it.
+    let r = bycurp(&sb, &[("x-sandbox-scenario", "homonymy")], PERSONA).await;
+    assert_eq!(r.scenario(), "homonymy");
+    assert_eq!(r.json()["curpStatus"], "AH");
+    assert_eq!(sb.admin_get("/__admin/overrides").await[0]["remaining"], 1);
+    assert_eq!(bycurp(&sb, &[], PERSONA).await.scenario(), "deceased");
+    // Used up: the persona again.
+    assert_eq!(bycurp(&sb, &[], PERSONA).await.scenario(), "not_found");
+
+    // The credential check comes before everything (README decision).
+    let r = sb
+        .post(
+            PATH,
+            &[("x-sandbox-scenario", "success")],
+            json!({ "curp": PERSONA }),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"], "CURPSV001");
+
+    // The journal says which scenario answered each time.
+    let journal = sb
+        .admin_get(&format!("/__admin/requests?curp={PERSONA}"))
+        .await;
+    let scenarios: Vec<&str> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["scenario"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scenarios,
+        [
+            "not_found",
+            "deceased",
+            "homonymy",
+            "deceased",
+            "not_found",
+            "missing_credentials"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn unknown_scenario_header_lists_the_valid_names() {
+    let sb = Sandbox::start().await;
+    let r = bycurp(&sb, &[("x-sandbox-scenario", "exploded")], CURP).await;
+    assert_eq!(r.status, 400);
+    let b = r.json();
+    let msg = b["error"].as_str().unwrap();
+    assert!(msg.contains("exploded"), "{msg}");
+    for name in ["success", "deceased", "not_found", "renapo_05_01"] {
+        assert!(msg.contains(name), "{name} in {msg}");
+        assert!(
+            b["valid_scenarios"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v == name),
+            "{name}"
+        );
+    }
+    // An empty header is no header.
+    let r = bycurp(&sb, &[("x-sandbox-scenario", "")], CURP).await;
+    assert_eq!(r.scenario(), "success");
+}
+
+#[tokio::test]
+async fn forced_scenario_without_a_usable_curp_uses_the_example() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post(
+            PATH,
+            &[KEY, ("x-sandbox-scenario", "deceased")],
+            json!({"curp": "nope"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["curp"], CURP);
+}
+
+// --- latency ----------------------------------------------------------------
+
+#[tokio::test]
+async fn latency_header_is_accurate() {
+    let sb = Sandbox::start().await;
+    // Warm the connection so that only the delay is measured.
+    still_serving(&sb).await;
+    let t = Instant::now();
+    let r = bycurp(&sb, &[("x-sandbox-latency", "300ms")], CURP).await;
+    let took = t.elapsed();
+    assert_eq!(r.status, 200);
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(400),
+        "300ms asked, {took:?} seen"
+    );
+    // A range.
+    let t = Instant::now();
+    bycurp(&sb, &[("x-sandbox-latency", "50ms..100ms")], CURP).await;
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(50), "{took:?}");
+}
+
+#[tokio::test]
+async fn latency_from_override_and_config() {
+    let sb = Sandbox::start_with(Config {
+        latency: Some("150ms".parse::<Latency>().unwrap()),
+        ..config()
+    })
+    .await;
+    let t = Instant::now();
+    still_serving(&sb).await;
+    assert!(
+        t.elapsed() >= Duration::from_millis(150),
+        "--latency applies"
+    );
+    // The admin API is never delayed.
+    let t = Instant::now();
+    sb.admin_get("/__admin/health").await;
+    assert!(t.elapsed() < Duration::from_millis(150));
+
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "success", "latency": "400ms", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["latency"], "400ms");
+    let t = Instant::now();
+    still_serving(&sb).await;
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_millis(800),
+        "override latency, {took:?}"
+    );
+    // The header beats both.
+    let t = Instant::now();
+    bycurp(&sb, &[("x-sandbox-latency", "0")], CURP).await;
+    assert!(t.elapsed() < Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn bad_latency_or_fault_header_is_400() {
+    let sb = Sandbox::start().await;
+    for (header, value) in [
+        ("x-sandbox-latency", "soon"),
+        ("x-sandbox-latency", "300ms..100ms"),
+        ("x-sandbox-latency", "2h"),
+        ("x-sandbox-fault", "explode"),
+    ] {
+        let r = bycurp(&sb, &[(header, value)], CURP).await;
+        assert_eq!(r.status, 400, "{header}: {value}");
+        let b = r.json();
+        assert_eq!(b.as_object().unwrap().len(), 1, "{b}");
+        let msg = b["error"].as_str().unwrap();
+        assert!(msg.contains(header) && msg.contains(value), "{msg}");
+    }
+}
+
+/// Sends `n` requests per connection, all at once, each asking for
+/// `latency`; returns when every answer is in, with the time it took.
+async fn burst(
+    senders: &[hyper::client::conn::http2::SendRequest<Full<Bytes>>],
+    addr: SocketAddr,
+    n: usize,
+    latency: &'static str,
+) -> Duration {
+    let body = Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for send in senders {
+        for _ in 0..n {
+            let mut send = send.clone();
+            let body = body.clone();
+            tasks.push(tokio::spawn(async move {
+                let req = hyper::Request::post(format!("http://{addr}{PATH}"))
+                    .header("apikey", "k")
+                    .header("content-type", "application/json")
+                    .header("x-sandbox-latency", latency)
+                    .body(Full::new(body))
+                    .unwrap();
+                send.ready().await.unwrap();
+                let res = send.send_request(req).await.unwrap();
+                let status = res.status().as_u16();
+                res.into_body().collect().await.unwrap();
+                (status, start.elapsed())
+            }));
+        }
+    }
+    let mut first = Duration::MAX;
+    for t in tasks {
+        let (status, at) = t.await.unwrap();
+        assert_eq!(status, 200);
+        first = first.min(at);
+    }
+    if latency != "0" {
+        assert!(first >= Duration::from_secs(1), "answered early: {first:?}");
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_delayed_requests_take_about_one_delay() {
+    const CONNECTIONS: usize = 100;
+    const PER_CONNECTION: usize = 10;
+    let sb = Sandbox::start().await;
+    let addr = sb.addr;
+    // HTTP/2 multiplexes the thousand requests on a hundred connections, so
+    // the test needs few file descriptors.
+    let mut senders = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let (send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        senders.push(send);
+    }
+    // What a thousand requests cost without a delay on this machine: about
+    // 0.3 s in a debug build on a quiet box, several times that on a busy
+    // one. Delays that are timers overlap, so the delayed burst adds about
+    // one delay to that (well under 2 s on a quiet box); a delay that held a
+    // thread would add hundreds of seconds.
+    let baseline = burst(&senders, addr, PER_CONNECTION, "0").await;
+    let took = burst(&senders, addr, PER_CONNECTION, "1s").await;
+    assert!(
+        took < Duration::from_secs(1) + baseline + Duration::from_millis(500),
+        "1000 requests delayed 1 s took {took:?}; undelayed they take {baseline:?}"
+    );
+    assert_eq!(
+        sb.admin_get("/__admin/requests?limit=3000")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1000,
+        "the journal keeps its bound"
+    );
+}
+
+// --- faults -----------------------------------------------------------------
+
+#[tokio::test]
+async fn connection_reset_breaks_the_connection() {
+    let sb = Sandbox::start().await;
+    let got = raw(
+        sb.addr,
+        &raw_request("x-sandbox-fault: connection_reset\r\n"),
+        Duration::from_secs(5),
+    )
+    .await;
+    // RST, not a polite close: the client's read fails.
+    match got {
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        Ok(bytes) => panic!(
+            "read {:?} instead of a reset",
+            String::from_utf8_lossy(&bytes)
+        ),
+    }
+    // An HTTP client sees an error, not a response.
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let req = hyper::Request::post(format!("{}{PATH}", sb.base))
+        .header("apikey", "k")
+        .header("x-sandbox-fault", "connection_reset")
+        .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
+        .unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(5), client.request(req))
+        .await
+        .expect("the reset is immediate");
+    assert!(res.is_err(), "a reset is not a response: {res:?}");
+    still_serving(&sb).await;
+    // The journal still records the request.
+    let j = sb.admin_get("/__admin/requests?limit=3").await;
+    assert_eq!(j[0]["scenario"], "success");
+}
+
+#[tokio::test]
+async fn empty_response_closes_without_a_byte() {
+    let sb = Sandbox::start().await;
+    let got = raw(
+        sb.addr,
+        &raw_request("x-sandbox-fault: empty_response\r\n"),
+        Duration::from_secs(5),
+    )
+    .await;
+    // A clean close (EOF) before a single byte of response.
+    let bytes = got.expect("a close, not a reset");
+    assert!(bytes.is_empty(), "{}", String::from_utf8_lossy(&bytes));
+    still_serving(&sb).await;
+}
+
+#[tokio::test]
+async fn malformed_body_is_not_json() {
+    let sb = Sandbox::start().await;
+    let r = bycurp(&sb, &[("x-sandbox-fault", "malformed_body")], CURP).await;
+    assert_eq!(r.status, 200);
+    assert!(!r.body.is_empty());
+    assert!(
+        serde_json::from_slice::<Value>(&r.body).is_err(),
+        "{}",
+        r.text()
+    );
+    // On an error scenario too, keeping its status.
+    let r = bycurp(
+        &sb,
+        &[
+            ("x-sandbox-fault", "malformed_body"),
+            ("x-sandbox-scenario", "timeout"),
+        ],
+        CURP,
+    )
+    .await;
+    assert_eq!(r.status, 504);
+    assert!(serde_json::from_slice::<Value>(&r.body).is_err());
+    still_serving(&sb).await;
+}
+
+#[tokio::test]
+async fn hang_never_answers_and_the_server_keeps_serving() {
+    let sb = Sandbox::start().await;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let req = hyper::Request::post(format!("{}{PATH}", sb.base))
+        .header("apikey", "k")
+        .header("x-sandbox-fault", "hang")
+        .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
+        .unwrap();
+    let t = Instant::now();
+    let res = tokio::time::timeout(Duration::from_millis(300), client.request(req)).await;
+    assert!(res.is_err(), "hang answered: {res:?}");
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    still_serving(&sb).await;
+
+    // A hang still held at shutdown is let go at once, not after the
+    // shutdown wait (2 s in the test config).
+    let req = hyper::Request::post(format!("{}{PATH}", sb.base))
+        .header("apikey", "k")
+        .header("x-sandbox-fault", "hang")
+        .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
+        .unwrap();
+    let held = tokio::spawn(client.request(req));
+    while sb
+        .admin_get("/__admin/requests")
+        .await
+        .as_array()
+        .unwrap()
+        .len()
+        < 3
+    {
+        tokio::task::yield_now().await;
+    }
+    let t = Instant::now();
+    sb.stop().await;
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
+    let res = tokio::time::timeout(Duration::from_secs(2), held)
+        .await
+        .expect("the held request ends with the server")
+        .unwrap();
+    assert!(res.is_err(), "hang answered: {res:?}");
+}
+
+#[tokio::test]
+async fn fault_from_an_override() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "success", "fault": "empty_response", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["fault"], "empty_response");
+    let got = raw(sb.addr, &raw_request(""), Duration::from_secs(5)).await;
+    assert!(
+        got.as_ref().map(|b| b.is_empty()).unwrap_or(true),
+        "{got:?}"
+    );
+    still_serving(&sb).await;
+}
+
+// --- bad input ------------------------------------------------------------------
+
+#[tokio::test]
+async fn malformed_json_is_400_in_the_provider_shape() {
+    let sb = Sandbox::start().await;
+    for body in ["{\"curp\": ", "{curp: 1}", "not json", "\u{0}\u{1}"] {
+        let r = sb
+            .send(
+                "POST",
+                PATH,
+                &[KEY, ("content-type", "application/json")],
+                body,
+            )
+            .await;
+        assert_eq!(r.status, 400, "{body:?}: {}", r.text());
+        let b = r.json();
+        assert_eq!(b["error"], "BAD_REQUEST");
+        assert!(b["message"].as_str().unwrap().contains("JSON"), "{b}");
+    }
+    // Malformed multipart too.
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "multipart/form-data; boundary=X")],
+            "garbage",
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn unsupported_content_type_is_400() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "text/xml")],
+            "<curp>PXNE660720HMCXTN06</curp>",
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let b = r.json();
+    assert_eq!(b["error"], "BAD_REQUEST");
+    assert!(b["message"].as_str().unwrap().contains("text/xml"), "{b}");
+}
+
+#[tokio::test]
+async fn two_mib_body_is_413_in_the_provider_shape() {
+    let sb = Sandbox::start().await;
+    let big = format!(r#"{{"curp":"{CURP}","pad":"{}"}}"#, "x".repeat(2 << 20));
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            big.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    let b = r.json();
+    assert_eq!(b["error"], "PAYLOAD_TOO_LARGE");
+    assert!(b["message"].as_str().unwrap().contains("1048576"), "{b}");
+    // Outside any provider: the sandbox's own shape.
+    let r = sb
+        .send(
+            "POST",
+            "/elsewhere",
+            &[("content-type", "application/json")],
+            big,
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json().as_object().unwrap().len(), 1);
+    // The journal has the 413.
+    let j = sb.admin_get("/__admin/requests?provider=curpv5").await;
+    assert_eq!(j[0]["status"], 413);
+    still_serving(&sb).await;
+    // Exactly at the limit is fine.
+    let sb = Sandbox::start_with(Config {
+        body_limit: 64,
+        ..config()
+    })
+    .await;
+    let body = format!(r#"{{"curp":"{CURP}"}}"#);
+    let padded = format!("{body}{}", " ".repeat(64 - body.len()));
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            padded.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            padded + " ",
+        )
+        .await;
+    assert_eq!(r.status, 413);
+}
+
+#[tokio::test]
+async fn garbage_on_the_socket() {
+    let sb = Sandbox::start().await;
+    for garbage in [
+        &b"\x00\x01\x02\x03 GARBAGE \xff\xfe\r\n\r\n"[..],
+        b"HELLO\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"POST /api/curp/bycurp HTTP/1.1\r\ncontent-length: nope\r\n\r\n",
+    ] {
+        let got = raw(sb.addr, garbage, Duration::from_secs(5)).await;
+        match got {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(
+                    bytes.is_empty() || text.starts_with("HTTP/1.1 400"),
+                    "{text}"
+                );
+            }
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        }
+    }
+    still_serving(&sb).await;
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404() {
+    let sb = Sandbox::start().await;
+    // Under the provider's prefix: its shape.
+    let r = sb.post("/api/curp/bycurpx", &[KEY], json!({})).await;
+    assert_eq!(r.status, 404);
+    let b = r.json();
+    assert_eq!(b["error"], "NOT_FOUND");
+    assert!(b["message"].is_string());
+    let r = sb.get("/API/CURP/", &[]).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"], "NOT_FOUND");
+    // Elsewhere: the sandbox's `{"error"}`.
+    for path in ["/", "/nope", "/api/other/thing"] {
+        let r = sb.get(path, &[]).await;
+        assert_eq!(r.status, 404, "{path}");
+        let b = r.json();
+        assert_eq!(b.as_object().unwrap().len(), 1, "{b}");
+        assert!(b["error"].as_str().unwrap().contains(path), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow() {
+    let sb = Sandbox::start().await;
+    for method in ["GET", "PUT", "DELETE", "PATCH"] {
+        let r = sb.send(method, "/api/Curp/byCurp", &[KEY], "").await;
+        assert_eq!(r.status, 405, "{method}");
+        assert_eq!(r.header("allow"), Some("POST"));
+        let b = r.json();
+        assert_eq!(b["error"], "METHOD_NOT_ALLOWED");
+        assert!(b["message"].as_str().unwrap().contains(method));
+    }
+}
+
+#[tokio::test]
+async fn invalid_namespace_header_is_400() {
+    let sb = Sandbox::start().await;
+    for bad in ["has space", "slash/es", &"x".repeat(65)] {
+        let r = bycurp(&sb, &[("x-sandbox-namespace", bad)], CURP).await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.json()["error"].as_str().unwrap().contains("namespace"));
+    }
+    // A valid one works and is separate.
+    let r = bycurp(&sb, &[("x-sandbox-namespace", "suite-1.a_b")], CURP).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+}
+
+// --- the binary ------------------------------------------------------------------
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("MXID_SCENARIOS")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn check_names_file_line_and_field() {
+    let dir = temp_dir("check");
+    let original = include_str!("../scenarios/curpv5.yaml");
+    let broken = original.replacen("        status: 504\n", "        status: lots\n", 1);
+    assert_ne!(broken, original);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("status: lots"))
+        .unwrap()
+        + 1;
+    std::fs::write(dir.join("curpv5.yaml"), &broken).unwrap();
+    let out = run(&["check", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("curpv5.yaml"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(":{line}")),
+        "line {line}: {stderr}"
+    );
+    assert!(stderr.contains("status"), "{stderr}");
+
+    // An unknown field.
+    let broken = original.replacen(
+        "        status: 504\n",
+        "        status: 504\n        colour: red\n",
+        1,
+    );
+    std::fs::write(dir.join("curpv5.yaml"), &broken).unwrap();
+    let out = run(&["check", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("curpv5.yaml") && stderr.contains("colour"),
+        "{stderr}"
+    );
+
+    // The scenarios catalog refuses the folder too.
+    let out = run(&["scenarios", "--scenarios", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("curpv5.yaml"));
+
+    let out = run(&["check", dir.join("missing").to_str().unwrap()]);
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_passes_the_shipped_yaml() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for dir in ["scenarios", "fixtures"] {
+        let out = run(&["check", &format!("{root}/{dir}")]);
+        assert!(
+            out.status.success(),
+            "{dir}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+    }
+}
+
+#[test]
+fn scenarios_command_prints_the_catalog() {
+    let out = run(&["scenarios"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("curpv5") && l.contains("deceased")));
+    let out = run(&["scenarios", "--json"]);
+    assert!(out.status.success());
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["provider"] == "curpv5" && r["name"] == "renapo_01_06" && r["path"] == PATH));
+}
+
+#[tokio::test]
+async fn serve_prints_the_ready_line_and_stops_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--host", "127.0.0.1"])
+        .env_remove("MXID_PORT")
+        .env_remove("MXID_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(Duration::from_secs(20), line)
+        .await
+        .expect("the ready line comes")
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    assert!(line.contains("listening on http://127.0.0.1:"), "{line}");
+
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let req = hyper::Request::post(format!("{url}{PATH}"))
+        .header("apikey", "k")
+        .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let b: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(b["curp"], CURP);
+
+    // A request in flight when SIGTERM comes still gets its answer.
+    let req = hyper::Request::post(format!("{url}{PATH}"))
+        .header("apikey", "k")
+        .header("x-sandbox-latency", "500ms")
+        .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
+        .unwrap();
+    let in_flight = tokio::spawn(client.request(req));
+    // The journal records it before its delay starts.
+    loop {
+        let req = hyper::Request::get(format!("{url}/__admin/requests"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let res = client.request(req).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let j: Value = serde_json::from_slice(&body).unwrap();
+        if j.as_array().unwrap().len() == 2 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    let res = in_flight.await.unwrap().expect("answered before the exit");
+    assert_eq!(res.status(), 200);
+}
