@@ -95,6 +95,11 @@ pub async fn serve(
 
     drop(listener);
     let _ = stop_tx.send(true);
+    // Timer work (webhook attempts, retries) stops with the server: nothing
+    // is delivered after shutdown, and an attempt in flight is dropped.
+    for ns in engine.namespaces().all() {
+        ns.timers.stop();
+    }
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(config.shutdown_timeout) => {
