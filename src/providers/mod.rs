@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use crate::engine::provider::Provider;
 
+pub mod accuauth;
 pub mod common;
 pub mod curpv5;
 pub mod nss;
+pub mod pdf;
 pub mod validacurp;
 
 /// Every provider module, in the order the catalog lists them.
@@ -18,6 +20,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(curpv5::Curpv5),
         Arc::new(validacurp::ValidaCurp),
+        Arc::new(accuauth::Accuauth),
         Arc::new(nss::Nss),
         // validacurp, accuauth, nss and async are registered here as they land.
     ]

@@ -1,0 +1,353 @@
+//! AccuAuth Mexico cloud API (seed 002): `POST /verify/id_check`.
+//!
+//! Credentials are two headers, `X-DF-API-ID` and `X-DF-API-SECRET`; the body
+//! carries `id_number` as JSON, urlencoded or multipart form data (every
+//! public AccuAuth client posts form data). Every answer carries
+//! `request_id` (`TID` and 32 lowercase hex digits). Result codes 0–5 answer
+//! HTTP 200 with `status: "OK"`; errors answer `{status, reason, request_id}`
+//! with the HTTP code of the seed's error table.
+
+use base64::Engine as _;
+use rand::Rng as _;
+
+use super::common::dmy;
+use super::pdf;
+use crate::curp::{self, Person, Sex};
+use crate::engine::counters::Window;
+use crate::engine::model::Scenario;
+use crate::engine::provider::{Call, Provider};
+use crate::engine::template::Vars;
+use crate::request::{Field, Request};
+
+pub struct Accuauth;
+
+/// The CURP a scenario renders with when the request has no usable one.
+const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
+
+/// The API ID header; the API secret header must come with it.
+const API_ID: &str = "x-df-api-id";
+const API_SECRET: &str = "x-df-api-secret";
+
+/// The body field the document names.
+const ID_NUMBER: &str = "id_number";
+
+/// `settings:` keys of `scenarios/accuauth.yaml`, with their defaults.
+const SAME_ID_PER_DAY: (&str, Option<u64>) = ("same_id_per_day", Some(10));
+const REQUESTS_PER_SECOND: (&str, Option<u64>) = ("requests_per_second", None);
+const QUOTA: (&str, Option<u64>) = ("quota", None);
+
+impl Provider for Accuauth {
+    fn id(&self) -> &'static str {
+        "accuauth"
+    }
+
+    fn yaml(&self) -> &'static str {
+        include_str!("../../scenarios/accuauth.yaml")
+    }
+
+    fn endpoints(&self) -> &'static [&'static str] {
+        &["id_check"]
+    }
+
+    fn variables(&self) -> &'static [&'static str] {
+        &[
+            "request_id",
+            "codigo_validacion",
+            "curp",
+            "nombre",
+            "apellido_paterno",
+            "apellido_materno",
+            "sexo",
+            "fecha_nacimiento",
+            "pais_nacimiento",
+            "estado_nacimiento",
+            "doc_probatorio",
+            "entidad_registro",
+            "tomo",
+            "clave_municipio_registro",
+            "anio_reg",
+            "clave_entidad_registro",
+            "foja",
+            "num_acta",
+            "libro",
+            "municipio_registro",
+            "estatus_curp",
+            "documento",
+        ]
+    }
+
+    fn required_scenarios(&self, _endpoint: &str) -> Vec<&'static str> {
+        vec![
+            "success",
+            "not_found",
+            "invalid_id_number",
+            "missing_field",
+            "invalid_format",
+            "abnormal_behaviour",
+            "rate_limited",
+            "out_of_quota",
+        ]
+    }
+
+    fn credential(&self, req: &Request) -> Option<String> {
+        // Both headers are required; the API ID names the customer.
+        let id = req
+            .header(API_ID)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())?;
+        req.header(API_SECRET)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())?;
+        Some(id.to_string())
+    }
+
+    fn curp(&self, _endpoint: &str, req: &Request) -> Option<String> {
+        req.field(ID_NUMBER).text()
+    }
+
+    fn realistic(&self, call: &mut Call<'_>) -> String {
+        let api_id = call.credential.clone().unwrap_or_default();
+        // The gateway limits the request rate before it reads the body.
+        if over(
+            call,
+            REQUESTS_PER_SECOND,
+            &format!("rate:{api_id}"),
+            Window::Second,
+        ) {
+            return "rate_limited".into();
+        }
+        let Some(id_number) = call.curp.clone() else {
+            // A number arrives as text and fails the pattern below; an array or
+            // an object is there but not an ID number.
+            return match call.req.field(ID_NUMBER) {
+                Field::Other(_) => "invalid_format",
+                _ => "missing_field",
+            }
+            .into();
+        };
+        if !curp::is_loose(&id_number) {
+            return "invalid_format".into();
+        }
+        if over(call, QUOTA, &format!("quota:{api_id}"), Window::Forever) {
+            return "out_of_quota".into();
+        }
+        let same = format!("same_id:{api_id}:{id_number}");
+        if over(call, SAME_ID_PER_DAY, &same, Window::Day) {
+            return "abnormal_behaviour".into();
+        }
+        // The CURP pattern holds but RENAPO's rules do not (a wrong check
+        // digit, an impossible date, an unknown state): result code 3.
+        if !strictly_valid(&id_number) {
+            return "invalid_id_number".into();
+        }
+        "success".into()
+    }
+
+    fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
+        vars.set("request_id", format!("TID{}", call.hex("request_id", 32)));
+        // Only the answers with a `result` need the person (and the PDF).
+        if !scenario.body.variables().any(|v| v == "curp") {
+            return;
+        }
+        let codigo = validation_code(call);
+        let created = pdf_date(call);
+        let person = call.person_or(EXAMPLE_CURP).clone();
+        let status = scenario
+            .data_str("status")
+            .unwrap_or(&person.status)
+            .to_string();
+        let stated = Stated::of(call, &person, status, codigo);
+        let text = stated.page(&person, &created);
+        let documento =
+            base64::engine::general_purpose::STANDARD.encode(pdf::one_page(&text.as_page()));
+        let r = &person.registry;
+        vars.set("codigo_validacion", stated.codigo.as_str())
+            .set("curp", person.curp.as_str())
+            .set("nombre", person.names.as_str())
+            .set("apellido_paterno", person.first_surname.as_str())
+            .set("apellido_materno", person.second_surname.as_str())
+            .set("sexo", stated.sexo)
+            .set("fecha_nacimiento", stated.fecha.as_str())
+            .set("pais_nacimiento", stated.pais.as_str())
+            .set("estado_nacimiento", stated.estado.as_str())
+            .set("doc_probatorio", person.proof_document)
+            .set("entidad_registro", stated.entidad_registro.as_str())
+            .set("tomo", r.volume.as_str())
+            .set("clave_municipio_registro", r.municipality_code.as_str())
+            .set("anio_reg", anio(r.year))
+            .set("clave_entidad_registro", r.entity_ine.as_str())
+            .set("foja", r.page.as_str())
+            .set("num_acta", r.act_number.as_str())
+            .set("libro", r.book.as_str())
+            .set("municipio_registro", r.municipality_name.to_uppercase())
+            .set("estatus_curp", stated.status.as_str())
+            .set("documento", documento);
+    }
+
+    fn error_vars(&self, _req: &Request, vars: &mut Vars) {
+        // Engine errors (404, 405, 413, a malformed body) have no Call and so
+        // no seeded generator: their request id is random.
+        let mut rng = rand::rng();
+        let hex: String = (0..32)
+            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+            .collect();
+        vars.set("request_id", format!("TID{hex}"));
+    }
+}
+
+/// Counts one hit of `key` when the setting is on, and says whether the
+/// count went over it.
+fn over(call: &Call<'_>, (setting, default): (&str, Option<u64>), key: &str, w: Window) -> bool {
+    let Some(limit) = call.provider.limit(setting, default) else {
+        return false;
+    };
+    let key = format!("accuauth:{key}");
+    call.ns.counters.hit(&key, w, Some(limit), call.now) > limit
+}
+
+/// Whether the CURP passes RENAPO's structural rules.
+fn strictly_valid(id_number: &str) -> bool {
+    curp::check_strict(id_number).is_ok()
+}
+
+/// The upper-case name of a RENAPO state code (`VZ` → `VERACRUZ`, `NE` →
+/// `NACIDO EN EL EXTRANJERO`), the code itself when the catalog lacks it.
+fn state_name(call: &Call<'_>, renapo: &str) -> String {
+    call.fixtures
+        .domain
+        .catalogs
+        .entity_by_renapo(renapo)
+        .map(|e| e.upper.clone())
+        .unwrap_or_else(|| renapo.to_string())
+}
+
+/// The upper-case name of an INE entity code (`30` → `VERACRUZ`).
+fn entity_name(call: &Call<'_>, ine: &str, fallback: &str) -> String {
+    call.fixtures
+        .domain
+        .catalogs
+        .entity_by_ine(ine)
+        .map(|e| e.upper.clone())
+        .unwrap_or_else(|| fallback.to_uppercase())
+}
+
+/// The person's data as the answer states it, shared by the JSON and the PDF.
+struct Stated {
+    codigo: String,
+    status: String,
+    sexo: &'static str,
+    fecha: String,
+    pais: String,
+    estado: String,
+    entidad_registro: String,
+}
+
+impl Stated {
+    fn of(call: &Call<'_>, person: &Person, status: String, codigo: String) -> Stated {
+        let sexo = match person.sex {
+            Sex::H => "HOMBRE",
+            Sex::M => "MUJER",
+            Sex::X => "NO BINARIO",
+        };
+        // RENAPO records no country of birth for someone born abroad; the
+        // nationality is the closest fact the person has.
+        let pais = if person.birth_state == "NE" {
+            person.nationality.clone()
+        } else {
+            "MEXICO".to_string()
+        };
+        let r = &person.registry;
+        Stated {
+            codigo,
+            status,
+            sexo,
+            fecha: dmy(person.birth_date),
+            pais,
+            estado: state_name(call, &person.birth_state),
+            entidad_registro: entity_name(call, &r.entity_ine, &r.entity_name),
+        }
+    }
+
+    /// The constancia: the CURP data in RENAPO's words, and a line saying
+    /// the file is a sandbox's.
+    fn page<'a>(&'a self, person: &Person, created: &'a str) -> PageText<'a> {
+        let r = &person.registry;
+        let lines = vec![
+            format!("Clave: {}", person.curp),
+            format!("Nombre(s): {}", person.names),
+            format!("Primer apellido: {}", person.first_surname),
+            format!("Segundo apellido: {}", person.second_surname),
+            format!("Sexo: {}", self.sexo),
+            format!("Fecha de nacimiento: {}", self.fecha),
+            format!("País de nacimiento: {}", self.pais),
+            format!("Entidad de nacimiento: {}", self.estado),
+            format!("Documento probatorio: {}", person.proof_document),
+            format!(
+                "Registro: entidad {}, municipio {}, año {}, acta {}",
+                words(&[&r.entity_ine, &self.entidad_registro]),
+                words(&[&r.municipality_code, &r.municipality_name.to_uppercase()]),
+                anio(r.year),
+                r.act_number
+            ),
+            format!("Estatus CURP: {}", self.status),
+            format!("Código de validación: {}", self.codigo),
+            String::new(),
+            "Documento generado por mxid-sandbox. Sin validez oficial.".to_string(),
+        ];
+        PageText { lines, created }
+    }
+}
+
+/// The text of the constancia, owned until the PDF is written.
+struct PageText<'a> {
+    lines: Vec<String>,
+    created: &'a str,
+}
+
+impl PageText<'_> {
+    fn as_page(&self) -> pdf::Page<'_> {
+        pdf::Page {
+            title: "Constancia de la Clave Única de Registro de Población",
+            lines: &self.lines,
+            created: self.created,
+        }
+    }
+}
+
+/// The non-empty parts, separated by spaces.
+fn words(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The registry year as text; empty when unknown.
+fn anio(year: u16) -> String {
+    if year == 0 {
+        String::new()
+    } else {
+        year.to_string()
+    }
+}
+
+/// `codigoValidacion`: `vc`, the validation time in epoch milliseconds and
+/// eight random digits, as the document's masked example
+/// (`vc16752xxxxx1.73xxxxxx`) reads.
+fn validation_code(call: &Call<'_>) -> String {
+    let mut rng = call.rng("codigo_validacion");
+    let digits: String = (0..8)
+        .map(|_| char::from_digit(rng.random_range(0..10), 10).unwrap_or('0'))
+        .collect();
+    format!("vc{}.{digits}", call.now.micros().div_euclid(1000))
+}
+
+/// The sandbox time as a PDF date in Mexico's offset: `D:20240515100000-06'00'`.
+fn pdf_date(call: &Call<'_>) -> String {
+    // `2024-05-15T10:00:00-06:00` → digits of the date and time.
+    let t = call.now.to_mx_rfc3339_secs();
+    let digits: String = t.chars().take(19).filter(char::is_ascii_digit).collect();
+    format!("D:{digits}-06'00'")
+}

@@ -1,0 +1,186 @@
+//! A minimal PDF 1.4 writer: one page of Helvetica text.
+//!
+//! AccuAuth returns the RENAPO constancia as a base64 PDF (`documento`).
+//! Clients decode it, store it, sometimes open it: so the sandbox writes a
+//! real file — catalog, page tree, one page, a standard Type 1 font, a
+//! content stream, an info dictionary and a cross-reference table whose byte
+//! offsets point at the objects — rather than a few bytes that only look
+//! like base64.
+
+use std::fmt::Write as _;
+
+/// Letter size, in points.
+const PAGE_WIDTH: u32 = 612;
+const PAGE_HEIGHT: u32 = 792;
+const MARGIN: u32 = 72;
+const TITLE_SIZE: u32 = 14;
+const TEXT_SIZE: u32 = 10;
+const LEADING: u32 = 16;
+
+/// What the page says.
+#[derive(Debug, Clone, Default)]
+pub struct Page<'a> {
+    /// The document title: the info dictionary's `/Title` and the first line.
+    pub title: &'a str,
+    /// Lines of text under the title, top to bottom.
+    pub lines: &'a [String],
+    /// `/CreationDate`, already in PDF date form (`D:20240515100000-06'00'`).
+    pub created: &'a str,
+}
+
+/// Writes the page as a complete PDF file.
+pub fn one_page(page: &Page<'_>) -> Vec<u8> {
+    let mut content = Vec::new();
+    content.extend_from_slice(b"BT\n");
+    content.extend_from_slice(
+        format!(
+            "/F1 {TITLE_SIZE} Tf\n{MARGIN} {} Td\n{LEADING} TL\n",
+            PAGE_HEIGHT - MARGIN
+        )
+        .as_bytes(),
+    );
+    push_string(&mut content, page.title);
+    content.extend_from_slice(format!(" Tj\n/F1 {TEXT_SIZE} Tf\nT*\n").as_bytes());
+    for line in page.lines {
+        content.extend_from_slice(b"T* ");
+        push_string(&mut content, line);
+        content.extend_from_slice(b" Tj\n");
+    }
+    content.extend_from_slice(b"ET\n");
+
+    let mut info = b"<< /Title ".to_vec();
+    push_string(&mut info, page.title);
+    info.extend_from_slice(b" /Producer (mxid-sandbox) /CreationDate ");
+    push_string(&mut info, page.created);
+    info.extend_from_slice(b" >>");
+
+    let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    stream.extend_from_slice(&content);
+    stream.extend_from_slice(b"endstream");
+
+    let objects: [Vec<u8>; 6] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
+             /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
+        )
+        .into_bytes(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
+        stream,
+        info,
+    ];
+
+    // The binary comment after the header tells transfer tools the file is
+    // not text (PDF 1.4, §3.4.1).
+    let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for off in offsets {
+        // Each entry is exactly 20 bytes, its end of line included.
+        let _ = writeln!(table, "{off:010} 00000 n ");
+    }
+    let _ = write!(
+        table,
+        "trailer\n<< /Size {} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    );
+    out.extend_from_slice(table.as_bytes());
+    out
+}
+
+/// Appends `text` as a PDF literal string in WinAnsiEncoding: the Latin-1
+/// range maps to itself (so `Ñ`, `Á`, `É` print), anything else becomes `?`,
+/// and `(`, `)` and `\` are escaped.
+fn push_string(out: &mut Vec<u8>, text: &str) {
+    out.push(b'(');
+    for c in text.chars() {
+        let code = u32::from(c);
+        match c {
+            '(' | ')' | '\\' => {
+                out.push(b'\\');
+                out.push(code as u8);
+            }
+            ' '..='~' => out.push(code as u8),
+            _ if (0xA0..=0xFF).contains(&code) => out.push(code as u8),
+            _ => out.push(b'?'),
+        }
+    }
+    out.push(b')');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let lines = vec![
+            "CURP: PXNE660720HMCXTN06".to_string(),
+            "Nombre: ENRIQUE PEÑA NIETO (prueba)".to_string(),
+            "Entidad: MÉXICO \\ 日本".to_string(),
+        ];
+        one_page(&Page {
+            title: "Constancia de la CURP",
+            lines: &lines,
+            created: "D:20240515100000-06'00'",
+        })
+    }
+
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+
+    fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).rposition(|w| w == needle)
+    }
+
+    #[test]
+    fn header_and_trailer() {
+        let pdf = sample();
+        assert!(pdf.starts_with(b"%PDF-1.4\n"));
+        assert!(pdf.ends_with(b"%%EOF\n"));
+    }
+
+    #[test]
+    fn xref_offsets_point_at_the_objects() {
+        let pdf = sample();
+        let sx = rfind(&pdf, b"startxref\n").unwrap() + b"startxref\n".len();
+        let end = sx + pdf[sx..].iter().position(|b| *b == b'\n').unwrap();
+        let xref: usize = std::str::from_utf8(&pdf[sx..end]).unwrap().parse().unwrap();
+        assert!(pdf[xref..].starts_with(b"xref\n0 7\n"));
+        let table = &pdf[xref + b"xref\n0 7\n".len()..];
+        assert_eq!(&table[..20], b"0000000000 65535 f \n");
+        for n in 1..7 {
+            let entry = &table[n * 20..n * 20 + 20];
+            assert!(entry.ends_with(b" 00000 n \n"), "{entry:?}");
+            let off: usize = std::str::from_utf8(&entry[..10]).unwrap().parse().unwrap();
+            let want = format!("{n} 0 obj\n");
+            assert!(pdf[off..].starts_with(want.as_bytes()), "object {n}");
+        }
+    }
+
+    #[test]
+    fn stream_length_is_exact() {
+        let pdf = sample();
+        let at = find(&pdf, b"/Length ").unwrap() + b"/Length ".len();
+        let end = at + pdf[at..].iter().position(|b| *b == b' ').unwrap();
+        let len: usize = std::str::from_utf8(&pdf[at..end]).unwrap().parse().unwrap();
+        let start = find(&pdf, b"stream\n").unwrap() + b"stream\n".len();
+        assert_eq!(&pdf[start + len..start + len + 9], b"endstream");
+    }
+
+    #[test]
+    fn text_is_winansi_and_escaped() {
+        let pdf = sample();
+        assert!(find(&pdf, b"(Nombre: ENRIQUE PE\xD1A NIETO \\(prueba\\)) Tj").is_some());
+        assert!(find(&pdf, b"(Entidad: M\xC9XICO \\\\ ??) Tj").is_some());
+    }
+}
