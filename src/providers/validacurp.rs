@@ -255,7 +255,7 @@ impl Provider for ValidaCurp {
             "getData" => person_vars(call, scenario, vars),
             "calculateCURP" => {
                 let (curp, detail) = match calc_input(call) {
-                    Ok(input) => (curp::calculate(&input).ok(), None),
+                    Ok(curp) => (Some(curp), None),
                     Err(refusal) => (None, refusal.detail),
                 };
                 vars.set("curp", curp.unwrap_or_else(|| EXAMPLE_CURP.to_string()));
@@ -291,8 +291,9 @@ impl Provider for ValidaCurp {
 /// Reads and checks the `calculateCURP` fields in the order of the
 /// document's table: missing (400–407), not numeric (408–410), wrong length
 /// (411–414, with 413 for two digits that are no month), sex (415), entity
-/// (416); a date that does not exist or cannot be encoded is 417.
-fn calc_input(call: &Call<'_>) -> Result<CalcInput, CalcRefusal> {
+/// (416); a date that does not exist or cannot be encoded is 417. The CURP
+/// when every check passes.
+fn calc_input(call: &Call<'_>) -> Result<String, CalcRefusal> {
     let req = call.req;
     let mut values: Vec<String> = Vec::with_capacity(CALC_FIELDS.len());
     for (name, missing) in CALC_FIELDS {
@@ -365,8 +366,7 @@ fn calc_input(call: &Call<'_>) -> Result<CalcInput, CalcRefusal> {
             }
             other => other.to_string(),
         })
-    })?;
-    Ok(input)
+    })
 }
 
 /// Fills the `Applicant` and `EvidentiaryDocument` of `getData` from the
