@@ -477,8 +477,11 @@ async fn engine_errors_are_in_accuauths_shape() {
     let b = assert_error(&r, 404, "NOT_FOUND");
     assert!(b["reason"].as_str().unwrap().contains("/verify/face_check"));
 
+    // A wrong method is a 405 with Allow (SPEC §8), in AccuAuth's envelope:
+    // the table has no status of its own for it, NOT_FOUND says it best.
     let r = sb.get(PATH, &CREDS).await;
-    assert_error(&r, 404, "NOT_FOUND");
+    assert_error(&r, 405, "NOT_FOUND");
+    assert_eq!(r.header("allow"), Some("POST"));
 
     let mut h = CREDS.to_vec();
     h.push(("content-type", "application/json"));
