@@ -1,1 +1,1581 @@
+//! async (seed 004) against the real server: creation and input checks,
+//! the timeline on the sandbox clock, and webhook delivery to a port-0
+//! receiver. Sandbox time only moves through `POST /__admin/clock`, which
+//! answers once every consequence (status changes, delivery attempts) has
+//! happened, so no test sleeps or polls.
 
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{HeaderMap, Response};
+use hyper_util::rt::TokioIo;
+use mxid_sandbox::Source;
+use serde_json::{json, Value};
+
+use crate::common::{config, Sandbox};
+
+const BASE: &str = "/api/AsyncVerication";
+const INE: &str = "/api/AsyncVerication/IneNominalList";
+const RFC: &str = "/api/AsyncVerication/RfcByCurp";
+const NSS: &str = "/api/AsyncVerication/NssByCurp";
+const STATUS: &str = "/api/AsyncVerication/verificationStatus";
+const KEY: &str = "customer-key";
+const EPN: &str = "PXNE660720HMCXTN06";
+
+// ---- the webhook receiver ---------------------------------------------------
+
+/// How the receiver answers one request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Answer {
+    /// 200 {"completed": true}
+    Completed,
+    /// This status with {"code": "ERR", "message": "down"}.
+    Status(u16),
+    /// 200 with a body that is not JSON.
+    Garbage,
+    /// Never answers.
+    Hang,
+}
+
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+    at: Instant,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct HookState {
+    plan: VecDeque<Answer>,
+    otherwise: Option<Answer>,
+    received: Vec<Received>,
+}
+
+/// A port-0 HTTP server that records every request and answers as told.
+struct Hook {
+    url: String,
+    state: Arc<Mutex<HookState>>,
+}
+
+impl Hook {
+    async fn start() -> Hook {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(HookState::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let state = shared.clone();
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let state = state.clone();
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        let answer = {
+                            let mut s = state.lock().unwrap();
+                            s.received.push(Received {
+                                method: parts.method.to_string(),
+                                path: parts.uri.path().to_string(),
+                                headers: parts.headers,
+                                body,
+                                at: Instant::now(),
+                            });
+                            s.plan
+                                .pop_front()
+                                .or(s.otherwise)
+                                .unwrap_or(Answer::Completed)
+                        };
+                        let (status, body) = match answer {
+                            Answer::Completed => (200, r#"{"completed": true}"#.to_string()),
+                            Answer::Status(n) => (n, r#"{"code":"ERR","message":"down"}"#.into()),
+                            Answer::Garbage => (200, "<html>not json".into()),
+                            Answer::Hang => std::future::pending().await,
+                        };
+                        let mut res = Response::new(Full::new(Bytes::from(body)));
+                        *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                        Ok::<_, std::convert::Infallible>(res)
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Hook {
+            url: format!("http://{addr}/hook"),
+            state,
+        }
+    }
+
+    /// The next answers, in order; then `Completed` (or what `always` set).
+    fn plan(&self, answers: &[Answer]) {
+        self.state
+            .lock()
+            .unwrap()
+            .plan
+            .extend(answers.iter().copied());
+    }
+
+    fn always(&self, answer: Answer) {
+        self.state.lock().unwrap().otherwise = Some(answer);
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+}
+
+/// A URL nothing listens on (connection refused).
+async fn dead_url() -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}/hook")
+}
+
+// ---- helpers ------------------------------------------------------------------
+
+async fn create(sb: &Sandbox, path: &str, key: &str, body: Value) -> String {
+    let r = sb.post(path, &[("apikey", key)], body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let b = r.json();
+    assert_eq!(b.as_object().unwrap().len(), 1, "{b}");
+    let id = b["verificationId"].as_str().unwrap().to_string();
+    assert_uuid_v4(&id);
+    id
+}
+
+async fn create_forced(sb: &Sandbox, path: &str, scenario: &str, body: Value) -> String {
+    let r = sb
+        .post(
+            path,
+            &[("apikey", KEY), ("X-Sandbox-Scenario", scenario)],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.scenario(), scenario);
+    r.json()["verificationId"].as_str().unwrap().to_string()
+}
+
+fn assert_uuid_v4(id: &str) {
+    let parts: Vec<&str> = id.split('-').collect();
+    assert_eq!(
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12],
+        "{id}"
+    );
+    assert!(id
+        .chars()
+        .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)));
+    assert!(parts[2].starts_with('4'), "{id}");
+    assert!("89ab".contains(&parts[3][..1]), "{id}");
+}
+
+async fn status(sb: &Sandbox, id: &str) -> Value {
+    let r = sb
+        .get(&format!("{STATUS}?verificationId={id}"), &[("apikey", KEY)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+async fn status_code(sb: &Sandbox, id: &str) -> u64 {
+    status(sb, id).await["verificationStatus"].as_u64().unwrap()
+}
+
+async fn set_webhook(sb: &Sandbox, key: &str, body: Value) {
+    let r = sb
+        .send(
+            "PUT",
+            &format!("/__admin/webhooks/{key}"),
+            &[("content-type", "application/json")],
+            serde_json::to_vec(&body).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn deliveries(sb: &Sandbox) -> Vec<Value> {
+    sb.admin_get("/__admin/webhooks/deliveries")
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn assert_error(r: &crate::common::Resp, http: u16, code: &str, message: &str) {
+    assert_eq!(r.status, http, "{}", r.text());
+    assert_eq!(r.json(), json!({"code": code, "message": message}));
+}
+
+/// A scenarios folder holding async.yaml with some `settings` lines replaced.
+fn scenarios_with(tag: &str, replace: &[(&str, &str)]) -> PathBuf {
+    let mut yaml = include_str!("../scenarios/async.yaml").to_string();
+    for (from, to) in replace {
+        assert!(yaml.contains(from), "{from}");
+        yaml = yaml.replace(from, to);
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "mxid-async-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("async.yaml"), yaml).unwrap();
+    dir
+}
+
+/// A sandbox whose webhook timeout is `timeout`.
+async fn start_with_timeout(tag: &str, timeout: &str) -> (Sandbox, PathBuf) {
+    let dir = scenarios_with(
+        tag,
+        &[(
+            "webhook_timeout: 10s",
+            &format!("webhook_timeout: {timeout}"),
+        )],
+    );
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    (sb, dir)
+}
+
+/// The person the sandbox answers with for `curp` (embedded fixtures, seed 0).
+fn person(curp: &str) -> mxid_sandbox::curp::Person {
+    mxid_sandbox::engine::fixtures::Fixtures::load(&Source::Embedded)
+        .unwrap()
+        .domain
+        .person(curp, 0)
+}
+
+// ---- creation and input checks -----------------------------------------------
+
+#[tokio::test]
+async fn the_seeds_example_requests_are_accepted_as_printed() {
+    let sb = Sandbox::start().await;
+    for body in [
+        r#"{"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540", "issueNumber": "03"}"#,
+        r#"{"type": "D", "id": "115568150", "ocr": "4855115346145", "issueNumber": ""}"#,
+        r#"{"type": "E", "id": "145591720", "ocr": "0535000172485", "issueNumber": ""}"#,
+        r#"{"type": "G", "id": "204978519", "ocr": "092333274", "issueNumber": ""}"#,
+    ] {
+        let r = sb
+            .send(
+                "POST",
+                INE,
+                &[("apikey", KEY), ("Content-Type", "application/json")],
+                body,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{body}: {}", r.text());
+        assert_eq!(r.scenario(), "success");
+    }
+    // `"state": 01`, as the seed prints it.
+    let r = sb
+        .send(
+            "POST",
+            RFC,
+            &[("apikey", KEY), ("Content-Type", "application/json")],
+            "{\n  \"curp\": \"XAXA010101XXXXXX01\",\n  \"state\": 01\n}",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_uuid_v4(r.json()["verificationId"].as_str().unwrap());
+    let r = sb
+        .send(
+            "POST",
+            NSS,
+            &[("apikey", KEY), ("Content-Type", "application/json")],
+            "{\n  \"curp\": \"XAXA010101XXXXXX01\"\n}",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn paths_header_names_and_form_bodies_are_taken_as_tu_identidad_takes_them() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post(
+            "/api/asyncverication/rfcbycurp",
+            &[("ApiKey", KEY)],
+            json!({"curp": EPN, "state": 9}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb
+        .send(
+            "POST",
+            NSS,
+            &[
+                ("APIKEY", KEY),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            format!("curp={EPN}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb
+        .send(
+            "POST",
+            RFC,
+            &[
+                ("apikey", KEY),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            format!("curp={EPN}&state=01"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Ids differ per request.
+    let a = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let b = create(&sb, NSS, "other", json!({"curp": "NAZA650704MTLVCL05"})).await;
+    assert_ne!(a, b);
+}
+
+#[tokio::test]
+async fn ids_replay_with_the_seed() {
+    let a = Sandbox::start().await;
+    let b = Sandbox::start().await;
+    let body = json!({"curp": EPN});
+    assert_eq!(
+        create(&a, NSS, KEY, body.clone()).await,
+        create(&b, NSS, KEY, body).await
+    );
+}
+
+#[tokio::test]
+async fn missing_and_invalid_apikeys() {
+    let sb = Sandbox::start().await;
+    let denied = "Access Denied. ApiKey header not found.";
+    let ine = json!({"type": "D", "id": "115568150", "ocr": "4855115346145"});
+    let curp = json!({"curp": EPN, "state": 9});
+    for (path, body, missing, invalid, invalid_message) in [
+        (INE, &ine, "INENL003", "INENL003", denied),
+        (RFC, &curp, "RFC002", "RFC003", "The apiKey is not valid."),
+        (NSS, &curp, "NSS002", "NSS003", "The apiKey is not valid."),
+    ] {
+        let r = sb.post(path, &[], body.clone()).await;
+        assert_error(&r, 401, missing, denied);
+        assert_eq!(r.scenario(), "missing_credentials");
+        let r = sb.post(path, &[("apikey", "  ")], body.clone()).await;
+        assert_error(&r, 401, missing, denied);
+        let r = sb
+            .post(path, &[("ApiKey", "invalid-apikey")], body.clone())
+            .await;
+        assert_error(&r, 401, invalid, invalid_message);
+        assert_eq!(r.scenario(), "invalid_credentials");
+    }
+    let r = sb.get(&format!("{STATUS}?verificationId=x"), &[]).await;
+    assert_error(&r, 401, "INENL003", denied);
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId=x"),
+            &[("apikey", "invalid-apikey")],
+        )
+        .await;
+    assert_error(&r, 401, "INENL003", denied);
+}
+
+#[tokio::test]
+async fn strict_auth_takes_only_the_listed_apikey() {
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        strict_auth: true,
+        ..config()
+    })
+    .await;
+    let r = sb.post(NSS, &[("apikey", KEY)], json!({"curp": EPN})).await;
+    assert_error(&r, 401, "NSS003", "The apiKey is not valid.");
+    let r = sb
+        .post(NSS, &[("apikey", "sandbox-apikey")], json!({"curp": EPN}))
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn ine_input_checks() {
+    let sb = Sandbox::start().await;
+    let issue = ("INENL004", "Invalid issue number format.");
+    let id = ("INENL005", "Invalid Id format.");
+    let ocr = ("INENL006", "Invalid OCR format.");
+    let kind = ("INENL007", "Invalid type.");
+    for (body, (code, message), scenario) in [
+        (
+            json!({"id": "115568150", "ocr": "4855115346145"}),
+            kind,
+            "invalid_type",
+        ),
+        (
+            json!({"type": "A", "id": "115568150", "ocr": "4855115346145"}),
+            kind,
+            "invalid_type",
+        ),
+        (
+            json!({"type": "CD", "id": "115568150", "ocr": "4855115346145"}),
+            kind,
+            "invalid_type",
+        ),
+        (
+            json!({"type": "D", "ocr": "4855115346145"}),
+            id,
+            "invalid_id",
+        ),
+        (
+            json!({"type": "D", "id": "11556815", "ocr": "4855115346145"}),
+            id,
+            "invalid_id",
+        ),
+        (
+            json!({"type": "D", "id": "11556815A", "ocr": "4855115346145"}),
+            id,
+            "invalid_id",
+        ),
+        (
+            json!({"type": "D", "id": "TSVREL72100209M100", "ocr": "4855115346145"}),
+            id,
+            "invalid_id",
+        ),
+        (
+            json!({"type": "C", "id": "115568150", "ocr": "3854006556540", "issueNumber": "03"}),
+            id,
+            "invalid_id",
+        ),
+        (
+            json!({"type": "C", "id": "TSVREL72100209M10-", "ocr": "3854006556540", "issueNumber": "03"}),
+            id,
+            "invalid_id",
+        ),
+        (
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "092333274", "issueNumber": "03"}),
+            ocr,
+            "invalid_ocr",
+        ),
+        (json!({"type": "D", "id": "115568150"}), ocr, "invalid_ocr"),
+        (
+            json!({"type": "D", "id": "115568150", "ocr": "48551153461"}),
+            ocr,
+            "invalid_ocr",
+        ),
+        (
+            json!({"type": "H", "id": "115568150", "ocr": "48551153461A5"}),
+            ocr,
+            "invalid_ocr",
+        ),
+        (
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540"}),
+            issue,
+            "invalid_issue_number",
+        ),
+        (
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540", "issueNumber": "3"}),
+            issue,
+            "invalid_issue_number",
+        ),
+        (
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540", "issueNumber": "0A"}),
+            issue,
+            "invalid_issue_number",
+        ),
+        (
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540", "issueNumber": null}),
+            issue,
+            "invalid_issue_number",
+        ),
+    ] {
+        let r = sb.post(INE, &[("apikey", KEY)], body.clone()).await;
+        assert_error(&r, 400, code, message);
+        assert_eq!(r.scenario(), scenario, "{body}");
+    }
+    // issueNumber is ignored for D–H, null or not; the type's case is not checked.
+    for body in [
+        json!({"type": "F", "id": "115568150", "ocr": "4855115346145", "issueNumber": null}),
+        json!({"type": "h", "id": "115568150", "ocr": "485511534"}),
+        json!({"type": "E", "id": "115568150", "ocr": "4855115346145", "issueNumber": "xx"}),
+    ] {
+        let r = sb.post(INE, &[("apikey", KEY)], body.clone()).await;
+        assert_eq!(r.status, 200, "{body}: {}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn rfc_and_nss_input_checks() {
+    let sb = Sandbox::start().await;
+    let curp_msg = "The structure of the CURP is not correct";
+    for (path, code) in [(RFC, "RFC006"), (NSS, "NSS006")] {
+        for body in [
+            json!({"state": 9}),
+            json!({"curp": "", "state": 9}),
+            json!({"curp": "PXNE660720HMCXTN0", "state": 9}),
+            json!({"curp": "PXNE66072OHMCXTN06", "state": 9}),
+            json!({"curp": 12, "state": 9}),
+        ] {
+            let r = sb.post(path, &[("apikey", KEY)], body.clone()).await;
+            assert_error(&r, 400, code, curp_msg);
+            assert_eq!(r.scenario(), "invalid_format", "{body}");
+        }
+    }
+    let state_msg = "The structure of the state is not correct";
+    for state in [
+        json!(0),
+        json!(33),
+        json!("x"),
+        json!(null),
+        json!(-1),
+        json!(1.5),
+    ] {
+        let r = sb
+            .post(
+                RFC,
+                &[("apikey", KEY)],
+                json!({"curp": EPN, "state": state}),
+            )
+            .await;
+        assert_error(&r, 400, "RFC007", state_msg);
+        assert_eq!(r.scenario(), "invalid_state");
+    }
+    let r = sb.post(RFC, &[("apikey", KEY)], json!({"curp": EPN})).await;
+    assert_error(&r, 400, "RFC007", state_msg);
+    for state in [json!(1), json!(32), json!("15")] {
+        let r = sb
+            .post(
+                RFC,
+                &[("apikey", KEY)],
+                json!({"curp": EPN, "state": state}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{state}");
+    }
+    // A lowercase CURP is read upper-cased, as every provider here does.
+    let r = sb
+        .post(NSS, &[("apikey", KEY)], json!({"curp": EPN.to_lowercase()}))
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn engine_errors_are_in_the_code_message_shape() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post(&format!("{BASE}/CurpByData"), &[("apikey", KEY)], json!({}))
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["code"], "NOT_FOUND");
+    let r = sb.get(NSS, &[("apikey", KEY)]).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["code"], "METHOD_NOT_ALLOWED");
+    let r = sb
+        .send(
+            "POST",
+            NSS,
+            &[("apikey", KEY), ("content-type", "application/json")],
+            "{\"curp\": ",
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["code"], "BAD_REQUEST");
+}
+
+// ---- status ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn status_errors_unknown_missing_and_another_companys_id() {
+    let sb = Sandbox::start().await;
+    let unknown = ("INENL016", "The register could not be found.");
+    for q in [
+        "?verificationId=5f1e6f0a-0000-4000-8000-000000000000",
+        "?verificationId=",
+        "",
+    ] {
+        let r = sb.get(&format!("{STATUS}{q}"), &[("apikey", KEY)]).await;
+        assert_error(&r, 404, unknown.0, unknown.1);
+        assert_eq!(r.scenario(), "unknown_verification");
+    }
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId={id}"),
+            &[("apikey", "another-company")],
+        )
+        .await;
+    assert_error(
+        &r,
+        403,
+        "INENL015",
+        "Access denied the company could not be identified.",
+    );
+    assert_eq!(r.scenario(), "no_permission");
+    // Another namespace does not see it either.
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId={id}"),
+            &[("apikey", KEY), ("X-Sandbox-Namespace", "other-suite")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    // POST with the same query is accepted, as are the query name's other cases.
+    let r = sb
+        .send(
+            "POST",
+            &format!("{STATUS}?verificationId={id}"),
+            &[("apikey", KEY)],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["verificationId"], id.as_str());
+    let r = sb
+        .get(
+            &format!("/api/asyncverication/verificationstatus?verificationid={id}"),
+            &[("apikey", KEY)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn a_forced_status_without_a_verification_shows_a_completed_example() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId=abc"),
+            &[("apikey", KEY), ("X-Sandbox-Scenario", "success")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let b = r.json();
+    assert_eq!(b["verificationId"], "abc");
+    assert_eq!(b["verificationType"], 2);
+    assert_eq!(b["verificationStatus"], 4);
+    let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+    assert_eq!(v, json!({"rfc": person("XAXA010101XXXXXX01").rfc}));
+}
+
+// ---- the timeline -----------------------------------------------------------------
+
+#[tokio::test]
+async fn processing_then_completed_with_the_persons_rfc_and_nss() {
+    let sb = Sandbox::start().await;
+    let rfc = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 15})).await;
+    let nss = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let b = status(&sb, &rfc).await;
+    assert_eq!(
+        b,
+        json!({"verificationId": rfc, "verificationType": 2, "verificationStatus": 1, "verification": null, "warnings": []})
+    );
+    let keys: Vec<&str> = b.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "verificationId",
+            "verificationType",
+            "verificationStatus",
+            "verification",
+            "warnings"
+        ]
+    );
+    sb.advance("1999ms").await;
+    assert_eq!(status_code(&sb, &rfc).await, 1);
+    sb.advance("1ms").await;
+    // No webhook target for this apikey: completed as soon as the source answers.
+    let b = status(&sb, &rfc).await;
+    assert_eq!(b["verificationStatus"], 4);
+    assert_eq!(b["warnings"], json!([]));
+    // The person behind the CURP, the same one every provider answers with.
+    let p = person(EPN);
+    assert_eq!(
+        b["verification"].as_str().unwrap(),
+        format!("{{\"rfc\":\"{}\"}}", p.rfc)
+    );
+    assert_eq!(
+        status(&sb, &nss).await["verification"].as_str().unwrap(),
+        format!("{{\"nss\":\"{}\"}}", p.nss)
+    );
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["verificationId"], rfc.as_str());
+    assert_eq!(list[0]["status"], "Completed");
+    assert_eq!(list[0]["scenario"], "success");
+    assert_eq!(list[0]["apikey"], KEY);
+    assert_eq!(list[0]["createdAt"], "2024-05-15T10:00:00.000000-06:00");
+    assert_eq!(list[0]["completedAt"], "2024-05-15T10:00:02.000000-06:00");
+    assert_eq!(list[0]["deliveryAttempts"], 0);
+}
+
+#[tokio::test]
+async fn ine_data_comes_from_the_request() {
+    let sb = Sandbox::start().await;
+    let c = create(
+        &sb,
+        INE,
+        KEY,
+        json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540", "issueNumber": "03"}),
+    )
+    .await;
+    let g = create(
+        &sb,
+        INE,
+        KEY,
+        json!({"type": "G", "id": "204978519", "ocr": "092333274", "issueNumber": ""}),
+    )
+    .await;
+    sb.advance("2s").await;
+    let b = status(&sb, &c).await;
+    assert_eq!(b["verificationType"], 1);
+    assert_eq!(b["verificationStatus"], 4);
+    let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["canVote"], true);
+    let d = &v["data"];
+    let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "type",
+            "electorCode",
+            "cicNumber",
+            "issueNumber",
+            "issueYear",
+            "registrationYear",
+            "ocrNumber",
+            "expDate"
+        ]
+    );
+    assert_eq!(d["type"], "C");
+    assert_eq!(d["electorCode"], "TSVREL72100209M100");
+    assert_eq!(d["cicNumber"], "");
+    assert_eq!(d["issueNumber"], "03");
+    assert_eq!(d["ocrNumber"], "3854006556540");
+    assert_eq!(d["issueYear"].as_str().unwrap().len(), 4);
+    assert!(d["expDate"].as_str().unwrap().starts_with("31/12/"));
+
+    let v: Value =
+        serde_json::from_str(status(&sb, &g).await["verification"].as_str().unwrap()).unwrap();
+    let d = &v["data"];
+    assert_eq!(d["type"], "G");
+    assert_eq!(d["cicNumber"], "204978519");
+    assert_eq!(d["ocrNumber"], "092333274");
+    assert_eq!(d["electorCode"].as_str().unwrap().len(), 18);
+}
+
+#[tokio::test]
+async fn not_found_and_internal_errors_complete_with_their_warning() {
+    let sb = Sandbox::start().await;
+    let curp = json!({"curp": EPN, "state": 9});
+    let ine = json!({"type": "D", "id": "115568150", "ocr": "4855115346145"});
+    let cases = [
+        (
+            RFC,
+            "not_found",
+            &curp,
+            "RFC005",
+            "CURP does not match with source",
+        ),
+        (
+            RFC,
+            "not_found2",
+            &curp,
+            "RFC008",
+            "The information associated to the RFC was not found.",
+        ),
+        (
+            RFC,
+            "internal_error",
+            &curp,
+            "RFC004",
+            "Something was wrong, we are working on the failure",
+        ),
+        (
+            NSS,
+            "not_found",
+            &curp,
+            "NSS005",
+            "CURP does not match with source.",
+        ),
+        (
+            NSS,
+            "internal_error",
+            &curp,
+            "NSS004",
+            "Something was wrong, We are working on the failure",
+        ),
+        (
+            NSS,
+            "attempts_exceeded",
+            &curp,
+            "NSS008",
+            "The number of operations per period has been reached.",
+        ),
+        (
+            INE,
+            "internal_error",
+            &ine,
+            "INENL002",
+            "Something was wrong, we are working on the failure.",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (path, scenario, body, _, _) in cases {
+        ids.push(create_forced(&sb, path, scenario, body.clone()).await);
+    }
+    let ine_invalid = create_forced(&sb, INE, "not_found", ine.clone()).await;
+    for id in &ids {
+        assert_eq!(status_code(&sb, id).await, 1);
+    }
+    sb.advance("2s").await;
+    for (id, (_, scenario, _, code, message)) in ids.iter().zip(cases) {
+        let b = status(&sb, id).await;
+        assert_eq!(b["verificationStatus"], 4, "{scenario}");
+        assert_eq!(b["verification"], Value::Null, "{scenario}");
+        assert_eq!(b["warnings"], json!([{"code": code, "message": message}]));
+    }
+    let b = status(&sb, &ine_invalid).await;
+    assert_eq!(b["warnings"], json!([]));
+    let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+    assert_eq!(v, json!({"valid": false, "canVote": false, "data": null}));
+}
+
+#[tokio::test]
+async fn an_unavailable_source_is_retried_at_20_and_40_minutes() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let curp = json!({"curp": EPN, "state": 9});
+    let ine = json!({"type": "D", "id": "115568150", "ocr": "4855115346145"});
+    let cases = [
+        (
+            INE,
+            &ine,
+            "INENL001",
+            "Unable to validate data with source.",
+        ),
+        (RFC, &curp, "RFC010", "SAT source unavailable."),
+        (NSS, &curp, "NSS007", "IMSS source unavailable."),
+    ];
+    let mut ids = Vec::new();
+    for (path, body, _, _) in cases {
+        ids.push(create_forced(&sb, path, "unavailable", body.clone()).await);
+    }
+    let all = |code: u64| {
+        let ids = ids.clone();
+        let sb = &sb;
+        async move {
+            for id in &ids {
+                assert_eq!(status_code(sb, id).await, code);
+            }
+        }
+    };
+    all(1).await;
+    sb.advance("2s").await;
+    all(2).await;
+    sb.advance("1199s").await;
+    all(2).await;
+    sb.advance("1s").await; // first retry, +20 min: still down
+    all(2).await;
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["sourceTries"], 2);
+    assert_eq!(list[0]["status"], "Retrying");
+    assert!(hook.received().is_empty());
+    sb.advance("1199s").await;
+    all(2).await;
+    sb.advance("1s").await; // second retry, +40 min: gives up, delivers the warning
+    for (id, (_, _, code, message)) in ids.iter().zip(cases) {
+        let b = status(&sb, id).await;
+        assert_eq!(b["verificationStatus"], 4);
+        assert_eq!(b["verification"], Value::Null);
+        assert_eq!(b["warnings"], json!([{"code": code, "message": message}]));
+    }
+    let got = hook.received();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[1].json()["warnings"][0]["code"], "RFC010");
+    assert_eq!(got[1].json()["verificationStatus"], 3);
+    let d = deliveries(&sb).await;
+    assert_eq!(d[0]["time"], "2024-05-15T10:40:02.000000-06:00");
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["sourceTries"], 3);
+}
+
+#[tokio::test]
+async fn the_third_nss_request_for_a_curp_in_a_day_completes_with_nss008() {
+    let sb = Sandbox::start().await;
+    let body = json!({"curp": EPN});
+    let first = create(&sb, NSS, KEY, body.clone()).await;
+    let second = create(&sb, NSS, "another-key", body.clone()).await;
+    let r = sb.post(NSS, &[("apikey", KEY)], body.clone()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.scenario(), "attempts_exceeded");
+    let third = r.json()["verificationId"].as_str().unwrap().to_string();
+    // Another CURP has its own count; RfcByCurp is not counted.
+    let other = create(&sb, NSS, KEY, json!({"curp": "NAZA650704MTLVCL05"})).await;
+    create(&sb, RFC, KEY, json!({"curp": EPN, "state": 1})).await;
+    sb.advance("2s").await;
+    assert_eq!(status(&sb, &first).await["warnings"], json!([]));
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId={second}"),
+            &[("apikey", "another-key")],
+        )
+        .await;
+    assert_eq!(r.json()["warnings"], json!([]));
+    assert_eq!(status(&sb, &other).await["warnings"], json!([]));
+    let b = status(&sb, &third).await;
+    assert_eq!(b["verificationStatus"], 4);
+    assert_eq!(b["verification"], Value::Null);
+    assert_eq!(
+        b["warnings"],
+        json!([{"code": "NSS008", "message": "The number of operations per period has been reached."}])
+    );
+    let counters = sb.admin_get("/__admin/counters").await;
+    let c = counters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == format!("async:NssByCurp:{EPN}"))
+        .unwrap();
+    assert_eq!(c["count"], 3);
+    assert_eq!(c["limit"], 2);
+    // The next provider day starts again (midnight UTC-6).
+    sb.advance("14h").await;
+    let r = sb.post(NSS, &[("apikey", KEY)], body).await;
+    assert_eq!(r.scenario(), "success");
+}
+
+// ---- webhooks ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_webhook_gets_the_documented_body_and_headers() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("1s").await;
+    assert!(hook.received().is_empty());
+    sb.advance("1s").await;
+    let got = hook.received();
+    assert_eq!(got.len(), 1);
+    let h = &got[0];
+    assert_eq!(h.method, "POST");
+    assert_eq!(h.path, "/hook");
+    assert_eq!(h.header("apikey"), Some(KEY));
+    assert_eq!(h.header("content-type"), Some("application/json"));
+    let body = h.json();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "verificationId",
+            "verificationType",
+            "verificationStatus",
+            "verification",
+            "warnings"
+        ]
+    );
+    let status_now = status(&sb, &id).await;
+    assert_eq!(
+        body,
+        json!({
+            "verificationId": id,
+            "verificationType": 3,
+            "verificationStatus": 3,
+            "verification": status_now["verification"],
+            "warnings": [],
+        })
+    );
+    assert!(body["verification"]
+        .as_str()
+        .unwrap()
+        .starts_with("{\"nss\":\""));
+    // Delivered: completed.
+    assert_eq!(status_now["verificationStatus"], 4);
+    let d = deliveries(&sb).await;
+    assert_eq!(
+        d,
+        [json!({
+            "verificationId": id,
+            "attempt": 1,
+            "time": "2024-05-15T10:00:02.000000-06:00",
+            "url": hook.url,
+            "outcome": "delivered",
+            "status": 200,
+            "trigger": "schedule",
+        })]
+    );
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["delivered"], true);
+    assert_eq!(list[0]["deliveryAttempts"], 1);
+    // Nothing more happens later.
+    sb.advance("2h").await;
+    assert_eq!(hook.received().len(), 1);
+}
+
+#[tokio::test]
+async fn the_apikey_header_sent_is_configurable() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url, "apikey": "hook-secret"})).await;
+    create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    assert_eq!(hook.received()[0].header("apikey"), Some("hook-secret"));
+    let list = sb.admin_get("/__admin/webhooks").await;
+    assert_eq!(
+        list,
+        json!([{"apikey": KEY, "url": hook.url, "headerApikey": "hook-secret", "source": "admin"}])
+    );
+}
+
+#[tokio::test]
+async fn retries_are_15_minutes_apart_and_stop_at_5() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    assert_eq!(hook.received().len(), 1);
+    // Pending webhook: 3 Delivering, with the result already readable.
+    let b = status(&sb, &id).await;
+    assert_eq!(b["verificationStatus"], 3);
+    assert!(b["verification"].is_string());
+    sb.advance("899s").await;
+    assert_eq!(hook.received().len(), 1);
+    sb.advance("1s").await;
+    assert_eq!(hook.received().len(), 2);
+    assert_eq!(status_code(&sb, &id).await, 3);
+    // The rest at once: every due attempt runs before the clock call returns.
+    sb.advance("2h").await;
+    let got = hook.received();
+    assert_eq!(got.len(), 5);
+    assert!(got.iter().all(|g| g.body == got[0].body));
+    let d = deliveries(&sb).await;
+    let times: Vec<&str> = d.iter().map(|d| d["time"].as_str().unwrap()).collect();
+    assert_eq!(
+        times,
+        [
+            "2024-05-15T10:00:02.000000-06:00",
+            "2024-05-15T10:15:02.000000-06:00",
+            "2024-05-15T10:30:02.000000-06:00",
+            "2024-05-15T10:45:02.000000-06:00",
+            "2024-05-15T11:00:02.000000-06:00",
+        ]
+    );
+    for (i, d) in d.iter().enumerate() {
+        assert_eq!(d["attempt"], i as u64 + 1);
+        assert_eq!(d["outcome"], "HTTP 500");
+        assert_eq!(d["status"], 500);
+    }
+    // Attempts spent: completed, undelivered, still queryable.
+    let b = status(&sb, &id).await;
+    assert_eq!(b["verificationStatus"], 4);
+    assert!(b["verification"].is_string());
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["delivered"], false);
+    assert_eq!(list[0]["deliveryAttempts"], 5);
+    assert_eq!(list[0]["completedAt"], "2024-05-15T11:00:02.000000-06:00");
+    sb.advance("1d").await;
+    assert_eq!(hook.received().len(), 5);
+}
+
+#[tokio::test]
+async fn success_after_two_failures() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.plan(&[Answer::Status(503), Answer::Garbage]);
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    sb.advance("15m").await;
+    assert_eq!(status_code(&sb, &id).await, 3);
+    sb.advance("15m").await;
+    assert_eq!(status_code(&sb, &id).await, 4);
+    sb.advance("2h").await;
+    assert_eq!(hook.received().len(), 3);
+    let d = deliveries(&sb).await;
+    let outcomes: Vec<&str> = d.iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "HTTP 503",
+            "HTTP 200 without {\"completed\": true}",
+            "delivered"
+        ]
+    );
+    assert_eq!(d[2]["time"], "2024-05-15T10:30:02.000000-06:00");
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["delivered"], true);
+    assert_eq!(list[0]["completedAt"], "2024-05-15T10:30:02.000000-06:00");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_failed_attempt() {
+    let sb = Sandbox::start().await;
+    let url = dead_url().await;
+    set_webhook(&sb, KEY, json!({"url": url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 1);
+    assert!(d[0].get("status").is_none(), "{}", d[0]);
+    let outcome = d[0]["outcome"].as_str().unwrap();
+    assert!(outcome.to_lowercase().contains("connect"), "{outcome}");
+    assert_eq!(status_code(&sb, &id).await, 3);
+    // The target comes back: the next attempt gets through.
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    sb.advance("15m").await;
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(status_code(&sb, &id).await, 4);
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_delays_nothing_else() {
+    let (sb, dir) = start_with_timeout("hang", "1s").await;
+    let slow = Hook::start().await;
+    slow.always(Answer::Hang);
+    let fast = Hook::start().await;
+    set_webhook(&sb, "slow-customer", json!({"url": slow.url})).await;
+    set_webhook(&sb, KEY, json!({"url": fast.url})).await;
+    let stuck = create(&sb, NSS, "slow-customer", json!({"curp": EPN})).await;
+    let quick = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+
+    let started = Instant::now();
+    let advance = {
+        let base = sb.base.clone();
+        tokio::spawn(async move {
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http::<Full<Bytes>>();
+            let req = hyper::Request::post(format!("{base}/__admin/clock"))
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from_static(br#"{"advance": "2s"}"#)))
+                .unwrap();
+            let res = client.request(req).await.unwrap();
+            assert_eq!(res.status(), 200);
+            Instant::now()
+        })
+    };
+    // While the slow target holds its attempt, requests are answered and the
+    // other verification has already been delivered.
+    let r = sb.get("/__admin/health", &[]).await;
+    assert_eq!(r.status, 200);
+    let returned = advance.await.unwrap();
+    // The clock call waited for the slow attempt to time out…
+    assert!(
+        returned - started >= Duration::from_millis(900),
+        "{:?}",
+        returned - started
+    );
+    // …but the fast target got its webhook long before.
+    let fast_got = fast.received();
+    assert_eq!(fast_got.len(), 1);
+    assert!(
+        fast_got[0].at - started < Duration::from_millis(700),
+        "{:?}",
+        fast_got[0].at - started
+    );
+    assert_eq!(slow.received().len(), 1);
+    assert_eq!(status_code(&sb, &quick).await, 4);
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId={stuck}"),
+            &[("apikey", "slow-customer")],
+        )
+        .await;
+    assert_eq!(r.json()["verificationStatus"], 3);
+    let d = deliveries(&sb).await;
+    let slow_attempt = d
+        .iter()
+        .find(|d| d["verificationId"] == stuck.as_str())
+        .unwrap();
+    assert_eq!(slow_attempt["outcome"], "no answer within 1s");
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn shutdown_is_not_held_by_a_hanging_target() {
+    let sb = Sandbox::start().await;
+    let slow = Hook::start().await;
+    slow.always(Answer::Hang);
+    set_webhook(&sb, KEY, json!({"url": slow.url})).await;
+    create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    // Move the clock without waiting for the attempt (10 s timeout).
+    let base = sb.base.clone();
+    let advance = tokio::spawn(async move {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
+        let req = hyper::Request::post(format!("{base}/__admin/clock"))
+            .body(Full::new(Bytes::from_static(br#"{"advance": "2s"}"#)))
+            .unwrap();
+        let _ = client.request(req).await;
+    });
+    let started = Instant::now();
+    sb.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    advance.abort();
+}
+
+#[tokio::test]
+async fn the_redeliver_route_sends_it_again_now() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    let route = format!("/__admin/webhooks/deliveries/{id}/redeliver");
+    // Nothing to deliver while processing.
+    let r = sb.admin_post(&route, json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.json()["error"].as_str().unwrap().contains("1 Processing"));
+    sb.advance("2s").await;
+    sb.advance("30m").await;
+    let r = sb.admin_post(&route, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({
+            "verificationId": id,
+            "attempt": 2,
+            "time": "2024-05-15T10:30:02.000000-06:00",
+            "url": hook.url,
+            "outcome": "delivered",
+            "status": 200,
+            "trigger": "redeliver",
+        })
+    );
+    let got = hook.received();
+    assert_eq!(got.len(), 2);
+    let again = got[1].json();
+    assert_eq!(again["verificationId"], id.as_str());
+    assert_eq!(again["verification"], got[0].json()["verification"]);
+    assert_eq!(again["verificationStatus"], 4);
+    assert_eq!(deliveries(&sb).await.len(), 2);
+    // Unknown id: 404; no target: 409.
+    let r = sb
+        .admin_post("/__admin/webhooks/deliveries/nope/redeliver", json!({}))
+        .await;
+    assert_eq!(r.status, 404);
+    let other = create(&sb, NSS, "no-hook-customer", json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    let r = sb
+        .admin_post(
+            &format!("/__admin/webhooks/deliveries/{other}/redeliver"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+}
+
+#[tokio::test]
+async fn a_redelivery_that_gets_through_ends_the_retries() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.plan(&[Answer::Status(500)]);
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    assert_eq!(status_code(&sb, &id).await, 3);
+    let r = sb
+        .admin_post(
+            &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.json()["outcome"], "delivered");
+    assert_eq!(status_code(&sb, &id).await, 4);
+    sb.advance("2h").await;
+    assert_eq!(hook.received().len(), 2);
+}
+
+#[tokio::test]
+async fn the_webhook_url_flag_is_the_default_target() {
+    let hook = Hook::start().await;
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        webhook_url: Some(hook.url.clone()),
+        ..config()
+    })
+    .await;
+    let other = Hook::start().await;
+    set_webhook(&sb, "own-hook", json!({"url": other.url})).await;
+    create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    create(&sb, NSS, "own-hook", json!({"curp": "NAZA650704MTLVCL05"})).await;
+    sb.advance("2s").await;
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(hook.received()[0].header("apikey"), Some(KEY));
+    assert_eq!(other.received().len(), 1);
+    let list = sb.admin_get("/__admin/webhooks").await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(
+        list[1],
+        json!({"apikey": "*", "url": hook.url, "headerApikey": "*", "source": "--webhook-url"})
+    );
+}
+
+#[tokio::test]
+async fn webhooks_in_the_fixtures_are_used_and_listed() {
+    let hook = Hook::start().await;
+    let dir = std::env::temp_dir().join(format!(
+        "mxid-async-fixtures-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let creds = format!(
+        "{}\nasync:\n  reject:\n    invalid-apikey: invalid_credentials\n  webhooks:\n    fixture-key: {}\n",
+        "# only async here", hook.url
+    );
+    std::fs::write(dir.join("credentials.yaml"), creds).unwrap();
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    create(&sb, NSS, "fixture-key", json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(
+        sb.admin_get("/__admin/webhooks").await,
+        json!([{"apikey": "fixture-key", "url": hook.url, "headerApikey": "fixture-key", "source": "fixtures"}])
+    );
+    sb.stop().await;
+    // A webhook URL that cannot be called is refused at load.
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        "async:\n  webhooks:\n    k: https://example.com/hook\n",
+    )
+    .unwrap();
+    let err = mxid_sandbox::engine::fixtures::Fixtures::load(&Source::Dir(dir.clone()))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("async.webhooks.k"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn webhook_admin_routes_check_their_input() {
+    let sb = Sandbox::start().await;
+    let put = |body: &'static str| {
+        let sb = &sb;
+        async move {
+            sb.send(
+                "PUT",
+                "/__admin/webhooks/k",
+                &[("content-type", "application/json")],
+                body,
+            )
+            .await
+        }
+    };
+    for (body, needle) in [
+        (r#"{}"#, "'url'"),
+        (r#"{"url": 5}"#, "'url'"),
+        (r#"{"url": "https://example.com/hook"}"#, "http://"),
+        (r#"{"url": "not a url"}"#, "not a URL"),
+        (
+            r#"{"url": "http://127.0.0.1:1/h", "apikey": 3}"#,
+            "'apikey'",
+        ),
+        (
+            r#"{"url": "http://127.0.0.1:1/h", "secret": "x"}"#,
+            "unknown field 'secret'",
+        ),
+        (r#"[1]"#, "JSON object"),
+    ] {
+        let r = put(body).await;
+        assert_eq!(r.status, 400, "{body}");
+        let e = r.json()["error"].as_str().unwrap().to_string();
+        assert!(e.contains(needle), "{body}: {e}");
+    }
+    assert_eq!(put(r#"{"url": "http://127.0.0.1:1/h"}"#).await.status, 200);
+    let r = sb.admin_delete("/__admin/webhooks/k").await;
+    assert_eq!(r.status, 200);
+    let r = sb.admin_delete("/__admin/webhooks/k").await;
+    assert_eq!(r.status, 404);
+    // A known path under another method: 405 with Allow.
+    let r = sb.admin_post("/__admin/verifications", json!({})).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET"));
+    // Per namespace.
+    set_webhook(&sb, "k", json!({"url": "http://127.0.0.1:1/h"})).await;
+    assert_eq!(
+        sb.admin_get("/__admin/webhooks?namespace=suite-b").await,
+        json!([])
+    );
+    assert_eq!(
+        sb.admin_get("/__admin/webhooks")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn deliveries_filter_by_verification_and_namespaces_are_apart() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    let r = sb
+        .send(
+            "PUT",
+            &format!("/__admin/webhooks/{KEY}?namespace=suite-b"),
+            &[("content-type", "application/json")],
+            serde_json::to_vec(&json!({"url": hook.url})).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let ns = [("apikey", KEY), ("X-Sandbox-Namespace", "suite-b")];
+    let a = sb.post(NSS, &ns, json!({"curp": EPN})).await.json();
+    let b = sb
+        .post(NSS, &ns, json!({"curp": "NAZA650704MTLVCL05"}))
+        .await
+        .json();
+    // The default namespace's clock does not move suite-b's.
+    sb.advance("1h").await;
+    assert!(hook.received().is_empty());
+    let r = sb
+        .admin_post("/__admin/clock?namespace=suite-b", json!({"advance": "2s"}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(hook.received().len(), 2);
+    let a_id = a["verificationId"].as_str().unwrap();
+    let only_a = sb
+        .admin_get(&format!(
+            "/__admin/webhooks/deliveries?namespace=suite-b&verificationId={a_id}"
+        ))
+        .await;
+    assert_eq!(only_a.as_array().unwrap().len(), 1);
+    assert_eq!(only_a[0]["verificationId"], a_id);
+    assert!(deliveries(&sb).await.is_empty());
+    assert_eq!(sb.admin_get("/__admin/verifications").await, json!([]));
+    let listed = sb
+        .admin_get("/__admin/verifications?namespace=suite-b")
+        .await;
+    assert_eq!(listed[1]["verificationId"], b["verificationId"]);
+}
+
+#[tokio::test]
+async fn reset_clears_verifications_deliveries_webhooks_and_pending_retries() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let pending = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    assert_eq!(hook.received().len(), 2);
+    let r = sb.admin_post("/__admin/reset", json!({})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(sb.admin_get("/__admin/verifications").await, json!([]));
+    assert!(deliveries(&sb).await.is_empty());
+    assert_eq!(sb.admin_get("/__admin/webhooks").await, json!([]));
+    let r = sb
+        .get(&format!("{STATUS}?verificationId={id}"), &[("apikey", KEY)])
+        .await;
+    assert_eq!(r.status, 404);
+    // The retries that were pending are gone.
+    sb.advance("1d").await;
+    assert_eq!(hook.received().len(), 2);
+    // Ids replay from the start after a reset (the status query above was
+    // request 1), so a new verification takes the id `pending` had; nothing
+    // scheduled before the reset touches it.
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let again = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    assert_eq!(again, pending);
+    assert_eq!(status_code(&sb, &again).await, 1);
+    sb.advance("2s").await;
+    assert_eq!(hook.received().len(), 3);
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["attempt"], 1);
+    assert_eq!(status(&sb, &again).await["verificationType"], 3);
+}
+
+#[tokio::test]
+async fn every_scenario_is_reachable_by_name() {
+    let sb = Sandbox::start().await;
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+    let mine: Vec<&Value> = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["provider"] == "async")
+        .collect();
+    assert!(mine.len() >= 30, "{}", mine.len());
+    for e in mine {
+        let name = e["name"].as_str().unwrap();
+        let path = e["path"].as_str().unwrap();
+        let headers = [("apikey", KEY), ("X-Sandbox-Scenario", name)];
+        let r = if e["method"] == "GET" {
+            sb.get(&format!("{path}?verificationId=x"), &headers).await
+        } else {
+            sb.post(path, &headers, json!({})).await
+        };
+        assert_eq!(r.scenario(), name, "{path} {name}");
+        let b = r.json();
+        if r.status == 200 {
+            assert!(b["verificationId"].is_string(), "{path} {name}: {b}");
+        } else {
+            assert!(b["code"].is_string() && b["message"].is_string(), "{b}");
+            let expected = match r.status {
+                401 => ["missing_credentials", "invalid_credentials"].contains(&name),
+                403 => name == "no_permission",
+                404 => name == "unknown_verification",
+                400 => name.starts_with("invalid_"),
+                _ => false,
+            };
+            assert!(expected, "{path} {name}: {}", r.status);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_override_picks_the_outcome_of_the_next_creation() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "async", "path": RFC, "scenario": "not_found2", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let first = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    let second = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    assert_eq!(status(&sb, &first).await["warnings"][0]["code"], "RFC008");
+    assert_eq!(status(&sb, &second).await["warnings"], json!([]));
+}
