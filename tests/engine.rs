@@ -741,6 +741,50 @@ fn check_names_file_line_and_field() {
 }
 
 #[test]
+fn check_names_the_line_of_a_bad_fixture() {
+    let dir = temp_dir("check-fixtures");
+    // A magic credential answered by a scenario the provider lacks.
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        "# curpv5: a comment, not the block\ncurpv5:\n  accept: [a]\n  reject:\n    bad-key: no_such_scenario\n",
+    )
+    .unwrap();
+    let out = run(&["check", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("credentials.yaml:5: curpv5.reject.bad-key: ")
+            && stderr.contains("no_such_scenario"),
+        "{stderr}"
+    );
+    std::fs::remove_file(dir.join("credentials.yaml")).unwrap();
+
+    // A persona asking for a scenario that does not exist: refused, not
+    // silently ignored.
+    for (yaml, at) in [
+        (
+            "- curp: GAPA950819HGTLRR07\n  scenarios:\n    curpv5: deceasd\n",
+            "personas.yaml:3: [0].scenarios.curpv5: ",
+        ),
+        (
+            "- curp: GAPA950819HGTLRR07\n  scenarios: {nobody: not_found}\n",
+            "personas.yaml:2: [0].scenarios.nobody: ",
+        ),
+        (
+            "- curp: GAPA950819HGTLRR07\n  scenario: not_fund\n",
+            "personas.yaml:2: [0].scenario: ",
+        ),
+    ] {
+        std::fs::write(dir.join("personas.yaml"), yaml).unwrap();
+        let out = run(&["check", dir.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{yaml}");
+        assert!(stderr.contains(at), "{at} in {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn check_passes_the_shipped_yaml() {
     let root = env!("CARGO_MANIFEST_DIR");
     for dir in ["scenarios", "fixtures"] {

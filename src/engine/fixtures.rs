@@ -30,6 +30,47 @@ pub const EMBEDDED: [(&str, &str); 4] = [
 pub struct Fixtures {
     pub domain: Domain,
     pub credentials: HashMap<String, ProviderCredentials>,
+    // The texts of the two files that are checked against the scenario
+    // files after parsing, kept so that such an error can still name the
+    // file and line it is about.
+    credentials_source: SourceText,
+    personas_source: SourceText,
+}
+
+/// A fixture file as it was read: its name (a path when it came from a
+/// folder) and its text.
+struct SourceText {
+    file: String,
+    text: String,
+}
+
+impl SourceText {
+    /// An error at the first line holding `needle` from the first line
+    /// that `anchor` accepts (a provider block, a persona) on, or at that
+    /// line when the needle is not there.
+    fn error(
+        &self,
+        anchor: impl Fn(&str) -> bool,
+        needle: &str,
+        field: String,
+        message: String,
+    ) -> LoadError {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let line = lines.iter().position(|l| anchor(l)).map(|start| {
+            lines[start..]
+                .iter()
+                .position(|l| l.contains(needle))
+                .map_or(start, |n| start + n)
+                + 1
+        });
+        LoadError {
+            file: self.file.clone(),
+            line,
+            column: None,
+            field: Some(field),
+            message,
+        }
+    }
 }
 
 /// One provider's magic and accepted credentials.
@@ -65,6 +106,37 @@ impl Fixtures {
             .webhooks
             .get(credential)
             .map(String::as_str)
+    }
+
+    /// An error about `provider`'s block of credentials.yaml, at the line
+    /// of `needle` within it.
+    pub fn credentials_error(
+        &self,
+        provider: &str,
+        needle: &str,
+        field: String,
+        message: String,
+    ) -> LoadError {
+        let block = format!("{provider}:");
+        self.credentials_source
+            .error(|l| l.starts_with(&block), needle, field, message)
+    }
+
+    /// An error about the persona of `curp` in personas.yaml, at the line
+    /// of `needle` after its CURP.
+    pub fn personas_error(
+        &self,
+        curp: &str,
+        needle: &str,
+        field: String,
+        message: String,
+    ) -> LoadError {
+        self.personas_source.error(
+            |l| l.contains("curp:") && l.contains(curp),
+            needle,
+            field,
+            message,
+        )
     }
 
     pub fn accepted(&self, provider: &str, credential: &str) -> bool {
@@ -135,6 +207,14 @@ impl Fixtures {
         Ok(Fixtures {
             domain,
             credentials,
+            credentials_source: SourceText {
+                file: cred_file,
+                text: cred_text,
+            },
+            personas_source: SourceText {
+                file: per_file,
+                text: personas,
+            },
         })
     }
 }

@@ -575,23 +575,55 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
     let fixtures = Fixtures::load(&config.fixtures)?;
     for (pid, creds) in &fixtures.credentials {
         let Some(p) = providers.iter().find(|p| &p.id == pid) else {
-            return Err(LoadError {
-                field: Some(pid.clone()),
-                ..LoadError::new("credentials.yaml", format!("unknown provider '{pid}'"))
-            });
+            return Err(fixtures.credentials_error(
+                pid,
+                &format!("{pid}:"),
+                pid.clone(),
+                format!("unknown provider '{pid}'"),
+            ));
         };
         for (cred, scenario) in &creds.reject {
             if let Some(e) = p.endpoints.iter().find(|e| e.scenario(scenario).is_none()) {
-                return Err(LoadError {
-                    field: Some(format!("{pid}.reject.{cred}")),
-                    ..LoadError::new(
-                        "credentials.yaml",
-                        format!(
-                            "scenario '{scenario}' is not defined for {pid} endpoint '{}'",
-                            e.id
-                        ),
-                    )
-                });
+                return Err(fixtures.credentials_error(
+                    pid,
+                    cred,
+                    format!("{pid}.reject.{cred}"),
+                    format!(
+                        "scenario '{scenario}' is not defined for {pid} endpoint '{}'",
+                        e.id
+                    ),
+                ));
+            }
+        }
+    }
+    // A persona's scenario must exist somewhere, or a typo in it would be
+    // ignored without a word (selection skips a name the endpoint lacks).
+    let defined =
+        |p: &ProviderDef, name: &str| p.endpoints.iter().any(|e| e.scenario(name).is_some());
+    for (i, persona) in fixtures.domain.personas.iter().enumerate() {
+        for (pid, name) in &persona.scenarios {
+            let message = match providers.iter().find(|p| &p.id == pid) {
+                None => format!("unknown provider '{pid}'"),
+                Some(p) if !defined(p, name) => {
+                    format!("scenario '{name}' is not defined for {pid}")
+                }
+                Some(_) => continue,
+            };
+            return Err(fixtures.personas_error(
+                &persona.curp,
+                pid,
+                format!("[{i}].scenarios.{pid}"),
+                message,
+            ));
+        }
+        if let Some(name) = &persona.scenario {
+            if !providers.iter().any(|p| defined(p, name)) {
+                return Err(fixtures.personas_error(
+                    &persona.curp,
+                    name,
+                    format!("[{i}].scenario"),
+                    format!("scenario '{name}' is not defined for any provider"),
+                ));
             }
         }
     }
