@@ -473,12 +473,50 @@ async fn journal_is_bounded() {
 #[tokio::test]
 async fn counters_read_and_clear() {
     let sb = Sandbox::start().await;
+    // curpv5 counts nothing; nss counts queries per CURP per provider day.
     bycurp(&sb, CURP).await;
+    assert_eq!(sb.admin_get("/__admin/counters").await, json!([]));
+    let nss = |ns: &'static str| {
+        let sb = &sb;
+        async move {
+            sb.post(
+                "/api/v1/imss/nss",
+                &[("x-api-key", "k"), ("x-sandbox-namespace", ns)],
+                json!({ "curp": CURP }),
+            )
+            .await
+        }
+    };
+    assert_eq!(nss("default").await.status, 200);
     let counters = sb.admin_get("/__admin/counters").await;
-    assert!(counters.is_array(), "{counters}");
+    let rows = counters.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{counters}");
+    let c = &rows[0];
+    assert!(c["key"].as_str().unwrap().contains(CURP), "{c}");
+    assert_eq!(c["window"], "day");
+    assert_eq!(c["count"], 1);
+    assert_eq!(c["limit"], 2);
+    assert_eq!(c["since"], "2024-05-15");
+    nss("default").await;
+    assert_eq!(sb.admin_get("/__admin/counters").await[0]["count"], 2);
+    // Another namespace counts on its own.
+    nss("other").await;
+    assert_eq!(
+        sb.admin_get("/__admin/counters?namespace=other").await[0]["count"],
+        1
+    );
+
     let r = sb.admin_delete("/__admin/counters").await;
     assert_eq!(r.status, 200);
     assert_eq!(sb.admin_get("/__admin/counters").await, json!([]));
+    assert_eq!(
+        sb.admin_get("/__admin/counters?namespace=other")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let r = sb.send("POST", "/__admin/counters", &[], "").await;
     assert_eq!(r.status, 405);
 }
