@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::engine::provider::Provider;
 
 pub mod accuauth;
+pub mod async_verification;
 pub mod common;
 pub mod curpv5;
 pub mod nss;
@@ -22,6 +23,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
         Arc::new(validacurp::ValidaCurp),
         Arc::new(accuauth::Accuauth),
         Arc::new(nss::Nss),
+        Arc::new(async_verification::AsyncVerification),
         // validacurp, accuauth, nss and async are registered here as they land.
     ]
 }
