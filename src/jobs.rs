@@ -671,3 +671,96 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
     });
     Ok(delivery)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn settings_default_to_the_documented_policy() {
+        let s = Settings::from_map(&Map::new()).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.processing_delay, Duration::from_secs(2));
+        assert_eq!(
+            s.source_retries,
+            [Duration::from_secs(1200), Duration::from_secs(2400)]
+        );
+        assert_eq!(s.webhook_attempts, 5);
+        assert_eq!(s.webhook_retry_interval, Duration::from_secs(900));
+        assert_eq!(s.webhook_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn settings_are_read_and_bad_ones_named() {
+        let s = Settings::from_map(&map(json!({
+            "processing_delay": "0",
+            "source_retries": ["1m"],
+            "webhook_attempts": 2,
+            "webhook_retry_interval": "30s",
+            "webhook_timeout": "250ms",
+            "nss_per_curp_per_day": 2,
+        })))
+        .unwrap();
+        assert_eq!(s.processing_delay, Duration::ZERO);
+        assert_eq!(s.source_retries, [Duration::from_secs(60)]);
+        assert_eq!(s.webhook_attempts, 2);
+        assert_eq!(s.webhook_timeout, Duration::from_millis(250));
+        for (bad, key) in [
+            (json!({"processing_delay": 2}), "settings.processing_delay"),
+            (json!({"source_retries": "20m"}), "settings.source_retries"),
+            (
+                json!({"source_retries": ["soon"]}),
+                "settings.source_retries",
+            ),
+            (json!({"webhook_attempts": 0}), "settings.webhook_attempts"),
+            (
+                json!({"webhook_timeout": "10 s"}),
+                "settings.webhook_timeout",
+            ),
+        ] {
+            let err = Settings::from_map(&map(bad)).unwrap_err();
+            assert!(err.starts_with(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_status_object_has_the_documented_keys_in_order() {
+        let v = Verification {
+            new: NewVerification {
+                id: "id".into(),
+                kind: Kind::RfcByCurp,
+                apikey: "k".into(),
+                scenario: "success".into(),
+                outcome: Outcome {
+                    data: None,
+                    warnings: Vec::new(),
+                },
+                source_down: false,
+                default_target: None,
+                settings: Settings::default(),
+            },
+            created: Timestamp::from_micros(0),
+            updated: Timestamp::from_micros(0),
+            completed: None,
+            status: Status::Delivering,
+            verification: Some("{\"rfc\":\"X\"}".into()),
+            warnings: vec![Warning {
+                code: "C".into(),
+                message: "m".into(),
+            }],
+            first_asked: None,
+            source_tries: 1,
+            attempts: 0,
+            redelivered: 0,
+            delivered: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&v.status_object()).unwrap(),
+            r#"{"verificationId":"id","verificationType":2,"verificationStatus":3,"verification":"{\"rfc\":\"X\"}","warnings":[{"code":"C","message":"m"}]}"#
+        );
+    }
+}
