@@ -342,8 +342,11 @@ async fn a_thousand_delayed_requests_take_about_one_delay() {
     // one. Delays that are timers overlap, so the delayed burst adds about
     // one delay to that (well under 2 s on a quiet box); a delay that held a
     // thread would add hundreds of seconds.
-    let baseline = burst(&senders, addr, PER_CONNECTION, "0").await;
+    // Measured on both sides, as the load of a shared box comes and goes.
+    let before = burst(&senders, addr, PER_CONNECTION, "0").await;
     let took = burst(&senders, addr, PER_CONNECTION, "1s").await;
+    let after = burst(&senders, addr, PER_CONNECTION, "0").await;
+    let baseline = before.max(after);
     assert!(
         took < Duration::from_secs(1) + baseline + Duration::from_millis(500),
         "1000 requests delayed 1 s took {took:?}; undelayed they take {baseline:?}"
@@ -355,7 +358,7 @@ async fn a_thousand_delayed_requests_take_about_one_delay() {
             .unwrap()
             .len(),
         1000,
-        "the journal keeps its bound"
+        "the journal keeps its bound of 1000"
     );
 }
 
