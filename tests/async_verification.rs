@@ -74,6 +74,9 @@ struct HookState {
 struct Hook {
     url: String,
     state: Arc<Mutex<HookState>>,
+    /// How many requests have arrived, for the one test that must wait for
+    /// an attempt it cannot see the end of (the target never answers).
+    count: tokio::sync::watch::Receiver<usize>,
 }
 
 impl Hook {
@@ -82,14 +85,18 @@ impl Hook {
         let addr: SocketAddr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(HookState::default()));
         let shared = state.clone();
+        let (count_tx, count) = tokio::sync::watch::channel(0usize);
+        let count_tx = Arc::new(count_tx);
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 let state = shared.clone();
+                let count_tx = count_tx.clone();
                 let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let state = state.clone();
+                    let count_tx = count_tx.clone();
                     async move {
                         let (parts, body) = req.into_parts();
                         let body = body.collect().await.unwrap().to_bytes();
@@ -107,6 +114,7 @@ impl Hook {
                                 .or(s.otherwise)
                                 .unwrap_or(Answer::Completed)
                         };
+                        count_tx.send_modify(|n| *n += 1);
                         let (status, body) = match answer {
                             Answer::Completed => (200, r#"{"completed": true}"#.to_string()),
                             Answer::Status(n) => (n, r#"{"code":"ERR","message":"down"}"#.into()),
@@ -128,6 +136,7 @@ impl Hook {
         Hook {
             url: format!("http://{addr}/hook"),
             state,
+            count,
         }
     }
 
@@ -142,6 +151,15 @@ impl Hook {
 
     fn always(&self, answer: Answer) {
         self.state.lock().unwrap().otherwise = Some(answer);
+    }
+
+    /// Waits (bounded) until `n` requests have arrived.
+    async fn arrived(&self, n: usize) {
+        let mut count = self.count.clone();
+        tokio::time::timeout(Duration::from_secs(10), count.wait_for(|c| *c >= n))
+            .await
+            .expect("the webhook arrived")
+            .unwrap();
     }
 
     fn received(&self) -> Vec<Received> {
@@ -1240,6 +1258,8 @@ async fn shutdown_is_not_held_by_a_hanging_target() {
             .unwrap();
         let _ = client.request(req).await;
     });
+    // The attempt is out and will not be answered.
+    slow.arrived(1).await;
     let started = Instant::now();
     sb.stop().await;
     assert!(
