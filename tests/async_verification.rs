@@ -1177,7 +1177,7 @@ async fn a_refused_connection_is_a_failed_attempt() {
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_delays_nothing_else() {
-    let (sb, dir) = start_with_timeout("hang", "1s").await;
+    let (sb, dir) = start_with_timeout("hang", "2s").await;
     let slow = Hook::start().await;
     slow.always(Answer::Hang);
     let fast = Hook::start().await;
@@ -1209,7 +1209,7 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
     let returned = advance.await.unwrap();
     // The clock call waited for the slow attempt to time out…
     assert!(
-        returned - started >= Duration::from_millis(900),
+        returned - started >= Duration::from_millis(1900),
         "{:?}",
         returned - started
     );
@@ -1217,7 +1217,7 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
     let fast_got = fast.received();
     assert_eq!(fast_got.len(), 1);
     assert!(
-        fast_got[0].at - started < Duration::from_millis(700),
+        fast_got[0].at - started < Duration::from_millis(1500),
         "{:?}",
         fast_got[0].at - started
     );
@@ -1235,7 +1235,7 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
         .iter()
         .find(|d| d["verificationId"] == stuck.as_str())
         .unwrap();
-    assert_eq!(slow_attempt["outcome"], "no answer within 1s");
+    assert_eq!(slow_attempt["outcome"], "no answer within 2s");
     sb.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
