@@ -135,10 +135,11 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     };
     let route = *found.value;
     let id = found.params.get("id").map(str::to_string);
-    let ns = match engine
-        .namespaces()
-        .get(req.query("namespace").unwrap_or(DEFAULT_NAMESPACE))
-    {
+    let ns = match engine.namespaces().get(
+        req.query("namespace")
+            .filter(|n| !n.is_empty())
+            .unwrap_or(DEFAULT_NAMESPACE),
+    ) {
         Ok(ns) => ns,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
     };
@@ -222,10 +223,11 @@ async fn handle_module(engine: &Engine, req: &Request, path: &str) -> Option<Rep
     if let Body::Invalid(why) = &req.body {
         return Some(error(StatusCode::BAD_REQUEST, why));
     }
-    let ns = match engine
-        .namespaces()
-        .get(req.query("namespace").unwrap_or(DEFAULT_NAMESPACE))
-    {
+    let ns = match engine.namespaces().get(
+        req.query("namespace")
+            .filter(|n| !n.is_empty())
+            .unwrap_or(DEFAULT_NAMESPACE),
+    ) {
         Ok(ns) => ns,
         Err(m) => return Some(error(StatusCode::BAD_REQUEST, &m)),
     };

@@ -172,6 +172,9 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
 /// (a trailing comma, a number with a leading zero such as `"state": 01`),
 /// so that every documented example is accepted as printed.
 pub fn parse_json(raw: &[u8]) -> Body {
+    // A UTF-8 byte-order mark, as some Windows clients send, is not JSON's
+    // business.
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
     match serde_json::from_slice::<Value>(raw) {
         Ok(v) => Body::Json(v),
         Err(strict) => match std::str::from_utf8(raw)
@@ -400,6 +403,10 @@ mod tests {
             Body::Json(json!({"n": 100, "f": 0.05}))
         );
         assert!(matches!(parse_json(b"{curp: 1}"), Body::Invalid(_)));
+        assert_eq!(
+            parse_json(b"\xEF\xBB\xBF{\"a\": 1}"),
+            Body::Json(json!({"a": 1}))
+        );
         assert!(matches!(parse_json(b"\xff\xfe"), Body::Invalid(_)));
     }
 

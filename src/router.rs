@@ -82,6 +82,13 @@ impl Router {
     }
 
     pub fn find(&self, method: &Method, path: &str) -> Match {
+        // `/api/curp/bycurp/` is the same endpoint to every provider's server
+        // and to most HTTP clients' base-URL joining.
+        let sent = path;
+        let path = match path.strip_suffix('/') {
+            Some(trimmed) if !trimmed.is_empty() => trimmed,
+            _ => path,
+        };
         let lower = path.to_ascii_lowercase();
         if let Some(found) = self.lookup(method.as_str(), path, &lower) {
             return found;
@@ -100,7 +107,7 @@ impl Router {
             return Match::MethodNotAllowed { provider, allow };
         }
         Match::NotFound {
-            provider: self.owner(path, &lower),
+            provider: self.owner(sent, &sent.to_ascii_lowercase()),
         }
     }
 

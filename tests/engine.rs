@@ -889,3 +889,39 @@ async fn serve_prints_the_ready_line_and_stops_on_sigterm() {
     let res = in_flight.await.unwrap().expect("answered before the exit");
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_trailing_slash_reaches_the_same_endpoint() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post("/api/curp/bycurp/", &[KEY], json!({ "curp": CURP }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["curp"], CURP);
+    // The root alone is still no endpoint.
+    assert_eq!(sb.get("/", &[]).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_json_body_with_a_byte_order_mark_is_read() {
+    let sb = Sandbox::start().await;
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend_from_slice(format!("{{\"curp\": \"{CURP}\"}}").as_bytes());
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn an_empty_namespace_parameter_means_default() {
+    let sb = Sandbox::start().await;
+    bycurp(&sb, &[KEY], CURP).await;
+    let journal = sb.admin_get("/__admin/requests?namespace=").await;
+    assert_eq!(journal.as_array().unwrap().len(), 1);
+}
