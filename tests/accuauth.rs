@@ -352,18 +352,7 @@ async fn every_result_code_by_scenario() {
 #[tokio::test]
 async fn status_scenarios_force_estatus_curp() {
     let sb = Sandbox::start().await;
-    for (scenario, code) in [
-        ("active", "AN"),
-        ("homonymy", "AH"),
-        ("changed_data", "RCN"),
-        ("changed_curp", "RCC"),
-        ("deceased", "BD"),
-        ("unused", "BSU"),
-        ("apocryphal", "BAP"),
-        ("administrative_removal", "BDM"),
-        ("adoption", "BDP"),
-        ("judicial_removal", "BJD"),
-    ] {
+    for (scenario, code) in crate::common::CURP_STATUSES {
         let r = forced(&sb, scenario).await;
         assert_eq!(r.status, 200);
         let b = r.json();
@@ -645,13 +634,7 @@ async fn a_quota_per_api_id_until_reset() {
 #[tokio::test]
 async fn the_catalog_covers_every_documented_status_and_result_code() {
     let sb = Sandbox::start().await;
-    let catalog = sb.admin_get("/__admin/scenarios").await;
-    let mine: Vec<&Value> = catalog
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["provider"] == "accuauth")
-        .collect();
+    let mine = sb.catalog_of("accuauth").await;
     assert!(!mine.is_empty());
     let mut seen = BTreeSet::new();
     for e in mine {

@@ -317,18 +317,7 @@ async fn every_error_code_by_scenario() {
 #[tokio::test]
 async fn every_curp_status_by_scenario() {
     let sb = Sandbox::start().await;
-    for (scenario, status) in [
-        ("active", "AN"),
-        ("homonymy", "AH"),
-        ("changed_data", "RCN"),
-        ("changed_curp", "RCC"),
-        ("deceased", "BD"),
-        ("unused", "BSU"),
-        ("apocryphal", "BAP"),
-        ("administrative_removal", "BDM"),
-        ("adoption", "BDP"),
-        ("judicial_removal", "BJD"),
-    ] {
+    for (scenario, status) in crate::common::CURP_STATUSES {
         let r = forced(&sb, scenario).await;
         assert_eq!(r.status, 200, "{scenario}: {}", r.text());
         assert_eq!(r.scenario(), scenario);

@@ -33,6 +33,20 @@ pub fn config() -> Config {
     }
 }
 
+/// The shared CURP-status scenarios and the RENAPO status each forces.
+pub const CURP_STATUSES: [(&str, &str); 10] = [
+    ("active", "AN"),
+    ("homonymy", "AH"),
+    ("changed_data", "RCN"),
+    ("changed_curp", "RCC"),
+    ("deceased", "BD"),
+    ("unused", "BSU"),
+    ("apocryphal", "BAP"),
+    ("administrative_removal", "BDM"),
+    ("adoption", "BDP"),
+    ("judicial_removal", "BJD"),
+];
+
 pub struct Sandbox {
     pub addr: SocketAddr,
     pub base: String,
@@ -163,6 +177,23 @@ impl Sandbox {
 
     pub async fn admin_delete(&self, path: &str) -> Resp {
         self.send("DELETE", path, &[], Bytes::new()).await
+    }
+
+    /// The catalog rows (`GET /__admin/scenarios`) of one provider.
+    pub async fn catalog_of(&self, provider: &str) -> Vec<Value> {
+        let catalog = self.admin_get("/__admin/scenarios").await;
+        let rows: Vec<Value> = catalog
+            .as_array()
+            .expect("the catalog is an array")
+            .iter()
+            .filter(|e| e["provider"] == provider)
+            .cloned()
+            .collect();
+        assert!(
+            !rows.is_empty(),
+            "{provider} has no scenarios in the catalog"
+        );
+        rows
     }
 
     /// Moves the sandbox clock of the default namespace forward.
