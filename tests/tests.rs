@@ -8,5 +8,6 @@ mod admin;
 mod async_verification;
 mod curpv5;
 mod engine;
+mod hardening;
 mod nss;
 mod validacurp;

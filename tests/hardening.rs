@@ -1,0 +1,329 @@
+//! The server under hostile or unusual clients: a slowloris client, more
+//! connections than the cap, HTTP/1.1 keep-alive and pipelining, HTTP/2
+//! with prior knowledge, graceful shutdown with a request in flight, and the
+//! warning for a public address without an admin token. (The admin token
+//! itself is tested in admin.rs, the body limit and faults in engine.rs.)
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as TokioBufReader};
+use tokio::net::TcpStream;
+
+use crate::common::{config, Sandbox};
+use mxid_sandbox::Config;
+
+const PATH: &str = "/api/curp/bycurp";
+const CURPS: [&str; 3] = [
+    "PXNE660720HMCXTN06",
+    "BAMH351130HSRTRC00",
+    "SAAG590419HBCLRL01",
+];
+const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
+
+/// One bycurp request as raw HTTP/1.1; `close` asks the server to close after it.
+fn request(curp: &str, close: bool) -> String {
+    let body = format!(r#"{{"curp":"{curp}"}}"#);
+    format!(
+        "POST {PATH} HTTP/1.1\r\nhost: sandbox\r\napikey: k\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}\r\n{body}",
+        body.len(),
+        if close { "connection: close\r\n" } else { "" }
+    )
+}
+
+/// Reads one HTTP/1.1 response (status line, headers, a content-length
+/// body) from the stream: (status, body).
+async fn read_response(r: &mut TokioBufReader<TcpStream>) -> (u16, Value) {
+    let mut status_line = String::new();
+    r.read_line(&mut status_line).await.unwrap();
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a status line: {status_line:?}"));
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).await.unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    r.read_exact(&mut body).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+/// Reads until the server closes the connection, or fails after `wait`.
+async fn read_to_close(s: &mut TcpStream, wait: Duration) -> Vec<u8> {
+    let mut out = Vec::new();
+    match tokio::time::timeout(wait, s.read_to_end(&mut out)).await {
+        Ok(_) => out,
+        Err(_) => panic!(
+            "the server kept the connection open for {wait:?}; got {:?}",
+            String::from_utf8_lossy(&out)
+        ),
+    }
+}
+
+async fn connected(addr: SocketAddr) -> TokioBufReader<TcpStream> {
+    TokioBufReader::new(TcpStream::connect(addr).await.unwrap())
+}
+
+#[tokio::test]
+async fn slowloris_is_cut_off_at_the_header_timeout() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_millis(200),
+        ..config()
+    })
+    .await;
+    let mut slow = TcpStream::connect(sb.addr).await.unwrap();
+    // Half a request line, then nothing.
+    slow.write_all(b"POST /api/curp/byc").await.unwrap();
+    let started = Instant::now();
+    let answer = read_to_close(&mut slow, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(150),
+        "cut off before the timeout: {took:?}"
+    );
+    // hyper closes without a response, or with a 408; never a 200.
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+
+    // A client that sends its headers in time is served on the same server.
+    let r = sb
+        .post(PATH, &[("apikey", "k")], json!({"curp": CURPS[0]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn the_connection_over_the_cap_gets_503_and_is_closed() {
+    let sb = Sandbox::start_with(Config {
+        max_connections: 2,
+        ..config()
+    })
+    .await;
+    // Two connections, each shown to be served (so both hold a slot).
+    let mut held = Vec::new();
+    for curp in &CURPS[..2] {
+        let mut c = connected(sb.addr).await;
+        c.get_mut()
+            .write_all(request(curp, false).as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(read_response(&mut c).await.0, 200);
+        held.push(c);
+    }
+    let mut third = TcpStream::connect(sb.addr).await.unwrap();
+    let answer = read_to_close(&mut third, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
+    assert!(
+        head.starts_with("HTTP/1.1 503 Service Unavailable"),
+        "{head}"
+    );
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(head.contains("retry-after: 1"), "{head}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "too many connections: the sandbox is at its connection limit, retry shortly"})
+    );
+
+    // The held connections still work; closing one frees its slot.
+    let c = &mut held[0];
+    c.get_mut()
+        .write_all(request(CURPS[2], false).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_response(c).await.0, 200);
+    held.pop();
+    let mut served = false;
+    for _ in 0..100 {
+        let mut c = connected(sb.addr).await;
+        c.get_mut()
+            .write_all(request(CURPS[0], true).as_bytes())
+            .await
+            .unwrap();
+        let mut first = String::new();
+        c.read_line(&mut first).await.unwrap();
+        if first.starts_with("HTTP/1.1 200") {
+            served = true;
+            break;
+        }
+        // The server has not seen the close yet: try again shortly.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served, "the freed slot was never given to a new connection");
+}
+
+#[tokio::test]
+async fn keep_alive_then_pipelined_requests_answered_in_order() {
+    let sb = Sandbox::start().await;
+    let mut c = connected(sb.addr).await;
+    // Keep-alive: one request, its answer, another on the same connection.
+    for curp in &CURPS[..2] {
+        c.get_mut()
+            .write_all(request(curp, false).as_bytes())
+            .await
+            .unwrap();
+        let (status, body) = read_response(&mut c).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["curp"], *curp);
+    }
+    // Pipelining: three requests written at once, the last closing.
+    let batch: String = CURPS
+        .iter()
+        .enumerate()
+        .map(|(i, curp)| request(curp, i == CURPS.len() - 1))
+        .collect();
+    c.get_mut().write_all(batch.as_bytes()).await.unwrap();
+    for curp in CURPS {
+        let (status, body) = read_response(&mut c).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["curp"], curp, "answered out of order");
+    }
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest))
+        .await
+        .expect("closed after `connection: close`")
+        .unwrap();
+    assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&rest));
+}
+
+#[tokio::test]
+async fn http2_with_prior_knowledge() {
+    let sb = Sandbox::start().await;
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
+    let req = hyper::Request::post(format!("{}{PATH}", sb.base))
+        .header("apikey", "k")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(format!(
+            r#"{{"curp":"{}"}}"#,
+            CURPS[0]
+        ))))
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    assert_eq!(res.version(), hyper::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["x-sandbox-scenario"].to_str().unwrap(),
+        "success"
+    );
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["curp"], CURPS[0]);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_the_request_in_flight() {
+    let sb = Sandbox::start().await;
+    let base = sb.base.clone();
+    let addr = sb.addr;
+    let started = Instant::now();
+    let in_flight = tokio::spawn(async move {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let req = hyper::Request::post(format!("{base}{PATH}"))
+            .header("apikey", "k")
+            .header("content-type", "application/json")
+            .header("x-sandbox-latency", "300ms")
+            .body(Full::new(Bytes::from(format!(
+                r#"{{"curp":"{}"}}"#,
+                CURPS[0]
+            ))))
+            .unwrap();
+        let res = client.request(req).await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    });
+    // The request is journaled when it is decided, before its delay: once
+    // it shows there, it is waiting inside the server.
+    loop {
+        let journal = sb.admin_get("/__admin/requests").await;
+        if !journal.as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "never arrived");
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "too slow to test"
+    );
+    sb.stop().await;
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["curp"], CURPS[0]);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    // And the server is gone.
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+/// Starts the binary, returns its ready line and everything it wrote to
+/// stderr until it was killed.
+fn serve_and_kill(args: &[&str]) -> (String, String) {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .env_remove("MXID_ADMIN_TOKEN")
+        .env_remove("MXID_HOST")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    child.kill().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = child.wait();
+    (ready, stderr)
+}
+
+#[test]
+fn public_address_without_a_token_warns() {
+    let (ready, stderr) = serve_and_kill(&["--host", "0.0.0.0", "--port", "0"]);
+    assert!(
+        ready.starts_with("mxid-sandbox listening on http://0.0.0.0:"),
+        "{ready}"
+    );
+    assert!(
+        stderr.contains("warning: bound to 0.0.0.0:")
+            && stderr.contains("/__admin has no --admin-token"),
+        "{stderr}"
+    );
+    let (ready, stderr) =
+        serve_and_kill(&["--host", "0.0.0.0", "--port", "0", "--admin-token", "t"]);
+    assert!(ready.contains("listening"), "{ready}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let (_, stderr) = serve_and_kill(&["--port", "0"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
