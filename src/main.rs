@@ -1,5 +1,6 @@
 //! The `mxid-sandbox` binary: parse the command line, load, bind, serve.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -29,16 +30,13 @@ fn main() -> ExitCode {
             };
             let catalog = engine.catalog();
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&catalog).unwrap_or_default()
-                );
+                out(&serde_json::to_string_pretty(&catalog).unwrap_or_default());
             } else {
                 for row in catalog {
-                    println!(
+                    out(&format!(
                         "{:<11} {:<6} {:<42} {:<28} {}",
                         row.provider, row.method, row.path, row.name, row.description
-                    );
+                    ));
                 }
             }
             ExitCode::SUCCESS
@@ -52,10 +50,7 @@ fn main() -> ExitCode {
             };
             match mxid_sandbox::curp::cmd::run(&command, &fixtures.domain) {
                 Ok(value) => {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&value).unwrap_or_default()
-                    );
+                    out(&serde_json::to_string_pretty(&value).unwrap_or_default());
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),
@@ -77,7 +72,7 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind((host, port)).await {
+        let listener = match bind(host, port).await {
             Ok(l) => l,
             Err(e) => return fail(&format!("cannot bind {host}:{port}: {e}")),
         };
@@ -161,14 +156,51 @@ fn check(dir: std::path::PathBuf) -> ExitCode {
                 .flat_map(|p| &p.endpoints)
                 .map(|e| e.scenarios.len())
                 .sum();
-            println!(
+            out(&format!(
                 "{}: ok ({} providers, {scenarios} scenarios)",
                 dir.display(),
                 defs.providers.len()
-            );
+            ));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// Pending connections the kernel may queue before `accept` (it caps this
+/// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten
+/// thousand connects overflow the queue and wait a second for the SYN
+/// retransmission.
+const BACKLOG: u32 = 16_384;
+
+/// Binds like `TcpListener::bind` (every address `host` resolves to, the
+/// first that works), with a deeper accept queue.
+async fn bind(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    }))
+}
+
+/// Prints a line of a command's output. A closed pipe (`… | head`) ends
+/// the output quietly instead of panicking as `println!` does.
+fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}").is_err() {
+        std::process::exit(0);
     }
 }
 
