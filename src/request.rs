@@ -200,8 +200,12 @@ fn forgive(s: &str) -> Option<String> {
         let c = b[i];
         if in_str {
             if c == b'\\' && i + 1 < b.len() {
-                out.push_str(&s[i..i + 2]);
-                i += 2;
+                // The backslash and the whole character it escapes, which
+                // may be more than one byte (`"\é"` is not JSON, but must
+                // not cut a character in two).
+                let len = 1 + utf8_len(b[i + 1]);
+                out.push_str(&s[i..(i + len).min(b.len())]);
+                i += len;
                 continue;
             }
             if c == b'"' {
@@ -403,6 +407,16 @@ mod tests {
             Body::Json(json!({"n": 100, "f": 0.05}))
         );
         assert!(matches!(parse_json(b"{curp: 1}"), Body::Invalid(_)));
+        // Found by fuzz/ (body target): a backslash before a multi-byte
+        // character inside a string made the forgiving pass slice inside it.
+        assert!(matches!(
+            parse_json("{\"a\": \"\\\u{feff}91\",}".as_bytes()),
+            Body::Invalid(_)
+        ));
+        assert_eq!(
+            parse_json("{\"a\": \"\\u00e9\u{e9}\",}".as_bytes()),
+            Body::Json(json!({"a": "\u{e9}\u{e9}"}))
+        );
         assert_eq!(
             parse_json(b"\xEF\xBB\xBF{\"a\": 1}"),
             Body::Json(json!({"a": 1}))
