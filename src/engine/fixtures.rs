@@ -35,6 +35,8 @@ pub struct Fixtures {
     // file and line it is about.
     credentials_source: SourceText,
     personas_source: SourceText,
+    /// The people behind CURPs, built once each (bounded; see `people`).
+    pub people: super::people::People,
 }
 
 /// A fixture file as it was read: its name (a path when it came from a
@@ -215,6 +217,7 @@ impl Fixtures {
                 file: per_file,
                 text: personas,
             },
+            people: super::people::People::default(),
         })
     }
 }

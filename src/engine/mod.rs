@@ -12,6 +12,7 @@ pub mod latency;
 pub mod model;
 pub mod namespace;
 pub mod overrides;
+pub mod people;
 pub mod provider;
 pub mod template;
 pub mod timers;

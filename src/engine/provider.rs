@@ -70,7 +70,7 @@ pub struct Call<'a> {
     pub selected: Selected,
     /// A per-request sequence number within the namespace.
     pub seq: u64,
-    person: Option<Person>,
+    person: Option<Arc<Person>>,
 }
 
 impl<'a> Call<'a> {
@@ -117,7 +117,16 @@ impl<'a> Call<'a> {
     /// The person behind `curp`: a persona from the fixtures merged over the
     /// synthetic person, the same on every provider and every run.
     pub fn person_for(&self, curp: &str) -> Person {
-        self.fixtures.domain.person(curp, self.config.seed)
+        (*self.cached_person(curp)).clone()
+    }
+
+    /// The same person, shared: built once per CURP and kept in a bounded
+    /// cache with the fixtures (building one is costly, and suites repeat
+    /// their CURPs).
+    fn cached_person(&self, curp: &str) -> Arc<Person> {
+        self.fixtures
+            .people
+            .get(&self.fixtures.domain, curp, self.config.seed)
     }
 
     /// The person behind the request's CURP when it is well-formed, else the
@@ -130,7 +139,7 @@ impl<'a> Call<'a> {
                 .clone()
                 .filter(|c| crate::curp::is_loose(c))
                 .unwrap_or_else(|| fallback.to_string());
-            self.person = Some(self.person_for(&curp));
+            self.person = Some(self.cached_person(&curp));
         }
         // Set just above.
         self.person.as_ref().expect("person was just set")
