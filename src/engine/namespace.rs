@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use super::clock::{Clock, Start};
 use super::counters::Counters;
@@ -94,8 +94,9 @@ impl Namespace {
 
 /// All namespaces, created on first use.
 pub struct Namespaces {
-    // A std mutex held only to look up or insert an Arc.
-    map: Mutex<HashMap<String, Arc<Namespace>>>,
+    // Every request looks its namespace up: a read lock (shared, never
+    // waits on another reader) for that; the write lock only to create one.
+    map: RwLock<HashMap<String, Arc<Namespace>>>,
     clock: Start,
     journal_limit: usize,
 }
@@ -103,7 +104,7 @@ pub struct Namespaces {
 impl Namespaces {
     pub fn new(clock: Start, journal_limit: usize) -> Namespaces {
         Namespaces {
-            map: Mutex::new(HashMap::new()),
+            map: RwLock::new(HashMap::new()),
             clock,
             journal_limit,
         }
@@ -121,7 +122,10 @@ impl Namespaces {
                 "namespace '{name}' is not valid: use 1 to 64 letters, digits, '-', '_' or '.'"
             ));
         }
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ns) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+            return Ok(ns.clone());
+        }
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
         if let Some(ns) = map.get(name) {
             return Ok(ns.clone());
         }
@@ -139,7 +143,7 @@ impl Namespaces {
     /// Every namespace created so far.
     pub fn all(&self) -> Vec<Arc<Namespace>> {
         self.map
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
