@@ -17,8 +17,11 @@ const SHARDS: usize = 16;
 /// People per shard: 4,096 in all, a few MB.
 const PER_SHARD: usize = 256;
 
+/// CURP → (seed, person).
+type Shard = Mutex<HashMap<String, (u64, Arc<Person>)>>;
+
 pub struct People {
-    shards: [Mutex<HashMap<String, (u64, Arc<Person>)>>; SHARDS],
+    shards: [Shard; SHARDS],
 }
 
 impl Default for People {
