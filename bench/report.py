@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Turns bench/out/results.txt (written by bench/run.sh) into the table of
+ratios against the targets of issue 6."""
+import re
+import sys
+
+path, secs = sys.argv[1], sys.argv[2]
+lines = open(path).read().splitlines()
+
+
+def kv(line):
+    return dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
+
+
+wrk, skips, journal, other = {}, [], {}, {}
+for line in lines:
+    parts = line.split()
+    if not parts:
+        continue
+    if parts[0] == 'wrk':
+        _, pid, conns, who = parts[:4]
+        wrk[(pid, int(conns), who)] = {k: float(v) for k, v in kv(line).items()}
+    elif parts[0] == 'skip':
+        skips.append(' '.join(parts[1:]))
+    elif parts[0] == 'journal':
+        journal[parts[1]] = ' '.join(parts[2:])
+    else:
+        other[parts[0]] = kv(line) | ({'value': parts[1]} if len(parts) == 2 else {})
+
+rows = []
+
+
+def row(measure, value, limit, ratio, target, ok):
+    rows.append((measure, value, limit, ratio, target, 'yes' if ok else '**no**'))
+
+
+providers = sorted({k[0] for k in wrk}, key=lambda p: ['curpv5', 'validacurp', 'accuauth', 'nss', 'async'].index(p)
+                   if p in ['curpv5', 'validacurp', 'accuauth', 'nss', 'async'] else 9)
+for pid in providers:
+    for c in (1, 50):
+        s, b = wrk.get((pid, c, 'sandbox')), wrk.get((pid, c, 'bare'))
+        if not s or not b or not b['rps']:
+            continue
+        r = s['rps'] / b['rps']
+        bad = f", {int(s['non2xx'])} non-2xx, {int(s['errors'])} errors" if s['non2xx'] or s['errors'] > 0 else ''
+        row(f'{pid} req/s, {c} conn', f"{s['rps']:,.0f}{bad}", f"{b['rps']:,.0f}", f'{r:.2f}', '≥ 0.80', r >= 0.8)
+        row(f'{pid} p50, {c} conn', f"{s['p50_us']/1000:.3f} ms", f"{b['p50_us']/1000:.3f} ms",
+            f"{s['p50_us']/max(b['p50_us'],1):.2f}", '—', True)
+        r99 = s['p99_us'] / max(b['p99_us'], 1)
+        target = '≤ 1.30' if c == 50 else '—'
+        row(f'{pid} p99, {c} conn', f"{s['p99_us']/1000:.3f} ms", f"{b['p99_us']/1000:.3f} ms",
+            f'{r99:.2f}', target, r99 <= 1.3 or c != 50)
+
+rd, rb = other.get('ready', {}), other.get('ready_bare', {})
+if rd:
+    m = float(rd['ready_median_ms'])
+    row('start → ready line (median of 20)', f"{m:.1f} ms (worst {float(rd['ready_max_ms']):.1f})",
+        f"{float(rb.get('ready_median_ms', 'nan')):.1f} ms", '—', '≤ 20 ms', m <= 20)
+idle = other.get('rss_idle_kb', {}).get('value')
+mem = other.get('mem', {})
+m1, m2 = other.get('mem100k', {}), other.get('mem200k', {})
+if mem:
+    i = int(mem['idle_kb'])
+    row('RSS idle', f'{i/1024:.1f} MB', '—', '—', '≤ 15 MB', i <= 15 * 1024)
+if m1 and m2:
+    a, b = int(m1['rss_kb']), int(m2['rss_kb'])
+    row('RSS after 100k requests', f'{a/1024:.1f} MB', '—', '—', '—', True)
+    growth = (b - a) / a
+    row('RSS after 200k requests (flat)', f'{b/1024:.1f} MB', '—', f'{b/a:.2f} × the 100k RSS', '≤ 1.10 ×', growth <= 0.10)
+d = other.get('delayed', {})
+if d:
+    w, h = float(d['wall_ms']), int(d['hwm_kb'])
+    fail = int(d.get('failed', 0))
+    row('10,000 concurrent 1 s requests: wall', f"{w:,.0f} ms ({fail} failed)", '—', f'{w/1000:.2f} × the delay',
+        '≤ 1.2 s', w <= 1200 and fail == 0)
+    row('10,000 concurrent 1 s requests: peak RSS', f'{h/1024:.0f} MB', '—', '—', '≤ 100 MB', h <= 100 * 1024)
+hb, hs = other.get('hold_bare', {}), other.get('hold_sandbox', {})
+if hb and hs:
+    b, s = int(hb['rss_kb']), int(hs['rss_kb'])
+    row('10,000 open served connections: RSS', f'{s/1024:.0f} MB', f'{b/1024:.0f} MB', f'{s/b:.2f}', '—', True)
+lat = other.get('latency', {})
+if lat:
+    p50, p99 = float(lat['err_p50_ms']), float(lat['err_p99_ms'])
+    row(f"injected latency {lat['asked_ms']} ms: error p50", f'{p50:+.2f} ms', '—', '—', '—', True)
+    row(f"injected latency {lat['asked_ms']} ms: error p99", f'{p99:+.2f} ms', '—', '—', '± 5 ms', abs(p99) <= 5)
+
+print()
+print(f'| measure | sandbox | bare hyper | ratio | target | met |')
+print('|---|---|---|---|---|---|')
+for r in rows:
+    print('| ' + ' | '.join(r) + ' |')
+print()
+print(f'wrk -t2 (-t1 for one connection), {secs} s per run; journal and counters on; limits raised through a generated --scenarios folder.')
+for s in skips:
+    print(f'skipped: {s}')
+for pid, j in journal.items():
+    print(f'journal, last 200 {pid} answers by scenario: {j}')
