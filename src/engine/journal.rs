@@ -23,23 +23,59 @@ pub struct Entry {
     pub method: String,
     pub path: String,
     pub query: String,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     pub body: Bytes,
     pub status: u16,
     pub scenario: Option<String>,
     pub curp: Option<String>,
 }
 
+/// Request headers as the journal keeps them: one compact copy, lines of
+/// `name:value\n`. A `HeaderMap` clone would hold on to the connection's
+/// read buffer (hyper's header values are slices of it), so every journaled
+/// request made hyper allocate a fresh buffer and the journal pinned 8 KB
+/// per entry; this is one allocation of the headers' own size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Box<[u8]>);
+
+impl Headers {
+    pub fn copy(map: &HeaderMap) -> Headers {
+        let len = map
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 2)
+            .sum();
+        let mut out = Vec::with_capacity(len);
+        for (k, v) in map {
+            // Names are tokens and values never hold a line break, so the
+            // first ':' and each '\n' split them back.
+            out.extend_from_slice(k.as_str().as_bytes());
+            out.push(b':');
+            out.extend_from_slice(v.as_bytes());
+            out.push(b'\n');
+        }
+        Headers(out.into_boxed_slice())
+    }
+
+    /// (name, value) in the order received.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.split(|b| *b == b'\n').filter_map(|line| {
+            let colon = line.iter().position(|b| *b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?;
+            Some((name, &line[colon + 1..]))
+        })
+    }
+}
+
 impl Entry {
     pub fn to_json(&self) -> Value {
         let mut headers = serde_json::Map::new();
-        for (k, v) in &self.headers {
-            let v = Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned());
-            match headers.get_mut(k.as_str()) {
+        for (k, v) in self.headers.iter() {
+            let v = Value::String(String::from_utf8_lossy(v).into_owned());
+            match headers.get_mut(k) {
                 Some(Value::Array(vs)) => vs.push(v),
                 Some(first) => *first = Value::Array(vec![first.take(), v]),
                 None => {
-                    headers.insert(k.as_str().to_string(), v);
+                    headers.insert(k.to_string(), v);
                 }
             }
         }
@@ -182,12 +218,38 @@ mod tests {
             method: "POST".into(),
             path: path.into(),
             query: String::new(),
-            headers: HeaderMap::new(),
+            headers: Headers::default(),
             body: Bytes::copy_from_slice(body),
             status: 200,
             scenario: Some("success".into()),
             curp: None,
         }
+    }
+
+    #[test]
+    fn headers_copied_compactly_in_order() {
+        let mut map = HeaderMap::new();
+        map.append("apikey", "k:1".parse().unwrap());
+        map.append("x-multi", "a".parse().unwrap());
+        map.append("x-multi", "b".parse().unwrap());
+        map.append("x-empty", "".parse().unwrap());
+        let h = Headers::copy(&map);
+        let got: Vec<(&str, &[u8])> = h.iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                ("apikey", &b"k:1"[..]),
+                ("x-multi", &b"a"[..]),
+                ("x-multi", &b"b"[..]),
+                ("x-empty", &b""[..])
+            ]
+        );
+        let mut e = entry("/p", b"");
+        e.headers = h;
+        assert_eq!(
+            e.to_json()["headers"],
+            json!({"apikey": "k:1", "x-multi": ["a", "b"], "x-empty": ""})
+        );
     }
 
     #[test]

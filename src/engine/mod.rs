@@ -500,7 +500,7 @@ impl Engine {
             method: req.method.to_string(),
             path: req.path.clone(),
             query: req.query_string.clone(),
-            headers: req.headers.clone(),
+            headers: journal::Headers::copy(&req.headers),
             body: req.raw_body.clone(),
             status: reply.status.as_u16(),
             scenario: reply.scenario.clone(),
