@@ -37,7 +37,10 @@ async fn main() -> std::io::Result<()> {
                     // Read the request body, as the sandbox does.
                     let _ = req.into_body().collect().await;
                     let mut res = Response::new(Full::new(body));
-                    res.headers_mut().insert("content-type", "application/json; charset=utf-8".parse().unwrap());
+                    res.headers_mut().insert(
+                        "content-type",
+                        "application/json; charset=utf-8".parse().unwrap(),
+                    );
                     Ok::<_, Infallible>(res)
                 }
             });
