@@ -44,6 +44,7 @@ pub const RENAPO_STATES: [&str; 33] = [
 ];
 
 /// The check digit's dictionary: a character's value is its index.
+#[cfg(test)]
 const DICTIONARY: &str = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
 
 /// Sex as a CURP writes it (position 11): H man, M woman, X non-binary.
@@ -111,11 +112,24 @@ pub fn is_loose(s: &str) -> bool {
 /// The check digit of the first 17 characters of a CURP: the dictionary
 /// values weighted 18 down to 2, and `(10 - sum % 10) % 10`. `None` when the
 /// input is not 17 dictionary characters.
+/// A character's place in RENAPO's check-digit dictionary
+/// `0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ`, without scanning it: this runs
+/// on every CURP every provider checks.
+fn dictionary_value(c: char) -> Option<u32> {
+    match c {
+        '0'..='9' => Some(c as u32 - '0' as u32),
+        'A'..='N' => Some(c as u32 - 'A' as u32 + 10),
+        'Ñ' => Some(24),
+        'O'..='Z' => Some(c as u32 - 'O' as u32 + 25),
+        _ => None,
+    }
+}
+
 pub fn check_digit(first17: &str) -> Option<char> {
     let mut sum = 0u32;
     let mut count = 0u32;
     for c in first17.chars() {
-        let value = DICTIONARY.chars().position(|d| d == c)? as u32;
+        let value = dictionary_value(c)?;
         count += 1;
         if count > 17 {
             return None;
@@ -241,16 +255,17 @@ pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
     let day = (digit(8) * 10 + digit(9)) as u8;
     let birth_date = Date::new(century + yy as i32, month, day)
         .ok_or_else(|| CurpError::ImpossibleDate(chars[4..10].iter().collect()))?;
-    let state: String = chars[11..13].iter().collect();
-    if !RENAPO_STATES.contains(&state.as_str()) {
-        return Err(CurpError::UnknownState(state));
+    // Every character is ASCII by now (the classes above are ASCII ones, and
+    // position 11 was checked by `Sex::from_char`), so byte slices are safe.
+    let state = &s[11..13];
+    if !RENAPO_STATES.contains(&state) {
+        return Err(CurpError::UnknownState(state.to_string()));
     }
-    let four: String = chars[0..4].iter().collect();
-    if calc::is_inconvenient(&four) {
-        return Err(CurpError::InconvenientWord(four));
+    let four = &s[0..4];
+    if calc::is_inconvenient(four) {
+        return Err(CurpError::InconvenientWord(four.to_string()));
     }
-    let first17: String = chars[0..17].iter().collect();
-    let expected = check_digit(&first17).unwrap_or('0');
+    let expected = check_digit(&s[0..17]).unwrap_or('0');
     if expected != chars[17] {
         return Err(CurpError::WrongCheckDigit {
             expected,
@@ -260,7 +275,7 @@ pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
     Ok(Decoded {
         birth_date,
         sex,
-        state,
+        state: state.to_string(),
     })
 }
 
@@ -316,6 +331,15 @@ impl Domain {
 pub(crate) mod tests {
     use super::*;
     use std::sync::OnceLock;
+
+    #[test]
+    fn dictionary_values_follow_the_dictionary() {
+        for (i, c) in DICTIONARY.chars().enumerate() {
+            assert_eq!(dictionary_value(c), Some(i as u32), "{c}");
+        }
+        assert_eq!(dictionary_value('a'), None);
+        assert_eq!(dictionary_value('-'), None);
+    }
 
     /// The fixtures as the server embeds them, loaded once for all tests.
     pub(crate) fn domain() -> &'static Domain {

@@ -497,7 +497,7 @@ impl Engine {
             time: ns.clock.now(),
             provider: pdef.map(|p| p.id.clone()),
             endpoint: pdef.zip(endpoint).map(|(p, e)| p.endpoints[e].id.clone()),
-            method: req.method.to_string(),
+            method: req.method.clone(),
             path: req.path.clone(),
             query: req.query_string.clone(),
             headers: journal::Headers::copy(&req.headers),

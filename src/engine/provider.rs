@@ -132,17 +132,19 @@ impl<'a> Call<'a> {
     /// The person behind the request's CURP when it is well-formed, else the
     /// person behind `fallback` (a provider's documented example CURP), so a
     /// scenario forced on a request without a usable CURP still renders.
-    pub fn person_or(&mut self, fallback: &str) -> &Person {
-        if self.person.is_none() {
-            let curp = self
-                .curp
-                .clone()
-                .filter(|c| crate::curp::is_loose(c))
-                .unwrap_or_else(|| fallback.to_string());
-            self.person = Some(self.cached_person(&curp));
+    ///
+    /// A shared handle: cloning it copies a pointer, not the person.
+    pub fn person_or(&mut self, fallback: &str) -> Arc<Person> {
+        if let Some(p) = &self.person {
+            return p.clone();
         }
-        // Set just above.
-        self.person.as_ref().expect("person was just set")
+        let curp = match self.curp.as_deref() {
+            Some(c) if crate::curp::is_loose(c) => c,
+            _ => fallback,
+        };
+        let person = self.cached_person(curp);
+        self.person = Some(person.clone());
+        person
     }
 
     /// A generator seeded by `--seed`, the namespace, this request's sequence

@@ -11,7 +11,9 @@ use serde_json::Value;
 /// Values a provider fills in for one response.
 #[derive(Debug, Default, Clone)]
 pub struct Vars {
-    entries: Vec<(&'static str, Value)>,
+    // Each name with its hash: a render looks up every hole, and comparing
+    // hashes first keeps that from being a string comparison per entry.
+    entries: Vec<(u64, &'static str, Value)>,
 }
 
 impl Vars {
@@ -24,18 +26,54 @@ impl Vars {
     /// Sets `name`, replacing an earlier value.
     pub fn set(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Vars {
         let value = value.into();
-        match self.entries.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.entries.push((name, value)),
+        let hash = name_hash(name);
+        match self
+            .entries
+            .iter_mut()
+            .find(|(h, n, _)| *h == hash && *n == name)
+        {
+            Some(slot) => slot.2 = value,
+            None => self.entries.push((hash, name, value)),
         }
         self
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
+        self.get_hashed(name_hash(name), name)
+    }
+
+    fn get_hashed(&self, hash: u64, name: &str) -> Option<&Value> {
         self.entries
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v)
+            .find(|(h, n, _)| *h == hash && *n == name)
+            .map(|(_, _, v)| v)
+    }
+
+    fn lookup(&self, name: &Name) -> Option<&Value> {
+        self.get_hashed(name.hash, &name.text)
+    }
+}
+
+/// FNV-1a: names are a few bytes, and this only has to tell them apart fast.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A placeholder name, hashed once at compile time.
+#[derive(Debug, Clone, PartialEq)]
+struct Name {
+    text: String,
+    hash: u64,
+}
+
+impl Name {
+    fn new(text: &str) -> Name {
+        Name {
+            text: text.to_string(),
+            hash: name_hash(text),
+        }
     }
 }
 
@@ -44,9 +82,9 @@ enum Part {
     /// Bytes copied as they are.
     Literal(Vec<u8>),
     /// A whole JSON value.
-    Value(String),
+    Value(Name),
     /// A value written inside a JSON string (escaped, without quotes).
-    Inline(String),
+    Inline(Name),
 }
 
 /// A compiled template.
@@ -72,7 +110,7 @@ impl Template {
                 Segment::Text(t) => b.lit(t.as_bytes()),
                 Segment::Var(name) => {
                     b.flush();
-                    b.parts.push(Part::Value(name.to_string()));
+                    b.parts.push(Part::Value(Name::new(name)));
                 }
             }
         }
@@ -82,7 +120,7 @@ impl Template {
     /// The placeholder names used, for load-time validation.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Value(n) | Part::Inline(n) => Some(n.as_str()),
+            Part::Value(n) | Part::Inline(n) => Some(n.text.as_str()),
             Part::Literal(_) => None,
         })
     }
@@ -98,11 +136,11 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Literal(b) => out.extend_from_slice(b),
-                Part::Value(name) => match vars.get(name) {
+                Part::Value(name) => match vars.lookup(name) {
                     Some(v) => write_json(&mut out, v),
                     None => out.extend_from_slice(b"null"),
                 },
-                Part::Inline(name) => match vars.get(name) {
+                Part::Inline(name) => match vars.lookup(name) {
                     Some(Value::String(s)) => write_escaped(&mut out, s),
                     Some(Value::Null) | None => {}
                     Some(other) => write_escaped(&mut out, &other.to_string()),
@@ -118,7 +156,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Literal(b) => out.push_str(&String::from_utf8_lossy(b)),
-                Part::Value(name) | Part::Inline(name) => match vars.get(name) {
+                Part::Value(name) | Part::Inline(name) => match vars.lookup(name) {
                     Some(Value::String(s)) => out.push_str(s),
                     Some(Value::Null) | None => {}
                     Some(other) => out.push_str(&other.to_string()),
@@ -196,7 +234,7 @@ impl Builder {
         let segs = segments(s);
         if let [Segment::Var(name)] = segs.as_slice() {
             self.flush();
-            self.parts.push(Part::Value(name.to_string()));
+            self.parts.push(Part::Value(Name::new(name)));
             return;
         }
         self.lit(b"\"");
@@ -209,7 +247,7 @@ impl Builder {
                 }
                 Segment::Var(name) => {
                     self.flush();
-                    self.parts.push(Part::Inline(name.to_string()));
+                    self.parts.push(Part::Inline(Name::new(name)));
                 }
             }
         }
@@ -262,14 +300,56 @@ fn segments(s: &str) -> Vec<Segment<'_>> {
 }
 
 fn write_json(out: &mut Vec<u8>, v: &Value) {
-    // Serialising a `Value` into a Vec cannot fail.
-    let _ = serde_json::to_writer(out, v);
+    match v {
+        // Most holes are strings: written straight into the output rather
+        // than through serde_json's serializer.
+        Value::String(s) => {
+            out.push(b'"');
+            write_escaped(out, s);
+            out.push(b'"');
+        }
+        // Serialising a `Value` into a Vec cannot fail.
+        other => {
+            let _ = serde_json::to_writer(out, other);
+        }
+    }
 }
 
+/// Writes `s` as the inside of a JSON string: `"` and `\` escaped, control
+/// characters as `\n`, `\t`… or `\u00XX`, everything else as it is.
 fn write_escaped(out: &mut Vec<u8>, s: &str) {
-    let mut quoted = Vec::with_capacity(s.len() + 2);
-    write_json(&mut quoted, &Value::String(s.to_string()));
-    out.extend_from_slice(&quoted[1..quoted.len() - 1]);
+    let bytes = s.as_bytes();
+    // Almost every value (names, codes, base64) needs no escape at all:
+    // one pass that only tests, then one copy.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
 }
 
 #[cfg(test)]
@@ -317,6 +397,26 @@ mod tests {
             r#"{"z":1,"a":null,"m":"v"}"#
         );
         assert_eq!(t.variables().collect::<Vec<_>>(), ["x", "y"]);
+    }
+
+    #[test]
+    fn escaping_agrees_with_serde_json() {
+        for s in [
+            "plain",
+            "quote \" back \\ slash",
+            "line\nbreak\ttab\r",
+            "\u{0}\u{1f}\u{8}\u{c}",
+            "ñandú 漢字 😀",
+            "",
+        ] {
+            let mut ours = Vec::new();
+            write_json(&mut ours, &Value::String(s.to_string()));
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
