@@ -9,12 +9,6 @@ use mxid_sandbox::config::Source;
 use mxid_sandbox::engine::{self, Engine};
 use mxid_sandbox::{providers, Config};
 
-/// mimalloc: a request makes a few dozen small allocations, and glibc's
-/// malloc spent 15 % of the server's CPU on them under load (perf); mimalloc's
-/// thread-local free lists take most of that back.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
