@@ -49,6 +49,20 @@ pub struct Person {
     pub ine: Ine,
 }
 
+impl Person {
+    /// The personal data the person's CURP is calculated from.
+    pub fn calc_input(&self) -> CalcInput {
+        CalcInput {
+            names: self.names.clone(),
+            first_surname: self.first_surname.clone(),
+            second_surname: self.second_surname.clone(),
+            birth_date: self.birth_date,
+            sex: self.sex,
+            state: self.birth_state.clone(),
+        }
+    }
+}
+
 /// Where the proof document (usually the birth certificate) was registered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Registry {
@@ -495,22 +509,15 @@ mod tests {
         synthesize(curp, seed, &d.names, &d.catalogs)
     }
 
-    fn calc_of(p: &Person) -> CalcInput {
-        CalcInput {
-            names: p.names.clone(),
-            first_surname: p.first_surname.clone(),
-            second_surname: p.second_surname.clone(),
-            birth_date: p.birth_date,
-            sex: p.sex,
-            state: p.birth_state.clone(),
-        }
-    }
-
     /// Everything a synthetic person must satisfy for a strictly valid CURP.
     fn assert_consistent(curp: &str, p: &Person) {
         let decoded = check_strict(curp).unwrap();
-        assert_eq!(calculate_first16(&calc_of(p)).unwrap(), curp[..16], "{p:?}");
-        let mut full = calculate_first16(&calc_of(p)).unwrap();
+        assert_eq!(
+            calculate_first16(&p.calc_input()).unwrap(),
+            curp[..16],
+            "{p:?}"
+        );
+        let mut full = calculate_first16(&p.calc_input()).unwrap();
         full.push_str(&curp[16..17]);
         full.push(check_digit(&full).unwrap());
         assert_eq!(full, curp);

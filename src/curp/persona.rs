@@ -256,14 +256,7 @@ mod tests {
         let d = domain();
         for persona in d.personas.iter().filter(|p| check_strict(&p.curp).is_ok()) {
             let p = d.person(&persona.curp, 0);
-            let input = CalcInput {
-                names: p.names.clone(),
-                first_surname: p.first_surname.clone(),
-                second_surname: p.second_surname.clone(),
-                birth_date: p.birth_date,
-                sex: p.sex,
-                state: p.birth_state.clone(),
-            };
+            let input = p.calc_input();
             assert_eq!(
                 calculate_first16(&input).unwrap(),
                 persona.curp[..16],
