@@ -204,7 +204,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
 
 #[cfg(test)]
 mod tests {
-    use super::super::{calculate_first16, check_strict, tests::domain, CalcInput};
+    use super::super::{calculate_first16, check_strict, tests::domain};
     use super::*;
 
     #[test]
