@@ -143,25 +143,18 @@ async fn digests_and_timestamp() {
     assert_eq!(String::from_utf8(stamp).unwrap(), validation_date);
     assert_eq!(b["timeStampDigest"], sha256_hex(validation_date.as_bytes()));
     // outputDigest covers the person data stated (README decision).
-    let text = |k: &str| match &b[k] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let stated = [
-        "curp",
-        "lastName",
-        "secondLastName",
-        "firstName",
-        "gender",
-        "birthDate",
-        "birthState",
-        "nationalityCode",
-        "proofDocumentType",
-        "curpStatus",
-    ]
-    .map(text)
-    .join("|");
-    assert_eq!(b["outputDigest"], sha256_hex(stated.as_bytes()));
+    assert_eq!(b["outputDigest"], stated_digest(&b));
+    // A RENAPO error states no person: its digest covers the blank fields.
+    let renapo = sb
+        .post(
+            PATH,
+            &[KEY, ("X-Sandbox-Scenario", "renapo_01_06")],
+            json!({ "curp": CURP }),
+        )
+        .await
+        .json();
+    assert_eq!(renapo["outputDigest"], stated_digest(&renapo));
+    assert_ne!(renapo["outputDigest"], b["outputDigest"]);
 
     // A different body gives a different input digest; the same CURP the
     // same output digest.
@@ -550,4 +543,28 @@ async fn provider_shaped_engine_errors() {
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("POST"));
     assert_eq!(r.json()["error"], "METHOD_NOT_ALLOWED");
+}
+
+/// SHA-256 of the person fields an answer states, as the README defines
+/// outputDigest.
+fn stated_digest(b: &Value) -> String {
+    let text = |k: &str| match &b[k] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let stated = [
+        "curp",
+        "lastName",
+        "secondLastName",
+        "firstName",
+        "gender",
+        "birthDate",
+        "birthState",
+        "nationalityCode",
+        "proofDocumentType",
+        "curpStatus",
+    ]
+    .map(text)
+    .join("|");
+    sha256_hex(stated.as_bytes())
 }

@@ -105,20 +105,28 @@ impl Provider for Curpv5 {
         let birth_date = dmy(person.birth_date);
         let proof = person.proof_document;
         // The output digest covers the person data the response states, in
-        // document order, so it changes exactly when the answer does.
-        let stated = [
-            person.curp.as_str(),
-            &person.first_surname,
-            &person.second_surname,
-            &person.names,
-            gender,
-            &birth_date,
-            &person.birth_state,
-            &person.nationality,
-            &proof.to_string(),
-            &status,
-        ]
-        .join("|");
+        // document order, so it changes exactly when the answer does. A
+        // RENAPO or CCB error (`data.renapo` / `data.ccb`) states no person:
+        // its fields are blank and its proof document 0.
+        let states_person =
+            scenario.data.get("renapo").is_none() && scenario.data.get("ccb").is_none();
+        let stated = if states_person {
+            [
+                person.curp.as_str(),
+                &person.first_surname,
+                &person.second_surname,
+                &person.names,
+                gender,
+                &birth_date,
+                &person.birth_state,
+                &person.nationality,
+                &proof.to_string(),
+                &status,
+            ]
+            .join("|")
+        } else {
+            format!("{}||||||||0|", person.curp)
+        };
         let validation_date = now.to_mx_rfc3339_secs();
         let (ccb_code, ccb_description) = match (
             scenario.data_str("ccb"),
