@@ -165,6 +165,10 @@ async fn unknown_scenario_header_lists_the_valid_names() {
     let sb = Sandbox::start().await;
     let r = bycurp(&sb, &[("x-sandbox-scenario", "exploded")], CURP).await;
     assert_eq!(r.status, 400);
+    // Every answer on a provider path says what answered it.
+    assert_eq!(r.scenario(), "sandbox_error");
+    let journal = sb.admin_get("/__admin/requests?limit=1").await;
+    assert_eq!(journal[0]["scenario"], "sandbox_error");
     let b = r.json();
     let msg = b["error"].as_str().unwrap();
     assert!(msg.contains("exploded"), "{msg}");

@@ -249,6 +249,7 @@ impl Engine {
                 )
             }
         };
+        let reply = mark_sandbox_error(reply);
         self.record_in(&ns, &defs, req, provider, endpoint, curp, &reply);
         reply
     }
@@ -257,7 +258,7 @@ impl Engine {
         let name = req.header(NAMESPACE_HEADER).unwrap_or(DEFAULT_NAMESPACE);
         self.namespaces()
             .get(name)
-            .map_err(|m| Reply::sandbox_error(StatusCode::BAD_REQUEST, &m))
+            .map_err(|m| mark_sandbox_error(Reply::sandbox_error(StatusCode::BAD_REQUEST, &m)))
     }
 
     fn dispatch(
@@ -507,6 +508,21 @@ impl Engine {
             curp,
         });
     }
+}
+
+/// Every answer on a provider path says what answered it: the sandbox's own
+/// refusals (an unknown scenario name, a bad sandbox header or namespace)
+/// carry `X-Sandbox-Scenario: sandbox_error`.
+fn mark_sandbox_error(mut reply: Reply) -> Reply {
+    let name = HeaderName::from_static(SCENARIO_HEADER);
+    if reply.headers.iter().any(|(k, _)| *k == name) {
+        return reply;
+    }
+    reply
+        .scenario
+        .get_or_insert_with(|| "sandbox_error".to_string());
+    let value = reply.scenario.clone().unwrap_or_default();
+    reply.with_header(name, &value)
 }
 
 /// The scenario a persona asks for on this provider.
