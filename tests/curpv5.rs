@@ -552,19 +552,11 @@ fn stated_digest(b: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let stated = [
-        "curp",
-        "lastName",
-        "secondLastName",
-        "firstName",
-        "gender",
-        "birthDate",
-        "birthState",
-        "nationalityCode",
-        "proofDocumentType",
-        "curpStatus",
-    ]
-    .map(text)
-    .join("|");
+    // `curp` … `curpStatus`: the person fields of the document's order.
+    let stated = FIELDS[1..11]
+        .iter()
+        .map(|k| text(k))
+        .collect::<Vec<_>>()
+        .join("|");
     sha256_hex(stated.as_bytes())
 }
