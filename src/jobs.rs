@@ -536,20 +536,34 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 // ---- reads and admin operations -------------------------------------------
 
-/// A verification as its owner reads it.
+/// A verification as its owner reads it: the fields of the documented
+/// status object.
 pub struct Found {
-    pub apikey: String,
-    /// The documented status object.
-    pub status: Value,
+    pub id: String,
+    pub kind: u8,
+    pub status: u8,
+    pub verification: Option<String>,
+    pub warnings: Value,
 }
 
 /// The verification `id`, if this namespace has it.
 pub fn find(ns: &Namespace, id: &str) -> Option<Found> {
     ns.with_state::<Jobs, _>(STATE, |j| {
         j.verifications.get(id).map(|v| Found {
-            apikey: v.new.apikey.clone(),
-            status: v.status_object(),
+            id: v.new.id.clone(),
+            kind: v.new.kind as u8,
+            status: v.status as u8,
+            verification: v.verification.clone(),
+            warnings: json!(v.warnings),
         })
+    })
+}
+
+/// Whether `apikey` created the verification `id`; `None` when this
+/// namespace has no such verification.
+pub fn owned_by(ns: &Namespace, id: &str, apikey: &str) -> Option<bool> {
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        j.verifications.get(id).map(|v| v.new.apikey == apikey)
     })
 }
 

@@ -137,12 +137,28 @@ impl Timestamp {
         self.format(MX_OFFSET_SECS, true)
     }
 
+    /// [`Timestamp::to_mx_rfc3339`], appended to `out`.
+    pub fn write_mx_rfc3339(self, out: &mut String) {
+        self.write(out, MX_OFFSET_SECS, true);
+    }
+
+    /// [`Timestamp::to_mx_rfc3339_secs`], appended to `out`.
+    pub fn write_mx_rfc3339_secs(self, out: &mut String) {
+        self.write(out, MX_OFFSET_SECS, false);
+    }
+
     /// RFC 3339 in the providers' offset, whole seconds: `2023-08-31T15:26:35-06:00`.
     pub fn to_mx_rfc3339_secs(self) -> String {
         self.format(MX_OFFSET_SECS, false)
     }
 
     fn format(self, offset_secs: i64, micros: bool) -> String {
+        let mut out = String::with_capacity(32);
+        self.write(&mut out, offset_secs, micros);
+        out
+    }
+
+    fn write(self, out: &mut String, offset_secs: i64, micros: bool) {
         // Written digit by digit: every provider answer carries a time or
         // two, and `format!` was a visible share of a request's CPU.
         let local = self.0 + offset_secs * MICROS_PER_SEC;
@@ -151,31 +167,29 @@ impl Timestamp {
         let date = Date::from_days_since_epoch(secs.div_euclid(SECS_PER_DAY));
         let sod = secs.rem_euclid(SECS_PER_DAY);
         let off = offset_secs.abs();
-        let mut out = String::with_capacity(32);
         if (0..=9999).contains(&date.year) {
-            push_digits(&mut out, date.year as i64, 4);
+            push_digits(out, date.year as i64, 4);
         } else {
             out.push_str(&date.year.to_string());
         }
         out.push('-');
-        push_digits(&mut out, i64::from(date.month), 2);
+        push_digits(out, i64::from(date.month), 2);
         out.push('-');
-        push_digits(&mut out, i64::from(date.day), 2);
+        push_digits(out, i64::from(date.day), 2);
         out.push('T');
-        push_digits(&mut out, sod / 3600, 2);
+        push_digits(out, sod / 3600, 2);
         out.push(':');
-        push_digits(&mut out, sod % 3600 / 60, 2);
+        push_digits(out, sod % 3600 / 60, 2);
         out.push(':');
-        push_digits(&mut out, sod % 60, 2);
+        push_digits(out, sod % 60, 2);
         if micros {
             out.push('.');
-            push_digits(&mut out, frac, 6);
+            push_digits(out, frac, 6);
         }
         out.push(if offset_secs < 0 { '-' } else { '+' });
-        push_digits(&mut out, off / 3600, 2);
+        push_digits(out, off / 3600, 2);
         out.push(':');
-        push_digits(&mut out, off % 3600 / 60, 2);
-        out
+        push_digits(out, off % 3600 / 60, 2);
     }
 
     /// Parses RFC 3339 (`2024-01-02T03:04:05Z`, `…05.123-06:00`). A date alone

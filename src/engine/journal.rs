@@ -18,33 +18,45 @@ pub const MAX_BODY_KEPT: usize = 16 * 1024;
 pub struct Entry {
     pub id: u64,
     pub time: Timestamp,
-    pub provider: Option<String>,
-    pub endpoint: Option<String>,
+    pub provider: Option<&'static str>,
+    pub endpoint: Option<&'static str>,
     pub method: hyper::Method,
-    pub path: String,
-    pub query: String,
-    pub headers: Headers,
-    pub body: Bytes,
     pub status: u16,
-    pub scenario: Option<String>,
+    pub scenario: Option<Arc<str>>,
     pub curp: Option<String>,
+    pub body: Bytes,
+    request: Text,
 }
 
-/// Request headers as the journal keeps them: one compact copy, lines of
-/// `name:value\n`. A `HeaderMap` clone would hold on to the connection's
-/// read buffer (hyper's header values are slices of it), so every journaled
-/// request made hyper allocate a fresh buffer and the journal pinned 8 KB
-/// per entry; this is one allocation of the headers' own size.
+/// The request's path, query and headers as the journal keeps them: one
+/// compact copy, `path\nquery\n` then lines of `name:value\n`. A
+/// `HeaderMap` clone would hold on to the connection's read buffer (hyper's
+/// header values are slices of it), so every journaled request made hyper
+/// allocate a fresh buffer and the journal pinned 8 KB per entry; this is
+/// one allocation of the request's own size.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(Box<[u8]>);
+struct Text {
+    bytes: Box<[u8]>,
+    /// Where the headers start.
+    headers: usize,
+}
 
-impl Headers {
-    pub fn copy(map: &HeaderMap) -> Headers {
-        let len = map
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 2)
-            .sum();
+impl Text {
+    fn copy(path: &str, query: &str, map: &HeaderMap) -> Text {
+        let len = path.len()
+            + query.len()
+            + 2
+            + map
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 2)
+                .sum::<usize>();
         let mut out = Vec::with_capacity(len);
+        // A path or query never holds a line break (hyper refuses one).
+        for part in [path, query] {
+            out.extend_from_slice(part.as_bytes());
+            out.push(b'\n');
+        }
+        let headers = out.len();
         for (k, v) in map {
             // Names are tokens and values never hold a line break, so the
             // first ':' and each '\n' split them back.
@@ -53,23 +65,77 @@ impl Headers {
             out.extend_from_slice(v.as_bytes());
             out.push(b'\n');
         }
-        Headers(out.into_boxed_slice())
+        Text {
+            bytes: out.into_boxed_slice(),
+            headers,
+        }
     }
 
-    /// (name, value) in the order received.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.0.split(|b| *b == b'\n').filter_map(|line| {
+    fn line(&self, n: usize) -> &str {
+        let head = self.bytes.get(..self.headers).unwrap_or_default();
+        head.split(|b| *b == b'\n')
+            .nth(n)
+            .and_then(|l| std::str::from_utf8(l).ok())
+            .unwrap_or("")
+    }
+}
+
+/// What is known of a request when it is journaled.
+pub struct Record<'a> {
+    pub time: Timestamp,
+    pub provider: Option<&'static str>,
+    pub endpoint: Option<&'static str>,
+    pub method: &'a hyper::Method,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a Bytes,
+    pub status: u16,
+    pub scenario: Option<Arc<str>>,
+    pub curp: Option<String>,
+}
+
+impl Entry {
+    pub fn new(r: Record<'_>) -> Entry {
+        Entry {
+            id: 0,
+            time: r.time,
+            provider: r.provider,
+            endpoint: r.endpoint,
+            method: r.method.clone(),
+            status: r.status,
+            scenario: r.scenario,
+            curp: r.curp,
+            body: r.body.clone(),
+            request: Text::copy(r.path, r.query, r.headers),
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        self.request.line(0)
+    }
+
+    pub fn query(&self) -> &str {
+        self.request.line(1)
+    }
+
+    /// Request headers (name, value) in the order received.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        let lines = self
+            .request
+            .bytes
+            .get(self.request.headers..)
+            .unwrap_or_default();
+        lines.split(|b| *b == b'\n').filter_map(|line| {
             let colon = line.iter().position(|b| *b == b':')?;
             let name = std::str::from_utf8(&line[..colon]).ok()?;
             Some((name, &line[colon + 1..]))
         })
     }
-}
 
-impl Entry {
     pub fn to_json(&self) -> Value {
         let mut headers = serde_json::Map::new();
-        for (k, v) in self.headers.iter() {
+        for (k, v) in self.headers() {
             let v = Value::String(String::from_utf8_lossy(v).into_owned());
             match headers.get_mut(k) {
                 Some(Value::Array(vs)) => vs.push(v),
@@ -94,12 +160,12 @@ impl Entry {
             "time": self.time.to_mx_rfc3339(),
             "provider": self.provider,
             "method": self.method.as_str(),
-            "path": self.path,
-            "query": self.query,
+            "path": self.path(),
+            "query": self.query(),
             "headers": headers,
             "body": body,
             "status": self.status,
-            "scenario": self.scenario,
+            "scenario": self.scenario.as_deref(),
             "curp": self.curp,
         })
     }
@@ -148,10 +214,15 @@ impl Journal {
         if self.limit == 0 {
             return;
         }
+        // The bound is fixed, so one entry at most goes; it is freed after
+        // the lock is released.
+        let mut gone = None;
         while inner.entries.len() >= self.limit {
-            inner.entries.pop_front();
+            gone = inner.entries.pop_front();
         }
         inner.entries.push_back(Arc::new(entry));
+        drop(inner);
+        drop(gone);
     }
 
     /// Matching entries, oldest first; `limit` keeps the newest N of them.
@@ -160,15 +231,11 @@ impl Journal {
         let mut out: Vec<Arc<Entry>> = inner
             .entries
             .iter()
-            .filter(|e| {
-                f.provider
-                    .as_deref()
-                    .is_none_or(|p| e.provider.as_deref() == Some(p))
-            })
+            .filter(|e| f.provider.as_deref().is_none_or(|p| e.provider == Some(p)))
             .filter(|e| {
                 f.path
                     .as_deref()
-                    .is_none_or(|p| e.path.eq_ignore_ascii_case(p))
+                    .is_none_or(|p| e.path().eq_ignore_ascii_case(p))
             })
             .filter(|e| {
                 f.curp
@@ -209,21 +276,24 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(path: &str, body: &[u8]) -> Entry {
-        Entry {
-            id: 0,
+    fn entry_with(path: &str, headers: &HeaderMap, body: &[u8]) -> Entry {
+        Entry::new(Record {
             time: Timestamp::default(),
-            provider: Some("p".into()),
+            provider: Some("p"),
             endpoint: None,
-            method: hyper::Method::POST,
-            path: path.into(),
-            query: String::new(),
-            headers: Headers::default(),
-            body: Bytes::copy_from_slice(body),
+            method: &hyper::Method::POST,
+            path,
+            query: "a=1&b",
+            headers,
+            body: &Bytes::copy_from_slice(body),
             status: 200,
             scenario: Some("success".into()),
             curp: None,
-        }
+        })
+    }
+
+    fn entry(path: &str, body: &[u8]) -> Entry {
+        entry_with(path, &HeaderMap::new(), body)
     }
 
     #[test]
@@ -233,8 +303,8 @@ mod tests {
         map.append("x-multi", "a".parse().unwrap());
         map.append("x-multi", "b".parse().unwrap());
         map.append("x-empty", "".parse().unwrap());
-        let h = Headers::copy(&map);
-        let got: Vec<(&str, &[u8])> = h.iter().collect();
+        let e = entry_with("/p/q", &map, b"");
+        let got: Vec<(&str, &[u8])> = e.headers().collect();
         assert_eq!(
             got,
             vec![
@@ -244,8 +314,7 @@ mod tests {
                 ("x-empty", &b""[..])
             ]
         );
-        let mut e = entry("/p", b"");
-        e.headers = h;
+        assert_eq!((e.path(), e.query()), ("/p/q", "a=1&b"));
         assert_eq!(
             e.to_json()["headers"],
             json!({"apikey": "k:1", "x-multi": ["a", "b"], "x-empty": ""})
@@ -264,7 +333,7 @@ mod tests {
             limit: Some(1),
             ..Filter::default()
         });
-        assert_eq!(last[0].path, "/4");
+        assert_eq!(last[0].path(), "/4");
         let one = j.query(&Filter {
             path: Some("/3".into()),
             ..Filter::default()

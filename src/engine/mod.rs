@@ -64,7 +64,7 @@ pub struct Reply {
     pub delay: Duration,
     pub fault: Option<Fault>,
     /// The scenario (or engine error kind) that answered.
-    pub scenario: Option<String>,
+    pub scenario: Option<Arc<str>>,
 }
 
 impl Reply {
@@ -445,7 +445,7 @@ impl Engine {
         let Some((pdef, module)) = owner.map(|i| (&defs.providers[i], &self.shared.modules[i]))
         else {
             let mut reply = Reply::sandbox_error(fallback, message);
-            reply.scenario = Some(kind.to_string());
+            reply.scenario = Some(Arc::from(kind));
             return reply.with_header(HeaderName::from_static(SCENARIO_HEADER), kind);
         };
         let Some(scenario) = pdef.errors.get(kind) else {
@@ -483,6 +483,7 @@ impl Engine {
         reply: &Reply,
     ) {
         let pdef = provider.map(|i| &defs.providers[i]);
+        let module = provider.map(|i| &self.shared.modules[i]);
         if self.config().log_requests {
             eprintln!(
                 "{} {} {} -> {} {}",
@@ -493,20 +494,24 @@ impl Engine {
                 reply.scenario.as_deref().unwrap_or("-")
             );
         }
-        ns.journal.record(Entry {
-            id: 0,
+        // The module's own ids are static: naming them costs no copy.
+        let endpoint = pdef.zip(module).zip(endpoint).and_then(|((p, m), e)| {
+            let id = &p.endpoints[e].id;
+            m.endpoints().iter().copied().find(|s| s == id)
+        });
+        ns.journal.record(Entry::new(journal::Record {
             time: ns.clock.now(),
-            provider: pdef.map(|p| p.id.clone()),
-            endpoint: pdef.zip(endpoint).map(|(p, e)| p.endpoints[e].id.clone()),
-            method: req.method.clone(),
-            path: req.path.clone(),
-            query: req.query_string.clone(),
-            headers: journal::Headers::copy(&req.headers),
-            body: req.raw_body.clone(),
+            provider: module.map(|m| m.id()),
+            endpoint,
+            method: &req.method,
+            path: &req.path,
+            query: &req.query_string,
+            headers: &req.headers,
+            body: &req.raw_body,
             status: reply.status.as_u16(),
             scenario: reply.scenario.clone(),
             curp,
-        });
+        }));
     }
 }
 
@@ -520,7 +525,7 @@ fn mark_sandbox_error(mut reply: Reply) -> Reply {
     }
     reply
         .scenario
-        .get_or_insert_with(|| "sandbox_error".to_string());
+        .get_or_insert_with(|| Arc::from("sandbox_error"));
     let value = reply.scenario.clone().unwrap_or_default();
     reply.with_header(name, &value)
 }
@@ -554,8 +559,8 @@ fn render(scenario: &Scenario, vars: &Vars) -> Reply {
             headers.push((k.clone(), v));
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&scenario.name) {
-        headers.push((HeaderName::from_static(SCENARIO_HEADER), v));
+    if let Some(v) = &scenario.name_header {
+        headers.push((HeaderName::from_static(SCENARIO_HEADER), v.clone()));
     }
     Reply {
         status: scenario.status,
@@ -576,7 +581,7 @@ fn catalog(defs: &Defs) -> Vec<CatalogEntry> {
                     provider: p.id.clone(),
                     method: e.methods.first().map(|m| m.to_string()).unwrap_or_default(),
                     path: e.path().to_string(),
-                    name: s.name.clone(),
+                    name: s.name.to_string(),
                     description: s.description.clone(),
                 });
             }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
@@ -156,7 +157,10 @@ impl EndpointDef {
 /// A named outcome of one endpoint.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    pub name: String,
+    /// Shared: every reply and journal entry names its scenario.
+    pub name: Arc<str>,
+    /// `X-Sandbox-Scenario: NAME`, built once.
+    pub name_header: Option<HeaderValue>,
     pub description: String,
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, Template)>,
@@ -483,7 +487,8 @@ fn compile_scenario(
     }
     let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
     let sc = Scenario {
-        name: name.to_string(),
+        name: Arc::from(name),
+        name_header: HeaderValue::from_str(name).ok(),
         description: raw.description,
         status: raw.status.0,
         headers,

@@ -9,49 +9,223 @@
 use serde_json::Value;
 
 /// Values a provider fills in for one response.
+///
+/// Text and numbers live in one buffer, so setting the twenty-odd values of
+/// a response costs no allocation per value; only a whole JSON value
+/// (an object, a list) is kept as a `Value`.
 #[derive(Debug, Default, Clone)]
 pub struct Vars {
+    text: String,
     // Each name with its hash: a render looks up every hole, and comparing
     // hashes first keeps that from being a string comparison per entry.
-    entries: Vec<(u64, &'static str, Value)>,
+    entries: Vec<(u64, &'static str, Slot)>,
 }
+
+/// Where a value lives.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// Text in the buffer: a JSON string.
+    Str(u32, u32),
+    /// JSON in the buffer, written as it is (numbers, booleans, `null`).
+    Raw(u32, u32),
+    Json(Value),
+}
+
+/// A value for [`Vars::set`].
+pub enum VarValue<'a> {
+    Str(&'a str),
+    /// JSON text written as it is.
+    Raw(&'a str),
+    Int(i64),
+    Json(Value),
+}
+
+impl<'a> From<&'a str> for VarValue<'a> {
+    fn from(s: &'a str) -> VarValue<'a> {
+        VarValue::Str(s)
+    }
+}
+
+impl<'a> From<&'a String> for VarValue<'a> {
+    fn from(s: &'a String) -> VarValue<'a> {
+        VarValue::Str(s)
+    }
+}
+
+impl From<String> for VarValue<'_> {
+    fn from(s: String) -> VarValue<'static> {
+        VarValue::Json(Value::String(s))
+    }
+}
+
+impl From<bool> for VarValue<'_> {
+    fn from(b: bool) -> VarValue<'static> {
+        VarValue::Raw(if b { "true" } else { "false" })
+    }
+}
+
+impl From<Value> for VarValue<'_> {
+    fn from(v: Value) -> VarValue<'static> {
+        VarValue::Json(v)
+    }
+}
+
+impl From<Vec<Value>> for VarValue<'_> {
+    fn from(v: Vec<Value>) -> VarValue<'static> {
+        VarValue::Json(Value::Array(v))
+    }
+}
+
+impl<'a, T: Into<VarValue<'a>>> From<Option<T>> for VarValue<'a> {
+    fn from(v: Option<T>) -> VarValue<'a> {
+        v.map_or(VarValue::Raw("null"), Into::into)
+    }
+}
+
+macro_rules! int_var {
+    ($($t:ty),*) => {$(
+        impl From<$t> for VarValue<'_> {
+            fn from(n: $t) -> VarValue<'static> {
+                VarValue::Int(n.into())
+            }
+        }
+    )*};
+}
+int_var!(u8, u16, u32, i32, i64);
+
+macro_rules! number_var {
+    ($($t:ty),*) => {$(
+        impl From<$t> for VarValue<'_> {
+            fn from(n: $t) -> VarValue<'static> {
+                VarValue::Json(Value::from(n))
+            }
+        }
+    )*};
+}
+number_var!(u64, usize, f64);
 
 impl Vars {
     pub fn new() -> Vars {
         Vars {
+            text: String::with_capacity(1024),
             entries: Vec::with_capacity(24),
         }
     }
 
     /// Sets `name`, replacing an earlier value.
-    pub fn set(&mut self, name: &'static str, value: impl Into<Value>) -> &mut Vars {
-        let value = value.into();
-        let hash = name_hash(name);
-        match self
-            .entries
-            .iter_mut()
-            .find(|(h, n, _)| *h == hash && *n == name)
-        {
-            Some(slot) => slot.2 = value,
-            None => self.entries.push((hash, name, value)),
-        }
+    pub fn set<'a>(&mut self, name: &'static str, value: impl Into<VarValue<'a>>) -> &mut Vars {
+        let slot = match value.into() {
+            VarValue::Str(s) => {
+                let (a, b) = self.push(s);
+                Slot::Str(a, b)
+            }
+            VarValue::Raw(s) => {
+                let (a, b) = self.push(s);
+                Slot::Raw(a, b)
+            }
+            VarValue::Int(n) => {
+                let start = self.text.len();
+                push_int(&mut self.text, n);
+                Slot::Raw(offset(start), offset(self.text.len()))
+            }
+            VarValue::Json(Value::String(s)) => {
+                let (a, b) = self.push(&s);
+                Slot::Str(a, b)
+            }
+            VarValue::Json(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => {
+                let start = self.text.len();
+                // A scalar's JSON is short and cannot fail to serialise.
+                let _ = std::fmt::Write::write_fmt(&mut self.text, format_args!("{v}"));
+                Slot::Raw(offset(start), offset(self.text.len()))
+            }
+            VarValue::Json(v) => Slot::Json(v),
+        };
+        self.put(name, slot)
+    }
+
+    /// Sets `name` to the text `write` appends: a digest, a date or a code
+    /// written straight into the buffer, with no string of its own.
+    pub fn set_with(&mut self, name: &'static str, write: impl FnOnce(&mut String)) -> &mut Vars {
+        let start = self.text.len();
+        write(&mut self.text);
+        let slot = Slot::Str(offset(start), offset(self.text.len()));
+        self.put(name, slot)
+    }
+
+    fn push(&mut self, s: &str) -> (u32, u32) {
+        let start = self.text.len();
+        self.text.push_str(s);
+        (offset(start), offset(self.text.len()))
+    }
+
+    /// Adds the value; a lookup reads the newest entry of a name, so a
+    /// second `set` replaces the first without a search here.
+    fn put(&mut self, name: &'static str, slot: Slot) -> &mut Vars {
+        self.entries.push((name_hash(name), name, slot));
         self
     }
 
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.get_hashed(name_hash(name), name)
+    /// The value of `name`, as the template would write it.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        let slot = self.get_hashed(name_hash(name), name)?;
+        Some(match self.resolve(slot) {
+            Resolved::Str(s) => Value::String(s.to_string()),
+            Resolved::Raw(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+            Resolved::Json(v) => v.clone(),
+        })
     }
 
-    fn get_hashed(&self, hash: u64, name: &str) -> Option<&Value> {
+    fn get_hashed(&self, hash: u64, name: &str) -> Option<&Slot> {
         self.entries
             .iter()
+            .rev()
             .find(|(h, n, _)| *h == hash && *n == name)
             .map(|(_, _, v)| v)
     }
 
-    fn lookup(&self, name: &Name) -> Option<&Value> {
+    fn lookup(&self, name: &Name) -> Option<Resolved<'_>> {
         self.get_hashed(name.hash, &name.text)
+            .map(|slot| self.resolve(slot))
     }
+
+    fn resolve<'s>(&'s self, slot: &'s Slot) -> Resolved<'s> {
+        let text = |a: u32, b: u32| self.text.get(a as usize..b as usize).unwrap_or("");
+        match slot {
+            Slot::Str(a, b) => Resolved::Str(text(*a, *b)),
+            Slot::Raw(a, b) => Resolved::Raw(text(*a, *b)),
+            Slot::Json(v) => Resolved::Json(v),
+        }
+    }
+}
+
+/// Decimal digits of `n`.
+fn push_int(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut v = n.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+}
+
+/// A buffer offset; values are a few KB at most (a PDF page in base64).
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+enum Resolved<'a> {
+    Str(&'a str),
+    Raw(&'a str),
+    Json(&'a Value),
 }
 
 /// FNV-1a: names are a few bytes, and this only has to tell them apart fast.
@@ -137,13 +311,16 @@ impl Template {
             match part {
                 Part::Literal(b) => out.extend_from_slice(b),
                 Part::Value(name) => match vars.lookup(name) {
-                    Some(v) => write_json(&mut out, v),
+                    Some(Resolved::Str(s)) => write_string(&mut out, s),
+                    Some(Resolved::Raw(raw)) => out.extend_from_slice(raw.as_bytes()),
+                    Some(Resolved::Json(v)) => write_json(&mut out, v),
                     None => out.extend_from_slice(b"null"),
                 },
                 Part::Inline(name) => match vars.lookup(name) {
-                    Some(Value::String(s)) => write_escaped(&mut out, s),
-                    Some(Value::Null) | None => {}
-                    Some(other) => write_escaped(&mut out, &other.to_string()),
+                    Some(Resolved::Str(s)) => write_escaped(&mut out, s),
+                    Some(Resolved::Raw("null")) | Some(Resolved::Json(Value::Null)) | None => {}
+                    Some(Resolved::Raw(raw)) => write_escaped(&mut out, raw),
+                    Some(Resolved::Json(other)) => write_escaped(&mut out, &other.to_string()),
                 },
             }
         }
@@ -157,9 +334,10 @@ impl Template {
             match part {
                 Part::Literal(b) => out.push_str(&String::from_utf8_lossy(b)),
                 Part::Value(name) | Part::Inline(name) => match vars.lookup(name) {
-                    Some(Value::String(s)) => out.push_str(s),
-                    Some(Value::Null) | None => {}
-                    Some(other) => out.push_str(&other.to_string()),
+                    Some(Resolved::Str(s)) => out.push_str(s),
+                    Some(Resolved::Raw("null")) | Some(Resolved::Json(Value::Null)) | None => {}
+                    Some(Resolved::Raw(raw)) => out.push_str(raw),
+                    Some(Resolved::Json(other)) => out.push_str(&other.to_string()),
                 },
             }
         }
@@ -303,16 +481,18 @@ fn write_json(out: &mut Vec<u8>, v: &Value) {
     match v {
         // Most holes are strings: written straight into the output rather
         // than through serde_json's serializer.
-        Value::String(s) => {
-            out.push(b'"');
-            write_escaped(out, s);
-            out.push(b'"');
-        }
+        Value::String(s) => write_string(out, s),
         // Serialising a `Value` into a Vec cannot fail.
         other => {
             let _ = serde_json::to_writer(out, other);
         }
     }
+}
+
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    write_escaped(out, s);
+    out.push(b'"');
 }
 
 /// Writes `s` as the inside of a JSON string: `"` and `\` escaped, control
@@ -321,7 +501,11 @@ fn write_escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // Almost every value (names, codes, base64) needs no escape at all:
     // one pass that only tests, then one copy.
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    // The test folds without stopping early, so it runs on whole vectors.
+    let clean = !bytes.iter().fold(false, |seen, &b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if clean {
         out.extend_from_slice(bytes);
         return;
     }
@@ -417,6 +601,29 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn values_kept_in_one_buffer() {
+        let mut vars = Vars::new();
+        vars.set("a", "first")
+            .set("n", -42)
+            .set("big", u64::MAX)
+            .set("yes", true)
+            .set("none", None::<&str>)
+            .set_with("w", |out| out.push_str("written"))
+            .set("a", String::from("second"));
+        let t = Template::json(&json!({
+            "a": "{{a}}", "n": "{{n}}", "big": "{{big}}", "yes": "{{yes}}",
+            "none": "{{none}}", "w": "{{w}}", "in": "{{n}}/{{none}}/{{yes}}"
+        }));
+        assert_eq!(
+            String::from_utf8(t.render(&vars)).unwrap(),
+            r#"{"a":"second","n":-42,"big":18446744073709551615,"yes":true,"none":null,"w":"written","in":"-42//true"}"#
+        );
+        assert_eq!(vars.get("a"), Some(json!("second")));
+        assert_eq!(vars.get("n"), Some(json!(-42)));
+        assert_eq!(vars.get("missing"), None);
     }
 
     #[test]

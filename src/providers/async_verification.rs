@@ -118,30 +118,23 @@ impl Provider for AsyncVerification {
             return;
         }
         let id = requested_id(call.req);
-        let status = match id.as_deref().and_then(|id| jobs::find(call.ns, id)) {
-            Some(found) => found.status,
+        let found = match id.as_deref().and_then(|id| jobs::find(call.ns, id)) {
+            Some(found) => found,
             // A forced `success` without a stored verification: a completed
             // RFC verification of the seed's example CURP.
-            None => {
-                let rfc = call.person_or(EXAMPLE_CURP).rfc.clone();
-                json!({
-                    "verificationId": id.unwrap_or_else(|| "00000000-0000-4000-8000-000000000000".into()),
-                    "verificationType": Kind::RfcByCurp as u8,
-                    "verificationStatus": jobs::Status::Completed as u8,
-                    "verification": json!({"rfc": rfc}).to_string(),
-                    "warnings": [],
-                })
-            }
+            None => jobs::Found {
+                id: id.unwrap_or_else(|| "00000000-0000-4000-8000-000000000000".into()),
+                kind: Kind::RfcByCurp as u8,
+                status: jobs::Status::Completed as u8,
+                verification: Some(json!({"rfc": call.person_or(EXAMPLE_CURP).rfc}).to_string()),
+                warnings: json!([]),
+            },
         };
-        for (var, key) in [
-            ("verification_id", "verificationId"),
-            ("verification_type", "verificationType"),
-            ("verification_status", "verificationStatus"),
-            ("verification", "verification"),
-            ("warnings", "warnings"),
-        ] {
-            vars.set(var, status.get(key).cloned().unwrap_or(Value::Null));
-        }
+        vars.set("verification_id", &found.id)
+            .set("verification_type", found.kind)
+            .set("verification_status", found.status)
+            .set("verification", found.verification.as_deref())
+            .set("warnings", found.warnings);
     }
 
     fn finish(&self, call: &mut Call<'_>, scenario: &Scenario, status: u16, _body: &[u8]) {
@@ -192,7 +185,7 @@ impl Provider for AsyncVerification {
             id: verification_id(call),
             kind,
             apikey,
-            scenario: scenario.name.clone(),
+            scenario: scenario.name.to_string(),
             outcome: Outcome { data, warnings },
             source_down,
             default_target,
@@ -380,13 +373,12 @@ fn requested_id(req: &Request) -> Option<String> {
 }
 
 fn check_status(call: &Call<'_>) -> &'static str {
-    let Some(found) = requested_id(call.req).and_then(|id| jobs::find(call.ns, &id)) else {
-        return "unknown_verification";
-    };
-    if call.credential.as_deref() != Some(found.apikey.as_str()) {
-        return "no_permission";
+    let credential = call.credential.as_deref().unwrap_or("");
+    match requested_id(call.req).and_then(|id| jobs::owned_by(call.ns, &id, credential)) {
+        None => "unknown_verification",
+        Some(false) => "no_permission",
+        Some(true) => "success",
     }
-    "success"
 }
 
 // ---- admin routes ---------------------------------------------------------------

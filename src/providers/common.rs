@@ -4,16 +4,63 @@ use sha2::{Digest, Sha256};
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-    }
+    write_sha256_hex(&mut out, bytes);
     out
+}
+
+/// Lowercase hex SHA-256, appended to `out`.
+pub fn write_sha256_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in Sha256::digest(bytes) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
 }
 
 /// `DD/MM/YYYY`, the way RENAPO writes dates.
 pub fn dmy(date: crate::time::Date) -> String {
-    format!("{:02}/{:02}/{:04}", date.day, date.month, date.year)
+    let mut out = String::with_capacity(10);
+    write_dmy(&mut out, date);
+    out
+}
+
+/// [`dmy`], appended to `out`.
+pub fn write_dmy(out: &mut String, date: crate::time::Date) {
+    use std::fmt::Write;
+    let two = |n: u32| {
+        [
+            char::from(b'0' + (n / 10 % 10) as u8),
+            char::from(b'0' + (n % 10) as u8),
+        ]
+    };
+    out.extend(two(date.day.into()));
+    out.push('/');
+    out.extend(two(date.month.into()));
+    out.push('/');
+    if (0..=9999).contains(&date.year) {
+        let y = date.year as u32;
+        out.extend(two(y / 100));
+        out.extend(two(y % 100));
+    } else {
+        let _ = write!(out, "{:04}", date.year);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Date;
+
+    #[test]
+    fn digests_and_dates_as_the_documents_write_them() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let date = |year, month, day| Date { year, month, day };
+        assert_eq!(dmy(date(1966, 7, 20)), "20/07/1966");
+        assert_eq!(dmy(date(905, 1, 2)), "02/01/0905");
+        assert_eq!(dmy(date(12345, 12, 31)), "31/12/12345");
+    }
 }

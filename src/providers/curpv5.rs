@@ -6,7 +6,9 @@
 
 use base64::Engine as _;
 
-use super::common::{dmy, sha256_hex};
+use std::fmt::Write as _;
+
+use super::common::{write_dmy, write_sha256_hex};
 use crate::curp::{self, Sex};
 use crate::engine::model::Scenario;
 use crate::engine::provider::{Call, Provider};
@@ -88,21 +90,18 @@ impl Provider for Curpv5 {
     }
 
     fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
-        let input_digest = sha256_hex(&call.req.raw_body);
         let now = call.now;
-        let person = call.person_or(EXAMPLE_CURP).clone();
+        let person = call.person_or(EXAMPLE_CURP);
         // A scenario may force a CURP status (`deceased` → BD); otherwise the
         // person's own status answers.
-        let status = scenario
-            .data_str("status")
-            .unwrap_or(&person.status)
-            .to_string();
+        let status = scenario.data_str("status").unwrap_or(&person.status);
         let gender = match person.sex {
             Sex::H => "M",
             Sex::M => "F",
             Sex::X => "X",
         };
-        let birth_date = dmy(person.birth_date);
+        let mut birth_date = String::with_capacity(10);
+        write_dmy(&mut birth_date, person.birth_date);
         let proof = person.proof_document;
         // The output digest covers the person data the response states, in
         // document order, so it changes exactly when the answer does. A
@@ -110,8 +109,9 @@ impl Provider for Curpv5 {
         // its fields are blank and its proof document 0.
         let states_person =
             scenario.data.get("renapo").is_none() && scenario.data.get("ccb").is_none();
-        let stated = if states_person {
-            [
+        let mut stated = String::with_capacity(128);
+        if states_person {
+            for field in [
                 person.curp.as_str(),
                 &person.first_surname,
                 &person.second_surname,
@@ -120,14 +120,17 @@ impl Provider for Curpv5 {
                 &birth_date,
                 &person.birth_state,
                 &person.nationality,
-                &proof.to_string(),
-                &status,
-            ]
-            .join("|")
+            ] {
+                stated.push_str(field);
+                stated.push('|');
+            }
+            let _ = write!(stated, "{proof}|{status}");
         } else {
-            format!("{}||||||||0|", person.curp)
-        };
-        let validation_date = now.to_mx_rfc3339_secs();
+            stated.push_str(&person.curp);
+            stated.push_str("||||||||0|");
+        }
+        let mut validation_date = String::with_capacity(25);
+        now.write_mx_rfc3339_secs(&mut validation_date);
         let (ccb_code, ccb_description) = match (
             scenario.data_str("ccb"),
             scenario.data_str("ccb_description"),
@@ -144,14 +147,20 @@ impl Provider for Curpv5 {
             .set("birth_state", person.birth_state.as_str())
             .set("nationality", person.nationality.as_str())
             .set("proof_document_type", proof)
-            .set("curp_status", status.as_str())
-            .set("input_digest", input_digest)
-            .set("output_digest", sha256_hex(stated.as_bytes()))
-            .set(
-                "time_stamp",
-                base64::engine::general_purpose::STANDARD.encode(validation_date.as_bytes()),
-            )
-            .set("time_stamp_digest", sha256_hex(validation_date.as_bytes()))
+            .set("curp_status", status)
+            .set_with("input_digest", |out| {
+                write_sha256_hex(out, &call.req.raw_body)
+            })
+            .set_with("output_digest", |out| {
+                write_sha256_hex(out, stated.as_bytes())
+            })
+            .set_with("time_stamp", |out| {
+                base64::engine::general_purpose::STANDARD
+                    .encode_string(validation_date.as_bytes(), out)
+            })
+            .set_with("time_stamp_digest", |out| {
+                write_sha256_hex(out, validation_date.as_bytes())
+            })
             .set("validation_date", validation_date.as_str())
             .set("ccb_code", ccb_code)
             .set("ccb_description", ccb_description)

@@ -1,0 +1,181 @@
+//! The engine's own cost per request, without a socket: builds each
+//! provider's success-path request once, then times `Engine::handle` on it
+//! (request parsing included, as the server does it). A quick, quiet
+//! measure for work on the hot path; `bench/run.sh` is the real benchmark.
+//!
+//! Every numeric `settings:` limit is raised to a billion (as `bench/run.sh`
+//! does) so the success path stays the success path.
+//!
+//! `cargo run --release --example handle -- [ITERATIONS] [PROVIDER]`
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method, Uri};
+use mxid_sandbox::config::{Config, Source};
+use mxid_sandbox::engine::Engine;
+use mxid_sandbox::request::Request;
+
+const CREDENTIALS: [(&str, &str); 5] = [
+    ("apikey", "bench-key"),
+    ("x-api-key", "bench-key"),
+    ("authorization", "Bearer bench-token"),
+    ("x-df-api-id", "bench-id"),
+    ("x-df-api-secret", "bench-secret"),
+];
+
+fn main() {
+    let iterations: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000);
+    let only = std::env::args().nth(2);
+    let dir = raised_limits();
+    let config = Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..Config::default()
+    };
+    let engine = Engine::new(config, mxid_sandbox::providers::all()).expect("scenarios load");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _guard = runtime.enter();
+
+    let defs = engine.defs();
+    let mut rng = seeded(1);
+    let curps: Vec<String> = (0..1000)
+        .map(|_| mxid_sandbox::curp::random_curp(&mut rng, &defs.fixtures.domain.names))
+        .collect();
+    let registered: Vec<&str> = engine.modules().iter().map(|m| m.id()).collect();
+    let mut cases: Vec<(&str, Method, String, &str)> = vec![
+        (
+            "curpv5",
+            Method::POST,
+            "/api/curp/bycurp".into(),
+            r#"{"curp":"{CURP}"}"#,
+        ),
+        (
+            "validacurp",
+            Method::POST,
+            "/curp/getData".into(),
+            r#"{"curp":"{CURP}"}"#,
+        ),
+        (
+            "accuauth",
+            Method::POST,
+            "/verify/id_check".into(),
+            r#"{"id_number":"{CURP}"}"#,
+        ),
+        (
+            "nss",
+            Method::POST,
+            "/api/v1/imss/nss".into(),
+            r#"{"curp":"{CURP}"}"#,
+        ),
+    ];
+    if let Some(path) = async_status_path(&engine) {
+        cases.push(("async", Method::GET, path, ""));
+    }
+    for (id, method, path, body) in cases {
+        if !registered.contains(&id) || only.as_deref().is_some_and(|o| o != id) {
+            continue;
+        }
+        let requests: Vec<(Uri, HeaderMap, Bytes)> = curps
+            .iter()
+            .map(|curp| {
+                let uri: Uri = path.parse().expect("path");
+                (uri, headers(), Bytes::from(body.replace("{CURP}", curp)))
+            })
+            .collect();
+        let first = &requests[0];
+        let reply = engine.handle(&Request::new(
+            method.clone(),
+            &first.0,
+            first.1.clone(),
+            first.2.clone(),
+        ));
+        let start = Instant::now();
+        for i in 0..iterations {
+            let (uri, headers, body) = &requests[i % requests.len()];
+            let req = Request::new(method.clone(), uri, headers.clone(), body.clone());
+            std::hint::black_box(engine.handle(&req));
+        }
+        let ns = start.elapsed().as_nanos() as f64 / iterations as f64;
+        println!(
+            "{id:<11} {:>7.0} ns/request  ({} {}, {} bytes)",
+            ns,
+            reply.status.as_u16(),
+            reply.scenario.as_deref().unwrap_or("-"),
+            reply.body.len()
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn seeded(i: u64) -> rand::rngs::StdRng {
+    use rand::SeedableRng;
+    rand::rngs::StdRng::seed_from_u64(i)
+}
+
+fn headers() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("content-type", "application/json".parse().expect("value"));
+    for (k, v) in CREDENTIALS {
+        h.insert(k, v.parse().expect("value"));
+    }
+    h
+}
+
+/// The embedded scenario files with every numeric `settings:` value raised.
+fn raised_limits() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mxid-handle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for module in mxid_sandbox::providers::all() {
+        let mut out = String::new();
+        let mut in_settings = false;
+        for line in module.yaml().lines() {
+            if line.starts_with("settings:") {
+                in_settings = true;
+            } else if !line.starts_with(' ') && !line.starts_with('#') && !line.is_empty() {
+                in_settings = false;
+            }
+            let raised = in_settings
+                && line.starts_with("  ")
+                && !line.starts_with("   ")
+                && line.split_once(':').is_some_and(|(_, v)| {
+                    v.split('#')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .parse::<u64>()
+                        .is_ok()
+                });
+            match line.split_once(':') {
+                Some((k, _)) if raised => out.push_str(&format!("{k}: 1000000000\n")),
+                _ => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        std::fs::write(dir.join(format!("{}.yaml", module.id())), out).expect("write");
+    }
+    dir
+}
+
+/// Creates one verification and returns its status path.
+fn async_status_path(engine: &Engine) -> Option<String> {
+    let create: Uri = "/api/AsyncVerication/NssByCurp".parse().ok()?;
+    let reply = engine.handle(&Request::new(
+        Method::POST,
+        &create,
+        headers(),
+        Bytes::from_static(br#"{"curp":"PXNE660720HMCXTN06"}"#),
+    ));
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    let id = body.get("verificationId")?.as_str()?;
+    Some(format!(
+        "/api/AsyncVerication/verificationStatus?verificationId={id}"
+    ))
+}
