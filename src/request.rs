@@ -69,9 +69,8 @@ impl Request {
         let content_type = headers
             .get(hyper::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body = parse_body(&content_type, &raw_body);
+            .unwrap_or("");
+        let body = parse_body(content_type, &raw_body);
         Request {
             method,
             path: uri.path().to_string(),
@@ -85,6 +84,11 @@ impl Request {
 
     /// A header's value as text (header names are case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// [`Request::header`] by a name parsed ahead of time.
+    pub fn header_named(&self, name: &hyper::header::HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 

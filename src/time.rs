@@ -248,17 +248,17 @@ impl Timestamp {
 
 /// Appends `value` (non-negative) zero-padded to `width` digits.
 fn push_digits(out: &mut String, value: i64, width: u32) {
-    let mut div = 10i64.pow(width.saturating_sub(1));
-    let mut v = value.max(0);
-    if v >= div * 10 {
-        out.push_str(&v.to_string());
-        return;
+    // Divisions by the constant 10 only: a multiply and a shift each.
+    let mut n = value.max(0).unsigned_abs();
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    while div > 0 {
-        out.push(char::from(b'0' + (v / div) as u8));
-        v %= div;
-        div /= 10;
-    }
+    let start = i.min(buf.len().saturating_sub(width as usize));
+    out.extend(buf[start..].iter().map(|&d| char::from(d)));
 }
 
 fn digits(b: &[u8]) -> Option<u32> {

@@ -55,14 +55,23 @@ impl Counters {
     pub fn hit(&self, key: &str, window: Window, limit: Option<u64>, now: Timestamp) -> u64 {
         let slot = window.slot(now);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let c = map.entry(key.to_string()).or_insert_with(|| Counter {
-            key: key.to_string(),
-            window,
-            count: 0,
-            limit,
-            since: String::new(),
-            slot,
-        });
+        // A known key costs no copy of it.
+        if !map.contains_key(key) {
+            map.insert(
+                key.to_string(),
+                Counter {
+                    key: key.to_string(),
+                    window,
+                    count: 0,
+                    limit,
+                    since: String::new(),
+                    slot,
+                },
+            );
+        }
+        let Some(c) = map.get_mut(key) else {
+            return 0;
+        };
         if c.slot != slot || c.count == 0 {
             c.slot = slot;
             c.count = 0;

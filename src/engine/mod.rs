@@ -46,6 +46,12 @@ pub const LATENCY_HEADER: &str = "x-sandbox-latency";
 /// A fault for one request (`hang`, `connection_reset`, `empty_response`, `malformed_body`).
 pub const FAULT_HEADER: &str = "x-sandbox-fault";
 
+// The same names, parsed once: every request looks each one up.
+const SCENARIO_NAME: HeaderName = HeaderName::from_static(SCENARIO_HEADER);
+const NAMESPACE_NAME: HeaderName = HeaderName::from_static(NAMESPACE_HEADER);
+const LATENCY_NAME: HeaderName = HeaderName::from_static(LATENCY_HEADER);
+const FAULT_NAME: HeaderName = HeaderName::from_static(FAULT_HEADER);
+
 /// Everything loaded from YAML: immutable once built, swapped whole on reload.
 pub struct Defs {
     /// One per module, in the registry's order.
@@ -255,7 +261,9 @@ impl Engine {
     }
 
     fn namespace_of(&self, req: &Request) -> Result<Arc<Namespace>, Reply> {
-        let name = req.header(NAMESPACE_HEADER).unwrap_or(DEFAULT_NAMESPACE);
+        let name = req
+            .header_named(&NAMESPACE_NAME)
+            .unwrap_or(DEFAULT_NAMESPACE);
         self.namespaces()
             .get(name)
             .map_err(|m| mark_sandbox_error(Reply::sandbox_error(StatusCode::BAD_REQUEST, &m)))
@@ -274,7 +282,7 @@ impl Engine {
         let ep = &pdef.endpoints[target.endpoint];
         let curp = module
             .curp(&ep.id, req)
-            .map(|c| c.trim().to_ascii_uppercase())
+            .map(normalize_curp)
             .filter(|c| !c.is_empty());
 
         if let Body::Invalid(why) = &req.body {
@@ -293,11 +301,11 @@ impl Engine {
         // The sandbox's own headers are checked first: a typo there is the
         // test author's, and is said plainly rather than hidden in a provider error.
         let forced = req
-            .header(SCENARIO_HEADER)
+            .header_named(&SCENARIO_NAME)
             .map(str::trim)
             .filter(|s| !s.is_empty());
         let header_latency = match req
-            .header(LATENCY_HEADER)
+            .header_named(&LATENCY_NAME)
             .map(str::parse::<Latency>)
             .transpose()
         {
@@ -313,7 +321,7 @@ impl Engine {
             }
         };
         let header_fault = match req
-            .header(FAULT_HEADER)
+            .header_named(&FAULT_NAME)
             .map(str::parse::<Fault>)
             .transpose()
         {
@@ -358,7 +366,7 @@ impl Engine {
         call.curp = curp.clone();
         call.credential = module
             .credential(req)
-            .map(|c| c.trim().to_string())
+            .map(trimmed)
             .filter(|c| !c.is_empty());
 
         // SPEC §3, after the credential check: header, test switch, override,
@@ -397,7 +405,7 @@ impl Engine {
 
         let mut vars = Vars::new();
         vars.set("scenario", name.as_str())
-            .set("now", now.to_mx_rfc3339());
+            .set_with("now", |out| now.write_mx_rfc3339(out));
         module.vars(&mut call, scenario, &mut vars);
         let mut reply = render(scenario, &vars);
         module.finish(&mut call, scenario, reply.status.as_u16(), &reply.body);
@@ -446,7 +454,7 @@ impl Engine {
         else {
             let mut reply = Reply::sandbox_error(fallback, message);
             reply.scenario = Some(Arc::from(kind));
-            return reply.with_header(HeaderName::from_static(SCENARIO_HEADER), kind);
+            return reply.with_header(SCENARIO_NAME, kind);
         };
         let Some(scenario) = pdef.errors.get(kind) else {
             return Reply::sandbox_error(fallback, message);
@@ -519,7 +527,7 @@ impl Engine {
 /// refusals (an unknown scenario name, a bad sandbox header or namespace)
 /// carry `X-Sandbox-Scenario: sandbox_error`.
 fn mark_sandbox_error(mut reply: Reply) -> Reply {
-    let name = HeaderName::from_static(SCENARIO_HEADER);
+    let name = SCENARIO_NAME;
     if reply.headers.iter().any(|(k, _)| *k == name) {
         return reply;
     }
@@ -528,6 +536,26 @@ fn mark_sandbox_error(mut reply: Reply) -> Reply {
         .get_or_insert_with(|| Arc::from("sandbox_error"));
     let value = reply.scenario.clone().unwrap_or_default();
     reply.with_header(name, &value)
+}
+
+/// A CURP as the engine compares it: trimmed and upper-case (reusing the
+/// string when it already is).
+fn normalize_curp(c: String) -> String {
+    let c = trimmed(c);
+    if c.bytes().any(|b| b.is_ascii_lowercase()) {
+        c.to_ascii_uppercase()
+    } else {
+        c
+    }
+}
+
+/// `s` without surrounding white space (reusing the string when it has none).
+fn trimmed(s: String) -> String {
+    if s.trim().len() == s.len() {
+        s
+    } else {
+        s.trim().to_string()
+    }
 }
 
 /// The scenario a persona asks for on this provider.
@@ -560,7 +588,7 @@ fn render(scenario: &Scenario, vars: &Vars) -> Reply {
         }
     }
     if let Some(v) = &scenario.name_header {
-        headers.push((HeaderName::from_static(SCENARIO_HEADER), v.clone()));
+        headers.push((SCENARIO_NAME, v.clone()));
     }
     Reply {
         status: scenario.status,

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use rand::{rngs::StdRng, SeedableRng};
 use sha2::{Digest, Sha256};
 
@@ -70,6 +71,8 @@ pub struct Call<'a> {
     pub selected: Selected,
     /// A per-request sequence number within the namespace.
     pub seq: u64,
+    /// What a module's `vars` keeps for its `finish` (the id it made).
+    pub kept: Option<String>,
     person: Option<Arc<Person>>,
 }
 
@@ -99,6 +102,7 @@ impl<'a> Call<'a> {
             curp: None,
             selected: Selected::Realistic,
             seq,
+            kept: None,
             person: None,
         }
     }
@@ -237,7 +241,7 @@ pub trait Provider: Send + Sync + 'static {
     fn error_vars(&self, _req: &Request, _vars: &mut Vars) {}
 
     /// Runs after the response is rendered: keep a history, start a job.
-    fn finish(&self, _call: &mut Call<'_>, _scenario: &Scenario, _status: u16, _body: &[u8]) {}
+    fn finish(&self, _call: &mut Call<'_>, _scenario: &Scenario, _status: u16, _body: &Bytes) {}
 
     /// Admin routes this module owns, as `(method, matchit pattern)` under
     /// `/__admin/` (webhook targets, deliveries…). The admin API answers

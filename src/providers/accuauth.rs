@@ -158,8 +158,7 @@ impl Provider for Accuauth {
             .to_string();
         let stated = Stated::of(call, &person, status, codigo);
         let text = stated.page(&person, &created);
-        let documento =
-            base64::engine::general_purpose::STANDARD.encode(pdf::one_page(&text.as_page()));
+        let pdf = pdf::one_page(&text.as_page());
         let r = &person.registry;
         vars.set("codigo_validacion", stated.codigo.as_str())
             .set("curp", person.curp.as_str())
@@ -181,7 +180,9 @@ impl Provider for Accuauth {
             .set("libro", r.book.as_str())
             .set("municipio_registro", r.municipality_name.to_uppercase())
             .set("estatus_curp", stated.status.as_str())
-            .set("documento", documento);
+            .set_with("documento", |out| {
+                base64::engine::general_purpose::STANDARD.encode_string(&pdf, out)
+            });
     }
 
     fn error_vars(&self, _req: &Request, vars: &mut Vars) {

@@ -9,6 +9,7 @@
 //! regard to case and takes JSON or form bodies. Errors are
 //! `{"code": CODE, "message": TEXT}`.
 
+use bytes::Bytes;
 use std::sync::Arc;
 
 use hyper::StatusCode;
@@ -137,7 +138,7 @@ impl Provider for AsyncVerification {
             .set("warnings", found.warnings);
     }
 
-    fn finish(&self, call: &mut Call<'_>, scenario: &Scenario, status: u16, _body: &[u8]) {
+    fn finish(&self, call: &mut Call<'_>, scenario: &Scenario, status: u16, _body: &Bytes) {
         let kind = match call.endpoint_id() {
             INE => Kind::IneNominalList,
             RFC => Kind::RfcByCurp,

@@ -229,15 +229,20 @@ impl Provider for Nss {
 
     /// Keeps every execution envelope the query endpoint answered, so that
     /// the history routes can serve it.
-    fn finish(&self, call: &mut Call<'_>, _scenario: &Scenario, status: u16, body: &[u8]) {
+    fn finish(&self, call: &mut Call<'_>, _scenario: &Scenario, status: u16, body: &Bytes) {
         if call.endpoint_id() != "query" || status != 200 {
             return;
         }
-        let Ok(IdOnly { id }) = serde_json::from_slice::<IdOnly>(body) else {
-            return;
+        // The id `vars` made, or the one the envelope states.
+        let id = match call.kept.take() {
+            Some(id) => id,
+            None => match serde_json::from_slice::<IdOnly>(body) {
+                Ok(IdOnly { id }) => id,
+                Err(_) => return,
+            },
         };
         let limit = call.config.journal_limit.max(1);
-        let body = Bytes::copy_from_slice(body);
+        let body = body.clone();
         call.ns
             .with_state::<History, _>(STATE, |h| h.record(id, body, limit));
     }
@@ -329,12 +334,13 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         Some(GO_ZERO_TIME) => GO_ZERO_TIME.to_string(),
         _ => created.plus(Duration::from_micros(work)).to_mx_rfc3339(),
     };
-    let nss = call.person_or(documented_curp).nss.clone();
-    vars.set("id", object_id(call, created))
-        .set("created_at", created.to_mx_rfc3339())
+    let id = object_id(call, created);
+    vars.set("id", &id)
+        .set_with("created_at", |out| created.write_mx_rfc3339(out))
         .set("finished_at", finished)
         .set("duration", work / 1000)
-        .set("nss", nss);
+        .set("nss", &call.person_or(documented_curp).nss);
+    call.kept = Some(id);
 }
 
 /// A MongoDB ObjectId: 4 bytes of Unix seconds, 8 random bytes (replayable

@@ -9,7 +9,9 @@
 //! CURP). Every error is HTTP 400 in the document's envelope, with `msn`
 //! beside `error_message` because the official clients read `msn`.
 
-use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
 
 use crate::curp::{self, CalcInput, Sex};
 use crate::engine::counters::Window;
@@ -373,102 +375,92 @@ fn calc_input(call: &Call<'_>) -> Result<String, CalcRefusal> {
 /// person, then the persona's `provider_data.validacurp` (quirks of the
 /// document's example that no rule gives), then a status the scenario forces.
 fn person_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
-    let person = call.person_or(EXAMPLE_CURP).clone();
+    let person = call.person_or(EXAMPLE_CURP);
     let catalogs = &call.fixtures.domain.catalogs;
     let status_text = |code: &str| {
         catalogs
             .status(code)
-            .map(|s| s.validacurp.clone())
+            .map(|s| s.validacurp.as_str())
             .unwrap_or_default()
     };
-    let gender = match person.sex {
-        Sex::H => "Hombre",
-        Sex::M => "Mujer",
-        Sex::X => "No binario",
+    let (gender_key, gender) = match person.sex {
+        Sex::H => ("H", "Hombre"),
+        Sex::M => ("M", "Mujer"),
+        Sex::X => ("X", "No binario"),
     };
     let number = |s: &str| s.trim().parse::<u64>().unwrap_or(0);
     let reg = &person.registry;
-    let mut applicant: Map<String, Value> = [
-        ("CURP", json!(person.curp)),
-        ("Names", json!(person.names)),
-        ("LastName", json!(person.first_surname)),
-        ("SecondLastName", json!(person.second_surname)),
-        ("GenderKey", json!(person.sex.to_string())),
-        ("Gender", json!(gender)),
-        ("DateOfBirth", json!(person.birth_date.to_string())),
-        ("Nacionality", json!(person.nationality)),
-        ("CodeEntityBirth", json!(person.birth_state)),
-        (
-            "EntityBirth",
-            json!(catalogs
+    vars.set("curp", &person.curp)
+        .set("names", &person.names)
+        .set("last_name", &person.first_surname)
+        .set("second_last_name", &person.second_surname)
+        .set("gender_key", gender_key)
+        .set("gender", gender)
+        .set_with("date_of_birth", |out| {
+            let _ = write!(out, "{}", person.birth_date);
+        })
+        .set("nacionality", &person.nationality)
+        .set("code_entity_birth", &person.birth_state)
+        .set(
+            "entity_birth",
+            catalogs
                 .entity_by_renapo(&person.birth_state)
                 .map(|e| e.name.as_str())
-                .unwrap_or("")),
-        ),
-        ("KeyEvidentiaryDocument", json!(person.proof_document)),
-        (
-            "EvidentiaryDocument",
-            json!(catalogs
+                .unwrap_or(""),
+        )
+        .set("key_evidentiary_document", person.proof_document)
+        .set(
+            "evidentiary_document",
+            catalogs
                 .proof_document(person.proof_document)
                 .map(|d| d.validacurp.as_str())
-                .unwrap_or("")),
-        ),
-        ("CurpStatusKey", json!(person.status)),
-        ("StatusKey", json!(status_text(&person.status))),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+                .unwrap_or(""),
+        )
+        .set("curp_status_key", &person.status)
+        .set("status_key", status_text(&person.status));
     // The registry as RENAPO numbers it: the registry entity's INE code is
     // the RegistrantNumber (15 for México in the document's example), the
     // act number the CertificateNumber; book, volume and page are 0 when the
     // registry has none.
-    let mut evidentiary: Map<String, Value> = [
-        ("YearRegistration", json!(reg.year)),
-        ("KeyIssuingEntity", json!("")),
-        (
-            "KeyMunicipalityRegistration",
-            json!(number(&reg.municipality_code)),
-        ),
-        ("MunicipalityRegistration", json!(reg.municipality_name)),
-        ("Foja", json!(number(&reg.page))),
-        ("FolioLetter", json!("")),
-        ("Book", json!(number(&reg.book))),
-        ("CertificateNumber", json!(number(&reg.act_number))),
-        ("RegistrantNumber", json!(number(&reg.entity_ine))),
-        ("RegistrationEntity", json!(reg.entity_name)),
-        ("ForeignRegistrationNumber", json!("")),
-        ("Volume", json!(number(&reg.volume))),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    vars.set("year_registration", reg.year)
+        .set("key_issuing_entity", "")
+        .set(
+            "key_municipality_registration",
+            number(&reg.municipality_code),
+        )
+        .set("municipality_registration", &reg.municipality_name)
+        .set("foja", number(&reg.page))
+        .set("folio_letter", "")
+        .set("book", number(&reg.book))
+        .set("certificate_number", number(&reg.act_number))
+        .set("registrant_number", number(&reg.entity_ine))
+        .set("registration_entity", &reg.entity_name)
+        .set("foreign_registration_number", "")
+        .set("volume", number(&reg.volume));
+    // A persona's own fields, by the document's names, over the synthetic
+    // ones (a later `set` wins).
     if let Some(data) = call
         .fixtures
         .domain
         .persona(&person.curp)
         .and_then(|p| p.provider_data.get("validacurp"))
     {
-        for (section, target) in [
-            ("Applicant", &mut applicant),
-            ("EvidentiaryDocument", &mut evidentiary),
+        for (section, table) in [
+            ("Applicant", &APPLICANT[..]),
+            ("EvidentiaryDocument", &EVIDENTIARY[..]),
         ] {
             if let Some(Value::Object(fields)) = data.get(section) {
-                for (k, v) in fields {
-                    target.insert(k.clone(), v.clone());
+                for (field, var) in table {
+                    if let Some(v) = fields.get(*field) {
+                        vars.set(var, v.clone());
+                    }
                 }
             }
         }
     }
     if let Some(code) = scenario.data_str("status") {
-        applicant.insert("CurpStatusKey".into(), json!(code));
-        applicant.insert("StatusKey".into(), json!(status_text(code)));
-    }
-    for (field, var) in APPLICANT {
-        vars.set(var, applicant.get(field).cloned().unwrap_or(Value::Null));
-    }
-    for (field, var) in EVIDENTIARY {
-        vars.set(var, evidentiary.get(field).cloned().unwrap_or(Value::Null));
+        vars.set("curp_status_key", code)
+            .set("status_key", status_text(code));
     }
     vars.set("detail", scenario.data_str("detail").unwrap_or(""));
 }
