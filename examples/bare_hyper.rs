@@ -3,7 +3,10 @@
 //! same connection settings as the sandbox (HTTP/1.1 keep-alive, nodelay,
 //! hyper-util's auto builder). Prints the same ready line.
 //!
-//! `cargo run --release --example bare_hyper -- [PORT] [BODY_FILE]`
+//! `cargo run --release --example bare_hyper -- [PORT] [BODY_FILE] [DELAY_MS]`
+//!
+//! With DELAY_MS every answer waits that long on a tokio timer first: the
+//! floor for the sandbox's delayed requests.
 
 use std::convert::Infallible;
 
@@ -24,6 +27,8 @@ async fn main() -> std::io::Result<()> {
         Some(path) => Bytes::from(std::fs::read(path)?),
         None => Bytes::from_static(DEFAULT_BODY.as_bytes()),
     };
+    let delay =
+        std::time::Duration::from_millis(args.next().and_then(|d| d.parse().ok()).unwrap_or(0));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("bare_hyper listening on http://{}", listener.local_addr()?);
     loop {
@@ -36,6 +41,9 @@ async fn main() -> std::io::Result<()> {
                 async move {
                     // Read the request body, as the sandbox does.
                     let _ = req.into_body().collect().await;
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     let mut res = Response::new(Full::new(body));
                     res.headers_mut().insert(
                         "content-type",

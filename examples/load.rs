@@ -8,7 +8,7 @@
 //! client costs little and every connection error is seen as it is.
 //!
 //! ```text
-//! load delayed ADDR N DELAY          N connections at once, one request each delayed DELAY
+//! load delayed ADDR N DELAY          N connections opened, then one request on each at once, delayed DELAY
 //! load latency ADDR N DELAY_MS       N requests (4 at a time) asking DELAY_MS; error percentiles
 //! load count ADDR N CONNS CURPS      N success-path requests over CONNS keep-alive connections
 //! load soak ADDR N CONNS CURPS       N mixed requests over every registered provider
@@ -90,14 +90,20 @@ impl Conn {
         }
     }
 
-    /// Sends one request and reads its answer; on any error the connection
-    /// is dropped (the next call opens a new one).
-    async fn send(&mut self, req: &[u8]) -> std::io::Result<Answer> {
+    /// Opens the connection if it is not open.
+    async fn connect(&mut self) -> std::io::Result<()> {
         if self.stream.is_none() {
             let s = TcpStream::connect(&self.addr).await?;
             s.set_nodelay(true)?;
             self.stream = Some(BufReader::new(s));
         }
+        Ok(())
+    }
+
+    /// Sends one request and reads its answer; on any error the connection
+    /// is dropped (the next call opens a new one).
+    async fn send(&mut self, req: &[u8]) -> std::io::Result<Answer> {
+        self.connect().await?;
         let r = self.exchange(req).await;
         if r.is_err() {
             self.stream = None;
@@ -254,8 +260,11 @@ async fn main() {
     }
 }
 
-/// N connections opened at once, each sending one curpv5 request delayed by
-/// `delay`; the wall time from the first connect to the last answer.
+/// N connections opened at once; when every one is open, each sends one
+/// curpv5 request delayed by `delay`. Prints the time the connections took
+/// to open (`connect_ms`), the wall time from the first request sent to the
+/// last answer read (`wall_ms`: N concurrent requests, as a client pool
+/// sends them), and the two together (`total_ms`).
 async fn delayed(addr: &str, n: usize, delay: &str) {
     let req = Arc::new(request(
         "POST",
@@ -265,13 +274,21 @@ async fn delayed(addr: &str, n: usize, delay: &str) {
         "PXNE660720HMCXTN06",
     ));
     let start = Instant::now();
+    let open = Arc::new(tokio::sync::Barrier::new(n + 1));
     let tasks: Vec<_> = (0..n)
         .map(|_| {
-            let req = req.clone();
-            let addr = addr.to_string();
-            tokio::spawn(async move { once(&addr, &req).await.map(|a| a.status) })
+            let (req, addr, open) = (req.clone(), addr.to_string(), open.clone());
+            tokio::spawn(async move {
+                let mut conn = Conn::new(&addr);
+                let connected = conn.connect().await;
+                open.wait().await;
+                connected?;
+                conn.send(&req).await.map(|a| a.status)
+            })
         })
         .collect();
+    open.wait().await;
+    let connected = Instant::now();
     let mut ok = 0;
     let mut failed = 0;
     let mut first_error = String::new();
@@ -292,9 +309,12 @@ async fn delayed(addr: &str, n: usize, delay: &str) {
             }
         }
     }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "wall_ms={:.1} ok={ok} failed={failed} first_error={:?}",
-        start.elapsed().as_secs_f64() * 1000.0,
+        "connect_ms={:.1} wall_ms={:.1} total_ms={:.1} ok={ok} failed={failed} first_error={:?}",
+        ms(connected - start),
+        ms(connected.elapsed()),
+        ms(start.elapsed()),
         first_error
     );
 }

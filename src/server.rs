@@ -12,10 +12,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -41,13 +41,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let config = engine.config().clone();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new());
+    let builders = Arc::new((h1, h2));
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     // Tells requests held by a `hang` fault to let go at shutdown.
@@ -81,14 +81,24 @@ pub async fn serve(
         let stop = stop_rx.clone();
         let service =
             service_fn(move |req| respond(engine.clone(), req, reset.clone(), stop.clone()));
-        let conn = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let (builders, watcher) = (builders.clone(), graceful.watcher());
+        let header_timeout = config.header_timeout;
         tokio::spawn(async move {
             // Errors here are the client's (a reset, a timeout, garbage); the
             // connection simply ends.
-            let _ = conn.await;
+            match tokio::time::timeout(header_timeout, is_http2(io.inner())).await {
+                Ok(Ok(false)) => {
+                    let _ = watcher
+                        .watch(builders.0.serve_connection(io, service))
+                        .await;
+                }
+                Ok(Ok(true)) => {
+                    let _ = watcher
+                        .watch(builders.1.serve_connection(io, service))
+                        .await;
+                }
+                Ok(Err(_)) | Err(_) => {}
+            }
             drop(permit);
         });
     }
@@ -107,6 +117,30 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// The HTTP/2 connection preface a client with prior knowledge sends first.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the client speaks HTTP/2 with prior knowledge, told by peeking at
+/// its first bytes: hyper then reads the connection from its first byte
+/// (hyper-util's `auto` reads the first bytes itself and hands them back,
+/// which made hyper grow every connection's read buffer to 16 KB).
+async fn is_http2(stream: &ResettableIo) -> io::Result<bool> {
+    let mut first = [0u8; H2_PREFACE.len()];
+    loop {
+        let n = stream.inner.peek(&mut first).await?;
+        if n == 0 || first[..n] != H2_PREFACE[..n] {
+            return Ok(false);
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(true);
+        }
+        // Part of the preface and no more yet (clients send it whole, so
+        // this is rare): the bytes are still unread, so wait a moment
+        // instead of peeking at the same ones again at once.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Answers a connection over the cap with a plain 503 and closes it.
@@ -138,7 +172,9 @@ async fn respond(
         Some(bytes) => {
             let request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
             if crate::admin::owns(&request.path) {
-                crate::admin::handle(&engine, &request).await
+                // Boxed: the admin routes' state would otherwise make every
+                // connection's request future as large as theirs.
+                Box::pin(crate::admin::handle(&engine, &request)).await
             } else {
                 engine.handle(&request)
             }

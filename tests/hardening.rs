@@ -114,6 +114,36 @@ async fn slowloris_is_cut_off_at_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn a_silent_client_or_a_stalled_preface_is_cut_off_too() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_millis(200),
+        ..config()
+    })
+    .await;
+    // Nothing at all, then the first bytes of HTTP/2's preface and no more:
+    // neither tells the protocol, and neither may hold the connection.
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(sb.addr).await.unwrap();
+    let mut stalled = TcpStream::connect(sb.addr).await.unwrap();
+    stalled.write_all(b"PRI * HT").await.unwrap();
+    for s in [&mut silent, &mut stalled] {
+        let answer = read_to_close(s, Duration::from_secs(5)).await;
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    }
+    // A request whose method starts like the preface is HTTP/1.1.
+    let mut put = connected(sb.addr).await;
+    put.get_mut()
+        .write_all(
+            b"PUT /api/curp/bycurp HTTP/1.1\r\nhost: x\r\napikey: k\r\ncontent-length: 0\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let (status, _) = read_response(&mut put).await;
+    assert_eq!(status, 405);
+}
+
+#[tokio::test]
 async fn the_connection_over_the_cap_gets_503_and_is_closed() {
     let sb = Sandbox::start_with(Config {
         max_connections: 2,
