@@ -181,9 +181,14 @@ result "mem200k $("$LOAD" count "$SERVER_ADDR" 100000 50 "$CURPS") rss_kb=$(rss_
 stop "$SERVER_PID"
 
 # --- 4. ten thousand concurrent requests, each delayed 1 s -------------------
+# The connections are opened first (timed apart), then every one sends its
+# request at once. Bare hyper waiting 1 s on a tokio timer is the floor.
 echo "10,000 delayed requests…" >&2
 start sandbox_10k "${SANDBOX[@]}"
 result "delayed $("$LOAD" delayed "$SERVER_ADDR" 10000 1s) hwm_kb=$(hwm_kb "$SERVER_PID")"
+stop "$SERVER_PID"
+start bare_10k "$BARE" 0 "$OUT/curpv5.body" 1000
+result "delayed_bare $("$LOAD" delayed "$SERVER_ADDR" 10000 1s) hwm_kb=$(hwm_kb "$SERVER_PID")"
 stop "$SERVER_PID"
 # The floor for memory: what 10,000 served connections cost bare hyper, and
 # the sandbox, when they stay open.

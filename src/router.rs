@@ -3,6 +3,7 @@
 //! (404). Providers whose servers ignore path case get a second, lower-cased
 //! set of routers.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use hyper::Method;
@@ -89,7 +90,8 @@ impl Router {
             Some(trimmed) if !trimmed.is_empty() => trimmed,
             _ => path,
         };
-        let lower = path.to_ascii_lowercase();
+        // Lower-cased only when the path as sent matches no route.
+        let lower = OnceCell::new();
         if let Some(found) = self.lookup(method.as_str(), path, &lower) {
             return found;
         }
@@ -111,7 +113,7 @@ impl Router {
         }
     }
 
-    fn lookup(&self, method: &str, path: &str, lower: &str) -> Option<Match> {
+    fn lookup(&self, method: &str, path: &str, lower: &OnceCell<String>) -> Option<Match> {
         let hit = |r: Option<&matchit::Router<Target>>, p: &str| {
             r.and_then(|r| r.at(p).ok()).map(|m| Match::Found {
                 target: *m.value,
@@ -122,7 +124,10 @@ impl Router {
                     .collect(),
             })
         };
-        hit(self.exact.get(method), path).or_else(|| hit(self.lower.get(method), lower))
+        hit(self.exact.get(method), path).or_else(|| {
+            let lower = lower.get_or_init(|| path.to_ascii_lowercase());
+            hit(self.lower.get(method), lower)
+        })
     }
 
     /// The provider whose path prefix covers `path`.

@@ -1,6 +1,6 @@
 //! Rate counters: how many times a key was seen in its window.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -46,8 +46,19 @@ pub struct Counter {
 #[derive(Default)]
 pub struct Counters {
     // A std mutex: a lookup and an increment, never held across an await.
-    map: Mutex<BTreeMap<String, Counter>>,
+    map: Mutex<Map>,
 }
+
+/// Counters by key; counters whose window has passed are dropped when the
+/// map reaches `prune_at`, so a long run over many CURPs stays bounded.
+#[derive(Default)]
+struct Map {
+    by_key: HashMap<String, Counter>,
+    prune_at: usize,
+}
+
+/// Keys kept before the first pruning.
+const PRUNE_AT: usize = 65_536;
 
 impl Counters {
     /// Counts one more hit of `key` and returns the count in the current
@@ -55,47 +66,60 @@ impl Counters {
     pub fn hit(&self, key: &str, window: Window, limit: Option<u64>, now: Timestamp) -> u64 {
         let slot = window.slot(now);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        // A known key costs no copy of it.
-        if !map.contains_key(key) {
-            map.insert(
-                key.to_string(),
-                Counter {
-                    key: key.to_string(),
-                    window,
-                    count: 0,
-                    limit,
-                    since: String::new(),
-                    slot,
-                },
-            );
+        // A known key is found without a copy of it.
+        if let Some(c) = map.by_key.get_mut(key) {
+            return c.bump(window, limit, slot, now);
         }
-        let Some(c) = map.get_mut(key) else {
-            return 0;
+        if map.by_key.len() >= map.prune_at.max(PRUNE_AT) {
+            map.by_key.retain(|_, c| c.slot == c.window.slot(now));
+            // Still full of live counters: wait for twice as many.
+            map.prune_at = map.by_key.len() * 2;
+        }
+        let mut c = Counter {
+            key: key.to_string(),
+            window,
+            count: 0,
+            limit,
+            since: String::new(),
+            slot,
         };
-        if c.slot != slot || c.count == 0 {
-            c.slot = slot;
-            c.count = 0;
-            c.since = match window {
-                Window::Day => now.mx_date().to_string(),
-                Window::Second | Window::Forever => now.to_mx_rfc3339_secs(),
-            };
-        }
-        c.count += 1;
-        c.limit = limit;
-        c.count
+        let n = c.bump(window, limit, slot, now);
+        map.by_key.insert(key.to_string(), c);
+        n
     }
 
     /// Every counter still in its window.
     pub fn list(&self, now: Timestamp) -> Vec<Counter> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.values()
+        let mut live: Vec<Counter> = map
+            .by_key
+            .values()
             .filter(|c| c.slot == c.window.slot(now))
             .cloned()
-            .collect()
+            .collect();
+        live.sort_by(|a, b| a.key.cmp(&b.key));
+        live
     }
 
     pub fn clear(&self) {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *self.map.lock().unwrap_or_else(|p| p.into_inner()) = Map::default();
+    }
+}
+
+impl Counter {
+    /// One more hit in the window `slot`; the count, this hit included.
+    fn bump(&mut self, window: Window, limit: Option<u64>, slot: i64, now: Timestamp) -> u64 {
+        if self.slot != slot || self.count == 0 {
+            self.slot = slot;
+            self.count = 0;
+            self.since = match window {
+                Window::Day => now.mx_date().to_string(),
+                Window::Second | Window::Forever => now.to_mx_rfc3339_secs(),
+            };
+        }
+        self.count += 1;
+        self.limit = limit;
+        self.count
     }
 }
 
@@ -116,5 +140,26 @@ mod tests {
         assert_eq!(c.hit("k", Window::Day, Some(2), next), 1);
         c.clear();
         assert!(c.list(next).is_empty());
+    }
+
+    #[test]
+    fn passed_windows_are_dropped_when_the_map_is_full() {
+        let c = Counters::default();
+        let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
+        for i in 0..PRUNE_AT {
+            c.hit(&format!("old{i}"), Window::Day, None, t);
+        }
+        let tomorrow = t.plus(Duration::from_secs(86_400));
+        c.hit("k", Window::Day, None, tomorrow);
+        let map = c.map.lock().unwrap();
+        assert_eq!(map.by_key.len(), 1, "yesterday's counters were dropped");
+        drop(map);
+        // Live counters are kept however many there are.
+        for i in 0..PRUNE_AT {
+            c.hit(&format!("new{i}"), Window::Day, None, tomorrow);
+        }
+        assert_eq!(c.hit("k", Window::Day, None, tomorrow), 2);
+        assert_eq!(c.list(tomorrow).len(), PRUNE_AT + 1);
+        assert_eq!(c.list(tomorrow)[0].key, "k");
     }
 }

@@ -30,7 +30,8 @@ pub struct Page<'a> {
 
 /// Writes the page as a complete PDF file.
 pub fn one_page(page: &Page<'_>) -> Vec<u8> {
-    let mut content = Vec::new();
+    let text: usize = page.lines.iter().map(|l| l.len() + 12).sum();
+    let mut content = Vec::with_capacity(text + 160);
     content.extend_from_slice(b"BT\n");
     content.extend_from_slice(
         format!(
@@ -74,7 +75,8 @@ pub fn one_page(page: &Page<'_>) -> Vec<u8> {
 
     // The binary comment after the header tells transfer tools the file is
     // not text (PDF 1.4, §3.4.1).
-    let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut out = Vec::with_capacity(content.len() + 1024);
+    out.extend_from_slice(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n");
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
@@ -101,7 +103,17 @@ pub fn one_page(page: &Page<'_>) -> Vec<u8> {
 /// range maps to itself (so `Ñ`, `Á`, `É` print), anything else becomes `?`,
 /// and `(`, `)` and `\` are escaped.
 fn push_string(out: &mut Vec<u8>, text: &str) {
+    out.reserve(text.len() + 2);
     out.push(b'(');
+    // Most lines are plain ASCII with nothing to escape: one copy.
+    if text
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'(' | b')' | b'\\'))
+    {
+        out.extend_from_slice(text.as_bytes());
+        out.push(b')');
+        return;
+    }
     for c in text.chars() {
         let code = u32::from(c);
         match c {
