@@ -282,6 +282,10 @@ pub fn parse_urlencoded(raw: &[u8]) -> Vec<(String, String)> {
 }
 
 fn percent_decode(s: &[u8]) -> String {
+    // Ids, CURPs and numbers: nothing encoded, one copy.
+    if !s.iter().any(|b| matches!(b, b'+' | b'%')) {
+        return String::from_utf8_lossy(s).into_owned();
+    }
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use super::clock::{Clock, Start};
 use super::counters::Counters;
@@ -32,7 +32,8 @@ pub struct Namespace {
     // State a provider module keeps for itself (a history, verifications),
     // keyed by the provider's id. The engine only stores and resets it. A std
     // mutex: modules keep their sections short and never await inside.
-    state: Mutex<HashMap<&'static str, Box<dyn Any + Send>>>,
+    // A list: a module or two keep state, and a scan beats hashing the key.
+    state: Mutex<Vec<(&'static str, Box<dyn Any + Send>)>>,
     /// This namespace, for timer tasks that outlive the request that
     /// scheduled them (weak, so that a task never keeps it alive).
     me: Weak<Namespace>,
@@ -49,7 +50,7 @@ impl Namespace {
             counters: Counters::default(),
             journal: Journal::new(journal_limit),
             seq: AtomicU64::new(0),
-            state: Mutex::new(HashMap::new()),
+            state: Mutex::new(Vec::new()),
             me,
         }
     }
@@ -70,8 +71,15 @@ impl Namespace {
         key: &'static str,
         f: impl FnOnce(&mut T) -> R,
     ) -> R {
-        let mut map = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = map.entry(key).or_insert_with(|| Box::new(T::default()));
+        let mut list = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let at = match list.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                list.push((key, Box::new(T::default())));
+                list.len() - 1
+            }
+        };
+        let slot = &mut list[at].1;
         if !slot.is::<T>() {
             *slot = Box::new(T::default());
         }
@@ -97,6 +105,8 @@ pub struct Namespaces {
     // Every request looks its namespace up: a read lock (shared, never
     // waits on another reader) for that; the write lock only to create one.
     map: RwLock<HashMap<String, Arc<Namespace>>>,
+    /// `default`, which nearly every request uses, without the map.
+    default: OnceLock<Arc<Namespace>>,
     clock: Start,
     journal_limit: usize,
 }
@@ -105,6 +115,7 @@ impl Namespaces {
     pub fn new(clock: Start, journal_limit: usize) -> Namespaces {
         Namespaces {
             map: RwLock::new(HashMap::new()),
+            default: OnceLock::new(),
             clock,
             journal_limit,
         }
@@ -112,6 +123,17 @@ impl Namespaces {
 
     /// The namespace called `name`, or why it cannot be had.
     pub fn get(&self, name: &str) -> Result<Arc<Namespace>, String> {
+        if name == DEFAULT_NAMESPACE {
+            if let Some(ns) = self.default.get() {
+                return Ok(ns.clone());
+            }
+            let ns = self.get_named(name)?;
+            return Ok(self.default.get_or_init(|| ns).clone());
+        }
+        self.get_named(name)
+    }
+
+    fn get_named(&self, name: &str) -> Result<Arc<Namespace>, String> {
         if name.is_empty()
             || name.len() > 64
             || !name

@@ -495,17 +495,22 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Whether any byte is a control character, `"` or `\\`. The test folds
+/// without stopping early, so the compiler runs it on whole vectors (a
+/// base64 PDF is kilobytes that never need an escape).
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |seen, &b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
 /// Writes `s` as the inside of a JSON string: `"` and `\` escaped, control
 /// characters as `\n`, `\t`… or `\u00XX`, everything else as it is.
 fn write_escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // Almost every value (names, codes, base64) needs no escape at all:
     // one pass that only tests, then one copy.
-    // The test folds without stopping early, so it runs on whole vectors.
-    let clean = !bytes.iter().fold(false, |seen, &b| {
-        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if clean {
+    if !needs_escape(bytes) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -624,6 +629,28 @@ mod tests {
         assert_eq!(vars.get("a"), Some(json!("second")));
         assert_eq!(vars.get("n"), Some(json!(-42)));
         assert_eq!(vars.get("missing"), None);
+    }
+
+    #[test]
+    fn escape_check_finds_every_byte_that_needs_one() {
+        for len in 0..40 {
+            let plain = "aZ09 ñ~".repeat(6);
+            let plain = &plain[..plain
+                .char_indices()
+                .nth(len)
+                .map_or(plain.len(), |(i, _)| i)];
+            assert!(!needs_escape(plain.as_bytes()), "{plain:?}");
+            for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                for at in 0..plain.len() {
+                    if !plain.is_char_boundary(at) {
+                        continue;
+                    }
+                    let mut s = plain.as_bytes().to_vec();
+                    s.insert(at, special);
+                    assert!(needs_escape(&s), "{special:#x} at {at} in {plain:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -180,9 +180,10 @@ impl Provider for Accuauth {
             .set("libro", r.book.as_str())
             .set("municipio_registro", r.municipality_name.to_uppercase())
             .set("estatus_curp", stated.status.as_str())
-            .set_with("documento", |out| {
-                base64::engine::general_purpose::STANDARD.encode_string(&pdf, out)
-            });
+            .set(
+                "documento",
+                base64::engine::general_purpose::STANDARD.encode(&pdf),
+            );
     }
 
     fn error_vars(&self, _req: &Request, vars: &mut Vars) {

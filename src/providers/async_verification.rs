@@ -366,11 +366,14 @@ fn ine_data(call: &Call<'_>) -> Value {
 
 /// `verificationId` from the query (any case), or from the body of a POST.
 fn requested_id(req: &Request) -> Option<String> {
-    req.query_ignore_case("verificationId")
-        .map(str::to_string)
-        .or_else(|| req.field_ignore_case("verificationId").text())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    match req.query_ignore_case("verificationId") {
+        Some(q) => Some(q.trim().to_string()),
+        None => req
+            .field_ignore_case("verificationId")
+            .text()
+            .map(|s| s.trim().to_string()),
+    }
+    .filter(|s| !s.is_empty())
 }
 
 fn check_status(call: &Call<'_>) -> &'static str {

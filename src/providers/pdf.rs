@@ -105,27 +105,37 @@ pub fn one_page(page: &Page<'_>) -> Vec<u8> {
 fn push_string(out: &mut Vec<u8>, text: &str) {
     out.reserve(text.len() + 2);
     out.push(b'(');
-    // Most lines are plain ASCII with nothing to escape: one copy.
-    if text
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'(' | b')' | b'\\'))
-    {
-        out.extend_from_slice(text.as_bytes());
+    // Runs of plain ASCII are copied whole; only what needs a change is
+    // looked at one character at a time.
+    let bytes = text.as_bytes();
+    let plain = |b: u8| (b' '..=b'~').contains(&b) && !matches!(b, b'(' | b')' | b'\\');
+    // Folded without stopping early, so the compiler tests whole vectors.
+    if bytes.iter().fold(true, |all, &b| all & plain(b)) {
+        out.extend_from_slice(bytes);
         out.push(b')');
         return;
     }
-    for c in text.chars() {
+    let (mut run, mut i) = (0, 0);
+    while i < bytes.len() {
+        if plain(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        let c = text[i..].chars().next().unwrap_or('?');
         let code = u32::from(c);
         match c {
             '(' | ')' | '\\' => {
                 out.push(b'\\');
                 out.push(code as u8);
             }
-            ' '..='~' => out.push(code as u8),
             _ if (0xA0..=0xFF).contains(&code) => out.push(code as u8),
             _ => out.push(b'?'),
         }
+        i += c.len_utf8();
+        run = i;
     }
+    out.extend_from_slice(&bytes[run..]);
     out.push(b')');
 }
 
