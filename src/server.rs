@@ -52,6 +52,11 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     // Tells requests held by a `hang` fault to let go at shutdown.
     let (stop_tx, stop_rx) = watch::channel(false);
+    // What every request needs, behind one reference count.
+    let ctx = Arc::new(Ctx {
+        engine: engine.clone(),
+        stop: stop_rx,
+    });
     tokio::pin!(shutdown);
 
     loop {
@@ -77,10 +82,8 @@ pub async fn serve(
             inner: stream,
             reset: reset.clone(),
         });
-        let engine = engine.clone();
-        let stop = stop_rx.clone();
-        let service =
-            service_fn(move |req| respond(engine.clone(), req, reset.clone(), stop.clone()));
+        let ctx = ctx.clone();
+        let service = service_fn(move |req| respond(ctx.clone(), req, reset.clone()));
         let (builders, watcher) = (builders.clone(), graceful.watcher());
         let header_timeout = config.header_timeout;
         tokio::spawn(async move {
@@ -160,12 +163,19 @@ async fn refuse(mut stream: TcpStream) {
 
 type HttpResponse = Response<Full<Bytes>>;
 
-async fn respond(
+/// The server's side of every request.
+struct Ctx {
     engine: Engine,
+    /// Tells requests held by a `hang` fault to let go at shutdown.
+    stop: watch::Receiver<bool>,
+}
+
+async fn respond(
+    ctx: Arc<Ctx>,
     req: hyper::Request<Incoming>,
     reset: Arc<AtomicBool>,
-    mut stop: watch::Receiver<bool>,
 ) -> Result<HttpResponse, io::Error> {
+    let engine = &ctx.engine;
     let (parts, body) = req.into_parts();
     let limit = engine.config().body_limit;
     let reply = match read_body(body, limit).await? {
@@ -174,7 +184,7 @@ async fn respond(
             if crate::admin::owns(&request.path) {
                 // Boxed: the admin routes' state would otherwise make every
                 // connection's request future as large as theirs.
-                Box::pin(crate::admin::handle(&engine, &request)).await
+                Box::pin(crate::admin::handle(engine, &request)).await
             } else {
                 engine.handle(&request)
             }
@@ -188,6 +198,7 @@ async fn respond(
     }
     match reply.fault {
         Some(Fault::Hang) => {
+            let mut stop = ctx.stop.clone();
             let _ = tokio::time::timeout(HANG_LIMIT, stop.wait_for(|s| *s)).await;
             Err(io::Error::other("hang fault released"))
         }

@@ -17,6 +17,8 @@ pub mod provider;
 pub mod template;
 pub mod timers;
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -29,11 +31,12 @@ use serde_json::{json, Value};
 use crate::config::{Config, Source};
 use crate::request::{Body, Request};
 use crate::router::{Match, Router, Target};
+use crate::time::Timestamp;
 use fixtures::Fixtures;
 use journal::Entry;
 use latency::{Fault, Latency};
 use model::{Expect, LoadError, ProviderDef, Scenario};
-use namespace::{Namespace, Namespaces, DEFAULT_NAMESPACE};
+use namespace::{Namespace, Namespaces, NsRef, DEFAULT_NAMESPACE};
 use provider::{Call, Provider, Selected};
 use template::Vars;
 
@@ -123,9 +126,23 @@ pub struct Engine {
 struct Shared {
     config: Config,
     modules: Vec<Arc<dyn Provider>>,
-    // A std RwLock: a request only clones the Arc inside; reload swaps it.
+    // A std RwLock: reload swaps the Arc inside. Requests read it through a
+    // per-thread copy (`with_defs`), checked against `generation`.
     defs: RwLock<Arc<Defs>>,
+    /// Bumped by every reload; unique across engines in the process.
+    generation: AtomicU64,
     namespaces: Namespaces,
+}
+
+/// Source of `Shared::generation` values: a fresh engine never matches
+/// another engine's cached definitions.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The definitions this thread last used, with their generation. A
+    /// request then touches no lock and no shared reference count (both
+    /// workers bumping one counter cost more than the lookup itself).
+    static DEFS: RefCell<Option<(u64, Arc<Defs>)>> = const { RefCell::new(None) };
 }
 
 impl Engine {
@@ -138,6 +155,7 @@ impl Engine {
                 config,
                 modules,
                 defs: RwLock::new(Arc::new(defs)),
+                generation: AtomicU64::new(GENERATIONS.fetch_add(1, Ordering::Relaxed)),
                 namespaces,
             }),
         })
@@ -163,10 +181,35 @@ impl Engine {
         &self.shared.namespaces
     }
 
+    /// Runs `f` with the current definitions, from this thread's copy when
+    /// no reload has happened since it was taken.
+    fn with_defs<R>(&self, f: impl FnOnce(&Defs) -> R) -> R {
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        DEFS.with(|cache| {
+            if let Ok(cached) = cache.try_borrow() {
+                if let Some((g, defs)) = &*cached {
+                    if *g == generation {
+                        return f(defs);
+                    }
+                }
+            }
+            let defs = self.defs();
+            // Busy only when a caller is already inside: then just no copy.
+            if let Ok(mut cached) = cache.try_borrow_mut() {
+                *cached = Some((generation, defs.clone()));
+            }
+            f(&defs)
+        })
+    }
+
     /// Re-reads the YAML; on error the old definitions stay.
     pub fn reload(&self) -> Result<(), LoadError> {
         let defs = load(&self.shared.config, &self.shared.modules)?;
         *self.shared.defs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(defs);
+        self.shared.generation.store(
+            GENERATIONS.fetch_add(1, Ordering::Relaxed),
+            Ordering::Release,
+        );
         Ok(())
     }
 
@@ -208,14 +251,19 @@ impl Engine {
 
     /// Takes a provider request from route to rendered reply, and journals it.
     pub fn handle(&self, req: &Request) -> Reply {
-        let defs = self.defs();
+        self.with_defs(|defs| self.handle_with(defs, req))
+    }
+
+    fn handle_with(&self, defs: &Defs, req: &Request) -> Reply {
         let ns = match self.namespace_of(req) {
             Ok(ns) => ns,
             Err(reply) => return reply,
         };
+        // The request's one reading of the sandbox clock (a lock).
+        let now = ns.clock.now();
         let (reply, provider, endpoint, curp) = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, params } => {
-                let (reply, curp) = self.dispatch(&defs, &ns, req, target, &params);
+                let (reply, curp) = self.dispatch(defs, &ns, now, req, target, &params);
                 (reply, Some(target.provider), Some(target.endpoint), curp)
             }
             Match::MethodNotAllowed { provider, allow } => {
@@ -228,7 +276,7 @@ impl Engine {
                 );
                 let reply = self
                     .engine_error(
-                        &defs,
+                        defs,
                         Some(provider),
                         req,
                         "method_not_allowed",
@@ -242,7 +290,7 @@ impl Engine {
                 let message = format!("no endpoint at {} {}", req.method, req.path);
                 (
                     self.engine_error(
-                        &defs,
+                        defs,
                         provider,
                         req,
                         "not_found",
@@ -256,16 +304,16 @@ impl Engine {
             }
         };
         let reply = mark_sandbox_error(reply);
-        self.record_in(&ns, &defs, req, provider, endpoint, curp, &reply);
+        self.record_in(&ns, defs, now, req, provider, endpoint, curp, &reply);
         reply
     }
 
-    fn namespace_of(&self, req: &Request) -> Result<Arc<Namespace>, Reply> {
+    fn namespace_of(&self, req: &Request) -> Result<NsRef<'_>, Reply> {
         let name = req
             .header_named(&NAMESPACE_NAME)
             .unwrap_or(DEFAULT_NAMESPACE);
         self.namespaces()
-            .get(name)
+            .lookup(name)
             .map_err(|m| mark_sandbox_error(Reply::sandbox_error(StatusCode::BAD_REQUEST, &m)))
     }
 
@@ -273,6 +321,7 @@ impl Engine {
         &self,
         defs: &Defs,
         ns: &Namespace,
+        now: Timestamp,
         req: &Request,
         target: Target,
         params: &[(String, String)],
@@ -351,7 +400,6 @@ impl Engine {
             }
         }
 
-        let now = ns.clock.now();
         let mut call = Call::new(
             req,
             pdef,
@@ -475,7 +523,16 @@ impl Engine {
         reply: &Reply,
     ) {
         if let Ok(ns) = self.namespace_of(req) {
-            self.record_in(&ns, defs, req, provider, endpoint, curp, reply);
+            self.record_in(
+                &ns,
+                defs,
+                ns.clock.now(),
+                req,
+                provider,
+                endpoint,
+                curp,
+                reply,
+            );
         }
     }
 
@@ -484,6 +541,7 @@ impl Engine {
         &self,
         ns: &Namespace,
         defs: &Defs,
+        now: Timestamp,
         req: &Request,
         provider: Option<usize>,
         endpoint: Option<usize>,
@@ -508,7 +566,7 @@ impl Engine {
             m.endpoints().iter().copied().find(|s| s == id)
         });
         ns.journal.record(Entry::new(journal::Record {
-            time: ns.clock.now(),
+            time: now,
             provider: module.map(|m| m.id()),
             endpoint,
             method: &req.method,

@@ -100,6 +100,23 @@ impl Namespace {
     }
 }
 
+/// A namespace for the length of one request.
+pub enum NsRef<'a> {
+    Borrowed(&'a Arc<Namespace>),
+    Owned(Arc<Namespace>),
+}
+
+impl std::ops::Deref for NsRef<'_> {
+    type Target = Namespace;
+
+    fn deref(&self) -> &Namespace {
+        match self {
+            NsRef::Borrowed(ns) => ns,
+            NsRef::Owned(ns) => ns,
+        }
+    }
+}
+
 /// All namespaces, created on first use.
 pub struct Namespaces {
     // Every request looks its namespace up: a read lock (shared, never
@@ -119,6 +136,17 @@ impl Namespaces {
             clock,
             journal_limit,
         }
+    }
+
+    /// [`Namespaces::get`], borrowing `default` instead of sharing it: a
+    /// request then does not touch its reference count.
+    pub fn lookup(&self, name: &str) -> Result<NsRef<'_>, String> {
+        if name == DEFAULT_NAMESPACE {
+            if let Some(ns) = self.default.get() {
+                return Ok(NsRef::Borrowed(ns));
+            }
+        }
+        self.get(name).map(NsRef::Owned)
     }
 
     /// The namespace called `name`, or why it cannot be had.
