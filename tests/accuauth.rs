@@ -278,6 +278,37 @@ async fn documento_is_a_one_page_pdf_stating_the_curp_data() {
 }
 
 #[tokio::test]
+async fn each_answer_states_its_own_validation_code_and_time() {
+    // The same person twice, a minute of sandbox time apart: the second
+    // PDF is filled from the first one's (cached) file, and must state its
+    // own code and date, not the first's.
+    let sb = Sandbox::start().await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let b = check(&sb, EPN).await.json();
+        let code = b["result"]["codigoValidacion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(b["result"]["documento"].as_str().unwrap())
+            .unwrap();
+        let mut wanted = b"(C\xF3digo de validaci\xF3n: ".to_vec();
+        wanted.extend_from_slice(code.as_bytes());
+        wanted.extend_from_slice(b") Tj");
+        assert!(find(&pdf, &wanted).is_some(), "{code} in the PDF");
+        let date = find(&pdf, b"/CreationDate (D:").expect("creation date");
+        seen.push((code, pdf[date..date + 40].to_vec()));
+        let r = sb
+            .admin_post("/__admin/clock", json!({"advance": "1m"}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_ne!(seen[0].0, seen[1].0);
+    assert_ne!(seen[0].1, seen[1].1);
+}
+
+#[tokio::test]
 async fn missing_or_malformed_id_number_is_invalid_argument() {
     let sb = Sandbox::start().await;
     for body in [

@@ -10,6 +10,9 @@
 use base64::Engine as _;
 use rand::Rng as _;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use super::common::dmy;
 use super::pdf;
 use crate::curp::{self, Person, Sex};
@@ -19,7 +22,10 @@ use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
 use crate::request::{Field, Request};
 
-pub struct Accuauth;
+#[derive(Default)]
+pub struct Accuauth {
+    pdfs: PdfCache,
+}
 
 /// The CURP a scenario renders with when the request has no usable one.
 const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
@@ -157,8 +163,6 @@ impl Provider for Accuauth {
             .unwrap_or(&person.status)
             .to_string();
         let stated = Stated::of(call, &person, status, codigo);
-        let text = stated.page(&person, &created);
-        let pdf = pdf::one_page(&text.as_page());
         let r = &person.registry;
         vars.set("codigo_validacion", stated.codigo.as_str())
             .set("curp", person.curp.as_str())
@@ -180,10 +184,9 @@ impl Provider for Accuauth {
             .set("libro", r.book.as_str())
             .set("municipio_registro", r.municipality_name.to_uppercase())
             .set("estatus_curp", stated.status.as_str())
-            .set(
-                "documento",
-                base64::engine::general_purpose::STANDARD.encode(&pdf),
-            );
+            .set_with("documento", |out| {
+                self.pdfs.write(&stated, &person, &created, out)
+            });
     }
 
     fn error_vars(&self, _req: &Request, vars: &mut Vars) {
@@ -272,7 +275,7 @@ impl Stated {
 
     /// The constancia: the CURP data in RENAPO's words, and a line saying
     /// the file is a sandbox's.
-    fn page<'a>(&'a self, person: &Person, created: &'a str) -> PageText<'a> {
+    fn page<'a>(&'a self, person: &Person, codigo: &str, created: &'a str) -> PageText<'a> {
         let r = &person.registry;
         let lines = vec![
             format!("Clave: {}", person.curp),
@@ -292,12 +295,93 @@ impl Stated {
                 r.act_number
             ),
             format!("Estatus CURP: {}", self.status),
-            format!("Código de validación: {}", self.codigo),
+            format!("Código de validación: {codigo}"),
             String::new(),
             "Documento generado por mxid-sandbox. Sin validez oficial.".to_string(),
         ];
         PageText { lines, created }
     }
+}
+
+/// Constancias already written, by person and CURP status, with the
+/// validation code and the creation date blank (`pdf::Blanked`): an answer
+/// fills in its own two values instead of writing and encoding the whole
+/// file. Sharded and bounded like the person cache.
+#[derive(Default)]
+struct PdfCache {
+    shards: [Mutex<HashMap<u64, Arc<Kept>>>; 16],
+}
+
+/// One written constancia and what it was written for.
+struct Kept {
+    /// Held so the pointer compared against cannot be reused by another person.
+    person: Arc<Person>,
+    status: String,
+    lengths: (usize, usize),
+    blanked: Option<pdf::Blanked>,
+}
+
+/// Constancias per shard: 4,096 in all, about 10 MB.
+const PDFS_PER_SHARD: usize = 256;
+
+impl PdfCache {
+    /// Appends the base64 constancia of `stated` created at `created`.
+    fn write(&self, stated: &Stated, person: &Arc<Person>, created: &str, out: &mut String) {
+        let lengths = (stated.codigo.len(), created.len());
+        let key = fnv(&[
+            person.curp.as_bytes(),
+            stated.status.as_bytes(),
+            &lengths.0.to_le_bytes(),
+            &lengths.1.to_le_bytes(),
+        ]);
+        let shard = &self.shards[(key % 16) as usize];
+        let same = |k: &Kept| {
+            Arc::ptr_eq(&k.person, person) && k.status == stated.status && k.lengths == lengths
+        };
+        let found = lock(shard).get(&key).filter(|k| same(k)).cloned();
+        let kept = found.unwrap_or_else(|| {
+            // Blanks no person's data holds: `~` and `^` never occur in a name.
+            let code_blank = "~".repeat(lengths.0);
+            let date_blank = "^".repeat(lengths.1);
+            let text = stated.page(person, &code_blank, &date_blank);
+            let kept = Arc::new(Kept {
+                person: person.clone(),
+                status: stated.status.clone(),
+                lengths,
+                blanked: pdf::Blanked::new(&text.as_page(), &[&code_blank, &date_blank]),
+            });
+            let mut map = lock(shard);
+            if map.len() >= PDFS_PER_SHARD {
+                map.clear();
+            }
+            map.insert(key, kept.clone());
+            kept
+        });
+        let filled = kept
+            .blanked
+            .as_ref()
+            .is_some_and(|b| b.write_base64(&[&stated.codigo, created], out));
+        if !filled {
+            let text = stated.page(person, &stated.codigo, created);
+            base64::engine::general_purpose::STANDARD
+                .encode_string(pdf::one_page(&text.as_page()), out);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// FNV-1a over the parts, each followed by a separator.
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part.iter().chain(&[0xff]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// The text of the constancia, owned until the PDF is written.

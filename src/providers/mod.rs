@@ -21,7 +21,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(curpv5::Curpv5),
         Arc::new(validacurp::ValidaCurp),
-        Arc::new(accuauth::Accuauth),
+        Arc::new(accuauth::Accuauth::default()),
         Arc::new(nss::Nss),
         Arc::new(async_verification::AsyncVerification),
         // validacurp, accuauth, nss and async are registered here as they land.

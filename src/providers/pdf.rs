@@ -99,6 +99,83 @@ pub fn one_page(page: &Page<'_>) -> Vec<u8> {
     out
 }
 
+/// A PDF written once with some text fields blank — each blank a
+/// placeholder as long as the value it stands for — kept with its base64.
+/// Filling the fields then costs a copy of the base64 and the re-encoding
+/// of the few three-byte groups each field touches: the file's layout, its
+/// stream length and its cross-reference offsets do not move.
+#[derive(Debug)]
+pub struct Blanked {
+    pdf: Vec<u8>,
+    base64: String,
+    /// (start, length) of each field in `pdf`, in file order.
+    fields: Vec<(usize, usize)>,
+}
+
+impl Blanked {
+    /// `page` written with `blanks` as its fields, in the order they occur
+    /// in the file. `None` when a blank does not occur exactly once, or two
+    /// fields share a base64 group: then there is nothing to reuse.
+    pub fn new(page: &Page<'_>, blanks: &[&str]) -> Option<Blanked> {
+        use base64::Engine as _;
+        let pdf = one_page(page);
+        let mut fields = Vec::with_capacity(blanks.len());
+        let mut after_group = 0;
+        for blank in blanks {
+            let needle = blank.as_bytes();
+            let mut found = pdf
+                .windows(needle.len().max(1))
+                .enumerate()
+                .filter(|(_, w)| *w == needle)
+                .map(|(i, _)| i);
+            let (Some(start), None) = (found.next(), found.next()) else {
+                return None;
+            };
+            if needle.is_empty() || start / 3 < after_group {
+                return None;
+            }
+            after_group = (start + needle.len()).div_ceil(3);
+            fields.push((start, needle.len()));
+        }
+        let base64 = base64::engine::general_purpose::STANDARD.encode(&pdf);
+        Some(Blanked {
+            pdf,
+            base64,
+            fields,
+        })
+    }
+
+    /// Appends the base64 of the file with `values` in its fields; `false`
+    /// (and nothing written) when the values are not one per field, each
+    /// as long as its blank.
+    pub fn write_base64(&self, values: &[&str], out: &mut String) -> bool {
+        use base64::Engine as _;
+        let fits = values.len() == self.fields.len()
+            && self
+                .fields
+                .iter()
+                .zip(values)
+                .all(|((_, len), v)| v.len() == *len);
+        if !fits {
+            return false;
+        }
+        out.reserve(self.base64.len());
+        let mut done = 0;
+        for ((start, len), value) in self.fields.iter().zip(values) {
+            let first = start / 3;
+            let end = ((start + len).div_ceil(3) * 3).min(self.pdf.len());
+            out.push_str(&self.base64[done..first * 4]);
+            let mut group = self.pdf[first * 3..end].to_vec();
+            let at = start - first * 3;
+            group[at..at + len].copy_from_slice(value.as_bytes());
+            base64::engine::general_purpose::STANDARD.encode_string(&group, out);
+            done = (end.div_ceil(3) * 4).min(self.base64.len());
+        }
+        out.push_str(&self.base64[done..]);
+        true
+    }
+}
+
 /// Appends `text` as a PDF literal string in WinAnsiEncoding: the Latin-1
 /// range maps to itself (so `Ñ`, `Á`, `É` print), anything else becomes `?`,
 /// and `(`, `)` and `\` are escaped.
@@ -197,6 +274,65 @@ mod tests {
         let len: usize = std::str::from_utf8(&pdf[at..end]).unwrap().parse().unwrap();
         let start = find(&pdf, b"stream\n").unwrap() + b"stream\n".len();
         assert_eq!(&pdf[start + len..start + len + 9], b"endstream");
+    }
+
+    #[test]
+    fn a_blanked_file_filled_is_the_file_written_whole() {
+        use base64::Engine as _;
+        let lines: Vec<String> = ["CURP: PXNE660720HMCXTN06", "Código: CODE", "Ñandú (sí)"]
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        for (code, created) in [
+            ("vc1700000000000.12345678", "D:20240515100000-06'00'"),
+            ("v", "D:1"),
+            ("", "D:20240515100000-06'00'"),
+        ] {
+            let page = |code_blank: &str, created: &str| {
+                let mut lines = lines.clone();
+                lines[1] = format!("Código: {code_blank}");
+                (lines, created.to_string())
+            };
+            let blank_code = "~".repeat(code.len());
+            let blank_created = "^".repeat(created.len());
+            let (blank_lines, blank_date) = page(&blank_code, &blank_created);
+            let blanked = Blanked::new(
+                &Page {
+                    title: "T",
+                    lines: &blank_lines,
+                    created: &blank_date,
+                },
+                &[&blank_code, &blank_created],
+            );
+            let (real_lines, real_date) = page(code, created);
+            let whole = base64::engine::general_purpose::STANDARD.encode(one_page(&Page {
+                title: "T",
+                lines: &real_lines,
+                created: &real_date,
+            }));
+            match blanked {
+                // An empty blank cannot be found: nothing to reuse.
+                None => assert!(code.is_empty()),
+                Some(b) => {
+                    let mut out = String::from("prefix:");
+                    assert!(b.write_base64(&[code, created], &mut out));
+                    assert_eq!(out, format!("prefix:{whole}"), "{code} {created}");
+                    assert!(!b.write_base64(&[code], &mut out));
+                    assert!(
+                        !b.write_base64(&[created, code], &mut String::new())
+                            || code.len() == created.len()
+                    );
+                }
+            }
+        }
+        // A blank that occurs twice is refused.
+        let twice = vec!["~~".to_string(), "~~".to_string()];
+        let page = Page {
+            title: "T",
+            lines: &twice,
+            created: "D:1",
+        };
+        assert!(Blanked::new(&page, &["~~"]).is_none());
     }
 
     #[test]
