@@ -321,7 +321,7 @@ struct Kept {
     blanked: Option<pdf::Blanked>,
 }
 
-/// Constancias per shard: 4,096 in all, about 10 MB.
+/// Constancias per shard: 4,096 in all, about 2.5 KB each.
 const PDFS_PER_SHARD: usize = 256;
 
 impl PdfCache {

@@ -106,10 +106,21 @@ pub fn one_page(page: &Page<'_>) -> Vec<u8> {
 /// stream length and its cross-reference offsets do not move.
 #[derive(Debug)]
 pub struct Blanked {
-    pdf: Vec<u8>,
     base64: String,
-    /// (start, length) of each field in `pdf`, in file order.
-    fields: Vec<(usize, usize)>,
+    fields: Vec<Field>,
+}
+
+/// Where one field lies, with the file's bytes around it: the whole
+/// three-byte groups that hold it (all a fill re-encodes, so the file itself
+/// is not kept).
+#[derive(Debug)]
+struct Field {
+    /// Offset of `groups` in the file (a multiple of 3).
+    at: usize,
+    groups: Vec<u8>,
+    /// The blank, within `groups`.
+    start: usize,
+    len: usize,
 }
 
 impl Blanked {
@@ -135,14 +146,17 @@ impl Blanked {
                 return None;
             }
             after_group = (start + needle.len()).div_ceil(3);
-            fields.push((start, needle.len()));
+            let at = start / 3 * 3;
+            let end = (after_group * 3).min(pdf.len());
+            fields.push(Field {
+                at,
+                groups: pdf[at..end].to_vec(),
+                start: start - at,
+                len: needle.len(),
+            });
         }
         let base64 = base64::engine::general_purpose::STANDARD.encode(&pdf);
-        Some(Blanked {
-            pdf,
-            base64,
-            fields,
-        })
+        Some(Blanked { base64, fields })
     }
 
     /// Appends the base64 of the file with `values` in its fields; `false`
@@ -155,21 +169,18 @@ impl Blanked {
                 .fields
                 .iter()
                 .zip(values)
-                .all(|((_, len), v)| v.len() == *len);
+                .all(|(f, v)| v.len() == f.len);
         if !fits {
             return false;
         }
         out.reserve(self.base64.len());
         let mut done = 0;
-        for ((start, len), value) in self.fields.iter().zip(values) {
-            let first = start / 3;
-            let end = ((start + len).div_ceil(3) * 3).min(self.pdf.len());
-            out.push_str(&self.base64[done..first * 4]);
-            let mut group = self.pdf[first * 3..end].to_vec();
-            let at = start - first * 3;
-            group[at..at + len].copy_from_slice(value.as_bytes());
-            base64::engine::general_purpose::STANDARD.encode_string(&group, out);
-            done = (end.div_ceil(3) * 4).min(self.base64.len());
+        for (field, value) in self.fields.iter().zip(values) {
+            out.push_str(&self.base64[done..field.at / 3 * 4]);
+            let mut groups = field.groups.clone();
+            groups[field.start..field.start + field.len].copy_from_slice(value.as_bytes());
+            base64::engine::general_purpose::STANDARD.encode_string(&groups, out);
+            done = ((field.at + groups.len()).div_ceil(3) * 4).min(self.base64.len());
         }
         out.push_str(&self.base64[done..]);
         true
