@@ -217,9 +217,17 @@ fn is_consonant(c: char) -> bool {
 /// a letter from 2000), a known birth-state code, no inconvenient word, and
 /// the check digit.
 pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() != 18 {
-        return Err(CurpError::WrongLength(chars.len()));
+    // Every request checks one: the characters go on the stack.
+    let mut chars = ['\0'; 18];
+    let mut len = 0;
+    for c in s.chars() {
+        if let Some(slot) = chars.get_mut(len) {
+            *slot = c;
+        }
+        len += 1;
+    }
+    if len != 18 {
+        return Err(CurpError::WrongLength(len));
     }
     for (i, &c) in chars.iter().enumerate() {
         let (ok, expected) = match i {

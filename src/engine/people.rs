@@ -9,6 +9,7 @@
 //! shard is emptied: the bound is a bound on memory, not an LRU.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use crate::curp::{Domain, Person};
@@ -17,8 +18,31 @@ const SHARDS: usize = 16;
 /// People per shard: 4,096 in all, a few MB.
 const PER_SHARD: usize = 256;
 
-/// CURP → (seed, person).
-type Shard = Mutex<HashMap<String, (u64, Arc<Person>)>>;
+/// CURP → (seed, person), hashed with FNV rather than SipHash: a key is 18
+/// bytes, and a shard holds at most `PER_SHARD` of them, so even keys made
+/// to collide cost no more than a short scan.
+type Shard = Mutex<HashMap<String, (u64, Arc<Person>), BuildHasherDefault<Fnv>>>;
+
+/// FNV-1a as a `Hasher`.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
 
 pub struct People {
     shards: [Shard; SHARDS],
@@ -27,7 +51,7 @@ pub struct People {
 impl Default for People {
     fn default() -> People {
         People {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
         }
     }
 }
