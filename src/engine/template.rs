@@ -93,16 +93,22 @@ macro_rules! int_var {
 }
 int_var!(u8, u16, u32, i32, i64);
 
-macro_rules! number_var {
+macro_rules! wide_int_var {
     ($($t:ty),*) => {$(
         impl From<$t> for VarValue<'_> {
             fn from(n: $t) -> VarValue<'static> {
-                VarValue::Json(Value::from(n))
+                i64::try_from(n).map_or_else(|_| VarValue::Json(Value::from(n)), VarValue::Int)
             }
         }
     )*};
 }
-number_var!(u64, usize, f64);
+wide_int_var!(u64, usize);
+
+impl From<f64> for VarValue<'_> {
+    fn from(n: f64) -> VarValue<'static> {
+        VarValue::Json(Value::from(n))
+    }
+}
 
 impl Vars {
     pub fn new() -> Vars {
