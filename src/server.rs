@@ -82,14 +82,21 @@ pub async fn serve(
             inner: stream,
             reset: reset.clone(),
         });
+        let mut stop = ctx.stop.clone();
         let ctx = ctx.clone();
         let service = service_fn(move |req| respond(ctx.clone(), req, reset.clone()));
         let (builders, watcher) = (builders.clone(), graceful.watcher());
         let header_timeout = config.header_timeout;
         tokio::spawn(async move {
+            // A client that has sent nothing yet is not waited for at
+            // shutdown: there is no request of its to finish.
+            let protocol = tokio::select! {
+                p = tokio::time::timeout(header_timeout, is_http2(io.inner())) => p,
+                _ = stop.wait_for(|s| *s) => return drop(permit),
+            };
             // Errors here are the client's (a reset, a timeout, garbage); the
             // connection simply ends.
-            match tokio::time::timeout(header_timeout, is_http2(io.inner())).await {
+            match protocol {
                 Ok(Ok(false)) => {
                     let _ = watcher
                         .watch(builders.0.serve_connection(io, service))

@@ -310,6 +310,35 @@ async fn graceful_shutdown_finishes_the_request_in_flight() {
     assert!(TcpStream::connect(addr).await.is_err());
 }
 
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_client_that_sent_nothing() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_secs(30),
+        shutdown_timeout: Duration::from_secs(30),
+        ..config()
+    })
+    .await;
+    let addr = sb.addr;
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    // Served once, so the connection is accepted and waiting for its bytes.
+    assert_eq!(bycurp_status(&sb).await, 200);
+    let started = Instant::now();
+    sb.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown waited {:?} for a silent client",
+        started.elapsed()
+    );
+    let answer = read_to_close(&mut silent, Duration::from_secs(5)).await;
+    assert!(answer.is_empty());
+}
+
+async fn bycurp_status(sb: &Sandbox) -> u16 {
+    sb.post(PATH, &[("apikey", "k")], json!({"curp": CURPS[0]}))
+        .await
+        .status
+}
+
 /// Starts the binary, returns its ready line and everything it wrote to
 /// stderr until it was killed.
 fn serve_and_kill(args: &[&str]) -> (String, String) {
