@@ -411,7 +411,8 @@ impl Engine {
             now,
             ns.next_seq(),
         );
-        call.curp = curp.clone();
+        // Lent to the call, and taken back for the journal below.
+        call.curp = curp;
         call.credential = module
             .credential(req)
             .map(trimmed)
@@ -432,8 +433,8 @@ impl Engine {
             let name = h.scenario.clone();
             hit = Some(h);
             (name, Selected::Override)
-        } else if let Some(name) =
-            persona_scenario(defs, &pdef.id, curp.as_deref()).filter(|s| ep.scenario(s).is_some())
+        } else if let Some(name) = persona_scenario(defs, &pdef.id, call.curp.as_deref())
+            .filter(|s| ep.scenario(s).is_some())
         {
             (name, Selected::Persona)
         } else {
@@ -447,7 +448,7 @@ impl Engine {
             );
             return (
                 Reply::sandbox_error(StatusCode::INTERNAL_SERVER_ERROR, &message),
-                curp,
+                call.curp.take(),
             );
         };
 
@@ -469,7 +470,7 @@ impl Engine {
         reply.fault = header_fault
             .or(hit.as_ref().and_then(|h| h.fault))
             .or(scenario.fault);
-        (reply, curp)
+        (reply, call.curp.take())
     }
 
     /// The auth-error scenario for this request's credential, if any.

@@ -6,6 +6,8 @@
 //! interpolated. Compiling ahead of time means a request only copies literal
 //! runs and writes its variables: no YAML, no tree walk, no re-serialising.
 
+use std::cell::RefCell;
+
 use serde_json::Value;
 
 /// Values a provider fills in for one response.
@@ -18,7 +20,7 @@ pub struct Vars {
     text: String,
     // Each name with its hash: a render looks up every hole, and comparing
     // hashes first keeps that from being a string comparison per entry.
-    entries: Vec<(u64, &'static str, Slot)>,
+    entries: Vec<Entry>,
 }
 
 /// Where a value lives.
@@ -110,12 +112,44 @@ impl From<f64> for VarValue<'_> {
     }
 }
 
+thread_local! {
+    /// The buffers of the last `Vars` this thread dropped, for the next one:
+    /// every request fills one, and a warm buffer costs no allocation.
+    static SPARE: RefCell<Option<(String, Vec<Entry>)>> = const { RefCell::new(None) };
+}
+
+/// A value's name, the name's hash, and where the value is.
+type Entry = (u64, &'static str, Slot);
+
+/// A buffer larger than this is not kept for the next request.
+const KEEP_AT_MOST: usize = 64 * 1024;
+
+impl Drop for Vars {
+    fn drop(&mut self) {
+        let mut text = std::mem::take(&mut self.text);
+        let mut entries = std::mem::take(&mut self.entries);
+        if text.capacity() > KEEP_AT_MOST || text.capacity() == 0 {
+            return;
+        }
+        text.clear();
+        entries.clear();
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                *spare = Some((text, entries));
+            }
+        });
+    }
+}
+
 impl Vars {
     pub fn new() -> Vars {
-        Vars {
-            text: String::with_capacity(1024),
-            entries: Vec::with_capacity(24),
-        }
+        let spare = SPARE
+            .try_with(|spare| spare.try_borrow_mut().ok().and_then(|mut s| s.take()))
+            .ok()
+            .flatten();
+        let (text, entries) =
+            spare.unwrap_or_else(|| (String::with_capacity(1024), Vec::with_capacity(24)));
+        Vars { text, entries }
     }
 
     /// Sets `name`, replacing an earlier value.
@@ -657,6 +691,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_new_vars_starts_empty_even_on_reused_buffers() {
+        let mut first = Vars::new();
+        first.set("a", "left over").set("n", 1);
+        drop(first);
+        let second = Vars::new();
+        assert_eq!(second.get("a"), None);
+        assert_eq!(second.get("n"), None);
+        assert_eq!(
+            String::from_utf8(Template::json(&json!({"a": "{{a}}"})).render(&second)).unwrap(),
+            r#"{"a":null}"#
+        );
     }
 
     #[test]

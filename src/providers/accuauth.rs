@@ -8,6 +8,7 @@
 //! with the HTTP code of the seed's error table.
 
 use base64::Engine as _;
+use hyper::header::HeaderName;
 use rand::Rng as _;
 
 use std::collections::HashMap;
@@ -31,8 +32,8 @@ pub struct Accuauth {
 const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
 
 /// The API ID header; the API secret header must come with it.
-const API_ID: &str = "x-df-api-id";
-const API_SECRET: &str = "x-df-api-secret";
+const API_ID: HeaderName = HeaderName::from_static("x-df-api-id");
+const API_SECRET: HeaderName = HeaderName::from_static("x-df-api-secret");
 
 /// The body field the document names.
 const ID_NUMBER: &str = "id_number";
@@ -98,10 +99,10 @@ impl Provider for Accuauth {
     fn credential(&self, req: &Request) -> Option<String> {
         // Both headers are required; the API ID names the customer.
         let id = req
-            .header(API_ID)
+            .header_named(&API_ID)
             .map(str::trim)
             .filter(|s| !s.is_empty())?;
-        req.header(API_SECRET)
+        req.header_named(&API_SECRET)
             .map(str::trim)
             .filter(|s| !s.is_empty())?;
         Some(id.to_string())

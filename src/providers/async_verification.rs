@@ -9,9 +9,10 @@
 //! regard to case and takes JSON or form bodies. Errors are
 //! `{"code": CODE, "message": TEXT}`.
 
-use bytes::Bytes;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use hyper::header::HeaderName;
 use hyper::StatusCode;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
@@ -29,6 +30,9 @@ use crate::jobs::{
     self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning,
 };
 use crate::request::{Body, Request};
+
+/// The credential header, parsed once.
+const APIKEY: HeaderName = HeaderName::from_static("apikey");
 
 pub struct AsyncVerification;
 
@@ -94,7 +98,7 @@ impl Provider for AsyncVerification {
 
     fn credential(&self, req: &Request) -> Option<String> {
         // HeaderMap lookups ignore case: `apikey`, `ApiKey` and `APIKEY` all match.
-        req.header("apikey").map(str::to_string)
+        req.header_named(&APIKEY).map(str::to_string)
     }
 
     fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {

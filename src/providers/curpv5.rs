@@ -5,6 +5,7 @@
 //! as `{"error": CODE, "message": TEXT}`.
 
 use base64::Engine as _;
+use hyper::header::HeaderName;
 
 use std::fmt::Write as _;
 
@@ -16,6 +17,9 @@ use crate::engine::template::Vars;
 use crate::request::Request;
 
 pub struct Curpv5;
+
+/// The credential header, parsed once.
+const APIKEY: HeaderName = HeaderName::from_static("apikey");
 
 /// The CURP a scenario renders with when the request has no usable one.
 const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
@@ -69,7 +73,7 @@ impl Provider for Curpv5 {
 
     fn credential(&self, req: &Request) -> Option<String> {
         // HeaderMap lookups ignore case: `apikey`, `ApiKey` and `APIKEY` all match.
-        req.header("apikey").map(str::to_string)
+        req.header_named(&APIKEY).map(str::to_string)
     }
 
     fn curp(&self, _endpoint: &str, req: &Request) -> Option<String> {

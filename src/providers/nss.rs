@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
+use hyper::header::HeaderName;
 
 use rand::Rng;
 use serde_json::{json, Map, Value};
@@ -24,6 +25,9 @@ use crate::engine::provider::{Call, Provider, Selected};
 use crate::engine::template::Vars;
 use crate::request::{Field, Request};
 use crate::time::Timestamp;
+
+/// The credential header, parsed once.
+const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 pub struct Nss;
 
@@ -135,7 +139,7 @@ impl Provider for Nss {
     }
 
     fn credential(&self, req: &Request) -> Option<String> {
-        req.header("x-api-key").map(str::to_string)
+        req.header_named(&API_KEY).map(str::to_string)
     }
 
     fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {
