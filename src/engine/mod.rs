@@ -4,6 +4,7 @@
 //! rendering, journal. It never names a provider: modules plug in through
 //! [`provider::Provider`].
 
+pub mod cache;
 pub mod clock;
 pub mod counters;
 pub mod fixtures;

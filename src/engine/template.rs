@@ -268,11 +268,9 @@ enum Resolved<'a> {
     Json(&'a Value),
 }
 
-/// FNV-1a: names are a few bytes, and this only has to tell them apart fast.
+/// Names are a few bytes, and this only has to tell them apart fast.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    super::cache::fnv(name.as_bytes())
 }
 
 /// A placeholder name, hashed once at compile time.

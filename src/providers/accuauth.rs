@@ -11,12 +11,13 @@ use base64::Engine as _;
 use hyper::header::HeaderName;
 use rand::Rng as _;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use super::common::dmy;
 use super::pdf;
 use crate::curp::{self, Person, Sex};
+use crate::engine::cache::{Cache, Fnv};
 use crate::engine::counters::Window;
 use crate::engine::model::Scenario;
 use crate::engine::provider::{Call, Provider};
@@ -307,10 +308,18 @@ impl Stated {
 /// Constancias already written, by person and CURP status, with the
 /// validation code and the creation date blank (`pdf::Blanked`): an answer
 /// fills in its own two values instead of writing and encoding the whole
-/// file. Sharded and bounded like the person cache.
-#[derive(Default)]
+/// file. Keyed by a hash of what the file was written for, which the entry
+/// states again in full.
 struct PdfCache {
-    shards: [Mutex<HashMap<u64, Arc<Kept>>>; 16],
+    kept: Cache<u64, Arc<Kept>>,
+}
+
+impl Default for PdfCache {
+    fn default() -> PdfCache {
+        PdfCache {
+            kept: Cache::new(PDFS),
+        }
+    }
 }
 
 /// One written constancia and what it was written for.
@@ -322,24 +331,20 @@ struct Kept {
     blanked: Option<pdf::Blanked>,
 }
 
-/// Constancias per shard: 4,096 in all, about 2.5 KB each.
-const PDFS_PER_SHARD: usize = 256;
+/// Constancias kept, about 2.5 KB each.
+const PDFS: usize = 4096;
 
 impl PdfCache {
     /// Appends the base64 constancia of `stated` created at `created`.
     fn write(&self, stated: &Stated, person: &Arc<Person>, created: &str, out: &mut String) {
         let lengths = (stated.codigo.len(), created.len());
-        let key = fnv(&[
-            person.curp.as_bytes(),
-            stated.status.as_bytes(),
-            &lengths.0.to_le_bytes(),
-            &lengths.1.to_le_bytes(),
-        ]);
-        let shard = &self.shards[(key % 16) as usize];
+        let mut key = Fnv::default();
+        (person.curp.as_str(), stated.status.as_str(), lengths).hash(&mut key);
+        let key = key.finish();
         let same = |k: &Kept| {
             Arc::ptr_eq(&k.person, person) && k.status == stated.status && k.lengths == lengths
         };
-        let found = lock(shard).get(&key).filter(|k| same(k)).cloned();
+        let found = self.kept.get(&key).filter(|k| same(k));
         let kept = found.unwrap_or_else(|| {
             // Blanks no person's data holds: `~` and `^` never occur in a name.
             let code_blank = "~".repeat(lengths.0);
@@ -351,11 +356,7 @@ impl PdfCache {
                 lengths,
                 blanked: pdf::Blanked::new(&text.as_page(), &[&code_blank, &date_blank]),
             });
-            let mut map = lock(shard);
-            if map.len() >= PDFS_PER_SHARD {
-                map.clear();
-            }
-            map.insert(key, kept.clone());
+            self.kept.insert(key, kept.clone());
             kept
         });
         let filled = kept
@@ -368,21 +369,6 @@ impl PdfCache {
                 .encode_string(pdf::one_page(&text.as_page()), out);
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// FNV-1a over the parts, each followed by a separator.
-fn fnv(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &b in part.iter().chain(&[0xff]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
 }
 
 /// The text of the constancia, owned until the PDF is written.

@@ -1,0 +1,121 @@
+//! A bounded, sharded map for the engine's and the modules' caches (the
+//! people behind CURPs, accuauth's constancias), and the FNV-1a hash they
+//! and the templates use.
+//!
+//! Sharded so that two requests rarely meet on a lock, and each lock is held
+//! only for a lookup or an insert (never while a value is built). A full
+//! shard is emptied: the bound is a bound on memory, not an LRU.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::{Mutex, MutexGuard};
+
+const SHARDS: usize = 16;
+
+/// FNV-1a as a `Hasher`: fast on the short keys the sandbox hashes (names,
+/// CURPs). Not SipHash: a cache shard holds a few hundred keys at most, so
+/// even keys made to collide cost no more than a short scan.
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// FNV-1a of `bytes`.
+pub fn fnv(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::default();
+    h.write(bytes);
+    h.finish()
+}
+
+type Shard<K, V> = Mutex<HashMap<K, V, BuildHasherDefault<Fnv>>>;
+
+pub struct Cache<K, V> {
+    shards: [Shard<K, V>; SHARDS],
+    per_shard: usize,
+}
+
+impl<K: Hash + Eq, V: Clone> Cache<K, V> {
+    /// A cache of about `capacity` values.
+    pub fn new(capacity: usize) -> Cache<K, V> {
+        Cache {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+            per_shard: (capacity / SHARDS).max(1),
+        }
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.shard(key).get(key).cloned()
+    }
+
+    /// Values held now.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps `value`, emptying the key's shard first when it is full.
+    pub fn insert(&self, key: K, value: V) {
+        let mut shard = self.shard(&key);
+        if shard.len() >= self.per_shard {
+            shard.clear();
+        }
+        shard.insert(key, value);
+    }
+
+    fn shard<Q: Hash + ?Sized>(
+        &self,
+        key: &Q,
+    ) -> MutexGuard<'_, HashMap<K, V, BuildHasherDefault<Fnv>>> {
+        let mut h = Fnv::default();
+        key.hash(&mut h);
+        let shard = &self.shards[h.finish() as usize % SHARDS];
+        shard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_found_by_borrowed_keys() {
+        let cache: Cache<String, u32> = Cache::new(32);
+        cache.insert("a".to_string(), 1);
+        assert_eq!(cache.get("a"), Some(1));
+        assert_eq!(cache.get("b"), None);
+        for i in 0..1000 {
+            cache.insert(format!("k{i}"), i);
+        }
+        let kept = cache.len();
+        assert!(kept <= 32, "{kept} kept");
+        assert_eq!(cache.get("k999"), Some(999), "the newest is kept");
+        assert_eq!(fnv(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}
