@@ -141,24 +141,22 @@ impl Namespaces {
     /// [`Namespaces::get`], borrowing `default` instead of sharing it: a
     /// request then does not touch its reference count.
     pub fn lookup(&self, name: &str) -> Result<NsRef<'_>, String> {
-        if name == DEFAULT_NAMESPACE {
-            if let Some(ns) = self.default.get() {
-                return Ok(NsRef::Borrowed(ns));
-            }
+        if name != DEFAULT_NAMESPACE {
+            return self.get_named(name).map(NsRef::Owned);
         }
-        self.get(name).map(NsRef::Owned)
+        if let Some(ns) = self.default.get() {
+            return Ok(NsRef::Borrowed(ns));
+        }
+        let ns = self.get_named(name)?;
+        Ok(NsRef::Borrowed(self.default.get_or_init(|| ns)))
     }
 
     /// The namespace called `name`, or why it cannot be had.
     pub fn get(&self, name: &str) -> Result<Arc<Namespace>, String> {
-        if name == DEFAULT_NAMESPACE {
-            if let Some(ns) = self.default.get() {
-                return Ok(ns.clone());
-            }
-            let ns = self.get_named(name)?;
-            return Ok(self.default.get_or_init(|| ns).clone());
-        }
-        self.get_named(name)
+        self.lookup(name).map(|ns| match ns {
+            NsRef::Borrowed(ns) => ns.clone(),
+            NsRef::Owned(ns) => ns,
+        })
     }
 
     fn get_named(&self, name: &str) -> Result<Arc<Namespace>, String> {
