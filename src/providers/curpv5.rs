@@ -81,12 +81,12 @@ impl Provider for Curpv5 {
     }
 
     fn realistic(&self, call: &mut Call<'_>) -> String {
-        let Some(curp) = call.curp.clone() else {
+        let Some(curp) = call.curp.as_deref() else {
             return "missing_field".into();
         };
         // RENAPO's pattern covers the date, the state and the letters; a CURP
         // that fits it but fails the check digit cannot exist in RENAPO.
-        match curp::check_strict(&curp) {
+        match curp::check_strict(curp) {
             Ok(_) => "success".into(),
             Err(curp::CurpError::WrongCheckDigit { .. }) => "not_found".into(),
             Err(_) => "invalid_format".into(),

@@ -384,10 +384,10 @@ fn person_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
             .map(|s| s.validacurp.as_str())
             .unwrap_or_default()
     };
-    let (gender_key, gender) = match person.sex {
-        Sex::H => ("H", "Hombre"),
-        Sex::M => ("M", "Mujer"),
-        Sex::X => ("X", "No binario"),
+    let gender = match person.sex {
+        Sex::H => "Hombre",
+        Sex::M => "Mujer",
+        Sex::X => "No binario",
     };
     let number = |s: &str| s.trim().parse::<u64>().unwrap_or(0);
     let reg = &person.registry;
@@ -395,7 +395,7 @@ fn person_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         .set("names", &person.names)
         .set("last_name", &person.first_surname)
         .set("second_last_name", &person.second_surname)
-        .set("gender_key", gender_key)
+        .set_with("gender_key", |out| out.push(person.sex.as_char()))
         .set("gender", gender)
         .set_with("date_of_birth", |out| {
             let _ = write!(out, "{}", person.birth_date);
