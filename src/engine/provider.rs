@@ -10,9 +10,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rand::{rngs::StdRng, SeedableRng};
-use sha2::{Digest, Sha256};
+use rand::{rngs::SmallRng, SeedableRng};
 
+use super::cache::Fnv;
 use super::fixtures::Fixtures;
 use super::model::{EndpointDef, ProviderDef, Scenario};
 use super::namespace::Namespace;
@@ -153,22 +153,36 @@ impl<'a> Call<'a> {
 
     /// A generator seeded by `--seed`, the namespace, this request's sequence
     /// number and `salt`: ids come out the same when a run is replayed.
-    pub fn rng(&self, salt: &str) -> StdRng {
-        let mut h = Sha256::new();
-        h.update(self.config.seed.to_le_bytes());
-        h.update(self.ns.name.as_bytes());
-        h.update(self.seq.to_le_bytes());
-        h.update(salt.as_bytes());
-        StdRng::from_seed(h.finalize().into())
+    /// A small fast generator (its seed expanded by SplitMix64), not a
+    /// cryptographic one: it makes sandbox ids, not secrets, and it is made
+    /// afresh for every value a request draws.
+    pub fn rng(&self, salt: &str) -> SmallRng {
+        use std::hash::Hasher;
+        let mut h = Fnv::default();
+        h.write(&self.config.seed.to_le_bytes());
+        h.write(self.ns.name.as_bytes());
+        h.write(&[0]);
+        h.write(&self.seq.to_le_bytes());
+        h.write(salt.as_bytes());
+        SmallRng::seed_from_u64(h.finish())
     }
 
     /// `n` random lowercase hex digits from [`Call::rng`].
     pub fn hex(&self, salt: &str, n: usize) -> String {
-        use rand::Rng;
+        use rand::RngCore;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut rng = self.rng(salt);
-        (0..n)
-            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-            .collect()
+        let mut out = String::with_capacity(n);
+        let mut bits = 0u64;
+        for i in 0..n {
+            // Sixteen digits from each 64 random bits.
+            if i % 16 == 0 {
+                bits = rng.next_u64();
+            }
+            out.push(char::from(DIGITS[(bits & 0xf) as usize]));
+            bits >>= 4;
+        }
+        out
     }
 }
 
