@@ -238,6 +238,9 @@ impl Vars {
     }
 }
 
+/// Values longer than this in all are reserved for whole before a render.
+const BIG_VALUES: usize = 1024;
+
 /// Decimal digits of `n`.
 fn push_int(out: &mut String, n: i64) {
     if n < 0 {
@@ -344,7 +347,11 @@ impl Template {
     /// Renders as JSON; a variable that was not set renders as `null`
     /// (or nothing, inside a string).
     pub fn render(&self, vars: &Vars) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.size_hint());
+        // Room for the literals and short values; when the values hold
+        // kilobytes (a PDF in base64), room for them too, so the body is
+        // not copied as it grows.
+        let big = if vars.text.len() > BIG_VALUES { vars.text.len() } else { 0 };
+        let mut out = Vec::with_capacity(self.size_hint() + big);
         for part in &self.parts {
             match part {
                 Part::Literal(b) => out.extend_from_slice(b),
