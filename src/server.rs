@@ -52,11 +52,6 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     // Tells requests held by a `hang` fault to let go at shutdown.
     let (stop_tx, stop_rx) = watch::channel(false);
-    // What every request needs, behind one reference count.
-    let ctx = Arc::new(Ctx {
-        engine: engine.clone(),
-        stop: stop_rx,
-    });
     tokio::pin!(shutdown);
 
     loop {
@@ -82,9 +77,16 @@ pub async fn serve(
             inner: stream,
             reset: reset.clone(),
         });
-        let mut stop = ctx.stop.clone();
-        let ctx = ctx.clone();
-        let service = service_fn(move |req| respond(ctx.clone(), req, reset.clone()));
+        let mut stop = stop_rx.clone();
+        // What the connection's requests need, behind one reference count
+        // of the connection's own: a count shared by every connection
+        // would be written by every worker on every request.
+        let ctx = Arc::new(Ctx {
+            engine: engine.clone(),
+            stop: stop_rx.clone(),
+            reset,
+        });
+        let service = service_fn(move |req| respond(ctx.clone(), req));
         let (builders, watcher) = (builders.clone(), graceful.watcher());
         let header_timeout = config.header_timeout;
         tokio::spawn(async move {
@@ -170,18 +172,16 @@ async fn refuse(mut stream: TcpStream) {
 
 type HttpResponse = Response<Full<Bytes>>;
 
-/// The server's side of every request.
+/// The server's side of every request of one connection.
 struct Ctx {
     engine: Engine,
     /// Tells requests held by a `hang` fault to let go at shutdown.
     stop: watch::Receiver<bool>,
+    /// Set to end the connection with a reset (`connection_reset`).
+    reset: Arc<AtomicBool>,
 }
 
-async fn respond(
-    ctx: Arc<Ctx>,
-    req: hyper::Request<Incoming>,
-    reset: Arc<AtomicBool>,
-) -> Result<HttpResponse, io::Error> {
+async fn respond(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<HttpResponse, io::Error> {
     let engine = &ctx.engine;
     let (parts, body) = req.into_parts();
     let limit = engine.config().body_limit;
@@ -210,7 +210,7 @@ async fn respond(
             Err(io::Error::other("hang fault released"))
         }
         Some(Fault::ConnectionReset) => {
-            reset.store(true, Ordering::SeqCst);
+            ctx.reset.store(true, Ordering::SeqCst);
             Err(io::Error::new(
                 io::ErrorKind::ConnectionReset,
                 "connection_reset fault",

@@ -2,7 +2,8 @@
 //! scalable, so that a test moves through a provider day or a 20-minute retry
 //! without sleeping.
 
-use std::sync::Mutex;
+use std::sync::atomic::{fence, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -10,10 +11,20 @@ use tokio::sync::watch;
 use crate::time::Timestamp;
 
 /// One namespace's clock.
+///
+/// Every request reads it and almost nothing changes it, so it is read
+/// without a lock: a sequence lock over three atomics (a reader retries
+/// when a change was under way). A shared mutex here made every request
+/// write the same cache line from every worker.
 pub struct Clock {
-    // A std mutex: every critical section is a few arithmetic operations and
-    // never awaits, so a tokio mutex would only add overhead.
-    state: Mutex<State>,
+    /// Odd while a change is being written.
+    seq: AtomicU64,
+    base_micros: AtomicI64,
+    /// `base_real` as nanoseconds after [`epoch`].
+    base_real_nanos: AtomicU64,
+    scale_bits: AtomicU64,
+    /// Changes one at a time.
+    writer: Mutex<()>,
     start: Start,
     /// Bumped on every set/advance/scale so that timers waiting on the clock
     /// re-read it.
@@ -43,13 +54,75 @@ impl State {
     }
 }
 
+/// The process's reference instant, which `base_real` is stored against.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
 impl Clock {
     pub fn new(start: Start) -> Clock {
-        Clock {
-            state: Mutex::new(Self::initial(start)),
+        let clock = Clock {
+            seq: AtomicU64::new(0),
+            base_micros: AtomicI64::new(0),
+            base_real_nanos: AtomicU64::new(0),
+            scale_bits: AtomicU64::new(0),
+            writer: Mutex::new(()),
             start,
             changed: watch::channel(0).0,
+        };
+        clock.store(Self::initial(start));
+        clock
+    }
+
+    /// The state as last written.
+    fn load(&self) -> State {
+        loop {
+            let before = self.seq.load(Ordering::Acquire);
+            if before & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let state = State {
+                base: Timestamp::from_micros(self.base_micros.load(Ordering::Relaxed)),
+                base_real: epoch()
+                    + Duration::from_nanos(self.base_real_nanos.load(Ordering::Relaxed)),
+                scale: f64::from_bits(self.scale_bits.load(Ordering::Relaxed)),
+            };
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == before {
+                return state;
+            }
         }
+    }
+
+    /// Writes a new state; callers hold `writer`.
+    fn store(&self, state: State) {
+        let real = state
+            .base_real
+            .saturating_duration_since(epoch())
+            .as_nanos();
+        self.seq.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.base_micros
+            .store(state.base.micros(), Ordering::Relaxed);
+        self.base_real_nanos
+            .store(u64::try_from(real).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.scale_bits
+            .store(state.scale.to_bits(), Ordering::Relaxed);
+        self.seq.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes the state with `f`, one change at a time, and tells the timers.
+    fn change(&self, f: impl FnOnce(&mut State)) {
+        {
+            // The guard holds no data, so a poisoned lock is still a lock.
+            let _one = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = self.load();
+            f(&mut state);
+            self.store(state);
+        }
+        self.bump();
     }
 
     fn initial(start: Start) -> State {
@@ -60,57 +133,45 @@ impl Clock {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // The state is plain data that is never left half-written, so a
-        // poisoned lock still holds a usable value.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn now(&self) -> Timestamp {
-        self.lock().now()
+        self.load().now()
     }
 
     pub fn scale(&self) -> f64 {
-        self.lock().scale
+        self.load().scale
     }
 
     pub fn set(&self, to: Timestamp) {
-        {
-            let mut s = self.lock();
+        self.change(|s| {
             s.base = to;
             s.base_real = Instant::now();
-        }
-        self.bump();
+        });
     }
 
     pub fn advance(&self, by: Duration) {
-        {
-            let mut s = self.lock();
+        self.change(|s| {
             s.base = s.now().plus(by);
             s.base_real = Instant::now();
-        }
-        self.bump();
+        });
     }
 
     pub fn set_scale(&self, scale: f64) {
-        {
-            let mut s = self.lock();
+        self.change(|s| {
             s.base = s.now();
             s.base_real = Instant::now();
             s.scale = scale;
-        }
-        self.bump();
+        });
     }
 
     pub fn reset(&self) {
-        *self.lock() = Self::initial(self.start);
-        self.bump();
+        let start = self.start;
+        self.change(|s| *s = Self::initial(start));
     }
 
     /// The real time until sandbox time reaches `at`, or `None` when the
     /// clock is frozen (scale 0) and only an explicit change will get there.
     pub fn real_until(&self, at: Timestamp) -> Option<Duration> {
-        let s = self.lock();
+        let s = self.load();
         let left = at.since(s.now());
         if left.is_zero() {
             return Some(Duration::ZERO);
@@ -165,5 +226,34 @@ mod tests {
         let rx = c.subscribe();
         c.set_scale(1.0);
         assert!(rx.has_changed().unwrap());
+    }
+
+    #[test]
+    fn readers_never_see_half_a_change() {
+        // Two states that differ in every field: a torn read mixes them.
+        let a = Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap();
+        let b = Timestamp::parse_rfc3339("2031-07-15T10:00:00-06:00").unwrap();
+        let c = std::sync::Arc::new(Clock::new(Start {
+            at: Some(a),
+            scale: 0.0,
+        }));
+        let writer = {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..20_000 {
+                    c.change(|s| {
+                        let first = i % 2 == 0;
+                        s.base = if first { b } else { a };
+                        s.scale = if first { 2.0 } else { 0.0 };
+                    });
+                }
+            })
+        };
+        for _ in 0..20_000 {
+            let s = c.load();
+            let consistent = (s.base == a && s.scale == 0.0) || (s.base == b && s.scale == 2.0);
+            assert!(consistent, "{s:?}");
+        }
+        writer.join().unwrap();
     }
 }

@@ -1,7 +1,8 @@
 //! Overrides set through the admin API: "answer this provider (or this path
 //! of it) with that scenario, for the next N requests or until cleared".
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
 
@@ -54,6 +55,9 @@ pub struct Hit {
 pub struct Overrides {
     // A std mutex: a short scan of a handful of entries per request.
     inner: Mutex<Inner>,
+    /// How many are set, kept beside the list so that a request finds
+    /// "none" (nearly always) without taking the lock every worker shares.
+    held: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -64,12 +68,17 @@ struct Inner {
 
 impl Overrides {
     pub fn add(&self, mut o: Override) -> Override {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
         inner.next_id += 1;
         o.id = inner.next_id;
         o.remaining = o.times;
         inner.list.push(o.clone());
+        self.held.store(inner.list.len(), Ordering::SeqCst);
         o
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Takes the newest override that applies to this provider and path and
@@ -77,7 +86,10 @@ impl Overrides {
     /// `paths` are the ways the request's endpoint may be named (its pattern
     /// and the path the client sent); comparison ignores case.
     pub fn take(&self, provider: &str, paths: &[&str], has: impl Fn(&str) -> bool) -> Option<Hit> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if self.held.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let mut inner = self.lock();
         let idx = inner.list.iter().rposition(|o| {
             o.provider == provider
                 && o.path
@@ -96,33 +108,29 @@ impl Overrides {
             *left = left.saturating_sub(1);
             if *left == 0 {
                 inner.list.remove(idx);
+                self.held.store(inner.list.len(), Ordering::SeqCst);
             }
         }
         Some(hit)
     }
 
     pub fn list(&self) -> Vec<Override> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .list
-            .clone()
+        self.lock().list.clone()
     }
 
     /// Removes one; false when there was no such id.
     pub fn remove(&self, id: u64) -> bool {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
         let before = inner.list.len();
         inner.list.retain(|o| o.id != id);
+        self.held.store(inner.list.len(), Ordering::SeqCst);
         inner.list.len() != before
     }
 
     pub fn clear(&self) {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .list
-            .clear();
+        let mut inner = self.lock();
+        inner.list.clear();
+        self.held.store(0, Ordering::SeqCst);
     }
 }
 
@@ -158,5 +166,12 @@ mod tests {
         assert_eq!(ov.list().len(), 1);
         assert!(ov.remove(1));
         assert!(!ov.remove(1));
+        assert!(ov.take("p", &["/x"], all).is_none(), "none left");
+        ov.add(o("p", None, "c", Some(1)));
+        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "c");
+        assert!(ov.take("p", &["/x"], all).is_none(), "spent");
+        ov.add(o("p", None, "d", None));
+        ov.clear();
+        assert!(ov.take("p", &["/x"], all).is_none(), "cleared");
     }
 }
