@@ -106,7 +106,7 @@ fn main() {
             "{id:<11} {:>7.0} ns/request  ({} {}, {} bytes)",
             ns,
             reply.status.as_u16(),
-            reply.scenario.as_deref().unwrap_or("-"),
+            reply.scenario.unwrap_or("-"),
             reply.body.len()
         );
     }

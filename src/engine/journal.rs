@@ -22,7 +22,7 @@ pub struct Entry {
     pub endpoint: Option<&'static str>,
     pub method: hyper::Method,
     pub status: u16,
-    pub scenario: Option<Arc<str>>,
+    pub scenario: Option<&'static str>,
     pub curp: Option<String>,
     pub body: Bytes,
     request: Text,
@@ -91,7 +91,7 @@ pub struct Record<'a> {
     pub headers: &'a HeaderMap,
     pub body: &'a Bytes,
     pub status: u16,
-    pub scenario: Option<Arc<str>>,
+    pub scenario: Option<&'static str>,
     pub curp: Option<String>,
 }
 
@@ -165,7 +165,7 @@ impl Entry {
             "headers": headers,
             "body": body,
             "status": self.status,
-            "scenario": self.scenario.as_deref(),
+            "scenario": self.scenario,
             "curp": self.curp,
         })
     }
@@ -287,7 +287,7 @@ mod tests {
             headers,
             body: &Bytes::copy_from_slice(body),
             status: 200,
-            scenario: Some("success".into()),
+            scenario: Some("success"),
             curp: None,
         })
     }

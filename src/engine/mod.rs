@@ -74,7 +74,7 @@ pub struct Reply {
     pub delay: Duration,
     pub fault: Option<Fault>,
     /// The scenario (or engine error kind) that answered.
-    pub scenario: Option<Arc<str>>,
+    pub scenario: Option<&'static str>,
 }
 
 impl Reply {
@@ -496,14 +496,14 @@ impl Engine {
         defs: &Defs,
         owner: Option<usize>,
         req: &Request,
-        kind: &str,
+        kind: &'static str,
         fallback: StatusCode,
         message: &str,
     ) -> Reply {
         let Some((pdef, module)) = owner.map(|i| (&defs.providers[i], &self.shared.modules[i]))
         else {
             let mut reply = Reply::sandbox_error(fallback, message);
-            reply.scenario = Some(Arc::from(kind));
+            reply.scenario = Some(kind);
             return reply.with_header(SCENARIO_NAME, kind);
         };
         let Some(scenario) = pdef.errors.get(kind) else {
@@ -559,7 +559,7 @@ impl Engine {
                 req.method,
                 req.path,
                 reply.status.as_u16(),
-                reply.scenario.as_deref().unwrap_or("-")
+                reply.scenario.unwrap_or("-")
             );
         }
         // The module's own ids are static: naming them costs no copy.
@@ -577,7 +577,7 @@ impl Engine {
             headers: &req.headers,
             body: &req.raw_body,
             status: reply.status.as_u16(),
-            scenario: reply.scenario.clone(),
+            scenario: reply.scenario,
             curp,
         }));
     }
@@ -591,11 +591,9 @@ fn mark_sandbox_error(mut reply: Reply) -> Reply {
     if reply.headers.iter().any(|(k, _)| *k == name) {
         return reply;
     }
-    reply
-        .scenario
-        .get_or_insert_with(|| Arc::from("sandbox_error"));
-    let value = reply.scenario.clone().unwrap_or_default();
-    reply.with_header(name, &value)
+    reply.scenario.get_or_insert("sandbox_error");
+    let value = reply.scenario.unwrap_or_default();
+    reply.with_header(name, value)
 }
 
 /// A CURP as the engine compares it: trimmed and upper-case (reusing the
@@ -656,7 +654,7 @@ fn render(scenario: &Scenario, vars: &Vars) -> Reply {
         body: Bytes::from(body),
         delay: Duration::ZERO,
         fault: None,
-        scenario: Some(scenario.name.clone()),
+        scenario: Some(scenario.name),
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
@@ -157,9 +156,12 @@ impl EndpointDef {
 /// A named outcome of one endpoint.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// Shared: every reply and journal entry names its scenario.
-    pub name: Arc<str>,
-    /// `X-Sandbox-Scenario: NAME`, built once.
+    /// Interned ([`intern`]): every reply and journal entry names its
+    /// scenario, and a `&'static str` is named without a reference count
+    /// that every worker would write.
+    pub name: &'static str,
+    /// `X-Sandbox-Scenario: NAME`, built once over the interned name (its
+    /// clones copy a pointer).
     pub name_header: Option<HeaderValue>,
     pub description: String,
     pub status: StatusCode,
@@ -487,8 +489,11 @@ fn compile_scenario(
     }
     let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
     let sc = Scenario {
-        name: Arc::from(name),
-        name_header: HeaderValue::from_str(name).ok(),
+        name: intern(name),
+        name_header: HeaderValue::from_maybe_shared(bytes::Bytes::from_static(
+            intern(name).as_bytes(),
+        ))
+        .ok(),
         description: raw.description,
         status: raw.status.0,
         headers,
@@ -519,9 +524,31 @@ fn compile_scenario(
     Ok(sc)
 }
 
+/// The one `'static` copy of a scenario name. Each distinct name is kept
+/// once for the life of the process, however often the files are reloaded:
+/// the names a user writes, a few KB at most.
+pub fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.push(kept);
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_kept_once() {
+        let a = intern("names_are_kept_once");
+        let b = intern(&String::from("names_are_kept_once"));
+        assert!(std::ptr::eq(a, b), "one copy per distinct name");
+        assert_ne!(intern("another_name"), a);
+    }
 
     const OK: &str = r#"
 provider: demo

@@ -350,7 +350,11 @@ impl Template {
         // Room for the literals and short values; when the values hold
         // kilobytes (a PDF in base64), room for them too, so the body is
         // not copied as it grows.
-        let big = if vars.text.len() > BIG_VALUES { vars.text.len() } else { 0 };
+        let big = if vars.text.len() > BIG_VALUES {
+            vars.text.len()
+        } else {
+            0
+        };
         let mut out = Vec::with_capacity(self.size_hint() + big);
         for part in &self.parts {
             match part {
