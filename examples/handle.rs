@@ -7,6 +7,9 @@
 //! does) so the success path stays the success path.
 //!
 //! `cargo run --release --example handle -- [ITERATIONS] [PROVIDER]`
+//!
+//! `NCURPS=N` cycles through N CURPs (default 1,000): the requests are
+//! built ahead, so more CURPs also means colder copies of them.
 
 use std::time::Instant;
 
@@ -44,7 +47,11 @@ fn main() {
 
     let defs = engine.defs();
     let mut rng = seeded(1);
-    let curps: Vec<String> = (0..1000)
+    let count: usize = std::env::var("NCURPS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let curps: Vec<String> = (0..count)
         .map(|_| mxid_sandbox::curp::random_curp(&mut rng, &defs.fixtures.domain.names))
         .collect();
     let registered: Vec<&str> = engine.modules().iter().map(|m| m.id()).collect();
