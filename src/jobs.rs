@@ -313,14 +313,16 @@ pub fn create(ns: &Namespace, now: Timestamp, new: NewVerification) {
     let at = now.plus(new.settings.processing_delay);
     let stored = with_jobs(ns, generation, |j| {
         if j.verifications.len() >= MAX_VERIFICATIONS {
+            // The oldest completed one goes; when none has completed yet
+            // (a burst of creations), the oldest of all: the bound holds
+            // whatever the rate, and a step due for a verification that is
+            // gone finds nothing to do.
             let oldest = j
                 .verifications
                 .iter()
-                .find(|(_, v)| v.status == Status::Completed)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                j.verifications.shift_remove(&k);
-            }
+                .position(|(_, v)| v.status == Status::Completed)
+                .unwrap_or(0);
+            j.verifications.shift_remove_index(oldest);
         }
         j.verifications.insert(
             id.clone(),
@@ -692,6 +694,42 @@ mod tests {
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn the_store_is_bounded_even_when_nothing_has_completed() {
+        use crate::engine::clock::Start;
+        use crate::engine::namespace::Namespaces;
+        // A frozen clock: no verification completes during the test.
+        let start = Start {
+            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
+            scale: 0.0,
+        };
+        let ns = Namespaces::new(start, 10).get("default").unwrap();
+        let now = ns.clock.now();
+        for i in 0..MAX_VERIFICATIONS + 5 {
+            let new = NewVerification {
+                id: format!("v{i}"),
+                kind: Kind::NssByCurp,
+                apikey: "k".into(),
+                scenario: "success".into(),
+                outcome: Outcome {
+                    data: None,
+                    warnings: Vec::new(),
+                },
+                source_down: false,
+                default_target: None,
+                settings: Settings::default(),
+            };
+            create(&ns, now, new);
+        }
+        let (held, first) = ns.with_state::<Jobs, _>(STATE, |j| {
+            let first = j.verifications.keys().next().cloned();
+            (j.verifications.len(), first)
+        });
+        assert_eq!(held, MAX_VERIFICATIONS);
+        assert_eq!(first.as_deref(), Some("v5"), "the oldest went first");
+        ns.timers.stop();
     }
 
     #[test]
