@@ -12,6 +12,7 @@
 //! load latency ADDR N DELAY_MS       N requests (4 at a time) asking DELAY_MS; error percentiles
 //! load count ADDR N CONNS CURPS      N success-path requests over CONNS keep-alive connections
 //! load soak ADDR N CONNS CURPS       N mixed requests over every registered provider
+//! load fill ADDR N CONNS             N async verifications created (fills their bounded store)
 //! load hold ADDR N SECS              N connections, one request each, all held open SECS
 //! load ready RUNS PROGRAM ARGS…      time from spawn to the first line on stdout
 //! ```
@@ -226,7 +227,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| -> &str {
         args.get(i).map(String::as_str).unwrap_or_else(|| {
-            eprintln!("usage: load delayed|latency|count|soak ADDR …");
+            eprintln!("usage: load delayed|latency|count|soak|fill|hold ADDR …");
             std::process::exit(2)
         })
     };
@@ -251,6 +252,7 @@ async fn main() {
             )
             .await
         }
+        "fill" => fill(arg(1), arg(2).parse().unwrap(), arg(3).parse().unwrap()).await,
         "hold" => hold(arg(1), arg(2).parse().unwrap(), arg(3).parse().unwrap()).await,
         "ready" => ready(arg(1).parse().unwrap(), &args[2..]),
         other => {
@@ -440,6 +442,50 @@ async fn count(addr: &str, n: usize, conns: usize, curps: &str) {
         "requests={n} secs={:.2} {}",
         start.elapsed().as_secs_f64(),
         summary.join(" ")
+    );
+}
+
+/// N async verifications created over `conns` connections: fills the
+/// sandbox's bounded store of them (10,000 per namespace) so that a soak
+/// after it measures growth, not a store filling. Does nothing when the
+/// async provider is not registered.
+async fn fill(addr: &str, n: usize, conns: usize) {
+    let registered = catalog(addr).await.iter().any(|r| r.0 == "async");
+    if !registered {
+        println!("fill: async not registered, nothing to fill");
+        return;
+    }
+    let req = Arc::new(request(
+        "POST",
+        "/api/AsyncVerication/NssByCurp",
+        "",
+        r#"{"curp":"{CURP}"}"#,
+        "PXNE660720HMCXTN06",
+    ));
+    let next = Arc::new(AtomicUsize::new(0));
+    let created = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..conns)
+        .map(|_| {
+            let (req, next, created, addr) =
+                (req.clone(), next.clone(), created.clone(), addr.to_string());
+            tokio::spawn(async move {
+                let mut conn = Conn::new(&addr);
+                while next.fetch_add(1, Ordering::Relaxed) < n {
+                    if matches!(conn.send(&req).await, Ok(a) if a.status / 100 == 2) {
+                        created.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    println!(
+        "fill: created={} of {n} secs={:.2}",
+        created.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64()
     );
 }
 
