@@ -9,7 +9,7 @@
 //! one, this sandbox takes the realistic path (the person's NSS, a per-CURP
 //! daily counter) unless `--strict-sandbox` asks for Kiban's 400.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -54,34 +54,35 @@ const REQUIRED: &str = "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty";
 const WORK_MICROS: std::ops::RangeInclusive<u64> = 1_500_000..=6_000_000;
 
 /// Past executions of one namespace: each answered envelope as it was
-/// sent, by id, and the ids oldest first. Recording one is constant time:
-/// this runs on every query.
+/// sent, with its id, oldest first. Recording one is constant time (this
+/// runs on every query); finding one by id scans from the newest (the
+/// execution route, which a client calls once per id).
 #[derive(Default)]
 struct History {
-    by_id: HashMap<String, Bytes>,
-    order: VecDeque<String>,
+    entries: VecDeque<(String, Bytes)>,
 }
 
 impl History {
-    fn record(&mut self, id: String, body: Bytes, limit: usize) {
-        // The test cases answer with the document's fixed ids: the same id
-        // is the same execution, so the newest answer replaces it (a rare
-        // case, and the only one that scans).
-        if self.by_id.insert(id.clone(), body).is_some() {
-            self.order.retain(|kept| *kept != id);
+    /// Keeps an answered envelope. A `fresh` id was just made and cannot be
+    /// kept already; the test cases answer with the document's fixed ids,
+    /// and the same id is the same execution, so the newest answer replaces
+    /// the one kept (a rare case, and the only one that scans).
+    fn record(&mut self, id: String, body: Bytes, fresh: bool, limit: usize) {
+        if !fresh {
+            self.entries.retain(|(kept, _)| *kept != id);
         }
-        self.order.push_back(id);
-        while self.order.len() > limit {
-            if let Some(old) = self.order.pop_front() {
-                self.by_id.remove(&old);
-            }
+        self.entries.push_back((id, body));
+        while self.entries.len() > limit {
+            self.entries.pop_front();
         }
     }
 
     fn envelope(&self, id: &str) -> Option<Value> {
-        self.by_id
-            .get(id)
-            .and_then(|b| serde_json::from_slice(b).ok())
+        self.entries
+            .iter()
+            .rev()
+            .find(|(kept, _)| kept == id)
+            .and_then(|(_, b)| serde_json::from_slice(b).ok())
     }
 }
 
@@ -238,17 +239,17 @@ impl Provider for Nss {
             return;
         }
         // The id `vars` made, or the one the envelope states.
-        let id = match call.kept.take() {
-            Some(id) => id,
+        let (id, fresh) = match call.kept.take() {
+            Some(id) => (id, true),
             None => match serde_json::from_slice::<IdOnly>(body) {
-                Ok(IdOnly { id }) => id,
+                Ok(IdOnly { id }) => (id, false),
                 Err(_) => return,
             },
         };
         let limit = call.config.journal_limit.max(1);
         let body = body.clone();
         call.ns
-            .with_state::<History, _>(STATE, |h| h.record(id, body, limit));
+            .with_state::<History, _>(STATE, |h| h.record(id, body, fresh, limit));
     }
 }
 
@@ -434,12 +435,12 @@ fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
     let (items, has_next) = call.ns.with_state::<History, _>(STATE, |h| {
         let skip = (page - 1).saturating_mul(per_page);
         let items: Vec<Value> = h
-            .order
+            .entries
             .iter()
             .rev()
             .skip(usize::try_from(skip).unwrap_or(usize::MAX))
             .take(usize::try_from(per_page).unwrap_or(usize::MAX))
-            .filter_map(|id| h.envelope(id))
+            .filter_map(|(_, body)| serde_json::from_slice::<Value>(body).ok())
             .map(|mut item| {
                 if let Some(o) = item.as_object_mut() {
                     o.shift_remove("request");
@@ -448,9 +449,38 @@ fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
             })
             .collect();
         let shown = skip.saturating_add(per_page);
-        (items, (h.order.len() as u64) > shown)
+        (items, (h.entries.len() as u64) > shown)
     });
     vars.set("current_page", page)
         .set("has_next_page", has_next)
         .set("items", Value::Array(items));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(n: u32) -> Bytes {
+        Bytes::from(format!(r#"{{"n":{n}}}"#))
+    }
+
+    #[test]
+    fn history_is_bounded_and_a_fixed_id_is_replaced() {
+        let mut h = History::default();
+        for n in 0..5 {
+            h.record(format!("live{n}"), body(n), true, 3);
+        }
+        let ids: Vec<&str> = h.entries.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["live2", "live3", "live4"], "the oldest went first");
+        assert_eq!(h.envelope("live0"), None);
+        // The document's fixed id answered twice is one execution, the newest.
+        h.record("64f1058b902dd88975d011f4".into(), body(7), false, 3);
+        h.record("64f1058b902dd88975d011f4".into(), body(8), false, 3);
+        let ids: Vec<&str> = h.entries.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["live3", "live4", "64f1058b902dd88975d011f4"]);
+        assert_eq!(
+            h.envelope("64f1058b902dd88975d011f4"),
+            Some(serde_json::json!({"n": 8}))
+        );
+    }
 }
