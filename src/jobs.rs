@@ -696,6 +696,23 @@ mod tests {
         v.as_object().cloned().unwrap_or_default()
     }
 
+    /// A verification asked for by apikey `k`, answered by `success`.
+    fn new_verification(id: &str, kind: Kind) -> NewVerification {
+        NewVerification {
+            id: id.into(),
+            kind,
+            apikey: "k".into(),
+            scenario: "success".into(),
+            outcome: Outcome {
+                data: None,
+                warnings: Vec::new(),
+            },
+            source_down: false,
+            default_target: None,
+            settings: Settings::default(),
+        }
+    }
+
     #[tokio::test]
     async fn the_store_is_bounded_even_when_nothing_has_completed() {
         use crate::engine::clock::Start;
@@ -708,20 +725,11 @@ mod tests {
         let ns = Namespaces::new(start, 10).get("default").unwrap();
         let now = ns.clock.now();
         for i in 0..MAX_VERIFICATIONS + 5 {
-            let new = NewVerification {
-                id: format!("v{i}"),
-                kind: Kind::NssByCurp,
-                apikey: "k".into(),
-                scenario: "success".into(),
-                outcome: Outcome {
-                    data: None,
-                    warnings: Vec::new(),
-                },
-                source_down: false,
-                default_target: None,
-                settings: Settings::default(),
-            };
-            create(&ns, now, new);
+            create(
+                &ns,
+                now,
+                new_verification(&format!("v{i}"), Kind::NssByCurp),
+            );
         }
         let (held, first) = ns.with_state::<Jobs, _>(STATE, |j| {
             let first = j.verifications.keys().next().cloned();
@@ -782,19 +790,7 @@ mod tests {
     #[test]
     fn the_status_object_has_the_documented_keys_in_order() {
         let v = Verification {
-            new: NewVerification {
-                id: "id".into(),
-                kind: Kind::RfcByCurp,
-                apikey: "k".into(),
-                scenario: "success".into(),
-                outcome: Outcome {
-                    data: None,
-                    warnings: Vec::new(),
-                },
-                source_down: false,
-                default_target: None,
-                settings: Settings::default(),
-            },
+            new: new_verification("id", Kind::RfcByCurp),
             created: Timestamp::from_micros(0),
             updated: Timestamp::from_micros(0),
             completed: None,
