@@ -488,12 +488,11 @@ fn compile_scenario(
         headers.push((hname, Template::text(&v)));
     }
     let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
+    let name = intern(name);
     let sc = Scenario {
-        name: intern(name),
-        name_header: HeaderValue::from_maybe_shared(bytes::Bytes::from_static(
-            intern(name).as_bytes(),
-        ))
-        .ok(),
+        name,
+        name_header: HeaderValue::from_maybe_shared(bytes::Bytes::from_static(name.as_bytes()))
+            .ok(),
         description: raw.description,
         status: raw.status.0,
         headers,
