@@ -1,7 +1,7 @@
 //! The physical limit the benchmark compares against: a bare hyper 1 + tokio
 //! server that answers every request with the same fixed JSON body, with the
 //! same connection settings as the sandbox (HTTP/1.1 keep-alive, nodelay,
-//! hyper-util's auto builder). Prints the same ready line.
+//! hyper-util's auto builder, the listen backlog). Prints the same ready line.
 //!
 //! `cargo run --release --example bare_hyper -- [PORT] [BODY_FILE] [DELAY_MS]`
 //!
@@ -29,7 +29,13 @@ async fn main() -> std::io::Result<()> {
     };
     let delay =
         std::time::Duration::from_millis(args.next().and_then(|d| d.parse().ok()).unwrap_or(0));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    // The sandbox's listen backlog: with tokio's default (1024) a burst of
+    // ten thousand connects waits a second for SYN retransmissions, and the
+    // floor would measure that instead of hyper.
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(([127, 0, 0, 1], port).into())?;
+    let listener = socket.listen(16_384)?;
     println!("bare_hyper listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;

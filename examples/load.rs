@@ -266,7 +266,12 @@ async fn main() {
 /// curpv5 request delayed by `delay`. Prints the time the connections took
 /// to open (`connect_ms`), the wall time from the first request sent to the
 /// last answer read (`wall_ms`: N concurrent requests, as a client pool
-/// sends them), and the two together (`total_ms`).
+/// sends them), the two together (`total_ms`), when the last request went
+/// out (`last_sent_ms`, the client's own share of the wall time) and how
+/// long each request took, sent to answered (`each_p50_ms`, `each_max_ms`).
+/// Connections are closed after the clock stops, as a pool keeps them:
+/// twenty thousand closes on two CPUs would otherwise be timed as if they
+/// were the server's delay.
 async fn delayed(addr: &str, n: usize, delay: &str) {
     let req = Arc::new(request(
         "POST",
@@ -285,7 +290,11 @@ async fn delayed(addr: &str, n: usize, delay: &str) {
                 let connected = conn.connect().await;
                 open.wait().await;
                 connected?;
-                conn.send(&req).await.map(|a| a.status)
+                let sent = Instant::now();
+                let status = conn.send(&req).await?.status;
+                // The connection is kept, as a pool would keep it: closing
+                // is not part of the request.
+                Ok::<_, std::io::Error>((status, sent, Instant::now(), conn))
             })
         })
         .collect();
@@ -294,8 +303,19 @@ async fn delayed(addr: &str, n: usize, delay: &str) {
     let mut ok = 0;
     let mut failed = 0;
     let mut first_error = String::new();
+    let mut sent = Vec::with_capacity(n);
+    let mut took = Vec::with_capacity(n);
+    let mut kept = Vec::with_capacity(n);
     for t in tasks {
-        match t.await.unwrap() {
+        let answer = t.await.unwrap();
+        if let Ok((_, at, done, _)) = answer {
+            sent.push((at - connected).as_secs_f64() * 1000.0);
+            took.push((done - at).as_secs_f64() * 1000.0);
+        }
+        match answer.map(|(status, .., conn)| {
+            kept.push(conn);
+            status
+        }) {
             Ok(200) => ok += 1,
             Ok(s) => {
                 failed += 1;
@@ -311,12 +331,19 @@ async fn delayed(addr: &str, n: usize, delay: &str) {
             }
         }
     }
+    let wall = connected.elapsed();
+    drop(kept);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    sent.sort_by(f64::total_cmp);
+    took.sort_by(f64::total_cmp);
     println!(
-        "connect_ms={:.1} wall_ms={:.1} total_ms={:.1} ok={ok} failed={failed} first_error={:?}",
+        "connect_ms={:.1} wall_ms={:.1} total_ms={:.1} last_sent_ms={:.1} each_p50_ms={:.1} each_max_ms={:.1} ok={ok} failed={failed} first_error={:?}",
         ms(connected - start),
-        ms(connected.elapsed()),
+        ms(wall),
         ms(start.elapsed()),
+        percentile(&sent, 100.0),
+        percentile(&took, 50.0),
+        percentile(&took, 100.0),
         first_error
     );
 }
