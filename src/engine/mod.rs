@@ -18,6 +18,7 @@ pub mod provider;
 pub mod template;
 pub mod timers;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -422,25 +423,26 @@ impl Engine {
         // SPEC §3, after the credential check: header, test switch, override,
         // persona, realistic path. First match wins.
         let mut hit = None;
-        let (name, selected) = if let Some(auth) = self.auth_scenario(defs, pdef, &call) {
-            (auth, Selected::Auth)
-        } else if let Some(name) = forced {
-            (name.to_string(), Selected::Header)
-        } else if let Some(name) = module.test_switch(&mut call) {
-            (name, Selected::TestSwitch)
-        } else if let Some(h) = ns.overrides.take(&pdef.id, &[ep.path(), &req.path], |s| {
-            ep.scenario(s).is_some()
-        }) {
-            let name = h.scenario.clone();
-            hit = Some(h);
-            (name, Selected::Override)
-        } else if let Some(name) = persona_scenario(defs, &pdef.id, call.curp.as_deref())
-            .filter(|s| ep.scenario(s).is_some())
-        {
-            (name, Selected::Persona)
-        } else {
-            (module.realistic(&mut call), Selected::Realistic)
-        };
+        let (name, selected): (Cow<'_, str>, _) =
+            if let Some(auth) = self.auth_scenario(defs, pdef, &call) {
+                (auth.into(), Selected::Auth)
+            } else if let Some(name) = forced {
+                (name.to_string().into(), Selected::Header)
+            } else if let Some(name) = module.test_switch(&mut call) {
+                (name.into(), Selected::TestSwitch)
+            } else if let Some(h) = ns.overrides.take(&pdef.id, &[ep.path(), &req.path], |s| {
+                ep.scenario(s).is_some()
+            }) {
+                let name = h.scenario.clone();
+                hit = Some(h);
+                (name.into(), Selected::Override)
+            } else if let Some(name) = persona_scenario(defs, &pdef.id, call.curp.as_deref())
+                .filter(|s| ep.scenario(s).is_some())
+            {
+                (name.into(), Selected::Persona)
+            } else {
+                (module.realistic(&mut call), Selected::Realistic)
+            };
         call.selected = selected;
         let Some(scenario) = ep.scenario(&name) else {
             let message = format!(
@@ -454,7 +456,7 @@ impl Engine {
         };
 
         let mut vars = Vars::new();
-        vars.set("scenario", name.as_str())
+        vars.set("scenario", &*name)
             .set_with("now", |out| now.write_mx_rfc3339(out));
         module.vars(&mut call, scenario, &mut vars);
         let mut reply = render(scenario, &vars);

@@ -5,6 +5,7 @@
 //! own test switch says, what its input checks and counters decide, and which
 //! values fill its templates.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -169,10 +170,17 @@ impl<'a> Call<'a> {
 
     /// `n` random lowercase hex digits from [`Call::rng`].
     pub fn hex(&self, salt: &str, n: usize) -> String {
+        let mut out = String::with_capacity(n);
+        self.write_hex(salt, n, &mut out);
+        out
+    }
+
+    /// [`Call::hex`], appended to `out`.
+    pub fn write_hex(&self, salt: &str, n: usize, out: &mut String) {
         use rand::RngCore;
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut rng = self.rng(salt);
-        let mut out = String::with_capacity(n);
+        out.reserve(n);
         let mut bits = 0u64;
         for i in 0..n {
             // Sixteen digits from each 64 random bits.
@@ -182,7 +190,6 @@ impl<'a> Call<'a> {
             out.push(char::from(DIGITS[(bits & 0xf) as usize]));
             bits >>= 4;
         }
-        out
     }
 }
 
@@ -245,7 +252,9 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The realistic path (SPEC §3, step 5): input checks, counters, and the
     /// scenario that answers.
-    fn realistic(&self, call: &mut Call<'_>) -> String;
+    /// Borrowed when the name is a fixed one, as it nearly always is: no
+    /// allocation per request for it.
+    fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str>;
 
     /// Fills the template values for `scenario`.
     fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars);

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use hyper::header::HeaderName;
 use rand::Rng as _;
 
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -113,18 +114,15 @@ impl Provider for Accuauth {
         req.field(ID_NUMBER).text()
     }
 
-    fn realistic(&self, call: &mut Call<'_>) -> String {
-        let api_id = call.credential.clone().unwrap_or_default();
+    fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
+        let api_id = call.credential.as_deref().unwrap_or_default();
         // The gateway limits the request rate before it reads the body.
-        if over(
-            call,
-            REQUESTS_PER_SECOND,
-            &format!("rate:{api_id}"),
-            Window::Second,
-        ) {
+        if over(call, REQUESTS_PER_SECOND, Window::Second, || {
+            format!("accuauth:rate:{api_id}")
+        }) {
             return "rate_limited".into();
         }
-        let Some(id_number) = call.curp.clone() else {
+        let Some(id_number) = call.curp.as_deref() else {
             // A number arrives as text and fails the pattern below; an array or
             // an object is there but not an ID number.
             return match call.req.field(ID_NUMBER) {
@@ -133,33 +131,39 @@ impl Provider for Accuauth {
             }
             .into();
         };
-        if !curp::is_loose(&id_number) {
+        if !curp::is_loose(id_number) {
             return "invalid_format".into();
         }
-        if over(call, QUOTA, &format!("quota:{api_id}"), Window::Forever) {
+        if over(call, QUOTA, Window::Forever, || {
+            format!("accuauth:quota:{api_id}")
+        }) {
             return "out_of_quota".into();
         }
-        let same = format!("same_id:{api_id}:{id_number}");
-        if over(call, SAME_ID_PER_DAY, &same, Window::Day) {
+        if over(call, SAME_ID_PER_DAY, Window::Day, || {
+            format!("accuauth:same_id:{api_id}:{id_number}")
+        }) {
             return "abnormal_behaviour".into();
         }
         // The CURP pattern holds but RENAPO's rules do not (a wrong check
         // digit, an impossible date, an unknown state): result code 3.
-        if !strictly_valid(&id_number) {
+        if !strictly_valid(id_number) {
             return "invalid_id_number".into();
         }
         "success".into()
     }
 
     fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
-        vars.set("request_id", format!("TID{}", call.hex("request_id", 32)));
+        vars.set_with("request_id", |out| {
+            out.push_str("TID");
+            call.write_hex("request_id", 32, out);
+        });
         // Only the answers with a `result` need the person (and the PDF).
         if !scenario.body.variables().any(|v| v == "curp") {
             return;
         }
         let codigo = validation_code(call);
         let created = pdf_date(call);
-        let person = call.person_or(EXAMPLE_CURP).clone();
+        let person = call.person_or(EXAMPLE_CURP);
         let status = scenario
             .data_str("status")
             .unwrap_or(&person.status)
@@ -202,14 +206,19 @@ impl Provider for Accuauth {
     }
 }
 
-/// Counts one hit of `key` when the setting is on, and says whether the
-/// count went over it.
-fn over(call: &Call<'_>, (setting, default): (&str, Option<u64>), key: &str, w: Window) -> bool {
+/// Counts one hit of the counter `key` names when the setting is on, and
+/// says whether the count went over it. The key is only written when the
+/// setting is on.
+fn over(
+    call: &Call<'_>,
+    (setting, default): (&str, Option<u64>),
+    w: Window,
+    key: impl FnOnce() -> String,
+) -> bool {
     let Some(limit) = call.provider.limit(setting, default) else {
         return false;
     };
-    let key = format!("accuauth:{key}");
-    call.ns.counters.hit(&key, w, Some(limit), call.now) > limit
+    call.ns.counters.hit(&key(), w, Some(limit), call.now) > limit
 }
 
 /// Whether the CURP passes RENAPO's structural rules.
@@ -411,16 +420,18 @@ fn anio(year: u16) -> String {
 /// (`vc16752xxxxx1.73xxxxxx`) reads.
 fn validation_code(call: &Call<'_>) -> String {
     let mut rng = call.rng("codigo_validacion");
-    let digits: String = (0..8)
-        .map(|_| char::from_digit(rng.random_range(0..10), 10).unwrap_or('0'))
-        .collect();
-    format!("vc{}.{digits}", call.now.micros().div_euclid(1000))
+    let mut code = format!("vc{}.", call.now.micros().div_euclid(1000));
+    code.extend((0..8).map(|_| char::from_digit(rng.random_range(0..10), 10).unwrap_or('0')));
+    code
 }
 
 /// The sandbox time as a PDF date in Mexico's offset: `D:20240515100000-06'00'`.
 fn pdf_date(call: &Call<'_>) -> String {
     // `2024-05-15T10:00:00-06:00` → digits of the date and time.
     let t = call.now.to_mx_rfc3339_secs();
-    let digits: String = t.chars().take(19).filter(char::is_ascii_digit).collect();
-    format!("D:{digits}-06'00'")
+    let mut date = String::with_capacity(24);
+    date.push_str("D:");
+    date.extend(t.chars().take(19).filter(char::is_ascii_digit));
+    date.push_str("-06'00'");
+    date
 }

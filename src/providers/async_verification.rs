@@ -9,6 +9,7 @@
 //! regard to case and takes JSON or form bodies. Errors are
 //! `{"code": CODE, "message": TEXT}`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -107,14 +108,14 @@ impl Provider for AsyncVerification {
             .flatten()
     }
 
-    fn realistic(&self, call: &mut Call<'_>) -> String {
+    fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
         match call.endpoint_id() {
             INE => check_ine(call.req).unwrap_or("success"),
             RFC => check_rfc(call).unwrap_or("success"),
             NSS => check_nss(call).unwrap_or("success"),
             _ => check_status(call),
         }
-        .to_string()
+        .into()
     }
 
     fn vars(&self, call: &mut Call<'_>, _scenario: &Scenario, vars: &mut Vars) {

@@ -7,6 +7,7 @@
 use base64::Engine as _;
 use hyper::header::HeaderName;
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::common::{write_dmy, write_sha256_hex};
@@ -80,7 +81,7 @@ impl Provider for Curpv5 {
         req.field_ignore_case("curp").text()
     }
 
-    fn realistic(&self, call: &mut Call<'_>) -> String {
+    fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
         let Some(curp) = call.curp.as_deref() else {
             return "missing_field".into();
         };

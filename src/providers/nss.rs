@@ -9,6 +9,7 @@
 //! one, this sandbox takes the realistic path (the person's NSS, a per-CURP
 //! daily counter) unless `--strict-sandbox` asks for Kiban's 400.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -183,7 +184,7 @@ impl Provider for Nss {
         )
     }
 
-    fn realistic(&self, call: &mut Call<'_>) -> String {
+    fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
         match call.endpoint_id() {
             "test_cases" => "test_cases".into(),
             "execution" => {
@@ -267,15 +268,15 @@ fn input_check(call: &Call<'_>) -> Option<&'static str> {
 
 /// The realistic path of the query: input checks, Kiban's sandbox rule under
 /// `--strict-sandbox`, the per-CURP daily counter, then the person's NSS.
-fn query_outcome(call: &mut Call<'_>) -> String {
+fn query_outcome(call: &mut Call<'_>) -> Cow<'static, str> {
     if let Some(failed) = input_check(call) {
         return failed.into();
     }
     if call.config.strict_sandbox {
         return "test_case_not_found".into();
     }
-    let curp = call.curp.clone().unwrap_or_default();
     if let Some(limit) = call.provider.limit("attempts_per_day", Some(2)) {
+        let curp = call.curp.as_deref().unwrap_or_default();
         let n = call.ns.counters.hit(
             &format!("nss:curp:{curp}"),
             Window::Day,
@@ -355,7 +356,9 @@ fn object_id(call: &Call<'_>, at: Timestamp) -> String {
         .micros()
         .div_euclid(1_000_000)
         .clamp(0, i64::from(u32::MAX)) as u32;
-    format!("{secs:08x}{}", call.hex("nss-id", 16))
+    let mut id = format!("{secs:08x}");
+    call.write_hex("nss-id", 16, &mut id);
+    id
 }
 
 /// The document's success example, as a full envelope.

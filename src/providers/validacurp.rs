@@ -9,6 +9,7 @@
 //! CURP). Every error is HTTP 400 in the document's envelope, with `msn`
 //! beside `error_message` because the official clients read `msn`.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use hyper::header::AUTHORIZATION;
@@ -219,7 +220,7 @@ impl Provider for ValidaCurp {
         Some("pruebas".into())
     }
 
-    fn realistic(&self, call: &mut Call<'_>) -> String {
+    fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
         if let Some(limit) = call.provider.limit(QUOTA_SETTING, None) {
             let token = call.credential.clone().unwrap_or_default();
             let key = format!("validacurp:quota:{token}");
