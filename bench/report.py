@@ -75,6 +75,11 @@ if d:
     bh = int(db['hwm_kb']) if db else 0
     row('10,000 concurrent 1 s requests: wall (connections open)', f"{w:,.0f} ms ({fail} failed)",
         f"{bw:,.0f} ms", f'{w/bw:.2f}', '≤ 1.2 s', w <= 1200 and fail == 0)
+    if 'each_max_ms' in d:
+        row('10,000 concurrent 1 s requests: slowest one, sent to answered', f"{float(d['each_max_ms']):,.0f} ms",
+            f"{float(db.get('each_max_ms', 'nan')):,.0f} ms", '—', '—', True)
+        row('10,000 concurrent 1 s requests: the client writing them all', f"{float(d['last_sent_ms']):,.0f} ms",
+            f"{float(db.get('last_sent_ms', 'nan')):,.0f} ms", '—', '—', True)
     row('10,000 concurrent 1 s requests: opening the connections first', f"{float(d['connect_ms']):,.0f} ms",
         f"{float(db.get('connect_ms', 'nan')):,.0f} ms", '—', '—', True)
     row('10,000 concurrent 1 s requests: peak RSS', f'{h/1024:.0f} MB', f'{bh/1024:.0f} MB',

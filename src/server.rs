@@ -105,9 +105,9 @@ pub async fn serve(
                         .await;
                 }
                 Ok(Ok(true)) => {
-                    let _ = watcher
-                        .watch(builders.1.serve_connection(io, service))
-                        .await;
+                    // Boxed: HTTP/2's connection state would otherwise size
+                    // every connection's task, HTTP/1.1's included.
+                    let _ = Box::pin(watcher.watch(builders.1.serve_connection(io, service))).await;
                 }
                 Ok(Err(_)) | Err(_) => {}
             }
