@@ -182,7 +182,8 @@ stop "$SERVER_PID"
 
 # --- 4. ten thousand concurrent requests, each delayed 1 s -------------------
 # The connections are opened first (timed apart), then every one sends its
-# request at once. Bare hyper waiting 1 s on a tokio timer is the floor.
+# request at once; they are closed after the last answer, as a client pool
+# keeps them. Bare hyper waiting 1 s on a tokio timer is the floor.
 echo "10,000 delayed requests…" >&2
 start sandbox_10k "${SANDBOX[@]}"
 result "delayed $("$LOAD" delayed "$SERVER_ADDR" 10000 1s) hwm_kb=$(hwm_kb "$SERVER_PID")"
