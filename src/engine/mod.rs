@@ -427,7 +427,7 @@ impl Engine {
             if let Some(auth) = self.auth_scenario(defs, pdef, &call) {
                 (auth.into(), Selected::Auth)
             } else if let Some(name) = forced {
-                (name.to_string().into(), Selected::Header)
+                (name.into(), Selected::Header)
             } else if let Some(name) = module.test_switch(&mut call) {
                 (name.into(), Selected::TestSwitch)
             } else if let Some(h) = ns.overrides.take(&pdef.id, &[ep.path(), &req.path], |s| {

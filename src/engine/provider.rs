@@ -252,6 +252,7 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The realistic path (SPEC §3, step 5): input checks, counters, and the
     /// scenario that answers.
+    ///
     /// Borrowed when the name is a fixed one, as it nearly always is: no
     /// allocation per request for it.
     fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str>;
