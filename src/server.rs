@@ -182,6 +182,9 @@ struct Ctx {
 }
 
 async fn respond(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<HttpResponse, io::Error> {
+    // A delay counts from the request's arrival: reading its body and
+    // choosing its answer are part of the latency the client asked for.
+    let arrived = tokio::time::Instant::now();
     let engine = &ctx.engine;
     let (parts, body) = req.into_parts();
     let limit = engine.config().body_limit;
@@ -205,7 +208,7 @@ async fn respond(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<HttpRes
     // buffer, which would stay allocated beside the one hyper reads into
     // next (8 KB a connection).
     if !reply.delay.is_zero() {
-        tokio::time::sleep(reply.delay).await;
+        tokio::time::sleep_until(arrived + reply.delay).await;
     }
     match reply.fault {
         Some(Fault::Hang) => {
