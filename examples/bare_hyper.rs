@@ -29,13 +29,10 @@ async fn main() -> std::io::Result<()> {
     };
     let delay =
         std::time::Duration::from_millis(args.next().and_then(|d| d.parse().ok()).unwrap_or(0));
-    // The sandbox's listen backlog: with tokio's default (1024) a burst of
-    // ten thousand connects waits a second for SYN retransmissions, and the
-    // floor would measure that instead of hyper.
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.set_reuseaddr(true)?;
-    socket.bind(([127, 0, 0, 1], port).into())?;
-    let listener = socket.listen(16_384)?;
+    // Bound as the sandbox binds (its listen backlog): with tokio's default
+    // a burst of ten thousand connects waits a second for SYN
+    // retransmissions, and the floor would measure that instead of hyper.
+    let listener = mxid_sandbox::server::bind("127.0.0.1", port).await?;
     println!("bare_hyper listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;

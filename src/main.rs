@@ -72,7 +72,7 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async move {
-        let listener = match bind(host, port).await {
+        let listener = match mxid_sandbox::server::bind(host, port).await {
             Ok(l) => l,
             Err(e) => return fail(&format!("cannot bind {host}:{port}: {e}")),
         };
@@ -165,34 +165,6 @@ fn check(dir: std::path::PathBuf) -> ExitCode {
         }
         Err(e) => fail(&e.to_string()),
     }
-}
-
-/// Pending connections the kernel may queue before `accept` (it caps this
-/// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten
-/// thousand connects overflow the queue and wait a second for the SYN
-/// retransmission.
-const BACKLOG: u32 = 16_384;
-
-/// Binds like `TcpListener::bind` (every address `host` resolves to, the
-/// first that works), with a deeper accept queue.
-async fn bind(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
-    let mut last = None;
-    for addr in tokio::net::lookup_host((host, port)).await? {
-        let socket = if addr.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()?
-        } else {
-            tokio::net::TcpSocket::new_v6()?
-        };
-        #[cfg(unix)]
-        socket.set_reuseaddr(true)?;
-        match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
-    }))
 }
 
 /// Prints a line of a command's output. A closed pipe (`… | head`) ends

@@ -131,6 +131,34 @@ pub async fn serve(
     Ok(())
 }
 
+/// Pending connections the kernel may queue before `accept` (it caps this
+/// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten
+/// thousand connects overflow the queue and wait a second for the SYN
+/// retransmission.
+pub const BACKLOG: u32 = 16_384;
+
+/// Binds like `TcpListener::bind` (every address `host` resolves to, the
+/// first that works), with a deeper accept queue.
+pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    }))
+}
+
 /// The HTTP/2 connection preface a client with prior knowledge sends first.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -186,27 +214,28 @@ async fn respond(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<HttpRes
     // choosing its answer are part of the latency the client asked for.
     let arrived = tokio::time::Instant::now();
     let engine = &ctx.engine;
-    let (parts, body) = req.into_parts();
-    let limit = engine.config().body_limit;
-    let reply = match read_body(body, limit).await? {
-        Some(bytes) => {
-            let request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
-            drop(parts.uri);
-            if crate::admin::owns(&request.path) {
-                // Boxed: the admin routes' state would otherwise make every
-                // connection's request future as large as theirs.
-                Box::pin(crate::admin::handle(engine, &request)).await
-            } else {
-                engine.handle(&request)
+    // The request ends with this block: nothing of it is held across the
+    // delay below. Its head points into hyper's read buffer, which would
+    // stay allocated beside the one hyper reads into next (8 KB a
+    // connection).
+    let reply = {
+        let (parts, body) = req.into_parts();
+        match read_body(body, engine.config().body_limit).await? {
+            Some(bytes) => {
+                let request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
+                if crate::admin::owns(&request.path) {
+                    // Boxed: the admin routes' state would otherwise make
+                    // every connection's request future as large as theirs.
+                    Box::pin(crate::admin::handle(engine, &request)).await
+                } else {
+                    engine.handle(&request)
+                }
             }
+            None => engine.too_large(&parts.method, parts.uri.path(), &parts.headers),
         }
-        None => engine.too_large(&parts.method, parts.uri.path(), &parts.headers),
     };
 
-    // Every lock is released by now: the delay is only a timer. Nothing of
-    // the request is held across it: its head points into hyper's read
-    // buffer, which would stay allocated beside the one hyper reads into
-    // next (8 KB a connection).
+    // Every lock is released by now: the delay is only a timer.
     if !reply.delay.is_zero() {
         tokio::time::sleep_until(arrived + reply.delay).await;
     }
