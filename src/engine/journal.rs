@@ -1,8 +1,9 @@
 //! The request journal: what was called, and what answered, oldest first,
 //! bounded in memory.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use hyper::HeaderMap;
 use serde_json::{json, Value};
@@ -13,7 +14,7 @@ use crate::time::Timestamp;
 /// the number of entries is also a bound on memory.
 pub const MAX_BODY_KEPT: usize = 16 * 1024;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub id: u64,
     pub time: Timestamp,
@@ -22,41 +23,59 @@ pub struct Entry {
     pub method: hyper::Method,
     pub status: u16,
     pub scenario: Option<&'static str>,
-    pub curp: Option<String>,
     request: Text,
 }
 
-/// The request's path, query, headers and body as the journal keeps them:
-/// one compact copy, `path\nquery\n`, lines of `name:value\n`, then the
-/// body (its first [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone would hold
-/// on to the connection's read buffer (hyper's header values are slices of
-/// it), so every journaled request made hyper allocate a fresh buffer and
-/// the journal pinned 8 KB per entry; a shared body would pin the whole
-/// body however much of it is kept, and share a reference count between
-/// workers. This is one allocation of the request's own size.
+/// The request's path, query, CURP, headers and body as the journal keeps
+/// them: one compact copy, `path\nquery\ncurp\n`, lines of `name:value\n`,
+/// then the body (its first [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone
+/// would hold on to the connection's read buffer (hyper's header values are
+/// slices of it), so every journaled request made hyper allocate a fresh
+/// buffer and the journal pinned 8 KB per entry; a shared body would pin the
+/// whole body however much of it is kept, and share a reference count
+/// between workers. The buffer of the entry a record pushes out is the next
+/// record's on that thread: a busy journal allocates nothing, and no worker
+/// frees what the other allocated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Text {
-    bytes: Box<[u8]>,
+    bytes: Vec<u8>,
     /// Where the headers start.
     headers: usize,
     /// Where the body starts.
     body: usize,
 }
 
+thread_local! {
+    /// The buffer of the last entry this thread pushed out of a journal.
+    static SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A recycled buffer larger than this is freed instead of kept: one huge
+/// request must not make every later entry as large.
+const KEEP_AT_MOST: usize = 4 * 1024;
+
 impl Text {
-    fn copy(path: &str, query: &str, map: &HeaderMap, body: &[u8]) -> Text {
+    fn copy(path: &str, query: &str, curp: &str, map: &HeaderMap, body: &[u8]) -> Text {
         let body = body.get(..MAX_BODY_KEPT).unwrap_or(body);
         let len = path.len()
             + query.len()
-            + 2
+            + curp.len()
+            + 3
             + map
                 .iter()
                 .map(|(k, v)| k.as_str().len() + v.len() + 2)
                 .sum::<usize>()
             + body.len();
-        let mut out = Vec::with_capacity(len);
-        // A path or query never holds a line break (hyper refuses one).
-        for part in [path, query] {
+        let mut out = SPARE
+            .try_with(|spare| spare.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        out.clear();
+        out.reserve_exact(len);
+        // A path or query never holds a line break (hyper refuses one), nor
+        // does a CURP the engine journals (it is trimmed).
+        for part in [path, query, curp] {
             out.extend_from_slice(part.as_bytes());
             out.push(b'\n');
         }
@@ -72,10 +91,22 @@ impl Text {
         let body_at = out.len();
         out.extend_from_slice(body);
         Text {
-            bytes: out.into_boxed_slice(),
+            bytes: out,
             headers,
             body: body_at,
         }
+    }
+
+    /// Gives the buffer to the next entry this thread records.
+    fn recycle(self) {
+        if self.bytes.capacity() > KEEP_AT_MOST {
+            return;
+        }
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut() {
+                *spare = self.bytes;
+            }
+        });
     }
 
     fn line(&self, n: usize) -> &str {
@@ -99,7 +130,7 @@ pub struct Record<'a> {
     pub body: &'a [u8],
     pub status: u16,
     pub scenario: Option<&'static str>,
-    pub curp: Option<String>,
+    pub curp: Option<&'a str>,
 }
 
 impl Entry {
@@ -112,9 +143,19 @@ impl Entry {
             method: r.method.clone(),
             status: r.status,
             scenario: r.scenario,
-            curp: r.curp,
-            request: Text::copy(r.path, r.query, r.headers, r.body),
+            request: Text::copy(
+                r.path,
+                r.query,
+                r.curp.unwrap_or_default(),
+                r.headers,
+                r.body,
+            ),
         }
+    }
+
+    /// The request's CURP, as the engine read it.
+    pub fn curp(&self) -> Option<&str> {
+        Some(self.request.line(2)).filter(|c| !c.is_empty())
     }
 
     /// The request body (its first [`MAX_BODY_KEPT`] bytes).
@@ -180,7 +221,7 @@ impl Entry {
             "body": body,
             "status": self.status,
             "scenario": self.scenario,
-            "curp": self.curp,
+            "curp": self.curp(),
         })
     }
 }
@@ -195,13 +236,14 @@ pub struct Filter {
 }
 
 pub struct Journal {
-    // A std mutex: pushing or cloning a few Arcs, never across an await.
+    // A std mutex: moving one entry in (or copying some out), never across
+    // an await.
     inner: Mutex<Inner>,
     limit: usize,
 }
 
 struct Inner {
-    entries: VecDeque<Arc<Entry>>,
+    entries: VecDeque<Entry>,
     next_id: u64,
 }
 
@@ -223,23 +265,26 @@ impl Journal {
         inner.next_id += 1;
         entry.id = inner.next_id;
         if self.limit == 0 {
-            return;
+            drop(inner);
+            return entry.request.recycle();
         }
-        // The bound is fixed, so one entry at most goes; it is freed after
-        // the lock is released.
+        // The bound is fixed, so one entry at most goes; its buffer is
+        // recycled after the lock is released.
         let mut gone = None;
         while inner.entries.len() >= self.limit {
             gone = inner.entries.pop_front();
         }
-        inner.entries.push_back(Arc::new(entry));
+        inner.entries.push_back(entry);
         drop(inner);
-        drop(gone);
+        if let Some(gone) = gone {
+            gone.request.recycle();
+        }
     }
 
     /// Matching entries, oldest first; `limit` keeps the newest N of them.
-    pub fn query(&self, f: &Filter) -> Vec<Arc<Entry>> {
+    pub fn query(&self, f: &Filter) -> Vec<Entry> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<Arc<Entry>> = inner
+        let mut out: Vec<Entry> = inner
             .entries
             .iter()
             .filter(|e| f.provider.as_deref().is_none_or(|p| e.provider == Some(p)))
@@ -251,7 +296,7 @@ impl Journal {
             .filter(|e| {
                 f.curp
                     .as_deref()
-                    .is_none_or(|c| e.curp.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(c)))
+                    .is_none_or(|c| e.curp().is_some_and(|x| x.eq_ignore_ascii_case(c)))
             })
             .cloned()
             .collect();
@@ -288,6 +333,10 @@ mod tests {
     use super::*;
 
     fn entry_with(path: &str, headers: &HeaderMap, body: &[u8]) -> Entry {
+        entry_of(path, None, headers, body)
+    }
+
+    fn entry_of(path: &str, curp: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Entry {
         Entry::new(Record {
             time: Timestamp::default(),
             provider: Some("p"),
@@ -299,7 +348,7 @@ mod tests {
             body,
             status: 200,
             scenario: Some("success"),
-            curp: None,
+            curp,
         })
     }
 
@@ -350,6 +399,37 @@ mod tests {
             ..Filter::default()
         });
         assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn a_recycled_buffer_holds_only_the_new_request() {
+        let j = Journal::new(1);
+        let mut big = HeaderMap::new();
+        big.insert("x-long", "v".repeat(500).parse().unwrap());
+        j.record(entry_of(
+            "/first/path",
+            Some("AAAA000000HDFXXX00"),
+            &big,
+            &[b'z'; 900],
+        ));
+        // The second pushes the first out; the third reuses its buffer.
+        j.record(entry("/second", b"{}"));
+        j.record(entry("/3", b"[]"));
+        let got = j.query(&Filter::default());
+        assert_eq!(got.len(), 1);
+        let e = &got[0];
+        assert_eq!((e.id, e.path(), e.query()), (3, "/3", "a=1&b"));
+        assert_eq!(e.curp(), None);
+        assert_eq!(e.headers().count(), 0);
+        assert_eq!(e.body(), b"[]");
+    }
+
+    #[test]
+    fn the_curp_is_kept_with_the_request() {
+        let e = entry_of("/p", Some("PXNE660720HMCXTN06"), &HeaderMap::new(), b"");
+        assert_eq!(e.curp(), Some("PXNE660720HMCXTN06"));
+        assert_eq!(e.to_json()["curp"], "PXNE660720HMCXTN06");
+        assert_eq!(e.path(), "/p");
     }
 
     #[test]

@@ -580,7 +580,7 @@ impl Engine {
             body: &req.raw_body,
             status: reply.status.as_u16(),
             scenario: reply.scenario,
-            curp,
+            curp: curp.as_deref(),
         }));
     }
 }
