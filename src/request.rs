@@ -27,7 +27,13 @@ pub struct Request {
     pub headers: HeaderMap,
     pub raw_body: Bytes,
     pub body: Body,
+    /// Whether any header is one of the sandbox's own: most requests carry
+    /// none, and then looking each of them up is skipped.
+    sandbox_headers: bool,
 }
+
+/// What the names of the sandbox's own headers start with (SPEC §2).
+pub const SANDBOX_HEADER_PREFIX: &str = "x-sandbox-";
 
 /// A field of the body, as a provider reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +77,9 @@ impl Request {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let body = parse_body(content_type, &raw_body);
+        let sandbox_headers = headers
+            .keys()
+            .any(|k| k.as_str().starts_with(SANDBOX_HEADER_PREFIX));
         Request {
             method,
             path: uri.path().to_string(),
@@ -79,6 +88,7 @@ impl Request {
             headers,
             raw_body,
             body,
+            sandbox_headers,
         }
     }
 
@@ -90,6 +100,17 @@ impl Request {
     /// [`Request::header`] by a name parsed ahead of time.
     pub fn header_named(&self, name: &hyper::header::HeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// One of the sandbox's own headers (its name starts with
+    /// [`SANDBOX_HEADER_PREFIX`]), by a name parsed ahead of time.
+    pub fn sandbox_header(&self, name: &hyper::header::HeaderName) -> Option<&str> {
+        debug_assert!(name.as_str().starts_with(SANDBOX_HEADER_PREFIX));
+        if self.sandbox_headers {
+            self.header_named(name)
+        } else {
+            None
+        }
     }
 
     /// A query parameter, by exact name.
@@ -395,6 +416,23 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sandbox_headers_are_found_only_when_sent() {
+        let name = hyper::header::HeaderName::from_static("x-sandbox-scenario");
+        let mut headers = HeaderMap::new();
+        headers.insert("apikey", "k".parse().unwrap());
+        let uri: hyper::Uri = "/p".parse().unwrap();
+        let plain = Request::new(Method::GET, &uri, headers.clone(), Bytes::new());
+        assert_eq!(plain.sandbox_header(&name), None);
+        // Header names arrive in any case; hyper lowers them.
+        headers.insert(
+            hyper::header::HeaderName::from_bytes(b"X-Sandbox-Scenario").unwrap(),
+            "blocked".parse().unwrap(),
+        );
+        let forced = Request::new(Method::GET, &uri, headers, Bytes::new());
+        assert_eq!(forced.sandbox_header(&name), Some("blocked"));
+    }
 
     #[test]
     fn forgives_the_documents_flaws() {

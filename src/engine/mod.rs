@@ -312,7 +312,7 @@ impl Engine {
 
     fn namespace_of(&self, req: &Request) -> Result<NsRef<'_>, Reply> {
         let name = req
-            .header_named(&NAMESPACE_NAME)
+            .sandbox_header(&NAMESPACE_NAME)
             .unwrap_or(DEFAULT_NAMESPACE);
         self.namespaces()
             .lookup(name)
@@ -352,11 +352,11 @@ impl Engine {
         // The sandbox's own headers are checked first: a typo there is the
         // test author's, and is said plainly rather than hidden in a provider error.
         let forced = req
-            .header_named(&SCENARIO_NAME)
+            .sandbox_header(&SCENARIO_NAME)
             .map(str::trim)
             .filter(|s| !s.is_empty());
         let header_latency = match req
-            .header_named(&LATENCY_NAME)
+            .sandbox_header(&LATENCY_NAME)
             .map(str::parse::<Latency>)
             .transpose()
         {
@@ -372,7 +372,7 @@ impl Engine {
             }
         };
         let header_fault = match req
-            .header_named(&FAULT_NAME)
+            .sandbox_header(&FAULT_NAME)
             .map(str::parse::<Fault>)
             .transpose()
         {

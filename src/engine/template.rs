@@ -215,6 +215,7 @@ impl Vars {
         })
     }
 
+    #[inline]
     fn get_hashed(&self, hash: u64, name: &str) -> Option<&Slot> {
         self.entries
             .iter()
@@ -223,11 +224,13 @@ impl Vars {
             .map(|(_, _, v)| v)
     }
 
+    #[inline]
     fn lookup(&self, name: &Name) -> Option<Resolved<'_>> {
         self.get_hashed(name.hash, &name.text)
             .map(|slot| self.resolve(slot))
     }
 
+    #[inline]
     fn resolve<'s>(&'s self, slot: &'s Slot) -> Resolved<'s> {
         let text = |a: u32, b: u32| self.text.get(a as usize..b as usize).unwrap_or("");
         match slot {
