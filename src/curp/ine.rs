@@ -5,17 +5,18 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::calc::{initial, internal_consonant, surname_word};
+use super::person::Text;
 use super::Sex;
 use crate::time::Date;
 
 /// A person's INE credential data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ine {
-    pub elector_code: String,
-    pub cic: String,
-    pub ocr: String,
+    pub elector_code: Text,
+    pub cic: Text,
+    pub ocr: Text,
     /// Which credential this is: "00" the first, each replacement adds one.
-    pub issue_number: String,
+    pub issue_number: Text,
     pub issue_year: u16,
     pub registration_year: u16,
     pub expiry_year: u16,
@@ -102,14 +103,19 @@ pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> 
             h.state_ine,
             h.sex,
             homonymy,
-        ),
-        cic: rng.random_range(100_000_000..=299_999_999u32).to_string(),
+        )
+        .into(),
+        cic: rng
+            .random_range(100_000_000..=299_999_999u32)
+            .to_string()
+            .into(),
         ocr: format!(
             "{:04}{:09}",
             rng.random_range(1..=5999u32),
             rng.random_range(0..=999_999_999u32)
-        ),
-        issue_number: format!("{issue_number:02}"),
+        )
+        .into(),
+        issue_number: format!("{issue_number:02}").into(),
         issue_year: year(issue),
         registration_year: year(registration),
         expiry_year: year(issue + 10),

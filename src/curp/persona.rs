@@ -78,9 +78,9 @@ fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
     .transpose()
 }
 
-fn set<T: Clone>(target: &mut T, value: &Option<T>) {
+fn set<T, V: Clone + Into<T>>(target: &mut T, value: &Option<V>) {
     if let Some(v) = value {
-        *target = v.clone();
+        *target = v.clone().into();
     }
 }
 

@@ -9,14 +9,16 @@
 use std::sync::Arc;
 
 use super::cache::Cache;
+use crate::curp::person::Text;
 use crate::curp::{Domain, Person};
 
 /// People kept: a few MB.
 const CAPACITY: usize = 4096;
 
-/// CURP → (seed, person).
+/// CURP → (seed, person). A CURP fits inside its key, so finding one reads
+/// no separate allocation.
 pub struct People {
-    cache: Cache<String, (u64, Arc<Person>)>,
+    cache: Cache<Text, (u64, Arc<Person>)>,
 }
 
 impl Default for People {
@@ -36,7 +38,7 @@ impl People {
             }
         }
         let person = Arc::new(domain.person(curp, seed));
-        self.cache.insert(curp.to_string(), (seed, person.clone()));
+        self.cache.insert(curp.into(), (seed, person.clone()));
         person
     }
 }

@@ -188,7 +188,10 @@ impl Provider for Accuauth {
             .set("foja", r.page.as_str())
             .set("num_acta", r.act_number.as_str())
             .set("libro", r.book.as_str())
-            .set("municipio_registro", r.municipality_name.to_uppercase())
+            .set(
+                "municipio_registro",
+                r.municipality_name.as_str().to_uppercase(),
+            )
             .set("estatus_curp", stated.status.as_str())
             .set_with("documento", |out| {
                 self.pdfs.write(&stated, &person, &created, out)
@@ -268,7 +271,7 @@ impl Stated {
         // RENAPO records no country of birth for someone born abroad; the
         // nationality is the closest fact the person has.
         let pais = if person.birth_state == "NE" {
-            person.nationality.clone()
+            person.nationality.to_string()
         } else {
             "MEXICO".to_string()
         };

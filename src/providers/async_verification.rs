@@ -349,7 +349,11 @@ fn ine_data(call: &Call<'_>) -> Value {
         // Model C credentials carry no CIC; the elector code is the id.
         (id, String::new(), text(call.req, "issueNumber"))
     } else {
-        (ine.elector_code.clone(), id, ine.issue_number.clone())
+        (
+            ine.elector_code.to_string(),
+            id,
+            ine.issue_number.to_string(),
+        )
     };
     json!({
         "valid": true,

@@ -345,7 +345,7 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         .set_with("created_at", |out| created.write_mx_rfc3339(out))
         .set("finished_at", finished)
         .set("duration", work / 1000)
-        .set("nss", &call.person_or(documented_curp).nss);
+        .set("nss", call.person_or(documented_curp).nss.as_str());
     call.kept = Some(id);
 }
 

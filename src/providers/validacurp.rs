@@ -392,17 +392,17 @@ fn person_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
     };
     let number = |s: &str| s.trim().parse::<u64>().unwrap_or(0);
     let reg = &person.registry;
-    vars.set("curp", &person.curp)
-        .set("names", &person.names)
-        .set("last_name", &person.first_surname)
-        .set("second_last_name", &person.second_surname)
+    vars.set("curp", person.curp.as_str())
+        .set("names", person.names.as_str())
+        .set("last_name", person.first_surname.as_str())
+        .set("second_last_name", person.second_surname.as_str())
         .set_with("gender_key", |out| out.push(person.sex.as_char()))
         .set("gender", gender)
         .set_with("date_of_birth", |out| {
             let _ = write!(out, "{}", person.birth_date);
         })
-        .set("nacionality", &person.nationality)
-        .set("code_entity_birth", &person.birth_state)
+        .set("nacionality", person.nationality.as_str())
+        .set("code_entity_birth", person.birth_state.as_str())
         .set(
             "entity_birth",
             catalogs
@@ -418,7 +418,7 @@ fn person_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
                 .map(|d| d.validacurp.as_str())
                 .unwrap_or(""),
         )
-        .set("curp_status_key", &person.status)
+        .set("curp_status_key", person.status.as_str())
         .set("status_key", status_text(&person.status));
     // The registry as RENAPO numbers it: the registry entity's INE code is
     // the RegistrantNumber (15 for México in the document's example), the
@@ -430,13 +430,13 @@ fn person_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
             "key_municipality_registration",
             number(&reg.municipality_code),
         )
-        .set("municipality_registration", &reg.municipality_name)
+        .set("municipality_registration", reg.municipality_name.as_str())
         .set("foja", number(&reg.page))
         .set("folio_letter", "")
         .set("book", number(&reg.book))
         .set("certificate_number", number(&reg.act_number))
         .set("registrant_number", number(&reg.entity_ine))
-        .set("registration_entity", &reg.entity_name)
+        .set("registration_entity", reg.entity_name.as_str())
         .set("foreign_registration_number", "")
         .set("volume", number(&reg.volume));
     // A persona's own fields, by the document's names, over the synthetic
