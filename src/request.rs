@@ -163,17 +163,18 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Body::Empty;
     }
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    // Lower-case already, as clients send it: then borrowed, not copied.
+    let mime: std::borrow::Cow<'_, str> = if mime.bytes().any(|b| b.is_ascii_uppercase()) {
+        mime.to_ascii_lowercase().into()
+    } else {
+        mime.into()
+    };
     let looks_like_json = raw
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'['));
-    match mime.as_str() {
+    match &*mime {
         "application/x-www-form-urlencoded" if !looks_like_json => Body::Form(parse_urlencoded(raw)),
         "multipart/form-data" => match boundary(content_type) {
             Some(b) => match parse_multipart(raw, &b) {
@@ -416,6 +417,22 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn content_types_are_read_in_any_case() {
+        assert_eq!(
+            parse_body("Application/JSON; charset=UTF-8", br#"{"curp":"X"}"#),
+            Body::Json(json!({"curp": "X"}))
+        );
+        assert_eq!(
+            parse_body("APPLICATION/X-WWW-FORM-URLENCODED", b"curp=X"),
+            Body::Form(vec![("curp".into(), "X".into())])
+        );
+        assert_eq!(
+            parse_body("Text/XML", b"<curp/>"),
+            Body::Invalid("unsupported content type 'text/xml': send application/json, application/x-www-form-urlencoded or multipart/form-data".into())
+        );
+    }
 
     #[test]
     fn sandbox_headers_are_found_only_when_sent() {
