@@ -19,7 +19,7 @@ for line in lines:
         continue
     if parts[0] == 'wrk':
         _, pid, conns, who = parts[:4]
-        wrk[(pid, int(conns), who)] = {k: float(v) for k, v in kv(line).items()}
+        wrk.setdefault((pid, int(conns), who), []).append({k: float(v) for k, v in kv(line).items()})
     elif parts[0] == 'skip':
         skips.append(' '.join(parts[1:]))
     elif parts[0] == 'journal':
@@ -36,11 +36,22 @@ def row(measure, value, limit, ratio, target, ok):
 
 providers = sorted({k[0] for k in wrk}, key=lambda p: ['curpv5', 'validacurp', 'accuauth', 'nss', 'async'].index(p)
                    if p in ['curpv5', 'validacurp', 'accuauth', 'nss', 'async'] else 9)
+
+
+def median_run(runs):
+    """The run whose requests/s is the median (the lower one of an even
+    count): its latencies come with it."""
+    return sorted(runs, key=lambda r: r['rps'])[(len(runs) - 1) // 2] if runs else None
+
+
+rounds = {}
 for pid in providers:
     for c in (1, 50):
-        s, b = wrk.get((pid, c, 'sandbox')), wrk.get((pid, c, 'bare'))
+        ss, bs = wrk.get((pid, c, 'sandbox'), []), wrk.get((pid, c, 'bare'), [])
+        s, b = median_run(ss), median_run(bs)
         if not s or not b or not b['rps']:
             continue
+        rounds[(pid, c)] = [x['rps'] / y['rps'] for x, y in zip(ss, bs) if y['rps']]
         r = s['rps'] / b['rps']
         bad = f", {int(s['non2xx'])} non-2xx, {int(s['errors'])} errors" if s['non2xx'] or s['errors'] > 0 else ''
         row(f'{pid} req/s, {c} conn', f"{s['rps']:,.0f}{bad}", f"{b['rps']:,.0f}", f'{r:.2f}', '≥ 0.80', r >= 0.8)
@@ -100,7 +111,15 @@ print('|---|---|---|---|---|---|')
 for r in rows:
     print('| ' + ' | '.join(r) + ' |')
 print()
-print(f'wrk -t2 (-t1 for one connection), {secs} s per run; journal and counters on; limits raised through a generated --scenarios folder.')
+n = max((len(v) for v in wrk.values()), default=0)
+runs = (f'{n} runs per cell alternating which server goes first; each cell is the median run by requests/s '
+        '(its latencies with it), each ratio one of medians' if n > 1 else 'one run per cell')
+print(f'wrk -t2 (-t1 for one connection), {secs} s per run, {runs}; '
+      'journal and counters on; limits raised through a generated --scenarios folder.')
+if n > 1:
+    print('requests/s ratio of each round (sandbox / bare hyper of the same round):')
+    for (pid, c), rs in rounds.items():
+        print(f'- {pid}, {c} conn: ' + ' / '.join(f'{r:.2f}' for r in rs))
 for s in skips:
     print(f'skipped: {s}')
 for pid, j in journal.items():

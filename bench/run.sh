@@ -9,6 +9,7 @@
 #
 #   bench/run.sh                 # everything, 10 s per wrk run
 #   BENCH_SECS=3 bench/run.sh    # shorter runs
+#   BENCH_ROUNDS=1 bench/run.sh  # one wrk run per cell instead of three
 #
 # Needs: cargo, curl, python3; installs wrk when missing. Writes its raw
 # output under bench/out/ (ignored by git).
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/bench/out
 SECS=${BENCH_SECS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
@@ -156,12 +158,21 @@ for spec in "${PROVIDERS[@]}"; do
   start "bare_$id" "$BARE" 0 "$OUT/$id.body"
   BARE_PID=$SERVER_PID
   export BENCH_METHOD=$method BENCH_PATH=$path BENCH_BODY=$body BENCH_HEADERS=$CREDS
+  # Rounds alternate which server goes first: the machine's speed drifts
+  # over minutes, and the report compares the medians.
   for c in 1 50; do
-    s=$(run_wrk "$SB" "$c")
-    b=$(run_wrk "$SERVER_ADDR" "$c")
-    echo "  c=$c sandbox: $s | bare: $b" >&2
-    result "wrk $id $c sandbox $s"
-    result "wrk $id $c bare $b"
+    for r in $(seq 1 "$ROUNDS"); do
+      if [ $((r % 2)) = 1 ]; then
+        s=$(run_wrk "$SB" "$c")
+        b=$(run_wrk "$SERVER_ADDR" "$c")
+      else
+        b=$(run_wrk "$SERVER_ADDR" "$c")
+        s=$(run_wrk "$SB" "$c")
+      fi
+      echo "  c=$c round $r sandbox: $s | bare: $b" >&2
+      result "wrk $id $c sandbox $s"
+      result "wrk $id $c bare $b"
+    done
   done
   stop "$BARE_PID"
   # The last answers of the run are still the success path.
