@@ -27,8 +27,8 @@ pub struct Entry {
 }
 
 /// The request's path, query, CURP, headers and body as the journal keeps
-/// them: one compact copy, `path\nquery\ncurp\n`, lines of `name:value\n`,
-/// then the body (its first [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone
+/// them: one compact copy, `path\nquery\n`, the CURP (as sent, line breaks
+/// and all), lines of `name:value\n`, then the body (its first [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone
 /// would hold on to the connection's read buffer (hyper's header values are
 /// slices of it), so every journaled request made hyper allocate a fresh
 /// buffer and the journal pinned 8 KB per entry; a shared body would pin the
@@ -39,6 +39,8 @@ pub struct Entry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Text {
     bytes: Vec<u8>,
+    /// Where the CURP starts (it ends where the headers start).
+    curp: usize,
     /// Where the headers start.
     headers: usize,
     /// Where the body starts.
@@ -60,7 +62,7 @@ impl Text {
         let len = path.len()
             + query.len()
             + curp.len()
-            + 3
+            + 2
             + map
                 .iter()
                 .map(|(k, v)| k.as_str().len() + v.len() + 2)
@@ -73,12 +75,13 @@ impl Text {
             .unwrap_or_default();
         out.clear();
         out.reserve_exact(len);
-        // A path or query never holds a line break (hyper refuses one), nor
-        // does a CURP the engine journals (it is trimmed).
-        for part in [path, query, curp] {
+        // A path or query never holds a line break (hyper refuses one).
+        for part in [path, query] {
             out.extend_from_slice(part.as_bytes());
             out.push(b'\n');
         }
+        let curp_at = out.len();
+        out.extend_from_slice(curp.as_bytes());
         let headers = out.len();
         for (k, v) in map {
             // Names are tokens and values never hold a line break, so the
@@ -92,6 +95,7 @@ impl Text {
         out.extend_from_slice(body);
         Text {
             bytes: out,
+            curp: curp_at,
             headers,
             body: body_at,
         }
@@ -110,7 +114,7 @@ impl Text {
     }
 
     fn line(&self, n: usize) -> &str {
-        let head = self.bytes.get(..self.headers).unwrap_or_default();
+        let head = self.bytes.get(..self.curp).unwrap_or_default();
         head.split(|b| *b == b'\n')
             .nth(n)
             .and_then(|l| std::str::from_utf8(l).ok())
@@ -155,7 +159,11 @@ impl Entry {
 
     /// The request's CURP, as the engine read it.
     pub fn curp(&self) -> Option<&str> {
-        Some(self.request.line(2)).filter(|c| !c.is_empty())
+        self.request
+            .bytes
+            .get(self.request.curp..self.request.headers)
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .filter(|c| !c.is_empty())
     }
 
     /// The request body (its first [`MAX_BODY_KEPT`] bytes).
@@ -429,7 +437,17 @@ mod tests {
         let e = entry_of("/p", Some("PXNE660720HMCXTN06"), &HeaderMap::new(), b"");
         assert_eq!(e.curp(), Some("PXNE660720HMCXTN06"));
         assert_eq!(e.to_json()["curp"], "PXNE660720HMCXTN06");
-        assert_eq!(e.path(), "/p");
+        assert_eq!((e.path(), e.query()), ("/p", "a=1&b"));
+        // Whatever was sent as the CURP is kept whole, line breaks included.
+        let mut headers = HeaderMap::new();
+        headers.insert("x-a", "1".parse().unwrap());
+        let odd = entry_of("/p", Some("AB\nx-b:2\n"), &headers, b"{}");
+        assert_eq!(odd.curp(), Some("AB\nx-b:2\n"));
+        assert_eq!(odd.headers().collect::<Vec<_>>(), [("x-a", &b"1"[..])]);
+        assert_eq!(
+            (odd.path(), odd.query(), odd.body()),
+            ("/p", "a=1&b", &b"{}"[..])
+        );
     }
 
     #[test]
