@@ -277,7 +277,7 @@ enum Resolved<'a> {
 /// Names are a few bytes, and this only has to tell them apart fast: their
 /// length and their first and last eight bytes, mixed (a match is then
 /// compared whole). Constant time: a response's twenty-odd `set`s each
-/// hashed their name byte by byte, a tenth of a request's instructions.
+/// hashed their name byte by byte, a twentieth of a request's instructions.
 #[inline]
 fn name_hash(name: &str) -> u64 {
     let b = name.as_bytes();
