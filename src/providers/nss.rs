@@ -60,22 +60,35 @@ const WORK_MICROS: std::ops::RangeInclusive<u64> = 1_500_000..=6_000_000;
 /// execution route, which a client calls once per id).
 #[derive(Default)]
 struct History {
-    entries: VecDeque<(String, Bytes)>,
+    /// Ids and envelopes, oldest first: copies, not shares of the answers,
+    /// so that the oldest one's buffers can carry the next.
+    entries: VecDeque<(String, Vec<u8>)>,
 }
 
 impl History {
     /// Keeps an answered envelope. A `fresh` id was just made and cannot be
     /// kept already; the test cases answer with the document's fixed ids,
     /// and the same id is the same execution, so the newest answer replaces
-    /// the one kept (a rare case, and the only one that scans).
-    fn record(&mut self, id: String, body: Bytes, fresh: bool, limit: usize) {
+    /// the one kept (a rare case, and the only one that scans). A full
+    /// history writes the newest into the oldest's buffers: it allocates
+    /// nothing, and no worker frees what the other allocated.
+    fn record(&mut self, id: &str, body: &[u8], fresh: bool, limit: usize) {
         if !fresh {
-            self.entries.retain(|(kept, _)| *kept != id);
+            self.entries.retain(|(kept, _)| kept != id);
         }
-        self.entries.push_back((id, body));
         while self.entries.len() > limit {
             self.entries.pop_front();
         }
+        let (mut kept_id, mut kept_body) = if self.entries.len() == limit {
+            self.entries.pop_front().unwrap_or_default()
+        } else {
+            Default::default()
+        };
+        kept_id.clear();
+        kept_id.push_str(id);
+        kept_body.clear();
+        kept_body.extend_from_slice(body);
+        self.entries.push_back((kept_id, kept_body));
     }
 
     fn envelope(&self, id: &str) -> Option<Value> {
@@ -248,9 +261,8 @@ impl Provider for Nss {
             },
         };
         let limit = call.config.journal_limit.max(1);
-        let body = body.clone();
         call.ns
-            .with_state::<History, _>(STATE, |h| h.record(id, body, fresh, limit));
+            .with_state::<History, _>(STATE, |h| h.record(&id, body, fresh, limit));
     }
 }
 
@@ -463,22 +475,38 @@ fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
 mod tests {
     use super::*;
 
-    fn body(n: u32) -> Bytes {
-        Bytes::from(format!(r#"{{"n":{n}}}"#))
+    fn body(n: u32) -> Vec<u8> {
+        format!(r#"{{"n":{n}}}"#).into_bytes()
+    }
+
+    #[test]
+    fn a_full_history_reuses_the_oldest_buffers_for_the_newest() {
+        let mut h = History::default();
+        h.record(
+            "a-long-id-of-the-first",
+            br#"{"long":"xxxxxxxxxxxxxxxx"}"#,
+            true,
+            1,
+        );
+        h.record("b", &body(1), true, 1);
+        assert_eq!(h.entries.len(), 1);
+        assert_eq!(h.entries[0].0, "b");
+        assert_eq!(h.envelope("b"), Some(serde_json::json!({"n": 1})));
+        assert_eq!(h.envelope("a-long-id-of-the-first"), None);
     }
 
     #[test]
     fn history_is_bounded_and_a_fixed_id_is_replaced() {
         let mut h = History::default();
         for n in 0..5 {
-            h.record(format!("live{n}"), body(n), true, 3);
+            h.record(&format!("live{n}"), &body(n), true, 3);
         }
         let ids: Vec<&str> = h.entries.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["live2", "live3", "live4"], "the oldest went first");
         assert_eq!(h.envelope("live0"), None);
         // The document's fixed id answered twice is one execution, the newest.
-        h.record("64f1058b902dd88975d011f4".into(), body(7), false, 3);
-        h.record("64f1058b902dd88975d011f4".into(), body(8), false, 3);
+        h.record("64f1058b902dd88975d011f4", &body(7), false, 3);
+        h.record("64f1058b902dd88975d011f4", &body(8), false, 3);
         let ids: Vec<&str> = h.entries.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["live3", "live4", "64f1058b902dd88975d011f4"]);
         assert_eq!(
