@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::engine::latency::Fault;
 use crate::engine::{Engine, Reply};
@@ -42,13 +42,14 @@ pub async fn serve(
 ) -> io::Result<()> {
     let config = engine.config().clone();
     let mut h1 = http1::Builder::new();
-    h1.timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout)
-        .keep_alive(true);
+    // The header timeout is the server's own (`HeadWatch`): hyper's arms a
+    // tokio timer for every request.
+    h1.header_read_timeout(None).keep_alive(true);
     let mut h2 = http2::Builder::new(TokioExecutor::new());
     h2.timer(TokioTimer::new());
     let builders = Arc::new((h1, h2));
     let graceful = GracefulShutdown::new();
+    let heads = HeadWatch::start(config.header_timeout)?;
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     // Tells requests held by a `hang` fault to let go at shutdown.
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -85,9 +86,11 @@ pub async fn serve(
             engine: engine.clone(),
             stop: stop_rx.clone(),
             reset,
+            head: HeadWait::new(&heads),
         });
+        let watched = ctx.clone();
         let service = service_fn(move |req| respond(ctx.clone(), req));
-        let (builders, watcher) = (builders.clone(), graceful.watcher());
+        let (builders, watcher, heads) = (builders.clone(), graceful.watcher(), heads.clone());
         let header_timeout = config.header_timeout;
         tokio::spawn(async move {
             // A client that has sent nothing yet is not waited for at
@@ -100,9 +103,14 @@ pub async fn serve(
             // connection simply ends.
             match protocol {
                 Ok(Ok(false)) => {
-                    let _ = watcher
-                        .watch(builders.0.serve_connection(io, service))
-                        .await;
+                    heads.watch(&watched);
+                    let conn = watcher.watch(builders.0.serve_connection(io, service));
+                    // Cut off, the connection is dropped: closed with no
+                    // answer, as hyper's own timeout did.
+                    tokio::select! {
+                        _ = conn => {}
+                        () = watched.head.cut.notified() => {}
+                    }
                 }
                 Ok(Ok(true)) => {
                     // Boxed: HTTP/2's connection state would otherwise size
@@ -207,6 +215,117 @@ struct Ctx {
     stop: watch::Receiver<bool>,
     /// Set to end the connection with a reset (`connection_reset`).
     reset: Arc<AtomicBool>,
+    /// Since when the connection has waited for a request's head.
+    head: HeadWait,
+}
+
+/// Since when an HTTP/1.1 connection has been waiting for a request's head
+/// (from its start, then from each answer on), or that it is not: a request
+/// is being answered. Two stores a request, on the connection's own cache
+/// line.
+struct HeadWait {
+    watch: Arc<HeadWatch>,
+    /// Milliseconds from the watch's epoch, or `ANSWERING`.
+    since: AtomicU64,
+    /// Told when the wait is over the timeout.
+    cut: Notify,
+}
+
+const ANSWERING: u64 = u64::MAX;
+
+impl HeadWait {
+    fn new(watch: &Arc<HeadWatch>) -> HeadWait {
+        HeadWait {
+            since: AtomicU64::new(watch.now_ms()),
+            watch: watch.clone(),
+            cut: Notify::new(),
+        }
+    }
+
+    /// A head has arrived: its request is being answered.
+    fn arrived(&self) {
+        self.since.store(ANSWERING, Ordering::Relaxed);
+    }
+
+    /// The answer is handed to hyper; the next head is waited for from now.
+    fn waiting(&self) {
+        self.since.store(self.watch.now_ms(), Ordering::Relaxed);
+    }
+}
+
+/// Marks the connection waiting for its next head when dropped: when the
+/// request's future ends, however it ends.
+struct AnswerDone<'a>(&'a HeadWait);
+
+impl Drop for AnswerDone<'_> {
+    fn drop(&mut self) {
+        self.0.waiting();
+    }
+}
+
+/// The header timeout: cuts off every HTTP/1.1 connection that has waited
+/// longer than the timeout for one request's head (a slowloris client, or a
+/// keep-alive connection left idle), from one thread for the whole server
+/// that looks every eighth of the timeout. hyper's own arms a tokio timer
+/// for every request, and a pending timer per connection (tried too) costs
+/// a fifth of the requests per second at one connection: the runtime then
+/// parks with a deadline and turns its timer wheel on every wake.
+struct HeadWatch {
+    epoch: std::time::Instant,
+    timeout: Duration,
+    conns: std::sync::Mutex<Vec<Weak<Ctx>>>,
+}
+
+impl HeadWatch {
+    /// Starts the watching thread; it ends once the server drops the watch.
+    fn start(timeout: Duration) -> io::Result<Arc<HeadWatch>> {
+        let watch = Arc::new(HeadWatch {
+            epoch: std::time::Instant::now(),
+            timeout,
+            conns: std::sync::Mutex::new(Vec::new()),
+        });
+        let weak = Arc::downgrade(&watch);
+        let period = (timeout / 8).clamp(Duration::from_millis(5), Duration::from_millis(500));
+        std::thread::Builder::new()
+            .name("mxid-header-timeout".into())
+            .spawn(move || loop {
+                std::thread::sleep(period);
+                match weak.upgrade() {
+                    Some(watch) => watch.sweep(),
+                    None => return,
+                }
+            })?;
+        Ok(watch)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(ANSWERING - 1)
+    }
+
+    fn watch(&self, ctx: &Arc<Ctx>) {
+        self.lock().push(Arc::downgrade(ctx));
+    }
+
+    /// Cuts off the connections over the timeout and forgets the ended ones.
+    fn sweep(&self) {
+        let now = self.now_ms();
+        let limit = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        self.lock().retain(|conn| {
+            let Some(ctx) = conn.upgrade() else {
+                return false;
+            };
+            let since = ctx.head.since.load(Ordering::Relaxed);
+            if since != ANSWERING && now.saturating_sub(since) >= limit {
+                ctx.head.cut.notify_one();
+                return false;
+            }
+            true
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Ctx>>> {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Answers one request in two steps. Choosing the answer holds the request
@@ -223,6 +342,7 @@ fn respond(
     // A delay counts from the request's arrival: reading its body and
     // choosing its answer are part of the latency the client asked for.
     let arrived = tokio::time::Instant::now();
+    ctx.head.arrived();
     let answer = Box::pin(answer(ctx.clone(), req));
     deliver(ctx, arrived, answer)
 }
@@ -253,6 +373,7 @@ async fn deliver(
     arrived: tokio::time::Instant,
     answer: Pin<Box<impl Future<Output = Result<Reply, io::Error>>>>,
 ) -> Result<HttpResponse, io::Error> {
+    let _done = AnswerDone(&ctx.head);
     let reply = answer.await?;
     // Every lock is released by now: the delay is only a timer.
     if !reply.delay.is_zero() {

@@ -114,6 +114,41 @@ async fn slowloris_is_cut_off_at_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn the_header_timeout_times_heads_not_answers() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_millis(200),
+        ..config()
+    })
+    .await;
+    let mut conn = connected(sb.addr).await;
+    // An answer slower than the header timeout is not cut off: the timeout
+    // is for the client's head, not for the sandbox's answer.
+    let slow = request(CURPS[0], false).replacen(
+        "apikey: k\r\n",
+        "apikey: k\r\nx-sandbox-latency: 400ms\r\n",
+        1,
+    );
+    conn.get_mut().write_all(slow.as_bytes()).await.unwrap();
+    let (status, body) = read_response(&mut conn).await;
+    assert_eq!(status, 200, "{body}");
+    let answered = Instant::now();
+    // The next head's wait starts from the answer: half a head on the same
+    // keep-alive connection is cut off a timeout later, with no answer.
+    let half = request(CURPS[1], false);
+    conn.get_mut()
+        .write_all(&half.as_bytes()[..20])
+        .await
+        .unwrap();
+    let answer = read_to_close(conn.get_mut(), Duration::from_secs(5)).await;
+    assert!(
+        answered.elapsed() >= Duration::from_millis(150),
+        "cut off before the timeout: {:?}",
+        answered.elapsed()
+    );
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+}
+
+#[tokio::test]
 async fn a_silent_client_or_a_stalled_preface_is_cut_off_too() {
     let sb = Sandbox::start_with(Config {
         header_timeout: Duration::from_millis(200),
