@@ -82,13 +82,20 @@ async fn connected(addr: SocketAddr) -> TokioBufReader<TcpStream> {
     TokioBufReader::new(TcpStream::connect(addr).await.unwrap())
 }
 
-#[tokio::test]
-async fn slowloris_is_cut_off_at_the_header_timeout() {
-    let sb = Sandbox::start_with(Config {
-        header_timeout: Duration::from_millis(200),
+/// The header timeout the tests below wait out.
+const HEADER_TIMEOUT: Duration = Duration::from_millis(200);
+
+async fn with_header_timeout() -> Sandbox {
+    Sandbox::start_with(Config {
+        header_timeout: HEADER_TIMEOUT,
         ..config()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn slowloris_is_cut_off_at_the_header_timeout() {
+    let sb = with_header_timeout().await;
     let mut slow = TcpStream::connect(sb.addr).await.unwrap();
     // Half a request line, then nothing.
     slow.write_all(b"POST /api/curp/byc").await.unwrap();
@@ -115,11 +122,7 @@ async fn slowloris_is_cut_off_at_the_header_timeout() {
 
 #[tokio::test]
 async fn the_header_timeout_times_heads_not_answers() {
-    let sb = Sandbox::start_with(Config {
-        header_timeout: Duration::from_millis(200),
-        ..config()
-    })
-    .await;
+    let sb = with_header_timeout().await;
     let mut conn = connected(sb.addr).await;
     // An answer slower than the header timeout is not cut off: the timeout
     // is for the client's head, not for the sandbox's answer.
@@ -150,11 +153,7 @@ async fn the_header_timeout_times_heads_not_answers() {
 
 #[tokio::test]
 async fn a_silent_client_or_a_stalled_preface_is_cut_off_too() {
-    let sb = Sandbox::start_with(Config {
-        header_timeout: Duration::from_millis(200),
-        ..config()
-    })
-    .await;
+    let sb = with_header_timeout().await;
     // Nothing at all, then the first bytes of HTTP/2's preface and no more:
     // neither tells the protocol, and neither may hold the connection.
     let started = Instant::now();
