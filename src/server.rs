@@ -224,8 +224,9 @@ struct Ctx {
 /// is being answered. Two stores a request, on the connection's own cache
 /// line.
 struct HeadWait {
-    watch: Arc<HeadWatch>,
-    /// Milliseconds from the watch's epoch, or `ANSWERING`.
+    /// The watch's epoch.
+    epoch: std::time::Instant,
+    /// Milliseconds from `epoch`, or `ANSWERING`.
     since: AtomicU64,
     /// Told when the wait is over the timeout.
     cut: Notify,
@@ -234,10 +235,10 @@ struct HeadWait {
 const ANSWERING: u64 = u64::MAX;
 
 impl HeadWait {
-    fn new(watch: &Arc<HeadWatch>) -> HeadWait {
+    fn new(watch: &HeadWatch) -> HeadWait {
         HeadWait {
-            since: AtomicU64::new(watch.now_ms()),
-            watch: watch.clone(),
+            epoch: watch.epoch,
+            since: AtomicU64::new(ms_since(watch.epoch)),
             cut: Notify::new(),
         }
     }
@@ -249,8 +250,13 @@ impl HeadWait {
 
     /// The answer is handed to hyper; the next head is waited for from now.
     fn waiting(&self) {
-        self.since.store(self.watch.now_ms(), Ordering::Relaxed);
+        self.since.store(ms_since(self.epoch), Ordering::Relaxed);
     }
+}
+
+/// Milliseconds since `epoch` (never `ANSWERING`).
+fn ms_since(epoch: std::time::Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(ANSWERING - 1)
 }
 
 /// Marks the connection waiting for its next head when dropped: when the
@@ -298,17 +304,13 @@ impl HeadWatch {
         Ok(watch)
     }
 
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(ANSWERING - 1)
-    }
-
     fn watch(&self, ctx: &Arc<Ctx>) {
         self.lock().push(Arc::downgrade(ctx));
     }
 
     /// Cuts off the connections over the timeout and forgets the ended ones.
     fn sweep(&self) {
-        let now = self.now_ms();
+        let now = ms_since(self.epoch);
         let limit = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         self.lock().retain(|conn| {
             let Some(ctx) = conn.upgrade() else {

@@ -28,8 +28,8 @@ pub struct Entry {
 
 /// The request's path, query, CURP, headers and body as the journal keeps
 /// them: one compact copy, `path\nquery\n`, the CURP (as sent, line breaks
-/// and all), lines of `name:value\n`, then the body (its first [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone
-/// would hold on to the connection's read buffer (hyper's header values are
+/// and all), lines of `name:value\n`, then the body (its first
+/// [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone would hold on to the connection's read buffer (hyper's header values are
 /// slices of it), so every journaled request made hyper allocate a fresh
 /// buffer and the journal pinned 8 KB per entry; a shared body would pin the
 /// whole body however much of it is kept, and share a reference count

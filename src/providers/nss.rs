@@ -76,14 +76,11 @@ impl History {
         if !fresh {
             self.entries.retain(|(kept, _)| kept != id);
         }
-        while self.entries.len() > limit {
-            self.entries.pop_front();
+        let mut oldest = None;
+        while self.entries.len() >= limit {
+            oldest = self.entries.pop_front();
         }
-        let (mut kept_id, mut kept_body) = if self.entries.len() == limit {
-            self.entries.pop_front().unwrap_or_default()
-        } else {
-            Default::default()
-        };
+        let (mut kept_id, mut kept_body) = oldest.unwrap_or_default();
         kept_id.clear();
         kept_id.push_str(id);
         kept_body.clear();
