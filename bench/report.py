@@ -12,7 +12,7 @@ def kv(line):
     return dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
 
 
-wrk, skips, journal, other = {}, [], {}, {}
+wrk, skips, journal, other, busy, engine = {}, [], {}, {}, {}, {}
 for line in lines:
     parts = line.split()
     if not parts:
@@ -20,6 +20,11 @@ for line in lines:
     if parts[0] == 'wrk':
         _, pid, conns, who = parts[:4]
         wrk.setdefault((pid, int(conns), who), []).append({k: float(v) for k, v in kv(line).items()})
+    elif parts[0] == 'busy':
+        _, ns, conns = parts[:3]
+        busy.setdefault((int(ns), int(conns)), []).append(float(kv(line)['rps']))
+    elif parts[0] == 'engine':
+        engine.setdefault(parts[1], {})[parts[2]] = float(kv(line)['ns'])
     elif parts[0] == 'skip':
         skips.append(' '.join(parts[1:]))
     elif parts[0] == 'journal':
@@ -120,6 +125,33 @@ if n > 1:
     print('requests/s ratio of each round (sandbox / bare hyper of the same round):')
     for (pid, c), rs in rounds.items():
         print(f'- {pid}, {c} conn: ' + ' / '.join(f'{r:.2f}' for r in rs))
+if busy:
+    def med(xs):
+        xs = sorted(xs)
+        return xs[(len(xs) - 1) // 2]
+    print()
+    print('Calibration: bare hyper keeping the CPU busy before each answer '
+          '(curpv5\'s request and body), median requests/s of the rounds as a ratio of '
+          'bare hyper\'s in the same rounds:')
+    print()
+    print('| CPU added per request | 1 conn | 50 conn |')
+    print('|---|---|---|')
+    for ns in sorted({k[0] for k in busy if k[0]}):
+        cells = []
+        for c in (1, 50):
+            base, with_busy = busy.get((0, c)), busy.get((ns, c))
+            cells.append(f'{med(with_busy) / med(base):.2f}' if base and with_busy and med(base) else '—')
+        print(f'| {ns / 1000:g} µs | ' + ' | '.join(cells) + ' |')
+if engine:
+    print()
+    print('The engine alone (examples/handle: `Engine::handle` and the request\'s parsing, no socket), '
+          'µs per request, hot and with the caches written over before each request:')
+    print()
+    print('| provider | hot | after 4 MB | after 64 MB |')
+    print('|---|---|---|---|')
+    for pid, by in engine.items():
+        print(f'| {pid} | ' + ' | '.join(f"{by[k] / 1000:.1f}" if k in by else '—'
+                                        for k in ('hot', '4MB', '64MB')) + ' |')
 for s in skips:
     print(f'skipped: {s}')
 for pid, j in journal.items():

@@ -39,10 +39,11 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
 fi
 
 echo "building (release)…" >&2
-cargo build --release --quiet --bin mxid-sandbox --example bare_hyper --example load
+cargo build --release --quiet --bin mxid-sandbox --example bare_hyper --example load --example handle
 BIN=$ROOT/target/release/mxid-sandbox
 BARE=$ROOT/target/release/examples/bare_hyper
 LOAD=$ROOT/target/release/examples/load
+HANDLE=$ROOT/target/release/examples/handle
 
 PIDS=()
 cleanup() {
@@ -181,6 +182,35 @@ for spec in "${PROVIDERS[@]}"; do
   result "journal $id $last"
 done
 stop "$SB_PID"
+
+# --- 2b. what a microsecond costs on this machine -----------------------------
+# The calibration for the ratios above: bare hyper again, and bare hyper
+# keeping the CPU busy BUSY nanoseconds before each answer (curpv5's body
+# and request), rounds rotating which goes first. Next to it, the engine's
+# own cost per request of each provider, timed without a socket
+# (examples/handle): together they say how much of a ratio the emulation's
+# work accounts for.
+if [ -s "$OUT/curpv5.body" ]; then
+  echo "calibration: bare hyper with busy CPU per request…" >&2
+  export BENCH_METHOD=POST BENCH_PATH=/api/curp/bycurp BENCH_BODY='{"curp":"{CURP}"}' BENCH_HEADERS=$CREDS
+  BUSY=(0 1000 2000 4000)
+  for c in 1 50; do
+    for r in $(seq 1 "$ROUNDS"); do
+      for k in "${!BUSY[@]}"; do
+        ns=${BUSY[$(((k + r) % ${#BUSY[@]}))]}
+        start "busy_$ns" "$BARE" 0 "$OUT/curpv5.body" 0 "$ns"
+        result "busy $ns $c $(run_wrk "$SERVER_ADDR" "$c")"
+        stop "$SERVER_PID"
+      done
+    done
+  done
+fi
+# Hot (one request after another), then with the CPU's caches written over
+# before each request: 4 MB (past both L2 caches of this machine kind), and
+# 64 MB (past its L3): what the same work costs when other work ran in between.
+"$HANDLE" 200000 | awk '{print "engine", $1, "hot", "ns=" $2}' >>"$RESULTS"
+COLD=4000000 "$HANDLE" 20000 | awk '{print "engine", $1, "4MB", "ns=" $2}' >>"$RESULTS"
+COLD=64000000 "$HANDLE" 2000 | awk '{print "engine", $1, "64MB", "ns=" $2}' >>"$RESULTS"
 
 # --- 3. memory: idle, after 100k and after 200k requests ----------------------
 echo "memory over 200k requests…" >&2

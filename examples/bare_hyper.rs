@@ -3,10 +3,12 @@
 //! same connection settings as the sandbox (HTTP/1.1 keep-alive, nodelay,
 //! hyper-util's auto builder, the listen backlog). Prints the same ready line.
 //!
-//! `cargo run --release --example bare_hyper -- [PORT] [BODY_FILE] [DELAY_MS]`
+//! `cargo run --release --example bare_hyper -- [PORT] [BODY_FILE] [DELAY_MS] [BUSY_NS]`
 //!
 //! With DELAY_MS every answer waits that long on a tokio timer first: the
-//! floor for the sandbox's delayed requests.
+//! floor for the sandbox's delayed requests. With BUSY_NS every answer first
+//! keeps the CPU busy that long: the benchmark's calibration, what a given
+//! cost per request does to the requests per second on the machine.
 
 use std::convert::Infallible;
 
@@ -29,6 +31,8 @@ async fn main() -> std::io::Result<()> {
     };
     let delay =
         std::time::Duration::from_millis(args.next().and_then(|d| d.parse().ok()).unwrap_or(0));
+    let busy =
+        std::time::Duration::from_nanos(args.next().and_then(|d| d.parse().ok()).unwrap_or(0));
     // Bound as the sandbox binds (its listen backlog): with tokio's default
     // a burst of ten thousand connects waits a second for SYN
     // retransmissions, and the floor would measure that instead of hyper.
@@ -46,6 +50,12 @@ async fn main() -> std::io::Result<()> {
                     let _ = req.into_body().collect().await;
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
+                    }
+                    if !busy.is_zero() {
+                        let start = std::time::Instant::now();
+                        while start.elapsed() < busy {
+                            std::hint::spin_loop();
+                        }
                     }
                     let mut res = Response::new(Full::new(body));
                     res.headers_mut().insert(
