@@ -4,8 +4,9 @@
 # Starts the sandbox and a bare hyper 1 + tokio server (examples/bare_hyper.rs,
 # the physical limit: it answers every request with the same bytes as the
 # provider's success answer) and drives both with wrk. Prints a table of
-# ratios against the targets of issue 6. Providers not registered in this
-# build are skipped.
+# ratios against the targets of issue 6, then the calibration of those
+# ratios (bare hyper with busy CPU per request; the engine alone, hot and
+# with cold caches). Providers not registered in this build are skipped.
 #
 #   bench/run.sh                 # everything, 10 s per wrk run
 #   BENCH_SECS=3 bench/run.sh    # shorter runs
