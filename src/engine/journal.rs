@@ -29,11 +29,11 @@ pub struct Entry {
 /// The request's path, query, CURP, headers and body as the journal keeps
 /// them: one compact copy, `path\nquery\n`, the CURP (as sent, line breaks
 /// and all), lines of `name:value\n`, then the body (its first
-/// [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone would hold on to the connection's read buffer (hyper's header values are
-/// slices of it), so every journaled request made hyper allocate a fresh
-/// buffer and the journal pinned 8 KB per entry; a shared body would pin the
-/// whole body however much of it is kept, and share a reference count
-/// between workers. The buffer of the entry a record pushes out is the next
+/// [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone would hold on to the
+/// connection's read buffer (hyper's header values are slices of it), so
+/// every journaled request made hyper allocate a fresh buffer and the
+/// journal pinned 8 KB per entry; a shared body would pin the whole body
+/// however much of it is kept, and share a reference count between workers. The buffer of the entry a record pushes out is the next
 /// record's on that thread: a busy journal allocates nothing, and no worker
 /// frees what the other allocated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
