@@ -22,7 +22,7 @@ for line in lines:
         wrk.setdefault((pid, int(conns), who), []).append({k: float(v) for k, v in kv(line).items()})
     elif parts[0] == 'busy':
         _, ns, conns = parts[:3]
-        busy.setdefault((int(ns), int(conns)), []).append(float(kv(line)['rps']))
+        busy.setdefault((int(ns), int(conns)), []).append({'rps': float(kv(line)['rps'])})
     elif parts[0] == 'engine':
         engine.setdefault(parts[1], {})[parts[2]] = float(kv(line)['ns'])
     elif parts[0] == 'skip':
@@ -126,9 +126,6 @@ if n > 1:
     for (pid, c), rs in rounds.items():
         print(f'- {pid}, {c} conn: ' + ' / '.join(f'{r:.2f}' for r in rs))
 if busy:
-    def med(xs):
-        xs = sorted(xs)
-        return xs[(len(xs) - 1) // 2]
     print()
     print('Calibration: bare hyper keeping the CPU busy before each answer '
           '(curpv5\'s request and body), median requests/s of the rounds as a ratio of '
@@ -139,8 +136,8 @@ if busy:
     for ns in sorted({k[0] for k in busy if k[0]}):
         cells = []
         for c in (1, 50):
-            base, with_busy = busy.get((0, c)), busy.get((ns, c))
-            cells.append(f'{med(with_busy) / med(base):.2f}' if base and with_busy and med(base) else '—')
+            base, with_busy = median_run(busy.get((0, c), [])), median_run(busy.get((ns, c), []))
+            cells.append(f"{with_busy['rps'] / base['rps']:.2f}" if base and with_busy and base['rps'] else '—')
         print(f'| {ns / 1000:g} µs | ' + ' | '.join(cells) + ' |')
 if engine:
     print()
