@@ -18,6 +18,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+// Links the sandbox's library for its global allocator alone: both servers
+// allocate alike.
+use mxid_sandbox as _;
 
 const DEFAULT_BODY: &str = r#"{"isCURPValid":true,"curp":"PXNE660720HMCXTN06","lastName":"PEÑA","secondLastName":"NIETO","firstName":"ENRIQUE","gender":"M","birthDate":"20/07/1966","birthState":"MC","nationalityCode":"MEX","proofDocumentType":1,"curpStatus":"RCN","inputDigest":"1f4468bec0d3e093a3d4ab30b4117c795815ad75e0fe275108fbbc69296ae44c","outputDigest":"a1dfd8f9c00a859dc45e8d48d670469c690d85fec123d949d407277007366d80","timeStamp":"MjAyNi0xMS0yMVQyMDowMDoxNi0wNjowMA==","timeStampDigest":"b395acb51783627717c075132cee8b0f2e5f49bb811cee92434eacccd2eb1a10","validationDate":"2026-11-21T20:00:16-06:00","ccbResponseCode":"CRGEN000","ccbResponseDescription":"El proceso de validación se ha realizado exitosamente.","renapoResponseCode":"","renapoResponseDescription":"","warning":[]}"#;
 

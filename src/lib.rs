@@ -28,6 +28,13 @@ pub mod time;
 
 use std::future::Future;
 
+/// The allocator of every binary built on this library: the server, the
+/// benchmark's bare hyper (the same allocator, for a fair comparison) and
+/// the tests. See `Cargo.toml` for why jemalloc.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub use config::{Config, Source};
 pub use engine::Engine;
 
