@@ -1,7 +1,8 @@
 //! The physical limit the benchmark compares against: a bare hyper 1 + tokio
 //! server that answers every request with the same fixed JSON body, with the
 //! same connection settings as the sandbox (HTTP/1.1 keep-alive, nodelay,
-//! hyper-util's auto builder, the listen backlog). Prints the same ready line.
+//! hyper-util's auto builder, the listen backlog) and the same allocator.
+//! Prints the same ready line.
 //!
 //! `cargo run --release --example bare_hyper -- [PORT] [BODY_FILE] [DELAY_MS] [BUSY_NS]`
 //!
