@@ -33,7 +33,8 @@ pub struct Entry {
 /// connection's read buffer (hyper's header values are slices of it), so
 /// every journaled request made hyper allocate a fresh buffer and the
 /// journal pinned 8 KB per entry; a shared body would pin the whole body
-/// however much of it is kept, and share a reference count between workers. The buffer of the entry a record pushes out is the next
+/// however much of it is kept, and share a reference count between
+/// workers. The buffer of the entry a record pushes out is the next
 /// record's on that thread: a busy journal allocates nothing, and no worker
 /// frees what the other allocated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
