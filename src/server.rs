@@ -440,6 +440,13 @@ async fn read_body(mut body: Incoming, limit: usize) -> Result<Option<Bytes>, io
 fn to_response(reply: Reply) -> HttpResponse {
     let mut res = Response::new(Full::new(reply.body));
     *res.status_mut() = reply.status;
+    // A status HTTP names no reason for (accuauth's 512 and 513) goes out
+    // with an empty reason phrase, as nginx sends it: hyper would otherwise
+    // write its placeholder `<none>` on the wire.
+    if reply.status.canonical_reason().is_none() {
+        res.extensions_mut()
+            .insert(hyper::ext::ReasonPhrase::from_static(b""));
+    }
     let headers = res.headers_mut();
     for (k, v) in reply.headers {
         headers.append(k, v);

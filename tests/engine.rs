@@ -509,6 +509,29 @@ async fn fault_from_an_override() {
     still_serving(&sb).await;
 }
 
+#[tokio::test]
+async fn a_status_http_names_no_reason_for_has_an_empty_reason_phrase() {
+    // accuauth's 512 and 513: hyper's own fallback would put `<none>` on the wire.
+    let sb = Sandbox::start().await;
+    for (scenario, line) in [
+        ("unavailable", "HTTP/1.1 512 \r\n"),
+        ("timeout", "HTTP/1.1 513 \r\n"),
+        ("success", "HTTP/1.1 200 OK\r\n"),
+        ("internal_error", "HTTP/1.1 500 Internal Server Error\r\n"),
+    ] {
+        let body = format!(r#"{{"id_number":"{CURP}"}}"#);
+        let request = format!(
+            "POST /verify/id_check HTTP/1.1\r\nhost: sandbox\r\nx-df-api-id: a\r\nx-df-api-secret: s\r\nx-sandbox-scenario: {scenario}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let got = raw(sb.addr, request.as_bytes(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with(line), "{scenario}: {text}");
+    }
+}
+
 // --- bad input ------------------------------------------------------------------
 
 #[tokio::test]
