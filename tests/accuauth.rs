@@ -351,6 +351,9 @@ async fn the_pattern_without_renapos_rules_is_result_code_3() {
         assert_code(&r, "3", "Invalid ID number");
         assert_eq!(r.scenario(), "invalid_id_number");
     }
+    // A persona is someone, even one that fails the rules (nss's placeholder).
+    let r = check(&sb, "ABCD570805HYNHLC52").await;
+    assert_eq!(r.scenario(), "success", "{}", r.text());
 }
 
 #[tokio::test]

@@ -553,6 +553,9 @@ async fn rfc_and_nss_input_checks() {
             json!({"curp": "PXNE660720HMCXTN0", "state": 9}),
             json!({"curp": "PXNE66072OHMCXTN06", "state": 9}),
             json!({"curp": 12, "state": 9}),
+            // The pattern, but an impossible date and an unknown state.
+            json!({"curp": "PXNE661320HMCXTN06", "state": 9}),
+            json!({"curp": "PXNE660720HZZXTN06", "state": 9}),
         ] {
             let r = sb.post(path, &[("apikey", KEY)], body.clone()).await;
             assert_error(&r, 400, code, curp_msg);
@@ -877,6 +880,30 @@ async fn not_found_and_internal_errors_complete_with_their_warning() {
     assert_eq!(b["warnings"], json!([]));
     let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
     assert_eq!(v, json!({"valid": false, "canVote": false, "data": null}));
+}
+
+#[tokio::test]
+async fn a_curp_renapo_never_issued_is_not_found_at_the_source() {
+    // Every rule but the check digit holds: accepted, and the source does
+    // not find it (RFC005, NSS005) on the realistic path.
+    let sb = Sandbox::start().await;
+    let body = json!({"curp": "PXNE660720HMCXTN05", "state": 9});
+    let mut ids = Vec::new();
+    for path in [RFC, NSS] {
+        let r = sb.post(path, &[("apikey", KEY)], body.clone()).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.scenario(), "not_found");
+        ids.push(r.json()["verificationId"].as_str().unwrap().to_string());
+    }
+    sb.advance("2s").await;
+    for (id, (code, message)) in ids.iter().zip([
+        ("RFC005", "CURP does not match with source"),
+        ("NSS005", "CURP does not match with source."),
+    ]) {
+        let b = status(&sb, id).await;
+        assert_eq!(b["verificationStatus"], 4, "{code}");
+        assert_eq!(b["warnings"], json!([{"code": code, "message": message}]));
+    }
 }
 
 #[tokio::test]

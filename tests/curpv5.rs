@@ -236,6 +236,22 @@ async fn malformed_curp_is_curpsv004() {
         assert_error(&r, 400, "CURPSV004", "Invalid Format on CURP.");
         assert_eq!(r.scenario(), "invalid_format");
     }
+    // There, but not text: a format error, not a missing field.
+    for bad in [
+        json!(123),
+        json!([CURP]),
+        json!({"curp": CURP}),
+        json!(true),
+    ] {
+        let r = sb.post(PATH, &[KEY], json!({ "curp": bad })).await;
+        assert_error(&r, 400, "CURPSV004", "Invalid Format on CURP.");
+    }
+    // A persona is someone, even one that fails the rules (nss's placeholder).
+    let r = sb
+        .post(PATH, &[KEY], json!({ "curp": "ABCD570805HYNHLC52" }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["curp"], "ABCD570805HYNHLC52");
     // Lower case is read as the CURP it spells.
     let r = sb
         .post(PATH, &[KEY], json!({ "curp": CURP.to_lowercase() }))

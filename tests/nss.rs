@@ -12,7 +12,7 @@ const KEY: (&str, &str) = ("x-api-key", "test-key");
 const EXAMPLE: &str = "ABCD570805HYNHLC52";
 const NOT_FOUND_CURP: &str = "NAZA650704MTLVCL05";
 /// A real, strictly valid CURP that no persona lists.
-const SYNTHETIC: &str = "GOMC850312HJCNRR04";
+const SYNTHETIC: &str = "GOMC850312HJCNRR05";
 
 const ATTEMPTS_MESSAGE: &str = "El número de operaciones por periodo ha sido alcanzada (2 operacion(es) cada 1 dia(s)), favor de intentar más tarde";
 
@@ -541,6 +541,19 @@ async fn documented_curps_answer_with_the_documents_data() {
         b["response"],
         json!({"status": "NOT_FOUND", "message": "No se encontro un numero asociado al CURP"})
     );
+}
+
+#[tokio::test]
+async fn a_curp_renapo_never_issued_has_no_nss() {
+    // Past Kiban's loose format check, but a wrong check digit or an
+    // impossible date: IMSS has no NSS for it.
+    let sb = Sandbox::start().await;
+    for curp in ["PXNE660720HMCXTN05", "PXNE661320HMCXTN06"] {
+        let r = sb.post(PATH, &[KEY], json!({ "curp": curp })).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.scenario(), "not_found", "{curp}");
+        assert_eq!(r.json()["response"]["status"], "NOT_FOUND", "{curp}");
+    }
 }
 
 #[tokio::test]

@@ -632,16 +632,64 @@ async fn get_data_answers_the_person_in_the_documented_shape() {
     let text = STATUSES.iter().find(|(c, _)| *c == code).unwrap().1;
     assert_eq!(a["StatusKey"], text);
 
-    // Code 100 without a CURP, 101 for a malformed one.
+    // Code 100 without a CURP, 101 for a malformed one: the pattern, and
+    // RENAPO's rules (an impossible date, an unknown state).
     let r = sb.post("/curp/getData", &[BEARER], json!({})).await;
     assert_error(&r, 100);
-    for bad in ["PXNE660720", "PXNE660720HMCXTN0A", "1234567890ABCDEFGH"] {
+    for bad in [
+        "PXNE660720",
+        "PXNE660720HMCXTN0A",
+        "1234567890ABCDEFGH",
+        "PXNE661320HMCXTN01",
+        "PXNE660720HZZXTN06",
+    ] {
         let r = sb
             .post("/curp/getData", &[BEARER], json!({ "curp": bad }))
             .await;
         assert_error(&r, 101);
         assert_eq!(r.scenario(), "invalid_format");
     }
+    // Every rule but the check digit holds: RENAPO never issued it (300).
+    let r = sb
+        .post(
+            "/curp/getData",
+            &[BEARER],
+            json!({ "curp": "PXNE660720HMCXTN05" }),
+        )
+        .await;
+    assert_error(&r, 300);
+    assert_eq!(r.scenario(), "not_found");
+    // A persona that fails the rules (nss's placeholder) is someone.
+    let r = sb
+        .post(
+            "/curp/getData",
+            &[BEARER],
+            json!({ "curp": "ABCD570805HYNHLC52" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["response"]["Applicant"]["CURP"],
+        "ABCD570805HYNHLC52"
+    );
+}
+
+#[tokio::test]
+async fn the_documents_placeholder_answers_its_static_data_whatever_the_token() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post(
+            "/curp/getData",
+            &[BEARER],
+            json!({ "curp": "XAXX010101XAXAXA00" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.scenario(), "pruebas");
+    assert_eq!(
+        r.json(),
+        serde_json::from_str::<Value>(PRUEBAS_DATA).unwrap()
+    );
 }
 
 #[tokio::test]

@@ -333,6 +333,29 @@ impl Domain {
     pub fn person(&self, curp: &str, seed: u64) -> Person {
         person::build(curp, seed, &self.names, &self.catalogs, self.persona(curp))
     }
+
+    /// What RENAPO makes of a CURP, for the providers that look one up.
+    pub fn renapo(&self, curp: &str) -> Renapo {
+        match check_strict(curp) {
+            Ok(_) => Renapo::Found,
+            // The documents' placeholders fail the rules, and are answered.
+            Err(_) if self.persona(curp).is_some() => Renapo::Found,
+            Err(CurpError::WrongCheckDigit { .. }) => Renapo::NotIssued,
+            Err(_) => Renapo::Malformed,
+        }
+    }
+}
+
+/// [`Domain::renapo`]'s verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renapo {
+    /// It passes every rule, or it is a persona: someone is behind it.
+    Found,
+    /// It passes every rule but the check digit: no registry issued it.
+    NotIssued,
+    /// It breaks a rule of the structure: the pattern, the date, the state,
+    /// an inconvenient word.
+    Malformed,
 }
 
 #[cfg(test)]
@@ -347,6 +370,30 @@ pub(crate) mod tests {
         }
         assert_eq!(dictionary_value('a'), None);
         assert_eq!(dictionary_value('-'), None);
+    }
+
+    #[test]
+    fn renapo_finds_valid_curps_and_personas() {
+        let d = domain();
+        assert_eq!(d.renapo("PXNE660720HMCXTN06"), Renapo::Found);
+        // The documents' placeholders are personas.
+        for placeholder in [
+            "ABCD570805HYNHLC52",
+            "XAXX010101XAXAXA00",
+            "XAXA010101XXXXXX01",
+        ] {
+            assert!(check_strict(placeholder).is_err());
+            assert_eq!(d.renapo(placeholder), Renapo::Found, "{placeholder}");
+        }
+        assert_eq!(d.renapo("PXNE660720HMCXTN07"), Renapo::NotIssued);
+        for malformed in [
+            "PXNE661320HMCXTN06",
+            "PXNE660720HZZXTN06",
+            "PXNE66072",
+            "pxne660720hmcxtn06",
+        ] {
+            assert_eq!(d.renapo(malformed), Renapo::Malformed, "{malformed}");
+        }
     }
 
     /// The fixtures as the server embeds them, loaded once for all tests.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::common::dmy;
 use super::pdf;
-use crate::curp::{self, Person, Sex};
+use crate::curp::{self, Person, Renapo, Sex};
 use crate::engine::cache::{Cache, Fnv};
 use crate::engine::counters::Window;
 use crate::engine::model::Scenario;
@@ -146,7 +146,7 @@ impl Provider for Accuauth {
         }
         // The CURP pattern holds but RENAPO's rules do not (a wrong check
         // digit, an impossible date, an unknown state): result code 3.
-        if !strictly_valid(id_number) {
+        if call.fixtures.domain.renapo(id_number) != Renapo::Found {
             return "invalid_id_number".into();
         }
         "success".into()
@@ -222,11 +222,6 @@ fn over(
         return false;
     };
     call.ns.counters.hit(&key(), w, Some(limit), call.now) > limit
-}
-
-/// Whether the CURP passes RENAPO's structural rules.
-fn strictly_valid(id_number: &str) -> bool {
-    curp::check_strict(id_number).is_ok()
 }
 
 /// The upper-case name of a RENAPO state code (`VZ` → `VERACRUZ`, `NE` →

@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::curp;
+use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
 use crate::engine::fixtures::check_webhook_url;
 use crate::engine::model::Scenario;
@@ -289,9 +289,10 @@ fn check_ine(req: &Request) -> Option<&'static str> {
 }
 
 fn check_rfc(call: &Call<'_>) -> Option<&'static str> {
-    if !call.curp.as_deref().is_some_and(curp::is_loose) {
-        return Some("invalid_format");
-    }
+    let registry = match looked_up(call) {
+        Ok(registry) => registry,
+        Err(answer) => return Some(answer),
+    };
     // `"state": 01` (the seed's own example) reads as 1; "01" as text too.
     let state = text(call.req, "state").parse::<u32>().ok();
     let known = state.is_some_and(|n| {
@@ -302,21 +303,45 @@ fn check_rfc(call: &Call<'_>) -> Option<&'static str> {
             .iter()
             .any(|s| u32::from(s.id) == n)
     });
-    (!known).then_some("invalid_state")
+    if !known {
+        return Some("invalid_state");
+    }
+    not_issued(registry)
 }
 
 fn check_nss(call: &Call<'_>) -> Option<&'static str> {
-    let curp = call.curp.clone().filter(|c| curp::is_loose(c));
-    let Some(curp) = curp else {
-        return Some("invalid_format");
+    let registry = match looked_up(call) {
+        Ok(registry) => registry,
+        Err(answer) => return Some(answer),
     };
-    let limit = call.provider.limit("nss_per_curp_per_day", Some(2))?;
-    let key = format!("async:NssByCurp:{curp}");
-    let n = call
-        .ns
-        .counters
-        .hit(&key, Window::Day, Some(limit), call.now);
-    (n > limit).then_some("attempts_exceeded")
+    let curp = call.curp.as_deref().unwrap_or_default();
+    if let Some(limit) = call.provider.limit("nss_per_curp_per_day", Some(2)) {
+        let key = format!("async:NssByCurp:{curp}");
+        let n = call
+            .ns
+            .counters
+            .hit(&key, Window::Day, Some(limit), call.now);
+        if n > limit {
+            return Some("attempts_exceeded");
+        }
+    }
+    not_issued(registry)
+}
+
+/// The RFC and NSS requests' CURP as RENAPO reads it; `Err` holds the
+/// answer when it does not even have the CURP's format (RFC006, NSS006).
+/// The document's own placeholder `XAXA010101XXXXXX01` is a persona.
+fn looked_up(call: &Call<'_>) -> Result<Renapo, &'static str> {
+    match call.curp.as_deref().map(|c| call.fixtures.domain.renapo(c)) {
+        Some(Renapo::Malformed) | None => Err("invalid_format"),
+        Some(registry) => Ok(registry),
+    }
+}
+
+/// A CURP with the format that no registry issued (a wrong check digit) is
+/// accepted, and the source does not find it (RFC005, NSS005).
+fn not_issued(registry: Renapo) -> Option<&'static str> {
+    (registry == Renapo::NotIssued).then_some("not_found")
 }
 
 /// The type's data when the source finds it.

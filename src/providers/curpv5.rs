@@ -11,11 +11,11 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::common::{write_dmy, write_sha256_hex};
-use crate::curp::{self, Sex};
+use crate::curp::{Renapo, Sex};
 use crate::engine::model::Scenario;
 use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
-use crate::request::Request;
+use crate::request::{Field, Request};
 
 pub struct Curpv5;
 
@@ -83,14 +83,19 @@ impl Provider for Curpv5 {
 
     fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
         let Some(curp) = call.curp.as_deref() else {
-            return "missing_field".into();
+            // A bool, an array or an object is there, just not a CURP.
+            return match call.req.field_ignore_case("curp") {
+                Field::Other(_) => "invalid_format",
+                _ => "missing_field",
+            }
+            .into();
         };
         // RENAPO's pattern covers the date, the state and the letters; a CURP
         // that fits it but fails the check digit cannot exist in RENAPO.
-        match curp::check_strict(curp) {
-            Ok(_) => "success".into(),
-            Err(curp::CurpError::WrongCheckDigit { .. }) => "not_found".into(),
-            Err(_) => "invalid_format".into(),
+        match call.fixtures.domain.renapo(curp) {
+            Renapo::Found => "success".into(),
+            Renapo::NotIssued => "not_found".into(),
+            Renapo::Malformed => "invalid_format".into(),
         }
     }
 

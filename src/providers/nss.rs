@@ -19,7 +19,7 @@ use hyper::header::HeaderName;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use crate::curp;
+use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
 use crate::engine::model::Scenario;
 use crate::engine::provider::{Call, Provider, Selected};
@@ -296,7 +296,10 @@ fn query_outcome(call: &mut Call<'_>) -> Cow<'static, str> {
             return "attempts_exceeded".into();
         }
     }
-    if call.person_or(EXAMPLE_CURP).nss.is_empty() {
+    // A CURP RENAPO never issued (past Kiban's loose format check: a wrong
+    // check digit, an impossible date) has no NSS either.
+    let issued = call.curp.as_deref().map(|c| call.fixtures.domain.renapo(c));
+    if issued != Some(Renapo::Found) || call.person_or(EXAMPLE_CURP).nss.is_empty() {
         return "not_found".into();
     }
     "success".into()

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use hyper::header::AUTHORIZATION;
 use serde_json::{json, Value};
 
-use crate::curp::{self, CalcInput, Sex};
+use crate::curp::{self, CalcInput, Renapo, Sex};
 use crate::engine::counters::Window;
 use crate::engine::model::Scenario;
 use crate::engine::provider::{Call, Provider};
@@ -27,6 +27,10 @@ pub struct ValidaCurp;
 
 /// The document's test token.
 const TEST_TOKEN: &str = "pruebas";
+
+/// The CURP of the document's general example, whose answer it prints as
+/// the static test data: getData answers it so whatever the token.
+const PLACEHOLDER: &str = "XAXX010101XAXAXA00";
 
 /// The CURP a scenario renders with when the request has no usable one: the
 /// document's example person.
@@ -241,10 +245,13 @@ impl Provider for ValidaCurp {
             },
             "getData" => match call.curp.as_deref() {
                 None => "missing_field".into(),
-                // Loose, so that the placeholders the document prints
-                // (XAXX010101XAXAXA00) answer with their persona.
-                Some(c) if curp::is_loose(c) => "success".into(),
-                Some(_) => "invalid_format".into(),
+                Some(PLACEHOLDER) => "pruebas".into(),
+                Some(c) => match call.fixtures.domain.renapo(c) {
+                    Renapo::Found => "success".into(),
+                    // Code 300: RENAPO has no such CURP.
+                    Renapo::NotIssued => "not_found".into(),
+                    Renapo::Malformed => "invalid_format".into(),
+                },
             },
             "calculateCURP" => match calc_input(call) {
                 Ok(_) => "success".into(),
