@@ -41,7 +41,8 @@ pub enum Field<'a> {
     Missing,
     Null,
     Str(&'a str),
-    /// A JSON number, kept as its text (`01` stays `01`).
+    /// A JSON number, as its text (`"state": 01` is read as the text `01`:
+    /// see [`parse_json`]).
     Number(String),
     /// Anything else (bool, array, object).
     Other(&'a Value),
@@ -195,8 +196,9 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
 
 /// Parses JSON. When strict parsing fails, one more try forgives the two
 /// flaws the providers' own documents print in their example requests
-/// (a trailing comma, a number with a leading zero such as `"state": 01`),
-/// so that every documented example is accepted as printed.
+/// (a trailing comma, a number with a leading zero such as `"state": 01`,
+/// read as the text `"01"` the client typed), so that every documented
+/// example is accepted as printed.
 pub fn parse_json(raw: &[u8]) -> Body {
     // A UTF-8 byte-order mark, as some Windows clients send, is not JSON's
     // business.
@@ -214,8 +216,8 @@ pub fn parse_json(raw: &[u8]) -> Body {
     }
 }
 
-/// Removes trailing commas and leading zeros outside strings; `None` when
-/// there was nothing to forgive.
+/// Removes trailing commas and quotes integers with a leading zero outside
+/// strings; `None` when there was nothing to forgive.
 fn forgive(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
@@ -258,9 +260,21 @@ fn forgive(s: &str) -> Option<String> {
                 i += 1;
             }
             b'0' if i + 1 < b.len() && b[i + 1].is_ascii_digit() && !prev_is_number(&out) => {
-                // A leading zero: drop zeros until the last digit of the run.
-                while i + 1 < b.len() && b[i] == b'0' && b[i + 1].is_ascii_digit() {
-                    i += 1;
+                let digits = b[i..].iter().take_while(|d| d.is_ascii_digit()).count();
+                let end = i + digits;
+                if out.ends_with('-') || matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
+                    // Part of a signed or fractional number: drop the
+                    // leading zeros (`-07` is -7, `01.5` is 1.5).
+                    while i + 1 < b.len() && b[i] == b'0' && b[i + 1].is_ascii_digit() {
+                        i += 1;
+                    }
+                } else {
+                    // The digits as typed, as text: `"birthMonth": 07` is
+                    // the two digits `07` the field asks for.
+                    out.push('"');
+                    out.push_str(&s[i..end]);
+                    out.push('"');
+                    i = end;
                 }
                 changed = true;
             }
@@ -459,7 +473,13 @@ mod tests {
         );
         assert_eq!(
             parse_json(br#"{"curp": "XAXA010101XXXXXX01", "state": 01}"#),
-            Body::Json(json!({"curp": "XAXA010101XXXXXX01", "state": 1}))
+            Body::Json(json!({"curp": "XAXA010101XXXXXX01", "state": "01"}))
+        );
+        // An integer with a leading zero is the digits as typed; a signed or
+        // fractional one the number it means.
+        assert_eq!(
+            parse_json(br#"{"m": 07, "y": [007, 10], "s": -07, "f": 01.5, "e": 02e1}"#),
+            Body::Json(json!({"m": "07", "y": ["007", 10], "s": -7, "f": 1.5, "e": 20.0}))
         );
         assert_eq!(
             parse_json(br#"{"a": "01,}", "b": [1,2,],}"#),

@@ -312,6 +312,19 @@ async fn the_documents_example_requests_give_the_documented_answers() {
     .await;
     assert_eq!(r.scenario(), "success");
     assert_eq!(r.json()["response"]["curp"], EXAMPLE);
+    // The two digits typed as a JSON number (`07`, not JSON strictly) are
+    // the two digits the field asks for; `7` is one digit (412).
+    for (month, expected) in [("07", None), ("7", Some(412))] {
+        let body = CALC_EXAMPLE
+            .replace("pruebas", "real-token")
+            .replace(r#""07""#, month);
+        assert_ne!(body, CALC_EXAMPLE.replace("pruebas", "real-token"));
+        let r = raw(&sb, "/curp/calculateCURP", &[], &body).await;
+        match expected {
+            None => assert_eq!(r.json()["response"]["curp"], EXAMPLE, "{}", r.text()),
+            Some(code) => assert_error(&r, code),
+        }
+    }
 
     // getEntities, "the JSON with only the token".
     let r = raw(&sb, "/curp/getEntities", &[], "{\"token\": \"pruebas\"}").await;
