@@ -626,6 +626,21 @@ async fn engine_errors_are_in_the_code_message_shape() {
 // ---- status ---------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_verification_id_is_found_in_either_case() {
+    // A GUID, which .NET parses in either case (and in the body of a POST).
+    let sb = Sandbox::start().await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let upper = id.to_uppercase();
+    assert_ne!(upper, id);
+    assert_eq!(status(&sb, &upper).await["verificationId"], id.as_str());
+    let r = sb
+        .post(STATUS, &[("apikey", KEY)], json!({"verificationId": upper}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["verificationId"], id.as_str());
+}
+
+#[tokio::test]
 async fn status_errors_unknown_missing_and_another_companys_id() {
     let sb = Sandbox::start().await;
     let unknown = ("INENL016", "The register could not be found.");

@@ -398,14 +398,15 @@ fn ine_data(call: &Call<'_>) -> Value {
 
 // ---- status -------------------------------------------------------------------
 
-/// `verificationId` from the query (any case), or from the body of a POST.
+/// `verificationId` from the query (any case), or from the body of a POST,
+/// lower-cased: the ids are GUIDs, which .NET reads in either case.
 fn requested_id(req: &Request) -> Option<String> {
     match req.query_ignore_case("verificationId") {
-        Some(q) => Some(q.trim().to_string()),
+        Some(q) => Some(q.trim().to_ascii_lowercase()),
         None => req
             .field_ignore_case("verificationId")
             .text()
-            .map(|s| s.trim().to_string()),
+            .map(|s| s.trim().to_ascii_lowercase()),
     }
     .filter(|s| !s.is_empty())
 }
