@@ -535,6 +535,52 @@ async fn a_status_http_names_no_reason_for_has_an_empty_reason_phrase() {
 // --- bad input ------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_credential_in_the_headers_is_checked_before_the_body_is_read() {
+    let sb = Sandbox::start().await;
+    let json = ("content-type", "application/json");
+    let garbage = "{not json";
+    // No credential, a body that cannot be read: the provider's refusal of
+    // the caller, as a gateway answers before the body is parsed.
+    for (path, status, field, value) in [
+        (PATH, 401, "error", "CURPSV001"),
+        ("/verify/id_check", 401, "status", "UNAUTHORIZED"),
+        ("/api/v1/imss/nss", 401, "message", "Unauthorized"),
+        ("/api/AsyncVerication/NssByCurp", 401, "code", "NSS002"),
+    ] {
+        let r = sb.send("POST", path, &[json], garbage).await;
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+        assert_eq!(r.json()[field], value, "{path}");
+        // An unsupported content type, likewise.
+        let r = sb
+            .send("POST", path, &[("content-type", "text/plain")], "x")
+            .await;
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+    }
+    // A rejected credential too; an accepted one gets the body's error.
+    let r = sb
+        .send("POST", PATH, &[json, ("apikey", "invalid-apikey")], garbage)
+        .await;
+    assert_eq!(r.json()["error"], "CURPSV002", "{}", r.text());
+    let r = sb.send("POST", PATH, &[json, KEY], garbage).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.scenario(), "malformed_body");
+    // validacurp's token may be in the body: unreadable, it is not missing,
+    // and the body's error answers; a token in the header is checked first.
+    let r = sb.send("POST", "/curp/getData", &[json], garbage).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.scenario(), "malformed_body");
+    let r = sb
+        .send(
+            "POST",
+            "/curp/getData",
+            &[json, ("authorization", "Bearer invalid-token")],
+            garbage,
+        )
+        .await;
+    assert_eq!(r.json()["code_error"], 2, "{}", r.text());
+}
+
+#[tokio::test]
 async fn malformed_json_is_400_in_the_provider_shape() {
     let sb = Sandbox::start().await;
     for body in ["{\"curp\": ", "{curp: 1}", "not json", "\u{0}\u{1}"] {

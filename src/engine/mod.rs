@@ -335,9 +335,18 @@ impl Engine {
             .curp(&ep.id, req)
             .map(normalize_curp)
             .filter(|c| !c.is_empty());
+        let credential = module
+            .credential(req)
+            .map(trimmed)
+            .filter(|c| !c.is_empty());
+        let auth = self.auth_scenario(defs, pdef, credential.as_deref());
 
         if let Body::Invalid(why) = &req.body {
-            if req.method != Method::GET {
+            // A credential in the headers is refused before the body is
+            // read, as a gateway does; one that may be in the body cannot be
+            // told missing when the body cannot be read.
+            let refused = auth.is_some() && (credential.is_some() || !module.credential_in_body());
+            if req.method != Method::GET && !refused {
                 let reply = self.engine_error(
                     defs,
                     Some(target.provider),
@@ -415,34 +424,30 @@ impl Engine {
         );
         // Lent to the call, and taken back for the journal below.
         call.curp = curp;
-        call.credential = module
-            .credential(req)
-            .map(trimmed)
-            .filter(|c| !c.is_empty());
+        call.credential = credential;
 
         // SPEC §3, after the credential check: header, test switch, override,
         // persona, realistic path. First match wins.
         let mut hit = None;
-        let (name, selected): (Cow<'_, str>, _) =
-            if let Some(auth) = self.auth_scenario(defs, pdef, &call) {
-                (auth.into(), Selected::Auth)
-            } else if let Some(name) = forced {
-                (name.into(), Selected::Header)
-            } else if let Some(name) = module.test_switch(&mut call) {
-                (name.into(), Selected::TestSwitch)
-            } else if let Some(h) = ns.overrides.take(&pdef.id, &[ep.path(), &req.path], |s| {
-                ep.scenario(s).is_some()
-            }) {
-                let name = h.scenario.clone();
-                hit = Some(h);
-                (name.into(), Selected::Override)
-            } else if let Some(name) = persona_scenario(defs, &pdef.id, call.curp.as_deref())
-                .filter(|s| ep.scenario(s).is_some())
-            {
-                (name.into(), Selected::Persona)
-            } else {
-                (module.realistic(&mut call), Selected::Realistic)
-            };
+        let (name, selected): (Cow<'_, str>, _) = if let Some(auth) = auth {
+            (auth.into(), Selected::Auth)
+        } else if let Some(name) = forced {
+            (name.into(), Selected::Header)
+        } else if let Some(name) = module.test_switch(&mut call) {
+            (name.into(), Selected::TestSwitch)
+        } else if let Some(h) = ns.overrides.take(&pdef.id, &[ep.path(), &req.path], |s| {
+            ep.scenario(s).is_some()
+        }) {
+            let name = h.scenario.clone();
+            hit = Some(h);
+            (name.into(), Selected::Override)
+        } else if let Some(name) = persona_scenario(defs, &pdef.id, call.curp.as_deref())
+            .filter(|s| ep.scenario(s).is_some())
+        {
+            (name.into(), Selected::Persona)
+        } else {
+            (module.realistic(&mut call), Selected::Realistic)
+        };
         call.selected = selected;
         let Some(scenario) = ep.scenario(&name) else {
             let message = format!(
@@ -477,8 +482,13 @@ impl Engine {
     }
 
     /// The auth-error scenario for this request's credential, if any.
-    fn auth_scenario(&self, defs: &Defs, pdef: &ProviderDef, call: &Call<'_>) -> Option<String> {
-        let Some(cred) = call.credential.as_deref() else {
+    fn auth_scenario(
+        &self,
+        defs: &Defs,
+        pdef: &ProviderDef,
+        credential: Option<&str>,
+    ) -> Option<String> {
+        let Some(cred) = credential else {
             return Some("missing_credentials".into());
         };
         if let Some(s) = defs.fixtures.rejected(&pdef.id, cred) {

@@ -240,6 +240,12 @@ pub trait Provider: Send + Sync + 'static {
     /// The credential the request presents, `None` when it is missing.
     fn credential(&self, req: &Request) -> Option<String>;
 
+    /// Whether the credential may come in the body. A body that cannot be
+    /// read then gets its own error rather than a missing credential's.
+    fn credential_in_body(&self) -> bool {
+        false
+    }
+
     /// The CURP the request is about, if any.
     fn curp(&self, _endpoint: &str, _req: &Request) -> Option<String> {
         None

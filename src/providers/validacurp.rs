@@ -203,6 +203,10 @@ impl Provider for ValidaCurp {
             .or_else(|| req.field("token").text())
     }
 
+    fn credential_in_body(&self) -> bool {
+        true
+    }
+
     fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {
         match endpoint {
             "validateCurpStructure" | "getData" => req.field("curp").text(),
