@@ -8,7 +8,8 @@
 //! ```text
 //! 1 Processing ──(processing delay)──▶ source asked
 //!   source down:  2 Retrying, asked again at +20 min and +40 min, then it
-//!                 answers with its "unavailable" warning
+//!                 answers with its "unavailable" warning (or, when it comes
+//!                 back at a retry, with its data)
 //!   source answers ──▶ 3 Delivering while the webhook is pending
 //!                      (attempts 15 min apart, at most 5) ──▶ 4 Completed
 //!   no webhook target ──▶ 4 Completed at once
@@ -167,8 +168,10 @@ pub struct NewVerification {
     /// What the source answers (when it is down: its answer once the
     /// retries are spent).
     pub outcome: Outcome,
-    /// The source is down every time it is asked.
-    pub source_down: bool,
+    /// How many times the source is down before it answers: 0 up, 1 back
+    /// at the first retry, `u32::MAX` down every time. When the retries run
+    /// out first, the source answers `outcome` at its last try.
+    pub source_down_for: u32,
     /// The webhook URL the fixtures or `--webhook-url` give this apikey; an
     /// admin `PUT /__admin/webhooks/{apikey}` wins over it.
     pub default_target: Option<String>,
@@ -362,7 +365,7 @@ async fn ask_source(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &st
         let tries = v.source_tries as usize;
         v.source_tries += 1;
         v.updated = at;
-        if v.new.source_down {
+        if (tries as u64) < u64::from(v.new.source_down_for) {
             if let Some(after) = v.new.settings.source_retries.get(tries) {
                 v.status = Status::Retrying;
                 return Some(Next::AskAgain(first.plus(*after)));
@@ -707,7 +710,7 @@ mod tests {
                 data: None,
                 warnings: Vec::new(),
             },
-            source_down: false,
+            source_down_for: 0,
             default_target: None,
             settings: Settings::default(),
         }

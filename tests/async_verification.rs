@@ -982,6 +982,50 @@ async fn an_unavailable_source_is_retried_at_20_and_40_minutes() {
 }
 
 #[tokio::test]
+async fn a_source_back_at_a_retry_answers_with_its_data() {
+    // The document: "the second [retry], if necessary": the source may come
+    // back at the first retry (+20 min) or the second (+40 min).
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let body = json!({"curp": EPN, "state": 9});
+    let first = create_forced(&sb, RFC, "recovers_on_retry", body.clone()).await;
+    let second = create_forced(&sb, NSS, "recovers_on_second_retry", body).await;
+    sb.advance("2s").await;
+    for id in [&first, &second] {
+        let b = status(&sb, id).await;
+        assert_eq!(b["verificationStatus"], 2, "{b}");
+        assert_eq!(b["verification"], Value::Null);
+    }
+    sb.advance("20m").await; // the first retry: one is back
+    let b = status(&sb, &first).await;
+    assert_eq!(b["verificationStatus"], 4, "{b}");
+    assert_eq!(b["warnings"], json!([]));
+    let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+    assert_eq!(v, json!({"rfc": person(EPN).rfc}));
+    assert_eq!(status_code(&sb, &second).await, 2);
+    sb.advance("20m").await; // the second retry: the other is back
+    let b = status(&sb, &second).await;
+    assert_eq!(b["verificationStatus"], 4, "{b}");
+    let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+    assert_eq!(v, json!({"nss": person(EPN).nss}));
+    let got = hook.received();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|h| h.json()["warnings"] == json!([])));
+    let list = sb.admin_get("/__admin/verifications").await;
+    let tries: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["sourceTries"])
+        .collect();
+    assert!(
+        tries.contains(&&json!(2)) && tries.contains(&&json!(3)),
+        "{list}"
+    );
+}
+
+#[tokio::test]
 async fn the_third_nss_request_for_a_curp_in_a_day_completes_with_nss008() {
     let sb = Sandbox::start().await;
     let body = json!({"curp": EPN});

@@ -171,15 +171,23 @@ impl Provider for AsyncVerification {
                 message: scenario.data_str("message").unwrap_or_default().to_string(),
             }]
         };
-        let (data, warnings, source_down) = match outcome {
-            "success" => (Some(success_data(call, kind)), Vec::new(), false),
+        let (data, warnings) = match outcome {
+            "success" => (Some(success_data(call, kind)), Vec::new()),
             "invalid" => (
                 Some(json!({"valid": false, "canVote": false, "data": null})),
                 Vec::new(),
-                false,
             ),
-            "unavailable" => (None, warning(), true),
-            _ => (None, warning(), false),
+            _ => (None, warning()),
+        };
+        // `unavailable` is down at every try; `down: N` is down N times,
+        // then answers (a source back at a retry).
+        let source_down_for = match outcome {
+            "unavailable" => u32::MAX,
+            _ => scenario
+                .data
+                .get("down")
+                .and_then(Value::as_u64)
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         };
         let apikey = call.credential.clone().unwrap_or_default();
         let default_target = call
@@ -193,7 +201,7 @@ impl Provider for AsyncVerification {
             apikey,
             scenario: scenario.name.to_string(),
             outcome: Outcome { data, warnings },
-            source_down,
+            source_down_for,
             default_target,
             settings,
         };
