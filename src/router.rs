@@ -34,6 +34,8 @@ pub struct Router {
     lower: BTreeMap<String, matchit::Router<Target>>,
     /// Prefix (lower-cased when case is ignored), owning provider, whether case is ignored.
     prefixes: Vec<(String, usize, bool)>,
+    /// Every endpoint path, for [`Router::nearest`].
+    paths: Vec<String>,
 }
 
 impl Router {
@@ -62,6 +64,9 @@ impl Router {
                                 })
                         };
                         insert(&mut r.exact, path)?;
+                        if !r.paths.contains(path) {
+                            r.paths.push(path.clone());
+                        }
                         if p.case_insensitive {
                             insert(&mut r.lower, &path.to_ascii_lowercase())?;
                         }
@@ -130,6 +135,20 @@ impl Router {
         })
     }
 
+    /// The endpoint path a mistyped `path` most likely meant: the closest by
+    /// edit distance (ignoring case), if it is a few edits away. For the 404
+    /// message, so off the request path.
+    pub fn nearest(&self, path: &str) -> Option<&str> {
+        let path = path.to_ascii_lowercase();
+        let limit = (path.len() / 8).clamp(1, 3);
+        self.paths
+            .iter()
+            .map(|p| (edit_distance(&path, &p.to_ascii_lowercase()), p))
+            .filter(|(d, _)| *d <= limit)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, p)| p.as_str())
+    }
+
     /// The provider whose path prefix covers `path`.
     pub fn owner(&self, path: &str, lower: &str) -> Option<usize> {
         self.prefixes
@@ -142,5 +161,39 @@ impl Router {
                 }
             })
             .map(|(_, p, _)| *p)
+    }
+}
+
+/// Levenshtein distance over bytes (paths are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn edit_distance_counts_inserts_deletes_and_substitutions() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("abc", ""), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(
+            edit_distance("/api/asyncverification/x", "/api/asyncverication/x"),
+            2
+        );
     }
 }

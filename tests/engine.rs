@@ -535,6 +535,36 @@ async fn a_status_http_names_no_reason_for_has_an_empty_reason_phrase() {
 // --- bad input ------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_mistyped_path_is_told_the_endpoint_it_likely_meant() {
+    let sb = Sandbox::start().await;
+    // The async provider's paths keep the document's misspelling.
+    let r = sb
+        .post(
+            "/api/AsyncVerification/NssByCurp",
+            &[("apikey", "k")],
+            json!({"curp": CURP}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json()["error"],
+        "no endpoint at POST /api/AsyncVerification/NssByCurp; did you mean /api/AsyncVerication/NssByCurp?"
+    );
+    // Under a provider's prefix, in the provider's shape.
+    let r = sb
+        .post("/api/curp/bycurps", &[KEY], json!({"curp": CURP}))
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json()["message"],
+        "no endpoint at POST /api/curp/bycurps; did you mean /api/curp/bycurp?"
+    );
+    // Nothing near: no guess.
+    let r = sb.post("/somewhere/else", &[], json!({})).await;
+    assert_eq!(r.json()["error"], "no endpoint at POST /somewhere/else");
+}
+
+#[tokio::test]
 async fn a_credential_in_the_headers_is_checked_before_the_body_is_read() {
     let sb = Sandbox::start().await;
     let json = ("content-type", "application/json");

@@ -289,7 +289,10 @@ impl Engine {
                 (reply, Some(provider), None, None)
             }
             Match::NotFound { provider } => {
-                let message = format!("no endpoint at {} {}", req.method, req.path);
+                let mut message = format!("no endpoint at {} {}", req.method, req.path);
+                if let Some(meant) = defs.router.nearest(&req.path) {
+                    message.push_str(&format!("; did you mean {meant}?"));
+                }
                 (
                     self.engine_error(
                         defs,
