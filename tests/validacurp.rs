@@ -223,6 +223,12 @@ fn assert_error(r: &Resp, code: u64) {
     assert_eq!(b["msn"], message(code), "{b}");
 }
 
+/// getData for `curp`, with the Bearer token.
+async fn get_data(sb: &Sandbox, curp: &str) -> Resp {
+    sb.post("/curp/getData", &[BEARER], json!({ "curp": curp }))
+        .await
+}
+
 #[tokio::test]
 async fn the_documents_example_requests_give_the_documented_answers() {
     let sb = Sandbox::start().await;
@@ -592,9 +598,7 @@ async fn validate_curp_structure_applies_the_strict_rules() {
 #[tokio::test]
 async fn get_data_answers_the_person_in_the_documented_shape() {
     let sb = Sandbox::start().await;
-    let r = sb
-        .post("/curp/getData", &[BEARER], json!({ "curp": SYNTHETIC }))
-        .await;
+    let r = get_data(&sb, SYNTHETIC).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let b = r.json();
     let doc: Value = serde_json::from_str(EXAMPLE_DATA).unwrap();
@@ -626,19 +630,11 @@ async fn get_data_answers_the_person_in_the_documented_shape() {
     assert_eq!(a["CodeEntityBirth"], "JC");
     assert_eq!(a["EntityBirth"], "Jalisco");
     // The same CURP gives the same person every time.
-    let again = sb
-        .post("/curp/getData", &[BEARER], json!({ "curp": SYNTHETIC }))
-        .await;
+    let again = get_data(&sb, SYNTHETIC).await;
     assert_eq!(again.json(), b);
 
     // Women and status descriptions from the document's table.
-    let r = sb
-        .post(
-            "/curp/getData",
-            &[BEARER],
-            json!({ "curp": "NAZA650704MTLVCL05" }),
-        )
-        .await;
+    let r = get_data(&sb, "NAZA650704MTLVCL05").await;
     let a = &r.json()["response"]["Applicant"];
     assert_eq!(a["Gender"], "Mujer");
     let code = a["CurpStatusKey"].as_str().unwrap().to_string();
@@ -656,30 +652,16 @@ async fn get_data_answers_the_person_in_the_documented_shape() {
         "PXNE661320HMCXTN01",
         "PXNE660720HZZXTN06",
     ] {
-        let r = sb
-            .post("/curp/getData", &[BEARER], json!({ "curp": bad }))
-            .await;
+        let r = get_data(&sb, bad).await;
         assert_error(&r, 101);
         assert_eq!(r.scenario(), "invalid_format");
     }
     // Every rule but the check digit holds: RENAPO never issued it (300).
-    let r = sb
-        .post(
-            "/curp/getData",
-            &[BEARER],
-            json!({ "curp": "PXNE660720HMCXTN05" }),
-        )
-        .await;
+    let r = get_data(&sb, "PXNE660720HMCXTN05").await;
     assert_error(&r, 300);
     assert_eq!(r.scenario(), "not_found");
     // A persona that fails the rules (nss's placeholder) is someone.
-    let r = sb
-        .post(
-            "/curp/getData",
-            &[BEARER],
-            json!({ "curp": "ABCD570805HYNHLC52" }),
-        )
-        .await;
+    let r = get_data(&sb, "ABCD570805HYNHLC52").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         r.json()["response"]["Applicant"]["CURP"],
@@ -690,13 +672,7 @@ async fn get_data_answers_the_person_in_the_documented_shape() {
 #[tokio::test]
 async fn the_documents_placeholder_answers_its_static_data_whatever_the_token() {
     let sb = Sandbox::start().await;
-    let r = sb
-        .post(
-            "/curp/getData",
-            &[BEARER],
-            json!({ "curp": "XAXX010101XAXAXA00" }),
-        )
-        .await;
+    let r = get_data(&sb, "XAXX010101XAXAXA00").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.scenario(), "pruebas");
     assert_eq!(
@@ -742,14 +718,10 @@ async fn get_data_status_and_renapo_scenarios() {
         )
         .await;
     assert_eq!(o.status, 201, "{}", o.text());
-    let r = sb
-        .post("/curp/getData", &[BEARER], json!({ "curp": SYNTHETIC }))
-        .await;
+    let r = get_data(&sb, SYNTHETIC).await;
     assert_eq!(r.json()["response"]["Applicant"]["CurpStatusKey"], "BD");
     assert_eq!(r.json()["response"]["Applicant"]["CURP"], SYNTHETIC);
-    let r = sb
-        .post("/curp/getData", &[BEARER], json!({ "curp": SYNTHETIC }))
-        .await;
+    let r = get_data(&sb, SYNTHETIC).await;
     assert_eq!(r.scenario(), "success");
 
     // 200 and 300 by name; 300 says RENAPO's error in the response.
