@@ -41,8 +41,9 @@ pub enum Field<'a> {
     Missing,
     Null,
     Str(&'a str),
-    /// A JSON number, as its text (`"state": 01` is read as the text `01`:
-    /// see [`parse_json`]).
+    /// A JSON number, as its text. (An integer sent with a leading zero,
+    /// `"state": 01`, is not JSON; [`parse_json`] reads it as the string
+    /// `"01"`.)
     Number(String),
     /// Anything else (bool, array, object).
     Other(&'a Value),

@@ -297,8 +297,8 @@ fn check_ine(req: &Request) -> Option<&'static str> {
 }
 
 fn check_rfc(call: &Call<'_>) -> Option<&'static str> {
-    let registry = match looked_up(call) {
-        Ok(registry) => registry,
+    let verdict = match looked_up(call) {
+        Ok(verdict) => verdict,
         Err(answer) => return Some(answer),
     };
     // `"state": 01` (the seed's own example) reads as 1; "01" as text too.
@@ -314,12 +314,12 @@ fn check_rfc(call: &Call<'_>) -> Option<&'static str> {
     if !known {
         return Some("invalid_state");
     }
-    not_issued(registry)
+    not_issued(verdict)
 }
 
 fn check_nss(call: &Call<'_>) -> Option<&'static str> {
-    let registry = match looked_up(call) {
-        Ok(registry) => registry,
+    let verdict = match looked_up(call) {
+        Ok(verdict) => verdict,
         Err(answer) => return Some(answer),
     };
     let curp = call.curp.as_deref().unwrap_or_default();
@@ -333,7 +333,7 @@ fn check_nss(call: &Call<'_>) -> Option<&'static str> {
             return Some("attempts_exceeded");
         }
     }
-    not_issued(registry)
+    not_issued(verdict)
 }
 
 /// The RFC and NSS requests' CURP as RENAPO reads it; `Err` holds the
@@ -342,14 +342,14 @@ fn check_nss(call: &Call<'_>) -> Option<&'static str> {
 fn looked_up(call: &Call<'_>) -> Result<Renapo, &'static str> {
     match call.curp.as_deref().map(|c| call.fixtures.domain.renapo(c)) {
         Some(Renapo::Malformed) | None => Err("invalid_format"),
-        Some(registry) => Ok(registry),
+        Some(verdict) => Ok(verdict),
     }
 }
 
 /// A CURP with the format that no registry issued (a wrong check digit) is
 /// accepted, and the source does not find it (RFC005, NSS005).
-fn not_issued(registry: Renapo) -> Option<&'static str> {
-    (registry == Renapo::NotIssued).then_some("not_found")
+fn not_issued(verdict: Renapo) -> Option<&'static str> {
+    (verdict == Renapo::NotIssued).then_some("not_found")
 }
 
 /// The type's data when the source finds it.
