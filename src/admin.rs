@@ -309,6 +309,17 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
             }
         },
     };
+    for (key, example) in [("latency", "250ms"), ("fault", "timeout")] {
+        if body
+            .get(key)
+            .is_some_and(|v| !v.is_string() && !v.is_null())
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("'{key}' must be a string such as \"{example}\""),
+            );
+        }
+    }
     let latency = match text("latency").map(|s| s.parse::<Latency>()).transpose() {
         Ok(l) => l,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
@@ -351,7 +362,7 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
             ),
         );
     }
-    if !endpoints.iter().any(|e| e.scenario(&scenario).is_some()) {
+    let Some(chosen) = endpoints.iter().find(|e| e.scenario(&scenario).is_some()) else {
         let mut names: Vec<&str> = endpoints
             .iter()
             .flat_map(|e| e.scenarios.keys().map(String::as_str))
@@ -365,7 +376,10 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
                 "valid_scenarios": names,
             }),
         );
-    }
+    };
+    // A path names its endpoint, whichever of the endpoint's paths it is:
+    // the override answers on all of them, listed under the first.
+    let path = path.map(|_| chosen.path().to_string());
     let created = ns.overrides.add(Override {
         id: 0,
         provider,

@@ -274,6 +274,30 @@ async fn path_scoped_override() {
 }
 
 #[tokio::test]
+async fn an_override_on_any_of_an_endpoints_paths_answers_on_all_of_them() {
+    // validacurp's methods are mounted twice (/curp/… and /api/v2/curp/…).
+    let sb = Sandbox::start().await;
+    let bearer = ("authorization", "Bearer t");
+    let body = json!({ "curp": CURP });
+    for given in ["/api/v2/curp/getData", "/curp/getData"] {
+        let r = sb
+            .admin_post(
+                "/__admin/overrides",
+                json!({"provider": "validacurp", "path": given, "scenario": "not_found", "times": 2}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["path"], "/curp/getData", "listed under the first");
+        for path in ["/curp/getData", "/api/v2/curp/getData"] {
+            let r = sb.post(path, &[bearer], body.clone()).await;
+            assert_eq!(r.scenario(), "not_found", "{given} → {path}");
+        }
+        let r = sb.post("/curp/getData", &[bearer], body.clone()).await;
+        assert_eq!(r.scenario(), "success", "spent");
+    }
+}
+
+#[tokio::test]
 async fn bad_override_bodies() {
     let sb = Sandbox::start().await;
     let cases = [
@@ -314,6 +338,14 @@ async fn bad_override_bodies() {
         (
             json!({"provider": "curpv5", "scenario": "success", "path": 3}),
             "path",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "latency": 250}),
+            "'latency' must be a string",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "fault": true}),
+            "'fault' must be a string",
         ),
         (json!([1, 2]), "JSON object"),
     ];
