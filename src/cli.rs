@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Source};
@@ -71,10 +72,10 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_SEED", default_value_t = 0)]
     pub seed: u64,
     /// Accept only the credentials listed in the fixtures.
-    #[arg(long, env = "MXID_STRICT_AUTH")]
+    #[arg(long, env = "MXID_STRICT_AUTH", value_parser = BoolishValueParser::new())]
     pub strict_auth: bool,
     /// Answer as the providers' own sandboxes do (nss: 400 without testCase).
-    #[arg(long, env = "MXID_STRICT_SANDBOX")]
+    #[arg(long, env = "MXID_STRICT_SANDBOX", value_parser = BoolishValueParser::new())]
     pub strict_sandbox: bool,
     /// Latency for every response: 250ms, 100ms..300ms or lognormal(200ms, 0.5).
     #[arg(long, env = "MXID_LATENCY")]
@@ -107,7 +108,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_SHUTDOWN_TIMEOUT", default_value = "5s")]
     pub shutdown_timeout: String,
     /// Print one line per request to stderr.
-    #[arg(long, env = "MXID_LOG_REQUESTS")]
+    #[arg(long, env = "MXID_LOG_REQUESTS", value_parser = BoolishValueParser::new())]
     pub log_requests: bool,
 }
 
@@ -136,9 +137,8 @@ impl ServeArgs {
             return Err("--max-connections: must be at least 1".into());
         }
         if let Some(url) = &self.webhook_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("--webhook-url: '{url}' is not an http:// URL"));
-            }
+            crate::engine::fixtures::check_webhook_url(url)
+                .map_err(|e| format!("--webhook-url: {e}"))?;
         }
         if self
             .admin_token

@@ -800,6 +800,39 @@ fn run(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+fn serve_refuses_flags_it_could_not_honour() {
+    for (args, needle) in [
+        (
+            &["serve", "--port", "0", "--fixtures", "/no/such/folder"][..],
+            "/no/such/folder: cannot read folder",
+        ),
+        (
+            &[
+                "serve",
+                "--port",
+                "0",
+                "--webhook-url",
+                "https://example.com/h",
+            ][..],
+            "--webhook-url: 'https://example.com/h' must be an http:// URL with a host",
+        ),
+        (
+            &["serve", "--port", "0", "--webhook-url", "http://"][..],
+            "--webhook-url:",
+        ),
+        (
+            &["curp", "--fixtures", "/no/such/folder", "check", CURP][..],
+            "cannot read folder",
+        ),
+    ] {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn check_names_file_line_and_field() {
     let dir = temp_dir("check");
     let original = include_str!("../scenarios/curpv5.yaml");
@@ -928,11 +961,14 @@ async fn serve_prints_the_ready_line_and_stops_on_sigterm() {
         .args(["serve", "--port", "0", "--host", "127.0.0.1"])
         .env_remove("MXID_PORT")
         .env_remove("MXID_ADMIN_TOKEN")
+        // A switch from the environment takes 1 as well as true.
+        .env("MXID_LOG_REQUESTS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
@@ -991,6 +1027,12 @@ async fn serve_prints_the_ready_line_and_stops_on_sigterm() {
     assert!(status.success(), "exit after SIGTERM: {status:?}");
     let res = in_flight.await.unwrap().expect("answered before the exit");
     assert_eq!(res.status(), 200);
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    assert!(
+        log.contains("curpv5 POST /api/curp/bycurp -> 200 success"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

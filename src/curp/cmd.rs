@@ -24,6 +24,7 @@ pub enum CurpCommand {
         /// First name(s), as on the birth certificate
         #[arg(long)]
         names: String,
+        /// First surname (the father's, by custom)
         #[arg(long)]
         first_surname: String,
         /// Omit for a person with one surname

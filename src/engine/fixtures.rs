@@ -148,6 +148,16 @@ impl Fixtures {
     }
 
     pub fn load(source: &Source) -> Result<Fixtures, LoadError> {
+        // A folder that is not there is a typo, not a request for the
+        // embedded files.
+        if let Source::Dir(dir) = source {
+            if !dir.is_dir() {
+                return Err(LoadError::new(
+                    &dir.display().to_string(),
+                    "cannot read folder: no such folder".to_string(),
+                ));
+            }
+        }
         let text = |name: &str| -> Result<(String, String), LoadError> {
             let embedded = EMBEDDED
                 .iter()
