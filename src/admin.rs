@@ -179,6 +179,7 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
         }
         Route::Reset => {
             ns.reset();
+            engine.namespaces().forget(&ns.name);
             ok(json!({"reset": true, "namespace": ns.name}))
         }
         Route::Reload => match engine.reload() {

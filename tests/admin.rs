@@ -669,6 +669,40 @@ async fn reset_clears_one_namespace() {
 }
 
 #[tokio::test]
+async fn namespaces_are_bounded_and_a_reset_frees_one() {
+    let sb = Sandbox::start().await;
+    let max = mxid_sandbox::engine::namespace::MAX_NAMESPACES;
+    for i in 0..max {
+        let r = sb
+            .send("GET", &format!("/__admin/health?namespace=n{i}"), &[], "")
+            .await;
+        assert_eq!(r.status, 200, "n{i}: {}", r.text());
+    }
+    let r = bycurp_in(&sb, "one-too-many", CURP).await;
+    assert_eq!(r.status, 400);
+    let message = r.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("free one with POST /__admin/reset?namespace="),
+        "{message}"
+    );
+    // A reset frees its name: a new suite's namespace fits again.
+    let r = sb
+        .send("POST", "/__admin/reset?namespace=n7", &[], "")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(bycurp_in(&sb, "one-too-many", CURP).await.status, 200);
+    // And the reset one starts afresh when it is named again (the cap
+    // permitting: reset another first).
+    sb.send("POST", "/__admin/reset?namespace=n8", &[], "")
+        .await;
+    let r = sb
+        .send("GET", "/__admin/requests?namespace=n7", &[], "")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!([]));
+}
+
+#[tokio::test]
 async fn namespaces_are_independent() {
     let sb = Sandbox::start().await;
     // An override in `a` only.

@@ -179,13 +179,25 @@ impl Namespaces {
         }
         if map.len() >= MAX_NAMESPACES {
             return Err(format!(
-                "too many namespaces (at most {MAX_NAMESPACES}); reuse or reset one"
+                "too many namespaces (at most {MAX_NAMESPACES}); reuse one, or free one with POST /__admin/reset?namespace=NAME"
             ));
         }
         let ns =
             Arc::new_cyclic(|me| Namespace::new(name, self.clock, self.journal_limit, me.clone()));
         map.insert(name.to_string(), ns.clone());
         Ok(ns)
+    }
+
+    /// Frees the name of a namespace that was reset: the next request that
+    /// names it starts a new one, as fresh as the reset left it. `default`
+    /// stays.
+    pub fn forget(&self, name: &str) {
+        if name != DEFAULT_NAMESPACE {
+            self.map
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(name);
+        }
     }
 
     /// Every namespace created so far.
