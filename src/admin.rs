@@ -478,6 +478,13 @@ fn handle_set_clock(ns: &Arc<Namespace>, req: &Request) -> Reply {
             )
         }
     };
+    let target = set.unwrap_or_else(|| ns.clock.now());
+    if !target.plus(advance.unwrap_or_default()).in_rfc3339_range() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the sandbox clock runs from year 0001 to 9999 (as RFC 3339 writes it, in UTC-6)",
+        );
+    }
     if let Some(t) = set {
         ns.clock.set(t);
     }

@@ -130,6 +130,9 @@ impl ServeArgs {
             .map(Timestamp::parse_rfc3339)
             .transpose()
             .map_err(|e| format!("--start-time: {e}"))?;
+        if start.is_some_and(|t| !t.in_rfc3339_range()) {
+            return Err("--start-time: the sandbox clock runs from year 0001 to 9999".into());
+        }
         let dur = |flag: &str, v: &str| -> Result<Duration, String> {
             parse_duration(v).map_err(|e| format!("--{flag}: {e}"))
         };

@@ -134,6 +134,12 @@ impl Timestamp {
         Duration::from_micros(self.0.saturating_sub(earlier.0).max(0) as u64)
     }
 
+    /// Whether the providers' offset writes this instant with a four-digit
+    /// year (0001–9999), as RFC 3339 requires: the sandbox clock's range.
+    pub fn in_rfc3339_range(self) -> bool {
+        (1..=9999).contains(&self.mx_date().year)
+    }
+
     /// The provider day (America/Mexico_City) this instant falls on.
     pub fn mx_date(self) -> Date {
         let local_secs = self.0.div_euclid(MICROS_PER_SEC) + MX_OFFSET_SECS;

@@ -615,6 +615,13 @@ async fn clock_bad_bodies() {
         (json!({"scale": "fast"}), "scale"),
         (json!({"rewind": "1h"}), "rewind"),
         (json!("1h"), "JSON object"),
+        // RFC 3339 writes years 0001 to 9999 (in UTC-6).
+        (json!({"set": "0000-01-01T00:00:00Z"}), "0001 to 9999"),
+        (json!({"advance": "3000000d"}), "0001 to 9999"),
+        (
+            json!({"set": "9999-12-31T00:00:00-06:00", "advance": "1d"}),
+            "0001 to 9999",
+        ),
     ] {
         let r = sb.admin_post("/__admin/clock", body).await;
         assert_bad(&r, needle);
@@ -628,6 +635,15 @@ async fn clock_bad_bodies() {
         sb.admin_get("/__admin/clock").await["now"],
         "2024-05-15T10:00:00.000000-06:00"
     );
+    // The last day of the range is fine.
+    let r = sb
+        .admin_post(
+            "/__admin/clock",
+            json!({"set": "9999-12-31T23:00:00-06:00", "scale": 0}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["now"], "9999-12-31T23:00:00.000000-06:00");
 }
 
 // --- reset, namespaces ---------------------------------------------------------
