@@ -1511,6 +1511,18 @@ async fn webhook_admin_routes_check_their_input() {
         (r#"{"url": 5}"#, "'url'"),
         (r#"{"url": "https://example.com/hook"}"#, "http://"),
         (r#"{"url": "not a url"}"#, "not a URL"),
+        (r#"{"url": "http://127.0.0.1:99999/h"}"#, "no valid port"),
+        (r#"{"url": "http://127.0.0.1:0/h"}"#, "no valid port"),
+        // Its own redeliver route would deliver to itself without end.
+        (
+            r#"{"url": "http://127.0.0.1:8080/__admin/webhooks/deliveries/x/redeliver"}"#,
+            "admin route",
+        ),
+        (r#"{"url": "http://h/__ADMIN/health"}"#, "admin route"),
+        (
+            r#"{"url": "http://127.0.0.1:1/h", "apikey": "a\nb"}"#,
+            "no line breaks",
+        ),
         (
             r#"{"url": "http://127.0.0.1:1/h", "apikey": 3}"#,
             "'apikey'",
@@ -1527,6 +1539,7 @@ async fn webhook_admin_routes_check_their_input() {
         assert!(e.contains(needle), "{body}: {e}");
     }
     assert_eq!(put(r#"{"url": "http://127.0.0.1:1/h"}"#).await.status, 200);
+    assert_eq!(put(r#"{"url": "http://[::1]:65535/h"}"#).await.status, 200);
     let r = sb.admin_delete("/__admin/webhooks/k").await;
     assert_eq!(r.status, 200);
     let r = sb.admin_delete("/__admin/webhooks/k").await;

@@ -233,7 +233,8 @@ impl Fixtures {
 }
 
 /// Whether `url` is a webhook target the sandbox can call: `http://` with a
-/// host (there is no TLS client).
+/// host (there is no TLS client), and not an admin route (a sandbox's own
+/// `redeliver` as its target would deliver to itself without end).
 pub fn check_webhook_url(url: &str) -> Result<(), String> {
     let uri: hyper::Uri = url
         .parse()
@@ -241,6 +242,23 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
     if uri.scheme_str() != Some("http") || uri.host().is_none() {
         return Err(format!(
             "'{url}' must be an http:// URL with a host (the sandbox has no TLS client)"
+        ));
+    }
+    // `Uri` takes any digits after the host; a port is 1 to 65535.
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    let after_host = authority.rsplit(']').next().unwrap_or_default();
+    if let Some((_, port)) = after_host.rsplit_once(':') {
+        if !port.is_empty() && port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("'{url}' has no valid port (1 to 65535)"));
+        }
+    }
+    if uri
+        .path()
+        .to_ascii_lowercase()
+        .starts_with(crate::admin::PREFIX)
+    {
+        return Err(format!(
+            "'{url}' is an admin route: a webhook target must be the client's own endpoint"
         ));
     }
     Ok(())

@@ -498,11 +498,15 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
     }
     let header = match body.get("apikey") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(Value::String(s))
+            if !s.trim().is_empty() && hyper::header::HeaderValue::from_str(s).is_ok() =>
+        {
+            Some(s.clone())
+        }
         Some(_) => {
             return admin_error(
                 StatusCode::BAD_REQUEST,
-                "'apikey' must be a non-empty string: the apikey header sent with the webhook",
+                "'apikey' must be a non-empty string that can be a header value (no line breaks): the apikey header sent with the webhook",
             )
         }
     };
