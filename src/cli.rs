@@ -139,6 +139,13 @@ impl ServeArgs {
         if self.max_connections == 0 {
             return Err("--max-connections: must be at least 1".into());
         }
+        let header_timeout = dur("header-timeout", &self.header_timeout)?;
+        if header_timeout.is_zero() {
+            return Err(
+                "--header-timeout: must be more than 0 (every client would be cut off at once)"
+                    .into(),
+            );
+        }
         if let Some(url) = &self.webhook_url {
             crate::engine::fixtures::check_webhook_url(url)
                 .map_err(|e| format!("--webhook-url: {e}"))?;
@@ -166,7 +173,7 @@ impl ServeArgs {
             webhook_url: self.webhook_url.clone(),
             admin_token: self.admin_token.clone(),
             max_connections: self.max_connections,
-            header_timeout: dur("header-timeout", &self.header_timeout)?,
+            header_timeout,
             shutdown_timeout: dur("shutdown-timeout", &self.shutdown_timeout)?,
             log_requests: self.log_requests,
         })

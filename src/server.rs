@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -101,21 +101,26 @@ pub async fn serve(
             };
             // Errors here are the client's (a reset, a timeout, garbage); the
             // connection simply ends.
+            // Cut off by the header timeout, the connection is dropped:
+            // closed with no answer, as hyper's own timeout did.
             match protocol {
                 Ok(Ok(false)) => {
                     heads.watch(&watched);
                     let conn = watcher.watch(builders.0.serve_connection(io, service));
-                    // Cut off, the connection is dropped: closed with no
-                    // answer, as hyper's own timeout did.
                     tokio::select! {
                         _ = conn => {}
                         () = watched.head.cut.notified() => {}
                     }
                 }
                 Ok(Ok(true)) => {
+                    heads.watch(&watched);
                     // Boxed: HTTP/2's connection state would otherwise size
                     // every connection's task, HTTP/1.1's included.
-                    let _ = Box::pin(watcher.watch(builders.1.serve_connection(io, service))).await;
+                    let conn = Box::pin(watcher.watch(builders.1.serve_connection(io, service)));
+                    tokio::select! {
+                        _ = conn => {}
+                        () = watched.head.cut.notified() => {}
+                    }
                 }
                 Ok(Err(_)) | Err(_) => {}
             }
@@ -219,15 +224,20 @@ struct Ctx {
     head: HeadWait,
 }
 
-/// Since when an HTTP/1.1 connection has been waiting for a request's head
-/// (from its start, then from each answer on), or that it is not: a request
-/// is being answered. Two stores a request, on the connection's own cache
-/// line.
+/// Since when a connection has been waiting for a request, or that it is
+/// answering one: the header timeout's view of it. A connection waits from
+/// its start, then from each answer on when no other request of it is in
+/// flight (HTTP/2 multiplexes), and while a request's body is read (an
+/// HTTP/1.1 client that stops sending it holds the connection as one that
+/// never sends its head would). A few stores a request, on the connection's
+/// own cache line.
 struct HeadWait {
     /// The watch's epoch.
     epoch: std::time::Instant,
     /// Milliseconds from `epoch`, or `ANSWERING`.
     since: AtomicU64,
+    /// Requests of the connection between their head and their answer.
+    in_flight: AtomicU32,
     /// Told when the wait is over the timeout.
     cut: Notify,
 }
@@ -239,18 +249,28 @@ impl HeadWait {
         HeadWait {
             epoch: watch.epoch,
             since: AtomicU64::new(ms_since(watch.epoch)),
+            in_flight: AtomicU32::new(0),
             cut: Notify::new(),
         }
     }
 
-    /// A head has arrived: its request is being answered.
+    /// A head has arrived: its body is read from now.
     fn arrived(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.since.store(ms_since(self.epoch), Ordering::Relaxed);
+    }
+
+    /// The body is read: the request is being answered.
+    fn answering(&self) {
         self.since.store(ANSWERING, Ordering::Relaxed);
     }
 
-    /// The answer is handed to hyper; the next head is waited for from now.
-    fn waiting(&self) {
-        self.since.store(ms_since(self.epoch), Ordering::Relaxed);
+    /// The answer is handed to hyper; with no other request in flight, the
+    /// next head is waited for from now.
+    fn done(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.since.store(ms_since(self.epoch), Ordering::Relaxed);
+        }
     }
 }
 
@@ -259,13 +279,13 @@ fn ms_since(epoch: std::time::Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_millis()).unwrap_or(ANSWERING - 1)
 }
 
-/// Marks the connection waiting for its next head when dropped: when the
-/// request's future ends, however it ends.
-struct AnswerDone<'a>(&'a HeadWait);
+/// Marks the request done when dropped: when the request's future ends,
+/// however it ends.
+struct AnswerDone(Arc<Ctx>);
 
-impl Drop for AnswerDone<'_> {
+impl Drop for AnswerDone {
     fn drop(&mut self) {
-        self.0.waiting();
+        self.0.head.done();
     }
 }
 
@@ -345,15 +365,46 @@ fn respond(
     // choosing its answer are part of the latency the client asked for.
     let arrived = tokio::time::Instant::now();
     ctx.head.arrived();
-    let answer = Box::pin(answer(ctx.clone(), req));
-    deliver(ctx, arrived, answer)
+    // Made here, not in `deliver`: the request is done however its future
+    // ends, even unpolled.
+    let done = AnswerDone(ctx.clone());
+    let answer = Box::pin(answer(ctx, req));
+    deliver(done, arrived, answer)
 }
 
 /// Reads the body and asks the engine (or the admin API) for the reply.
 async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, io::Error> {
     let engine = &ctx.engine;
+    let config = engine.config();
     let (parts, body) = req.into_parts();
-    Ok(match read_body(body, engine.config().body_limit).await? {
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<usize>().ok());
+    let too_large = declared.is_some_and(|n| n > config.body_limit);
+    let body = if too_large && expects_continue(&parts.headers) {
+        // The client waits for 100 Continue before it sends the body:
+        // answered at once, it sends none.
+        None
+    } else if parts.version == hyper::Version::HTTP_2 {
+        // The streams of a connection are not timed one by one by the
+        // header timeout's watch: a stalled one is timed here.
+        tokio::time::timeout(
+            config.header_timeout,
+            read_body(body, config.body_limit, declared),
+        )
+        .await
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request body was not sent within the header timeout",
+            )
+        })??
+    } else {
+        read_body(body, config.body_limit, declared).await?
+    };
+    ctx.head.answering();
+    Ok(match body {
         Some(bytes) => {
             let request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
             if crate::admin::owns(&request.path) {
@@ -371,11 +422,11 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
 /// Waits out the reply's delay and turns it into a response, or into its
 /// fault.
 async fn deliver(
-    ctx: Arc<Ctx>,
+    done: AnswerDone,
     arrived: tokio::time::Instant,
     answer: Pin<Box<impl Future<Output = Result<Reply, io::Error>>>>,
 ) -> Result<HttpResponse, io::Error> {
-    let _done = AnswerDone(&ctx.head);
+    let ctx = &done.0;
     let reply = answer.await?;
     // Every lock is released by now: the delay is only a timer.
     if !reply.delay.is_zero() {
@@ -416,11 +467,24 @@ async fn hang(mut stop: watch::Receiver<bool>) {
     let _ = tokio::time::timeout(HANG_LIMIT, stop.wait_for(|s| *s)).await;
 }
 
+/// Whether the client waits for `100 Continue` before it sends its body.
+fn expects_continue(headers: &hyper::HeaderMap) -> bool {
+    headers
+        .get(hyper::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
 /// Reads the body; `None` when it is over `limit`. The rest of an oversized
 /// body is read and dropped (up to a bound) so the client is not reset
-/// before it can read the 413.
-async fn read_body(mut body: Incoming, limit: usize) -> Result<Option<Bytes>, io::Error> {
-    let mut buf = BytesMut::new();
+/// before it can read the 413. The buffer is sized by the `Content-Length`
+/// the client declared, when it is within the limit: grown by doubling, a
+/// body of 1 MB held 2 MB.
+async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    declared: Option<usize>,
+) -> Result<Option<Bytes>, io::Error> {
+    let mut buf = BytesMut::with_capacity(declared.filter(|n| *n <= limit).unwrap_or(0));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(io::Error::other)?;

@@ -824,6 +824,10 @@ fn serve_refuses_flags_it_could_not_honour() {
             &["curp", "--fixtures", "/no/such/folder", "check", CURP][..],
             "cannot read folder",
         ),
+        (
+            &["serve", "--port", "0", "--header-timeout", "0s"][..],
+            "--header-timeout: must be more than 0",
+        ),
     ] {
         let out = run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);

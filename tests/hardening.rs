@@ -178,6 +178,64 @@ async fn a_silent_client_or_a_stalled_preface_is_cut_off_too() {
 }
 
 #[tokio::test]
+async fn a_stalled_body_or_an_idle_http2_connection_is_cut_off_and_frees_its_slot() {
+    // One slot: whatever holds it without sending must let go in time.
+    let sb = Sandbox::start_with(Config {
+        header_timeout: HEADER_TIMEOUT,
+        max_connections: 1,
+        ..config()
+    })
+    .await;
+    let stalled_body = format!(
+        "POST {PATH} HTTP/1.1\r\nhost: x\r\napikey: k\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"curp\""
+    );
+    let h2_preface_only = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_string();
+    for opening in [stalled_body, h2_preface_only] {
+        let started = Instant::now();
+        let mut holder = TcpStream::connect(sb.addr).await.unwrap();
+        holder.write_all(opening.as_bytes()).await.unwrap();
+        let answer = read_to_close(&mut holder, Duration::from_secs(5)).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(150),
+            "cut off before the timeout: {:?}: {:?}",
+            started.elapsed(),
+            String::from_utf8_lossy(&answer)
+        );
+        let text = String::from_utf8_lossy(&answer);
+        assert!(!text.starts_with("HTTP/1.1 200"), "{text}");
+        // The slot is free again (and freed after: the request closes).
+        let mut next = connected(sb.addr).await;
+        next.get_mut()
+            .write_all(request(CURPS[0], true).as_bytes())
+            .await
+            .unwrap();
+        let (status, body) = read_response(&mut next).await;
+        assert_eq!(status, 200, "{body}");
+        read_to_close(next.get_mut(), Duration::from_secs(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_body_declared_over_the_limit_is_refused_before_it_is_sent() {
+    // A client that waits for 100 Continue gets its 413 at once.
+    let sb = Sandbox::start_with(Config {
+        body_limit: 64,
+        ..config()
+    })
+    .await;
+    let mut conn = connected(sb.addr).await;
+    let head = format!(
+        "POST {PATH} HTTP/1.1\r\nhost: x\r\napikey: k\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\nexpect: 100-continue\r\n\r\n"
+    );
+    conn.get_mut().write_all(head.as_bytes()).await.unwrap();
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), read_response(&mut conn))
+        .await
+        .expect("answered without the body");
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"], "PAYLOAD_TOO_LARGE", "{body}");
+}
+
+#[tokio::test]
 async fn the_connection_over_the_cap_gets_503_and_is_closed() {
     let sb = Sandbox::start_with(Config {
         max_connections: 2,
