@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::engine::journal::Filter;
 use crate::engine::latency::{Fault, Latency};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
-use crate::engine::overrides::Override;
+use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
 use crate::engine::{Engine, Reply};
 use crate::request::{Body, Request};
@@ -381,7 +381,7 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
     // A path names its endpoint, whichever of the endpoint's paths it is:
     // the override answers on all of them, listed under the first.
     let path = path.map(|_| chosen.path().to_string());
-    let created = ns.overrides.add(Override {
+    let added = ns.overrides.add(Override {
         id: 0,
         provider,
         path,
@@ -391,7 +391,15 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
         latency,
         fault,
     });
-    Reply::json(StatusCode::CREATED, &json!(created))
+    match added {
+        Some(created) => Reply::json(StatusCode::CREATED, &json!(created)),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "too many overrides in this namespace (at most {MAX_OVERRIDES}); delete some with DELETE /__admin/overrides"
+            ),
+        ),
+    }
 }
 
 fn handle_delete_override(ns: &Namespace, id: &str) -> Reply {

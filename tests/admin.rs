@@ -274,6 +274,31 @@ async fn path_scoped_override() {
 }
 
 #[tokio::test]
+async fn overrides_are_bounded_per_namespace() {
+    // Every request looks through them.
+    let sb = Sandbox::start().await;
+    let max = mxid_sandbox::engine::overrides::MAX_OVERRIDES;
+    let body = json!({"provider": "nss", "scenario": "not_found"});
+    for _ in 0..max {
+        assert_eq!(
+            sb.admin_post("/__admin/overrides", body.clone())
+                .await
+                .status,
+            201
+        );
+    }
+    let r = sb.admin_post("/__admin/overrides", body.clone()).await;
+    assert_bad(&r, "too many overrides");
+    // Another namespace has its own; clearing makes room.
+    let r = sb
+        .admin_post("/__admin/overrides?namespace=other", body.clone())
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(sb.admin_delete("/__admin/overrides").await.status, 200);
+    assert_eq!(sb.admin_post("/__admin/overrides", body).await.status, 201);
+}
+
+#[tokio::test]
 async fn an_override_on_any_of_an_endpoints_paths_answers_on_all_of_them() {
     // validacurp's methods are mounted twice (/curp/… and /api/v2/curp/…).
     let sb = Sandbox::start().await;

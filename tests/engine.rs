@@ -535,6 +535,24 @@ async fn a_status_http_names_no_reason_for_has_an_empty_reason_phrase() {
 // --- bad input ------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_credential_longer_than_any_provider_issues_is_invalid() {
+    // Counters and async verifications keep the credential they are keyed
+    // by: a 200 KB one per request would grow them without bound.
+    let sb = Sandbox::start().await;
+    let long = "k".repeat(mxid_sandbox::engine::MAX_CREDENTIAL + 1);
+    let r = sb
+        .post(PATH, &[("apikey", &long)], json!({ "curp": CURP }))
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.json()["error"], "CURPSV002");
+    let at_most = "k".repeat(mxid_sandbox::engine::MAX_CREDENTIAL);
+    let r = sb
+        .post(PATH, &[("apikey", &at_most)], json!({ "curp": CURP }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
 async fn a_mistyped_path_is_told_the_endpoint_it_likely_meant() {
     let sb = Sandbox::start().await;
     // The async provider's paths keep the document's misspelling.

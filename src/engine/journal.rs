@@ -14,6 +14,11 @@ use crate::time::Timestamp;
 /// the number of entries is also a bound on memory.
 pub const MAX_BODY_KEPT: usize = 16 * 1024;
 
+/// Likewise for the headers (all of them: hyper takes a head of 400 KB), and
+/// for the path, the query and the CURP each.
+pub const MAX_HEADERS_KEPT: usize = 16 * 1024;
+const MAX_LINE_KEPT: usize = 2 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: u64,
@@ -60,15 +65,13 @@ const KEEP_AT_MOST: usize = 4 * 1024;
 impl Text {
     fn copy(path: &str, query: &str, curp: &str, map: &HeaderMap, body: &[u8]) -> Text {
         let body = body.get(..MAX_BODY_KEPT).unwrap_or(body);
-        let len = path.len()
-            + query.len()
-            + curp.len()
-            + 2
-            + map
-                .iter()
-                .map(|(k, v)| k.as_str().len() + v.len() + 2)
-                .sum::<usize>()
-            + body.len();
+        let (path, query, curp) = (cut(path), cut(query), cut(curp));
+        let headers_len = map
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 2)
+            .sum::<usize>()
+            .min(MAX_HEADERS_KEPT);
+        let len = path.len() + query.len() + curp.len() + 2 + headers_len + body.len();
         let mut out = SPARE
             .try_with(|spare| spare.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
             .ok()
@@ -84,12 +87,21 @@ impl Text {
         let curp_at = out.len();
         out.extend_from_slice(curp.as_bytes());
         let headers = out.len();
+        // Whole headers while they fit; the first one that does not is cut
+        // to the room left, and the rest are not kept.
+        let mut room = MAX_HEADERS_KEPT;
         for (k, v) in map {
+            let name = k.as_str().as_bytes();
+            let Some(take) = room.checked_sub(name.len() + 2) else {
+                break;
+            };
+            let value = v.as_bytes().get(..take).unwrap_or(v.as_bytes());
+            room -= name.len() + 2 + value.len();
             // Names are tokens and values never hold a line break, so the
             // first ':' and each '\n' split them back.
-            out.extend_from_slice(k.as_str().as_bytes());
+            out.extend_from_slice(name);
             out.push(b':');
-            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(value);
             out.push(b'\n');
         }
         let body_at = out.len();
@@ -121,6 +133,18 @@ impl Text {
             .and_then(|l| std::str::from_utf8(l).ok())
             .unwrap_or("")
     }
+}
+
+/// `s` up to [`MAX_LINE_KEPT`] bytes, cut at a character boundary.
+fn cut(s: &str) -> &str {
+    if s.len() <= MAX_LINE_KEPT {
+        return s;
+    }
+    let mut end = MAX_LINE_KEPT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// What is known of a request when it is journaled.
@@ -456,6 +480,30 @@ mod tests {
         let j = Journal::new(3);
         j.record(entry("/", &vec![b'a'; MAX_BODY_KEPT * 4]));
         assert_eq!(j.query(&Filter::default())[0].body().len(), MAX_BODY_KEPT);
+    }
+
+    #[test]
+    fn cuts_huge_headers_paths_and_curps() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-a", "1".parse().unwrap());
+        let huge = "v".repeat(MAX_HEADERS_KEPT * 2);
+        headers.insert("x-huge", huge.parse().unwrap());
+        headers.insert("x-after", "2".parse().unwrap());
+        let path = format!("/{}", "é".repeat(MAX_LINE_KEPT));
+        let curp = "C".repeat(MAX_LINE_KEPT * 3);
+        let e = entry_of(&path, Some(&curp), &headers, b"{}");
+        let kept: Vec<(&str, usize)> = e.headers().map(|(k, v)| (k, v.len())).collect();
+        // x-a whole, x-huge cut to the room left, x-after not kept.
+        assert_eq!(kept[0], ("x-a", 1));
+        assert_eq!(kept[1].0, "x-huge");
+        assert_eq!(kept.len(), 2);
+        let total: usize = e.headers().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert_eq!(total, MAX_HEADERS_KEPT);
+        // Cut at a character boundary.
+        assert!(e.path().len() <= MAX_LINE_KEPT && e.path().len() > MAX_LINE_KEPT - 2);
+        assert!(e.path().ends_with('é'));
+        assert_eq!(e.curp().map(str::len), Some(MAX_LINE_KEPT));
+        assert_eq!(e.body(), b"{}");
     }
 
     #[test]

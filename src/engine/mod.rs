@@ -136,6 +136,9 @@ struct Shared {
     namespaces: Namespaces,
 }
 
+/// The longest credential taken: longer ones are invalid.
+pub const MAX_CREDENTIAL: usize = 256;
+
 /// Source of `Shared::generation` values: a fresh engine never matches
 /// another engine's cached definitions.
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
@@ -494,6 +497,11 @@ impl Engine {
         let Some(cred) = credential else {
             return Some("missing_credentials".into());
         };
+        // No provider issues such a credential, and the counters and the
+        // async verifications keep the credential they are keyed by.
+        if cred.len() > MAX_CREDENTIAL {
+            return Some("invalid_credentials".into());
+        }
         if let Some(s) = defs.fixtures.rejected(&pdef.id, cred) {
             return Some(s.to_string());
         }

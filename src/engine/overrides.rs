@@ -66,15 +66,22 @@ struct Inner {
     next_id: u64,
 }
 
+/// Overrides one namespace holds at most: each request looks through them.
+pub const MAX_OVERRIDES: usize = 1000;
+
 impl Overrides {
-    pub fn add(&self, mut o: Override) -> Override {
+    /// Adds `o`; `None` when [`MAX_OVERRIDES`] are held already.
+    pub fn add(&self, mut o: Override) -> Option<Override> {
         let mut inner = self.lock();
+        if inner.list.len() >= MAX_OVERRIDES {
+            return None;
+        }
         inner.next_id += 1;
         o.id = inner.next_id;
         o.remaining = o.times;
         inner.list.push(o.clone());
         self.held.store(inner.list.len(), Ordering::SeqCst);
-        o
+        Some(o)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
