@@ -115,6 +115,19 @@ impl Request {
         }
     }
 
+    /// The first of the sandbox's own headers whose value is not visible
+    /// ASCII: [`Request::sandbox_header`] cannot read it, and ignoring it
+    /// would answer as if the header were not there.
+    pub fn unreadable_sandbox_header(&self) -> Option<&str> {
+        if !self.sandbox_headers {
+            return None;
+        }
+        self.headers
+            .iter()
+            .find(|(k, v)| k.as_str().starts_with(SANDBOX_HEADER_PREFIX) && v.to_str().is_err())
+            .map(|(k, _)| k.as_str())
+    }
+
     /// A query parameter, by exact name.
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query

@@ -143,6 +143,9 @@ impl Router {
         let limit = (path.len() / 8).clamp(1, 3);
         self.paths
             .iter()
+            // Lengths further apart than the limit cannot be within it: a
+            // 64 KB path costs no distance computation.
+            .filter(|p| p.len().abs_diff(path.len()) <= limit)
             .map(|p| (edit_distance(&path, &p.to_ascii_lowercase()), p))
             .filter(|(d, _)| *d <= limit)
             .min_by_key(|(d, _)| *d)

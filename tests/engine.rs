@@ -807,6 +807,30 @@ async fn invalid_namespace_header_is_400() {
     assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
 }
 
+#[tokio::test]
+async fn a_sandbox_header_that_is_not_ascii_is_400_not_ignored() {
+    // Ignored, the namespace one would run the request in `default`.
+    let sb = Sandbox::start().await;
+    for header in [
+        "x-sandbox-namespace",
+        "x-sandbox-scenario",
+        "x-sandbox-latency",
+        "x-sandbox-fault",
+    ] {
+        let extra = format!("{header}: caf\u{e9}\r\n");
+        let got = raw(sb.addr, &raw_request(&extra), Duration::from_secs(5))
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 400"), "{header}: {text}");
+        assert!(
+            text.contains(&format!("{header}: the value must be ASCII text")),
+            "{text}"
+        );
+    }
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+}
+
 // --- the binary ------------------------------------------------------------------
 
 fn run(args: &[&str]) -> std::process::Output {

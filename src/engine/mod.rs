@@ -317,6 +317,13 @@ impl Engine {
     }
 
     fn namespace_of(&self, req: &Request) -> Result<NsRef<'_>, Reply> {
+        if let Some(header) = req.unreadable_sandbox_header() {
+            let message = format!("{header}: the value must be ASCII text");
+            return Err(mark_sandbox_error(Reply::sandbox_error(
+                StatusCode::BAD_REQUEST,
+                &message,
+            )));
+        }
         let name = req
             .sandbox_header(&NAMESPACE_NAME)
             .unwrap_or(DEFAULT_NAMESPACE);
