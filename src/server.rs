@@ -385,7 +385,7 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     let body = if too_large && expects_continue(&parts.headers) {
         // The client waits for 100 Continue before it sends the body:
         // answered at once, it sends none.
-        None
+        BodyRead::TooLarge
     } else if parts.version == hyper::Version::HTTP_2 {
         // The streams of a connection are not timed one by one by the
         // header timeout's watch: a stalled one is timed here.
@@ -405,8 +405,21 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     };
     ctx.head.answering();
     Ok(match body {
-        Some(bytes) => {
-            let request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
+        BodyRead::TooLarge => engine.too_large(&parts.method, parts.uri.path(), &parts.headers),
+        read => {
+            let request = match read {
+                BodyRead::Read(bytes) => {
+                    Request::new(parts.method, &parts.uri, parts.headers, bytes)
+                }
+                _ => {
+                    let mut request =
+                        Request::new(parts.method, &parts.uri, parts.headers, Bytes::new());
+                    if let BodyRead::Malformed(why) = read {
+                        request.body = crate::request::Body::Invalid(why);
+                    }
+                    request
+                }
+            };
             if crate::admin::owns(&request.path) {
                 // Boxed: the admin routes' state would otherwise make
                 // every request's future as large as theirs.
@@ -415,8 +428,17 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
                 engine.handle(&request)
             }
         }
-        None => engine.too_large(&parts.method, parts.uri.path(), &parts.headers),
     })
+}
+
+/// A request body as read.
+enum BodyRead {
+    Read(Bytes),
+    /// Over the body limit.
+    TooLarge,
+    /// Its framing is broken (a bad chunk size, a chunk shorter than it
+    /// said): answered as a body that is not what it claims to be.
+    Malformed(String),
 }
 
 /// Waits out the reply's delay and turns it into a response, or into its
@@ -483,11 +505,24 @@ async fn read_body(
     mut body: Incoming,
     limit: usize,
     declared: Option<usize>,
-) -> Result<Option<Bytes>, io::Error> {
+) -> Result<BodyRead, io::Error> {
     let mut buf = BytesMut::with_capacity(declared.filter(|n| *n <= limit).unwrap_or(0));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(io::Error::other)?;
+        let frame = match frame {
+            Ok(frame) => frame,
+            // The client left: there is no one to answer.
+            Err(e) if e.is_incomplete_message() || e.is_closed() => {
+                return Err(io::Error::other(e))
+            }
+            Err(e) => {
+                let why = std::error::Error::source(&e)
+                    .map_or_else(|| e.to_string(), ToString::to_string);
+                return Ok(BodyRead::Malformed(format!(
+                    "the request body is malformed: {why}"
+                )));
+            }
+        };
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -498,7 +533,11 @@ async fn read_body(
             break;
         }
     }
-    Ok((seen <= limit).then(|| buf.freeze()))
+    Ok(if seen <= limit {
+        BodyRead::Read(buf.freeze())
+    } else {
+        BodyRead::TooLarge
+    })
 }
 
 fn to_response(reply: Reply) -> HttpResponse {

@@ -808,6 +808,29 @@ async fn invalid_namespace_header_is_400() {
 }
 
 #[tokio::test]
+async fn a_body_with_broken_chunked_framing_is_400_in_the_providers_shape() {
+    let sb = Sandbox::start().await;
+    let head = format!(
+        "POST {PATH} HTTP/1.1\r\nhost: x\r\napikey: k\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    // A chunk size that is no number; a chunk shorter than its size.
+    for chunks in ["zz\r\nabc\r\n0\r\n\r\n", "5\r\nab\r\n0\r\n\r\n"] {
+        let got = raw(
+            sb.addr,
+            format!("{head}{chunks}").as_bytes(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 400"), "{chunks:?}: {text}");
+        assert!(text.contains(r#""error":"BAD_REQUEST""#), "{text}");
+        assert!(text.contains("the request body is malformed"), "{text}");
+    }
+    still_serving(&sb).await;
+}
+
+#[tokio::test]
 async fn a_sandbox_header_that_is_not_ascii_is_400_not_ignored() {
     // Ignored, the namespace one would run the request in `default`.
     let sb = Sandbox::start().await;
