@@ -93,12 +93,18 @@ fn ok(body: Value) -> Reply {
 /// Answers one admin request.
 pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     if let Some(token) = &engine.config().admin_token {
-        let expected = format!("Bearer {token}");
-        if req.header(AUTHORIZATION.as_str()) != Some(expected.as_str()) {
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
+        let presented = req
+            .header_named(&AUTHORIZATION)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
+        if presented != Some(token.as_str()) {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "the admin API needs 'Authorization: Bearer TOKEN' with the --admin-token value",
-            );
+            )
+            .with_header(hyper::header::WWW_AUTHENTICATE, "Bearer");
         }
     }
     let path = req.path.trim_end_matches('/');

@@ -136,6 +136,7 @@ async fn admin_token() {
     let r = sb.get("/__admin/health", &[]).await;
     assert_eq!(r.status, 401);
     assert!(r.json()["error"].is_string());
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     let r = sb
         .get("/__admin/health", &[("authorization", "Bearer wrong")])
         .await;
@@ -145,6 +146,15 @@ async fn admin_token() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({"status": "ok"}));
+    // The scheme in any case; the token exactly.
+    let r = sb
+        .get("/__admin/health", &[("authorization", "bearer s3cret")])
+        .await;
+    assert_eq!(r.status, 200);
+    for wrong in ["Bearer S3CRET", "Basic s3cret", "Bearers3cret", "s3cret"] {
+        let r = sb.get("/__admin/health", &[("authorization", wrong)]).await;
+        assert_eq!(r.status, 401, "{wrong}");
+    }
     // Provider routes do not need it.
     assert_eq!(bycurp(&sb, CURP).await.status, 200);
 }
