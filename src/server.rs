@@ -100,9 +100,8 @@ pub async fn serve(
                 _ = stop.wait_for(|s| *s) => return drop(permit),
             };
             // Errors here are the client's (a reset, a timeout, garbage); the
-            // connection simply ends.
-            // Cut off by the header timeout, the connection is dropped:
-            // closed with no answer, as hyper's own timeout did.
+            // connection simply ends. Cut off by the header timeout, it is
+            // dropped: closed with no answer, as hyper's own timeout did.
             match protocol {
                 Ok(Ok(false)) => {
                     heads.watch(&watched);
@@ -404,30 +403,23 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
         read_body(body, config.body_limit, declared).await?
     };
     ctx.head.answering();
-    Ok(match body {
-        BodyRead::TooLarge => engine.too_large(&parts.method, parts.uri.path(), &parts.headers),
-        read => {
-            let request = match read {
-                BodyRead::Read(bytes) => {
-                    Request::new(parts.method, &parts.uri, parts.headers, bytes)
-                }
-                _ => {
-                    let mut request =
-                        Request::new(parts.method, &parts.uri, parts.headers, Bytes::new());
-                    if let BodyRead::Malformed(why) = read {
-                        request.body = crate::request::Body::Invalid(why);
-                    }
-                    request
-                }
-            };
-            if crate::admin::owns(&request.path) {
-                // Boxed: the admin routes' state would otherwise make
-                // every request's future as large as theirs.
-                Box::pin(crate::admin::handle(engine, &request)).await
-            } else {
-                engine.handle(&request)
-            }
+    let (bytes, broken) = match body {
+        BodyRead::TooLarge => {
+            return Ok(engine.too_large(&parts.method, parts.uri.path(), &parts.headers))
         }
+        BodyRead::Read(bytes) => (bytes, None),
+        BodyRead::Malformed(why) => (Bytes::new(), Some(why)),
+    };
+    let mut request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
+    if let Some(why) = broken {
+        request.body = crate::request::Body::Invalid(why);
+    }
+    Ok(if crate::admin::owns(&request.path) {
+        // Boxed: the admin routes' state would otherwise make every
+        // request's future as large as theirs.
+        Box::pin(crate::admin::handle(engine, &request)).await
+    } else {
+        engine.handle(&request)
     })
 }
 
@@ -496,7 +488,8 @@ fn expects_continue(headers: &hyper::HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
-/// Reads the body; `None` when it is over `limit`. The rest of an oversized
+/// Reads the body, or finds it over `limit` or malformed; `Err` when the
+/// client left. The rest of an oversized
 /// body is read and dropped (up to a bound) so the client is not reset
 /// before it can read the 413. The buffer is sized by the `Content-Length`
 /// the client declared, when it is within the limit: grown by doubling, a
