@@ -142,6 +142,12 @@ fn check(dir: std::path::PathBuf) -> ExitCode {
         },
         ..Config::default()
     };
+    if !has_scenarios && !has_fixtures {
+        return fail(&format!(
+            "{}: no scenario or fixture files (*.yaml) to check",
+            dir.display()
+        ));
+    }
     if has_scenarios && has_fixtures {
         return fail(&format!(
             "{}: holds both scenario and fixture files; check them in separate folders",

@@ -945,6 +945,14 @@ fn check_names_file_line_and_field() {
 
     let out = run(&["check", dir.join("missing").to_str().unwrap()]);
     assert!(!out.status.success());
+    // A folder with nothing to check says so, rather than checking the
+    // embedded files and calling it ok.
+    let empty = temp_dir("check-empty");
+    let out = run(&["check", empty.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("no scenario or fixture files"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&empty);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
