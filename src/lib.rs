@@ -13,12 +13,14 @@
 //! - `providers` — one module per provider, same shape in each
 //! - `curp`      — the CURP domain: rules, calculation, catalogs, synthetic people
 //! - `time`      — dates, provider-day timestamps (UTC-6), durations
+//! - `fnv`       — the hash of the sandbox's own short keys, and maps keyed with it
 
 pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod curp;
 pub mod engine;
+pub mod fnv;
 pub mod jobs;
 pub mod providers;
 pub mod request;

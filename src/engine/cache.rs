@@ -1,42 +1,19 @@
 //! A bounded, sharded map for the engine's and the modules' caches (the
-//! people behind CURPs, accuauth's constancias), and the FNV-1a hash they
-//! and the templates use.
+//! people behind CURPs, accuauth's constancias).
 //!
 //! Sharded so that two requests rarely meet on a lock, and each lock is held
 //! only for a lookup or an insert (never while a value is built). A full
 //! shard is emptied: the bound is a bound on memory, not an LRU.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
+
+pub use crate::fnv::{Fnv, FnvMap};
 
 const SHARDS: usize = 16;
 
-/// FNV-1a as a `Hasher`: fast on the short keys the sandbox hashes (names,
-/// CURPs). Not SipHash: a cache shard holds a few hundred keys at most, so
-/// even keys made to collide cost no more than a short scan.
-pub struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-type Shard<K, V> = Mutex<HashMap<K, V, BuildHasherDefault<Fnv>>>;
+type Shard<K, V> = Mutex<FnvMap<K, V>>;
 
 pub struct Cache<K, V> {
     shards: [Shard<K, V>; SHARDS],
@@ -47,7 +24,7 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
     /// A cache of about `capacity` values.
     pub fn new(capacity: usize) -> Cache<K, V> {
         Cache {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+            shards: std::array::from_fn(|_| Mutex::new(FnvMap::default())),
             per_shard: (capacity / SHARDS).max(1),
         }
     }
@@ -81,10 +58,7 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         shard.insert(key, value);
     }
 
-    fn shard<Q: Hash + ?Sized>(
-        &self,
-        key: &Q,
-    ) -> MutexGuard<'_, HashMap<K, V, BuildHasherDefault<Fnv>>> {
+    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> MutexGuard<'_, FnvMap<K, V>> {
         let mut h = Fnv::default();
         key.hash(&mut h);
         let shard = &self.shards[h.finish() as usize % SHARDS];
@@ -108,16 +82,5 @@ mod tests {
         let kept = cache.len();
         assert!(kept <= 32, "{kept} kept");
         assert_eq!(cache.get("k999"), Some(999), "the newest is kept");
-    }
-
-    #[test]
-    fn fnv_1a_as_published() {
-        let fnv = |bytes: &[u8]| {
-            let mut h = Fnv::default();
-            h.write(bytes);
-            h.finish()
-        };
-        assert_eq!(fnv(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 }

@@ -2,13 +2,12 @@
 //! Embedded in the binary; a folder given with `--fixtures` replaces the
 //! files it has.
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 
 use super::model::LoadError;
 use crate::config::Source;
 use crate::curp::Domain;
+use crate::fnv::{FnvIndexMap, FnvMap};
 
 /// The embedded fixture files, by name.
 pub const EMBEDDED: [(&str, &str); 4] = [
@@ -29,7 +28,7 @@ pub const EMBEDDED: [(&str, &str); 4] = [
 
 pub struct Fixtures {
     pub domain: Domain,
-    pub credentials: HashMap<String, ProviderCredentials>,
+    pub credentials: FnvMap<String, ProviderCredentials>,
     // The texts of the two files that are checked against the scenario
     // files after parsing, kept so that such an error can still name the
     // file and line it is about.
@@ -84,11 +83,11 @@ pub struct ProviderCredentials {
     pub accept: Vec<String>,
     /// Credential → the auth-error scenario it triggers.
     #[serde(default)]
-    pub reject: indexmap::IndexMap<String, String>,
+    pub reject: FnvIndexMap<String, String>,
     /// Credential → the URL its webhooks are delivered to (providers that
     /// call the customer back).
     #[serde(default)]
-    pub webhooks: indexmap::IndexMap<String, String>,
+    pub webhooks: FnvIndexMap<String, String>,
 }
 
 impl Fixtures {
@@ -184,7 +183,7 @@ impl Fixtures {
             }
         };
         let (cred_file, cred_text) = text("credentials.yaml")?;
-        let credentials: HashMap<String, ProviderCredentials> = serde_yaml_ng::from_str(&cred_text)
+        let credentials: FnvMap<String, ProviderCredentials> = serde_yaml_ng::from_str(&cred_text)
             .map_err(|e| LoadError::from_yaml(&cred_file, &e))?;
         for (pid, creds) in &credentials {
             for (cred, url) in &creds.webhooks {
