@@ -260,7 +260,8 @@ fn push_int(out: &mut String, n: i64) {
             break;
         }
     }
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
 }
 
 /// A buffer offset; values are a few KB at most (a PDF page in base64).

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use hyper::header::HeaderName;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use super::common::{write_dmy, write_sha256_hex};
@@ -30,6 +31,33 @@ const CCB_OK: (&str, &str) = (
     "CRGEN000",
     "El proceso de validación se ha realizado exitosamente.",
 );
+
+/// A validation date (to the second) with its base64 (`timeStamp`) and
+/// its digest (`timeStampDigest`).
+#[derive(Default)]
+struct Stamp {
+    date: String,
+    base64: String,
+    digest: String,
+}
+
+impl Stamp {
+    fn of(date: String) -> Stamp {
+        let mut digest = String::with_capacity(64);
+        write_sha256_hex(&mut digest, date.as_bytes());
+        Stamp {
+            base64: base64::engine::general_purpose::STANDARD.encode(date.as_bytes()),
+            date,
+            digest,
+        }
+    }
+}
+
+thread_local! {
+    /// The last stamp this thread answered with: the date changes once a
+    /// second, and the requests in that second share its digest.
+    static STAMP: RefCell<Stamp> = RefCell::new(Stamp::default());
+}
 
 impl Provider for Curpv5 {
     fn id(&self) -> &'static str {
@@ -148,6 +176,13 @@ impl Provider for Curpv5 {
             (Some(c), Some(d)) => (c, d),
             _ => CCB_OK,
         };
+        STAMP.with_borrow_mut(|stamp| {
+            if stamp.date != validation_date {
+                *stamp = Stamp::of(validation_date.clone());
+            }
+            vars.set("time_stamp", stamp.base64.as_str())
+                .set("time_stamp_digest", stamp.digest.as_str());
+        });
         vars.set("curp", person.curp.as_str())
             .set("first_name", person.names.as_str())
             .set("last_name", person.first_surname.as_str())
@@ -163,13 +198,6 @@ impl Provider for Curpv5 {
             })
             .set_with("output_digest", |out| {
                 write_sha256_hex(out, stated.as_bytes())
-            })
-            .set_with("time_stamp", |out| {
-                base64::engine::general_purpose::STANDARD
-                    .encode_string(validation_date.as_bytes(), out)
-            })
-            .set_with("time_stamp_digest", |out| {
-                write_sha256_hex(out, validation_date.as_bytes())
             })
             .set("validation_date", validation_date.as_str())
             .set("ccb_code", ccb_code)
