@@ -181,14 +181,18 @@ impl<'a> Call<'a> {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut rng = self.rng(salt);
         out.reserve(n);
-        let mut bits = 0u64;
-        for i in 0..n {
-            // Sixteen digits from each 64 random bits.
-            if i % 16 == 0 {
-                bits = rng.next_u64();
+        let mut left = n;
+        while left > 0 {
+            // Sixteen digits from each 64 random bits, appended at once.
+            let mut bits = rng.next_u64();
+            let mut chunk = [0u8; 16];
+            for d in &mut chunk {
+                *d = DIGITS[(bits & 0xf) as usize];
+                bits >>= 4;
             }
-            out.push(char::from(DIGITS[(bits & 0xf) as usize]));
-            bits >>= 4;
+            let take = left.min(16);
+            out.push_str(std::str::from_utf8(&chunk[..take]).unwrap_or_default());
+            left -= take;
         }
     }
 }
