@@ -9,7 +9,7 @@ use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
-pub use crate::fnv::{Fnv, FnvMap};
+use crate::fnv::{Fnv, FnvMap};
 
 const SHARDS: usize = 16;
 

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
 
-use super::cache::Fnv;
 use super::fixtures::Fixtures;
 use super::model::{EndpointDef, ProviderDef, Scenario};
 use super::namespace::Namespace;
@@ -21,6 +20,7 @@ use super::template::Vars;
 use super::Reply;
 use crate::config::Config;
 use crate::curp::Person;
+use crate::fnv::Fnv;
 use crate::request::Request;
 use crate::time::Timestamp;
 

@@ -18,11 +18,12 @@ use std::sync::Arc;
 use super::common::dmy;
 use super::pdf;
 use crate::curp::{self, Person, Renapo, Sex};
-use crate::engine::cache::{Cache, Fnv};
+use crate::engine::cache::Cache;
 use crate::engine::counters::Window;
 use crate::engine::model::Scenario;
 use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
+use crate::fnv::Fnv;
 use crate::request::{Field, Request};
 
 #[derive(Default)]
