@@ -171,6 +171,11 @@ async fn digests_and_timestamp() {
         .decode(b3["timeStamp"].as_str().unwrap())
         .unwrap();
     assert_eq!(stamp, b"2024-05-15T11:00:00-06:00");
+    // Its digest too (made once per second per worker, and made again here).
+    assert_eq!(
+        b3["timeStampDigest"],
+        sha256_hex(b"2024-05-15T11:00:00-06:00")
+    );
 }
 
 #[tokio::test]
