@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::{check_digit, Sex, RENAPO_STATES};
+use super::{check_digit, Sex};
 use crate::time::Date;
 
 /// The particles that are skipped in surnames and names (Instructivo, rule 2).
@@ -235,7 +235,7 @@ pub fn calculate_first16(input: &CalcInput) -> Result<String, CalcError> {
     if input.first_surname.trim().is_empty() {
         return Err(CalcError::EmptyFirstSurname);
     }
-    if !RENAPO_STATES.contains(&input.state.as_str()) {
+    if super::renapo_state(&input.state).is_none() {
         return Err(CalcError::UnknownState(input.state.clone()));
     }
     let year = input.birth_date.year;
