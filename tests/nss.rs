@@ -544,15 +544,30 @@ async fn documented_curps_answer_with_the_documents_data() {
 }
 
 #[tokio::test]
-async fn a_curp_renapo_never_issued_has_no_nss() {
-    // Past Kiban's loose format check, but a wrong check digit or an
-    // impossible date: IMSS has no NSS for it.
+async fn a_curp_renapo_never_issued_is_not_found_in_renapo() {
+    // Past Kiban's loose format check, but a wrong check digit, an
+    // impossible date or an unknown state: the document's `not_found2`.
     let sb = Sandbox::start().await;
-    for curp in ["PXNE660720HMCXTN05", "PXNE661320HMCXTN06"] {
+    for curp in [
+        "PXNE660720HMCXTN05",
+        "PXNE661320HMCXTN06",
+        "PXNE660720HZZXTN06",
+    ] {
         let r = sb.post(PATH, &[KEY], json!({ "curp": curp })).await;
         assert_eq!(r.status, 200, "{}", r.text());
-        assert_eq!(r.scenario(), "not_found", "{curp}");
-        assert_eq!(r.json()["response"]["status"], "NOT_FOUND", "{curp}");
+        assert_eq!(r.scenario(), "not_found2", "{curp}");
+        let b = r.json();
+        assert_live(&b);
+        assert_eq!(b["finishedAt"], "0001-01-01T00:00:00Z", "{curp}");
+        assert_eq!(b["request"], json!({ "curp": curp }));
+        assert_eq!(
+            b["response"],
+            json!({
+                "status": "NOT_FOUND",
+                "message": "No se localizo informacion en RENAPO con la CURP capturada."
+            }),
+            "{curp}"
+        );
     }
 }
 
@@ -706,6 +721,21 @@ async fn paging_parameters_are_required_positive_integers() {
         assert_eq!(r.json(), expected, "{q}");
         assert_eq!(r.scenario(), "invalid_paging");
     }
+    // Forced on good paging, the 400 names both fields.
+    let r = sb
+        .get(
+            &format!("{PATH}?page=1&itemsPerPage=1"),
+            &[KEY, ("x-sandbox-scenario", "invalid_paging")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({
+            "page": "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty",
+            "itemsPerPage": "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty"
+        })
+    );
 }
 
 #[tokio::test]

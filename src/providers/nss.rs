@@ -297,9 +297,13 @@ fn query_outcome(call: &mut Call<'_>) -> Cow<'static, str> {
         }
     }
     // A CURP RENAPO never issued (past Kiban's loose format check: a wrong
-    // check digit, an impossible date) has no NSS either.
+    // check digit, an impossible date) is the document's `not_found2`: "not
+    // found in RENAPO". A person RENAPO knows without an NSS is `not_found`.
     let issued = call.curp.as_deref().map(|c| call.fixtures.domain.renapo(c));
-    if issued != Some(Renapo::Found) || call.person_or(EXAMPLE_CURP).nss.is_empty() {
+    if issued != Some(Renapo::Found) {
+        return "not_found2".into();
+    }
+    if call.person_or(EXAMPLE_CURP).nss.is_empty() {
         return "not_found".into();
     }
     "success".into()
@@ -431,17 +435,15 @@ fn paging(req: &Request) -> Result<(u64, u64), Map<String, Value>> {
 
 fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
     let (page, per_page) = match paging(call.req) {
-        Ok(p) => p,
-        Err(errors) => {
+        Ok(p) => {
             // Forced on good paging, `invalid_paging` names both fields.
-            let errors = if errors.is_empty() {
-                let mut all = Map::new();
-                all.insert("page".into(), REQUIRED.into());
-                all.insert("itemsPerPage".into(), REQUIRED.into());
-                all
-            } else {
-                errors
-            };
+            let mut all = Map::new();
+            all.insert("page".into(), REQUIRED.into());
+            all.insert("itemsPerPage".into(), REQUIRED.into());
+            vars.set("errors", Value::Object(all));
+            p
+        }
+        Err(errors) => {
             vars.set("errors", Value::Object(errors));
             // Forced `page` on bad paging shows the first page of ten.
             (1, 10)
