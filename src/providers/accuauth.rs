@@ -93,7 +93,7 @@ impl Provider for Accuauth {
             "invalid_id_number",
             "missing_field",
             "invalid_format",
-            "abnormal_behaviour",
+            "attempts_exceeded",
             "rate_limited",
             "out_of_quota",
         ]
@@ -123,27 +123,28 @@ impl Provider for Accuauth {
         }) {
             return "rate_limited".into();
         }
-        let Some(id_number) = call.curp.as_deref() else {
-            // A number arrives as text and fails the pattern below; an array or
-            // an object is there but not an ID number.
-            return match call.req.field(ID_NUMBER) {
-                Field::Other(_) => "invalid_format",
-                _ => "missing_field",
-            }
-            .into();
+        // The argument missing is the gateway's INVALID_ARGUMENT; an array or
+        // an object is there but not an ID number (a number arrives as text).
+        let id_number = match call.curp.as_deref() {
+            Some(id) => Some(id),
+            None if matches!(call.req.field(ID_NUMBER), Field::Other(_)) => None,
+            None => return "missing_field".into(),
         };
-        if !curp::is_loose(id_number) {
-            return "invalid_format".into();
-        }
+        // From here the request reaches the service, and every result code
+        // is billable: the quota counts it.
         if over(call, QUOTA, Window::Forever, || {
             format!("accuauth:quota:{api_id}")
         }) {
             return "out_of_quota".into();
         }
+        // Without the CURP pattern: result code 2, "ID number format error".
+        let Some(id_number) = id_number.filter(|id| curp::is_loose(id)) else {
+            return "invalid_format".into();
+        };
         if over(call, SAME_ID_PER_DAY, Window::Day, || {
             format!("accuauth:same_id:{api_id}:{id_number}")
         }) {
-            return "abnormal_behaviour".into();
+            return "attempts_exceeded".into();
         }
         // The CURP pattern holds but RENAPO's rules do not (a wrong check
         // digit, an impossible date, an unknown state): result code 3.
