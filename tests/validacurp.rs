@@ -728,7 +728,7 @@ async fn get_data_status_and_renapo_scenarios() {
     let r = sb
         .post(
             "/curp/getData",
-            &[BEARER, ("x-sandbox-scenario", "source_connection_error")],
+            &[BEARER, ("x-sandbox-scenario", "unavailable")],
             json!({ "curp": EXAMPLE }),
         )
         .await;
