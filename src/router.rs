@@ -34,8 +34,8 @@ pub struct Router {
     lower: BTreeMap<String, matchit::Router<Target>>,
     /// Prefix (lower-cased when case is ignored), owning provider, whether case is ignored.
     prefixes: Vec<(String, usize, bool)>,
-    /// Every endpoint path, for [`Router::nearest`].
-    paths: Vec<String>,
+    /// Every endpoint path with its provider, for [`Router::nearest`].
+    paths: Vec<(String, usize)>,
 }
 
 impl Router {
@@ -64,8 +64,8 @@ impl Router {
                                 })
                         };
                         insert(&mut r.exact, path)?;
-                        if !r.paths.contains(path) {
-                            r.paths.push(path.clone());
+                        if !r.paths.iter().any(|(known, _)| known == path) {
+                            r.paths.push((path.clone(), pi));
                         }
                         if p.case_insensitive {
                             insert(&mut r.lower, &path.to_ascii_lowercase())?;
@@ -135,21 +135,21 @@ impl Router {
         })
     }
 
-    /// The endpoint path a mistyped `path` most likely meant: the closest by
-    /// edit distance (ignoring case), if it is a few edits away. For the 404
-    /// message, so off the request path.
-    pub fn nearest(&self, path: &str) -> Option<&str> {
+    /// The endpoint path a mistyped `path` most likely meant, and its
+    /// provider: the closest by edit distance (ignoring case), if it is a few
+    /// edits away. For the 404, so off the request path.
+    pub fn nearest(&self, path: &str) -> Option<(&str, usize)> {
         let path = path.to_ascii_lowercase();
         let limit = (path.len() / 8).clamp(1, 3);
         self.paths
             .iter()
             // Lengths further apart than the limit cannot be within it: a
             // 64 KB path costs no distance computation.
-            .filter(|p| p.len().abs_diff(path.len()) <= limit)
-            .map(|p| (edit_distance(&path, &p.to_ascii_lowercase()), p))
-            .filter(|(d, _)| *d <= limit)
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, p)| p.as_str())
+            .filter(|(p, _)| p.len().abs_diff(path.len()) <= limit)
+            .map(|(p, provider)| (edit_distance(&path, &p.to_ascii_lowercase()), p, *provider))
+            .filter(|(d, _, _)| *d <= limit)
+            .min_by_key(|(d, _, _)| *d)
+            .map(|(_, p, provider)| (p.as_str(), provider))
     }
 
     /// The provider whose path prefix covers `path`.

@@ -564,9 +564,20 @@ async fn a_mistyped_path_is_told_the_endpoint_it_likely_meant() {
         )
         .await;
     assert_eq!(r.status, 404);
+    // Outside every prefix, but meant for an endpoint: its provider's shape.
     assert_eq!(
-        r.json()["error"],
-        "no endpoint at POST /api/AsyncVerification/NssByCurp; did you mean /api/AsyncVerication/NssByCurp?"
+        r.json(),
+        json!({
+            "code": "NOT_FOUND",
+            "message": "no endpoint at POST /api/AsyncVerification/NssByCurp; did you mean /api/AsyncVerication/NssByCurp?"
+        })
+    );
+    assert_eq!(r.scenario(), "not_found");
+    let r = sb.post("/api/v3/imss/nss", &[], json!({})).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json(),
+        json!({"message": "no endpoint at POST /api/v3/imss/nss; did you mean /api/v1/imss/nss?"})
     );
     // Under a provider's prefix, in the provider's shape.
     let r = sb

@@ -293,9 +293,13 @@ impl Engine {
             }
             Match::NotFound { provider } => {
                 let mut message = format!("no endpoint at {} {}", req.method, req.path);
-                if let Some(meant) = defs.router.nearest(&req.path) {
-                    message.push_str(&format!("; did you mean {meant}?"));
+                let meant = defs.router.nearest(&req.path);
+                if let Some((path, _)) = meant {
+                    message.push_str(&format!("; did you mean {path}?"));
                 }
+                // A path outside every prefix that is a few edits from an
+                // endpoint was meant for that endpoint's provider: its shape.
+                let provider = provider.or(meant.map(|(_, p)| p));
                 (
                     self.engine_error(
                         defs,
