@@ -491,7 +491,7 @@ async fn ine_input_checks() {
             "invalid_id",
         ),
         (
-            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "092333274", "issueNumber": "03"}),
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "38540065565", "issueNumber": "03"}),
             ocr,
             "invalid_ocr",
         ),
@@ -531,8 +531,10 @@ async fn ine_input_checks() {
         assert_error(&r, 400, code, message);
         assert_eq!(r.scenario(), scenario, "{body}");
     }
-    // issueNumber is ignored for D–H, null or not; the type's case is not checked.
+    // issueNumber is ignored for D–H, null or not; the type's case is not
+    // checked; an OCR of 9 or 13 digits is taken for every type (INENL006).
     for body in [
+        json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "092333274", "issueNumber": "03"}),
         json!({"type": "F", "id": "115568150", "ocr": "4855115346145", "issueNumber": null}),
         json!({"type": "h", "id": "115568150", "ocr": "485511534"}),
         json!({"type": "E", "id": "115568150", "ocr": "4855115346145", "issueNumber": "xx"}),
@@ -818,10 +820,22 @@ async fn ine_data_comes_from_the_request() {
     assert_eq!(d["cicNumber"], "204978519");
     assert_eq!(d["ocrNumber"], "092333274");
     assert_eq!(d["electorCode"].as_str().unwrap().len(), 18);
+
+    // success forced on a request the checks refuse: the document's type C
+    // example, not empty fields.
+    let forced = create_forced(&sb, INE, "success", json!({})).await;
+    sb.advance("2s").await;
+    let v: Value =
+        serde_json::from_str(status(&sb, &forced).await["verification"].as_str().unwrap()).unwrap();
+    let d = &v["data"];
+    assert_eq!(d["type"], "C");
+    assert_eq!(d["electorCode"], "TSVREL72100209M100");
+    assert_eq!(d["ocrNumber"], "3854006556540");
+    assert_eq!(d["issueNumber"], "03");
 }
 
 #[tokio::test]
-async fn not_found_and_internal_errors_complete_with_their_warning() {
+async fn not_found_errors_complete_with_their_warning() {
     let sb = Sandbox::start().await;
     let curp = json!({"curp": EPN, "state": 9});
     let ine = json!({"type": "D", "id": "115568150", "ocr": "4855115346145"});

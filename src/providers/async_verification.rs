@@ -286,8 +286,9 @@ fn check_ine(req: &Request) -> Option<&'static str> {
     if !id_ok {
         return Some("invalid_id");
     }
-    let ocr = text(req, "ocr");
-    if !digits(&ocr, if is_c { &[13] } else { &[9, 13] }) {
+    // INENL006: "not numeric and has a length other than 9 or 13", for
+    // every type.
+    if !digits(&text(req, "ocr"), &[9, 13]) {
         return Some("invalid_ocr");
     }
     if is_c && !digits(&text(req, "issueNumber"), &[2]) {
@@ -364,10 +365,25 @@ fn success_data(call: &mut Call<'_>, kind: Kind) -> Value {
 /// INE data: what the request states, and the rest from the person behind
 /// the credential — a synthetic person seeded by the credential's fields,
 /// the same on every run.
+/// The document's example request of type C.
+const INE_EXAMPLE: [(&str, &str); 4] = [
+    ("type", "C"),
+    ("id", "TSVREL72100209M100"),
+    ("ocr", "3854006556540"),
+    ("issueNumber", "03"),
+];
+
 fn ine_data(call: &Call<'_>) -> Value {
-    let kind = text(call.req, "type").to_ascii_uppercase();
-    let id = text(call.req, "id");
-    let ocr = text(call.req, "ocr");
+    // A success forced on a request that fails the checks states the
+    // document's type C example, as RFC and NSS fall back to its CURP.
+    let documented = check_ine(call.req).is_some();
+    let field = |name: &str| match (documented, INE_EXAMPLE.iter().find(|(n, _)| *n == name)) {
+        (true, Some((_, value))) => (*value).to_string(),
+        _ => text(call.req, name),
+    };
+    let kind = field("type").to_ascii_uppercase();
+    let id = field("id");
+    let ocr = field("ocr");
     let mut h = Sha256::new();
     h.update(call.config.seed.to_le_bytes());
     for part in [&kind, &id, &ocr] {
@@ -380,7 +396,7 @@ fn ine_data(call: &Call<'_>) -> Value {
     let ine = &person.ine;
     let (elector_code, cic, issue_number) = if kind == "C" {
         // Model C credentials carry no CIC; the elector code is the id.
-        (id, String::new(), text(call.req, "issueNumber"))
+        (id, String::new(), field("issueNumber"))
     } else {
         (
             ine.elector_code.to_string(),
