@@ -855,13 +855,6 @@ async fn not_found_errors_complete_with_their_warning() {
             "The information associated to the RFC was not found.",
         ),
         (
-            RFC,
-            "internal_error",
-            &curp,
-            "RFC004",
-            "Something was wrong, we are working on the failure",
-        ),
-        (
             NSS,
             "not_found",
             &curp,
@@ -870,24 +863,10 @@ async fn not_found_errors_complete_with_their_warning() {
         ),
         (
             NSS,
-            "internal_error",
-            &curp,
-            "NSS004",
-            "Something was wrong, We are working on the failure",
-        ),
-        (
-            NSS,
             "attempts_exceeded",
             &curp,
             "NSS008",
             "The number of operations per period has been reached.",
-        ),
-        (
-            INE,
-            "internal_error",
-            &ine,
-            "INENL002",
-            "Something was wrong, we are working on the failure.",
         ),
     ];
     let mut ids = Vec::new();
@@ -937,24 +916,57 @@ async fn a_curp_renapo_never_issued_is_not_found_at_the_source() {
 
 #[tokio::test]
 async fn an_unavailable_source_is_retried_at_20_and_40_minutes() {
+    retried_at_20_and_40_minutes(
+        "unavailable",
+        [
+            ("INENL001", "Unable to validate data with source."),
+            ("RFC010", "SAT source unavailable."),
+            ("NSS007", "IMSS source unavailable."),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_processing_error_is_retried_at_20_and_40_minutes() {
+    // The document: the retry policy applies "when the source site is under
+    // maintenance or a processing error has occurred".
+    retried_at_20_and_40_minutes(
+        "internal_error",
+        [
+            (
+                "INENL002",
+                "Something was wrong, we are working on the failure.",
+            ),
+            (
+                "RFC004",
+                "Something was wrong, we are working on the failure",
+            ),
+            (
+                "NSS004",
+                "Something was wrong, We are working on the failure",
+            ),
+        ],
+    )
+    .await;
+}
+
+/// Forces `scenario` on the three types (INE, RFC, NSS) and follows the
+/// retries to the warning each completes with.
+async fn retried_at_20_and_40_minutes(scenario: &str, warnings: [(&str, &str); 3]) {
     let sb = Sandbox::start().await;
     let hook = Hook::start().await;
     set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let curp = json!({"curp": EPN, "state": 9});
     let ine = json!({"type": "D", "id": "115568150", "ocr": "4855115346145"});
     let cases = [
-        (
-            INE,
-            &ine,
-            "INENL001",
-            "Unable to validate data with source.",
-        ),
-        (RFC, &curp, "RFC010", "SAT source unavailable."),
-        (NSS, &curp, "NSS007", "IMSS source unavailable."),
+        (INE, &ine, warnings[0].0, warnings[0].1),
+        (RFC, &curp, warnings[1].0, warnings[1].1),
+        (NSS, &curp, warnings[2].0, warnings[2].1),
     ];
     let mut ids = Vec::new();
     for (path, body, _, _) in cases {
-        ids.push(create_forced(&sb, path, "unavailable", body.clone()).await);
+        ids.push(create_forced(&sb, path, scenario, body.clone()).await);
     }
     let all = |code: u64| {
         let ids = ids.clone();
@@ -987,7 +999,7 @@ async fn an_unavailable_source_is_retried_at_20_and_40_minutes() {
     }
     let got = hook.received();
     assert_eq!(got.len(), 3);
-    assert_eq!(got[1].json()["warnings"][0]["code"], "RFC010");
+    assert_eq!(got[1].json()["warnings"][0]["code"], warnings[1].0);
     assert_eq!(got[1].json()["verificationStatus"], 3);
     let d = deliveries(&sb).await;
     assert_eq!(d[0]["time"], "2024-05-15T10:40:02.000000-06:00");
