@@ -100,13 +100,24 @@ impl Router {
         if let Some(found) = self.lookup(method.as_str(), path, &lower) {
             return found;
         }
+        // HEAD is GET without the body (RFC 9110 §9.3.2; hyper writes no body
+        // for it), wherever GET is served.
+        if method == Method::HEAD {
+            if let Some(found) = self.lookup(Method::GET.as_str(), path, &lower) {
+                return found;
+            }
+        }
         let mut allow = Vec::new();
         let mut owner = None;
         for m in self.exact.keys() {
             if let Some(Match::Found { target, .. }) = self.lookup(m, path, &lower) {
                 owner = Some(target.provider);
                 if let Ok(m) = Method::from_bytes(m.as_bytes()) {
+                    let get = m == Method::GET;
                     allow.push(m);
+                    if get {
+                        allow.push(Method::HEAD);
+                    }
                 }
             }
         }

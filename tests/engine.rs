@@ -805,6 +805,32 @@ async fn wrong_method_is_405_with_allow() {
 }
 
 #[tokio::test]
+async fn head_is_get_without_the_body() {
+    let sb = Sandbox::start().await;
+    let nss_key = ("x-api-key", "test-key");
+    let get = sb.get("/api/v1/imss/nss/test_case", &[nss_key]).await;
+    assert_eq!(get.status, 200);
+    let head = sb
+        .send("HEAD", "/api/v1/imss/nss/test_case", &[nss_key], "")
+        .await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.scenario(), "test_cases");
+    assert!(head.body.is_empty());
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body.len().to_string().as_str())
+    );
+    // Not where only POST is served; a GET route's Allow names HEAD.
+    let r = sb.send("HEAD", PATH, &[KEY], "").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("POST"));
+    let r = sb
+        .send("DELETE", "/api/v1/imss/nss/test_case", &[nss_key], "")
+        .await;
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+}
+
+#[tokio::test]
 async fn invalid_namespace_header_is_400() {
     let sb = Sandbox::start().await;
     for bad in ["has space", "slash/es", &"x".repeat(65)] {

@@ -803,7 +803,7 @@ async fn engine_errors_in_kibans_shape() {
     let r = sb.send("DELETE", PATH, &[KEY], "").await;
     assert_eq!(r.status, 405);
     assert_eq!(keys(&r.json()), ["message"]);
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     let r = sb
         .send(
             "POST",
