@@ -116,6 +116,15 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The keys [`Settings::from_map`] reads.
+    pub const KEYS: [&'static str; 5] = [
+        "processing_delay",
+        "source_retries",
+        "webhook_attempts",
+        "webhook_retry_interval",
+        "webhook_timeout",
+    ];
+
     /// Reads `processing_delay`, `source_retries`, `webhook_attempts`,
     /// `webhook_retry_interval` and `webhook_timeout`; durations are written
     /// `2s`, `20m`… A key that is absent keeps its default; one that cannot

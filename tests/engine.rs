@@ -975,6 +975,55 @@ fn check_names_file_line_and_field() {
         "{stderr}"
     );
 
+    // A setting a provider does not read, or a value it cannot, would
+    // otherwise switch a limit off without a word: file, line, key.
+    let _ = std::fs::remove_file(dir.join("curpv5.yaml"));
+    let nss = include_str!("../scenarios/nss.yaml");
+    for (from, to, needle) in [
+        (
+            "attempts_per_day: 2",
+            "attempts_per_day: abc",
+            "settings.attempts_per_day",
+        ),
+        (
+            "attempts_per_day: 2",
+            "attempts_per_day: -1",
+            "settings.attempts_per_day",
+        ),
+        (
+            "attempts_per_day: 2",
+            "attemps_per_day: 2",
+            "settings.attemps_per_day: unknown setting",
+        ),
+    ] {
+        let broken = nss.replacen(from, to, 1);
+        assert_ne!(broken, nss);
+        let line = broken.lines().position(|l| l.contains(to)).unwrap() + 1;
+        std::fs::write(dir.join("nss.yaml"), &broken).unwrap();
+        let out = run(&["check", dir.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{to}: {stderr}");
+        assert!(
+            stderr.contains(&format!("nss.yaml:{line}: {needle}")),
+            "{to}: {stderr}"
+        );
+    }
+    for off in ["null", "off"] {
+        let fine = nss.replacen(
+            "attempts_per_day: 2",
+            &format!("attempts_per_day: {off}"),
+            1,
+        );
+        std::fs::write(dir.join("nss.yaml"), &fine).unwrap();
+        let out = run(&["check", dir.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::write(dir.join("curpv5.yaml"), &broken).unwrap();
+
     // The scenarios catalog refuses the folder too.
     let out = run(&["scenarios", "--scenarios", dir.to_str().unwrap()]);
     assert!(!out.status.success());

@@ -832,6 +832,7 @@ pub fn load_scenarios(
                 endpoints: m.endpoints(),
                 variables: m.variables(),
                 required: &required,
+                settings: &|s| m.check_settings(s),
             };
             model::parse_provider(&file, &text, &expect)
         })

@@ -114,7 +114,7 @@ pub struct ProviderDef {
     pub case_insensitive: bool,
     pub prefixes: Vec<String>,
     pub latency: Option<Latency>,
-    pub settings: serde_json::Map<String, Value>,
+    pub settings: Settings,
     pub errors: IndexMap<String, Scenario>,
     pub endpoints: Vec<EndpointDef>,
 }
@@ -196,7 +196,7 @@ struct RawFile {
     #[serde(default)]
     latency: Option<YamlLatency>,
     #[serde(default)]
-    settings: serde_json::Map<String, Value>,
+    settings: Settings,
     #[serde(default)]
     errors: IndexMap<String, RawScenario>,
     endpoints: IndexMap<String, RawEndpoint>,
@@ -300,6 +300,38 @@ pub struct Expect<'a> {
     pub variables: &'a [&'a str],
     /// Scenarios every endpoint must define because the module answers with them.
     pub required: &'a dyn Fn(&str) -> Vec<&'static str>,
+    /// The module's check of `settings:` (an error starts `settings.KEY: `).
+    pub settings: &'a dyn Fn(&Settings) -> Result<(), String>,
+}
+
+/// A provider file's `settings:`.
+pub type Settings = serde_json::Map<String, Value>;
+
+/// The common check of a provider's `settings:`: every key is one of
+/// `limits` or `others`, and a limit is a whole number, or `null` / `off`
+/// for none. `others` are checked by the module.
+pub fn check_limits(settings: &Settings, limits: &[&str], others: &[&str]) -> Result<(), String> {
+    for (key, value) in settings {
+        if limits.contains(&key.as_str()) {
+            let off = value.is_null() || value.as_str() == Some("off");
+            if !off && value.as_u64().is_none() {
+                return Err(format!(
+                    "settings.{key}: write a whole number, or null (or off) for no limit; got {value}"
+                ));
+            }
+        } else if !others.contains(&key.as_str()) {
+            let known: Vec<&str> = limits.iter().chain(others).copied().collect();
+            return Err(format!(
+                "settings.{key}: unknown setting; {}",
+                if known.is_empty() {
+                    "this provider has none".to_string()
+                } else {
+                    format!("the settings are {}", known.join(", "))
+                }
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Variables the engine itself fills for every template.
@@ -400,6 +432,19 @@ pub fn parse_provider(
                 format!("missing endpoint '{id}'"),
             ));
         }
+    }
+    if let Err(why) = (expect.settings)(&raw.settings) {
+        let (field, message) = why
+            .split_once(": ")
+            .map_or(("settings", why.as_str()), |(f, m)| (f, m));
+        let key = field.strip_prefix("settings.").unwrap_or("settings");
+        return Err(LoadError::at(
+            file,
+            text,
+            &format!("{key}:"),
+            field,
+            message,
+        ));
     }
     let mut errors = IndexMap::new();
     for (name, raw) in raw.errors {
@@ -573,6 +618,7 @@ endpoints:
             endpoints: &["one"],
             variables: &["curp"],
             required: &|_| vec!["success"],
+            settings: &|s| check_limits(s, &["per_day"], &[]),
         }
     }
 
@@ -580,6 +626,25 @@ endpoints:
     fn parses_a_good_file() {
         let def = parse_provider("demo.yaml", OK, &expect()).unwrap();
         assert_eq!(def.endpoints[0].scenarios["success"].status, StatusCode::OK);
+    }
+
+    #[test]
+    fn settings_are_checked_at_load() {
+        let with =
+            |settings: &str| OK.replace("errors:", &format!("settings:\n{settings}\nerrors:"));
+        for good in ["  per_day: 3", "  per_day: null", "  per_day: off"] {
+            parse_provider("demo.yaml", &with(good), &expect()).unwrap();
+        }
+        let err = parse_provider("demo.yaml", &with("  per_day: lots"), &expect()).unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        assert_eq!(err.field.as_deref(), Some("settings.per_day"), "{err}");
+        assert!(err.message.contains("whole number"), "{err}");
+        for bad in ["  per_day: -1", "  per_day: 2.5", "  per_day: \"2\""] {
+            parse_provider("demo.yaml", &with(bad), &expect()).unwrap_err();
+        }
+        let err = parse_provider("demo.yaml", &with("  per_dya: 3"), &expect()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("settings.per_dya"), "{err}");
+        assert!(err.message.contains("the settings are per_day"), "{err}");
     }
 
     #[test]

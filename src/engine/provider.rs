@@ -14,7 +14,7 @@ use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
 
 use super::fixtures::Fixtures;
-use super::model::{EndpointDef, ProviderDef, Scenario};
+use super::model::{self, EndpointDef, ProviderDef, Scenario};
 use super::namespace::Namespace;
 use super::template::Vars;
 use super::Reply;
@@ -240,6 +240,14 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Scenarios an endpoint must define because this module answers with them.
     fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str>;
+
+    /// Checks the file's `settings:` at load, so that `check`, `serve` and
+    /// a reload refuse a key the module does not read or a value it cannot
+    /// (a limit of `abc` would otherwise read as no limit). The error starts
+    /// with `settings.KEY: `. [`model::check_limits`] does the common case.
+    fn check_settings(&self, settings: &model::Settings) -> Result<(), String> {
+        model::check_limits(settings, &[], &[])
+    }
 
     /// The credential the request presents, `None` when it is missing.
     fn credential(&self, req: &Request) -> Option<String>;

@@ -20,11 +20,12 @@ use super::pdf;
 use crate::curp::{self, Person, Renapo, Sex};
 use crate::engine::cache::Cache;
 use crate::engine::counters::Window;
-use crate::engine::model::Scenario;
+use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
 use crate::fnv::Fnv;
 use crate::request::{Field, Request};
+use serde_json::{Map, Value};
 
 #[derive(Default)]
 pub struct Accuauth {
@@ -97,6 +98,11 @@ impl Provider for Accuauth {
             "rate_limited",
             "out_of_quota",
         ]
+    }
+
+    fn check_settings(&self, settings: &Map<String, Value>) -> Result<(), String> {
+        let limits = [SAME_ID_PER_DAY.0, REQUESTS_PER_SECOND.0, QUOTA.0];
+        model::check_limits(settings, &limits, &[])
     }
 
     fn credential(&self, req: &Request) -> Option<String> {

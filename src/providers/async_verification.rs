@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
 use crate::engine::fixtures::check_webhook_url;
-use crate::engine::model::Scenario;
+use crate::engine::model::{self, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
@@ -47,6 +47,9 @@ const NSS: &str = "nss_by_curp";
 const STATUS: &str = "verification_status";
 
 /// The INE credential models the seed lists.
+/// The setting of the per-CURP daily NssByCurp limit.
+const NSS_PER_CURP_PER_DAY: &str = "nss_per_curp_per_day";
+
 const INE_TYPES: [&str; 6] = ["C", "D", "E", "F", "G", "H"];
 
 const ADMIN_WEBHOOKS: &str = "/__admin/webhooks";
@@ -95,6 +98,11 @@ impl Provider for AsyncVerification {
             NSS => [&created[..], &["invalid_format", "attempts_exceeded"]].concat(),
             _ => vec!["success", "unknown_verification", "no_permission"],
         }
+    }
+
+    fn check_settings(&self, settings: &Map<String, Value>) -> Result<(), String> {
+        model::check_limits(settings, &[NSS_PER_CURP_PER_DAY], &Settings::KEYS)?;
+        Settings::from_map(settings).map(drop)
     }
 
     fn credential(&self, req: &Request) -> Option<String> {
@@ -324,7 +332,7 @@ fn check_nss(call: &Call<'_>) -> Option<&'static str> {
         Err(answer) => return Some(answer),
     };
     let curp = call.curp.as_deref().unwrap_or_default();
-    if let Some(limit) = call.provider.limit("nss_per_curp_per_day", Some(2)) {
+    if let Some(limit) = call.provider.limit(NSS_PER_CURP_PER_DAY, Some(2)) {
         let key = format!("async:NssByCurp:{curp}");
         let n = call
             .ns

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
-use crate::engine::model::Scenario;
+use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider, Selected};
 use crate::engine::template::Vars;
 use crate::request::{Field, Request};
@@ -148,6 +148,10 @@ impl Provider for Nss {
             "history" => vec!["page", "invalid_paging"],
             _ => Vec::new(),
         }
+    }
+
+    fn check_settings(&self, settings: &Map<String, Value>) -> Result<(), String> {
+        model::check_limits(settings, &["attempts_per_day"], &[])
     }
 
     fn credential(&self, req: &Request) -> Option<String> {

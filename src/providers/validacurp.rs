@@ -13,11 +13,11 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use hyper::header::AUTHORIZATION;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::curp::{self, CalcInput, Renapo, Sex};
 use crate::engine::counters::Window;
-use crate::engine::model::Scenario;
+use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
 use crate::request::{Field, Request};
@@ -187,6 +187,10 @@ impl Provider for ValidaCurp {
             _ => {}
         }
         r
+    }
+
+    fn check_settings(&self, settings: &Map<String, Value>) -> Result<(), String> {
+        model::check_limits(settings, &[QUOTA_SETTING], &[])
     }
 
     fn credential(&self, req: &Request) -> Option<String> {
