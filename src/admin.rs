@@ -166,7 +166,7 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             ok(json!({"cleared": true}))
         }
         Route::DeleteOverride => handle_delete_override(&ns, id.as_deref().unwrap_or("")),
-        Route::Requests => handle_requests(&ns, req),
+        Route::Requests => handle_requests(engine, &ns, req),
         Route::ClearRequests => {
             ns.journal.clear();
             ok(json!({"cleared": true}))
@@ -336,15 +336,9 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let defs = engine.defs();
-    let Some(pdef) = defs.providers.iter().find(|p| p.id == provider) else {
-        let ids: Vec<&str> = defs.providers.iter().map(|p| p.id.as_str()).collect();
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "unknown provider '{provider}'; providers: {}",
-                ids.join(", ")
-            ),
-        );
+    let pdef = match known_provider(engine, &provider) {
+        Ok(i) => &defs.providers[i],
+        Err(r) => return r,
     };
     let endpoints: Vec<_> = pdef
         .endpoints
@@ -418,12 +412,32 @@ fn handle_delete_override(ns: &Namespace, id: &str) -> Reply {
     }
 }
 
-fn handle_requests(ns: &Namespace, req: &Request) -> Reply {
+fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
+    // A misspelt filter would otherwise answer the whole journal.
+    const PARAMS: [&str; 5] = ["provider", "path", "curp", "limit", "namespace"];
+    if let Some((k, _)) = req
+        .query
+        .iter()
+        .find(|(k, _)| !PARAMS.contains(&k.as_str()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "unknown parameter '{k}'; the filters are {}",
+                PARAMS.join(", ")
+            ),
+        );
+    }
     let limit = match req.query("limit").map(str::parse::<usize>).transpose() {
         Ok(l) => l,
         Err(_) => return error(StatusCode::BAD_REQUEST, "'limit' must be a whole number"),
     };
     let nonempty = |k: &str| req.query(k).filter(|v| !v.is_empty()).map(str::to_string);
+    if let Some(provider) = nonempty("provider") {
+        if let Err(r) = known_provider(engine, &provider) {
+            return r;
+        }
+    }
     let filter = Filter {
         provider: nonempty("provider"),
         path: nonempty("path"),
@@ -437,6 +451,21 @@ fn handle_requests(ns: &Namespace, req: &Request) -> Reply {
         .map(|e| e.to_json())
         .collect();
     ok(Value::Array(entries))
+}
+
+/// The index of the provider named `id`, or the 400 that lists them.
+fn known_provider(engine: &Engine, id: &str) -> Result<usize, Reply> {
+    let defs = engine.defs();
+    defs.providers
+        .iter()
+        .position(|p| p.id == id)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = defs.providers.iter().map(|p| p.id.as_str()).collect();
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("unknown provider '{id}'; providers: {}", ids.join(", ")),
+            )
+        })
 }
 
 fn clock_json(ns: &Namespace) -> Reply {

@@ -462,6 +462,7 @@ async fn journal_records_and_filters() {
     assert_eq!(first["query"], "trace=1");
     assert_eq!(first["status"], 200);
     assert_eq!(first["scenario"], "success");
+    assert_eq!(first["fault"], Value::Null);
     assert_eq!(first["time"], "2024-05-15T10:00:00.000000-06:00");
     assert_eq!(first["body"], json!({ "curp": CURP }));
     assert_eq!(first["headers"]["x-custom"], "hello");
@@ -493,6 +494,12 @@ async fn journal_records_and_filters() {
     assert_eq!(ids(&combined), [id[2]]);
     let r = sb.get("/__admin/requests?limit=many", &[]).await;
     assert_bad(&r, "limit");
+    // A misspelt filter or an unknown provider is refused, not answered
+    // with the whole journal or nothing.
+    let r = sb.get("/__admin/requests?provder=curpv5", &[]).await;
+    assert_bad(&r, "provder");
+    let r = sb.get("/__admin/requests?provider=curpv6", &[]).await;
+    assert_bad(&r, "curpv6");
     // Admin calls are not journaled.
     assert_eq!(
         sb.admin_get("/__admin/requests")

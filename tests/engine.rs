@@ -397,9 +397,11 @@ async fn connection_reset_breaks_the_connection() {
         .expect("the reset is immediate");
     assert!(res.is_err(), "a reset is not a response: {res:?}");
     still_serving(&sb).await;
-    // The journal still records the request.
+    // The journal still records the request, and says the client got a
+    // reset rather than the scenario's status.
     let j = sb.admin_get("/__admin/requests?limit=3").await;
     assert_eq!(j[0]["scenario"], "success");
+    assert_eq!(j[0]["fault"], "connection_reset");
 }
 
 #[tokio::test]
@@ -415,6 +417,8 @@ async fn empty_response_closes_without_a_byte() {
     let bytes = got.expect("a close, not a reset");
     assert!(bytes.is_empty(), "{}", String::from_utf8_lossy(&bytes));
     still_serving(&sb).await;
+    let j = sb.admin_get("/__admin/requests").await;
+    assert_eq!(j[0]["fault"], "empty_response", "{j}");
 }
 
 #[tokio::test]

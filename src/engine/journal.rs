@@ -28,6 +28,9 @@ pub struct Entry {
     pub method: hyper::Method,
     pub status: u16,
     pub scenario: Option<&'static str>,
+    /// The fault the answer was given with (`connection_reset`…): the
+    /// client then saw no `status` at all, or a cut body.
+    pub fault: Option<&'static str>,
     request: Text,
 }
 
@@ -159,6 +162,7 @@ pub struct Record<'a> {
     pub body: &'a [u8],
     pub status: u16,
     pub scenario: Option<&'static str>,
+    pub fault: Option<&'static str>,
     pub curp: Option<&'a str>,
 }
 
@@ -172,6 +176,7 @@ impl Entry {
             method: r.method.clone(),
             status: r.status,
             scenario: r.scenario,
+            fault: r.fault,
             request: Text::copy(
                 r.path,
                 r.query,
@@ -254,6 +259,7 @@ impl Entry {
             "body": body,
             "status": self.status,
             "scenario": self.scenario,
+            "fault": self.fault,
             "curp": self.curp(),
         })
     }
@@ -381,6 +387,7 @@ mod tests {
             body,
             status: 200,
             scenario: Some("success"),
+            fault: None,
             curp,
         })
     }

@@ -612,6 +612,7 @@ impl Engine {
             body: &req.raw_body,
             status: reply.status.as_u16(),
             scenario: reply.scenario,
+            fault: reply.fault.map(Fault::name),
             curp: curp.as_deref(),
         }));
     }
