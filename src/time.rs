@@ -106,6 +106,10 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The last instant the providers' offset writes with a four-digit year:
+    /// `9999-12-31T23:59:59.999999-06:00`, where the sandbox clock stops.
+    pub const LAST_MX: Timestamp = Timestamp(253_402_322_400_000_000 - 1);
+
     pub fn from_micros(micros: i64) -> Timestamp {
         Timestamp(micros)
     }
@@ -364,6 +368,10 @@ mod tests {
         assert_eq!(early.to_mx_rfc3339(), "0000-12-31T18:00:00.000000-06:00");
         let late = Timestamp::parse_rfc3339("9999-12-31T23:59:59.000001-06:00").unwrap();
         assert_eq!(late.to_mx_rfc3339(), "9999-12-31T23:59:59.000001-06:00");
+        let last = Timestamp::LAST_MX;
+        assert_eq!(last.to_mx_rfc3339(), "9999-12-31T23:59:59.999999-06:00");
+        assert!(last.in_rfc3339_range());
+        assert!(!last.plus(Duration::from_micros(1)).in_rfc3339_range());
     }
 
     #[test]

@@ -48,9 +48,13 @@ struct State {
 }
 
 impl State {
+    /// Sandbox time, which stops at the last instant RFC 3339 can write in
+    /// the providers' offset rather than run into a five-digit year.
     fn now(&self) -> Timestamp {
         let real = self.base_real.elapsed().as_secs_f64() * self.scale;
-        self.base.plus(Duration::from_secs_f64(real.max(0.0)))
+        self.base
+            .plus(Duration::from_secs_f64(real.max(0.0)))
+            .min(Timestamp::LAST_MX.max(self.base))
     }
 }
 
@@ -197,6 +201,27 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_running_clock_stops_at_the_last_writable_instant() {
+        let ten_seconds_ago = Instant::now() - Duration::from_secs(10);
+        let near_the_end = State {
+            base: Timestamp::parse_rfc3339("9999-12-31T23:59:59-06:00").unwrap(),
+            base_real: ten_seconds_ago,
+            scale: 1.0,
+        };
+        assert_eq!(near_the_end.now(), Timestamp::LAST_MX);
+        assert_eq!(
+            near_the_end.now().to_mx_rfc3339(),
+            "9999-12-31T23:59:59.999999-06:00"
+        );
+        // Earlier on, time runs as it did.
+        let earlier = State {
+            base: Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap(),
+            ..near_the_end
+        };
+        assert!(earlier.now() >= earlier.base.plus(Duration::from_secs(10)));
+    }
 
     #[test]
     fn frozen_clock_moves_only_by_hand() {
