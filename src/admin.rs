@@ -107,13 +107,25 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             .with_header(hyper::header::WWW_AUTHENTICATE, "Bearer");
         }
     }
-    let path = req.path.trim_end_matches('/');
+    // A trailing slash is forgiven, but not on a DELETE: `overrides/` is an
+    // override id left empty, not a request to clear them all.
+    let path = if req.method == Method::DELETE {
+        req.path.as_str()
+    } else {
+        req.path.trim_end_matches('/')
+    };
+    // HEAD is GET without the body (hyper writes none), as on provider routes.
+    let method = if req.method == Method::HEAD {
+        &Method::GET
+    } else {
+        &req.method
+    };
     let found = routers()
         .iter()
-        .find(|(m, _)| *m == req.method)
+        .find(|(m, _)| m == method)
         .and_then(|(_, r)| r.at(path).ok());
     let Some(found) = found else {
-        if let Some(reply) = handle_module(engine, req, path).await {
+        if let Some(reply) = handle_module(engine, req, method, path).await {
             return reply;
         }
         let mut allow: Vec<&str> = routers()
@@ -122,6 +134,9 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             .map(|(m, _)| m.as_str())
             .collect();
         allow.extend(module_methods(engine, path));
+        if allow.contains(&"GET") {
+            allow.push("HEAD");
+        }
         if allow.is_empty() {
             return error(
                 StatusCode::NOT_FOUND,
@@ -215,10 +230,15 @@ fn module_router(
 
 /// Answers a route a provider module owns (`Provider::admin_routes`), if
 /// one matches: the admin API's own routes are tried first.
-async fn handle_module(engine: &Engine, req: &Request, path: &str) -> Option<Reply> {
+async fn handle_module(
+    engine: &Engine,
+    req: &Request,
+    method: &Method,
+    path: &str,
+) -> Option<Reply> {
     let modules = engine.modules();
     let (index, route, params) = modules.iter().enumerate().find_map(|(i, m)| {
-        let router = module_router(m.admin_routes(), req.method.as_str());
+        let router = module_router(m.admin_routes(), method.as_str());
         let found = router.at(path).ok()?;
         let params = found
             .params

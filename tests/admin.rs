@@ -85,7 +85,14 @@ async fn unknown_admin_route_is_404_and_wrong_method_405() {
 
     let r = sb.send("PUT", "/__admin/health", &[], "").await;
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    // HEAD is GET without the body, on the engine's routes and a module's.
+    for path in ["/__admin/health", "/__admin/verifications"] {
+        let r = sb.send("HEAD", path, &[], "").await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.body.is_empty(), "{path}");
+        assert!(r.header("content-length").is_some(), "{path}");
+    }
     assert!(r.json()["error"].is_string());
 
     let r = sb.send("PATCH", "/__admin/overrides", &[], "").await;
@@ -249,6 +256,9 @@ async fn overrides_newest_first_and_delete_one() {
     assert_eq!(r.status, 404);
     assert!(r.json()["error"].is_string());
     assert_eq!(sb.admin_delete("/__admin/overrides/abc").await.status, 404);
+    // An id left empty is not "clear them all".
+    let r = sb.admin_delete("/__admin/overrides/").await;
+    assert_eq!(r.status, 404, "{}", r.text());
     let list = sb.admin_get("/__admin/overrides").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], a["id"]);

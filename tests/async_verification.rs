@@ -1573,7 +1573,7 @@ async fn webhook_admin_routes_check_their_input() {
     // A known path under another method: 405 with Allow.
     let r = sb.admin_post("/__admin/verifications", json!({})).await;
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
     // Per namespace.
     set_webhook(&sb, "k", json!({"url": "http://127.0.0.1:1/h"})).await;
     assert_eq!(
