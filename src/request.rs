@@ -106,10 +106,14 @@ impl Request {
 
     /// One of the sandbox's own headers (its name starts with
     /// [`SANDBOX_HEADER_PREFIX`]), by a name parsed ahead of time.
+    /// An empty (or blank) value is no header, for all four alike: a test
+    /// that templates `X-Sandbox-Scenario: $SCENARIO` sends one when unset.
     pub fn sandbox_header(&self, name: &hyper::header::HeaderName) -> Option<&str> {
         debug_assert!(name.as_str().starts_with(SANDBOX_HEADER_PREFIX));
         if self.sandbox_headers {
             self.header_named(name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
         } else {
             None
         }

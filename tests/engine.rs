@@ -183,9 +183,19 @@ async fn unknown_scenario_header_lists_the_valid_names() {
             "{name}"
         );
     }
-    // An empty header is no header.
-    let r = bycurp(&sb, &[("x-sandbox-scenario", "")], CURP).await;
-    assert_eq!(r.scenario(), "success");
+    // An empty header is no header, for every sandbox header alike.
+    for header in [
+        "x-sandbox-scenario",
+        "x-sandbox-latency",
+        "x-sandbox-fault",
+        "x-sandbox-namespace",
+    ] {
+        for empty in ["", "  "] {
+            let r = bycurp(&sb, &[(header, empty)], CURP).await;
+            assert_eq!(r.status, 200, "{header}: {}", r.text());
+            assert_eq!(r.scenario(), "success", "{header}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -377,10 +377,7 @@ impl Engine {
         }
         // The sandbox's own headers are checked first: a typo there is the
         // test author's, and is said plainly rather than hidden in a provider error.
-        let forced = req
-            .sandbox_header(&SCENARIO_NAME)
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
+        let forced = req.sandbox_header(&SCENARIO_NAME);
         let header_latency = match req
             .sandbox_header(&LATENCY_NAME)
             .map(str::parse::<Latency>)
