@@ -60,6 +60,13 @@ struct Map {
 /// Keys kept before the first pruning.
 const PRUNE_AT: usize = 65_536;
 
+/// Counters kept at most. More than half of it live in one window is a
+/// flood, not a test suite (a fresh API ID per request, or the clock frozen
+/// so that nothing passes): when the map is full, the passed windows go
+/// first, then the counters hit once (the furthest from any limit), then
+/// any, down to half, so that memory stays bounded and pruning rare.
+const MAX_KEYS: usize = 2 * PRUNE_AT;
+
 impl Counters {
     /// Counts one more hit of `key` and returns the count in the current
     /// window, this hit included.
@@ -72,8 +79,18 @@ impl Counters {
         }
         if map.by_key.len() >= map.prune_at.max(PRUNE_AT) {
             map.by_key.retain(|_, c| c.slot == c.window.slot(now));
-            // Still full of live counters: wait for twice as many.
-            map.prune_at = map.by_key.len() * 2;
+            if map.by_key.len() > MAX_KEYS / 2 {
+                map.by_key.retain(|_, c| c.count > 1);
+                let mut room = MAX_KEYS / 2;
+                map.by_key.retain(|_, _| {
+                    let keep = room > 0;
+                    room = room.saturating_sub(1);
+                    keep
+                });
+            }
+            // Still full of live counters: wait for twice as many, up to
+            // the most kept.
+            map.prune_at = (map.by_key.len() * 2).clamp(PRUNE_AT, MAX_KEYS);
         }
         let mut c = Counter {
             key: key.to_string(),
@@ -161,5 +178,19 @@ mod tests {
         assert_eq!(c.hit("k", Window::Day, None, tomorrow), 2);
         assert_eq!(c.list(tomorrow).len(), PRUNE_AT + 1);
         assert_eq!(c.list(tomorrow)[0].key, "k");
+    }
+
+    #[test]
+    fn a_flood_of_live_keys_stays_bounded() {
+        let c = Counters::default();
+        let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
+        c.hit("k", Window::Forever, Some(5), t);
+        c.hit("k", Window::Forever, Some(5), t);
+        for i in 0..2 * MAX_KEYS {
+            c.hit(&format!("flood{i}"), Window::Forever, None, t);
+            assert!(c.map.lock().unwrap().by_key.len() <= MAX_KEYS);
+        }
+        // The counter hit more than once outlived the keys hit once.
+        assert_eq!(c.hit("k", Window::Forever, Some(5), t), 3);
     }
 }
