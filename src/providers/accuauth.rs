@@ -25,7 +25,6 @@ use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
 use crate::fnv::Fnv;
 use crate::request::{Field, Request};
-use serde_json::{Map, Value};
 
 #[derive(Default)]
 pub struct Accuauth {
@@ -100,7 +99,7 @@ impl Provider for Accuauth {
         ]
     }
 
-    fn check_settings(&self, settings: &Map<String, Value>) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::Settings) -> Result<(), String> {
         let limits = [SAME_ID_PER_DAY.0, REQUESTS_PER_SECOND.0, QUOTA.0];
         model::check_limits(settings, &limits, &[])
     }

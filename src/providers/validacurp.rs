@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use hyper::header::AUTHORIZATION;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::curp::{self, CalcInput, Renapo, Sex};
 use crate::engine::counters::Window;
@@ -189,7 +189,7 @@ impl Provider for ValidaCurp {
         r
     }
 
-    fn check_settings(&self, settings: &Map<String, Value>) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::Settings) -> Result<(), String> {
         model::check_limits(settings, &[QUOTA_SETTING], &[])
     }
 
