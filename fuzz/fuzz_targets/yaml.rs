@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
                 endpoints: m.endpoints(),
                 variables: m.variables(),
                 required: &required,
+                settings: &|s| m.check_settings(s),
             };
             let _ = parse_provider("fuzz.yaml", text, &expect);
         }
