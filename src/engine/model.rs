@@ -205,7 +205,9 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEndpoint {
-    method: OneOrMany<YamlMethod>,
+    // Names, checked after parsing: inside the untagged enum serde would
+    // only say that neither form matched, not which method is wrong.
+    method: OneOrMany<String>,
     paths: Vec<String>,
     scenarios: IndexMap<String, RawScenario>,
 }
@@ -273,23 +275,17 @@ impl TryFrom<u16> for YamlStatus {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(try_from = "String")]
-struct YamlMethod(Method);
-
-impl TryFrom<String> for YamlMethod {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.to_ascii_uppercase().as_str() {
-            "GET" => Ok(YamlMethod(Method::GET)),
-            "POST" => Ok(YamlMethod(Method::POST)),
-            "PUT" => Ok(YamlMethod(Method::PUT)),
-            "PATCH" => Ok(YamlMethod(Method::PATCH)),
-            "DELETE" => Ok(YamlMethod(Method::DELETE)),
-            _ => Err(format!(
-                "unsupported method '{s}'; use GET, POST, PUT, PATCH or DELETE"
-            )),
-        }
+/// An endpoint's method by name, in any case.
+fn method(name: &str) -> Result<Method, String> {
+    match name.to_ascii_uppercase().as_str() {
+        "GET" => Ok(Method::GET),
+        "POST" => Ok(Method::POST),
+        "PUT" => Ok(Method::PUT),
+        "PATCH" => Ok(Method::PATCH),
+        "DELETE" => Ok(Method::DELETE),
+        _ => Err(format!(
+            "unsupported method '{name}'; use GET, POST, PUT, PATCH or DELETE"
+        )),
     }
 }
 
@@ -371,10 +367,19 @@ pub fn parse_provider(
                 ),
             ));
         }
-        let methods = match ep.method {
-            OneOrMany::One(m) => vec![m.0],
-            OneOrMany::Many(ms) => ms.into_iter().map(|m| m.0).collect(),
+        let names = match ep.method {
+            OneOrMany::One(m) => vec![m],
+            OneOrMany::Many(ms) => ms,
         };
+        let methods = names
+            .iter()
+            .map(|name| {
+                method(name).map_err(|why| {
+                    let field = format!("endpoints.{id}.method");
+                    LoadError::at(file, text, name, &field, why)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if ep.paths.is_empty() {
             return Err(LoadError::at(
                 file,
@@ -667,6 +672,15 @@ endpoints:
         let bad = OK.replace("description: it works", "descripton: it works");
         let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
         assert!(err.message.contains("descripton"), "{err}");
+
+        // A wrong method is named, with its line, in either form.
+        for form in ["method: FETCH", "method: [POST, FETCH]"] {
+            let bad = OK.replace("method: POST", form);
+            let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
+            assert_eq!(err.line, Some(10), "{err}");
+            assert_eq!(err.field.as_deref(), Some("endpoints.one.method"));
+            assert!(err.message.contains("'FETCH'"), "{err}");
+        }
 
         let bad = OK.replace("success:", "fine:");
         let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
