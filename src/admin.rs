@@ -13,7 +13,7 @@ use crate::engine::latency::{Fault, Latency};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
-use crate::engine::{Engine, Reply};
+use crate::engine::{Defs, Engine, Reply};
 use crate::request::{Body, Request};
 use crate::time::{parse_duration, Timestamp};
 
@@ -204,7 +204,22 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             ok(json!({"reset": true, "namespace": ns.name}))
         }
         Route::Reload => match engine.reload() {
-            Ok(()) => ok(json!({"reloaded": true, "scenarios": engine.catalog().len()})),
+            Ok(()) => {
+                // An override whose scenario the new files no longer have
+                // would never match again: it goes, and the answer says so.
+                let defs = engine.defs();
+                let mut dropped = Vec::new();
+                for ns in engine.namespaces().all() {
+                    for o in ns.overrides.retain(|o| still_answers(&defs, o)) {
+                        dropped.push(json!({"namespace": ns.name, "override": o}));
+                    }
+                }
+                ok(json!({
+                    "reloaded": true,
+                    "scenarios": engine.catalog().len(),
+                    "dropped_overrides": dropped,
+                }))
+            }
             Err(e) => error(
                 StatusCode::BAD_REQUEST,
                 &format!("reload refused, the previous configuration stays: {e}"),
@@ -471,6 +486,21 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
         .map(|e| e.to_json())
         .collect();
     ok(Value::Array(entries))
+}
+
+/// Whether an override's provider still has its path (if it names one) and
+/// its scenario there.
+fn still_answers(defs: &Defs, o: &Override) -> bool {
+    defs.providers
+        .iter()
+        .filter(|p| p.id == o.provider)
+        .flat_map(|p| &p.endpoints)
+        .filter(|e| {
+            o.path
+                .as_deref()
+                .is_none_or(|p| e.paths.iter().any(|q| q.eq_ignore_ascii_case(p)))
+        })
+        .any(|e| e.scenario(&o.scenario).is_some())
 }
 
 /// The index of the provider named `id`, or the 400 that lists them.

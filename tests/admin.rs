@@ -926,5 +926,49 @@ async fn reload_keeps_the_old_set_on_bad_yaml() {
         .unwrap()
         .iter()
         .any(|s| s["name"] == "brand_new"));
+
+    // Overrides on brand_new (one in another namespace) and on a scenario
+    // that stays; a reload without brand_new drops the first two and says so.
+    let set = |ns: &'static str, scenario: &'static str| {
+        let sb = &sb;
+        async move {
+            let r = sb
+                .admin_post(
+                    &format!("/__admin/overrides?namespace={ns}"),
+                    json!({"provider": "curpv5", "scenario": scenario}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+    };
+    set("default", "brand_new").await;
+    set("suite-b", "brand_new").await;
+    set("default", "unavailable").await;
+    std::fs::write(&file, original).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let dropped = r.json()["dropped_overrides"].clone();
+    let mut gone: Vec<(String, String)> = dropped
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["namespace"].as_str().unwrap().to_string(),
+                d["override"]["scenario"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    gone.sort();
+    assert_eq!(
+        gone,
+        [
+            ("default".to_string(), "brand_new".to_string()),
+            ("suite-b".to_string(), "brand_new".to_string())
+        ]
+    );
+    let left = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    assert_eq!(left[0]["scenario"], "unavailable");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -125,6 +125,17 @@ impl Overrides {
         self.lock().list.clone()
     }
 
+    /// Keeps the overrides `keep` accepts and returns the others.
+    pub fn retain(&self, keep: impl Fn(&Override) -> bool) -> Vec<Override> {
+        let mut inner = self.lock();
+        let (kept, gone) = std::mem::take(&mut inner.list)
+            .into_iter()
+            .partition(|o| keep(o));
+        inner.list = kept;
+        self.held.store(inner.list.len(), Ordering::SeqCst);
+        gone
+    }
+
     /// Removes one; false when there was no such id.
     pub fn remove(&self, id: u64) -> bool {
         let mut inner = self.lock();
