@@ -13,7 +13,7 @@ use crate::engine::latency::{Fault, Latency};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
-use crate::engine::{Defs, Engine, Reply};
+use crate::engine::{quoted, Defs, Engine, Reply};
 use crate::request::{Body, Request};
 use crate::time::{parse_duration, Timestamp};
 
@@ -140,15 +140,19 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
         if allow.is_empty() {
             return error(
                 StatusCode::NOT_FOUND,
-                &format!("no admin route {} {}", req.method, req.path),
+                &format!(
+                    "no admin route {} {}",
+                    quoted(req.method.as_str()),
+                    quoted(&req.path)
+                ),
             );
         }
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
             &format!(
                 "method {} is not allowed on {}; allowed: {}",
-                req.method,
-                path,
+                quoted(req.method.as_str()),
+                quoted(path),
                 allow.join(", ")
             ),
         )

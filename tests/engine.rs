@@ -803,6 +803,15 @@ async fn unknown_paths_are_404() {
         assert_eq!(b.as_object().unwrap().len(), 1, "{b}");
         assert!(b["error"].as_str().unwrap().contains(path), "{b}");
     }
+    // A long path is not sent back whole.
+    let long = format!("/{}", "x".repeat(5000));
+    for path in [long.clone(), format!("/__admin{long}")] {
+        let r = sb.get(&path, &[]).await;
+        assert_eq!(r.status, 404);
+        let e = r.json()["error"].as_str().unwrap().to_string();
+        assert!(e.len() < 400, "{} bytes", e.len());
+        assert!(e.contains(&format!("({} bytes)", path.len())), "{e}");
+    }
 }
 
 #[tokio::test]

@@ -275,8 +275,8 @@ impl Engine {
                 let names: Vec<&str> = allow.iter().map(Method::as_str).collect();
                 let message = format!(
                     "method {} is not allowed on {}; allowed: {}",
-                    req.method,
-                    req.path,
+                    quoted(req.method.as_str()),
+                    quoted(&req.path),
                     names.join(", ")
                 );
                 let reply = self
@@ -292,7 +292,11 @@ impl Engine {
                 (reply, Some(provider), None, None)
             }
             Match::NotFound { provider } => {
-                let mut message = format!("no endpoint at {} {}", req.method, req.path);
+                let mut message = format!(
+                    "no endpoint at {} {}",
+                    quoted(req.method.as_str()),
+                    quoted(&req.path)
+                );
                 let meant = defs.router.nearest(&req.path);
                 if let Some((path, _)) = meant {
                     message.push_str(&format!("; did you mean {path}?"));
@@ -618,6 +622,20 @@ impl Engine {
 /// Every answer on a provider path says what answered it: the sandbox's own
 /// refusals (an unknown scenario name, a bad sandbox header or namespace)
 /// carry `X-Sandbox-Scenario: sandbox_error`.
+/// What an error message repeats of the request (its method, its path):
+/// the first 256 bytes, so that a 64 KB path is not sent back whole.
+pub(crate) fn quoted(s: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 256;
+    if s.len() <= MAX {
+        return s.into();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len()).into()
+}
+
 fn mark_sandbox_error(mut reply: Reply) -> Reply {
     let name = SCENARIO_NAME;
     if reply.headers.iter().any(|(k, _)| *k == name) {
