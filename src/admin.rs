@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::journal::Filter;
 use crate::engine::latency::{Fault, Latency};
+use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
@@ -379,14 +380,7 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
         Ok(i) => &defs.providers[i],
         Err(r) => return r,
     };
-    let endpoints: Vec<_> = pdef
-        .endpoints
-        .iter()
-        .filter(|e| {
-            path.as_deref()
-                .is_none_or(|p| e.paths.iter().any(|q| q.eq_ignore_ascii_case(p)))
-        })
-        .collect();
+    let endpoints: Vec<_> = endpoints_at(pdef, path.as_deref()).collect();
     if endpoints.is_empty() {
         let paths: Vec<&str> = pdef
             .endpoints
@@ -498,13 +492,19 @@ fn still_answers(defs: &Defs, o: &Override) -> bool {
     defs.providers
         .iter()
         .filter(|p| p.id == o.provider)
-        .flat_map(|p| &p.endpoints)
-        .filter(|e| {
-            o.path
-                .as_deref()
-                .is_none_or(|p| e.paths.iter().any(|q| q.eq_ignore_ascii_case(p)))
-        })
+        .flat_map(|p| endpoints_at(p, o.path.as_deref()))
         .any(|e| e.scenario(&o.scenario).is_some())
+}
+
+/// The provider's endpoints an override's `path` names (any of an endpoint's
+/// paths, in any case), or all of them without one.
+fn endpoints_at<'a, 'p>(
+    pdef: &'a ProviderDef,
+    path: Option<&'p str>,
+) -> impl Iterator<Item = &'a EndpointDef> + use<'a, 'p> {
+    pdef.endpoints
+        .iter()
+        .filter(move |e| path.is_none_or(|p| e.paths.iter().any(|q| q.eq_ignore_ascii_case(p))))
 }
 
 /// The index of the provider named `id`, or the 400 that lists them.
