@@ -114,7 +114,7 @@ pub struct ProviderDef {
     pub case_insensitive: bool,
     pub prefixes: Vec<String>,
     pub latency: Option<Latency>,
-    pub settings: Settings,
+    pub settings: SettingsMap,
     pub errors: IndexMap<String, Scenario>,
     pub endpoints: Vec<EndpointDef>,
 }
@@ -196,7 +196,7 @@ struct RawFile {
     #[serde(default)]
     latency: Option<YamlLatency>,
     #[serde(default)]
-    settings: Settings,
+    settings: SettingsMap,
     #[serde(default)]
     errors: IndexMap<String, RawScenario>,
     endpoints: IndexMap<String, RawEndpoint>,
@@ -297,16 +297,20 @@ pub struct Expect<'a> {
     /// Scenarios every endpoint must define because the module answers with them.
     pub required: &'a dyn Fn(&str) -> Vec<&'static str>,
     /// The module's check of `settings:` (an error starts `settings.KEY: `).
-    pub settings: &'a dyn Fn(&Settings) -> Result<(), String>,
+    pub settings: &'a dyn Fn(&SettingsMap) -> Result<(), String>,
 }
 
 /// A provider file's `settings:`.
-pub type Settings = serde_json::Map<String, Value>;
+pub type SettingsMap = serde_json::Map<String, Value>;
 
 /// The common check of a provider's `settings:`: every key is one of
 /// `limits` or `others`, and a limit is a whole number, or `null` / `off`
 /// for none. `others` are checked by the module.
-pub fn check_limits(settings: &Settings, limits: &[&str], others: &[&str]) -> Result<(), String> {
+pub fn check_limits(
+    settings: &SettingsMap,
+    limits: &[&str],
+    others: &[&str],
+) -> Result<(), String> {
     for (key, value) in settings {
         if limits.contains(&key.as_str()) {
             let off = value.is_null() || value.as_str() == Some("off");

@@ -245,7 +245,7 @@ pub trait Provider: Send + Sync + 'static {
     /// a reload refuse a key the module does not read or a value it cannot
     /// (a limit of `abc` would otherwise read as no limit). The error starts
     /// with `settings.KEY: `. [`model::check_limits`] does the common case.
-    fn check_settings(&self, settings: &model::Settings) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
         model::check_limits(settings, &[], &[])
     }
 

@@ -100,7 +100,7 @@ impl Provider for AsyncVerification {
         }
     }
 
-    fn check_settings(&self, settings: &model::Settings) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
         model::check_limits(settings, &[NSS_PER_CURP_PER_DAY], &Settings::KEYS)?;
         Settings::from_map(settings).map(drop)
     }

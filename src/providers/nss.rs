@@ -150,7 +150,7 @@ impl Provider for Nss {
         }
     }
 
-    fn check_settings(&self, settings: &model::Settings) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
         model::check_limits(settings, &["attempts_per_day"], &[])
     }
 

@@ -189,7 +189,7 @@ impl Provider for ValidaCurp {
         r
     }
 
-    fn check_settings(&self, settings: &model::Settings) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
         model::check_limits(settings, &[QUOTA_SETTING], &[])
     }
 
