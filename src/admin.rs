@@ -161,11 +161,10 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     };
     let route = *found.value;
     let id = found.params.get("id").map(str::to_string);
-    let ns = match engine.namespaces().get(
-        req.query("namespace")
-            .filter(|n| !n.is_empty())
-            .unwrap_or(DEFAULT_NAMESPACE),
-    ) {
+    // Only a change that stays makes a namespace: reading or clearing one
+    // that no request made sees it blank.
+    let keeps = matches!(route, Route::AddOverride | Route::SetClock);
+    let ns = match named_namespace(engine, req, keeps) {
         Ok(ns) => ns,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
     };
@@ -233,6 +232,20 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     }
 }
 
+/// The namespace `?namespace=` names (`default` without one): made if
+/// `keep`, else as it is or blank.
+fn named_namespace(engine: &Engine, req: &Request, keep: bool) -> Result<Arc<Namespace>, String> {
+    let name = req
+        .query("namespace")
+        .filter(|n| !n.is_empty())
+        .unwrap_or(DEFAULT_NAMESPACE);
+    if keep {
+        engine.namespaces().get(name)
+    } else {
+        engine.namespaces().existing_or_blank(name)
+    }
+}
+
 /// One matchit router over a module's admin routes for `method`.
 fn module_router(
     routes: &'static [(&'static str, &'static str)],
@@ -270,11 +283,7 @@ async fn handle_module(
     if let Body::Invalid(why) = &req.body {
         return Some(error(StatusCode::BAD_REQUEST, why));
     }
-    let ns = match engine.namespaces().get(
-        req.query("namespace")
-            .filter(|n| !n.is_empty())
-            .unwrap_or(DEFAULT_NAMESPACE),
-    ) {
+    let ns = match named_namespace(engine, req, *method != Method::GET) {
         Ok(ns) => ns,
         Err(m) => return Some(error(StatusCode::BAD_REQUEST, &m)),
     };

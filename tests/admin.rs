@@ -741,9 +741,7 @@ async fn namespaces_are_bounded_and_a_reset_frees_one() {
     let sb = Sandbox::start().await;
     let max = mxid_sandbox::engine::namespace::MAX_NAMESPACES;
     for i in 0..max {
-        let r = sb
-            .send("GET", &format!("/__admin/health?namespace=n{i}"), &[], "")
-            .await;
+        let r = bycurp_in(&sb, &format!("n{i}"), CURP).await;
         assert_eq!(r.status, 200, "n{i}: {}", r.text());
     }
     let r = bycurp_in(&sb, "one-too-many", CURP).await;
@@ -753,6 +751,36 @@ async fn namespaces_are_bounded_and_a_reset_frees_one() {
         message.contains("free one with POST /__admin/reset?namespace="),
         "{message}"
     );
+    // Reading a namespace no request made does not make it: it reads
+    // blank, full as the server is, and takes no place.
+    for path in [
+        "/__admin/requests",
+        "/__admin/counters",
+        "/__admin/overrides",
+        "/__admin/clock",
+        "/__admin/verifications",
+        "/__admin/webhooks",
+        "/__admin/webhooks/deliveries",
+    ] {
+        let r = sb
+            .send("GET", &format!("{path}?namespace=never-made"), &[], "")
+            .await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    let r = sb
+        .send("DELETE", "/__admin/requests?namespace=never-made", &[], "")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // A change that stays still needs a place.
+    let r = sb
+        .send(
+            "POST",
+            "/__admin/clock?namespace=never-made",
+            &[],
+            r#"{"advance": "1m"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
     // A reset frees its name: a new suite's namespace fits again.
     let r = sb
         .send("POST", "/__admin/reset?namespace=n7", &[], "")

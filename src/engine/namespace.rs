@@ -159,17 +159,25 @@ impl Namespaces {
         })
     }
 
-    fn get_named(&self, name: &str) -> Result<Arc<Namespace>, String> {
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        {
-            return Err(format!(
-                "namespace '{name}' is not valid: use 1 to 64 letters, digits, '-', '_' or '.'"
-            ));
+    /// The namespace called `name` if one was made, else a blank one that is
+    /// not kept: what reading a namespace sees, without the read making it
+    /// (a namespace counts against [`MAX_NAMESPACES`] once a request or a
+    /// change was made in it).
+    pub fn existing_or_blank(&self, name: &str) -> Result<Arc<Namespace>, String> {
+        check_name(name)?;
+        if name == DEFAULT_NAMESPACE {
+            return self.get(name);
         }
+        if let Some(ns) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+            return Ok(ns.clone());
+        }
+        Ok(Arc::new_cyclic(|me| {
+            Namespace::new(name, self.clock, self.journal_limit, me.clone())
+        }))
+    }
+
+    fn get_named(&self, name: &str) -> Result<Arc<Namespace>, String> {
+        check_name(name)?;
         if let Some(ns) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(name) {
             return Ok(ns.clone());
         }
@@ -208,5 +216,21 @@ impl Namespaces {
             .values()
             .cloned()
             .collect()
+    }
+}
+
+/// A namespace's name is 1 to 64 letters, digits, '-', '_' or '.'.
+fn check_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "namespace '{name}' is not valid: use 1 to 64 letters, digits, '-', '_' or '.'"
+        ))
     }
 }
