@@ -283,7 +283,8 @@ async fn handle_module(
     if let Body::Invalid(why) = &req.body {
         return Some(error(StatusCode::BAD_REQUEST, why));
     }
-    let ns = match named_namespace(engine, req, *method != Method::GET) {
+    let keeps = !matches!(*method, Method::GET | Method::DELETE);
+    let ns = match named_namespace(engine, req, keeps) {
         Ok(ns) => ns,
         Err(m) => return Some(error(StatusCode::BAD_REQUEST, &m)),
     };

@@ -771,6 +771,15 @@ async fn namespaces_are_bounded_and_a_reset_frees_one() {
         .send("DELETE", "/__admin/requests?namespace=never-made", &[], "")
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb
+        .send(
+            "DELETE",
+            "/__admin/webhooks/k1?namespace=never-made",
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
     // A change that stays still needs a place.
     let r = sb
         .send(
