@@ -2,6 +2,8 @@
 //! under a size limit and parsed (JSON, urlencoded or multipart). Everything
 //! after this sees `&Request`.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use hyper::{HeaderMap, Method};
 use serde_json::Value;
@@ -104,6 +106,15 @@ impl Request {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// A header as text even when it is not (bytes past ASCII read as
+    /// UTF-8, the rest replaced): a credential sent with such bytes is a
+    /// wrong credential, not a missing one.
+    pub fn header_lossy(&self, name: &hyper::header::HeaderName) -> Option<Cow<'_, str>> {
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+    }
+
     /// One of the sandbox's own headers (its name starts with
     /// [`SANDBOX_HEADER_PREFIX`]), by a name parsed ahead of time.
     /// An empty (or blank) value is no header, for all four alike: a test
@@ -184,7 +195,7 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
     }
     let mime = content_type.split(';').next().unwrap_or("").trim();
     // Lower-case already, as clients send it: then borrowed, not copied.
-    let mime: std::borrow::Cow<'_, str> = if mime.bytes().any(|b| b.is_ascii_uppercase()) {
+    let mime: Cow<'_, str> = if mime.bytes().any(|b| b.is_ascii_uppercase()) {
         mime.to_ascii_lowercase().into()
     } else {
         mime.into()

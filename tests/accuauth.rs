@@ -454,6 +454,8 @@ async fn magic_api_ids_answer_their_auth_errors() {
         ("no-permission-api-id", 403, "NO_PERMISSION"),
         ("out-of-quota-api-id", 403, "OUT_OF_QUOTA"),
         ("rate-limited-api-id", 403, "RATE_LIMIT_EXCEEDED"),
+        // Bytes past ASCII: an ID, and not one anyone was given.
+        ("id-ñ", 401, "UNAUTHORIZED"),
     ] {
         let r = sb
             .post(

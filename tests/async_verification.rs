@@ -410,6 +410,8 @@ async fn missing_and_invalid_apikeys() {
             .await;
         assert_error(&r, 401, invalid, invalid_message);
         assert_eq!(r.scenario(), "invalid_credentials");
+        let r = sb.post(path, &[("apikey", "llave-ñ")], body.clone()).await;
+        assert_error(&r, 401, invalid, invalid_message);
     }
     let r = sb.get(&format!("{STATUS}?verificationId=x"), &[]).await;
     assert_error(&r, 401, "INENL003", denied);

@@ -226,6 +226,11 @@ async fn magic_invalid_apikey_is_curpsv002() {
         .await;
     assert_error(&r, 401, "CURPSV002", "Access Denied. Invalid ApiKey.");
     assert_eq!(r.scenario(), "invalid_credentials");
+    // A key with bytes past ASCII is there, and no key anyone was given.
+    let r = sb
+        .post(PATH, &[("apikey", "clave-ñ")], json!({"curp": CURP}))
+        .await;
+    assert_error(&r, 401, "CURPSV002", "Access Denied. Invalid ApiKey.");
 }
 
 #[tokio::test]

@@ -771,6 +771,10 @@ async fn every_endpoint_needs_the_api_key() {
         assert_eq!(r.status, 401, "{method} {path}");
         assert_eq!(r.json(), unauthorized);
         assert_eq!(r.scenario(), "invalid_credentials");
+        let r = sb
+            .send(method, path, &[ct, ("x-api-key", "llave-ñ")], body.clone())
+            .await;
+        assert_eq!(r.scenario(), "invalid_credentials", "{method} {path}");
         // Another header carrying the key is not the key.
         let r = sb.send(method, path, &[ct, ("apikey", "k")], body).await;
         assert_eq!(r.status, 401, "{method} {path}");

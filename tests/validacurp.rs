@@ -427,6 +427,8 @@ async fn magic_tokens_give_codes_1_to_4_on_every_method() {
             ("invalid-token", 2, "invalid_credentials"),
             ("suspended-token", 3, "suspended"),
             ("out-of-quota-token", 4, "out_of_quota"),
+            // Past ASCII: a token, and not one anyone was given.
+            ("token-ñ", 2, "invalid_credentials"),
         ] {
             let r = sb
                 .post(&path, &[], json!({"curp": EXAMPLE, "token": token}))

@@ -509,9 +509,10 @@ impl Engine {
         let Some(cred) = credential else {
             return Some("missing_credentials".into());
         };
-        // No provider issues such a credential, and the counters and the
-        // async verifications keep the credential they are keyed by.
-        if cred.len() > MAX_CREDENTIAL {
+        // No provider issues such a credential (too long to keep: the
+        // counters and the async verifications keep the one they are keyed
+        // by; or not ASCII, as a header with bytes past it reads).
+        if cred.len() > MAX_CREDENTIAL || !cred.is_ascii() {
             return Some("invalid_credentials".into());
         }
         if let Some(s) = defs.fixtures.rejected(&pdef.id, cred) {

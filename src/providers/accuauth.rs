@@ -106,14 +106,11 @@ impl Provider for Accuauth {
 
     fn credential(&self, req: &Request) -> Option<String> {
         // Both headers are required; the API ID names the customer.
-        let id = req
-            .header_named(&API_ID)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())?;
-        req.header_named(&API_SECRET)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())?;
-        Some(id.to_string())
+        let id = req.header_lossy(&API_ID)?;
+        let id = id.trim();
+        req.header_lossy(&API_SECRET)
+            .filter(|s| !s.trim().is_empty())?;
+        Some(id.to_string()).filter(|id| !id.is_empty())
     }
 
     fn curp(&self, _endpoint: &str, req: &Request) -> Option<String> {

@@ -107,7 +107,7 @@ impl Provider for AsyncVerification {
 
     fn credential(&self, req: &Request) -> Option<String> {
         // HeaderMap lookups ignore case: `apikey`, `ApiKey` and `APIKEY` all match.
-        req.header_named(&APIKEY).map(str::to_string)
+        req.header_lossy(&APIKEY).map(Cow::into_owned)
     }
 
     fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {

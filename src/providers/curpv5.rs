@@ -102,7 +102,7 @@ impl Provider for Curpv5 {
 
     fn credential(&self, req: &Request) -> Option<String> {
         // HeaderMap lookups ignore case: `apikey`, `ApiKey` and `APIKEY` all match.
-        req.header_named(&APIKEY).map(str::to_string)
+        req.header_lossy(&APIKEY).map(Cow::into_owned)
     }
 
     fn curp(&self, _endpoint: &str, req: &Request) -> Option<String> {

@@ -155,7 +155,7 @@ impl Provider for Nss {
     }
 
     fn credential(&self, req: &Request) -> Option<String> {
-        req.header_named(&API_KEY).map(str::to_string)
+        req.header_lossy(&API_KEY).map(Cow::into_owned)
     }
 
     fn curp(&self, endpoint: &str, req: &Request) -> Option<String> {

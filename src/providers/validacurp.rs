@@ -196,7 +196,7 @@ impl Provider for ValidaCurp {
     fn credential(&self, req: &Request) -> Option<String> {
         // The header first; a header that is not a Bearer token falls back
         // to the body, where the document's examples put it.
-        let bearer = req.header_named(&AUTHORIZATION).and_then(|v| {
+        let bearer = req.header_lossy(&AUTHORIZATION).and_then(|v| {
             let v = v.trim();
             v.get(..7)
                 .filter(|p| p.eq_ignore_ascii_case("bearer "))
