@@ -366,7 +366,7 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
             }
         },
     };
-    for (key, example) in [("latency", "250ms"), ("fault", "timeout")] {
+    for (key, example) in [("latency", "250ms"), ("fault", "hang")] {
         if body
             .get(key)
             .is_some_and(|v| !v.is_string() && !v.is_null())

@@ -101,7 +101,8 @@ pub struct ServeArgs {
     /// Connections served at once; more are refused with 503.
     #[arg(long, env = "MXID_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
-    /// How long a client may take to send its request headers.
+    /// How long a client may take to send its request headers, then its
+    /// body; an idle keep-alive or HTTP/2 connection is closed after it.
     #[arg(long, env = "MXID_HEADER_TIMEOUT", default_value = "10s")]
     pub header_timeout: String,
     /// How long shutdown waits for requests in flight.

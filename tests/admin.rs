@@ -390,7 +390,11 @@ async fn bad_override_bodies() {
         ),
         (
             json!({"provider": "curpv5", "scenario": "success", "fault": true}),
-            "'fault' must be a string",
+            "'fault' must be a string such as \"hang\"",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "fault": "reset"}),
+            "valid faults: hang, connection_reset, empty_response, malformed_body",
         ),
         (json!([1, 2]), "JSON object"),
     ];

@@ -145,9 +145,9 @@ impl FromStr for Fault {
     fn from_str(s: &str) -> Result<Fault, String> {
         match s.trim() {
             "hang" => Ok(Fault::Hang),
-            "connection_reset" | "reset" => Ok(Fault::ConnectionReset),
-            "empty_response" | "empty" => Ok(Fault::EmptyResponse),
-            "malformed_body" | "malformed" => Ok(Fault::MalformedBody),
+            "connection_reset" => Ok(Fault::ConnectionReset),
+            "empty_response" => Ok(Fault::EmptyResponse),
+            "malformed_body" => Ok(Fault::MalformedBody),
             other => Err(format!(
                 "unknown fault '{other}'; valid faults: {}",
                 Fault::NAMES.join(", ")
