@@ -115,17 +115,24 @@ async fn shutdown_signal() {
 
 /// Validates a folder: fixture files by their names, the rest as scenarios.
 fn check(dir: std::path::PathBuf) -> ExitCode {
-    let fixture_names: Vec<&str> = engine::fixtures::EMBEDDED.iter().map(|(n, _)| *n).collect();
-    let has_fixtures = fixture_names.iter().any(|n| dir.join(n).exists());
-    let has_scenarios = std::fs::read_dir(&dir)
+    let fixture_stems: Vec<&str> = engine::fixtures::EMBEDDED
+        .iter()
+        .map(|(n, _)| n.trim_end_matches(".yaml"))
+        .collect();
+    // Each YAML file's name without its extension (`.yaml` or `.yml`).
+    let stems: Vec<String> = std::fs::read_dir(&dir)
         .map(|rd| {
-            rd.flatten().any(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                (n.ends_with(".yaml") || n.ends_with(".yml"))
-                    && !fixture_names.contains(&n.as_str())
-            })
+            rd.flatten()
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    let stem = n.strip_suffix(".yaml").or_else(|| n.strip_suffix(".yml"));
+                    stem.map(str::to_string)
+                })
+                .collect()
         })
-        .unwrap_or(false);
+        .unwrap_or_default();
+    let has_fixtures = stems.iter().any(|s| fixture_stems.contains(&s.as_str()));
+    let has_scenarios = stems.iter().any(|s| !fixture_stems.contains(&s.as_str()));
     if !dir.is_dir() {
         return fail(&format!("{}: not a folder", dir.display()));
     }

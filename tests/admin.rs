@@ -1013,3 +1013,61 @@ async fn reload_keeps_the_old_set_on_bad_yaml() {
     assert_eq!(left[0]["scenario"], "unavailable");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn yml_files_load_as_yaml_files_do() {
+    let dir = temp_dir("yml");
+    let original = include_str!("../scenarios/curpv5.yaml");
+    // A scenario only the .yml file has answers.
+    let changed = original.replacen("  deceased:", "  deceased_yml:", 1);
+    assert_ne!(changed, original);
+    std::fs::write(dir.join("curpv5.yml"), &changed).unwrap();
+    let config = Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    };
+    let sb = Sandbox::start_with(config.clone()).await;
+    let forced = |name: &'static str| [KEY, ("x-sandbox-scenario", name)];
+    let r = sb
+        .post(PATH, &forced("deceased_yml"), json!({"curp": CURP}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.scenario(), "deceased_yml");
+
+    // Both spellings at once: neither is chosen behind the user's back.
+    std::fs::write(dir.join("curpv5.yaml"), original).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let msg = r.json()["error"].as_str().unwrap().to_string();
+    assert!(msg.contains("curpv5.yml is there too"), "{msg}");
+
+    // A broken .yml is refused with its own name and line, not skipped.
+    std::fs::remove_file(dir.join("curpv5.yaml")).unwrap();
+    let broken = changed.replacen("status: 200", "status: lots", 1);
+    std::fs::write(dir.join("curpv5.yml"), &broken).unwrap();
+    let err = mxid_sandbox::engine::load(&config, &mxid_sandbox::providers::all())
+        .err()
+        .expect("a broken curpv5.yml is refused");
+    assert!(err.to_string().contains("curpv5.yml:"), "{err}");
+    assert!(err.to_string().contains("lots"), "{err}");
+
+    // A folder where the file should be cannot be read, and says so.
+    std::fs::remove_file(dir.join("curpv5.yml")).unwrap();
+    std::fs::create_dir(dir.join("nss.yaml")).unwrap();
+    let err = mxid_sandbox::engine::load(&config, &mxid_sandbox::providers::all())
+        .err()
+        .expect("a folder named nss.yaml is refused");
+    assert!(err.to_string().contains("nss.yaml: cannot read"), "{err}");
+
+    // Fixtures likewise: a broken credentials.yml is read, not skipped.
+    let fixtures = temp_dir("yml-fixtures");
+    std::fs::write(fixtures.join("credentials.yml"), "curpv5: [\n").unwrap();
+    let fixtures_config = Config {
+        fixtures: Source::Dir(fixtures),
+        ..mxid_sandbox::Config::default()
+    };
+    let err = mxid_sandbox::engine::load(&fixtures_config, &mxid_sandbox::providers::all())
+        .err()
+        .expect("a broken credentials.yml is refused");
+    assert!(err.to_string().contains("credentials.yml"), "{err}");
+}

@@ -163,24 +163,14 @@ impl Fixtures {
                 .find(|(n, _)| *n == name)
                 .map(|(_, t)| t.to_string())
                 .unwrap_or_default();
-            match source {
-                Source::Embedded => Ok((name.to_string(), embedded)),
+            let from_dir = match source {
+                Source::Embedded => None,
                 Source::Dir(dir) => {
-                    let path = dir.join(name);
-                    if path.exists() {
-                        std::fs::read_to_string(&path)
-                            .map(|t| (path.display().to_string(), t))
-                            .map_err(|e| {
-                                LoadError::new(
-                                    &path.display().to_string(),
-                                    format!("cannot read: {e}"),
-                                )
-                            })
-                    } else {
-                        Ok((name.to_string(), embedded))
-                    }
+                    let stem = name.strip_suffix(".yaml").unwrap_or(name);
+                    super::read_yaml(dir, stem)?
                 }
-            }
+            };
+            Ok(from_dir.unwrap_or_else(|| (name.to_string(), embedded)))
         };
         let (cred_file, cred_text) = text("credentials.yaml")?;
         let credentials: FnvMap<String, ProviderCredentials> = serde_yaml_ng::from_str(&cred_text)

@@ -20,6 +20,7 @@ pub mod timers;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -794,6 +795,34 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
     })
 }
 
+/// The file `{stem}.yaml` (or `.yml`) in `dir`, if there is one: its path
+/// and text. Both spellings at once is an error, not a choice made for the
+/// user.
+pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, LoadError> {
+    let found: Vec<PathBuf> = ["yaml", "yml"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.{ext}")))
+        .filter(|p| p.exists())
+        .collect();
+    let path = match found.as_slice() {
+        [] => return Ok(None),
+        [path] => path,
+        [a, b, ..] => {
+            return Err(LoadError::new(
+                &a.display().to_string(),
+                format!(
+                    "{} is there too; keep one of the two",
+                    b.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            ))
+        }
+    };
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::new(&file, format!("cannot read: {e}")))?;
+    Ok(Some((file, text)))
+}
+
 /// Loads the scenario files: the embedded ones, replaced by those a folder has.
 pub fn load_scenarios(
     source: &Source,
@@ -828,16 +857,12 @@ pub fn load_scenarios(
     modules
         .iter()
         .map(|m| {
-            let (file, text) = match source {
-                Source::Dir(dir) if dir.join(format!("{}.yaml", m.id())).exists() => {
-                    let path = dir.join(format!("{}.yaml", m.id()));
-                    let text = std::fs::read_to_string(&path).map_err(|e| {
-                        LoadError::new(&path.display().to_string(), format!("cannot read: {e}"))
-                    })?;
-                    (path.display().to_string(), text)
-                }
-                _ => (format!("scenarios/{}.yaml", m.id()), m.yaml().to_string()),
+            let from_dir = match source {
+                Source::Dir(dir) => read_yaml(dir, m.id())?,
+                Source::Embedded => None,
             };
+            let (file, text) = from_dir
+                .unwrap_or_else(|| (format!("scenarios/{}.yaml", m.id()), m.yaml().to_string()));
             // The engine answers auth failures with these two names itself.
             let required = |ep: &str| {
                 let mut r = m.required_scenarios(ep);
