@@ -201,6 +201,9 @@ async fn a_woman_is_mujer() {
     let res = &r.json()["result"];
     assert_eq!(res["sexo"], "MUJER");
     assert_eq!(res["estadoNacimiento"], "TLAXCALA");
+    // RENAPO's third sex, X (non-binary), which a CURP may carry.
+    let r = check(&sb, "RILA900504XDFSNL04").await;
+    assert_eq!(r.json()["result"]["sexo"], "NO BINARIO", "{}", r.text());
 }
 
 #[tokio::test]
@@ -398,28 +401,93 @@ async fn status_scenarios_force_estatus_curp() {
 #[tokio::test]
 async fn every_error_status_by_scenario() {
     let sb = Sandbox::start().await;
-    for (scenario, http, status) in [
-        ("missing_field", 400, "INVALID_ARGUMENT"),
-        ("verify_failed", 400, "VERIFY_FAILED"),
-        ("pending", 400, "PENDING"),
-        ("attempts_exceeded", 400, "ABNORMAL_BEHAVIOURS_DETECTED"),
-        ("missing_credentials", 401, "UNAUTHORIZED"),
-        ("invalid_credentials", 401, "UNAUTHORIZED"),
-        ("expired_credentials", 401, "KEY_EXPIRED"),
-        ("no_permission", 403, "NO_PERMISSION"),
-        ("out_of_quota", 403, "OUT_OF_QUOTA"),
-        ("rate_limited", 403, "RATE_LIMIT_EXCEEDED"),
-        ("api_not_found", 404, "NOT_FOUND"),
-        ("internal_error", 500, "INTERNAL_ERROR"),
-        ("unavailable", 512, "SOURCE_SERVICE_UNAVAILABLE"),
-        ("timeout", 513, "SOURCE_SERVICE_TIMEOUT"),
+    // The reasons are the document's error table, word for word.
+    for (scenario, http, status, reason) in [
+        (
+            "missing_field",
+            400,
+            "INVALID_ARGUMENT",
+            "argument 'id_number': not found",
+        ),
+        ("verify_failed", 400, "VERIFY_FAILED", "Verify failed"),
+        (
+            "pending",
+            400,
+            "PENDING",
+            "Operation in progress, try again later",
+        ),
+        (
+            "attempts_exceeded",
+            400,
+            "ABNORMAL_BEHAVIOURS_DETECTED",
+            "Request with same parameters repeated more than amount of times",
+        ),
+        (
+            "missing_credentials",
+            401,
+            "UNAUTHORIZED",
+            "Unauthorized or access is denied: the X-DF-API-ID and X-DF-API-SECRET headers are required",
+        ),
+        (
+            "invalid_credentials",
+            401,
+            "UNAUTHORIZED",
+            "Unauthorized or access is denied",
+        ),
+        (
+            "expired_credentials",
+            401,
+            "KEY_EXPIRED",
+            "Your API ID has expired",
+        ),
+        (
+            "no_permission",
+            403,
+            "NO_PERMISSION",
+            "You are not authorized to use this API",
+        ),
+        (
+            "out_of_quota",
+            403,
+            "OUT_OF_QUOTA",
+            "API calls quota exceeded",
+        ),
+        (
+            "rate_limited",
+            403,
+            "RATE_LIMIT_EXCEEDED",
+            "API request frequency exceeds the limit",
+        ),
+        (
+            "api_not_found",
+            404,
+            "NOT_FOUND",
+            "Requested API cannot be found",
+        ),
+        (
+            "internal_error",
+            500,
+            "INTERNAL_ERROR",
+            "Internal server error",
+        ),
+        (
+            "unavailable",
+            512,
+            "SOURCE_SERVICE_UNAVAILABLE",
+            "Source service is unavailable",
+        ),
+        (
+            "timeout",
+            513,
+            "SOURCE_SERVICE_TIMEOUT",
+            "Source service is timeout",
+        ),
     ] {
         let r = forced(&sb, scenario).await;
-        assert_error(&r, http, status);
+        let b = assert_error(&r, http, status);
         assert_eq!(r.scenario(), scenario);
+        assert_eq!(b["reason"], reason, "{scenario}");
     }
-    let b = forced(&sb, "pending").await.json();
-    assert_eq!(b["reason"], "Operation in progress, try again later");
 }
 
 #[tokio::test]
@@ -524,10 +592,16 @@ async fn a_body_over_the_limit_is_413_in_accuauths_shape() {
 async fn request_ids_differ_and_replay_with_the_seed() {
     let a = Sandbox::start().await;
     let b = Sandbox::start().await;
+    let other_seed = Sandbox::start_with(mxid_sandbox::Config {
+        seed: 1,
+        ..config()
+    })
+    .await;
     let first = check(&a, EPN).await.json()["request_id"].clone();
     let second = check(&a, EPN).await.json()["request_id"].clone();
     assert_ne!(first, second);
     assert_eq!(check(&b, EPN).await.json()["request_id"], first);
+    assert_ne!(check(&other_seed, EPN).await.json()["request_id"], first);
 }
 
 /// The counters of the default namespace that belong to accuauth.

@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use mxid_sandbox::Source;
 use serde_json::{json, Value};
 
-use crate::common::{config, Sandbox};
+use crate::common::{config, Resp, Sandbox};
 
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
@@ -167,12 +167,14 @@ impl Hook {
     }
 }
 
-/// A URL nothing listens on (connection refused).
-async fn dead_url() -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{addr}/hook")
+/// A URL nothing listens on (connection refused), and the socket that
+/// holds its port, bound and never listening, for as long as the test keeps
+/// it: a port closed again could be taken by a test running beside this one.
+fn dead_url() -> (String, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (format!("http://{addr}/hook"), socket)
 }
 
 // ---- helpers ------------------------------------------------------------------
@@ -382,11 +384,15 @@ async fn paths_header_names_and_form_bodies_are_taken_as_tu_identidad_takes_them
 async fn ids_replay_with_the_seed() {
     let a = Sandbox::start().await;
     let b = Sandbox::start().await;
+    let other_seed = Sandbox::start_with(mxid_sandbox::Config {
+        seed: 1,
+        ..config()
+    })
+    .await;
     let body = json!({"curp": EPN});
-    assert_eq!(
-        create(&a, NSS, KEY, body.clone()).await,
-        create(&b, NSS, KEY, body).await
-    );
+    let first = create(&a, NSS, KEY, body.clone()).await;
+    assert_eq!(first, create(&b, NSS, KEY, body.clone()).await);
+    assert_ne!(first, create(&other_seed, NSS, KEY, body).await);
 }
 
 #[tokio::test]
@@ -1271,7 +1277,7 @@ async fn success_after_two_failures() {
 #[tokio::test]
 async fn a_refused_connection_is_a_failed_attempt() {
     let sb = Sandbox::start().await;
-    let url = dead_url().await;
+    let (url, _port) = dead_url();
     set_webhook(&sb, KEY, json!({"url": url})).await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     sb.advance("2s").await;
@@ -1291,7 +1297,7 @@ async fn a_refused_connection_is_a_failed_attempt() {
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_delays_nothing_else() {
-    let (sb, dir) = start_with_timeout("hang", "2s").await;
+    let (sb, dir) = start_with_timeout("hang", "1s").await;
     let slow = Hook::start().await;
     slow.always(Answer::Hang);
     let fast = Hook::start().await;
@@ -1323,7 +1329,7 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
     let returned = advance.await.unwrap();
     // The clock call waited for the slow attempt to time out…
     assert!(
-        returned - started >= Duration::from_millis(1900),
+        returned - started >= Duration::from_millis(950),
         "{:?}",
         returned - started
     );
@@ -1331,7 +1337,7 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
     let fast_got = fast.received();
     assert_eq!(fast_got.len(), 1);
     assert!(
-        fast_got[0].at - started < Duration::from_millis(1500),
+        fast_got[0].at - started < Duration::from_millis(750),
         "{:?}",
         fast_got[0].at - started
     );
@@ -1349,7 +1355,7 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
         .iter()
         .find(|d| d["verificationId"] == stuck.as_str())
         .unwrap();
-    assert_eq!(slow_attempt["outcome"], "no answer within 2s");
+    assert_eq!(slow_attempt["outcome"], "no answer within 1s");
     sb.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -1418,11 +1424,26 @@ async fn the_redeliver_route_sends_it_again_now() {
     assert_eq!(again["verification"], got[0].json()["verification"]);
     assert_eq!(again["verificationStatus"], 4);
     assert_eq!(deliveries(&sb).await.len(), 2);
-    // Unknown id: 404; no target: 409.
+    // Unknown id: 404; no result yet, or no target: 409, each saying which.
+    let error = |r: &Resp| r.json()["error"].as_str().unwrap_or_default().to_string();
     let r = sb
         .admin_post("/__admin/webhooks/deliveries/nope/redeliver", json!({}))
         .await;
     assert_eq!(r.status, 404);
+    assert_eq!(error(&r), "no verification 'nope' in this namespace");
+    let waiting = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let r = sb
+        .admin_post(
+            &format!("/__admin/webhooks/deliveries/{waiting}/redeliver"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(
+        error(&r).contains("has no result to deliver yet"),
+        "{}",
+        error(&r)
+    );
     let other = create(&sb, NSS, "no-hook-customer", json!({"curp": EPN})).await;
     sb.advance("2s").await;
     let r = sb
@@ -1432,6 +1453,7 @@ async fn the_redeliver_route_sends_it_again_now() {
         )
         .await;
     assert_eq!(r.status, 409);
+    assert!(error(&r).contains("has no webhook target"), "{}", error(&r));
 }
 
 #[tokio::test]

@@ -642,6 +642,11 @@ async fn get_data_answers_the_person_in_the_documented_shape() {
     let code = a["CurpStatusKey"].as_str().unwrap().to_string();
     let text = STATUSES.iter().find(|(c, _)| *c == code).unwrap().1;
     assert_eq!(a["StatusKey"], text);
+    // RENAPO's third sex, X (non-binary), which a CURP may carry.
+    let r = get_data(&sb, "RILA900504XDFSNL04").await;
+    let a = &r.json()["response"]["Applicant"];
+    assert_eq!(a["GenderKey"], "X");
+    assert_eq!(a["Gender"], "No binario");
 
     // Code 100 without a CURP, 101 for a malformed one: the pattern, and
     // RENAPO's rules (an impossible date, an unknown state).
@@ -848,6 +853,15 @@ async fn calculate_curp_checks_every_field_in_the_documents_order() {
         .as_str()
         .unwrap()
         .contains("1850"));
+    let r = calc(&sb, |b| {
+        b.insert("yearBirth".into(), json!("2100"));
+    })
+    .await;
+    assert_error(&r, 417);
+    assert_eq!(
+        r.json()["response"],
+        json!({"error": "El año de nacimiento 2100 está fuera del rango de la CURP (1900 a 2099)"})
+    );
     // 417 by name.
     let r = sb
         .post(
