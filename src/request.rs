@@ -403,6 +403,11 @@ pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String
         }
         // Skip the line break after the boundary.
         pos = skip_crlf(raw, pos);
+        // A blank line right away: a part with no headers, so no name (its
+        // content is not to be read as its headers).
+        if raw[pos..].starts_with(b"\r\n") || raw[pos..].starts_with(b"\n") {
+            return Err("multipart part without a content-disposition name".into());
+        }
         let (head_end, content_start) =
             blank_line(raw, pos).ok_or("multipart part without a blank line after its headers")?;
         let head = String::from_utf8_lossy(&raw[pos..head_end]);
@@ -579,21 +584,21 @@ mod tests {
                 ("other".into(), "v".into())
             ])
         );
-        assert!(matches!(
+        assert_eq!(
             parse_body("multipart/form-data; boundary=XyZ", b"garbage"),
-            Body::Invalid(_)
-        ));
-        assert!(matches!(
+            Body::Invalid("multipart body without its boundary".into())
+        );
+        assert_eq!(
             parse_body("multipart/form-data", b"x"),
-            Body::Invalid(_)
-        ));
-        assert!(matches!(
+            Body::Invalid("multipart/form-data without a boundary".into())
+        );
+        assert_eq!(
             parse_body(
                 "multipart/form-data; boundary=XyZ",
                 b"--XyZ\r\nno blank line"
             ),
-            Body::Invalid(_)
-        ));
+            Body::Invalid("multipart part without a blank line after its headers".into())
+        );
         // Bare line feeds, and a part whose value holds a blank line of the
         // other style: each part's headers end at its first blank line.
         let body = b"--B\nContent-Disposition: form-data; name=a\n\nx\n--B\r\nContent-Disposition: form-data; name=b\r\n\r\ny\n\nz\r\n--B--";
@@ -612,6 +617,61 @@ mod tests {
         match parse_body("multipart/form-data; boundary=B", &many) {
             Body::Form(fields) => assert_eq!(fields.len(), 20_000),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn multipart_refusals() {
+        let not_closed = "multipart body not closed by its boundary";
+        let no_name = "multipart part without a content-disposition name";
+        let cases: [(&[u8], &str); 7] = [
+            // The last part's value runs to the end of the body.
+            (
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv",
+                not_closed,
+            ),
+            // A good first part does not save an unclosed second one.
+            (
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nw\r\n",
+                not_closed,
+            ),
+            // A part with only a Content-Type.
+            (
+                b"--XyZ\r\nContent-Type: text/plain\r\n\r\nv\r\n--XyZ--\r\n",
+                no_name,
+            ),
+            // A disposition without a name; `filename` is not one.
+            (
+                b"--XyZ\r\nContent-Disposition: form-data; filename=\"f.txt\"\r\n\r\nv\r\n--XyZ--",
+                no_name,
+            ),
+            // The same, in bare line feeds.
+            (
+                b"--XyZ\nContent-Type: text/plain\n\nv\n--XyZ--",
+                no_name,
+            ),
+            // No headers at all: the content is not read as headers.
+            (
+                b"--XyZ\r\n\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nv\r\n--XyZ--",
+                no_name,
+            ),
+            // The same after a good part.
+            (
+                b"--XyZ\nContent-Disposition: form-data; name=\"a\"\n\nv\n--XyZ\n\nw\n--XyZ--",
+                no_name,
+            ),
+        ];
+        for (body, why) in cases {
+            assert_eq!(
+                parse_multipart(body, "XyZ"),
+                Err(why.to_string()),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+            assert_eq!(
+                parse_body("multipart/form-data; boundary=XyZ", body),
+                Body::Invalid(why.into())
+            );
         }
     }
 

@@ -204,11 +204,21 @@ mod tests {
 
     #[test]
     fn a_running_clock_stops_at_the_last_writable_instant() {
-        let ten_seconds_ago = Instant::now() - Duration::from_secs(10);
+        // Ten sandbox seconds ago. `Instant` may count from boot, so on a
+        // host up less than ten seconds the subtraction would panic: there,
+        // start now, let 10 ms pass and run the clock a thousand times faster.
+        let now = Instant::now();
+        let (base_real, scale) = match now.checked_sub(Duration::from_secs(10)) {
+            Some(ten_seconds_ago) => (ten_seconds_ago, 1.0),
+            None => {
+                std::thread::sleep(Duration::from_millis(10));
+                (now, 1000.0)
+            }
+        };
         let near_the_end = State {
             base: Timestamp::parse_rfc3339("9999-12-31T23:59:59-06:00").unwrap(),
-            base_real: ten_seconds_ago,
-            scale: 1.0,
+            base_real,
+            scale,
         };
         assert_eq!(near_the_end.now(), Timestamp::LAST_MX);
         assert_eq!(

@@ -165,6 +165,8 @@ impl fmt::Display for Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
 
     #[test]
     fn parses_all_forms() {
@@ -183,21 +185,44 @@ mod tests {
                 sigma: 0.5
             }
         );
-        for bad in [
-            "",
-            "fast",
-            "300ms..100ms",
-            "lognormal(1s)",
-            "lognormal(1s, -1)",
-            "2h",
+        // Each refusal names the value, says what is wrong, and shows the forms.
+        for (bad, why) in [
+            ("", "'' is not a duration such as 250ms"),
+            ("fast", "'fast' is not a duration such as 250ms"),
+            ("300ms..100ms", "the range ends before it starts"),
+            ("100ms..fast", "'fast' is not a duration"),
+            ("lognormal(1s)", "lognormal takes a median and a sigma"),
+            ("lognormal(1s, -1)", "sigma must be a number from 0 to 10"),
+            ("lognormal(1s, 11)", "sigma must be a number from 0 to 10"),
+            ("lognormal(1s, NaN)", "sigma must be a number from 0 to 10"),
+            ("lognormal(1s, x)", "sigma must be a number from 0 to 10"),
+            ("lognormal(fast, 0.5)", "'fast' is not a duration"),
+            ("lognormal(11m, 0.5)", "more than 10m"),
+            ("2h", "more than 10m"),
+            ("1s..11m", "more than 10m"),
         ] {
-            assert!(bad.parse::<Latency>().is_err(), "{bad}");
+            let err = bad.parse::<Latency>().unwrap_err();
+            assert!(
+                err.starts_with(&format!("latency '{bad}': ")),
+                "{bad}: {err}"
+            );
+            assert!(err.contains(why), "{bad}: {err}");
+            assert!(
+                err.ends_with("; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)"),
+                "{bad}: {err}"
+            );
         }
+        // The limit itself is allowed.
+        assert_eq!(
+            "10m".parse::<Latency>().unwrap(),
+            Latency::Fixed(MAX_LATENCY)
+        );
     }
 
     #[test]
     fn samples_stay_in_range() {
-        let mut rng = rand::rng();
+        // Seeded: the same samples on every run, so a failure reproduces.
+        let mut rng = StdRng::seed_from_u64(0x5eed);
         let u = Latency::Uniform(Duration::from_millis(10), Duration::from_millis(20));
         let ln = Latency::LogNormal {
             median: Duration::from_millis(50),

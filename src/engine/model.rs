@@ -531,10 +531,13 @@ fn compile_scenario(
             )
         })?;
         if HeaderValue::from_str(&v).is_err() {
+            // The line of the name: a value that is not a header value has a
+            // control character, written as an escape, so the value as parsed
+            // is not in the text.
             return Err(LoadError::at(
                 file,
                 text,
-                &v,
+                &k,
                 &format!("{field}.headers.{k}"),
                 "not a valid header value",
             ));
@@ -689,5 +692,147 @@ endpoints:
         let bad = OK.replace("success:", "fine:");
         let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
         assert!(err.message.contains("missing scenario 'success'"), "{err}");
+    }
+
+    /// Parses `text`, which must be refused, and checks where and why.
+    fn refused(text: &str, expect: &Expect<'_>, line: usize, field: &str, message: &str) {
+        let err = parse_provider("demo.yaml", text, expect).unwrap_err();
+        assert_eq!(err.file, "demo.yaml", "{err}");
+        assert_eq!(err.line, Some(line), "{err}");
+        assert_eq!(err.field.as_deref(), Some(field), "{err}");
+        assert_eq!(err.message, message, "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("demo.yaml:{line}: {field}: {message}")
+        );
+    }
+
+    #[test]
+    fn refuses_a_file_for_another_provider() {
+        refused(
+            &OK.replace("provider: demo", "provider: other"),
+            &expect(),
+            2,
+            "provider",
+            "this file is for 'other' but is named for 'demo'",
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_and_missing_endpoints() {
+        refused(
+            &OK.replace("  one:\n", "  two:\n"),
+            &expect(),
+            9,
+            "endpoints.two",
+            "demo has no endpoint 'two'; its endpoints are one",
+        );
+        // Every endpoint the module serves must be in the file.
+        let two = Expect {
+            endpoints: &["one", "two"],
+            ..expect()
+        };
+        refused(OK, &two, 8, "endpoints", "missing endpoint 'two'");
+    }
+
+    #[test]
+    fn refuses_bad_paths() {
+        refused(
+            &OK.replace("paths: [/demo/one]", "paths: []"),
+            &expect(),
+            9,
+            "endpoints.one.paths",
+            "needs at least one path",
+        );
+        for (paths, path) in [
+            ("[demo/one]", "demo/one"),
+            ("[/demo/one, demo/two]", "demo/two"),
+            ("[/__admin/one]", "/__admin/one"),
+            ("[/__admin]", "/__admin"),
+        ] {
+            refused(
+                &OK.replace("[/demo/one]", paths),
+                &expect(),
+                11,
+                "endpoints.one.paths",
+                &format!("'{path}' must start with / and stay out of /__admin"),
+            );
+        }
+        // A path that merely mentions __admin further in is fine.
+        parse_provider(
+            "demo.yaml",
+            &OK.replace("[/demo/one]", "[/demo/__admin]"),
+            &expect(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn refuses_unknown_and_missing_error_kinds() {
+        refused(
+            &OK.replace(
+                "errors:\n",
+                "errors:\n  teapot: {description: x, status: 418}\n",
+            ),
+            &expect(),
+            4,
+            "errors.teapot",
+            "unknown error kind 'teapot'; the kinds are not_found, method_not_allowed, payload_too_large, malformed_body",
+        );
+        for kind in ENGINE_ERRORS {
+            let without: String = OK
+                .lines()
+                .filter(|l| !l.starts_with(&format!("  {kind}:")))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            assert_eq!(without.lines().count(), OK.lines().count() - 1);
+            refused(
+                &without,
+                &expect(),
+                3,
+                "errors",
+                &format!("missing error kind '{kind}'"),
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_scenario_names() {
+        for name in ["Success", "bad-name", "with space", "ñ"] {
+            refused(
+                &OK.replace("success:", &format!("{name}:")),
+                &expect(),
+                13,
+                &format!("endpoints.one.scenarios.{name}"),
+                "scenario names are lowercase letters, digits and _",
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_headers() {
+        let with = |headers: &str| {
+            OK.replace(
+                "        status: 200\n",
+                &format!("        status: 200\n        headers: {headers}\n"),
+            )
+        };
+        parse_provider("demo.yaml", &with("{x-note: fine}"), &expect()).unwrap();
+        refused(
+            &with("{\"bad name\": x}"),
+            &expect(),
+            16,
+            "endpoints.one.scenarios.success.headers",
+            "'bad name' is not a header name",
+        );
+        // A control character can only be written as an escape: the line is
+        // found by the header's name.
+        refused(
+            &with(r#"{x-note: "a\u0001b"}"#),
+            &expect(),
+            16,
+            "endpoints.one.scenarios.success.headers.x-note",
+            "not a valid header value",
+        );
     }
 }
