@@ -122,6 +122,23 @@ impl Sandbox {
         }
     }
 
+    /// Stops the server and waits up to `wait` for its task to end: whether
+    /// it ended (then `serve` has returned and its listener is closed).
+    /// Panics if the server task failed.
+    pub async fn stop_within(mut self, wait: Duration) -> bool {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let Some(task) = self.task.take() else {
+            return true;
+        };
+        match tokio::time::timeout(wait, task).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => panic!("the server task failed: {e}"),
+            Err(_) => false,
+        }
+    }
+
     /// Sends any request; `headers` are (name, value) pairs.
     pub async fn send(
         &self,
