@@ -138,10 +138,19 @@ pub async fn serve(
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(config.shutdown_timeout) => {
             eprintln!("mxid-sandbox: shutdown wait of {:?} elapsed; closing open connections", config.shutdown_timeout);
+            // Closed here, not left to the runtime's end: a program that
+            // serves from its own runtime (a test suite) goes on running.
+            heads.cut_all();
+            let every = u32::try_from(config.max_connections.max(1)).unwrap_or(u32::MAX);
+            let _ = tokio::time::timeout(CLOSE_WAIT, slots.acquire_many(every)).await;
         }
     }
     Ok(())
 }
+
+/// How long shutdown waits, once its wait ran out, for the connections it
+/// cut to close.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Pending connections the kernel may queue before `accept` (it caps this
 /// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten
@@ -253,10 +262,18 @@ impl HeadWait {
         }
     }
 
-    /// A head has arrived: its body is read from now.
-    fn arrived(&self) {
+    /// A head has arrived. On HTTP/1.1 its body is read from now, on the
+    /// connection's clock. An HTTP/2 stream's body is timed on its own (in
+    /// `answer`): one stalled stream must not cut its siblings off, so the
+    /// connection counts as answering until its last stream is done.
+    fn arrived(&self, version: hyper::Version) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.since.store(ms_since(self.epoch), Ordering::Relaxed);
+        let since = if version == hyper::Version::HTTP_2 {
+            ANSWERING
+        } else {
+            ms_since(self.epoch)
+        };
+        self.since.store(since, Ordering::Relaxed);
     }
 
     /// The body is read: the request is being answered.
@@ -327,6 +344,15 @@ impl HeadWatch {
         self.lock().push(Arc::downgrade(ctx));
     }
 
+    /// Cuts off every connection, whatever it is doing.
+    fn cut_all(&self) {
+        for conn in self.lock().drain(..) {
+            if let Some(ctx) = conn.upgrade() {
+                ctx.head.cut.notify_one();
+            }
+        }
+    }
+
     /// Cuts off the connections over the timeout and forgets the ended ones.
     fn sweep(&self) {
         let now = ms_since(self.epoch);
@@ -363,7 +389,7 @@ fn respond(
     // A delay counts from the request's arrival: reading its body and
     // choosing its answer are part of the latency the client asked for.
     let arrived = tokio::time::Instant::now();
-    ctx.head.arrived();
+    ctx.head.arrived(req.version());
     // Made here, not in `deliver`: the request is done however its future
     // ends, even unpolled.
     let done = AnswerDone(ctx.clone());

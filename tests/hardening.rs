@@ -461,6 +461,89 @@ async fn a_stalled_http2_body_is_cut_off_on_its_own_stream() {
 }
 
 #[tokio::test]
+async fn a_stalled_http2_body_does_not_cut_off_its_siblings() {
+    let sb = with_header_timeout().await;
+    let mut send = h2_connection(sb.addr).await;
+    // A stream waiting out its latency, well past the header timeout…
+    let slow = send.send_request(h2_bycurp(
+        sb.addr,
+        &[("x-sandbox-latency", "1s")],
+        whole(CURPS[0]),
+    ));
+    let slow = tokio::spawn(slow);
+    let started = Instant::now();
+    loop {
+        let journal = sb.admin_get("/__admin/requests").await;
+        if !journal.as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "never arrived");
+        tokio::task::yield_now().await;
+    }
+    // …then one whose body stalls, on the same connection.
+    send.ready().await.unwrap();
+    let stalled = send.send_request(h2_bycurp(sb.addr, &[], stalled()));
+    let err = tokio::time::timeout(Duration::from_secs(5), stalled)
+        .await
+        .expect("the stalled stream was not cut off within 5 s")
+        .expect_err("a stalled body was answered");
+    let why = std::error::Error::source(&err).map_or_else(String::new, ToString::to_string);
+    assert!(why.contains("stream error received"), "{err:?}: {why}");
+    // The stalled one is reset on its own: the slow one still gets its answer.
+    let res = tokio::time::timeout(Duration::from_secs(5), slow)
+        .await
+        .expect("the slow stream was answered within 5 s")
+        .unwrap()
+        .expect("the slow stream was not cut off with the stalled one");
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn the_shutdown_wait_running_out_closes_the_connections_in_process() {
+    // The library's own behaviour, in a runtime that goes on after `serve`
+    // returns (the binary's ends with it).
+    let sb = Sandbox::start_with(Config {
+        shutdown_timeout: Duration::from_millis(200),
+        ..config()
+    })
+    .await;
+    let base = sb.base.clone();
+    let in_flight = tokio::spawn(async move {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let req = hyper::Request::post(format!("{base}{PATH}"))
+            .header("apikey", "k")
+            .header("content-type", "application/json")
+            .header("x-sandbox-latency", "5s")
+            .body(Full::new(Bytes::from(format!(
+                r#"{{"curp":"{}"}}"#,
+                CURPS[0]
+            ))))
+            .unwrap();
+        client.request(req).await.map(|r| r.status())
+    });
+    let started = Instant::now();
+    loop {
+        let journal = sb.admin_get("/__admin/requests").await;
+        if !journal.as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "never arrived");
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        sb.stop_within(Duration::from_secs(3)).await,
+        "the server did not stop within 3 s"
+    );
+    // The connection was closed under the request: no answer, and long
+    // before its 5 s delay.
+    let got = tokio::time::timeout(Duration::from_secs(3), in_flight)
+        .await
+        .expect("the client was left waiting after the server stopped")
+        .unwrap();
+    assert!(got.is_err(), "answered after the shutdown wait: {got:?}");
+}
+
+#[tokio::test]
 async fn graceful_shutdown_finishes_the_request_in_flight() {
     const LATENCY: Duration = Duration::from_millis(500);
     let sb = Sandbox::start().await;
