@@ -197,8 +197,11 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
         }
         Route::Clock => clock_json(&ns),
         Route::SetClock => {
+            // Whatever the move made due has happened when the answer
+            // arrives, instant by instant: the driver, which the move wakes,
+            // is held off until then.
+            let _hold = ns.timers.hold();
             let reply = handle_set_clock(&ns, req);
-            // Whatever the move made due has happened when the answer arrives.
             ns.timers.run_due().await;
             reply
         }

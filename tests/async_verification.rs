@@ -1742,3 +1742,397 @@ async fn an_override_picks_the_outcome_of_the_next_creation() {
     assert_eq!(status(&sb, &first).await["warnings"][0]["code"], "RFC008");
     assert_eq!(status(&sb, &second).await["warnings"], json!([]));
 }
+
+// --- the clock moved by hand, resets, redeliveries, the provider day ---
+
+/// POSTs `/__admin/clock` (default namespace unless `path` names one) with
+/// `body`, expecting 200.
+async fn move_clock(sb: &Sandbox, path: &str, body: Value) {
+    let r = sb.admin_post(path, body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// `PUT /__admin/webhooks/{KEY}?namespace=ns` to `url`.
+async fn set_webhook_in(sb: &Sandbox, ns: &str, url: &str) {
+    let r = sb
+        .send(
+            "PUT",
+            &format!("/__admin/webhooks/{KEY}?namespace={ns}"),
+            &[("content-type", "application/json")],
+            serde_json::to_vec(&json!({ "url": url })).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// Starts `POST /__admin/clock {"advance": by}` without waiting for it.
+fn advance_in_background(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<u16> {
+    let base = sb.base.clone();
+    let body = serde_json::to_vec(&json!({ "advance": by })).unwrap();
+    tokio::spawn(async move {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
+        let req = hyper::Request::post(format!("{base}/__admin/clock"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        client.request(req).await.unwrap().status().as_u16()
+    })
+}
+
+#[tokio::test]
+async fn one_big_advance_delivers_in_sandbox_time_order() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    // A: delivered from 10:00:02, every 15 min. B: the source is back at
+    // the second retry, so its first attempt is at 10:40:02.
+    let a = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let b = create_forced(
+        &sb,
+        RFC,
+        "recovers_on_second_retry",
+        json!({"curp": EPN, "state": 9}),
+    )
+    .await;
+    sb.advance("3h").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 10);
+    let times: Vec<&str> = d.iter().map(|d| d["time"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    // The deliveries list is "oldest first", as three-hour-long small steps
+    // of the clock would have made it.
+    assert_eq!(times, sorted, "{d:#?}");
+    // The receiver sees them in the same order: A's 10:15:02 retry before
+    // B's 10:40:02 first attempt.
+    let order: Vec<String> = hook
+        .received()
+        .iter()
+        .map(|r| r.json()["verificationId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order[..4], [a.clone(), a.clone(), a.clone(), b.clone()]);
+}
+
+#[tokio::test]
+async fn a_clock_set_back_holds_pending_steps_until_reached_again_once() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let a = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let b = create_forced(&sb, RFC, "unavailable", json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(status_code(&sb, &b).await, 2);
+    // Back an hour: nothing that was pending fires, however far it moves
+    // short of the due times.
+    let clock = "/__admin/clock";
+    move_clock(&sb, clock, json!({"set": "2024-05-15T09:00:00-06:00"})).await;
+    sb.advance("75m").await; // 10:15:00
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(status_code(&sb, &a).await, 3);
+    sb.advance("2s").await; // 10:15:02: A's second attempt
+    assert_eq!(hook.received().len(), 2);
+    // Back again and forward past the same instants: nothing fires twice.
+    move_clock(&sb, clock, json!({"set": "2024-05-15T10:00:00-06:00"})).await;
+    move_clock(&sb, clock, json!({"set": "2024-05-15T10:20:02-06:00"})).await;
+    assert_eq!(hook.received().len(), 2);
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[1]["sourceTries"], 2, "{list}");
+    let d = deliveries(&sb).await;
+    let times: Vec<&str> = d.iter().map(|d| d["time"].as_str().unwrap()).collect();
+    assert_eq!(
+        times,
+        [
+            "2024-05-15T10:00:02.000000-06:00",
+            "2024-05-15T10:15:02.000000-06:00"
+        ]
+    );
+    // The rest of the timeline at its own times.
+    sb.advance("2h").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 10, "{d:#?}");
+    assert_eq!(status_code(&sb, &a).await, 4);
+    assert_eq!(status(&sb, &b).await["warnings"][0]["code"], "RFC010");
+}
+
+#[tokio::test]
+async fn a_reset_during_an_attempt_in_flight_records_nothing_after_it() {
+    let (sb, dir) = start_with_timeout("audit-reset-inflight", "2s").await;
+    let hook = Hook::start().await;
+    hook.plan(&[Answer::Hang]);
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let old = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let started = Instant::now();
+    let advance = advance_in_background(&sb, "2s");
+    hook.arrived(1).await;
+    let r = sb.admin_post("/__admin/reset", json!({})).await;
+    assert_eq!(r.status, 200);
+    // The attempt is dropped with the namespace's timers: the clock call
+    // that was waiting for it answers without waiting out the timeout.
+    assert_eq!(advance.await.unwrap(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // The fresh namespace replays the id; the old attempt touches nothing.
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let new = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    assert_eq!(new, old);
+    assert_eq!(status_code(&sb, &new).await, 1);
+    assert!(deliveries(&sb).await.is_empty());
+    sb.advance("2s").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0]["attempt"], 1);
+    assert_eq!(d[0]["outcome"], "delivered");
+    assert_eq!(status_code(&sb, &new).await, 4);
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_reset_namespace_starts_afresh_without_its_old_retries() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    let ns = "audit-reset-ns";
+    set_webhook_in(&sb, ns, &hook.url).await;
+    let headers = [("apikey", KEY), ("X-Sandbox-Namespace", ns)];
+    let old = sb.post(NSS, &headers, json!({"curp": EPN})).await.json();
+    let clock = format!("/__admin/clock?namespace={ns}");
+    move_clock(&sb, &clock, json!({"advance": "2s"})).await;
+    assert_eq!(hook.received().len(), 1);
+    let r = sb
+        .admin_post(&format!("/__admin/reset?namespace={ns}"), json!({}))
+        .await;
+    assert_eq!(r.status, 200);
+    set_webhook_in(&sb, ns, &hook.url).await;
+    let new = sb.post(NSS, &headers, json!({"curp": EPN})).await.json();
+    assert_eq!(new["verificationId"], old["verificationId"]);
+    // The old chain's retries (10:15:02 on) never come; the new one runs
+    // its own five attempts from 10:00:02.
+    move_clock(&sb, &clock, json!({"advance": "3h"})).await;
+    assert_eq!(hook.received().len(), 1 + 5);
+    let d = sb
+        .admin_get(&format!("/__admin/webhooks/deliveries?namespace={ns}"))
+        .await;
+    let attempts: Vec<u64> = d
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attempt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attempts, [1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn resetting_a_namespace_leaves_no_timer_task_behind() {
+    let sb = Sandbox::start().await;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let headers = [("apikey", KEY), ("X-Sandbox-Namespace", "audit-leak")];
+    let reset = "/__admin/reset?namespace=audit-leak";
+    // One round first, so that the connections are open.
+    sb.post(NSS, &headers, json!({"curp": EPN})).await;
+    assert_eq!(sb.admin_post(reset, json!({})).await.status, 200);
+    let before = metrics.num_alive_tasks();
+    for _ in 0..30 {
+        // A creation schedules the source query: the namespace's timers start.
+        let r = sb.post(NSS, &headers, json!({"curp": EPN})).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(sb.admin_post(reset, json!({})).await.status, 200);
+    }
+    let after = metrics.num_alive_tasks();
+    assert!(
+        after <= before + 5,
+        "{before} tasks before 30 resets, {after} after"
+    );
+}
+
+#[tokio::test]
+async fn a_scale_change_wakes_the_waiting_timers() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    // Frozen: nothing happens on its own. At 1000x, the 2 s of processing
+    // are 2 ms of real time, and the timers notice the change.
+    move_clock(&sb, "/__admin/clock", json!({"scale": 1000})).await;
+    hook.arrived(1).await;
+    move_clock(&sb, "/__admin/clock", json!({"scale": 0})).await;
+    assert_eq!(status_code(&sb, &id).await, 4);
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["time"], "2024-05-15T10:00:02.000000-06:00");
+}
+
+#[tokio::test]
+async fn a_target_changed_between_attempts_gets_the_next_one() {
+    let sb = Sandbox::start().await;
+    let first = Hook::start().await;
+    first.always(Answer::Status(500));
+    let second = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": first.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    set_webhook(&sb, KEY, json!({"url": second.url, "apikey": "rotated"})).await;
+    sb.advance("15m").await;
+    assert_eq!(first.received().len(), 1);
+    let got = second.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].header("apikey"), Some("rotated"));
+    assert_eq!(got[0].json()["verificationStatus"], 3);
+    assert_eq!(status_code(&sb, &id).await, 4);
+    let d = deliveries(&sb).await;
+    assert_eq!(d[1]["url"], second.url.as_str());
+    assert_eq!(d[1]["time"], "2024-05-15T10:15:02.000000-06:00");
+}
+
+#[tokio::test]
+async fn failed_redeliveries_leave_the_scheduled_attempts_alone() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    let route = format!("/__admin/webhooks/deliveries/{id}/redeliver");
+    for _ in 0..3 {
+        let r = sb.admin_post(&route, json!({})).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["outcome"], "HTTP 500");
+    }
+    sb.advance("3h").await;
+    let d = deliveries(&sb).await;
+    let scheduled: Vec<&str> = d
+        .iter()
+        .filter(|d| d["trigger"] == "schedule")
+        .map(|d| d["time"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scheduled,
+        [
+            "2024-05-15T10:00:02.000000-06:00",
+            "2024-05-15T10:15:02.000000-06:00",
+            "2024-05-15T10:30:02.000000-06:00",
+            "2024-05-15T10:45:02.000000-06:00",
+            "2024-05-15T11:00:02.000000-06:00",
+        ]
+    );
+    assert_eq!(hook.received().len(), 8);
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["delivered"], false);
+    assert_eq!(list[0]["completedAt"], "2024-05-15T11:00:02.000000-06:00");
+}
+
+#[tokio::test]
+async fn a_redelivery_during_an_attempt_in_flight_ends_the_retries() {
+    let (sb, dir) = start_with_timeout("audit-redeliver-inflight", "200ms").await;
+    let hook = Hook::start().await;
+    hook.plan(&[Answer::Hang]);
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let advance = advance_in_background(&sb, "2s");
+    hook.arrived(1).await;
+    let r = sb
+        .admin_post(
+            &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["outcome"], "delivered");
+    assert_eq!(status_code(&sb, &id).await, 4);
+    // The scheduled attempt times out afterwards: no retry follows.
+    assert_eq!(advance.await.unwrap(), 200);
+    sb.advance("3h").await;
+    assert_eq!(hook.received().len(), 2);
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["delivered"], true);
+    assert_eq!(list[0]["verificationStatus"], 4);
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_nss_provider_day_runs_midnight_to_midnight_utc_minus_6() {
+    let sb = Sandbox::start().await;
+    let body = json!({"curp": EPN});
+    let clock = "/__admin/clock";
+    move_clock(&sb, clock, json!({"set": "2024-05-15T00:00:00-06:00"})).await;
+    assert_eq!(
+        sb.post(NSS, &[("apikey", KEY)], body.clone())
+            .await
+            .scenario(),
+        "success"
+    );
+    // 18:00 UTC-6 is midnight UTC: the same provider day.
+    move_clock(&sb, clock, json!({"set": "2024-05-15T18:00:01-06:00"})).await;
+    assert_eq!(
+        sb.post(NSS, &[("apikey", KEY)], body.clone())
+            .await
+            .scenario(),
+        "success"
+    );
+    move_clock(
+        &sb,
+        clock,
+        json!({"set": "2024-05-15T23:59:59.999999-06:00"}),
+    )
+    .await;
+    let r = sb.post(NSS, &[("apikey", KEY)], body.clone()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.scenario(), "attempts_exceeded");
+    let third = r.json()["verificationId"].as_str().unwrap().to_string();
+    // Processed after midnight, it still completes with NSS008.
+    sb.advance("2s").await;
+    let b = status(&sb, &third).await;
+    assert_eq!(b["verificationStatus"], 4);
+    assert_eq!(b["warnings"][0]["code"], "NSS008");
+    // Midnight UTC-6 has passed: a new day.
+    assert_eq!(
+        sb.post(NSS, &[("apikey", KEY)], body).await.scenario(),
+        "success"
+    );
+}
+
+#[tokio::test]
+async fn the_nss_day_count_survives_the_clock_going_back_and_forth() {
+    let sb = Sandbox::start().await;
+    let body = json!({"curp": EPN});
+    let clock = "/__admin/clock";
+    for _ in 0..2 {
+        let r = sb.post(NSS, &[("apikey", KEY)], body.clone()).await;
+        assert_eq!(r.scenario(), "success");
+    }
+    move_clock(&sb, clock, json!({"set": "2024-05-14T23:00:00-06:00"})).await;
+    let r = sb.post(NSS, &[("apikey", KEY)], body.clone()).await;
+    assert_eq!(r.scenario(), "success", "the day before had none");
+    move_clock(&sb, clock, json!({"set": "2024-05-15T10:30:00-06:00"})).await;
+    // The third request of 2024-05-15 for this CURP.
+    let r = sb.post(NSS, &[("apikey", KEY)], body).await;
+    assert_eq!(r.scenario(), "attempts_exceeded");
+}
+
+#[tokio::test]
+async fn a_verification_is_unknown_in_another_namespace() {
+    let sb = Sandbox::start().await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId={id}"),
+            &[("apikey", KEY), ("X-Sandbox-Namespace", "audit-elsewhere")],
+        )
+        .await;
+    assert_error(&r, 404, "INENL016", "The register could not be found.");
+    // Its own namespace still has it, for its own apikey only.
+    assert_eq!(status_code(&sb, &id).await, 1);
+    let r = sb
+        .get(
+            &format!("{STATUS}?verificationId={id}"),
+            &[("apikey", "another-key")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["code"], "INENL015");
+}

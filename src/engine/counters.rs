@@ -40,6 +40,10 @@ pub struct Counter {
     pub since: String,
     #[serde(skip)]
     slot: i64,
+    /// The window before this one and its count, kept so that a clock set
+    /// back a window and forward again finds the count it left.
+    #[serde(skip)]
+    before: (i64, u64),
 }
 
 /// One namespace's counters.
@@ -99,6 +103,7 @@ impl Counters {
             limit,
             since: String::new(),
             slot,
+            before: (i64::MIN, 0),
         };
         let n = c.bump(window, limit, slot, now);
         map.by_key.insert(key.to_string(), c);
@@ -126,9 +131,19 @@ impl Counters {
 impl Counter {
     /// One more hit in the window `slot`; the count, this hit included.
     fn bump(&mut self, window: Window, limit: Option<u64>, slot: i64, now: Timestamp) -> u64 {
-        if self.slot != slot || self.count == 0 {
-            self.slot = slot;
-            self.count = 0;
+        if self.slot != slot || self.since.is_empty() {
+            if self.slot != slot {
+                // Another window: the one before comes back if the clock
+                // went back to it, and this one is kept in its place.
+                let back = if self.before.0 == slot {
+                    self.before.1
+                } else {
+                    0
+                };
+                self.before = (self.slot, self.count);
+                self.slot = slot;
+                self.count = back;
+            }
             self.since = match window {
                 Window::Day => now.mx_date().to_string(),
                 Window::Second | Window::Forever => now.to_mx_rfc3339_secs(),
@@ -157,6 +172,23 @@ mod tests {
         assert_eq!(c.hit("k", Window::Day, Some(2), next), 1);
         c.clear();
         assert!(c.list(next).is_empty());
+    }
+
+    #[test]
+    fn a_clock_set_back_a_window_and_forward_again_finds_its_count() {
+        let c = Counters::default();
+        let today = Timestamp::parse_rfc3339("2024-05-15T10:00:00-06:00").unwrap();
+        let yesterday = Timestamp::parse_rfc3339("2024-05-14T23:00:00-06:00").unwrap();
+        assert_eq!(c.hit("k", Window::Day, Some(2), today), 1);
+        assert_eq!(c.hit("k", Window::Day, Some(2), today), 2);
+        assert_eq!(c.hit("k", Window::Day, Some(2), yesterday), 1);
+        assert_eq!(c.list(yesterday)[0].since, "2024-05-14");
+        assert_eq!(c.hit("k", Window::Day, Some(2), today), 3);
+        assert_eq!(c.list(today)[0].since, "2024-05-15");
+        assert_eq!(c.hit("k", Window::Day, Some(2), yesterday), 2);
+        // Two windows back is a window of its own, counted afresh.
+        let before = Timestamp::parse_rfc3339("2024-05-13T12:00:00-06:00").unwrap();
+        assert_eq!(c.hit("k", Window::Day, Some(2), before), 1);
     }
 
     #[test]

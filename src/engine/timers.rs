@@ -56,6 +56,9 @@ struct State {
     generation: u64,
     driver: bool,
     stopped: bool,
+    /// Holds taken ([`Timers::hold`]): while any is, the driver starts
+    /// nothing and [`Timers::run_due`] has the queue to itself.
+    held: u32,
     /// Tasks started and not yet ended.
     running: HashMap<u64, AbortHandle>,
 }
@@ -96,22 +99,43 @@ impl Timers {
         }
     }
 
-    /// Starts every due task, then waits until none is running and none is
-    /// due (tasks may schedule follow-ups that are already due).
+    /// Runs every due task, one sandbox instant after the other: the tasks
+    /// due at the earliest instant together, and the next instant's once
+    /// they (and whatever was running) have ended, so that one clock move
+    /// across several instants does what many small ones would, in the
+    /// same order (tasks may schedule follow-ups that are already due, and
+    /// they take their place among the rest). Returns when none is running
+    /// and none is due.
     pub async fn run_due(&self) {
         let mut done = self.inner.done.subscribe();
         loop {
             done.borrow_and_update();
             let busy = {
                 let mut s = self.inner.lock();
-                let now = self.inner.clock.now();
-                self.inner.start_due(&mut s, now);
+                if s.running.is_empty() {
+                    let now = self.inner.clock.now();
+                    if let Some(((first, _), _)) = s.queue.first_key_value() {
+                        let first = *first;
+                        if first <= now {
+                            self.inner.start_due(&mut s, first);
+                        }
+                    }
+                }
                 !s.running.is_empty()
             };
             if !busy || done.changed().await.is_err() {
                 return;
             }
         }
+    }
+
+    /// Keeps the driver from starting tasks until the hold is dropped: a
+    /// clock moved by hand under a hold has its consequences run by
+    /// [`Timers::run_due`], in order, not all at once by the driver that
+    /// the move wakes.
+    pub fn hold(&self) -> Hold {
+        self.inner.lock().held += 1;
+        Hold(self.inner.clone())
     }
 
     /// Drops every pending task, aborts the running ones and starts a new
@@ -182,6 +206,26 @@ impl Inner {
     }
 }
 
+/// A hold on the driver ([`Timers::hold`]), released when dropped.
+pub struct Hold(Arc<Inner>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.held = s.held.saturating_sub(1);
+        drop(s);
+        self.0.wake.notify_one();
+    }
+}
+
+/// The driver ends with its namespace: a namespace reset and forgotten
+/// leaves no task waiting on its clock for ever.
+impl Drop for Timers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Marks a task as ended however it ends (finished, panicked, aborted).
 struct Running {
     inner: Arc<Inner>,
@@ -205,9 +249,15 @@ async fn drive(inner: Arc<Inner>) {
             if s.stopped {
                 return;
             }
-            let now = inner.clock.now();
-            inner.start_due(&mut s, now);
-            s.queue.first_key_value().map(|(k, _)| k.0)
+            if s.held > 0 {
+                // A move by hand is being run by `run_due`; woken when the
+                // hold is dropped.
+                None
+            } else {
+                let now = inner.clock.now();
+                inner.start_due(&mut s, now);
+                s.queue.first_key_value().map(|(k, _)| k.0)
+            }
         };
         // `None` twice over: nothing pending, or a frozen clock that only a
         // change by hand will move.
