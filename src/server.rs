@@ -129,6 +129,7 @@ pub async fn serve(
 
     drop(listener);
     let _ = stop_tx.send(true);
+    heads.cut_unstarted();
     // Timer work (webhook attempts, retries) stops with the server: nothing
     // is delivered after shutdown, and an attempt in flight is dropped.
     for ns in engine.namespaces().all() {
@@ -246,6 +247,8 @@ struct HeadWait {
     since: AtomicU64,
     /// Requests of the connection between their head and their answer.
     in_flight: AtomicU32,
+    /// Whether a request's head has arrived on it yet.
+    started: AtomicBool,
     /// Told when the wait is over the timeout.
     cut: Notify,
 }
@@ -258,6 +261,7 @@ impl HeadWait {
             epoch: watch.epoch,
             since: AtomicU64::new(ms_since(watch.epoch)),
             in_flight: AtomicU32::new(0),
+            started: AtomicBool::new(false),
             cut: Notify::new(),
         }
     }
@@ -267,13 +271,16 @@ impl HeadWait {
     /// `answer`): one stalled stream must not cut its siblings off, so the
     /// connection counts as answering until its last stream is done.
     fn arrived(&self, version: hyper::Version) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if !self.started.load(Ordering::Relaxed) {
+            self.started.store(true, Ordering::Relaxed);
+        }
         let since = if version == hyper::Version::HTTP_2 {
             ANSWERING
         } else {
             ms_since(self.epoch)
         };
-        self.since.store(since, Ordering::Relaxed);
+        self.since.store(since, Ordering::SeqCst);
     }
 
     /// The body is read: the request is being answered.
@@ -284,8 +291,17 @@ impl HeadWait {
     /// The answer is handed to hyper; with no other request in flight, the
     /// next head is waited for from now.
     fn done(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
-            self.since.store(ms_since(self.epoch), Ordering::Relaxed);
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.since.store(ms_since(self.epoch), Ordering::SeqCst);
+            // An HTTP/2 stream of another worker may have arrived between
+            // the two lines above and had its `ANSWERING` overwritten: it
+            // is in flight, so the connection is answering. (An HTTP/1.1
+            // connection's next request arrives after this one is done, on
+            // the same task.) Sequentially consistent with `arrived`, so
+            // that one of the two sees the other.
+            if self.in_flight.load(Ordering::SeqCst) > 0 {
+                self.since.store(ANSWERING, Ordering::SeqCst);
+            }
         }
     }
 }
@@ -344,6 +360,21 @@ impl HeadWatch {
         self.lock().push(Arc::downgrade(ctx));
     }
 
+    /// Cuts off the connections whose first request has not arrived: at
+    /// shutdown, one still sending its first head (which hyper's graceful
+    /// shutdown waits for as for a request) has nothing to finish. A
+    /// connection that has had a request is left to hyper, which lets an
+    /// idle one go and finishes writing an answer it was given.
+    fn cut_unstarted(&self) {
+        for conn in self.lock().iter() {
+            if let Some(ctx) = conn.upgrade() {
+                if !ctx.head.started.load(Ordering::Relaxed) {
+                    ctx.head.cut.notify_one();
+                }
+            }
+        }
+    }
+
     /// Cuts off every connection, whatever it is doing.
     fn cut_all(&self) {
         for conn in self.lock().drain(..) {
@@ -390,11 +421,12 @@ fn respond(
     // choosing its answer are part of the latency the client asked for.
     let arrived = tokio::time::Instant::now();
     ctx.head.arrived(req.version());
+    let head = req.method() == hyper::Method::HEAD;
     // Made here, not in `deliver`: the request is done however its future
     // ends, even unpolled.
     let done = AnswerDone(ctx.clone());
     let answer = Box::pin(answer(ctx, req));
-    deliver(done, arrived, answer)
+    deliver(done, arrived, answer, head)
 }
 
 /// Reads the body and asks the engine (or the admin API) for the reply.
@@ -410,7 +442,7 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     let body = if too_large && expects_continue(&parts.headers) {
         // The client waits for 100 Continue before it sends the body:
         // answered at once, it sends none.
-        BodyRead::TooLarge
+        BodyRead::TooLarge { read_whole: false }
     } else if parts.version == hyper::Version::HTTP_2 {
         // The streams of a connection are not timed one by one by the
         // header timeout's watch: a stalled one is timed here.
@@ -430,8 +462,17 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     };
     ctx.head.answering();
     let (bytes, broken) = match body {
-        BodyRead::TooLarge => {
-            return Ok(engine.too_large(&parts.method, parts.uri.path(), &parts.headers))
+        BodyRead::TooLarge { read_whole } => {
+            let reply = engine.too_large(&parts.method, parts.uri.path(), &parts.headers);
+            // With the rest of the body unread (a client waiting for 100
+            // Continue, or one past the drain) the connection ends with the
+            // answer: an HTTP/1.1 client is told so, not left to find a
+            // pooled connection dead. (HTTP/2 resets the stream instead.)
+            return Ok(if read_whole || parts.version == hyper::Version::HTTP_2 {
+                reply
+            } else {
+                reply.with_header(hyper::header::CONNECTION, "close")
+            });
         }
         BodyRead::Read(bytes) => (bytes, None),
         BodyRead::Malformed(why) => (Bytes::new(), Some(why)),
@@ -453,7 +494,9 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
 enum BodyRead {
     Read(Bytes),
     /// Over the body limit.
-    TooLarge,
+    TooLarge {
+        read_whole: bool,
+    },
     /// Its framing is broken (a bad chunk size, a chunk shorter than it
     /// said): answered as a body that is not what it claims to be.
     Malformed(String),
@@ -465,6 +508,7 @@ async fn deliver(
     done: AnswerDone,
     arrived: tokio::time::Instant,
     answer: Pin<Box<impl Future<Output = Result<Reply, io::Error>>>>,
+    head: bool,
 ) -> Result<HttpResponse, io::Error> {
     let ctx = &done.0;
     let reply = answer.await?;
@@ -495,9 +539,9 @@ async fn deliver(
             } else {
                 reply.body.slice(..cut)
             };
-            Ok(to_response(reply))
+            Ok(to_response(reply, head))
         }
-        None => Ok(to_response(reply)),
+        None => Ok(to_response(reply, head)),
     }
 }
 
@@ -527,13 +571,12 @@ async fn read_body(
 ) -> Result<BodyRead, io::Error> {
     let mut buf = BytesMut::with_capacity(declared.filter(|n| *n <= limit).unwrap_or(0));
     let mut seen = 0usize;
+    let mut read_whole = true;
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(frame) => frame,
             // The client left: there is no one to answer.
-            Err(e) if e.is_incomplete_message() || e.is_closed() => {
-                return Err(io::Error::other(e))
-            }
+            Err(e) if client_left(&e) => return Err(io::Error::other(e)),
             Err(e) => {
                 let why = std::error::Error::source(&e)
                     .map_or_else(|| e.to_string(), ToString::to_string);
@@ -549,18 +592,51 @@ async fn read_body(
         if seen <= limit {
             buf.extend_from_slice(&data);
         } else if seen > limit.saturating_mul(DRAIN_FACTOR) {
+            read_whole = false;
             break;
         }
     }
     Ok(if seen <= limit {
         BodyRead::Read(buf.freeze())
     } else {
-        BodyRead::TooLarge
+        BodyRead::TooLarge { read_whole }
     })
 }
 
-fn to_response(reply: Reply) -> HttpResponse {
-    let mut res = Response::new(Full::new(reply.body));
+/// Whether a body error is the client gone (its connection closed or
+/// reset mid-body, or its HTTP/2 stream reset) rather than a body that is
+/// not what it claims to be (broken chunked framing, which gets its 400).
+fn client_left(e: &hyper::Error) -> bool {
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return true;
+    }
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<io::Error>() {
+            return matches!(
+                io.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            );
+        }
+        if let Some(h2) = c.downcast_ref::<h2::Error>() {
+            return h2.is_remote() && h2.is_reset() || h2.is_io() || h2.is_go_away();
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The response to send; to a HEAD request (answered as GET), without its
+/// body and with the length the body has: hyper leaves an HTTP/1.1 HEAD
+/// answer's body out itself, but sends an HTTP/2 one's as DATA, which the
+/// client takes for a protocol error.
+fn to_response(reply: Reply, head: bool) -> HttpResponse {
+    let length = reply.body.len();
+    let body = if head { Bytes::new() } else { reply.body };
+    let mut res = Response::new(Full::new(body));
     *res.status_mut() = reply.status;
     // A status HTTP names no reason for (accuauth's 512 and 513) goes out
     // with an empty reason phrase, as nginx sends it: hyper would otherwise
@@ -572,6 +648,9 @@ fn to_response(reply: Reply) -> HttpResponse {
     let headers = res.headers_mut();
     for (k, v) in reply.headers {
         headers.append(k, v);
+    }
+    if head {
+        headers.insert(hyper::header::CONTENT_LENGTH, length.into());
     }
     res
 }
