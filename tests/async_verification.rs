@@ -1307,26 +1307,13 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
     let quick = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
 
     let started = Instant::now();
-    let advance = {
-        let base = sb.base.clone();
-        tokio::spawn(async move {
-            let client =
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build_http::<Full<Bytes>>();
-            let req = hyper::Request::post(format!("{base}/__admin/clock"))
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from_static(br#"{"advance": "2s"}"#)))
-                .unwrap();
-            let res = client.request(req).await.unwrap();
-            assert_eq!(res.status(), 200);
-            Instant::now()
-        })
-    };
+    let advance = advance_in_background(&sb, "2s");
     // While the slow target holds its attempt, requests are answered and the
     // other verification has already been delivered.
     let r = sb.get("/__admin/health", &[]).await;
     assert_eq!(r.status, 200);
-    let returned = advance.await.unwrap();
+    let (status, returned) = advance.await.unwrap();
+    assert_eq!(status, 200);
     // The clock call waited for the slow attempt to time out…
     assert!(
         returned - started >= Duration::from_millis(950),
@@ -1368,16 +1355,13 @@ async fn shutdown_is_not_held_by_a_hanging_target() {
     set_webhook(&sb, KEY, json!({"url": slow.url})).await;
     create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     // Move the clock without waiting for the attempt (10 s timeout).
-    let base = sb.base.clone();
-    let advance = tokio::spawn(async move {
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<Full<Bytes>>();
-        let req = hyper::Request::post(format!("{base}/__admin/clock"))
-            .body(Full::new(Bytes::from_static(br#"{"advance": "2s"}"#)))
-            .unwrap();
-        let _ = client.request(req).await;
-    });
+    // (Its answer is not awaited: the server stops under it.)
+    let advance = sb.send_in_background(
+        "POST",
+        "/__admin/clock",
+        &[("content-type", "application/json")],
+        r#"{"advance": "2s"}"#,
+    );
     // The attempt is out and will not be answered.
     slow.arrived(1).await;
     let started = Instant::now();
@@ -1765,19 +1749,18 @@ async fn set_webhook_in(sb: &Sandbox, ns: &str, url: &str) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
-/// Starts `POST /__admin/clock {"advance": by}` without waiting for it.
-fn advance_in_background(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<u16> {
-    let base = sb.base.clone();
-    let body = serde_json::to_vec(&json!({ "advance": by })).unwrap();
+/// Starts `POST /__admin/clock {"advance": by}` without waiting for it:
+/// its status, and when it answered.
+fn advance_in_background(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<(u16, Instant)> {
+    let sent = sb.send_in_background(
+        "POST",
+        "/__admin/clock",
+        &[("content-type", "application/json")],
+        json!({ "advance": by }).to_string(),
+    );
     tokio::spawn(async move {
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<Full<Bytes>>();
-        let req = hyper::Request::post(format!("{base}/__admin/clock"))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        client.request(req).await.unwrap().status().as_u16()
+        let r = sent.await.unwrap().expect("the clock call was answered");
+        (r.status, Instant::now())
     })
 }
 
@@ -1873,7 +1856,7 @@ async fn a_reset_during_an_attempt_in_flight_records_nothing_after_it() {
     assert_eq!(r.status, 200);
     // The attempt is dropped with the namespace's timers: the clock call
     // that was waiting for it answers without waiting out the timeout.
-    assert_eq!(advance.await.unwrap(), 200);
+    assert_eq!(advance.await.unwrap().0, 200);
     assert!(started.elapsed() < Duration::from_secs(1));
     // The fresh namespace replays the id; the old attempt touches nothing.
     set_webhook(&sb, KEY, json!({"url": hook.url})).await;
@@ -2044,7 +2027,7 @@ async fn a_redelivery_during_an_attempt_in_flight_ends_the_retries() {
     assert_eq!(r.json()["outcome"], "delivered");
     assert_eq!(status_code(&sb, &id).await, 4);
     // The scheduled attempt times out afterwards: no retry follows.
-    assert_eq!(advance.await.unwrap(), 200);
+    assert_eq!(advance.await.unwrap().0, 200);
     sb.advance("3h").await;
     assert_eq!(hook.received().len(), 2);
     let list = sb.admin_get("/__admin/verifications").await;

@@ -2,7 +2,6 @@
 //! input at every layer, namespaces on provider routes, and the binary's
 //! own commands (`check`, `scenarios`, `serve` with SIGTERM).
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::admin::temp_dir;
-use crate::common::{config, Resp, Sandbox};
+use crate::common::{config, Resp, Sandbox, Served};
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::{Config, Source};
 
@@ -1241,86 +1240,34 @@ fn scenarios_command_prints_the_catalog() {
 
 #[tokio::test]
 async fn serve_prints_the_ready_line_and_stops_on_sigterm() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0", "--host", "127.0.0.1"])
-        .env_remove("MXID_PORT")
-        .env_remove("MXID_ADMIN_TOKEN")
-        // A switch from the environment takes 1 as well as true.
-        .env("MXID_LOG_REQUESTS", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(20), line)
-        .await
-        .expect("the ready line comes")
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
-    assert!(line.contains("listening on http://127.0.0.1:"), "{line}");
-
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = hyper::Request::post(format!("{url}{PATH}"))
-        .header("apikey", "k")
-        .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
-        .unwrap();
-    let res = client.request(req).await.unwrap();
-    assert_eq!(res.status(), 200);
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    let b: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(b["curp"], CURP);
+    // A switch from the environment takes 1 as well as true.
+    let served = Served::start(
+        &["--port", "0", "--host", "127.0.0.1"],
+        &[("MXID_LOG_REQUESTS", "1")],
+    );
+    assert!(
+        served.ready.contains("listening on http://127.0.0.1:"),
+        "{}",
+        served.ready
+    );
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["curp"], CURP);
 
     // A request in flight when SIGTERM comes still gets its answer.
-    let req = hyper::Request::post(format!("{url}{PATH}"))
-        .header("apikey", "k")
-        .header("x-sandbox-latency", "500ms")
-        .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
-        .unwrap();
-    let in_flight = tokio::spawn(client.request(req));
+    let in_flight = served.send_in_background(
+        "POST",
+        PATH,
+        &[KEY, ("x-sandbox-latency", "500ms")],
+        format!(r#"{{"curp":"{CURP}"}}"#),
+    );
     // The journal records it before its delay starts.
-    let journaled = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let req = hyper::Request::get(format!("{url}/__admin/requests"))
-                .body(Full::new(Bytes::new()))
-                .unwrap();
-            let res = client.request(req).await.unwrap();
-            let body = res.into_body().collect().await.unwrap().to_bytes();
-            let j: Value = serde_json::from_slice(&body).unwrap();
-            if j.as_array().unwrap().len() == 2 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
-    if journaled.is_err() {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the request in flight was not journaled within 10 s");
-    }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    served.journaled(2).await;
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(10)).await;
     assert!(status.success(), "exit after SIGTERM: {status:?}");
     let res = in_flight.await.unwrap().expect("answered before the exit");
-    assert_eq!(res.status(), 200);
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    assert_eq!(res.status, 200);
     assert!(
         log.contains("curpv5 POST /api/curp/bycurp -> 200 success"),
         "{log}"

@@ -5,10 +5,8 @@
 //! itself is tested in admin.rs, the body limit and faults in engine.rs.)
 
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::process::{Command, Stdio};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -21,8 +19,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as TokioBufReader};
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 
-use crate::common::{config, Sandbox};
+use crate::common::{config, Resp, Sandbox, Served};
 use mxid_sandbox::Config;
 
 const PATH: &str = "/api/curp/bycurp";
@@ -31,7 +30,6 @@ const CURPS: [&str; 3] = [
     "BAMH351130HSRTRC00",
     "SAAG590419HBCLRL01",
 ];
-const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 
 /// One bycurp request as raw HTTP/1.1; `close` asks the server to close after it.
 fn request(curp: &str, close: bool) -> String {
@@ -462,6 +460,20 @@ async fn a_stalled_http2_body_is_cut_off_on_its_own_stream() {
     assert_eq!(res.status(), 200);
 }
 
+/// A bycurp request delayed `latency`, sent on a task of its own.
+fn delayed_in_background(sb: &Sandbox, latency: &str) -> JoinHandle<Result<Resp, String>> {
+    sb.send_in_background(
+        "POST",
+        PATH,
+        &[
+            ("apikey", "k"),
+            ("content-type", "application/json"),
+            ("x-sandbox-latency", latency),
+        ],
+        format!(r#"{{"curp":"{}"}}"#, CURPS[0]),
+    )
+}
+
 #[tokio::test]
 async fn a_stalled_http2_body_does_not_cut_off_its_siblings() {
     let sb = with_header_timeout().await;
@@ -473,15 +485,7 @@ async fn a_stalled_http2_body_does_not_cut_off_its_siblings() {
         whole(CURPS[0]),
     ));
     let slow = tokio::spawn(slow);
-    let started = Instant::now();
-    loop {
-        let journal = sb.admin_get("/__admin/requests").await;
-        if !journal.as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "never arrived");
-        tokio::task::yield_now().await;
-    }
+    sb.journaled(1).await;
     // …then one whose body stalls, on the same connection.
     send.ready().await.unwrap();
     let stalled = send.send_request(h2_bycurp(sb.addr, &[], stalled()));
@@ -509,29 +513,8 @@ async fn the_shutdown_wait_running_out_closes_the_connections_in_process() {
         ..config()
     })
     .await;
-    let base = sb.base.clone();
-    let in_flight = tokio::spawn(async move {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let req = hyper::Request::post(format!("{base}{PATH}"))
-            .header("apikey", "k")
-            .header("content-type", "application/json")
-            .header("x-sandbox-latency", "5s")
-            .body(Full::new(Bytes::from(format!(
-                r#"{{"curp":"{}"}}"#,
-                CURPS[0]
-            ))))
-            .unwrap();
-        client.request(req).await.map(|r| r.status())
-    });
-    let started = Instant::now();
-    loop {
-        let journal = sb.admin_get("/__admin/requests").await;
-        if !journal.as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "never arrived");
-        tokio::task::yield_now().await;
-    }
+    let in_flight = delayed_in_background(&sb, "5s");
+    sb.journaled(1).await;
     assert!(
         sb.stop_within(Duration::from_secs(3)).await,
         "the server did not stop within 3 s"
@@ -542,41 +525,20 @@ async fn the_shutdown_wait_running_out_closes_the_connections_in_process() {
         .await
         .expect("the client was left waiting after the server stopped")
         .unwrap();
-    assert!(got.is_err(), "answered after the shutdown wait: {got:?}");
+    assert!(
+        got.is_err(),
+        "answered after the shutdown wait: {:?}",
+        got.map(|r| r.status)
+    );
 }
 
 #[tokio::test]
 async fn graceful_shutdown_finishes_the_request_in_flight() {
     const LATENCY: Duration = Duration::from_millis(500);
     let sb = Sandbox::start().await;
-    let base = sb.base.clone();
     let started = Instant::now();
-    let in_flight = tokio::spawn(async move {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let req = hyper::Request::post(format!("{base}{PATH}"))
-            .header("apikey", "k")
-            .header("content-type", "application/json")
-            .header("x-sandbox-latency", "500ms")
-            .body(Full::new(Bytes::from(format!(
-                r#"{{"curp":"{}"}}"#,
-                CURPS[0]
-            ))))
-            .unwrap();
-        let res = client.request(req).await.unwrap();
-        let status = res.status().as_u16();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        (status, body)
-    });
-    // The request is journaled when it is decided, before its delay: once
-    // it shows there, it is waiting inside the server.
-    loop {
-        let journal = sb.admin_get("/__admin/requests").await;
-        if !journal.as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "never arrived");
-        tokio::task::yield_now().await;
-    }
+    let in_flight = delayed_in_background(&sb, "500ms");
+    sb.journaled(1).await;
     if started.elapsed() >= LATENCY {
         // The answer may be out already, and the shutdown below would have
         // nothing in flight to wait for: nothing to test on a machine this
@@ -593,105 +555,35 @@ async fn graceful_shutdown_finishes_the_request_in_flight() {
         sb.stop_within(Duration::from_secs(10)).await,
         "the server did not stop within 10 s"
     );
-    let (status, body) = tokio::time::timeout(Duration::from_secs(5), in_flight)
+    let res = tokio::time::timeout(Duration::from_secs(5), in_flight)
         .await
         .expect("the request in flight ended with the server")
-        .unwrap();
-    assert_eq!(status, 200);
-    let body: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(body["curp"], CURPS[0]);
+        .unwrap()
+        .expect("the request in flight was answered");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["curp"], CURPS[0]);
     assert!(started.elapsed() >= LATENCY);
-}
-
-/// Kills a process when dropped, so that a failing test leaves no server
-/// running; `None` once the process is known to have ended.
-struct KillOnDrop(Option<String>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        }
-    }
 }
 
 #[tokio::test]
 async fn the_shutdown_wait_runs_out_on_a_request_in_flight() {
-    // The binary, not `Sandbox`: when the wait runs out, `serve` returns
-    // without closing the connections still open; the process's exit (its
-    // runtime's end) closes them. In-process, the test's runtime would go
-    // on serving the request after `serve` returned.
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0", "--shutdown-timeout", "200ms"])
-        .env_remove("MXID_ADMIN_TOKEN")
-        .env_remove("MXID_HOST")
-        .env_remove("MXID_LATENCY")
-        .env_remove("MXID_LOG_REQUESTS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let mut running = KillOnDrop(Some(pid.clone()));
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let ready = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        line
-    });
-    let ready = tokio::time::timeout(Duration::from_secs(10), ready)
-        .await
-        .expect("no ready line within 10 s")
-        .unwrap();
-    let base = ready
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {ready:?}"))
-        .to_string();
-
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = hyper::Request::post(format!("{base}{PATH}"))
-        .header("apikey", "k")
-        .header("content-type", "application/json")
-        .header("x-sandbox-latency", "5s")
-        .body(Full::new(Bytes::from(format!(
-            r#"{{"curp":"{}"}}"#,
-            CURPS[0]
-        ))))
-        .unwrap();
-    let in_flight = tokio::spawn(client.request(req));
-    // Journaled before its delay: once it shows, it waits in the server.
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let req = hyper::Request::get(format!("{base}/__admin/requests"))
-                .body(Full::new(Bytes::new()))
-                .unwrap();
-            let res = client.request(req).await.unwrap();
-            let body = res.into_body().collect().await.unwrap().to_bytes();
-            let journal: Value = serde_json::from_slice(&body).unwrap();
-            if !journal.as_array().unwrap().is_empty() {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("the request was not journaled within 10 s");
-
+    // The binary: its SIGTERM, its exit, the line it writes.
+    let served = Served::start(&["--port", "0", "--shutdown-timeout", "200ms"], &[]);
+    let in_flight = served.send_in_background(
+        "POST",
+        PATH,
+        &[
+            ("apikey", "k"),
+            ("content-type", "application/json"),
+            ("x-sandbox-latency", "5s"),
+        ],
+        format!(r#"{{"curp":"{}"}}"#, CURPS[0]),
+    );
+    served.journaled(1).await;
     let stopping = Instant::now();
-    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(term.success());
-    let status = tokio::time::timeout(
-        Duration::from_secs(3),
-        tokio::task::spawn_blocking(move || child.wait()),
-    )
-    .await
-    .expect("still running 3 s after SIGTERM, with a 200ms shutdown wait")
-    .unwrap()
-    .unwrap();
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(3)).await;
     let took = stopping.elapsed();
-    running.0 = None;
     assert!(status.success(), "exit after SIGTERM: {status:?}");
     // It waited for the request (the whole wait), then gave up on it.
     assert!(took >= Duration::from_millis(200), "stopped after {took:?}");
@@ -702,10 +594,8 @@ async fn the_shutdown_wait_runs_out_on_a_request_in_flight() {
     assert!(
         res.is_err(),
         "answered after the shutdown wait ran out: {:?}",
-        res.map(|r| r.status())
+        res.map(|r| r.status)
     );
-    let mut log = String::new();
-    stderr.read_to_string(&mut log).unwrap();
     assert!(
         log.contains("shutdown wait of 200ms elapsed; closing open connections"),
         "{log}"
@@ -744,39 +634,9 @@ async fn bycurp_status(sb: &Sandbox) -> u16 {
 /// Starts the binary, returns its ready line and everything it wrote to
 /// stderr until it was killed.
 fn serve_and_kill(args: &[&str]) -> (String, String) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(args)
-        .env_remove("MXID_ADMIN_TOKEN")
-        .env_remove("MXID_HOST")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read on a thread, so that a server that never gets ready fails the
-    // test instead of hanging it.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut ready = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut ready);
-        let _ = tx.send(ready);
-    });
-    let Ok(ready) = rx.recv_timeout(Duration::from_secs(10)) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("serve {args:?} printed no ready line within 10 s");
-    };
-    child.kill().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let _ = child.wait();
-    (ready, stderr)
+    let served = Served::start(args, &[]);
+    let ready = served.ready.clone();
+    (ready, served.kill())
 }
 
 #[test]

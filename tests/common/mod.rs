@@ -47,12 +47,19 @@ pub const CURP_STATUSES: [(&str, &str); 10] = [
     ("judicial_removal", "BJD"),
 ];
 
+/// The sandbox served in the test's own runtime (`mxid_sandbox::serve` on
+/// port 0); talked to through [`Http`], which it derefs to.
 pub struct Sandbox {
     pub addr: SocketAddr,
-    pub base: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    http: Http,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+}
+
+/// A client of one running sandbox, at `base`.
+pub struct Http {
+    pub base: String,
+    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 #[derive(Debug)]
@@ -102,11 +109,9 @@ impl Sandbox {
             .await
             .unwrap();
         });
-        let client = Client::builder(TokioExecutor::new()).build_http();
         Sandbox {
             addr,
-            base: format!("http://{addr}"),
-            client,
+            http: Http::new(format!("http://{addr}")),
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -138,6 +143,23 @@ impl Sandbox {
             Err(_) => false,
         }
     }
+}
+
+impl std::ops::Deref for Sandbox {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Http {
+    pub fn new(base: String) -> Http {
+        Http {
+            base,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
 
     /// Sends any request; `headers` are (name, value) pairs.
     pub async fn send(
@@ -147,25 +169,62 @@ impl Sandbox {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Resp {
+        let req = self.request(method, path, headers, body.into());
+        tokio::time::timeout(Duration::from_secs(30), exchange(&self.client, req))
+            .await
+            .expect("the sandbox answered within 30 s")
+            .expect("the request went through")
+    }
+
+    /// [`Sandbox::send`] on a task of its own, for a test that does
+    /// something else while the request is in flight: the answer, or why
+    /// there was none (the connection closed under it).
+    pub fn send_in_background(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> JoinHandle<Result<Resp, String>> {
+        let req = self.request(method, path, headers, body.into());
+        let client = self.client.clone();
+        tokio::spawn(async move { exchange(&client, req).await })
+    }
+
+    /// Waits until the default namespace's journal holds `n` entries: a
+    /// request is journaled when its answer is decided, before its delay,
+    /// so a delayed one is then waiting inside the server. Panics after 5 s.
+    pub async fn journaled(&self, n: usize) {
+        let started = std::time::Instant::now();
+        while self
+            .admin_get("/__admin/requests")
+            .await
+            .as_array()
+            .map_or(0, Vec::len)
+            < n
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{n} requests not journaled within 5 s"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Request<Full<Bytes>> {
         let mut req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(format!("{}{path}", self.base));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req.body(Full::new(body.into())).unwrap();
-        let res = tokio::time::timeout(Duration::from_secs(30), self.client.request(req))
-            .await
-            .expect("the sandbox answered within 30 s")
-            .expect("the request went through");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        req.body(Full::new(body)).unwrap()
     }
 
     /// POSTs a JSON body.
@@ -222,10 +281,155 @@ impl Sandbox {
     }
 }
 
+/// Sends `req` and reads the whole answer.
+async fn exchange(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    req: Request<Full<Bytes>>,
+) -> Result<Resp, String> {
+    let res = client.request(req).await.map_err(|e| format!("{e:?}"))?;
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .to_bytes();
+    Ok(Resp {
+        status,
+        headers,
+        body,
+    })
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+    }
+}
+
+/// The binary, `mxid-sandbox serve … --port 0`, in a process of its own: for
+/// what only a process shows (its ready line, its stderr, signals, its exit).
+/// Talked to through [`Http`], which it derefs to; killed when dropped.
+pub struct Served {
+    http: Http,
+    /// The line it printed once ready.
+    pub ready: String,
+    child: Option<std::process::Child>,
+}
+
+impl Served {
+    /// Starts `serve ARGS` with no `MXID_*` variable of the test's own
+    /// environment but those in `env`, and waits (10 s at most) for its
+    /// ready line.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Served {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"));
+        cmd.arg("serve").args(args);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
+            cmd.env_remove(k);
+        }
+        let mut child = cmd
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        // Read on a thread, so that a server that never gets ready fails
+        // the test instead of hanging it.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let ready = rx.recv_timeout(Duration::from_secs(10));
+        let mut served = Served {
+            http: Http::new(String::new()),
+            ready: String::new(),
+            child: Some(child),
+        };
+        let Ok(ready) = ready else {
+            panic!("serve {args:?} printed no ready line within 10 s");
+        };
+        let base = ready
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in the ready line {ready:?}"))
+            .to_string();
+        served.http = Http::new(base);
+        served.ready = ready;
+        served
+    }
+
+    /// Sends it SIGTERM, as a CI runner stopping it would.
+    pub fn terminate(&self) {
+        let pid = self.child.as_ref().expect("still running").id();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits (at most `wait`) for the process to exit: its exit status and
+    /// all it wrote to stderr. Panics, killing it, if it is still running.
+    pub async fn exited_within(mut self, wait: Duration) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().expect("still running");
+        let pid = child.id().to_string();
+        let waited = tokio::time::timeout(
+            wait,
+            tokio::task::spawn_blocking(move || {
+                // Read to its end (the exit) first: a full pipe would keep
+                // the process from exiting.
+                let mut stderr = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+                }
+                (child.wait(), stderr)
+            }),
+        )
+        .await;
+        match waited {
+            Ok(Ok((status, stderr))) => (status.unwrap(), stderr),
+            _ => {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &pid])
+                    .status();
+                panic!("still running {wait:?} later");
+            }
+        }
+    }
+
+    /// Kills it: all it wrote to stderr.
+    pub fn kill(mut self) -> String {
+        let mut child = self.child.take().expect("still running");
+        let _ = child.kill();
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        let _ = child.wait();
+        stderr
+    }
+}
+
+impl std::ops::Deref for Served {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
