@@ -318,9 +318,10 @@ fn schedule(ns: &Namespace, generation: u64, at: Timestamp, id: String, step: St
     );
 }
 
-/// Stores a new verification (1 Processing) and schedules its source query.
-pub fn create(ns: &Namespace, now: Timestamp, new: NewVerification) {
-    let generation = ns.timers.generation();
+/// Stores a new verification (1 Processing) and schedules its source query,
+/// unless the namespace was reset since `generation`, when the request that
+/// made it began (its id came from the sequence before the reset).
+pub fn create(ns: &Namespace, generation: u64, now: Timestamp, new: NewVerification) {
     let id = new.id.clone();
     let at = now.plus(new.settings.processing_delay);
     let stored = with_jobs(ns, generation, |j| {
@@ -552,6 +553,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A verification as its owner reads it: the fields of the documented
 /// status object.
+#[derive(Default)]
 pub struct Found {
     pub id: String,
     pub kind: u8,
@@ -560,24 +562,23 @@ pub struct Found {
     pub warnings: Value,
 }
 
-/// The verification `id`, if this namespace has it.
-pub fn find(ns: &Namespace, id: &str) -> Option<Found> {
+/// The verification `id`, if this namespace has it, and whether `apikey`
+/// created it (with `None`, whether anyone did: `true`). Not copied for an
+/// apikey that did not create it.
+pub fn find(ns: &Namespace, id: &str, apikey: Option<&str>) -> Option<(Found, bool)> {
     ns.with_state::<Jobs, _>(STATE, |j| {
-        j.verifications.get(id).map(|v| Found {
+        let v = j.verifications.get(id)?;
+        if apikey.is_some_and(|k| v.new.apikey != k) {
+            return Some((Found::default(), false));
+        }
+        let found = Found {
             id: v.new.id.clone(),
             kind: v.new.kind as u8,
             status: v.status as u8,
             verification: v.verification.clone(),
             warnings: json!(v.warnings),
-        })
-    })
-}
-
-/// Whether `apikey` created the verification `id`; `None` when this
-/// namespace has no such verification.
-pub fn owned_by(ns: &Namespace, id: &str, apikey: &str) -> Option<bool> {
-    ns.with_state::<Jobs, _>(STATE, |j| {
-        j.verifications.get(id).map(|v| v.new.apikey == apikey)
+        };
+        Some((found, true))
     })
 }
 
@@ -739,6 +740,7 @@ mod tests {
         for i in 0..MAX_VERIFICATIONS + 5 {
             create(
                 &ns,
+                ns.generation(),
                 now,
                 new_verification(&format!("v{i}"), Kind::NssByCurp),
             );

@@ -6,6 +6,8 @@ mod common;
 mod accuauth;
 mod admin;
 mod async_verification;
+mod concurrency;
+mod curp_rules;
 mod curpv5;
 mod engine;
 mod hardening;

@@ -54,7 +54,7 @@ impl State {
         let real = self.base_real.elapsed().as_secs_f64() * self.scale;
         self.base
             .plus(Duration::from_secs_f64(real.max(0.0)))
-            .min(Timestamp::LAST_MX.max(self.base))
+            .min(Timestamp::LAST_MX)
     }
 }
 
@@ -145,16 +145,19 @@ impl Clock {
         self.load().scale
     }
 
+    /// Sets the clock to `to` (at most [`Timestamp::LAST_MX`], as every
+    /// change: the admin API checks a change before it is made, and a
+    /// running clock moves on in between).
     pub fn set(&self, to: Timestamp) {
         self.change(|s| {
-            s.base = to;
+            s.base = to.min(Timestamp::LAST_MX);
             s.base_real = Instant::now();
         });
     }
 
     pub fn advance(&self, by: Duration) {
         self.change(|s| {
-            s.base = s.now().plus(by);
+            s.base = s.now().plus(by).min(Timestamp::LAST_MX);
             s.base_real = Instant::now();
         });
     }

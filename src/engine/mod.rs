@@ -439,7 +439,6 @@ impl Engine {
             &defs.fixtures,
             self.config(),
             now,
-            ns.next_seq(),
         );
         // Lent to the call, and taken back for the journal below.
         call.curp = curp;

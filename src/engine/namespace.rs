@@ -60,9 +60,15 @@ impl Namespace {
         self.me.clone()
     }
 
+    /// Bumped by every reset (after the sequence restarts): state a
+    /// request stores is kept only if no reset came since it began.
+    pub fn generation(&self) -> u64 {
+        self.timers.generation()
+    }
+
     /// The next request sequence number (1, 2, …).
     pub fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+        self.seq.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Runs `f` on the module state stored under `key`, creating it on first use.
@@ -90,12 +96,15 @@ impl Namespace {
 
     /// Timers, journal, counters, overrides, module state and clock back to start.
     pub fn reset(&self) {
+        // The sequence restarts before the generation moves on: a request
+        // that reads the new generation (before it takes its number, see
+        // `Call::new`) then takes a number of the new sequence.
+        self.seq.store(0, Ordering::SeqCst);
         self.timers.clear();
         self.journal.clear();
         self.counters.clear();
         self.overrides.clear();
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.seq.store(0, Ordering::Relaxed);
         self.clock.reset();
     }
 }

@@ -70,10 +70,17 @@ pub struct Call<'a> {
     /// The CURP the request is about, as the client sent it (upper-cased).
     pub curp: Option<String>,
     pub selected: Selected,
+    /// The namespace's reset generation when the request began: what the
+    /// request stores is dropped if the namespace was reset since (its ids
+    /// come from the sequence before the reset).
+    pub generation: u64,
     /// A per-request sequence number within the namespace.
     pub seq: u64,
     /// What a module's `vars` keeps for its `finish` (the id it made).
     pub kept: Option<String>,
+    /// What a module's `realistic` looked up in the namespace's state for
+    /// its `vars` ([`Call::keep_found`]).
+    found: Option<Box<dyn std::any::Any + Send>>,
     person: Option<Arc<Person>>,
 }
 
@@ -88,7 +95,6 @@ impl<'a> Call<'a> {
         fixtures: &'a Fixtures,
         config: &'a Config,
         now: Timestamp,
-        seq: u64,
     ) -> Call<'a> {
         Call {
             req,
@@ -102,10 +108,29 @@ impl<'a> Call<'a> {
             credential: None,
             curp: None,
             selected: Selected::Realistic,
-            seq,
+            // The generation first: a reset restarts the sequence, then
+            // bumps it, so a number from before the reset always comes with
+            // the generation before it (and what it stores is dropped).
+            generation: ns.generation(),
+            seq: ns.next_seq(),
             kept: None,
+            found: None,
             person: None,
         }
+    }
+
+    /// Keeps what `realistic` looked up for `vars`: the state is read once,
+    /// so that the answer chosen and the answer rendered agree even when
+    /// another request changes the state in between (an execution pushed
+    /// out of a history, a reset).
+    pub fn keep_found<T: std::any::Any + Send>(&mut self, found: T) {
+        self.found = Some(Box::new(found));
+    }
+
+    /// What `realistic` kept, if it kept a `T` (not when the scenario was
+    /// forced: `realistic` did not run).
+    pub fn take_found<T: std::any::Any>(&mut self) -> Option<T> {
+        self.found.take()?.downcast().ok().map(|found| *found)
     }
 
     pub fn endpoint_id(&self) -> &str {

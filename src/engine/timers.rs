@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{watch, Notify};
@@ -43,6 +44,9 @@ struct Inner {
     state: Mutex<State>,
     /// Wakes the driver when a timer is scheduled or the timers stop.
     wake: Notify,
+    /// Bumped by every [`Timers::clear`] (under the state lock), read
+    /// without it: every request of the namespace reads it.
+    generation: AtomicU64,
     /// Bumped whenever a running task ends, so that `run_due` can wait for
     /// the tasks in flight without polling.
     done: watch::Sender<u64>,
@@ -53,7 +57,6 @@ struct State {
     /// Pending tasks by due time, then by scheduling order.
     queue: BTreeMap<(Timestamp, u64), Task>,
     next_id: u64,
-    generation: u64,
     driver: bool,
     stopped: bool,
     /// Holds taken ([`Timers::hold`]): while any is, the driver starts
@@ -70,6 +73,7 @@ impl Timers {
                 clock,
                 state: Mutex::new(State::default()),
                 wake: Notify::new(),
+                generation: AtomicU64::new(0),
                 done: watch::channel(0).0,
             }),
         }
@@ -144,7 +148,7 @@ impl Timers {
         let running: Vec<AbortHandle> = {
             let mut s = self.inner.lock();
             s.queue.clear();
-            s.generation += 1;
+            self.inner.generation.fetch_add(1, Ordering::SeqCst);
             s.running.drain().map(|(_, h)| h).collect()
         };
         // Aborted after the lock is released: an aborted task's guard takes it.
@@ -164,7 +168,7 @@ impl Timers {
     /// Bumped by every [`Timers::clear`]: a task compares the generation it
     /// was scheduled in with this one before it records anything.
     pub fn generation(&self) -> u64 {
-        self.inner.lock().generation
+        self.inner.generation.load(Ordering::SeqCst)
     }
 
     /// Tasks waiting for their time.

@@ -132,7 +132,12 @@ impl Provider for AsyncVerification {
             return;
         }
         let id = requested_id(call.req);
-        let found = match id.as_deref().and_then(|id| jobs::find(call.ns, id)) {
+        let found = call.take_found::<jobs::Found>().or_else(|| {
+            id.as_deref()
+                .and_then(|id| jobs::find(call.ns, id, None))
+                .map(|(found, _)| found)
+        });
+        let found = match found {
             Some(found) => found,
             // A forced `success` without a stored verification: a completed
             // RFC verification of the seed's example CURP.
@@ -207,7 +212,7 @@ impl Provider for AsyncVerification {
             default_target,
             settings,
         };
-        jobs::create(call.ns, call.now, new);
+        jobs::create(call.ns, call.generation, call.now, new);
     }
 
     fn admin_routes(&self) -> &'static [(&'static str, &'static str)] {
@@ -437,12 +442,16 @@ fn requested_id(req: &Request) -> Option<String> {
     .filter(|s| !s.is_empty())
 }
 
-fn check_status(call: &Call<'_>) -> &'static str {
+fn check_status(call: &mut Call<'_>) -> &'static str {
     let credential = call.credential.as_deref().unwrap_or("");
-    match requested_id(call.req).and_then(|id| jobs::owned_by(call.ns, &id, credential)) {
+    let found = requested_id(call.req).and_then(|id| jobs::find(call.ns, &id, Some(credential)));
+    match found {
         None => "unknown_verification",
-        Some(false) => "no_permission",
-        Some(true) => "success",
+        Some((_, false)) => "no_permission",
+        Some((found, true)) => {
+            call.keep_found(found);
+            "success"
+        }
     }
 }
 

@@ -204,7 +204,10 @@ impl Provider for Nss {
             "execution" => {
                 let id = call.param("id").unwrap_or("").to_string();
                 match execution(call, &id) {
-                    Some(_) => "found".into(),
+                    Some(envelope) => {
+                        call.keep_found(envelope);
+                        "found".into()
+                    }
                     None => "unknown_id".into(),
                 }
             }
@@ -239,7 +242,10 @@ impl Provider for Nss {
                 let id = call.param("id").unwrap_or("").to_string();
                 // Forced on an unknown id, `found` shows the document's
                 // success example, so that the scenario still renders.
-                let envelope = execution(call, &id).unwrap_or_else(|| documented_success(call));
+                let envelope = call
+                    .take_found::<Value>()
+                    .or_else(|| execution(call, &id))
+                    .unwrap_or_else(|| documented_success(call));
                 vars.set("execution", envelope);
             }
             "history" => history_vars(call, vars),
@@ -262,8 +268,14 @@ impl Provider for Nss {
             },
         };
         let limit = call.config.journal_limit.max(1);
-        call.ns
-            .with_state::<History, _>(STATE, |h| h.record(&id, body, fresh, limit));
+        let (ns, generation) = (call.ns, call.generation);
+        // Checked under the state lock, which a reset's clearing takes too:
+        // an execution answered before a reset is not kept after it.
+        ns.with_state::<History, _>(STATE, |h| {
+            if ns.generation() == generation {
+                h.record(&id, body, fresh, limit);
+            }
+        });
     }
 }
 

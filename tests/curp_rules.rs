@@ -1,0 +1,432 @@
+//! The CURP domain against the official rules and their published worked
+//! examples: RENAPO's Instructivo Normativo para la Asignación de la CURP
+//! (CURP letters, inconvenient words, differentiator, check digit), SAT's
+//! "Algoritmo para generar el RFC con homoclave para personas físicas y
+//! morales" (INFOMEX request 0610100135506: letters, homoclave, check digit)
+//! and the IMSS NSS check digit, plus every CURP and NSS the provider
+//! documents (`shared/seeds/`) print.
+//!
+//! Tests marked `#[ignore = "bug: …"]` fail today and show a deviation.
+
+use std::sync::OnceLock;
+
+use mxid_sandbox::curp::{
+    calculate, check_digit, check_strict, nss_check_digit, nss_is_valid, rfc, rfc_check_digit,
+    rfc_homoclave, rfc_is_valid, rfc_letters, CalcInput, Domain, Sex,
+};
+use mxid_sandbox::engine::fixtures::EMBEDDED;
+use mxid_sandbox::time::Date;
+use serde_json::json;
+
+use crate::common::Sandbox;
+
+/// The CURP domain as the server embeds it.
+fn domain() -> &'static Domain {
+    static DOMAIN: OnceLock<Domain> = OnceLock::new();
+    DOMAIN.get_or_init(|| {
+        let file = |name: &str| {
+            EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| *text)
+                .unwrap_or_else(|| panic!("{name} is not embedded"))
+        };
+        Domain::from_yaml(
+            file("catalogs.yaml"),
+            file("names.yaml"),
+            file("personas.yaml"),
+        )
+        .unwrap_or_else(|(f, e)| panic!("{f}: {e}"))
+    })
+}
+
+fn date(y: i32, m: u8, d: u8) -> Date {
+    Date::new(y, m, d).unwrap()
+}
+
+fn input(names: &str, first: &str, second: &str, birth: Date, sex: Sex, state: &str) -> CalcInput {
+    CalcInput {
+        names: names.into(),
+        first_surname: first.into(),
+        second_surname: second.into(),
+        birth_date: birth,
+        sex,
+        state: state.into(),
+    }
+}
+
+/// The first four letters for the Instructivo's examples (birth data fixed).
+fn four(names: &str, first: &str, second: &str) -> String {
+    let curp = calculate(&input(names, first, second, date(1980, 1, 1), Sex::H, "DF")).unwrap();
+    curp[..4].to_string()
+}
+
+// --- The seeds ------------------------------------------------------------
+
+/// Every CURP the documents print as real passes the strict check
+/// (seeds 000, 001 and the seeds' README: PXNE660720HMCXTN06 and
+/// NAZA650704MTLVCL05 are "real, valid CURPs").
+#[test]
+fn the_seeds_real_curps_pass_the_strict_check() {
+    let d = check_strict("PXNE660720HMCXTN06").unwrap();
+    assert_eq!(
+        (d.birth_date, d.sex, d.state),
+        (date(1966, 7, 20), Sex::H, "MC")
+    );
+    let d = check_strict("NAZA650704MTLVCL05").unwrap();
+    assert_eq!(
+        (d.birth_date, d.sex, d.state),
+        (date(1965, 7, 4), Sex::M, "TL")
+    );
+}
+
+/// Seed 000's success example answers NSS 08189782793: its IMSS check digit
+/// holds.
+#[test]
+fn the_seeds_nss_passes_the_check_digit() {
+    assert!(nss_is_valid("08189782793"));
+    assert_eq!(nss_check_digit("0818978279"), Some('3'));
+}
+
+/// Seed 001's calculateCURP example: enrique / peña / nieto, 1966-07-20, H,
+/// entity 15 (México) answers PXNE660720HMCXTN06; entity is the INE code.
+#[test]
+fn the_seeds_calculate_curp_example_is_reproduced() {
+    let entity = domain().catalogs.entity_by_ine("15").unwrap();
+    let i = input(
+        "enrique",
+        "peña",
+        "nieto",
+        date(1966, 7, 20),
+        Sex::H,
+        &entity.renapo,
+    );
+    assert_eq!(calculate(&i).unwrap(), "PXNE660720HMCXTN06");
+}
+
+/// The same through the server's calculateCURP, for a published CURP with a
+/// compound-free name: Wikipedia's "Clave Única de Registro de Población"
+/// example, Gloria Hernández García, woman, 1956-04-27, Veracruz (INE 30) →
+/// HEGG560427MVZRRL04.
+#[tokio::test]
+async fn calculate_curp_reproduces_a_published_curp() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post(
+            "/curp/calculateCURP",
+            &[("authorization", "Bearer test-token")],
+            json!({
+                "names": "Gloria",
+                "lastName": "Hernández",
+                "secondLastName": "García",
+                "birthday": "27",
+                "birthMonth": "04",
+                "yearBirth": "1956",
+                "gender": "M",
+                "entity": "30",
+            }),
+        )
+        .await;
+    assert_eq!(
+        r.json()["response"]["curp"],
+        "HEGG560427MVZRRL04",
+        "{}",
+        r.text()
+    );
+}
+
+// --- CURP: RENAPO's Instructivo -------------------------------------------
+
+/// Published full CURPs with their names: Wikipedia's examples Gloria
+/// Hernández García (HEGG560427MVZRRL04, en) and Luis Raúl Bello Mena
+/// (BEML920313HMCLNS09, es),
+/// curp-calculation's test (REMW940211HNLYTL01), López Obrador's public CURP.
+#[test]
+fn published_curps_are_reproduced_and_pass() {
+    for (names, first, second, birth, sex, state, curp) in [
+        (
+            "GLORIA",
+            "HERNÁNDEZ",
+            "GARCÍA",
+            date(1956, 4, 27),
+            Sex::M,
+            "VZ",
+            "HEGG560427MVZRRL04",
+        ),
+        (
+            "LUIS RAÚL",
+            "BELLO",
+            "MENA",
+            date(1992, 3, 13),
+            Sex::H,
+            "MC",
+            "BEML920313HMCLNS09",
+        ),
+        (
+            "Walter",
+            "Reyes",
+            "Mata",
+            date(1994, 2, 11),
+            Sex::H,
+            "NL",
+            "REMW940211HNLYTL01",
+        ),
+        (
+            "ANDRES MANUEL",
+            "LOPEZ",
+            "OBRADOR",
+            date(1953, 11, 13),
+            Sex::H,
+            "TC",
+            "LOOA531113HTCPBN07",
+        ),
+    ] {
+        let i = input(names, first, second, birth, sex, state);
+        assert_eq!(calculate(&i).unwrap(), curp, "{names} {first} {second}");
+        assert!(check_strict(curp).is_ok(), "{curp}");
+    }
+}
+
+/// The Instructivo's "criterios de excepción" examples (as transcribed in
+/// axolotl13/Curp's README and the curp.js / Ruby `curp` test suites): Ñ
+/// initial → X, MARIA skipped, compound name uses the first, D/AMICO → DX,
+/// compound surname uses its first word, MC skipped, PEDRERO → PXDO, ICH →
+/// IX, Ü → U, one surname → X.
+#[test]
+fn the_instructivo_examples() {
+    assert_eq!(four("ALBERTO", "ÑANDO", "RODRIGUEZ"), "XARA");
+    assert_eq!(four("MARIA LUISA", "PEREZ", "HERNANDEZ"), "PEHL");
+    assert_eq!(four("LUIS ENRIQUE", "ROMERO", "PALAZUELOS"), "ROPL");
+    assert_eq!(four("JUAN JOSE", "D/AMICO", "ALVAREZ"), "DXAJ");
+    assert_eq!(four("ROCIO", "RIVA PALACIO", "CRUZ"), "RICR");
+    assert_eq!(four("CARLOS", "MC GREGOR", "LOPEZ"), "GELC");
+    assert_eq!(four("OFELIA", "PEDRERO", "DOMINGUEZ"), "PXDO");
+    assert_eq!(four("ANDRES", "ICH", "RODRIGUEZ"), "IXRA");
+    assert_eq!(four("JUAN", "ARGÜELLO", "RODRIGUEZ"), "AURJ");
+    assert_eq!(four("JUAN", "PEREZ", ""), "PEXJ");
+    let consonants = |names: &str, first: &str, second: &str| {
+        let c = calculate(&input(names, first, second, date(1980, 1, 1), Sex::H, "DF")).unwrap();
+        c[13..16].to_string()
+    };
+    assert_eq!(consonants("ALBERTO", "OÑATE", "RODRIGUEZ"), "XDL");
+    assert_eq!(consonants("MA. DE LOS ANGELES", "MORENO", "SANCHEZ"), "RNN");
+    assert_eq!(consonants("JUAN", "PEREZ", ""), "RXN");
+    // MARIA / MA. / MA / JOSE / J. / J before another name give way to it
+    // (Ruby `curp` gem's test of the rule), and stay when alone.
+    for (names, expected) in [
+        ("MARÍA VICTORIA", 'V'),
+        ("JOSÉ MANUEL", 'M'),
+        ("J MANUEL", 'M'),
+        ("J. MANUEL", 'M'),
+        ("MA VICTORIA", 'V'),
+        ("MA. VICTORIA", 'V'),
+        ("MARÍA", 'M'),
+        ("JOSÉ", 'J'),
+        ("J.", 'J'),
+        ("MA.", 'M'),
+    ] {
+        assert_eq!(
+            four(names, "PEREZ", "RODRIGUEZ").chars().nth(3),
+            Some(expected),
+            "{names}"
+        );
+    }
+}
+
+/// Anexo 2's inconvenient words: the second letter becomes X (PEÑA NIETO
+/// ENRIQUE spells PENE → PXNE), and a CURP spelling one is never issued.
+#[test]
+fn inconvenient_words_take_an_x_in_position_two() {
+    assert_eq!(four("ENRIQUE", "PEÑA", "NIETO"), "PXNE");
+    assert_eq!(four("ANA", "CACERES", "CASTRO"), "CXCA");
+    assert_eq!(four("RAUL", "MEDINA", "ARIAS"), "MXAR");
+}
+
+/// Position 17: a digit before 2000, a letter from 2000, and the strict
+/// check reads the century from it; position 18: the 37-character
+/// dictionary weighted 18..2, (10 - sum % 10) % 10.
+#[test]
+fn differentiator_and_check_digit() {
+    let i = |y| input("JUAN", "PEREZ", "RODRIGUEZ", date(y, 12, 31), Sex::H, "DF");
+    let c1999 = calculate(&i(1999)).unwrap();
+    let c2000 = calculate(&input(
+        "JUAN",
+        "PEREZ",
+        "RODRIGUEZ",
+        date(2000, 1, 1),
+        Sex::H,
+        "DF",
+    ))
+    .unwrap();
+    assert_eq!(&c1999[16..17], "0");
+    assert_eq!(&c2000[16..17], "A");
+    assert_eq!(check_strict(&c2000).unwrap().birth_date, date(2000, 1, 1));
+    // Computed by hand with the dictionary 0-9 A-N Ñ O-Z (Ñ = 24).
+    let dict = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
+    for c in [
+        "PXNE660720HMCXTN06",
+        "NAZA650704MTLVCL05",
+        "HEGG560427MVZRRL04",
+        c2000.as_str(),
+    ] {
+        let sum: usize = c
+            .chars()
+            .take(17)
+            .enumerate()
+            .map(|(i, ch)| dict.chars().position(|d| d == ch).unwrap() * (18 - i))
+            .sum();
+        let expected = char::from_digit(((10 - sum % 10) % 10) as u32, 10);
+        assert_eq!(check_digit(&c[..17]), expected, "{c}");
+    }
+}
+
+/// NE (born abroad) is a state code, and X (non-binary) a sex, for the
+/// calculation and the strict check.
+#[test]
+fn born_abroad_and_non_binary() {
+    let c = calculate(&input("SOFIA", "WONG", "", date(2003, 3, 3), Sex::X, "NE")).unwrap();
+    assert_eq!(&c[..16], "WOXS030303XNENXF");
+    let d = check_strict(&c).unwrap();
+    assert_eq!((d.sex, d.state), (Sex::X, "NE"));
+}
+
+// --- RFC: SAT's algorithm -------------------------------------------------
+
+/// SAT's worked example (homoclave and check digit sections): Emma Gómez
+/// Díaz, 1956-12-31 → homoclave GR, check digit 8, GODE561231GR8.
+#[test]
+fn sat_worked_example() {
+    assert_eq!(rfc_homoclave("GÓMEZ", "DÍAZ", "EMMA"), "GR");
+    assert_eq!(rfc_check_digit("GODE561231GR"), Some('8'));
+    assert_eq!(
+        rfc::rfc("GÓMEZ", "DÍAZ", "EMMA", date(1956, 12, 31)),
+        "GODE561231GR8"
+    );
+    assert!(rfc_is_valid("GODE561231GR8"));
+}
+
+/// Full RFCs from josketres/rfc-facil's tests (check digits 6, 1 and A), and
+/// its homoclave cases (Ñ = 40, & = 10, accents and Ü folded, particles kept
+/// in the full name).
+#[test]
+fn rfc_facil_examples() {
+    assert_eq!(
+        rfc::rfc("Zarzosa", "de la Torre", "Josué", date(1987, 8, 5)),
+        "ZATJ870805CK6"
+    );
+    assert_eq!(
+        rfc::rfc("OROZCO", "GOMEZ", "ELIUD", date(1952, 7, 11)),
+        "OOGE520711151"
+    );
+    assert_eq!(
+        rfc::rfc("ANGEL", "CRUZ", "SATURNINA", date(1921, 11, 12)),
+        "AECS211112JPA"
+    );
+    for (first, second, names, expected) in [
+        ("Perez", "Garcia", "Juan", "LN"),
+        ("Del real", "Anzures", "Jose Antonio", "N9"),
+        ("Muñoz", "Ortega", "Juan", "T6"),
+        ("Muñoz", "Muñoz", "Juan", "RZ"),
+        ("Argüelles", "Ortega", "Jesus", "JF"),
+        ("Perez&Gomez", "Garcia", "Juan", "2R"),
+    ] {
+        assert_eq!(rfc_homoclave(first, second, names), expected, "{first}");
+    }
+}
+
+/// The letters of SAT's rules 1–6, 8, 9 and 10 for personas físicas, with
+/// the algorithm document's own examples.
+#[test]
+fn sat_letter_rules() {
+    for (names, first, second, expected) in [
+        // Regla 1
+        ("Juan", "Barrios", "Fernández", "BAFJ"),
+        ("Eva", "Iriarte", "Méndez", "IIME"),
+        // Regla 2
+        ("Francisco", "Ortíz", "Pérez", "OIPF"),
+        ("Gabriel", "Courturier", "Moreno", "COMG"),
+        // Regla 3: Ch and Ll give their first letter
+        ("Manuel", "Chávez", "González", "CAGM"),
+        ("Felipe", "Camargo", "Llamas", "CALF"),
+        // Regla 4: a first surname of one or two letters
+        ("Alvaro", "de la O", "Lozano", "OLAL"),
+        ("Ernesto", "Ek", "Rivera", "ERER"),
+        // Regla 5: compound surnames
+        ("Dolores", "San Martín", "Dávalos", "SADD"),
+        ("Mario", "Sánchez de la Barquera", "Gómez", "SAGM"),
+        ("Antonio", "Jiménez", "Ponce de León", "JIPA"),
+        // Regla 6: MARIA and JOSE before another name
+        ("Luz María", "Fernández", "Juárez", "FEJL"),
+        ("José Antonio", "Camargo", "Hernández", "CAHA"),
+        ("María Luisa", "Ramírez", "Sánchez", "RASL"),
+        // Regla 7, where first vowel and second letter agree
+        ("Juan", "Martínez", "", "MAJU"),
+        ("Gerarda", "Zafra", "", "ZAGE"),
+        // Regla 8: particles
+        ("Carmen", "de la Peña", "Ramírez", "PERC"),
+        ("Mario", "Sánchez", "de los Cobos", "SACM"),
+        ("Roberto", "González", "y Durán", "GODR"),
+        ("Juan", "del Valle", "Martínez", "VAMJ"),
+        // Regla 9: the last letter becomes X
+        ("Ingrid", "Bueno", "Ezquerra", "BUEX"),
+        // Regla 10: special characters
+        ("Roberto", "O'farril", "Carballo", "OACR"),
+        ("Rubén", "D'angelo", "Fargo", "DAFR"),
+        ("Luz Ma.", "Fernández", "Juárez", "FEJL"),
+    ] {
+        assert_eq!(
+            rfc_letters(first, second, names),
+            expected,
+            "{names} {first} {second}"
+        );
+    }
+}
+
+/// SAT Regla 7: "En los casos en que la persona física tenga un solo
+/// apellido, se conformará con la primera y segunda letras del apellido
+/// paterno o materno … más la primera y segunda letras del nombre" — the
+/// surname's second letter, not its first vowel (rfc-facil's
+/// `firstTwoLettersOf` does the same). The served person is affected too.
+#[test]
+#[ignore = "bug: RFC of a one-surname person uses the surname's first vowel, SAT Regla 7 takes its second letter"]
+fn sat_rule_7_takes_the_surnames_first_two_letters() {
+    assert_eq!(rfc_letters("FLORES", "", "JONATHAN"), "FLJO");
+    assert_eq!(rfc_letters("CRUZ", "", "MARCO"), "CRMA");
+    assert_eq!(rfc_letters("GRANADOS", "", "ANA"), "GRAN");
+    assert_eq!(rfc_letters("EK", "", "ERNESTO"), "EKER");
+    // The person behind FOXJ800101HDFLXN07 (seed 0) is JONATHAN FLORES.
+    let p = domain().person("FOXJ800101HDFLXN07", 0);
+    assert_eq!(
+        (p.names.as_str(), p.first_surname.as_str()),
+        ("JONATHAN", "FLORES")
+    );
+    assert_eq!(p.rfc, "FLJO800101BF5");
+}
+
+/// The homoclave exists to tell homonyms apart: SAT applies the algorithm
+/// "a la base de datos del Padrón de Contribuyentes, con la finalidad de
+/// identificar homonimias y evitar la duplicidad de registros" (preface of
+/// the algorithm document), so two taxpayers never share an RFC. The
+/// personas' homonym pair (two JUAN HERNANDEZ GARCIA, AN and AH) do.
+#[test]
+#[ignore = "bug: the homonym personas HEGJ900515HDFRRN01/…19 are served the same RFC HEGJ900515841"]
+fn homonyms_do_not_share_an_rfc() {
+    let a = domain().person("HEGJ900515HDFRRN01", 0);
+    let b = domain().person("HEGJ900515HDFRRN19", 0);
+    assert!(rfc_is_valid(&a.rfc) && rfc_is_valid(&b.rfc));
+    assert_ne!(a.rfc, b.rfc);
+}
+
+// --- NSS: the IMSS check digit --------------------------------------------
+
+/// The IMSS check digit: digits weighted 1,2,1,2,… the digits of each
+/// product summed, up to the next ten. Published example (scribd
+/// "Estructura de RFC y NSS"): 92-91-90-8443 → 1.
+#[test]
+fn nss_check_digit_published_example() {
+    assert_eq!(nss_check_digit("9291908443"), Some('1'));
+    assert!(nss_is_valid("92919084431"));
+    assert!(!nss_is_valid("92919084432"));
+    // A product of two digits: 0·1 + 9·2=18→9 … the Luhn sum.
+    assert_eq!(nss_check_digit("0909090909"), Some('5'));
+}
