@@ -80,10 +80,15 @@ pub fn rfc_letters(first_surname: &str, second_surname: &str, names: &str) -> St
         .copied()
         .find(|c| matches!(c, 'A' | 'E' | 'I' | 'O' | 'U'))
         .unwrap_or('X');
-    let letters: [char; 4] = if m.is_empty() {
-        // A single surname: its initial and first vowel, and two letters of
-        // the name.
-        [at(&p, 0), vowel, at(&n, 0), at(&n, 1)]
+    let single = match (p.is_empty(), m.is_empty()) {
+        (false, true) => Some(&p),
+        (true, false) => Some(&m),
+        _ => None,
+    };
+    let letters: [char; 4] = if let Some(s) = single {
+        // A single surname, paternal or maternal (SAT's rule 7): its first
+        // two letters and the name's (Juan Martínez → MAJU).
+        [at(s, 0), at(s, 1), at(&n, 0), at(&n, 1)]
     } else if p.len() <= 2 {
         // A first surname of one or two letters: initials of both surnames
         // and two letters of the name.
