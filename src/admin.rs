@@ -15,7 +15,7 @@ use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
 use crate::engine::{quoted, Defs, Engine, Reply};
-use crate::request::{Body, Request};
+use crate::request::{percent_decode_path, Body, Request};
 use crate::time::{parse_duration, Timestamp};
 
 pub const PREFIX: &str = "/__admin";
@@ -160,7 +160,7 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
         .with_header(ALLOW, &allow.join(", "));
     };
     let route = *found.value;
-    let id = found.params.get("id").map(str::to_string);
+    let id = found.params.get("id").map(percent_decode_path);
     // Only a change that stays makes a namespace: reading or clearing one
     // that no request made sees it blank.
     let keeps = matches!(route, Route::AddOverride | Route::SetClock);
@@ -279,7 +279,7 @@ async fn handle_module(
         let params = found
             .params
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), percent_decode_path(v)))
             .collect::<Vec<_>>();
         Some((i, *found.value, params))
     })?;

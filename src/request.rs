@@ -346,16 +346,30 @@ pub fn parse_urlencoded(raw: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A form field or query value: `+` is a space, `%XX` a byte.
 fn percent_decode(s: &[u8]) -> String {
+    decode(s, true)
+}
+
+/// A path segment (a route parameter): `%XX` is a byte, `+` is itself, as
+/// in any URL path (`%2F` is a slash inside the segment).
+pub fn percent_decode_path(s: &str) -> String {
+    decode(s.as_bytes(), false)
+}
+
+fn decode(s: &[u8], plus_is_space: bool) -> String {
     // Ids, CURPs and numbers: nothing encoded, one copy.
-    if !s.iter().any(|b| matches!(b, b'+' | b'%')) {
+    if !s
+        .iter()
+        .any(|b| *b == b'%' || (plus_is_space && *b == b'+'))
+    {
         return String::from_utf8_lossy(s).into_owned();
     }
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
         match s[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let hex = |c: u8| (c as char).to_digit(16);
                 match (

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use hyper::Method;
 
 use crate::engine::model::{LoadError, ProviderDef};
+use crate::request::percent_decode_path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -136,7 +137,7 @@ impl Router {
                 params: m
                     .params
                     .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .map(|(k, v)| (k.to_string(), percent_decode_path(v)))
                     .collect(),
             })
         };

@@ -775,6 +775,29 @@ async fn processing_then_completed_with_the_persons_rfc_and_nss() {
 }
 
 #[tokio::test]
+async fn a_credential_that_votes_has_a_holder_of_age() {
+    // The holder behind each credential is drawn from the request: across
+    // many, none is a minor, whose credential would be issued in the future.
+    let sb = Sandbox::start().await;
+    let mut ids = Vec::new();
+    for i in 0..40u32 {
+        let id = format!("{:09}", 115_568_150 + i * 7_919);
+        let body = json!({"type": "D", "id": id, "ocr": "4855115346145"});
+        ids.push(create(&sb, INE, KEY, body).await);
+    }
+    sb.advance("2s").await;
+    for id in ids {
+        let v: Value =
+            serde_json::from_str(status(&sb, &id).await["verification"].as_str().unwrap()).unwrap();
+        let d = &v["data"];
+        let year = |k: &str| d[k].as_str().unwrap().parse::<u16>().unwrap();
+        assert!(year("registrationYear") <= 2025, "{d}");
+        assert!(year("issueYear") <= 2025, "{d}");
+        assert!(year("registrationYear") <= year("issueYear"), "{d}");
+    }
+}
+
+#[tokio::test]
 async fn ine_data_comes_from_the_request() {
     let sb = Sandbox::start().await;
     let c = create(

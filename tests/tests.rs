@@ -9,6 +9,7 @@ mod async_verification;
 mod concurrency;
 mod curp_rules;
 mod curpv5;
+mod echo;
 mod engine;
 mod hardening;
 mod nss;

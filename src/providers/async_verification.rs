@@ -398,7 +398,16 @@ fn ine_data(call: &Call<'_>) -> Value {
         h.update([0]);
     }
     let mut rng = rand::rngs::StdRng::from_seed(h.finalize().into());
-    let curp = curp::random_curp(&mut rng, &call.fixtures.domain.names);
+    // A credential that votes has an adult holder (of age by the year the
+    // synthetic data is computed as of): drawn until one is, the same draws
+    // for the same request and seed.
+    let adult = |c: &str| {
+        curp::check_strict(c).is_ok_and(|d| d.birth_date.year + 18 <= curp::person::REFERENCE_YEAR)
+    };
+    let curp = (0..64)
+        .map(|_| curp::random_curp(&mut rng, &call.fixtures.domain.names))
+        .find(|c| adult(c))
+        .unwrap_or_else(|| EXAMPLE_CURP.to_string());
     let person = call.person_for(&curp);
     let ine = &person.ine;
     let (elector_code, cic, issue_number) = if kind == "C" {
@@ -499,6 +508,20 @@ fn list_webhooks(call: &AdminCall<'_>) -> Reply {
 
 fn put_webhook(call: &AdminCall<'_>) -> Reply {
     let apikey = call.param("apikey").unwrap_or_default().to_string();
+    // The apikey a verification is created with: a header value, in ASCII
+    // (any other credential is refused as invalid before it gets here).
+    if apikey.trim().is_empty()
+        || !apikey.is_ascii()
+        || hyper::header::HeaderValue::from_str(&apikey).is_err()
+    {
+        return admin_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "no client can send the apikey {}: it must be ASCII, with no line breaks or other control characters",
+                serde_json::Value::from(apikey.as_str())
+            ),
+        );
+    }
     let empty = Map::new();
     let body = match &call.req.body {
         Body::Json(Value::Object(m)) => m,
