@@ -1410,8 +1410,20 @@ async fn the_redeliver_route_sends_it_again_now() {
     assert!(r.json()["error"].as_str().unwrap().contains("1 Processing"));
     sb.advance("2s").await;
     sb.advance("30m").await;
-    let r = sb.admin_post(&route, json!({})).await;
+    // The id in either case, as the status route takes it.
+    let upper = format!(
+        "/__admin/webhooks/deliveries/{}/redeliver",
+        id.to_uppercase()
+    );
+    let r = sb.admin_post(&upper, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    let listed = sb
+        .admin_get(&format!(
+            "/__admin/webhooks/deliveries?verificationId={}",
+            id.to_uppercase()
+        ))
+        .await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
     assert_eq!(
         r.json(),
         json!({

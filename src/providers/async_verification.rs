@@ -233,8 +233,13 @@ impl Provider for AsyncVerification {
                 ("PUT", ADMIN_WEBHOOK) => put_webhook(&call),
                 ("DELETE", ADMIN_WEBHOOK) => delete_webhook(&call),
                 ("GET", ADMIN_DELIVERIES) => {
-                    let filter = call.req.query("verificationId").filter(|v| !v.is_empty());
-                    ok(json!(jobs::deliveries(&call.ns, filter)))
+                    // In either case, as the status route takes it.
+                    let filter = call
+                        .req
+                        .query("verificationId")
+                        .map(|v| v.trim().to_ascii_lowercase())
+                        .filter(|v| !v.is_empty());
+                    ok(json!(jobs::deliveries(&call.ns, filter.as_deref())))
                 }
                 ("POST", ADMIN_REDELIVER) => {
                     redeliver(&call.ns, call.param("verificationId")).await
@@ -586,7 +591,9 @@ fn delete_webhook(call: &AdminCall<'_>) -> Reply {
 }
 
 async fn redeliver(ns: &Arc<Namespace>, id: Option<&str>) -> Reply {
-    let id = id.unwrap_or_default();
+    // In either case, as the status route takes it.
+    let id = id.unwrap_or_default().trim().to_ascii_lowercase();
+    let id = id.as_str();
     match jobs::redeliver(ns, id).await {
         Ok(d) => ok(json!(d)),
         Err(RedeliverError::Unknown) => admin_error(
