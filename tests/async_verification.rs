@@ -1298,6 +1298,29 @@ async fn success_after_two_failures() {
 }
 
 #[tokio::test]
+async fn a_target_removed_between_attempts_completes_it_undelivered() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    assert_eq!(status_code(&sb, &id).await, 3);
+    let r = sb.admin_delete(&format!("/__admin/webhooks/{KEY}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The retry finds no target: completed, undelivered, nothing more sent.
+    sb.advance("15m").await;
+    assert_eq!(status_code(&sb, &id).await, 4);
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(deliveries(&sb).await.len(), 1);
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["delivered"], false, "{list}");
+    // Removing it again: there is none.
+    let r = sb.admin_delete(&format!("/__admin/webhooks/{KEY}")).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_a_failed_attempt() {
     let sb = Sandbox::start().await;
     let (url, _port) = dead_url();
