@@ -228,6 +228,15 @@ async fn status_code(sb: &Sandbox, id: &str) -> u64 {
     status(sb, id).await["verificationStatus"].as_u64().unwrap()
 }
 
+/// A sandbox whose `KEY` verifications are delivered to a fresh receiver
+/// (answering 200 `{"completed": true}` until told otherwise).
+async fn hooked() -> (Sandbox, Hook) {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    (sb, hook)
+}
+
 async fn set_webhook(sb: &Sandbox, key: &str, body: Value) {
     let r = sb
         .send(
@@ -985,9 +994,7 @@ async fn a_processing_error_is_retried_at_20_and_40_minutes() {
 /// Forces `scenario` on the three types (INE, RFC, NSS) and follows the
 /// retries to the warning each completes with.
 async fn retried_at_20_and_40_minutes(scenario: &str, warnings: [(&str, &str); 3]) {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let (sb, hook) = hooked().await;
     let curp = json!({"curp": EPN, "state": 9});
     let ine = json!({"type": "D", "id": "115568150", "ocr": "4855115346145"});
     let cases = [
@@ -1042,9 +1049,7 @@ async fn retried_at_20_and_40_minutes(scenario: &str, warnings: [(&str, &str); 3
 async fn a_source_back_at_a_retry_answers_with_its_data() {
     // The document: "the second [retry], if necessary": the source may come
     // back at the first retry (+20 min) or the second (+40 min).
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let (sb, hook) = hooked().await;
     let body = json!({"curp": EPN, "state": 9});
     let first = create_forced(&sb, RFC, "recovers_on_retry", body.clone()).await;
     let second = create_forced(&sb, NSS, "recovers_on_second_retry", body).await;
@@ -1131,9 +1136,7 @@ async fn the_third_nss_request_for_a_curp_in_a_day_completes_with_nss008() {
 
 #[tokio::test]
 async fn the_webhook_gets_the_documented_body_and_headers() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let (sb, hook) = hooked().await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     sb.advance("1s").await;
     assert!(hook.received().is_empty());
@@ -1217,10 +1220,8 @@ async fn the_apikey_header_sent_is_configurable() {
 
 #[tokio::test]
 async fn retries_are_15_minutes_apart_and_stop_at_5() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.always(Answer::Status(500));
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
     sb.advance("2s").await;
     assert_eq!(hook.received().len(), 1);
@@ -1269,10 +1270,8 @@ async fn retries_are_15_minutes_apart_and_stop_at_5() {
 
 #[tokio::test]
 async fn success_after_two_failures() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.plan(&[Answer::Status(503), Answer::Garbage]);
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     sb.advance("2s").await;
     sb.advance("15m").await;
@@ -1299,10 +1298,8 @@ async fn success_after_two_failures() {
 
 #[tokio::test]
 async fn a_target_removed_between_attempts_completes_it_undelivered() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.always(Answer::Status(500));
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     sb.advance("2s").await;
     assert_eq!(status_code(&sb, &id).await, 3);
@@ -1422,9 +1419,7 @@ async fn shutdown_is_not_held_by_a_hanging_target() {
 
 #[tokio::test]
 async fn the_redeliver_route_sends_it_again_now() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let (sb, hook) = hooked().await;
     let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
     let route = format!("/__admin/webhooks/deliveries/{id}/redeliver");
     // Nothing to deliver while processing.
@@ -1500,10 +1495,8 @@ async fn the_redeliver_route_sends_it_again_now() {
 
 #[tokio::test]
 async fn a_redelivery_that_gets_through_ends_the_retries() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.plan(&[Answer::Status(500)]);
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     sb.advance("2s").await;
     assert_eq!(status_code(&sb, &id).await, 3);
@@ -1701,10 +1694,8 @@ async fn deliveries_filter_by_verification_and_namespaces_are_apart() {
 
 #[tokio::test]
 async fn reset_clears_verifications_deliveries_webhooks_and_pending_retries() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.always(Answer::Status(500));
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     let pending = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
     sb.advance("2s").await;
@@ -1824,10 +1815,8 @@ fn advance_in_background(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<(u16
 
 #[tokio::test]
 async fn one_big_advance_delivers_in_sandbox_time_order() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.always(Answer::Status(500));
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     // A: delivered from 10:00:02, every 15 min. B: the source is back at
     // the second retry, so its first attempt is at 10:40:02.
     let a = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
@@ -1859,10 +1848,8 @@ async fn one_big_advance_delivers_in_sandbox_time_order() {
 
 #[tokio::test]
 async fn a_clock_set_back_holds_pending_steps_until_reached_again_once() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.always(Answer::Status(500));
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let a = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     let b = create_forced(&sb, RFC, "unavailable", json!({"curp": EPN, "state": 9})).await;
     sb.advance("2s").await;
@@ -1992,9 +1979,7 @@ async fn resetting_a_namespace_leaves_no_timer_task_behind() {
 
 #[tokio::test]
 async fn a_scale_change_wakes_the_waiting_timers() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let (sb, hook) = hooked().await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     // Frozen: nothing happens on its own. At 1000x, the 2 s of processing
     // are 2 ms of real time, and the timers notice the change.
@@ -2031,10 +2016,8 @@ async fn a_target_changed_between_attempts_gets_the_next_one() {
 
 #[tokio::test]
 async fn failed_redeliveries_leave_the_scheduled_attempts_alone() {
-    let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
+    let (sb, hook) = hooked().await;
     hook.always(Answer::Status(500));
-    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     sb.advance("2s").await;
     let route = format!("/__admin/webhooks/deliveries/{id}/redeliver");
