@@ -3,16 +3,18 @@
 //! last one) rather than after a real delay, so that a test reaches it by
 //! moving the clock instead of sleeping.
 //!
-//! A driver task per namespace (spawned on the first [`Timers::schedule`])
-//! waits in real time until the earliest timer is due — or, on a frozen
-//! clock, until the clock is changed by hand — and starts every due task on
-//! its own tokio task, so that a slow one never holds up the others.
-//! [`Timers::run_due`] does the same at once and then waits until nothing is
-//! due and nothing is running: the admin API calls it after moving the clock,
-//! so that every consequence of the move has happened when its answer
-//! arrives. [`Timers::clear`] (reset) drops what is pending, aborts what is
-//! running and bumps a generation number, so that a task started before the
-//! reset can tell that its results no longer belong anywhere.
+//! A driver task per namespace (spawned on the first [`Timers::schedule`],
+//! ended with the namespace) waits in real time until the earliest timer is
+//! due — or, on a frozen clock, until the clock is changed by hand — and
+//! starts every due task on its own tokio task, so that a slow one never
+//! holds up the others. The admin API moves the clock under a
+//! [`Timers::hold`], which keeps the driver off, and then calls
+//! [`Timers::run_due`], which runs what the move made due one instant after
+//! the other and returns when nothing is due and nothing is running: every
+//! consequence of the move has happened, in order, when its answer arrives.
+//! [`Timers::clear`] (reset) drops what is pending, aborts what is running
+//! and bumps a generation number, so that a task started before the reset
+//! can tell that its results no longer belong anywhere.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
