@@ -39,6 +39,47 @@ pub struct Router {
     paths: Vec<(String, usize)>,
 }
 
+/// A path two endpoints claim, reported in the file that claims it last —
+/// or in the other's, when only that one is the user's (the embedded files
+/// do not clash with each other): where the user's edit is.
+fn clash(
+    providers: &[ProviderDef],
+    known: &[(String, usize)],
+    p: &ProviderDef,
+    endpoint: &str,
+    m: &Method,
+    path: &str,
+    err: &matchit::InsertError,
+) -> LoadError {
+    let embedded = |d: &ProviderDef| d.file.starts_with("scenarios/");
+    let other = match err {
+        matchit::InsertError::Conflict { with } => known
+            .iter()
+            .find(|(k, _)| k == with || k.eq_ignore_ascii_case(with))
+            .and_then(|(_, pi)| providers.get(*pi)),
+        _ => None,
+    };
+    let (blamed, with) = match other {
+        Some(o) if embedded(p) && !embedded(o) => (o, Some(p)),
+        o => (p, o),
+    };
+    let with = with.map_or_else(String::new, |w| {
+        format!(" (also claimed by {}, {})", w.id, w.file)
+    });
+    let field = if std::ptr::eq(blamed, p) {
+        format!("endpoints.{endpoint}.paths")
+    } else {
+        "endpoints".to_string()
+    };
+    LoadError::at(
+        &blamed.file,
+        &blamed.text,
+        path,
+        &field,
+        format!("{m} {path}: {err}{with}"),
+    )
+}
+
 impl Router {
     /// Builds the routers from every provider's endpoints.
     pub fn build(providers: &[ProviderDef]) -> Result<Router, LoadError> {
@@ -52,24 +93,19 @@ impl Router {
                             endpoint: ei,
                         };
                         let insert = |map: &mut BTreeMap<String, matchit::Router<Target>>,
+                                      known: &[(String, usize)],
                                       path: &str| {
                             map.entry(m.as_str().to_string())
                                 .or_default()
                                 .insert(path, target)
-                                .map_err(|err| LoadError {
-                                    file: format!("{}.yaml", p.id),
-                                    line: None,
-                                    column: None,
-                                    field: Some(format!("endpoints.{}.paths", e.id)),
-                                    message: format!("{m} {path}: {err}"),
-                                })
+                                .map_err(|err| clash(providers, known, p, &e.id, m, path, &err))
                         };
-                        insert(&mut r.exact, path)?;
+                        insert(&mut r.exact, &r.paths, path)?;
                         if !r.paths.iter().any(|(known, _)| known == path) {
                             r.paths.push((path.clone(), pi));
                         }
                         if p.case_insensitive {
-                            insert(&mut r.lower, &path.to_ascii_lowercase())?;
+                            insert(&mut r.lower, &r.paths, &path.to_ascii_lowercase())?;
                         }
                     }
                 }

@@ -13,4 +13,5 @@ mod echo;
 mod engine;
 mod hardening;
 mod nss;
+mod user_files;
 mod validacurp;

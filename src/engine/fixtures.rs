@@ -156,6 +156,31 @@ impl Fixtures {
                     "cannot read folder: no such folder".to_string(),
                 ));
             }
+            // A file the sandbox would not read is a typo (persona.yaml),
+            // not a file to skip: the embedded one would answer instead.
+            let known: Vec<&str> = EMBEDDED
+                .iter()
+                .map(|(n, _)| n.trim_end_matches(".yaml"))
+                .collect();
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let stem = name
+                    .strip_suffix(".yaml")
+                    .or_else(|| name.strip_suffix(".yml"));
+                if let Some(stem) = stem.filter(|s| !known.contains(s)) {
+                    return Err(LoadError::new(
+                        &entry.path().display().to_string(),
+                        format!(
+                            "no fixture file '{stem}'; fixture files are named {}",
+                            EMBEDDED
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
         }
         let text = |name: &str| -> Result<(String, String), LoadError> {
             let embedded = EMBEDDED

@@ -819,6 +819,8 @@ pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, Loa
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::new(&file, format!("cannot read: {e}")))?;
+    // A user's file: what the typed loaders would let pass silently.
+    model::check_yaml(&file, &text)?;
     Ok(Some((file, text)))
 }
 

@@ -75,6 +75,58 @@ impl LoadError {
     }
 }
 
+/// Headers a scenario may not set: the server frames the body and manages
+/// the connection, and a wrong `content-length` breaks the answer.
+const RESERVED_HEADERS: [&str; 6] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+];
+
+/// What the typed loaders cannot see in a user's file, checked on the YAML
+/// itself: a key written twice in one mapping (the typed maps would keep
+/// the last silently), and a merge key (`<<`), which serde does not apply:
+/// in a body it would reach clients as a literal `"<<"` key.
+pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml(file, &e))?;
+    fn merge_key(v: &serde_yaml_ng::Value, path: &str) -> Option<String> {
+        match v {
+            serde_yaml_ng::Value::Mapping(m) => m.iter().find_map(|(k, v)| {
+                let key = k.as_str().unwrap_or("");
+                if key == "<<" {
+                    return Some(path.to_string());
+                }
+                let inner = if path.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{path}.{key}")
+                };
+                merge_key(v, &inner)
+            }),
+            serde_yaml_ng::Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| merge_key(v, &format!("{path}[{i}]"))),
+            serde_yaml_ng::Value::Tagged(t) => merge_key(&t.value, path),
+            _ => None,
+        }
+    }
+    match merge_key(&doc, "") {
+        Some(path) => Err(LoadError::at(
+            file,
+            text,
+            "<<",
+            &path,
+            "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out",
+        )),
+        None => Ok(()),
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
@@ -110,6 +162,10 @@ pub const ENGINE_ERRORS: [&str; 4] = [
 #[derive(Debug, Clone)]
 pub struct ProviderDef {
     pub id: String,
+    /// The file it was read from, and its text: what a conflict found
+    /// later, across providers (a path two of them claim), is reported at.
+    pub file: String,
+    pub text: std::sync::Arc<str>,
     pub description: String,
     pub case_insensitive: bool,
     pub prefixes: Vec<String>,
@@ -384,6 +440,15 @@ pub fn parse_provider(
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if methods.is_empty() {
+            return Err(LoadError::at(
+                file,
+                text,
+                &format!("{id}:"),
+                &format!("endpoints.{id}.method"),
+                "needs at least one method",
+            ));
+        }
         if ep.paths.is_empty() {
             return Err(LoadError::at(
                 file,
@@ -401,6 +466,15 @@ pub fn parse_provider(
                     p,
                     &format!("endpoints.{id}.paths"),
                     format!("'{p}' must start with / and stay out of /__admin"),
+                ));
+            }
+            if p.contains(['?', '#']) {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    p,
+                    &format!("endpoints.{id}.paths"),
+                    format!("'{p}' is a path and a query: a path never matches one; scenarios read the query themselves"),
                 ));
             }
         }
@@ -486,8 +560,19 @@ pub fn parse_provider(
             ));
         }
     }
+    if let Some(p) = raw.prefixes.iter().find(|p| !p.starts_with('/')) {
+        return Err(LoadError::at(
+            file,
+            text,
+            p,
+            "prefixes",
+            format!("'{p}' must start with /, as the paths it is the start of"),
+        ));
+    }
     Ok(ProviderDef {
         id: raw.provider,
+        file: file.to_string(),
+        text: text.into(),
         description: raw.description,
         case_insensitive: raw.case_insensitive,
         prefixes: raw.prefixes,
@@ -530,6 +615,19 @@ fn compile_scenario(
                 format!("'{k}' is not a header name"),
             )
         })?;
+        if RESERVED_HEADERS.contains(&hname.as_str())
+            || hname
+                .as_str()
+                .starts_with(crate::request::SANDBOX_HEADER_PREFIX)
+        {
+            return Err(LoadError::at(
+                file,
+                text,
+                &k,
+                &format!("{field}.headers.{k}"),
+                "the server writes this header itself (the body's framing, the connection, the sandbox's own headers)",
+            ));
+        }
         if HeaderValue::from_str(&v).is_err() {
             // The line of the name: a value that is not a header value has a
             // control character, written as an escape, so the value as parsed
@@ -543,6 +641,15 @@ fn compile_scenario(
             ));
         }
         headers.push((hname, Template::text(&v)));
+    }
+    if let Some(key) = raw.body.as_ref().and_then(placeholder_key) {
+        return Err(LoadError::at(
+            file,
+            text,
+            &key,
+            &format!("{field}.body"),
+            format!("'{key}': placeholders are filled in values, not in keys"),
+        ));
     }
     let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
     let name = intern(name);
@@ -558,17 +665,18 @@ fn compile_scenario(
         fault: raw.fault.map(|f| f.0),
         data: raw.data,
     };
-    let used = sc
-        .body
-        .variables()
-        .chain(sc.headers.iter().flat_map(|(_, t)| t.variables()));
-    for var in used {
+    let used = sc.body.variables().map(|v| (v, "body".to_string())).chain(
+        sc.headers
+            .iter()
+            .flat_map(|(k, t)| t.variables().map(move |v| (v, format!("headers.{k}")))),
+    );
+    for (var, at) in used {
         if !expect.variables.contains(&var) && !ENGINE_VARIABLES.contains(&var) {
             return Err(LoadError::at(
                 file,
                 text,
                 &format!("{{{{{var}"),
-                &format!("{field}.body"),
+                &format!("{field}.{at}"),
                 format!(
                     "unknown placeholder {{{{{var}}}}}; {} fills {}",
                     expect.id,
@@ -578,6 +686,21 @@ fn compile_scenario(
         }
     }
     Ok(sc)
+}
+
+/// The first object key in `v` with a `{{` in it.
+fn placeholder_key(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, v)| {
+            if k.contains("{{") {
+                Some(k.clone())
+            } else {
+                placeholder_key(v)
+            }
+        }),
+        Value::Array(items) => items.iter().find_map(placeholder_key),
+        _ => None,
+    }
 }
 
 /// The one `'static` copy of a scenario name. Each distinct name is kept

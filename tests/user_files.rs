@@ -1,0 +1,410 @@
+//! What a user writes: their own scenario and fixture folders, reload, and
+//! the binary's `check` and `curp` commands on unusual input. Every mistake
+//! must be refused with file, line and field, never panic, never be ignored.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::admin::temp_dir;
+use crate::common::{config, Sandbox};
+use mxid_sandbox::engine::model::LoadError;
+use mxid_sandbox::engine::{self, Defs};
+use mxid_sandbox::{providers, Config, Source};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
+const CURPV5: &str = include_str!("../scenarios/curpv5.yaml");
+const CREDENTIALS: &str = include_str!("../fixtures/credentials.yaml");
+
+/// The success scenario's first lines, where the edits below hook in.
+const SUCCESS_HEAD: &str = "        status: 200\n        body: &person";
+
+/// A folder holding `curpv5.yaml`: the embedded file after `edit`.
+fn curpv5_dir(tag: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let edited = edit(CURPV5);
+    assert_ne!(edited, CURPV5, "the edit must change the file");
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join("curpv5.yaml"), edited).unwrap();
+    dir
+}
+
+/// The success scenario of curpv5 with `extra` lines after its status.
+fn with_success_lines(tag: &str, extra: &str) -> PathBuf {
+    curpv5_dir(tag, |s| {
+        s.replacen(
+            SUCCESS_HEAD,
+            &format!("        status: 200\n{extra}        body: &person"),
+            1,
+        )
+    })
+}
+
+fn load(scenarios: &Path) -> Result<Defs, LoadError> {
+    let config = Config {
+        scenarios: Source::Dir(scenarios.to_path_buf()),
+        ..Config::default()
+    };
+    engine::load(&config, &providers::all())
+}
+
+fn load_fixtures(fixtures: &Path) -> Result<Defs, LoadError> {
+    let config = Config {
+        fixtures: Source::Dir(fixtures.to_path_buf()),
+        ..Config::default()
+    };
+    engine::load(&config, &providers::all())
+}
+
+fn refused(result: Result<Defs, LoadError>) -> LoadError {
+    match result {
+        Ok(_) => panic!("the files were accepted"),
+        Err(e) => e,
+    }
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("MXID_SCENARIOS")
+        .env_remove("MXID_FIXTURES")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+// --- what works as documented ----------------------------------------------
+
+#[test]
+fn an_unknown_placeholder_is_refused_with_file_line_and_field() {
+    let dir = curpv5_dir("typo", |s| {
+        s.replacen("curp: \"{{curp}}\"", "curp: \"{{curpp}}\"", 1)
+    });
+    let err = refused(load(&dir));
+    let file = dir.join("curpv5.yaml").display().to_string();
+    assert_eq!(err.file, file, "{err}");
+    assert_eq!(err.line, Some(44), "{err}");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.scenarios.success.body"),
+        "{err}"
+    );
+    assert!(
+        err.message.contains("unknown placeholder {{curpp}}"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_removed_required_scenario_is_named() {
+    let dir = curpv5_dir("required", |s| {
+        s.replacen("      missing_credentials:", "      missing_credential:", 1)
+    });
+    let err = refused(load(&dir));
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.scenarios"),
+        "{err}"
+    );
+    assert!(
+        err.message
+            .contains("missing scenario 'missing_credentials'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_duplicate_field_is_refused_at_its_line_and_column() {
+    let dir = with_success_lines("dupfield", "        status: 201\n");
+    let err = refused(load(&dir));
+    assert_eq!((err.line, err.column), (Some(40), Some(9)), "{err}");
+    assert!(
+        err.message.contains("duplicate entry with key \"status\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_latencies_and_faults_are_refused_with_their_field() {
+    for (extra, needle) in [
+        ("        latency: fast\n", "latency 'fast'"),
+        ("        latency: 20m\n", "more than 10m"),
+        ("        latency: 250\n", "latency '250'"),
+        ("        fault: explode\n", "unknown fault 'explode'"),
+    ] {
+        let err = refused(load(&with_success_lines("latfault", extra)));
+        assert_eq!(
+            err.field.as_deref(),
+            Some("endpoints.bycurp.scenarios.success"),
+            "{extra}: {err}"
+        );
+        assert!(err.message.contains(needle), "{extra}: {err}");
+    }
+    load(&with_success_lines(
+        "latok",
+        "        latency: 10ms..20ms\n        fault: null\n",
+    ))
+    .unwrap();
+}
+
+#[test]
+fn empty_and_comment_only_files_are_refused() {
+    for text in ["", "# only a comment\n"] {
+        let dir = temp_dir("empty");
+        std::fs::write(dir.join("curpv5.yaml"), text).unwrap();
+        let err = refused(load(&dir));
+        assert!(err.message.contains("missing field `provider`"), "{err}");
+        assert!(err.line.is_some(), "{err}");
+    }
+}
+
+#[test]
+fn a_reject_credential_naming_an_unknown_scenario_is_refused() {
+    let dir = temp_dir("reject");
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        CREDENTIALS.replacen(
+            "invalid-apikey: invalid_credentials",
+            "invalid-apikey: invalid_credentialz",
+            1,
+        ),
+    )
+    .unwrap();
+    let err = refused(load_fixtures(&dir));
+    assert_eq!(err.line, Some(10), "{err}");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("curpv5.reject.invalid-apikey"),
+        "{err}"
+    );
+    assert!(err.message.contains("'invalid_credentialz'"), "{err}");
+}
+
+#[tokio::test]
+async fn reload_after_deleting_a_file_goes_back_to_the_embedded_one() {
+    let dir = curpv5_dir("reload-del", |s| {
+        s.replacen(
+            "description: the CURP is valid; the person's data, with the person's own CURP status",
+            "description: mine",
+            1,
+        )
+    });
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let success = |rows: Vec<serde_json::Value>| {
+        rows.into_iter()
+            .find(|r| r["name"] == "success")
+            .map(|r| r["description"].clone())
+    };
+    assert_eq!(success(sb.catalog_of("curpv5").await), Some(json!("mine")));
+    std::fs::remove_file(dir.join("curpv5.yaml")).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_ne!(success(sb.catalog_of("curpv5").await), Some(json!("mine")));
+    sb.stop().await;
+}
+
+#[test]
+fn check_on_a_file_says_it_is_not_a_folder() {
+    let out = run(&["check", "scenarios/curpv5.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a folder"), "{stderr}");
+}
+
+#[test]
+fn curp_random_takes_zero_and_refuses_too_many() {
+    let out = run(&["curp", "random", "--n", "0"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, json!([]));
+    let out = run(&["curp", "random", "--n", "100001"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at most 100000"));
+}
+
+#[test]
+fn curp_calc_applies_particles_n_tilde_and_common_first_names() {
+    for (args, curp) in [
+        (
+            ["MARÍA JOSÉ", "DE LA O", "1990-05-01", "M", "15"],
+            "OXXJ900501MMCXXS08",
+        ),
+        (
+            ["JOSÉ", "ÑÚÑEZ", "1990-05-01", "H", "MC"],
+            "XUXJ900501HMCXXS07",
+        ),
+    ] {
+        let [names, surname, birth, sex, state] = args;
+        let out = run(&[
+            "curp",
+            "calc",
+            "--names",
+            names,
+            "--first-surname",
+            surname,
+            "--birth",
+            birth,
+            "--sex",
+            sex,
+            "--state",
+            state,
+        ]);
+        assert!(out.status.success(), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["curp"], curp, "{args:?}");
+    }
+    let out = run(&[
+        "curp",
+        "calc",
+        "--names",
+        "JUAN",
+        "--first-surname",
+        "PEREZ",
+        "--birth",
+        "1990-02-30",
+        "--sex",
+        "H",
+        "--state",
+        "15",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1990-02-30"));
+}
+
+// --- bugs ------------------------------------------------------------------
+
+#[test]
+fn a_duplicate_scenario_name_is_refused() {
+    let dir = curpv5_dir("dupname", |s| {
+        s.replacen(
+            "      active:\n",
+            "      success:\n        description: again\n        status: 201\n      active:\n",
+            1,
+        )
+    });
+    let err = refused(load(&dir));
+    assert!(err.to_string().contains("success"), "{err}");
+}
+
+#[test]
+fn a_duplicate_reject_credential_is_refused() {
+    let dir = temp_dir("dupreject");
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        CREDENTIALS.replacen(
+            "invalid-apikey: invalid_credentials",
+            "invalid-apikey: invalid_credentials\n    invalid-apikey: missing_credentials",
+            1,
+        ),
+    )
+    .unwrap();
+    let err = refused(load_fixtures(&dir));
+    assert!(err.to_string().contains("invalid-apikey"), "{err}");
+}
+
+#[test]
+fn a_merge_key_in_a_body_is_merged_or_refused() {
+    let dir = curpv5_dir("merge", |s| {
+        s.replacen(
+            "        data: {status: AN}",
+            "        data: {status: AN}\n      merged:\n        description: x\n        status: 200\n        body: {<<: *person, extra: 1}",
+            1,
+        )
+    });
+    // Refused, with where: serde would leave the key in the body as text.
+    let err = refused(load(&dir));
+    assert!(
+        err.message.starts_with("merge keys (<<) are not supported"),
+        "{err}"
+    );
+    assert!(err.line.is_some(), "{err}");
+}
+
+#[test]
+fn a_placeholder_in_a_body_key_is_checked() {
+    let dir = curpv5_dir("keyvar", |s| {
+        s.replacen("          warning: []", "          \"{{curpp}}\": []", 1)
+    });
+    let err = refused(load(&dir));
+    assert!(err.message.contains("{{curpp}}"), "{err}");
+}
+
+#[test]
+fn an_unknown_placeholder_in_a_header_names_the_header() {
+    let dir = with_success_lines("hdrvar", "        headers: {X-A: \"{{curpp}}\"}\n");
+    let err = refused(load(&dir));
+    // Header names are case-insensitive: named as HTTP writes them.
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.scenarios.success.headers.x-a"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_method_list_is_refused() {
+    let dir = curpv5_dir("nomethod", |s| {
+        s.replacen("    method: POST\n", "    method: []\n", 1)
+    });
+    let err = refused(load(&dir));
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.method"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_framing_header_in_a_scenario_is_refused() {
+    let dir = with_success_lines("framing", "        headers: {Content-Length: \"3\"}\n");
+    let err = refused(load(&dir));
+    assert!(err.to_string().contains("headers"), "{err}");
+}
+
+#[test]
+fn a_path_clash_names_the_users_file() {
+    let dir = curpv5_dir("clash", |s| {
+        s.replacen(
+            "paths: [/api/curp/bycurp]",
+            "paths: [/api/curp/bycurp, /verify/id_check]",
+            1,
+        )
+    });
+    let err = refused(load(&dir));
+    let file = dir.join("curpv5.yaml").display().to_string();
+    assert_eq!(err.file, file, "{err}");
+    assert!(err.line.is_some(), "{err}");
+}
+
+#[test]
+fn a_path_with_a_query_is_refused() {
+    let dir = curpv5_dir("query", |s| {
+        s.replacen(
+            "paths: [/api/curp/bycurp]",
+            "paths: [\"/api/curp/bycurp?x=1\"]",
+            1,
+        )
+    });
+    let err = refused(load(&dir));
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.paths"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_misnamed_fixture_file_is_refused() {
+    let dir = temp_dir("fixtypo");
+    std::fs::write(
+        dir.join("persona.yaml"),
+        "- curp: PXNE660720HMCXTN06\n  names: FOO\n",
+    )
+    .unwrap();
+    let err = refused(load_fixtures(&dir));
+    assert!(err.to_string().contains("persona.yaml"), "{err}");
+}
