@@ -874,6 +874,7 @@ pub fn load_scenarios(
                 id: m.id(),
                 endpoints: m.endpoints(),
                 variables: m.variables(),
+                data_keys: m.data_keys(),
                 required: &required,
                 settings: &|s| m.check_settings(s),
             };

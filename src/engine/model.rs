@@ -350,6 +350,8 @@ pub struct Expect<'a> {
     pub id: &'a str,
     pub endpoints: &'a [&'a str],
     pub variables: &'a [&'a str],
+    /// The keys of `data:` the module reads.
+    pub data_keys: &'a [&'a str],
     /// Scenarios every endpoint must define because the module answers with them.
     pub required: &'a dyn Fn(&str) -> Vec<&'static str>,
     /// The module's check of `settings:` (an error starts `settings.KEY: `).
@@ -642,6 +644,34 @@ fn compile_scenario(
         }
         headers.push((hname, Template::text(&v)));
     }
+    match &raw.data {
+        Value::Null => {}
+        Value::Object(m) => {
+            if let Some(k) = m.keys().find(|k| !expect.data_keys.contains(&k.as_str())) {
+                let reads = if expect.data_keys.is_empty() {
+                    "none".to_string()
+                } else {
+                    expect.data_keys.join(", ")
+                };
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    k,
+                    &format!("{field}.data"),
+                    format!("unknown key '{k}'; {} reads {reads}", expect.id),
+                ));
+            }
+        }
+        _ => {
+            return Err(LoadError::at(
+                file,
+                text,
+                "data:",
+                &format!("{field}.data"),
+                "a mapping of the keys the module reads",
+            ))
+        }
+    }
     if let Some(key) = raw.body.as_ref().and_then(placeholder_key) {
         return Err(LoadError::at(
             file,
@@ -752,6 +782,7 @@ endpoints:
             id: "demo",
             endpoints: &["one"],
             variables: &["curp"],
+            data_keys: &["status"],
             required: &|_| vec!["success"],
             settings: &|s| check_limits(s, &["per_day"], &[]),
         }
@@ -827,6 +858,44 @@ endpoints:
         assert_eq!(
             err.to_string(),
             format!("demo.yaml:{line}: {field}: {message}")
+        );
+    }
+
+    #[test]
+    fn refuses_data_the_module_does_not_read() {
+        let with = |data: &str| {
+            OK.replace(
+                "        status: 200\n",
+                &format!("        status: 200\n        data: {data}\n"),
+            )
+        };
+        parse_provider("demo.yaml", &with("{status: BD}"), &expect()).unwrap();
+        let typo = with("{sttus: BD}");
+        let line = typo.lines().position(|l| l.contains("sttus")).unwrap() + 1;
+        refused(
+            &typo,
+            &expect(),
+            line,
+            "endpoints.one.scenarios.success.data",
+            "unknown key 'sttus'; demo reads status",
+        );
+        refused(
+            &with("[status]"),
+            &expect(),
+            line,
+            "endpoints.one.scenarios.success.data",
+            "a mapping of the keys the module reads",
+        );
+        let none = Expect {
+            data_keys: &[],
+            ..expect()
+        };
+        refused(
+            &typo,
+            &none,
+            line,
+            "endpoints.one.scenarios.success.data",
+            "unknown key 'sttus'; demo reads none",
         );
     }
 

@@ -263,6 +263,12 @@ pub trait Provider: Send + Sync + 'static {
     /// Placeholders this module fills; a template using another is refused at load.
     fn variables(&self) -> &'static [&'static str];
 
+    /// The keys of a scenario's `data:` this module reads; another is refused
+    /// at load (it would be ignored without a word).
+    fn data_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Scenarios an endpoint must define because this module answers with them.
     fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str>;
 

@@ -59,6 +59,10 @@ impl Provider for Accuauth {
         &["id_check"]
     }
 
+    fn data_keys(&self) -> &'static [&'static str] {
+        &["status"]
+    }
+
     fn variables(&self) -> &'static [&'static str] {
         &[
             "request_id",

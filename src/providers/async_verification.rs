@@ -71,6 +71,10 @@ impl Provider for AsyncVerification {
         &[INE, RFC, NSS, STATUS]
     }
 
+    fn data_keys(&self) -> &'static [&'static str] {
+        &["outcome", "code", "message", "down"]
+    }
+
     fn variables(&self) -> &'static [&'static str] {
         &[
             "verification_id",

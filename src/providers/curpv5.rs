@@ -72,6 +72,16 @@ impl Provider for Curpv5 {
         &["bycurp"]
     }
 
+    fn data_keys(&self) -> &'static [&'static str] {
+        &[
+            "status",
+            "renapo",
+            "renapo_description",
+            "ccb",
+            "ccb_description",
+        ]
+    }
+
     fn variables(&self) -> &'static [&'static str] {
         &[
             "curp",

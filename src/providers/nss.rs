@@ -116,6 +116,19 @@ impl Provider for Nss {
         &["query", "test_cases", "execution", "history"]
     }
 
+    fn data_keys(&self) -> &'static [&'static str] {
+        &[
+            "test_case_id",
+            "test_case_created_at",
+            "id",
+            "created_at",
+            "finished_at",
+            "duration",
+            "curp",
+            "nss",
+        ]
+    }
+
     fn variables(&self) -> &'static [&'static str] {
         &[
             "id",

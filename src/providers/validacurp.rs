@@ -131,6 +131,10 @@ impl Provider for ValidaCurp {
         ]
     }
 
+    fn data_keys(&self) -> &'static [&'static str] {
+        &["status", "detail"]
+    }
+
     fn variables(&self) -> &'static [&'static str] {
         &[
             "curp",
