@@ -274,7 +274,8 @@ struct RawScenario {
     description: String,
     status: YamlStatus,
     #[serde(default)]
-    headers: IndexMap<String, String>,
+    /// `null` read as no value (serde would take it as the text "null").
+    headers: IndexMap<String, Option<String>>,
     #[serde(default)]
     body: Option<Value>,
     #[serde(default)]
@@ -630,6 +631,15 @@ fn compile_scenario(
                 "the server writes this header itself (the body's framing, the connection, the sandbox's own headers)",
             ));
         }
+        let Some(v) = v else {
+            return Err(LoadError::at(
+                file,
+                text,
+                &k,
+                &format!("{field}.headers.{k}"),
+                "a header needs a value (null is none)",
+            ));
+        };
         if HeaderValue::from_str(&v).is_err() {
             // The line of the name: a value that is not a header value has a
             // control character, written as an escape, so the value as parsed
@@ -1010,6 +1020,15 @@ endpoints:
             )
         };
         parse_provider("demo.yaml", &with("{x-note: fine}"), &expect()).unwrap();
+        // A number or a boolean is its text; null is no value.
+        parse_provider("demo.yaml", &with("{x-n: 12, x-b: true}"), &expect()).unwrap();
+        refused(
+            &with("{x-note: null}"),
+            &expect(),
+            16,
+            "endpoints.one.scenarios.success.headers.x-note",
+            "a header needs a value (null is none)",
+        );
         refused(
             &with("{\"bad name\": x}"),
             &expect(),
