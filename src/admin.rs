@@ -595,14 +595,6 @@ fn handle_set_clock(ns: &Arc<Namespace>, req: &Request) -> Reply {
             "the sandbox clock runs from year 0001 to 9999 (as RFC 3339 writes it, in UTC-6)",
         );
     }
-    if let Some(t) = set {
-        ns.clock.set(t);
-    }
-    if let Some(d) = advance {
-        ns.clock.advance(d);
-    }
-    if let Some(f) = scale {
-        ns.clock.set_scale(f);
-    }
+    ns.clock.apply(set, advance, scale);
     clock_json(ns)
 }

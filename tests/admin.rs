@@ -657,6 +657,54 @@ async fn clock_read_set_advance_scale() {
     assert_eq!(t3, t4, "a frozen clock stays");
 }
 
+/// SPEC §1 (CI: "deterministic output ... controllable clock") and §7 /
+/// README Admin API: `POST /__admin/clock` takes `{"set"}`, `{"advance"}`
+/// and `{"scale"}`, "any of them, applied in that order", and answers with
+/// the clock. All three apply at one instant: a test that sets the time and
+/// freezes the clock in one call (`{"set": T, "scale": 0}`) gets a clock
+/// stopped at T exactly, even from a clock running a million times fast
+/// (no sandbox time passes between the changes); `{"set": T, "advance": D}`
+/// lands on T + D.
+#[tokio::test]
+async fn setting_and_freezing_the_clock_in_one_call_stops_it_at_the_time_set() {
+    let sb = Sandbox::start_with(Config {
+        clock: mxid_sandbox::engine::clock::Start {
+            scale: 1_000_000.0,
+            ..config().clock
+        },
+        ..config()
+    })
+    .await;
+    let r = sb
+        .admin_post(
+            "/__admin/clock",
+            json!({"set": "2024-05-15T23:59:00-06:00", "scale": 0}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        sb.admin_get("/__admin/clock").await,
+        json!({"now": "2024-05-15T23:59:00.000000-06:00", "scale": 0.0})
+    );
+
+    // set and advance together land on set + advance.
+    let r = sb
+        .admin_post("/__admin/clock", json!({"scale": 1_000_000.0}))
+        .await;
+    assert_eq!(r.status, 200);
+    let r = sb
+        .admin_post(
+            "/__admin/clock",
+            json!({"set": "2024-05-16T06:00:00-06:00", "advance": "1m", "scale": 0}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        sb.admin_get("/__admin/clock").await["now"],
+        "2024-05-16T06:01:00.000000-06:00"
+    );
+}
+
 #[tokio::test]
 async fn clock_bad_bodies() {
     let sb = Sandbox::start().await;
@@ -737,6 +785,70 @@ async fn reset_clears_one_namespace() {
     assert_eq!(
         sb.admin_get("/__admin/requests?namespace=other").await,
         json!([])
+    );
+}
+
+/// Gives namespace `ns` (`None`: the default one, named by no header or
+/// parameter) a history of three requests and two overrides, resets it,
+/// then makes one request and one override: the journal after that
+/// request, and the override's id.
+async fn first_ids_after_a_reset(sb: &Sandbox, ns: Option<&str>) -> (Value, Value) {
+    let query = ns.map(|ns| format!("?namespace={ns}")).unwrap_or_default();
+    let request = || async {
+        let r = match ns {
+            Some(ns) => bycurp_in(sb, ns, CURP).await,
+            None => bycurp(sb, CURP).await,
+        };
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    let add_override = || async {
+        let r = sb
+            .admin_post(
+                &format!("/__admin/overrides{query}"),
+                json!({"provider": "nss", "scenario": "success", "times": 1}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"].clone()
+    };
+    for _ in 0..3 {
+        request().await;
+    }
+    for _ in 0..2 {
+        add_override().await;
+    }
+    let r = sb
+        .admin_post(&format!("/__admin/reset{query}"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    request().await;
+    let journal = sb.admin_get(&format!("/__admin/requests{query}")).await;
+    (journal, add_override().await)
+}
+
+// SPEC §7: `POST /__admin/reset` puts "journal, counters, overrides,
+// verifications and clock back to start"; SPEC's CI user needs
+// "deterministic output, reset between tests". After a reset the first
+// journal entry and the first override are id 1 again, in the `default`
+// namespace (which is reset in place) as in a named one (which a reset
+// forgets): what a test sees does not depend on the tests that ran before
+// it on the same server.
+#[tokio::test]
+async fn a_reset_brings_the_default_namespaces_journal_and_override_ids_back_to_start() {
+    let sb = Sandbox::start().await;
+    let (journal, override_id) = first_ids_after_a_reset(&sb, None).await;
+    let (named_journal, named_override) = first_ids_after_a_reset(&sb, Some("suite")).await;
+    assert_eq!(named_journal[0]["id"], 1, "{named_journal}");
+    assert_eq!(named_override, 1);
+
+    assert_eq!(
+        journal[0]["id"], 1,
+        "the first journal entry after a reset of `default`: {journal}"
+    );
+    assert_eq!(
+        override_id, 1,
+        "the first override after a reset of `default`"
     );
 }
 

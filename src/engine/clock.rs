@@ -145,20 +145,28 @@ impl Clock {
         self.load().scale
     }
 
-    /// Sets the clock to `to` (at most [`Timestamp::LAST_MX`], as every
-    /// change: the admin API checks a change before it is made, and a
-    /// running clock moves on in between).
-    pub fn set(&self, to: Timestamp) {
-        self.change(|s| {
-            s.base = to.min(Timestamp::LAST_MX);
-            s.base_real = Instant::now();
-        });
-    }
-
     pub fn advance(&self, by: Duration) {
         self.change(|s| {
             s.base = s.now().plus(by).min(Timestamp::LAST_MX);
             s.base_real = Instant::now();
+        });
+    }
+
+    /// Sets, then advances, then rescales, as one change: a running clock
+    /// does not move on between them (`{"set": T, "scale": 0}` stops it at
+    /// T). At most [`Timestamp::LAST_MX`], as every change: the admin API
+    /// checks a change before it is made, and a running clock moves on in
+    /// between.
+    pub fn apply(&self, set: Option<Timestamp>, advance: Option<Duration>, scale: Option<f64>) {
+        self.change(|s| {
+            let now = set.unwrap_or_else(|| s.now());
+            s.base = now
+                .plus(advance.unwrap_or_default())
+                .min(Timestamp::LAST_MX);
+            s.base_real = Instant::now();
+            if let Some(scale) = scale {
+                s.scale = scale;
+            }
         });
     }
 

@@ -358,12 +358,21 @@ impl Journal {
         self.len() == 0
     }
 
+    /// Empties the journal; ids go on from the last one given (a client
+    /// that kept an id never sees it again on another entry).
     pub fn clear(&self) {
         self.inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entries
             .clear();
+    }
+
+    /// Back to start, as a namespace reset puts it: empty, and ids from 1.
+    pub fn restart(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.entries.clear();
+        inner.next_id = 0;
     }
 }
 

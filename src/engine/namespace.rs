@@ -101,9 +101,9 @@ impl Namespace {
         // `Call::new`) then takes a number of the new sequence.
         self.seq.store(0, Ordering::SeqCst);
         self.timers.clear();
-        self.journal.clear();
+        self.journal.restart();
         self.counters.clear();
-        self.overrides.clear();
+        self.overrides.restart();
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.clock.reset();
     }

@@ -145,9 +145,18 @@ impl Overrides {
         inner.list.len() != before
     }
 
+    /// Removes every override; ids go on from the last one given.
     pub fn clear(&self) {
         let mut inner = self.lock();
         inner.list.clear();
+        self.held.store(0, Ordering::SeqCst);
+    }
+
+    /// Back to start, as a namespace reset puts it: none, and ids from 1.
+    pub fn restart(&self) {
+        let mut inner = self.lock();
+        inner.list.clear();
+        inner.next_id = 0;
         self.held.store(0, Ordering::SeqCst);
     }
 }
