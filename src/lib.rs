@@ -14,6 +14,7 @@
 //! - `curp`      — the CURP domain: rules, calculation, catalogs, synthetic people
 //! - `time`      — dates, provider-day timestamps (UTC-6), durations
 //! - `fnv`       — the hash of the sandbox's own short keys, and maps keyed with it
+//! - `yaml`      — values converted while serde_yaml_ng still points at them (errors at their line)
 
 pub mod admin;
 pub mod cli;
@@ -27,6 +28,7 @@ pub mod request;
 pub mod router;
 pub mod server;
 pub mod time;
+pub mod yaml;
 
 use std::future::Future;
 

@@ -71,6 +71,15 @@ impl Date {
     }
 }
 
+/// `YYYY-MM-DD`, as [`Date::parse_iso`] reads it.
+impl std::str::FromStr for Date {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Date, String> {
+        Date::parse_iso(s).ok_or_else(|| format!("\"{s}\" is not a date: expected YYYY-MM-DD"))
+    }
+}
+
 impl fmt::Display for Date {
     /// `YYYY-MM-DD`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

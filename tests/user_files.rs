@@ -14,19 +14,30 @@ use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
-const CURPV5: &str = include_str!("../scenarios/curpv5.yaml");
 const CREDENTIALS: &str = include_str!("../fixtures/credentials.yaml");
 
 /// The success scenario's first lines, where the edits below hook in.
 const SUCCESS_HEAD: &str = "        status: 200\n        body: &person";
 
-/// A folder holding `curpv5.yaml`: the embedded file after `edit`.
-fn curpv5_dir(tag: &str, edit: impl Fn(&str) -> String) -> PathBuf {
-    let edited = edit(CURPV5);
-    assert_ne!(edited, CURPV5, "the edit must change the file");
+/// A folder holding `provider.yaml`: the shipped file after `edit`.
+fn scenario_dir(tag: &str, provider: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    let file = format!("{provider}.yaml");
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(&file),
+    )
+    .unwrap();
+    let edited = edit(&shipped);
+    assert_ne!(edited, shipped, "the edit must change the file");
     let dir = temp_dir(tag);
-    std::fs::write(dir.join("curpv5.yaml"), edited).unwrap();
+    std::fs::write(dir.join(file), edited).unwrap();
     dir
+}
+
+/// A folder holding `curpv5.yaml`: the shipped file after `edit`.
+fn curpv5_dir(tag: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+    scenario_dir(tag, "curpv5", edit)
 }
 
 /// The success scenario of curpv5 with `extra` lines after its status.
@@ -132,12 +143,17 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
         ("        latency: 250\n", "latency '250'"),
         ("        fault: explode\n", "unknown fault 'explode'"),
     ] {
-        let err = refused(load(&with_success_lines("latfault", extra)));
+        let dir = with_success_lines("latfault", extra);
+        let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
+        let line = text.lines().position(|l| l == extra.trim_end()).unwrap() + 1;
+        let err = refused(load(&dir));
+        let key = extra.trim().split(':').next().unwrap();
         assert_eq!(
-            err.field.as_deref(),
-            Some("endpoints.bycurp.scenarios.success"),
+            err.field,
+            Some(format!("endpoints.bycurp.scenarios.success.{key}")),
             "{extra}: {err}"
         );
+        assert_eq!(err.line, Some(line), "the value's own line: {extra}: {err}");
         assert!(err.message.contains(needle), "{extra}: {err}");
     }
     load(&with_success_lines(
@@ -145,6 +161,95 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
         "        latency: 10ms..20ms\n        fault: null\n",
     ))
     .unwrap();
+}
+
+// SPEC §8: "`mxid-sandbox check DIR` validates YAML and exits non-zero with
+// file, line and field on error"; README: it "prints
+// `file:line:column: field: message`". A bad provider-level `latency:` (the
+// per-provider latency of SPEC §6) is reported at its own line, under the
+// field `latency`, not at the file's first key with no field.
+#[test]
+fn check_names_the_line_and_field_of_a_bad_provider_latency() {
+    let dir = curpv5_dir("provider-latency", |s| {
+        s.replacen(
+            "prefixes: [/api/curp/]\n",
+            "prefixes: [/api/curp/]\nlatency: soon\n",
+            1,
+        )
+    });
+    let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l == "latency: soon")
+        .expect("the line is there")
+        + 1;
+    let out = run(&["check", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "check passed a bad latency: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("curpv5.yaml:{line}:")),
+        "the error names line {line}, where `latency: soon` is: {stderr}"
+    );
+    assert!(
+        stderr.contains(": latency: "),
+        "the error names the field `latency` (file:line:column: field: message): {stderr}"
+    );
+}
+
+/// Scenarios a module's realistic path answers with, each renamed in its
+/// shipped file: (provider, the scenario's line, the line renamed). nss
+/// answers `not_found2` for a CURP RENAPO never issued; validacurp's getData
+/// answers `not_found` (code 300) for a wrong check digit.
+const ANSWERED_BY_THE_REALISTIC_PATH: [(&str, &str, &str); 2] = [
+    // The test case stays, under another name.
+    ("nss", "      not_found2:\n", "      renapo_not_found:\n"),
+    // Renamed, not removed: its body is an anchor renapo_error uses.
+    ("validacurp", "      not_found:\n", "      lookup_failed:\n"),
+];
+
+/// A folder holding `provider.yaml` with the scenario `from` renamed `to`.
+fn without_scenario(provider: &str, from: &str, to: &str) -> PathBuf {
+    scenario_dir(&format!("required-{provider}"), provider, |s| {
+        s.replacen(from, to, 1)
+    })
+}
+
+// README (The scenario files): every file is validated "at startup, on
+// reload and by `check`: … missing scenarios that the module answers with …
+// are refused with file, line and field"; SPEC §8: "Bad input never …
+// gets a bare 500". A scenario the module's realistic path answers with is
+// required like any other.
+#[test]
+fn check_refuses_a_file_without_a_scenario_the_realistic_path_answers() {
+    for (provider, from, to) in ANSWERED_BY_THE_REALISTIC_PATH {
+        let dir = without_scenario(provider, from, to);
+        let out = run(&["check", dir.to_str().unwrap()]);
+        assert!(
+            !out.status.success(),
+            "check passed {provider}.yaml without `{}`, which its realistic path answers: {}",
+            from.trim().trim_end_matches(':'),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+// The same files are refused at startup and on reload, naming the missing
+// scenario: a server never starts with a file its realistic path would
+// answer with a 500 ("nss chose scenario 'not_found2', which nss query does
+// not define").
+#[test]
+fn a_file_without_a_scenario_the_realistic_path_answers_does_not_load() {
+    for (provider, from, to) in ANSWERED_BY_THE_REALISTIC_PATH {
+        let err = refused(load(&without_scenario(provider, from, to)));
+        let name = from.trim().trim_end_matches(':');
+        assert!(
+            err.to_string().contains(&format!("'{name}'")),
+            "{provider}: {err}"
+        );
+    }
 }
 
 #[test]

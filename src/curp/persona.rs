@@ -10,6 +10,7 @@ use super::catalogs::{Catalogs, LoadError};
 use super::person::{Person, Registry};
 use super::{is_loose, Sex};
 use crate::time::Date;
+use crate::yaml::Parsed;
 
 /// A partial person, merged over the synthetic person of its CURP: every
 /// field given here wins.
@@ -69,13 +70,8 @@ pub struct InePatch {
 }
 
 fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
-    let s: Option<String> = Option::deserialize(d)?;
-    s.map(|s| {
-        Date::parse_iso(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("\"{s}\" is not a date: expected YYYY-MM-DD"))
-        })
-    })
-    .transpose()
+    // Parsed in serde's visitor: an error names the `birth_date` line.
+    Ok(Option::<Parsed<Date>>::deserialize(d)?.map(|p| p.0))
 }
 
 fn set<T, V: Clone + Into<T>>(target: &mut T, value: &Option<V>) {
@@ -281,8 +277,12 @@ mod tests {
         assert!(e.message.contains("listed twice"), "{e}");
         let e = load("- curp: PXNE660720HMCXTN06\n  birth_date: 1966-13-01\n", c).unwrap_err();
         assert!(e.message.contains("not a date"), "{e}");
-        // serde_yaml_ng places a custom error at the start of its mapping.
-        assert_eq!((e.line, e.field.as_deref()), (Some(1), Some("[0]")), "{e}");
+        // Reported at the value itself, by line and key.
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("[0].birth_date")),
+            "{e}"
+        );
         let e = load("- curp: PXNE660720HMCXTN06\n  colour: red\n", c).unwrap_err();
         assert!(e.message.contains("unknown field"), "{e}");
         assert!(load("# nothing yet\n", c).unwrap().is_empty());

@@ -467,6 +467,14 @@ impl Engine {
             (module.realistic(&mut call), Selected::Realistic)
         };
         call.selected = selected;
+        // The load check requires what the realistic path can name; a name
+        // missing from `required_scenarios` would be a 500 for a user's file.
+        debug_assert!(
+            selected != Selected::Realistic || module.required_scenarios(&ep.id).contains(&&*name),
+            "{} {}: the realistic path chose '{name}', missing from required_scenarios",
+            pdef.id,
+            ep.id
+        );
         let Some(scenario) = ep.scenario(&name) else {
             let message = format!(
                 "{} chose scenario '{name}', which {} {} does not define",

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::latency::{Fault, Latency};
 use super::template::Template;
+use crate::yaml::Parsed;
 
 /// Why a YAML file was refused: where, which field, what is wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,7 +251,7 @@ struct RawFile {
     #[serde(default)]
     prefixes: Vec<String>,
     #[serde(default)]
-    latency: Option<YamlLatency>,
+    latency: Option<Parsed<Latency>>,
     #[serde(default)]
     settings: SettingsMap,
     #[serde(default)]
@@ -279,9 +280,9 @@ struct RawScenario {
     #[serde(default)]
     body: Option<Value>,
     #[serde(default)]
-    latency: Option<YamlLatency>,
+    latency: Option<Parsed<Latency>>,
     #[serde(default)]
-    fault: Option<YamlFault>,
+    fault: Option<Parsed<Fault>>,
     #[serde(default)]
     data: Value,
 }
@@ -293,42 +294,41 @@ enum OneOrMany<T> {
     Many(Vec<T>),
 }
 
-// Newtypes whose conversion runs inside deserialisation, so that a bad value
-// is reported by serde_yaml_ng with its line, column and field path.
-
-#[derive(Deserialize)]
-#[serde(try_from = "String")]
-struct YamlLatency(Latency);
-
-impl TryFrom<String> for YamlLatency {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse().map(YamlLatency)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "String")]
-struct YamlFault(Fault);
-
-impl TryFrom<String> for YamlFault {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse().map(YamlFault)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "u16")]
+/// An HTTP status, checked while serde still points at it (see
+/// [`crate::yaml`]: the error names the line and the `status` key).
 struct YamlStatus(StatusCode);
 
-impl TryFrom<u16> for YamlStatus {
-    type Error = String;
-    fn try_from(n: u16) -> Result<Self, String> {
-        match StatusCode::from_u16(n) {
-            Ok(s) if (100..=599).contains(&n) => Ok(YamlStatus(s)),
-            _ => Err(format!("{n} is not an HTTP status from 100 to 599")),
+impl<'de> Deserialize<'de> for YamlStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Number;
+
+        impl serde::de::Visitor<'_> for Number {
+            type Value = YamlStatus;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an HTTP status from 100 to 599")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<YamlStatus, E> {
+                u16::try_from(n)
+                    .ok()
+                    .filter(|n| (100..=599).contains(n))
+                    .and_then(|n| StatusCode::from_u16(n).ok())
+                    .map(YamlStatus)
+                    .ok_or_else(|| E::custom(format!("{n} is not an HTTP status from 100 to 599")))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<YamlStatus, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "{n} is not an HTTP status from 100 to 599"
+                    ))),
+                }
+            }
         }
+
+        d.deserialize_u64(Number)
     }
 }
 
@@ -827,13 +827,35 @@ endpoints:
     fn reports_line_and_field() {
         let bad = OK.replace("status: 200", "status: 999");
         let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();
-        // serde_yaml_ng places a conversion error at the mapping that holds it.
-        assert_eq!(err.line, Some(14), "{err}");
-        assert!(
-            err.to_string().contains("endpoints.one.scenarios.success"),
+        // A conversion error is reported at the value: its line and key.
+        assert_eq!((err.line, err.column), (Some(15), Some(17)), "{err}");
+        assert_eq!(
+            err.field.as_deref(),
+            Some("endpoints.one.scenarios.success.status"),
             "{err}"
         );
         assert!(err.message.contains("999"), "{err}");
+        for (from, to, field) in [
+            (
+                "status: 200",
+                "status: 200\n        latency: soon",
+                "success.latency",
+            ),
+            (
+                "status: 200",
+                "status: 200\n        fault: fire",
+                "success.fault",
+            ),
+            ("provider: demo", "provider: demo\nlatency: soon", "latency"),
+        ] {
+            let err = parse_provider("demo.yaml", &OK.replace(from, to), &expect()).unwrap_err();
+            assert!(err.field.as_deref().unwrap_or("").ends_with(field), "{err}");
+            let at = OK
+                .replace(from, to)
+                .lines()
+                .position(|l| l.contains(": soon") || l.contains(": fire"));
+            assert_eq!(err.line, at.map(|i| i + 1), "{err}");
+        }
 
         let bad = OK.replace("{{curp}}", "{{nope}}");
         let err = parse_provider("demo.yaml", &bad, &expect()).unwrap_err();

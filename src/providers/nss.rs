@@ -151,6 +151,7 @@ impl Provider for Nss {
             "query" => vec![
                 "success",
                 "not_found",
+                "not_found2",
                 "attempts_exceeded",
                 "missing_field",
                 "invalid_format",

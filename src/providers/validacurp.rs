@@ -172,7 +172,7 @@ impl Provider for ValidaCurp {
         let mut r = vec!["success", "pruebas", "out_of_quota"];
         match endpoint {
             "validateCurpStructure" => r.extend(["invalid_structure", "missing_field"]),
-            "getData" => r.extend(["missing_field", "invalid_format"]),
+            "getData" => r.extend(["missing_field", "invalid_format", "not_found"]),
             "calculateCURP" => {
                 r.extend(CALC_FIELDS.iter().map(|(_, s)| *s));
                 r.extend([
