@@ -292,6 +292,53 @@ async fn latency_from_override_and_config() {
     );
 }
 
+// README, `--latency`: "latency for every response"; SPEC §6: "Latency can
+// be set globally (`--latency`)". The provider's own error answers (a body
+// that is not JSON: 400 in curpv5's shape; a wrong method: 405 in its
+// shape) are delayed like any other answer. (Only a lower bound is
+// asserted: no flakiness.)
+#[tokio::test]
+async fn global_latency_delays_the_providers_own_error_answers_too() {
+    let sb = Sandbox::start_with(Config {
+        latency: Some("300ms".parse::<Latency>().unwrap()),
+        ..config()
+    })
+    .await;
+    let t = Instant::now();
+    still_serving(&sb).await;
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "--latency applies"
+    );
+
+    let t = Instant::now();
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            r#"{"curp": "#,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"], "BAD_REQUEST");
+    let malformed = t.elapsed();
+
+    let t = Instant::now();
+    let r = sb.get(PATH, &[KEY]).await;
+    assert_eq!(r.status, 405, "{}", r.text());
+    let wrong_method = t.elapsed();
+
+    assert!(
+        malformed >= Duration::from_millis(300),
+        "curpv5's 400 for a malformed body came after {malformed:?}, not delayed by --latency"
+    );
+    assert!(
+        wrong_method >= Duration::from_millis(300),
+        "curpv5's 405 came after {wrong_method:?}, not delayed by --latency"
+    );
+}
+
 #[tokio::test]
 async fn bad_latency_or_fault_header_is_400() {
     let sb = Sandbox::start().await;

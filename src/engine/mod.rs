@@ -548,6 +548,7 @@ impl Engine {
         else {
             let mut reply = Reply::sandbox_error(fallback, message);
             reply.scenario = Some(kind);
+            self.error_timing(&mut reply, None, None, req);
             return reply.with_header(SCENARIO_NAME, kind);
         };
         let Some(scenario) = pdef.errors.get(kind) else {
@@ -556,7 +557,37 @@ impl Engine {
         let mut vars = Vars::new();
         vars.set("scenario", kind).set("message", message);
         module.error_vars(req, &mut vars);
-        render(scenario, &vars)
+        let mut reply = render(scenario, &vars);
+        self.error_timing(&mut reply, Some(pdef), Some(scenario), req);
+        reply
+    }
+
+    /// An engine error is an answer like any other: it waits the latency of
+    /// the request's header, of its `errors:` entry, of its provider or of
+    /// `--latency`, and takes the header's fault. A header that does not
+    /// parse is not reported over the error already being answered: it is
+    /// passed over.
+    fn error_timing(
+        &self,
+        reply: &mut Reply,
+        pdef: Option<&ProviderDef>,
+        scenario: Option<&Scenario>,
+        req: &Request,
+    ) {
+        let header_latency = req
+            .sandbox_header(&LATENCY_NAME)
+            .and_then(|v| v.parse::<Latency>().ok());
+        let latency = header_latency
+            .or(scenario.and_then(|s| s.latency))
+            .or(pdef.and_then(|p| p.latency))
+            .or(self.config().latency);
+        reply.delay = latency
+            .map(|l| l.sample(&mut rand::rng()))
+            .unwrap_or_default();
+        reply.fault = req
+            .sandbox_header(&FAULT_NAME)
+            .and_then(|v| v.parse::<Fault>().ok())
+            .or(scenario.and_then(|s| s.fault));
     }
 
     fn record(
