@@ -5,13 +5,17 @@
 //! happened, so no test sleeps or polls.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::Frame;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{HeaderMap, Response};
@@ -26,6 +30,8 @@ const INE: &str = "/api/AsyncVerication/IneNominalList";
 const RFC: &str = "/api/AsyncVerication/RfcByCurp";
 const NSS: &str = "/api/AsyncVerication/NssByCurp";
 const STATUS: &str = "/api/AsyncVerication/verificationStatus";
+/// Kiban's IMSS query (the nss provider), for the same person.
+const IMSS_NSS: &str = "/api/v1/imss/nss";
 const KEY: &str = "customer-key";
 const EPN: &str = "PXNE660720HMCXTN06";
 
@@ -36,6 +42,8 @@ const EPN: &str = "PXNE660720HMCXTN06";
 enum Answer {
     /// 200 {"completed": true}
     Completed,
+    /// 200 {"completed": true} in two frames with no length: sent chunked.
+    Chunked,
     /// This status with {"code": "ERR", "message": "down"}.
     Status(u16),
     /// 200 with a body that is not JSON.
@@ -47,7 +55,8 @@ enum Answer {
 #[derive(Debug, Clone)]
 struct Received {
     method: String,
-    path: String,
+    /// The path and query.
+    target: String,
     headers: HeaderMap,
     body: Bytes,
     at: Instant,
@@ -70,8 +79,26 @@ struct HookState {
     received: Vec<Received>,
 }
 
+/// A response body in frames with no length: hyper sends it chunked.
+struct Chunked(VecDeque<Bytes>);
+
+impl hyper::body::Body for Chunked {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+    }
+}
+
 /// A port-0 HTTP server that records every request and answers as told.
 struct Hook {
+    /// `http://host:port`, the server's root.
+    root: String,
+    /// `{root}/hook`.
     url: String,
     state: Arc<Mutex<HookState>>,
     /// How many requests have arrived, for the one test that must wait for
@@ -104,7 +131,11 @@ impl Hook {
                             let mut s = state.lock().unwrap();
                             s.received.push(Received {
                                 method: parts.method.to_string(),
-                                path: parts.uri.path().to_string(),
+                                target: parts
+                                    .uri
+                                    .path_and_query()
+                                    .map(|p| p.as_str().to_string())
+                                    .unwrap_or_default(),
                                 headers: parts.headers,
                                 body,
                                 at: Instant::now(),
@@ -115,15 +146,22 @@ impl Hook {
                                 .unwrap_or(Answer::Completed)
                         };
                         count_tx.send_modify(|n| *n += 1);
+                        const COMPLETED: &str = r#"{"completed": true}"#;
                         let (status, body) = match answer {
-                            Answer::Completed => (200, r#"{"completed": true}"#.to_string()),
+                            Answer::Completed => (200, COMPLETED.to_string()),
+                            Answer::Chunked => {
+                                let (a, b) = COMPLETED.split_at(COMPLETED.len() / 2);
+                                let frames = [a, b].map(|f| Bytes::from_static(f.as_bytes()));
+                                let body = Either::Right(Chunked(frames.into()));
+                                return Ok(Response::new(body));
+                            }
                             Answer::Status(n) => (n, r#"{"code":"ERR","message":"down"}"#.into()),
                             Answer::Garbage => (200, "<html>not json".into()),
                             Answer::Hang => std::future::pending().await,
                         };
-                        let mut res = Response::new(Full::new(Bytes::from(body)));
+                        let mut res = Response::new(Either::Left(Full::new(Bytes::from(body))));
                         *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                        Ok::<_, std::convert::Infallible>(res)
+                        Ok::<_, Infallible>(res)
                     }
                 });
                 tokio::spawn(async move {
@@ -134,6 +172,7 @@ impl Hook {
             }
         });
         Hook {
+            root: format!("http://{addr}"),
             url: format!("http://{addr}/hook"),
             state,
             count,
@@ -346,6 +385,47 @@ async fn the_seeds_example_requests_are_accepted_as_printed() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// Seed 004's header tables say `Content-Type | string | No |
+// application/json`: a creation request with no Content-Type at all is
+// accepted, and the status request as printed (a GET carrying
+// `Content-Type: application/json` and no body) is answered.
+#[tokio::test]
+async fn seed_004_requests_without_content_type_and_status_get_with_it() {
+    let sb = Sandbox::start().await;
+    let mut ids = Vec::new();
+    for (path, body) in [
+        (
+            INE,
+            r#"{"type": "E", "id": "145591720", "ocr": "0535000172485", "issueNumber": ""}"#,
+        ),
+        (
+            RFC,
+            "{\n  \"curp\": \"XAXA010101XXXXXX01\",\n  \"state\": 01\n}",
+        ),
+        (NSS, "{\n  \"curp\": \"XAXA010101XXXXXX01\"\n}"),
+    ] {
+        let r = sb.send("POST", path, &[("apikey", KEY)], body).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        ids.push(r.json()["verificationId"].as_str().unwrap().to_string());
+    }
+    sb.advance("2s").await;
+    for (id, kind) in ids.iter().zip([1, 2, 3]) {
+        let r = sb
+            .send(
+                "GET",
+                &format!("{STATUS}?verificationId={id}"),
+                &[("apikey", KEY), ("Content-Type", "application/json")],
+                "",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let b = r.json();
+        assert_eq!(b["verificationType"], kind);
+        assert_eq!(b["verificationStatus"], 4);
+        assert!(b["verification"].is_string(), "{b}");
+    }
 }
 
 #[tokio::test]
@@ -874,6 +954,92 @@ async fn ine_data_comes_from_the_request() {
     assert_eq!(d["issueNumber"], "03");
 }
 
+/// Creates a type C IneNominalList verification for each elector code, with
+/// `issue_number`, and completes them: each code with its `data`.
+async fn type_c_data<'a>(
+    sb: &Sandbox,
+    codes: &[&'a str],
+    issue_number: &str,
+) -> Vec<(&'a str, Value)> {
+    let mut ids = Vec::new();
+    for &code in codes {
+        let body =
+            json!({"type": "C", "id": code, "ocr": "3854006556540", "issueNumber": issue_number});
+        ids.push((code, create(sb, INE, KEY, body).await));
+    }
+    sb.advance("2s").await;
+    let mut data = Vec::new();
+    for (code, id) in ids {
+        let b = status(sb, &id).await;
+        assert_eq!(b["verificationStatus"], 4, "{b}");
+        let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+        data.push((code, v["data"].clone()));
+    }
+    data
+}
+
+/// SPEC §4: "INE data consistent with that person"; README (The people
+/// behind the CURPs / Decisions, Synthetic data): "INE registration at 18
+/// or later". A type C request names the credential by its elector code,
+/// which states the holder's birth date (positions 7-12, YYMMDD; the INE
+/// example `TSVREL72100209M100` is someone born 1972-10-02). For a year 99
+/// or 95 the holder can only be born in 19YY (born 20YY they could not be
+/// registered, of age, by 2025), so the registration year reported is
+/// 19YY + 18 or later: the years come from the holder the code names, not
+/// from an unrelated person.
+#[tokio::test]
+async fn a_type_c_credential_is_not_registered_before_its_holder_came_of_age() {
+    let sb = Sandbox::start().await;
+    let codes = [
+        "LOPZAN99123109M301",
+        "GOPEJN95010109H200",
+        "MRSNLS99061514M120",
+        "HRLPJN95030309H001",
+    ];
+    let mut wrong = Vec::new();
+    for (code, d) in type_c_data(&sb, &codes, "03").await {
+        assert_eq!(d["electorCode"], code, "{d}");
+        let born = 1900 + code[6..8].parse::<i32>().unwrap();
+        let registered: i32 = d["registrationYear"].as_str().unwrap().parse().unwrap();
+        if registered < born + 18 {
+            wrong.push(format!(
+                "{code} (born {born}): registrationYear {registered}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "INE registration before the holder the elector code names came of age: {wrong:?}"
+    );
+}
+
+/// README (The people behind the CURPs; Decisions, Synthetic data): "INE
+/// registration at 18 or later, issue number 00 when the issue year is the
+/// registration year" (src/curp/ine.rs pins `issue_number == "00"` iff
+/// `issue_year == registration_year`). A type C request states its
+/// `issueNumber`; when it is `00` (the first credential, issued when the
+/// holder registered) the issue year reported is the registration year.
+#[tokio::test]
+async fn a_first_issue_credential_is_issued_the_year_it_was_registered() {
+    let sb = Sandbox::start().await;
+    let codes = [
+        "LOPZAN99123109M301",
+        "TSVREL72100209M100",
+        "GOPEJN95010109H200",
+    ];
+    let mut wrong = Vec::new();
+    for (code, d) in type_c_data(&sb, &codes, "00").await {
+        assert_eq!(d["issueNumber"], "00", "{d}");
+        if d["issueYear"] != d["registrationYear"] {
+            wrong.push(format!(
+                "{code}: issueNumber 00, issueYear {}, registrationYear {}",
+                d["issueYear"], d["registrationYear"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:?}");
+}
+
 #[tokio::test]
 async fn not_found_errors_complete_with_their_warning() {
     let sb = Sandbox::start().await;
@@ -952,6 +1118,39 @@ async fn a_curp_renapo_never_issued_is_not_found_at_the_source() {
         assert_eq!(b["verificationStatus"], 4, "{code}");
         assert_eq!(b["warnings"], json!([{"code": code, "message": message}]));
     }
+}
+
+/// SPEC §4: "The same CURP gives the same person on every provider ... an
+/// NSS ... consistent with that person". The persona `NAZA650704MTLVCL05`
+/// (fixtures/personas.yaml) is a person IMSS has no NSS for: Kiban's IMSS
+/// query answers NOT_FOUND "No se encontro un numero asociado al CURP", and
+/// Tu Identidad's NssByCurp, asking the same IMSS for the same CURP,
+/// completes without an NSS, with async's not-found warning NSS005 "CURP
+/// does not match with source." (README async scenarios table).
+#[tokio::test]
+async fn a_person_without_an_nss_at_imss_has_none_on_async_either() {
+    let sb = Sandbox::start().await;
+    let curp = "NAZA650704MTLVCL05";
+    let r = sb
+        .post(IMSS_NSS, &[("x-api-key", KEY)], json!({"curp": curp}))
+        .await;
+    assert_eq!(r.status, 200);
+    let b = r.json();
+    assert_eq!(b["response"]["status"], "NOT_FOUND", "{b}");
+    assert_eq!(
+        b["response"]["message"],
+        "No se encontro un numero asociado al CURP"
+    );
+
+    let id = create(&sb, NSS, KEY, json!({"curp": curp})).await;
+    sb.advance("2s").await;
+    let s = status(&sb, &id).await;
+    assert_eq!(s["verificationStatus"], 4, "{s}");
+    assert!(
+        s["verification"].is_null(),
+        "IMSS has no NSS for {curp} (nss provider), yet async NssByCurp delivers one: {s}"
+    );
+    assert_eq!(s["warnings"][0]["code"], "NSS005", "{s}");
 }
 
 #[tokio::test]
@@ -1098,7 +1297,7 @@ async fn the_third_nss_request_for_a_curp_in_a_day_completes_with_nss008() {
     assert_eq!(r.scenario(), "attempts_exceeded");
     let third = r.json()["verificationId"].as_str().unwrap().to_string();
     // Another CURP has its own count; RfcByCurp is not counted.
-    let other = create(&sb, NSS, KEY, json!({"curp": "NAZA650704MTLVCL05"})).await;
+    let other = create(&sb, NSS, KEY, json!({"curp": "HEGJ900515HDFRRN01"})).await;
     create(&sb, RFC, KEY, json!({"curp": EPN, "state": 1})).await;
     sb.advance("2s").await;
     assert_eq!(status(&sb, &first).await["warnings"], json!([]));
@@ -1145,7 +1344,7 @@ async fn the_webhook_gets_the_documented_body_and_headers() {
     assert_eq!(got.len(), 1);
     let h = &got[0];
     assert_eq!(h.method, "POST");
-    assert_eq!(h.path, "/hook");
+    assert_eq!(h.target, "/hook");
     assert_eq!(h.header("apikey"), Some(KEY));
     assert_eq!(h.header("content-type"), Some("application/json"));
     let body = h.json();
@@ -1201,6 +1400,35 @@ async fn the_webhook_gets_the_documented_body_and_headers() {
     // Nothing more happens later.
     sb.advance("2h").await;
     assert_eq!(hook.received().len(), 1);
+}
+
+// Seed 004 prints the webhook's path as `~/`: a target URL that is the bare
+// root (no path) gets the POST at `/`, a query string in the target URL is
+// kept, and an answer of 200 `{"completed": true}` sent chunked is a
+// delivery.
+#[tokio::test]
+async fn a_webhook_to_the_root_with_a_chunked_answer_is_delivered() {
+    let hook = Hook::start().await;
+    hook.always(Answer::Chunked);
+    let sb = Sandbox::start().await;
+    for (key, url) in [
+        ("root-key", hook.root.clone()),
+        ("query-key", format!("{}?tenant=7", hook.url)),
+    ] {
+        set_webhook(&sb, key, json!({ "url": url })).await;
+        create(&sb, NSS, key, json!({"curp": EPN})).await;
+    }
+    sb.advance("2s").await;
+    let targets: Vec<String> = hook.received().into_iter().map(|r| r.target).collect();
+    assert_eq!(targets, ["/", "/hook?tenant=7"]);
+    for attempt in deliveries(&sb).await {
+        assert_eq!(attempt["outcome"], "delivered", "{attempt}");
+    }
+    let list = sb.admin_get("/__admin/verifications").await;
+    for v in list.as_array().unwrap() {
+        assert_eq!(v["verificationStatus"], 4, "{v}");
+        assert_eq!(v["delivered"], true, "{v}");
+    }
 }
 
 #[tokio::test]

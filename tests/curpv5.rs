@@ -4,7 +4,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::common::{Resp, Sandbox};
+use crate::common::{config, Resp, Sandbox};
 
 const PATH: &str = "/api/curp/bycurp";
 const KEY: (&str, &str) = ("apikey", "test-key");
@@ -442,6 +442,30 @@ async fn apikey_header_in_any_case() {
             .post(PATH, &[(name, "invalid-apikey")], json!({ "curp": CURP }))
             .await;
         assert_error(&r, 401, "CURPSV002", "Access Denied. Invalid ApiKey.");
+    }
+}
+
+// SPEC §2 / README curpv5: under --strict-auth only `sandbox-apikey` is
+// taken (in any header case, as the seed's curl sends `ApiKey`); any other
+// key is CURPSV002.
+#[tokio::test]
+async fn curpv5_strict_auth_takes_only_the_listed_apikey() {
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        strict_auth: true,
+        ..config()
+    })
+    .await;
+    let body = json!({ "curp": CURP });
+    for name in ["apikey", "ApiKey"] {
+        let r = sb
+            .post(PATH, &[(name, "sandbox-apikey")], body.clone())
+            .await;
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        let r = sb
+            .post(PATH, &[(name, "_apiKeyValue_")], body.clone())
+            .await;
+        assert_error(&r, 401, "CURPSV002", "Access Denied. Invalid ApiKey.");
+        assert_eq!(r.scenario(), "invalid_credentials");
     }
 }
 

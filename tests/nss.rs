@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::common::{config, Sandbox};
+use crate::common::{config, Resp, Sandbox};
 
 const PATH: &str = "/api/v1/imss/nss";
 const PATH_V2: &str = "/api/v2/imss/nss";
@@ -115,10 +115,15 @@ fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
 }
 
-async fn query(sb: &Sandbox, path: &str, curp: &str) -> Value {
+/// A query of `curp` at `path`, expected to answer 200.
+async fn answer(sb: &Sandbox, path: &str, curp: &str) -> Resp {
     let r = sb.post(path, &[KEY], json!({ "curp": curp })).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
+    r
+}
+
+async fn query(sb: &Sandbox, path: &str, curp: &str) -> Value {
+    answer(sb, path, curp).await.json()
 }
 
 #[tokio::test]
@@ -400,6 +405,41 @@ async fn realistic_path_answers_the_persons_nss() {
     assert_eq!(r.json()["request"]["curp"], SYNTHETIC);
 }
 
+/// README, Decisions ("Synthetic data"): "IMSS registration happens at age
+/// 16–24" (and "an 11-digit NSS ... whose year digits agree with the birth
+/// year"); the NSS is subdelegation (2), registration year (2), birth year
+/// (2), sequence (4), check digit. For a child born in 2020 (or a persona
+/// born in 2012) no NSS can have been registered at 16–24 by 2025, the year
+/// the data is computed as of: the realistic answer is an NSS registered at
+/// 16–24 or none (NOT_FOUND, "a person RENAPO knows without an NSS", README
+/// nss), never one registered in 2025 at the age of 5 or 13.
+#[tokio::test]
+async fn an_nss_is_registered_at_16_to_24_or_not_at_all() {
+    let sb = Sandbox::start().await;
+    let mut wrong = Vec::new();
+    for curp in ["LOPA200304MDFPRNA6", "AOCJ121008MNLRNMA3"] {
+        let b = query(&sb, PATH, curp).await;
+        if b["response"]["status"] != "FOUND" {
+            continue;
+        }
+        let nss = b["response"]["nss"].as_str().unwrap().to_string();
+        let born: i32 = 2000 + curp[4..6].parse::<i32>().unwrap();
+        let reg_yy: i32 = nss[2..4].parse().unwrap();
+        // The registration year at or after the birth year.
+        let mut registered = born - born % 100 + reg_yy;
+        if registered < born {
+            registered += 100;
+        }
+        let age = registered - born;
+        if !(16..=24).contains(&age) {
+            wrong.push(format!(
+                "{curp} (born {born}): NSS {nss} registered in {registered}, at {age}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:?}");
+}
+
 #[tokio::test]
 async fn two_queries_per_curp_per_day() {
     let sb = Sandbox::start().await;
@@ -484,6 +524,39 @@ async fn two_queries_per_curp_per_day() {
     );
 }
 
+/// Sets the sandbox clock to `at`.
+async fn set_clock(sb: &Sandbox, at: &str) {
+    let r = sb.admin_post("/__admin/clock", json!({ "set": at })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// SPEC §5: "Days are provider days (America/Mexico_City, UTC-6)"; the nss
+// limit (2 per CURP per day) rolls at 06:00Z, not at midnight UTC: 05:59Z
+// and 06:01Z are two provider days, 05:59Z and the evening before are one.
+// (tests/async_verification.rs pins the same for async NssByCurp.)
+#[tokio::test]
+async fn the_nss_limit_rolls_over_at_midnight_in_mexico_city() {
+    let sb = Sandbox::start().await;
+    let curp = "TALE710903HZSPRS06";
+    // 2024-05-15 18:30 in Mexico City is already 2024-05-16 in UTC.
+    set_clock(&sb, "2024-05-16T00:30:00Z").await;
+    assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
+    set_clock(&sb, "2024-05-16T05:59:00Z").await;
+    assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
+    // Still 23:59 on 2024-05-15 in Mexico City: the third of that day.
+    assert_eq!(
+        answer(&sb, PATH, curp).await.scenario(),
+        "attempts_exceeded"
+    );
+    set_clock(&sb, "2024-05-16T06:01:00Z").await;
+    assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
+    assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
+    assert_eq!(
+        answer(&sb, PATH, curp).await.scenario(),
+        "attempts_exceeded"
+    );
+}
+
 #[tokio::test]
 async fn the_daily_limit_comes_from_yaml() {
     let dir = std::env::temp_dir().join(format!("mxid-nss-{}", std::process::id()));
@@ -503,18 +576,26 @@ async fn the_daily_limit_comes_from_yaml() {
                 ..config()
             })
             .await;
-            let mut statuses = Vec::new();
+            let mut answers = Vec::new();
             for _ in 0..4 {
-                statuses.push(query(&sb, PATH, SYNTHETIC).await["status"].clone());
+                answers.push(query(&sb, PATH, SYNTHETIC).await);
             }
-            statuses
+            answers
         }
     };
+    let status =
+        |answers: &[Value]| -> Vec<Value> { answers.iter().map(|a| a["status"].clone()).collect() };
+    let three = run("attempts_per_day: 3").await;
     assert_eq!(
-        run("attempts_per_day: 3").await,
+        status(&three),
         ["SUCCESS", "SUCCESS", "SUCCESS", "SERVICE_ERROR"]
     );
-    assert_eq!(run("attempts_per_day: null").await, ["SUCCESS"; 4]);
+    // The message states the limit the file sets.
+    assert_eq!(
+        three[3]["response"]["message"],
+        ATTEMPTS_MESSAGE.replace("(2 operacion(es)", "(3 operacion(es)")
+    );
+    assert_eq!(status(&run("attempts_per_day: null").await), ["SUCCESS"; 4]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -351,6 +351,25 @@ async fn the_documents_example_requests_give_the_documented_answers() {
     );
 }
 
+// Seed 001 "Pruebas" prints the static answer with its keys in a given
+// order; the test above compares it as a `Value` (map equality ignores key
+// order), so this one pins the order: the text, byte for byte but for the
+// JSON escaping of `\/` and the whitespace.
+#[tokio::test]
+async fn pruebas_get_data_keeps_the_documents_key_order() {
+    let sb = Sandbox::start().await;
+    let r = raw(
+        &sb,
+        "/curp/getData",
+        &[],
+        "{\n\t\"token\": \"pruebas\",\n\t\"curp\": \"PXNE660720HMCXTN06\",\n}",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let want: Value = serde_json::from_str(PRUEBAS_DATA).unwrap();
+    assert_eq!(r.text(), serde_json::to_string(&want).unwrap());
+}
+
 #[tokio::test]
 async fn every_method_answers_at_both_paths_with_either_token_placement() {
     let sb = Sandbox::start().await;

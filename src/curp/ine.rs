@@ -79,13 +79,7 @@ fn year(y: i32) -> u16 {
 /// possible, valid for ten years. Someone who is not yet 18 in
 /// `latest_year` gets the credential of their 18th birthday year.
 pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> Ine {
-    let adult = h.birth.year + 18;
-    let registration = if adult >= latest_year {
-        adult
-    } else {
-        adult + rng.random_range(0..=(latest_year - adult).min(12))
-    };
-    let issue = registration.max(latest_year - rng.random_range(0..=9));
+    let (registration, issue) = years(rng, h.birth.year, latest_year, None);
     let issue_number = if issue == registration {
         0
     } else {
@@ -120,6 +114,51 @@ pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> 
         registration_year: year(registration),
         expiry_year: year(issue + 10),
     }
+}
+
+/// The registration and issue years of a credential whose holder was born
+/// in `birth_year`: registered at 18 or later (in `latest_year` at the
+/// latest, unless only then of age), the credential issued in the last ten
+/// years when possible. `first` is what the issue number says when it is
+/// known: the first credential ("00") is issued the year of registration,
+/// a replacement after it when there is a year for it.
+pub(crate) fn years(
+    rng: &mut impl Rng,
+    birth_year: i32,
+    latest_year: i32,
+    first: Option<bool>,
+) -> (i32, i32) {
+    let adult = birth_year + 18;
+    let registration = if adult >= latest_year {
+        adult
+    } else {
+        adult + rng.random_range(0..=(latest_year - adult).min(12))
+    };
+    let issue = match first {
+        Some(true) => registration,
+        Some(false) if registration < latest_year => {
+            rng.random_range((registration + 1).max(latest_year - 9)..=latest_year)
+        }
+        _ => registration.max(latest_year - rng.random_range(0..=9)),
+    };
+    (registration, issue)
+}
+
+/// The holder's birth date an elector code states (its YYMMDD, in the
+/// century that makes the holder of age by `latest_year`), if it is a date.
+pub fn elector_birth(code: &str, latest_year: i32) -> Option<Date> {
+    let digits = code.get(6..12)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |i: usize| digits[i..i + 2].parse::<i32>().ok();
+    let (yy, month, day) = (n(0)?, n(2)?, n(4)?);
+    let year = if 2000 + yy + 18 <= latest_year {
+        2000 + yy
+    } else {
+        1900 + yy
+    };
+    Date::new(year, u8::try_from(month).ok()?, u8::try_from(day).ok()?)
 }
 
 #[cfg(test)]
@@ -159,6 +198,27 @@ mod tests {
                 assert_eq!(i.issue_number == "00", i.issue_year == i.registration_year);
                 assert!(i.issue_number.as_str() <= "05");
             }
+            for first in [true, false] {
+                for _ in 0..50 {
+                    let (reg, issue) = years(&mut rng, y, 2025, Some(first));
+                    assert!(reg >= y + 18 && issue >= reg && issue <= 2025.max(reg));
+                    let later = issue > reg;
+                    assert_eq!(later, !first && reg < 2025, "{y} {first}: {reg} {issue}");
+                }
+            }
         }
+    }
+
+    #[test]
+    fn an_elector_code_states_a_birth_date() {
+        let d = |y, m, d| Date::new(y, m, d);
+        assert_eq!(elector_birth("TSVREL72100209M100", 2025), d(1972, 10, 2));
+        assert_eq!(elector_birth("LOPZAN99123109M301", 2025), d(1999, 12, 31));
+        // Of age by 2025 only if born in 2005 or before.
+        assert_eq!(elector_birth("LOPZAN05010109M301", 2025), d(2005, 1, 1));
+        assert_eq!(elector_birth("LOPZAN08010109M301", 2025), d(1908, 1, 1));
+        assert_eq!(elector_birth("LOPZAN99133109M301", 2025), None);
+        assert_eq!(elector_birth("LOPZANABCDEF09M301", 2025), None);
+        assert_eq!(elector_birth("SHORT", 2025), None);
     }
 }

@@ -36,13 +36,18 @@ pub fn nss_is_valid(s: &str) -> bool {
 }
 
 /// A plausible NSS for someone born in `birth_year`, registered with IMSS
-/// between 16 and 24 years of age (never before birth, never after
-/// `latest_year` unless born after it).
+/// between 16 and 24 years of age (never after `latest_year`); empty for
+/// someone not yet 16 in `latest_year`, whom IMSS has not registered.
 pub(crate) fn generate(rng: &mut impl Rng, birth_year: i32, latest_year: i32) -> String {
+    // Drawn for everyone: the draws that follow (the INE data) do not
+    // depend on the age.
     let subdelegation = rng.random_range(1..=99u32);
     let age = rng.random_range(16..=24);
-    let registered = (birth_year + age).min(latest_year.max(birth_year));
     let sequence = rng.random_range(0..=9999u32);
+    if birth_year + 16 > latest_year {
+        return String::new();
+    }
+    let registered = (birth_year + age).min(latest_year);
     let first10 = format!(
         "{subdelegation:02}{:02}{:02}{sequence:04}",
         registered.rem_euclid(100),
@@ -71,7 +76,7 @@ mod tests {
     #[test]
     fn generated_years_agree_with_the_birth_year() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for birth in [1940, 1966, 1999, 2005, 2024] {
+        for birth in [1940, 1966, 1999, 2005, 2009] {
             let nss = generate(&mut rng, birth, 2025);
             assert!(nss_is_valid(&nss), "{nss}");
             assert_eq!(nss[4..6], format!("{:02}", birth % 100));
@@ -81,7 +86,12 @@ mod tests {
             } else {
                 birth - birth % 100 + 100 + reg
             };
-            assert!(reg_full >= birth && reg_full <= 2025.max(birth), "{nss}");
+            assert!((birth + 16..=2025).contains(&reg_full), "{nss}");
+            assert!(reg_full <= birth + 24, "{nss}");
+        }
+        // Not yet 16 in 2025: not registered.
+        for birth in [2010, 2020, 2024, 2030] {
+            assert_eq!(generate(&mut rng, birth, 2025), "");
         }
     }
 }

@@ -153,7 +153,7 @@ impl<'a> Call<'a> {
     /// The same person, shared: built once per CURP and kept in a bounded
     /// cache with the fixtures (building one is costly, and suites repeat
     /// their CURPs).
-    fn cached_person(&self, curp: &str) -> Arc<Person> {
+    pub fn cached_person(&self, curp: &str) -> Arc<Person> {
         self.fixtures
             .people
             .get(&self.fixtures.domain, curp, self.config.seed)

@@ -350,6 +350,11 @@ fn check_nss(call: &Call<'_>) -> Option<&'static str> {
             return Some("attempts_exceeded");
         }
     }
+    // A person IMSS has not registered (under 16, or a persona without
+    // one) is not found at the source, as on the nss provider.
+    if verdict == Renapo::Found && call.cached_person(curp).nss.is_empty() {
+        return Some("not_found");
+    }
     not_issued(verdict)
 }
 
@@ -373,7 +378,7 @@ fn not_issued(verdict: Renapo) -> Option<&'static str> {
 fn success_data(call: &mut Call<'_>, kind: Kind) -> Value {
     match kind {
         Kind::RfcByCurp => json!({"rfc": call.person_or(EXAMPLE_CURP).rfc}),
-        Kind::NssByCurp => json!({"nss": call.person_or(EXAMPLE_CURP).nss}),
+        Kind::NssByCurp => json!({"nss": super::nss::holder(call, EXAMPLE_CURP).nss}),
         Kind::IneNominalList => ine_data(call),
     }
 }
@@ -419,9 +424,20 @@ fn ine_data(call: &Call<'_>) -> Value {
         .unwrap_or_else(|| EXAMPLE_CURP.to_string());
     let person = call.person_for(&curp);
     let ine = &person.ine;
+    let (mut issue_year, mut registration_year) = (ine.issue_year, ine.registration_year);
     let (elector_code, cic, issue_number) = if kind == "C" {
-        // Model C credentials carry no CIC; the elector code is the id.
-        (id, String::new(), field("issueNumber"))
+        // Model C credentials carry no CIC; the elector code is the id. Its
+        // years agree with the birth date the code states and with the
+        // issue number sent ("00": issued the year of registration).
+        let issue_number = field("issueNumber");
+        let birth = curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR)
+            .unwrap_or(person.birth_date);
+        let first = Some(issue_number == "00");
+        let (registration, issue) =
+            curp::ine::years(&mut rng, birth.year, curp::person::REFERENCE_YEAR, first);
+        let year = |y: i32| u16::try_from(y).unwrap_or(0);
+        (issue_year, registration_year) = (year(issue), year(registration));
+        (id, String::new(), issue_number)
     } else {
         (
             ine.elector_code.to_string(),
@@ -437,10 +453,10 @@ fn ine_data(call: &Call<'_>) -> Value {
             "electorCode": elector_code,
             "cicNumber": cic,
             "issueNumber": issue_number,
-            "issueYear": ine.issue_year.to_string(),
-            "registrationYear": ine.registration_year.to_string(),
+            "issueYear": issue_year.to_string(),
+            "registrationYear": registration_year.to_string(),
             "ocrNumber": ocr,
-            "expDate": format!("31/12/{}", ine.expiry_year),
+            "expDate": format!("31/12/{}", u32::from(issue_year) + 10),
         }
     })
 }

@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,7 +20,7 @@ use hyper::header::HeaderName;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use crate::curp::{self, Renapo};
+use crate::curp::{self, Person, Renapo};
 use crate::engine::counters::Window;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider, Selected};
@@ -137,6 +138,7 @@ impl Provider for Nss {
             "duration",
             "curp",
             "nss",
+            "attempts_per_day",
             "test_cases",
             "execution",
             "current_page",
@@ -359,6 +361,10 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         .filter(|c| curp::is_loose(c))
         .unwrap_or_else(|| documented_curp.to_string());
     vars.set("curp", curp.as_str());
+    // The attempts-exceeded message states the daily limit: the document's
+    // 2 unless the file sets another (off, it is the document's again).
+    let limit = call.provider.limit("attempts_per_day", Some(2));
+    vars.set("attempts_per_day", limit.unwrap_or(2));
     let documented_duration = scenario.data.get("duration").and_then(Value::as_u64);
     let documented_finish = scenario.data_str("finished_at");
 
@@ -391,8 +397,19 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         .set_with("created_at", |out| created.write_mx_rfc3339(out))
         .set("finished_at", finished)
         .set("duration", work / 1000)
-        .set("nss", call.person_or(documented_curp).nss.as_str());
+        .set("nss", holder(call, documented_curp).nss.as_str());
     call.kept = Some(id);
+}
+
+/// The person whose NSS an answer states: the request's, or for a success
+/// forced on a person IMSS has not registered, the document's example.
+pub(crate) fn holder(call: &mut Call<'_>, default_curp: &str) -> Arc<Person> {
+    let person = call.person_or(default_curp);
+    if person.nss.is_empty() {
+        call.cached_person(EXAMPLE_CURP)
+    } else {
+        person
+    }
 }
 
 /// A MongoDB ObjectId: 4 bytes of Unix seconds, 8 random bytes (replayable
