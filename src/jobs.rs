@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::CONTENT_TYPE;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use indexmap::IndexMap;
@@ -282,7 +282,34 @@ impl Jobs {
         }
         self.deliveries.push(d);
     }
+
+    /// Lists an attempt as it starts, `sending`: the list keeps the order
+    /// the attempts were made in, not the order their targets answered in.
+    fn start_attempt(&mut self, d: &Delivery) {
+        self.record(Delivery {
+            outcome: SENDING.to_string(),
+            status: None,
+            ..d.clone()
+        });
+    }
+
+    /// Writes what an attempt came to over its entry (listed again at the
+    /// end if the bound has dropped it meanwhile).
+    fn finish_attempt(&mut self, d: Delivery) {
+        let entry = self
+            .deliveries
+            .iter_mut()
+            .rev()
+            .find(|e| e.verification_id == d.verification_id && e.attempt == d.attempt);
+        match entry {
+            Some(e) => *e = d,
+            None => self.record(d),
+        }
+    }
 }
+
+/// The outcome of an attempt whose target has not answered yet.
+pub const SENDING: &str = "sending";
 
 /// Runs `f` on the namespace's jobs, unless the namespace was reset since
 /// `generation` (checked under the state lock, so that a reset cannot slip
@@ -424,7 +451,18 @@ async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) 
         };
         v.attempts += 1;
         let body = serde_json::to_vec(&v.status_object()).unwrap_or_default();
-        Some((url, apikey, body, v.attempts, v.new.settings.clone()))
+        let attempt = Delivery {
+            verification_id: id.to_string(),
+            attempt: v.attempts,
+            time: at.to_mx_rfc3339(),
+            url: url.clone(),
+            outcome: String::new(),
+            status: None,
+            trigger: "schedule",
+        };
+        let settings = v.new.settings.clone();
+        j.start_attempt(&attempt);
+        Some((url, apikey, body, attempt, settings))
     })
     .flatten();
     let Some((url, apikey, body, attempt, settings)) = prepared else {
@@ -432,14 +470,10 @@ async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) 
     };
     let sent = post(&url, &apikey, body, settings.webhook_timeout).await;
     let retry = with_jobs(ns, generation, |j| {
-        j.record(Delivery {
-            verification_id: id.to_string(),
-            attempt,
-            time: at.to_mx_rfc3339(),
-            url,
+        j.finish_attempt(Delivery {
             outcome: sent.outcome.clone(),
             status: sent.status,
-            trigger: "schedule",
+            ..attempt
         });
         let v = j.verifications.get_mut(id)?;
         if sent.delivered {
@@ -474,6 +508,28 @@ pub struct Sent {
     pub status: Option<u16>,
 }
 
+/// The URL without its user info, and that user info as the value of a
+/// Basic `Authorization` header (`http://user:pw@host/` is how a webhook
+/// protected by a password is written): HTTP sends credentials in a
+/// header, never in the request line.
+fn split_user_info(url: &str) -> Result<(hyper::Uri, Option<String>), String> {
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let Some((user_info, host_port)) = uri.authority().and_then(|a| a.as_str().rsplit_once('@'))
+    else {
+        return Ok((uri, None));
+    };
+    use base64::Engine as _;
+    let decoded = crate::request::percent_decode_path(user_info);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(decoded)
+    );
+    let mut parts = uri.clone().into_parts();
+    parts.authority = Some(host_port.parse().map_err(|e| format!("{e}"))?);
+    let bare = hyper::Uri::from_parts(parts).map_err(|e| format!("{e}"))?;
+    Ok((bare, Some(basic)))
+}
+
 /// POSTs the webhook: delivered means a 2xx answer whose JSON body says
 /// `"completed": true`. Bounded by `timeout` from connect to last byte.
 async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
@@ -482,11 +538,17 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
         outcome,
         status,
     };
-    let req = match hyper::Request::post(url)
+    let (url, basic) = match split_user_info(url) {
+        Ok(parts) => parts,
+        Err(e) => return failed(format!("cannot build the request: {e}"), None),
+    };
+    let mut req = hyper::Request::post(url)
         .header("apikey", apikey)
-        .header(CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)))
-    {
+        .header(CONTENT_TYPE, "application/json");
+    if let Some(credentials) = basic {
+        req = req.header(AUTHORIZATION, credentials);
+    }
+    let req = match req.body(Full::new(Bytes::from(body))) {
         Ok(r) => r,
         Err(e) => return failed(format!("cannot build the request: {e}"), None),
     };
@@ -667,28 +729,29 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
         v.attempts += 1;
         v.redelivered += 1;
         let body = serde_json::to_vec(&v.status_object()).unwrap_or_default();
-        Ok((
-            url,
-            apikey,
-            body,
-            v.attempts,
-            v.new.settings.webhook_timeout,
-        ))
+        let attempt = Delivery {
+            verification_id: id.to_string(),
+            attempt: v.attempts,
+            time: now.to_mx_rfc3339(),
+            url: url.clone(),
+            outcome: String::new(),
+            status: None,
+            trigger: "redeliver",
+        };
+        let timeout = v.new.settings.webhook_timeout;
+        j.start_attempt(&attempt);
+        Ok((url, apikey, body, attempt, timeout))
     })
     .ok_or(RedeliverError::Unknown)??;
     let (url, apikey, body, attempt, timeout) = prepared;
     let sent = post(&url, &apikey, body, timeout).await;
     let delivery = Delivery {
-        verification_id: id.to_string(),
-        attempt,
-        time: now.to_mx_rfc3339(),
-        url,
         outcome: sent.outcome,
         status: sent.status,
-        trigger: "redeliver",
+        ..attempt
     };
     with_jobs(ns, generation, |j| {
-        j.record(delivery.clone());
+        j.finish_attempt(delivery.clone());
         if let Some(v) = j.verifications.get_mut(id) {
             if sent.delivered {
                 v.delivered = true;
@@ -704,6 +767,19 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_becomes_basic_credentials() {
+        let (uri, basic) = split_user_info("http://user:p%40ss@127.0.0.1:80/hook?x=1").unwrap();
+        assert_eq!(uri.to_string(), "http://127.0.0.1:80/hook?x=1");
+        // base64("user:p@ss")
+        assert_eq!(basic.as_deref(), Some("Basic dXNlcjpwQHNz"));
+        let (uri, basic) = split_user_info("http://127.0.0.1:9/").unwrap();
+        assert_eq!(
+            (uri.to_string().as_str(), basic),
+            ("http://127.0.0.1:9/", None)
+        );
+    }
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()

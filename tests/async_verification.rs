@@ -23,7 +23,7 @@ use hyper_util::rt::TokioIo;
 use mxid_sandbox::Source;
 use serde_json::{json, Value};
 
-use crate::common::{config, Resp, Sandbox};
+use crate::common::{config, Resp, Sandbox, Served};
 
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
@@ -53,12 +53,12 @@ enum Answer {
 }
 
 #[derive(Debug, Clone)]
-struct Received {
-    method: String,
+pub(crate) struct Received {
+    pub(crate) method: String,
     /// The path and query.
-    target: String,
-    headers: HeaderMap,
-    body: Bytes,
+    pub(crate) target: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
     at: Instant,
 }
 
@@ -77,6 +77,9 @@ struct HookState {
     plan: VecDeque<Answer>,
     otherwise: Option<Answer>,
     received: Vec<Received>,
+    /// A text, and how many requests must have arrived in all before a
+    /// request whose body holds it is answered.
+    hold: Option<(String, usize)>,
 }
 
 /// A response body in frames with no length: hyper sends it chunked.
@@ -95,11 +98,11 @@ impl hyper::body::Body for Chunked {
 }
 
 /// A port-0 HTTP server that records every request and answers as told.
-struct Hook {
+pub(crate) struct Hook {
     /// `http://host:port`, the server's root.
-    root: String,
+    pub(crate) root: String,
     /// `{root}/hook`.
-    url: String,
+    pub(crate) url: String,
     state: Arc<Mutex<HookState>>,
     /// How many requests have arrived, for the one test that must wait for
     /// an attempt it cannot see the end of (the target never answers).
@@ -107,7 +110,7 @@ struct Hook {
 }
 
 impl Hook {
-    async fn start() -> Hook {
+    pub(crate) async fn start() -> Hook {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(HookState::default()));
@@ -127,8 +130,15 @@ impl Hook {
                     async move {
                         let (parts, body) = req.into_parts();
                         let body = body.collect().await.unwrap().to_bytes();
-                        let answer = {
+                        let (answer, held) = {
                             let mut s = state.lock().unwrap();
+                            let held = s
+                                .hold
+                                .as_ref()
+                                .filter(|(text, _)| {
+                                    String::from_utf8_lossy(&body).contains(text.as_str())
+                                })
+                                .map(|&(_, n)| n);
                             s.received.push(Received {
                                 method: parts.method.to_string(),
                                 target: parts
@@ -140,12 +150,22 @@ impl Hook {
                                 body,
                                 at: Instant::now(),
                             });
-                            s.plan
+                            let answer = s
+                                .plan
                                 .pop_front()
                                 .or(s.otherwise)
-                                .unwrap_or(Answer::Completed)
+                                .unwrap_or(Answer::Completed);
+                            (answer, held)
                         };
                         count_tx.send_modify(|n| *n += 1);
+                        if let Some(n) = held {
+                            let mut count = count_tx.subscribe();
+                            let _ = tokio::time::timeout(
+                                Duration::from_secs(10),
+                                count.wait_for(|c| *c >= n),
+                            )
+                            .await;
+                        }
                         const COMPLETED: &str = r#"{"completed": true}"#;
                         let (status, body) = match answer {
                             Answer::Completed => (200, COMPLETED.to_string()),
@@ -192,6 +212,13 @@ impl Hook {
         self.state.lock().unwrap().otherwise = Some(answer);
     }
 
+    /// A request whose body holds `text` is answered only once `n`
+    /// requests have arrived in all: a receiver slower on it than on the
+    /// others.
+    fn hold(&self, text: &str, n: usize) {
+        self.state.lock().unwrap().hold = Some((text.to_string(), n));
+    }
+
     /// Waits (bounded) until `n` requests have arrived.
     async fn arrived(&self, n: usize) {
         let mut count = self.count.clone();
@@ -201,7 +228,7 @@ impl Hook {
             .unwrap();
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()
     }
 }
@@ -1764,6 +1791,58 @@ async fn the_webhook_url_flag_is_the_default_target() {
     );
 }
 
+// README "Command line": "A webhook URL may carry user info
+// (`http://user:pw@host/hook`, percent-encoded): it is sent as
+// `Authorization: Basic …`, as HTTP sends credentials, and the request goes
+// to the URL without it." Such a URL is taken, by the admin API as by
+// `--webhook-url`, with its port or without (the port is read after the
+// user info).
+#[tokio::test]
+async fn a_webhook_urls_user_info_is_sent_as_basic_credentials() {
+    let hook = Hook::start().await;
+    let with_user = hook.url.replacen("http://", "http://user:p%40ss@", 1);
+    // Set with the admin API.
+    let sb = Sandbox::start().await;
+    set_webhook(&sb, KEY, json!({ "url": with_user })).await;
+    create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    // Given to the binary as `--webhook-url`.
+    let served = Served::start(
+        &[
+            "--port",
+            "0",
+            "--time-scale",
+            "0",
+            "--webhook-url",
+            &with_user,
+        ],
+        &[],
+    );
+    let r = served
+        .post(NSS, &[("apikey", KEY)], json!({"curp": EPN}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    served.advance("2s").await;
+    let got = hook.received();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    for r in &got {
+        assert_eq!(r.target, "/hook");
+        // base64("user:p@ss")
+        assert_eq!(r.header("authorization"), Some("Basic dXNlcjpwQHNz"));
+        assert_eq!(r.header("apikey"), Some(KEY));
+    }
+
+    // Without its port (80), taken all the same.
+    let no_port = "http://user:pw@127.0.0.1/hook";
+    set_webhook(&sb, "no-port", json!({ "url": no_port })).await;
+    let served = Served::start(&["--port", "0", "--webhook-url", no_port], &[]);
+    assert!(
+        served.ready.contains("listening on http://"),
+        "{}",
+        served.ready
+    );
+}
+
 #[tokio::test]
 async fn webhooks_in_the_fixtures_are_used_and_listed() {
     let hook = Hook::start().await;
@@ -2072,6 +2151,41 @@ async fn one_big_advance_delivers_in_sandbox_time_order() {
         .map(|r| r.json()["verificationId"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(order[..4], [a.clone(), a.clone(), a.clone(), b.clone()]);
+}
+
+// README, Admin API: `GET /__admin/webhooks/deliveries` lists "every
+// attempt, oldest first (in the order they were made, however fast their
+// targets answer)"; SPEC (users): a CI suite needs "deterministic output".
+// Two verifications created one after the other at the same sandbox instant
+// have their first attempts due at the same instant: the list gives them in
+// the timeline's order (the first created first), even when the receiver
+// answers the first one last.
+#[tokio::test]
+async fn deliveries_due_at_one_instant_are_listed_in_the_timelines_order() {
+    let (sb, hook) = hooked().await;
+    let mut ids = Vec::new();
+    for curp in ["FOXJ800101HDFLXN07", "LUMV521107MHGNCL04"] {
+        ids.push(create(&sb, NSS, KEY, json!({ "curp": curp })).await);
+    }
+    // The receiver answers the first one only once the second has arrived.
+    hook.hold(&ids[0], 2);
+    sb.advance("2s").await;
+    let listed: Vec<(String, String)> = deliveries(&sb)
+        .await
+        .iter()
+        .map(|d| {
+            (
+                d["verificationId"].as_str().unwrap().to_string(),
+                d["time"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let at = "2024-05-15T10:00:02.000000-06:00".to_string();
+    assert_eq!(
+        listed,
+        vec![(ids[0].clone(), at.clone()), (ids[1].clone(), at)],
+        "both attempts were due at the same instant, the first created first"
+    );
 }
 
 #[tokio::test]

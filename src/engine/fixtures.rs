@@ -260,7 +260,9 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
     }
     // `Uri` takes any digits after the host; a port is 1 to 65535.
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
-    let after_host = authority.rsplit(']').next().unwrap_or_default();
+    // After the user info (`user:pw@`, sent as Basic credentials) if any.
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let after_host = host_port.rsplit(']').next().unwrap_or_default();
     if let Some((_, port)) = after_host.rsplit_once(':') {
         if !port.is_empty() && port.parse::<u16>().map_or(true, |p| p == 0) {
             return Err(format!("'{url}' has no valid port (1 to 65535)"));
