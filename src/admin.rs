@@ -8,6 +8,7 @@ use hyper::header::{ALLOW, AUTHORIZATION};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
+use crate::engine::clock::Change;
 use crate::engine::journal::Filter;
 use crate::engine::latency::{Fault, Latency};
 use crate::engine::model::{EndpointDef, ProviderDef};
@@ -91,22 +92,43 @@ fn ok(body: Value) -> Reply {
     Reply::json(StatusCode::OK, &body)
 }
 
+/// The 401 for a request without the `--admin-token`, if it is one.
+fn unauthorized(engine: &Engine, req: &Request) -> Option<Reply> {
+    let token = engine.config().admin_token.as_ref()?;
+    // The scheme's name is case-insensitive (RFC 9110 §11.1).
+    let presented = req
+        .header_named(&AUTHORIZATION)
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    (presented != Some(token.as_str())).then(|| {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "the admin API needs 'Authorization: Bearer TOKEN' with the --admin-token value",
+        )
+        .with_header(hyper::header::WWW_AUTHENTICATE, "Bearer")
+    })
+}
+
+/// Answers an admin request whose body was over the limit (`req` has none):
+/// the token first, as for every admin request; then 413, at once and not
+/// journaled (the journal is the providers').
+pub fn too_large(engine: &Engine, req: &Request) -> Reply {
+    unauthorized(engine, req).unwrap_or_else(|| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the request body is larger than {} bytes",
+                engine.config().body_limit
+            ),
+        )
+    })
+}
+
 /// Answers one admin request.
 pub async fn handle(engine: &Engine, req: &Request) -> Reply {
-    if let Some(token) = &engine.config().admin_token {
-        // The scheme's name is case-insensitive (RFC 9110 §11.1).
-        let presented = req
-            .header_named(&AUTHORIZATION)
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim());
-        if presented != Some(token.as_str()) {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "the admin API needs 'Authorization: Bearer TOKEN' with the --admin-token value",
-            )
-            .with_header(hyper::header::WWW_AUTHENTICATE, "Bearer");
-        }
+    if let Some(refused) = unauthorized(engine, req) {
+        return refused;
     }
     // A trailing slash is forgiven, but not on a DELETE: `overrides/` is an
     // override id left empty, not a request to clear them all.
@@ -161,13 +183,15 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     };
     let route = *found.value;
     let id = found.params.get("id").map(percent_decode_path);
-    // Only a change that stays makes a namespace: reading or clearing one
-    // that no request made sees it blank.
-    let keeps = matches!(route, Route::AddOverride | Route::SetClock);
-    let ns = match named_namespace(engine, req, keeps) {
+    // Only a change that stays makes a namespace: reading, clearing or a
+    // change refused sees it as it is, or blank if no request made it. The
+    // routes that change one take it (`kept`) once their input is checked.
+    let ns = match named_namespace(engine, req, false) {
         Ok(ns) => ns,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
     };
+    let kept =
+        || named_namespace(engine, req, true).map_err(|m| error(StatusCode::BAD_REQUEST, &m));
     let needs_body = matches!(route, Route::AddOverride | Route::SetClock);
     if let Body::Invalid(why) = &req.body {
         return error(StatusCode::BAD_REQUEST, why);
@@ -179,7 +203,7 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
         Route::Health => ok(json!({"status": "ok"})),
         Route::Scenarios => ok(json!(engine.catalog())),
         Route::ListOverrides => ok(json!(ns.overrides.list())),
-        Route::AddOverride => handle_add_override(engine, &ns, req),
+        Route::AddOverride => handle_add_override(engine, req, kept),
         Route::ClearOverrides => {
             ns.overrides.clear();
             ok(json!({"cleared": true}))
@@ -197,13 +221,21 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
         }
         Route::Clock => clock_json(&ns),
         Route::SetClock => {
+            let change = match clock_change(&ns, req) {
+                Ok(change) => change,
+                Err(refused) => return refused,
+            };
+            let ns = match kept() {
+                Ok(ns) => ns,
+                Err(refused) => return refused,
+            };
             // Whatever the move made due has happened when the answer
             // arrives, instant by instant: the driver, which the move wakes,
             // is held off until then.
             let _hold = ns.timers.hold();
-            let reply = handle_set_clock(&ns, req);
+            ns.clock.apply(change);
             ns.timers.run_due().await;
-            reply
+            clock_json(&ns)
         }
         Route::Reset => {
             ns.reset();
@@ -335,7 +367,13 @@ fn unknown_keys(body: &Map<String, Value>, known: &[&str]) -> Option<Reply> {
     })
 }
 
-fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
+/// Adds the override the body describes, in the namespace `kept` takes once
+/// the body is found good.
+fn handle_add_override(
+    engine: &Engine,
+    req: &Request,
+    kept: impl FnOnce() -> Result<Arc<Namespace>, Reply>,
+) -> Reply {
     let body = object(req);
     if let Some(r) = unknown_keys(
         body,
@@ -426,11 +464,19 @@ fn handle_add_override(engine: &Engine, ns: &Namespace, req: &Request) -> Reply 
     };
     // A path names its endpoint, whichever of the endpoint's paths it is:
     // the override answers on all of them, listed under the first.
-    let path = path.map(|_| chosen.path().to_string());
+    let (path, endpoint) = match path {
+        Some(_) => (Some(chosen.path().to_string()), Some(chosen.id.clone())),
+        None => (None, None),
+    };
+    let ns = match kept() {
+        Ok(ns) => ns,
+        Err(refused) => return refused,
+    };
     let added = ns.overrides.add(Override {
         id: 0,
         provider,
         path,
+        endpoint,
         scenario,
         times,
         remaining: None,
@@ -500,13 +546,23 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
 }
 
 /// Whether an override's provider still has its path (if it names one) and
-/// its scenario there.
-fn still_answers(defs: &Defs, o: &Override) -> bool {
-    defs.providers
+/// its scenario there; the override is then pointed at the endpoint that
+/// has the path now (its id and first path may have changed).
+fn still_answers(defs: &Defs, o: &mut Override) -> bool {
+    let Some(endpoint) = defs
+        .providers
         .iter()
         .filter(|p| p.id == o.provider)
         .flat_map(|p| endpoints_at(p, o.path.as_deref()))
-        .any(|e| e.scenario(&o.scenario).is_some())
+        .find(|e| e.scenario(&o.scenario).is_some())
+    else {
+        return false;
+    };
+    if o.path.is_some() {
+        o.path = Some(endpoint.path().to_string());
+        o.endpoint = Some(endpoint.id.clone());
+    }
+    true
 }
 
 /// The provider's endpoints an override's `path` names (any of an endpoint's
@@ -539,16 +595,18 @@ fn clock_json(ns: &Namespace) -> Reply {
     ok(json!({"now": ns.clock.now().to_mx_rfc3339(), "scale": ns.clock.scale()}))
 }
 
-fn handle_set_clock(ns: &Arc<Namespace>, req: &Request) -> Reply {
+/// The change a `POST /__admin/clock` body asks for (`set`, `advance`,
+/// `scale`), checked against the namespace's clock as it is, or the 400.
+fn clock_change(ns: &Namespace, req: &Request) -> Result<Change, Reply> {
     let body = object(req);
     if let Some(r) = unknown_keys(body, &["set", "advance", "scale"]) {
-        return r;
+        return Err(r);
     }
     if body.is_empty() {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "send {\"set\": RFC 3339}, {\"advance\": duration} or {\"scale\": number}",
-        );
+        ));
     }
     // Everything is checked before anything changes.
     let set = match body
@@ -561,7 +619,7 @@ fn handle_set_clock(ns: &Arc<Namespace>, req: &Request) -> Reply {
         .transpose()
     {
         Ok(t) => t,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        Err(e) => return Err(error(StatusCode::BAD_REQUEST, &e)),
     };
     let advance = match body
         .get("advance")
@@ -573,7 +631,7 @@ fn handle_set_clock(ns: &Arc<Namespace>, req: &Request) -> Reply {
         .transpose()
     {
         Ok(d) => d,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        Err(e) => return Err(error(StatusCode::BAD_REQUEST, &e)),
     };
     let scale = match body.get("scale").map(|v| {
         v.as_f64()
@@ -582,19 +640,22 @@ fn handle_set_clock(ns: &Arc<Namespace>, req: &Request) -> Reply {
         None => None,
         Some(Some(f)) => Some(f),
         Some(None) => {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "'scale' must be a number from 0 (frozen) to 1000000",
-            )
+            ))
         }
     };
     let target = set.unwrap_or_else(|| ns.clock.now());
     if !target.plus(advance.unwrap_or_default()).in_rfc3339_range() {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "the sandbox clock runs from year 0001 to 9999 (as RFC 3339 writes it, in UTC-6)",
-        );
+        ));
     }
-    ns.clock.apply(set, advance, scale);
-    clock_json(ns)
+    Ok(Change {
+        set,
+        advance,
+        scale,
+    })
 }

@@ -12,6 +12,10 @@ use crate::engine::clock::Start;
 use crate::engine::latency::Latency;
 use crate::time::{parse_duration, Timestamp};
 
+/// `--max-connections` at most: far past what one process's file
+/// descriptors allow, and within what the connection cap can count.
+pub const MAX_CONNECTIONS: usize = 1_000_000;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "mxid-sandbox",
@@ -137,8 +141,10 @@ impl ServeArgs {
         let dur = |flag: &str, v: &str| -> Result<Duration, String> {
             parse_duration(v).map_err(|e| format!("--{flag}: {e}"))
         };
-        if self.max_connections == 0 {
-            return Err("--max-connections: must be at least 1".into());
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(format!(
+                "--max-connections: must be from 1 to {MAX_CONNECTIONS}"
+            ));
         }
         let header_timeout = dur("header-timeout", &self.header_timeout)?;
         if header_timeout.is_zero() {

@@ -81,36 +81,47 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         };
         if !addr.ip().is_loopback() && engine.config().admin_token.is_none() {
-            eprintln!("mxid-sandbox: warning: bound to {addr}, reachable from other machines, and /__admin has no --admin-token");
+            let _ = writeln!(std::io::stderr(), "mxid-sandbox: warning: bound to {addr}, reachable from other machines, and /__admin has no --admin-token");
         }
-        println!("mxid-sandbox listening on http://{addr}");
-        match mxid_sandbox::server::serve(listener, engine, shutdown_signal()).await {
+        // The handlers are in place before the ready line: a supervisor that
+        // signals as soon as it reads it gets a graceful exit, not a kill.
+        let shutdown = match shutdown_signal() {
+            Ok(s) => s,
+            Err(e) => return fail(&format!("cannot listen for signals: {e}")),
+        };
+        // A closed stdout (`serve | head -1` once head is gone) loses the
+        // line; the server serves on.
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "mxid-sandbox listening on http://{addr}"
+        );
+        match mxid_sandbox::server::serve(listener, engine, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),
         }
     })
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers for SIGINT and SIGTERM now; the future completes on either.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Validates a folder: fixture files by their names, the rest as scenarios.
@@ -190,6 +201,6 @@ fn out(line: &str) {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("mxid-sandbox: {message}");
+    let _ = writeln!(std::io::stderr(), "mxid-sandbox: {message}");
     ExitCode::FAILURE
 }

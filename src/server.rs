@@ -463,7 +463,16 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     ctx.head.answering();
     let (bytes, broken) = match body {
         BodyRead::TooLarge { read_whole } => {
-            let reply = engine.too_large(&parts.method, parts.uri.path(), &parts.headers);
+            // The request as sent (its query too, for the journal), without
+            // the body it was refused for.
+            let req = Request::new(parts.method, &parts.uri, parts.headers, Bytes::new());
+            let reply = if crate::admin::owns(&req.path) {
+                let reply = crate::admin::too_large(engine, &req);
+                engine.log("admin", &req, &reply);
+                reply
+            } else {
+                engine.too_large(&req)
+            };
             // With the rest of the body unread (a client waiting for 100
             // Continue, or one past the drain) the connection ends with the
             // answer: an HTTP/1.1 client is told so, not left to find a
@@ -484,7 +493,9 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     Ok(if crate::admin::owns(&request.path) {
         // Boxed: the admin routes' state would otherwise make every
         // request's future as large as theirs.
-        Box::pin(crate::admin::handle(engine, &request)).await
+        let reply = Box::pin(crate::admin::handle(engine, &request)).await;
+        engine.log("admin", &request, &reply);
+        reply
     } else {
         engine.handle(&request)
     })

@@ -324,6 +324,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Writes a duration the way [`parse_duration`] reads it back.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
+    let below_ms = d.subsec_nanos() % 1_000_000;
+    if below_ms != 0 {
+        // `0.5ms`, as it was written: whole milliseconds would say `0`.
+        let fraction = format!("{below_ms:06}");
+        return format!("{ms}.{}ms", fraction.trim_end_matches('0'));
+    }
     if ms == 0 {
         "0".into()
     } else if ms.is_multiple_of(86_400_000) {
@@ -406,5 +412,12 @@ mod tests {
             assert!(parse_duration(s).is_err(), "{s}");
         }
         assert_eq!(format_duration(Duration::from_secs(1200)), "20m");
+        // What is written reads back as the same duration.
+        for s in ["0.5ms", "1.25ms", "0.001ms", "250ms", "1.5s", "2h"] {
+            let d = parse_duration(s).unwrap();
+            assert_eq!(parse_duration(&format_duration(d)).unwrap(), d, "{s}");
+        }
+        assert_eq!(format_duration(Duration::from_micros(500)), "0.5ms");
+        assert_eq!(format_duration(Duration::from_micros(1250)), "1.25ms");
     }
 }

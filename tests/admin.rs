@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{config, Resp, Sandbox};
+use crate::common::{config, Resp, Sandbox, ADMIN_READS};
+use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::{Config, Source};
 
 const PATH: &str = "/api/curp/bycurp";
@@ -166,6 +168,84 @@ async fn admin_token() {
     assert_eq!(bycurp(&sb, CURP).await.status, 200);
 }
 
+// --- admin requests over the body limit --------------------------------------
+
+/// A sandbox with a 64-byte `--body-limit` (and `config`'s other settings).
+async fn with_a_64_byte_body_limit(config: Config) -> Sandbox {
+    Sandbox::start_with(Config {
+        body_limit: 64,
+        ..config
+    })
+    .await
+}
+
+/// `POST /__admin/overrides` with a body over a 64-byte `--body-limit`.
+async fn add_override_over_64_bytes(sb: &Sandbox) -> Resp {
+    let body = format!(
+        r#"{{"provider": "curpv5", "scenario": "success", "pad": "{}"}}"#,
+        "x".repeat(100)
+    );
+    sb.send(
+        "POST",
+        "/__admin/overrides",
+        &[("content-type", "application/json")],
+        body,
+    )
+    .await
+}
+
+// README, `--latency` row: "latency for every provider response, errors
+// included (not the admin API's)"; README, "The scenario files": "The admin
+// API and the sandbox's own 400s … answer at once"; README, Admin API: "any
+// admin route, body over `--body-limit`": 413 "at once (not journaled, no
+// latency)". The admin API's 413 does not wait the providers' `--latency`.
+#[tokio::test]
+async fn an_admin_request_over_the_body_limit_is_answered_at_once_not_after_the_global_latency() {
+    let sb = with_a_64_byte_body_limit(Config {
+        latency: Some("1s".parse().unwrap()),
+        ..config()
+    })
+    .await;
+    let started = Instant::now();
+    let r = add_override_over_64_bytes(&sb).await;
+    let took = started.elapsed();
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(
+        took < Duration::from_millis(500),
+        "the admin API's 413 waited the providers' --latency: {took:?}"
+    );
+}
+
+// SPEC §7: the journal is what the integration called (the provider
+// requests); `journal_records_and_filters` pins "Admin calls are not
+// journaled", and README, Admin API, "any admin route, body over
+// `--body-limit`": "(not journaled, …)". An admin call refused 413 is no
+// exception.
+#[tokio::test]
+async fn an_admin_request_over_the_body_limit_is_not_journaled() {
+    let sb = with_a_64_byte_body_limit(config()).await;
+    let r = add_override_over_64_bytes(&sb).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    let journal = sb.admin_get("/__admin/requests").await;
+    assert_eq!(journal, json!([]), "an admin call was journaled");
+}
+
+// README, `--admin-token` row: "`/__admin` then requires `Authorization:
+// Bearer T` (…; otherwise 401 with `WWW-Authenticate: Bearer`)"; README,
+// Admin API: "any admin route, body over `--body-limit`": "401 without the
+// `--admin-token`, else 413". The token is checked before the body's size.
+#[tokio::test]
+async fn an_admin_request_without_the_token_is_401_even_with_a_body_over_the_limit() {
+    let sb = with_a_64_byte_body_limit(Config {
+        admin_token: Some("s3cret".into()),
+        ..config()
+    })
+    .await;
+    let r = add_override_over_64_bytes(&sb).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+}
+
 // --- overrides ----------------------------------------------------------
 
 #[tokio::test]
@@ -293,6 +373,32 @@ async fn path_scoped_override() {
     assert_bad(&r, "/api/curp/byname");
 }
 
+// README, Admin API: an override's `path` "is any of an endpoint's paths and
+// the override answers on all of them" (that endpoint's); SPEC §7 "answer
+// that provider (or one path of it)". nss paths are case-sensitive, so
+// `GET /api/v1/imss/nss/TEST_CASE` is an execution read on the `{id}` route
+// (README nss table): an override scoped to the test-case route
+// (`/api/v1/imss/nss/test_case`) neither answers it nor is spent by it.
+#[tokio::test]
+async fn a_path_scoped_override_is_not_spent_by_another_endpoint_of_the_provider() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "nss", "path": "/api/v1/imss/nss/test_case", "scenario": "invalid_credentials", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    // An execution id that happens to be spelled TEST_CASE: the {id} route.
+    let r = sb
+        .get("/api/v1/imss/nss/TEST_CASE", &[("x-api-key", "k")])
+        .await;
+    assert_eq!(r.scenario(), "unknown_id", "{} {}", r.status, r.text());
+    // The override is still there for the test-case route.
+    let left = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(left[0]["remaining"], 1, "{left}");
+}
+
 #[tokio::test]
 async fn overrides_are_bounded_per_namespace() {
     // Every request looks through them.
@@ -340,6 +446,53 @@ async fn an_override_on_any_of_an_endpoints_paths_answers_on_all_of_them() {
         let r = sb.post("/curp/getData", &[bearer], body.clone()).await;
         assert_eq!(r.scenario(), "success", "spent");
     }
+}
+
+// README, Admin API: "`path` is any of an endpoint's paths and the override
+// answers on all of them (listed under the first; a reload that keeps the
+// endpoint's scenario keeps it on that endpoint, under its new first
+// path)"; `POST /__admin/reload` keeps the overrides whose scenario the new
+// files still have. An override on validacurp's getData survives a reload
+// of a file that lists getData's two paths the other way round, is not in
+// `dropped_overrides`, and still answers on both paths.
+#[tokio::test]
+async fn an_override_kept_by_a_reload_still_answers_on_all_of_its_endpoints_paths() {
+    let dir = temp_dir("reload-paths");
+    let original = include_str!("../scenarios/validacurp.yaml");
+    let file = dir.join("validacurp.yaml");
+    std::fs::write(&file, original).unwrap();
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "validacurp", "path": "/api/v2/curp/getData", "scenario": "not_found"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let swapped = original.replace(
+        "paths: [/curp/getData, /api/v2/curp/getData]",
+        "paths: [/api/v2/curp/getData, /curp/getData]",
+    );
+    assert_ne!(swapped, original);
+    std::fs::write(&file, swapped).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["dropped_overrides"], json!([]), "kept");
+    for path in ["/curp/getData", "/api/v2/curp/getData"] {
+        let r = sb
+            .post(
+                path,
+                &[("authorization", "Bearer t")],
+                json!({ "curp": CURP }),
+            )
+            .await;
+        assert_eq!(r.scenario(), "not_found", "{path}: {}", r.text());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -424,6 +577,31 @@ async fn bad_override_bodies() {
     assert!(r.json()["error"].is_string());
     // Nothing was added.
     assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+}
+
+// README, Admin API: `POST /__admin/overrides` → "201 with the override",
+// "`latency` and `fault` are strings, as in the headers"; `GET
+// /__admin/overrides` lists them. A latency under a millisecond, which the
+// parser takes (`0.5ms`) and the override applies, is stated as the same
+// latency (`0.2ms..0.8ms` too), not rounded to whole milliseconds.
+#[tokio::test]
+async fn an_overrides_latency_is_listed_as_it_was_set() {
+    let sb = Sandbox::start().await;
+    for set in ["0.5ms", "0.2ms..0.8ms"] {
+        let r = sb
+            .admin_post(
+                "/__admin/overrides",
+                json!({"provider": "curpv5", "scenario": "success", "latency": set}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let listed = r.json()["latency"].as_str().unwrap().to_string();
+        assert_eq!(
+            listed.parse::<Latency>().ok(),
+            set.parse::<Latency>().ok(),
+            "set {set}, listed {listed}"
+        );
+    }
 }
 
 // --- journal -------------------------------------------------------------
@@ -554,6 +732,75 @@ async fn journal_is_bounded() {
         .map(|e| e["headers"]["x-n"].as_str().unwrap())
         .collect();
     assert_eq!(kept, ["3", "4", "5", "6", "7"], "the oldest are dropped");
+}
+
+/// Asserts that `kept`, what a journal entry kept of `sent`, is the start of
+/// `sent`, cut between characters (no U+FFFD in place of a split one).
+fn assert_cut_between_characters(kept: &str, sent: &str) {
+    assert!(
+        !kept.contains('\u{FFFD}'),
+        "a replacement character: …{:?}",
+        kept.chars().rev().take(3).collect::<String>()
+    );
+    assert!(
+        sent.starts_with(kept),
+        "the entry's text is not the start of the text sent"
+    );
+}
+
+// README, Admin API, journal: "an entry keeps the first 16 KB of the body
+// … each cut between characters"; SPEC §7 / README: the journal says what
+// was called. A body whose 16 KB bound falls inside a multi-byte character
+// is kept up to the character before it: text the client sent, nothing else.
+#[tokio::test]
+async fn the_journal_cut_of_a_long_body_never_splits_a_character() {
+    let sb = Sandbox::start().await;
+    // 37 ASCII bytes, then two-byte characters: the 16,384th byte is the
+    // first half of one.
+    let sent = format!(r#"{{"curp":"{CURP}","pad":"x{}"}}"#, "é".repeat(9000));
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            sent.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let journal = sb.admin_get("/__admin/requests").await;
+    let body = journal[0]["body"].as_str().expect("a cut body is its text");
+    assert_cut_between_characters(body, &sent);
+    assert!(body.len() > 16 * 1024 - 4, "{}", body.len());
+}
+
+// Same for the headers: README "an entry keeps the first 16 KB … of the
+// headers, … each cut between characters". A header value the 16 KB bound
+// falls inside a multi-byte character of is kept up to the character
+// before it.
+#[tokio::test]
+async fn the_journal_cut_of_long_headers_never_splits_a_character() {
+    let sb = Sandbox::start().await;
+    // First header: 5 + 2 bytes of name and separators leave 16,377 bytes
+    // of room; "ab" then two-byte characters puts the cut inside one.
+    let value = format!("ab{}", "é".repeat(9000));
+    let r = sb
+        .send(
+            "POST",
+            PATH,
+            &[
+                ("x-big", value.as_str()),
+                KEY,
+                ("content-type", "application/json"),
+            ],
+            format!(r#"{{"curp":"{CURP}"}}"#),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let journal = sb.admin_get("/__admin/requests").await;
+    let kept = journal[0]["headers"]["x-big"]
+        .as_str()
+        .expect("x-big was journaled");
+    assert_cut_between_characters(kept, &value);
 }
 
 // --- counters and clock ----------------------------------------------------
@@ -869,15 +1116,7 @@ async fn namespaces_are_bounded_and_a_reset_frees_one() {
     );
     // Reading a namespace no request made does not make it: it reads
     // blank, full as the server is, and takes no place.
-    for path in [
-        "/__admin/requests",
-        "/__admin/counters",
-        "/__admin/overrides",
-        "/__admin/clock",
-        "/__admin/verifications",
-        "/__admin/webhooks",
-        "/__admin/webhooks/deliveries",
-    ] {
+    for path in ADMIN_READS {
         let r = sb
             .send("GET", &format!("{path}?namespace=never-made"), &[], "")
             .await;
@@ -921,6 +1160,43 @@ async fn namespaces_are_bounded_and_a_reset_frees_one() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), json!([]));
+}
+
+// README, Decisions: "**Reading or clearing a namespace does not make it** …
+// a provider request, an override, a clock change or a webhook registration
+// makes it (one the admin API refuses, with a 400, does not)", and the
+// 1,024 cap. An override the admin API refuses is no override, and a
+// refused clock change no change: neither takes one of the 1,024 places.
+#[tokio::test]
+async fn a_refused_override_or_clock_change_takes_no_namespace_place() {
+    let sb = Sandbox::start().await;
+    // `default` and 1,021 more: two places left.
+    assert_eq!(bycurp(&sb, CURP).await.status, 200);
+    for i in 0..mxid_sandbox::engine::namespace::MAX_NAMESPACES - 3 {
+        let ns = format!("n{i}");
+        let r = bycurp_in(&sb, &ns, CURP).await;
+        assert_eq!(r.status, 200, "{ns}: {}", r.text());
+    }
+    // Two refused changes in two fresh namespaces.
+    let r = sb
+        .admin_post(
+            "/__admin/overrides?namespace=ghost-a",
+            json!({"provider": "nope", "scenario": "success"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = sb
+        .admin_post(
+            "/__admin/clock?namespace=ghost-b",
+            json!({"advance": "soon"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    // Two real suites still fit.
+    for ns in ["suite-a", "suite-b"] {
+        let r = bycurp_in(&sb, ns, CURP).await;
+        assert_eq!(r.status, 200, "{ns}: {}", r.text());
+    }
 }
 
 #[tokio::test]
@@ -1124,6 +1400,66 @@ async fn reload_keeps_the_old_set_on_bad_yaml() {
     assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
     assert_eq!(left[0]["scenario"], "unavailable");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `POST /__admin/reload`'s `dropped_overrides` after an override in each of
+/// eight namespaces lost its scenario (curpv5's `timeout`).
+async fn dropped_by_a_reload() -> Value {
+    let dir = temp_dir("reload-order");
+    let original = include_str!("../scenarios/curpv5.yaml");
+    let file = dir.join("curpv5.yaml");
+    std::fs::write(&file, original).unwrap();
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    for i in 0..8 {
+        let r = sb
+            .admin_post(
+                &format!("/__admin/overrides?namespace=suite-{i}"),
+                json!({"provider": "curpv5", "scenario": "timeout"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let without = original.replace(
+        "      timeout:\n        description: \"CURPSV007 (504) — the source did not answer in time\"\n        status: 504\n        body: {error: CURPSV007, message: \"Service timed out.\"}\n",
+        "",
+    );
+    assert_ne!(without, original);
+    std::fs::write(&file, without).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let _ = std::fs::remove_dir_all(&dir);
+    r.json()["dropped_overrides"].clone()
+}
+
+// SPEC (users): a CI suite needs "deterministic output"; README, Admin API:
+// `POST /__admin/reload` answers `{"reloaded": true, "scenarios": N,
+// "dropped_overrides": […]}`. Sandboxes with the same configuration, given
+// the same overrides in the same namespaces and the same reload, list the
+// dropped overrides in the same order.
+#[tokio::test]
+async fn a_reload_lists_the_dropped_overrides_in_the_same_order_on_every_run() {
+    let first = dropped_by_a_reload().await;
+    assert_eq!(first.as_array().map(Vec::len), Some(8), "{first}");
+    let mut orders = vec![first.clone()];
+    for _ in 0..2 {
+        orders.push(dropped_by_a_reload().await);
+    }
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["namespace"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        orders.iter().all(|o| o == &first),
+        "the same reload listed the namespaces in different orders: {:?}",
+        orders.iter().map(names).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]

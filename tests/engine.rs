@@ -779,6 +779,92 @@ async fn unsupported_content_type_is_400() {
     assert!(b["message"].as_str().unwrap().contains("text/xml"), "{b}");
 }
 
+/// `data` as a gzip stream: one member with one stored (uncompressed)
+/// deflate block, valid gzip that any decoder inflates back to `data`.
+fn gzipped(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff];
+    let len = u16::try_from(data.len()).unwrap();
+    out.push(0x01); // BFINAL, stored
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+    out
+}
+
+/// The CRC-32 (IEEE) that ends a gzip member.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// The error text of a provider's error body, whatever its shape.
+fn error_text(body: &Value) -> String {
+    ["message", "error_message", "reason", "body"]
+        .iter()
+        .find_map(|k| body[*k].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+// SPEC §8: "Bad input never crashes it …: malformed JSON, wrong content
+// type, … all get a clear JSON error in the provider's own error shape";
+// README, Decisions: "A compressed request body is refused for what it is
+// … not a JSON syntax error the body does not have". A body sent with
+// `Content-Encoding: gzip` (HTTP clients and proxies that compress uploads
+// do so), JSON or a form, gets a 4xx whose error names the content encoding.
+#[tokio::test]
+async fn a_gzip_encoded_body_is_refused_for_its_encoding_not_blamed_on_its_json() {
+    let sb = Sandbox::start().await;
+    let json = gzipped(format!(r#"{{"curp":"{CURP}"}}"#).as_bytes());
+    let form = gzipped(format!("id_number={CURP}").as_bytes());
+    let cases = [
+        (
+            "/api/curp/bycurp",
+            vec![("apikey", "k"), ("content-type", "application/json")],
+            &json,
+        ),
+        (
+            "/api/v1/imss/nss",
+            vec![("x-api-key", "k"), ("content-type", "application/json")],
+            &json,
+        ),
+        (
+            "/verify/id_check",
+            vec![
+                ("x-df-api-id", "a"),
+                ("x-df-api-secret", "s"),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            &form,
+        ),
+    ];
+    for (path, mut headers, body) in cases {
+        headers.push(("content-encoding", "gzip"));
+        let r = sb.send("POST", path, &headers, body.clone()).await;
+        let answer = r.json();
+        assert_eq!(r.status / 100, 4, "{path}: {}: {answer}", r.status);
+        let text = error_text(&answer).to_ascii_lowercase();
+        assert!(
+            text.contains("gzip") || text.contains("encoding"),
+            "{path}: the error does not say the body's content encoding is the problem: {} {} {answer}",
+            r.status,
+            r.scenario()
+        );
+    }
+}
+
 #[tokio::test]
 async fn two_mib_body_is_413_in_the_provider_shape() {
     let sb = Sandbox::start().await;
@@ -836,6 +922,40 @@ async fn two_mib_body_is_413_in_the_provider_shape() {
         )
         .await;
     assert_eq!(r.status, 413);
+}
+
+// SPEC §7 and README, Admin API: a journal entry is
+// `{"id","time","provider","method","path","query",…}`, the request as it
+// was made, so that a CI suite can assert on what was called. A request
+// answered 413 (body over `--body-limit`) is journaled with its query
+// string, as any other request is.
+#[tokio::test]
+async fn a_request_answered_413_is_journaled_with_its_query() {
+    let sb = Sandbox::start_with(Config {
+        body_limit: 64,
+        ..config()
+    })
+    .await;
+    let over = format!(r#"{{"curp": "{CURP}", "pad": "{}"}}"#, "x".repeat(100));
+    for (path, query, key) in [
+        (PATH, "trace=abc", KEY),
+        ("/api/v1/imss/nss", "testCase=success", ("x-api-key", "k")),
+    ] {
+        let r = sb
+            .send(
+                "POST",
+                &format!("{path}?{query}"),
+                &[key, ("content-type", "application/json")],
+                over.clone(),
+            )
+            .await;
+        assert_eq!(r.status, 413, "{path}: {}", r.text());
+        let journal = sb.admin_get("/__admin/requests?limit=1").await;
+        let entry = &journal[0];
+        assert_eq!(entry["status"], 413, "{entry}");
+        assert_eq!(entry["path"], path, "{entry}");
+        assert_eq!(entry["query"], query, "{entry}");
+    }
 }
 
 #[tokio::test]
@@ -930,6 +1050,46 @@ async fn head_is_get_without_the_body() {
         .send("DELETE", "/api/v1/imss/nss/test_case", &[nss_key], "")
         .await;
     assert_eq!(r.header("allow"), Some("GET, HEAD"));
+}
+
+// README, Decisions: "`HEAD` is served wherever `GET` is (the status,
+// test-case and history routes, …): the same answer as a `GET` (whose body,
+// if one is sent, is not read) without its body, as HTTP asks of every
+// server, and with the `Content-Length` the body has". RFC 9110 §9.3.2
+// likewise: the server SHOULD send the same header fields for HEAD as for
+// GET. A GET with a body the sandbox cannot read (here `text/xml`) is
+// answered as usual, and so is the same request as HEAD.
+#[tokio::test]
+async fn head_with_a_body_the_sandbox_cannot_read_answers_as_get_does() {
+    let sb = Sandbox::start().await;
+    let routes = [
+        ("/api/v1/imss/nss/test_case", ("x-api-key", "k")),
+        (
+            "/api/AsyncVerication/verificationStatus?verificationId=00000000-0000-4000-8000-000000000000",
+            ("apikey", "k"),
+        ),
+    ];
+    for (target, auth) in routes {
+        let headers = [auth, ("content-type", "text/xml")];
+        let get = sb.send("GET", target, &headers, "<x/>").await;
+        let head = sb.send("HEAD", target, &headers, "<x/>").await;
+        assert!(head.body.is_empty(), "{target}: HEAD answered with a body");
+        assert_eq!(
+            head.status, get.status,
+            "{target}: HEAD answered differently from GET\nGET: {:?}\nHEAD: {:?}",
+            get.headers, head.headers
+        );
+        assert_eq!(
+            head.header("x-sandbox-scenario"),
+            get.header("x-sandbox-scenario"),
+            "{target}"
+        );
+        assert_eq!(
+            head.header("content-length"),
+            Some(get.body.len().to_string().as_str()),
+            "{target}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -1077,7 +1237,11 @@ fn serve_refuses_flags_it_could_not_honour() {
         ),
         (
             &["serve", "--port", "0", "--max-connections", "0"][..],
-            "--max-connections: must be at least 1",
+            "--max-connections: must be from 1 to 1000000",
+        ),
+        (
+            &["serve", "--port", "0", "--max-connections", "1000001"][..],
+            "--max-connections: must be from 1 to 1000000",
         ),
         (
             &["serve", "--port", "0", "--admin-token", ""][..],
@@ -1321,6 +1485,67 @@ async fn serve_prints_the_ready_line_and_stops_on_sigterm() {
     );
 }
 
+// SPEC §8: "When ready it prints one line … SIGINT/SIGTERM shut it down
+// gracefully"; README "Command line": `--shutdown-timeout` is "how long
+// SIGINT/SIGTERM waits". The handlers are in place before the ready line:
+// a CI runner that stops the server as soon as it has read that line gets a
+// graceful exit (status 0), never a kill by the signal.
+#[tokio::test]
+async fn sigterm_right_after_the_ready_line_is_a_graceful_exit() {
+    let mut killed = Vec::new();
+    for _ in 0..20 {
+        let served = Served::start(&["--port", "0"], &[]);
+        served.terminate();
+        let (status, log) = served.exited_within(Duration::from_secs(10)).await;
+        if !status.success() {
+            killed.push(format!("{status:?} {log}"));
+        }
+    }
+    assert!(
+        killed.is_empty(),
+        "{} of 20 runs not shut down gracefully: {killed:?}",
+        killed.len()
+    );
+}
+
+// README "Command line": `--log-requests` | one line per request on stderr.
+// A provider request answered 400 for its `X-Sandbox-Namespace` is a
+// request too: it gets its line.
+#[tokio::test]
+async fn log_requests_logs_a_request_with_a_bad_namespace() {
+    let served = Served::start(&["--port", "0", "--log-requests"], &[]);
+    let r = served
+        .post(
+            PATH,
+            &[KEY, ("x-sandbox-namespace", "bad name!")],
+            json!({ "curp": CURP }),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    // A logged request after it, so the log is known to be written.
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200);
+    served.terminate();
+    let (_, log) = served.exited_within(Duration::from_secs(10)).await;
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(PATH)).collect();
+    assert_eq!(lines.len(), 2, "one line per request: {log}");
+}
+
+// SPEC §8 "Bad input never crashes it"; README "Command line": the ready
+// line. With stdout a pipe whose reader has gone (`serve | true`, a launcher
+// that gave up), the ready line is lost and the server serves on: it
+// answers, stops gracefully on SIGTERM, and never panics.
+#[tokio::test]
+async fn serve_with_a_closed_stdout_does_not_panic() {
+    let served = Served::start_with_stdout_closed(&[]);
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    served.terminate();
+    let (status, stderr) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(!stderr.contains("panicked"), "{status:?}: {stderr}");
+    assert!(status.success(), "exit after SIGTERM: {status:?}: {stderr}");
+}
+
 #[tokio::test]
 async fn a_trailing_slash_reaches_the_same_endpoint() {
     let sb = Sandbox::start().await;
@@ -1333,11 +1558,17 @@ async fn a_trailing_slash_reaches_the_same_endpoint() {
     assert_eq!(sb.get("/", &[]).await.status, 404);
 }
 
+/// `text` after a UTF-8 byte-order mark, as a file saved with one is sent.
+fn with_a_byte_order_mark(text: &str) -> Vec<u8> {
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend_from_slice(text.as_bytes());
+    body
+}
+
 #[tokio::test]
 async fn a_json_body_with_a_byte_order_mark_is_read() {
     let sb = Sandbox::start().await;
-    let mut body = b"\xEF\xBB\xBF".to_vec();
-    body.extend_from_slice(format!("{{\"curp\": \"{CURP}\"}}").as_bytes());
+    let body = with_a_byte_order_mark(&format!("{{\"curp\": \"{CURP}\"}}"));
     let r = sb
         .send(
             "POST",
@@ -1347,6 +1578,39 @@ async fn a_json_body_with_a_byte_order_mark_is_read() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// README, Decisions: "`curl -d '{…}'` sends JSON labelled as urlencoded; a
+// urlencoded body that starts with `{` (after a UTF-8 byte-order mark, if
+// any: `curl -d @file.json` of a file saved with one) is read as JSON". A
+// byte-order mark, then JSON, labelled urlencoded, is read as that JSON on
+// every provider.
+#[tokio::test]
+async fn json_with_a_byte_order_mark_labelled_urlencoded_is_read_as_json() {
+    let sb = Sandbox::start().await;
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let body = with_a_byte_order_mark(&format!(r#"{{"curp":"{CURP}"}}"#));
+    for (path, auth) in [
+        ("/api/curp/bycurp", ("apikey", "k")),
+        ("/curp/getData", ("authorization", "Bearer t")),
+        ("/api/v1/imss/nss", ("x-api-key", "k")),
+        ("/api/AsyncVerication/NssByCurp", ("apikey", "k")),
+    ] {
+        let r = sb.send("POST", path, &[auth, form], body.clone()).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(r.header("x-sandbox-scenario"), Some("success"), "{path}");
+    }
+    // accuauth's field, the same way.
+    let body = with_a_byte_order_mark(&format!(r#"{{"id_number":"{CURP}"}}"#));
+    let r = sb
+        .send(
+            "POST",
+            "/verify/id_check",
+            &[("x-df-api-id", "a"), ("x-df-api-secret", "s"), form],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "accuauth: {}", r.text());
 }
 
 #[tokio::test]

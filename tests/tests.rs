@@ -13,5 +13,6 @@ mod echo;
 mod engine;
 mod hardening;
 mod nss;
+mod replay;
 mod user_files;
 mod validacurp;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::json;
 
 use crate::admin::temp_dir;
-use crate::common::{config, Sandbox};
+use crate::common::{config, Resp, Sandbox};
 use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
@@ -378,6 +378,85 @@ fn curp_calc_applies_particles_n_tilde_and_common_first_names() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1990-02-30"));
+}
+
+/// What a fresh sandbox answers a POST of `{"curp": curp}` to `path` with
+/// the `auth` header: the providers' word, for the `curp` commands to agree
+/// with.
+async fn answer_for(path: &str, auth: (&str, &str), curp: &str) -> Resp {
+    let sb = Sandbox::start().await;
+    let r = sb.post(path, &[auth], json!({ "curp": curp })).await;
+    sb.stop().await;
+    r
+}
+
+// README "Command line": `curp check CURP` is "the strict RENAPO verdict
+// …; the CURP read as the providers read it, trimmed and upper-cased";
+// README validacurp: `validateCurpStructure` answers `{"valido": true}`
+// "when the CURP passes RENAPO's strict rules". `curp check` gives a
+// lower-case CURP the verdict `validateCurpStructure` gives it.
+#[tokio::test]
+async fn curp_check_gives_the_verdict_validate_curp_structure_gives() {
+    let lower = "pxne660720hmcxtn06";
+    let auth = ("authorization", "Bearer t");
+    let r = answer_for("/curp/validateCurpStructure", auth, lower).await;
+    assert_eq!(r.json()["response"]["valido"], true, "{}", r.text());
+
+    let out = run(&["curp", "check", lower]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the sandbox's own strict check says valid, `curp check` says: {stderr}"
+    );
+}
+
+// README "Command line": `curp person CURP` is "the person every provider
+// answers with"; README Decisions: nss reads the CURP "upper-cased and
+// trimmed", accuauth "Lower-case input is accepted and upper-cased", and
+// curpv5 and validacurp answer the person for it too. `curp person` reads a
+// lower-case CURP the same way and prints the person curpv5 answers.
+#[tokio::test]
+async fn curp_person_reads_a_lower_case_curp_as_the_providers_do() {
+    let upper = "LUMV521107MHGNCL04";
+    let lower = upper.to_lowercase();
+    let r = answer_for("/api/curp/bycurp", ("apikey", "k"), &lower).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let first_name = r.json()["firstName"].clone();
+
+    let out = run(&["curp", "person", &lower]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "curpv5 answers {first_name}; {stderr}"
+    );
+    let person: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(person["names"], first_name);
+}
+
+// README "Command line": `curp person CURP` is "the person every provider
+// answers with"; "The people behind the CURPs": "birth date, sex and birth
+// state decoded from the CURP". For a CURP whose date cannot exist (month
+// 13, day 99) no provider answers a person (curpv5 invalid_format, nss
+// not_found2, accuauth result code 3, validacurp 101), and `curp person`
+// prints none either: "exit 1 with the reason for a CURP RENAPO never
+// issued".
+#[tokio::test]
+async fn curp_person_does_not_invent_a_person_no_provider_answers() {
+    let curp = "LUMV521399MHGNCL04";
+    let r = answer_for("/api/curp/bycurp", ("apikey", "k"), curp).await;
+    assert_ne!(r.status, 200, "{}", r.text());
+
+    let out = run(&["curp", "person", curp]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "curpv5 answers {} {}; `curp person` prints {}",
+        r.status,
+        r.scenario(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains("RENAPO never issued it"), "{stderr}");
 }
 
 // --- bugs ------------------------------------------------------------------

@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
-use super::{calculate, check_strict, is_loose, person, CalcInput, Domain, Sex};
+use super::{calculate, check_strict, is_loose, person, CalcInput, Domain, Renapo, Sex};
 use crate::time::Date;
 
 /// The most CURPs `random` prints at once; enough for any test data set,
@@ -61,8 +61,9 @@ pub enum CurpCommand {
 pub fn run(cmd: &CurpCommand, domain: &Domain) -> Result<Value, String> {
     match cmd {
         CurpCommand::Check { curp } => {
-            let curp = curp.trim();
-            let d = check_strict(curp).map_err(|e| format!("invalid curp {curp}: {e}"))?;
+            // As the providers read one: trimmed and upper-cased.
+            let curp = curp.trim().to_ascii_uppercase();
+            let d = check_strict(&curp).map_err(|e| format!("invalid curp {curp}: {e}"))?;
             Ok(json!({
                 "curp": curp,
                 "valid": true,
@@ -104,13 +105,23 @@ pub fn run(cmd: &CurpCommand, domain: &Domain) -> Result<Value, String> {
             Ok(json!({ "curp": curp }))
         }
         CurpCommand::Person { curp, seed } => {
-            let curp = curp.trim();
-            if !is_loose(curp) {
+            let curp = curp.trim().to_ascii_uppercase();
+            if !is_loose(&curp) {
                 return Err(format!(
                     "not a curp: '{curp}': expected 18 characters like PXNE660720HMCXTN06"
                 ));
             }
-            serde_json::to_value(domain.person(curp, *seed)).map_err(|e| e.to_string())
+            // The providers answer a person for a CURP someone holds (one
+            // RENAPO's rules pass, or a persona); for another they answer
+            // not found or a format error (a scenario forced by header aside).
+            if domain.renapo(&curp) != Renapo::Found {
+                let why = check_strict(&curp).err().map(|e| e.to_string());
+                return Err(format!(
+                    "no provider answers a person for {curp} ({}): RENAPO never issued it",
+                    why.unwrap_or_default()
+                ));
+            }
+            serde_json::to_value(domain.person(&curp, *seed)).map_err(|e| e.to_string())
         }
         CurpCommand::Random { n, seed } => {
             if *n > MAX_RANDOM {

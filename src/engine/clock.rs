@@ -39,6 +39,14 @@ pub struct Start {
     pub scale: f64,
 }
 
+/// A change of the clock, as `POST /__admin/clock` asks for one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Change {
+    pub set: Option<Timestamp>,
+    pub advance: Option<Duration>,
+    pub scale: Option<f64>,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct State {
     /// Sandbox time at `base_real`.
@@ -157,14 +165,14 @@ impl Clock {
     /// T). At most [`Timestamp::LAST_MX`], as every change: the admin API
     /// checks a change before it is made, and a running clock moves on in
     /// between.
-    pub fn apply(&self, set: Option<Timestamp>, advance: Option<Duration>, scale: Option<f64>) {
+    pub fn apply(&self, c: Change) {
         self.change(|s| {
-            let now = set.unwrap_or_else(|| s.now());
+            let now = c.set.unwrap_or_else(|| s.now());
             s.base = now
-                .plus(advance.unwrap_or_default())
+                .plus(c.advance.unwrap_or_default())
                 .min(Timestamp::LAST_MX);
             s.base_real = Instant::now();
-            if let Some(scale) = scale {
+            if let Some(scale) = c.scale {
                 s.scale = scale;
             }
         });

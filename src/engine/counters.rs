@@ -1,10 +1,10 @@
 //! Rate counters: how many times a key was seen in its window.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde::Serialize;
 
+use crate::fnv::FnvMap;
 use crate::time::Timestamp;
 
 /// The span a counter counts over.
@@ -55,9 +55,11 @@ pub struct Counters {
 
 /// Counters by key; counters whose window has passed are dropped when the
 /// map reaches `prune_at`, so a long run over many CURPs stays bounded.
+/// Hashed with FNV, which has no random seed: which counters a pruning
+/// keeps is the same on every run of the same requests.
 #[derive(Default)]
 struct Map {
-    by_key: HashMap<String, Counter>,
+    by_key: FnvMap<String, Counter>,
     prune_at: usize,
 }
 

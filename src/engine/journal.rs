@@ -67,7 +67,7 @@ const KEEP_AT_MOST: usize = 4 * 1024;
 
 impl Text {
     fn copy(path: &str, query: &str, curp: &str, map: &HeaderMap, body: &[u8]) -> Text {
-        let body = body.get(..MAX_BODY_KEPT).unwrap_or(body);
+        let body = utf8_prefix(body, MAX_BODY_KEPT);
         let (path, query, curp) = (cut(path), cut(query), cut(curp));
         let headers_len = map
             .iter()
@@ -98,7 +98,7 @@ impl Text {
             let Some(take) = room.checked_sub(name.len() + 2) else {
                 break;
             };
-            let value = v.as_bytes().get(..take).unwrap_or(v.as_bytes());
+            let value = utf8_prefix(v.as_bytes(), take);
             room -= name.len() + 2 + value.len();
             // Names are tokens and values never hold a line break, so the
             // first ':' and each '\n' split them back.
@@ -139,6 +139,21 @@ impl Text {
 }
 
 /// `s` up to [`MAX_LINE_KEPT`] bytes, cut at a character boundary.
+/// At most `max` bytes of `b`, not ending inside a UTF-8 character: a
+/// body or header cut there would read back with U+FFFD at its end.
+fn utf8_prefix(b: &[u8], max: usize) -> &[u8] {
+    if b.len() <= max {
+        return b;
+    }
+    let mut end = max;
+    // A continuation byte at the cut belongs to a character begun before
+    // it (at most three bytes back).
+    while end > 0 && max - end < 3 && b[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    &b[..end]
+}
+
 fn cut(s: &str) -> &str {
     if s.len() <= MAX_LINE_KEPT {
         return s;
@@ -496,6 +511,19 @@ mod tests {
         let j = Journal::new(3);
         j.record(entry("/", &vec![b'a'; MAX_BODY_KEPT * 4]));
         assert_eq!(j.query(&Filter::default())[0].body().len(), MAX_BODY_KEPT);
+    }
+
+    #[test]
+    fn cuts_fall_between_characters() {
+        for pad in 0..4 {
+            // "€" is three bytes: some pad puts every cut inside one.
+            let text = format!("{}{}", "a".repeat(pad), "€".repeat(MAX_BODY_KEPT));
+            let kept = utf8_prefix(text.as_bytes(), MAX_BODY_KEPT);
+            assert!(std::str::from_utf8(kept).is_ok(), "pad {pad}");
+            assert!(kept.len() > MAX_BODY_KEPT - 3, "pad {pad}");
+        }
+        assert_eq!(utf8_prefix(b"abc", 2), b"ab");
+        assert_eq!(utf8_prefix(b"abc", 9), b"abc");
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
-use hyper::{HeaderMap, Method, StatusCode};
+use hyper::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -226,15 +226,9 @@ impl Engine {
 
     /// Answers a request whose body was over the limit, in the shape of the
     /// provider that owns the path.
-    pub fn too_large(&self, method: &Method, path: &str, headers: &HeaderMap) -> Reply {
-        let req = Request::new(
-            method.clone(),
-            &path.parse().unwrap_or_default(),
-            headers.clone(),
-            Bytes::new(),
-        );
+    pub fn too_large(&self, req: &Request) -> Reply {
         let defs = self.defs();
-        let owner = match defs.router.find(method, path) {
+        let owner = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, .. } => Some(target.provider),
             Match::MethodNotAllowed { provider, .. } => Some(provider),
             Match::NotFound { provider } => provider,
@@ -243,15 +237,17 @@ impl Engine {
             "the request body is larger than {} bytes",
             self.config().body_limit
         );
+        let ns = self.namespace_of(req).ok();
         let reply = self.engine_error(
             &defs,
+            ns.as_deref(),
             owner,
-            &req,
+            req,
             "payload_too_large",
             StatusCode::PAYLOAD_TOO_LARGE,
             &message,
         );
-        self.record(&defs, &req, owner, None, None, &reply);
+        self.record(&defs, req, owner, None, None, &reply);
         reply
     }
 
@@ -263,7 +259,12 @@ impl Engine {
     fn handle_with(&self, defs: &Defs, req: &Request) -> Reply {
         let ns = match self.namespace_of(req) {
             Ok(ns) => ns,
-            Err(reply) => return reply,
+            Err(reply) => {
+                // Not journaled (there is no namespace to journal it in),
+                // but logged.
+                self.log("-", req, &reply);
+                return reply;
+            }
         };
         // The request's one reading of the sandbox clock (a lock).
         let now = ns.clock.now();
@@ -283,6 +284,7 @@ impl Engine {
                 let reply = self
                     .engine_error(
                         defs,
+                        Some(&ns),
                         Some(provider),
                         req,
                         "method_not_allowed",
@@ -308,6 +310,7 @@ impl Engine {
                 (
                     self.engine_error(
                         defs,
+                        Some(&ns),
                         provider,
                         req,
                         "not_found",
@@ -368,9 +371,11 @@ impl Engine {
             // read, as a gateway does; one that may be in the body cannot be
             // told missing when the body cannot be read.
             let refused = auth.is_some() && (credential.is_some() || !module.credential_in_body());
-            if req.method != Method::GET && !refused {
+            // A GET's body is not read (nor a HEAD's: it is answered as GET).
+            if req.method != Method::GET && req.method != Method::HEAD && !refused {
                 let reply = self.engine_error(
                     defs,
+                    Some(ns),
                     Some(target.provider),
                     req,
                     "malformed_body",
@@ -453,9 +458,10 @@ impl Engine {
             (name.into(), Selected::Header)
         } else if let Some(name) = module.test_switch(&mut call) {
             (name.into(), Selected::TestSwitch)
-        } else if let Some(h) = ns.overrides.take(&pdef.id, &[ep.path(), &req.path], |s| {
-            ep.scenario(s).is_some()
-        }) {
+        } else if let Some(h) = ns
+            .overrides
+            .take(&pdef.id, &ep.id, |s| ep.scenario(s).is_some())
+        {
             let name = h.scenario.clone();
             hit = Some(h);
             (name.into(), Selected::Override)
@@ -535,9 +541,11 @@ impl Engine {
     /// An error the engine raises itself, in the owning provider's shape
     /// (its `errors` section), or the sandbox's shape when no provider owns
     /// the path.
+    #[allow(clippy::too_many_arguments)]
     fn engine_error(
         &self,
         defs: &Defs,
+        ns: Option<&Namespace>,
         owner: Option<usize>,
         req: &Request,
         kind: &'static str,
@@ -556,7 +564,12 @@ impl Engine {
         };
         let mut vars = Vars::new();
         vars.set("scenario", kind).set("message", message);
-        module.error_vars(req, &mut vars);
+        // A number of the namespace's sequence, as a request's: its ids
+        // replay with the run.
+        let seq = ns.map_or(0, Namespace::next_seq);
+        let name = ns.map_or("", |n| n.name.as_str());
+        let mut rng = provider::seeded_rng(self.config().seed, name, seq, kind);
+        module.error_vars(req, &mut rng, &mut vars);
         let mut reply = render(scenario, &vars);
         self.error_timing(&mut reply, Some(pdef), Some(scenario), req);
         reply
@@ -610,6 +623,26 @@ impl Engine {
                 curp,
                 reply,
             );
+        } else {
+            let who = provider.map(|i| defs.providers[i].id.as_str());
+            self.log(who.unwrap_or("-"), req, reply);
+        }
+    }
+
+    /// The `--log-requests` line of one request: who answered (a provider's
+    /// id, `admin`, or `-`), the request and the answer. A closed stderr
+    /// loses the line, never the request.
+    pub fn log(&self, who: &str, req: &Request, reply: &Reply) {
+        if self.config().log_requests {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "{who} {} {} -> {} {}",
+                req.method,
+                req.path,
+                reply.status.as_u16(),
+                reply.scenario.unwrap_or("-")
+            );
         }
     }
 
@@ -627,16 +660,7 @@ impl Engine {
     ) {
         let pdef = provider.map(|i| &defs.providers[i]);
         let module = provider.map(|i| &self.shared.modules[i]);
-        if self.config().log_requests {
-            eprintln!(
-                "{} {} {} -> {} {}",
-                pdef.map(|p| p.id.as_str()).unwrap_or("-"),
-                req.method,
-                req.path,
-                reply.status.as_u16(),
-                reply.scenario.unwrap_or("-")
-            );
-        }
+        self.log(pdef.map(|p| p.id.as_str()).unwrap_or("-"), req, reply);
         // The module's own ids are static: naming them costs no copy.
         let endpoint = pdef.zip(module).zip(endpoint).and_then(|((p, m), e)| {
             let id = &p.endpoints[e].id;

@@ -218,13 +218,18 @@ impl Namespaces {
     }
 
     /// Every namespace created so far.
+    /// Every namespace, by name: what lists them (a reload's dropped
+    /// overrides) reads the same on every run.
     pub fn all(&self) -> Vec<Arc<Namespace>> {
-        self.map
+        let mut all: Vec<Arc<Namespace>> = self
+            .map
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
-            .collect()
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 }
 

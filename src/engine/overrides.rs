@@ -14,6 +14,10 @@ pub struct Override {
     pub provider: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The endpoint `path` names (its id in the provider's file): what a
+    /// request is matched by, whichever of the endpoint's paths it came on.
+    #[serde(skip)]
+    pub endpoint: Option<String>,
     pub scenario: String,
     /// How many requests it was set for; `None` is sticky.
     pub times: Option<u64>,
@@ -88,20 +92,17 @@ impl Overrides {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes the newest override that applies to this provider and path and
-    /// whose scenario the endpoint has, spending one of its `times`.
-    /// `paths` are the ways the request's endpoint may be named (its pattern
-    /// and the path the client sent); comparison ignores case.
-    pub fn take(&self, provider: &str, paths: &[&str], has: impl Fn(&str) -> bool) -> Option<Hit> {
+    /// Takes the newest override that applies to this provider and endpoint
+    /// (by its id) and whose scenario the endpoint has, spending one of its
+    /// `times`.
+    pub fn take(&self, provider: &str, endpoint: &str, has: impl Fn(&str) -> bool) -> Option<Hit> {
         if self.held.load(Ordering::SeqCst) == 0 {
             return None;
         }
         let mut inner = self.lock();
         let idx = inner.list.iter().rposition(|o| {
             o.provider == provider
-                && o.path
-                    .as_deref()
-                    .is_none_or(|p| paths.iter().any(|q| q.eq_ignore_ascii_case(p)))
+                && o.endpoint.as_deref().is_none_or(|e| e == endpoint)
                 && has(&o.scenario)
         })?;
         let o = &mut inner.list[idx];
@@ -125,13 +126,18 @@ impl Overrides {
         self.lock().list.clone()
     }
 
-    /// Keeps the overrides `keep` accepts and returns the others.
-    pub fn retain(&self, keep: impl Fn(&Override) -> bool) -> Vec<Override> {
+    /// Keeps the overrides `keep` accepts (which may update them) and
+    /// returns the others.
+    pub fn retain(&self, mut keep: impl FnMut(&mut Override) -> bool) -> Vec<Override> {
         let mut inner = self.lock();
-        let (kept, gone) = std::mem::take(&mut inner.list)
-            .into_iter()
-            .partition(|o| keep(o));
-        inner.list = kept;
+        let mut gone = Vec::new();
+        inner.list.retain_mut(|o| {
+            let kept = keep(o);
+            if !kept {
+                gone.push(o.clone());
+            }
+            kept
+        });
         self.held.store(inner.list.len(), Ordering::SeqCst);
         gone
     }
@@ -165,11 +171,12 @@ impl Overrides {
 mod tests {
     use super::*;
 
-    fn o(provider: &str, path: Option<&str>, scenario: &str, times: Option<u64>) -> Override {
+    fn o(provider: &str, endpoint: Option<&str>, scenario: &str, times: Option<u64>) -> Override {
         Override {
             id: 0,
             provider: provider.into(),
-            path: path.map(Into::into),
+            path: endpoint.map(|e| format!("/{e}")),
+            endpoint: endpoint.map(Into::into),
             scenario: scenario.into(),
             times,
             remaining: None,
@@ -182,23 +189,38 @@ mod tests {
     fn times_run_out_and_newest_wins() {
         let ov = Overrides::default();
         ov.add(o("p", None, "a", None));
-        ov.add(o("p", Some("/X"), "b", Some(2)));
+        ov.add(o("p", Some("x"), "b", Some(2)));
         let all = |_: &str| true;
-        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "b");
-        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "b");
-        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "a");
-        assert_eq!(ov.take("p", &["/y"], all).unwrap().scenario, "a");
-        assert!(ov.take("q", &["/x"], all).is_none());
-        assert!(ov.take("p", &["/x"], |s| s != "a").is_none());
+        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "b");
+        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "b");
+        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "a");
+        assert_eq!(ov.take("p", "y", all).unwrap().scenario, "a");
+        assert!(ov.take("q", "x", all).is_none());
+        assert!(ov.take("p", "x", |s| s != "a").is_none());
         assert_eq!(ov.list().len(), 1);
         assert!(ov.remove(1));
         assert!(!ov.remove(1));
-        assert!(ov.take("p", &["/x"], all).is_none(), "none left");
+        assert!(ov.take("p", "x", all).is_none(), "none left");
         ov.add(o("p", None, "c", Some(1)));
-        assert_eq!(ov.take("p", &["/x"], all).unwrap().scenario, "c");
-        assert!(ov.take("p", &["/x"], all).is_none(), "spent");
+        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "c");
+        assert!(ov.take("p", "x", all).is_none(), "spent");
         ov.add(o("p", None, "d", None));
         ov.clear();
-        assert!(ov.take("p", &["/x"], all).is_none(), "cleared");
+        assert!(ov.take("p", "x", all).is_none(), "cleared");
+    }
+
+    #[test]
+    fn retain_keeps_updates_and_returns_the_rest() {
+        let ov = Overrides::default();
+        ov.add(o("p", Some("x"), "a", None));
+        ov.add(o("p", Some("y"), "b", None));
+        let gone = ov.retain(|o| {
+            o.endpoint = Some("z".into());
+            o.scenario == "a"
+        });
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].scenario, "b");
+        assert_eq!(ov.take("p", "z", |_| true).unwrap().scenario, "a");
+        assert!(ov.take("p", "y", |_| true).is_none());
     }
 }

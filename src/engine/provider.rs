@@ -24,6 +24,19 @@ use crate::fnv::Fnv;
 use crate::request::Request;
 use crate::time::Timestamp;
 
+/// A generator seeded by `--seed`, a namespace, a request's sequence
+/// number in it and `salt`: what makes a run's ids replay.
+pub fn seeded_rng(seed: u64, namespace: &str, seq: u64, salt: &str) -> SmallRng {
+    use std::hash::Hasher;
+    let mut h = Fnv::default();
+    h.write(&seed.to_le_bytes());
+    h.write(namespace.as_bytes());
+    h.write(&[0]);
+    h.write(&seq.to_le_bytes());
+    h.write(salt.as_bytes());
+    SmallRng::seed_from_u64(h.finish())
+}
+
 /// How the answering scenario was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selected {
@@ -183,14 +196,7 @@ impl<'a> Call<'a> {
     /// cryptographic one: it makes sandbox ids, not secrets, and it is made
     /// afresh for every value a request draws.
     pub fn rng(&self, salt: &str) -> SmallRng {
-        use std::hash::Hasher;
-        let mut h = Fnv::default();
-        h.write(&self.config.seed.to_le_bytes());
-        h.write(self.ns.name.as_bytes());
-        h.write(&[0]);
-        h.write(&self.seq.to_le_bytes());
-        h.write(salt.as_bytes());
-        SmallRng::seed_from_u64(h.finish())
+        seeded_rng(self.config.seed, &self.ns.name, self.seq, salt)
     }
 
     /// `n` random lowercase hex digits from [`Call::rng`].
@@ -310,8 +316,9 @@ pub trait Provider: Send + Sync + 'static {
     fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars);
 
     /// Values for the engine's own errors (404, 405, 413, malformed body),
-    /// beyond the `message` the engine sets.
-    fn error_vars(&self, _req: &Request, _vars: &mut Vars) {}
+    /// beyond the `message` the engine sets; `rng` is seeded as
+    /// [`Call::rng`] is, so that their ids replay too.
+    fn error_vars(&self, _req: &Request, _rng: &mut SmallRng, _vars: &mut Vars) {}
 
     /// Runs after the response is rendered: keep a history, start a job.
     fn finish(&self, _call: &mut Call<'_>, _scenario: &Scenario, _status: u16, _body: &Bytes) {}

@@ -9,6 +9,7 @@
 
 use base64::Engine as _;
 use hyper::header::HeaderName;
+use rand::rngs::SmallRng;
 use rand::Rng as _;
 
 use std::borrow::Cow;
@@ -206,10 +207,7 @@ impl Provider for Accuauth {
             });
     }
 
-    fn error_vars(&self, _req: &Request, vars: &mut Vars) {
-        // Engine errors (404, 405, 413, a malformed body) have no Call and so
-        // no seeded generator: their request id is random.
-        let mut rng = rand::rng();
+    fn error_vars(&self, _req: &Request, rng: &mut SmallRng, vars: &mut Vars) {
         let hex: String = (0..32)
             .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
             .collect();

@@ -33,6 +33,17 @@ pub fn config() -> Config {
     }
 }
 
+/// The admin API's reads of one namespace's state.
+pub const ADMIN_READS: [&str; 7] = [
+    "/__admin/requests",
+    "/__admin/counters",
+    "/__admin/overrides",
+    "/__admin/clock",
+    "/__admin/verifications",
+    "/__admin/webhooks",
+    "/__admin/webhooks/deliveries",
+];
+
 /// The shared CURP-status scenarios and the RENAPO status each forces.
 pub const CURP_STATUSES: [(&str, &str); 10] = [
     ("active", "AN"),
@@ -325,34 +336,9 @@ impl Served {
     /// environment but those in `env`, and waits (10 s at most) for its
     /// ready line.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Served {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"));
-        cmd.arg("serve").args(args);
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-            cmd.env_remove(k);
-        }
-        let mut child = cmd
-            .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the binary runs");
-        // Read on a thread, so that a server that never gets ready fails
-        // the test instead of hanging it.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
-            let _ = tx.send(line);
-        });
-        let ready = rx.recv_timeout(Duration::from_secs(10));
-        let mut served = Served {
-            http: Http::new(String::new()),
-            ready: String::new(),
-            child: Some(child),
-        };
-        let Ok(ready) = ready else {
+        let mut served = Served::spawn(args, env);
+        let stdout = served.child().stdout.take().unwrap();
+        let Some((ready, _)) = first_line(stdout) else {
             panic!("serve {args:?} printed no ready line within 10 s");
         };
         let base = ready
@@ -363,6 +349,59 @@ impl Served {
         served.http = Http::new(base);
         served.ready = ready;
         served
+    }
+
+    /// Starts `serve --host 0.0.0.0 --port 0 ARGS` with its stdout closed
+    /// before it prints anything, as under a launcher that has gone away.
+    /// Bound to every address without an `--admin-token`, it warns on
+    /// stderr of the address it is bound to: it is talked to there, through
+    /// 127.0.0.1, and `ready` is that warning.
+    pub fn start_with_stdout_closed(args: &[&str]) -> Served {
+        let mut all = vec!["--host", "0.0.0.0", "--port", "0"];
+        all.extend_from_slice(args);
+        let mut served = Served::spawn(&all, &[]);
+        drop(served.child().stdout.take());
+        let stderr = served.child().stderr.take().unwrap();
+        let Some((warning, stderr)) = first_line(stderr) else {
+            panic!("serve {all:?} wrote nothing to stderr within 10 s");
+        };
+        // The rest of its stderr, for `exited_within` and `kill`.
+        served.child().stderr = Some(stderr);
+        let port = warning
+            .split("bound to 0.0.0.0:")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .unwrap_or_else(|| panic!("no address in {warning:?}"));
+        served.http = Http::new(format!("http://127.0.0.1:{port}"));
+        served.ready = warning;
+        served
+    }
+
+    /// `serve ARGS`, its stdout and stderr piped, with no `MXID_*` variable
+    /// of the test's own environment but those in `env`; not talked to yet.
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Served {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"));
+        cmd.arg("serve").args(args);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
+            cmd.env_remove(k);
+        }
+        let child = cmd
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        // Held from here on, so that a test that fails kills it.
+        Served {
+            http: Http::new(String::new()),
+            ready: String::new(),
+            child: Some(child),
+        }
+    }
+
+    fn child(&mut self) -> &mut std::process::Child {
+        self.child.as_mut().expect("still running")
     }
 
     /// Sends it SIGTERM, as a CI runner stopping it would.
@@ -432,4 +471,23 @@ impl Drop for Served {
             let _ = child.wait();
         }
     }
+}
+
+/// The first line `pipe` gives, and the pipe, read on a thread byte by byte
+/// (what follows stays in the pipe), so that a process that never writes
+/// it fails the test instead of hanging it: `None` after 10 s.
+fn first_line<R: std::io::Read + Send + 'static>(mut pipe: R) -> Option<(String, R)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        while let Ok(1) = pipe.read(&mut byte) {
+            line.push(byte[0]);
+            if byte[0] == b'\n' {
+                break;
+            }
+        }
+        let _ = tx.send((String::from_utf8_lossy(&line).into_owned(), pipe));
+    });
+    rx.recv_timeout(Duration::from_secs(10)).ok()
 }
