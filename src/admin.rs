@@ -231,10 +231,16 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             };
             // Whatever the move made due has happened when the answer
             // arrives, instant by instant: the driver, which the move wakes,
-            // is held off until then.
-            let _hold = ns.timers.hold();
+            // is held off until then. On a task of its own, which an admin
+            // client that leaves does not cut short.
+            let hold = ns.timers.hold();
             ns.clock.apply(change);
-            ns.timers.run_due().await;
+            let moving = ns.clone();
+            let _ = tokio::spawn(async move {
+                let _hold = hold;
+                moving.timers.run_due().await;
+            })
+            .await;
             clock_json(&ns)
         }
         Route::Reset => {
@@ -251,6 +257,9 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
                 for ns in engine.namespaces().all() {
                     for o in ns.overrides.retain(|o| still_answers(&defs, o)) {
                         dropped.push(json!({"namespace": ns.name, "override": o}));
+                    }
+                    for (module, pdef) in engine.modules().iter().zip(&defs.providers) {
+                        module.reloaded(&ns, pdef, &defs.fixtures, engine.config());
                     }
                 }
                 ok(json!({
@@ -318,8 +327,7 @@ async fn handle_module(
     if let Body::Invalid(why) = &req.body {
         return Some(error(StatusCode::BAD_REQUEST, why));
     }
-    let keeps = !matches!(*method, Method::GET | Method::DELETE);
-    let ns = match named_namespace(engine, req, keeps) {
+    let ns = match named_namespace(engine, req, false) {
         Ok(ns) => ns,
         Err(m) => return Some(error(StatusCode::BAD_REQUEST, &m)),
     };
@@ -330,6 +338,7 @@ async fn handle_module(
         route,
         params,
         ns,
+        namespaces: engine.namespaces(),
         provider,
         fixtures: &defs.fixtures,
         config: engine.config(),
@@ -520,7 +529,14 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
             ),
         );
     }
-    let limit = match req.query("limit").map(str::parse::<usize>).transpose() {
+    // Empty is absent, as for the other filters (the route as the README
+    // prints it, `?provider=&path=&curp=&limit=`, is the whole journal).
+    let limit = match req
+        .query("limit")
+        .filter(|v| !v.is_empty())
+        .map(str::parse::<usize>)
+        .transpose()
+    {
         Ok(l) => l,
         Err(_) => return error(StatusCode::BAD_REQUEST, "'limit' must be a whole number"),
     };

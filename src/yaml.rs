@@ -45,9 +45,177 @@ where
     }
 }
 
+/// Where a check made after parsing points: the line and column (1-based)
+/// of `needle` inside the block that the field path `path` names
+/// (`endpoints.bycurp.scenarios.deceased.data`, `[0].curp`,
+/// `entities[3].renapo`), or of the path's last key found when the needle
+/// is not in that block. A path not found in the text (a flow mapping, a
+/// key written in quotes) falls back to the first mention of `needle`
+/// outside comments: never a comment, which may name anything.
+pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (mut start, mut end, mut indent) = (0, lines.len(), -1isize);
+    let mut found: Option<usize> = None;
+    for segment in segments(path) {
+        let hit = match segment {
+            Segment::Key(key) => (start..end).find(|&i| {
+                let (at, content) = content_of(lines[i]);
+                at > indent && key_of(content) == Some(key)
+            }),
+            Segment::Index(n) => {
+                let items: Vec<usize> = (start..end)
+                    .filter(|&i| {
+                        // A key's sequence may sit at the key's own indentation.
+                        !is_blank(lines[i])
+                            && indentation(lines[i]) >= indent
+                            && lines[i].trim_start().starts_with('-')
+                    })
+                    .collect();
+                let level = items.first().map(|&i| indentation(lines[i]));
+                items
+                    .into_iter()
+                    .filter(|&i| Some(indentation(lines[i])) == level)
+                    .nth(n)
+            }
+        };
+        let Some(i) = hit else { break };
+        found = Some(i);
+        indent = indentation(lines[i]);
+        // A sequence item's first key is on the item's own line, deeper
+        // than its dash.
+        let item = lines[i].trim_start().starts_with('-');
+        start = if item { i } else { i + 1 };
+        end = (i + 1..lines.len())
+            .find(|&j| {
+                let at = indentation(lines[j]);
+                // A key's block goes on through a sequence at its own
+                // indentation; an item's ends at the next item.
+                let own_sequence = !item && at == indent && lines[j].trim_start().starts_with('-');
+                !is_blank(lines[j]) && at <= indent && !own_sequence
+            })
+            .unwrap_or(lines.len());
+    }
+    if let Some(line) = found {
+        let within = (line..end).find_map(|i| column_of(lines[i], needle).map(|c| (i, c)));
+        return Some(match within {
+            Some((i, c)) => (i + 1, c),
+            None => (line + 1, indentation(lines[line]).max(0) as usize + 1),
+        });
+    }
+    (0..lines.len()).find_map(|i| column_of(lines[i], needle).map(|c| (i + 1, c)))
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `a.b[2].c` as keys and indexes.
+fn segments(path: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            out.push(Segment::Key(key));
+        }
+        while let Some((n, after)) = rest.split_once(']') {
+            if let Ok(n) = n.parse() {
+                out.push(Segment::Index(n));
+            }
+            rest = after.strip_prefix('[').unwrap_or("");
+        }
+    }
+    out
+}
+
+fn is_blank(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
+}
+
+fn indentation(line: &str) -> isize {
+    (line.len() - line.trim_start().len()) as isize
+}
+
+/// The indentation of a line's content (past a sequence dash) and the
+/// content; blank and comment lines sit at -2, inside no block.
+fn content_of(line: &str) -> (isize, &str) {
+    if is_blank(line) {
+        return (-2, "");
+    }
+    let t = line.trim_start();
+    match t.strip_prefix("- ") {
+        Some(item) => (
+            (line.len() - item.trim_start().len()) as isize,
+            item.trim_start(),
+        ),
+        None => (indentation(line), t),
+    }
+}
+
+/// The key a mapping line starts with.
+fn key_of(content: &str) -> Option<&str> {
+    let (key, _) = content.split_once(':')?;
+    Some(key.trim().trim_matches(|c| c == '"' || c == '\''))
+}
+
+/// The 1-based column of `needle` in `line`, outside a comment.
+fn column_of(line: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() || is_blank(line) {
+        return None;
+    }
+    let at = line.find(needle)?;
+    let comment = line.find(" #").unwrap_or(usize::MAX);
+    (at < comment).then(|| line[..at].chars().count() + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FILE: &str = "\
+# a comment naming data: and /api/curp/
+provider: curpv5
+prefixes: [api/curp/]
+endpoints:
+  bycurp:
+    scenarios:
+      active:
+        status: 200
+        data: {status: AN}
+      deceased:
+        status: 200
+        data: BD
+- curp: A
+  names: X
+- curp: B
+  birth_date: nope
+";
+
+    #[test]
+    fn a_path_points_at_its_own_block() {
+        assert_eq!(
+            locate(FILE, "endpoints.bycurp.scenarios.deceased.data", "data:"),
+            Some((12, 9))
+        );
+        assert_eq!(
+            locate(FILE, "endpoints.bycurp.scenarios.active.data", "data:"),
+            Some((9, 9))
+        );
+        assert_eq!(locate(FILE, "prefixes", "api/curp/"), Some((3, 12)));
+        assert_eq!(locate(FILE, "[1].birth_date", "nope"), Some((16, 15)));
+        assert_eq!(locate(FILE, "[1].curp", "B"), Some((15, 9)));
+        // The path's line when the needle is not in its block.
+        assert_eq!(
+            locate(FILE, "endpoints.bycurp.scenarios.deceased", "zzz"),
+            Some((10, 7))
+        );
+        // No such path: the first mention outside comments.
+        assert_eq!(locate(FILE, "nowhere", "/api/curp/"), None);
+        assert_eq!(locate(FILE, "nowhere", "BD"), Some((12, 15)));
+        let list = "entities:\n- renapo: AS\n  ine: '01'\n- renapo: BC\n  ine: x\nother: 1\n";
+        assert_eq!(locate(list, "entities[1].ine", "x"), Some((5, 8)));
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -737,6 +737,31 @@ async fn a_rate_per_second_per_api_id() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// README, Decisions, accuauth: the realistic path's order is "rate limit
+// (before the ID is looked at, as a gateway would; a body that cannot be read
+// at all is refused first, INVALID_ARGUMENT, and not counted)". With one
+// request a second, an unreadable body is answered 400 and leaves the second
+// to the next readable request; the one after that is over the limit.
+#[tokio::test]
+async fn an_unreadable_body_is_refused_before_the_rate_and_not_counted() {
+    let (sb, dir) = start_with_settings("rate-unreadable", "  requests_per_second: 1").await;
+    let mut h = CREDS.to_vec();
+    h.push(("content-type", "application/json"));
+    let r = sb.send("POST", PATH, &h, "{\"id_number\": ").await;
+    assert_error(&r, 400, "INVALID_ARGUMENT");
+    // The same second of sandbox time (the clock is frozen).
+    let r = check(&sb, EPN).await;
+    assert_eq!(
+        r.status,
+        200,
+        "the unreadable body was counted: {}",
+        r.text()
+    );
+    assert_error(&check(&sb, EPN).await, 403, "RATE_LIMIT_EXCEEDED");
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn a_quota_per_api_id_until_reset() {
     let (sb, dir) = start_with_settings("quota", "  quota: 4\n  same_id_per_day: 2").await;

@@ -707,6 +707,28 @@ async fn journal_records_and_filters() {
     assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
 }
 
+// README, Admin API: the journal route is printed as
+// `GET /__admin/requests?provider=&path=&curp=&limit=`, and an empty filter
+// is no filter (README, Decisions: "`?namespace=` with an empty value means
+// `default`"): the route as printed, every filter left empty, answers the
+// whole journal.
+#[tokio::test]
+async fn the_journal_route_as_printed_with_its_filters_left_empty_answers_the_journal() {
+    let sb = Sandbox::start().await;
+    let r = bycurp(&sb, CURP).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb
+        .get("/__admin/requests?provider=&path=&curp=&limit=", &[])
+        .await;
+    assert_eq!(
+        r.status,
+        200,
+        "the README's own journal route, as printed: {}",
+        r.text()
+    );
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.text());
+}
+
 #[tokio::test]
 async fn journal_is_bounded() {
     let sb = Sandbox::start_with(Config {
@@ -1170,13 +1192,7 @@ async fn namespaces_are_bounded_and_a_reset_frees_one() {
 #[tokio::test]
 async fn a_refused_override_or_clock_change_takes_no_namespace_place() {
     let sb = Sandbox::start().await;
-    // `default` and 1,021 more: two places left.
-    assert_eq!(bycurp(&sb, CURP).await.status, 200);
-    for i in 0..mxid_sandbox::engine::namespace::MAX_NAMESPACES - 3 {
-        let ns = format!("n{i}");
-        let r = bycurp_in(&sb, &ns, CURP).await;
-        assert_eq!(r.status, 200, "{ns}: {}", r.text());
-    }
+    leave_two_namespace_places(&sb).await;
     // Two refused changes in two fresh namespaces.
     let r = sb
         .admin_post(
@@ -1192,9 +1208,25 @@ async fn a_refused_override_or_clock_change_takes_no_namespace_place() {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
-    // Two real suites still fit.
+    two_namespaces_still_fit(&sb).await;
+}
+
+/// Makes `default` and 1,021 more namespaces with provider requests: two of
+/// the 1,024 places are left.
+pub async fn leave_two_namespace_places(sb: &Sandbox) {
+    assert_eq!(bycurp(sb, CURP).await.status, 200);
+    for i in 0..mxid_sandbox::engine::namespace::MAX_NAMESPACES - 3 {
+        let ns = format!("n{i}");
+        let r = bycurp_in(sb, &ns, CURP).await;
+        assert_eq!(r.status, 200, "{ns}: {}", r.text());
+    }
+}
+
+/// Asserts that two real suites still fit: the two places
+/// [`leave_two_namespace_places`] left were not taken.
+pub async fn two_namespaces_still_fit(sb: &Sandbox) {
     for ns in ["suite-a", "suite-b"] {
-        let r = bycurp_in(&sb, ns, CURP).await;
+        let r = bycurp_in(sb, ns, CURP).await;
         assert_eq!(r.status, 200, "{ns}: {}", r.text());
     }
 }

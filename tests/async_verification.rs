@@ -2,7 +2,8 @@
 //! the timeline on the sandbox clock, and webhook delivery to a port-0
 //! receiver. Sandbox time only moves through `POST /__admin/clock`, which
 //! answers once every consequence (status changes, delivery attempts) has
-//! happened, so no test sleeps or polls.
+//! happened, so no test sleeps, and only an attempt whose admin client left
+//! (which no call waits for) is polled for.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -23,7 +24,7 @@ use hyper_util::rt::TokioIo;
 use mxid_sandbox::Source;
 use serde_json::{json, Value};
 
-use crate::common::{config, Resp, Sandbox, Served};
+use crate::common::{config, Http, Resp, Sandbox, Served};
 
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
@@ -48,6 +49,8 @@ enum Answer {
     Status(u16),
     /// 200 with a body that is not JSON.
     Garbage,
+    /// 200 `{"completed": true, "log": "xx…"}`, this many bytes in all.
+    Padded(usize),
     /// Never answers.
     Hang,
 }
@@ -177,6 +180,11 @@ impl Hook {
                             }
                             Answer::Status(n) => (n, r#"{"code":"ERR","message":"down"}"#.into()),
                             Answer::Garbage => (200, "<html>not json".into()),
+                            Answer::Padded(n) => {
+                                let head = r#"{"completed": true, "log": ""#;
+                                let pad = n.saturating_sub(head.len() + 2);
+                                (200, format!("{head}{}\"}}", "x".repeat(pad)))
+                            }
                             Answer::Hang => std::future::pending().await,
                         };
                         let mut res = Response::new(Either::Left(Full::new(Bytes::from(body))));
@@ -245,7 +253,7 @@ fn dead_url() -> (String, tokio::net::TcpSocket) {
 
 // ---- helpers ------------------------------------------------------------------
 
-async fn create(sb: &Sandbox, path: &str, key: &str, body: Value) -> String {
+async fn create(sb: &Http, path: &str, key: &str, body: Value) -> String {
     let r = sb.post(path, &[("apikey", key)], body).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let b = r.json();
@@ -303,7 +311,7 @@ async fn hooked() -> (Sandbox, Hook) {
     (sb, hook)
 }
 
-async fn set_webhook(sb: &Sandbox, key: &str, body: Value) {
+async fn set_webhook(sb: &Http, key: &str, body: Value) {
     let r = sb
         .send(
             "PUT",
@@ -315,12 +323,30 @@ async fn set_webhook(sb: &Sandbox, key: &str, body: Value) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
-async fn deliveries(sb: &Sandbox) -> Vec<Value> {
+async fn deliveries(sb: &Http) -> Vec<Value> {
     sb.admin_get("/__admin/webhooks/deliveries")
         .await
         .as_array()
         .unwrap()
         .clone()
+}
+
+/// The deliveries once `n` attempts are listed and none is `sending`
+/// (panics after 5 s): for attempts that no admin call waits for, their
+/// admin client having left.
+async fn settled(sb: &Sandbox, n: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let d = deliveries(sb).await;
+        if d.len() >= n && d.iter().all(|d| d["outcome"] != "sending") {
+            return d;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{n} attempts not settled within 5 s: {d:#?}"
+        );
+        tokio::task::yield_now().await;
+    }
 }
 
 fn assert_error(r: &crate::common::Resp, http: u16, code: &str, message: &str) {
@@ -1593,6 +1619,29 @@ async fn a_refused_connection_is_a_failed_attempt() {
     assert_eq!(status_code(&sb, &id).await, 4);
 }
 
+// README, Webhooks: delivered means a 2xx answer whose JSON body has
+// `"completed": true`, of which "the first 64 KB … are read: a longer answer
+// is a failed attempt, \"length limit exceeded\"", retried
+// `webhook_retry_interval` later.
+#[tokio::test]
+async fn an_answer_over_64_kb_is_a_failed_attempt() {
+    const READ: usize = 64 * 1024;
+    let (sb, hook) = hooked().await;
+    hook.plan(&[Answer::Padded(READ + 1), Answer::Padded(READ)]);
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0]["status"], 200, "{}", d[0]);
+    let outcome = d[0]["outcome"].as_str().unwrap();
+    assert!(outcome.contains("length limit exceeded"), "{outcome}");
+    assert_eq!(status_code(&sb, &id).await, 3);
+    // 64 KB exactly is read whole: the retry is a delivery.
+    sb.advance("15m").await;
+    assert_eq!(deliveries(&sb).await[1]["outcome"], "delivered");
+    assert_eq!(status_code(&sb, &id).await, 4);
+}
+
 #[tokio::test]
 async fn a_receiver_that_never_answers_delays_nothing_else() {
     let (sb, dir) = start_with_timeout("hang", "1s").await;
@@ -1654,12 +1703,7 @@ async fn shutdown_is_not_held_by_a_hanging_target() {
     create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     // Move the clock without waiting for the attempt (10 s timeout).
     // (Its answer is not awaited: the server stops under it.)
-    let advance = sb.send_in_background(
-        "POST",
-        "/__admin/clock",
-        &[("content-type", "application/json")],
-        r#"{"advance": "2s"}"#,
-    );
+    let advance = advance_sent(&sb, "2s");
     // The attempt is out and will not be answered.
     slow.arrived(1).await;
     let started = Instant::now();
@@ -1843,6 +1887,29 @@ async fn a_webhook_urls_user_info_is_sent_as_basic_credentials() {
     );
 }
 
+// README "Command line": user info in a webhook URL "is sent as
+// `Authorization: Basic …`, as HTTP sends credentials": always `user:password`
+// (RFC 7617), so a URL that names only a user (`http://token@host/hook`)
+// sends `token:`, as curl does.
+#[tokio::test]
+async fn a_webhook_url_with_only_a_user_name_sends_basic_credentials_with_a_colon() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    let url = hook.url.replacen("http://", "http://token@", 1);
+    set_webhook(&sb, KEY, json!({ "url": url })).await;
+    create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    let got = hook.received();
+    assert_eq!(got.len(), 1);
+    // base64("token:")
+    assert_eq!(
+        got[0].header("authorization"),
+        Some("Basic dG9rZW46"),
+        "{:?}",
+        got[0].headers
+    );
+}
+
 #[tokio::test]
 async fn webhooks_in_the_fixtures_are_used_and_listed() {
     let hook = Hook::start().await;
@@ -1880,6 +1947,54 @@ async fn webhooks_in_the_fixtures_are_used_and_listed() {
         .err()
         .expect("refused");
     assert!(err.to_string().contains("async.webhooks.k"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// README, Webhooks: "The target is looked up at each attempt, so a `PUT`, a
+// `DELETE` or a reload that changes a fixture's webhook moves the next
+// attempt of a verification made before it." After a reload, the retry goes
+// where `GET /__admin/webhooks` says the apikey's webhook now is.
+#[tokio::test]
+async fn a_reload_that_changes_a_fixture_webhook_moves_the_next_attempt() {
+    let old = Hook::start().await;
+    old.always(Answer::Status(500));
+    let new = Hook::start().await;
+    let dir = crate::admin::temp_dir("reload-fixture-webhook");
+    let write = |url: &str| {
+        std::fs::write(
+            dir.join("credentials.yaml"),
+            format!("async:\n  webhooks:\n    fixture-key: {url}\n"),
+        )
+        .unwrap()
+    };
+    write(&old.url);
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let id = create(&sb, NSS, "fixture-key", json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    assert_eq!(old.received().len(), 1);
+    write(&new.url);
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let listed = sb.admin_get("/__admin/webhooks").await;
+    assert_eq!(listed[0]["url"], new.url.as_str(), "{listed}");
+    // The retry, 15 minutes later, goes to the new URL.
+    sb.advance("15m").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d[1]["url"], new.url.as_str(), "{d:#?}");
+    assert_eq!(
+        new.received().len(),
+        1,
+        "the old URL got {}",
+        old.received().len()
+    );
+    let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list[0]["verificationId"], id.as_str(), "{list}");
+    assert_eq!(list[0]["verificationStatus"], 4, "{list}");
+    sb.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -1954,6 +2069,35 @@ async fn webhook_admin_routes_check_their_input() {
             .len(),
         1
     );
+}
+
+// README, Decisions: "**Reading or clearing a namespace does not make it** …
+// a provider request, an override, a clock change or a webhook registration
+// makes it (one the admin API refuses, with a 400, does not)", and the
+// 1,024-namespace cap (README, sandbox headers). A webhook PUT refused with
+// 400 (a URL the sandbox cannot call) and a redelivery of an unknown id
+// (404) take none of the 1,024 places.
+#[tokio::test]
+async fn refused_webhook_routes_take_no_namespace_place() {
+    let sb = Sandbox::start().await;
+    crate::admin::leave_two_namespace_places(&sb).await;
+    let r = sb
+        .send(
+            "PUT",
+            "/__admin/webhooks/k?namespace=ghost-a",
+            &[("content-type", "application/json")],
+            r#"{"url": "https://example.com/hook"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = sb
+        .admin_post(
+            "/__admin/webhooks/deliveries/nope/redeliver?namespace=ghost-b",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    crate::admin::two_namespaces_still_fit(&sb).await;
 }
 
 #[tokio::test]
@@ -2105,15 +2249,21 @@ async fn set_webhook_in(sb: &Sandbox, ns: &str, url: &str) {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
-/// Starts `POST /__admin/clock {"advance": by}` without waiting for it:
-/// its status, and when it answered.
-fn advance_in_background(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<(u16, Instant)> {
-    let sent = sb.send_in_background(
+/// Sends `POST /__admin/clock {"advance": by}` on a task of its own: its
+/// answer (aborting the task is a client that leaves without it).
+fn advance_sent(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<Result<Resp, String>> {
+    sb.send_in_background(
         "POST",
         "/__admin/clock",
         &[("content-type", "application/json")],
         json!({ "advance": by }).to_string(),
-    );
+    )
+}
+
+/// Starts `POST /__admin/clock {"advance": by}` without waiting for it:
+/// its status, and when it answered.
+fn advance_in_background(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<(u16, Instant)> {
+    let sent = advance_sent(sb, by);
     tokio::spawn(async move {
         let r = sent.await.unwrap().expect("the clock call was answered");
         (r.status, Instant::now())
@@ -2160,6 +2310,48 @@ async fn one_big_advance_delivers_in_sandbox_time_order() {
 // have their first attempts due at the same instant: the list gives them in
 // the timeline's order (the first created first), even when the receiver
 // answers the first one last.
+// README, Webhooks: "A clock moved by hand (`POST /__admin/clock`) runs what
+// it made due one instant after the other, … so an attempt due later waits
+// for a hanging earlier one"; "The move and a redelivery run to their end on
+// tasks of their own: an admin client that gives up waiting cuts neither
+// short." The clock call's client leaves while A's first attempt hangs: every
+// attempt of the three hours is still made in sandbox-time order.
+#[tokio::test]
+async fn a_clock_move_whose_client_leaves_still_runs_its_instants_in_order() {
+    let (sb, dir) = start_with_timeout("clock-left", "200ms").await;
+    let slow = Hook::start().await;
+    slow.always(Answer::Hang);
+    set_webhook(&sb, KEY, json!({"url": slow.url})).await;
+    let failing = Hook::start().await;
+    failing.always(Answer::Status(500));
+    set_webhook(&sb, "other", json!({"url": failing.url})).await;
+    // A: first attempt at 10:00:02, then every 15 min, each hanging 200 ms.
+    create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    // B: the source is back at its second retry, first attempt at 10:40:02.
+    let r = sb
+        .post(
+            RFC,
+            &[
+                ("apikey", "other"),
+                ("X-Sandbox-Scenario", "recovers_on_second_retry"),
+            ],
+            json!({"curp": EPN, "state": 9}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let client = advance_sent(&sb, "3h");
+    slow.arrived(1).await;
+    client.abort();
+    let d = settled(&sb, 10).await;
+    let times: Vec<&str> = d.iter().map(|d| d["time"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    assert_eq!(times.len(), 10, "{d:#?}");
+    assert_eq!(times, sorted, "attempts made out of sandbox-time order");
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn deliveries_due_at_one_instant_are_listed_in_the_timelines_order() {
     let (sb, hook) = hooked().await;
@@ -2186,6 +2378,27 @@ async fn deliveries_due_at_one_instant_are_listed_in_the_timelines_order() {
         vec![(ids[0].clone(), at.clone()), (ids[1].clone(), at)],
         "both attempts were due at the same instant, the first created first"
     );
+}
+
+// The same order from the binary, whose runtime has several threads: the
+// attempts due at one instant start together, and the deliveries list still
+// gives them in the timeline's order, the first created first.
+#[tokio::test]
+async fn the_binary_lists_attempts_due_at_one_instant_in_the_timelines_order() {
+    let served = Served::start(&["--port", "0", "--time-scale", "0"], &[]);
+    let hook = Hook::start().await;
+    set_webhook(&served, KEY, json!({ "url": hook.url })).await;
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        ids.push(create(&served, RFC, KEY, json!({"curp": EPN, "state": 9})).await);
+    }
+    served.advance("2s").await;
+    let listed: Vec<String> = deliveries(&served)
+        .await
+        .iter()
+        .map(|d| d["verificationId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, ids, "attempts due at 10:00:02, listed out of order");
 }
 
 #[tokio::test]
@@ -2416,6 +2629,37 @@ async fn a_redelivery_during_an_attempt_in_flight_ends_the_retries() {
     let list = sb.admin_get("/__admin/verifications").await;
     assert_eq!(list[0]["delivered"], true);
     assert_eq!(list[0]["verificationStatus"], 4);
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// README, Webhooks: "The move and a redelivery run to their end on tasks of
+// their own: an admin client that gives up waiting cuts neither short"; an
+// attempt is `sending` only until its target answers or `webhook_timeout`
+// passes. A redelivery whose client leaves before the answer is recorded
+// with the outcome it came to.
+#[tokio::test]
+async fn a_redelivery_whose_admin_client_leaves_still_records_its_outcome() {
+    let (sb, dir) = start_with_timeout("redeliver-left", "200ms").await;
+    let hook = Hook::start().await;
+    hook.plan(&[Answer::Status(500), Answer::Hang]);
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    assert_eq!(hook.received().len(), 1);
+    let client = sb.send_in_background(
+        "POST",
+        &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+        &[("content-type", "application/json")],
+        "{}",
+    );
+    // The redelivery is out; its client leaves.
+    hook.arrived(2).await;
+    client.abort();
+    let d = settled(&sb, 2).await;
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert_eq!(d[1]["trigger"], "redeliver", "{d:#?}");
+    assert_eq!(d[1]["outcome"], "no answer within 200ms", "{d:#?}");
     sb.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

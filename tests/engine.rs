@@ -1324,12 +1324,14 @@ fn check_names_file_line_and_field() {
         let broken = nss.replacen(from, to, 1);
         assert_ne!(broken, nss);
         let line = broken.lines().position(|l| l.contains(to)).unwrap() + 1;
+        // The key's column: file:line:column: field: message.
+        let column = broken.lines().nth(line - 1).unwrap().find(to).unwrap() + 1;
         std::fs::write(dir.join("nss.yaml"), &broken).unwrap();
         let out = run(&["check", dir.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{to}: {stderr}");
         assert!(
-            stderr.contains(&format!("nss.yaml:{line}: {needle}")),
+            stderr.contains(&format!("nss.yaml:{line}:{column}: {needle}")),
             "{to}: {stderr}"
         );
     }
@@ -1386,7 +1388,7 @@ fn check_names_the_line_of_a_bad_fixture() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("credentials.yaml:5: curpv5.reject.bad-key: ")
+        stderr.contains("credentials.yaml:5:5: curpv5.reject.bad-key: ")
             && stderr.contains("no_such_scenario"),
         "{stderr}"
     );
@@ -1397,15 +1399,15 @@ fn check_names_the_line_of_a_bad_fixture() {
     for (yaml, at) in [
         (
             "- curp: GAPA950819HGTLRR07\n  scenarios:\n    curpv5: deceasd\n",
-            "personas.yaml:3: [0].scenarios.curpv5: ",
+            "personas.yaml:3:5: [0].scenarios.curpv5: ",
         ),
         (
             "- curp: GAPA950819HGTLRR07\n  scenarios: {nobody: not_found}\n",
-            "personas.yaml:2: [0].scenarios.nobody: ",
+            "personas.yaml:2:15: [0].scenarios.nobody: ",
         ),
         (
             "- curp: GAPA950819HGTLRR07\n  scenario: not_fund\n",
-            "personas.yaml:2: [0].scenario: ",
+            "personas.yaml:2:13: [0].scenario: ",
         ),
     ] {
         std::fs::write(dir.join("personas.yaml"), yaml).unwrap();

@@ -916,6 +916,22 @@ async fn engine_errors_in_kibans_shape() {
     assert_eq!(keys(&r.json()), ["message"]);
 }
 
+// README, Limitations: "Kiban's other services … are not here (their paths
+// answer each provider's 404: Kiban's for anything under `/api/v1/` or
+// `/api/v2/` but Valida CURP's `/api/v2/curp/`)". Kiban's path scheme is
+// `/api/v{version}/{service}/{subservice}` (seeds/README.md, nss): another
+// service beside `imss` gets Kiban's `{"message": …}` 404.
+#[tokio::test]
+async fn kibans_other_services_answer_kibans_404() {
+    let sb = Sandbox::start().await;
+    for path in ["/api/v1/sat/rfc", "/api/v2/sat/rfc"] {
+        let r = sb.post(path, &[KEY], json!({ "curp": EXAMPLE })).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text());
+        assert_eq!(keys(&r.json()), ["message"], "{path}: {}", r.text());
+    }
+    sb.stop().await;
+}
+
 /// Walks the catalog, forces every nss scenario on its endpoint, and checks
 /// that the answers cover every status and message of the document.
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::json;
 
 use crate::admin::temp_dir;
-use crate::common::{config, Resp, Sandbox};
+use crate::common::{config, Resp, Sandbox, START};
 use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
@@ -84,6 +84,33 @@ fn run(args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
+/// `mxid-sandbox check DIR`: whether it passed, and its stderr.
+fn check(dir: &Path) -> (bool, String) {
+    let out = run(&["check", dir.to_str().unwrap()]);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The number (from 1) of the line of `dir`'s curpv5.yaml that is `line`.
+fn line_of(dir: &Path, line: &str) -> usize {
+    let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
+    text.lines()
+        .position(|l| l == line)
+        .unwrap_or_else(|| panic!("no line {line:?}"))
+        + 1
+}
+
+/// The sandbox serving the scenarios in `dir`.
+async fn serving(dir: &Path) -> Sandbox {
+    Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.to_path_buf()),
+        ..config()
+    })
+    .await
+}
+
 // --- what works as documented ----------------------------------------------
 
 #[test]
@@ -144,8 +171,7 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
         ("        fault: explode\n", "unknown fault 'explode'"),
     ] {
         let dir = with_success_lines("latfault", extra);
-        let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
-        let line = text.lines().position(|l| l == extra.trim_end()).unwrap() + 1;
+        let line = line_of(&dir, extra.trim_end());
         let err = refused(load(&dir));
         let key = extra.trim().split(':').next().unwrap();
         assert_eq!(
@@ -177,18 +203,9 @@ fn check_names_the_line_and_field_of_a_bad_provider_latency() {
             1,
         )
     });
-    let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
-    let line = text
-        .lines()
-        .position(|l| l == "latency: soon")
-        .expect("the line is there")
-        + 1;
-    let out = run(&["check", dir.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "check passed a bad latency: {stderr}"
-    );
+    let line = line_of(&dir, "latency: soon");
+    let (ok, stderr) = check(&dir);
+    assert!(!ok, "check passed a bad latency: {stderr}");
     assert!(
         stderr.contains(&format!("curpv5.yaml:{line}:")),
         "the error names line {line}, where `latency: soon` is: {stderr}"
@@ -197,6 +214,191 @@ fn check_names_the_line_and_field_of_a_bad_provider_latency() {
         stderr.contains(": latency: "),
         "the error names the field `latency` (file:line:column: field: message): {stderr}"
     );
+}
+
+// README, The scenario files: every file is validated "at startup, on
+// reload and by `check`: … refused with file, line and field"; SPEC §8:
+// "`mxid-sandbox check DIR` validates YAML and exits non-zero with file,
+// line and field on error". An error found after parsing is reported at the
+// line where it is: `data: BD` (not a mapping) in the `deceased` scenario at
+// its own line, not at the file's first `data:`, and a prefix without its
+// leading `/` at the `prefixes:` line, not at a comment that mentions the path.
+#[test]
+fn check_reports_a_post_parse_error_at_the_line_where_it_is() {
+    // A data value that is not a mapping, in the sixth scenario with data.
+    let dir = curpv5_dir("data-line", |s| {
+        s.replacen("data: {status: BD}", "data: BD", 1)
+    });
+    let want = line_of(&dir, "        data: BD");
+    let (ok, stderr) = check(&dir);
+    assert!(!ok, "check passed `data: BD`: {stderr}");
+    assert!(
+        stderr.contains("scenarios.deceased.data"),
+        "the field is named: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("curpv5.yaml:{want}:")),
+        "the error names line {want}, where `data: BD` is: {stderr}"
+    );
+
+    // A prefix without its leading slash.
+    let dir = curpv5_dir("prefix-line", |s| {
+        s.replacen("prefixes: [/api/curp/]", "prefixes: [api/curp/]", 1)
+    });
+    let want = line_of(&dir, "prefixes: [api/curp/]");
+    let (ok, stderr) = check(&dir);
+    assert!(!ok, "check passed a prefix without /: {stderr}");
+    assert!(
+        stderr.contains(&format!("curpv5.yaml:{want}:")),
+        "the error names line {want}, where the prefix is (not a comment line): {stderr}"
+    );
+}
+
+// README, Command line: "`mxid-sandbox check DIR` — … prints
+// `file:line:column: field: message`": an error found after parsing (here a
+// reserved header) has its column too.
+#[test]
+fn check_prints_file_line_column_field_message_for_a_post_parse_error() {
+    let header = "        headers: {Content-Length: \"3\"}";
+    let dir = with_success_lines("column", &format!("{header}\n"));
+    let at = format!("curpv5.yaml:{}:", line_of(&dir, header));
+    let (ok, stderr) = check(&dir);
+    assert!(!ok, "check passed a reserved header: {stderr}");
+    let rest = stderr
+        .split(&at)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {at} in {stderr}"));
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    assert!(
+        !column.is_empty() && rest[column.len()..].starts_with(": "),
+        "`file:line:column: field: message` as the README prints it: {stderr}"
+    );
+}
+
+/// The README's annotated scenario file ("The scenario files"): the
+/// ```yaml block that starts with `provider: curpv5`, read at test time.
+fn readme_scenario_file() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("\n### The scenario files\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the README has the section \"The scenario files\"");
+    section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("\n```").next())
+        .find(|block| block.starts_with("provider: curpv5"))
+        .expect("a ```yaml block that starts with `provider: curpv5`")
+        .to_string()
+}
+
+/// The lines of `block` that set one of `keys` at the indentation of its
+/// line `at_line` (trimmed), one for each key, in `keys`' order, trimmed.
+fn keyed_lines<'a>(block: &'a str, at_line: &str, keys: &[&str]) -> Vec<&'a str> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let depth = block
+        .lines()
+        .find(|l| l.trim_start().starts_with(at_line))
+        .map(indent)
+        .unwrap_or_else(|| panic!("no `{at_line}` line in {block}"));
+    keys.iter()
+        .map(|key| {
+            block
+                .lines()
+                .find(|l| indent(l) == depth && l.trim_start().starts_with(&format!("{key}:")))
+                .unwrap_or_else(|| panic!("no `{key}:` beside `{at_line}` in {block}"))
+                .trim_start()
+        })
+        .collect()
+}
+
+// README, The scenario files: the annotated file printed there, with its
+// optional lines (the provider's `latency:` and `settings:`; a scenario's
+// `headers:`, `latency:`, `fault:` and `data:`), is a file the sandbox
+// loads. Those lines, as the README prints them now, pasted into the shipped
+// curpv5.yaml (which has everything else curpv5 requires) pass `check`.
+#[test]
+fn the_readme_scenario_file_snippet_loads_in_a_scenarios_folder() {
+    let snippet = readme_scenario_file();
+    let top = keyed_lines(&snippet, "provider:", &["latency", "settings"]);
+    let scenario = keyed_lines(
+        &snippet,
+        "status:",
+        &["headers", "latency", "fault", "data"],
+    );
+    let dir = curpv5_dir("snippet", |s| {
+        let prefixes = "prefixes: [/api/curp/]\n";
+        assert!(s.contains(prefixes), "{prefixes}");
+        let top: String = top.iter().map(|l| format!("{l}\n")).collect();
+        let scenario: String = scenario.iter().map(|l| format!("        {l}\n")).collect();
+        s.replacen(prefixes, &format!("{prefixes}{top}"), 1)
+            .replacen(
+                SUCCESS_HEAD,
+                &format!("        status: 200\n{scenario}        body: &person"),
+                1,
+            )
+    });
+    let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
+    for line in top.iter().chain(&scenario) {
+        assert!(text.contains(line), "{line} was not pasted");
+    }
+    let (ok, stderr) = check(&dir);
+    assert!(
+        ok,
+        "the README's scenario-file snippet does not load: {stderr}"
+    );
+}
+
+// README, The scenario files: "The engine fills `scenario` and `now`
+// everywhere and `message` in the `errors:` entries": `{{now}}` in an
+// `errors:` entry is the sandbox time, as in any other template.
+#[tokio::test]
+async fn now_is_filled_in_an_engine_errors_template_too() {
+    let dir = curpv5_dir("now-in-errors", |s| {
+        s.replacen(
+            "body: {error: NOT_FOUND, message: \"{{message}}\"}",
+            "body: {error: NOT_FOUND, message: \"{{message}}\", at: \"{{now}}\"}",
+            1,
+        )
+    });
+    let sb = serving(&dir).await;
+    let r = sb
+        .post("/api/curp/nothing-here", &[("apikey", "k")], json!({}))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let b = r.json();
+    assert_eq!(b["error"], "NOT_FOUND", "{b}");
+    let at = b["at"].as_str().unwrap_or_default();
+    assert!(
+        at.starts_with(&START[..19]) && at.ends_with("-06:00"),
+        "{{{{now}}}} in an errors: entry is the sandbox time ({START}): {b}"
+    );
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// README, The scenario files: "bad statuses (an answer's is 200–599: a 1xx
+// is not final, and hyper would turn it into a bare 500 …) … are refused
+// with file, line and field"; SPEC §8: a request "never gets a bare 500".
+#[test]
+fn an_informational_status_is_refused_at_load_not_answered_as_a_bare_500() {
+    for status in [100, 101, 199] {
+        let line = format!("        status: {status}");
+        let dir = curpv5_dir("status-1xx", |s| {
+            s.replacen(SUCCESS_HEAD, &format!("{line}\n        body: &person"), 1)
+        });
+        let err = refused(load(&dir));
+        assert_eq!(
+            err.field.as_deref(),
+            Some("endpoints.bycurp.scenarios.success.status"),
+            "{err}"
+        );
+        assert_eq!(err.line, Some(line_of(&dir, &line)), "{err}");
+        assert!(err.message.contains("a 1xx is not final"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Scenarios a module's realistic path answers with, each renamed in its
@@ -294,11 +496,7 @@ async fn reload_after_deleting_a_file_goes_back_to_the_embedded_one() {
             1,
         )
     });
-    let sb = Sandbox::start_with(Config {
-        scenarios: Source::Dir(dir.clone()),
-        ..config()
-    })
-    .await;
+    let sb = serving(&dir).await;
     let success = |rows: Vec<serde_json::Value>| {
         rows.into_iter()
             .find(|r| r["name"] == "success")

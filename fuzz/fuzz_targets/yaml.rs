@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
                 id: m.id(),
                 endpoints: m.endpoints(),
                 variables: m.variables(),
+                error_variables: m.error_variables(),
                 data_keys: m.data_keys(),
                 required: &required,
                 settings: &|s| m.check_settings(s),

@@ -14,22 +14,21 @@ use super::RENAPO_STATES;
 pub struct LoadError {
     /// 1-based line, when known.
     pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
     /// The field path, such as `entities[3].renapo`, when known.
     pub field: Option<String>,
     pub message: String,
 }
 
 impl LoadError {
-    /// An error found after parsing. The line is that of the first mention
-    /// of the offending value, which is where a reader would look.
+    /// An error found after parsing, at the value in the block its field
+    /// names ([`crate::yaml::locate`]).
     pub(crate) fn at_value(text: &str, value: &str, field: String, message: String) -> LoadError {
-        let line = if value.is_empty() {
-            None
-        } else {
-            text.lines().position(|l| l.contains(value)).map(|i| i + 1)
-        };
+        let at = crate::yaml::locate(text, &field, value);
         LoadError {
-            line,
+            line: at.map(|(line, _)| line),
+            column: at.map(|(_, column)| column),
             field: Some(field),
             message,
         }
@@ -39,6 +38,7 @@ impl LoadError {
 impl From<serde_yaml_ng::Error> for LoadError {
     fn from(e: serde_yaml_ng::Error) -> LoadError {
         let line = e.location().map(|l| l.line());
+        let column = e.location().map(|l| l.column());
         let full = e.to_string();
         // serde_yaml_ng prefixes the path of the failing field
         // ("entities[3]: missing field `ine` at line 5 column 5"); keep it
@@ -56,6 +56,7 @@ impl From<serde_yaml_ng::Error> for LoadError {
         };
         LoadError {
             line,
+            column,
             field,
             message,
         }

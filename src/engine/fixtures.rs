@@ -49,28 +49,10 @@ impl SourceText {
     /// An error at the first line holding `needle` from the first line
     /// that `anchor` accepts (a provider block, a persona) on, or at that
     /// line when the needle is not there.
-    fn error(
-        &self,
-        anchor: impl Fn(&str) -> bool,
-        needle: &str,
-        field: String,
-        message: String,
-    ) -> LoadError {
-        let lines: Vec<&str> = self.text.lines().collect();
-        let line = lines.iter().position(|l| anchor(l)).map(|start| {
-            lines[start..]
-                .iter()
-                .position(|l| l.contains(needle))
-                .map_or(start, |n| start + n)
-                + 1
-        });
-        LoadError {
-            file: self.file.clone(),
-            line,
-            column: None,
-            field: Some(field),
-            message,
-        }
+    /// An error at `needle` in the block `field` names
+    /// ([`crate::yaml::locate`]).
+    fn error(&self, needle: &str, field: String, message: String) -> LoadError {
+        LoadError::at(&self.file, &self.text, needle, &field, message)
     }
 }
 
@@ -109,35 +91,14 @@ impl Fixtures {
             .map(String::as_str)
     }
 
-    /// An error about `provider`'s block of credentials.yaml, at the line
-    /// of `needle` within it.
-    pub fn credentials_error(
-        &self,
-        provider: &str,
-        needle: &str,
-        field: String,
-        message: String,
-    ) -> LoadError {
-        let block = format!("{provider}:");
-        self.credentials_source
-            .error(|l| l.starts_with(&block), needle, field, message)
+    /// An error about credentials.yaml, at `needle` in `field`'s block.
+    pub fn credentials_error(&self, needle: &str, field: String, message: String) -> LoadError {
+        self.credentials_source.error(needle, field, message)
     }
 
-    /// An error about the persona of `curp` in personas.yaml, at the line
-    /// of `needle` after its CURP.
-    pub fn personas_error(
-        &self,
-        curp: &str,
-        needle: &str,
-        field: String,
-        message: String,
-    ) -> LoadError {
-        self.personas_source.error(
-            |l| l.contains("curp:") && l.contains(curp),
-            needle,
-            field,
-            message,
-        )
+    /// An error about personas.yaml, at `needle` in `field`'s block.
+    pub fn personas_error(&self, needle: &str, field: String, message: String) -> LoadError {
+        self.personas_source.error(needle, field, message)
     }
 
     pub fn accepted(&self, provider: &str, credential: &str) -> bool {
@@ -225,7 +186,7 @@ impl Fixtures {
             LoadError {
                 file,
                 line: e.line,
-                column: None,
+                column: e.column,
                 field: e.field,
                 message: e.message,
             }

@@ -563,7 +563,10 @@ impl Engine {
             return Reply::sandbox_error(fallback, message);
         };
         let mut vars = Vars::new();
-        vars.set("scenario", kind).set("message", message);
+        let now = ns.map_or_else(Timestamp::system_now, |n| n.clock.now());
+        vars.set("scenario", kind)
+            .set("message", message)
+            .set_with("now", |out| now.write_mx_rfc3339(out));
         // A number of the namespace's sequence, as a request's: its ids
         // replay with the run.
         let seq = ns.map_or(0, Namespace::next_seq);
@@ -798,7 +801,6 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
     for (pid, creds) in &fixtures.credentials {
         let Some(p) = providers.iter().find(|p| &p.id == pid) else {
             return Err(fixtures.credentials_error(
-                pid,
                 &format!("{pid}:"),
                 pid.clone(),
                 format!("unknown provider '{pid}'"),
@@ -807,7 +809,6 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
         for (cred, scenario) in &creds.reject {
             if let Some(e) = p.endpoints.iter().find(|e| e.scenario(scenario).is_none()) {
                 return Err(fixtures.credentials_error(
-                    pid,
                     cred,
                     format!("{pid}.reject.{cred}"),
                     format!(
@@ -831,17 +832,11 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 }
                 Some(_) => continue,
             };
-            return Err(fixtures.personas_error(
-                &persona.curp,
-                pid,
-                format!("[{i}].scenarios.{pid}"),
-                message,
-            ));
+            return Err(fixtures.personas_error(pid, format!("[{i}].scenarios.{pid}"), message));
         }
         if let Some(name) = &persona.scenario {
             if !providers.iter().any(|p| defined(p, name)) {
                 return Err(fixtures.personas_error(
-                    &persona.curp,
                     name,
                     format!("[{i}].scenario"),
                     format!("scenario '{name}' is not defined for any provider"),
@@ -937,6 +932,7 @@ pub fn load_scenarios(
                 id: m.id(),
                 endpoints: m.endpoints(),
                 variables: m.variables(),
+                error_variables: m.error_variables(),
                 data_keys: m.data_keys(),
                 required: &required,
                 settings: &|s| m.check_settings(s),

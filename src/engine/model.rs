@@ -36,8 +36,8 @@ impl LoadError {
         }
     }
 
-    /// Builds an error for `field`, pointing at the line of the file where
-    /// `needle` first appears (the best position a post-parse check has).
+    /// Builds an error for `field`, pointing at `needle` in the block the
+    /// field's path names ([`crate::yaml::locate`]): line and column.
     pub fn at(
         file: &str,
         text: &str,
@@ -45,10 +45,11 @@ impl LoadError {
         field: &str,
         message: impl Into<String>,
     ) -> LoadError {
+        let at = crate::yaml::locate(text, field, needle);
         LoadError {
             file: file.to_string(),
-            line: line_of(text, needle),
-            column: None,
+            line: at.map(|(line, _)| line),
+            column: at.map(|(_, column)| column),
             field: Some(field.to_string()),
             message: message.into(),
         }
@@ -145,11 +146,6 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
-
-fn line_of(text: &str, needle: &str) -> Option<usize> {
-    let at = text.find(needle)?;
-    Some(text[..at].bytes().filter(|b| *b == b'\n').count() + 1)
-}
 
 /// The error kinds the engine answers itself, in the provider's own shape.
 pub const ENGINE_ERRORS: [&str; 4] = [
@@ -306,23 +302,27 @@ impl<'de> Deserialize<'de> for YamlStatus {
             type Value = YamlStatus;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an HTTP status from 100 to 599")
+                f.write_str("an HTTP status from 200 to 599")
             }
 
             fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<YamlStatus, E> {
                 u16::try_from(n)
                     .ok()
-                    .filter(|n| (100..=599).contains(n))
+                    .filter(|n| (200..=599).contains(n))
                     .and_then(|n| StatusCode::from_u16(n).ok())
                     .map(YamlStatus)
-                    .ok_or_else(|| E::custom(format!("{n} is not an HTTP status from 100 to 599")))
+                    .ok_or_else(|| {
+                        E::custom(format!(
+                            "{n} is not the status of an answer, 200 to 599 (a 1xx is not final)"
+                        ))
+                    })
             }
 
             fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<YamlStatus, E> {
                 match u64::try_from(n) {
                     Ok(n) => self.visit_u64(n),
                     Err(_) => Err(E::custom(format!(
-                        "{n} is not an HTTP status from 100 to 599"
+                        "{n} is not the status of an answer, 200 to 599 (a 1xx is not final)"
                     ))),
                 }
             }
@@ -351,6 +351,8 @@ pub struct Expect<'a> {
     pub id: &'a str,
     pub endpoints: &'a [&'a str],
     pub variables: &'a [&'a str],
+    /// The placeholders the module fills in its `errors:` entries.
+    pub error_variables: &'a [&'a str],
     /// The keys of `data:` the module reads.
     pub data_keys: &'a [&'a str],
     /// Scenarios every endpoint must define because the module answers with them.
@@ -394,7 +396,10 @@ pub fn check_limits(
 }
 
 /// Variables the engine itself fills for every template.
-pub const ENGINE_VARIABLES: [&str; 3] = ["message", "scenario", "now"];
+pub const ENGINE_VARIABLES: [&str; 2] = ["scenario", "now"];
+
+/// What the engine fills in an `errors:` entry besides [`ENGINE_VARIABLES`].
+pub const ERROR_VARIABLES: [&str; 1] = ["message"];
 
 /// Parses and validates one provider file.
 pub fn parse_provider(
@@ -484,7 +489,7 @@ pub fn parse_provider(
         let mut scenarios = IndexMap::new();
         for (name, raw) in ep.scenarios {
             let field = format!("endpoints.{id}.scenarios.{name}");
-            let sc = compile_scenario(file, text, &field, &name, raw, expect)?;
+            let sc = compile_scenario(file, text, &field, &name, raw, expect, false)?;
             scenarios.insert(name, sc);
         }
         for needed in (expect.required)(&id) {
@@ -549,7 +554,7 @@ pub fn parse_provider(
         }
         errors.insert(
             name.clone(),
-            compile_scenario(file, text, &field, &name, raw, expect)?,
+            compile_scenario(file, text, &field, &name, raw, expect, true)?,
         );
     }
     for kind in ENGINE_ERRORS {
@@ -586,6 +591,9 @@ pub fn parse_provider(
     })
 }
 
+/// Compiles one scenario, or with `error` one `errors:` entry (whose
+/// placeholders are the engine's error values and the module's
+/// [`Expect::error_variables`], not the module's scenario values).
 fn compile_scenario(
     file: &str,
     text: &str,
@@ -593,6 +601,7 @@ fn compile_scenario(
     name: &str,
     raw: RawScenario,
     expect: &Expect<'_>,
+    error: bool,
 ) -> Result<Scenario, LoadError> {
     if name.is_empty()
         || !name
@@ -691,6 +700,17 @@ fn compile_scenario(
             format!("'{key}': placeholders are filled in values, not in keys"),
         ));
     }
+    let status = raw.status.0;
+    let has_body = raw.body.as_ref().is_some_and(|b| !b.is_null());
+    if has_body && matches!(status.as_u16(), 204 | 304) {
+        return Err(LoadError::at(
+            file,
+            text,
+            "body:",
+            &format!("{field}.body"),
+            format!("a {status} answer has no body (HTTP sends none): remove it or use 200"),
+        ));
+    }
     let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
     let name = intern(name);
     let sc = Scenario {
@@ -698,7 +718,7 @@ fn compile_scenario(
         name_header: HeaderValue::from_maybe_shared(bytes::Bytes::from_static(name.as_bytes()))
             .ok(),
         description: raw.description,
-        status: raw.status.0,
+        status,
         headers,
         body,
         latency: raw.latency.map(|l| l.0),
@@ -710,17 +730,29 @@ fn compile_scenario(
             .iter()
             .flat_map(|(k, t)| t.variables().map(move |v| (v, format!("headers.{k}")))),
     );
+    let (module, engine): (&[&str], &[&str]) = if error {
+        (expect.error_variables, &ERROR_VARIABLES)
+    } else {
+        (expect.variables, &[])
+    };
     for (var, at) in used {
-        if !expect.variables.contains(&var) && !ENGINE_VARIABLES.contains(&var) {
+        if !module.contains(&var) && !engine.contains(&var) && !ENGINE_VARIABLES.contains(&var) {
+            let filled: Vec<&str> = module
+                .iter()
+                .chain(engine)
+                .chain(&ENGINE_VARIABLES)
+                .copied()
+                .collect();
+            let here = if error { " in an errors: entry" } else { "" };
             return Err(LoadError::at(
                 file,
                 text,
                 &format!("{{{{{var}"),
                 &format!("{field}.{at}"),
                 format!(
-                    "unknown placeholder {{{{{var}}}}}; {} fills {}",
+                    "unknown placeholder {{{{{var}}}}}; {} fills{here} {}",
                     expect.id,
-                    expect.variables.join(", ")
+                    filled.join(", ")
                 ),
             ));
         }
@@ -792,6 +824,7 @@ endpoints:
             id: "demo",
             endpoints: &["one"],
             variables: &["curp"],
+            error_variables: &[],
             data_keys: &["status"],
             required: &|_| vec!["success"],
             settings: &|s| check_limits(s, &["per_day"], &[]),
@@ -887,9 +920,11 @@ endpoints:
         assert_eq!(err.line, Some(line), "{err}");
         assert_eq!(err.field.as_deref(), Some(field), "{err}");
         assert_eq!(err.message, message, "{err}");
+        // file:line:column: field: message, as `check` prints it.
+        let column = err.column.expect("a column");
         assert_eq!(
             err.to_string(),
-            format!("demo.yaml:{line}: {field}: {message}")
+            format!("demo.yaml:{line}:{column}: {field}: {message}")
         );
     }
 
@@ -964,7 +999,7 @@ endpoints:
         refused(
             &OK.replace("paths: [/demo/one]", "paths: []"),
             &expect(),
-            9,
+            11,
             "endpoints.one.paths",
             "needs at least one path",
         );

@@ -15,7 +15,7 @@ use rand::{rngs::SmallRng, SeedableRng};
 
 use super::fixtures::Fixtures;
 use super::model::{self, EndpointDef, ProviderDef, Scenario};
-use super::namespace::Namespace;
+use super::namespace::{Namespace, Namespaces};
 use super::template::Vars;
 use super::Reply;
 use crate::config::Config;
@@ -238,14 +238,22 @@ pub struct AdminCall<'a> {
     pub route: (&'static str, &'static str),
     /// Path parameters of the matched pattern.
     pub params: Vec<(String, String)>,
-    /// The namespace named by `?namespace=` (absent: `default`).
+    /// The namespace named by `?namespace=` (absent: `default`), as it is,
+    /// or blank if no request made it: a route that stores in it takes it
+    /// with [`AdminCall::kept`], once its input is found good.
     pub ns: Arc<Namespace>,
+    pub namespaces: &'a Namespaces,
     pub provider: &'a ProviderDef,
     pub fixtures: &'a Fixtures,
     pub config: &'a Config,
 }
 
 impl AdminCall<'_> {
+    /// The namespace, made if it was not: for a route about to store in it.
+    pub fn kept(&self) -> Result<Arc<Namespace>, String> {
+        self.namespaces.get(&self.ns.name)
+    }
+
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -315,6 +323,12 @@ pub trait Provider: Send + Sync + 'static {
     /// Fills the template values for `scenario`.
     fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars);
 
+    /// The placeholders [`Provider::error_vars`] fills in the `errors:`
+    /// entries (besides the engine's `message`, `scenario` and `now`).
+    fn error_variables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Values for the engine's own errors (404, 405, 413, malformed body),
     /// beyond the `message` the engine sets; `rng` is seeded as
     /// [`Call::rng`] is, so that their ids replay too.
@@ -322,6 +336,17 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Runs after the response is rendered: keep a history, start a job.
     fn finish(&self, _call: &mut Call<'_>, _scenario: &Scenario, _status: u16, _body: &Bytes) {}
+
+    /// Runs for every namespace after a reload: state that copied something
+    /// from the files (a fixture's webhook target) takes the new files' value.
+    fn reloaded(
+        &self,
+        _ns: &Namespace,
+        _provider: &ProviderDef,
+        _fixtures: &Fixtures,
+        _config: &Config,
+    ) {
+    }
 
     /// Admin routes this module owns, as `(method, matchit pattern)` under
     /// `/__admin/` (webhook targets, deliveries…). The admin API answers

@@ -207,6 +207,10 @@ impl Provider for Accuauth {
             });
     }
 
+    fn error_variables(&self) -> &'static [&'static str] {
+        &["request_id"]
+    }
+
     fn error_vars(&self, _req: &Request, rng: &mut SmallRng, vars: &mut Vars) {
         let hex: String = (0..32)
             .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))

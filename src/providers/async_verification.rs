@@ -19,10 +19,11 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::config::Config;
 use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
-use crate::engine::fixtures::check_webhook_url;
-use crate::engine::model::{self, Scenario};
+use crate::engine::fixtures::{check_webhook_url, Fixtures};
+use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
@@ -201,11 +202,7 @@ impl Provider for AsyncVerification {
                 .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         };
         let apikey = call.credential.clone().unwrap_or_default();
-        let default_target = call
-            .fixtures
-            .webhook(&call.provider.id, &apikey)
-            .map(str::to_string)
-            .or_else(|| call.config.webhook_url.clone());
+        let default_target = default_target(call.provider, call.fixtures, call.config, &apikey);
         let new = NewVerification {
             id: verification_id(call),
             kind,
@@ -217,6 +214,18 @@ impl Provider for AsyncVerification {
             settings,
         };
         jobs::create(call.ns, call.generation, call.now, new);
+    }
+
+    fn reloaded(
+        &self,
+        ns: &Namespace,
+        provider: &ProviderDef,
+        fixtures: &Fixtures,
+        config: &Config,
+    ) {
+        jobs::retarget(ns, |apikey| {
+            default_target(provider, fixtures, config, apikey)
+        });
     }
 
     fn admin_routes(&self) -> &'static [(&'static str, &'static str)] {
@@ -256,6 +265,20 @@ impl Provider for AsyncVerification {
 }
 
 // ---- creation ---------------------------------------------------------------
+
+/// Where an apikey's verifications go when no admin PUT names a target: the
+/// fixtures' webhook for it, else `--webhook-url`.
+fn default_target(
+    provider: &ProviderDef,
+    fixtures: &Fixtures,
+    config: &Config,
+    apikey: &str,
+) -> Option<String> {
+    fixtures
+        .webhook(&provider.id, apikey)
+        .map(str::to_string)
+        .or_else(|| config.webhook_url.clone())
+}
 
 /// A UUID v4 from the call's seeded generator: the same on a replayed run.
 fn verification_id(call: &Call<'_>) -> String {
@@ -589,7 +612,11 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
         url: url.to_string(),
         apikey: header,
     };
-    jobs::set_webhook(&call.ns, &apikey, target.clone());
+    let ns = match call.kept() {
+        Ok(ns) => ns,
+        Err(why) => return admin_error(StatusCode::BAD_REQUEST, &why),
+    };
+    jobs::set_webhook(&ns, &apikey, target.clone());
     ok(json!({
         "apikey": apikey,
         "url": target.url,

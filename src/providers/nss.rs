@@ -363,8 +363,12 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
     vars.set("curp", curp.as_str());
     // The attempts-exceeded message states the daily limit: the document's
     // 2 unless the file sets another (off, it is the document's again).
-    let limit = call.provider.limit("attempts_per_day", Some(2));
-    vars.set("attempts_per_day", limit.unwrap_or(2));
+    let wanted =
+        |t: &crate::engine::template::Template| t.variables().any(|v| v == "attempts_per_day");
+    if wanted(&scenario.body) || scenario.headers.iter().any(|(_, t)| wanted(t)) {
+        let limit = call.provider.limit("attempts_per_day", Some(2));
+        vars.set("attempts_per_day", limit.unwrap_or(2));
+    }
     let documented_duration = scenario.data.get("duration").and_then(Value::as_u64);
     let documented_finish = scenario.data_str("finished_at");
 
