@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench/out/results.txt (written by bench/run.sh) into the table of
 ratios against the targets of issue 6."""
+import ast
 import re
 import sys
 
@@ -152,4 +153,7 @@ if engine:
 for s in skips:
     print(f'skipped: {s}')
 for pid, j in journal.items():
-    print(f'journal, last 200 {pid} answers by scenario: {j}')
+    # `j` is the journal's count by scenario as the script printed it.
+    counts = ast.literal_eval(j) if j.startswith('{') else {}
+    off_path = '' if set(counts) == {'success'} else ' — NOT ALL SUCCESS: the cell did not measure the success path'
+    print(f'journal, last 200 {pid} answers by scenario: {j}{off_path}')
