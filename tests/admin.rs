@@ -457,15 +457,8 @@ async fn an_override_on_any_of_an_endpoints_paths_answers_on_all_of_them() {
 // `dropped_overrides`, and still answers on both paths.
 #[tokio::test]
 async fn an_override_kept_by_a_reload_still_answers_on_all_of_its_endpoints_paths() {
-    let dir = temp_dir("reload-paths");
     let original = include_str!("../scenarios/validacurp.yaml");
-    let file = dir.join("validacurp.yaml");
-    std::fs::write(&file, original).unwrap();
-    let sb = Sandbox::start_with(Config {
-        scenarios: Source::Dir(dir.clone()),
-        ..config()
-    })
-    .await;
+    let (sb, dir, file) = serving_a_file("reload-paths", "validacurp", original).await;
     let r = sb
         .admin_post(
             "/__admin/overrides",
@@ -1301,17 +1294,24 @@ async fn namespaces_are_independent() {
 
 // --- reload ------------------------------------------------------------------
 
-#[tokio::test]
-async fn reload_keeps_the_old_set_on_bad_yaml() {
-    let dir = temp_dir("reload");
-    let original = include_str!("../scenarios/curpv5.yaml");
-    let file = dir.join("curpv5.yaml");
-    std::fs::write(&file, original).unwrap();
+/// A sandbox serving `text` as `{provider}.yaml` from a folder of its own,
+/// which the test rewrites and reloads: the sandbox, the folder, the file.
+async fn serving_a_file(tag: &str, provider: &str, text: &str) -> (Sandbox, PathBuf, PathBuf) {
+    let dir = temp_dir(tag);
+    let file = dir.join(format!("{provider}.yaml"));
+    std::fs::write(&file, text).unwrap();
     let sb = Sandbox::start_with(Config {
         scenarios: Source::Dir(dir.clone()),
         ..config()
     })
     .await;
+    (sb, dir, file)
+}
+
+#[tokio::test]
+async fn reload_keeps_the_old_set_on_bad_yaml() {
+    let original = include_str!("../scenarios/curpv5.yaml");
+    let (sb, dir, file) = serving_a_file("reload", "curpv5", original).await;
     assert_eq!(
         sb.post(
             PATH,
@@ -1437,15 +1437,8 @@ async fn reload_keeps_the_old_set_on_bad_yaml() {
 /// `POST /__admin/reload`'s `dropped_overrides` after an override in each of
 /// eight namespaces lost its scenario (curpv5's `timeout`).
 async fn dropped_by_a_reload() -> Value {
-    let dir = temp_dir("reload-order");
     let original = include_str!("../scenarios/curpv5.yaml");
-    let file = dir.join("curpv5.yaml");
-    std::fs::write(&file, original).unwrap();
-    let sb = Sandbox::start_with(Config {
-        scenarios: Source::Dir(dir.clone()),
-        ..config()
-    })
-    .await;
+    let (sb, dir, file) = serving_a_file("reload-order", "curpv5", original).await;
     for i in 0..8 {
         let r = sb
             .admin_post(
