@@ -66,15 +66,28 @@ fn clash(
     let with = with.map_or_else(String::new, |w| {
         format!(" (also claimed by {}, {})", w.id, w.file)
     });
-    let field = if std::ptr::eq(blamed, p) {
-        format!("endpoints.{endpoint}.paths")
-    } else {
-        "endpoints".to_string()
+    // In the other provider's file: its endpoint that has the path matchit
+    // says it clashes with, and that path.
+    let theirs = match err {
+        matchit::InsertError::Conflict { with } if !std::ptr::eq(blamed, p) => {
+            blamed.endpoints.iter().find_map(|e| {
+                e.paths
+                    .iter()
+                    .find(|q| *q == with || q.eq_ignore_ascii_case(with))
+                    .map(|q| (e.id.as_str(), q.as_str()))
+            })
+        }
+        _ => None,
+    };
+    let (field, needle) = match theirs {
+        Some((id, q)) => (format!("endpoints.{id}.paths"), q),
+        None if std::ptr::eq(blamed, p) => (format!("endpoints.{endpoint}.paths"), path),
+        None => ("endpoints".to_string(), path),
     };
     LoadError::at(
         &blamed.file,
         &blamed.text,
-        path,
+        needle,
         &field,
         format!("{m} {path}: {err}{with}"),
     )

@@ -466,21 +466,25 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
             // The request as sent (its query too, for the journal), without
             // the body it was refused for.
             let req = Request::new(parts.method, &parts.uri, parts.headers, Bytes::new());
+            // With the body left unread on HTTP/1.1, hyper stops reading the
+            // socket: a client that left could not be seen leaving a held
+            // answer, so this one leaves at once, without latency or fault.
+            let unread = !read_whole && parts.version != hyper::Version::HTTP_2;
             let reply = if crate::admin::owns(&req.path) {
                 let reply = crate::admin::too_large(engine, &req);
                 engine.log("admin", &req, &reply);
                 reply
             } else {
-                engine.too_large(&req)
+                engine.too_large(&req, !unread)
             };
             // With the rest of the body unread (a client waiting for 100
             // Continue, or one past the drain) the connection ends with the
             // answer: an HTTP/1.1 client is told so, not left to find a
             // pooled connection dead. (HTTP/2 resets the stream instead.)
-            return Ok(if read_whole || parts.version == hyper::Version::HTTP_2 {
-                reply
-            } else {
+            return Ok(if unread {
                 reply.with_header(hyper::header::CONNECTION, "close")
+            } else {
+                reply
             });
         }
         BodyRead::Read(bytes) => (bytes, None),

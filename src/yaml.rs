@@ -58,10 +58,17 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
     let mut found: Option<usize> = None;
     for segment in segments(path) {
         let hit = match segment {
-            Segment::Key(key) => (start..end).find(|&i| {
-                let (at, content) = content_of(lines[i]);
-                at > indent && key_of(content) == Some(key)
-            }),
+            // A direct child: at the indentation of the block's first key,
+            // not a key of the same name deeper in (a body's own `data:`).
+            Segment::Key(key) => {
+                let child = (start..end)
+                    .map(|i| content_of(lines[i]).0)
+                    .find(|&at| at > indent);
+                (start..end).find(|&i| {
+                    let (at, content) = content_of(lines[i]);
+                    Some(at) == child && key_of(content) == Some(key)
+                })
+            }
             Segment::Index(n) => {
                 let items: Vec<usize> = (start..end)
                     .filter(|&i| {
@@ -105,6 +112,25 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
     (0..lines.len()).find_map(|i| column_of(lines[i], needle).map(|c| (i + 1, c)))
 }
 
+/// The line and column of the second writing of `key` in the mapping that
+/// starts at `line`:`column` (1-based), as serde_yaml_ng reports a key
+/// written twice.
+pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(usize, usize)> {
+    let indent = isize::try_from(column.checked_sub(1)?).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .skip(line.checked_sub(1)?)
+        .take_while(|(i, l)| *i + 1 == line || is_blank(l) || content_of(l).0 >= indent)
+        .filter(|(_, l)| {
+            let (at, content) = content_of(l);
+            at == indent && key_of(content) == Some(key)
+        })
+        .nth(1)
+        .map(|(i, _)| (i + 1, column))
+}
+
 enum Segment<'a> {
     Key(&'a str),
     Index(usize),
@@ -128,9 +154,14 @@ fn segments(path: &str) -> Vec<Segment<'_>> {
     out
 }
 
+/// Blank, a comment, or a document marker (`---`, `...`): no content.
 fn is_blank(line: &str) -> bool {
     let t = line.trim_start();
-    t.is_empty() || t.starts_with('#')
+    let marker = |m: &str| {
+        t.strip_prefix(m)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    };
+    t.is_empty() || t.starts_with('#') || marker("---") || marker("...")
 }
 
 fn indentation(line: &str) -> isize {
@@ -159,14 +190,29 @@ fn key_of(content: &str) -> Option<&str> {
     Some(key.trim().trim_matches(|c| c == '"' || c == '\''))
 }
 
-/// The 1-based column of `needle` in `line`, outside a comment.
+/// The 1-based column of `needle` in `line`, outside a comment, as a
+/// whole word: not the `description` inside `renapo_description`.
 fn column_of(line: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() || is_blank(line) {
         return None;
     }
-    let at = line.find(needle)?;
-    let comment = line.find(" #").unwrap_or(usize::MAX);
-    (at < comment).then(|| line[..at].chars().count() + 1)
+    let comment = line.find(" #").unwrap_or(line.len());
+    // The characters of a word, a path or a dotted name.
+    let word = |c: Option<char>| {
+        c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-'))
+    };
+    let whole = |at: usize| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + needle.len()..].chars().next();
+        // A boundary matters only where the needle itself is a word.
+        let starts = needle.chars().next().is_some_and(|c| word(Some(c)));
+        let ends = needle.chars().next_back().is_some_and(|c| word(Some(c)));
+        !(starts && word(before) || ends && word(after))
+    };
+    line.match_indices(needle)
+        .map(|(at, _)| at)
+        .find(|&at| at < comment && whole(at))
+        .map(|at| line[..at].chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -215,6 +261,16 @@ endpoints:
         assert_eq!(locate(FILE, "nowhere", "BD"), Some((12, 15)));
         let list = "entities:\n- renapo: AS\n  ine: '01'\n- renapo: BC\n  ine: x\nother: 1\n";
         assert_eq!(locate(list, "entities[1].ine", "x"), Some((5, 8)));
+        // A key of the same name deeper in is not the block's own; a needle
+        // inside a longer word is not the word.
+        let nested = "a:\n  body:\n    data: 1\n  data: {renapo_description: x, description: y}\n";
+        assert_eq!(locate(nested, "a.data", "description"), Some((4, 33)));
+        // A document marker is not a list item.
+        let doc = "---\n- curp: A\n- curp: B\n  status: X\n";
+        assert_eq!(locate(doc, "[1].status", "X"), Some((4, 11)));
+        let twice = "a:\n  x: 1\n  y:\n    x: 2\n  x: 3\nb: 1\n";
+        assert_eq!(second_key(twice, 2, 3, "x"), Some((5, 3)));
+        assert_eq!(second_key(twice, 2, 3, "y"), None);
     }
 
     #[derive(Debug, Deserialize)]

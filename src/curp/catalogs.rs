@@ -219,7 +219,7 @@ impl Catalogs {
         for (i, m) in self.municipalities.iter().enumerate() {
             if self.entity_by_ine(&m.entity_ine).is_none() {
                 return err(
-                    &m.name,
+                    &m.entity_ine,
                     format!("municipalities[{i}].entity_ine"),
                     format!("unknown entity \"{}\"", m.entity_ine),
                 );

@@ -129,36 +129,59 @@ pub(crate) fn years(
     first: Option<bool>,
 ) -> (i32, i32) {
     let adult = birth_year + 18;
-    let registration = if adult >= latest_year {
-        adult
-    } else {
-        adult + rng.random_range(0..=(latest_year - adult).min(12))
-    };
-    let issue = match first {
-        Some(true) => registration,
-        Some(false) if registration < latest_year => {
-            rng.random_range((registration + 1).max(latest_year - 9)..=latest_year)
+    match first {
+        // Unknown: registered at 18 to 30, the credential issued in the last
+        // ten years when possible.
+        None => {
+            let registration = if adult >= latest_year {
+                adult
+            } else {
+                adult + rng.random_range(0..=(latest_year - adult).min(12))
+            };
+            (
+                registration,
+                registration.max(latest_year - rng.random_range(0..=9)),
+            )
         }
-        _ => registration.max(latest_year - rng.random_range(0..=9)),
-    };
-    (registration, issue)
+        // Of age only in the last year: registered and issued then.
+        Some(_) if adult >= latest_year => (adult, adult),
+        // A first credential still in force: registered (and issued) in
+        // the last ten years, at 18 or later.
+        Some(true) => {
+            let registration = rng.random_range(adult.max(latest_year - 9)..=latest_year);
+            (registration, registration)
+        }
+        // A replacement: registered before the last year, issued after.
+        Some(false) => {
+            let registration = adult + rng.random_range(0..=(latest_year - 1 - adult).min(12));
+            let issue = rng.random_range((registration + 1).max(latest_year - 9)..=latest_year);
+            (registration, issue)
+        }
+    }
 }
 
 /// The holder's birth date an elector code states (its YYMMDD, in the
-/// century that makes the holder of age by `latest_year`), if it is a date.
+/// century that makes the holder of age by `latest_year`; an impossible
+/// month or day clamped to the nearest real one, as a CURP's is), if its
+/// six places are digits.
 pub fn elector_birth(code: &str, latest_year: i32) -> Option<Date> {
     let digits = code.get(6..12)?;
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let n = |i: usize| digits[i..i + 2].parse::<i32>().ok();
-    let (yy, month, day) = (n(0)?, n(2)?, n(4)?);
+    let n = |i: usize| digits[i..i + 2].parse::<u8>().ok();
+    let (yy, month, day) = (i32::from(n(0)?), n(2)?, n(4)?);
     let year = if 2000 + yy + 18 <= latest_year {
         2000 + yy
     } else {
         1900 + yy
     };
-    Date::new(year, u8::try_from(month).ok()?, u8::try_from(day).ok()?)
+    let month = month.clamp(1, 12);
+    Date::new(
+        year,
+        month,
+        day.clamp(1, crate::time::days_in_month(year, month)),
+    )
 }
 
 #[cfg(test)]
@@ -202,8 +225,14 @@ mod tests {
                 for _ in 0..50 {
                     let (reg, issue) = years(&mut rng, y, 2025, Some(first));
                     assert!(reg >= y + 18 && issue >= reg && issue <= 2025.max(reg));
+                    // A replacement comes after its registration whenever
+                    // the holder was of age before the last year.
                     let later = issue > reg;
-                    assert_eq!(later, !first && reg < 2025, "{y} {first}: {reg} {issue}");
+                    assert_eq!(later, !first && y + 18 < 2025, "{y} {first}: {reg} {issue}");
+                    // Issued in the last ten years: still in force.
+                    if y + 18 <= 2025 {
+                        assert!(issue >= 2016, "{y} {first}: {issue}");
+                    }
                 }
             }
         }
@@ -217,7 +246,9 @@ mod tests {
         // Of age by 2025 only if born in 2005 or before.
         assert_eq!(elector_birth("LOPZAN05010109M301", 2025), d(2005, 1, 1));
         assert_eq!(elector_birth("LOPZAN08010109M301", 2025), d(1908, 1, 1));
-        assert_eq!(elector_birth("LOPZAN99133109M301", 2025), None);
+        // Clamped, as a CURP's impossible date is.
+        assert_eq!(elector_birth("LOPZAN99133109M301", 2025), d(1999, 12, 31));
+        assert_eq!(elector_birth("LOPZAN99023009M301", 2025), d(1999, 2, 28));
         assert_eq!(elector_birth("LOPZANABCDEF09M301", 2025), None);
         assert_eq!(elector_birth("SHORT", 2025), None);
     }

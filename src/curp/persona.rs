@@ -195,9 +195,12 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 );
             }
         }
-        let scenarios = p.scenario.iter().chain(p.scenarios.values());
-        if let Some(s) = scenarios.into_iter().find(|s| s.trim().is_empty()) {
-            return err(&p.curp, "scenario", format!("empty scenario name \"{s}\""));
+        if p.scenario.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return err("scenario", "scenario", "empty scenario name".into());
+        }
+        if let Some((provider, s)) = p.scenarios.iter().find(|(_, s)| s.trim().is_empty()) {
+            let field = format!("scenarios.{provider}");
+            return err(provider, &field, format!("empty scenario name \"{s}\""));
         }
     }
     Ok(personas)

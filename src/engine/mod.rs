@@ -226,7 +226,9 @@ impl Engine {
 
     /// Answers a request whose body was over the limit, in the shape of the
     /// provider that owns the path.
-    pub fn too_large(&self, req: &Request) -> Reply {
+    /// `may_wait`: whether the answer may be held (latency, fault); not when
+    /// the body is left unread and a client's leaving could not be seen.
+    pub fn too_large(&self, req: &Request, may_wait: bool) -> Reply {
         let defs = self.defs();
         let owner = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, .. } => Some(target.provider),
@@ -238,7 +240,7 @@ impl Engine {
             self.config().body_limit
         );
         let ns = self.namespace_of(req).ok();
-        let reply = self.engine_error(
+        let mut reply = self.engine_error(
             &defs,
             ns.as_deref(),
             owner,
@@ -247,6 +249,10 @@ impl Engine {
             StatusCode::PAYLOAD_TOO_LARGE,
             &message,
         );
+        if !may_wait {
+            reply.delay = Duration::ZERO;
+            reply.fault = None;
+        }
         self.record(&defs, req, owner, None, None, &reply);
         reply
     }

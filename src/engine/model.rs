@@ -55,6 +55,42 @@ impl LoadError {
         }
     }
 
+    /// Converts a serde_yaml_ng error, splitting out its path and location
+    /// (which `text` gives when serde does not: a second document is at its
+    /// `---`).
+    pub fn from_yaml_in(file: &str, text: &str, err: &serde_yaml_ng::Error) -> LoadError {
+        let mut e = LoadError::from_yaml(file, err);
+        // serde_yaml_ng places a key written twice at its mapping's start:
+        // the second writing is where the user looks.
+        if let (Some(line), Some(column), Some(key)) = (
+            e.line,
+            e.column,
+            e.message
+                .strip_prefix("duplicate entry with key \"")
+                .and_then(|k| k.strip_suffix('"')),
+        ) {
+            if let Some((l, c)) = crate::yaml::second_key(text, line, column, key) {
+                (e.line, e.column) = (Some(l), Some(c));
+            }
+        }
+        if e.line.is_none() && e.message.contains("more than one document") {
+            e.line = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| l.trim_end() == "---")
+                .map(|(i, _)| i + 1)
+                .find(|&i| {
+                    text.lines().take(i - 1).any(|l| {
+                        !l.trim().is_empty()
+                            && !l.trim_start().starts_with('#')
+                            && l.trim_end() != "---"
+                    })
+                });
+            e.column = e.line.map(|_| 1);
+        }
+        e
+    }
+
     /// Converts a serde_yaml_ng error, splitting out its path and location.
     pub fn from_yaml(file: &str, err: &serde_yaml_ng::Error) -> LoadError {
         let mut message = err.to_string();
@@ -94,7 +130,7 @@ const RESERVED_HEADERS: [&str; 6] = [
 /// in a body it would reach clients as a literal `"<<"` key.
 pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
     let doc: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml(file, &e))?;
+        serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
     fn merge_key(v: &serde_yaml_ng::Value, path: &str) -> Option<String> {
         match v {
             serde_yaml_ng::Value::Mapping(m) => m.iter().find_map(|(k, v)| {
@@ -258,9 +294,9 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEndpoint {
-    // Names, checked after parsing: inside the untagged enum serde would
-    // only say that neither form matched, not which method is wrong.
-    method: OneOrMany<String>,
+    // Names, checked after parsing (which method is wrong is said then);
+    // the shape is checked here, at the value.
+    method: Methods,
     paths: Vec<String>,
     scenarios: IndexMap<String, RawScenario>,
 }
@@ -283,11 +319,40 @@ struct RawScenario {
     data: Value,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
+/// `method: POST` or `method: [GET, POST]`, read by a visitor of its own:
+/// an untagged enum would report a wrong shape at the endpoint, not at
+/// `method`.
+struct Methods(Vec<String>);
+
+impl<'de> Deserialize<'de> for Methods {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Names;
+
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = Methods;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a method name such as POST, or a list of them")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Methods, E> {
+                Ok(Methods(vec![v.to_string()]))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Methods, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    names.push(name);
+                }
+                Ok(Methods(names))
+            }
+        }
+
+        d.deserialize_any(Names)
+    }
 }
 
 /// An HTTP status, checked while serde still points at it (see
@@ -407,7 +472,8 @@ pub fn parse_provider(
     text: &str,
     expect: &Expect<'_>,
 ) -> Result<ProviderDef, LoadError> {
-    let raw: RawFile = serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml(file, &e))?;
+    let raw: RawFile =
+        serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
     if raw.provider != expect.id {
         return Err(LoadError::at(
             file,
@@ -435,10 +501,7 @@ pub fn parse_provider(
                 ),
             ));
         }
-        let names = match ep.method {
-            OneOrMany::One(m) => vec![m],
-            OneOrMany::Many(ms) => ms,
-        };
+        let names = ep.method.0;
         let methods = names
             .iter()
             .map(|name| {
@@ -692,10 +755,15 @@ fn compile_scenario(
         }
     }
     if let Some(key) = raw.body.as_ref().and_then(placeholder_key) {
+        // Written as a key (quoted, as `{` asks), not the same text as a value.
+        let needle = [format!("\"{key}\":"), format!("'{key}':")]
+            .into_iter()
+            .find(|n| text.contains(n.as_str()))
+            .unwrap_or_else(|| key.clone());
         return Err(LoadError::at(
             file,
             text,
-            &key,
+            &needle,
             &format!("{field}.body"),
             format!("'{key}': placeholders are filled in values, not in keys"),
         ));

@@ -174,9 +174,7 @@ impl Namespaces {
     /// change was made in it).
     pub fn existing_or_blank(&self, name: &str) -> Result<Arc<Namespace>, String> {
         check_name(name)?;
-        if name == DEFAULT_NAMESPACE {
-            return self.get(name);
-        }
+        // `default` too: once made it is in the map like any other.
         if let Some(ns) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(name) {
             return Ok(ns.clone());
         }
@@ -217,8 +215,7 @@ impl Namespaces {
         }
     }
 
-    /// Every namespace created so far.
-    /// Every namespace, by name: what lists them (a reload's dropped
+    /// Every namespace made so far, by name: what lists them (a reload's dropped
     /// overrides) reads the same on every run.
     pub fn all(&self) -> Vec<Arc<Namespace>> {
         let mut all: Vec<Arc<Namespace>> = self

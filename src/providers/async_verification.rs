@@ -401,7 +401,7 @@ fn not_issued(verdict: Renapo) -> Option<&'static str> {
 fn success_data(call: &mut Call<'_>, kind: Kind) -> Value {
     match kind {
         Kind::RfcByCurp => json!({"rfc": call.person_or(EXAMPLE_CURP).rfc}),
-        Kind::NssByCurp => json!({"nss": super::nss::holder(call, EXAMPLE_CURP).nss}),
+        Kind::NssByCurp => json!({"nss": super::nss::stated_nss(&call.person_or(EXAMPLE_CURP))}),
         Kind::IneNominalList => ine_data(call),
     }
 }
