@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::common::{config, Resp, Sandbox, ADMIN_READS};
 use mxid_sandbox::engine::latency::Latency;
+use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
 use mxid_sandbox::{Config, Source};
 
 const PATH: &str = "/api/curp/bycurp";
@@ -171,7 +172,7 @@ async fn admin_token() {
 // --- admin requests over the body limit --------------------------------------
 
 /// A sandbox with a 64-byte `--body-limit` (and `config`'s other settings).
-async fn with_a_64_byte_body_limit(config: Config) -> Sandbox {
+pub async fn with_a_64_byte_body_limit(config: Config) -> Sandbox {
     Sandbox::start_with(Config {
         body_limit: 64,
         ..config
@@ -1117,11 +1118,7 @@ async fn a_reset_brings_the_default_namespaces_journal_and_override_ids_back_to_
 #[tokio::test]
 async fn namespaces_are_bounded_and_a_reset_frees_one() {
     let sb = Sandbox::start().await;
-    let max = mxid_sandbox::engine::namespace::MAX_NAMESPACES;
-    for i in 0..max {
-        let r = bycurp_in(&sb, &format!("n{i}"), CURP).await;
-        assert_eq!(r.status, 200, "n{i}: {}", r.text());
-    }
+    make_named_namespaces(&sb, MAX_NAMESPACES).await;
     let r = bycurp_in(&sb, "one-too-many", CURP).await;
     assert_eq!(r.status, 400);
     let message = r.json()["error"].as_str().unwrap().to_string();
@@ -1208,10 +1205,103 @@ async fn a_refused_override_or_clock_change_takes_no_namespace_place() {
 /// the 1,024 places are left.
 pub async fn leave_two_namespace_places(sb: &Sandbox) {
     assert_eq!(bycurp(sb, CURP).await.status, 200);
-    for i in 0..mxid_sandbox::engine::namespace::MAX_NAMESPACES - 3 {
+    make_named_namespaces(sb, MAX_NAMESPACES - 3).await;
+}
+
+/// Makes `n` named namespaces (`n0` …) with provider requests, never
+/// touching `default`.
+async fn make_named_namespaces(sb: &Sandbox, n: usize) {
+    for i in 0..n {
         let ns = format!("n{i}");
         let r = bycurp_in(sb, &ns, CURP).await;
         assert_eq!(r.status, 200, "{ns}: {}", r.text());
+    }
+}
+
+// README, Decisions: "**Reading or clearing a namespace does not make it**:
+// an admin `GET` or `DELETE` (or a reset) of a namespace no request has used
+// answers as a new one would … and takes none of the 1,024 places".
+// `default` is a namespace like any other here (a provider request makes it
+// and it counts, see `leave_two_namespace_places`), so a health check or a
+// read of the default journal on a fresh server leaves all 1,024 places to
+// the suites.
+#[tokio::test]
+async fn reading_the_default_namespace_takes_no_namespace_place() {
+    let sb = Sandbox::start().await;
+    // A CI health check, then a look at the (default) journal and clock:
+    // none of them is a provider request, an override, a clock change or a
+    // webhook registration.
+    assert_eq!(sb.admin_get("/__admin/health").await["status"], "ok");
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+    sb.admin_get("/__admin/clock").await;
+    let r = sb.send("POST", "/__admin/reset", &[], "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Every one of the 1,024 places is still free for named suites.
+    for i in 0..MAX_NAMESPACES {
+        let r = bycurp_in(&sb, &format!("suite-{i}"), CURP).await;
+        assert_eq!(
+            r.status,
+            200,
+            "namespace #{} of {MAX_NAMESPACES} refused after only admin reads of `default`: {}",
+            i + 1,
+            r.text()
+        );
+    }
+}
+
+// README, Admin API: `GET /__admin/health` answers `{"status":"ok"}`,
+// `GET /__admin/scenarios` the catalog, `POST /__admin/reload` re-reads the
+// YAML: none of them is about a namespace's state. With 1,024 named
+// namespaces in use (the documented maximum, reached without ever using
+// `default`), all three still answer 200: a CI runner's health probe sees
+// a healthy server.
+#[tokio::test]
+async fn health_catalog_and_reload_answer_at_the_namespace_cap() {
+    let sb = Sandbox::start().await;
+    make_named_namespaces(&sb, MAX_NAMESPACES).await;
+    for (method, path) in [
+        ("GET", "/__admin/health"),
+        ("HEAD", "/__admin/health"),
+        ("GET", "/__admin/scenarios"),
+        ("POST", "/__admin/reload"),
+    ] {
+        let r = sb.send(method, path, &[], "").await;
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
+    }
+}
+
+// README, Decisions: "an admin `GET` or `DELETE` (or a reset) of a
+// namespace no request has used answers as a new one would (no entries, no
+// counters, the clock at its start) and takes none of the 1,024 places".
+// At the cap the never-used `default` (the one an admin call without
+// `?namespace=` names, README Admin API) reads, clears and resets blank,
+// as a never-used named namespace does.
+#[tokio::test]
+async fn reading_the_unused_default_namespace_at_the_cap_answers_blank() {
+    let sb = Sandbox::start().await;
+    make_named_namespaces(&sb, MAX_NAMESPACES).await;
+    // A never-used named namespace: blank, as documented.
+    let r = sb
+        .send("GET", "/__admin/requests?namespace=never-made", &[], "")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The never-used default one, implicit or named, reads the same.
+    for (method, path) in [
+        ("GET", "/__admin/requests"),
+        ("GET", "/__admin/requests?namespace=default"),
+        ("GET", "/__admin/overrides"),
+        ("GET", "/__admin/counters"),
+        ("GET", "/__admin/clock"),
+        ("GET", "/__admin/verifications"),
+        ("GET", "/__admin/webhooks"),
+        ("GET", "/__admin/webhooks/deliveries"),
+        ("DELETE", "/__admin/requests"),
+        ("DELETE", "/__admin/overrides"),
+        ("DELETE", "/__admin/counters"),
+        ("POST", "/__admin/reset"),
+    ] {
+        let r = sb.send(method, path, &[], "").await;
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
     }
 }
 

@@ -1093,6 +1093,113 @@ async fn a_first_issue_credential_is_issued_the_year_it_was_registered() {
     assert!(wrong.is_empty(), "{wrong:?}");
 }
 
+/// Type C IneNominalList verifications, one an (elector code, issue
+/// number), completed: each request (`"CODE ISSUE"`) with its `data`.
+async fn type_c_requests(sb: &Sandbox, requests: &[(&str, &str)]) -> Vec<(String, Value)> {
+    let mut data = Vec::new();
+    for &(code, issue) in requests {
+        for (_, d) in type_c_data(sb, &[code], issue).await {
+            data.push((format!("{code} {issue}"), d));
+        }
+    }
+    data
+}
+
+fn year(d: &Value, field: &str) -> i32 {
+    d[field].as_str().unwrap().parse().unwrap()
+}
+
+/// README, Decisions ("Synthetic data"): "issue number 00 when the issue
+/// year is the registration year" (src/curp/ine.rs pins `issue_number ==
+/// "00"` iff `issue_year == registration_year`), and "A type C
+/// IneNominalList request states the elector code and the issue number: its
+/// years agree with ... that issue number". An issue number 01 or 02 is a
+/// replacement, issued after the registration year, even for holders born
+/// 2002–2006 (of age in 2020–2024).
+#[tokio::test]
+async fn a_replacement_credential_is_not_issued_the_year_of_registration() {
+    let sb = Sandbox::start().await;
+    let requests = [
+        ("LOPZAN02011509M300", "01"),
+        ("LOPZAN04011509M300", "02"),
+        ("LOPZAN05051509M304", "01"),
+        ("LOPZAN06021509M301", "01"),
+        ("LOPZAN06041509M303", "02"),
+    ];
+    let mut wrong = Vec::new();
+    for (what, d) in type_c_requests(&sb, &requests).await {
+        let (reg, issue) = (year(&d, "registrationYear"), year(&d, "issueYear"));
+        if issue <= reg {
+            wrong.push(format!(
+                "{what}: issueNumber {}, registrationYear {reg}, issueYear {issue}",
+                d["issueNumber"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// README, Decisions ("Synthetic data"): a type C request's "years agree
+/// with the birth date the code states (YYMMDD, in the century that makes
+/// the holder of age)"; "an impossible date is clamped to the nearest real
+/// one (991399 → 1999-12-31)"; "INE registration at 18 or later". An
+/// elector code whose day or month is impossible (99-02-30, 99-13-31) still
+/// states the year 1999, and the registration comes after that holder came
+/// of age.
+#[tokio::test]
+async fn a_type_c_code_with_an_impossible_day_still_states_its_birth_year() {
+    let sb = Sandbox::start().await;
+    let requests = [
+        ("LOPZAN99023009M301", "03"),
+        ("LOPZAN99023009M301", "00"),
+        ("LOPZAN99133109M301", "03"),
+        ("GOPEJN95023109H200", "01"),
+    ];
+    let mut wrong = Vec::new();
+    for (what, d) in type_c_requests(&sb, &requests).await {
+        let born = 1900 + what[6..8].parse::<i32>().unwrap();
+        let reg = year(&d, "registrationYear");
+        if reg < born + 18 {
+            wrong.push(format!("{what} (born {born}): registrationYear {reg}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "INE registration before the holder the elector code names came of age: {wrong:#?}"
+    );
+}
+
+/// Seed 004 (IneNominalList result): `valid` "If the document is valid or
+/// not as official identification", `expDate` "Effective date"; README
+/// async: `success` answers `valid`/`canVote` true, "expiry ten years after
+/// issue"; README INE rule: "registration at 18 or later". A type C first
+/// credential (`issueNumber` 00) that is valid is still in force on the
+/// sandbox clock (2024), whenever its holder was born: the document's own
+/// elector code TSVREL72100209M100, a 1950-born and a 1908-born holder.
+#[tokio::test]
+async fn a_valid_first_credential_has_not_expired() {
+    let sb = Sandbox::start().await;
+    let requests = [
+        ("TSVREL72100209M100", "00"),
+        ("LOPZAN50011509M300", "00"),
+        ("LOPZAN08011509M300", "00"),
+    ];
+    let mut wrong = Vec::new();
+    for (what, d) in type_c_requests(&sb, &requests).await {
+        let exp: i32 = d["expDate"].as_str().unwrap()[6..].parse().unwrap();
+        if exp < 2024 {
+            wrong.push(format!(
+                "{what}: valid true, expDate {} (issueYear {})",
+                d["expDate"], d["issueYear"]
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "valid as identification yet expired: {wrong:#?}"
+    );
+}
+
 #[tokio::test]
 async fn not_found_errors_complete_with_their_warning() {
     let sb = Sandbox::start().await;
@@ -1204,6 +1311,66 @@ async fn a_person_without_an_nss_at_imss_has_none_on_async_either() {
         "IMSS has no NSS for {curp} (nss provider), yet async NssByCurp delivers one: {s}"
     );
     assert_eq!(s["warnings"][0]["code"], "NSS005", "{s}");
+}
+
+/// README, Decisions ("Synthetic data"): someone not yet 16 in 2025 has no
+/// NSS, and "a success forced for them states the document's example NSS"
+/// (08189782793, seeds/000); README personas: "`nss: \"\"` is a person IMSS
+/// has not registered", and a persona may name a scenario per provider.
+/// With a user's personas file (`--fixtures`) that does not list the
+/// document's example CURP, a forced success for a 2010-born CURP, or for a
+/// user persona with `nss: ""` and `scenarios: {nss: success, async:
+/// success}`, states the document's NSS on nss and on async NssByCurp alike.
+#[tokio::test]
+async fn a_forced_success_without_an_nss_states_the_documents_nss_with_a_users_personas() {
+    const DOCUMENTED_NSS: &str = "08189782793";
+    let dir = crate::admin::temp_dir("personas-without-nss");
+    std::fs::write(
+        dir.join("personas.yaml"),
+        format!("# a user's personas\n- curp: {EPN}\n  nss: \"\"\n  scenarios: {{nss: success, async: success}}\n"),
+    )
+    .unwrap();
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    // Born 2010-01-01: not yet 16 in 2025.
+    let first17 = "LOPA100101MDFPRNA";
+    let minor = format!(
+        "{first17}{}",
+        mxid_sandbox::curp::check_digit(first17).unwrap()
+    );
+    let mut wrong = Vec::new();
+    for (who, forced) in [(minor.as_str(), true), (EPN, false)] {
+        let mut h = vec![("x-api-key", KEY)];
+        if forced {
+            h.push(("X-Sandbox-Scenario", "success"));
+        }
+        let r = sb.post(IMSS_NSS, &h, json!({"curp": who})).await;
+        assert_eq!(r.scenario(), "success", "{}", r.text());
+        let nss = r.json()["response"]["nss"].clone();
+        if nss != DOCUMENTED_NSS {
+            wrong.push(format!("nss {who}: {nss}"));
+        }
+        let body = json!({"curp": who});
+        let id = if forced {
+            create_forced(&sb, NSS, "success", body).await
+        } else {
+            create(&sb, NSS, KEY, body).await
+        };
+        sb.advance("2s").await;
+        let s = status(&sb, &id).await;
+        let v = s["verification"].as_str().unwrap_or("null").to_string();
+        if v != format!("{{\"nss\":\"{DOCUMENTED_NSS}\"}}") {
+            wrong.push(format!("async NssByCurp {who}: {v}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        wrong.is_empty(),
+        "a forced success for someone without an NSS does not state the document's {DOCUMENTED_NSS}: {wrong:#?}"
+    );
 }
 
 #[tokio::test]

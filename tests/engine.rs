@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::admin::temp_dir;
+use crate::admin::{temp_dir, with_a_64_byte_body_limit};
 use crate::common::{config, Resp, Sandbox, Served};
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::{Config, Source};
@@ -28,6 +28,17 @@ async fn bycurp(sb: &Sandbox, headers: &[(&str, &str)], curp: &str) -> Resp {
     let mut h = vec![KEY];
     h.extend_from_slice(headers);
     sb.post(PATH, &h, json!({ "curp": curp })).await
+}
+
+/// A POST to the endpoint labelled JSON, with this body as it is.
+async fn bycurp_body(sb: &Sandbox, body: impl Into<Bytes>) -> Resp {
+    sb.send(
+        "POST",
+        PATH,
+        &[KEY, ("content-type", "application/json")],
+        body,
+    )
+    .await
 }
 
 /// Sends raw bytes on a fresh connection and reads until the server closes
@@ -312,14 +323,7 @@ async fn global_latency_delays_the_providers_own_error_answers_too() {
     );
 
     let t = Instant::now();
-    let r = sb
-        .send(
-            "POST",
-            PATH,
-            &[KEY, ("content-type", "application/json")],
-            r#"{"curp": "#,
-        )
-        .await;
+    let r = bycurp_body(&sb, r#"{"curp": "#).await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.json()["error"], "BAD_REQUEST");
     let malformed = t.elapsed();
@@ -337,6 +341,77 @@ async fn global_latency_delays_the_providers_own_error_answers_too() {
         wrong_method >= Duration::from_millis(300),
         "curpv5's 405 came after {wrong_method:?}, not delayed by --latency"
     );
+}
+
+/// The last journal entry of the default namespace.
+async fn last_entry(sb: &Sandbox) -> Value {
+    sb.admin_get("/__admin/requests?limit=1").await[0].clone()
+}
+
+// README "The scenario files": an engine error waits "their `errors:`
+// entry's" latency and takes its fault when no header gives one: a
+// `--scenarios` folder's `errors:` entries apply to the 404, 413, 405 and
+// 400 the engine answers, and the header's fault beats the entry's.
+#[tokio::test]
+async fn an_errors_entry_latency_and_fault_apply_to_its_engine_error() {
+    const MS300: Duration = Duration::from_millis(300);
+    let dir = crate::user_files::curpv5_dir("errors-entry-latency", |t| {
+        t.replace(
+            "    status: 404\n    body: {error: NOT_FOUND",
+            "    status: 404\n    latency: 300ms\n    body: {error: NOT_FOUND",
+        )
+        .replace(
+            "    status: 405\n    body: {error: METHOD_NOT_ALLOWED",
+            "    status: 405\n    fault: malformed_body\n    body: {error: METHOD_NOT_ALLOWED",
+        )
+        .replace(
+            "    status: 413\n    body: {error: PAYLOAD_TOO_LARGE",
+            "    status: 413\n    latency: 300ms\n    body: {error: PAYLOAD_TOO_LARGE",
+        )
+        .replace(
+            "    status: 400\n    body: {error: BAD_REQUEST",
+            "    status: 400\n    fault: empty_response\n    body: {error: BAD_REQUEST",
+        )
+    });
+    let sb = with_a_64_byte_body_limit(Config {
+        scenarios: Source::Dir(dir),
+        ..config()
+    })
+    .await;
+    let t = Instant::now();
+    let r = sb.post("/api/curp/nope", &[KEY], json!({})).await;
+    assert!(t.elapsed() >= MS300);
+    assert_eq!(r.status, 404);
+    let t = Instant::now();
+    let r = bycurp_body(&sb, "x".repeat(100)).await;
+    assert!(t.elapsed() >= MS300);
+    assert_eq!(r.status, 413);
+    let r = sb.get(PATH, &[KEY]).await;
+    assert_eq!(r.status, 405);
+    assert!(
+        serde_json::from_slice::<Value>(&r.body).is_err(),
+        "{}",
+        r.text()
+    );
+    assert_eq!(last_entry(&sb).await["fault"], "malformed_body");
+    let r = sb
+        .send_in_background(
+            "POST",
+            PATH,
+            &[KEY, ("content-type", "application/json")],
+            "{",
+        )
+        .await
+        .unwrap();
+    assert!(r.is_err(), "{:?}", r.map(|r| r.status));
+    let e = last_entry(&sb).await;
+    assert_eq!(e["fault"], "empty_response", "{e}");
+    assert_eq!(e["status"], 400, "{e}");
+    // The header's fault beats the entry's.
+    let r = sb
+        .get(PATH, &[KEY, ("x-sandbox-fault", "malformed_body")])
+        .await;
+    assert_eq!(r.status, 405);
 }
 
 #[tokio::test]
@@ -600,6 +675,116 @@ async fn fault_from_an_override() {
         "{got:?}"
     );
     still_serving(&sb).await;
+}
+
+/// An engine error of curpv5 and a request that gets it.
+struct EngineError {
+    kind: &'static str,
+    method: &'static str,
+    path: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+    body: String,
+}
+
+impl EngineError {
+    /// The request as raw HTTP/1.1, with extra header lines.
+    fn raw(&self, extra: &str) -> Vec<u8> {
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nhost: sandbox\r\n",
+            self.method, self.path
+        );
+        for (k, v) in &self.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !self.body.is_empty() {
+            head.push_str(&format!("content-length: {}\r\n", self.body.len()));
+        }
+        format!("{head}{extra}\r\n{}", self.body).into_bytes()
+    }
+}
+
+/// The engine errors on curpv5 (with a 64-byte body limit), in curpv5's
+/// shape and (off its paths) the sandbox's.
+fn curpv5_errors() -> Vec<EngineError> {
+    let json = ("content-type", "application/json");
+    let e = |kind, method, path, headers, body: &str| EngineError {
+        kind,
+        method,
+        path,
+        headers,
+        body: body.to_string(),
+    };
+    vec![
+        e("not_found", "POST", "/api/curp/nope", vec![KEY], "{}"),
+        e("method_not_allowed", "GET", PATH, vec![KEY], ""),
+        e("method_not_allowed", "HEAD", PATH, vec![KEY], ""),
+        e(
+            "malformed_body",
+            "POST",
+            PATH,
+            vec![KEY, json],
+            "{\"curp\": ",
+        ),
+        e(
+            "payload_too_large",
+            "POST",
+            PATH,
+            vec![KEY, json],
+            &"x".repeat(100),
+        ),
+        e("not_found", "GET", "/elsewhere", vec![], ""),
+    ]
+}
+
+// README "The scenario files": engine errors take the header's fault, and
+// the journal's `fault` names it: every engine error kind, in curpv5's
+// shape and the sandbox's, with `empty_response`, `connection_reset` and
+// `malformed_body`.
+#[tokio::test]
+async fn engine_errors_take_the_header_fault_and_journal_it() {
+    let sb = with_a_64_byte_body_limit(config()).await;
+    for err in curpv5_errors() {
+        let (kind, method, path) = (err.kind, err.method, err.path);
+        for fault in ["empty_response", "connection_reset", "malformed_body"] {
+            if fault == "malformed_body" {
+                let mut headers = err.headers.clone();
+                headers.push(("x-sandbox-fault", fault));
+                let r = sb.send(method, path, &headers, err.body.clone()).await;
+                assert!(r.status >= 400, "{kind}");
+                if method != "HEAD" {
+                    assert!(
+                        serde_json::from_slice::<Value>(&r.body).is_err(),
+                        "{kind} {method} {path}"
+                    );
+                }
+            } else {
+                let mut c = TcpStream::connect(sb.addr).await.unwrap();
+                c.write_all(&err.raw(&format!("x-sandbox-fault: {fault}\r\n")))
+                    .await
+                    .unwrap();
+                let mut out = Vec::new();
+                let got = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut out))
+                    .await
+                    .expect("fault ends the connection");
+                if fault == "empty_response" {
+                    assert!(
+                        got.is_ok() && out.is_empty(),
+                        "{kind} {method} {path}: {got:?} {}",
+                        String::from_utf8_lossy(&out)
+                    );
+                } else {
+                    assert!(
+                        got.is_err() && out.is_empty(),
+                        "{kind} {method} {path} reset: {got:?} {}",
+                        String::from_utf8_lossy(&out)
+                    );
+                }
+            }
+            let e = last_entry(&sb).await;
+            assert_eq!(e["fault"], fault, "{kind} {method} {path}: {e}");
+            assert_eq!(e["scenario"], kind, "{e}");
+        }
+    }
 }
 
 #[tokio::test]

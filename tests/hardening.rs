@@ -21,6 +21,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as Tokio
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
+use crate::admin::with_a_64_byte_body_limit;
 use crate::common::{config, Resp, Sandbox, Served};
 use mxid_sandbox::Config;
 
@@ -1135,4 +1136,113 @@ async fn a_connection_ended_by_a_fault_frees_its_slot() {
             "{fault}: the slot was not freed"
         );
     }
+}
+
+/// A sandbox with two connection slots and a 64-byte body limit.
+async fn two_slots_and_a_64_byte_limit() -> Sandbox {
+    with_a_64_byte_body_limit(Config {
+        max_connections: 2,
+        ..config()
+    })
+    .await
+}
+
+/// The number of journal entries, read on a connection of its own that is
+/// closed after (a pooled client connection would keep one of the slots).
+async fn journal_len_on_its_own_connection(addr: SocketAddr) -> usize {
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let out = read_to_close(&mut c, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&out).to_string();
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str::<Value>(body)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+/// Sends a POST to bycurp declaring a body of `len` bytes (far over the
+/// 64-byte limit: past the 16 x limit the server drains, so the rest is left
+/// unread), with `extra` header lines; writes the body unless `expect`
+/// (`Expect: 100-continue`, then the client waits and sends none). Waits
+/// (5 s at most) until the 413 is journaled (the answer is decided), then
+/// the client leaves.
+async fn unread_413_then_leave(addr: SocketAddr, len: usize, extra: &str, expect: bool) {
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    let expect = if expect {
+        "expect: 100-continue\r\n"
+    } else {
+        ""
+    };
+    let head = raw_with_body("", &format!("{expect}{extra}"))
+        .replace("content-length: 0", &format!("content-length: {len}"));
+    c.write_all(head.as_bytes()).await.unwrap();
+    if expect.is_empty() {
+        c.write_all(&vec![b'x'; len]).await.unwrap();
+    }
+    let started = Instant::now();
+    while journal_len_on_its_own_connection(addr).await < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the 413 was not journaled within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(c);
+}
+
+// README "Sandbox request headers": `X-Sandbox-Fault: hang` holds the
+// request "until the client gives up, the server shuts down, or 10 minutes
+// pass"; README "Robustness", the connection cap: "the slot frees when a
+// connection ends, by its client, a timeout or a fault"; README "The
+// scenario files": engine errors take the header's fault. A hang on a 413
+// whose body was left unread (far over the limit, past what the server
+// drains) is let go when the client leaves, freeing its
+// `--max-connections` slot at once, as the same hang on a 404 or on a
+// drained 413 does.
+#[tokio::test]
+async fn a_hang_on_a_413_with_its_body_unread_frees_its_slot_when_the_client_leaves() {
+    let sb = two_slots_and_a_64_byte_limit().await;
+    unread_413_then_leave(sb.addr, 100_000, "x-sandbox-fault: hang\r\n", false).await;
+    // Two slots: one for an idle connection, one for the client's own,
+    // which must have been freed for a new connection to be served.
+    let _other = TcpStream::connect(sb.addr).await.unwrap();
+    assert!(
+        served_within(sb.addr, Duration::from_secs(3)).await,
+        "the slot of a hang on a 413 (body unread) whose client left was not freed"
+    );
+}
+
+// As above, for the 413 answered before the body is sent (README
+// "Robustness": "a 413 for a body left unread (`Expect: 100-continue`, …)"):
+// the client gives up waiting, and its slot frees at once.
+#[tokio::test]
+async fn a_hang_on_a_413_answered_before_its_body_frees_its_slot_when_the_client_leaves() {
+    let sb = two_slots_and_a_64_byte_limit().await;
+    unread_413_then_leave(sb.addr, 100_000, "x-sandbox-fault: hang\r\n", true).await;
+    let _other = TcpStream::connect(sb.addr).await.unwrap();
+    assert!(
+        served_within(sb.addr, Duration::from_secs(3)).await,
+        "the slot of a hang on an Expect: 100-continue 413 whose client left was not freed"
+    );
+}
+
+// README "The scenario files": engine errors wait their latency, so a 413
+// is delayed too; README "Robustness": the slot frees when a connection
+// ends by its client. A client that gives up on a delayed 413 (10 s asked)
+// whose body was left unread frees its connection slot at once, as the
+// same delay on a 404 does. (Only the README "Limitations" pipelining case
+// keeps a slot.)
+#[tokio::test]
+async fn a_delayed_413_with_its_body_unread_frees_its_slot_when_the_client_leaves() {
+    let sb = two_slots_and_a_64_byte_limit().await;
+    unread_413_then_leave(sb.addr, 100_000, "x-sandbox-latency: 10s\r\n", false).await;
+    let _other = TcpStream::connect(sb.addr).await.unwrap();
+    assert!(
+        served_within(sb.addr, Duration::from_secs(3)).await,
+        "the slot of a delayed 413 (body unread) whose client left was not freed"
+    );
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
+use crate::admin::temp_dir;
 use crate::common::{config, Resp, Sandbox};
 
 const PATH: &str = "/api/v1/imss/nss";
@@ -597,6 +598,53 @@ async fn the_daily_limit_comes_from_yaml() {
     );
     assert_eq!(status(&run("attempts_per_day: null").await), ["SUCCESS"; 4]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// README, nss: "Test cases (Kiban's sandbox switch): `?testCase=NAME` or
+// `?testCaseId=ID` answers exactly the document's example"; SPEC §3: each
+// scenario answers "with the provider's own documented response". The
+// document's attempts-exceeded example (seeds/000) says "(2 operacion(es)
+// cada 1 dia(s))". The file's `attempts_per_day` is the sandbox's own
+// counter for the realistic path (README: "the next query that day gets
+// attempts_exceeded, whose message states the limit"): with
+// `attempts_per_day: 5` (or 0) the canned test case still states the
+// document's 2.
+#[tokio::test]
+async fn the_attempts_test_case_states_the_documents_limit_whatever_the_file_sets() {
+    let yaml = include_str!("../scenarios/nss.yaml");
+    let mut wrong = Vec::new();
+    for setting in ["attempts_per_day: 5", "attempts_per_day: 0"] {
+        let dir = temp_dir("nss-attempts");
+        std::fs::write(
+            dir.join("nss.yaml"),
+            yaml.replace("attempts_per_day: 2", setting),
+        )
+        .unwrap();
+        let sb = Sandbox::start_with(mxid_sandbox::Config {
+            scenarios: mxid_sandbox::Source::Dir(dir.clone()),
+            ..config()
+        })
+        .await;
+        for query in [
+            "testCase=attempts_exceeded",
+            "testCaseId=64ef694202a183b92efcba6e",
+        ] {
+            let r = sb
+                .post(&format!("{PATH}?{query}"), &[KEY], json!({"curp": EXAMPLE}))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            let b = r.json();
+            assert_eq!(b["id"], "64f8f50da6e92865602ba748", "{b}");
+            if b["response"]["message"] != ATTEMPTS_MESSAGE {
+                wrong.push(format!("{setting}, ?{query}: {}", b["response"]["message"]));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(
+        wrong.is_empty(),
+        "the test case is not the document's example: {wrong:#?}"
+    );
 }
 
 #[tokio::test]

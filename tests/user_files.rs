@@ -22,12 +22,7 @@ const SUCCESS_HEAD: &str = "        status: 200\n        body: &person";
 /// A folder holding `provider.yaml`: the shipped file after `edit`.
 fn scenario_dir(tag: &str, provider: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     let file = format!("{provider}.yaml");
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(&file),
-    )
-    .unwrap();
+    let shipped = shipped("scenarios", &file);
     let edited = edit(&shipped);
     assert_ne!(edited, shipped, "the edit must change the file");
     let dir = temp_dir(tag);
@@ -35,8 +30,18 @@ fn scenario_dir(tag: &str, provider: &str, edit: impl Fn(&str) -> String) -> Pat
     dir
 }
 
+/// The shipped `file` of the crate's `folder` (`scenarios` or `fixtures`).
+fn shipped(folder: &str, file: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(folder)
+            .join(file),
+    )
+    .unwrap()
+}
+
 /// A folder holding `curpv5.yaml`: the shipped file after `edit`.
-fn curpv5_dir(tag: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+pub(crate) fn curpv5_dir(tag: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     scenario_dir(tag, "curpv5", edit)
 }
 
@@ -791,4 +796,351 @@ fn a_misnamed_fixture_file_is_refused() {
     .unwrap();
     let err = refused(load_fixtures(&dir));
     assert!(err.to_string().contains("persona.yaml"), "{err}");
+}
+
+// --- where `check` points ----------------------------------------------------
+//
+// README "Command line": `check DIR` "prints `file:line:column: field:
+// message` and exits 1 on error"; SPEC §8: "`mxid-sandbox check DIR`
+// validates YAML and exits non-zero with file, line and field on error";
+// README "The scenario files": every mistake is "refused with file, line
+// and field". The location is the line and column of the offending key or
+// value, where a person would put the cursor to fix it.
+
+/// `text` with `from` replaced by `to` once; the edit must apply.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "no {from:?} to edit");
+    text.replacen(from, to, 1)
+}
+
+/// `mxid-sandbox check` on a folder holding only `file` with `text`: its
+/// stderr, which must be a refusal.
+fn refusal(tag: &str, file: &str, text: &str) -> String {
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join(file), text).unwrap();
+    let (passed, stderr) = check(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!passed, "check passed {file}: {stderr}");
+    stderr
+}
+
+/// The 1-based line of the first line of `text` that contains `line`, and
+/// the 1-based column of `needle` in it.
+fn pos(text: &str, line: &str, needle: &str) -> (usize, usize) {
+    let (i, l) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(line))
+        .unwrap_or_else(|| panic!("no line with {line:?}"));
+    let at = l
+        .find(needle)
+        .unwrap_or_else(|| panic!("no {needle:?} in {l:?}"));
+    (i + 1, l[..at].chars().count() + 1)
+}
+
+/// `stderr` reports `file:line:column: field: ` with one of `columns`.
+fn assert_at(stderr: &str, file: &str, line: usize, columns: &[usize], field: &str) {
+    let ok = columns
+        .iter()
+        .any(|c| stderr.contains(&format!("{file}:{line}:{c}: {field}: ")));
+    assert!(
+        ok,
+        "expected {file}:{line}:{columns:?}: {field}: …, got: {stderr}"
+    );
+}
+
+// A key of the field path is looked for among the direct children of the
+// key before it, never deeper: a body's own `data:` or `headers:` key,
+// written before the scenario's, is not the scenario's.
+#[test]
+fn a_data_or_headers_key_inside_a_body_is_not_the_scenarios_own() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let head = "        body: *person\n        data: {status: AN}";
+    let mut wrong = Vec::new();
+    for (tag, to, line, needle, field) in [
+        (
+            "body-data",
+            "        body:\n          data: {curp: \"{{curp}}\"}\n        data: {sttus: AN}",
+            "        data: {sttus: AN}",
+            "sttus",
+            "endpoints.bycurp.scenarios.active.data",
+        ),
+        (
+            "body-headers",
+            "        body:\n          headers: {accept: json}\n        headers:\n          Connection: close\n        data: {status: AN}",
+            "          Connection: close",
+            "Connection",
+            "endpoints.bycurp.scenarios.active.headers.Connection",
+        ),
+    ] {
+        let text = edit(&c, head, to);
+        let (l, col) = pos(&text, line, needle);
+        let stderr = refusal(tag, "curpv5.yaml", &text);
+        let want = format!("curpv5.yaml:{l}:{col}: {field}: ");
+        if !stderr.contains(&want) {
+            wrong.push(format!("{tag}: expected {want}…, got: {stderr}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+// The same at the top level: in a file that lists `endpoints:` before
+// `errors:` (any order is YAML) and whose body has an `errors: []` key, an
+// unknown error kind is reported at the top-level `errors:` entry.
+#[test]
+fn an_errors_key_in_a_body_is_not_the_top_level_errors() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let c = edit(
+        &c,
+        "          warning: []\n",
+        "          warning: []\n          errors: []\n",
+    );
+    let start = c.find("errors:\n  not_found:").unwrap();
+    let end = c.find("endpoints:\n").unwrap();
+    let moved = format!("{}{}\n{}", &c[..start], &c[end..], &c[start..end]);
+    let text = edit(
+        &moved,
+        "errors:\n  not_found:",
+        "errors:\n  teapot: {description: x, status: 418}\n  not_found:",
+    );
+    let (l, col) = pos(&text, "  teapot:", "teapot");
+    let stderr = refusal("errors-last", "curpv5.yaml", &text);
+    assert_at(&stderr, "curpv5.yaml", l, &[col], "errors.teapot");
+}
+
+// The same for a scenario name: an error answer written before `success`
+// whose body says `success: false` (a common JSON shape) does not stand in
+// for the scenario `success` when an error in `success` is located.
+#[test]
+fn a_body_key_named_like_a_later_scenario_is_not_that_scenario() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let text = edit(
+        &c,
+        "      success:\n",
+        "      failed:\n        description: an error answer\n        status: 200\n        body:\n          success: false\n      success:\n",
+    );
+    let text = edit(
+        &text,
+        "        body: &person",
+        "        headers:\n          Connection: close\n        body: &person",
+    );
+    let (l, col) = pos(&text, "          Connection: close", "Connection");
+    let stderr = refusal("success-key", "curpv5.yaml", &text);
+    assert_at(
+        &stderr,
+        "curpv5.yaml",
+        l,
+        &[col],
+        "endpoints.bycurp.scenarios.success.headers.Connection",
+    );
+}
+
+// A `---` document start (the YAML marker many editors and tools write) is
+// no list item: a personas file that starts with one has its errors
+// reported at the persona they are in.
+#[test]
+fn a_document_start_marker_does_not_shift_the_personas() {
+    let two = "---\n- curp: PXNE660720HMCXTN06\n  status: RCN\n- curp: GAPA950819HGTLRR07\n  status: ZZ\n";
+    let (l, col) = pos(two, "  status: ZZ", "ZZ");
+    let stderr = refusal("docstart-1", "personas.yaml", two);
+    assert_at(&stderr, "personas.yaml", l, &[col], "[1].status");
+
+    let one = "--- # personas\n- curp: PXNE660720HMCXTN06\n  status: ZZ\n";
+    let (l, col) = pos(one, "  status: ZZ", "ZZ");
+    let stderr = refusal("docstart-0", "personas.yaml", one);
+    assert_at(&stderr, "personas.yaml", l, &[col], "[0].status");
+}
+
+// SPEC §8: "file, line and field". An empty scenario name under a persona's
+// `scenarios:` map is reported at its own line, under the field
+// `[0].scenarios.curpv5`.
+#[test]
+fn an_empty_scenario_name_under_scenarios_is_reported_where_it_is() {
+    let text = "- curp: PXNE660720HMCXTN06\n  scenarios:\n    nss: not_found\n    curpv5: \"\"\n";
+    let (l, _) = pos(text, "    curpv5: \"\"", "curpv5");
+    let stderr = refusal("empty-scenario", "personas.yaml", text);
+    assert!(
+        stderr.contains(&format!("personas.yaml:{l}:"))
+            && stderr.contains(": [0].scenarios.curpv5: "),
+        "expected personas.yaml:{l}:…: [0].scenarios.curpv5: …, got: {stderr}"
+    );
+}
+
+// README "Command line": `file:line:column`. An unknown `entity_ine` in the
+// shipped catalogs' flow style (`- { entity_ine: "99", code: …, name: … }`)
+// is reported at the column of the "99", not of the municipality's name.
+#[test]
+fn an_unknown_municipality_entity_is_pointed_at_not_the_name() {
+    let cat = shipped("fixtures", "catalogs.yaml");
+    let text = edit(
+        &cat,
+        "{ entity_ine: \"02\", code: \"004\"",
+        "{ entity_ine: \"99\", code: \"004\"",
+    );
+    let (l, col) = pos(&text, "entity_ine: \"99\"", "\"99\"");
+    let stderr = refusal("muni", "catalogs.yaml", &text);
+    assert_at(
+        &stderr,
+        "catalogs.yaml",
+        l,
+        &[col, col + 1],
+        "municipalities[2].entity_ine",
+    );
+}
+
+// README "The scenario files": "a placeholder in a body's key … refused with
+// file, line and field". A placeholder written as a body key
+// (`"{{curp}}": []`) is reported at that key, not at the body's first value
+// that holds the same text (`curp: "{{curp}}"`, nothing wrong there).
+#[test]
+fn a_placeholder_written_as_a_key_is_pointed_at_not_at_a_value() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let text = edit(&c, "          warning: []", "          \"{{curp}}\": []");
+    let (l, col) = pos(&text, "          \"{{curp}}\": []", "\"{{curp}}\"");
+    let stderr = refusal("key-placeholder", "curpv5.yaml", &text);
+    assert_at(
+        &stderr,
+        "curpv5.yaml",
+        l,
+        &[col, col + 1],
+        "endpoints.bycurp.scenarios.success.body",
+    );
+}
+
+// README "The scenario files" / SPEC §8. An unknown `data:` key that is the
+// tail of a known key written above it (`description` under
+// `renapo_description`) is reported at its own line: a key is matched as a
+// whole word.
+#[test]
+fn an_unknown_data_key_is_pointed_at_not_a_known_key_containing_it() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let text = edit(
+        &c,
+        "        data: {status: BD}",
+        "        data:\n          renapo_description: registered\n          description: registered",
+    );
+    let (l, col) = pos(&text, "          description: registered", "description");
+    let stderr = refusal("data-tail", "curpv5.yaml", &text);
+    assert_at(
+        &stderr,
+        "curpv5.yaml",
+        l,
+        &[col],
+        "endpoints.bycurp.scenarios.deceased.data",
+    );
+}
+
+// README "Command line": `file:line:column: field`. A reject credential with
+// dots in it (tokens often have them) is located as one key, not split at
+// its dots, and not at another credential that merely contains it.
+#[test]
+fn a_reject_credential_with_dots_is_pointed_at() {
+    let cred = shipped("fixtures", "credentials.yaml");
+    let text = edit(
+        &cred,
+        "    invalid-apikey: invalid_credentials",
+        "    test.key.old: invalid_credentials\n    test.key: invalid_credentialz",
+    );
+    let (l, col) = pos(&text, "    test.key: invalid_credentialz", "test.key");
+    let stderr = refusal("dotted", "credentials.yaml", &text);
+    assert_at(
+        &stderr,
+        "credentials.yaml",
+        l,
+        &[col],
+        "curpv5.reject.test.key",
+    );
+}
+
+// README "The scenario files": "a key written twice in one mapping (a
+// scenario, …) … refused with file, line and field"; SPEC §8. A scenario
+// name written twice in one endpoint is refused at its second writing, as
+// a duplicate field is (`a_duplicate_field_is_refused_at_its_line_and_column`).
+#[test]
+fn a_duplicate_scenario_name_is_pointed_at_its_second_definition() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let text = edit(
+        &c,
+        "      unused:\n",
+        "      deceased:\n        description: again\n        status: 200\n      unused:\n",
+    );
+    let (l, col) = pos(&text, "        description: again", "description");
+    let l = l - 1; // the `deceased:` line above it
+    assert_eq!(text.lines().nth(l - 1), Some("      deceased:"));
+    let stderr = refusal("dup-scenario", "curpv5.yaml", &text);
+    assert!(
+        stderr.contains(&format!("curpv5.yaml:{l}:{}: ", col - 2)),
+        "expected curpv5.yaml:{l}:{}: (the second `deceased:`), got: {stderr}",
+        col - 2
+    );
+}
+
+// README "The scenario files": "A path two providers claim is reported in
+// the user's file, naming the other", with file, line and field; SPEC §8
+// the same. A user's curpv5 path "/api/v1/imss/nss/{x}" under GET clashes
+// with nss's "/api/v1/imss/nss/{id}": it is reported at the user's path,
+// field `endpoints.bycurp.paths`.
+#[test]
+fn a_path_clash_is_reported_at_the_users_path() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let text = edit(
+        &c,
+        "    method: POST\n    paths: [/api/curp/bycurp]",
+        "    method: [POST, GET]\n    paths: [/api/curp/bycurp, \"/api/v1/imss/nss/{x}\"]",
+    );
+    let (l, col) = pos(&text, "/api/v1/imss/nss/{x}", "\"/api/v1/imss/nss/{x}\"");
+    let stderr = refusal("clash", "curpv5.yaml", &text);
+    assert_at(
+        &stderr,
+        "curpv5.yaml",
+        l,
+        &[col, col + 1],
+        "endpoints.bycurp.paths",
+    );
+}
+
+// README "Command line": `file:line:column: …`. A file with a second YAML
+// document (`---` then more) is refused at the `---` that starts it.
+#[test]
+fn a_second_yaml_document_is_refused_with_its_line() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let text = format!("{c}---\nprovider: curpv5\n");
+    let l = text.lines().position(|l| l == "---").unwrap() + 1;
+    let stderr = refusal("two-docs", "curpv5.yaml", &text);
+    assert!(
+        stderr.contains(&format!("curpv5.yaml:{l}:")),
+        "expected curpv5.yaml:{l}: (the second document's `---`), got: {stderr}"
+    );
+}
+
+// SPEC §8: "file, line and field". A `method:` that is neither a name nor a
+// list (`method: 5`, `method: {POST: 1}`) is reported under the field
+// `endpoints.bycurp.method`.
+#[test]
+fn a_method_of_the_wrong_shape_names_the_method_field() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    for bad in ["method: 5", "method: {POST: 1}"] {
+        let text = edit(&c, "method: POST", bad);
+        let stderr = refusal("method-shape", "curpv5.yaml", &text);
+        assert!(
+            stderr.contains(": endpoints.bycurp.method: "),
+            "{bad}: expected the field endpoints.bycurp.method, got: {stderr}"
+        );
+    }
+}
+
+// README "The scenario files" / SPEC §8. In a block list of paths, a path
+// without its leading `/` that is the tail of the path above it is reported
+// at its own item, not at the valid path above.
+#[test]
+fn a_bad_path_in_a_list_is_pointed_at_not_the_item_above() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let text = edit(
+        &c,
+        "    paths: [/api/curp/bycurp]",
+        "    paths:\n      - /api/curp/bycurp\n      - api/curp/bycurp",
+    );
+    let (l, col) = pos(&text, "      - api/curp/bycurp", "api/curp/bycurp");
+    let stderr = refusal("path-item", "curpv5.yaml", &text);
+    assert_at(&stderr, "curpv5.yaml", l, &[col], "endpoints.bycurp.paths");
 }
