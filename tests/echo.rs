@@ -7,7 +7,8 @@
 //! its status (5xx only when the scenario says so), says JSON and is JSON,
 //! and an echoed value comes back as sent (or as its documented
 //! normalization: a CURP trimmed and upper-cased, a verification id trimmed
-//! and lower-cased).
+//! and lower-cased). And every row's description against its answer: what
+//! the catalog says a scenario answers, it answers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -1063,4 +1064,268 @@ async fn an_execution_id_with_an_escaped_character_is_the_same_id() {
     let r = sb.get(&format!("/api/v1/imss/nss/{escaped}"), &key).await;
     assert_eq!(r.status, 200, "{escaped}: {}", r.text());
     assert_eq!(r.json()["id"], id.as_str());
+}
+
+// ---- the catalog's descriptions -------------------------------------------
+//
+// Each row of `GET /__admin/scenarios` says what its scenario answers (a
+// status, a code, a CURP status, an async outcome); forced, it answers that.
+
+fn good_body(provider: &str, path: &str) -> Option<Value> {
+    Some(match (provider, path) {
+        ("curpv5", _) => json!({"curp": EXAMPLE_CURP}),
+        ("validacurp", p) if p.ends_with("calculateCURP") => json!({
+            "names": "enrique", "lastName": "peña", "secondLastName": "nieto",
+            "birthday": "20", "birthMonth": "07", "yearBirth": "1966",
+            "gender": "H", "entity": "15"}),
+        ("validacurp", p) if p.ends_with("getEntities") => json!({}),
+        ("validacurp", _) => json!({"curp": EXAMPLE_CURP}),
+        ("accuauth", _) => json!({"id_number": EXAMPLE_CURP}),
+        ("nss", "/api/v1/imss/nss") => json!({"curp": EXAMPLE_CURP}),
+        ("async", p) if p.ends_with("IneNominalList") => {
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540", "issueNumber": "03"})
+        }
+        ("async", p) if p.ends_with("RfcByCurp") => json!({"curp": EXAMPLE_CURP, "state": 15}),
+        ("async", p) if p.ends_with("NssByCurp") => json!({"curp": EXAMPLE_CURP}),
+        _ => return None,
+    })
+}
+
+async fn answer(sb: &Sandbox, row: &Value) -> (u16, Value) {
+    let provider = row["provider"].as_str().unwrap();
+    let method = row["method"].as_str().unwrap();
+    let path = row["path"].as_str().unwrap();
+    let name = row["name"].as_str().unwrap();
+    let mut h = credentials(provider);
+    h.push(("X-Sandbox-Scenario", name));
+    let uri = match (provider, path) {
+        ("nss", "/api/v1/imss/nss/{id}") => {
+            "/api/v1/imss/nss/00000000-0000-4000-8000-000000000000".to_string()
+        }
+        ("nss", "/api/v1/imss/nss/test_case") => path.to_string(),
+        ("nss", "/api/v1/imss/nss") if method == "GET" => {
+            "/api/v1/imss/nss?page=1&itemsPerPage=10".into()
+        }
+        ("async", p) if p.to_ascii_lowercase().ends_with("verificationstatus") => {
+            format!("{p}?verificationId=00000000-0000-4000-8000-000000000000")
+        }
+        _ => path.to_string(),
+    };
+    let r = if method == "POST" {
+        sb.post(&uri, &h, good_body(provider, path).unwrap_or(json!({})))
+            .await
+    } else {
+        sb.get(&uri, &h).await
+    };
+    let body = serde_json::from_slice(&r.body).unwrap_or(Value::String(r.text()));
+    (r.status, body)
+}
+
+/// The first `X…` token of a description that looks like a code/status it
+/// names, checked against the body.
+fn expectations(provider: &str, desc: &str) -> Vec<(String, String)> {
+    // (json pointer, expected text)
+    let mut out = Vec::new();
+    let word_after = |key: &str| -> Option<String> {
+        desc.find(key).map(|i| {
+            desc[i + key.len()..]
+                .trim_start()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    match provider {
+        "curpv5" => {
+            if let Some(v) = word_after("curpStatus") {
+                out.push(("/curpStatus".into(), v));
+            }
+            if let Some(v) = word_after("RENAPO answered") {
+                out.push(("/renapoResponseCode".into(), v));
+                let text = desc.split_once(": ").map(|x| x.1).unwrap_or("").to_string();
+                out.push(("/renapoResponseDescription".into(), text));
+            }
+            if let Some(v) = word_after("CCB layer answered") {
+                out.push(("/ccbResponseCode".into(), v));
+                let text = desc.split_once(": ").map(|x| x.1).unwrap_or("").to_string();
+                out.push(("/ccbResponseDescription".into(), text));
+            }
+            if desc.starts_with("CURPSV") {
+                out.push(("/error".into(), desc[..9].to_string()));
+            }
+        }
+        "validacurp" => {
+            if let Some(v) = word_after("CurpStatusKey") {
+                out.push(("/response/Applicant/CurpStatusKey".into(), v));
+            }
+            if let Some(v) = word_after("code") {
+                if desc.starts_with("code") {
+                    out.push(("/code_error".into(), v));
+                }
+            }
+        }
+        "accuauth" => {
+            if let Some(v) = word_after("result_code") {
+                out.push(("/result_code".into(), v));
+            }
+            if let Some(v) = word_after("estatusCurp") {
+                out.push(("/result/estatusCurp".into(), v));
+            }
+            let first = desc.split_whitespace().next().unwrap_or("");
+            if first.chars().all(|c| c.is_ascii_uppercase() || c == '_') && first.len() > 2 {
+                out.push(("/status".into(), first.to_string()));
+            }
+        }
+        "nss" => {
+            if let Some(v) = word_after("status") {
+                if desc.starts_with("status") {
+                    out.push(("/status".into(), v));
+                }
+            }
+            if let Some(v) = word_after("response") {
+                if v.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !v.is_empty() {
+                    out.push(("/response/status".into(), v));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "<absent>".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Every row of `GET /__admin/scenarios` forced on its endpoint: the HTTP
+/// status, code, status and field values its description names must be
+/// what the answer carries.
+#[tokio::test]
+async fn every_catalog_description_matches_its_forced_answer() {
+    let sb = Sandbox::start().await;
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+    let mut mismatches = Vec::new();
+    let mut checked = 0usize;
+    for row in catalog.as_array().unwrap() {
+        let provider = row["provider"].as_str().unwrap();
+        let desc = row["description"].as_str().unwrap();
+        let label = format!(
+            "{} {} {} [{}]",
+            provider,
+            row["method"].as_str().unwrap(),
+            row["path"].as_str().unwrap(),
+            row["name"].as_str().unwrap()
+        );
+        let (st, body) = answer(&sb, row).await;
+        // An HTTP status the description names: "(401)", "401 …", "200, …".
+        let named_status = desc
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|t| t.len() == 3)
+            .find(|t| {
+                let n: u16 = t.parse().unwrap();
+                (200..600).contains(&n)
+                    && (desc.contains(&format!("({t})"))
+                        || desc.starts_with(&format!("{t} "))
+                        || desc.starts_with(&format!("{t},"))
+                        || desc.starts_with(&format!("{t} —")))
+            });
+        if let Some(t) = named_status {
+            if st.to_string() != t {
+                mismatches.push(format!(
+                    "{label}: description says HTTP {t}, answered {st}: {desc}"
+                ));
+            }
+        }
+        for (ptr, want) in expectations(provider, desc) {
+            checked += 1;
+            let got = text(body.pointer(&ptr).unwrap_or(&Value::Null));
+            if got != want {
+                mismatches.push(format!(
+                    "{label}: {ptr} is {got:?}, description says {want:?}: {desc}"
+                ));
+            }
+        }
+        // Async creations: the final outcome after the clock runs on.
+        if provider == "async" && st == 200 {
+            if let Some(id) = body["verificationId"]
+                .as_str()
+                .filter(|_| row["method"] == "POST")
+            {
+                let id = id.to_string();
+                let mut states = Vec::new();
+                for step in ["1s", "2s", "20m", "20m", "20m", "2h"] {
+                    sb.advance(step).await;
+                    let r = sb
+                        .get(
+                            &format!("/api/AsyncVerication/verificationStatus?verificationId={id}"),
+                            &credentials("async"),
+                        )
+                        .await;
+                    states.push(r.json());
+                }
+                let last = states.last().unwrap().clone();
+                let retried = states.iter().any(|s| s["verificationStatus"] == 2);
+                if desc.contains("2 Retrying") && !retried {
+                    mismatches.push(format!("{label}: never 2 Retrying: {desc}"));
+                }
+                // states[2] is at +20m3s, states[3] at +40m3s.
+                let done = |s: &Value| s["verificationStatus"].as_u64().unwrap_or(0) >= 3;
+                if desc.contains("at the first retry (+20 min)") && !done(&states[2]) {
+                    mismatches.push(format!("{label}: not answered at +20 min: {}", states[2]));
+                }
+                if desc.contains("second retry (+40 min)")
+                    && (done(&states[2]) || !done(&states[3]))
+                {
+                    mismatches.push(format!(
+                        "{label}: +20m {} / +40m {}",
+                        states[2]["verificationStatus"], states[3]["verificationStatus"]
+                    ));
+                }
+                if desc.contains("retried at +20 and +40 min")
+                    && (done(&states[2]) || !done(&states[3]))
+                {
+                    mismatches.push(format!(
+                        "{label}: +20m {} / +40m {}",
+                        states[2]["verificationStatus"], states[3]["verificationStatus"]
+                    ));
+                }
+                if last["verificationStatus"] != 4 {
+                    mismatches.push(format!("{label}: not completed: {last}"));
+                }
+                if let Some(i) = desc.find("completes with ") {
+                    let code: String = desc[i + 15..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .collect();
+                    if code.chars().any(|c| c.is_ascii_digit())
+                        && last["warnings"][0]["code"] != code.as_str()
+                    {
+                        mismatches.push(format!(
+                            "{label}: completes with {}, description says {code}",
+                            last["warnings"]
+                        ));
+                    }
+                    if desc.contains("no data") && !last["verification"].is_null() {
+                        mismatches.push(format!(
+                            "{label}: data {} though description says no data",
+                            last["verification"]
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("checked {checked} named values");
+    assert!(checked > 100, "the checks ran: {checked}");
+    assert!(
+        mismatches.is_empty(),
+        "{} catalog rows disagree with their answers:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
