@@ -89,16 +89,7 @@ fn spec(provider: &str, path: &str) -> Spec {
     match (provider, path) {
         ("curpv5", _) => fields(&["curp"], &[], json!({"curp": EXAMPLE_CURP})),
         ("validacurp", "/curp/calculateCURP") => fields(
-            &[
-                "names",
-                "lastName",
-                "secondLastName",
-                "birthday",
-                "birthMonth",
-                "yearBirth",
-                "gender",
-                "entity",
-            ],
+            &crate::common::CALC_FIELDS,
             &["library"],
             json!({
                 "names": "enrique", "lastName": "peña", "secondLastName": "nieto",

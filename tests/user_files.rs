@@ -838,6 +838,14 @@ fn pos(text: &str, line: &str, needle: &str) -> (usize, usize) {
     (i + 1, l[..at].chars().count() + 1)
 }
 
+/// `check` refuses `file` holding `text` at `needle` in the first line
+/// holding `line`: `file:line:column: field: `.
+fn refused_at(tag: &str, file: &str, text: &str, line: &str, needle: &str, field: &str) {
+    let (l, col) = pos(text, line, needle);
+    let stderr = refusal(tag, file, text);
+    assert_at(&stderr, file, l, &[col], field);
+}
+
 /// `stderr` reports `file:line:column: field: ` with one of `columns`.
 fn assert_at(stderr: &str, file: &str, line: usize, columns: &[usize], field: &str) {
     let ok = columns
@@ -903,9 +911,14 @@ fn an_errors_key_in_a_body_is_not_the_top_level_errors() {
         "errors:\n  not_found:",
         "errors:\n  teapot: {description: x, status: 418}\n  not_found:",
     );
-    let (l, col) = pos(&text, "  teapot:", "teapot");
-    let stderr = refusal("errors-last", "curpv5.yaml", &text);
-    assert_at(&stderr, "curpv5.yaml", l, &[col], "errors.teapot");
+    refused_at(
+        "errors-last",
+        "curpv5.yaml",
+        &text,
+        "  teapot:",
+        "teapot",
+        "errors.teapot",
+    );
 }
 
 // The same for a scenario name: an error answer written before `success`
@@ -924,13 +937,12 @@ fn a_body_key_named_like_a_later_scenario_is_not_that_scenario() {
         "        body: &person",
         "        headers:\n          Connection: close\n        body: &person",
     );
-    let (l, col) = pos(&text, "          Connection: close", "Connection");
-    let stderr = refusal("success-key", "curpv5.yaml", &text);
-    assert_at(
-        &stderr,
+    refused_at(
+        "success-key",
         "curpv5.yaml",
-        l,
-        &[col],
+        &text,
+        "          Connection: close",
+        "Connection",
         "endpoints.bycurp.scenarios.success.headers.Connection",
     );
 }
@@ -941,14 +953,24 @@ fn a_body_key_named_like_a_later_scenario_is_not_that_scenario() {
 #[test]
 fn a_document_start_marker_does_not_shift_the_personas() {
     let two = "---\n- curp: PXNE660720HMCXTN06\n  status: RCN\n- curp: GAPA950819HGTLRR07\n  status: ZZ\n";
-    let (l, col) = pos(two, "  status: ZZ", "ZZ");
-    let stderr = refusal("docstart-1", "personas.yaml", two);
-    assert_at(&stderr, "personas.yaml", l, &[col], "[1].status");
+    refused_at(
+        "docstart-1",
+        "personas.yaml",
+        two,
+        "  status: ZZ",
+        "ZZ",
+        "[1].status",
+    );
 
     let one = "--- # personas\n- curp: PXNE660720HMCXTN06\n  status: ZZ\n";
-    let (l, col) = pos(one, "  status: ZZ", "ZZ");
-    let stderr = refusal("docstart-0", "personas.yaml", one);
-    assert_at(&stderr, "personas.yaml", l, &[col], "[0].status");
+    refused_at(
+        "docstart-0",
+        "personas.yaml",
+        one,
+        "  status: ZZ",
+        "ZZ",
+        "[0].status",
+    );
 }
 
 // SPEC §8: "file, line and field". An empty scenario name under a persona's
@@ -1019,13 +1041,12 @@ fn an_unknown_data_key_is_pointed_at_not_a_known_key_containing_it() {
         "        data: {status: BD}",
         "        data:\n          renapo_description: registered\n          description: registered",
     );
-    let (l, col) = pos(&text, "          description: registered", "description");
-    let stderr = refusal("data-tail", "curpv5.yaml", &text);
-    assert_at(
-        &stderr,
+    refused_at(
+        "data-tail",
         "curpv5.yaml",
-        l,
-        &[col],
+        &text,
+        "          description: registered",
+        "description",
         "endpoints.bycurp.scenarios.deceased.data",
     );
 }
@@ -1041,13 +1062,12 @@ fn a_reject_credential_with_dots_is_pointed_at() {
         "    invalid-apikey: invalid_credentials",
         "    test.key.old: invalid_credentials\n    test.key: invalid_credentialz",
     );
-    let (l, col) = pos(&text, "    test.key: invalid_credentialz", "test.key");
-    let stderr = refusal("dotted", "credentials.yaml", &text);
-    assert_at(
-        &stderr,
+    refused_at(
+        "dotted",
         "credentials.yaml",
-        l,
-        &[col],
+        &text,
+        "    test.key: invalid_credentialz",
+        "test.key",
         "curpv5.reject.test.key",
     );
 }
@@ -1140,7 +1160,12 @@ fn a_bad_path_in_a_list_is_pointed_at_not_the_item_above() {
         "    paths: [/api/curp/bycurp]",
         "    paths:\n      - /api/curp/bycurp\n      - api/curp/bycurp",
     );
-    let (l, col) = pos(&text, "      - api/curp/bycurp", "api/curp/bycurp");
-    let stderr = refusal("path-item", "curpv5.yaml", &text);
-    assert_at(&stderr, "curpv5.yaml", l, &[col], "endpoints.bycurp.paths");
+    refused_at(
+        "path-item",
+        "curpv5.yaml",
+        &text,
+        "      - api/curp/bycurp",
+        "api/curp/bycurp",
+        "endpoints.bycurp.paths",
+    );
 }

@@ -762,16 +762,7 @@ async fn calculate_curp_checks_every_field_in_the_documents_order() {
     let sb = Sandbox::start().await;
     // 400–407: each field missing (absent, null or blank), in table order;
     // an earlier missing field wins over a later one.
-    let fields = [
-        "names",
-        "lastName",
-        "secondLastName",
-        "birthday",
-        "birthMonth",
-        "yearBirth",
-        "gender",
-        "entity",
-    ];
+    let fields = crate::common::CALC_FIELDS;
     for (i, field) in fields.iter().enumerate() {
         let code = 400 + i as u64;
         let r = calc(&sb, |b| {

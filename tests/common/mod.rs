@@ -44,6 +44,19 @@ pub const ADMIN_READS: [&str; 7] = [
     "/__admin/webhooks/deliveries",
 ];
 
+/// validacurp calculateCURP's fields, in the order of their "missing"
+/// codes 400–407 (seed 001).
+pub const CALC_FIELDS: [&str; 8] = [
+    "names",
+    "lastName",
+    "secondLastName",
+    "birthday",
+    "birthMonth",
+    "yearBirth",
+    "gender",
+    "entity",
+];
+
 /// The shared CURP-status scenarios and the RENAPO status each forces.
 pub const CURP_STATUSES: [(&str, &str); 10] = [
     ("active", "AN"),
