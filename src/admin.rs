@@ -565,11 +565,14 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
 /// its scenario there; the override is then pointed at the endpoint that
 /// has the path now (its id and first path may have changed).
 fn still_answers(defs: &Defs, o: &mut Override) -> bool {
+    // A path override follows its endpoint (by id), wherever the new files
+    // put that endpoint's paths.
     let Some(endpoint) = defs
         .providers
         .iter()
         .filter(|p| p.id == o.provider)
-        .flat_map(|p| endpoints_at(p, o.path.as_deref()))
+        .flat_map(|p| &p.endpoints)
+        .filter(|e| o.endpoint.as_ref().is_none_or(|id| *id == e.id))
         .find(|e| e.scenario(&o.scenario).is_some())
     else {
         return false;

@@ -157,12 +157,18 @@ impl ServeArgs {
             crate::engine::fixtures::check_webhook_url(url)
                 .map_err(|e| format!("--webhook-url: {e}"))?;
         }
-        if self
-            .admin_token
-            .as_deref()
-            .is_some_and(|t| t.trim().is_empty())
-        {
-            return Err("--admin-token: must not be empty".into());
+        if let Some(t) = self.admin_token.as_deref() {
+            if t.trim().is_empty() {
+                return Err("--admin-token: must not be empty".into());
+            }
+            // It travels in a header, whose value HTTP trims and which
+            // carries ASCII: any other token could never be presented.
+            if !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(
+                    "--admin-token: only visible ASCII, no spaces (it is sent in an Authorization header)"
+                        .into(),
+                );
+            }
         }
         Ok(Config {
             seed: self.seed,

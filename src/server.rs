@@ -46,7 +46,7 @@ pub async fn serve(
     // tokio timer for every request.
     h1.header_read_timeout(None).keep_alive(true);
     let mut h2 = http2::Builder::new(TokioExecutor::new());
-    h2.timer(TokioTimer::new());
+    h2.timer(TokioTimer::new()).max_header_list_size(MAX_HEAD);
     let builders = Arc::new((h1, h2));
     let graceful = GracefulShutdown::new();
     let heads = HeadWatch::start(config.header_timeout)?;
@@ -96,7 +96,7 @@ pub async fn serve(
             // A client that has sent nothing yet is not waited for at
             // shutdown: there is no request of its to finish.
             let protocol = tokio::select! {
-                p = tokio::time::timeout(header_timeout, is_http2(io.inner())) => p,
+                p = tokio::time::timeout(header_timeout, is_http2(&io.inner().inner)) => p,
                 _ = stop.wait_for(|s| *s) => return drop(permit),
             };
             // Errors here are the client's (a reset, a timeout, garbage); the
@@ -188,10 +188,10 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// its first bytes: hyper then reads the connection from its first byte
 /// (hyper-util's `auto` reads the first bytes itself and hands them back,
 /// which made hyper grow every connection's read buffer to 16 KB).
-async fn is_http2(stream: &ResettableIo) -> io::Result<bool> {
+async fn is_http2(stream: &TcpStream) -> io::Result<bool> {
     let mut first = [0u8; H2_PREFACE.len()];
     loop {
-        let n = stream.inner.peek(&mut first).await?;
+        let n = stream.peek(&mut first).await?;
         if n == 0 || first[..n] != H2_PREFACE[..n] {
             return Ok(false);
         }
@@ -205,19 +205,63 @@ async fn is_http2(stream: &ResettableIo) -> io::Result<bool> {
     }
 }
 
-/// Answers a connection over the cap with a plain 503 and closes it.
+/// The most a request's head may hold over HTTP/2, as over HTTP/1.1:
+/// hyper's default bound on an HTTP/1.1 connection's read buffer, which a
+/// head must fit in (h2's own default, 16 KB, refused a long query string
+/// that HTTP/1.1 serves).
+const MAX_HEAD: u32 = 8192 + 4096 * 100;
+
+/// What a connection over the cap is told.
+const REFUSAL: &str =
+    r#"{"error":"too many connections: the sandbox is at its connection limit, retry shortly"}"#;
+
+/// How long a connection over the cap is watched for HTTP/2's preface
+/// before it gets the HTTP/1.1 503 (clients with prior knowledge send it at
+/// once; an HTTP/1.1 client that has sent nothing yet waits this long).
+const REFUSAL_PEEK: Duration = Duration::from_millis(50);
+
+/// Answers a connection over the cap with a 503 in its own protocol and
+/// closes it.
 async fn refuse(mut stream: TcpStream) {
-    let body = r#"{"error":"too many connections: the sandbox is at its connection limit, retry shortly"}"#;
-    let head = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
-        body.len()
-    );
-    let write = async {
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body.as_bytes()).await?;
-        stream.shutdown().await
+    let refusal = async {
+        if let Ok(Ok(true)) = tokio::time::timeout(REFUSAL_PEEK, is_http2(&stream)).await {
+            return refuse_http2(stream).await;
+        }
+        let head = format!(
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
+            REFUSAL.len()
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(REFUSAL.as_bytes()).await;
+        let _ = stream.shutdown().await;
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), refusal).await;
+}
+
+/// The 503 to an HTTP/2 client: its first request is answered, then the
+/// connection is closed (GOAWAY), without the slot it could not have.
+async fn refuse_http2(stream: TcpStream) {
+    let answered = Arc::new(Notify::new());
+    let told = answered.clone();
+    let service = service_fn(move |_req| {
+        told.notify_one();
+        async {
+            Response::builder()
+                .status(hyper::StatusCode::SERVICE_UNAVAILABLE)
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .header(hyper::header::RETRY_AFTER, "1")
+                .body(Full::new(Bytes::from_static(REFUSAL.as_bytes())))
+        }
+    });
+    let conn =
+        http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = answered.notified() => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
 }
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -573,18 +617,25 @@ fn expects_continue(headers: &hyper::HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
+/// The most of a declared `Content-Length` a body's buffer is sized for
+/// before the body comes.
+const PRESIZE: usize = 16 << 20;
+
 /// Reads the body, or finds it over `limit` or malformed; `Err` when the
 /// client left. The rest of an oversized
 /// body is read and dropped (up to a bound) so the client is not reset
 /// before it can read the 413. The buffer is sized by the `Content-Length`
-/// the client declared, when it is within the limit: grown by doubling, a
-/// body of 1 MB held 2 MB.
+/// the client declared, when it is within the limit (grown by doubling, a
+/// body of 1 MB held 2 MB), up to `PRESIZE`: a declared length is a claim,
+/// and under a huge `--body-limit` one request would have the process ask
+/// for terabytes before a byte of its body came.
 async fn read_body(
     mut body: Incoming,
     limit: usize,
     declared: Option<usize>,
 ) -> Result<BodyRead, io::Error> {
-    let mut buf = BytesMut::with_capacity(declared.filter(|n| *n <= limit).unwrap_or(0));
+    let presize = declared.filter(|n| *n <= limit).unwrap_or(0).min(PRESIZE);
+    let mut buf = BytesMut::with_capacity(presize);
     let mut seen = 0usize;
     let mut read_whole = true;
     while let Some(frame) = body.frame().await {

@@ -102,14 +102,19 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
             })
             .unwrap_or(lines.len());
     }
+    // A key's needle (`data:`) as JSON writes it (`"data":`) too.
+    let quoted = needle.strip_suffix(':').map(|key| format!("\"{key}\":"));
+    let column_of = |line: &str| {
+        column_of(line, needle).or_else(|| quoted.as_deref().and_then(|q| column_of(line, q)))
+    };
     if let Some(line) = found {
-        let within = (line..end).find_map(|i| column_of(lines[i], needle).map(|c| (i, c)));
+        let within = (line..end).find_map(|i| column_of(lines[i]).map(|c| (i, c)));
         return Some(match within {
             Some((i, c)) => (i + 1, c),
             None => (line + 1, indentation(lines[line]).max(0) as usize + 1),
         });
     }
-    (0..lines.len()).find_map(|i| column_of(lines[i], needle).map(|c| (i + 1, c)))
+    (0..lines.len()).find_map(|i| column_of(lines[i]).map(|c| (i + 1, c)))
 }
 
 /// The line and column of the second writing of `key` in the mapping that
@@ -154,9 +159,16 @@ fn segments(path: &str) -> Vec<Segment<'_>> {
     out
 }
 
-/// Blank, a comment, or a document marker (`---`, `...`): no content.
+/// Blank, a comment, a document marker (`---`, `...`), or only the
+/// brackets of a mapping or list written as JSON: no content.
 fn is_blank(line: &str) -> bool {
     let t = line.trim_start();
+    if !t.is_empty()
+        && t.chars()
+            .all(|c| matches!(c, '{' | '}' | '[' | ']' | ',' | ' '))
+    {
+        return true;
+    }
     let marker = |m: &str| {
         t.strip_prefix(m)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
@@ -268,6 +280,14 @@ endpoints:
         // A document marker is not a list item.
         let doc = "---\n- curp: A\n- curp: B\n  status: X\n";
         assert_eq!(locate(doc, "[1].status", "X"), Some((4, 11)));
+        // A file written as JSON, which YAML reads.
+        let json = "{\n  \"a\": {\n    \"data\": 1,\n    \"b\": {\"data\": 2}\n  },\n  \"c\": [\n    {\"x\": 1}\n  ]\n}\n";
+        assert_eq!(locate(json, "a.data", "data:"), Some((3, 5)));
+        assert_eq!(locate(json, "a.b", "data:"), Some((4, 11)));
+        assert_eq!(
+            locate("{\"a\": {\"data\": 1}}", "a.data", "data:"),
+            Some((1, 8))
+        );
         let twice = "a:\n  x: 1\n  y:\n    x: 2\n  x: 3\nb: 1\n";
         assert_eq!(second_key(twice, 2, 3, "x"), Some((5, 3)));
         assert_eq!(second_key(twice, 2, 3, "y"), None);

@@ -1437,6 +1437,14 @@ fn serve_refuses_flags_it_could_not_honour() {
             "--admin-token: must not be empty",
         ),
         (
+            &["serve", "--port", "0", "--admin-token", "s3cret "][..],
+            "--admin-token: only visible ASCII, no spaces (it is sent in an Authorization header)",
+        ),
+        (
+            &["serve", "--port", "0", "--admin-token", "contraseña"][..],
+            "--admin-token: only visible ASCII, no spaces (it is sent in an Authorization header)",
+        ),
+        (
             &["serve", "--port", "0", "--shutdown-timeout", "soon"][..],
             "--shutdown-timeout: 'soon' is not a duration",
         ),

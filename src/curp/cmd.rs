@@ -121,6 +121,16 @@ pub fn run(cmd: &CurpCommand, domain: &Domain) -> Result<Value, String> {
                     why.unwrap_or_default()
                 ));
             }
+            // A persona every provider answers not found for has no person
+            // either, whatever its CURP would make.
+            if domain
+                .persona(&curp)
+                .is_some_and(|p| p.scenario.as_deref() == Some("not_found"))
+            {
+                return Err(format!(
+                    "no provider answers a person for {curp}: its persona has scenario: not_found (every provider answers not found)"
+                ));
+            }
             serde_json::to_value(domain.person(&curp, *seed)).map_err(|e| e.to_string())
         }
         CurpCommand::Random { n, seed } => {
@@ -228,6 +238,12 @@ mod tests {
         assert!(run_args(&["person", "nope"])
             .unwrap_err()
             .starts_with("not a curp"));
+        // The not-found persona's CURP passes every rule, and no provider
+        // answers a person for it.
+        assert_eq!(
+            run_args(&["person", "GAPA950819HGTLRR07"]).unwrap_err(),
+            "no provider answers a person for GAPA950819HGTLRR07: its persona has scenario: not_found (every provider answers not found)"
+        );
         let a = run_args(&["random", "--n", "5", "--seed", "9"]).unwrap();
         assert_eq!(a, run_args(&["random", "--n", "5", "--seed", "9"]).unwrap());
         let list = a.as_array().unwrap();

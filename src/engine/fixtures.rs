@@ -123,25 +123,16 @@ impl Fixtures {
                 .iter()
                 .map(|(n, _)| n.trim_end_matches(".yaml"))
                 .collect();
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let stem = name
-                    .strip_suffix(".yaml")
-                    .or_else(|| name.strip_suffix(".yml"));
-                if let Some(stem) = stem.filter(|s| !known.contains(s)) {
-                    return Err(LoadError::new(
-                        &entry.path().display().to_string(),
-                        format!(
-                            "no fixture file '{stem}'; fixture files are named {}",
-                            EMBEDDED
-                                .iter()
-                                .map(|(n, _)| *n)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                }
-            }
+            super::check_folder(dir, &known, |stem| {
+                format!(
+                    "no fixture file '{stem}'; fixture files are named {}",
+                    EMBEDDED
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
         }
         let text = |name: &str| -> Result<(String, String), LoadError> {
             let embedded = EMBEDDED

@@ -239,10 +239,18 @@ impl Engine {
             "the request body is larger than {} bytes",
             self.config().body_limit
         );
-        let ns = self.namespace_of(req).ok();
+        // A namespace the header cannot have is said first, as for any
+        // request: there is no namespace to count the 413 in.
+        let ns = match self.namespace_of(req) {
+            Ok(ns) => ns,
+            Err(reply) => {
+                self.log("-", req, &reply);
+                return reply;
+            }
+        };
         let mut reply = self.engine_error(
             &defs,
-            ns.as_deref(),
+            &ns,
             owner,
             req,
             "payload_too_large",
@@ -253,7 +261,7 @@ impl Engine {
             reply.delay = Duration::ZERO;
             reply.fault = None;
         }
-        self.record(&defs, req, owner, None, None, &reply);
+        self.record_in(&ns, &defs, ns.clock.now(), req, owner, None, None, &reply);
         reply
     }
 
@@ -290,7 +298,7 @@ impl Engine {
                 let reply = self
                     .engine_error(
                         defs,
-                        Some(&ns),
+                        &ns,
                         Some(provider),
                         req,
                         "method_not_allowed",
@@ -316,7 +324,7 @@ impl Engine {
                 (
                     self.engine_error(
                         defs,
-                        Some(&ns),
+                        &ns,
                         provider,
                         req,
                         "not_found",
@@ -381,7 +389,7 @@ impl Engine {
             if req.method != Method::GET && req.method != Method::HEAD && !refused {
                 let reply = self.engine_error(
                     defs,
-                    Some(ns),
+                    ns,
                     Some(target.provider),
                     req,
                     "malformed_body",
@@ -551,7 +559,7 @@ impl Engine {
     fn engine_error(
         &self,
         defs: &Defs,
-        ns: Option<&Namespace>,
+        ns: &Namespace,
         owner: Option<usize>,
         req: &Request,
         kind: &'static str,
@@ -569,15 +577,13 @@ impl Engine {
             return Reply::sandbox_error(fallback, message);
         };
         let mut vars = Vars::new();
-        let now = ns.map_or_else(Timestamp::system_now, |n| n.clock.now());
+        let now = ns.clock.now();
         vars.set("scenario", kind)
             .set("message", message)
             .set_with("now", |out| now.write_mx_rfc3339(out));
         // A number of the namespace's sequence, as a request's: its ids
         // replay with the run.
-        let seq = ns.map_or(0, Namespace::next_seq);
-        let name = ns.map_or("", |n| n.name.as_str());
-        let mut rng = provider::seeded_rng(self.config().seed, name, seq, kind);
+        let mut rng = provider::seeded_rng(self.config().seed, &ns.name, ns.next_seq(), kind);
         module.error_vars(req, &mut rng, &mut vars);
         let mut reply = render(scenario, &vars);
         self.error_timing(&mut reply, Some(pdef), Some(scenario), req);
@@ -610,32 +616,6 @@ impl Engine {
             .sandbox_header(&FAULT_NAME)
             .and_then(|v| v.parse::<Fault>().ok())
             .or(scenario.and_then(|s| s.fault));
-    }
-
-    fn record(
-        &self,
-        defs: &Defs,
-        req: &Request,
-        provider: Option<usize>,
-        endpoint: Option<usize>,
-        curp: Option<String>,
-        reply: &Reply,
-    ) {
-        if let Ok(ns) = self.namespace_of(req) {
-            self.record_in(
-                &ns,
-                defs,
-                ns.clock.now(),
-                req,
-                provider,
-                endpoint,
-                curp,
-                reply,
-            );
-        } else {
-            let who = provider.map(|i| defs.providers[i].id.as_str());
-            self.log(who.unwrap_or("-"), req, reply);
-        }
     }
 
     /// The `--log-requests` line of one request: who answered (a provider's
@@ -812,6 +792,24 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 format!("unknown provider '{pid}'"),
             ));
         };
+        let calls_back = modules
+            .iter()
+            .any(|m| m.id() == pid && m.delivers_webhooks());
+        if let Some(cred) = creds.webhooks.keys().next().filter(|_| !calls_back) {
+            return Err(fixtures.credentials_error(
+                cred,
+                format!("{pid}.webhooks.{cred}"),
+                format!(
+                    "{pid} calls no one back; webhooks are for {}",
+                    modules
+                        .iter()
+                        .filter(|m| m.delivers_webhooks())
+                        .map(|m| m.id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
         for (cred, scenario) in &creds.reject {
             if let Some(e) = p.endpoints.iter().find(|e| e.scenario(scenario).is_none()) {
                 return Err(fixtures.credentials_error(
@@ -840,6 +838,17 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             };
             return Err(fixtures.personas_error(pid, format!("[{i}].scenarios.{pid}"), message));
         }
+        if let Some(pid) = persona
+            .provider_data
+            .keys()
+            .find(|pid| !providers.iter().any(|p| &p.id == *pid))
+        {
+            return Err(fixtures.personas_error(
+                pid,
+                format!("[{i}].provider_data.{pid}"),
+                format!("unknown provider '{pid}'"),
+            ));
+        }
         if let Some(name) = &persona.scenario {
             if !providers.iter().any(|p| defined(p, name)) {
                 return Err(fixtures.personas_error(
@@ -856,6 +865,44 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
         router,
         fixtures,
     })
+}
+
+/// Refuses a YAML file in a user's folder that the sandbox would not read
+/// (a typo: `persona.yaml`, `Personas.YAML`), which would otherwise leave
+/// the embedded file answering without a word.
+pub fn check_folder(
+    dir: &Path,
+    known: &[&str],
+    unknown: impl Fn(&str) -> String,
+) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        LoadError::new(
+            &dir.display().to_string(),
+            format!("cannot read folder: {e}"),
+        )
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((stem, ext)) = name.rsplit_once('.') else {
+            continue;
+        };
+        if !["yaml", "yml"].iter().any(|e| ext.eq_ignore_ascii_case(e)) {
+            continue;
+        }
+        let file = entry.path().display().to_string();
+        if ext != "yaml" && ext != "yml" {
+            return Err(LoadError::new(
+                &file,
+                format!(
+                    "write the extension in lower case ({stem}.yaml): files are read by that name"
+                ),
+            ));
+        }
+        if !known.contains(&stem) {
+            return Err(LoadError::new(&file, unknown(stem)));
+        }
+    }
+    Ok(())
 }
 
 /// The file `{stem}.yaml` (or `.yml`) in `dir`, if there is one: its path
@@ -881,8 +928,13 @@ pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, Loa
         }
     };
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    let mut text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::new(&file, format!("cannot read: {e}")))?;
+    // A byte-order mark (some Windows editors write one) is no part of the
+    // YAML, and the parser would take the first key for a second document.
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
     // A user's file: what the typed loaders would let pass silently.
     model::check_yaml(&file, &text)?;
     Ok(Some((file, text)))
@@ -894,30 +946,13 @@ pub fn load_scenarios(
     modules: &[Arc<dyn Provider>],
 ) -> Result<Vec<ProviderDef>, LoadError> {
     if let Source::Dir(dir) = source {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            LoadError::new(
-                &dir.display().to_string(),
-                format!("cannot read folder: {e}"),
+        let ids: Vec<&str> = modules.iter().map(|m| m.id()).collect();
+        check_folder(dir, &ids, |stem| {
+            format!(
+                "no provider '{stem}'; scenario files are named after {}",
+                ids.join(", ")
             )
         })?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(stem) = name
-                .strip_suffix(".yaml")
-                .or_else(|| name.strip_suffix(".yml"))
-            {
-                if !modules.iter().any(|m| m.id() == stem) {
-                    let ids: Vec<&str> = modules.iter().map(|m| m.id()).collect();
-                    return Err(LoadError::new(
-                        &entry.path().display().to_string(),
-                        format!(
-                            "no provider '{stem}'; scenario files are named after {}",
-                            ids.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
     }
     modules
         .iter()

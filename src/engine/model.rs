@@ -539,6 +539,26 @@ pub fn parse_provider(
                     format!("'{p}' must start with / and stay out of /__admin"),
                 ));
             }
+            // Requests are routed as sent: percent-encoded, a trailing slash
+            // trimmed. A path written otherwise would load and never answer.
+            if p.bytes().any(|b| !b.is_ascii_graphic()) {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    p,
+                    &format!("endpoints.{id}.paths"),
+                    format!("'{p}' has a character a request line cannot carry: write it percent-encoded, as clients send it (%20 for a space)"),
+                ));
+            }
+            if p.len() > 1 && p.ends_with('/') {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    p,
+                    &format!("endpoints.{id}.paths"),
+                    format!("'{p}' ends with /: write it without; a request with or without the slash reaches it"),
+                ));
+            }
             if p.contains(['?', '#']) {
                 return Err(LoadError::at(
                     file,
@@ -701,6 +721,15 @@ fn compile_scenario(
                 &k,
                 &format!("{field}.headers.{k}"),
                 "the server writes this header itself (the body's framing, the connection, the sandbox's own headers)",
+            ));
+        }
+        if headers.iter().any(|(h, _)| *h == hname) {
+            return Err(LoadError::at(
+                file,
+                text,
+                &k,
+                &format!("{field}.headers.{k}"),
+                "written twice: header names ignore case; write it once (several values go in one, comma-separated)",
             ));
         }
         let Some(v) = v else {
@@ -1085,6 +1114,19 @@ endpoints:
                 &format!("'{path}' must start with / and stay out of /__admin"),
             );
         }
+        for (paths, path, why) in [
+            ("[/demo/one/]", "/demo/one/", "ends with /: write it without; a request with or without the slash reaches it"),
+            ("['/demo/a b']", "/demo/a b", "has a character a request line cannot carry: write it percent-encoded, as clients send it (%20 for a space)"),
+            ("[/demo/año]", "/demo/año", "has a character a request line cannot carry: write it percent-encoded, as clients send it (%20 for a space)"),
+        ] {
+            refused(
+                &OK.replace("[/demo/one]", paths),
+                &expect(),
+                11,
+                "endpoints.one.paths",
+                &format!("'{path}' {why}"),
+            );
+        }
         // A path that merely mentions __admin further in is fine.
         parse_provider(
             "demo.yaml",
@@ -1169,6 +1211,14 @@ endpoints:
             16,
             "endpoints.one.scenarios.success.headers.x-note",
             "not a valid header value",
+        );
+        // One header in two cases is one header written twice.
+        refused(
+            &with("{X-Note: a, x-note: b}"),
+            &expect(),
+            16,
+            "endpoints.one.scenarios.success.headers.x-note",
+            "written twice: header names ignore case; write it once (several values go in one, comma-separated)",
         );
     }
 }

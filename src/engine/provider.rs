@@ -303,6 +303,12 @@ pub trait Provider: Send + Sync + 'static {
         false
     }
 
+    /// Whether the provider calls its clients back, so that a credential
+    /// may have a webhook target in the fixtures.
+    fn delivers_webhooks(&self) -> bool {
+        false
+    }
+
     /// The CURP the request is about, if any.
     fn curp(&self, _endpoint: &str, _req: &Request) -> Option<String> {
         None

@@ -228,6 +228,10 @@ impl Provider for AsyncVerification {
         });
     }
 
+    fn delivers_webhooks(&self) -> bool {
+        true
+    }
+
     fn admin_routes(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("GET", ADMIN_WEBHOOKS),
