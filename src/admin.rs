@@ -248,31 +248,36 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             engine.namespaces().forget(&ns.name);
             ok(json!({"reset": true, "namespace": ns.name}))
         }
-        Route::Reload => match engine.reload() {
-            Ok(()) => {
-                // An override whose scenario the new files no longer have
-                // would never match again: it goes, and the answer says so.
-                let defs = engine.defs();
-                let mut dropped = Vec::new();
-                for ns in engine.namespaces().all() {
-                    for o in ns.overrides.retain(|o| still_answers(&defs, o)) {
-                        dropped.push(json!({"namespace": ns.name, "override": o}));
+        Route::Reload => {
+            // What the reload changes in the namespaces is done before an
+            // admin change checked against the definitions goes on.
+            let _held = engine.hold_defs();
+            match engine.reload() {
+                Ok(()) => {
+                    // An override whose scenario the new files no longer have
+                    // would never match again: it goes, and the answer says so.
+                    let defs = engine.defs();
+                    let mut dropped = Vec::new();
+                    for ns in engine.namespaces().all() {
+                        for o in ns.overrides.retain(|o| still_answers(&defs, o)) {
+                            dropped.push(json!({"namespace": ns.name, "override": o}));
+                        }
+                        for (module, pdef) in engine.modules().iter().zip(&defs.providers) {
+                            module.reloaded(&ns, pdef, &defs.fixtures, engine.config());
+                        }
                     }
-                    for (module, pdef) in engine.modules().iter().zip(&defs.providers) {
-                        module.reloaded(&ns, pdef, &defs.fixtures, engine.config());
-                    }
+                    ok(json!({
+                        "reloaded": true,
+                        "scenarios": engine.catalog().len(),
+                        "dropped_overrides": dropped,
+                    }))
                 }
-                ok(json!({
-                    "reloaded": true,
-                    "scenarios": engine.catalog().len(),
-                    "dropped_overrides": dropped,
-                }))
+                Err(e) => error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("reload refused, the previous configuration stays: {e}"),
+                ),
             }
-            Err(e) => error(
-                StatusCode::BAD_REQUEST,
-                &format!("reload refused, the previous configuration stays: {e}"),
-            ),
-        },
+        }
     }
 }
 
@@ -435,6 +440,8 @@ fn handle_add_override(
         Ok(f) => f,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
+    // Checked and added with no reload in between.
+    let _held = engine.hold_defs();
     let defs = engine.defs();
     let pdef = match known_provider(engine, &provider) {
         Ok(i) => &defs.providers[i],

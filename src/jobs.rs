@@ -34,6 +34,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::engine::namespace::Began;
 use crate::engine::namespace::Namespace;
 use crate::time::{parse_duration, Timestamp};
 
@@ -335,9 +336,7 @@ pub const SENDING: &str = "sending";
 /// `generation` (checked under the state lock, so that a reset cannot slip
 /// between the check and the write).
 fn with_jobs<R>(ns: &Namespace, generation: u64, f: impl FnOnce(&mut Jobs) -> R) -> Option<R> {
-    ns.with_state::<Jobs, _>(STATE, |j| {
-        (ns.timers.generation() == generation).then(|| f(j))
-    })
+    ns.with_state::<Jobs, _>(STATE, |j| ns.is_current(generation).then(|| f(j)))
 }
 
 /// A step of the timeline.
@@ -752,8 +751,7 @@ pub enum RedeliverError {
 /// Sends the verification's status object to its webhook again, now, and
 /// waits for the answer (bounded by the webhook timeout). Not retried.
 pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, RedeliverError> {
-    let generation = ns.timers.generation();
-    let now = ns.clock.now();
+    let Began { generation, now } = ns.begin();
     let prepared = with_jobs(ns, generation, |j| {
         let v = j.verifications.get(id).ok_or(RedeliverError::Unknown)?;
         if matches!(v.status, Status::Processing | Status::Retrying) {
@@ -861,7 +859,7 @@ mod tests {
         for i in 0..MAX_VERIFICATIONS + 5 {
             create(
                 &ns,
-                ns.generation(),
+                ns.begin().generation,
                 now,
                 new_verification(&format!("v{i}"), Kind::NssByCurp),
             );

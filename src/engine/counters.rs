@@ -75,10 +75,22 @@ const MAX_KEYS: usize = 2 * PRUNE_AT;
 
 impl Counters {
     /// Counts one more hit of `key` and returns the count in the current
-    /// window, this hit included.
-    pub fn hit(&self, key: &str, window: Window, limit: Option<u64>, now: Timestamp) -> u64 {
+    /// window, this hit included; counts nothing and returns 0 unless
+    /// `current()` (asked under the lock [`Counters::clear`] takes: the
+    /// request's namespace was not reset since it began).
+    pub fn hit(
+        &self,
+        key: &str,
+        window: Window,
+        limit: Option<u64>,
+        now: Timestamp,
+        current: impl FnOnce() -> bool,
+    ) -> u64 {
         let slot = window.slot(now);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if !current() {
+            return 0;
+        }
         // A known key is found without a copy of it.
         if let Some(c) = map.by_key.get_mut(key) {
             return c.bump(window, limit, slot, now);
@@ -166,13 +178,16 @@ mod tests {
     fn day_window_rolls_at_mexico_midnight() {
         let c = Counters::default();
         let t = Timestamp::parse_rfc3339("2024-03-01T23:59:00-06:00").unwrap();
-        assert_eq!(c.hit("k", Window::Day, Some(2), t), 1);
-        assert_eq!(c.hit("k", Window::Day, Some(2), t), 2);
+        assert_eq!(c.hit("k", Window::Day, Some(2), t, || true), 1);
+        assert_eq!(c.hit("k", Window::Day, Some(2), t, || true), 2);
         assert_eq!(c.list(t)[0].since, "2024-03-01");
         let next = t.plus(Duration::from_secs(120));
         assert!(c.list(next).is_empty());
-        assert_eq!(c.hit("k", Window::Day, Some(2), next), 1);
+        assert_eq!(c.hit("k", Window::Day, Some(2), next, || true), 1);
         c.clear();
+        assert!(c.list(next).is_empty());
+        // A request that raced a reset counts nothing.
+        assert_eq!(c.hit("k", Window::Day, Some(2), next, || false), 0);
         assert!(c.list(next).is_empty());
     }
 
@@ -181,16 +196,16 @@ mod tests {
         let c = Counters::default();
         let today = Timestamp::parse_rfc3339("2024-05-15T10:00:00-06:00").unwrap();
         let yesterday = Timestamp::parse_rfc3339("2024-05-14T23:00:00-06:00").unwrap();
-        assert_eq!(c.hit("k", Window::Day, Some(2), today), 1);
-        assert_eq!(c.hit("k", Window::Day, Some(2), today), 2);
-        assert_eq!(c.hit("k", Window::Day, Some(2), yesterday), 1);
+        assert_eq!(c.hit("k", Window::Day, Some(2), today, || true), 1);
+        assert_eq!(c.hit("k", Window::Day, Some(2), today, || true), 2);
+        assert_eq!(c.hit("k", Window::Day, Some(2), yesterday, || true), 1);
         assert_eq!(c.list(yesterday)[0].since, "2024-05-14");
-        assert_eq!(c.hit("k", Window::Day, Some(2), today), 3);
+        assert_eq!(c.hit("k", Window::Day, Some(2), today, || true), 3);
         assert_eq!(c.list(today)[0].since, "2024-05-15");
-        assert_eq!(c.hit("k", Window::Day, Some(2), yesterday), 2);
+        assert_eq!(c.hit("k", Window::Day, Some(2), yesterday, || true), 2);
         // Two windows back is a window of its own, counted afresh.
         let before = Timestamp::parse_rfc3339("2024-05-13T12:00:00-06:00").unwrap();
-        assert_eq!(c.hit("k", Window::Day, Some(2), before), 1);
+        assert_eq!(c.hit("k", Window::Day, Some(2), before, || true), 1);
     }
 
     #[test]
@@ -198,18 +213,18 @@ mod tests {
         let c = Counters::default();
         let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
         for i in 0..PRUNE_AT {
-            c.hit(&format!("old{i}"), Window::Day, None, t);
+            c.hit(&format!("old{i}"), Window::Day, None, t, || true);
         }
         let tomorrow = t.plus(Duration::from_secs(86_400));
-        c.hit("k", Window::Day, None, tomorrow);
+        c.hit("k", Window::Day, None, tomorrow, || true);
         let map = c.map.lock().unwrap();
         assert_eq!(map.by_key.len(), 1, "yesterday's counters were dropped");
         drop(map);
         // Live counters are kept however many there are.
         for i in 0..PRUNE_AT {
-            c.hit(&format!("new{i}"), Window::Day, None, tomorrow);
+            c.hit(&format!("new{i}"), Window::Day, None, tomorrow, || true);
         }
-        assert_eq!(c.hit("k", Window::Day, None, tomorrow), 2);
+        assert_eq!(c.hit("k", Window::Day, None, tomorrow, || true), 2);
         assert_eq!(c.list(tomorrow).len(), PRUNE_AT + 1);
         assert_eq!(c.list(tomorrow)[0].key, "k");
     }
@@ -218,13 +233,13 @@ mod tests {
     fn a_flood_of_live_keys_stays_bounded() {
         let c = Counters::default();
         let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
-        c.hit("k", Window::Forever, Some(5), t);
-        c.hit("k", Window::Forever, Some(5), t);
+        c.hit("k", Window::Forever, Some(5), t, || true);
+        c.hit("k", Window::Forever, Some(5), t, || true);
         for i in 0..2 * MAX_KEYS {
-            c.hit(&format!("flood{i}"), Window::Forever, None, t);
+            c.hit(&format!("flood{i}"), Window::Forever, None, t, || true);
             assert!(c.map.lock().unwrap().by_key.len() <= MAX_KEYS);
         }
         // The counter hit more than once outlived the keys hit once.
-        assert_eq!(c.hit("k", Window::Forever, Some(5), t), 3);
+        assert_eq!(c.hit("k", Window::Forever, Some(5), t, || true), 3);
     }
 }

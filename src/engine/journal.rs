@@ -314,8 +314,15 @@ impl Journal {
 
     /// Records an entry (its id is assigned here), dropping the oldest past
     /// the bound.
-    pub fn record(&self, mut entry: Entry) {
+    /// Keeps `entry` if `current()` (asked under the lock
+    /// [`Journal::restart`] takes: the request's namespace was not reset
+    /// since it began).
+    pub fn record(&self, mut entry: Entry, current: impl FnOnce() -> bool) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if !current() {
+            drop(inner);
+            return entry.request.recycle();
+        }
         inner.next_id += 1;
         entry.id = inner.next_id;
         if self.limit == 0 {
@@ -449,7 +456,7 @@ mod tests {
     fn bounded_and_filtered() {
         let j = Journal::new(3);
         for i in 0..5 {
-            j.record(entry(&format!("/{i}"), b"{}"));
+            j.record(entry(&format!("/{i}"), b"{}"), || true);
         }
         let all = j.query(&Filter::default());
         assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), [3, 4, 5]);
@@ -470,15 +477,20 @@ mod tests {
         let j = Journal::new(1);
         let mut big = HeaderMap::new();
         big.insert("x-long", "v".repeat(500).parse().unwrap());
-        j.record(entry_of(
-            "/first/path",
-            Some("AAAA000000HDFXXX00"),
-            &big,
-            &[b'z'; 900],
-        ));
+        j.record(
+            entry_of(
+                "/first/path",
+                Some("AAAA000000HDFXXX00"),
+                &big,
+                &[b'z'; 900],
+            ),
+            || true,
+        );
+        // One that raced a reset is not kept, and takes no id.
+        j.record(entry("/raced", b"{}"), || false);
         // The second pushes the first out; the third reuses its buffer.
-        j.record(entry("/second", b"{}"));
-        j.record(entry("/3", b"[]"));
+        j.record(entry("/second", b"{}"), || true);
+        j.record(entry("/3", b"[]"), || true);
         let got = j.query(&Filter::default());
         assert_eq!(got.len(), 1);
         let e = &got[0];
@@ -509,7 +521,7 @@ mod tests {
     #[test]
     fn cuts_huge_bodies() {
         let j = Journal::new(3);
-        j.record(entry("/", &vec![b'a'; MAX_BODY_KEPT * 4]));
+        j.record(entry("/", &vec![b'a'; MAX_BODY_KEPT * 4]), || true);
         assert_eq!(j.query(&Filter::default())[0].body().len(), MAX_BODY_KEPT);
     }
 

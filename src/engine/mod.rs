@@ -22,7 +22,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -34,12 +34,11 @@ use serde_json::{json, Value};
 use crate::config::{Config, Source};
 use crate::request::{Body, Request};
 use crate::router::{Match, Router, Target};
-use crate::time::Timestamp;
 use fixtures::Fixtures;
 use journal::Entry;
 use latency::{Fault, Latency};
 use model::{Expect, LoadError, ProviderDef, Scenario};
-use namespace::{Namespace, Namespaces, NsRef, DEFAULT_NAMESPACE};
+use namespace::{Began, Namespace, Namespaces, NsRef, DEFAULT_NAMESPACE};
 use provider::{Call, Provider, Selected};
 use template::Vars;
 
@@ -135,6 +134,10 @@ struct Shared {
     /// Bumped by every reload; unique across engines in the process.
     generation: AtomicU64,
     namespaces: Namespaces,
+    /// Held by a reload, and by an admin change checked against the
+    /// definitions, so that the change lands before or after the reload
+    /// whole (an override added while a reload drops its scenario).
+    changes: Mutex<()>,
 }
 
 /// The longest credential taken: longer ones are invalid.
@@ -163,6 +166,7 @@ impl Engine {
                 defs: RwLock::new(Arc::new(defs)),
                 generation: AtomicU64::new(GENERATIONS.fetch_add(1, Ordering::Relaxed)),
                 namespaces,
+                changes: Mutex::new(()),
             }),
         })
     }
@@ -208,7 +212,17 @@ impl Engine {
         })
     }
 
-    /// Re-reads the YAML; on error the old definitions stay.
+    /// Keeps the definitions as they are (no reload) while the guard lives.
+    pub fn hold_defs(&self) -> MutexGuard<'_, ()> {
+        self.shared
+            .changes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Re-reads the YAML; on error the old definitions stay. The caller
+    /// holds [`Engine::hold_defs`] until what the reload changes in the
+    /// namespaces is done.
     pub fn reload(&self) -> Result<(), LoadError> {
         let defs = load(&self.shared.config, &self.shared.modules)?;
         *self.shared.defs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(defs);
@@ -248,6 +262,7 @@ impl Engine {
                 return reply;
             }
         };
+        let began = ns.begin();
         let mut reply = self.engine_error(
             &defs,
             &ns,
@@ -261,7 +276,7 @@ impl Engine {
             reply.delay = Duration::ZERO;
             reply.fault = None;
         }
-        self.record_in(&ns, &defs, ns.clock.now(), req, owner, None, None, &reply);
+        self.record_in(&ns, &defs, began, req, owner, None, None, &reply);
         reply
     }
 
@@ -280,11 +295,11 @@ impl Engine {
                 return reply;
             }
         };
-        // The request's one reading of the sandbox clock (a lock).
-        let now = ns.clock.now();
+        // The request's generation and its one reading of the sandbox clock.
+        let began = ns.begin();
         let (reply, provider, endpoint, curp) = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, params } => {
-                let (reply, curp) = self.dispatch(defs, &ns, now, req, target, &params);
+                let (reply, curp) = self.dispatch(defs, &ns, began, req, target, &params);
                 (reply, Some(target.provider), Some(target.endpoint), curp)
             }
             Match::MethodNotAllowed { provider, allow } => {
@@ -338,7 +353,7 @@ impl Engine {
             }
         };
         let reply = mark_sandbox_error(reply);
-        self.record_in(&ns, defs, now, req, provider, endpoint, curp, &reply);
+        self.record_in(&ns, defs, began, req, provider, endpoint, curp, &reply);
         reply
     }
 
@@ -362,7 +377,7 @@ impl Engine {
         &self,
         defs: &Defs,
         ns: &Namespace,
-        now: Timestamp,
+        began: Began,
         req: &Request,
         target: Target,
         params: &[(String, String)],
@@ -457,7 +472,7 @@ impl Engine {
             ns,
             &defs.fixtures,
             self.config(),
-            now,
+            began,
         );
         // Lent to the call, and taken back for the journal below.
         call.curp = curp;
@@ -472,10 +487,12 @@ impl Engine {
             (name.into(), Selected::Header)
         } else if let Some(name) = module.test_switch(&mut call) {
             (name.into(), Selected::TestSwitch)
-        } else if let Some(h) = ns
-            .overrides
-            .take(&pdef.id, &ep.id, |s| ep.scenario(s).is_some())
-        {
+        } else if let Some(h) = ns.overrides.take(
+            &pdef.id,
+            &ep.id,
+            |s| ep.scenario(s).is_some(),
+            || ns.is_current(began.generation),
+        ) {
             let name = h.scenario.clone();
             hit = Some(h);
             (name.into(), Selected::Override)
@@ -508,7 +525,7 @@ impl Engine {
 
         let mut vars = Vars::new();
         vars.set("scenario", &*name)
-            .set_with("now", |out| now.write_mx_rfc3339(out));
+            .set_with("now", |out| began.now.write_mx_rfc3339(out));
         module.vars(&mut call, scenario, &mut vars);
         let mut reply = render(scenario, &vars);
         module.finish(&mut call, scenario, reply.status.as_u16(), &reply.body);
@@ -640,7 +657,7 @@ impl Engine {
         &self,
         ns: &Namespace,
         defs: &Defs,
-        now: Timestamp,
+        began: Began,
         req: &Request,
         provider: Option<usize>,
         endpoint: Option<usize>,
@@ -655,8 +672,8 @@ impl Engine {
             let id = &p.endpoints[e].id;
             m.endpoints().iter().copied().find(|s| s == id)
         });
-        ns.journal.record(Entry::new(journal::Record {
-            time: now,
+        let entry = Entry::new(journal::Record {
+            time: began.now,
             provider: module.map(|m| m.id()),
             endpoint,
             method: &req.method,
@@ -668,7 +685,8 @@ impl Engine {
             scenario: reply.scenario,
             fault: reply.fault.map(Fault::name),
             curp: curp.as_deref(),
-        }));
+        });
+        ns.journal.record(entry, || ns.is_current(began.generation));
     }
 }
 

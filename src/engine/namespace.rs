@@ -11,6 +11,7 @@ use super::counters::Counters;
 use super::journal::Journal;
 use super::overrides::Overrides;
 use super::timers::Timers;
+use crate::time::Timestamp;
 
 pub const DEFAULT_NAMESPACE: &str = "default";
 
@@ -29,6 +30,15 @@ pub struct Namespace {
     pub journal: Journal,
     /// Numbers the requests, so that ids derived from it replay with `--seed`.
     seq: AtomicU64,
+    /// Which reset the namespace is at: even between resets, odd during
+    /// one. A request reads it first ([`Namespace::begin`]) and stores
+    /// anything (a journal entry, a count, a spent override, a module's
+    /// state) only if it is unchanged, checked under the lock that the
+    /// reset's clearing of that state takes: a request that raced a reset
+    /// stores nothing after it.
+    generation: AtomicU64,
+    /// One reset at a time.
+    resetting: Mutex<()>,
     // State a provider module keeps for itself (a history, verifications),
     // keyed by the provider's id. The engine only stores and resets it. A std
     // mutex: modules keep their sections short and never await inside.
@@ -50,6 +60,8 @@ impl Namespace {
             counters: Counters::default(),
             journal: Journal::new(journal_limit),
             seq: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+            resetting: Mutex::new(()),
             state: Mutex::new(Vec::new()),
             me,
         }
@@ -60,10 +72,23 @@ impl Namespace {
         self.me.clone()
     }
 
-    /// Bumped by every reset (after the sequence restarts): state a
-    /// request stores is kept only if no reset came since it began.
-    pub fn generation(&self) -> u64 {
-        self.timers.generation()
+    /// Where a request (or an admin action) begins: the generation first,
+    /// then the clock. A reset in progress is waited out (it only clears,
+    /// a few microseconds), so that nothing begins half in the old state.
+    pub fn begin(&self) -> Began {
+        loop {
+            let generation = self.generation.load(Ordering::SeqCst);
+            if generation % 2 == 0 {
+                let now = self.clock.now();
+                return Began { generation, now };
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Whether no reset came since `generation` ([`Namespace::begin`]).
+    pub fn is_current(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::SeqCst) == generation
     }
 
     /// The next request sequence number (1, 2, …).
@@ -96,9 +121,19 @@ impl Namespace {
 
     /// Timers, journal, counters, overrides, module state and clock back to start.
     pub fn reset(&self) {
-        // The sequence restarts before the generation moves on: a request
-        // that reads the new generation (before it takes its number, see
-        // `Call::new`) then takes a number of the new sequence.
+        /// Ends the reset's odd generation, whatever happens in it.
+        struct Done<'a>(&'a AtomicU64);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let _one = self.resetting.lock().unwrap_or_else(|p| p.into_inner());
+        // Odd first: every store of a request that began before checks the
+        // generation under the lock each clearing below takes, and so lands
+        // before its clearing or not at all.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let _done = Done(&self.generation);
         self.seq.store(0, Ordering::SeqCst);
         self.timers.clear();
         self.journal.restart();
@@ -107,6 +142,16 @@ impl Namespace {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.clock.reset();
     }
+}
+
+/// When a request began in its namespace ([`Namespace::begin`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Began {
+    /// The reset generation: what the request stores is kept only while it
+    /// is current ([`Namespace::is_current`]).
+    pub generation: u64,
+    /// The request's one reading of the sandbox clock.
+    pub now: Timestamp,
 }
 
 /// A namespace for the length of one request.
@@ -243,5 +288,36 @@ fn check_name(name: &str) -> Result<(), String> {
         Err(format!(
             "namespace '{name}' is not valid: use 1 to 64 letters, digits, '-', '_' or '.'"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_reset_ends_the_generation_of_every_request_begun_before_it() {
+        let start = Start {
+            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
+            scale: 0.0,
+        };
+        let ns = Namespaces::new(start, 10).get(DEFAULT_NAMESPACE).unwrap();
+        ns.clock.advance(Duration::from_secs(86_400));
+        let before = ns.begin();
+        assert!(ns.is_current(before.generation));
+        ns.reset();
+        assert!(!ns.is_current(before.generation));
+        // A request after it begins in the new generation, on the clock
+        // as it starts.
+        let after = ns.begin();
+        assert!(ns.is_current(after.generation));
+        assert_eq!(
+            after.generation % 2,
+            0,
+            "a generation between resets is even"
+        );
+        assert_eq!(after.now, start.at.unwrap());
+        assert_ne!(after.now, before.now);
     }
 }

@@ -95,11 +95,22 @@ impl Overrides {
     /// Takes the newest override that applies to this provider and endpoint
     /// (by its id) and whose scenario the endpoint has, spending one of its
     /// `times`.
-    pub fn take(&self, provider: &str, endpoint: &str, has: impl Fn(&str) -> bool) -> Option<Hit> {
+    /// `current()` is asked under the lock [`Overrides::restart`] takes: an
+    /// override is spent only by a request that began since the last reset.
+    pub fn take(
+        &self,
+        provider: &str,
+        endpoint: &str,
+        has: impl Fn(&str) -> bool,
+        current: impl FnOnce() -> bool,
+    ) -> Option<Hit> {
         if self.held.load(Ordering::SeqCst) == 0 {
             return None;
         }
         let mut inner = self.lock();
+        if !current() {
+            return None;
+        }
         let idx = inner.list.iter().rposition(|o| {
             o.provider == provider
                 && o.endpoint.as_deref().is_none_or(|e| e == endpoint)
@@ -191,22 +202,24 @@ mod tests {
         ov.add(o("p", None, "a", None));
         ov.add(o("p", Some("x"), "b", Some(2)));
         let all = |_: &str| true;
-        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "b");
-        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "b");
-        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "a");
-        assert_eq!(ov.take("p", "y", all).unwrap().scenario, "a");
-        assert!(ov.take("q", "x", all).is_none());
-        assert!(ov.take("p", "x", |s| s != "a").is_none());
+        assert_eq!(ov.take("p", "x", all, || true).unwrap().scenario, "b");
+        assert_eq!(ov.take("p", "x", all, || true).unwrap().scenario, "b");
+        assert_eq!(ov.take("p", "x", all, || true).unwrap().scenario, "a");
+        assert_eq!(ov.take("p", "y", all, || true).unwrap().scenario, "a");
+        assert!(ov.take("q", "x", all, || true).is_none());
+        assert!(ov.take("p", "x", |s| s != "a", || true).is_none());
         assert_eq!(ov.list().len(), 1);
         assert!(ov.remove(1));
         assert!(!ov.remove(1));
-        assert!(ov.take("p", "x", all).is_none(), "none left");
+        assert!(ov.take("p", "x", all, || true).is_none(), "none left");
         ov.add(o("p", None, "c", Some(1)));
-        assert_eq!(ov.take("p", "x", all).unwrap().scenario, "c");
-        assert!(ov.take("p", "x", all).is_none(), "spent");
+        // A request that raced a reset spends nothing.
+        assert!(ov.take("p", "x", all, || false).is_none());
+        assert_eq!(ov.take("p", "x", all, || true).unwrap().scenario, "c");
+        assert!(ov.take("p", "x", all, || true).is_none(), "spent");
         ov.add(o("p", None, "d", None));
         ov.clear();
-        assert!(ov.take("p", "x", all).is_none(), "cleared");
+        assert!(ov.take("p", "x", all, || true).is_none(), "cleared");
     }
 
     #[test]
@@ -220,7 +233,7 @@ mod tests {
         });
         assert_eq!(gone.len(), 1);
         assert_eq!(gone[0].scenario, "b");
-        assert_eq!(ov.take("p", "z", |_| true).unwrap().scenario, "a");
-        assert!(ov.take("p", "y", |_| true).is_none());
+        assert_eq!(ov.take("p", "z", |_| true, || true).unwrap().scenario, "a");
+        assert!(ov.take("p", "y", |_| true, || true).is_none());
     }
 }

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
 
+use super::counters::Window;
 use super::fixtures::Fixtures;
 use super::model::{self, EndpointDef, ProviderDef, Scenario};
-use super::namespace::{Namespace, Namespaces};
+use super::namespace::{Began, Namespace, Namespaces};
 use super::template::Vars;
 use super::Reply;
 use crate::config::Config;
@@ -107,7 +108,7 @@ impl<'a> Call<'a> {
         ns: &'a Namespace,
         fixtures: &'a Fixtures,
         config: &'a Config,
-        now: Timestamp,
+        began: Began,
     ) -> Call<'a> {
         Call {
             req,
@@ -117,19 +118,27 @@ impl<'a> Call<'a> {
             ns,
             fixtures,
             config,
-            now,
+            now: began.now,
             credential: None,
             curp: None,
             selected: Selected::Realistic,
-            // The generation first: a reset restarts the sequence, then
-            // bumps it, so a number from before the reset always comes with
-            // the generation before it (and what it stores is dropped).
-            generation: ns.generation(),
+            // After the generation: a number of the sequence before a
+            // reset comes with the generation before it (and what the
+            // request stores is dropped).
+            generation: began.generation,
             seq: ns.next_seq(),
             kept: None,
             found: None,
             person: None,
         }
+    }
+
+    /// Counts one more hit of `key` in the namespace's counters and returns
+    /// the window's count ([`super::counters::Counters::hit`]); a request
+    /// that raced a reset counts nothing (and reads 0).
+    pub fn hit(&self, key: &str, window: Window, limit: Option<u64>) -> u64 {
+        let current = || self.ns.is_current(self.generation);
+        self.ns.counters.hit(key, window, limit, self.now, current)
     }
 
     /// Keeps what `realistic` looked up for `vars`: the state is read once,

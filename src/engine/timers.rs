@@ -12,14 +12,13 @@
 //! [`Timers::run_due`], which runs what the move made due one instant after
 //! the other and returns when nothing is due and nothing is running: every
 //! consequence of the move has happened, in order, when its answer arrives.
-//! [`Timers::clear`] (reset) drops what is pending, aborts what is running
-//! and bumps a generation number, so that a task started before the reset
-//! can tell that its results no longer belong anywhere.
+//! [`Timers::clear`] (reset) drops what is pending and aborts what is
+//! running; a task that is between two awaits when it is aborted tells by
+//! its namespace's generation that its results no longer belong anywhere.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{watch, Notify};
@@ -46,9 +45,6 @@ struct Inner {
     state: Mutex<State>,
     /// Wakes the driver when a timer is scheduled or the timers stop.
     wake: Notify,
-    /// Bumped by every [`Timers::clear`] (under the state lock), read
-    /// without it: every request of the namespace reads it.
-    generation: AtomicU64,
     /// Bumped whenever a running task ends, so that `run_due` can wait for
     /// the tasks in flight without polling.
     done: watch::Sender<u64>,
@@ -75,7 +71,6 @@ impl Timers {
                 clock,
                 state: Mutex::new(State::default()),
                 wake: Notify::new(),
-                generation: AtomicU64::new(0),
                 done: watch::channel(0).0,
             }),
         }
@@ -144,13 +139,11 @@ impl Timers {
         Hold(self.inner.clone())
     }
 
-    /// Drops every pending task, aborts the running ones and starts a new
-    /// generation (reset).
+    /// Drops every pending task and aborts the running ones (reset).
     pub fn clear(&self) {
         let running: Vec<AbortHandle> = {
             let mut s = self.inner.lock();
             s.queue.clear();
-            self.inner.generation.fetch_add(1, Ordering::SeqCst);
             s.running.drain().map(|(_, h)| h).collect()
         };
         // Aborted after the lock is released: an aborted task's guard takes it.
@@ -165,12 +158,6 @@ impl Timers {
         self.inner.lock().stopped = true;
         self.clear();
         self.inner.wake.notify_one();
-    }
-
-    /// Bumped by every [`Timers::clear`]: a task compares the generation it
-    /// was scheduled in with this one before it records anything.
-    pub fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::SeqCst)
     }
 
     /// Tasks waiting for their time.
@@ -361,7 +348,6 @@ mod tests {
             clock.now(),
             Box::new(|| Box::pin(std::future::pending::<()>())),
         );
-        let g = t.generation();
         // Let the driver start the pending-forever task.
         for _ in 0..100 {
             if t.running() == 1 {
@@ -370,7 +356,6 @@ mod tests {
             tokio::task::yield_now().await;
         }
         t.clear();
-        assert_eq!(t.generation(), g + 1);
         clock.advance(Duration::from_secs(10));
         t.run_due().await;
         assert_eq!(n.load(Ordering::SeqCst), 0);

@@ -231,7 +231,7 @@ fn over(
     let Some(limit) = call.provider.limit(setting, default) else {
         return false;
     };
-    call.ns.counters.hit(&key(), w, Some(limit), call.now) > limit
+    call.hit(&key(), w, Some(limit)) > limit
 }
 
 /// The upper-case name of a RENAPO state code (`VZ` → `VERACRUZ`, `NE` →

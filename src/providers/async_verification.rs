@@ -369,10 +369,7 @@ fn check_nss(call: &Call<'_>) -> Option<&'static str> {
     let curp = call.curp.as_deref().unwrap_or_default();
     if let Some(limit) = call.provider.limit(NSS_PER_CURP_PER_DAY, Some(2)) {
         let key = format!("async:NssByCurp:{curp}");
-        let n = call
-            .ns
-            .counters
-            .hit(&key, Window::Day, Some(limit), call.now);
+        let n = call.hit(&key, Window::Day, Some(limit));
         if n > limit {
             return Some("attempts_exceeded");
         }

@@ -287,7 +287,7 @@ impl Provider for Nss {
         // Checked under the state lock, which a reset's clearing takes too:
         // an execution answered before a reset is not kept after it.
         ns.with_state::<History, _>(STATE, |h| {
-            if ns.generation() == generation {
+            if ns.is_current(generation) {
                 h.record(&id, body, fresh, limit);
             }
         });
@@ -317,12 +317,7 @@ fn query_outcome(call: &mut Call<'_>) -> Cow<'static, str> {
     }
     if let Some(limit) = call.provider.limit("attempts_per_day", Some(2)) {
         let curp = call.curp.as_deref().unwrap_or_default();
-        let n = call.ns.counters.hit(
-            &format!("nss:curp:{curp}"),
-            Window::Day,
-            Some(limit),
-            call.now,
-        );
+        let n = call.hit(&format!("nss:curp:{curp}"), Window::Day, Some(limit));
         if n > limit {
             return "attempts_exceeded".into();
         }

@@ -240,12 +240,7 @@ impl Provider for ValidaCurp {
         if let Some(limit) = call.provider.limit(QUOTA_SETTING, None) {
             let token = call.credential.clone().unwrap_or_default();
             let key = format!("validacurp:quota:{token}");
-            if call
-                .ns
-                .counters
-                .hit(&key, Window::Forever, Some(limit), call.now)
-                > limit
-            {
+            if call.hit(&key, Window::Forever, Some(limit)) > limit {
                 return "out_of_quota".into();
             }
         }
