@@ -78,7 +78,7 @@ impl Namespace {
     pub fn begin(&self) -> Began {
         loop {
             let generation = self.generation.load(Ordering::SeqCst);
-            if generation % 2 == 0 {
+            if generation.is_multiple_of(2) {
                 let now = self.clock.now();
                 return Began { generation, now };
             }
