@@ -2,12 +2,11 @@
 //! counters, clock, reset, reload, health, namespaces, the admin token.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{config, Resp, Sandbox, ADMIN_READS};
+use crate::common::{config, temp_dir, Resp, Sandbox, ADMIN_READS};
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
 use mxid_sandbox::{Config, Source};
@@ -16,23 +15,6 @@ const PATH: &str = "/api/curp/bycurp";
 const KEY: (&str, &str) = ("apikey", "test-key");
 const CURP: &str = "PXNE660720HMCXTN06";
 const OTHER_CURP: &str = "SOCH790615MPLTVR04";
-
-/// A fresh, empty folder under the system temp dir.
-pub fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "mxid-sandbox-test-{tag}-{}-{}-{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 async fn bycurp(sb: &Sandbox, curp: &str) -> Resp {
     sb.post(PATH, &[KEY], json!({ "curp": curp })).await

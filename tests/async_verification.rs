@@ -1324,7 +1324,7 @@ async fn a_person_without_an_nss_at_imss_has_none_on_async_either() {
 #[tokio::test]
 async fn a_forced_success_without_an_nss_states_the_documents_nss_with_a_users_personas() {
     const DOCUMENTED_NSS: &str = "08189782793";
-    let dir = crate::admin::temp_dir("personas-without-nss");
+    let dir = crate::common::temp_dir("personas-without-nss");
     std::fs::write(
         dir.join("personas.yaml"),
         format!("# a user's personas\n- curp: {EPN}\n  nss: \"\"\n  scenarios: {{nss: success, async: success}}\n"),
@@ -2126,7 +2126,7 @@ async fn a_reload_that_changes_a_fixture_webhook_moves_the_next_attempt() {
     let old = Hook::start().await;
     old.always(Answer::Status(500));
     let new = Hook::start().await;
-    let dir = crate::admin::temp_dir("reload-fixture-webhook");
+    let dir = crate::common::temp_dir("reload-fixture-webhook");
     let write = |url: &str| {
         std::fs::write(
             dir.join("credentials.yaml"),

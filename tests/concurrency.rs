@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
-use crate::common::{Resp, Sandbox};
+use crate::common::{config, temp_dir, Http, RemovedOnDrop, Resp, Sandbox};
+use mxid_sandbox::{Config, Source};
 
 const CURPV5: &str = "/api/curp/bycurp";
 const CURPV5_KEY: (&str, &str) = ("apikey", "test-key");
@@ -559,6 +560,270 @@ async fn racing_requests_in_new_namespaces_stop_exactly_at_the_cap() {
         .filter(|r| r.status == 400 && r.text().contains("too many namespaces"))
         .count();
     assert_eq!((ok, refused), (1024, 76));
+}
+
+// --- requests racing a reset or a reload ---------------------------------------------
+//
+// README, Robustness (Concurrency) and Decisions (async): "a request that
+// raced a reset stores nothing after it". Each test runs a fixed number of
+// rounds of requests with a reset (or a reload) among them: a broken
+// invariant shows in most runs, not in every one.
+
+/// `n` requests at once, the middle one `POST /__admin/reset` of the
+/// default namespace: the answers, in the order they were sent.
+async fn burst_with_a_reset(
+    sb: &Sandbox,
+    n: usize,
+    request: impl Fn(usize) -> (String, Vec<(String, String)>, Value),
+) -> Vec<Resp> {
+    burst(sb, n, |i| {
+        if i == n / 2 {
+            ("/__admin/reset".into(), Vec::new(), json!({}))
+        } else {
+            request(i)
+        }
+    })
+    .await
+}
+
+/// The clock as `GET /__admin/clock` writes it.
+async fn now_as_written(sb: &Sandbox) -> Value {
+    sb.admin_get("/__admin/clock").await["now"].clone()
+}
+
+// The journal after a reset holds only entries of the reset clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_that_raced_a_reset_leaves_no_journal_entry_after_it() {
+    let sb = Sandbox::start().await;
+    let start = now_as_written(&sb).await;
+    for round in 0..10 {
+        sb.advance("1d").await;
+        let answers = burst_with_a_reset(&sb, 40, |i| {
+            (
+                CURPV5.into(),
+                headers(&[CURPV5_KEY]),
+                json!({"curp": curp(i + 40 * round)}),
+            )
+        })
+        .await;
+        for r in answers {
+            assert!(r.status < 500, "{} {}", r.status, r.text());
+        }
+        for e in sb.admin_get("/__admin/requests").await.as_array().unwrap() {
+            assert_eq!(
+                e["time"], start,
+                "round {round}: an entry from before the reset is in the journal after it: {e}"
+            );
+        }
+    }
+}
+
+// A verification kept after a reset was created on the reset clock: 2 s
+// later (its processing delay, no webhook target) it is completed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verification_created_across_a_reset_is_not_left_a_day_in_the_future() {
+    let sb = Sandbox::start().await;
+    let start = now_as_written(&sb).await;
+    for round in 0..30 {
+        sb.advance("1d").await;
+        let answers = burst_with_a_reset(&sb, 40, |i| {
+            (
+                ASYNC_NSS.into(),
+                headers(&[ASYNC_KEY]),
+                json!({"curp": curp(i + 40 * round)}),
+            )
+        })
+        .await;
+        for r in answers {
+            assert!(r.status < 500, "{} {}", r.status, r.text());
+        }
+        sb.advance("2s").await;
+        for v in sb
+            .admin_get("/__admin/verifications")
+            .await
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(
+                (&v["createdAt"], &v["status"]),
+                (&start, &json!("Completed")),
+                "round {round}: 2 s after the reset (clock at START + 2 s): {v}"
+            );
+        }
+        let r = sb.admin_post("/__admin/reset", json!({})).await;
+        assert_eq!(r.status, 200);
+    }
+}
+
+// nss's per-CURP counters and its history agree after a racing reset: a
+// CURP counted in the fresh counters has its execution in the fresh history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_racing_reset_nss_counters_and_history_agree() {
+    let sb = Sandbox::start().await;
+    for round in 0..40 {
+        let answers = burst_with_a_reset(&sb, 40, |i| {
+            (
+                NSS.into(),
+                headers(&[NSS_KEY]),
+                json!({"curp": curp(i + 40 * round)}),
+            )
+        })
+        .await;
+        for r in answers {
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        let counted = sb
+            .admin_get("/__admin/counters")
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["key"].as_str().unwrap().starts_with("nss:curp:"))
+            .count();
+        let history = sb
+            .get(&format!("{NSS}?page=1&itemsPerPage=100"), &[NSS_KEY])
+            .await;
+        assert_eq!(history.status, 200, "{}", history.text());
+        let kept = history.json()["items"].as_array().unwrap().len();
+        assert_eq!(
+            counted, kept,
+            "round {round}: CURPs counted after the reset vs executions kept after it"
+        );
+        let r = sb.admin_post("/__admin/reset", json!({})).await;
+        assert_eq!(r.status, 200);
+    }
+}
+
+// README, Admin API: `POST /__admin/reset` removes the overrides; a
+// verification kept after it was not answered by one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verification_kept_after_a_reset_was_not_chosen_by_an_override_it_removed() {
+    let sb = Sandbox::start().await;
+    for round in 0..40 {
+        let r = sb
+            .admin_post(
+                "/__admin/overrides",
+                json!({"provider": "async", "scenario": "not_found"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let answers = burst_with_a_reset(&sb, 40, |i| {
+            (
+                ASYNC_NSS.into(),
+                headers(&[ASYNC_KEY]),
+                json!({"curp": curp(i + 40 * round)}),
+            )
+        })
+        .await;
+        for r in answers {
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+        for v in sb
+            .admin_get("/__admin/verifications")
+            .await
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(
+                v["scenario"], "success",
+                "round {round}: kept after the reset, answered by the override it removed: {v}"
+            );
+        }
+        let r = sb.admin_post("/__admin/reset", json!({})).await;
+        assert_eq!(r.status, 200);
+    }
+}
+
+/// Two of curpv5's scenarios that nothing else names, as written in
+/// `scenarios/curpv5.yaml`.
+const REMOVABLE: [(&str, &str); 2] = [
+    (
+        "renapo_05_01",
+        r#"      renapo_05_01:
+        description: "RENAPO answered 05-01: Error al procesar los parámetros de salida XML"
+        status: 200
+        body: *renapo
+        data: {renapo: "05-01", renapo_description: "Error al procesar los parámetros de salida XML", ccb: CRCPR002, ccb_description: "Error al conectarse con el servicio de RENAPO"}
+"#,
+    ),
+    (
+        "ccb_required",
+        r#"      ccb_required:
+        description: "the CCB layer answered CRCPR003: El campo CURP es un parámetro requerido"
+        status: 200
+        body: *renapo
+        data: {ccb: CRCPR003, ccb_description: "El campo CURP es un parámetro requerido"}
+"#,
+    ),
+];
+
+// README, Admin API, `POST /__admin/reload`: the overrides whose scenario
+// the new files no longer have are removed, those added while it runs too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_override_added_while_a_reload_removes_its_scenario_is_dropped_too() {
+    let dir = temp_dir("reload-race");
+    let _gone = RemovedOnDrop(dir.clone());
+    let full = include_str!("../scenarios/curpv5.yaml");
+    // Files without one scenario, then without the other: each reload
+    // removes the scenario the one before it brought back.
+    let without: Vec<String> = REMOVABLE
+        .iter()
+        .map(|(_, text)| {
+            assert!(full.contains(text));
+            full.replace(text, "")
+        })
+        .collect();
+    std::fs::write(dir.join("curpv5.yaml"), &without[0]).unwrap();
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    // Answered once the server has read the files, before they change.
+    assert_eq!(sb.admin_get("/__admin/health").await["status"], "ok");
+    for round in 1..=15 {
+        let (removed, _) = REMOVABLE[round % 2];
+        std::fs::write(dir.join("curpv5.yaml"), &without[round % 2]).unwrap();
+        // Overrides for the scenario the reload removes, added all the while
+        // it runs by 16 clients, each in a namespace of its own.
+        let reload = sb.send_in_background("POST", "/__admin/reload", &[], "");
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut set = JoinSet::new();
+        for c in 0..16 {
+            let http = Http::new(sb.base.clone());
+            let done = done.clone();
+            set.spawn(async move {
+                let body = json!({"provider": "curpv5", "scenario": removed});
+                let path = format!("/__admin/overrides?namespace=c{c}");
+                let mut added = 0;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let r = http.admin_post(&path, body.clone()).await;
+                    assert!(matches!(r.status, 201 | 400), "{} {}", r.status, r.text());
+                    added += usize::from(r.status == 201);
+                }
+                added
+            });
+        }
+        let r = reload.await.unwrap().unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let added: Vec<usize> = set.join_all().await;
+        for c in 0..16 {
+            let listed = sb
+                .admin_get(&format!("/__admin/overrides?namespace=c{c}"))
+                .await;
+            assert_eq!(
+                listed,
+                json!([]),
+                "round {round} (added {added:?}): the files have no {removed}, yet these overrides stay in c{c}"
+            );
+            let r = sb
+                .admin_delete(&format!("/__admin/overrides?namespace=c{c}"))
+                .await;
+            assert_eq!(r.status, 200);
+        }
+    }
 }
 
 // --- bugs ----------------------------------------------------------------------------

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::admin::{temp_dir, with_a_64_byte_body_limit};
-use crate::common::{config, Resp, Sandbox, Served};
+use crate::admin::with_a_64_byte_body_limit;
+use crate::common::{config, temp_dir, Resp, Sandbox, Served};
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::{Config, Source};
 
@@ -1291,6 +1291,36 @@ async fn invalid_namespace_header_is_400() {
     assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
 }
 
+// README, Sandbox request headers: a namespace the header cannot name is
+// 400; a body over the limit with such a header gets that 400 too (accuauth
+// included), not a 413 counted in no namespace.
+#[tokio::test]
+async fn a_body_over_the_limit_with_an_unusable_namespace_gets_the_namespaces_400() {
+    let sb = with_a_64_byte_body_limit(config()).await;
+    let big = json!({ "id_number": "X".repeat(200) }).to_string();
+    let r = sb
+        .send(
+            "POST",
+            "/verify/id_check",
+            &[
+                ("X-DF-API-ID", "i"),
+                ("X-DF-API-SECRET", "s"),
+                ("content-type", "application/json"),
+                ("X-Sandbox-Namespace", "not a name"),
+            ],
+            big,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.scenario(), "sandbox_error", "{}", r.text());
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("namespace"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+}
+
 #[tokio::test]
 async fn a_body_with_broken_chunked_framing_is_400_in_the_providers_shape() {
     let sb = Sandbox::start().await;
@@ -1438,6 +1468,10 @@ fn serve_refuses_flags_it_could_not_honour() {
         ),
         (
             &["serve", "--port", "0", "--admin-token", "s3cret "][..],
+            "--admin-token: only visible ASCII, no spaces (it is sent in an Authorization header)",
+        ),
+        (
+            &["serve", "--port", "0", "--admin-token", " s3cret"][..],
             "--admin-token: only visible ASCII, no spaces (it is sent in an Authorization header)",
         ),
         (

@@ -4,8 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::admin::temp_dir;
-use crate::common::{config, Resp, Sandbox};
+use crate::common::{config, temp_dir, Resp, Sandbox};
 
 const PATH: &str = "/api/v1/imss/nss";
 const PATH_V2: &str = "/api/v2/imss/nss";

@@ -1,13 +1,15 @@
 //! Replay: the same configuration sent the same requests answers the same,
 //! byte for byte, on every run. A script drives every endpoint of every
 //! provider, the async timeline and its webhooks, and the admin reads, and
-//! the transcripts of two runs are compared line by line.
+//! the transcripts of two runs are compared line by line; the binary run
+//! with a `--seed` answers it as the library with that seed does.
 
 use hyper::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::async_verification::{Hook, Received};
-use crate::common::{Resp, Sandbox, ADMIN_READS};
+use crate::common::{config, Http, Resp, Sandbox, Served, ADMIN_READS, START};
+use mxid_sandbox::Config;
 
 const EPN: &str = "PXNE660720HMCXTN06";
 const SYN_A: &str = "FOXJ800101HDFLXN07";
@@ -17,9 +19,12 @@ const SYN_C: &str = "ZABH811019HCCMRC03";
 const BAD_DIGIT: &str = "FOXJ800101HDFLXN08";
 const ASYNC_KEY: &str = "customer-key";
 
-/// What one actor (a sandbox and a namespace) saw.
+/// What one actor (a sandbox, in process or the binary, and a namespace)
+/// saw.
 struct Actor<'a> {
-    sb: &'a Sandbox,
+    sb: &'a Http,
+    /// The sandbox's address, written as a name in the transcript.
+    addr: String,
     ns: Option<&'a str>,
     hook: &'a Hook,
     /// How many of the hook's requests are in the log already.
@@ -69,9 +74,10 @@ fn render_webhook(r: &Received) -> String {
 }
 
 impl<'a> Actor<'a> {
-    fn new(sb: &'a Sandbox, ns: Option<&'a str>, hook: &'a Hook) -> Actor<'a> {
+    fn new(sb: &'a Http, ns: Option<&'a str>, hook: &'a Hook) -> Actor<'a> {
         Actor {
             sb,
+            addr: sb.base.trim_start_matches("http://").to_string(),
             ns,
             hook,
             // What an earlier actor on the same receiver saw is not ours.
@@ -111,11 +117,16 @@ impl<'a> Actor<'a> {
             h.push(("X-Sandbox-Namespace", ns));
         }
         let r = self.sb.send(method, path, &h, body.to_string()).await;
+        let shown = if body.len() > 200 {
+            format!("<{} bytes>", body.len())
+        } else {
+            body.to_string()
+        };
         let line = render(
-            &format!("{method} {path} {headers:?} {body}"),
+            &format!("{method} {path} {headers:?} {shown}"),
             &r,
             &self.hook.root,
-            &self.sb.addr.to_string(),
+            &self.addr,
         );
         self.log.push(line);
         r
@@ -143,7 +154,7 @@ impl<'a> Actor<'a> {
             &format!("ADMIN {method} {path} {body}"),
             &r,
             &self.hook.root,
-            &self.sb.addr.to_string(),
+            &self.addr,
         );
         self.log.push(line);
         r
@@ -417,6 +428,15 @@ impl<'a> Actor<'a> {
                     let json = ("content-type", "application/json");
                     self.call("POST", path, &[auth, json], "{nope").await;
                 }
+                // accuauth's, each with its request id, and its 413.
+                let acc_json = [acc[0], acc[1], ("content-type", "application/json")];
+                self.call("POST", "/verify/id_checkx", &acc, "{}").await;
+                self.call("GET", "/verify/id_check", &acc, "").await;
+                self.call("POST", "/verify/id_check", &acc_json, "{nope")
+                    .await;
+                let over = format!(r#"{{"id_number": "{}"}}"#, "x".repeat(1 << 20));
+                self.call("POST", "/verify/id_check", &acc_json, &over)
+                    .await;
                 self.call("POST", "/nowhere", &[], "{}").await;
             }
             11 => {
@@ -499,4 +519,38 @@ async fn interleaved_namespaces_answer_each_as_alone_and_replay_after_a_reset() 
     assert_eq!(r.status, 200);
     let again = Actor::new(&sb, Some("a"), &ha).run().await;
     same("a after a reset vs a alone", &alone[0], &again);
+}
+
+// README, `--seed N` / `MXID_SEED`: "seeds synthetic people and ids, so runs
+// replay". The binary with `--seed 7`, or with `MXID_SEED=7`, answers the
+// script as the library with seed 7 does; seed 8 answers otherwise.
+#[tokio::test]
+async fn the_binary_with_seed_7_answers_as_the_library_with_seed_7() {
+    let library = Sandbox::start_with(Config {
+        seed: 7,
+        ..config()
+    })
+    .await;
+    let hook = Hook::start().await;
+    let expected = Actor::new(&library, None, &hook).run().await;
+    let frozen = ["--port", "0", "--start-time", START, "--time-scale", "0"];
+    for (flags, env) in [
+        (vec!["--seed", "7"], vec![]),
+        (vec![], vec![("MXID_SEED", "7")]),
+    ] {
+        let served = Served::start(&[&frozen[..], &flags].concat(), &env);
+        let hook = Hook::start().await;
+        same(
+            &format!("the library with seed 7 vs the binary with {flags:?} {env:?}"),
+            &expected,
+            &Actor::new(&served, None, &hook).run().await,
+        );
+    }
+    let other = Sandbox::start_with(Config {
+        seed: 8,
+        ..config()
+    })
+    .await;
+    let hook = Hook::start().await;
+    assert_ne!(expected, Actor::new(&other, None, &hook).run().await);
 }

@@ -7,8 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::admin::temp_dir;
-use crate::common::{config, Resp, Sandbox, START};
+use crate::common::{config, temp_dir, RemovedOnDrop, Resp, Sandbox, START};
 use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
@@ -517,6 +516,46 @@ async fn reload_after_deleting_a_file_goes_back_to_the_embedded_one() {
     sb.stop().await;
 }
 
+// README, Admin API, `POST /__admin/overrides`: a reload that keeps the
+// endpoint's scenario keeps the override on that endpoint, under its new
+// first path.
+#[tokio::test]
+async fn a_reload_that_moves_an_endpoints_path_keeps_its_path_override() {
+    let dir = temp_dir("reload-moved-path");
+    let _gone = RemovedOnDrop(dir.clone());
+    let original = shipped("scenarios", "curpv5.yaml");
+    std::fs::write(dir.join("curpv5.yaml"), &original).unwrap();
+    let sb = serving(&dir).await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "path": "/api/curp/bycurp", "scenario": "deceased"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let moved = edit(
+        &original,
+        "paths: [/api/curp/bycurp]",
+        "paths: [/api/curp/v2/bycurp]",
+    );
+    std::fs::write(dir.join("curpv5.yaml"), moved).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["dropped_overrides"], json!([]), "{}", r.text());
+    let answer = sb
+        .post(
+            "/api/curp/v2/bycurp",
+            &[("apikey", "k")],
+            json!({ "curp": "PXNE660720HMCXTN06" }),
+        )
+        .await;
+    assert_eq!(answer.scenario(), "deceased", "{}", answer.text());
+    let listed = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(listed[0]["path"], "/api/curp/v2/bycurp", "{listed}");
+    sb.stop().await;
+}
+
 #[test]
 fn check_on_a_file_says_it_is_not_a_folder() {
     let out = run(&["check", "scenarios/curpv5.yaml"]);
@@ -664,6 +703,70 @@ async fn curp_person_does_not_invent_a_person_no_provider_answers() {
     assert!(stderr.contains("RENAPO never issued it"), "{stderr}");
 }
 
+// README, personas table: GAPA950819HGTLRR07 is "not found anywhere"; `curp
+// person` exits 1 for a CURP no provider answers a person for (README,
+// Command line).
+#[tokio::test]
+async fn curp_person_refuses_the_persona_every_provider_answers_not_found() {
+    const GAPA: &str = "GAPA950819HGTLRR07";
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "k")],
+            json!({ "curp": GAPA }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (404, json!("CURPSV009"))
+    );
+    let r = sb
+        .post(
+            "/curp/getData",
+            &[("Authorization", "Bearer t")],
+            json!({ "curp": GAPA }),
+        )
+        .await;
+    assert_eq!(r.json()["code_error"], 300, "{}", r.text());
+    let r = sb
+        .post(
+            "/verify/id_check",
+            &[("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")],
+            json!({ "id_number": GAPA }),
+        )
+        .await;
+    assert_eq!(
+        r.json()["result_code"].to_string().trim_matches('"'),
+        "1",
+        "{}",
+        r.text()
+    );
+    let r = sb
+        .post(
+            "/api/v1/imss/nss",
+            &[("x-api-key", "k")],
+            json!({ "curp": GAPA }),
+        )
+        .await;
+    assert_eq!(r.json()["response"]["status"], "NOT_FOUND", "{}", r.text());
+    sb.stop().await;
+
+    let out = run(&["curp", "person", GAPA]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "`curp person` prints {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains(&format!("no provider answers a person for {GAPA}")),
+        "{stderr}"
+    );
+}
+
 // --- bugs ------------------------------------------------------------------
 
 #[test]
@@ -677,6 +780,80 @@ fn a_duplicate_scenario_name_is_refused() {
     });
     let err = refused(load(&dir));
     assert!(err.to_string().contains("success"), "{err}");
+}
+
+#[test]
+fn a_credential_no_request_can_present_is_refused() {
+    let long = "k".repeat(257);
+    for (edit, list, cred) in [
+        (
+            "accept: [sandbox-apikey]",
+            "accept: [sandbox-apikey, \"  \"]",
+            "  ",
+        ),
+        (
+            "invalid-apikey: invalid_credentials",
+            "clé: invalid_credentials",
+            "clé",
+        ),
+        (
+            "invalid-apikey: invalid_credentials",
+            &format!("{long}: invalid_credentials"),
+            long.as_str(),
+        ),
+    ] {
+        let dir = temp_dir("unpresentable");
+        let _gone = RemovedOnDrop(dir.clone());
+        std::fs::write(
+            dir.join("credentials.yaml"),
+            CREDENTIALS.replacen(edit, list, 1),
+        )
+        .unwrap();
+        let err = refused(load_fixtures(&dir));
+        let field = if list.starts_with("accept") {
+            "curpv5.accept"
+        } else {
+            "curpv5.reject"
+        };
+        assert_eq!(err.field.as_deref(), Some(field), "{err}");
+        assert!(err.line.is_some(), "{err}");
+        assert_eq!(
+            err.message,
+            format!("'{cred}' can never be presented: a credential is 1 to 256 ASCII characters (a blank one is missing, a longer or non-ASCII one invalid)")
+        );
+    }
+}
+
+#[test]
+fn infinity_in_a_body_is_refused_at_its_line() {
+    let dir = curpv5_dir("inf", |s| {
+        s.replacen(
+            "        data: {status: AN}",
+            "        data: {status: AN}\n        headers: {x-score: '1'}",
+            1,
+        )
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    load(&dir).expect("the edited file loads");
+    let dir = curpv5_dir("inf", |s| {
+        s.replacen(
+            "        data: {status: AN}",
+            "        data: {status: AN}\n      scored:\n        description: x\n        status: 200\n        body: {score: .inf}",
+            1,
+        )
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    let err = refused(load(&dir));
+    assert!(
+        err.message.starts_with("JSON has no infinity or NaN"),
+        "{err}"
+    );
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.scenarios.scored.body.score"),
+        "{err}"
+    );
+    assert!(err.line.is_some(), "{err}");
 }
 
 #[test]
@@ -796,6 +973,180 @@ fn a_misnamed_fixture_file_is_refused() {
     .unwrap();
     let err = refused(load_fixtures(&dir));
     assert!(err.to_string().contains("persona.yaml"), "{err}");
+}
+
+// README, Decisions: "a trailing slash on a path reaches the same
+// endpoint"; a file's path written with one would load and answer nothing,
+// so it is refused at its line (README, The scenario files).
+#[test]
+fn a_path_written_with_a_trailing_slash_is_refused_at_its_line() {
+    let dir = curpv5_dir("trailing-slash", |s| {
+        edit(s, "paths: [/api/curp/bycurp]", "paths: [/api/curp/bycurp/]")
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    let err = refused(load(&dir));
+    assert_eq!(
+        err.line,
+        Some(line_of(&dir, "    paths: [/api/curp/bycurp/]")),
+        "{err}"
+    );
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.paths"),
+        "{err}"
+    );
+    assert!(err.message.contains("ends with /"), "{err}");
+}
+
+// README, The scenario files: a file saved with a UTF-8 byte-order mark (as
+// Windows editors write it) is read, not taken for a second document.
+#[test]
+fn a_byte_order_mark_before_the_first_key_is_read() {
+    // The shipped file without its leading comments: `provider:` first.
+    let dir = curpv5_dir("bom", |s| {
+        format!("\u{feff}{}", &s[s.find("provider: curpv5").unwrap()..])
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    let defs = load(&dir).unwrap_or_else(|e| panic!("refused: {e}"));
+    let curpv5 = defs.providers.iter().find(|p| p.id == "curpv5").unwrap();
+    assert_eq!(curpv5.file, dir.join("curpv5.yaml").display().to_string());
+}
+
+// README, The people behind the CURPs: `provider_data` is by provider id;
+// one for a provider that does not exist is refused at its line, as a
+// persona's `scenarios:` for one is.
+#[test]
+fn provider_data_for_an_unknown_provider_is_refused_at_its_line() {
+    for provider in ["sixth", "validacrup"] {
+        let dir = temp_dir("provider-data");
+        let _gone = RemovedOnDrop(dir.clone());
+        std::fs::write(
+            dir.join("personas.yaml"),
+            format!(
+                "- curp: PXNE660720HMCXTN06\n  names: ENRIQUE\n  provider_data:\n    {provider}:\n      Applicant: {{StatusKey: X}}\n"
+            ),
+        )
+        .unwrap();
+        let err = refused(load_fixtures(&dir));
+        assert_eq!(err.line, Some(4), "at the `{provider}:` line: {err}");
+        assert!(
+            err.message
+                .contains(&format!("unknown provider '{provider}'")),
+            "{err}"
+        );
+    }
+}
+
+// README, The fixture files: `webhooks` in `credentials.yaml` are async's;
+// under a provider that calls no one back they would be dropped without a
+// word, so they are refused.
+#[test]
+fn webhooks_under_a_provider_that_calls_no_one_back_are_refused() {
+    let webhooks = "  webhooks: {sandbox-apikey: \"http://127.0.0.1:9/hook\"}";
+    let dir = temp_dir("curpv5-webhooks");
+    let _gone = RemovedOnDrop(dir.clone());
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        edit(
+            CREDENTIALS,
+            "curpv5:\n  accept: [sandbox-apikey]\n",
+            &format!("curpv5:\n  accept: [sandbox-apikey]\n{webhooks}\n"),
+        ),
+    )
+    .unwrap();
+    let err = refused(load_fixtures(&dir));
+    let line = CREDENTIALS.lines().position(|l| l == "curpv5:").unwrap() + 3;
+    assert_eq!(err.line, Some(line), "{err}");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("curpv5.webhooks.sandbox-apikey"),
+        "{err}"
+    );
+    assert!(err.message.contains("curpv5 calls no one back"), "{err}");
+}
+
+// README, The scenario files / SPEC §8: a file written as JSON (YAML reads
+// it) loads, and its mistakes found after parsing are refused at a line.
+#[test]
+fn a_scenario_file_written_as_json_is_refused_at_a_line() {
+    let file: serde_json::Value =
+        serde_yaml_ng::from_str(&shipped("scenarios", "curpv5.yaml")).unwrap();
+    let as_json = |tag: &str, file: &serde_json::Value| {
+        let text = serde_json::to_string_pretty(file).unwrap();
+        let dir = curpv5_dir(tag, |_| text.clone());
+        let gone = RemovedOnDrop(dir.clone());
+        (load(&dir), gone)
+    };
+    let (loaded, _gone) = as_json("json-ok", &file);
+    loaded.expect("the shipped file written as JSON loads");
+
+    type Change = fn(&mut serde_json::Value);
+    let cases: [(&str, Change); 4] = [
+        ("data: \"BD\"", |f| {
+            f["endpoints"]["bycurp"]["scenarios"]["deceased"]["data"] = json!("BD");
+        }),
+        ("provider: nss", |f| f["provider"] = json!("nss")),
+        ("no not_found scenario", |f| {
+            if let Some(m) = f["endpoints"]["bycurp"]["scenarios"].as_object_mut() {
+                m.shift_remove("not_found");
+            }
+        }),
+        ("paths: []", |f| {
+            f["endpoints"]["bycurp"]["paths"] = json!([])
+        }),
+    ];
+    for (what, change) in cases {
+        let mut bad = file.clone();
+        change(&mut bad);
+        let (loaded, _gone) = as_json("json-bad", &bad);
+        match loaded {
+            Ok(_) => panic!("{what}: accepted"),
+            Err(e) => assert!(e.line.is_some(), "{what}: refused without a line: {e}"),
+        }
+    }
+}
+
+// README, The scenario files: "a key written twice in one mapping (… a
+// header …)" is refused; header names ignore case, so `X-Note` and `x-note`
+// are one header written twice.
+#[test]
+fn a_header_written_twice_in_two_cases_is_refused_at_its_line() {
+    let header = "        headers: {X-Note: a, x-note: b}";
+    let dir = with_success_lines("header-twice", &format!("{header}\n"));
+    let _gone = RemovedOnDrop(dir.clone());
+    let err = refused(load(&dir));
+    assert_eq!(err.line, Some(line_of(&dir, header)), "{err}");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.scenarios.success.headers.x-note"),
+        "{err}"
+    );
+    assert!(err.message.starts_with("written twice"), "{err}");
+}
+
+// README, The scenario files: a file in a user's folder the sandbox would
+// not read is refused; files are read by their lower-case extension, so
+// `personas.YAML` is refused, not skipped for the embedded personas.
+#[test]
+fn a_fixture_file_with_an_upper_case_extension_is_refused() {
+    let dir = temp_dir("upper-ext");
+    let _gone = RemovedOnDrop(dir.clone());
+    std::fs::write(
+        dir.join("personas.YAML"),
+        "- curp: PXNE660720HMCXTN06\n  names: JUANITO\n",
+    )
+    .unwrap();
+    let err = refused(load_fixtures(&dir));
+    assert_eq!(
+        err.file,
+        dir.join("personas.YAML").display().to_string(),
+        "{err}"
+    );
+    assert!(
+        err.message
+            .contains("write the extension in lower case (personas.yaml)"),
+        "{err}"
+    );
 }
 
 // --- where `check` points ----------------------------------------------------

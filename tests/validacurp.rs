@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use mxid_sandbox::config::Source;
 use serde_json::{json, Value};
 
-use crate::admin::temp_dir;
-use crate::common::{config, Resp, Sandbox};
+use crate::common::{config, temp_dir, Resp, Sandbox};
 
 const METHODS: [&str; 4] = [
     "validateCurpStructure",

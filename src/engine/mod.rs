@@ -810,6 +810,24 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 format!("unknown provider '{pid}'"),
             ));
         };
+        // One no request can present would be a rule that never applies.
+        let lists = [
+            ("accept", creds.accept.iter().collect::<Vec<_>>()),
+            ("reject", creds.reject.keys().collect()),
+            ("webhooks", creds.webhooks.keys().collect()),
+        ];
+        for (list, names) in lists {
+            if let Some(cred) = names
+                .into_iter()
+                .find(|c| c.trim().is_empty() || c.len() > MAX_CREDENTIAL || !c.is_ascii())
+            {
+                return Err(fixtures.credentials_error(
+                    &format!("{list}:"),
+                    format!("{pid}.{list}"),
+                    format!("'{cred}' can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters (a blank one is missing, a longer or non-ASCII one invalid)"),
+                ));
+            }
+        }
         let calls_back = modules
             .iter()
             .any(|m| m.id() == pid && m.delivers_webhooks());

@@ -126,41 +126,44 @@ const RESERVED_HEADERS: [&str; 6] = [
 
 /// What the typed loaders cannot see in a user's file, checked on the YAML
 /// itself: a key written twice in one mapping (the typed maps would keep
-/// the last silently), and a merge key (`<<`), which serde does not apply:
-/// in a body it would reach clients as a literal `"<<"` key.
+/// the last silently), a merge key (`<<`), which serde does not apply (in a
+/// body it would reach clients as a literal `"<<"` key), and `.inf` or
+/// `.nan`, which JSON cannot carry (a client would get `null`).
 pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
-    let doc: serde_yaml_ng::Value =
+    use serde_yaml_ng::Value;
+    let doc: Value =
         serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
-    fn merge_key(v: &serde_yaml_ng::Value, path: &str) -> Option<String> {
+    /// The first unsupported thing under `v`: its path, a needle for its
+    /// line, and what is wrong.
+    fn unsupported(v: &Value, path: &str) -> Option<(String, &'static str, &'static str)> {
         match v {
-            serde_yaml_ng::Value::Mapping(m) => m.iter().find_map(|(k, v)| {
+            Value::Mapping(m) => m.iter().find_map(|(k, v)| {
                 let key = k.as_str().unwrap_or("");
                 if key == "<<" {
-                    return Some(path.to_string());
+                    return Some((path.to_string(), "<<", "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out"));
                 }
                 let inner = if path.is_empty() {
                     key.to_string()
                 } else {
                     format!("{path}.{key}")
                 };
-                merge_key(v, &inner)
+                unsupported(v, &inner)
             }),
-            serde_yaml_ng::Value::Sequence(items) => items
+            Value::Sequence(items) => items
                 .iter()
                 .enumerate()
-                .find_map(|(i, v)| merge_key(v, &format!("{path}[{i}]"))),
-            serde_yaml_ng::Value::Tagged(t) => merge_key(&t.value, path),
+                .find_map(|(i, v)| unsupported(v, &format!("{path}[{i}]"))),
+            Value::Tagged(t) => unsupported(&t.value, path),
+            Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Some((
+                path.to_string(),
+                if n.is_nan() { ".nan" } else { ".inf" },
+                "JSON has no infinity or NaN (a client would get null): write a number, or a string",
+            )),
             _ => None,
         }
     }
-    match merge_key(&doc, "") {
-        Some(path) => Err(LoadError::at(
-            file,
-            text,
-            "<<",
-            &path,
-            "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out",
-        )),
+    match unsupported(&doc, "") {
+        Some((path, needle, message)) => Err(LoadError::at(file, text, needle, &path, message)),
         None => Ok(()),
     }
 }
@@ -1176,6 +1179,25 @@ endpoints:
                 "scenario names are lowercase letters, digits and _",
             );
         }
+    }
+
+    #[test]
+    fn a_user_file_is_refused_for_what_json_cannot_carry() {
+        let with = |score: &str| OK.replace("{curp: \"{{curp}}\"}", &format!("{{score: {score}}}"));
+        for value in [".inf", "-.Inf", ".nan"] {
+            let err = check_yaml("demo.yaml", &with(value)).unwrap_err();
+            assert_eq!(err.line, Some(16), "{err}");
+            assert_eq!(
+                err.field.as_deref(),
+                Some("endpoints.one.scenarios.success.body.score"),
+                "{err}"
+            );
+            assert!(
+                err.message.starts_with("JSON has no infinity or NaN"),
+                "{err}"
+            );
+        }
+        check_yaml("demo.yaml", &with("1.5e3")).unwrap();
     }
 
     #[test]
