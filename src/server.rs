@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, Semaphore};
 
@@ -234,6 +234,11 @@ async fn refuse(mut stream: TcpStream) {
         let _ = stream.write_all(head.as_bytes()).await;
         let _ = stream.write_all(REFUSAL.as_bytes()).await;
         let _ = stream.shutdown().await;
+        // What the client sent is read and dropped until it closes: closing
+        // with its request unread would reset the connection, and the
+        // reset can reach the client before the 503 it was sent.
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), refusal).await;
 }
