@@ -811,22 +811,17 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             ));
         };
         // One no request can present would be a rule that never applies.
-        let lists = [
-            ("accept", creds.accept.iter().collect::<Vec<_>>()),
-            ("reject", creds.reject.keys().collect()),
-            ("webhooks", creds.webhooks.keys().collect()),
-        ];
-        for (list, names) in lists {
-            if let Some(cred) = names
-                .into_iter()
-                .find(|c| c.trim().is_empty() || c.len() > MAX_CREDENTIAL || !c.is_ascii())
-            {
-                return Err(fixtures.credentials_error(
-                    &format!("{list}:"),
-                    format!("{pid}.{list}"),
-                    format!("'{cred}' can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters (a blank one is missing, a longer or non-ASCII one invalid)"),
-                ));
-            }
+        let unpresentable =
+            |c: &&String| c.trim().is_empty() || c.len() > MAX_CREDENTIAL || !c.is_ascii();
+        let named = (creds.accept.iter().map(|c| ("accept", c)))
+            .chain(creds.reject.keys().map(|c| ("reject", c)))
+            .chain(creds.webhooks.keys().map(|c| ("webhooks", c)));
+        if let Some((list, cred)) = named.into_iter().find(|(_, c)| unpresentable(c)) {
+            return Err(fixtures.credentials_error(
+                &format!("{list}:"),
+                format!("{pid}.{list}"),
+                format!("'{cred}' can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters (a blank one is missing, a longer or non-ASCII one invalid)"),
+            ));
         }
         let calls_back = modules
             .iter()
