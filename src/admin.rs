@@ -192,12 +192,15 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     };
     let kept =
         || named_namespace(engine, req, true).map_err(|m| error(StatusCode::BAD_REQUEST, &m));
-    let needs_body = matches!(route, Route::AddOverride | Route::SetClock);
-    if let Body::Invalid(why) = &req.body {
-        return error(StatusCode::BAD_REQUEST, why);
-    }
-    if needs_body && !matches!(req.body, Body::Json(Value::Object(_))) {
-        return error(StatusCode::BAD_REQUEST, "send a JSON object as the body");
+    // Only the routes that read a body answer for one that cannot be read
+    // (a GET or HEAD's body, if one is sent, is not read).
+    if matches!(route, Route::AddOverride | Route::SetClock) {
+        if let Body::Invalid(why) = &req.body {
+            return error(StatusCode::BAD_REQUEST, why);
+        }
+        if !matches!(req.body, Body::Json(Value::Object(_))) {
+            return error(StatusCode::BAD_REQUEST, "send a JSON object as the body");
+        }
     }
     match route {
         Route::Health => ok(json!({"status": "ok"})),
@@ -329,7 +332,8 @@ async fn handle_module(
             .collect::<Vec<_>>();
         Some((i, *found.value, params))
     })?;
-    if let Body::Invalid(why) = &req.body {
+    let reads_body = !matches!(req.method, Method::GET | Method::HEAD | Method::DELETE);
+    if let (true, Body::Invalid(why)) = (reads_body, &req.body) {
         return Some(error(StatusCode::BAD_REQUEST, why));
     }
     let ns = match named_namespace(engine, req, false) {
@@ -403,7 +407,10 @@ fn handle_add_override(
         );
     };
     let path = text("path");
-    if body.get("path").is_some_and(|p| !p.is_string()) {
+    if body
+        .get("path")
+        .is_some_and(|p| !p.is_string() && !p.is_null())
+    {
         return error(
             StatusCode::BAD_REQUEST,
             "'path' must be a string such as /api/curp/bycurp",

@@ -369,7 +369,7 @@ fn schedule(ns: &Namespace, generation: u64, at: Timestamp, id: String, step: St
 /// made it began (its id came from the sequence before the reset).
 pub fn create(ns: &Namespace, generation: u64, now: Timestamp, new: NewVerification) {
     let id = new.id.clone();
-    let at = now.plus(new.settings.processing_delay);
+    let at = now.plus_on_clock(new.settings.processing_delay);
     let stored = with_jobs(ns, generation, |j| {
         if j.verifications.len() >= MAX_VERIFICATIONS {
             // The oldest completed one goes; when none has completed yet
@@ -424,7 +424,7 @@ async fn ask_source(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &st
         if (tries as u64) < u64::from(v.new.source_down_for) {
             if let Some(after) = v.new.settings.source_retries.get(tries) {
                 v.status = Status::Retrying;
-                return Some(Next::AskAgain(first.plus(*after)));
+                return Some(Next::AskAgain(first.plus_on_clock(*after)));
             }
         }
         v.verification = v
@@ -507,7 +507,7 @@ async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) 
         }
         let scheduled = v.attempts - v.redelivered;
         if scheduled < settings.webhook_attempts {
-            Some(at.plus(settings.webhook_retry_interval))
+            Some(at.plus_on_clock(settings.webhook_retry_interval))
         } else {
             v.complete(at);
             None

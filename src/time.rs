@@ -142,6 +142,13 @@ impl Timestamp {
         )
     }
 
+    /// `self + d` as a sandbox instant: no later than [`Timestamp::LAST_MX`],
+    /// where the sandbox clock stops (a time past it would be written with a
+    /// five-digit year, and work due then would never fall due).
+    pub fn plus_on_clock(self, d: Duration) -> Timestamp {
+        self.plus(d).min(Timestamp::LAST_MX)
+    }
+
     /// The time from `earlier` to `self`, zero if `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_micros(self.0.saturating_sub(earlier.0).max(0) as u64)
@@ -387,6 +394,7 @@ mod tests {
         assert_eq!(last.to_mx_rfc3339(), "9999-12-31T23:59:59.999999-06:00");
         assert!(last.in_rfc3339_range());
         assert!(!last.plus(Duration::from_micros(1)).in_rfc3339_range());
+        assert_eq!(last.plus_on_clock(Duration::from_secs(5)), last);
     }
 
     #[test]

@@ -61,8 +61,7 @@ impl State {
     fn now(&self) -> Timestamp {
         let real = self.base_real.elapsed().as_secs_f64() * self.scale;
         self.base
-            .plus(Duration::from_secs_f64(real.max(0.0)))
-            .min(Timestamp::LAST_MX)
+            .plus_on_clock(Duration::from_secs_f64(real.max(0.0)))
     }
 }
 
@@ -155,7 +154,7 @@ impl Clock {
 
     pub fn advance(&self, by: Duration) {
         self.change(|s| {
-            s.base = s.now().plus(by).min(Timestamp::LAST_MX);
+            s.base = s.now().plus_on_clock(by);
             s.base_real = Instant::now();
         });
     }

@@ -96,7 +96,12 @@ impl Counters {
             return c.bump(window, limit, slot, now);
         }
         if map.by_key.len() >= map.prune_at.max(PRUNE_AT) {
-            map.by_key.retain(|_, c| c.slot == c.window.slot(now));
+            // Passed: both windows a counter keeps are behind the clock. A
+            // window ahead of it (the clock set back) is still to come.
+            map.by_key.retain(|_, c| {
+                let current = c.window.slot(now);
+                c.slot >= current || c.before.0 >= current
+            });
             if map.by_key.len() > MAX_KEYS / 2 {
                 map.by_key.retain(|_, c| c.count > 1);
                 let mut room = MAX_KEYS / 2;
@@ -227,6 +232,25 @@ mod tests {
         assert_eq!(c.hit("k", Window::Day, None, tomorrow, || true), 2);
         assert_eq!(c.list(tomorrow).len(), PRUNE_AT + 1);
         assert_eq!(c.list(tomorrow)[0].key, "k");
+    }
+
+    #[test]
+    fn a_pruning_with_the_clock_set_back_keeps_the_days_ahead() {
+        let c = Counters::default();
+        let today = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
+        let yesterday = Timestamp::parse_rfc3339("2024-02-29T12:00:00-06:00").unwrap();
+        c.hit("k", Window::Day, Some(2), today, || true);
+        c.hit("k", Window::Day, Some(2), today, || true);
+        // Set back a day: "k"'s today is ahead, and its yesterday comes back.
+        c.hit("j", Window::Day, Some(2), yesterday, || true);
+        c.hit("j", Window::Day, Some(2), today, || true);
+        for i in 0..PRUNE_AT {
+            c.hit(&format!("old{i}"), Window::Day, None, today, || true);
+        }
+        // The pruning runs on yesterday's clock.
+        c.hit("new", Window::Day, None, yesterday, || true);
+        assert_eq!(c.hit("k", Window::Day, Some(2), today, || true), 3);
+        assert_eq!(c.hit("j", Window::Day, Some(2), yesterday, || true), 2);
     }
 
     #[test]

@@ -385,14 +385,17 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
     // sandbox clock, and the document's Go zero `finishedAt` and zero
     // `duration` kept where the example has them.
     let created = call.now;
-    let work = if documented_duration == Some(0) {
+    let drawn = if documented_duration == Some(0) {
         0
     } else {
         call.rng("nss-duration").random_range(WORK_MICROS)
     };
+    // At the clock's last second the work ends with it.
+    let end = created.plus_on_clock(Duration::from_micros(drawn));
+    let work = u64::try_from(end.since(created).as_micros()).unwrap_or(drawn);
     let finished = match documented_finish {
         Some(GO_ZERO_TIME) => GO_ZERO_TIME.to_string(),
-        _ => created.plus(Duration::from_micros(work)).to_mx_rfc3339(),
+        _ => end.to_mx_rfc3339(),
     };
     let id = object_id(call, created);
     vars.set("id", &id)
