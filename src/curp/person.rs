@@ -349,11 +349,21 @@ pub(crate) fn build(
         },
         REFERENCE_YEAR,
     );
-    let rfc = rfc::rfc(
+    // A differentiator past the first (0 before 2000, A after) is a later
+    // holder of the same 16 positions: a homonym, whose RFC the SAT sets
+    // apart.
+    let differentiator = curp.as_bytes().get(16).copied().unwrap_or(b'0');
+    let nth = match differentiator {
+        b'0'..=b'9' => usize::from(differentiator - b'0'),
+        b'A'..=b'Z' => usize::from(differentiator - b'A'),
+        _ => 0,
+    };
+    let rfc = rfc::rfc_of_holder(
         &id.first_surname,
         &id.second_surname,
         &id.names,
         id.birth_date,
+        nth,
     );
 
     let mut person = Person {

@@ -120,6 +120,20 @@ fn homoclave_value(c: char) -> Option<u32> {
 /// The two-character homoclave over the full name, written
 /// "FIRST_SURNAME SECOND_SURNAME NAMES" as the SAT does.
 pub fn rfc_homoclave(first_surname: &str, second_surname: &str, names: &str) -> String {
+    homoclave_at(homoclave_index(first_surname, second_surname, names))
+}
+
+/// The homoclave written from its index, two places in base 34.
+fn homoclave_at(index: usize) -> String {
+    let (q, r) = (index / 34 % 34, index % 34);
+    [HOMOCLAVE[q] as char, HOMOCLAVE[r] as char]
+        .iter()
+        .collect()
+}
+
+/// The computed homoclave's index (0–999): the last three digits of SAT's
+/// sum over the full name.
+fn homoclave_index(first_surname: &str, second_surname: &str, names: &str) -> usize {
     let full = [first_surname, second_surname, names]
         .iter()
         .flat_map(|f| clean_words(f))
@@ -136,11 +150,7 @@ pub fn rfc_homoclave(first_surname: &str, second_surname: &str, names: &str) -> 
         .windows(2)
         .map(|w| u64::from(w[0] * 10 + w[1]) * u64::from(w[1]))
         .sum();
-    let last3 = (sum % 1000) as usize;
-    let (q, r) = (last3 / 34, last3 % 34);
-    [HOMOCLAVE[q] as char, HOMOCLAVE[r] as char]
-        .iter()
-        .collect()
+    (sum % 1000) as usize
 }
 
 fn check_value(c: char) -> Option<u32> {
@@ -207,6 +217,20 @@ pub fn rfc_is_valid(s: &str) -> bool {
 
 /// The RFC of a persona física.
 pub fn rfc(first_surname: &str, second_surname: &str, names: &str, birth: Date) -> String {
+    rfc_of_holder(first_surname, second_surname, names, birth, 0)
+}
+
+/// The RFC of the `nth` holder (0 the first) of these names and birth date.
+/// The SAT tells homonyms apart by the homoclave its register assigns,
+/// which no calculation gives: a later holder's is the computed one moved
+/// on `nth` places in the homoclave's alphabet, so that no two share one.
+pub fn rfc_of_holder(
+    first_surname: &str,
+    second_surname: &str,
+    names: &str,
+    birth: Date,
+    nth: usize,
+) -> String {
     let mut out = rfc_letters(first_surname, second_surname, names);
     out.push_str(&format!(
         "{:02}{:02}{:02}",
@@ -214,7 +238,8 @@ pub fn rfc(first_surname: &str, second_surname: &str, names: &str, birth: Date) 
         birth.month,
         birth.day
     ));
-    out.push_str(&rfc_homoclave(first_surname, second_surname, names));
+    let index = homoclave_index(first_surname, second_surname, names);
+    out.push_str(&homoclave_at(index + nth));
     let digit = rfc_check_digit(&out).unwrap_or('0');
     out.push(digit);
     out
@@ -226,6 +251,21 @@ mod tests {
 
     fn date(y: i32, m: u8, d: u8) -> Date {
         Date::new(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn homonyms_get_homoclaves_of_their_own() {
+        let birth = date(1930, 8, 25);
+        let first = rfc("TORRES", "FERNANDEZ", "JACINTO", birth);
+        let holders: Vec<String> = (0..40)
+            .map(|nth| rfc_of_holder("TORRES", "FERNANDEZ", "JACINTO", birth, nth))
+            .collect();
+        assert_eq!(holders[0], first);
+        for (i, r) in holders.iter().enumerate() {
+            assert!(rfc_is_valid(r), "{r}");
+            assert_eq!(&r[..10], &first[..10]);
+            assert!(!holders[..i].contains(r), "{r} given twice");
+        }
     }
 
     #[test]
