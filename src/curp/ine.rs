@@ -161,17 +161,19 @@ pub(crate) fn years(
 }
 
 /// The holder's birth date an elector code states (its YYMMDD, in the
-/// century that makes the holder of age by `latest_year`; an impossible
-/// month or day clamped to the nearest real one, as a CURP's is), if its
-/// six places are digits.
-pub fn elector_birth(code: &str, latest_year: i32) -> Option<Date> {
+/// century that makes the holder of age by `latest_year`, or by the year
+/// before for a `replacement`, which is issued after the registration; an
+/// impossible month or day clamped to the nearest real one, as a CURP's
+/// is), if its six places are digits.
+pub fn elector_birth(code: &str, latest_year: i32, replacement: bool) -> Option<Date> {
     let digits = code.get(6..12)?;
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n = |i: usize| digits[i..i + 2].parse::<u8>().ok();
     let (yy, month, day) = (i32::from(n(0)?), n(2)?, n(4)?);
-    let year = if 2000 + yy + 18 <= latest_year {
+    let of_age_by = latest_year - i32::from(replacement);
+    let year = if 2000 + yy + 18 <= of_age_by {
         2000 + yy
     } else {
         1900 + yy
@@ -241,15 +243,46 @@ mod tests {
     #[test]
     fn an_elector_code_states_a_birth_date() {
         let d = |y, m, d| Date::new(y, m, d);
-        assert_eq!(elector_birth("TSVREL72100209M100", 2025), d(1972, 10, 2));
-        assert_eq!(elector_birth("LOPZAN99123109M301", 2025), d(1999, 12, 31));
+        assert_eq!(
+            elector_birth("TSVREL72100209M100", 2025, false),
+            d(1972, 10, 2)
+        );
+        assert_eq!(
+            elector_birth("LOPZAN99123109M301", 2025, false),
+            d(1999, 12, 31)
+        );
         // Of age by 2025 only if born in 2005 or before.
-        assert_eq!(elector_birth("LOPZAN05010109M301", 2025), d(2005, 1, 1));
-        assert_eq!(elector_birth("LOPZAN08010109M301", 2025), d(1908, 1, 1));
+        assert_eq!(
+            elector_birth("LOPZAN05010109M301", 2025, false),
+            d(2005, 1, 1)
+        );
+        assert_eq!(
+            elector_birth("LOPZAN08010109M301", 2025, false),
+            d(1908, 1, 1)
+        );
         // Clamped, as a CURP's impossible date is.
-        assert_eq!(elector_birth("LOPZAN99133109M301", 2025), d(1999, 12, 31));
-        assert_eq!(elector_birth("LOPZAN99023009M301", 2025), d(1999, 2, 28));
-        assert_eq!(elector_birth("LOPZANABCDEF09M301", 2025), None);
-        assert_eq!(elector_birth("SHORT", 2025), None);
+        assert_eq!(
+            elector_birth("LOPZAN99133109M301", 2025, false),
+            d(1999, 12, 31)
+        );
+        assert_eq!(
+            elector_birth("LOPZAN99023009M301", 2025, false),
+            d(1999, 2, 28)
+        );
+        assert_eq!(elector_birth("LOPZANABCDEF09M301", 2025, false), None);
+        assert_eq!(elector_birth("SHORT", 2025, false), None);
+        // A replacement is issued after the registration: of age by 2024.
+        assert_eq!(
+            elector_birth("LOPZAN07010109M301", 2025, false),
+            d(2007, 1, 1)
+        );
+        assert_eq!(
+            elector_birth("LOPZAN07010109M301", 2025, true),
+            d(1907, 1, 1)
+        );
+        assert_eq!(
+            elector_birth("LOPZAN06010109M301", 2025, true),
+            d(2006, 1, 1)
+        );
     }
 }

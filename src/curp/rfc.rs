@@ -220,10 +220,12 @@ pub fn rfc(first_surname: &str, second_surname: &str, names: &str, birth: Date) 
     rfc_of_holder(first_surname, second_surname, names, birth, 0)
 }
 
-/// The RFC of the `nth` holder (0 the first) of these names and birth date.
-/// The SAT tells homonyms apart by the homoclave its register assigns,
-/// which no calculation gives: a later holder's is the computed one moved
-/// on `nth` places in the homoclave's alphabet, so that no two share one.
+/// The RFC of the `nth` holder (0 the first) of a CURP's first sixteen
+/// places. The SAT tells homonyms apart by the homoclave its register
+/// assigns, which no calculation gives. The computed one takes the first
+/// 1,000 of the 1,156 two-character homoclaves; a later holder gets one of
+/// the rest by its place, so that it shares its RFC neither with any first
+/// holder nor with another holder of its CURP, whatever their names.
 pub fn rfc_of_holder(
     first_surname: &str,
     second_surname: &str,
@@ -238,8 +240,11 @@ pub fn rfc_of_holder(
         birth.month,
         birth.day
     ));
-    let index = homoclave_index(first_surname, second_surname, names);
-    out.push_str(&homoclave_at(index + nth));
+    let index = match nth {
+        0 => homoclave_index(first_surname, second_surname, names),
+        n => 1000 + (n - 1) % 156,
+    };
+    out.push_str(&homoclave_at(index));
     let digit = rfc_check_digit(&out).unwrap_or('0');
     out.push(digit);
     out
@@ -257,7 +262,7 @@ mod tests {
     fn homonyms_get_homoclaves_of_their_own() {
         let birth = date(1930, 8, 25);
         let first = rfc("TORRES", "FERNANDEZ", "JACINTO", birth);
-        let holders: Vec<String> = (0..40)
+        let holders: Vec<String> = (0..36)
             .map(|nth| rfc_of_holder("TORRES", "FERNANDEZ", "JACINTO", birth, nth))
             .collect();
         assert_eq!(holders[0], first);

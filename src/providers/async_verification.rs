@@ -454,9 +454,10 @@ fn ine_data(call: &Call<'_>) -> Value {
         // years agree with the birth date the code states and with the
         // issue number sent ("00": issued the year of registration).
         let issue_number = field("issueNumber");
-        let birth = curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR)
+        let first = issue_number == "00";
+        let birth = curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR, !first)
             .unwrap_or(person.birth_date);
-        let first = Some(issue_number == "00");
+        let first = Some(first);
         let (registration, issue) =
             curp::ine::years(&mut rng, birth.year, curp::person::REFERENCE_YEAR, first);
         let year = |y: i32| u16::try_from(y).unwrap_or(0);
