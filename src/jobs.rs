@@ -36,6 +36,7 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::namespace::Began;
 use crate::engine::namespace::Namespace;
+use crate::engine::timers::TimerKey;
 use crate::time::{parse_duration, Timestamp};
 
 /// The key of this state in the namespace (the provider's id).
@@ -206,6 +207,8 @@ struct Verification {
     /// timeline's attempts).
     redelivered: u32,
     delivered: bool,
+    /// The step last scheduled for it.
+    pending: Option<TimerKey>,
 }
 
 impl Verification {
@@ -348,7 +351,8 @@ enum Step {
 
 fn schedule(ns: &Namespace, generation: u64, at: Timestamp, id: String, step: Step) {
     let weak: Weak<Namespace> = ns.weak();
-    ns.timers.schedule(
+    let task_id = id.clone();
+    let key = ns.timers.schedule(
         at,
         Box::new(move || {
             Box::pin(async move {
@@ -356,12 +360,25 @@ fn schedule(ns: &Namespace, generation: u64, at: Timestamp, id: String, step: St
                     return;
                 };
                 match step {
-                    Step::AskSource => ask_source(&ns, generation, at, &id).await,
-                    Step::Deliver => deliver(&ns, generation, at, &id).await,
+                    Step::AskSource => ask_source(&ns, generation, at, &task_id).await,
+                    Step::Deliver => deliver(&ns, generation, at, &task_id).await,
                 }
             })
         }),
     );
+    // Noted on the verification, so that evicting it cancels the step (on
+    // a frozen clock it would be held for ever); the later of two notes,
+    // should a step due at once have scheduled the next before this one.
+    let Some(key) = key else { return };
+    let noted = with_jobs(ns, generation, |j| {
+        let v = j.verifications.get_mut(&id)?;
+        v.pending = v.pending.max(Some(key));
+        Some(())
+    })
+    .flatten();
+    if noted.is_none() {
+        ns.timers.cancel(key);
+    }
 }
 
 /// Stores a new verification (1 Processing) and schedules its source query,
@@ -371,6 +388,7 @@ pub fn create(ns: &Namespace, generation: u64, now: Timestamp, new: NewVerificat
     let id = new.id.clone();
     let at = now.plus_on_clock(new.settings.processing_delay);
     let stored = with_jobs(ns, generation, |j| {
+        let mut evicted = None;
         if j.verifications.len() >= MAX_VERIFICATIONS {
             // The oldest completed one goes; when none has completed yet
             // (a burst of creations), the oldest of all: the bound holds
@@ -381,7 +399,10 @@ pub fn create(ns: &Namespace, generation: u64, now: Timestamp, new: NewVerificat
                 .iter()
                 .position(|(_, v)| v.status == Status::Completed)
                 .unwrap_or(0);
-            j.verifications.shift_remove_index(oldest);
+            evicted = j
+                .verifications
+                .shift_remove_index(oldest)
+                .and_then(|(_, v)| v.pending);
         }
         j.verifications.insert(
             id.clone(),
@@ -398,10 +419,15 @@ pub fn create(ns: &Namespace, generation: u64, now: Timestamp, new: NewVerificat
                 attempts: 0,
                 redelivered: 0,
                 delivered: false,
+                pending: None,
             },
         );
+        evicted
     });
-    if stored.is_some() {
+    if let Some(evicted) = stored {
+        if let Some(step) = evicted {
+            ns.timers.cancel(step);
+        }
         schedule(ns, generation, at, id, Step::AskSource);
     }
 }
@@ -556,6 +582,9 @@ fn split_user_info(url: &str) -> Result<(hyper::Uri, Option<String>), String> {
 
 /// POSTs the webhook: delivered means a 2xx answer whose JSON body says
 /// `"completed": true`. Bounded by `timeout` from connect to last byte.
+/// What `Limited` says of an answer past [`MAX_ANSWER_BYTES`].
+const LENGTH_LIMIT: &str = "length limit exceeded";
+
 async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
     let failed = |outcome: String, status: Option<u16>| Sent {
         delivered: false,
@@ -581,12 +610,27 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(0)
         .build_http();
+    // The status once the answer's head is in: a body that does not come
+    // in time is still an answer of that status.
+    let mut answered = None;
     let exchange = async {
         let res = client
             .request(req)
             .await
             .map_err(|e| (error_chain(&e), None))?;
         let status = res.status().as_u16();
+        answered = Some(status);
+        let too_long = || {
+            (
+                format!("reading the answer failed: {LENGTH_LIMIT}"),
+                Some(status),
+            )
+        };
+        // A length declared past the bound is refused as it is declared,
+        // not once the bytes have come (or the timeout has).
+        if hyper::body::Body::size_hint(res.body()).lower() > MAX_ANSWER_BYTES as u64 {
+            return Err(too_long());
+        }
         let bytes = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
@@ -594,10 +638,17 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
             .to_bytes();
         Ok::<_, (String, Option<u16>)>((status, bytes))
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    let exchanged = tokio::time::timeout(timeout, exchange).await;
+    match exchanged {
         Err(_) => failed(
-            format!("no answer within {}", crate::time::format_duration(timeout)),
-            None,
+            match answered {
+                None => format!("no answer within {}", crate::time::format_duration(timeout)),
+                Some(_) => format!(
+                    "the answer's body did not come within {}",
+                    crate::time::format_duration(timeout)
+                ),
+            },
+            answered,
         ),
         Ok(Err((why, status))) => failed(why, status),
         Ok(Ok((status, bytes))) => {
@@ -746,6 +797,8 @@ pub enum RedeliverError {
     /// The source has not answered yet: nothing to deliver.
     NoResult(Status),
     NoTarget,
+    /// A reset or shutdown dropped the attempt.
+    Dropped,
 }
 
 /// Sends the verification's status object to its webhook again, now, and
@@ -778,10 +831,12 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
     .ok_or(RedeliverError::Unknown)??;
     let (url, apikey, body, attempt, timeout) = prepared;
     // On a task of its own: an admin client that leaves before the answer
-    // does not leave the attempt `sending`.
+    // does not leave the attempt `sending`. The namespace's timers abort it
+    // at a reset or shutdown, as they do a scheduled attempt.
+    let timers = &ns.timers;
     let ns = ns.clone();
     let id = id.to_string();
-    let attempt = tokio::spawn(async move {
+    let attempt = timers.spawn(async move {
         let sent = post(&url, &apikey, body, timeout).await;
         let delivery = Delivery {
             outcome: sent.outcome,
@@ -801,7 +856,10 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
         });
         delivery
     });
-    attempt.await.map_err(|_| RedeliverError::Unknown)
+    match attempt {
+        Some(attempt) => attempt.await.map_err(|_| RedeliverError::Dropped),
+        None => Err(RedeliverError::Dropped),
+    }
 }
 
 #[cfg(test)]
@@ -870,6 +928,9 @@ mod tests {
         });
         assert_eq!(held, MAX_VERIFICATIONS);
         assert_eq!(first.as_deref(), Some("v5"), "the oldest went first");
+        // The evicted ones' steps went with them: on a frozen clock they
+        // would never fall due, and be held for ever.
+        assert_eq!(ns.timers.pending(), MAX_VERIFICATIONS);
         ns.timers.stop();
     }
 
@@ -938,6 +999,7 @@ mod tests {
             attempts: 0,
             redelivered: 0,
             delivered: false,
+            pending: None,
         };
         assert_eq!(
             serde_json::to_string(&v.status_object()).unwrap(),

@@ -33,6 +33,9 @@ pub type TaskFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// A unit of work to start when its time comes.
 pub type Task = Box<dyn FnOnce() -> TaskFuture + Send + 'static>;
 
+/// A scheduled task, for [`Timers::cancel`]: its due time and number.
+pub type TimerKey = (Timestamp, u64);
+
 /// One namespace's timers.
 pub struct Timers {
     inner: Arc<Inner>,
@@ -62,6 +65,9 @@ struct State {
     held: u32,
     /// Tasks started and not yet ended.
     running: HashMap<u64, AbortHandle>,
+    /// Work started at once by [`Timers::spawn`], not yet ended: aborted
+    /// with the rest, but no part of what a clock move waits for.
+    aside: HashMap<u64, AbortHandle>,
 }
 
 impl Timers {
@@ -77,27 +83,60 @@ impl Timers {
     }
 
     /// Runs `task` when the sandbox clock reaches `at` (at once, at the next
-    /// turn of the driver, when `at` has already passed).
-    pub fn schedule(&self, at: Timestamp, task: Task) {
-        let start_driver = {
+    /// turn of the driver, when `at` has already passed); `None` once the
+    /// timers have stopped.
+    pub fn schedule(&self, at: Timestamp, task: Task) -> Option<TimerKey> {
+        let (key, start_driver) = {
             let mut s = self.inner.lock();
             if s.stopped {
-                return;
+                return None;
             }
-            let id = s.next_id;
+            let key = (at, s.next_id);
             s.next_id += 1;
-            s.queue.insert((at, id), task);
+            s.queue.insert(key, task);
             let start = !s.driver && tokio::runtime::Handle::try_current().is_ok();
             if start {
                 s.driver = true;
             }
-            start
+            (key, start)
         };
         if start_driver {
             tokio::spawn(drive(self.inner.clone()));
         } else {
             self.inner.wake.notify_one();
         }
+        Some(key)
+    }
+
+    /// Drops a task that has not started (one that has is left alone).
+    pub fn cancel(&self, key: TimerKey) {
+        self.inner.lock().queue.remove(&key);
+    }
+
+    /// Runs `task` now on a task of its own that a reset or shutdown aborts,
+    /// as it does the timers' tasks (a redelivery to a target that hangs
+    /// holds up neither); `None` once the timers have stopped.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        task: impl Future<Output = T> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<T>> {
+        let mut s = self.inner.lock();
+        if s.stopped {
+            return None;
+        }
+        let id = s.next_id;
+        s.next_id += 1;
+        let guard = Aside {
+            inner: self.inner.clone(),
+            id,
+        };
+        let handle = tokio::spawn(async move {
+            let _guard = guard;
+            task.await
+        });
+        // As for `running`: the guard's removal waits for this lock.
+        s.aside.insert(id, handle.abort_handle());
+        Some(handle)
     }
 
     /// Runs every due task, one sandbox instant after the other: the tasks
@@ -144,7 +183,8 @@ impl Timers {
         let running: Vec<AbortHandle> = {
             let mut s = self.inner.lock();
             s.queue.clear();
-            s.running.drain().map(|(_, h)| h).collect()
+            let aside: Vec<AbortHandle> = s.aside.drain().map(|(_, h)| h).collect();
+            s.running.drain().map(|(_, h)| h).chain(aside).collect()
         };
         // Aborted after the lock is released: an aborted task's guard takes it.
         for h in running {
@@ -229,6 +269,18 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.inner.lock().running.remove(&self.id);
         self.inner.done.send_modify(|n| *n += 1);
+    }
+}
+
+/// Forgets a [`Timers::spawn`] task however it ends.
+struct Aside {
+    inner: Arc<Inner>,
+    id: u64,
+}
+
+impl Drop for Aside {
+    fn drop(&mut self) {
+        self.inner.lock().aside.remove(&self.id);
     }
 }
 

@@ -663,5 +663,9 @@ async fn redeliver(ns: &Arc<Namespace>, id: Option<&str>) -> Reply {
                 "verification '{id}' has no webhook target: PUT /__admin/webhooks/{{apikey}} first"
             ),
         ),
+        Err(RedeliverError::Dropped) => admin_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the attempt to redeliver '{id}' was dropped: the namespace was reset or the sandbox is shutting down"),
+        ),
     }
 }

@@ -76,6 +76,11 @@ impl History {
         if !fresh {
             self.entries.retain(|(kept, _)| kept != id);
         }
+        if limit == 0 {
+            // `--journal-limit 0`: nothing is kept, the history neither.
+            self.entries.clear();
+            return;
+        }
         let mut oldest = None;
         while self.entries.len() >= limit {
             oldest = self.entries.pop_front();
@@ -282,7 +287,7 @@ impl Provider for Nss {
                 Err(_) => return,
             },
         };
-        let limit = call.config.journal_limit.max(1);
+        let limit = call.config.journal_limit;
         let (ns, generation) = (call.ns, call.generation);
         // Checked under the state lock, which a reset's clearing takes too:
         // an execution answered before a reset is not kept after it.
