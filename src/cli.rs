@@ -37,6 +37,14 @@ pub enum Command {
     Check {
         /// A folder of scenario files (`<provider>.yaml`) or fixture files.
         dir: PathBuf,
+        /// For a folder of fixture files: the scenario files they go with
+        /// (the embedded ones without it).
+        #[arg(long)]
+        scenarios: Option<PathBuf>,
+        /// For a folder of scenario files: the fixture files they go with
+        /// (the embedded ones without it).
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
     },
     /// CURP tools for QA: check, calculate, show the person, make random ones.
     Curp {

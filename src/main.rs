@@ -10,6 +10,15 @@ use mxid_sandbox::engine::{self, Engine};
 use mxid_sandbox::{providers, Config};
 
 fn main() -> ExitCode {
+    // An empty MXID_ variable is no variable, as an empty sandbox header is
+    // no header: a CI file that templates `MXID_SEED=$SEED` may leave it
+    // unset (clap would report the flag given without its value). Before
+    // any thread starts.
+    for (name, value) in std::env::vars_os() {
+        if value.is_empty() && name.to_string_lossy().starts_with("MXID_") {
+            std::env::remove_var(name);
+        }
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
@@ -41,14 +50,20 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Check { dir } => check(dir),
+        Command::Check {
+            dir,
+            scenarios,
+            fixtures,
+        } => check(dir, scenarios, fixtures),
         Command::Curp { fixtures, command } => {
             let source = fixtures.map(Source::Dir).unwrap_or_default();
             let fixtures = match engine::fixtures::Fixtures::load(&source) {
                 Ok(f) => f,
                 Err(e) => return fail(&e.to_string()),
             };
-            match mxid_sandbox::curp::cmd::run(&command, &fixtures.domain) {
+            let modules = providers::all();
+            let ids: Vec<&str> = modules.iter().map(|m| m.id()).collect();
+            match mxid_sandbox::curp::cmd::run(&command, &fixtures.domain, &ids) {
                 Ok(value) => {
                     out(&serde_json::to_string_pretty(&value).unwrap_or_default());
                     ExitCode::SUCCESS
@@ -125,54 +140,69 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 /// Validates a folder: fixture files by their names, the rest as scenarios.
-fn check(dir: std::path::PathBuf) -> ExitCode {
-    let fixture_stems: Vec<&str> = engine::fixtures::EMBEDDED
-        .iter()
-        .map(|(n, _)| n.trim_end_matches(".yaml"))
-        .collect();
-    // Each YAML file's name without its extension (`.yaml` or `.yml`).
+/// `check DIR`: loads the folder's files, scenario or fixture, with the
+/// other kind from `--scenarios`/`--fixtures` or the embedded ones.
+fn check(
+    dir: std::path::PathBuf,
+    scenarios: Option<std::path::PathBuf>,
+    fixtures: Option<std::path::PathBuf>,
+) -> ExitCode {
+    if !dir.is_dir() {
+        return fail(&format!("{}: not a folder", dir.display()));
+    }
+    let modules = providers::all();
+    let is_provider = |stem: &str| modules.iter().any(|m| m.id() == stem);
+    let is_fixture = |stem: &str| {
+        engine::fixtures::EMBEDDED
+            .iter()
+            .any(|(n, _)| n.trim_end_matches(".yaml") == stem)
+    };
+    // Each YAML file's name without its extension (`.yaml` or `.yml`, in
+    // any case: the loaders name a wrong one).
     let stems: Vec<String> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.flatten()
                 .filter_map(|e| {
                     let n = e.file_name().to_string_lossy().into_owned();
-                    let stem = n.strip_suffix(".yaml").or_else(|| n.strip_suffix(".yml"));
-                    stem.map(str::to_string)
+                    let (stem, ext) = n.rsplit_once('.')?;
+                    let yaml = ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml");
+                    yaml.then(|| stem.to_string())
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let has_fixtures = stems.iter().any(|s| fixture_stems.contains(&s.as_str()));
-    let has_scenarios = stems.iter().any(|s| !fixture_stems.contains(&s.as_str()));
-    if !dir.is_dir() {
-        return fail(&format!("{}: not a folder", dir.display()));
-    }
-    let config = Config {
-        scenarios: if has_scenarios {
-            Source::Dir(dir.clone())
-        } else {
-            Source::Embedded
-        },
-        fixtures: if has_fixtures {
-            Source::Dir(dir.clone())
-        } else {
-            Source::Embedded
-        },
-        ..Config::default()
-    };
-    if !has_scenarios && !has_fixtures {
+    if stems.is_empty() {
         return fail(&format!(
             "{}: no scenario or fixture files (*.yaml) to check",
             dir.display()
         ));
     }
+    let has_scenarios = stems.iter().any(|s| is_provider(s));
+    let has_fixtures = stems.iter().any(|s| is_fixture(s));
     if has_scenarios && has_fixtures {
         return fail(&format!(
-            "{}: holds both scenario and fixture files; check them in separate folders",
+            "{}: holds both scenario and fixture files; check them in separate folders (check DIR --fixtures DIR2 checks scenario files with their fixtures)",
             dir.display()
         ));
     }
-    match engine::load(&config, &providers::all()) {
+    // A folder of neither kind's names is read as scenario files, whose
+    // loader names the file it does not know.
+    let (scenarios, fixtures, other) = if has_fixtures {
+        (scenarios, Some(dir.clone()), "scenario")
+    } else {
+        (Some(dir.clone()), fixtures, "fixture")
+    };
+    let companion_given = if has_fixtures {
+        scenarios.is_some()
+    } else {
+        fixtures.is_some()
+    };
+    let config = Config {
+        scenarios: scenarios.map(Source::Dir).unwrap_or_default(),
+        fixtures: fixtures.map(Source::Dir).unwrap_or_default(),
+        ..Config::default()
+    };
+    match engine::load(&config, &modules) {
         Ok(defs) => {
             let scenarios: usize = defs
                 .providers
@@ -187,7 +217,10 @@ fn check(dir: std::path::PathBuf) -> ExitCode {
             ));
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&e.to_string()),
+        Err(e) if companion_given => fail(&e.to_string()),
+        Err(e) => fail(&format!(
+            "{e}\n(checked with the embedded {other} files; check DIR --{other}s DIR2 checks with yours)"
+        )),
     }
 }
 

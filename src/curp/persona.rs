@@ -81,6 +81,15 @@ fn set<T, V: Clone + Into<T>>(target: &mut T, value: &Option<V>) {
 }
 
 impl Persona {
+    /// Whether every one of `providers` answers this persona not found (a
+    /// `not_found…` scenario): no provider states a person for it.
+    pub fn found_nowhere(&self, providers: &[&str]) -> bool {
+        providers.iter().all(|p| {
+            self.scenario_for(p)
+                .is_some_and(|s| s.starts_with("not_found"))
+        })
+    }
+
     /// The scenario this persona asks of a provider, if any.
     pub fn scenario_for(&self, provider: &str) -> Option<&str> {
         self.scenarios
