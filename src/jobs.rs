@@ -935,6 +935,35 @@ mod tests {
     }
 
     #[test]
+    fn the_deliveries_list_keeps_the_newest_attempts() {
+        let mut j = Jobs::default();
+        let last = u32::try_from(MAX_DELIVERIES).unwrap() + 1;
+        for attempt in 1..=last {
+            let d = Delivery {
+                verification_id: "v".into(),
+                attempt,
+                time: String::new(),
+                url: String::new(),
+                outcome: SENDING.into(),
+                status: None,
+                trigger: "schedule",
+            };
+            j.start_attempt(&d);
+            j.finish_attempt(Delivery {
+                outcome: "delivered".into(),
+                ..d
+            });
+        }
+        assert_eq!(j.deliveries.len(), MAX_DELIVERIES);
+        let attempts = |d: &Delivery| (d.attempt, d.outcome.clone());
+        assert_eq!(attempts(&j.deliveries[0]), (2, "delivered".into()));
+        assert_eq!(
+            attempts(&j.deliveries[MAX_DELIVERIES - 1]),
+            (last, "delivered".into())
+        );
+    }
+
+    #[test]
     fn settings_default_to_the_documented_policy() {
         let s = Settings::from_map(&Map::new()).unwrap();
         assert_eq!(s, Settings::default());
