@@ -88,6 +88,29 @@ async fn unknown_admin_route_is_404_and_wrong_method_405() {
     }
 }
 
+// README, Decisions: `HEAD` is served wherever `GET` is, "the same answer as
+// a `GET` (whose body, if one is sent, is not read)": on the admin API too.
+#[tokio::test]
+async fn an_admin_head_or_get_does_not_read_a_body_sent_with_it() {
+    let sb = Sandbox::start().await;
+    for method in ["HEAD", "GET"] {
+        for (path, ctype, body) in [
+            ("/__admin/health", "application/json", "{not json"),
+            ("/__admin/requests", "application/xml", "<a/>"),
+        ] {
+            let r = sb
+                .send(method, path, &[("content-type", ctype)], body)
+                .await;
+            assert_eq!(
+                r.status,
+                200,
+                "{method} {path} with a {ctype} body: the body is not read ({})",
+                r.text()
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn scenario_catalog() {
     let sb = Sandbox::start().await;
@@ -553,6 +576,38 @@ async fn bad_override_bodies() {
     assert!(r.json()["error"].is_string());
     // Nothing was added.
     assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+}
+
+// SPEC §7 / README, Admin API: an override's `path`, `times`, `latency` and
+// `fault` are optional: each sent as null is absent (a null path: provider-wide).
+#[tokio::test]
+async fn an_overrides_optional_keys_sent_as_null_are_absent_path_included() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "deceased",
+                   "times": null, "latency": null, "fault": null}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "deceased", "path": null}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        201,
+        "an optional path sent as null is no path: {}",
+        r.text()
+    );
+    assert!(
+        r.json().get("path").is_none(),
+        "provider-wide: {}",
+        r.text()
+    );
 }
 
 // README, Admin API: `POST /__admin/overrides` → "201 with the override",

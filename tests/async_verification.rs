@@ -24,7 +24,7 @@ use hyper_util::rt::TokioIo;
 use mxid_sandbox::Source;
 use serde_json::{json, Value};
 
-use crate::common::{config, Http, Resp, Sandbox, Served};
+use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
 
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
@@ -249,6 +249,102 @@ fn dead_url() -> (String, tokio::net::TcpSocket) {
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = socket.local_addr().unwrap();
     (format!("http://{addr}/hook"), socket)
+}
+
+/// How a [`RawHook`] answers once it has read the request: bytes that
+/// hyper's server would never write (not HTTP, cut short, a false length).
+#[derive(Debug, Clone)]
+enum Raw {
+    /// Writes these bytes (none: never answers) and keeps the connection open.
+    Hold(Vec<u8>),
+    /// Writes these bytes, then closes.
+    Close(Vec<u8>),
+    /// Writes these bytes one at a time, `gap` apart, then closes.
+    Drip(Vec<u8>, Duration),
+    /// A chunked 200 head, then chunks without end.
+    Endless,
+}
+
+/// A port-0 TCP webhook target that reads each request (its head and
+/// Content-Length body) and answers as its [`Raw`] says.
+struct RawHook {
+    /// `http://host:port/hook`.
+    url: String,
+}
+
+impl RawHook {
+    async fn start(raw: Raw) -> RawHook {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let raw = raw.clone();
+                tokio::spawn(async move {
+                    if !read_request(&mut s).await {
+                        return;
+                    }
+                    match raw {
+                        Raw::Hold(bytes) => {
+                            let _ = s.write_all(&bytes).await;
+                            let _ = s.read_to_end(&mut Vec::new()).await;
+                        }
+                        Raw::Close(bytes) => {
+                            let _ = s.write_all(&bytes).await;
+                            let _ = s.shutdown().await;
+                        }
+                        Raw::Drip(bytes, gap) => {
+                            for byte in bytes {
+                                if s.write_all(&[byte]).await.is_err() {
+                                    return;
+                                }
+                                tokio::time::sleep(gap).await;
+                            }
+                            let _ = s.shutdown().await;
+                        }
+                        Raw::Endless => {
+                            let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                            let chunk = format!("1000\r\n{}\r\n", "x".repeat(0x1000));
+                            let _ = s.write_all(head).await;
+                            while s.write_all(chunk.as_bytes()).await.is_ok() {}
+                        }
+                    }
+                });
+            }
+        });
+        RawHook {
+            url: format!("http://{addr}/hook"),
+        }
+    }
+}
+
+/// Reads one request, its head and its Content-Length body: whether it
+/// came whole before the connection ended.
+async fn read_request(s: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut wanted = None;
+    loop {
+        if let Some(end) = wanted {
+            if buf.len() >= end {
+                return true;
+            }
+        } else if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..at]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            wanted = Some(at + 4 + len);
+            continue;
+        }
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 // ---- helpers ------------------------------------------------------------------
@@ -1026,6 +1122,7 @@ async fn type_c_data<'a>(
         let b = status(sb, &id).await;
         assert_eq!(b["verificationStatus"], 4, "{b}");
         let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+        assert_eq!(v["data"]["issueNumber"], issue_number, "{code}: {v}");
         data.push((code, v["data"].clone()));
     }
     data
@@ -1113,9 +1210,9 @@ fn year(d: &Value, field: &str) -> i32 {
 /// year is the registration year" (src/curp/ine.rs pins `issue_number ==
 /// "00"` iff `issue_year == registration_year`), and "A type C
 /// IneNominalList request states the elector code and the issue number: its
-/// years agree with ... that issue number". An issue number 01 or 02 is a
-/// replacement, issued after the registration year, even for holders born
-/// 2002–2006 (of age in 2020–2024).
+/// years agree with ... that issue number". An issue number 01 to 05 is a
+/// replacement, issued after the registration year, even for a code that
+/// states a birth in 02–07 (one of 07, of age only in 2025, is read as 1907).
 #[tokio::test]
 async fn a_replacement_credential_is_not_issued_the_year_of_registration() {
     let sb = Sandbox::start().await;
@@ -1125,6 +1222,9 @@ async fn a_replacement_credential_is_not_issued_the_year_of_registration() {
         ("LOPZAN05051509M304", "01"),
         ("LOPZAN06021509M301", "01"),
         ("LOPZAN06041509M303", "02"),
+        ("TSVREL07010109M100", "01"),
+        ("TSVREL07123109M100", "03"),
+        ("LOPZAN07061514M301", "05"),
     ];
     let mut wrong = Vec::new();
     for (what, d) in type_c_requests(&sb, &requests).await {
@@ -1809,6 +1909,33 @@ async fn an_answer_over_64_kb_is_a_failed_attempt() {
     assert_eq!(status_code(&sb, &id).await, 4);
 }
 
+// README, Webhooks: "a longer answer [than 64 KB] is a failed attempt,
+// \"length limit exceeded\"": one that declares it fails as the head comes.
+#[tokio::test]
+async fn an_answer_declaring_more_than_64_kb_fails_at_once_as_length_limit_exceeded() {
+    let sb = Sandbox::start().await;
+    let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n{\"completed\": true}";
+    let hook = RawHook::start(Raw::Hold(head.into())).await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let started = Instant::now();
+    sb.advance("2s").await;
+    // Not after the 10 s webhook_timeout waiting for bytes it would not read.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        d[0]["outcome"],
+        "reading the answer failed: length limit exceeded"
+    );
+    assert_eq!(d[0]["status"], 200, "{}", d[0]);
+    assert_eq!(status_code(&sb, &id).await, 3);
+}
+
 #[tokio::test]
 async fn a_receiver_that_never_answers_delays_nothing_else() {
     let (sb, dir) = start_with_timeout("hang", "1s").await;
@@ -1861,6 +1988,137 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// README, Webhooks: delivered is a 2xx answer whose JSON body says
+// `"completed": true`; anything else is a failed attempt, none longer than
+// `webhook_timeout`, retried later. Each hostile target's outcome, exactly.
+#[tokio::test]
+async fn hostile_targets_each_get_their_documented_outcome() {
+    const COMPLETED: &str = r#"{"completed": true}"#;
+    let timeout = Duration::from_millis(500);
+    let (sb, dir) = start_with_timeout("hostile", "500ms").await;
+    let _gone = RemovedOnDrop(dir);
+    let ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{COMPLETED}",
+        COMPLETED.len()
+    );
+    let bytes = |s: &str| s.as_bytes().to_vec();
+    let mid_body = "HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n{\"compl";
+    let body_failed = "reading the answer failed: error reading a body from connection";
+    let too_long = "reading the answer failed: length limit exceeded";
+    // (target, how it answers, outcome, status)
+    let cases: Vec<(&str, Raw, &str, Option<u16>)> = vec![
+        ("silent", Raw::Hold(vec![]), "no answer within 500ms", None),
+        ("ok-held-open", Raw::Hold(bytes(&ok)), "delivered", Some(200)),
+        (
+            "read-to-eof",
+            Raw::Close(bytes(&format!(
+                "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{COMPLETED}"
+            ))),
+            "delivered",
+            Some(200),
+        ),
+        (
+            "102-then-200",
+            Raw::Hold(bytes(&format!("HTTP/1.1 102 Processing\r\n\r\n{ok}"))),
+            "delivered",
+            Some(200),
+        ),
+        (
+            "103-then-200",
+            Raw::Hold(bytes(&format!(
+                "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n{ok}"
+            ))),
+            "delivered",
+            Some(200),
+        ),
+        (
+            "not-http",
+            Raw::Close(bytes("hello, this is not http\r\n\r\n")),
+            "client error (SendRequest): invalid HTTP version parsed",
+            None,
+        ),
+        (
+            "closed-mid-head",
+            Raw::Close(bytes("HTTP/1.1 200 OK\r\nContent-Le")),
+            "client error (SendRequest): connection closed before message completed",
+            None,
+        ),
+        ("closed-mid-body", Raw::Close(bytes(mid_body)), body_failed, Some(200)),
+        (
+            "held-mid-body",
+            Raw::Hold(bytes(mid_body)),
+            "the answer's body did not come within 500ms",
+            Some(200),
+        ),
+        (
+            "bad-chunk",
+            Raw::Close(bytes(&format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{COMPLETED}\r\n0\r\n\r\n"
+            ))),
+            body_failed,
+            Some(200),
+        ),
+        (
+            "declares-100-mb",
+            Raw::Hold(bytes(&format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n{COMPLETED}"
+            ))),
+            too_long,
+            Some(200),
+        ),
+        ("endless", Raw::Endless, too_long, Some(200)),
+        (
+            "drip-slow",
+            Raw::Drip(bytes(&ok), Duration::from_millis(100)),
+            "no answer within 500ms",
+            None,
+        ),
+        (
+            "redirect",
+            Raw::Close(bytes(&format!(
+                "HTTP/1.1 302 Found\r\nLocation: /other\r\nContent-Length: {}\r\n\r\n{COMPLETED}",
+                COMPLETED.len()
+            ))),
+            "HTTP 302",
+            Some(302),
+        ),
+        (
+            "no-content",
+            Raw::Close(bytes("HTTP/1.1 204 No Content\r\n\r\n")),
+            "HTTP 204 without {\"completed\": true}",
+            Some(204),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (name, raw, _, _) in &cases {
+        let hook = RawHook::start(raw.clone()).await;
+        set_webhook(&sb, name, json!({"url": hook.url})).await;
+        ids.push(create(&sb, RFC, name, json!({"curp": EPN, "state": 9})).await);
+    }
+    // All at one instant: the clock move waits for the slowest, not the sum.
+    let started = Instant::now();
+    sb.advance("2s").await;
+    assert!(started.elapsed() < 3 * timeout, "{:?}", started.elapsed());
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), cases.len(), "{d:#?}");
+    for ((name, _, outcome, status), id) in cases.iter().zip(&ids) {
+        let e = d
+            .iter()
+            .find(|e| e["verificationId"] == id.as_str())
+            .unwrap();
+        assert_eq!(e["outcome"], *outcome, "{name}: {e}");
+        assert_eq!(
+            e["status"].as_u64().map(|s| s as u16),
+            *status,
+            "{name}: {e}"
+        );
+    }
+    // Each failed one is retried 15 minutes later, the delivered ones not.
+    sb.advance("15m").await;
+    let delivered = cases.iter().filter(|c| c.2 == "delivered").count();
+    assert_eq!(deliveries(&sb).await.len(), 2 * cases.len() - delivered);
+}
+
 #[tokio::test]
 async fn shutdown_is_not_held_by_a_hanging_target() {
     let sb = Sandbox::start().await;
@@ -1881,6 +2139,34 @@ async fn shutdown_is_not_held_by_a_hanging_target() {
         started.elapsed()
     );
     advance.abort();
+}
+
+// README, Webhooks: a hanging target holds up "no shutdown (shutdown drops
+// attempts in flight)"; Decisions: "A redelivery is one attempt".
+#[tokio::test]
+async fn a_redelivery_to_a_hanging_target_does_not_hold_up_shutdown() {
+    let sb = Sandbox::start().await;
+    // Completed with no target, then pointed at one that never answers.
+    let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    assert_eq!(status_code(&sb, &id).await, 4);
+    let slow = Hook::start().await;
+    slow.always(Answer::Hang);
+    set_webhook(&sb, KEY, json!({"url": slow.url})).await;
+    let _redeliver = sb.send_in_background(
+        "POST",
+        &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+        &[],
+        "",
+    );
+    slow.arrived(1).await;
+    // Well within the 2 s shutdown wait the sandbox is given.
+    let started = Instant::now();
+    assert!(
+        sb.stop_within(Duration::from_secs(1)).await,
+        "shutdown still waiting after {:?} for a redelivery to a hanging target",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -2607,6 +2893,26 @@ async fn a_clock_set_back_holds_pending_steps_until_reached_again_once() {
     assert_eq!(d.len(), 10, "{d:#?}");
     assert_eq!(status_code(&sb, &a).await, 4);
     assert_eq!(status(&sb, &b).await["warnings"][0]["code"], "RFC010");
+}
+
+// README, Admin API: the clock stops at 9999-12-31T23:59:59.999999-06:00;
+// SPEC §5: a verification goes on to 4 Completed, even one created in that last second.
+#[tokio::test]
+async fn a_verification_created_in_the_clocks_last_second_completes() {
+    let sb = Sandbox::start().await;
+    let clock = "/__admin/clock";
+    move_clock(&sb, clock, json!({"set": "9999-12-31T23:59:59-06:00"})).await;
+    let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 15})).await;
+    // As far as the clock goes: short of the 2 s processing delay.
+    move_clock(
+        &sb,
+        clock,
+        json!({"set": "9999-12-31T23:59:59.999999-06:00"}),
+    )
+    .await;
+    let b = status(&sb, &id).await;
+    assert_eq!(b["verificationStatus"], 4, "{b}");
+    assert_eq!(b["verification"], "{\"rfc\":\"PENX660720CV0\"}", "{b}");
 }
 
 #[tokio::test]

@@ -11,12 +11,14 @@
 use std::sync::OnceLock;
 
 use mxid_sandbox::curp::{
-    calculate, check_digit, check_strict, nss_check_digit, nss_is_valid, rfc, rfc_check_digit,
-    rfc_homoclave, rfc_is_valid, rfc_letters, CalcInput, Domain, Sex,
+    calculate, check_digit, check_strict, nss_check_digit, nss_is_valid, random_curp, rfc,
+    rfc_check_digit, rfc_homoclave, rfc_is_valid, rfc_letters, CalcInput, Domain, Sex,
 };
 use mxid_sandbox::engine::fixtures::EMBEDDED;
 use mxid_sandbox::time::Date;
-use serde_json::json;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::{json, Value};
 
 use crate::common::Sandbox;
 
@@ -413,6 +415,96 @@ fn homonyms_do_not_share_an_rfc() {
     let b = domain().person("HEGJ900515HDFRRN19", 0);
     assert!(rfc_is_valid(&a.rfc) && rfc_is_valid(&b.rfc));
     assert_ne!(a.rfc, b.rfc);
+}
+
+/// `first17` with its check digit.
+fn with_check_digit(first17: &str) -> String {
+    format!("{first17}{}", check_digit(first17).unwrap())
+}
+
+/// The same for the synthetic homonyms (README, "The people behind the
+/// CURPs": status AH "when the differentiator says so"), often built with
+/// the first holder's very names: RfcByCurp answers each its own RFC.
+#[tokio::test]
+async fn rfc_by_curp_gives_a_synthetic_homonym_its_own_rfc() {
+    let sb = Sandbox::start().await;
+    let first = "TOFJ300825HBCRRC02";
+    let homonym = with_check_digit("TOFJ300825HBCRRC1");
+    assert_eq!(homonym, "TOFJ300825HBCRRC10");
+    let apikey = ("apikey", "k");
+    // RENAPO (curpv5) says they are two people, the second a homonym.
+    let mut statuses = Vec::new();
+    for c in [first, &homonym] {
+        let r = sb
+            .post("/api/curp/bycurp", &[apikey], json!({ "curp": c }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        statuses.push(r.json()["curpStatus"].as_str().unwrap().to_string());
+    }
+    assert_eq!(statuses[1], "AH", "the differentiator 1 is a homonym");
+    let mut ids = Vec::new();
+    for c in [first, &homonym] {
+        let r = sb
+            .post(
+                "/api/AsyncVerication/RfcByCurp",
+                &[apikey],
+                json!({"curp": c, "state": 9}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        ids.push(r.json()["verificationId"].as_str().unwrap().to_string());
+    }
+    sb.advance("2s").await;
+    let mut rfcs = Vec::new();
+    for id in ids {
+        let path = format!("/api/AsyncVerication/verificationStatus?verificationId={id}");
+        let b = sb.get(&path, &[apikey]).await.json();
+        assert_eq!(b["verificationStatus"], 4, "{b}");
+        let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+        let rfc = v["rfc"].as_str().unwrap().to_string();
+        assert!(rfc_is_valid(&rfc), "{rfc}");
+        rfcs.push(rfc);
+    }
+    assert_ne!(
+        rfcs[0],
+        rfcs[1],
+        "two holders of {}… ({first} {}, {homonym} {}) share one RFC",
+        &first[..16],
+        statuses[0],
+        statuses[1]
+    );
+}
+
+/// The same across synthetic homonyms (`curp random --seed 1..=3`): a
+/// CURP's later holder (differentiator 1 or B, status AH) has its own RFC.
+#[test]
+fn synthetic_homonyms_do_not_share_the_first_holders_rfc() {
+    let mut shared = Vec::new();
+    let mut total = 0;
+    for seed in 1..=3u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for _ in 0..133 {
+            let c = random_curp(&mut rng, &domain().names);
+            let diff = if c.as_bytes()[16].is_ascii_digit() {
+                "1"
+            } else {
+                "B"
+            };
+            let h = with_check_digit(&format!("{}{diff}", &c[..16]));
+            let (p, q) = (domain().person(&c, 0), domain().person(&h, 0));
+            assert_eq!(q.status, "AH", "{h}");
+            total += 1;
+            if p.rfc == q.rfc {
+                shared.push(format!("{c}/{h}: {}", p.rfc));
+            }
+        }
+    }
+    assert!(
+        shared.is_empty(),
+        "{} of {total} synthetic homonym pairs share an RFC, e.g. {:?}",
+        shared.len(),
+        &shared[..shared.len().min(5)]
+    );
 }
 
 // --- NSS: the IMSS check digit --------------------------------------------

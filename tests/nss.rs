@@ -405,6 +405,30 @@ async fn realistic_path_answers_the_persons_nss() {
     assert_eq!(r.json()["request"]["curp"], SYNTHETIC);
 }
 
+// README, Admin API: the clock stays within years 0001–9999, "which RFC 3339
+// can write"; seed 000 prints microseconds and -06:00: finishedAt too, at the end.
+#[tokio::test]
+async fn finished_at_stays_in_year_9999_at_the_end_of_the_clock() {
+    let sb = Sandbox::start().await;
+    set_clock(&sb, "9999-12-31T23:59:59.500000-06:00").await;
+    let b = query(&sb, PATH, SYNTHETIC).await;
+    assert_eq!(b["status"], "SUCCESS", "{b}");
+    let created = b["createdAt"].as_str().unwrap();
+    assert_eq!(created, "9999-12-31T23:59:59.500000-06:00");
+    let finished = b["finishedAt"].as_str().unwrap();
+    let micros = finished
+        .strip_prefix("9999-12-31T23:59:59.")
+        .and_then(|t| t.strip_suffix("-06:00"));
+    assert!(
+        micros.is_some_and(|m| m.len() == 6 && m.bytes().all(|b| b.is_ascii_digit())),
+        "finishedAt {finished:?} is not an RFC 3339 time of year 9999 in Kiban's shape"
+    );
+    assert!(
+        finished >= created,
+        "finishedAt {finished} before createdAt {created}"
+    );
+}
+
 /// README, Decisions ("Synthetic data"): "IMSS registration happens at age
 /// 16–24" (and "an 11-digit NSS ... whose year digits agree with the birth
 /// year"); the NSS is subdelegation (2), registration year (2), birth year
@@ -818,6 +842,31 @@ async fn history_in_pages_newest_first() {
         b,
         json!({"currentPage": 9, "hasNextPage": false, "items": []})
     );
+}
+
+// README, Decisions (nss): the history keeps "at most `--journal-limit`"
+// envelopes: none under `--journal-limit 0`, as the journal.
+#[tokio::test]
+async fn the_history_keeps_nothing_under_journal_limit_0() {
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        journal_limit: 0,
+        ..config()
+    })
+    .await;
+    let live = query(&sb, PATH, SYNTHETIC).await;
+    let id = live["id"].as_str().unwrap();
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+    let list = sb
+        .get(&format!("{PATH}?page=1&itemsPerPage=10"), &[KEY])
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert_eq!(
+        list.json()["items"],
+        json!([]),
+        "--journal-limit 0: the history keeps nothing"
+    );
+    let one = sb.get(&format!("{PATH}/{id}"), &[KEY]).await;
+    assert_eq!(one.status, 404, "{}", one.text());
 }
 
 #[tokio::test]
