@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::admin::with_a_64_byte_body_limit;
-use crate::common::{config, temp_dir, Resp, Sandbox, Served};
+use crate::common::{config, temp_dir, RemovedOnDrop, Resp, Sandbox, Served};
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::{Config, Source};
 
@@ -412,6 +412,81 @@ async fn an_errors_entry_latency_and_fault_apply_to_its_engine_error() {
         .get(PATH, &[KEY, ("x-sandbox-fault", "malformed_body")])
         .await;
     assert_eq!(r.status, 405);
+}
+
+/// The status of a bycurp-shaped request, which must be answered within
+/// 5 s: every latency the answer should not take is 10 minutes.
+async fn status_at_once(sb: &Sandbox, method: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut h = vec![KEY, ("content-type", "application/json")];
+    h.extend_from_slice(headers);
+    let r = sb.send_in_background(method, path, &h, format!(r#"{{"curp":"{CURP}"}}"#));
+    tokio::time::timeout(Duration::from_secs(5), r)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path} {headers:?}: held by a 10 min latency"))
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        .status
+}
+
+// README "The scenario files": the provider file's `latency:` comes after the
+// header's, the override's and the scenario's (or `errors:` entry's), before `--latency`.
+#[tokio::test]
+async fn a_provider_files_latency_beats_the_flag_and_loses_to_the_header_override_and_scenario() {
+    const PREFIXES: &str = "prefixes: [/api/curp/]\n";
+    // The provider file's 0 beats `--latency 10m`, for a scenario and an
+    // engine error.
+    let dir = crate::user_files::curpv5_dir("provider-latency-zero", |s| {
+        s.replacen(PREFIXES, &format!("{PREFIXES}latency: 0\n"), 1)
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir),
+        latency: Some("10m".parse::<Latency>().unwrap()),
+        ..config()
+    })
+    .await;
+    assert_eq!(status_at_once(&sb, "POST", PATH, &[]).await, 200);
+    assert_eq!(status_at_once(&sb, "GET", PATH, &[]).await, 405);
+
+    // The provider file's 10m loses to the scenario's, the `errors:`
+    // entry's, the header's and the override's latency.
+    let dir = crate::user_files::curpv5_dir("provider-latency-long", |s| {
+        s.replacen(PREFIXES, &format!("{PREFIXES}latency: 10m\n"), 1)
+            .replacen(
+                "        status: 200\n        body: &person",
+                "        status: 200\n        latency: 0\n        body: &person",
+                1,
+            )
+            .replacen(
+                "    status: 404\n    body: {error: NOT_FOUND",
+                "    status: 404\n    latency: 0\n    body: {error: NOT_FOUND",
+                1,
+            )
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir),
+        ..config()
+    })
+    .await;
+    assert_eq!(status_at_once(&sb, "POST", PATH, &[]).await, 200);
+    assert_eq!(
+        status_at_once(&sb, "POST", "/api/curp/nope", &[]).await,
+        404
+    );
+    let timeout_now = [
+        ("x-sandbox-scenario", "timeout"),
+        ("x-sandbox-latency", "0"),
+    ];
+    assert_eq!(status_at_once(&sb, "POST", PATH, &timeout_now).await, 504);
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "timeout", "latency": "0", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(status_at_once(&sb, "POST", PATH, &[]).await, 504);
 }
 
 #[tokio::test]

@@ -1256,6 +1256,52 @@ async fn shutdown_does_not_wait_for_a_first_head_half_sent() {
     assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
 }
 
+// README "Sandbox request headers": `hang` holds a request "until the client
+// gives up, the server shuts down, or 10 minutes pass": over HTTP/2 as over HTTP/1.1.
+#[tokio::test]
+async fn shutdown_lets_go_of_hangs_on_an_http2_stream_and_an_http11_connection_at_once() {
+    let sb = Sandbox::start_with(Config {
+        shutdown_timeout: Duration::from_secs(30),
+        ..config()
+    })
+    .await;
+    let mut send = h2_connection(sb.addr).await;
+    send.ready().await.unwrap();
+    let h2_hang = tokio::spawn(send.send_request(h2_bycurp(
+        sb.addr,
+        &[("x-sandbox-fault", "hang")],
+        whole(CURPS[0]),
+    )));
+    sb.journaled(1).await;
+    let mut h1_hang = TcpStream::connect(sb.addr).await.unwrap();
+    h1_hang
+        .write_all(request_with(CURPS[1], "x-sandbox-fault: hang\r\n", false).as_bytes())
+        .await
+        .unwrap();
+    sb.journaled(2).await;
+    let started = Instant::now();
+    assert!(
+        sb.stop_within(Duration::from_secs(10)).await,
+        "the server did not stop"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown waited {:?} for the hangs",
+        started.elapsed()
+    );
+    let res = tokio::time::timeout(Duration::from_secs(2), h2_hang)
+        .await
+        .expect("the HTTP/2 hang ended with the server")
+        .unwrap();
+    assert!(
+        res.is_err(),
+        "the HTTP/2 hang answered: {:?}",
+        res.map(|r| r.status())
+    );
+    let rest = read_to_close(&mut h1_hang, Duration::from_secs(2)).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+}
+
 /// Fails if a request shows in the journal within `wait`.
 async fn journal_stays_empty(sb: &Sandbox, wait: Duration) {
     let started = Instant::now();

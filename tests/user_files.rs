@@ -79,13 +79,28 @@ fn refused(result: Result<Defs, LoadError>) -> LoadError {
 }
 
 fn run(args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("MXID_SCENARIOS")
-        .env_remove("MXID_FIXTURES")
+    run_with_env(args, &[])
+}
+
+/// `mxid-sandbox ARGS` with no `MXID_*` variable of the test's own
+/// environment but those in `env`.
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
+        cmd.env_remove(k);
+    }
+    cmd.args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("the binary runs")
+}
+
+/// A folder holding the one fixture (or scenario) file `file`, with `text`.
+fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join(file), text).unwrap();
+    dir
 }
 
 /// `mxid-sandbox check DIR`: whether it passed, and its stderr.
@@ -564,6 +579,80 @@ fn check_on_a_file_says_it_is_not_a_folder() {
     assert!(stderr.contains("not a folder"), "{stderr}");
 }
 
+// README "Command line": `check DIR` checks a fixture folder with the embedded
+// scenario files and says so, or with the user's given by `--scenarios DIR2`.
+#[tokio::test]
+async fn check_of_a_fixture_folder_naming_a_users_scenario_passes_with_its_scenarios() {
+    let s = curpv5_dir("own-scenario", |t| {
+        t.replacen(
+            "      invalid_credentials:\n",
+            "      revoked_key:\n        description: \"the apikey was revoked\"\n        status: 401\n        body: {error: CURPSV002, message: \"Access Denied. Invalid ApiKey.\"}\n      invalid_credentials:\n",
+            1,
+        )
+    });
+    let _gone_s = RemovedOnDrop(s.clone());
+    let creds = CREDENTIALS.replacen(
+        "    invalid-apikey: invalid_credentials\n",
+        "    invalid-apikey: invalid_credentials\n    revoked-apikey: revoked_key\n",
+        1,
+    );
+    assert_ne!(creds, CREDENTIALS);
+    let f = folder_with("own-credentials", "credentials.yaml", &creds);
+    let _gone_f = RemovedOnDrop(f.clone());
+
+    // The pair serves: the magic credential answers the user's scenario.
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(s.clone()),
+        fixtures: Source::Dir(f.clone()),
+        ..config()
+    })
+    .await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "revoked-apikey")],
+            json!({"curp": "LUMV521107MHGNCL04"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.scenario()),
+        (401, "revoked_key"),
+        "{}",
+        r.text()
+    );
+    sb.stop().await;
+
+    let (s_path, f_path) = (s.to_str().unwrap(), f.to_str().unwrap());
+    let out = run(&["check", f_path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("'revoked_key'"), "{stderr}");
+    assert_eq!(
+        stderr.lines().last(),
+        Some("(checked with the embedded scenario files; check DIR --scenarios DIR2 checks with yours)"),
+        "{stderr}"
+    );
+
+    // With its scenarios, it is the folder `check S` counts.
+    let alone = run(&["check", s_path]);
+    assert!(alone.status.success());
+    let counts = String::from_utf8_lossy(&alone.stdout)
+        .strip_prefix(&format!("{s_path}: ok ("))
+        .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&alone.stdout)))
+        .to_string();
+    let out = run(&["check", f_path, "--scenarios", s_path]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{f_path}: ok ({counts}")
+    );
+}
+
 #[test]
 fn curp_random_takes_zero_and_refuses_too_many() {
     let out = run(&["curp", "random", "--n", "0"]);
@@ -765,6 +854,122 @@ async fn curp_person_refuses_the_persona_every_provider_answers_not_found() {
         stderr.contains(&format!("no provider answers a person for {GAPA}")),
         "{stderr}"
     );
+}
+
+// README "The people behind the CURPs": a persona's `scenarios` map wins over its
+// `scenario`; `curp person` prints the person the one provider answering it answers.
+#[tokio::test]
+async fn curp_person_prints_a_persona_its_scenarios_map_lets_one_provider_answer() {
+    const CURP: &str = "LUMV521107MHGNCL04";
+    let dir = folder_with(
+        "persona-one-provider",
+        "personas.yaml",
+        &format!("- curp: {CURP}\n  scenario: not_found\n  scenarios: {{curpv5: success}}\n"),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = Sandbox::start_with(Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "k")],
+            json!({ "curp": CURP }),
+        )
+        .await;
+    assert_eq!((r.status, r.scenario()), (200, "success"), "{}", r.text());
+    let first_name = r.json()["firstName"].clone();
+    sb.stop().await;
+
+    let out = run(&["curp", "--fixtures", dir.to_str().unwrap(), "person", CURP]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "curpv5 answers {first_name}; {stderr}"
+    );
+    let person: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(person["names"], first_name);
+}
+
+// README "Command line": `curp person` exits 1 with the reason for a persona
+// every provider answers not found, here by its `scenarios` map.
+#[tokio::test]
+async fn curp_person_refuses_a_persona_its_scenarios_map_makes_not_found_everywhere() {
+    const CURP: &str = "LUMV521107MHGNCL04";
+    let dir = folder_with(
+        "persona-not-found-everywhere",
+        "personas.yaml",
+        &format!(
+            "- curp: {CURP}\n  scenarios: {{curpv5: not_found, validacurp: not_found, \
+             accuauth: not_found, nss: not_found, async: not_found}}\n"
+        ),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = Sandbox::start_with(Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "k")],
+            json!({ "curp": CURP }),
+        )
+        .await;
+    assert_eq!(r.scenario(), "not_found", "{}", r.text());
+    let r = sb
+        .post(
+            "/api/v1/imss/nss",
+            &[("x-api-key", "k")],
+            json!({ "curp": CURP }),
+        )
+        .await;
+    assert_eq!(r.scenario(), "not_found", "{}", r.text());
+    sb.stop().await;
+
+    let out = run(&["curp", "--fixtures", dir.to_str().unwrap(), "person", CURP]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "`curp person` prints {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "mxid-sandbox: no provider answers a person for {CURP}: its persona's scenarios are not found for every provider\n"
+        )
+    );
+}
+
+// README "Command line": `MXID_FIXTURES` and `MXID_SCENARIOS` stand for their
+// flags; one set but empty (a templated CI file) is unset, not a flag without its value.
+#[test]
+fn an_empty_mxid_fixtures_or_scenarios_variable_is_read_as_unset() {
+    for (args, var) in [
+        (
+            &["curp", "check", "PXNE660720HMCXTN06"][..],
+            "MXID_FIXTURES",
+        ),
+        (
+            &["curp", "person", "PXNE660720HMCXTN06"][..],
+            "MXID_FIXTURES",
+        ),
+        (&["scenarios"][..], "MXID_SCENARIOS"),
+    ] {
+        let out = run_with_env(args, &[(var, "")]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?} with {var}=\"\": {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, run(args).stdout, "{args:?} with {var}=\"\"");
+    }
 }
 
 // --- bugs ------------------------------------------------------------------
@@ -975,6 +1180,37 @@ fn a_misnamed_fixture_file_is_refused() {
     assert!(err.to_string().contains("persona.yaml"), "{err}");
 }
 
+// README "The scenario files": a fixture folder's file of another name is
+// refused; `check` and `serve` name it as the fixtures loader does.
+#[test]
+fn check_and_serve_name_a_misnamed_file_in_a_fixture_folder() {
+    let dir = folder_with(
+        "fixtures-typo",
+        "names.yaml",
+        &shipped("fixtures", "names.yaml"),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    std::fs::write(
+        dir.join("persona.yaml"),
+        shipped("fixtures", "personas.yaml"),
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let refusal = format!(
+        "{d}/persona.yaml: no fixture file 'persona'; fixture files are named \
+         credentials.yaml, catalogs.yaml, names.yaml, personas.yaml\n"
+    );
+    for args in [
+        &["check", d][..],
+        &["serve", "--port", "0", "--fixtures", d],
+    ] {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(&refusal), "{args:?}: {stderr}");
+    }
+}
+
 // README, Decisions: "a trailing slash on a path reaches the same
 // endpoint"; a file's path written with one would load and answer nothing,
 // so it is refused at its line (README, The scenario files).
@@ -1167,8 +1403,7 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 /// `mxid-sandbox check` on a folder holding only `file` with `text`: its
 /// stderr, which must be a refusal.
 fn refusal(tag: &str, file: &str, text: &str) -> String {
-    let dir = temp_dir(tag);
-    std::fs::write(dir.join(file), text).unwrap();
+    let dir = folder_with(tag, file, text);
     let (passed, stderr) = check(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!passed, "check passed {file}: {stderr}");
