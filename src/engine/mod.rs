@@ -255,12 +255,9 @@ impl Engine {
         );
         // A namespace the header cannot have is said first, as for any
         // request: there is no namespace to count the 413 in.
-        let ns = match self.namespace_of(req) {
+        let ns = match self.namespace_logged(req) {
             Ok(ns) => ns,
-            Err(reply) => {
-                self.log("-", req, &reply);
-                return reply;
-            }
+            Err(reply) => return reply,
         };
         let began = ns.begin();
         let mut reply = self.engine_error(
@@ -286,14 +283,9 @@ impl Engine {
     }
 
     fn handle_with(&self, defs: &Defs, req: &Request) -> Reply {
-        let ns = match self.namespace_of(req) {
+        let ns = match self.namespace_logged(req) {
             Ok(ns) => ns,
-            Err(reply) => {
-                // Not journaled (there is no namespace to journal it in),
-                // but logged.
-                self.log("-", req, &reply);
-                return reply;
-            }
+            Err(reply) => return reply,
         };
         // The request's generation and its one reading of the sandbox clock.
         let began = ns.begin();
@@ -357,20 +349,21 @@ impl Engine {
         reply
     }
 
-    fn namespace_of(&self, req: &Request) -> Result<NsRef<'_>, Reply> {
+    /// The request's namespace, or the refusal of its header: not
+    /// journaled (there is no namespace to journal it in), but logged.
+    fn namespace_logged(&self, req: &Request) -> Result<NsRef<'_>, Reply> {
+        let refused = |message: &str| {
+            let reply = mark_sandbox_error(Reply::sandbox_error(StatusCode::BAD_REQUEST, message));
+            self.log("-", req, &reply);
+            reply
+        };
         if let Some(header) = req.unreadable_sandbox_header() {
-            let message = format!("{header}: the value must be ASCII text");
-            return Err(mark_sandbox_error(Reply::sandbox_error(
-                StatusCode::BAD_REQUEST,
-                &message,
-            )));
+            return Err(refused(&format!("{header}: the value must be ASCII text")));
         }
         let name = req
             .sandbox_header(&NAMESPACE_NAME)
             .unwrap_or(DEFAULT_NAMESPACE);
-        self.namespaces()
-            .lookup(name)
-            .map_err(|m| mark_sandbox_error(Reply::sandbox_error(StatusCode::BAD_REQUEST, &m)))
+        self.namespaces().lookup(name).map_err(|m| refused(&m))
     }
 
     fn dispatch(
