@@ -152,14 +152,20 @@ impl Counter {
     fn bump(&mut self, window: Window, limit: Option<u64>, slot: i64, now: Timestamp) -> u64 {
         if self.slot != slot || self.since.is_empty() {
             if self.slot != slot {
-                // Another window: the one before comes back if the clock
-                // went back to it, and this one is kept in its place.
+                // Another window: the one kept beside this comes back if
+                // the clock went back to it, and this one is kept in its
+                // place when it is next to the new one (a window skipped
+                // over is no window before: two back starts afresh).
                 let back = if self.before.0 == slot {
                     self.before.1
                 } else {
                     0
                 };
-                self.before = (self.slot, self.count);
+                self.before = if self.slot.abs_diff(slot) == 1 {
+                    (self.slot, self.count)
+                } else {
+                    (i64::MIN, 0)
+                };
                 self.slot = slot;
                 self.count = back;
             }
@@ -232,6 +238,20 @@ mod tests {
         assert_eq!(c.hit("k", Window::Day, None, tomorrow, || true), 2);
         assert_eq!(c.list(tomorrow).len(), PRUNE_AT + 1);
         assert_eq!(c.list(tomorrow)[0].key, "k");
+    }
+
+    #[test]
+    fn a_window_skipped_over_is_not_the_one_before() {
+        let c = Counters::default();
+        let day = |d: &str| Timestamp::parse_rfc3339(&format!("{d}T12:00:00-06:00")).unwrap();
+        let hit = |t| c.hit("k", Window::Day, Some(2), t, || true);
+        assert_eq!((hit(day("2024-03-01")), hit(day("2024-03-01"))), (1, 2));
+        // Two days on and back: the first day starts afresh.
+        assert_eq!(hit(day("2024-03-03")), 1);
+        assert_eq!(hit(day("2024-03-01")), 1);
+        // One day on and back: its count is where it was.
+        assert_eq!(hit(day("2024-03-02")), 1);
+        assert_eq!(hit(day("2024-03-01")), 2);
     }
 
     #[test]
