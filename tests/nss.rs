@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::common::{config, temp_dir, Resp, Sandbox};
+use crate::common::{config, temp_dir, Resp, Sandbox, START};
 
 const PATH: &str = "/api/v1/imss/nss";
 const PATH_V2: &str = "/api/v2/imss/nss";
@@ -1117,4 +1117,32 @@ async fn the_catalog_covers_every_documented_answer() {
     }
     // The NSS of the success example is there too.
     assert!(bodies.iter().any(|b| b["response"]["nss"] == "08189782793"));
+}
+
+// README Decisions, "Counters": the window before a counter's current one
+// is kept, and two windows back starts afresh (nss: 2 a day, SPEC §5).
+#[tokio::test]
+async fn a_clock_set_two_windows_back_starts_the_count_afresh() {
+    let sb = Sandbox::start().await;
+    for _ in 0..2 {
+        let r = sb.post(PATH, &[KEY], json!({ "curp": SYNTHETIC })).await;
+        assert_eq!(r.scenario(), "success", "{}", r.text());
+    }
+    // Day D+2: a new window, two after D.
+    sb.advance("2d").await;
+    let r = sb.post(PATH, &[KEY], json!({ "curp": SYNTHETIC })).await;
+    assert_eq!(r.scenario(), "success", "{}", r.text());
+    // Back to day D: two windows back from D+2.
+    let r = sb
+        .admin_post("/__admin/clock", json!({ "set": START }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sb.post(PATH, &[KEY], json!({ "curp": SYNTHETIC })).await;
+    let counters = sb.get("/__admin/counters", &[]).await.text();
+    assert_eq!(
+        (r.scenario(), r.json()["response"]["status"].clone()),
+        ("success", json!("FOUND")),
+        "day D seen again two windows after the counter's D+2 kept D's old count: {} (counters: {counters})",
+        r.text()
+    );
 }

@@ -1096,3 +1096,45 @@ async fn the_catalog_covers_every_documented_code_and_status() {
             .collect()
     );
 }
+
+// Seed 001 ("Estructura del JSON"): "Todos las claves dentro del JSON a
+// enviar deben estár escritas como se muestra en la documentación". Keys in
+// another case are not the documented keys: the token, the CURP and the
+// calculateCURP fields are then not received (codes 2, 100, 401).
+#[tokio::test]
+async fn keys_in_another_case_are_not_the_documented_keys() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .post(
+            "/curp/getData",
+            &[],
+            json!({"Token": "tok", "curp": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["code_error"], 2, "{}", r.text());
+    let r = sb
+        .post(
+            "/curp/getData",
+            &[],
+            json!({"token": "tok", "CURP": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    assert_eq!(r.json()["code_error"], 100, "{}", r.text());
+    let r = sb
+        .post(
+            "/curp/calculateCURP",
+            &[],
+            json!({
+                "names": "enrique", "lastname": "peña", "secondLastName": "nieto",
+                "birthday": "20", "birthMonth": "07", "yearBirth": "1966",
+                "gender": "H", "entity": "15", "token": "tok"
+            }),
+        )
+        .await;
+    assert_eq!(r.json()["code_error"], 401, "{}", r.text());
+    assert_eq!(
+        r.json()["error_message"],
+        "No se recibió el apellido paterno"
+    );
+}
