@@ -134,28 +134,52 @@ impl Request {
     /// [`SANDBOX_HEADER_PREFIX`]), by a name parsed ahead of time.
     /// An empty (or blank) value is no header, for all four alike: a test
     /// that templates `X-Sandbox-Scenario: $SCENARIO` sends one when unset.
+    /// Written more than once, its first value that is not blank
+    /// ([`Request::sandbox_header_problem`] refuses two that differ).
     pub fn sandbox_header(&self, name: &hyper::header::HeaderName) -> Option<&str> {
         debug_assert!(name.as_str().starts_with(SANDBOX_HEADER_PREFIX));
-        if self.sandbox_headers {
-            self.header_named(name)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        } else {
-            None
-        }
-    }
-
-    /// The first of the sandbox's own headers whose value is not visible
-    /// ASCII: [`Request::sandbox_header`] cannot read it, and ignoring it
-    /// would answer as if the header were not there.
-    pub fn unreadable_sandbox_header(&self) -> Option<&str> {
         if !self.sandbox_headers {
             return None;
         }
         self.headers
+            .get_all(name)
             .iter()
-            .find(|(k, v)| k.as_str().starts_with(SANDBOX_HEADER_PREFIX) && v.to_str().is_err())
-            .map(|(k, _)| k.as_str())
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim)
+            .find(|v| !v.is_empty())
+    }
+
+    /// Why the sandbox's own headers cannot be read, if they cannot: a value
+    /// that is not visible ASCII, or one header written twice with two
+    /// values (which one was meant?). Ignoring either would answer as if
+    /// the test had asked for something it did not.
+    pub fn sandbox_header_problem(&self) -> Option<String> {
+        if !self.sandbox_headers {
+            return None;
+        }
+        let ours = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with(SANDBOX_HEADER_PREFIX));
+        for (name, value) in ours {
+            let Ok(value) = value.to_str() else {
+                return Some(format!("{name}: the value must be ASCII text"));
+            };
+            let value = value.trim();
+            let other = self
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::trim)
+                .find(|v| !v.is_empty() && !value.is_empty() && *v != value);
+            if let Some(other) = other {
+                return Some(format!(
+                    "{name}: sent twice, as '{value}' and as '{other}': send one"
+                ));
+            }
+        }
+        None
     }
 
     /// A query parameter, by exact name.

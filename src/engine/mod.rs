@@ -357,8 +357,8 @@ impl Engine {
             self.log("-", req, &reply);
             reply
         };
-        if let Some(header) = req.unreadable_sandbox_header() {
-            return Err(refused(&format!("{header}: the value must be ASCII text")));
+        if let Some(problem) = req.sandbox_header_problem() {
+            return Err(refused(&problem));
         }
         let name = req
             .sandbox_header(&NAMESPACE_NAME)
