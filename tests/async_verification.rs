@@ -2451,6 +2451,59 @@ async fn a_reload_that_changes_a_fixture_webhook_moves_the_next_attempt() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// README, Webhooks: after a reload removing a fixture's webhook, a waiting verification
+// "completes (4) undelivered, with no further attempt listed", in every namespace.
+#[tokio::test]
+async fn a_reload_removing_a_fixture_webhook_completes_waiting_verifications_undelivered() {
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    let dir = crate::common::temp_dir("reload-removed-webhook");
+    let _gone = RemovedOnDrop(dir.clone());
+    let credentials = dir.join("credentials.yaml");
+    let with_hook = format!("async:\n  webhooks:\n    fixture-key: {}\n", hook.url);
+    std::fs::write(&credentials, with_hook).unwrap();
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    for ns in ["default", "other"] {
+        let headers = [("apikey", "fixture-key"), ("x-sandbox-namespace", ns)];
+        let r = sb.post(NSS, &headers, json!({"curp": EPN})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        move_clock(
+            &sb,
+            &format!("/__admin/clock?namespace={ns}"),
+            json!({"advance": "2s"}),
+        )
+        .await;
+    }
+    assert_eq!(hook.received().len(), 2);
+    std::fs::write(&credentials, "async:\n  webhooks: {}\n").unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sb.admin_get("/__admin/webhooks").await, json!([]));
+    for ns in ["default", "other"] {
+        move_clock(
+            &sb,
+            &format!("/__admin/clock?namespace={ns}"),
+            json!({"advance": "15m"}),
+        )
+        .await;
+        let list = sb
+            .admin_get(&format!("/__admin/verifications?namespace={ns}"))
+            .await;
+        assert_eq!(list[0]["verificationStatus"], 4, "{ns}: {list}");
+        assert_eq!(list[0]["delivered"], false, "{ns}: {list}");
+        let d = sb
+            .admin_get(&format!("/__admin/webhooks/deliveries?namespace={ns}"))
+            .await;
+        assert_eq!(d.as_array().map(Vec::len), Some(1), "{ns}: {d}");
+    }
+    assert_eq!(hook.received().len(), 2);
+    sb.stop().await;
+}
+
 #[tokio::test]
 async fn webhook_admin_routes_check_their_input() {
     let sb = Sandbox::start().await;

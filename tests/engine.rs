@@ -1443,6 +1443,131 @@ async fn a_sandbox_header_that_is_not_ascii_is_400_not_ignored() {
     assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
 }
 
+// README "Sandbox request headers": a blank value is no header, so a blank
+// line of a header written twice is skipped and the other line answers.
+#[tokio::test]
+async fn a_blank_line_of_a_sandbox_header_written_twice_is_skipped() {
+    let sb = Sandbox::start().await;
+    let scenario = "x-sandbox-scenario";
+    for lines in [
+        [(scenario, " "), (scenario, "not_found")],
+        [(scenario, "not_found"), (scenario, "")],
+    ] {
+        let r = bycurp(&sb, &lines, CURP).await;
+        assert_eq!(
+            (r.status, r.scenario()),
+            (404, "not_found"),
+            "{lines:?}: {}",
+            r.text()
+        );
+    }
+    let r = bycurp(&sb, &[(scenario, ""), (scenario, "no_such_scenario")], CURP).await;
+    assert_eq!(
+        (r.status, r.scenario()),
+        (400, "sandbox_error"),
+        "{}",
+        r.text()
+    );
+    let msg = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.starts_with("unknown scenario 'no_such_scenario'"),
+        "{msg}"
+    );
+
+    let namespace = "x-sandbox-namespace";
+    let r = bycurp(&sb, &[(namespace, ""), (namespace, "team-b")], CURP).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let team_b = sb.admin_get("/__admin/requests?namespace=team-b").await;
+    assert_eq!(team_b.as_array().map(Vec::len), Some(1), "{team_b}");
+    let default = sb.admin_get("/__admin/requests").await;
+    assert_eq!(
+        default.as_array().map(Vec::len),
+        Some(3),
+        "not in team-b: {default}"
+    );
+}
+
+// README "Sandbox request headers": one written twice with two values (blank
+// ones aside) is refused (400, `sandbox_error`) naming both; one value twice is fine.
+#[tokio::test]
+async fn a_sandbox_header_written_twice_with_two_values_is_400_naming_both() {
+    let sb = Sandbox::start().await;
+    for (header, first, second) in [
+        ("x-sandbox-namespace", "a", "b/c"),
+        ("x-sandbox-namespace", "a", "b"),
+        ("x-sandbox-latency", "1ms", "soon"),
+        ("x-sandbox-fault", "malformed_body", "explode"),
+        ("x-sandbox-scenario", "deceased", "not_found"),
+    ] {
+        let r = bycurp(&sb, &[(header, first), (header, second)], CURP).await;
+        assert_eq!(
+            (r.status, r.scenario()),
+            (400, "sandbox_error"),
+            "{header}: {}",
+            r.text()
+        );
+        assert_eq!(
+            r.json(),
+            json!({"error": format!("{header}: sent twice, as '{first}' and as '{second}': send one")})
+        );
+    }
+    let not_ascii = raw_request("x-sandbox-namespace: a\r\nx-sandbox-namespace: caf\u{e9}\r\n");
+    let got = raw(sb.addr, &not_ascii, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        text.ends_with(r#"{"error":"x-sandbox-namespace: the value must be ASCII text"}"#),
+        "{text}"
+    );
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+
+    let twice = [
+        ("x-sandbox-scenario", "deceased"),
+        ("x-sandbox-scenario", "deceased"),
+    ];
+    let r = bycurp(&sb, &twice, CURP).await;
+    assert_eq!((r.status, r.scenario()), (200, "deceased"), "{}", r.text());
+}
+
+// Two lines of a header may be joined into one comma-separated value on the
+// way (RFC 9110 §5.3): both forms are refused, neither answers a scenario.
+#[tokio::test]
+async fn two_scenario_lines_are_refused_as_their_joined_value_is() {
+    let sb = Sandbox::start().await;
+    let joined = bycurp(&sb, &[("x-sandbox-scenario", "not_found, success")], CURP).await;
+    assert_eq!(
+        (joined.status, joined.scenario()),
+        (400, "sandbox_error"),
+        "{}",
+        joined.text()
+    );
+    let msg = joined.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.starts_with("unknown scenario 'not_found, success'"),
+        "{msg}"
+    );
+    let lines = [
+        ("x-sandbox-scenario", "not_found"),
+        ("x-sandbox-scenario", "success"),
+    ];
+    let r = bycurp(&sb, &lines, CURP).await;
+    assert_eq!(
+        (r.status, r.scenario()),
+        (400, "sandbox_error"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        r.json(),
+        json!({"error": "x-sandbox-scenario: sent twice, as 'not_found' and as 'success': send one"})
+    );
+}
+
 // --- the binary ------------------------------------------------------------------
 
 /// Runs the binary to its end; fails (and kills it) if it is still running

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::{config, temp_dir, RemovedOnDrop, Resp, Sandbox, START};
 use mxid_sandbox::engine::model::LoadError;
@@ -400,6 +400,316 @@ async fn now_is_filled_in_an_engine_errors_template_too() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Per provider: its endpoint ids, the placeholders its module fills (with
+/// the engine's `scenario` and `now`), and a templated header.
+const OWN_SCENARIO_ON: [(&str, &[&str], &str, &str); 5] = [
+    (
+        "curpv5",
+        &["bycurp"],
+        "curp, first_name, last_name, second_last_name, gender, birth_date, birth_state, nationality, proof_document_type, curp_status, input_digest, output_digest, time_stamp, time_stamp_digest, validation_date, ccb_code, ccb_description, renapo_code, renapo_description, scenario, now",
+        "{{scenario}}|{{first_name}}|{{now}}",
+    ),
+    (
+        "nss",
+        &["query", "test_cases", "execution", "history"],
+        "id, created_at, finished_at, duration, curp, nss, attempts_per_day, test_cases, execution, current_page, has_next_page, items, errors, scenario, now",
+        "{{scenario}}|{{curp}}|{{id}}",
+    ),
+    (
+        "accuauth",
+        &["id_check"],
+        "request_id, codigo_validacion, curp, nombre, apellido_paterno, apellido_materno, sexo, fecha_nacimiento, pais_nacimiento, estado_nacimiento, doc_probatorio, entidad_registro, tomo, clave_municipio_registro, anio_reg, clave_entidad_registro, foja, num_acta, libro, municipio_registro, estatus_curp, documento, scenario, now",
+        "{{scenario}}|{{nombre}}|{{request_id}}",
+    ),
+    (
+        "validacurp",
+        &["validateCurpStructure", "getData", "calculateCURP", "getEntities"],
+        "curp, names, last_name, second_last_name, gender_key, gender, date_of_birth, nacionality, code_entity_birth, entity_birth, key_evidentiary_document, evidentiary_document, curp_status_key, status_key, year_registration, key_issuing_entity, key_municipality_registration, municipality_registration, foja, folio_letter, book, certificate_number, registrant_number, registration_entity, foreign_registration_number, volume, entities, detail, scenario, now",
+        "{{scenario}}|{{names}}|{{detail}}",
+    ),
+    (
+        "async",
+        &["ine_nominal_list", "rfc_by_curp", "nss_by_curp", "verification_status"],
+        "verification_id, verification_type, verification_status, verification, warnings, scenario, now",
+        "{{scenario}}|{{verification_id}}",
+    ),
+];
+
+fn placeholders(provider: &str) -> Vec<&'static str> {
+    let (_, _, names, _) = OWN_SCENARIO_ON
+        .iter()
+        .find(|(p, ..)| *p == provider)
+        .unwrap();
+    names.split(", ").collect()
+}
+
+/// `mine`, a scenario whose body holds every placeholder of `provider`
+/// whole (`{{p}}`) and in text (`<{{p}}>`), and the template edge cases.
+fn own_scenario(provider: &str, header: &str) -> String {
+    let names = placeholders(provider);
+    let whole: serde_json::Map<_, _> = names
+        .iter()
+        .map(|p| (p.to_string(), json!(format!("{{{{{p}}}}}"))))
+        .collect();
+    let text: serde_json::Map<_, _> = names
+        .iter()
+        .map(|p| (p.to_string(), json!(format!("<{{{{{p}}}}}>"))))
+        .collect();
+    let body = json!({
+        "whole": whole,
+        "text": text,
+        "nested": [[{"deep": ["{{scenario}}", {"x": "{{now}}"}]}]],
+        "repeated": "{{scenario}}{{scenario}} {{ scenario }}",
+        "glued": "a{{scenario}}b",
+        "unclosed": "{{scenario",
+        "braces": "{{}} {{ not a name }} }}{{",
+    });
+    format!(
+        "      mine:\n        description: \"my own\"\n        status: 200\n        headers: {{X-Mine: \"{header}\"}}\n        body: {body}\n"
+    )
+}
+
+/// What `mine` must render: the whole values, each as text, and the edge
+/// cases interpolated or left as written.
+fn own_scenario_rendered(provider: &str, got: &Value) -> Value {
+    let whole = &got["whole"];
+    let as_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let text: serde_json::Map<_, _> = placeholders(provider)
+        .into_iter()
+        .map(|p| (p.to_string(), json!(format!("<{}>", as_text(&whole[p])))))
+        .collect();
+    json!({
+        "whole": whole,
+        "text": text,
+        "nested": [[{"deep": ["mine", {"x": whole["now"]}]}]],
+        "repeated": "minemine mine",
+        "glued": "amineb",
+        "unclosed": "{{scenario",
+        "braces": "{{}} {{ not a name }} }}{{",
+    })
+}
+
+/// A request to one endpoint: provider, path, headers, body (`null`: a GET).
+type Call = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Value,
+);
+
+/// A request to every endpoint, for this CURP where one is read.
+fn every_endpoint(curp: &str) -> Vec<Call> {
+    let (apikey, x_api_key, bearer) = (
+        ("apikey", "k"),
+        ("x-api-key", "k"),
+        ("authorization", "Bearer t"),
+    );
+    let accuauth = vec![("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")];
+    let calc = json!({"names": "A\"b", "lastName": "C", "secondLastName": "D", "birthday": "01", "birthMonth": "02", "yearBirth": "1990", "gender": "H", "entity": "09"});
+    let ine = json!({"type": "D", "id": "115568150", "ocr": "4855115346145"});
+    vec![
+        (
+            "curpv5",
+            "/api/curp/bycurp",
+            vec![apikey],
+            json!({"curp": curp}),
+        ),
+        (
+            "nss",
+            "/api/v1/imss/nss",
+            vec![x_api_key],
+            json!({"curp": curp}),
+        ),
+        (
+            "nss",
+            "/api/v1/imss/nss/test_case",
+            vec![x_api_key],
+            Value::Null,
+        ),
+        ("nss", "/api/v1/imss/nss/abc", vec![x_api_key], Value::Null),
+        ("nss", "/api/v1/imss/nss", vec![x_api_key], Value::Null),
+        (
+            "accuauth",
+            "/verify/id_check",
+            accuauth,
+            json!({"id_number": curp}),
+        ),
+        (
+            "validacurp",
+            "/curp/validateCurpStructure",
+            vec![bearer],
+            json!({"curp": curp}),
+        ),
+        (
+            "validacurp",
+            "/curp/getData",
+            vec![bearer],
+            json!({"curp": curp}),
+        ),
+        ("validacurp", "/curp/calculateCURP", vec![bearer], calc),
+        ("validacurp", "/curp/getEntities", vec![bearer], json!({})),
+        (
+            "async",
+            "/api/AsyncVerication/IneNominalList",
+            vec![apikey],
+            ine,
+        ),
+        (
+            "async",
+            "/api/AsyncVerication/RfcByCurp",
+            vec![apikey],
+            json!({"curp": curp}),
+        ),
+        (
+            "async",
+            "/api/AsyncVerication/NssByCurp",
+            vec![apikey],
+            json!({"curp": curp}),
+        ),
+        (
+            "async",
+            "/api/AsyncVerication/verificationStatus?verificationId=x",
+            vec![apikey],
+            Value::Null,
+        ),
+    ]
+}
+
+/// Why `r` is not `mine` rendered right, if it is not.
+fn own_scenario_problem(provider: &str, r: &Resp, with_header: bool) -> Option<String> {
+    if (r.status, r.scenario()) != (200, "mine") {
+        return Some(format!(
+            "status {} scenario {:?}: {}",
+            r.status,
+            r.scenario(),
+            r.text()
+        ));
+    }
+    let got: Value = match serde_json::from_slice(&r.body) {
+        Ok(v) => v,
+        Err(e) => return Some(format!("not JSON ({e}): {}", r.text())),
+    };
+    let want = own_scenario_rendered(provider, &got);
+    if got != want {
+        return Some(format!("rendered {got}\nwanted {want}"));
+    }
+    let header = r.header("x-mine");
+    (with_header && !header.is_some_and(|h| h.starts_with("mine|")))
+        .then(|| format!("X-Mine: {header:?}"))
+}
+
+// README "The scenario files": `{{name}}` alone is the whole value, in text interpolated,
+// headers too: forced by header, persona (a hostile name) or override, on every endpoint.
+#[tokio::test]
+async fn a_users_own_scenario_renders_every_placeholder_on_every_provider() {
+    const CURP: &str = "GOMC850312HJCNRR05";
+    const NAME: &str = "Quo\"te \\ back\u{1}\u{7f}\nline\ttab </script> ñ 漢 😀\u{2028}x";
+    let s = temp_dir("own-everywhere-s");
+    let _gone_s = RemovedOnDrop(s.clone());
+    for (provider, endpoints, _, header) in OWN_SCENARIO_ON {
+        let mut yaml = shipped("scenarios", &format!("{provider}.yaml"));
+        for endpoint in endpoints {
+            let at = yaml.find(&format!("\n  {endpoint}:\n")).unwrap();
+            let list = "\n    scenarios:\n";
+            let at = at + yaml[at..].find(list).unwrap() + list.len();
+            yaml.insert_str(at, &own_scenario(provider, header));
+        }
+        std::fs::write(s.join(format!("{provider}.yaml")), yaml).unwrap();
+    }
+    let name = serde_json::to_string(NAME)
+        .unwrap()
+        .replace('\u{7f}', "\\x7F");
+    let persona = format!(
+        "- curp: {CURP}\n  names: {name}\n  first_surname: {name}\n  second_surname: {name}\n  scenario: mine\n"
+    );
+    let f = folder_with("own-everywhere-f", "personas.yaml", &persona);
+    let _gone_f = RemovedOnDrop(f.clone());
+    let config = Config {
+        scenarios: Source::Dir(s.clone()),
+        fixtures: Source::Dir(f.clone()),
+        ..config()
+    };
+    if let Err(e) = engine::load(&config, &providers::all()) {
+        panic!("the files do not load: {e}");
+    }
+    let sb = Sandbox::start_with(config).await;
+    let send = |path: &'static str, headers: Vec<(&'static str, &'static str)>, body: Value| {
+        let sb = &sb;
+        async move {
+            if body.is_null() {
+                sb.get(path, &headers).await
+            } else {
+                sb.post(path, &headers, body).await
+            }
+        }
+    };
+
+    let mut problems = Vec::new();
+    for (provider, path, mut headers, body) in every_endpoint("PXNE660720HMCXTN06") {
+        headers.push(("X-Sandbox-Scenario", "mine"));
+        let r = send(path, headers, body).await;
+        problems.extend(
+            own_scenario_problem(provider, &r, true).map(|p| format!("header {path}: {p}")),
+        );
+    }
+    for (provider, path, headers, body) in every_endpoint(CURP) {
+        if body.get("curp").is_none() && body.get("id_number").is_none() {
+            continue;
+        }
+        let r = send(path, headers, body).await;
+        problems.extend(
+            own_scenario_problem(provider, &r, false).map(|p| format!("persona {path}: {p}")),
+        );
+        if provider == "curpv5" {
+            assert_eq!(r.json()["whole"]["first_name"], NAME, "{}", r.text());
+        }
+    }
+    for (provider, ..) in OWN_SCENARIO_ON {
+        let r = sb
+            .admin_post(
+                "/__admin/overrides",
+                json!({"provider": provider, "scenario": "mine"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    for (provider, path, headers, body) in every_endpoint("PXNE660720HMCXTN06") {
+        let r = send(path, headers, body).await;
+        problems.extend(
+            own_scenario_problem(provider, &r, true).map(|p| format!("override {path}: {p}")),
+        );
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+    let mine: Vec<_> = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "mine")
+        .collect();
+    let endpoints: usize = OWN_SCENARIO_ON.iter().map(|(_, e, ..)| e.len()).sum();
+    assert_eq!(mine.len(), endpoints, "{catalog}");
+    assert!(
+        mine.iter().all(|e| e["description"] == "my own"),
+        "{catalog}"
+    );
+    let journal = sb.admin_get("/__admin/requests").await;
+    assert!(
+        journal
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["scenario"] == "mine"),
+        "{journal}"
+    );
+    sb.stop().await;
+}
+
 // README, The scenario files: "bad statuses (an answer's is 200–599: a 1xx
 // is not final, and hyper would turn it into a bare 500 …) … are refused
 // with file, line and field"; SPEC §8: a request "never gets a bare 500".
@@ -568,6 +878,98 @@ async fn a_reload_that_moves_an_endpoints_path_keeps_its_path_override() {
     assert_eq!(answer.scenario(), "deceased", "{}", answer.text());
     let listed = sb.admin_get("/__admin/overrides").await;
     assert_eq!(listed[0]["path"], "/api/curp/v2/bycurp", "{listed}");
+    sb.stop().await;
+}
+
+// README, Admin API, `POST /__admin/reload`: "on error keep the old configuration and
+// answer 400 with why": good files beside the bad one take no effect, in any namespace.
+#[tokio::test]
+async fn a_refused_reload_changes_nothing_of_the_good_files_beside_the_bad_one() {
+    const CURP: &str = "LUMV521107MHGNCL04";
+    let (s, f) = (temp_dir("refused-reload-s"), temp_dir("refused-reload-f"));
+    let (_gone_s, _gone_f) = (RemovedOnDrop(s.clone()), RemovedOnDrop(f.clone()));
+    let (nss, accuauth) = (
+        shipped("scenarios", "nss.yaml"),
+        shipped("scenarios", "accuauth.yaml"),
+    );
+    std::fs::write(s.join("nss.yaml"), &nss).unwrap();
+    std::fs::write(s.join("accuauth.yaml"), &accuauth).unwrap();
+    std::fs::write(f.join("credentials.yaml"), CREDENTIALS).unwrap();
+    let persona = format!("- curp: {CURP}\n  scenarios: {{curpv5: deceased}}\n");
+    std::fs::write(f.join("personas.yaml"), persona).unwrap();
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(s.clone()),
+        fixtures: Source::Dir(f.clone()),
+        ..config()
+    })
+    .await;
+    for ns in ["default", "b"] {
+        let path = format!("/__admin/overrides?namespace={ns}");
+        let r = sb
+            .admin_post(&path, json!({"provider": "curpv5", "scenario": "timeout"}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+
+    // A moved path and a lower limit, no `timeout`, no persona, `k` rejected;
+    // and accuauth's quota not a number.
+    let nss = edit(&nss, "  attempts_per_day: 2\n", "  attempts_per_day: 1\n");
+    let nss = edit(
+        &nss,
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss]\n    scenarios:\n      success:",
+        "paths: [/api/v1/imss/nssx, /api/v2/imss/nss]\n    scenarios:\n      success:",
+    );
+    std::fs::write(s.join("nss.yaml"), nss).unwrap();
+    let curpv5 = edit(
+        &shipped("scenarios", "curpv5.yaml"),
+        "      timeout:\n",
+        "      timeout_gone:\n",
+    );
+    std::fs::write(s.join("curpv5.yaml"), curpv5).unwrap();
+    std::fs::write(f.join("personas.yaml"), "[]\n").unwrap();
+    let rejected = "    invalid-api-key: invalid_credentials\n    k: invalid_credentials\n";
+    let credentials = edit(
+        CREDENTIALS,
+        "    invalid-api-key: invalid_credentials\n",
+        rejected,
+    );
+    std::fs::write(f.join("credentials.yaml"), credentials).unwrap();
+    let accuauth = edit(&accuauth, "  quota: null\n", "  quota: abc\n");
+    std::fs::write(s.join("accuauth.yaml"), accuauth).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let why = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        why.contains("accuauth.yaml") && why.contains("quota"),
+        "{why}"
+    );
+
+    assert_eq!(sb.admin_get("/__admin/scenarios").await, catalog);
+    for ns in ["default", "b"] {
+        let o = sb
+            .admin_get(&format!("/__admin/overrides?namespace={ns}"))
+            .await;
+        assert_eq!(o.as_array().map(Vec::len), Some(1), "{ns}: {o}");
+    }
+    sb.admin_delete("/__admin/overrides").await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "a")],
+            json!({"curp": CURP}),
+        )
+        .await;
+    assert_eq!(r.scenario(), "deceased", "{}", r.text());
+    for ns in ["default", "b"] {
+        let headers = [("x-api-key", "k"), ("x-sandbox-namespace", ns)];
+        for want in ["success", "success", "attempts_exceeded"] {
+            let r = sb
+                .post("/api/v1/imss/nss", &headers, json!({"curp": CURP}))
+                .await;
+            assert_eq!(r.scenario(), want, "{ns}: {}", r.text());
+        }
+    }
     sb.stop().await;
 }
 
