@@ -556,22 +556,31 @@ fn list_webhooks(call: &AdminCall<'_>) -> Reply {
     ok(Value::Array(out))
 }
 
-fn put_webhook(call: &AdminCall<'_>) -> Reply {
+/// The `{apikey}` of a webhook route, or the 400 for one no client could
+/// send: the apikey a verification is created with is a header value, in
+/// ASCII (any other credential is refused as invalid before it gets here).
+fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     let apikey = call.param("apikey").unwrap_or_default().to_string();
-    // The apikey a verification is created with: a header value, in ASCII
-    // (any other credential is refused as invalid before it gets here).
     if apikey.trim().is_empty()
         || !apikey.is_ascii()
         || hyper::header::HeaderValue::from_str(&apikey).is_err()
     {
-        return admin_error(
+        return Err(admin_error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "no client can send the apikey {}: it must be ASCII, with no line breaks or other control characters",
                 serde_json::Value::from(apikey.as_str())
             ),
-        );
+        ));
     }
+    Ok(apikey)
+}
+
+fn put_webhook(call: &AdminCall<'_>) -> Reply {
+    let apikey = match route_apikey(call) {
+        Ok(k) => k,
+        Err(refused) => return refused,
+    };
     let empty = Map::new();
     let body = match &call.req.body {
         Body::Json(Value::Object(m)) => m,
@@ -628,7 +637,11 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
 }
 
 fn delete_webhook(call: &AdminCall<'_>) -> Reply {
-    let apikey = call.param("apikey").unwrap_or_default();
+    let apikey = match route_apikey(call) {
+        Ok(k) => k,
+        Err(refused) => return refused,
+    };
+    let apikey = apikey.as_str();
     if jobs::remove_webhook(&call.ns, apikey) {
         ok(json!({"deleted": apikey}))
     } else {
