@@ -1012,17 +1012,25 @@ async fn a_webhook_apikey_sent_percent_encoded_is_registered_decoded() {
         Some(1),
         "no delivery attempt to the apikey's webhook: {attempts}"
     );
-    // One no client could send as its apikey header is refused.
-    for bad in ["a%0Ab", "clave-%C3%B1", "%20"] {
+    // One no client could send as its apikey header is refused, by a PUT
+    // and by a DELETE alike.
+    let routes = [
+        ("PUT", r#"{"url": "http://127.0.0.1:1/hook"}"#),
+        ("DELETE", ""),
+    ];
+    for ((method, body), bad) in routes
+        .iter()
+        .flat_map(|r| ["a%0Ab", "clave-%C3%B1", "%20", "%C3%A9"].map(|b| (*r, b)))
+    {
         let r = sb
             .send(
-                "PUT",
+                method,
                 &format!("/__admin/webhooks/{bad}"),
                 &[("content-type", "application/json")],
-                r#"{"url": "http://127.0.0.1:1/hook"}"#,
+                body,
             )
             .await;
-        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert_eq!(r.status, 400, "{method} {bad}: {}", r.text());
         assert!(
             r.json()["error"]
                 .as_str()

@@ -1475,3 +1475,34 @@ async fn a_delayed_413_with_its_body_unread_frees_its_slot_when_the_client_leave
         "the slot of a delayed 413 (body unread) whose client left was not freed"
     );
 }
+
+// SPEC §8: SIGTERM shuts down gracefully. An idle HTTP/2 connection whose
+// client answers the shutdown's PING is closed at once, not at the header
+// timeout (README Limitations: one whose client does not answer is not).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_does_not_hold_up_shutdown() {
+    let served = Served::start(
+        &[
+            "--port",
+            "0",
+            "--header-timeout",
+            "60s",
+            "--shutdown-timeout",
+            "20s",
+        ],
+        &[],
+    );
+    let base = served.ready.rsplit("http://").next().unwrap().trim();
+    let addr: SocketAddr = base.parse().unwrap();
+    let mut idle = h2_connection(addr).await;
+    let body = Full::new(Bytes::from(format!(r#"{{"curp":"{}"}}"#, CURPS[0]))).boxed();
+    let r = idle.send_request(h2_bycurp(addr, &[], body)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = r.into_body().collect().await;
+    // Nothing in flight now: the connection is idle, kept by its client.
+    served.terminate();
+    let (status, stderr) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?} {stderr}");
+    assert!(!stderr.contains("elapsed"), "{stderr}");
+    drop(idle);
+}
