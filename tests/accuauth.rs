@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 
 use crate::common::{config, Resp, Sandbox};
 
+mod documento;
+
 const PATH: &str = "/verify/id_check";
 const ID: (&str, &str) = ("X-DF-API-ID", "test-api-id");
 const SECRET: (&str, &str) = ("X-DF-API-SECRET", "test-secret");

@@ -187,9 +187,43 @@ impl Blanked {
     }
 }
 
+/// The WinAnsiEncoding (Windows-1252) codes 0x80–0x9F, by the character
+/// each stands for (ISO 32000-1 Annex D.2); the five codes it leaves
+/// undefined are absent.
+const WIN_ANSI_HIGH: [(char, u8); 27] = [
+    ('€', 0x80),
+    ('‚', 0x82),
+    ('ƒ', 0x83),
+    ('„', 0x84),
+    ('…', 0x85),
+    ('†', 0x86),
+    ('‡', 0x87),
+    ('ˆ', 0x88),
+    ('‰', 0x89),
+    ('Š', 0x8A),
+    ('‹', 0x8B),
+    ('Œ', 0x8C),
+    ('Ž', 0x8E),
+    ('‘', 0x91),
+    ('’', 0x92),
+    ('“', 0x93),
+    ('”', 0x94),
+    ('•', 0x95),
+    ('–', 0x96),
+    ('—', 0x97),
+    ('˜', 0x98),
+    ('™', 0x99),
+    ('š', 0x9A),
+    ('›', 0x9B),
+    ('œ', 0x9C),
+    ('ž', 0x9E),
+    ('Ÿ', 0x9F),
+];
+
 /// Appends `text` as a PDF literal string in WinAnsiEncoding: the Latin-1
-/// range maps to itself (so `Ñ`, `Á`, `É` print), anything else becomes `?`,
-/// and `(`, `)` and `\` are escaped.
+/// range maps to itself (so `Ñ`, `Á`, `É` print), the typographic
+/// characters WinAnsi adds (’, “, –, Œ, €…) to their codes, anything else
+/// becomes `?`, and `(`, `)` and `\` are escaped.
 fn push_string(out: &mut Vec<u8>, text: &str) {
     out.reserve(text.len() + 2);
     out.push(b'(');
@@ -218,7 +252,12 @@ fn push_string(out: &mut Vec<u8>, text: &str) {
                 out.push(code as u8);
             }
             _ if (0xA0..=0xFF).contains(&code) => out.push(code as u8),
-            _ => out.push(b'?'),
+            _ => out.push(
+                WIN_ANSI_HIGH
+                    .iter()
+                    .find(|(w, _)| *w == c)
+                    .map_or(b'?', |(_, b)| *b),
+            ),
         }
         i += c.len_utf8();
         run = i;
@@ -351,5 +390,9 @@ mod tests {
         let pdf = sample();
         assert!(find(&pdf, b"(Nombre: ENRIQUE PE\xD1A NIETO \\(prueba\\)) Tj").is_some());
         assert!(find(&pdf, b"(Entidad: M\xC9XICO \\\\ ??) Tj").is_some());
+        // The characters WinAnsi adds past Latin-1 keep their codes.
+        let mut out = Vec::new();
+        push_string(&mut out, "O’BRIEN ŒDIPO GUIÓN–LARGO 名");
+        assert_eq!(out, b"(O\x92BRIEN \x8CDIPO GUI\xD3N\x96LARGO ?)");
     }
 }
