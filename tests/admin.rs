@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::{config, temp_dir, Resp, Sandbox, ADMIN_READS};
+
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
 use mxid_sandbox::{Config, Source};
+
+mod model;
 
 const PATH: &str = "/api/curp/bycurp";
 const KEY: (&str, &str) = ("apikey", "test-key");
