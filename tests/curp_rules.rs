@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use crate::common::Sandbox;
 
 /// The CURP domain as the server embeds it.
-fn domain() -> &'static Domain {
+pub(crate) fn domain() -> &'static Domain {
     static DOMAIN: OnceLock<Domain> = OnceLock::new();
     DOMAIN.get_or_init(|| {
         let file = |name: &str| {

@@ -2,17 +2,15 @@
 //! document"; README: a real one-page PDF 1.4, Helvetica, WinAnsi text,
 //! stating the CURP data).
 
-use std::sync::OnceLock;
-
 use base64::Engine as _;
-use mxid_sandbox::curp::{random_curp, Domain};
-use mxid_sandbox::engine::fixtures::EMBEDDED;
+use mxid_sandbox::curp::random_curp;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
 use super::{find, PATH};
 use crate::common::{self, Sandbox};
+use crate::curp_rules::domain;
 
 const PERSONAS: [&str; 16] = [
     "PXNE660720HMCXTN06",
@@ -32,25 +30,6 @@ const PERSONAS: [&str; 16] = [
     "WOXS030303MNENXFA6",
     "GAPA950819HGTLRR07",
 ];
-
-fn domain() -> &'static Domain {
-    static DOMAIN: OnceLock<Domain> = OnceLock::new();
-    DOMAIN.get_or_init(|| {
-        let file = |name: &str| {
-            EMBEDDED
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, text)| *text)
-                .unwrap()
-        };
-        Domain::from_yaml(
-            file("catalogs.yaml"),
-            file("names.yaml"),
-            file("personas.yaml"),
-        )
-        .unwrap_or_else(|(f, e)| panic!("{f}: {e}"))
-    })
-}
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
