@@ -620,16 +620,9 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
             .map_err(|e| (error_chain(&e), None))?;
         let status = res.status().as_u16();
         answered = Some(status);
-        let too_long = || {
-            (
-                format!("reading the answer failed: {LENGTH_LIMIT}"),
-                Some(status),
-            )
-        };
-        // A length declared past the bound is refused as it is declared,
-        // not once the bytes have come (or the timeout has).
         if hyper::body::Body::size_hint(res.body()).lower() > MAX_ANSWER_BYTES as u64 {
-            return Err(too_long());
+            let why = format!("reading the answer failed: {LENGTH_LIMIT}");
+            return Err((why, Some(status)));
         }
         let bytes = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
             .collect()
@@ -638,8 +631,7 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
             .to_bytes();
         Ok::<_, (String, Option<u16>)>((status, bytes))
     };
-    let exchanged = tokio::time::timeout(timeout, exchange).await;
-    match exchanged {
+    match tokio::time::timeout(timeout, exchange).await {
         Err(_) => failed(
             match answered {
                 None => format!("no answer within {}", crate::time::format_duration(timeout)),
