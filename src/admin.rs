@@ -247,8 +247,9 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             clock_json(&ns)
         }
         Route::Reset => {
-            ns.reset();
+            // The name first: see `Namespaces::forget`.
             engine.namespaces().forget(&ns.name);
+            ns.reset();
             ok(json!({"reset": true, "namespace": ns.name}))
         }
         Route::Reload => {

@@ -13,6 +13,7 @@ use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
 use mxid_sandbox::{Config, Source};
 
 mod model;
+mod namespace_life;
 
 const PATH: &str = "/api/curp/bycurp";
 const KEY: (&str, &str) = ("apikey", "test-key");

@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 
 use crate::common::{config, temp_dir, Resp, Sandbox, START};
 
+mod strict;
+
 const PATH: &str = "/api/v1/imss/nss";
 const PATH_V2: &str = "/api/v2/imss/nss";
 const KEY: (&str, &str) = ("x-api-key", "test-key");

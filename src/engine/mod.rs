@@ -255,11 +255,10 @@ impl Engine {
         );
         // A namespace the header cannot have is said first, as for any
         // request: there is no namespace to count the 413 in.
-        let ns = match self.namespace_logged(req) {
-            Ok(ns) => ns,
+        let (ns, began) = match self.begin_in(req) {
+            Ok(begun) => begun,
             Err(reply) => return reply,
         };
-        let began = ns.begin();
         let mut reply = self.engine_error(
             &defs,
             &ns,
@@ -283,12 +282,11 @@ impl Engine {
     }
 
     fn handle_with(&self, defs: &Defs, req: &Request) -> Reply {
-        let ns = match self.namespace_logged(req) {
-            Ok(ns) => ns,
+        // The request's generation and its one reading of the sandbox clock.
+        let (ns, began) = match self.begin_in(req) {
+            Ok(begun) => begun,
             Err(reply) => return reply,
         };
-        // The request's generation and its one reading of the sandbox clock.
-        let began = ns.begin();
         let (reply, provider, endpoint, curp) = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, params } => {
                 let (reply, curp) = self.dispatch(defs, &ns, began, req, target, &params);
@@ -347,6 +345,18 @@ impl Engine {
         let reply = mark_sandbox_error(reply);
         self.record_in(&ns, defs, began, req, provider, endpoint, curp, &reply);
         reply
+    }
+
+    /// The request's namespace and where it began there ([`Namespace::begin`]):
+    /// one a reset retired meanwhile is looked up anew.
+    fn begin_in(&self, req: &Request) -> Result<(NsRef<'_>, Began), Reply> {
+        loop {
+            let ns = self.namespace_logged(req)?;
+            let began = ns.begin();
+            if !ns.is_retired() {
+                return Ok((ns, began));
+            }
+        }
     }
 
     /// The request's namespace, or the refusal of its header: not

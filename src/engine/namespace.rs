@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use super::clock::{Clock, Start};
@@ -39,6 +39,10 @@ pub struct Namespace {
     generation: AtomicU64,
     /// One reset at a time.
     resetting: Mutex<()>,
+    /// Set when a reset frees the name ([`Namespaces::forget`]): a request
+    /// that finds it so once it has begun looks the name up again, so that
+    /// nothing lands in a namespace no one can read any more.
+    retired: AtomicBool,
     // State a provider module keeps for itself (a history, verifications),
     // keyed by the provider's id. The engine only stores and resets it. A std
     // mutex: modules keep their sections short and never await inside.
@@ -62,6 +66,7 @@ impl Namespace {
             seq: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             resetting: Mutex::new(()),
+            retired: AtomicBool::new(false),
             state: Mutex::new(Vec::new()),
             me,
         }
@@ -84,6 +89,12 @@ impl Namespace {
             }
             std::thread::yield_now();
         }
+    }
+
+    /// Whether a reset freed this namespace's name: it is no longer the one
+    /// the name leads to.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::SeqCst)
     }
 
     /// Whether no reset came since `generation` ([`Namespace::begin`]).
@@ -248,15 +259,21 @@ impl Namespaces {
         Ok(ns)
     }
 
-    /// Frees the name of a namespace that was reset: the next request that
-    /// names it starts a new one, as fresh as the reset left it. `default`
-    /// stays.
+    /// Frees the name of a namespace about to be reset: the next request
+    /// that names it starts a new one. Called before the reset, so that a
+    /// request that begins in the old one after the reset finds it retired
+    /// (and one that began before has its stores dropped by the reset).
+    /// `default` stays.
     pub fn forget(&self, name: &str) {
         if name != DEFAULT_NAMESPACE {
-            self.map
+            let gone = self
+                .map
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(name);
+            if let Some(ns) = gone {
+                ns.retired.store(true, Ordering::SeqCst);
+            }
         }
     }
 
@@ -295,6 +312,29 @@ fn check_name(name: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_forgotten_namespace_is_retired_and_its_name_leads_to_a_new_one() {
+        let all = Namespaces::new(
+            Start {
+                at: None,
+                scale: 1.0,
+            },
+            10,
+        );
+        let old = all.get("team").unwrap();
+        all.forget("team");
+        old.reset();
+        // A request that begins in the old one now finds it retired, and
+        // looks the name up again: a new namespace.
+        assert!(old.is_retired());
+        let new = all.get("team").unwrap();
+        assert!(!Arc::ptr_eq(&old, &new) && !new.is_retired());
+        // `default` is reset in place, never retired.
+        let default = all.get(DEFAULT_NAMESPACE).unwrap();
+        all.forget(DEFAULT_NAMESPACE);
+        assert!(!default.is_retired());
+    }
 
     #[test]
     fn a_reset_ends_the_generation_of_every_request_begun_before_it() {

@@ -1,0 +1,87 @@
+//! A named namespace reset with a request in flight and its clock running.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::Sandbox;
+
+const PATH: &str = "/api/curp/bycurp";
+const KEY: (&str, &str) = ("apikey", "test-key");
+const CURP: &str = "PXNE660720HMCXTN06";
+
+// README "Sandbox request headers" (a name is 1–64 letters, digits, `-`,
+// `_` or `.`) and Admin API `POST /__admin/reset` ("named again, it starts
+// afresh"): a 64-character dotted name, made by a scaled clock while
+// another namespace stays frozen, with a request in flight (latency) when
+// it is reset, and named again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_name_reset_with_a_request_in_flight_starts_afresh() {
+    let sb = Sandbox::start().await;
+    let name = format!("{}.{}", "a".repeat(31), "B".repeat(32));
+    assert_eq!(name.len(), 64);
+    let q = |p: &str| format!("{p}?namespace={name}");
+    let r = sb
+        .admin_post(
+            &q("/__admin/clock"),
+            json!({"advance": "1d", "scale": 1000}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Another namespace stays frozen at START.
+    let other = sb.admin_get("/__admin/clock?namespace=frozen").await;
+    assert_eq!(other["scale"], 0.0);
+    let o = sb.admin_get("/__admin/clock").await;
+    assert_eq!(o["now"], "2024-05-15T10:00:00.000000-06:00", "{o}");
+    // A request in flight in it.
+    let h = sb.send_in_background(
+        "POST",
+        PATH,
+        &[
+            ("content-type", "application/json"),
+            KEY,
+            ("x-sandbox-namespace", &name),
+            ("x-sandbox-latency", "700ms"),
+        ],
+        serde_json::to_vec(&json!({"curp": CURP})).unwrap(),
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let j = sb.admin_get(&q("/__admin/requests")).await;
+        if j.as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        tokio::task::yield_now().await;
+    }
+    let r = sb.admin_post(&q("/__admin/reset"), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = sb.admin_get(&q("/__admin/clock")).await;
+    assert_eq!(c["now"], "2024-05-15T10:00:00.000000-06:00", "{c}");
+    assert_eq!(c["scale"], 0.0, "{c}");
+    assert_eq!(sb.admin_get(&q("/__admin/requests")).await, json!([]));
+    let r = sb
+        .post(
+            PATH,
+            &[KEY, ("x-sandbox-namespace", &name)],
+            json!({"curp": CURP}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let old = h.await.unwrap().unwrap();
+    assert_eq!(old.status, 200);
+    let j = sb.admin_get(&q("/__admin/requests")).await;
+    let j = j.as_array().unwrap();
+    assert_eq!(j.len(), 1, "{j:#?}");
+    assert_eq!(j[0]["id"], 1);
+    assert_eq!(j[0]["time"], "2024-05-15T10:00:00.000000-06:00");
+    let c = sb.admin_get(&q("/__admin/clock")).await;
+    assert_eq!(c["now"], "2024-05-15T10:00:00.000000-06:00", "{c}");
+    // 65 characters: refused.
+    let long = "x".repeat(65);
+    let r = sb
+        .send("POST", &format!("/__admin/reset?namespace={long}"), &[], "")
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    sb.stop().await;
+}
