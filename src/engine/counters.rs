@@ -132,11 +132,25 @@ impl Counters {
     /// Every counter still in its window.
     pub fn list(&self, now: Timestamp) -> Vec<Counter> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // A count is the current window's, or the one kept beside it when
+        // the clock went back to that window (it is the count requests
+        // there are held to).
         let mut live: Vec<Counter> = map
             .by_key
             .values()
-            .filter(|c| c.slot == c.window.slot(now))
-            .cloned()
+            .filter_map(|c| {
+                let current = c.window.slot(now);
+                if c.slot == current {
+                    return Some(c.clone());
+                }
+                (c.before.0 == current && c.before.1 > 0).then(|| Counter {
+                    count: c.before.1,
+                    since: since(c.window, now),
+                    slot: current,
+                    before: (c.slot, c.count),
+                    ..c.clone()
+                })
+            })
             .collect();
         live.sort_by(|a, b| a.key.cmp(&b.key));
         live
@@ -144,6 +158,14 @@ impl Counters {
 
     pub fn clear(&self) {
         *self.map.lock().unwrap_or_else(|p| p.into_inner()) = Map::default();
+    }
+}
+
+/// The provider day or second `now` falls in, as a counter's `since`.
+fn since(window: Window, now: Timestamp) -> String {
+    match window {
+        Window::Day => now.mx_date().to_string(),
+        Window::Second | Window::Forever => now.to_mx_rfc3339_secs(),
     }
 }
 
@@ -169,10 +191,7 @@ impl Counter {
                 self.slot = slot;
                 self.count = back;
             }
-            self.since = match window {
-                Window::Day => now.mx_date().to_string(),
-                Window::Second | Window::Forever => now.to_mx_rfc3339_secs(),
-            };
+            self.since = since(window, now);
         }
         self.count += 1;
         self.limit = limit;
@@ -238,6 +257,24 @@ mod tests {
         assert_eq!(c.hit("k", Window::Day, None, tomorrow, || true), 2);
         assert_eq!(c.list(tomorrow).len(), PRUNE_AT + 1);
         assert_eq!(c.list(tomorrow)[0].key, "k");
+    }
+
+    #[test]
+    fn the_listing_shows_the_count_requests_are_held_to() {
+        let c = Counters::default();
+        let day = |d: &str| Timestamp::parse_rfc3339(&format!("{d}T12:00:00-06:00")).unwrap();
+        let (today, yesterday) = (day("2024-03-02"), day("2024-03-01"));
+        c.hit("k", Window::Day, Some(2), today, || true);
+        c.hit("k", Window::Day, Some(2), today, || true);
+        c.hit("k", Window::Day, Some(2), yesterday, || true);
+        // Back on today, before a hit: today's 2, not nothing.
+        let listed = c.list(today);
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].count, listed[0].since.as_str()),
+            (2, "2024-03-02")
+        );
+        assert_eq!(c.hit("k", Window::Day, Some(2), today, || true), 3);
     }
 
     #[test]
