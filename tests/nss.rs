@@ -1148,3 +1148,37 @@ async fn a_clock_set_two_windows_back_starts_the_count_afresh() {
         r.text()
     );
 }
+
+// README Decisions "Counters": a clock set back a day and forward again
+// finds the day's count; `/__admin/counters` lists that count, which the
+// third query is refused by.
+#[tokio::test]
+async fn the_counters_listing_shows_the_days_count_after_the_clock_went_back_and_forth() {
+    let sb = Sandbox::start().await;
+    assert_eq!(answer(&sb, PATH, SYNTHETIC).await.scenario(), "success");
+    assert_eq!(answer(&sb, PATH, SYNTHETIC).await.scenario(), "success");
+    set_clock(&sb, "2024-05-14T10:00:00-06:00").await;
+    assert_eq!(answer(&sb, PATH, SYNTHETIC).await.scenario(), "success");
+    set_clock(&sb, "2024-05-15T10:00:00-06:00").await;
+    let listed = sb
+        .admin_get("/__admin/counters")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == format!("nss:curp:{SYNTHETIC}"))
+        .cloned();
+    // The count is there: the third query of the day is refused.
+    assert_eq!(
+        answer(&sb, PATH, SYNTHETIC).await.scenario(),
+        "attempts_exceeded"
+    );
+    let listed = listed.unwrap_or_else(|| {
+        panic!(
+            "today's count of 2 is not listed at /__admin/counters, yet the third query is refused"
+        )
+    });
+    assert_eq!(listed["count"], 2);
+    assert_eq!(listed["limit"], 2);
+    assert_eq!(listed["since"], "2024-05-15");
+}
