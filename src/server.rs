@@ -720,7 +720,14 @@ fn to_response(reply: Reply, head: bool) -> HttpResponse {
     for (k, v) in reply.headers {
         headers.append(k, v);
     }
-    if head {
+    // The body's length, stated alike over HTTP/1.1 and HTTP/2 (hyper's
+    // HTTP/2 writes none for an empty body) and for HEAD; never on a 204
+    // or 304, which have no body to measure (RFC 9110 §8.6).
+    let bodiless = matches!(
+        reply.status,
+        hyper::StatusCode::NO_CONTENT | hyper::StatusCode::NOT_MODIFIED
+    );
+    if !bodiless {
         headers.insert(hyper::header::CONTENT_LENGTH, length.into());
     }
     res

@@ -25,6 +25,8 @@ use crate::admin::with_a_64_byte_body_limit;
 use crate::common::{config, Resp, Sandbox, Served};
 use mxid_sandbox::Config;
 
+mod headers;
+
 const PATH: &str = "/api/curp/bycurp";
 const CURPS: [&str; 3] = [
     "PXNE660720HMCXTN06",

@@ -107,6 +107,13 @@ impl Reply {
         }
         self
     }
+
+    /// The reply with `name` set to `value` only: one the scenario file
+    /// wrote is replaced (a 405's `Allow` is the engine's to state).
+    pub fn with_only_header(mut self, name: HeaderName, value: &str) -> Reply {
+        self.headers.retain(|(n, _)| *n != name);
+        self.with_header(name, value)
+    }
 }
 
 /// One row of the scenario catalog.
@@ -310,7 +317,7 @@ impl Engine {
                         StatusCode::METHOD_NOT_ALLOWED,
                         &message,
                     )
-                    .with_header(ALLOW, &names.join(", "));
+                    .with_only_header(ALLOW, &names.join(", "));
                 (reply, Some(provider), None, None)
             }
             Match::NotFound { provider } => {
