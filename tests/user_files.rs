@@ -12,6 +12,8 @@ use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
 
+mod names;
+
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 const CREDENTIALS: &str = include_str!("../fixtures/credentials.yaml");
 
