@@ -597,7 +597,7 @@ async fn provider_shaped_engine_errors() {
 
 /// SHA-256 of the person fields an answer states, as the README defines
 /// outputDigest.
-fn stated_digest(b: &Value) -> String {
+pub(crate) fn stated_digest(b: &Value) -> String {
     let text = |k: &str| match &b[k] {
         Value::String(s) => s.clone(),
         other => other.to_string(),
