@@ -24,6 +24,5 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
         Arc::new(accuauth::Accuauth::default()),
         Arc::new(nss::Nss),
         Arc::new(async_verification::AsyncVerification),
-        // validacurp, accuauth, nss and async are registered here as they land.
     ]
 }
