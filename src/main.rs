@@ -43,7 +43,7 @@ fn main() -> ExitCode {
             } else {
                 for row in catalog {
                     out(&format!(
-                        "{:<11} {:<6} {:<42} {:<28} {}",
+                        "{:<11} {:<8} {:<42} {:<28} {}",
                         row.provider, row.method, row.path, row.name, row.description
                     ));
                 }

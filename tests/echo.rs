@@ -393,8 +393,9 @@ struct Row {
     index: usize,
 }
 
+/// The first of a catalog row's methods (`GET,POST`).
 fn method_of(m: &str) -> &'static str {
-    match m {
+    match m.split(',').next().unwrap_or(m) {
         "GET" => "GET",
         "POST" => "POST",
         other => panic!("catalog method {other}"),

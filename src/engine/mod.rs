@@ -793,10 +793,13 @@ fn catalog(defs: &Defs) -> Vec<CatalogEntry> {
     let mut out = Vec::new();
     for p in &defs.providers {
         for e in &p.endpoints {
+            // Every method the endpoint takes (`GET,POST`), not the first.
+            let methods: Vec<&str> = e.methods.iter().map(|m| m.as_str()).collect();
+            let methods = methods.join(",");
             for s in e.scenarios.values() {
                 out.push(CatalogEntry {
                     provider: p.id.clone(),
-                    method: e.methods.first().map(|m| m.to_string()).unwrap_or_default(),
+                    method: methods.clone(),
                     path: e.path().to_string(),
                     name: s.name.to_string(),
                     description: s.description.clone(),
