@@ -17,6 +17,7 @@ use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
 use crate::engine::{quoted, Defs, Engine, Reply};
 use crate::request::{percent_decode_path, Body, Request};
+use crate::router::same_path;
 use crate::time::{parse_duration, Timestamp};
 
 pub const PREFIX: &str = "/__admin";
@@ -607,7 +608,7 @@ fn endpoints_at<'a, 'p>(
 ) -> impl Iterator<Item = &'a EndpointDef> + use<'a, 'p> {
     pdef.endpoints
         .iter()
-        .filter(move |e| path.is_none_or(|p| e.paths.iter().any(|q| q.eq_ignore_ascii_case(p))))
+        .filter(move |e| path.is_none_or(|p| e.paths.iter().any(|q| same_path(q, p))))
 }
 
 /// The index of the provider named `id`, or the 400 that lists them.

@@ -138,13 +138,8 @@ impl Router {
     }
 
     pub fn find(&self, method: &Method, path: &str) -> Match {
-        // `/api/curp/bycurp/` is the same endpoint to every provider's server
-        // and to most HTTP clients' base-URL joining.
         let sent = path;
-        let path = match path.strip_suffix('/') {
-            Some(trimmed) if !trimmed.is_empty() => trimmed,
-            _ => path,
-        };
+        let path = without_trailing_slash(path);
         // Lower-cased only when the path as sent matches no route.
         let lower = OnceCell::new();
         if let Some(found) = self.lookup(method.as_str(), path, &lower) {
@@ -244,6 +239,23 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// `/api/curp/bycurp/` is the same endpoint to every provider's server and
+/// to most HTTP clients' base-URL joining: one trailing slash is dropped
+/// (not the root's).
+pub fn without_trailing_slash(path: &str) -> &str {
+    match path.strip_suffix('/') {
+        Some(trimmed) if !trimmed.is_empty() => trimmed,
+        _ => path,
+    }
+}
+
+/// Whether two paths name the same route as the router reads them: letter
+/// case and one trailing slash aside (an override's `path`, the journal's
+/// `path` filter).
+pub fn same_path(a: &str, b: &str) -> bool {
+    without_trailing_slash(a).eq_ignore_ascii_case(without_trailing_slash(b))
 }
 
 #[cfg(test)]

@@ -383,6 +383,33 @@ async fn path_scoped_override() {
     assert_bad(&r, "/api/curp/byname");
 }
 
+// An override's `path` is read as the router reads a request's: a trailing
+// slash names the same endpoint, and a request sent with one is found by the
+// journal's `path` filter without it.
+#[tokio::test]
+async fn an_overrides_path_and_the_journals_filter_forgive_a_trailing_slash() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "path": "/api/curp/bycurp/", "scenario": "not_found", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["path"], "/api/curp/bycurp");
+    let r = sb
+        .post("/api/curp/bycurp/", &[KEY], json!({ "curp": CURP }))
+        .await;
+    assert_eq!(r.scenario(), "not_found", "{}", r.text());
+    sb.journaled(1).await;
+    let entries = sb
+        .admin_get("/__admin/requests?path=/api/curp/bycurp")
+        .await;
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["path"], "/api/curp/bycurp/");
+}
+
 // README, Admin API: an override's `path` "is any of an endpoint's paths and
 // the override answers on all of them" (that endpoint's); SPEC §7 "answer
 // that provider (or one path of it)". nss paths are case-sensitive, so
@@ -706,6 +733,11 @@ async fn journal_records_and_filters() {
     // The path filter ignores case, as the provider does.
     let by_path = sb
         .admin_get("/__admin/requests?path=/api/curp/bycurp")
+        .await;
+    assert_eq!(ids(&by_path), [id[0], id[1], id[2]]);
+    // And a trailing slash, as the router does.
+    let by_path = sb
+        .admin_get("/__admin/requests?path=/API/curp/bycurp/")
         .await;
     assert_eq!(ids(&by_path), [id[0], id[1], id[2]]);
     let by_path = sb.admin_get("/__admin/requests?path=/nowhere").await;

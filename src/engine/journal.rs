@@ -352,7 +352,7 @@ impl Journal {
             .filter(|e| {
                 f.path
                     .as_deref()
-                    .is_none_or(|p| e.path().eq_ignore_ascii_case(p))
+                    .is_none_or(|p| crate::router::same_path(e.path(), p))
             })
             .filter(|e| {
                 f.curp
