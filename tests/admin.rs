@@ -988,6 +988,16 @@ async fn clock_read_set_advance_scale() {
     assert_ne!(t1, t2, "a running clock moves");
     let r = sb.admin_post("/__admin/clock", json!({"scale": 0})).await;
     assert_eq!(r.json()["scale"], 0.0);
+    // `-0` stops it too, and reads back as 0.
+    let r = sb
+        .admin_post("/__admin/clock", json!({"scale": -0.0}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let scale = sb.admin_get("/__admin/clock").await["scale"].as_f64();
+    assert!(
+        scale.is_some_and(|s| s == 0.0 && s.is_sign_positive()),
+        "{scale:?}"
+    );
     let t3 = sb.admin_get("/__admin/clock").await["now"].clone();
     let t4 = sb.admin_get("/__admin/clock").await["now"].clone();
     assert_eq!(t3, t4, "a frozen clock stays");

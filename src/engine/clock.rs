@@ -119,8 +119,9 @@ impl Clock {
             .store(state.base.micros(), Ordering::Relaxed);
         self.base_real_nanos
             .store(u64::try_from(real).unwrap_or(u64::MAX), Ordering::Relaxed);
-        self.scale_bits
-            .store(state.scale.to_bits(), Ordering::Relaxed);
+        // `-0` is a stopped clock too, and reads back as `0`.
+        let scale = if state.scale == 0.0 { 0.0 } else { state.scale };
+        self.scale_bits.store(scale.to_bits(), Ordering::Relaxed);
         self.seq.fetch_add(1, Ordering::Release);
     }
 
