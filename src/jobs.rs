@@ -117,6 +117,11 @@ impl Default for Settings {
     }
 }
 
+/// The most webhook attempts a file may ask for: with a retry interval of
+/// `0s` every attempt falls due at once, and a clock move runs them all
+/// before it answers.
+pub const MAX_WEBHOOK_ATTEMPTS: u32 = 100;
+
 impl Settings {
     /// The keys [`Settings::from_map`] reads.
     pub const KEYS: [&'static str; 5] = [
@@ -134,6 +139,10 @@ impl Settings {
     pub fn from_map(map: &Map<String, Value>) -> Result<Settings, String> {
         let mut s = Settings::default();
         let duration = |key: &str, v: &Value| -> Result<Duration, String> {
+            // A bare 0 is zero, as in `latency:`; YAML reads it as a number.
+            if v.as_f64() == Some(0.0) {
+                return Ok(Duration::ZERO);
+            }
             v.as_str()
                 .ok_or_else(|| format!("settings.{key}: write a duration such as 2s or 20m"))
                 .and_then(|t| parse_duration(t).map_err(|e| format!("settings.{key}: {e}")))
@@ -154,8 +163,8 @@ impl Settings {
             s.webhook_attempts = v
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n >= 1)
-                .ok_or("settings.webhook_attempts: write a whole number of 1 or more")?;
+                .filter(|n| (1..=MAX_WEBHOOK_ATTEMPTS).contains(n))
+                .ok_or("settings.webhook_attempts: write a whole number from 1 to 100")?;
         }
         if let Some(v) = map.get("webhook_retry_interval") {
             s.webhook_retry_interval = duration("webhook_retry_interval", v)?;

@@ -212,6 +212,33 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
     .unwrap();
 }
 
+// async's `settings:` (README table): a bare 0 is a zero duration, as in
+// `latency:`; `webhook_attempts` is 1 to 100 (with a `0s` interval every
+// attempt falls due at once, and a clock move would run them all).
+#[test]
+fn async_settings_take_a_bare_zero_and_at_most_a_hundred_webhook_attempts() {
+    load(&scenario_dir("async-zero", "async", |s| {
+        s.replace("processing_delay: 2s", "processing_delay: 0")
+            .replace("webhook_retry_interval: 15m", "webhook_retry_interval: 0")
+    }))
+    .unwrap();
+    load(&scenario_dir("async-100", "async", |s| {
+        s.replace("webhook_attempts: 5", "webhook_attempts: 100")
+    }))
+    .unwrap();
+    for n in ["0", "101", "4294967296"] {
+        let dir = scenario_dir("async-attempts", "async", |s| {
+            s.replace("webhook_attempts: 5", &format!("webhook_attempts: {n}"))
+        });
+        let err = refused(load(&dir));
+        assert!(
+            err.to_string()
+                .contains("settings.webhook_attempts: write a whole number from 1 to 100"),
+            "{n}: {err}"
+        );
+    }
+}
+
 // SPEC §8: "`mxid-sandbox check DIR` validates YAML and exits non-zero with
 // file, line and field on error"; README: it "prints
 // `file:line:column: field: message`". A bad provider-level `latency:` (the
