@@ -61,9 +61,13 @@ fn main() -> ExitCode {
                 Ok(f) => f,
                 Err(e) => return fail(&e.to_string()),
             };
-            let modules = providers::all();
-            let ids: Vec<&str> = modules.iter().map(|m| m.id()).collect();
-            match mxid_sandbox::curp::cmd::run(&command, &fixtures.domain, &ids) {
+            // The scenarios each provider defines (the embedded files): a
+            // persona's scenario a provider lacks is not what it answers.
+            let scenarios = match Engine::new(Config::default(), providers::all()) {
+                Ok(e) => e.scenarios_by_provider(),
+                Err(e) => return fail(&e.to_string()),
+            };
+            match mxid_sandbox::curp::cmd::run(&command, &fixtures.domain, &scenarios) {
                 Ok(value) => {
                     out(&serde_json::to_string_pretty(&value).unwrap_or_default());
                     ExitCode::SUCCESS

@@ -12,6 +12,7 @@ use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
 
+mod fixture_files;
 mod names;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");

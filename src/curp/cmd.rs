@@ -58,9 +58,13 @@ pub enum CurpCommand {
     },
 }
 
-/// Runs a `curp` command; `providers` are the ids of the providers a
-/// persona's scenarios may name.
-pub fn run(cmd: &CurpCommand, domain: &Domain, providers: &[&str]) -> Result<Value, String> {
+/// Runs a `curp` command; `scenarios` are every provider's id with the
+/// scenario names it defines (what a persona's scenario selects).
+pub fn run(
+    cmd: &CurpCommand,
+    domain: &Domain,
+    scenarios: &[(String, Vec<String>)],
+) -> Result<Value, String> {
     match cmd {
         CurpCommand::Check { curp } => {
             // As the providers read one: trimmed and upper-cased.
@@ -127,7 +131,7 @@ pub fn run(cmd: &CurpCommand, domain: &Domain, providers: &[&str]) -> Result<Val
             // either, whatever its CURP would make.
             if domain
                 .persona(&curp)
-                .is_some_and(|p| p.found_nowhere(providers))
+                .is_some_and(|p| p.found_nowhere(scenarios))
             {
                 return Err(format!(
                     "no provider answers a person for {curp}: its persona's scenarios are not found for every provider"
@@ -166,11 +170,8 @@ mod tests {
     fn run_args(args: &[&str]) -> Result<Value, String> {
         let cli = Cli::try_parse_from(std::iter::once("curp").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
-        run(
-            &cli.cmd,
-            domain(),
-            &["curpv5", "validacurp", "accuauth", "nss", "async"],
-        )
+        let engine = crate::engine::Engine::new(Default::default(), crate::providers::all());
+        run(&cli.cmd, domain(), &engine.unwrap().scenarios_by_provider())
     }
 
     #[test]

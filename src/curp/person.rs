@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use super::calc::{calculate, is_inconvenient, name_letters, CalcInput, SKIPPED_FIRST_NAMES};
-use super::catalogs::Catalogs;
+use super::catalogs::{Catalogs, Entity};
 use super::ine::{self, Holder, Ine, BORN_ABROAD_INE};
 use super::names::Names;
 use super::persona::Persona;
@@ -330,7 +330,13 @@ pub(crate) fn build(
     } else {
         "MEX".to_string()
     };
-    let registry = draw_registry(&mut rng, catalogs, &id);
+    // A persona's registration entity (resolved at load) is where its
+    // municipality is drawn.
+    let registered_in = persona
+        .and_then(|p| p.registry.as_ref())
+        .and_then(|r| r.entity_ine.as_deref())
+        .and_then(|ine| catalogs.entity_by_ine(ine));
+    let registry = draw_registry(&mut rng, catalogs, &id, registered_in);
     let nss = nss::generate(&mut rng, id.birth_date.year, REFERENCE_YEAR);
     let state_ine = catalogs
         .entity_by_renapo(&id.birth_state)
@@ -388,11 +394,16 @@ pub(crate) fn build(
     person
 }
 
-fn draw_registry(rng: &mut impl Rng, catalogs: &Catalogs, id: &Identity) -> Registry {
+fn draw_registry(
+    rng: &mut impl Rng,
+    catalogs: &Catalogs,
+    id: &Identity,
+    registered_in: Option<&Entity>,
+) -> Registry {
     // Births abroad are registered in some Mexican entity too (consular
     // registrations are transcribed there), drawn at random.
-    let entity = catalogs
-        .entity_by_renapo(&id.birth_state)
+    let entity = registered_in
+        .or_else(|| catalogs.entity_by_renapo(&id.birth_state))
         .filter(|e| !e.ine.is_empty())
         .or_else(|| {
             catalogs

@@ -81,12 +81,15 @@ fn set<T, V: Clone + Into<T>>(target: &mut T, value: &Option<V>) {
 }
 
 impl Persona {
-    /// Whether every one of `providers` answers this persona not found (a
-    /// `not_found…` scenario): no provider states a person for it.
-    pub fn found_nowhere(&self, providers: &[&str]) -> bool {
-        providers.iter().all(|p| {
-            self.scenario_for(p)
-                .is_some_and(|s| s.starts_with("not_found"))
+    /// Whether every provider answers this persona not found: the scenario
+    /// it asks of each is a `not_found…` one that provider defines. A
+    /// provider without that scenario answers the persona as anyone (as
+    /// selection skips a name the endpoint lacks), with a person.
+    /// `scenarios`: every provider's (id, scenario names).
+    pub fn found_nowhere(&self, scenarios: &[(String, Vec<String>)]) -> bool {
+        scenarios.iter().all(|(provider, names)| {
+            self.scenario_for(provider)
+                .is_some_and(|s| s.starts_with("not_found") && names.iter().any(|n| n == s))
         })
     }
 
@@ -189,11 +192,6 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 );
             }
         }
-        if let Some(e) = p.registry.as_ref().and_then(|r| r.entity_ine.as_ref()) {
-            if catalogs.entity_by_ine(e).is_none() {
-                return err(e, "registry.entity_ine", format!("unknown entity \"{e}\""));
-            }
-        }
         if let Some(n) = &p.nss {
             // Empty: a person IMSS has not registered (no NSS to find).
             if !n.is_empty() && (n.len() != 11 || !n.bytes().all(|b| b.is_ascii_digit())) {
@@ -212,7 +210,78 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             return err(provider, &field, format!("empty scenario name \"{s}\""));
         }
     }
+    let mut personas = personas;
+    for (i, p) in personas.iter_mut().enumerate() {
+        if let Some(r) = &mut p.registry {
+            resolve_entity(r, catalogs).map_err(|(value, field, message)| {
+                LoadError::at_value(
+                    text,
+                    &value,
+                    format!("[{i}].{field}"),
+                    format!("{}: {message}", p.curp),
+                )
+            })?;
+        }
+    }
     Ok(personas)
+}
+
+/// Makes a persona's registration entity one entity of the catalog, named
+/// as the catalog names it: every provider states it by code or by name
+/// (validacurp `RegistrantNumber` and `RegistrationEntity`, accuauth
+/// `claveEntidadRegistro` and `entidadRegistro`), and the two must agree.
+/// `entity_ine` alone takes its name; `entity_name` alone (the catalog's
+/// name or upper-case name, in any case) takes its code. Errs with the
+/// value, field and message of a code or name the catalog lacks, or a pair
+/// that disagrees.
+fn resolve_entity(
+    r: &mut RegistryPatch,
+    catalogs: &Catalogs,
+) -> Result<(), (String, &'static str, String)> {
+    let by_ine = match &r.entity_ine {
+        Some(e) => match catalogs.entity_by_ine(e) {
+            Some(entity) => Some(entity),
+            None => {
+                let message = format!("unknown entity \"{e}\"");
+                return Err((e.clone(), "registry.entity_ine", message));
+            }
+        },
+        None => None,
+    };
+    let by_name = match &r.entity_name {
+        Some(n) => {
+            let wanted = n.trim().to_lowercase();
+            let found = catalogs.entities.iter().find(|e| {
+                !e.ine.is_empty()
+                    && (e.name.to_lowercase() == wanted || e.upper.to_lowercase() == wanted)
+            });
+            match found {
+                Some(entity) => Some(entity),
+                None => {
+                    let message = format!(
+                        "unknown entity name \"{n}\": write a name of the catalogs' entities (such as \"México\") or only entity_ine"
+                    );
+                    return Err((n.clone(), "registry.entity_name", message));
+                }
+            }
+        }
+        None => None,
+    };
+    let entity = match (by_ine, by_name) {
+        (Some(a), Some(b)) if a.ine != b.ine => {
+            let n = r.entity_name.clone().unwrap_or_default();
+            let message = format!(
+                "\"{n}\" is entity {}, not entity_ine {}: write one of the two",
+                b.ine, a.ine
+            );
+            return Err((n, "registry.entity_name", message));
+        }
+        (Some(e), _) | (None, Some(e)) => e,
+        (None, None) => return Ok(()),
+    };
+    r.entity_ine = Some(entity.ine.clone());
+    r.entity_name = Some(entity.name.clone());
+    Ok(())
 }
 
 #[cfg(test)]

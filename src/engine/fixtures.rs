@@ -147,7 +147,14 @@ impl Fixtures {
                     super::read_yaml(dir, stem)?
                 }
             };
-            Ok(from_dir.unwrap_or_else(|| (name.to_string(), embedded)))
+            // Under a user's folder an error in a file the user did not
+            // write (their catalog drops a status an embedded persona uses)
+            // says whose file it is.
+            let embedded_name = match source {
+                Source::Embedded => name.to_string(),
+                Source::Dir(_) => format!("embedded {name}"),
+            };
+            Ok(from_dir.unwrap_or((embedded_name, embedded)))
         };
         let (cred_file, cred_text) = text("credentials.yaml")?;
         let credentials: FnvMap<String, ProviderCredentials> = serde_yaml_ng::from_str(&cred_text)
@@ -169,11 +176,13 @@ impl Fixtures {
         let (names_file, names) = text("names.yaml")?;
         let (per_file, personas) = text("personas.yaml")?;
         let domain = Domain::from_yaml(&catalogs, &names, &personas).map_err(|(which, e)| {
-            let file = [&cat_file, &names_file, &per_file]
-                .into_iter()
-                .find(|f| f.ends_with(which.as_str()))
-                .cloned()
-                .unwrap_or(which);
+            // `which` is the embedded name; the user's file may be `.yml`.
+            let file = match which.as_str() {
+                "catalogs.yaml" => cat_file.clone(),
+                "names.yaml" => names_file.clone(),
+                "personas.yaml" => per_file.clone(),
+                _ => which,
+            };
             LoadError {
                 file,
                 line: e.line,

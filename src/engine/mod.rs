@@ -245,6 +245,19 @@ impl Engine {
         catalog(&self.defs())
     }
 
+    /// Every provider's id with the names of the scenarios its endpoints
+    /// define, in the catalog's order.
+    pub fn scenarios_by_provider(&self) -> Vec<(String, Vec<String>)> {
+        let mut by: Vec<(String, Vec<String>)> = Vec::new();
+        for row in self.catalog() {
+            match by.iter_mut().find(|(p, _)| *p == row.provider) {
+                Some((_, names)) => names.push(row.name),
+                None => by.push((row.provider, vec![row.name])),
+            }
+        }
+        by
+    }
+
     /// Answers a request whose body was over the limit, in the shape of the
     /// provider that owns the path.
     /// `may_wait`: whether the answer may be held (latency, fault); not when
@@ -882,16 +895,24 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             };
             return Err(fixtures.personas_error(pid, format!("[{i}].scenarios.{pid}"), message));
         }
-        if let Some(pid) = persona
-            .provider_data
-            .keys()
-            .find(|pid| !providers.iter().any(|p| &p.id == *pid))
-        {
-            return Err(fixtures.personas_error(
-                pid,
-                format!("[{i}].provider_data.{pid}"),
-                format!("unknown provider '{pid}'"),
-            ));
+        for (pid, data) in &persona.provider_data {
+            let (key, message) = match modules.iter().find(|m| m.id() == pid) {
+                None => (String::new(), format!("unknown provider '{pid}'")),
+                Some(m) => match m.check_provider_data(data) {
+                    Ok(()) => continue,
+                    Err(e) => e,
+                },
+            };
+            let field = match key.as_str() {
+                "" => format!("[{i}].provider_data.{pid}"),
+                key => format!("[{i}].provider_data.{pid}.{key}"),
+            };
+            let needle = key
+                .rsplit('.')
+                .next()
+                .filter(|k| !k.is_empty())
+                .unwrap_or(pid);
+            return Err(fixtures.personas_error(needle, field, message));
         }
         if let Some(name) = &persona.scenario {
             if !providers.iter().any(|p| defined(p, name)) {

@@ -292,6 +292,18 @@ pub trait Provider: Send + Sync + 'static {
         &[]
     }
 
+    /// Checks a persona's `provider_data.<id>` at load: what the module
+    /// reads of it, and nothing else (a key it does not read would be
+    /// ignored without a word). Errs with the offending key's path below
+    /// `provider_data.<id>` (empty for the whole value) and a message. The
+    /// default reads none.
+    fn check_provider_data(&self, _data: &serde_json::Value) -> Result<(), (String, String)> {
+        Err((
+            String::new(),
+            format!("{} reads no provider_data", self.id()),
+        ))
+    }
+
     /// Scenarios an endpoint must define because this module answers with them.
     fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str>;
 

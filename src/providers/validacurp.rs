@@ -131,6 +131,36 @@ impl Provider for ValidaCurp {
         ]
     }
 
+    fn check_provider_data(&self, data: &Value) -> Result<(), (String, String)> {
+        let Value::Object(sections) = data else {
+            return Err((
+                String::new(),
+                "expected a map of Applicant and EvidentiaryDocument".into(),
+            ));
+        };
+        for (section, fields) in sections {
+            let table = match section.as_str() {
+                "Applicant" => &APPLICANT[..],
+                "EvidentiaryDocument" => &EVIDENTIARY[..],
+                _ => {
+                    let message = format!(
+                        "validacurp reads Applicant and EvidentiaryDocument, not '{section}'"
+                    );
+                    return Err((section.clone(), message));
+                }
+            };
+            let Value::Object(fields) = fields else {
+                let message = format!("expected a map of getData's {section} fields");
+                return Err((section.clone(), message));
+            };
+            if let Some(field) = fields.keys().find(|f| !table.iter().any(|(n, _)| n == f)) {
+                let message = format!("getData's {section} has no field '{field}'");
+                return Err((format!("{section}.{field}"), message));
+            }
+        }
+        Ok(())
+    }
+
     fn data_keys(&self) -> &'static [&'static str] {
         &["status", "detail"]
     }

@@ -1,0 +1,947 @@
+//! The user's fixture files (`--fixtures`): load-time refusals at their
+//! line, a persona stated alike by every provider, reload, and the embedded
+//! files beside a folder that has only some of them.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::{load_fixtures, refused, run};
+use crate::common::{self, config, temp_dir, RemovedOnDrop, Sandbox};
+use mxid_sandbox::config::Source;
+use mxid_sandbox::curp::{calculate, check_digit, nss_check_digit, CalcInput, Sex};
+use mxid_sandbox::time::Date;
+use mxid_sandbox::{engine, providers, Config};
+
+const CATALOGS: &str = include_str!("../../fixtures/catalogs.yaml");
+const NAMES: &str = include_str!("../../fixtures/names.yaml");
+const CREDENTIALS: &str = include_str!("../../fixtures/credentials.yaml");
+
+// --- helpers -----------------------------------------------------------------
+
+fn folder(tag: &str, files: &[(&str, &str)]) -> (PathBuf, RemovedOnDrop) {
+    let dir = temp_dir(tag);
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    (dir.clone(), RemovedOnDrop(dir))
+}
+
+async fn serving_fixtures(dir: &Path) -> Sandbox {
+    Sandbox::start_with(Config {
+        fixtures: Source::Dir(dir.to_path_buf()),
+        ..config()
+    })
+    .await
+}
+
+/// A strictly valid CURP for these data.
+fn curp_for(
+    names: &str,
+    first: &str,
+    second: &str,
+    birth: (i32, u8, u8),
+    sex: Sex,
+    state: &str,
+) -> String {
+    calculate(&CalcInput {
+        names: names.into(),
+        first_surname: first.into(),
+        second_surname: second.into(),
+        birth_date: Date::new(birth.0, birth.1, birth.2).unwrap(),
+        sex,
+        state: state.into(),
+    })
+    .unwrap()
+}
+
+fn with_check_digit(first17: &str) -> String {
+    format!("{first17}{}", check_digit(first17).unwrap())
+}
+
+async fn bycurp(sb: &Sandbox, curp: &str) -> common::Resp {
+    sb.post(
+        "/api/curp/bycurp",
+        &[("apikey", "k")],
+        json!({ "curp": curp }),
+    )
+    .await
+}
+
+async fn get_data(sb: &Sandbox, curp: &str) -> common::Resp {
+    sb.post(
+        "/curp/getData",
+        &[("authorization", "Bearer t")],
+        json!({ "curp": curp }),
+    )
+    .await
+}
+
+async fn id_check(sb: &Sandbox, curp: &str) -> common::Resp {
+    sb.post(
+        "/verify/id_check",
+        &[("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")],
+        json!({ "id_number": curp }),
+    )
+    .await
+}
+
+async fn imss(sb: &Sandbox, curp: &str) -> common::Resp {
+    sb.post(
+        "/api/v1/imss/nss",
+        &[("x-api-key", "k")],
+        json!({ "curp": curp }),
+    )
+    .await
+}
+
+/// An async verification of `path` for `body`, two seconds on: its status.
+async fn verified(sb: &Sandbox, path: &str, body: Value) -> Value {
+    let r = sb.post(path, &[("apikey", "ak")], body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.json()["verificationId"].as_str().unwrap().to_string();
+    sb.advance("2s").await;
+    let s = sb
+        .get(
+            &format!("/api/AsyncVerication/verificationStatus?verificationId={id}"),
+            &[("apikey", "ak")],
+        )
+        .await;
+    assert_eq!(s.status, 200, "{}", s.text());
+    s.json()
+}
+
+fn verification(status: &Value) -> Value {
+    serde_json::from_str(status["verification"].as_str().unwrap_or("null")).unwrap()
+}
+
+/// A JSON value as text (strings without their quotes).
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+// --- (a) load-time refusals ----------------------------------------------------
+
+// A mistake in a user's `personas.yml`, `catalogs.yml` or `names.yml` (the
+// README allows `.yml`) is reported in that file, with its folder, at load
+// and by `check`.
+#[test]
+fn a_mistake_in_a_yml_fixture_file_names_that_file() {
+    let cases = [
+        (
+            "personas.yml",
+            "- curp: PXNE660720HMCXTN06\n  status: ZZ\n".to_string(),
+        ),
+        (
+            "catalogs.yml",
+            CATALOGS.replacen("renapo: MC", "renapo: MX", 1),
+        ),
+        (
+            "names.yml",
+            NAMES.replacen("male: [", "male: [\n  \"--\",", 1),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (file, text) in cases {
+        let (dir, _gone) = folder("yml", &[(file, &text)]);
+        let err = refused(load_fixtures(&dir));
+        if !err.file.ends_with(file) || err.line.is_none() {
+            wrong.push(format!("{file}: reported as {err}"));
+        }
+        // And as `check` prints it.
+        let out = run(&["check", dir.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let want = format!("{}:", dir.join(file).display());
+        if out.status.code() != Some(1) || !stderr.contains(&want) {
+            wrong.push(format!("check {file}: {stderr}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// README "The fixture files" / SPEC §8 ("exits non-zero with file, line and
+// field on error"): each refusal below is made at the line it is about.
+#[test]
+fn fixture_refusals_point_at_their_line() {
+    let unknown_provider = format!("{CREDENTIALS}curpv6:\n  accept: [k]\n");
+    let unknown_line = CREDENTIALS.lines().count() + 1;
+    let cases: Vec<(&str, String, usize, &str)> = vec![
+        // A 29th of February of a year that has none.
+        (
+            "personas.yaml",
+            "- curp: PXNE660720HMCXTN06\n  birth_date: \"2001-02-29\"\n".into(),
+            2,
+            "[0].birth_date",
+        ),
+        (
+            "personas.yaml",
+            "- curp: PXNE660720HMCXTN06\n  birth_date: \"1900-02-29\"\n".into(),
+            2,
+            "[0].birth_date",
+        ),
+        // The second listing of a CURP is the mistake.
+        (
+            "personas.yaml",
+            "- curp: PXNE660720HMCXTN06\n  status: AN\n- curp: PXNE660720HMCXTN06\n".into(),
+            3,
+            "[1].curp",
+        ),
+        // A birth state, a registry entity and a proof document the catalogs lack.
+        (
+            "personas.yaml",
+            "- curp: PXNE660720HMCXTN06\n  birth_state: XX\n".into(),
+            2,
+            "[0].birth_state",
+        ),
+        (
+            "personas.yaml",
+            "- curp: PXNE660720HMCXTN06\n  registry: {entity_ine: \"33\"}\n".into(),
+            2,
+            "[0].registry.entity_ine",
+        ),
+        (
+            "personas.yaml",
+            "- curp: PXNE660720HMCXTN06\n  names: ENRIQUE\n  proof_document: 2\n".into(),
+            3,
+            "[0].proof_document",
+        ),
+        // A credential for a provider there is not.
+        ("credentials.yaml", unknown_provider, unknown_line, "curpv6"),
+    ];
+    let mut wrong = Vec::new();
+    for (file, text, line, field) in cases {
+        let (dir, _gone) = folder("refusal", &[(file, &text)]);
+        match load_fixtures(&dir) {
+            Ok(_) => wrong.push(format!("{file} accepted: {text}")),
+            Err(e) => {
+                if !e.file.ends_with(file)
+                    || e.line != Some(line)
+                    || e.field.as_deref() != Some(field)
+                {
+                    wrong.push(format!("{file}: want line {line} field {field}, got {e}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// SPEC §8: "`mxid-sandbox check DIR` validates YAML and exits non-zero with
+// file, line and field on error". An empty (or comment-only) fixture file is
+// either read as empty or refused at a line.
+#[test]
+fn an_empty_fixture_file_loads_or_is_refused_at_a_line() {
+    let mut wrong = Vec::new();
+    for file in [
+        "credentials.yaml",
+        "catalogs.yaml",
+        "names.yaml",
+        "personas.yaml",
+    ] {
+        for text in ["", "# nothing yet\n"] {
+            let (dir, _gone) = folder("empty", &[(file, text)]);
+            if let Err(e) = load_fixtures(&dir) {
+                if e.line.is_none() || !e.file.ends_with(file) {
+                    wrong.push(format!("{file} {text:?}: {e}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// --- (b) what a user persona does ---------------------------------------------
+
+const ELENA: (&str, &str, &str) = ("ELENA", "SALGADO", "IBARRA");
+
+fn elena_curp() -> String {
+    curp_for(ELENA.0, ELENA.1, ELENA.2, (1983, 9, 14), Sex::M, "CH")
+}
+
+fn elena_nss() -> String {
+    let first10 = "3101834567";
+    format!("{first10}{}", nss_check_digit(first10).unwrap())
+}
+
+const ELENA_RFC: &str = "SAIE830914QW3";
+
+fn elena_yaml() -> String {
+    format!(
+        "- curp: {}\n  names: {}\n  first_surname: {}\n  second_surname: {}\n  sex: M\n  \
+         birth_date: \"1983-09-14\"\n  birth_state: CH\n  nationality: MEX\n  status: RCC\n  \
+         proof_document: 4\n  nss: \"{}\"\n  rfc: {ELENA_RFC}\n  registry:\n    entity_ine: \"08\"\n    \
+         municipality_code: \"037\"\n    municipality_name: \"JUÁREZ\"\n    year: 1984\n    \
+         act_number: \"01234\"\n    book: \"3\"\n    volume: \"2\"\n    page: \"45\"\n",
+        elena_curp(),
+        ELENA.0,
+        ELENA.1,
+        ELENA.2,
+        elena_nss()
+    )
+}
+
+// README "The people behind the CURPs": "The same CURP gives the same person
+// on every provider"; `fixtures/personas.yaml` "overrides it for listed
+// CURPs" (every field given wins, fixtures/personas.yaml's header). A user
+// persona giving every field is stated alike by curpv5, validacurp getData,
+// accuauth, nss, async NssByCurp and RfcByCurp, and `curp person`.
+#[tokio::test]
+async fn a_user_persona_is_stated_alike_by_every_provider() {
+    let (dir, _gone) = folder("elena", &[("personas.yaml", &elena_yaml())]);
+    let sb = serving_fixtures(&dir).await;
+    let curp = elena_curp();
+    let nss = elena_nss();
+    let mut wrong = Vec::new();
+    let mut expect = |who: &str, got: &Value, want: &[(&str, &str)]| {
+        for (k, w) in want {
+            let v = k.split('.').fold(got, |v, p| &v[p]);
+            if text(v) != *w {
+                wrong.push(format!("{who} {k}: {v} (want {w})"));
+            }
+        }
+    };
+
+    let c = bycurp(&sb, &curp).await.json();
+    expect(
+        "curpv5",
+        &c,
+        &[
+            ("firstName", "ELENA"),
+            ("lastName", "SALGADO"),
+            ("secondLastName", "IBARRA"),
+            ("gender", "F"),
+            ("birthDate", "14/09/1983"),
+            ("birthState", "CH"),
+            ("nationalityCode", "MEX"),
+            ("proofDocumentType", "4"),
+            ("curpStatus", "RCC"),
+        ],
+    );
+    let g = get_data(&sb, &curp).await.json();
+    expect(
+        "getData",
+        &g["response"],
+        &[
+            ("Applicant.Names", "ELENA"),
+            ("Applicant.LastName", "SALGADO"),
+            ("Applicant.SecondLastName", "IBARRA"),
+            ("Applicant.GenderKey", "M"),
+            ("Applicant.Gender", "Mujer"),
+            ("Applicant.DateOfBirth", "1983-09-14"),
+            ("Applicant.CodeEntityBirth", "CH"),
+            ("Applicant.EntityBirth", "Chihuahua"),
+            ("Applicant.KeyEvidentiaryDocument", "4"),
+            ("Applicant.EvidentiaryDocument", "Carta Naturalización"),
+            ("Applicant.CurpStatusKey", "RCC"),
+            ("Applicant.StatusKey", "Registro de Cambio Afectando a CURP"),
+            ("EvidentiaryDocument.YearRegistration", "1984"),
+            ("EvidentiaryDocument.KeyMunicipalityRegistration", "37"),
+            ("EvidentiaryDocument.MunicipalityRegistration", "JUÁREZ"),
+            ("EvidentiaryDocument.Foja", "45"),
+            ("EvidentiaryDocument.Book", "3"),
+            ("EvidentiaryDocument.Volume", "2"),
+            ("EvidentiaryDocument.CertificateNumber", "1234"),
+            ("EvidentiaryDocument.RegistrantNumber", "8"),
+        ],
+    );
+    let a = id_check(&sb, &curp).await.json();
+    expect(
+        "accuauth",
+        &a["result"],
+        &[
+            ("nombre", "ELENA"),
+            ("apellidoPaterno", "SALGADO"),
+            ("apellidoMaterno", "IBARRA"),
+            ("sexo", "MUJER"),
+            ("fechaNacimiento", "14/09/1983"),
+            ("estadoNacimiento", "CHIHUAHUA"),
+            ("docProbatorio", "4"),
+            ("estatusCurp", "RCC"),
+            ("datosDocProbatorio.claveEntidadRegistro", "08"),
+            ("datosDocProbatorio.claveMunicipioRegistro", "037"),
+            ("datosDocProbatorio.municipioRegistro", "JUÁREZ"),
+            ("datosDocProbatorio.anioReg", "1984"),
+            ("datosDocProbatorio.numActa", "01234"),
+            ("datosDocProbatorio.libro", "3"),
+            ("datosDocProbatorio.tomo", "2"),
+            ("datosDocProbatorio.foja", "45"),
+        ],
+    );
+    let n = imss(&sb, &curp).await.json();
+    expect(
+        "nss",
+        &n,
+        &[("response.status", "FOUND"), ("response.nss", &nss)],
+    );
+    let s = verified(&sb, "/api/AsyncVerication/NssByCurp", json!({"curp": curp})).await;
+    expect("async NssByCurp", &verification(&s), &[("nss", &nss)]);
+    let s = verified(
+        &sb,
+        "/api/AsyncVerication/RfcByCurp",
+        json!({"curp": curp, "state": 8}),
+    )
+    .await;
+    expect("async RfcByCurp", &verification(&s), &[("rfc", ELENA_RFC)]);
+    sb.stop().await;
+
+    let out = run(&["curp", "--fixtures", dir.to_str().unwrap(), "person", &curp]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    expect(
+        "curp person",
+        &p,
+        &[
+            ("names", "ELENA"),
+            ("sex", "M"),
+            ("birth_date", "1983-09-14"),
+            ("birth_state", "CH"),
+            ("status", "RCC"),
+            ("proof_document", "4"),
+            ("nss", &nss),
+            ("rfc", ELENA_RFC),
+            ("registry.municipality_code", "037"),
+        ],
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// README "Command line": `curp person CURP` — "the person every provider
+// answers with …; exit 1 with the reason for … a persona they all answer not
+// found (its `scenario`, or `scenarios` for every provider, a `not_found`
+// one)". A persona whose `scenario` is `not_found2` is answered not found
+// only by the providers that have such a scenario (nss, async RfcByCurp);
+// curpv5, validacurp and accuauth have none and answer the person, so
+// `curp person` must print that person.
+#[tokio::test]
+async fn curp_person_prints_a_persona_that_curpv5_answers_with_a_person() {
+    let curp = curp_for("ROSA", "LUNA", "VEGA", (1970, 1, 2), Sex::M, "DF");
+    let yaml = format!("- curp: {curp}\n  scenario: not_found2\n");
+    let (dir, _gone) = folder("not-found2", &[("personas.yaml", &yaml)]);
+    let sb = serving_fixtures(&dir).await;
+    let c = bycurp(&sb, &curp).await;
+    assert_eq!((c.status, c.scenario()), (200, "success"), "{}", c.text());
+    let a = id_check(&sb, &curp).await;
+    assert_eq!(a.scenario(), "success", "{}", a.text());
+    let n = imss(&sb, &curp).await;
+    assert_eq!(n.scenario(), "not_found2", "{}", n.text());
+    sb.stop().await;
+
+    let out = run(&["curp", "--fixtures", dir.to_str().unwrap(), "person", &curp]);
+    assert!(
+        out.status.success(),
+        "curpv5 answers {} for {curp}, but `curp person` says: {}",
+        c.json()["firstName"],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["names"], c.json()["firstName"]);
+}
+
+// A persona's `provider_data` is refused where the provider reads none of
+// it (curpv5, accuauth, nss and async read none; validacurp reads the
+// document's `Applicant` and `EvidentiaryDocument` fields), at its line and
+// field: a misspelled key would be dropped without a word.
+#[test]
+fn provider_data_a_provider_does_not_read_is_refused_at_its_key() {
+    const CURP: &str = "PXNE660720HMCXTN06";
+    let cases = [
+        (
+            "curpv5: {firstName: X}",
+            "[0].provider_data.curpv5",
+            "curpv5 reads no provider_data",
+        ),
+        (
+            "accuauth: {result: {nombre: X}}",
+            "[0].provider_data.accuauth",
+            "accuauth reads no provider_data",
+        ),
+        (
+            "validacurp: {Aplicant: {Names: X}}",
+            "[0].provider_data.validacurp.Aplicant",
+            "validacurp reads Applicant and EvidentiaryDocument, not 'Aplicant'",
+        ),
+        (
+            "validacurp: {Applicant: {Nombres: X}}",
+            "[0].provider_data.validacurp.Applicant.Nombres",
+            "getData's Applicant has no field 'Nombres'",
+        ),
+        (
+            "validacurp: {EvidentiaryDocument: 3}",
+            "[0].provider_data.validacurp.EvidentiaryDocument",
+            "expected a map of getData's EvidentiaryDocument fields",
+        ),
+        (
+            "validacurp: [Applicant]",
+            "[0].provider_data.validacurp",
+            "expected a map of Applicant and EvidentiaryDocument",
+        ),
+    ];
+    for (data, field, message) in cases {
+        let yaml = format!("- curp: {CURP}\n  status: AN\n  provider_data:\n    {data}\n");
+        let (dir, _gone) = folder("provider-data", &[("personas.yaml", &yaml)]);
+        let e = refused(load_fixtures(&dir));
+        assert_eq!(e.field.as_deref(), Some(field), "{data}: {e}");
+        assert_eq!(e.line, Some(4), "{data}: {e}");
+        assert!(e.message.ends_with(message), "{data}: {e}");
+    }
+    // What validacurp reads loads, and is answered.
+    let yaml = format!(
+        "- curp: {CURP}\n  provider_data:\n    validacurp: {{Applicant: {{Names: RAWVALUE}}, EvidentiaryDocument: {{Foja: \"77\"}}}}\n"
+    );
+    let (dir, _gone) = folder("provider-data", &[("personas.yaml", &yaml)]);
+    load_fixtures(&dir).unwrap();
+}
+
+// README "The people behind the CURPs" ("an impossible date is clamped to the
+// nearest real one", "Placeholder CURPs with an unknown state get a real
+// state chosen from the CURP") and the realistic paths ("a persona is found
+// even when it fails the rules", accuauth "unless it is a persona"): user
+// personas whose CURP is no strictly valid one — a 29th of February of 2001,
+// an unknown state — are found by every provider, stated alike; extreme
+// persona birth dates answer without a 5xx.
+#[tokio::test]
+async fn personas_off_the_rules_are_found_and_stated_alike() {
+    let feb29 = with_check_digit("GOLA010229MDFRPNA");
+    let nowhere = with_check_digit("LOPJ800101HZZPRN0");
+    let old = curp_for("JUAN", "PEREZ", "LOPEZ", (1950, 1, 1), Sex::H, "JC");
+    let late = curp_for("ANA", "RUIZ", "SOTO", (1960, 6, 6), Sex::M, "SL");
+    let yaml = format!(
+        "- curp: {feb29}\n  status: AN\n- curp: {nowhere}\n  status: AN\n\
+         - curp: {old}\n  birth_date: \"0001-01-01\"\n- curp: {late}\n  birth_date: \"9999-12-31\"\n"
+    );
+    let (dir, _gone) = folder("off-rules", &[("personas.yaml", &yaml)]);
+    let sb = serving_fixtures(&dir).await;
+    let mut wrong = Vec::new();
+    for curp in [&feb29, &nowhere] {
+        let c = bycurp(&sb, curp).await;
+        let g = get_data(&sb, curp).await;
+        let a = id_check(&sb, curp).await;
+        let n = imss(&sb, curp).await;
+        for (who, r) in [
+            ("curpv5", &c),
+            ("getData", &g),
+            ("accuauth", &a),
+            ("nss", &n),
+        ] {
+            if r.scenario() != "success" {
+                wrong.push(format!("{who} {curp}: {} {}", r.scenario(), r.text()));
+            }
+        }
+        let (c, g, a) = (c.json(), g.json(), a.json());
+        let iso = text(&g["response"]["Applicant"]["DateOfBirth"]);
+        let dmy: String = iso.split('-').rev().collect::<Vec<_>>().join("/");
+        if text(&c["birthDate"]) != dmy || text(&a["result"]["fechaNacimiento"]) != dmy {
+            wrong.push(format!(
+                "{curp} birth date: curpv5 {}, getData {iso}, accuauth {}",
+                c["birthDate"], a["result"]["fechaNacimiento"]
+            ));
+        }
+        let state = text(&c["birthState"]);
+        if text(&g["response"]["Applicant"]["CodeEntityBirth"]) != state || state.len() != 2 {
+            wrong.push(format!(
+                "{curp} state: curpv5 {state}, getData {}",
+                g["response"]["Applicant"]["CodeEntityBirth"]
+            ));
+        }
+        let out = run(&["curp", "--fixtures", dir.to_str().unwrap(), "person", curp]);
+        let p: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        if p["birth_date"] != iso.as_str() || p["birth_state"] != state.as_str() {
+            wrong.push(format!("curp person {curp}: {p}"));
+        }
+    }
+    if text(&get_data(&sb, &feb29).await.json()["response"]["Applicant"]["DateOfBirth"])
+        != "2001-02-28"
+    {
+        wrong.push("2001-02-29 is not clamped to 2001-02-28".into());
+    }
+    for curp in [&old, &late] {
+        let answers = [
+            bycurp(&sb, curp).await,
+            get_data(&sb, curp).await,
+            id_check(&sb, curp).await,
+            imss(&sb, curp).await,
+        ];
+        for r in answers {
+            if r.status >= 500 {
+                wrong.push(format!("{curp}: {} {}", r.status, r.text()));
+            }
+        }
+        let s = verified(
+            &sb,
+            "/api/AsyncVerication/RfcByCurp",
+            json!({"curp": curp, "state": 1}),
+        )
+        .await;
+        if s["verificationStatus"] != 4 {
+            wrong.push(format!("RfcByCurp {curp}: {s}"));
+        }
+    }
+    sb.stop().await;
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// --- reload and the embedded files -------------------------------------------
+
+// README Admin API, `POST /__admin/reload`: "re-read the YAML"; src/engine/
+// people.rs: the people live "with the fixtures, so a reload starts it
+// afresh". A reload picks up a changed persona (every provider, accuauth's
+// PDF included), a new magic credential, a new names list; a deleted
+// personas file brings the embedded personas back.
+#[tokio::test]
+async fn a_reload_picks_up_every_fixture_change() {
+    let p = curp_for("PRIMO", "DIAZ", "MORA", (1975, 3, 3), Sex::H, "PL");
+    let q = curp_for("GERARDO", "PEREZ", "LOPEZ", (1981, 4, 4), Sex::H, "PL");
+    let persona =
+        |names: &str, status: &str| format!("- curp: {p}\n  names: {names}\n  status: {status}\n");
+    let (dir, _gone) = folder(
+        "reload",
+        &[
+            ("personas.yaml", &persona("PRIMO", "AN")),
+            ("credentials.yaml", CREDENTIALS),
+        ],
+    );
+    let sb = serving_fixtures(&dir).await;
+    assert_eq!(bycurp(&sb, &p).await.json()["firstName"], "PRIMO");
+    assert_eq!(id_check(&sb, &p).await.json()["result"]["nombre"], "PRIMO");
+    let before_q = bycurp(&sb, &q).await.json()["firstName"].clone();
+    let revoked = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "revoked-apikey")],
+            json!({"curp": p}),
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text());
+
+    std::fs::write(dir.join("personas.yaml"), persona("SEGUNDO", "BD")).unwrap();
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        CREDENTIALS.replacen(
+            "    invalid-apikey: invalid_credentials\n",
+            "    invalid-apikey: invalid_credentials\n    revoked-apikey: invalid_credentials\n",
+            1,
+        ),
+    )
+    .unwrap();
+    // One name for GERARDO's letters (G, R): the synthetic person takes it.
+    std::fs::write(
+        dir.join("names.yaml"),
+        "male: [GREGORIO]\nfemale: [MARIA]\nsurnames: [PEREZ, LOPEZ]\n",
+    )
+    .unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let mut wrong = Vec::new();
+    let c = bycurp(&sb, &p).await.json();
+    if (c["firstName"].clone(), c["curpStatus"].clone()) != (json!("SEGUNDO"), json!("BD")) {
+        wrong.push(format!(
+            "curpv5 after reload: {} {}",
+            c["firstName"], c["curpStatus"]
+        ));
+    }
+    let g = get_data(&sb, &p).await.json();
+    if g["response"]["Applicant"]["Names"] != "SEGUNDO" {
+        wrong.push(format!(
+            "getData after reload: {}",
+            g["response"]["Applicant"]
+        ));
+    }
+    let a = id_check(&sb, &p).await.json();
+    if a["result"]["nombre"] != "SEGUNDO" || a["result"]["estatusCurp"] != "BD" {
+        wrong.push(format!("accuauth after reload: {}", a["result"]["nombre"]));
+    }
+    use base64::Engine as _;
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(a["result"]["documento"].as_str().unwrap_or(""))
+        .unwrap_or_default();
+    let pdf = String::from_utf8_lossy(&pdf);
+    if !pdf.contains("SEGUNDO") || pdf.contains("PRIMO") {
+        wrong.push("accuauth's constancia after reload still states PRIMO".into());
+    }
+    let revoked = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "revoked-apikey")],
+            json!({"curp": p}),
+        )
+        .await;
+    if revoked.status != 401 {
+        wrong.push(format!("revoked-apikey after reload: {}", revoked.status));
+    }
+    let after_q = bycurp(&sb, &q).await.json()["firstName"].clone();
+    if after_q != "GREGORIO" {
+        wrong.push(format!(
+            "synthetic name after reload: {before_q} -> {after_q}"
+        ));
+    }
+
+    // The user's personas gone: the embedded ones answer again.
+    std::fs::remove_file(dir.join("personas.yaml")).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let epn = bycurp(&sb, "PXNE660720HMCXTN06").await.json();
+    if epn["firstName"] != "ENRIQUE" || epn["curpStatus"] != "RCN" {
+        wrong.push(format!("embedded persona after removal: {epn}"));
+    }
+    if bycurp(&sb, &p).await.json()["firstName"] == "SEGUNDO" {
+        wrong.push("the removed persona still answers".into());
+    }
+    sb.stop().await;
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// README Command line: `--fixtures DIR` gives "fixture files replacing the
+// embedded ones of the same name": a folder with only `credentials.yaml`
+// keeps the embedded personas, catalogs and names (the same people as
+// without it), and its credentials replace the embedded ones wholly.
+#[tokio::test]
+async fn a_folder_with_only_credentials_keeps_the_embedded_people() {
+    let (dir, _gone) = folder(
+        "only-credentials",
+        &[(
+            "credentials.yaml",
+            "curpv5:\n  reject:\n    mine: invalid_credentials\n",
+        )],
+    );
+    let sb = serving_fixtures(&dir).await;
+    let plain = Sandbox::start().await;
+    let mut wrong = Vec::new();
+    let synthetic = curp_for("GERARDO", "PEREZ", "LOPEZ", (1981, 4, 4), Sex::H, "PL");
+    for curp in [
+        "PXNE660720HMCXTN06",
+        "GAPA950819HGTLRR07",
+        "WOXS030303MNENXFA6",
+        &synthetic,
+    ] {
+        let (a, b) = (bycurp(&sb, curp).await, bycurp(&plain, curp).await);
+        let strip = |r: &common::Resp| {
+            let mut v = r.json();
+            for k in [
+                "inputDigest",
+                "timeStamp",
+                "timeStampDigest",
+                "validationDate",
+            ] {
+                v.as_object_mut().map(|o| o.remove(k));
+            }
+            (r.status, v)
+        };
+        if strip(&a) != strip(&b) {
+            wrong.push(format!(
+                "curpv5 {curp}: {} vs embedded {}",
+                a.text(),
+                b.text()
+            ));
+        }
+        let (a, b) = (get_data(&sb, curp).await, get_data(&plain, curp).await);
+        if a.text() != b.text() {
+            wrong.push(format!(
+                "getData {curp}: {} vs embedded {}",
+                a.text(),
+                b.text()
+            ));
+        }
+    }
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "mine")],
+            json!({"curp": synthetic}),
+        )
+        .await;
+    if r.status != 401 {
+        wrong.push(format!("the user's magic credential: {}", r.status));
+    }
+    // The embedded magic credentials are replaced with the file.
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "invalid-apikey")],
+            json!({"curp": synthetic}),
+        )
+        .await;
+    if r.status != 200 {
+        wrong.push(format!(
+            "embedded invalid-apikey still rejected: {}",
+            r.status
+        ));
+    }
+    plain.stop().await;
+    sb.stop().await;
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// README Command line ("replacing the embedded ones of the same name"): a
+// folder with only `personas.yaml` replaces the embedded personas (the
+// documents' examples become people like any other) and keeps the embedded
+// credentials.
+#[tokio::test]
+async fn a_folder_with_only_personas_replaces_the_embedded_personas_only() {
+    let (dir, _gone) = folder("only-personas", &[("personas.yaml", &elena_yaml())]);
+    let sb = serving_fixtures(&dir).await;
+    let mut wrong = Vec::new();
+    let g = bycurp(&sb, "GAPA950819HGTLRR07").await;
+    if g.status != 200 {
+        wrong.push(format!(
+            "GAPA is still the embedded not-found persona: {}",
+            g.text()
+        ));
+    }
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "invalid-apikey")],
+            json!({"curp": elena_curp()}),
+        )
+        .await;
+    if r.status != 401 {
+        wrong.push(format!("embedded invalid-apikey: {}", r.status));
+    }
+    // A placeholder that is no persona now: malformed (state YN, B in place 2).
+    let a = id_check(&sb, "ABCD570805HYNHLC52").await;
+    if a.scenario() != "invalid_id_number" {
+        wrong.push(format!("ABCD570805HYNHLC52 on accuauth: {}", a.scenario()));
+    }
+    sb.stop().await;
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// README "The people behind the CURPs": names "drawn from
+// `fixtures/names.yaml` and chosen so that calculating the CURP from them
+// gives back the CURP's first 16 characters (…; a name is composed when no
+// listed one fits)". With a user's names list of awkward entries (particles
+// only, one letter, apostrophes, Ñ, accents, MARIA/JOSE), that still holds.
+#[test]
+fn a_users_names_list_still_calculates_back_to_the_curp() {
+    let names = "male: [JOSE, \"MA.\", \"J\", \"JOSÉ MARÍA\", ÑOÑO, \"D'ARTAGNAN\"]\n\
+                 female: [MARIA, \"MA\", \"Ü\", \"MARÍA JOSÉ\"]\n\
+                 surnames: [\"DE LA\", \"Y\", \"O'\", \"MC\", \"DEL\", \"ÑÚÑEZ\", \"VON DER\", \"X\", \"LAS\"]\n";
+    let (dir, _gone) = folder("names-odd", &[("names.yaml", names)]);
+    let user = load_fixtures(&dir).expect("the names load");
+    let embedded = engine::load(&Config::default(), &providers::all()).unwrap();
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut wrong = Vec::new();
+    for _ in 0..3000 {
+        let curp = mxid_sandbox::curp::random_curp(&mut rng, &embedded.fixtures.domain.names);
+        let p = user.fixtures.domain.person(&curp, 0);
+        match mxid_sandbox::curp::calculate_first16(&p.calc_input()) {
+            Ok(c) if c == curp[..16] => {}
+            other => wrong.push(format!(
+                "{curp}: {} / {} / {} -> {other:?}",
+                p.names, p.first_surname, p.second_surname
+            )),
+        }
+    }
+    wrong.truncate(10);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// Upper case without accents, as accuauth writes an entity's name.
+fn plain_upper(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'á' | 'Á' => 'A',
+            'é' | 'É' => 'E',
+            'í' | 'Í' => 'I',
+            'ó' | 'Ó' => 'O',
+            'ú' | 'Ú' => 'U',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+// SPEC §4: "The same CURP gives the same person on every provider". A
+// persona's registration entity is one entity of the catalogs whichever
+// half of it the persona writes: `entity_ine` alone takes the catalog's
+// name, `entity_name` alone (in any case) its code, and the municipality is
+// drawn in that entity. validacurp and accuauth state it alike.
+#[tokio::test]
+async fn a_personas_registry_entity_is_the_same_on_validacurp_and_accuauth() {
+    let curp = curp_for("RAUL", "CANO", "RIOS", (1979, 5, 6), Sex::H, "CH");
+    let other = curp_for("ANA", "CANO", "RIOS", (1981, 5, 6), Sex::M, "CH");
+    let yaml = format!(
+        "- curp: {curp}\n  registry: {{entity_ine: \"15\"}}\n\
+         - curp: {other}\n  registry: {{entity_name: \"nuevo leon\"}}\n"
+    );
+    let (dir, _gone) = folder("registry-entity", &[("personas.yaml", &yaml)]);
+    let sb = serving_fixtures(&dir).await;
+    // The municipality codes the catalogs list for an entity.
+    let municipalities = |ine: &str| -> Vec<String> {
+        let key = format!("entity_ine: \"{ine}\", code: \"");
+        CATALOGS
+            .lines()
+            .filter_map(|l| l.split_once(&key))
+            .map(|(_, rest)| rest[..3].trim_start_matches('0').to_string())
+            .collect()
+    };
+    for (curp, ine, name) in [(&curp, "15", "México"), (&other, "19", "Nuevo León")] {
+        let g = get_data(&sb, curp).await.json();
+        let doc = &g["response"]["EvidentiaryDocument"];
+        let a = id_check(&sb, curp).await.json();
+        let reg = &a["result"]["datosDocProbatorio"];
+        assert_eq!(
+            text(&doc["RegistrantNumber"]),
+            ine.trim_start_matches('0'),
+            "{doc}"
+        );
+        assert_eq!(reg["claveEntidadRegistro"], ine, "{reg}");
+        assert_eq!(doc["RegistrationEntity"], name, "{doc}");
+        assert_eq!(text(&reg["entidadRegistro"]), plain_upper(name), "{reg}");
+        let municipality = text(&doc["KeyMunicipalityRegistration"]);
+        let listed = municipalities(ine);
+        assert!(
+            !listed.is_empty(),
+            "the catalogs list municipalities of {ine}"
+        );
+        assert!(
+            listed.contains(&municipality.trim_start_matches('0').to_string()),
+            "{curp}: municipality {municipality} is not one of entity {ine}'s: {listed:?}"
+        );
+    }
+    sb.stop().await;
+}
+
+// A registry entity name the catalogs lack, or a name and a code that name
+// two entities, is refused at its line.
+#[test]
+fn a_registry_entity_name_off_the_catalog_or_against_its_code_is_refused() {
+    let cases = [
+        (
+            "{entity_name: Atlantis}",
+            "unknown entity name \"Atlantis\"",
+        ),
+        (
+            "{entity_ine: \"15\", entity_name: Jalisco}",
+            "\"Jalisco\" is entity 14, not entity_ine 15: write one of the two",
+        ),
+    ];
+    for (registry, message) in cases {
+        let yaml = format!("- curp: PXNE660720HMCXTN06\n  status: AN\n  registry: {registry}\n");
+        let (dir, _gone) = folder("registry-name", &[("personas.yaml", &yaml)]);
+        let e = refused(load_fixtures(&dir));
+        assert_eq!(e.field.as_deref(), Some("[0].registry.entity_name"), "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains(message), "{e}");
+    }
+}
+
+// An error in an embedded file that a user's file causes (their catalogs
+// drop a status an embedded persona uses) names the embedded file as such.
+#[test]
+fn an_error_in_an_embedded_file_says_it_is_the_embedded_one() {
+    let catalogs = CATALOGS.replacen("code: RCC", "code: RCX", 1);
+    assert_ne!(catalogs, CATALOGS, "the catalogs list RCC");
+    let (dir, _gone) = folder("embedded-name", &[("catalogs.yaml", &catalogs)]);
+    let e = refused(load_fixtures(&dir));
+    assert_eq!(e.file, "embedded personas.yaml", "{e}");
+    assert!(e.line.is_some(), "{e}");
+}
