@@ -14,5 +14,6 @@ mod engine;
 mod hardening;
 mod nss;
 mod replay;
+mod spec;
 mod user_files;
 mod validacurp;
