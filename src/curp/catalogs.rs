@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::person::{DRAWN_PROOF_DOCUMENTS, DRAWN_STATUSES};
 use super::RENAPO_STATES;
 
 /// A YAML file that cannot be loaded, with where and why.
@@ -250,11 +251,24 @@ impl Catalogs {
             "rfc_states",
             self.rfc_states.iter().map(|s| s.id.to_string()),
         )?;
-        if self.statuses.is_empty() || self.proof_documents.is_empty() {
+        // What synthetic people are given must be there to state.
+        if let Some(code) = DRAWN_STATUSES.iter().find(|c| self.status(c).is_none()) {
             return err(
                 "statuses:",
                 "statuses".into(),
-                "statuses and proof_documents must not be empty".into(),
+                format!("no status \"{code}\"; synthetic people are given {DRAWN_STATUSES:?}"),
+            );
+        }
+        if let Some(code) = DRAWN_PROOF_DOCUMENTS
+            .iter()
+            .find(|c| self.proof_document(**c).is_none())
+        {
+            return err(
+                "proof_documents:",
+                "proof_documents".into(),
+                format!(
+                    "no proof document {code}; synthetic people are given {DRAWN_PROOF_DOCUMENTS:?}"
+                ),
             );
         }
         Ok(())

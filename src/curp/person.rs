@@ -250,6 +250,14 @@ fn choose_names(
     (given, first, second)
 }
 
+/// The CURP statuses synthetic people are given ([`draw_status`]): the
+/// catalogs must list them.
+pub(crate) const DRAWN_STATUSES: [&str; 4] = ["AN", "AH", "RCN", "RCC"];
+
+/// The proof documents synthetic people are given (birth certificate; born
+/// abroad, also 3, 4 and 7): the catalogs must list them.
+pub(crate) const DRAWN_PROOF_DOCUMENTS: [u8; 4] = [1, 3, 4, 7];
+
 fn draw_status(rng: &mut impl Rng, differentiator: char) -> &'static str {
     // A differentiator other than the first one (0 or A) means the first
     // 16 positions were already taken: a homonym.

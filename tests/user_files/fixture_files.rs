@@ -938,10 +938,40 @@ fn a_registry_entity_name_off_the_catalog_or_against_its_code_is_refused() {
 // drop a status an embedded persona uses) names the embedded file as such.
 #[test]
 fn an_error_in_an_embedded_file_says_it_is_the_embedded_one() {
-    let catalogs = CATALOGS.replacen("code: RCC", "code: RCX", 1);
-    assert_ne!(catalogs, CATALOGS, "the catalogs list RCC");
+    let catalogs = CATALOGS.replacen("code: BJD", "code: BJX", 1);
+    assert_ne!(catalogs, CATALOGS, "the catalogs list BJD");
     let (dir, _gone) = folder("embedded-name", &[("catalogs.yaml", &catalogs)]);
     let e = refused(load_fixtures(&dir));
     assert_eq!(e.file, "embedded personas.yaml", "{e}");
     assert!(e.line.is_some(), "{e}");
+}
+
+// Catalogs without a status or proof document that synthetic people are
+// given (validacurp would state an empty `StatusKey` or
+// `EvidentiaryDocument` for them) are refused, naming what is missing.
+#[test]
+fn catalogs_must_list_what_synthetic_people_are_given() {
+    for (from, to, field, message) in [
+        (
+            "code: RCN",
+            "code: RCX",
+            "statuses",
+            "no status \"RCN\"; synthetic people are given [\"AN\", \"AH\", \"RCN\", \"RCC\"]",
+        ),
+        (
+            "code: 7",
+            "code: 9",
+            "proof_documents",
+            "no proof document 7; synthetic people are given [1, 3, 4, 7]",
+        ),
+    ] {
+        let catalogs = CATALOGS.replacen(from, to, 1);
+        assert_ne!(catalogs, CATALOGS, "the catalogs have {from}");
+        let (dir, _gone) = folder("catalog-drawn", &[("catalogs.yaml", &catalogs)]);
+        let e = refused(load_fixtures(&dir));
+        assert!(e.file.ends_with("catalogs.yaml"), "{e}");
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert_eq!(e.message, message, "{e}");
+        assert!(e.line.is_some(), "{e}");
+    }
 }
