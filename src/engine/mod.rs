@@ -849,6 +849,14 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 format!("'{cred}' can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters (a blank one is missing, a longer or non-ASCII one invalid)"),
             ));
         }
+        // Under --strict-auth one would be taken and refused at once.
+        if let Some(cred) = creds.reject.keys().find(|c| creds.accept.contains(c)) {
+            return Err(fixtures.credentials_error(
+                cred,
+                format!("{pid}.reject.{cred}"),
+                format!("'{cred}' is listed under both accept and reject: list it once"),
+            ));
+        }
         let calls_back = modules
             .iter()
             .any(|m| m.id() == pid && m.delivers_webhooks());

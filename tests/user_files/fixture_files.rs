@@ -975,3 +975,27 @@ fn catalogs_must_list_what_synthetic_people_are_given() {
         assert!(e.line.is_some(), "{e}");
     }
 }
+
+// A credential both accepted and rejected would, under `--strict-auth`, be
+// taken and refused at once: it is refused at load.
+#[test]
+fn a_credential_both_accepted_and_rejected_is_refused() {
+    let credentials = CREDENTIALS.replacen(
+        "accept: [sandbox-apikey]",
+        "accept: [sandbox-apikey, invalid-apikey]",
+        1,
+    );
+    assert_ne!(credentials, CREDENTIALS, "curpv5 accepts sandbox-apikey");
+    let (dir, _gone) = folder("accept-reject", &[("credentials.yaml", &credentials)]);
+    let e = refused(load_fixtures(&dir));
+    assert_eq!(
+        e.field.as_deref(),
+        Some("curpv5.reject.invalid-apikey"),
+        "{e}"
+    );
+    assert_eq!(
+        e.message,
+        "'invalid-apikey' is listed under both accept and reject: list it once"
+    );
+    assert!(e.line.is_some(), "{e}");
+}
