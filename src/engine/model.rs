@@ -97,9 +97,13 @@ impl LoadError {
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
         }
-        // serde_yaml_ng prefixes the path of the offending node: `a.b.c: msg`.
+        // serde_yaml_ng prefixes the path of the offending node: `a.b.c: msg`
+        // (`.[0].registry` in a top-level list).
         let (field, message) = match message.split_once(": ") {
-            Some((path, rest)) if !path.contains(' ') => (Some(path.to_string()), rest.to_string()),
+            Some((path, rest)) if !path.contains(' ') => (
+                Some(path.trim_start_matches('.').to_string()),
+                rest.to_string(),
+            ),
             _ => (None, message),
         };
         let loc = err.location();

@@ -208,6 +208,14 @@ fn fixture_refusals_point_at_their_line() {
             3,
             "[0].proof_document",
         ),
+        // A key written twice, at its second writing, with the list's index
+        // as the path's start.
+        (
+            "personas.yaml",
+            "- curp: PXNE660720HMCXTN06\n  registry:\n    year: 1966\n    year: 1967\n".into(),
+            4,
+            "[0].registry",
+        ),
         // A credential for a provider there is not.
         ("credentials.yaml", unknown_provider, unknown_line, "curpv6"),
     ];
