@@ -171,6 +171,12 @@ impl Settings {
         }
         if let Some(v) = map.get("webhook_timeout") {
             s.webhook_timeout = duration("webhook_timeout", v)?;
+            if s.webhook_timeout.is_zero() {
+                return Err(
+                    "settings.webhook_timeout: write more than 0: every attempt would fail unsent"
+                        .into(),
+                );
+            }
         }
         Ok(s)
     }

@@ -227,6 +227,15 @@ fn async_settings_take_a_bare_zero_and_at_most_a_hundred_webhook_attempts() {
         s.replace("webhook_attempts: 5", "webhook_attempts: 100")
     }))
     .unwrap();
+    let dir = scenario_dir("async-timeout", "async", |s| {
+        s.replace("webhook_timeout: 10s", "webhook_timeout: 0s")
+    });
+    let err = refused(load(&dir));
+    assert!(
+        err.to_string()
+            .contains("settings.webhook_timeout: write more than 0"),
+        "{err}"
+    );
     for n in ["0", "101", "4294967296"] {
         let dir = scenario_dir("async-attempts", "async", |s| {
             s.replace("webhook_attempts: 5", &format!("webhook_attempts: {n}"))
