@@ -51,6 +51,10 @@ pub enum Command {
         /// Fixture files replacing the embedded ones (names, catalogs, personas).
         #[arg(long, env = "MXID_FIXTURES", global = true)]
         fixtures: Option<PathBuf>,
+        /// Scenario files replacing the embedded ones: the scenarios a
+        /// persona's `scenario` names, as `serve` reads them.
+        #[arg(long, env = "MXID_SCENARIOS", global = true)]
+        scenarios: Option<PathBuf>,
         #[command(subcommand)]
         command: crate::curp::cmd::CurpCommand,
     },

@@ -55,19 +55,32 @@ fn main() -> ExitCode {
             scenarios,
             fixtures,
         } => check(dir, scenarios, fixtures),
-        Command::Curp { fixtures, command } => {
-            let source = fixtures.map(Source::Dir).unwrap_or_default();
-            let fixtures = match engine::fixtures::Fixtures::load(&source) {
-                Ok(f) => f,
+        Command::Curp {
+            fixtures,
+            scenarios,
+            command,
+        } => {
+            // The people and the scenarios as `serve` would read them, with
+            // the same checks: a persona's scenario a provider lacks is not
+            // what it answers.
+            let embedded_scenarios = scenarios.is_none();
+            let config = Config {
+                fixtures: fixtures.map(Source::Dir).unwrap_or_default(),
+                scenarios: scenarios.map(Source::Dir).unwrap_or_default(),
+                ..Config::default()
+            };
+            let engine = match Engine::new(config, providers::all()) {
+                Ok(e) => e,
+                Err(e) if embedded_scenarios => {
+                    return fail(&format!(
+                        "{e}\n(read with the embedded scenario files; --scenarios DIR reads yours)"
+                    ))
+                }
                 Err(e) => return fail(&e.to_string()),
             };
-            // The scenarios each provider defines (the embedded files): a
-            // persona's scenario a provider lacks is not what it answers.
-            let scenarios = match Engine::new(Config::default(), providers::all()) {
-                Ok(e) => e.scenarios_by_provider(),
-                Err(e) => return fail(&e.to_string()),
-            };
-            match mxid_sandbox::curp::cmd::run(&command, &fixtures.domain, &scenarios) {
+            let scenarios = engine.scenarios_by_provider();
+            let defs = engine.defs();
+            match mxid_sandbox::curp::cmd::run(&command, &defs.fixtures.domain, &scenarios) {
                 Ok(value) => {
                     out(&serde_json::to_string_pretty(&value).unwrap_or_default());
                     ExitCode::SUCCESS

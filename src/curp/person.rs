@@ -8,10 +8,10 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use super::calc::{calculate, is_inconvenient, name_letters, CalcInput, SKIPPED_FIRST_NAMES};
-use super::catalogs::{Catalogs, Entity};
+use super::catalogs::Catalogs;
 use super::ine::{self, Holder, Ine, BORN_ABROAD_INE};
 use super::names::Names;
-use super::persona::Persona;
+use super::persona::{Persona, RegistryPatch};
 use super::{nss, rfc, Sex, RENAPO_STATES};
 use crate::time::{days_in_month, Date};
 
@@ -338,13 +338,12 @@ pub(crate) fn build(
     } else {
         "MEX".to_string()
     };
-    // A persona's registration entity (resolved at load) is where its
-    // municipality is drawn.
-    let registered_in = persona
-        .and_then(|p| p.registry.as_ref())
-        .and_then(|r| r.entity_ine.as_deref())
-        .and_then(|ine| catalogs.entity_by_ine(ine));
-    let registry = draw_registry(&mut rng, catalogs, &id, registered_in);
+    let registry = draw_registry(
+        &mut rng,
+        catalogs,
+        &id,
+        persona.and_then(|p| p.registry.as_ref()),
+    );
     let nss = nss::generate(&mut rng, id.birth_date.year, REFERENCE_YEAR);
     let state_ine = catalogs
         .entity_by_renapo(&id.birth_state)
@@ -402,12 +401,19 @@ pub(crate) fn build(
     person
 }
 
+/// The registry of a birth; `given` is a persona's, whose entity (resolved
+/// at load) and municipality the draw keeps, the other half of a
+/// municipality taken from the catalogs (a name they lack leaves the code
+/// empty, a code they lack the name).
 fn draw_registry(
     rng: &mut impl Rng,
     catalogs: &Catalogs,
     id: &Identity,
-    registered_in: Option<&Entity>,
+    given: Option<&RegistryPatch>,
 ) -> Registry {
+    let registered_in = given
+        .and_then(|r| r.entity_ine.as_deref())
+        .and_then(|ine| catalogs.entity_by_ine(ine));
     // Births abroad are registered in some Mexican entity too (consular
     // registrations are transcribed there), drawn at random.
     let entity = registered_in
@@ -421,11 +427,34 @@ fn draw_registry(
     let (entity_ine, entity_name) =
         entity.map_or_else(Default::default, |e| (e.ine.clone(), e.name.clone()));
     let municipalities: Vec<_> = catalogs.municipalities_of(&entity_ine).collect();
-    let (municipality_code, municipality_name) = if municipalities.is_empty() {
-        ("001".to_string(), String::new())
-    } else {
-        let m = municipalities[rng.random_range(0..municipalities.len())];
-        (m.code.clone(), m.name.clone())
+    // Drawn whatever the persona gives, so that the draws after it are the
+    // same for everyone.
+    let drawn = (!municipalities.is_empty())
+        .then(|| municipalities[rng.random_range(0..municipalities.len())]);
+    let given_code = given.and_then(|r| r.municipality_code.as_deref());
+    let given_name = given.and_then(|r| r.municipality_name.as_deref());
+    let (municipality_code, municipality_name) = match (given_code, given_name) {
+        (Some(code), None) => {
+            let listed = municipalities.iter().find(|m| m.code == code);
+            (
+                code.to_string(),
+                listed.map(|m| m.name.clone()).unwrap_or_default(),
+            )
+        }
+        (None, Some(name)) => {
+            let listed = municipalities
+                .iter()
+                .find(|m| m.name.to_lowercase() == name.trim().to_lowercase());
+            (
+                listed.map(|m| m.code.clone()).unwrap_or_default(),
+                name.to_string(),
+            )
+        }
+        (Some(code), Some(name)) => (code.to_string(), name.to_string()),
+        (None, None) => drawn.map_or_else(
+            || ("001".to_string(), String::new()),
+            |m| (m.code.clone(), m.name.clone()),
+        ),
     };
     // Most births are registered the same year, some one or a few later.
     let delay = match rng.random_range(0..100) {

@@ -147,14 +147,11 @@ impl Fixtures {
                     super::read_yaml(dir, stem)?
                 }
             };
-            // Under a user's folder an error in a file the user did not
-            // write (their catalog drops a status an embedded persona uses)
-            // says whose file it is.
-            let embedded_name = match source {
-                Source::Embedded => name.to_string(),
-                Source::Dir(_) => format!("embedded {name}"),
-            };
-            Ok(from_dir.unwrap_or((embedded_name, embedded)))
+            // An error in a file the user did not write, which their files
+            // caused (their catalog drops a status an embedded persona uses,
+            // their scenarios one an embedded credential names), says whose
+            // file it is.
+            Ok(from_dir.unwrap_or((format!("embedded {name}"), embedded)))
         };
         let (cred_file, cred_text) = text("credentials.yaml")?;
         let credentials: FnvMap<String, ProviderCredentials> = serde_yaml_ng::from_str(&cred_text)

@@ -13,6 +13,11 @@ use mxid_sandbox::curp::{calculate, check_digit, nss_check_digit, CalcInput, Sex
 use mxid_sandbox::time::Date;
 use mxid_sandbox::{engine, providers, Config};
 
+/// The crate's shipped file at `path`.
+fn shipped_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
 const CATALOGS: &str = include_str!("../../fixtures/catalogs.yaml");
 const NAMES: &str = include_str!("../../fixtures/names.yaml");
 const CREDENTIALS: &str = include_str!("../../fixtures/credentials.yaml");
@@ -1006,4 +1011,159 @@ fn a_credential_both_accepted_and_rejected_is_refused() {
         "'invalid-apikey' is listed under both accept and reject: list it once"
     );
     assert!(e.line.is_some(), "{e}");
+}
+
+// An error a user's scenario file causes in an embedded fixture file (their
+// accuauth.yaml drops `expired_credentials`, which the embedded
+// credentials.yaml rejects a credential with) names it `embedded
+// credentials.yaml`, with or without a `--fixtures` folder.
+#[test]
+fn an_error_a_users_scenario_file_causes_in_the_embedded_credentials_names_it_embedded() {
+    let accuauth = shipped_file("scenarios/accuauth.yaml");
+    let block = "      expired_credentials:\n        description: \"KEY_EXPIRED (401) — the API ID has expired\"\n        status: 401\n        body: {status: KEY_EXPIRED, reason: \"Your API ID has expired\", request_id: \"{{request_id}}\"}\n";
+    assert!(
+        accuauth.contains(block),
+        "the shipped accuauth.yaml has the block"
+    );
+    let edited = accuauth.replace(block, "");
+    let (dir, _gone) = folder("review-embedded-cred", &[("accuauth.yaml", &edited)]);
+    let (names_only, _gone2) = folder("review-names-only", &[("names.yaml", NAMES)]);
+    let load = |fixtures: Source| {
+        let config = Config {
+            scenarios: Source::Dir(dir.clone()),
+            fixtures,
+            ..Config::default()
+        };
+        match engine::load(&config, &providers::all()) {
+            Ok(_) => panic!("a reject naming a scenario accuauth lacks was accepted"),
+            Err(e) => e,
+        }
+    };
+    let with_fixtures = load(Source::Dir(names_only.clone()));
+    assert_eq!(
+        with_fixtures.file, "embedded credentials.yaml",
+        "{with_fixtures}"
+    );
+    let scenarios_only = load(Source::Embedded);
+    assert_eq!(
+        scenarios_only.file, "embedded credentials.yaml",
+        "the error the user's accuauth.yaml causes in the embedded credentials.yaml: {scenarios_only}"
+    );
+}
+
+// README, "The people behind the CURPs": "`entity_name` alone (the
+// catalog's name or upper-case name, in any letter case) takes its code"
+// and "validacurp states by its name and accuauth by its upper-case name".
+// "Mexico" (the upper-case name MEXICO, in another case) and "MÉXICO" (the
+// name México, upper-cased with its accent) are both entity 15; a pair
+// naming entity 15 both ways is no disagreement.
+#[tokio::test]
+async fn a_registry_entity_name_in_any_letter_case_with_or_without_its_accent_is_its_entity() {
+    let a = curp_for("RAUL", "CANO", "RIOS", (1979, 5, 6), Sex::H, "CH");
+    let b = curp_for("ANA", "CANO", "RIOS", (1981, 5, 6), Sex::M, "CH");
+    let c = curp_for("ANA", "LUNA", "RIOS", (1981, 5, 6), Sex::M, "DF");
+    let yaml = format!(
+        "- curp: {a}\n  registry: {{entity_name: \"Mexico\"}}\n\
+         - curp: {b}\n  registry: {{entity_name: \"MÉXICO\"}}\n\
+         - curp: {c}\n  registry: {{entity_ine: \"15\", entity_name: \"mexico\"}}\n"
+    );
+    let (dir, _gone) = folder("review-registry", &[("personas.yaml", &yaml)]);
+    let sb = serving_fixtures(&dir).await;
+    for curp in [&a, &b, &c] {
+        let g: Value = sb
+            .post(
+                "/curp/getData",
+                &[("authorization", "Bearer t")],
+                json!({ "curp": curp }),
+            )
+            .await
+            .json();
+        let doc = &g["response"]["EvidentiaryDocument"];
+        assert_eq!(doc["RegistrantNumber"], 15, "{curp}: {doc}");
+        assert_eq!(doc["RegistrationEntity"], "México", "{curp}: {doc}");
+        let r: Value = sb
+            .post(
+                "/verify/id_check",
+                &[("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")],
+                json!({ "id_number": curp }),
+            )
+            .await
+            .json();
+        let reg = &r["result"]["datosDocProbatorio"];
+        assert_eq!(reg["claveEntidadRegistro"], "15", "{curp}: {reg}");
+        assert_eq!(reg["entidadRegistro"], "MEXICO", "{curp}: {reg}");
+    }
+    sb.stop().await;
+}
+
+// A persona's municipality given by one half takes the other from the
+// catalogs of its entity: a code its name, a name its code.
+#[tokio::test]
+async fn a_personas_municipality_code_or_name_takes_the_other_half_from_the_catalogs() {
+    let by_code = curp_for("RAUL", "CANO", "RIOS", (1979, 5, 6), Sex::H, "MC");
+    let by_name = curp_for("ANA", "CANO", "RIOS", (1981, 5, 6), Sex::M, "MC");
+    let yaml = format!(
+        "- curp: {by_code}\n  registry: {{municipality_code: \"106\"}}\n\
+         - curp: {by_name}\n  registry: {{municipality_name: \"toluca\"}}\n"
+    );
+    assert!(CATALOGS.contains("{ entity_ine: \"15\", code: \"106\", name: \"TOLUCA\" }"));
+    let (dir, _gone) = folder("registry-municipality", &[("personas.yaml", &yaml)]);
+    let sb = serving_fixtures(&dir).await;
+    for curp in [&by_code, &by_name] {
+        let a = id_check(&sb, curp).await.json();
+        let reg = &a["result"]["datosDocProbatorio"];
+        assert_eq!(reg["claveMunicipioRegistro"], "106", "{curp}: {reg}");
+        assert_eq!(reg["municipioRegistro"], "TOLUCA", "{curp}: {reg}");
+    }
+    sb.stop().await;
+}
+
+// `curp` reads people and scenarios as `serve` does: a persona naming a
+// scenario only the user's scenario files define is refused without
+// `--scenarios` (saying so), and with them is a person wherever a provider
+// lacks that scenario.
+#[test]
+fn curp_person_reads_the_users_scenarios_given_scenarios() {
+    let curp = curp_for("RAUL", "CANO", "RIOS", (1979, 5, 6), Sex::H, "CH");
+    let personas = format!("- curp: {curp}\n  names: RAUL\n  scenario: not_found_mine\n");
+    let (fixtures, _gone) = folder("curp-scenarios-fx", &[("personas.yaml", &personas)]);
+    // nss.yaml with its `not_found` scenario copied as `not_found_mine`.
+    let nss = shipped_file("scenarios/nss.yaml");
+    let start = nss.find("      not_found:\n").expect("nss has not_found");
+    let len = nss[start + 1..]
+        .find("\n      not_found2:\n")
+        .expect("not_found2 follows it")
+        + 2;
+    let copy = nss[start..start + len].replacen("not_found:", "not_found_mine:", 1);
+    let nss = format!("{}{copy}{}", &nss[..start], &nss[start..]);
+    let (scenarios, _gone2) = folder("curp-scenarios-sc", &[("nss.yaml", &nss)]);
+    let (fixtures, scenarios) = (fixtures.to_str().unwrap(), scenarios.to_str().unwrap());
+
+    let out = run(&["curp", "--fixtures", fixtures, "person", &curp]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("scenario 'not_found_mine' is not defined for any provider")
+            && stderr.contains("--scenarios DIR reads yours"),
+        "{stderr}"
+    );
+    let out = run(&[
+        "curp",
+        "--fixtures",
+        fixtures,
+        "--scenarios",
+        scenarios,
+        "person",
+        &curp,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (p["curp"].as_str(), p["names"].as_str()),
+        (Some(&*curp), Some("RAUL"))
+    );
 }
