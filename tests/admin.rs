@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::common::{config, temp_dir, Resp, Sandbox, ADMIN_READS};
 
+use mxid_sandbox::engine::clock::Start;
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
 use mxid_sandbox::{Config, Source};
@@ -1716,4 +1717,29 @@ async fn yml_files_load_as_yaml_files_do() {
         .err()
         .expect("a broken credentials.yml is refused");
     assert!(err.to_string().contains("credentials.yml"), "{err}");
+}
+
+// README admin table: `GET /__admin/clock` is `{"now", "scale": f}`; a
+// start scale of -0 (`--time-scale=-0`) is a stopped clock and reads back
+// as 0, at start and after a reset (which goes back to the start's scale).
+#[tokio::test]
+async fn a_start_scale_of_minus_zero_reads_back_as_zero_also_after_a_reset() {
+    let mut cfg = config();
+    cfg.clock = Start {
+        scale: -0.0,
+        ..cfg.clock
+    };
+    let sb = Sandbox::start_with(cfg).await;
+    let positive_zero = |v: &Value| {
+        v["scale"]
+            .as_f64()
+            .is_some_and(|s| s == 0.0 && s.is_sign_positive())
+    };
+    let c = sb.admin_get("/__admin/clock").await;
+    assert!(positive_zero(&c), "{c}");
+    let r = sb.admin_post("/__admin/reset", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = sb.admin_get("/__admin/clock").await;
+    assert!(positive_zero(&c), "{c}");
+    sb.stop().await;
 }
