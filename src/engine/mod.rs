@@ -828,6 +828,25 @@ fn catalog(defs: &Defs) -> Vec<CatalogEntry> {
 pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, LoadError> {
     let providers = load_scenarios(&config.scenarios, modules)?;
     let fixtures = Fixtures::load(&config.fixtures)?;
+    // Under --strict-auth a provider without an accept list would refuse
+    // every key, without a word.
+    if config.strict_auth {
+        if let Some(m) = modules.iter().find(|m| {
+            fixtures
+                .credentials
+                .get(m.id())
+                .is_none_or(|c| c.accept.is_empty())
+        }) {
+            return Err(fixtures.credentials_error(
+                "",
+                m.id().to_string(),
+                format!(
+                    "{} has no accept list: under --strict-auth it would refuse every credential",
+                    m.id()
+                ),
+            ));
+        }
+    }
     for (pid, creds) in &fixtures.credentials {
         let Some(p) = providers.iter().find(|p| &p.id == pid) else {
             return Err(fixtures.credentials_error(

@@ -304,7 +304,9 @@ pub trait Provider: Send + Sync + 'static {
         ))
     }
 
-    /// Scenarios an endpoint must define because this module answers with them.
+    /// Scenarios an endpoint must define because this module answers with
+    /// them. The answer for a CURP no one holds is `not_found`, as every
+    /// provider's (the not-found persona names it).
     fn required_scenarios(&self, endpoint: &str) -> Vec<&'static str>;
 
     /// Checks the file's `settings:` at load, so that `check`, `serve` and

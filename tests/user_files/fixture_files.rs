@@ -1167,3 +1167,32 @@ fn curp_person_reads_the_users_scenarios_given_scenarios() {
         (Some(&*curp), Some("RAUL"))
     );
 }
+
+// Under `--strict-auth` a provider without an `accept` list would refuse
+// every credential: such credentials are refused at load, naming it; without
+// `--strict-auth` they load (any non-empty credential is taken).
+#[test]
+fn strict_auth_refuses_credentials_without_a_providers_accept_list() {
+    let credentials = CREDENTIALS.replacen("  accept: [sandbox-apikey]\n", "", 1);
+    assert_ne!(credentials, CREDENTIALS, "curpv5 accepts sandbox-apikey");
+    let (dir, _gone) = folder("strict-accept", &[("credentials.yaml", &credentials)]);
+    load_fixtures(&dir).unwrap();
+    let config = Config {
+        fixtures: Source::Dir(dir.clone()),
+        strict_auth: true,
+        ..Config::default()
+    };
+    let e = refused(engine::load(&config, &providers::all()));
+    assert_eq!(e.field.as_deref(), Some("curpv5"), "{e}");
+    assert_eq!(
+        e.message,
+        "curpv5 has no accept list: under --strict-auth it would refuse every credential"
+    );
+    assert!(e.line.is_some(), "the curpv5 block is there: {e}");
+    // The embedded credentials have one for every provider.
+    let config = Config {
+        strict_auth: true,
+        ..Config::default()
+    };
+    engine::load(&config, &providers::all()).unwrap();
+}
