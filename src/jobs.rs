@@ -443,19 +443,44 @@ pub fn create(ns: &Namespace, generation: u64, now: Timestamp, new: NewVerificat
         if let Some(step) = evicted {
             ns.timers.cancel(step);
         }
-        schedule(ns, generation, at, id, Step::AskSource);
+        if at > now {
+            schedule(ns, generation, at, id, Step::AskSource);
+            return;
+        }
+        // A processing delay of 0: the source is asked before the creation
+        // is answered, so that a status read right after it finds what the
+        // source said, however soon the timers' task would have run.
+        match source_answers(ns, generation, at, &id) {
+            Some(Next::AskAgain(when)) => schedule(ns, generation, when, id, Step::AskSource),
+            Some(Next::Deliver) => schedule(ns, generation, at, id, Step::Deliver),
+            Some(Next::Done) | None => {}
+        }
     }
+}
+
+/// What follows the source's answer.
+enum Next {
+    AskAgain(Timestamp),
+    Deliver,
+    Done,
 }
 
 /// The source is asked: down (2 Retrying, asked again later) or it answers
 /// (3 Delivering, or 4 Completed when there is no webhook target).
 async fn ask_source(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) {
-    enum Next {
-        AskAgain(Timestamp),
-        Deliver,
-        Done,
+    match source_answers(ns, generation, at, id) {
+        Some(Next::AskAgain(when)) => {
+            schedule(ns, generation, when, id.to_string(), Step::AskSource)
+        }
+        Some(Next::Deliver) => deliver(ns, generation, at, id).await,
+        Some(Next::Done) | None => {}
     }
-    let next = with_jobs(ns, generation, |j| {
+}
+
+/// The verification's state once the source is asked at `at`; `None` when
+/// it is gone (evicted, or the namespace reset since `generation`).
+fn source_answers(ns: &Namespace, generation: u64, at: Timestamp, id: &str) -> Option<Next> {
+    with_jobs(ns, generation, |j| {
         let target = j.verifications.get(id).map(|v| j.target(v).is_some());
         let v = j.verifications.get_mut(id)?;
         let first = *v.first_asked.get_or_insert(at);
@@ -483,14 +508,7 @@ async fn ask_source(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &st
             Some(Next::Done)
         }
     })
-    .flatten();
-    match next {
-        Some(Next::AskAgain(when)) => {
-            schedule(ns, generation, when, id.to_string(), Step::AskSource)
-        }
-        Some(Next::Deliver) => deliver(ns, generation, at, id).await,
-        Some(Next::Done) | None => {}
-    }
+    .flatten()
 }
 
 /// One scheduled webhook attempt; on failure the next one is scheduled a

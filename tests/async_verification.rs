@@ -3272,3 +3272,90 @@ async fn a_verification_is_unknown_in_another_namespace() {
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["code"], "INENL015");
 }
+
+// `processing_delay: 0`: the source is asked before the creation is
+// answered, so a status read right behind it (pipelined on the same
+// connection, on a frozen clock, with no webhook target) is 4 Completed,
+// not whatever the timers' task had done by then; a source that is down is
+// 2 Retrying at once.
+#[tokio::test]
+async fn a_processing_delay_of_zero_answers_a_status_read_right_after_creation_alike() {
+    use tokio::io::AsyncWriteExt;
+    let dir = scenarios_with(
+        "zero-delay",
+        &[("processing_delay: 2s", "processing_delay: 0")],
+    );
+    let start = || {
+        Sandbox::start_with(mxid_sandbox::Config {
+            scenarios: Source::Dir(dir.clone()),
+            ..config()
+        })
+    };
+    // Two fresh sandboxes given the same requests give the same ids: the
+    // first one's tells the id the second will give, so that its status
+    // read can be sent with the creation.
+    let first = start().await;
+    let body = json!({ "curp": EPN, "state": 15 }).to_string();
+    let mut ids = Vec::new();
+    for scenario in ["success", "unavailable"] {
+        let id = create_forced(&first, RFC, scenario, serde_json::from_str(&body).unwrap()).await;
+        status(&first, &id).await;
+        ids.push(id);
+    }
+    first.stop().await;
+    let sb = start().await;
+    let mut conn = tokio::net::TcpStream::connect(sb.addr).await.unwrap();
+    for (scenario, (id, want)) in ["success", "unavailable"]
+        .iter()
+        .zip(ids.iter().zip([4, 2]))
+    {
+        let both = format!(
+            "POST {RFC} HTTP/1.1\r\nhost: s\r\napikey: {KEY}\r\nx-sandbox-scenario: {scenario}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}\
+             GET {STATUS}?verificationId={id} HTTP/1.1\r\nhost: s\r\napikey: {KEY}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(both.as_bytes()).await.unwrap();
+        let answers = read_answers(&mut conn, 2).await;
+        assert_eq!(answers[0]["verificationId"], id.as_str(), "{answers:?}");
+        assert_eq!(
+            answers[1]["verificationStatus"], want,
+            "{scenario}: {answers:?}"
+        );
+    }
+    sb.stop().await;
+}
+
+/// Reads `n` HTTP/1.1 answers with a Content-Length from `conn`: their JSON
+/// bodies.
+async fn read_answers(conn: &mut tokio::net::TcpStream, n: usize) -> Vec<Value> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while out.len() < n {
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let length: usize = text[..head_end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .expect("a Content-Length");
+            let end = head_end + 4 + length;
+            if buf.len() >= end {
+                out.push(serde_json::from_slice(&buf[head_end + 4..end]).unwrap());
+                buf.drain(..end);
+                continue;
+            }
+        }
+        let read = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut chunk)).await;
+        match read.expect("answers within 5 s").unwrap() {
+            0 => panic!("closed after {} answers", out.len()),
+            k => buf.extend_from_slice(&chunk[..k]),
+        }
+    }
+    out
+}
