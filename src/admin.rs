@@ -131,6 +131,12 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     if let Some(refused) = unauthorized(engine, req) {
         return refused;
     }
+    // A parameter given twice with two values (`?namespace=a&namespace=b`)
+    // is refused, as a sandbox header sent twice is: which one was meant?
+    // (An empty one is no value, as an empty header.)
+    if let Some(problem) = twice_in_query(req) {
+        return error(StatusCode::BAD_REQUEST, &problem);
+    }
     // A trailing slash is forgiven, but not on a DELETE: `overrides/` is an
     // override id left empty, not a request to clear them all.
     let path = if req.method == Method::DELETE {
@@ -284,6 +290,18 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             }
         }
     }
+}
+
+/// A query parameter given twice with two different values, said.
+fn twice_in_query(req: &Request) -> Option<String> {
+    req.query.iter().enumerate().find_map(|(i, (name, value))| {
+        let (_, other) = req.query[..i]
+            .iter()
+            .find(|(n, v)| n == name && v != value && !v.is_empty() && !value.is_empty())?;
+        Some(format!(
+            "'{name}' given twice, as '{other}' and as '{value}': give one"
+        ))
+    })
 }
 
 /// The namespace `?namespace=` names (`default` without one): made if

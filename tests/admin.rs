@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::common::{config, temp_dir, Resp, Sandbox, ADMIN_READS};
@@ -1741,5 +1742,40 @@ async fn a_start_scale_of_minus_zero_reads_back_as_zero_also_after_a_reset() {
     assert_eq!(r.status, 200, "{}", r.text());
     let c = sb.admin_get("/__admin/clock").await;
     assert!(positive_zero(&c), "{c}");
+    sb.stop().await;
+}
+
+// An admin query parameter given twice with two values is refused, as a
+// sandbox header sent twice is; the same value twice, or an empty one
+// beside a value, is taken.
+#[tokio::test]
+async fn an_admin_parameter_given_twice_with_two_values_is_refused() {
+    let sb = Sandbox::start().await;
+    for path in [
+        "/__admin/requests?namespace=a&namespace=b",
+        "/__admin/requests?limit=1&provider=nss&limit=2",
+        "/__admin/reset?namespace=a&namespace=b",
+    ] {
+        let method = if path.contains("reset") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let r = sb.send(method, path, &[], Bytes::new()).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        let said = r.json()["error"].as_str().unwrap_or_default().to_string();
+        assert!(
+            said.ends_with("': give one") && said.contains("given twice"),
+            "{path}: {said}"
+        );
+    }
+    for path in [
+        "/__admin/requests?namespace=a&namespace=a",
+        "/__admin/requests?namespace=&namespace=a",
+        "/__admin/requests?limit=2&limit=2",
+    ] {
+        let r = sb.send("GET", path, &[], Bytes::new()).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
     sb.stop().await;
 }

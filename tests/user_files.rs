@@ -1207,6 +1207,32 @@ async fn curp_person_reads_a_lower_case_curp_as_the_providers_do() {
     assert_eq!(person["names"], first_name);
 }
 
+// `curp person` reads MXID_SEED as `serve` does: with the variable a CI job
+// sets for the server, it prints the server's person, as `--seed` does.
+#[test]
+fn curp_person_reads_mxid_seed_as_serve_does() {
+    let curp = "LUMV521107MHGNCL04";
+    let person = |args: &[&str], env: &[(&str, &str)]| -> serde_json::Value {
+        let out = run_with_env(args, env);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let seeded = person(&["curp", "person", curp, "--seed", "7"], &[]);
+    assert_eq!(
+        person(&["curp", "person", curp], &[("MXID_SEED", "7")]),
+        seeded
+    );
+    assert_ne!(
+        person(&["curp", "person", curp], &[]),
+        seeded,
+        "seed 7 is not seed 0"
+    );
+}
+
 // README "Command line": `curp person CURP` is "the person every provider
 // answers with"; "The people behind the CURPs": "birth date, sex and birth
 // state decoded from the CURP". For a CURP whose date cannot exist (month

@@ -44,8 +44,9 @@ pub enum CurpCommand {
     /// Print the person every provider answers with for a CURP
     Person {
         curp: String,
-        /// The server's --seed (0 when the server runs without one)
-        #[arg(long, default_value_t = 0)]
+        /// The server's --seed (0 when the server runs without one; read
+        /// from MXID_SEED as `serve` reads it)
+        #[arg(long, env = "MXID_SEED", default_value_t = 0)]
         seed: u64,
     },
     /// Print valid random CURPs
