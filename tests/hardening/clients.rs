@@ -52,7 +52,10 @@ async fn read_answer(r: &mut BufReader<TcpStream>) -> Answer {
         loop {
             let mut status_line = String::new();
             r.read_line(&mut status_line).await.unwrap();
-            assert!(!status_line.is_empty(), "the server closed without an answer");
+            assert!(
+                !status_line.is_empty(),
+                "the server closed without an answer"
+            );
             let mut headers = Vec::new();
             loop {
                 let mut line = String::new();
@@ -119,6 +122,9 @@ fn java(method: &str, target: &str, extra: &[(&str, &str)], body: &str) -> Vec<u
 
 const EPN: &str = "PXNE660720HMCXTN06";
 
+/// What a case asserts of its answer's body.
+type Check = Box<dyn Fn(&Value)>;
+
 // README, Limitations: "No TLS: point the integration at `http://`
 // (HTTP/1.1, or HTTP/2 with prior knowledge)". Java's default client offers
 // the h2c upgrade on its first request of a connection; the sandbox does
@@ -128,7 +134,7 @@ const EPN: &str = "PXNE660720HMCXTN06";
 async fn java_httpclients_h2c_upgrade_offer_is_answered_over_http11_on_every_provider() {
     let sb = Sandbox::start().await;
     let curp_body = format!(r#"{{"curp":"{EPN}"}}"#);
-    let cases: Vec<(&str, Vec<u8>, Box<dyn Fn(&Value)>)> = vec![
+    let cases: Vec<(&str, Vec<u8>, Check)> = vec![
         (
             "curpv5",
             java("POST", "/api/curp/bycurp", &[("ApiKey", "k")], &curp_body),
@@ -160,7 +166,10 @@ async fn java_httpclients_h2c_upgrade_offer_is_answered_over_http11_on_every_pro
             ),
             Box::new(|v: &Value| {
                 assert_eq!(v["error"], false, "{v}");
-                assert_eq!(v["response"]["Applicant"]["Names"], "Nombre de prueba", "{v}");
+                assert_eq!(
+                    v["response"]["Applicant"]["Names"], "Nombre de prueba",
+                    "{v}"
+                );
             }),
         ),
         (
@@ -279,7 +288,12 @@ async fn node_fetch_bodies_as_undici_frames_them_are_read_on_one_keep_alive_conn
     let mut conn = connect(&sb).await;
     for (i, request) in requests.iter().enumerate() {
         let a = exchange(&mut conn, request.as_bytes()).await;
-        assert_eq!(a.status(), 200, "request {i}: {}", String::from_utf8_lossy(&a.body));
+        assert_eq!(
+            a.status(),
+            200,
+            "request {i}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
         assert_eq!(a.header("connection"), None, "request {i}: kept alive");
         let v = a.json();
         match i {
