@@ -521,6 +521,27 @@ async fn interleaved_namespaces_answer_each_as_alone_and_replay_after_a_reset() 
     same("a after a reset vs a alone", &alone[0], &again);
 }
 
+// SPEC §5 ("parallel CI suites can share one server"): two suites running
+// at once, each in its namespace, answer each as it does alone (not step by
+// step, as above, but concurrently).
+#[tokio::test]
+async fn namespaces_run_at_once_answer_each_as_alone() {
+    let mut alone = Vec::new();
+    for ns in ["a", "b"] {
+        let sb = Sandbox::start().await;
+        let hook = Hook::start().await;
+        alone.push(Actor::new(&sb, Some(ns), &hook).run().await);
+    }
+    let sb = Sandbox::start().await;
+    let (ha, hb) = (Hook::start().await, Hook::start().await);
+    let (a, b) = tokio::join!(
+        Actor::new(&sb, Some("a"), &ha).run(),
+        Actor::new(&sb, Some("b"), &hb).run()
+    );
+    same("a run at once with b vs a alone", &alone[0], &a);
+    same("b run at once with a vs b alone", &alone[1], &b);
+}
+
 // README, `--seed N` / `MXID_SEED`: "seeds synthetic people and ids, so runs
 // replay". The binary with `--seed 7`, or with `MXID_SEED=7`, answers the
 // script as the library with seed 7 does; seed 8 answers otherwise.
