@@ -435,6 +435,18 @@ async fn now_is_filled_in_an_engine_errors_template_too() {
         at.starts_with(&START[..19]) && at.ends_with("-06:00"),
         "{{{{now}}}} in an errors: entry is the sandbox time ({START}): {b}"
     );
+    // On a running clock it is the request's one reading, the journal's.
+    let r = sb.admin_post("/__admin/clock", json!({"scale": 1e6})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for _ in 0..5 {
+        let r = sb
+            .post("/api/curp/nothing-here", &[("apikey", "k")], json!({}))
+            .await;
+        sb.journaled(1).await;
+        let entries = sb.admin_get("/__admin/requests?limit=1").await;
+        let time = entries[0]["time"].as_str().unwrap_or_default().to_string();
+        assert_eq!(r.json()["at"].as_str(), Some(time.as_str()), "{}", r.text());
+    }
     sb.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -282,6 +282,7 @@ impl Engine {
         let mut reply = self.engine_error(
             &defs,
             &ns,
+            began.now,
             owner,
             req,
             "payload_too_large",
@@ -324,6 +325,7 @@ impl Engine {
                     .engine_error(
                         defs,
                         &ns,
+                        began.now,
                         Some(provider),
                         req,
                         "method_not_allowed",
@@ -350,6 +352,7 @@ impl Engine {
                     self.engine_error(
                         defs,
                         &ns,
+                        began.now,
                         provider,
                         req,
                         "not_found",
@@ -428,6 +431,7 @@ impl Engine {
                 let reply = self.engine_error(
                     defs,
                     ns,
+                    began.now,
                     Some(target.provider),
                     req,
                     "malformed_body",
@@ -600,6 +604,7 @@ impl Engine {
         &self,
         defs: &Defs,
         ns: &Namespace,
+        now: crate::time::Timestamp,
         owner: Option<usize>,
         req: &Request,
         kind: &'static str,
@@ -617,7 +622,7 @@ impl Engine {
             return Reply::sandbox_error(fallback, message);
         };
         let mut vars = Vars::new();
-        let now = ns.clock.now();
+        // The request's one reading of the clock, as its journal entry's.
         vars.set("scenario", kind)
             .set("message", message)
             .set_with("now", |out| now.write_mx_rfc3339(out));
