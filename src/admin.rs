@@ -292,16 +292,18 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
     }
 }
 
-/// A query parameter given twice with two different values, said.
+/// A query parameter given twice with two different values, said. One pass:
+/// a URI may carry thousands of parameters.
 fn twice_in_query(req: &Request) -> Option<String> {
-    req.query.iter().enumerate().find_map(|(i, (name, value))| {
-        let (_, other) = req.query[..i]
-            .iter()
-            .find(|(n, v)| n == name && v != value && !v.is_empty() && !value.is_empty())?;
-        Some(format!(
-            "'{name}' given twice, as '{other}' and as '{value}': give one"
-        ))
-    })
+    let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    req.query
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .find_map(|(name, value)| {
+            let other = *first.entry(name).or_insert(value);
+            (other != value)
+                .then(|| format!("'{name}' given twice, as '{other}' and as '{value}': give one"))
+        })
 }
 
 /// The namespace `?namespace=` names (`default` without one): made if
