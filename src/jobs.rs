@@ -22,6 +22,7 @@
 //! The webhook is posted with no lock held, bounded by the webhook timeout,
 //! on the task's own tokio task: a dead or slow target holds up nothing else.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -275,7 +276,8 @@ pub struct Delivery {
 #[derive(Default)]
 pub struct Jobs {
     verifications: IndexMap<String, Verification>,
-    deliveries: Vec<Delivery>,
+    /// Oldest first; a deque, as the bound drops from the front.
+    deliveries: VecDeque<Delivery>,
     webhooks: IndexMap<String, Target>,
 }
 
@@ -297,9 +299,34 @@ impl Jobs {
 
     fn record(&mut self, d: Delivery) {
         if self.deliveries.len() >= MAX_DELIVERIES {
-            self.deliveries.remove(0);
+            self.deliveries.pop_front();
         }
-        self.deliveries.push(d);
+        self.deliveries.push_back(d);
+    }
+
+    /// Counts an attempt of `id`'s to `url` at `at` and lists it: the body
+    /// to post (the status object as it is now), and the listing.
+    fn begin_attempt(
+        &mut self,
+        id: &str,
+        at: Timestamp,
+        url: &str,
+        trigger: &'static str,
+    ) -> Option<(Vec<u8>, Delivery)> {
+        let v = self.verifications.get_mut(id)?;
+        v.attempts += 1;
+        let body = serde_json::to_vec(&v.status_object()).unwrap_or_default();
+        let attempt = Delivery {
+            verification_id: id.to_string(),
+            attempt: v.attempts,
+            time: at.to_mx_rfc3339(),
+            url: url.to_string(),
+            outcome: String::new(),
+            status: None,
+            trigger,
+        };
+        self.start_attempt(&attempt);
+        Some((body, attempt))
     }
 
     /// Lists an attempt as it starts, `sending`: the list keeps the order
@@ -309,7 +336,7 @@ impl Jobs {
     /// first is listed first, as its place in the timeline says.
     fn start_attempt(&mut self, d: &Delivery) {
         if self.deliveries.len() >= MAX_DELIVERIES {
-            self.deliveries.remove(0);
+            self.deliveries.pop_front();
         }
         let rank = |id: &str| self.verifications.get_index_of(id);
         let mine = rank(&d.verification_id);
@@ -527,19 +554,8 @@ async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) 
             v.complete(at);
             return None;
         };
-        v.attempts += 1;
-        let body = serde_json::to_vec(&v.status_object()).unwrap_or_default();
-        let attempt = Delivery {
-            verification_id: id.to_string(),
-            attempt: v.attempts,
-            time: at.to_mx_rfc3339(),
-            url: url.clone(),
-            outcome: String::new(),
-            status: None,
-            trigger: "schedule",
-        };
         let settings = v.new.settings.clone();
-        j.start_attempt(&attempt);
+        let (body, attempt) = j.begin_attempt(id, at, &url, "schedule")?;
         Some((url, apikey, body, attempt, settings))
     })
     .flatten();
@@ -613,11 +629,11 @@ fn split_user_info(url: &str) -> Result<(hyper::Uri, Option<String>), String> {
     Ok((bare, Some(basic)))
 }
 
-/// POSTs the webhook: delivered means a 2xx answer whose JSON body says
-/// `"completed": true`. Bounded by `timeout` from connect to last byte.
 /// What `Limited` says of an answer past [`MAX_ANSWER_BYTES`].
 const LENGTH_LIMIT: &str = "length limit exceeded";
 
+/// POSTs the webhook: delivered means a 2xx answer whose JSON body says
+/// `"completed": true`. Bounded by `timeout` from connect to last byte.
 async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
     let failed = |outcome: String, status: Option<u16>| Sent {
         delivered: false,
@@ -837,20 +853,11 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
         }
         let (url, apikey) = j.target(v).ok_or(RedeliverError::NoTarget)?;
         let v = j.verifications.get_mut(id).ok_or(RedeliverError::Unknown)?;
-        v.attempts += 1;
         v.redelivered += 1;
-        let body = serde_json::to_vec(&v.status_object()).unwrap_or_default();
-        let attempt = Delivery {
-            verification_id: id.to_string(),
-            attempt: v.attempts,
-            time: now.to_mx_rfc3339(),
-            url: url.clone(),
-            outcome: String::new(),
-            status: None,
-            trigger: "redeliver",
-        };
         let timeout = v.new.settings.webhook_timeout;
-        j.start_attempt(&attempt);
+        let (body, attempt) = j
+            .begin_attempt(id, now, &url, "redeliver")
+            .ok_or(RedeliverError::Unknown)?;
         Ok((url, apikey, body, attempt, timeout))
     })
     .ok_or(RedeliverError::Unknown)??;

@@ -106,20 +106,14 @@ pub async fn serve(
                 Ok(Ok(false)) => {
                     heads.watch(&watched);
                     let conn = watcher.watch(builders.0.serve_connection(io, service));
-                    tokio::select! {
-                        _ = conn => {}
-                        () = watched.head.cut.notified() => {}
-                    }
+                    until_cut(conn, &watched.head.cut).await;
                 }
                 Ok(Ok(true)) => {
                     heads.watch(&watched);
                     // Boxed: HTTP/2's connection state would otherwise size
                     // every connection's task, HTTP/1.1's included.
                     let conn = Box::pin(watcher.watch(builders.1.serve_connection(io, service)));
-                    tokio::select! {
-                        _ = conn => {}
-                        () = watched.head.cut.notified() => {}
-                    }
+                    until_cut(conn, &watched.head.cut).await;
                 }
                 Ok(Err(_)) | Err(_) => {}
             }
@@ -370,6 +364,15 @@ impl Drop for AnswerDone {
     }
 }
 
+/// Serves `conn` until it ends or the header timeout cuts it off (then it is
+/// dropped: closed with no answer).
+async fn until_cut(conn: impl std::future::Future, cut: &Notify) {
+    tokio::select! {
+        _ = conn => {}
+        () = cut.notified() => {}
+    }
+}
+
 /// The header timeout: cuts off every HTTP/1.1 connection that has waited
 /// longer than the timeout for one request's head (a slowloris client, or a
 /// keep-alive connection left idle), from one thread for the whole server
@@ -380,6 +383,8 @@ impl Drop for AnswerDone {
 struct HeadWatch {
     epoch: std::time::Instant,
     timeout: Duration,
+    /// A std mutex: the watching thread, which no runtime drives, sweeps it;
+    /// connections push onto it once and it is never held across an await.
     conns: std::sync::Mutex<Vec<Weak<Ctx>>>,
 }
 

@@ -138,7 +138,6 @@ impl Text {
     }
 }
 
-/// `s` up to [`MAX_LINE_KEPT`] bytes, cut at a character boundary.
 /// At most `max` bytes of `b`, not ending inside a UTF-8 character: a
 /// body or header cut there would read back with U+FFFD at its end.
 fn utf8_prefix(b: &[u8], max: usize) -> &[u8] {
@@ -154,6 +153,7 @@ fn utf8_prefix(b: &[u8], max: usize) -> &[u8] {
     &b[..end]
 }
 
+/// `s` up to [`MAX_LINE_KEPT`] bytes, cut at a character boundary.
 fn cut(s: &str) -> &str {
     if s.len() <= MAX_LINE_KEPT {
         return s;
@@ -345,9 +345,12 @@ impl Journal {
     /// Matching entries, oldest first; `limit` keeps the newest N of them.
     pub fn query(&self, f: &Filter) -> Vec<Entry> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // Newest first, so that `limit` stops the copying (entries are up to
+        // 34 KB each, copied under the lock every request records under).
         let mut out: Vec<Entry> = inner
             .entries
             .iter()
+            .rev()
             .filter(|e| f.provider.as_deref().is_none_or(|p| e.provider == Some(p)))
             .filter(|e| {
                 f.path
@@ -359,12 +362,10 @@ impl Journal {
                     .as_deref()
                     .is_none_or(|c| e.curp().is_some_and(|x| x.eq_ignore_ascii_case(c)))
             })
+            .take(f.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect();
-        if let Some(n) = f.limit {
-            let skip = out.len().saturating_sub(n);
-            out.drain(..skip);
-        }
+        out.reverse();
         out
     }
 

@@ -217,23 +217,26 @@ impl<'a> Call<'a> {
 
     /// [`Call::hex`], appended to `out`.
     pub fn write_hex(&self, salt: &str, n: usize, out: &mut String) {
-        use rand::RngCore;
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut rng = self.rng(salt);
-        out.reserve(n);
-        let mut left = n;
-        while left > 0 {
-            // Sixteen digits from each 64 random bits, appended at once.
-            let mut bits = rng.next_u64();
-            let mut chunk = [0u8; 16];
-            for d in &mut chunk {
-                *d = DIGITS[(bits & 0xf) as usize];
-                bits >>= 4;
-            }
-            let take = left.min(16);
-            out.push_str(std::str::from_utf8(&chunk[..take]).unwrap_or_default());
-            left -= take;
+        write_hex(&mut self.rng(salt), n, out);
+    }
+}
+
+/// `n` random lowercase hex digits from `rng`, appended to `out`.
+pub fn write_hex(rng: &mut impl rand::RngCore, n: usize, out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(n);
+    let mut left = n;
+    while left > 0 {
+        // Sixteen digits from each 64 random bits, appended at once.
+        let mut bits = rng.next_u64();
+        let mut chunk = [0u8; 16];
+        for d in &mut chunk {
+            *d = DIGITS[(bits & 0xf) as usize];
+            bits >>= 4;
         }
+        let take = left.min(16);
+        out.push_str(std::str::from_utf8(&chunk[..take]).unwrap_or_default());
+        left -= take;
     }
 }
 

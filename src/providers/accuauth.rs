@@ -22,7 +22,7 @@ use crate::curp::{self, Person, Renapo, Sex};
 use crate::engine::cache::Cache;
 use crate::engine::counters::Window;
 use crate::engine::model::{self, Scenario};
-use crate::engine::provider::{Call, Provider};
+use crate::engine::provider::{write_hex, Call, Provider};
 use crate::engine::template::Vars;
 use crate::fnv::Fnv;
 use crate::request::{Field, Request};
@@ -163,8 +163,7 @@ impl Provider for Accuauth {
 
     fn vars(&self, call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         vars.set_with("request_id", |out| {
-            out.push_str("TID");
-            call.write_hex("request_id", 32, out);
+            write_request_id(&mut call.rng("request_id"), out)
         });
         // Only the answers with a `result` need the person (and the PDF).
         if !scenario.body.variables().any(|v| v == "curp") {
@@ -212,11 +211,14 @@ impl Provider for Accuauth {
     }
 
     fn error_vars(&self, _req: &Request, rng: &mut SmallRng, vars: &mut Vars) {
-        let hex: String = (0..32)
-            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-            .collect();
-        vars.set("request_id", format!("TID{hex}"));
+        vars.set_with("request_id", |out| write_request_id(rng, out));
     }
+}
+
+/// A `request_id` as the document prints them: `TID` and 32 hex digits.
+fn write_request_id(rng: &mut SmallRng, out: &mut String) {
+    out.push_str("TID");
+    write_hex(rng, 32, out);
 }
 
 /// Counts one hit of the counter `key` names when the setting is on, and
