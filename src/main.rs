@@ -156,7 +156,6 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-/// Validates a folder: fixture files by their names, the rest as scenarios.
 /// `check DIR`: loads the folder's files, scenario or fixture, with the
 /// other kind from `--scenarios`/`--fixtures` or the embedded ones.
 fn check(

@@ -283,7 +283,6 @@ impl Timestamp {
     }
 }
 
-/// Appends `value` (non-negative) zero-padded to `width` digits.
 /// The last digits of `n`, zero-padded, filling `dst`.
 fn put_digits(dst: &mut [u8], mut n: u64) {
     for d in dst.iter_mut().rev() {

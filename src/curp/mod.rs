@@ -109,9 +109,6 @@ pub fn is_loose(s: &str) -> bool {
         && b[17].is_ascii_digit()
 }
 
-/// The check digit of the first 17 characters of a CURP: the dictionary
-/// values weighted 18 down to 2, and `(10 - sum % 10) % 10`. `None` when the
-/// input is not 17 dictionary characters.
 /// A character's place in RENAPO's check-digit dictionary
 /// `0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ`, without scanning it: this runs
 /// on every CURP every provider checks.
@@ -125,6 +122,9 @@ fn dictionary_value(c: char) -> Option<u32> {
     }
 }
 
+/// The check digit of the first 17 characters of a CURP: the dictionary
+/// values weighted 18 down to 2, and `(10 - sum % 10) % 10`. `None` when the
+/// input is not 17 dictionary characters.
 pub fn check_digit(first17: &str) -> Option<char> {
     let mut sum = 0u32;
     let mut count = 0u32;

@@ -23,7 +23,8 @@ pub struct Clock {
     /// `base_real` as nanoseconds after [`epoch`].
     base_real_nanos: AtomicU64,
     scale_bits: AtomicU64,
-    /// Changes one at a time.
+    /// Changes one at a time (readers take no lock: the sequence above). A
+    /// std mutex: a change is a few stores.
     writer: Mutex<()>,
     start: Start,
     /// Bumped on every set/advance/scale so that timers waiting on the clock

@@ -46,9 +46,6 @@ struct SourceText {
 }
 
 impl SourceText {
-    /// An error at the first line holding `needle` from the first line
-    /// that `anchor` accepts (a provider block, a persona) on, or at that
-    /// line when the needle is not there.
     /// An error at `needle` in the block `field` names
     /// ([`crate::yaml::locate`]).
     fn error(&self, needle: &str, field: String, message: String) -> LoadError {

@@ -143,7 +143,8 @@ struct Shared {
     namespaces: Namespaces,
     /// Held by a reload, and by an admin change checked against the
     /// definitions, so that the change lands before or after the reload
-    /// whole (an override added while a reload drops its scenario).
+    /// whole (an override added while a reload drops its scenario). A std
+    /// mutex: neither awaits while holding it, and requests never take it.
     changes: Mutex<()>,
 }
 
@@ -441,8 +442,10 @@ impl Engine {
                 return (reply, curp);
             }
         }
-        // The sandbox's own headers are checked first: a typo there is the
-        // test author's, and is said plainly rather than hidden in a provider error.
+        // The sandbox's own headers are checked before the scenario is
+        // chosen (a body that cannot be read is answered before them): a
+        // typo there is the test author's, and is said plainly rather than
+        // hidden in a provider error.
         let forced = req.sandbox_header(&SCENARIO_NAME);
         let header_latency = match req
             .sandbox_header(&LATENCY_NAME)
@@ -718,9 +721,6 @@ impl Engine {
     }
 }
 
-/// Every answer on a provider path says what answered it: the sandbox's own
-/// refusals (an unknown scenario name, a bad sandbox header or namespace)
-/// carry `X-Sandbox-Scenario: sandbox_error`.
 /// What an error message repeats of the request (its method, its path):
 /// the first 256 bytes, so that a 64 KB path is not sent back whole.
 pub(crate) fn quoted(s: &str) -> std::borrow::Cow<'_, str> {
@@ -735,14 +735,15 @@ pub(crate) fn quoted(s: &str) -> std::borrow::Cow<'_, str> {
     format!("{}… ({} bytes)", &s[..end], s.len()).into()
 }
 
+/// Every answer on a provider path says what answered it: the sandbox's own
+/// refusals (an unknown scenario name, a bad sandbox header or namespace)
+/// carry `X-Sandbox-Scenario: sandbox_error`.
 fn mark_sandbox_error(mut reply: Reply) -> Reply {
-    let name = SCENARIO_NAME;
-    if reply.headers.iter().any(|(k, _)| *k == name) {
+    if reply.headers.iter().any(|(k, _)| *k == SCENARIO_NAME) {
         return reply;
     }
-    reply.scenario.get_or_insert("sandbox_error");
-    let value = reply.scenario.unwrap_or_default();
-    reply.with_header(name, value)
+    let value = *reply.scenario.get_or_insert("sandbox_error");
+    reply.with_header(SCENARIO_NAME, value)
 }
 
 /// A CURP as the engine compares it: trimmed and upper-case (reusing the

@@ -37,7 +37,8 @@ pub struct Namespace {
     /// reset's clearing of that state takes: a request that raced a reset
     /// stores nothing after it.
     generation: AtomicU64,
-    /// One reset at a time.
+    /// One reset at a time. A std mutex: a reset clears state under it
+    /// without awaiting.
     resetting: Mutex<()>,
     /// Set when a reset frees the name ([`Namespaces::forget`]): a request
     /// that finds it so once it has begun looks the name up again, so that

@@ -47,10 +47,10 @@ const RFC: &str = "rfc_by_curp";
 const NSS: &str = "nss_by_curp";
 const STATUS: &str = "verification_status";
 
-/// The INE credential models the seed lists.
 /// The setting of the per-CURP daily NssByCurp limit.
 const NSS_PER_CURP_PER_DAY: &str = "nss_per_curp_per_day";
 
+/// The INE credential models the seed lists.
 const INE_TYPES: [&str; 6] = ["C", "D", "E", "F", "G", "H"];
 
 const ADMIN_WEBHOOKS: &str = "/__admin/webhooks";
@@ -407,9 +407,6 @@ fn success_data(call: &mut Call<'_>, kind: Kind) -> Value {
     }
 }
 
-/// INE data: what the request states, and the rest from the person behind
-/// the credential — a synthetic person seeded by the credential's fields,
-/// the same on every run.
 /// The document's example request of type C.
 const INE_EXAMPLE: [(&str, &str); 4] = [
     ("type", "C"),
@@ -418,6 +415,9 @@ const INE_EXAMPLE: [(&str, &str); 4] = [
     ("issueNumber", "03"),
 ];
 
+/// INE data: what the request states, and the rest from the person behind
+/// the credential — a synthetic person seeded by the credential's fields,
+/// the same on every run.
 fn ine_data(call: &Call<'_>) -> Value {
     // A success forced on a request that fails the checks states the
     // document's type C example, as RFC and NSS fall back to its CURP.

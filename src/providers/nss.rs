@@ -50,6 +50,11 @@ const TEST_CASE_ORIGIN: &str = "api";
 /// the document, applied to the paging fields).
 const REQUIRED: &str = "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty";
 
+/// A paging field that is not a whole number of 1 or more.
+fn invalid_format(name: &str) -> String {
+    format!("FORMAT_ERROR; invalid {name} format")
+}
+
 /// How long a live execution that reached IMSS takes, in microseconds: the
 /// document's examples take 16 to 23 seconds; a sandbox answers faster.
 const WORK_MICROS: std::ops::RangeInclusive<u64> = 1_500_000..=6_000_000;
@@ -476,10 +481,7 @@ fn paging(req: &Request) -> Result<(u64, u64), Map<String, Value>> {
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if n > 0 => Some(n),
                 _ => {
-                    errors.insert(
-                        name.into(),
-                        format!("FORMAT_ERROR; invalid {name} format").into(),
-                    );
+                    errors.insert(name.into(), invalid_format(name).into());
                     None
                 }
             },

@@ -39,6 +39,24 @@ const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
 /// `settings` key: queries per token before code 4; absent or null is no quota.
 const QUOTA_SETTING: &str = "quota_per_token";
 
+/// calculateCURP's 417 texts for what its documented codes do not name (the
+/// document prints none: the sandbox's own, in the document's Spanish).
+fn no_such_date(year: &str, month: &str, day: &str) -> String {
+    format!("La fecha de nacimiento {year}-{month}-{day} no existe")
+}
+
+/// [`no_such_date`]'s kin, for what the calculation itself refuses.
+fn calculation_refused(e: &curp::CalcError) -> String {
+    match e {
+        curp::CalcError::YearOutOfRange(y) => {
+            format!("El año de nacimiento {y} está fuera del rango de la CURP (1900 a 2099)")
+        }
+        curp::CalcError::EmptyNames => "El nombre está vacío".into(),
+        curp::CalcError::EmptyFirstSurname => "El primer apellido está vacío".into(),
+        curp::CalcError::UnknownState(s) => format!("La entidad {s} no existe"),
+    }
+}
+
 /// The `Applicant` object of `getData`, in document order: the document's
 /// field name and the placeholder that fills it.
 const APPLICANT: [(&str, &str); 14] = [
@@ -393,9 +411,7 @@ fn calc_input(call: &Call<'_>) -> Result<String, CalcRefusal> {
     let year_n: i32 = year.parse().unwrap_or(0);
     let day_n: u8 = day.parse().unwrap_or(0);
     let Some(birth_date) = Date::new(year_n, month_n, day_n) else {
-        return Err(CalcRefusal::unexpected(format!(
-            "La fecha de nacimiento {year}-{month}-{day} no existe"
-        )));
+        return Err(CalcRefusal::unexpected(no_such_date(&year, &month, &day)));
     };
     let input = CalcInput {
         names,
@@ -406,15 +422,9 @@ fn calc_input(call: &Call<'_>) -> Result<String, CalcRefusal> {
         state,
     };
     // The remaining refusal of the calculation is a year a CURP cannot
-    // encode (it has two digits and a century bit).
-    curp::calculate(&input).map_err(|e| {
-        CalcRefusal::unexpected(match e {
-            curp::CalcError::YearOutOfRange(y) => {
-                format!("El año de nacimiento {y} está fuera del rango de la CURP (1900 a 2099)")
-            }
-            other => other.to_string(),
-        })
-    })
+    // encode (it has two digits and a century bit); the others are checked
+    // above, and answered in Spanish all the same should one get through.
+    curp::calculate(&input).map_err(|e| CalcRefusal::unexpected(calculation_refused(&e)))
 }
 
 /// Fills the `Applicant` and `EvidentiaryDocument` of `getData` from the
