@@ -181,9 +181,12 @@ fn raised_limits() -> std::path::PathBuf {
             } else if !line.starts_with(' ') && !line.starts_with('#') && !line.is_empty() {
                 in_settings = false;
             }
+            // `webhook_attempts` is a count of tries, not a limit (and at
+            // most 100): left as it is.
             let raised = in_settings
                 && line.starts_with("  ")
                 && !line.starts_with("   ")
+                && !line.starts_with("  webhook_attempts:")
                 && line.split_once(':').is_some_and(|(_, v)| {
                     v.split('#')
                         .next()
