@@ -1570,12 +1570,22 @@ async fn two_scenario_lines_are_refused_as_their_joined_value_is() {
 
 // --- the binary ------------------------------------------------------------------
 
-/// Runs the binary to its end; fails (and kills it) if it is still running
-/// after 20 s, as `serve` would be if it took flags it should refuse.
-fn run(args: &[&str]) -> std::process::Output {
-    let child = Command::new(BIN)
+/// Runs the binary to its end, with no `MXID_*` variable of the test's own
+/// environment; fails (and kills it) if it is still running after 20 s, as
+/// `serve` would be if it took flags it should refuse.
+pub(crate) fn run(args: &[&str]) -> std::process::Output {
+    run_with_env(args, &[])
+}
+
+/// [`run`] with the variables `env`.
+pub(crate) fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
+        cmd.env_remove(k);
+    }
+    let child = cmd
         .args(args)
-        .env_remove("MXID_SCENARIOS")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -456,6 +456,18 @@ impl<'a> Actor<'a> {
     }
 }
 
+/// The script's transcript in each namespace, each on a fresh server of its
+/// own.
+async fn alone_in<const N: usize>(namespaces: [&str; N]) -> Vec<Vec<String>> {
+    let mut alone = Vec::new();
+    for ns in namespaces {
+        let sb = Sandbox::start().await;
+        let hook = Hook::start().await;
+        alone.push(Actor::new(&sb, Some(ns), &hook).run().await);
+    }
+    alone
+}
+
 /// Asserts two transcripts are the same, showing the first line that differs.
 #[track_caller]
 fn same(what: &str, a: &[String], b: &[String]) {
@@ -492,12 +504,7 @@ async fn two_sandboxes_with_the_same_config_answer_the_same_and_replay_after_a_r
 // named one reset replays it.
 #[tokio::test]
 async fn interleaved_namespaces_answer_each_as_alone_and_replay_after_a_reset() {
-    let mut alone = Vec::new();
-    for ns in ["a", "b"] {
-        let sb = Sandbox::start().await;
-        let hook = Hook::start().await;
-        alone.push(Actor::new(&sb, Some(ns), &hook).run().await);
-    }
+    let alone = alone_in(["a", "b"]).await;
 
     let sb = Sandbox::start().await;
     let (ha, hb) = (Hook::start().await, Hook::start().await);
@@ -526,12 +533,7 @@ async fn interleaved_namespaces_answer_each_as_alone_and_replay_after_a_reset() 
 // step, as above, but concurrently).
 #[tokio::test]
 async fn namespaces_run_at_once_answer_each_as_alone() {
-    let mut alone = Vec::new();
-    for ns in ["a", "b"] {
-        let sb = Sandbox::start().await;
-        let hook = Hook::start().await;
-        alone.push(Actor::new(&sb, Some(ns), &hook).run().await);
-    }
+    let alone = alone_in(["a", "b"]).await;
     let sb = Sandbox::start().await;
     let (ha, hb) = (Hook::start().await, Hook::start().await);
     let (a, b) = tokio::join!(

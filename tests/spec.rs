@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
+use crate::engine::{run, run_with_env};
 use crate::user_files::curpv5_dir;
 use mxid_sandbox::config::Source;
 use mxid_sandbox::curp::{random_curp, Domain};
@@ -33,35 +34,6 @@ fn keys(v: &Value) -> Vec<String> {
     v.as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default()
-}
-
-/// `mxid-sandbox ARGS` run to its end (20 s at most), with no `MXID_*`
-/// variable of the test's own environment but those in `env`.
-fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-        cmd.env_remove(k);
-    }
-    let child = cmd
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let pid = child.id().to_string();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(out) => out.expect("the binary runs"),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-            panic!("mxid-sandbox {args:?} still running after 20 s");
-        }
-    }
 }
 
 // --- SPEC §3: which scenario answers -------------------------------------------
@@ -467,7 +439,7 @@ async fn the_catalog_has_one_row_per_scenario_of_each_endpoint_and_the_command_p
     assert!(rows
         .iter()
         .all(|r| r["path"] == status["path"] || !r["method"].as_str().unwrap().contains(',')));
-    let out = run(&["scenarios", "--json"], &[]);
+    let out = run(&["scenarios", "--json"]);
     assert!(out.status.success());
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -596,7 +568,7 @@ fn serve_with_invalid_yaml_never_starts() {
         (vec!["serve", "--port", "0", "--scenarios", d], vec![]),
         (vec!["serve", "--port", "0"], vec![("MXID_SCENARIOS", d)]),
     ] {
-        let out = run(&args, &env);
+        let out = run_with_env(&args, &env);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} {env:?}: {stderr}");
@@ -792,7 +764,7 @@ async fn every_serve_flag_is_read_from_its_environment_variable() {
 // `serve --help` states them as the binary takes them.
 #[test]
 fn serve_help_states_the_readme_tables_variables_and_defaults() {
-    let out = run(&["serve", "--help"], &[]);
+    let out = run(&["serve", "--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = help.lines().collect();
