@@ -199,7 +199,10 @@ async fn catalog(addr: &str) -> Vec<(String, String, String, String)> {
         .iter()
         .map(|r| {
             let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
-            (s("provider"), s("method"), s("path"), s("name"))
+            // An endpoint that takes two methods lists both (`GET,POST`):
+            // the first is sent.
+            let method = s("method").split(',').next().unwrap_or("").to_string();
+            (s("provider"), method, s("path"), s("name"))
         })
         .collect()
 }
