@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::{load_fixtures, refused, run};
-use crate::common::{self, config, temp_dir, RemovedOnDrop, Sandbox};
+use crate::common::{config, temp_dir, RemovedOnDrop, Resp, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::curp::{calculate, check_digit, nss_check_digit, CalcInput, Sex};
 use mxid_sandbox::time::Date;
@@ -64,40 +64,35 @@ fn with_check_digit(first17: &str) -> String {
     format!("{first17}{}", check_digit(first17).unwrap())
 }
 
-async fn bycurp(sb: &Sandbox, curp: &str) -> common::Resp {
-    sb.post(
-        "/api/curp/bycurp",
-        &[("apikey", "k")],
-        json!({ "curp": curp }),
-    )
-    .await
+/// `curp` sent to `path` as its document sends it, with any credential.
+async fn ask(sb: &Sandbox, path: &str, auth: &[(&str, &str)], field: &str, curp: &str) -> Resp {
+    let mut body = serde_json::Map::new();
+    body.insert(field.into(), curp.into());
+    sb.post(path, auth, Value::Object(body)).await
 }
 
-async fn get_data(sb: &Sandbox, curp: &str) -> common::Resp {
-    sb.post(
+async fn bycurp(sb: &Sandbox, curp: &str) -> Resp {
+    ask(sb, "/api/curp/bycurp", &[("apikey", "k")], "curp", curp).await
+}
+
+async fn get_data(sb: &Sandbox, curp: &str) -> Resp {
+    ask(
+        sb,
         "/curp/getData",
         &[("authorization", "Bearer t")],
-        json!({ "curp": curp }),
+        "curp",
+        curp,
     )
     .await
 }
 
-async fn id_check(sb: &Sandbox, curp: &str) -> common::Resp {
-    sb.post(
-        "/verify/id_check",
-        &[("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")],
-        json!({ "id_number": curp }),
-    )
-    .await
+async fn id_check(sb: &Sandbox, curp: &str) -> Resp {
+    let auth = [("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")];
+    ask(sb, "/verify/id_check", &auth, "id_number", curp).await
 }
 
-async fn imss(sb: &Sandbox, curp: &str) -> common::Resp {
-    sb.post(
-        "/api/v1/imss/nss",
-        &[("x-api-key", "k")],
-        json!({ "curp": curp }),
-    )
-    .await
+async fn imss(sb: &Sandbox, curp: &str) -> Resp {
+    ask(sb, "/api/v1/imss/nss", &[("x-api-key", "k")], "curp", curp).await
 }
 
 /// An async verification of `path` for `body`, two seconds on: its status.
@@ -735,7 +730,7 @@ async fn a_folder_with_only_credentials_keeps_the_embedded_people() {
         &synthetic,
     ] {
         let (a, b) = (bycurp(&sb, curp).await, bycurp(&plain, curp).await);
-        let strip = |r: &common::Resp| {
+        let strip = |r: &Resp| {
             let mut v = r.json();
             for k in [
                 "inputDigest",
@@ -1070,25 +1065,11 @@ async fn a_registry_entity_name_in_any_letter_case_with_or_without_its_accent_is
     let (dir, _gone) = folder("review-registry", &[("personas.yaml", &yaml)]);
     let sb = serving_fixtures(&dir).await;
     for curp in [&a, &b, &c] {
-        let g: Value = sb
-            .post(
-                "/curp/getData",
-                &[("authorization", "Bearer t")],
-                json!({ "curp": curp }),
-            )
-            .await
-            .json();
+        let g: Value = get_data(&sb, curp).await.json();
         let doc = &g["response"]["EvidentiaryDocument"];
         assert_eq!(doc["RegistrantNumber"], 15, "{curp}: {doc}");
         assert_eq!(doc["RegistrationEntity"], "México", "{curp}: {doc}");
-        let r: Value = sb
-            .post(
-                "/verify/id_check",
-                &[("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")],
-                json!({ "id_number": curp }),
-            )
-            .await
-            .json();
+        let r: Value = id_check(&sb, curp).await.json();
         let reg = &r["result"]["datosDocProbatorio"];
         assert_eq!(reg["claveEntidadRegistro"], "15", "{curp}: {reg}");
         assert_eq!(reg["entidadRegistro"], "MEXICO", "{curp}: {reg}");
