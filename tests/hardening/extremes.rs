@@ -77,15 +77,7 @@ async fn every_provider(sb: &Sandbox) -> Vec<(&'static str, Resp)> {
             )
             .await,
         ),
-        (
-            "nss",
-            sb.post(
-                "/api/v1/imss/nss",
-                &[("x-api-key", "k")],
-                json!({"curp": SYNTHETIC}),
-            )
-            .await,
-        ),
+        ("nss", nss_query(sb).await),
     ];
     for (path, body) in [
         ("RfcByCurp", json!({"curp": EPN, "state": 15})),
@@ -260,13 +252,7 @@ async fn the_largest_whole_numbers_are_taken_without_overflow() {
     assert!(r.json()["error"].is_string());
 
     for _ in 0..3 {
-        let r = sb
-            .post(
-                "/api/v1/imss/nss",
-                &[("x-api-key", "k")],
-                json!({"curp": SYNTHETIC}),
-            )
-            .await;
+        let r = nss_query(&sb).await;
         assert_eq!(r.status, 200);
     }
     let sb = &sb;
@@ -306,13 +292,7 @@ async fn nss_daily_limits_of_zero_and_u64_max() {
     );
     let _gone = RemovedOnDrop(zero.clone());
     let sb = with_scenarios(&zero).await;
-    let r = sb
-        .post(
-            "/api/v1/imss/nss",
-            &[("x-api-key", "k")],
-            json!({"curp": SYNTHETIC}),
-        )
-        .await;
+    let r = nss_query(&sb).await;
     assert_eq!(r.scenario(), "attempts_exceeded", "{}", r.text());
     assert!(r.json()["response"]["message"]
         .as_str()
@@ -331,16 +311,20 @@ async fn nss_daily_limits_of_zero_and_u64_max() {
     let _gone = RemovedOnDrop(max.clone());
     let sb = with_scenarios(&max).await;
     for _ in 0..3 {
-        let r = sb
-            .post(
-                "/api/v1/imss/nss",
-                &[("x-api-key", "k")],
-                json!({"curp": SYNTHETIC}),
-            )
-            .await;
+        let r = nss_query(&sb).await;
         assert_eq!(r.scenario(), "success", "{}", r.text());
     }
     let c = sb.admin_get("/__admin/counters").await;
     assert_eq!(c[0]["count"], 3, "{c}");
     assert_eq!(c[0]["limit"], json!(u64::MAX), "{c}");
+}
+
+/// nss's documented query for the synthetic person.
+async fn nss_query(sb: &Sandbox) -> Resp {
+    sb.post(
+        "/api/v1/imss/nss",
+        &[("x-api-key", "k")],
+        json!({"curp": SYNTHETIC}),
+    )
+    .await
 }

@@ -619,13 +619,14 @@ async fn a_reload_picks_up_every_fixture_change() {
     assert_eq!(bycurp(&sb, &p).await.json()["firstName"], "PRIMO");
     assert_eq!(id_check(&sb, &p).await.json()["result"]["nombre"], "PRIMO");
     let before_q = bycurp(&sb, &q).await.json()["firstName"].clone();
-    let revoked = sb
-        .post(
-            "/api/curp/bycurp",
-            &[("apikey", "revoked-apikey")],
-            json!({"curp": p}),
-        )
-        .await;
+    let revoked = ask(
+        &sb,
+        "/api/curp/bycurp",
+        &[("apikey", "revoked-apikey")],
+        "curp",
+        &p,
+    )
+    .await;
     assert_eq!(revoked.status, 200, "{}", revoked.text());
 
     std::fs::write(dir.join("personas.yaml"), persona("SEGUNDO", "BD")).unwrap();
@@ -674,13 +675,14 @@ async fn a_reload_picks_up_every_fixture_change() {
     if !pdf.contains("SEGUNDO") || pdf.contains("PRIMO") {
         wrong.push("accuauth's constancia after reload still states PRIMO".into());
     }
-    let revoked = sb
-        .post(
-            "/api/curp/bycurp",
-            &[("apikey", "revoked-apikey")],
-            json!({"curp": p}),
-        )
-        .await;
+    let revoked = ask(
+        &sb,
+        "/api/curp/bycurp",
+        &[("apikey", "revoked-apikey")],
+        "curp",
+        &p,
+    )
+    .await;
     if revoked.status != 401 {
         wrong.push(format!("revoked-apikey after reload: {}", revoked.status));
     }
@@ -758,24 +760,26 @@ async fn a_folder_with_only_credentials_keeps_the_embedded_people() {
             ));
         }
     }
-    let r = sb
-        .post(
-            "/api/curp/bycurp",
-            &[("apikey", "mine")],
-            json!({"curp": synthetic}),
-        )
-        .await;
+    let r = ask(
+        &sb,
+        "/api/curp/bycurp",
+        &[("apikey", "mine")],
+        "curp",
+        &synthetic,
+    )
+    .await;
     if r.status != 401 {
         wrong.push(format!("the user's magic credential: {}", r.status));
     }
     // The embedded magic credentials are replaced with the file.
-    let r = sb
-        .post(
-            "/api/curp/bycurp",
-            &[("apikey", "invalid-apikey")],
-            json!({"curp": synthetic}),
-        )
-        .await;
+    let r = ask(
+        &sb,
+        "/api/curp/bycurp",
+        &[("apikey", "invalid-apikey")],
+        "curp",
+        &synthetic,
+    )
+    .await;
     if r.status != 200 {
         wrong.push(format!(
             "embedded invalid-apikey still rejected: {}",
@@ -803,13 +807,14 @@ async fn a_folder_with_only_personas_replaces_the_embedded_personas_only() {
             g.text()
         ));
     }
-    let r = sb
-        .post(
-            "/api/curp/bycurp",
-            &[("apikey", "invalid-apikey")],
-            json!({"curp": elena_curp()}),
-        )
-        .await;
+    let r = ask(
+        &sb,
+        "/api/curp/bycurp",
+        &[("apikey", "invalid-apikey")],
+        "curp",
+        &elena_curp(),
+    )
+    .await;
     if r.status != 401 {
         wrong.push(format!("embedded invalid-apikey: {}", r.status));
     }
