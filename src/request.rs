@@ -323,8 +323,12 @@ fn forgive(s: &str) -> Option<String> {
                 i += 1;
             }
             b',' => {
+                // Trailing: a member or element before it, a closing bracket
+                // after it. `{,}` and `[1,,]` stay what they are: not JSON.
                 let next = b[i + 1..].iter().find(|x| !x.is_ascii_whitespace());
-                if matches!(next, Some(b'}') | Some(b']')) {
+                let before = out.trim_end().bytes().next_back();
+                let after_member = !matches!(before, None | Some(b'{' | b'[' | b','));
+                if after_member && matches!(next, Some(b'}') | Some(b']')) {
                     changed = true;
                 } else {
                     out.push(',');
@@ -334,6 +338,12 @@ fn forgive(s: &str) -> Option<String> {
             b'0' if i + 1 < b.len() && b[i + 1].is_ascii_digit() && !prev_is_number(&out) => {
                 let digits = b[i..].iter().take_while(|d| d.is_ascii_digit()).count();
                 let end = i + digits;
+                let next = b[end..].iter().find(|x| !x.is_ascii_whitespace());
+                if next == Some(&b':') {
+                    // A key typed as digits (`{01: "a"}`): not JSON, and not
+                    // one of the documents' flaws.
+                    return None;
+                }
                 if out.ends_with('-') || matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
                     // Part of a signed or fractional number: drop the
                     // leading zeros (`-07` is -7, `01.5` is 1.5).
@@ -600,6 +610,21 @@ mod tests {
             Body::Json(json!({"n": 100, "f": 0.05}))
         );
         assert!(matches!(parse_json(b"{curp: 1}"), Body::Invalid(_)));
+        // Only a comma after a member is trailing; only a value is digits.
+        for not_json in [
+            &br#"{,}"#[..],
+            br#"{ , }"#,
+            br#"[,]"#,
+            br#"{"a": [1,,]}"#,
+            br#"{"a": {,}}"#,
+            br#"{"t": "x", 01: "a"}"#,
+        ] {
+            assert!(
+                matches!(parse_json(not_json), Body::Invalid(_)),
+                "{}",
+                String::from_utf8_lossy(not_json)
+            );
+        }
         // Found by fuzz/ (body target): a backslash before a multi-byte
         // character inside a string made the forgiving pass slice inside it.
         assert!(matches!(

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 
 use crate::common::{config, temp_dir, Resp, Sandbox};
 
+mod fidelity;
+
 const METHODS: [&str; 4] = [
     "validateCurpStructure",
     "getData",
