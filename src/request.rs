@@ -210,8 +210,11 @@ impl Request {
 
     fn field_by(&self, matches: impl Fn(&str) -> bool) -> Field<'_> {
         match &self.body {
+            // The last key that matches: a JSON object's keys are unique,
+            // but two may differ in case only, and the providers' decoders
+            // (Go's, .NET's) assign the field once per key, the last winning.
             Body::Json(Value::Object(map)) => {
-                match map.iter().find(|(k, _)| matches(k)).map(|(_, v)| v) {
+                match map.iter().rev().find(|(k, _)| matches(k)).map(|(_, v)| v) {
                     None => Field::Missing,
                     Some(Value::Null) => Field::Null,
                     Some(Value::String(s)) => Field::Str(s),

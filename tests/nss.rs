@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::common::{config, temp_dir, Resp, Sandbox, START};
 
+mod fidelity;
 mod strict;
 
 const PATH: &str = "/api/v1/imss/nss";

@@ -102,7 +102,8 @@ impl History {
         self.entries
             .iter()
             .rev()
-            .find(|(kept, _)| kept == id)
+            // An ObjectId in hex, which Kiban reads in either case.
+            .find(|(kept, _)| kept.eq_ignore_ascii_case(id))
             .and_then(|(_, b)| serde_json::from_slice(b).ok())
     }
 }
@@ -208,7 +209,11 @@ impl Provider for Nss {
         }
         let found = match by_id {
             Some(id) => test_cases(call)
-                .find(|(_, s)| s.data_str("test_case_id") == Some(id.trim()))
+                .find(|(_, s)| {
+                    // An ObjectId in hex, which Kiban's decoder reads in either case.
+                    s.data_str("test_case_id")
+                        .is_some_and(|t| t.eq_ignore_ascii_case(id.trim()))
+                })
                 .map(|(name, _)| name),
             None => by_name.and_then(|n| {
                 test_cases(call)
