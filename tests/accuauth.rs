@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::common::{config, Resp, Sandbox};
 
 mod documento;
+mod fidelity;
 
 const PATH: &str = "/verify/id_check";
 const ID: (&str, &str) = ("X-DF-API-ID", "test-api-id");

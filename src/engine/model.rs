@@ -271,6 +271,13 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Whether the body or a header names a variable that `wanted` picks:
+    /// a provider skips the work of values no part of the answer states.
+    pub fn uses(&self, wanted: impl Fn(&str) -> bool) -> bool {
+        self.body.variables().any(&wanted)
+            || self.headers.iter().any(|(_, t)| t.variables().any(&wanted))
+    }
+
     /// A string from `data`.
     pub fn data_str(&self, key: &str) -> Option<&str> {
         self.data.get(key).and_then(Value::as_str)

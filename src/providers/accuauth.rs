@@ -165,8 +165,9 @@ impl Provider for Accuauth {
         vars.set_with("request_id", |out| {
             write_request_id(&mut call.rng("request_id"), out)
         });
-        // Only the answers with a `result` need the person (and the PDF).
-        if !scenario.body.variables().any(|v| v == "curp") {
+        // Only the answers that state the person (the document's `result`,
+        // or a user's scenario naming one of its values) need it and the PDF.
+        if !scenario.uses(|v| v != "request_id" && self.variables().contains(&v)) {
             return;
         }
         let codigo = validation_code(call);

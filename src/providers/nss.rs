@@ -372,9 +372,7 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
     vars.set("curp", curp.as_str());
     // The attempts-exceeded message states the daily limit: the document's
     // 2 unless the file sets another (off, it is the document's again).
-    let wanted =
-        |t: &crate::engine::template::Template| t.variables().any(|v| v == "attempts_per_day");
-    if wanted(&scenario.body) || scenario.headers.iter().any(|(_, t)| wanted(t)) {
+    if scenario.uses(|v| v == "attempts_per_day") {
         // A test case is canned: the document's 2 whatever the file sets.
         let limit = match call.selected {
             Selected::TestSwitch => None,
