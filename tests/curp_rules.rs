@@ -520,3 +520,59 @@ fn nss_check_digit_published_example() {
     // A product of two digits: 0·1 + 9·2=18→9 … the Luhn sum.
     assert_eq!(nss_check_digit("0909090909"), Some('5'));
 }
+
+/// README "Synthetic data": all years are computed as of 2025. A CURP that
+/// passes every rule but states a birth after that year (a letter
+/// differentiator is the 2000s: `…66…A6` is born in 2066) was never issued:
+/// every provider answers it as it answers a wrong check digit, while the
+/// structure alone still checks out.
+#[tokio::test]
+async fn a_curp_born_after_the_reference_year_was_never_issued() {
+    let sb = Sandbox::start().await;
+    let curp = "PXNE660720HMCXTNA6";
+    assert!(check_strict(curp).is_ok());
+    let bearer = [("Authorization", "Bearer any")];
+    for (path, headers, body, scenario) in [
+        (
+            "/api/curp/bycurp",
+            &[("apikey", "any")][..],
+            json!({"curp": curp}),
+            "not_found",
+        ),
+        (
+            "/curp/getData",
+            &bearer[..],
+            json!({"curp": curp}),
+            "not_found",
+        ),
+        (
+            "/verify/id_check",
+            &[("X-DF-API-ID", "a"), ("X-DF-API-SECRET", "s")][..],
+            json!({"id_number": curp}),
+            "invalid_id_number",
+        ),
+        (
+            "/api/v1/imss/nss",
+            &[("x-api-key", "any")][..],
+            json!({"curp": curp}),
+            "not_found2",
+        ),
+        (
+            "/api/AsyncVerication/RfcByCurp",
+            &[("apikey", "any")][..],
+            json!({"curp": curp, "state": 9}),
+            "not_found",
+        ),
+    ] {
+        let r = sb.post(path, headers, body).await;
+        assert_eq!(r.scenario(), scenario, "{path}: {}", r.text());
+    }
+    let r = sb
+        .post(
+            "/curp/validateCurpStructure",
+            &bearer,
+            json!({"curp": curp}),
+        )
+        .await;
+    assert_eq!(r.json()["response"]["valido"], true, "{}", r.text());
+}

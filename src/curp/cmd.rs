@@ -122,10 +122,16 @@ pub fn run(
             // RENAPO's rules pass, or a persona); for another they answer
             // not found or a format error (a scenario forced by header aside).
             if domain.renapo(&curp) != Renapo::Found {
-                let why = check_strict(&curp).err().map(|e| e.to_string());
+                let why = match check_strict(&curp) {
+                    Err(e) => e.to_string(),
+                    Ok(d) => format!(
+                        "born in {}, after {}, the year the data is as of",
+                        d.birth_date.year,
+                        person::REFERENCE_YEAR
+                    ),
+                };
                 return Err(format!(
-                    "no provider answers a person for {curp} ({}): RENAPO never issued it",
-                    why.unwrap_or_default()
+                    "no provider answers a person for {curp} ({why}): RENAPO never issued it"
                 ));
             }
             // A persona every provider answers not found for has no person

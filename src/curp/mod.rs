@@ -346,6 +346,10 @@ impl Domain {
     /// What RENAPO makes of a CURP, for the providers that look one up.
     pub fn renapo(&self, curp: &str) -> Renapo {
         match check_strict(curp) {
+            // Born after the year the domain's data is as of: not issued yet.
+            Ok(d) if d.birth_date.year > person::REFERENCE_YEAR && self.persona(curp).is_none() => {
+                Renapo::NotIssued
+            }
             Ok(_) => Renapo::Found,
             // The documents' placeholders fail the rules, and are answered.
             Err(_) if self.persona(curp).is_some() => Renapo::Found,
@@ -360,7 +364,8 @@ impl Domain {
 pub enum Renapo {
     /// It passes every rule, or it is a persona: someone is behind it.
     Found,
-    /// It passes every rule but the check digit: no registry issued it.
+    /// It passes every rule but the check digit, or it states a birth after
+    /// [`person::REFERENCE_YEAR`]: no registry issued it.
     NotIssued,
     /// It breaks a rule of the structure: the pattern, the date, the state,
     /// an inconvenient word.
@@ -395,6 +400,15 @@ pub(crate) mod tests {
             assert_eq!(d.renapo(placeholder), Renapo::Found, "{placeholder}");
         }
         assert_eq!(d.renapo("PXNE660720HMCXTN07"), Renapo::NotIssued);
+        // Born in 2066 (a letter differentiator is the 2000s): the rules
+        // pass, but no one born after the reference year has a CURP yet.
+        assert!(check_strict("PXNE660720HMCXTNA6").is_ok());
+        assert_eq!(d.renapo("PXNE660720HMCXTNA6"), Renapo::NotIssued);
+        let born_2025 = format!(
+            "PXNE250720HMCXTNA{}",
+            check_digit("PXNE250720HMCXTNA").unwrap()
+        );
+        assert_eq!(d.renapo(&born_2025), Renapo::Found);
         for malformed in [
             "PXNE661320HMCXTN06",
             "PXNE660720HZZXTN06",
