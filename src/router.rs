@@ -208,16 +208,16 @@ impl Router {
             .map(|(_, p, provider)| (p.as_str(), provider))
     }
 
-    /// The provider whose path prefix covers `path`.
+    /// The provider whose path prefix covers `path` (or is `path` and a
+    /// trailing slash).
     pub fn owner(&self, path: &str, lower: &str) -> Option<usize> {
         self.prefixes
             .iter()
             .find(|(prefix, _, ignore_case)| {
-                if *ignore_case {
-                    lower.starts_with(prefix.as_str())
-                } else {
-                    path.starts_with(prefix.as_str())
-                }
+                let path = if *ignore_case { lower } else { path };
+                // `/api/v1` is `/api/v1/` without its trailing slash, which
+                // is forgiven everywhere.
+                path.starts_with(prefix.as_str()) || prefix.strip_suffix('/') == Some(path)
             })
             .map(|(_, p, _)| *p)
     }

@@ -1254,6 +1254,20 @@ async fn unknown_paths_are_404() {
     let r = sb.get("/API/CURP/", &[]).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["error"], "NOT_FOUND");
+    // A prefix without its trailing slash is still the provider's: the
+    // slash is forgiven everywhere. Each answers its own 404's keys.
+    for (path, key) in [
+        ("/api/curp", "error"),
+        ("/api/v1", "message"),
+        ("/api/v2/curp", "code_error"),
+        ("/curp", "code_error"),
+        ("/verify", "request_id"),
+        ("/api/AsyncVerication", "code"),
+    ] {
+        let r = sb.get(path, &[]).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.json().get(key).is_some(), "{path}: {}", r.text());
+    }
     // Elsewhere: the sandbox's `{"error"}`.
     for path in ["/", "/nope", "/api/other/thing"] {
         let r = sb.get(path, &[]).await;
