@@ -1073,6 +1073,7 @@ pub fn load_scenarios(
                 variables: m.variables(),
                 error_variables: m.error_variables(),
                 data_keys: m.data_keys(),
+                data_numbers: m.data_numbers(),
                 required: &required,
                 settings: &|s| m.check_settings(s),
             };

@@ -434,6 +434,8 @@ pub struct Expect<'a> {
     pub error_variables: &'a [&'a str],
     /// The keys of `data:` the module reads.
     pub data_keys: &'a [&'a str],
+    /// Those of them that are whole numbers; the others are text.
+    pub data_numbers: &'a [&'a str],
     /// Scenarios every endpoint must define because the module answers with them.
     pub required: &'a dyn Fn(&str) -> Vec<&'static str>,
     /// The module's check of `settings:` (an error starts `settings.KEY: `).
@@ -786,6 +788,22 @@ fn compile_scenario(
                     format!("unknown key '{k}'; {} reads {reads}", expect.id),
                 ));
             }
+            for (k, v) in m {
+                let (fits, want) = if expect.data_numbers.contains(&k.as_str()) {
+                    (v.is_u64(), "a whole number")
+                } else {
+                    (v.is_string(), "text (quote a number)")
+                };
+                if !fits {
+                    return Err(LoadError::at(
+                        file,
+                        text,
+                        k,
+                        &format!("{field}.data.{k}"),
+                        format!("{want}, not {v}"),
+                    ));
+                }
+            }
         }
         _ => {
             return Err(LoadError::at(
@@ -936,7 +954,8 @@ endpoints:
             endpoints: &["one"],
             variables: &["curp"],
             error_variables: &[],
-            data_keys: &["status"],
+            data_keys: &["status", "down"],
+            data_numbers: &["down"],
             required: &|_| vec!["success"],
             settings: &|s| check_limits(s, &["per_day"], &[]),
         }
@@ -1055,8 +1074,29 @@ endpoints:
             &expect(),
             line,
             "endpoints.one.scenarios.success.data",
-            "unknown key 'sttus'; demo reads status",
+            "unknown key 'sttus'; demo reads status, down",
         );
+        // Text where text is read, a whole number where one is: a value of
+        // another type would be read as absent.
+        parse_provider("demo.yaml", &with("{status: BD, down: 2}"), &expect()).unwrap();
+        for (data, key, message) in [
+            ("{status: 5}", "status", "text (quote a number), not 5"),
+            (
+                "{status: [BD]}",
+                "status",
+                r#"text (quote a number), not ["BD"]"#,
+            ),
+            ("{down: two}", "down", r#"a whole number, not "two""#),
+            ("{down: -1}", "down", "a whole number, not -1"),
+        ] {
+            refused(
+                &with(data),
+                &expect(),
+                line,
+                &format!("endpoints.one.scenarios.success.data.{key}"),
+                message,
+            );
+        }
         refused(
             &with("[status]"),
             &expect(),

@@ -295,6 +295,13 @@ pub trait Provider: Send + Sync + 'static {
         &[]
     }
 
+    /// The keys of `data_keys` whose values are whole numbers; the others
+    /// are text. A value of another type is refused at load (it would be
+    /// read as absent).
+    fn data_numbers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Checks a persona's `provider_data.<id>` at load: what the module
     /// reads of it, and nothing else (a key it does not read would be
     /// ignored without a word). Errs with the offending key's path below

@@ -76,6 +76,10 @@ impl Provider for AsyncVerification {
         &["outcome", "code", "message", "down"]
     }
 
+    fn data_numbers(&self) -> &'static [&'static str] {
+        &["down"]
+    }
+
     fn variables(&self) -> &'static [&'static str] {
         &[
             "verification_id",

@@ -140,6 +140,10 @@ impl Provider for Nss {
         ]
     }
 
+    fn data_numbers(&self) -> &'static [&'static str] {
+        &["duration"]
+    }
+
     fn variables(&self) -> &'static [&'static str] {
         &[
             "id",
