@@ -26,6 +26,8 @@ use serde_json::{json, Value};
 
 use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
 
+mod fidelity;
+
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
 const RFC: &str = "/api/AsyncVerication/RfcByCurp";

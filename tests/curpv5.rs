@@ -6,6 +6,8 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{config, Resp, Sandbox};
 
+mod fidelity;
+
 const PATH: &str = "/api/curp/bycurp";
 const KEY: (&str, &str) = ("apikey", "test-key");
 const CURP: &str = "PXNE660720HMCXTN06";

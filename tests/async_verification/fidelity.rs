@@ -1,0 +1,290 @@
+//! async against seed 004 read letter by letter: what the other async tests
+//! do not pin (redeliveries dropped by a reset or a shutdown, settings
+//! reloaded between verifications). Sandbox time only moves through
+//! `POST /__admin/clock`; the only real waits are for a webhook request to
+//! reach the test's own receiver.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::Response;
+use hyper_util::rt::TokioIo;
+use mxid_sandbox::Source;
+use serde_json::{json, Value};
+
+use crate::common::{config, Http, Sandbox};
+
+const RFC: &str = "/api/AsyncVerication/RfcByCurp";
+const NSS: &str = "/api/AsyncVerication/NssByCurp";
+const STATUS: &str = "/api/AsyncVerication/verificationStatus";
+const KEY: &str = "hunt-key";
+const EPN: &str = "PXNE660720HMCXTN06";
+
+// ---- a small webhook receiver ------------------------------------------------
+
+#[derive(Clone, Copy)]
+enum Answer {
+    /// 200 {"completed": true}
+    Completed,
+    /// This status, no "completed".
+    Status(u16),
+    /// Never answers.
+    Hang,
+}
+
+/// A port-0 HTTP server that counts the requests it gets and answers all
+/// of them as told.
+struct Hook {
+    url: String,
+    answer: Arc<Mutex<Answer>>,
+    count: tokio::sync::watch::Receiver<usize>,
+}
+
+impl Hook {
+    async fn start(answer: Answer) -> Hook {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answer = Arc::new(Mutex::new(answer));
+        let (tx, count) = tokio::sync::watch::channel(0usize);
+        let tx = Arc::new(tx);
+        let shared = answer.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let answer = shared.clone();
+                let tx = tx.clone();
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let answer = answer.clone();
+                    let tx = tx.clone();
+                    async move {
+                        let _ = req.into_body().collect().await;
+                        tx.send_modify(|n| *n += 1);
+                        let a = *answer.lock().unwrap();
+                        let (status, body) = match a {
+                            Answer::Completed => (200, r#"{"completed": true}"#),
+                            Answer::Status(s) => (s, r#"{"code":"E","message":"down"}"#),
+                            Answer::Hang => std::future::pending().await,
+                        };
+                        let mut res = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                        *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                        Ok::<_, std::convert::Infallible>(res)
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Hook {
+            url: format!("http://{addr}/hook"),
+            answer,
+            count,
+        }
+    }
+
+    fn answer(&self, a: Answer) {
+        *self.answer.lock().unwrap() = a;
+    }
+
+    fn received(&self) -> usize {
+        *self.count.borrow()
+    }
+
+    /// Waits (5 s at most) until `n` requests have arrived.
+    async fn arrived(&self, n: usize) {
+        let mut count = self.count.clone();
+        tokio::time::timeout(Duration::from_secs(5), count.wait_for(|c| *c >= n))
+            .await
+            .expect("the webhook arrived within 5 s")
+            .unwrap();
+    }
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+async fn create(sb: &Http, path: &str, headers: &[(&str, &str)], body: Value) -> String {
+    let mut h = vec![("apikey", KEY)];
+    h.extend_from_slice(headers);
+    let r = sb.post(path, &h, body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["verificationId"].as_str().unwrap().to_string()
+}
+
+async fn status(sb: &Http, id: &str) -> Value {
+    let r = sb
+        .get(&format!("{STATUS}?verificationId={id}"), &[("apikey", KEY)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+async fn set_webhook(sb: &Http, url: &str) {
+    let r = sb
+        .send(
+            "PUT",
+            &format!("/__admin/webhooks/{KEY}"),
+            &[("content-type", "application/json")],
+            json!({ "url": url }).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn deliveries(sb: &Http) -> Vec<Value> {
+    sb.admin_get("/__admin/webhooks/deliveries")
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A scenarios folder holding the embedded async.yaml with `replace` applied.
+fn async_yaml(dir: &std::path::Path, replace: &[(&str, &str)]) {
+    let mut yaml = include_str!("../../scenarios/async.yaml").to_string();
+    for (from, to) in replace {
+        assert!(yaml.contains(from), "{from}");
+        yaml = yaml.replace(from, to);
+    }
+    std::fs::write(dir.join("async.yaml"), yaml).unwrap();
+}
+
+// ---- tests -------------------------------------------------------------------
+
+// README, async, Webhooks: "Every attempt runs on its own task: a target
+// that hangs holds up no request, no shutdown (shutdown, and a reset, drop
+// attempts in flight, redeliveries too: the redeliver route then answers
+// 503)". A redelivery to a target that never answers, cut short by a reset
+// of its namespace, answers 503 at once (not after webhook_timeout), and
+// the fresh namespace lists no attempt.
+#[tokio::test]
+async fn a_redelivery_dropped_by_a_reset_answers_503_at_once() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start(Answer::Hang).await;
+    // Completed with no target, then pointed at one that never answers.
+    let id = create(&sb, RFC, &[], json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    assert_eq!(status(&sb, &id).await["verificationStatus"], 4);
+    set_webhook(&sb, &hook.url).await;
+    let started = std::time::Instant::now();
+    let redeliver = sb.send_in_background(
+        "POST",
+        &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+        &[],
+        "",
+    );
+    hook.arrived(1).await;
+    let r = sb.admin_post("/__admin/reset", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = tokio::time::timeout(Duration::from_secs(5), redeliver)
+        .await
+        .expect("the redeliver route answered")
+        .unwrap()
+        .expect("an answer, not a closed connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(r.status, 503, "{}", r.text());
+    let e = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(e.contains("was dropped"), "{e}");
+    assert!(deliveries(&sb).await.is_empty());
+}
+
+// README, async settings: "The settings below are a verification's from its
+// creation: a reload that changes them (delays, retries, attempts, the
+// timeout) applies to the verifications made after it, as a provider's new
+// policy would." A verification made before a reload keeps the 2 s
+// processing delay, the 15 min retry interval and the 5 attempts; one made
+// after it takes the reloaded 10 s, 1 min and 2 attempts.
+#[tokio::test]
+async fn a_reload_of_the_settings_applies_only_to_verifications_made_after_it() {
+    let dir = crate::common::temp_dir("hunt-async-reload-settings");
+    let _gone = crate::common::RemovedOnDrop(dir.clone());
+    async_yaml(&dir, &[]);
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let hook = Hook::start(Answer::Status(500)).await;
+    set_webhook(&sb, &hook.url).await;
+    let before = create(&sb, NSS, &[], json!({"curp": EPN})).await;
+    async_yaml(
+        &dir,
+        &[
+            ("processing_delay: 2s", "processing_delay: 10s"),
+            ("webhook_attempts: 5", "webhook_attempts: 2"),
+            ("webhook_retry_interval: 15m", "webhook_retry_interval: 1m"),
+        ],
+    );
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let after = create(&sb, NSS, &[], json!({"curp": "HEGJ900515HDFRRN01"})).await;
+    sb.advance("2s").await;
+    assert_eq!(status(&sb, &before).await["verificationStatus"], 3);
+    assert_eq!(status(&sb, &after).await["verificationStatus"], 1);
+    sb.advance("8s").await;
+    assert_eq!(status(&sb, &after).await["verificationStatus"], 3);
+    sb.advance("3h").await;
+    let times = |id: &str, d: &[Value]| -> Vec<String> {
+        d.iter()
+            .filter(|e| e["verificationId"] == id)
+            .map(|e| e["time"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let d = deliveries(&sb).await;
+    assert_eq!(
+        times(&before, &d),
+        [
+            "2024-05-15T10:00:02.000000-06:00",
+            "2024-05-15T10:15:02.000000-06:00",
+            "2024-05-15T10:30:02.000000-06:00",
+            "2024-05-15T10:45:02.000000-06:00",
+            "2024-05-15T11:00:02.000000-06:00",
+        ]
+    );
+    assert_eq!(
+        times(&after, &d),
+        [
+            "2024-05-15T10:00:10.000000-06:00",
+            "2024-05-15T10:01:10.000000-06:00",
+        ]
+    );
+    assert_eq!(hook.received(), 7);
+    hook.answer(Answer::Completed);
+    for id in [&before, &after] {
+        assert_eq!(status(&sb, id).await["verificationStatus"], 4);
+    }
+}
+
+// README, async, Webhooks: "(shutdown, and a reset, drop attempts in flight,
+// redeliveries too: the redeliver route then answers 503)". A redelivery to
+// a target that never answers, in flight when the sandbox is shut down: the
+// shutdown is not held up by it, and its admin client gets the 503 (not a
+// connection closed under it).
+#[tokio::test]
+async fn a_redelivery_dropped_by_shutdown_answers_503() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start(Answer::Hang).await;
+    let id = create(&sb, RFC, &[], json!({"curp": EPN, "state": 9})).await;
+    sb.advance("2s").await;
+    set_webhook(&sb, &hook.url).await;
+    let redeliver = sb.send_in_background(
+        "POST",
+        &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+        &[],
+        "",
+    );
+    hook.arrived(1).await;
+    assert!(sb.stop_within(Duration::from_secs(3)).await);
+    let r = tokio::time::timeout(Duration::from_secs(5), redeliver)
+        .await
+        .expect("the redeliver route answered")
+        .unwrap()
+        .expect("an answer, not a closed connection");
+    assert_eq!(r.status, 503, "{}", r.text());
+    let e = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(e.contains("was dropped"), "{e}");
+}
