@@ -855,6 +855,16 @@ async fn calculate_curp_checks_every_field_in_the_documents_order() {
         r.json()["response"],
         json!({"error": "El año de nacimiento 2100 está fuera del rango de la CURP (1900 a 2099)"})
     );
+    // The year as typed: four digits.
+    let r = calc(&sb, |b| {
+        b.insert("yearBirth".into(), json!("0000"));
+    })
+    .await;
+    assert_error(&r, 417);
+    assert_eq!(
+        r.json()["response"],
+        json!({"error": "El año de nacimiento 0000 está fuera del rango de la CURP (1900 a 2099)"})
+    );
     // 417 by name.
     let r = sb
         .post(

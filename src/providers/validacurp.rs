@@ -48,8 +48,9 @@ fn no_such_date(year: &str, month: &str, day: &str) -> String {
 /// [`no_such_date`]'s kin, for what the calculation itself refuses.
 fn calculation_refused(e: &curp::CalcError) -> String {
     match e {
+        // Four digits, as the year was typed (`0000`, not `0`).
         curp::CalcError::YearOutOfRange(y) => {
-            format!("El año de nacimiento {y} está fuera del rango de la CURP (1900 a 2099)")
+            format!("El año de nacimiento {y:04} está fuera del rango de la CURP (1900 a 2099)")
         }
         curp::CalcError::EmptyNames => "El nombre está vacío".into(),
         curp::CalcError::EmptyFirstSurname => "El primer apellido está vacío".into(),
