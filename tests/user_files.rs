@@ -14,6 +14,7 @@ use mxid_sandbox::{providers, Config, Source};
 
 mod fixture_files;
 mod names;
+mod personas;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 const CREDENTIALS: &str = include_str!("../fixtures/credentials.yaml");

@@ -59,12 +59,12 @@ pub enum CurpCommand {
     },
 }
 
-/// Runs a `curp` command; `scenarios` are every provider's id with the
-/// scenario names it defines (what a persona's scenario selects).
+/// Runs a `curp` command; `scenarios` are every provider's id with each
+/// endpoint's scenario names (what a persona's scenario selects).
 pub fn run(
     cmd: &CurpCommand,
     domain: &Domain,
-    scenarios: &[(String, Vec<String>)],
+    scenarios: &[(String, Vec<Vec<String>>)],
 ) -> Result<Value, String> {
     match cmd {
         CurpCommand::Check { curp } => {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Deserializer};
 
 use super::catalogs::{Catalogs, LoadError};
+use super::ine::Ine;
 use super::person::{Person, Registry};
 use super::{is_loose, Sex};
 use crate::time::Date;
@@ -82,14 +83,22 @@ fn set<T, V: Clone + Into<T>>(target: &mut T, value: &Option<V>) {
 
 impl Persona {
     /// Whether every provider answers this persona not found: the scenario
-    /// it asks of each is a `not_found…` one that provider defines. A
-    /// provider without that scenario answers the persona as anyone (as
-    /// selection skips a name the endpoint lacks), with a person.
-    /// `scenarios`: every provider's (id, scenario names).
-    pub fn found_nowhere(&self, scenarios: &[(String, Vec<String>)]) -> bool {
-        scenarios.iter().all(|(provider, names)| {
-            self.scenario_for(provider)
-                .is_some_and(|s| s.starts_with("not_found") && names.iter().any(|n| n == s))
+    /// it asks of each is a `not_found…` one that every endpoint of the
+    /// provider that can answer not found (the ones that look a person up)
+    /// defines. An endpoint without that scenario answers the persona as
+    /// anyone (selection skips a name the endpoint lacks), with a person.
+    /// `scenarios`: every provider's id and each endpoint's scenario names.
+    pub fn found_nowhere(&self, scenarios: &[(String, Vec<Vec<String>>)]) -> bool {
+        scenarios.iter().all(|(provider, endpoints)| {
+            let Some(s) = self
+                .scenario_for(provider)
+                .filter(|s| s.starts_with("not_found"))
+            else {
+                return false;
+            };
+            let has = |names: &Vec<String>| names.iter().any(|n| n == s);
+            let looks_up = |names: &&Vec<String>| names.iter().any(|n| n.starts_with("not_found"));
+            endpoints.iter().any(has) && endpoints.iter().filter(looks_up).all(has)
         })
     }
 
@@ -135,11 +144,61 @@ impl Persona {
             set(&mut t.elector_code, &i.elector_code);
             set(&mut t.cic, &i.cic);
             set(&mut t.ocr, &i.ocr);
-            set(&mut t.issue_number, &i.issue_number);
-            set(&mut t.issue_year, &i.issue_year);
-            set(&mut t.registration_year, &i.registration_year);
-            set(&mut t.expiry_year, &i.expiry_year);
+            i.complete_years(t);
         }
+    }
+}
+
+impl InePatch {
+    /// Sets the years and issue number given, and derives those left out
+    /// from them by the credential's rules (the synthetic ones where the
+    /// rules leave a choice): the first credential ("00") is issued the
+    /// year of registration, a replacement after it, and a credential
+    /// expires ten years after its issue.
+    fn complete_years(&self, t: &mut Ine) {
+        let drawn = t.clone();
+        let first = self.issue_number.as_deref().map(|n| n == "00");
+        let mut reg = self.registration_year;
+        let mut issue = self.issue_year;
+        match first {
+            Some(true) => {
+                reg = reg.or(issue).or(Some(drawn.registration_year));
+                issue = issue.or(reg);
+            }
+            Some(false) => {
+                reg = reg.or_else(|| match issue {
+                    Some(i) if drawn.registration_year >= i => Some(i.saturating_sub(1)),
+                    _ => Some(drawn.registration_year),
+                });
+                let r = reg.unwrap_or(drawn.registration_year);
+                issue = issue.or(Some(if drawn.issue_year > r {
+                    drawn.issue_year
+                } else {
+                    r.saturating_add(1)
+                }));
+            }
+            None => {
+                reg = reg.or(match issue {
+                    Some(i) if drawn.registration_year > i => Some(i),
+                    _ => Some(drawn.registration_year),
+                });
+                let r = reg.unwrap_or(drawn.registration_year);
+                issue = issue.or(Some(drawn.issue_year.max(r)));
+            }
+        }
+        let (reg, issue) = (
+            reg.unwrap_or(drawn.registration_year),
+            issue.unwrap_or(drawn.issue_year),
+        );
+        t.registration_year = reg;
+        t.issue_year = issue;
+        t.issue_number = match &self.issue_number {
+            Some(n) => n.as_str().into(),
+            None if issue == reg => "00".into(),
+            None if drawn.issue_number.as_str() != "00" => drawn.issue_number,
+            None => "01".into(),
+        };
+        t.expiry_year = self.expiry_year.unwrap_or(issue.saturating_add(10));
     }
 }
 
@@ -199,6 +258,37 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                     n,
                     "nss",
                     format!("\"{n}\" is not 11 digits (or \"\": none)"),
+                );
+            }
+        }
+        // The registry numbers its acts, books, volumes and pages
+        // (validacurp states them as JSON numbers): digits, or "" for none.
+        if let Some(r) = &p.registry {
+            for (field, value) in [
+                ("act_number", &r.act_number),
+                ("book", &r.book),
+                ("volume", &r.volume),
+                ("page", &r.page),
+            ] {
+                if let Some(v) = value
+                    .as_ref()
+                    .filter(|v| !v.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    let field = format!("registry.{field}");
+                    return err(
+                        v,
+                        &field,
+                        format!("\"{v}\" is not a number (digits, or \"\": none)"),
+                    );
+                }
+            }
+        }
+        if let Some(n) = p.ine.as_ref().and_then(|i| i.issue_number.as_ref()) {
+            if n.len() != 2 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return err(
+                    n,
+                    "ine.issue_number",
+                    format!("\"{n}\" is not two digits (\"00\": the first credential)"),
                 );
             }
         }
@@ -290,6 +380,79 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ine_years_left_out_follow_the_given_ones() {
+        let drawn = |number: &str, reg: u16, issue: u16| Ine {
+            elector_code: "X".into(),
+            cic: "1".into(),
+            ocr: "1".into(),
+            issue_number: number.into(),
+            issue_year: issue,
+            registration_year: reg,
+            expiry_year: issue + 10,
+        };
+        let years = |patch: InePatch, t: Ine| {
+            let mut t = t;
+            patch.complete_years(&mut t);
+            (
+                t.issue_number.as_str().to_string(),
+                t.registration_year,
+                t.issue_year,
+                t.expiry_year,
+            )
+        };
+        let patch = |number: Option<&str>, reg, issue, expiry| InePatch {
+            issue_number: number.map(str::to_string),
+            registration_year: reg,
+            issue_year: issue,
+            expiry_year: expiry,
+            ..InePatch::default()
+        };
+        let replaced = drawn("02", 2005, 2022);
+        let first = drawn("00", 2020, 2020);
+        // An issue year alone: the expiry follows it, the number the years.
+        assert_eq!(
+            years(patch(None, None, Some(2016), None), replaced.clone()),
+            ("02".into(), 2005, 2016, 2026)
+        );
+        assert_eq!(
+            years(patch(None, None, Some(2016), None), first.clone()),
+            ("00".into(), 2016, 2016, 2026)
+        );
+        assert_eq!(
+            years(patch(None, None, Some(2021), None), first.clone()),
+            ("01".into(), 2020, 2021, 2031)
+        );
+        // "00": issued the year of registration.
+        assert_eq!(
+            years(patch(Some("00"), None, None, None), replaced.clone()),
+            ("00".into(), 2005, 2005, 2015)
+        );
+        assert_eq!(
+            years(patch(Some("00"), None, Some(2019), None), replaced.clone()),
+            ("00".into(), 2019, 2019, 2029)
+        );
+        // Both years alike: the first credential.
+        assert_eq!(
+            years(patch(None, Some(2018), Some(2018), None), replaced.clone()),
+            ("00".into(), 2018, 2018, 2028)
+        );
+        // A replacement: issued after its registration.
+        assert_eq!(
+            years(patch(Some("03"), None, None, None), first.clone()),
+            ("03".into(), 2020, 2021, 2031)
+        );
+        assert_eq!(
+            years(patch(Some("02"), Some(2010), Some(2019), None), first),
+            ("02".into(), 2010, 2019, 2029)
+        );
+        // What is given stays as given.
+        assert_eq!(
+            years(patch(None, None, None, Some(2040)), replaced),
+            ("02".into(), 2005, 2022, 2040)
+        );
+    }
+
+    #[test]
     fn personas_load() {
         let d = domain();
         assert!(d.personas.len() >= 14);
@@ -367,6 +530,30 @@ mod tests {
             (Some(2), Some("[0].birth_date")),
             "{e}"
         );
+        // The registry's numbers are digits (validacurp states them as
+        // numbers), an issue number two.
+        let e = load(
+            "- curp: PXNE660720HMCXTN06\n  registry:\n    act_number: ABC\n",
+            c,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(3), Some("[0].registry.act_number")),
+            "{e}"
+        );
+        assert!(e.message.contains("\"ABC\" is not a number"), "{e}");
+        let e = load(
+            "- curp: PXNE660720HMCXTN06\n  ine:\n    issue_number: \"1\"\n",
+            c,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("[0].ine.issue_number"), "{e}");
+        load(
+            "- curp: PXNE660720HMCXTN06\n  registry: {book: \"\", page: \"0012\"}\n  ine: {issue_number: \"03\"}\n",
+            c,
+        )
+        .unwrap();
         let e = load("- curp: PXNE660720HMCXTN06\n  colour: red\n", c).unwrap_err();
         assert!(e.message.contains("unknown field"), "{e}");
         assert!(load("# nothing yet\n", c).unwrap().is_empty());

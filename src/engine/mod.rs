@@ -246,15 +246,23 @@ impl Engine {
         catalog(&self.defs())
     }
 
-    /// Every provider's id with the names of the scenarios its endpoints
-    /// define, in the catalog's order.
-    pub fn scenarios_by_provider(&self) -> Vec<(String, Vec<String>)> {
-        let mut by: Vec<(String, Vec<String>)> = Vec::new();
+    /// Every provider's id with, per endpoint, the names of the scenarios
+    /// it defines, in the catalog's order.
+    pub fn scenarios_by_provider(&self) -> Vec<(String, Vec<Vec<String>>)> {
+        // The catalog lists a provider's rows together, an endpoint's too.
+        let mut by: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+        let mut path = String::new();
         for row in self.catalog() {
-            match by.iter_mut().find(|(p, _)| *p == row.provider) {
-                Some((_, names)) => names.push(row.name),
-                None => by.push((row.provider, vec![row.name])),
+            if by.last().is_none_or(|(p, _)| *p != row.provider) {
+                by.push((row.provider, Vec::new()));
+                path.clear();
             }
+            let endpoints = &mut by.last_mut().expect("pushed above").1;
+            if endpoints.is_empty() || row.path != path {
+                endpoints.push(Vec::new());
+                path = row.path;
+            }
+            endpoints.last_mut().expect("pushed above").push(row.name);
         }
         by
     }
