@@ -21,6 +21,8 @@ use mxid_sandbox::curp::{random_curp, Domain};
 use mxid_sandbox::engine::fixtures::EMBEDDED;
 use mxid_sandbox::Config;
 
+mod people;
+
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 const CURPV5: &str = "/api/curp/bycurp";
 const NSS: &str = "/api/v1/imss/nss";

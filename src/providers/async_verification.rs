@@ -435,7 +435,8 @@ fn ine_data(call: &Call<'_>) -> Value {
     let ocr = field("ocr");
     let mut h = Sha256::new();
     h.update(call.config.seed.to_le_bytes());
-    for part in [&kind, &id, &ocr] {
+    // One credential however its letters are cased: the same holder.
+    for part in [&kind, &id.to_ascii_uppercase(), &ocr.to_ascii_uppercase()] {
         h.update(part.as_bytes());
         h.update([0]);
     }
