@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::common::{config, Resp, Sandbox};
 
 const PATH: &str = "/verify/id_check";
-const CREDS: [(&str, &str); 2] = [("X-DF-API-ID", "hunt-api-id"), ("X-DF-API-SECRET", "s")];
+const CREDS: [(&str, &str); 2] = [("X-DF-API-ID", "audit-api-id"), ("X-DF-API-SECRET", "s")];
 const EPN: &str = "PXNE660720HMCXTN06";
 /// A strictly valid CURP with no persona: a synthetic person.
 const NAZA: &str = "NAZA650704MTLVCL05";

@@ -21,7 +21,7 @@ use crate::common::{config, Http, Sandbox};
 const RFC: &str = "/api/AsyncVerication/RfcByCurp";
 const NSS: &str = "/api/AsyncVerication/NssByCurp";
 const STATUS: &str = "/api/AsyncVerication/verificationStatus";
-const KEY: &str = "hunt-key";
+const KEY: &str = "audit-key";
 const EPN: &str = "PXNE660720HMCXTN06";
 
 // ---- a small webhook receiver ------------------------------------------------
@@ -200,7 +200,7 @@ async fn a_redelivery_dropped_by_a_reset_answers_503_at_once() {
 // after it takes the reloaded 10 s, 1 min and 2 attempts.
 #[tokio::test]
 async fn a_reload_of_the_settings_applies_only_to_verifications_made_after_it() {
-    let dir = crate::common::temp_dir("hunt-async-reload-settings");
+    let dir = crate::common::temp_dir("async-reload-settings");
     let _gone = crate::common::RemovedOnDrop(dir.clone());
     async_yaml(&dir, &[]);
     let sb = Sandbox::start_with(mxid_sandbox::Config {

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::common::{Resp, Sandbox};
 
 const PATH: &str = "/api/curp/bycurp";
-const KEY: (&str, &str) = ("apikey", "hunt-key");
+const KEY: (&str, &str) = ("apikey", "audit-key");
 
 async fn bycurp(sb: &Sandbox, curp: &str) -> Resp {
     sb.post(PATH, &[KEY], json!({ "curp": curp })).await

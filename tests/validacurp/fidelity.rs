@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::common::{Resp, Sandbox};
 
-const BEARER: (&str, &str) = ("authorization", "Bearer hunt-token");
+const BEARER: (&str, &str) = ("authorization", "Bearer audit-token");
 const JSON: (&str, &str) = ("content-type", "application/json");
 
 /// The document's static test payload ("Pruebas"), as the sandbox serves it.
@@ -92,7 +92,7 @@ async fn a_comma_with_no_member_before_it_is_not_a_trailing_comma() {
         "{,}",
         "{ , }",
         "[,]",
-        "{\"token\": \"hunt-token\", \"a\": {,}}",
+        "{\"token\": \"audit-token\", \"a\": {,}}",
     ] {
         let r = sb
             .send("POST", "/curp/getEntities", &[JSON, BEARER], body)
