@@ -222,6 +222,7 @@ impl Request {
                     Some(other) => Field::Other(other),
                 }
             }
+            // A form's first field of the name, as Go and .NET read one.
             Body::Form(fields) => match fields.iter().find(|(k, _)| matches(k)) {
                 Some((_, v)) => Field::Str(v),
                 None => Field::Missing,

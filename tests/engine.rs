@@ -1257,7 +1257,7 @@ async fn unknown_paths_are_404() {
     // A prefix without its trailing slash is still the provider's: the
     // slash is forgiven everywhere. Each answers its own 404's keys.
     for (path, key) in [
-        ("/api/curp", "error"),
+        ("/api/curp", "message"),
         ("/api/v1", "message"),
         ("/api/v2/curp", "code_error"),
         ("/curp", "code_error"),

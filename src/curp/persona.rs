@@ -261,24 +261,25 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 );
             }
         }
-        // The registry numbers its acts, books, volumes and pages
-        // (validacurp states them as JSON numbers): digits, or "" for none.
+        // The registry numbers its municipalities, acts, books, volumes and
+        // pages (validacurp states them as JSON numbers): digits, or "" for
+        // none.
         if let Some(r) = &p.registry {
             for (field, value) in [
+                ("municipality_code", &r.municipality_code),
                 ("act_number", &r.act_number),
                 ("book", &r.book),
                 ("volume", &r.volume),
                 ("page", &r.page),
             ] {
-                if let Some(v) = value
-                    .as_ref()
-                    .filter(|v| !v.bytes().all(|b| b.is_ascii_digit()))
-                {
+                // 19 digits always fit the 64 bits validacurp reads them into.
+                let number = |v: &&String| v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit());
+                if let Some(v) = value.as_ref().filter(|v| !number(v)) {
                     let field = format!("registry.{field}");
                     return err(
                         v,
                         &field,
-                        format!("\"{v}\" is not a number (digits, or \"\": none)"),
+                        format!("\"{v}\" is not a number (at most 19 digits, or \"\": none)"),
                     );
                 }
             }
@@ -543,6 +544,21 @@ mod tests {
             "{e}"
         );
         assert!(e.message.contains("\"ABC\" is not a number"), "{e}");
+        for (field, value) in [
+            ("act_number", "99999999999999999999"),
+            ("municipality_code", "ABC"),
+        ] {
+            let e = load(
+                &format!("- curp: PXNE660720HMCXTN06\n  registry:\n    {field}: \"{value}\"\n"),
+                c,
+            )
+            .unwrap_err();
+            assert_eq!(
+                e.field.as_deref(),
+                Some(&*format!("[0].registry.{field}")),
+                "{e}"
+            );
+        }
         let e = load(
             "- curp: PXNE660720HMCXTN06\n  ine:\n    issue_number: \"1\"\n",
             c,

@@ -247,24 +247,17 @@ impl Engine {
     }
 
     /// Every provider's id with, per endpoint, the names of the scenarios
-    /// it defines, in the catalog's order.
+    /// it defines (what a persona's scenario is looked up in).
     pub fn scenarios_by_provider(&self) -> Vec<(String, Vec<Vec<String>>)> {
-        // The catalog lists a provider's rows together, an endpoint's too.
-        let mut by: Vec<(String, Vec<Vec<String>>)> = Vec::new();
-        let mut path = String::new();
-        for row in self.catalog() {
-            if by.last().is_none_or(|(p, _)| *p != row.provider) {
-                by.push((row.provider, Vec::new()));
-                path.clear();
-            }
-            let endpoints = &mut by.last_mut().expect("pushed above").1;
-            if endpoints.is_empty() || row.path != path {
-                endpoints.push(Vec::new());
-                path = row.path;
-            }
-            endpoints.last_mut().expect("pushed above").push(row.name);
-        }
-        by
+        self.defs()
+            .providers
+            .iter()
+            .map(|p| {
+                let endpoints = p.endpoints.iter();
+                let names = endpoints.map(|e| e.scenarios.keys().cloned().collect());
+                (p.id.clone(), names.collect())
+            })
+            .collect()
     }
 
     /// Answers a request whose body was over the limit, in the shape of the

@@ -435,8 +435,9 @@ fn ine_data(call: &Call<'_>) -> Value {
     let ocr = field("ocr");
     let mut h = Sha256::new();
     h.update(call.config.seed.to_le_bytes());
-    // One credential however its letters are cased: the same holder.
-    for part in [&kind, &id.to_ascii_uppercase(), &ocr.to_ascii_uppercase()] {
+    // One credential however its letters are cased: the same holder (the
+    // OCR is digits).
+    for part in [&kind, &id.to_ascii_uppercase(), &ocr] {
         h.update(part.as_bytes());
         h.update([0]);
     }
