@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
                 variables: m.variables(),
                 error_variables: m.error_variables(),
                 data_keys: m.data_keys(),
+                data_numbers: m.data_numbers(),
                 required: &required,
                 settings: &|s| m.check_settings(s),
             };
