@@ -454,19 +454,24 @@ fn assert_error(r: &crate::common::Resp, http: u16, code: &str, message: &str) {
 
 /// A scenarios folder holding async.yaml with some `settings` lines replaced.
 fn scenarios_with(tag: &str, replace: &[(&str, &str)]) -> PathBuf {
-    let mut yaml = include_str!("../scenarios/async.yaml").to_string();
-    for (from, to) in replace {
-        assert!(yaml.contains(from), "{from}");
-        yaml = yaml.replace(from, to);
-    }
     let dir = std::env::temp_dir().join(format!(
         "mxid-async-{tag}-{}-{:?}",
         std::process::id(),
         std::thread::current().id()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("async.yaml"), yaml).unwrap();
+    write_async_yaml(&dir, replace);
     dir
+}
+
+/// Writes the embedded async.yaml with `replace` applied into `dir`.
+fn write_async_yaml(dir: &std::path::Path, replace: &[(&str, &str)]) {
+    let mut yaml = include_str!("../scenarios/async.yaml").to_string();
+    for (from, to) in replace {
+        assert!(yaml.contains(from), "{from}");
+        yaml = yaml.replace(from, to);
+    }
+    std::fs::write(dir.join("async.yaml"), yaml).unwrap();
 }
 
 /// A sandbox whose webhook timeout is `timeout`.

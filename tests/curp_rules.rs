@@ -20,7 +20,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
-use crate::common::Sandbox;
+use crate::common::{with_check_digit, Sandbox};
 
 /// The CURP domain as the server embeds it.
 pub(crate) fn domain() -> &'static Domain {
@@ -415,11 +415,6 @@ fn homonyms_do_not_share_an_rfc() {
     let b = domain().person("HEGJ900515HDFRRN19", 0);
     assert!(rfc_is_valid(&a.rfc) && rfc_is_valid(&b.rfc));
     assert_ne!(a.rfc, b.rfc);
-}
-
-/// `first17` with its check digit.
-fn with_check_digit(first17: &str) -> String {
-    format!("{first17}{}", check_digit(first17).unwrap())
 }
 
 /// The same for the synthetic homonyms (README, "The people behind the

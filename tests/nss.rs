@@ -16,6 +16,16 @@ const EXAMPLE: &str = "ABCD570805HYNHLC52";
 const NOT_FOUND_CURP: &str = "NAZA650704MTLVCL05";
 /// A real, strictly valid CURP that no persona lists.
 const SYNTHETIC: &str = "GOMC850312HJCNRR05";
+/// An execution's keys, in the examples' order.
+const ENVELOPE: [&str; 7] = [
+    "id",
+    "createdAt",
+    "finishedAt",
+    "duration",
+    "status",
+    "request",
+    "response",
+];
 
 const ATTEMPTS_MESSAGE: &str = "El número de operaciones por periodo ha sido alcanzada (2 operacion(es) cada 1 dia(s)), favor de intentar más tarde";
 
@@ -345,18 +355,7 @@ fn assert_live(body: &Value) {
 async fn realistic_path_answers_the_persons_nss() {
     let sb = Sandbox::start().await;
     let a = query(&sb, PATH, SYNTHETIC).await;
-    assert_eq!(
-        keys(&a),
-        [
-            "id",
-            "createdAt",
-            "finishedAt",
-            "duration",
-            "status",
-            "request",
-            "response"
-        ]
-    );
+    assert_eq!(keys(&a), ENVELOPE);
     assert_live(&a);
     assert_eq!(a["status"], "SUCCESS");
     assert_eq!(a["request"], json!({"curp": SYNTHETIC}));
@@ -479,18 +478,7 @@ async fn two_queries_per_curp_per_day() {
     assert_eq!(r.scenario(), "attempts_exceeded");
     let b = r.json();
     assert_live(&b);
-    assert_eq!(
-        keys(&b),
-        [
-            "id",
-            "createdAt",
-            "finishedAt",
-            "duration",
-            "status",
-            "request",
-            "response"
-        ]
-    );
+    assert_eq!(keys(&b), ENVELOPE);
     assert_eq!(b["finishedAt"], "0001-01-01T00:00:00Z");
     assert_eq!(b["duration"], 0);
     assert_eq!(b["status"], "SERVICE_ERROR");

@@ -18,7 +18,6 @@ use crate::engine::{run, run_with_env};
 use crate::user_files::curpv5_dir;
 use mxid_sandbox::config::Source;
 use mxid_sandbox::curp::{random_curp, Domain};
-use mxid_sandbox::engine::fixtures::EMBEDDED;
 use mxid_sandbox::Config;
 
 mod people;
@@ -820,20 +819,9 @@ fn serve_help_states_the_readme_tables_variables_and_defaults() {
 
 // --- SPEC §4: the same person everywhere -----------------------------------------
 
+/// The CURP domain as the server embeds it.
 fn domain() -> Domain {
-    let file = |name: &str| {
-        EMBEDDED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
-            .unwrap()
-    };
-    Domain::from_yaml(
-        file("catalogs.yaml"),
-        file("names.yaml"),
-        file("personas.yaml"),
-    )
-    .unwrap_or_else(|(f, e)| panic!("{f}: {e}"))
+    crate::curp_rules::domain().clone()
 }
 
 /// A number as text or JSON number, as an integer.

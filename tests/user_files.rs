@@ -134,6 +134,85 @@ async fn serving(dir: &Path) -> Sandbox {
     .await
 }
 
+// --- calls shared by the submodules --------------------------------------------
+
+/// The sandbox serving the fixtures in `dir`.
+async fn serving_fixtures(dir: &Path) -> Sandbox {
+    Sandbox::start_with(Config {
+        fixtures: Source::Dir(dir.to_path_buf()),
+        ..config()
+    })
+    .await
+}
+
+/// `curp` sent to `path` as its document sends it, with any credential.
+async fn ask(sb: &Sandbox, path: &str, auth: &[(&str, &str)], field: &str, curp: &str) -> Resp {
+    let mut body = serde_json::Map::new();
+    body.insert(field.into(), curp.into());
+    sb.post(path, auth, Value::Object(body)).await
+}
+
+async fn bycurp(sb: &Sandbox, curp: &str) -> Resp {
+    ask(sb, "/api/curp/bycurp", &[("apikey", "k")], "curp", curp).await
+}
+
+async fn get_data(sb: &Sandbox, curp: &str) -> Resp {
+    let auth = [("authorization", "Bearer t")];
+    ask(sb, "/curp/getData", &auth, "curp", curp).await
+}
+
+async fn id_check(sb: &Sandbox, curp: &str) -> Resp {
+    let auth = [("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")];
+    ask(sb, "/verify/id_check", &auth, "id_number", curp).await
+}
+
+/// nss's query, with `headers` beside the key.
+async fn imss(sb: &Sandbox, curp: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut h = vec![("x-api-key", "k")];
+    h.extend_from_slice(headers);
+    ask(sb, "/api/v1/imss/nss", &h, "curp", curp).await
+}
+
+/// Creates an async verification: its id.
+async fn create(sb: &Sandbox, path: &str, body: Value, headers: &[(&str, &str)]) -> String {
+    let mut h = vec![("apikey", "ak")];
+    h.extend_from_slice(headers);
+    let r = sb.post(path, &h, body).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+    r.json()["verificationId"].as_str().unwrap().to_string()
+}
+
+async fn status_of(sb: &Sandbox, id: &str) -> Value {
+    let r = sb
+        .get(
+            &format!("/api/AsyncVerication/verificationStatus?verificationId={id}"),
+            &[("apikey", "ak")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// An async verification created and the sandbox clock moved 2 s: its status.
+async fn verified(sb: &Sandbox, path: &str, body: Value) -> Value {
+    let id = create(sb, path, body, &[]).await;
+    sb.advance("2s").await;
+    status_of(sb, &id).await
+}
+
+/// The `verification` string of a status, parsed.
+fn verification(status: &Value) -> Value {
+    serde_json::from_str(status["verification"].as_str().unwrap_or("null")).unwrap()
+}
+
+/// A JSON value as text (strings without their quotes).
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 // --- what works as documented ----------------------------------------------
 
 #[test]

@@ -4,154 +4,15 @@
 //! `POST /__admin/clock`; the only real waits are for a webhook request to
 //! reach the test's own receiver.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::Response;
-use hyper_util::rt::TokioIo;
 use mxid_sandbox::Source;
 use serde_json::{json, Value};
 
-use crate::common::{config, Http, Sandbox};
-
-const RFC: &str = "/api/AsyncVerication/RfcByCurp";
-const NSS: &str = "/api/AsyncVerication/NssByCurp";
-const STATUS: &str = "/api/AsyncVerication/verificationStatus";
-const KEY: &str = "audit-key";
-const EPN: &str = "PXNE660720HMCXTN06";
-
-// ---- a small webhook receiver ------------------------------------------------
-
-#[derive(Clone, Copy)]
-enum Answer {
-    /// 200 {"completed": true}
-    Completed,
-    /// This status, no "completed".
-    Status(u16),
-    /// Never answers.
-    Hang,
-}
-
-/// A port-0 HTTP server that counts the requests it gets and answers all
-/// of them as told.
-struct Hook {
-    url: String,
-    answer: Arc<Mutex<Answer>>,
-    count: tokio::sync::watch::Receiver<usize>,
-}
-
-impl Hook {
-    async fn start(answer: Answer) -> Hook {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let answer = Arc::new(Mutex::new(answer));
-        let (tx, count) = tokio::sync::watch::channel(0usize);
-        let tx = Arc::new(tx);
-        let shared = answer.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let answer = shared.clone();
-                let tx = tx.clone();
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let answer = answer.clone();
-                    let tx = tx.clone();
-                    async move {
-                        let _ = req.into_body().collect().await;
-                        tx.send_modify(|n| *n += 1);
-                        let a = *answer.lock().unwrap();
-                        let (status, body) = match a {
-                            Answer::Completed => (200, r#"{"completed": true}"#),
-                            Answer::Status(s) => (s, r#"{"code":"E","message":"down"}"#),
-                            Answer::Hang => std::future::pending().await,
-                        };
-                        let mut res = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-                        *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                        Ok::<_, std::convert::Infallible>(res)
-                    }
-                });
-                tokio::spawn(async move {
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Hook {
-            url: format!("http://{addr}/hook"),
-            answer,
-            count,
-        }
-    }
-
-    fn answer(&self, a: Answer) {
-        *self.answer.lock().unwrap() = a;
-    }
-
-    fn received(&self) -> usize {
-        *self.count.borrow()
-    }
-
-    /// Waits (5 s at most) until `n` requests have arrived.
-    async fn arrived(&self, n: usize) {
-        let mut count = self.count.clone();
-        tokio::time::timeout(Duration::from_secs(5), count.wait_for(|c| *c >= n))
-            .await
-            .expect("the webhook arrived within 5 s")
-            .unwrap();
-    }
-}
-
-// ---- helpers -----------------------------------------------------------------
-
-async fn create(sb: &Http, path: &str, headers: &[(&str, &str)], body: Value) -> String {
-    let mut h = vec![("apikey", KEY)];
-    h.extend_from_slice(headers);
-    let r = sb.post(path, &h, body).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["verificationId"].as_str().unwrap().to_string()
-}
-
-async fn status(sb: &Http, id: &str) -> Value {
-    let r = sb
-        .get(&format!("{STATUS}?verificationId={id}"), &[("apikey", KEY)])
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
-}
-
-async fn set_webhook(sb: &Http, url: &str) {
-    let r = sb
-        .send(
-            "PUT",
-            &format!("/__admin/webhooks/{KEY}"),
-            &[("content-type", "application/json")],
-            json!({ "url": url }).to_string(),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-}
-
-async fn deliveries(sb: &Http) -> Vec<Value> {
-    sb.admin_get("/__admin/webhooks/deliveries")
-        .await
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-/// A scenarios folder holding the embedded async.yaml with `replace` applied.
-fn async_yaml(dir: &std::path::Path, replace: &[(&str, &str)]) {
-    let mut yaml = include_str!("../../scenarios/async.yaml").to_string();
-    for (from, to) in replace {
-        assert!(yaml.contains(from), "{from}");
-        yaml = yaml.replace(from, to);
-    }
-    std::fs::write(dir.join("async.yaml"), yaml).unwrap();
-}
+use super::{
+    create, deliveries, set_webhook, status, write_async_yaml, Answer, Hook, EPN, KEY, NSS, RFC,
+};
+use crate::common::{config, Sandbox};
 
 // ---- tests -------------------------------------------------------------------
 
@@ -164,12 +25,13 @@ fn async_yaml(dir: &std::path::Path, replace: &[(&str, &str)]) {
 #[tokio::test]
 async fn a_redelivery_dropped_by_a_reset_answers_503_at_once() {
     let sb = Sandbox::start().await;
-    let hook = Hook::start(Answer::Hang).await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Hang);
     // Completed with no target, then pointed at one that never answers.
-    let id = create(&sb, RFC, &[], json!({"curp": EPN, "state": 9})).await;
+    let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
     sb.advance("2s").await;
     assert_eq!(status(&sb, &id).await["verificationStatus"], 4);
-    set_webhook(&sb, &hook.url).await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let started = std::time::Instant::now();
     let redeliver = sb.send_in_background(
         "POST",
@@ -202,16 +64,17 @@ async fn a_redelivery_dropped_by_a_reset_answers_503_at_once() {
 async fn a_reload_of_the_settings_applies_only_to_verifications_made_after_it() {
     let dir = crate::common::temp_dir("async-reload-settings");
     let _gone = crate::common::RemovedOnDrop(dir.clone());
-    async_yaml(&dir, &[]);
+    write_async_yaml(&dir, &[]);
     let sb = Sandbox::start_with(mxid_sandbox::Config {
         scenarios: Source::Dir(dir.clone()),
         ..config()
     })
     .await;
-    let hook = Hook::start(Answer::Status(500)).await;
-    set_webhook(&sb, &hook.url).await;
-    let before = create(&sb, NSS, &[], json!({"curp": EPN})).await;
-    async_yaml(
+    let hook = Hook::start().await;
+    hook.always(Answer::Status(500));
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    let before = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    write_async_yaml(
         &dir,
         &[
             ("processing_delay: 2s", "processing_delay: 10s"),
@@ -221,7 +84,7 @@ async fn a_reload_of_the_settings_applies_only_to_verifications_made_after_it() 
     );
     let r = sb.admin_post("/__admin/reload", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let after = create(&sb, NSS, &[], json!({"curp": "HEGJ900515HDFRRN01"})).await;
+    let after = create(&sb, NSS, KEY, json!({"curp": "HEGJ900515HDFRRN01"})).await;
     sb.advance("2s").await;
     assert_eq!(status(&sb, &before).await["verificationStatus"], 3);
     assert_eq!(status(&sb, &after).await["verificationStatus"], 1);
@@ -252,8 +115,8 @@ async fn a_reload_of_the_settings_applies_only_to_verifications_made_after_it() 
             "2024-05-15T10:01:10.000000-06:00",
         ]
     );
-    assert_eq!(hook.received(), 7);
-    hook.answer(Answer::Completed);
+    assert_eq!(hook.received().len(), 7);
+    hook.always(Answer::Completed);
     for id in [&before, &after] {
         assert_eq!(status(&sb, id).await["verificationStatus"], 4);
     }
@@ -267,10 +130,11 @@ async fn a_reload_of_the_settings_applies_only_to_verifications_made_after_it() 
 #[tokio::test]
 async fn a_redelivery_dropped_by_shutdown_answers_503() {
     let sb = Sandbox::start().await;
-    let hook = Hook::start(Answer::Hang).await;
-    let id = create(&sb, RFC, &[], json!({"curp": EPN, "state": 9})).await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Hang);
+    let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
     sb.advance("2s").await;
-    set_webhook(&sb, &hook.url).await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let redeliver = sb.send_in_background(
         "POST",
         &format!("/__admin/webhooks/deliveries/{id}/redeliver"),

@@ -533,3 +533,31 @@ fn first_line<R: std::io::Read + Send + 'static>(mut pipe: R) -> Option<(String,
     });
     rx.recv_timeout(Duration::from_secs(10)).ok()
 }
+
+/// A strictly valid CURP for these data (RENAPO's calculation).
+pub fn curp_for(
+    names: &str,
+    first: &str,
+    second: &str,
+    (y, m, d): (i32, u8, u8),
+    sex: mxid_sandbox::curp::Sex,
+    state: &str,
+) -> String {
+    mxid_sandbox::curp::calculate(&mxid_sandbox::curp::CalcInput {
+        names: names.into(),
+        first_surname: first.into(),
+        second_surname: second.into(),
+        birth_date: mxid_sandbox::time::Date::new(y, m, d).unwrap(),
+        sex,
+        state: state.into(),
+    })
+    .unwrap()
+}
+
+/// `first17` with its check digit.
+pub fn with_check_digit(first17: &str) -> String {
+    format!(
+        "{first17}{}",
+        mxid_sandbox::curp::check_digit(first17).unwrap()
+    )
+}

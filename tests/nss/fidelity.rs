@@ -2,19 +2,10 @@
 //! not pin (forced live executions, test cases in the history, how Kiban's
 //! decoder reads keys and ids).
 
-use crate::common::Sandbox;
 use serde_json::{json, Value};
 
-const PATH: &str = "/api/v1/imss/nss";
-const PATH_V2: &str = "/api/v2/imss/nss";
-const KEY: (&str, &str) = ("x-api-key", "k");
-/// A real, strictly valid CURP that no persona lists.
-const SYNTHETIC: &str = "GOMC850312HJCNRR05";
-const NOT_FOUND_CURP: &str = "NAZA650704MTLVCL05";
-
-fn keys(v: &Value) -> Vec<&str> {
-    v.as_object().unwrap().keys().map(String::as_str).collect()
-}
+use super::{keys, ENVELOPE, KEY, NOT_FOUND_CURP, PATH, PATH_V2, SYNTHETIC};
+use crate::common::Sandbox;
 
 // README Decisions (nss): a live execution has "a fresh id and the sandbox
 // clock; `finishedAt` is 1.5–6 s later and `duration` that span in whole
@@ -35,18 +26,7 @@ async fn forced_subdelegation_and_unavailable_are_live_executions_in_the_example
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let b = r.json();
-    assert_eq!(
-        keys(&b),
-        [
-            "id",
-            "createdAt",
-            "finishedAt",
-            "duration",
-            "status",
-            "request",
-            "response"
-        ]
-    );
+    assert_eq!(keys(&b), ENVELOPE);
     // 2024-05-15T10:00:00-06:00 is Unix 0x6644dc00.
     assert!(b["id"].as_str().unwrap().starts_with("6644dc00"), "{b}");
     assert_eq!(b["createdAt"], "2024-05-15T10:00:00.000000-06:00");

@@ -9,11 +9,9 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::common::{config, Http, Sandbox};
-use mxid_sandbox::curp::{
-    calculate, check_digit, check_strict, random_curp, CalcInput, Domain, Sex, RENAPO_STATES,
-};
-use mxid_sandbox::engine::fixtures::EMBEDDED;
+use super::{domain, int};
+use crate::common::{config, curp_for, Http, Sandbox, CURP_STATUSES};
+use mxid_sandbox::curp::{check_digit, check_strict, random_curp, Domain, Sex, RENAPO_STATES};
 use mxid_sandbox::time::Date;
 use mxid_sandbox::Config;
 
@@ -25,22 +23,6 @@ const NSS: &str = "/api/v1/imss/nss";
 const ASYNC: &str = "/api/AsyncVerication";
 
 // --- helpers ----------------------------------------------------------------
-
-fn domain() -> Domain {
-    let file = |name: &str| {
-        EMBEDDED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
-            .unwrap()
-    };
-    Domain::from_yaml(
-        file("catalogs.yaml"),
-        file("names.yaml"),
-        file("personas.yaml"),
-    )
-    .unwrap_or_else(|(f, e)| panic!("{f}: {e}"))
-}
 
 /// `curp ARGS` of the binary for each CURP, run side by side: stdout as
 /// JSON, or the exit's stderr. A run that takes over 20 s is killed (by its
@@ -106,25 +88,6 @@ fn cli_people(curps: &[String], seed: u64) -> Vec<Result<Value, String>> {
     cli_all(&args)
 }
 
-fn curp_of(
-    names: &str,
-    first: &str,
-    second: &str,
-    (y, m, d): (i32, u8, u8),
-    sex: Sex,
-    state: &str,
-) -> String {
-    calculate(&CalcInput {
-        names: names.into(),
-        first_surname: first.into(),
-        second_surname: second.into(),
-        birth_date: Date::new(y, m, d).unwrap(),
-        sex,
-        state: state.into(),
-    })
-    .unwrap()
-}
-
 /// The same 16 places with another differentiator (a later holder).
 fn with_differentiator(curp: &str, diff: char) -> String {
     let mut c = format!("{}{diff}", &curp[..16]);
@@ -138,39 +101,39 @@ fn edge_curps() -> Vec<String> {
     use Sex::{H, M, X};
     let mut v = vec![
         // Born abroad.
-        curp_of("JUAN", "PEREZ", "LOPEZ", (1985, 3, 12), H, "NE"),
-        curp_of("ANA", "WONG", "", (1999, 8, 1), M, "NE"),
-        curp_of("ALEX", "SMITH", "GARCIA", (2001, 1, 9), X, "NE"),
-        curp_of("IÑAKI", "MUÑOZ", "", (2012, 4, 4), H, "NE"),
+        curp_for("JUAN", "PEREZ", "LOPEZ", (1985, 3, 12), H, "NE"),
+        curp_for("ANA", "WONG", "", (1999, 8, 1), M, "NE"),
+        curp_for("ALEX", "SMITH", "GARCIA", (2001, 1, 9), X, "NE"),
+        curp_for("IÑAKI", "MUÑOZ", "", (2012, 4, 4), H, "NE"),
         // Sex X.
-        curp_of("ALEX", "GARCIA", "RUIZ", (1995, 6, 1), X, "DF"),
-        curp_of("CRUZ", "NUÑEZ", "PEÑA", (1961, 11, 30), X, "YN"),
+        curp_for("ALEX", "GARCIA", "RUIZ", (1995, 6, 1), X, "DF"),
+        curp_for("CRUZ", "NUÑEZ", "PEÑA", (1961, 11, 30), X, "YN"),
         // Minors as of 2025: not yet 16, just 16, not yet 18, just 18.
-        curp_of("SOFIA", "LOPEZ", "MARTINEZ", (2025, 12, 31), M, "JC"),
-        curp_of("MATEO", "RAMIREZ", "SOTO", (2025, 1, 1), H, "NL"),
-        curp_of("REGINA", "TORRES", "DIAZ", (2012, 5, 5), M, "PL"),
-        curp_of("DIEGO", "FLORES", "CRUZ", (2010, 1, 1), H, "VZ"),
-        curp_of("VALERIA", "ORTIZ", "LUNA", (2009, 12, 31), M, "SR"),
-        curp_of("EMILIO", "VEGA", "RIOS", (2009, 1, 1), H, "CH"),
-        curp_of("NADIA", "SILVA", "MORA", (2008, 6, 15), M, "TC"),
-        curp_of("ANGEL", "LEON", "VERA", (2007, 12, 31), H, "QR"),
-        curp_of("FATIMA", "NAVA", "SOSA", (2007, 1, 1), M, "BS"),
+        curp_for("SOFIA", "LOPEZ", "MARTINEZ", (2025, 12, 31), M, "JC"),
+        curp_for("MATEO", "RAMIREZ", "SOTO", (2025, 1, 1), H, "NL"),
+        curp_for("REGINA", "TORRES", "DIAZ", (2012, 5, 5), M, "PL"),
+        curp_for("DIEGO", "FLORES", "CRUZ", (2010, 1, 1), H, "VZ"),
+        curp_for("VALERIA", "ORTIZ", "LUNA", (2009, 12, 31), M, "SR"),
+        curp_for("EMILIO", "VEGA", "RIOS", (2009, 1, 1), H, "CH"),
+        curp_for("NADIA", "SILVA", "MORA", (2008, 6, 15), M, "TC"),
+        curp_for("ANGEL", "LEON", "VERA", (2007, 12, 31), H, "QR"),
+        curp_for("FATIMA", "NAVA", "SOSA", (2007, 1, 1), M, "BS"),
         // Born 1900–1930.
-        curp_of("PORFIRIO", "DIAZ", "MORI", (1900, 1, 1), H, "OC"),
-        curp_of("CARMEN", "SERDAN", "ALATRISTE", (1900, 12, 31), M, "PL"),
-        curp_of("EMILIANO", "ZAPATA", "SALAZAR", (1915, 7, 4), H, "MS"),
-        curp_of("FRIDA", "KAHLO", "CALDERON", (1929, 2, 28), M, "DF"),
-        curp_of("JUAN", "RULFO", "VIZCAINO", (1930, 12, 31), H, "JC"),
+        curp_for("PORFIRIO", "DIAZ", "MORI", (1900, 1, 1), H, "OC"),
+        curp_for("CARMEN", "SERDAN", "ALATRISTE", (1900, 12, 31), M, "PL"),
+        curp_for("EMILIANO", "ZAPATA", "SALAZAR", (1915, 7, 4), H, "MS"),
+        curp_for("FRIDA", "KAHLO", "CALDERON", (1929, 2, 28), M, "DF"),
+        curp_for("JUAN", "RULFO", "VIZCAINO", (1930, 12, 31), H, "JC"),
         // 29 February.
-        curp_of("MARIA", "GARCIA", "HERNANDEZ", (2000, 2, 29), M, "MC"),
-        curp_of("JOSE", "LOPEZ", "PEREZ", (1996, 2, 29), H, "GT"),
-        curp_of("LUIS", "REYES", "CRUZ", (1904, 2, 29), H, "ZS"),
-        curp_of("ROSA", "MEDINA", "GARZA", (2024, 2, 29), M, "CL"),
-        curp_of("ELENA", "SOTO", "PIÑA", (1960, 2, 29), M, "NT"),
+        curp_for("MARIA", "GARCIA", "HERNANDEZ", (2000, 2, 29), M, "MC"),
+        curp_for("JOSE", "LOPEZ", "PEREZ", (1996, 2, 29), H, "GT"),
+        curp_for("LUIS", "REYES", "CRUZ", (1904, 2, 29), H, "ZS"),
+        curp_for("ROSA", "MEDINA", "GARZA", (2024, 2, 29), M, "CL"),
+        curp_for("ELENA", "SOTO", "PIÑA", (1960, 2, 29), M, "NT"),
         // Ñ, compound names, particles, accents.
-        curp_of("IÑAKI", "PEÑA", "MUÑOZ", (1977, 9, 9), H, "HG"),
-        curp_of("NUÑO", "ÑECO", "IBAÑEZ", (1988, 10, 10), H, "CS"),
-        curp_of(
+        curp_for("IÑAKI", "PEÑA", "MUÑOZ", (1977, 9, 9), H, "HG"),
+        curp_for("NUÑO", "ÑECO", "IBAÑEZ", (1988, 10, 10), H, "CS"),
+        curp_for(
             "MARIA GUADALUPE",
             "DE LA CRUZ",
             "SANCHEZ",
@@ -178,9 +141,9 @@ fn edge_curps() -> Vec<String> {
             M,
             "GR",
         ),
-        curp_of("JOSE LUIS", "DEL VALLE", "Y GOMEZ", (1983, 12, 12), H, "CM"),
-        curp_of("ÁNGEL JESÚS", "GÓMEZ", "PÉREZ", (1991, 7, 7), H, "AS"),
-        curp_of(
+        curp_for("JOSE LUIS", "DEL VALLE", "Y GOMEZ", (1983, 12, 12), H, "CM"),
+        curp_for("ÁNGEL JESÚS", "GÓMEZ", "PÉREZ", (1991, 7, 7), H, "AS"),
+        curp_for(
             "MA. DE LOS ANGELES",
             "VAN DER BERG",
             "O'CONNOR",
@@ -190,10 +153,10 @@ fn edge_curps() -> Vec<String> {
         ),
     ];
     // Homonyms: later holders of the same 16 places.
-    let base = curp_of("JUAN", "HERNANDEZ", "GARCIA", (1980, 1, 1), H, "DF");
+    let base = curp_for("JUAN", "HERNANDEZ", "GARCIA", (1980, 1, 1), H, "DF");
     v.push(with_differentiator(&base, '1'));
     v.push(with_differentiator(&base, '9'));
-    let base = curp_of("SOFIA", "LOPEZ", "GARCIA", (2005, 5, 5), M, "DF");
+    let base = curp_for("SOFIA", "LOPEZ", "GARCIA", (2005, 5, 5), M, "DF");
     v.push(with_differentiator(&base, 'B'));
     v.push(with_differentiator(&base, 'Z'));
     v
@@ -360,15 +323,6 @@ async fn advance_ns(http: &Http, ns: &str, by: &str) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-}
-
-fn int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) if s.is_empty() => Some(0),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
 }
 
 fn s(v: &Value) -> &str {
@@ -1342,20 +1296,6 @@ async fn a_credential_in_lower_case_is_the_same_holder() {
     assert_eq!(years[0], years[1]);
 }
 
-/// The shared CURP-status scenarios and the status each states.
-const STATUSES: [(&str, &str); 10] = [
-    ("active", "AN"),
-    ("homonymy", "AH"),
-    ("changed_data", "RCN"),
-    ("changed_curp", "RCC"),
-    ("deceased", "BD"),
-    ("unused", "BSU"),
-    ("apocryphal", "BAP"),
-    ("administrative_removal", "BDM"),
-    ("adoption", "BDP"),
-    ("judicial_removal", "BJD"),
-];
-
 // README, scenarios of curpv5, accuauth and validacurp: `active` …
 // `judicial_removal` answer "200, `curpStatus` AN … BJD" (`estatusCurp`,
 // `CurpStatusKey`): the same person with that status, whether forced by
@@ -1375,7 +1315,7 @@ async fn a_forced_status_changes_the_status_and_nothing_else() {
             status(&sb, &realistic.nss_by_curp, "default").await,
             status(&sb, &realistic.rfc_by_curp, "default").await,
         );
-        let (scenario, code) = STATUSES[i % STATUSES.len()];
+        let (scenario, code) = CURP_STATUSES[i % CURP_STATUSES.len()];
         let by_override = i % 2 == 1;
         let mut h: Vec<(&str, &str)> = Vec::new();
         if by_override {
@@ -1505,7 +1445,7 @@ async fn a_curp_no_one_holds_is_no_one_everywhere() {
         c.push(check_digit(&c).unwrap());
         c
     };
-    let valid = curp_of("LUIS", "REYES", "CRUZ", (1904, 2, 29), Sex::H, "ZS");
+    let valid = curp_for("LUIS", "REYES", "CRUZ", (1904, 2, 29), Sex::H, "ZS");
     let cases = [
         // 1900 is no leap year (a digit differentiator is the 1900s).
         (

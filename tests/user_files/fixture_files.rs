@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::{
+    ask, bycurp, get_data, id_check, imss, serving_fixtures, text, verification, verified,
+};
 use super::{load_fixtures, refused, run};
-use crate::common::{config, temp_dir, RemovedOnDrop, Resp, Sandbox};
+use crate::common::{curp_for, temp_dir, with_check_digit, RemovedOnDrop, Resp, Sandbox};
 use mxid_sandbox::config::Source;
-use mxid_sandbox::curp::{calculate, check_digit, nss_check_digit, CalcInput, Sex};
-use mxid_sandbox::time::Date;
+use mxid_sandbox::curp::{nss_check_digit, Sex};
 use mxid_sandbox::{engine, providers, Config};
 
 /// The crate's shipped file at `path`.
@@ -30,97 +32,6 @@ fn folder(tag: &str, files: &[(&str, &str)]) -> (PathBuf, RemovedOnDrop) {
         std::fs::write(dir.join(name), text).unwrap();
     }
     (dir.clone(), RemovedOnDrop(dir))
-}
-
-async fn serving_fixtures(dir: &Path) -> Sandbox {
-    Sandbox::start_with(Config {
-        fixtures: Source::Dir(dir.to_path_buf()),
-        ..config()
-    })
-    .await
-}
-
-/// A strictly valid CURP for these data.
-fn curp_for(
-    names: &str,
-    first: &str,
-    second: &str,
-    birth: (i32, u8, u8),
-    sex: Sex,
-    state: &str,
-) -> String {
-    calculate(&CalcInput {
-        names: names.into(),
-        first_surname: first.into(),
-        second_surname: second.into(),
-        birth_date: Date::new(birth.0, birth.1, birth.2).unwrap(),
-        sex,
-        state: state.into(),
-    })
-    .unwrap()
-}
-
-fn with_check_digit(first17: &str) -> String {
-    format!("{first17}{}", check_digit(first17).unwrap())
-}
-
-/// `curp` sent to `path` as its document sends it, with any credential.
-async fn ask(sb: &Sandbox, path: &str, auth: &[(&str, &str)], field: &str, curp: &str) -> Resp {
-    let mut body = serde_json::Map::new();
-    body.insert(field.into(), curp.into());
-    sb.post(path, auth, Value::Object(body)).await
-}
-
-async fn bycurp(sb: &Sandbox, curp: &str) -> Resp {
-    ask(sb, "/api/curp/bycurp", &[("apikey", "k")], "curp", curp).await
-}
-
-async fn get_data(sb: &Sandbox, curp: &str) -> Resp {
-    ask(
-        sb,
-        "/curp/getData",
-        &[("authorization", "Bearer t")],
-        "curp",
-        curp,
-    )
-    .await
-}
-
-async fn id_check(sb: &Sandbox, curp: &str) -> Resp {
-    let auth = [("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")];
-    ask(sb, "/verify/id_check", &auth, "id_number", curp).await
-}
-
-async fn imss(sb: &Sandbox, curp: &str) -> Resp {
-    ask(sb, "/api/v1/imss/nss", &[("x-api-key", "k")], "curp", curp).await
-}
-
-/// An async verification of `path` for `body`, two seconds on: its status.
-async fn verified(sb: &Sandbox, path: &str, body: Value) -> Value {
-    let r = sb.post(path, &[("apikey", "ak")], body).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json()["verificationId"].as_str().unwrap().to_string();
-    sb.advance("2s").await;
-    let s = sb
-        .get(
-            &format!("/api/AsyncVerication/verificationStatus?verificationId={id}"),
-            &[("apikey", "ak")],
-        )
-        .await;
-    assert_eq!(s.status, 200, "{}", s.text());
-    s.json()
-}
-
-fn verification(status: &Value) -> Value {
-    serde_json::from_str(status["verification"].as_str().unwrap_or("null")).unwrap()
-}
-
-/// A JSON value as text (strings without their quotes).
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 // --- (a) load-time refusals ----------------------------------------------------
@@ -378,7 +289,7 @@ async fn a_user_persona_is_stated_alike_by_every_provider() {
             ("datosDocProbatorio.foja", "45"),
         ],
     );
-    let n = imss(&sb, &curp).await.json();
+    let n = imss(&sb, &curp, &[]).await.json();
     expect(
         "nss",
         &n,
@@ -437,7 +348,7 @@ async fn curp_person_prints_a_persona_that_curpv5_answers_with_a_person() {
     assert_eq!((c.status, c.scenario()), (200, "success"), "{}", c.text());
     let a = id_check(&sb, &curp).await;
     assert_eq!(a.scenario(), "success", "{}", a.text());
-    let n = imss(&sb, &curp).await;
+    let n = imss(&sb, &curp, &[]).await;
     assert_eq!(n.scenario(), "not_found2", "{}", n.text());
     sb.stop().await;
 
@@ -531,7 +442,7 @@ async fn personas_off_the_rules_are_found_and_stated_alike() {
         let c = bycurp(&sb, curp).await;
         let g = get_data(&sb, curp).await;
         let a = id_check(&sb, curp).await;
-        let n = imss(&sb, curp).await;
+        let n = imss(&sb, curp, &[]).await;
         for (who, r) in [
             ("curpv5", &c),
             ("getData", &g),
@@ -574,7 +485,7 @@ async fn personas_off_the_rules_are_found_and_stated_alike() {
             bycurp(&sb, curp).await,
             get_data(&sb, curp).await,
             id_check(&sb, curp).await,
-            imss(&sb, curp).await,
+            imss(&sb, curp, &[]).await,
         ];
         for r in answers {
             if r.status >= 500 {

@@ -4,18 +4,19 @@
 //! malformed files.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::common::{config, temp_dir, RemovedOnDrop, Resp, Sandbox};
+use super::{
+    bycurp, create, get_data, id_check, imss, run, serving_fixtures, status_of, text, verification,
+    verified,
+};
+use crate::common::{curp_for, temp_dir, with_check_digit, RemovedOnDrop, Resp, Sandbox};
 use mxid_sandbox::config::Source;
-use mxid_sandbox::curp::{calculate, check_digit, nss_check_digit, nss_is_valid, CalcInput, Sex};
+use mxid_sandbox::curp::{nss_check_digit, nss_is_valid, Sex};
 use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::time::Date;
 use mxid_sandbox::Config;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 
 // --- helpers -----------------------------------------------------------------
 
@@ -24,14 +25,6 @@ fn folder(tag: &str, personas: &str) -> (PathBuf, RemovedOnDrop) {
     let dir = temp_dir(tag);
     std::fs::write(dir.join("personas.yaml"), personas).unwrap();
     (dir.clone(), RemovedOnDrop(dir))
-}
-
-async fn serving(dir: &Path) -> Sandbox {
-    Sandbox::start_with(Config {
-        fixtures: Source::Dir(dir.to_path_buf()),
-        ..config()
-    })
-    .await
 }
 
 fn load_personas(text: &str) -> Result<(), LoadError> {
@@ -46,44 +39,8 @@ fn load_personas(text: &str) -> Result<(), LoadError> {
     .map(|_| ())
 }
 
-/// A strictly valid CURP for these data.
-fn curp_for(
-    names: &str,
-    first: &str,
-    second: &str,
-    birth: (i32, u8, u8),
-    sex: Sex,
-    state: &str,
-) -> String {
-    calculate(&CalcInput {
-        names: names.into(),
-        first_surname: first.into(),
-        second_surname: second.into(),
-        birth_date: Date::new(birth.0, birth.1, birth.2).unwrap(),
-        sex,
-        state: state.into(),
-    })
-    .unwrap()
-}
-
-fn with_check_digit(first17: &str) -> String {
-    format!("{first17}{}", check_digit(first17).unwrap())
-}
-
 fn nss_with_digit(first10: &str) -> String {
     format!("{first10}{}", nss_check_digit(first10).unwrap())
-}
-
-/// The binary with `args`, no `MXID_*` variable of the test's environment.
-fn run(args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-        cmd.env_remove(k);
-    }
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
 }
 
 /// `curp --fixtures DIR person CURP`: the person, or stderr.
@@ -96,24 +53,6 @@ fn person_cli(dir: &Path, curp: &str) -> Result<Value, String> {
     }
 }
 
-async fn bycurp(sb: &Sandbox, curp: &str) -> Resp {
-    sb.post(
-        "/api/curp/bycurp",
-        &[("apikey", "k")],
-        json!({ "curp": curp }),
-    )
-    .await
-}
-
-async fn get_data(sb: &Sandbox, curp: &str) -> Resp {
-    sb.post(
-        "/curp/getData",
-        &[("authorization", "Bearer t")],
-        json!({ "curp": curp }),
-    )
-    .await
-}
-
 async fn structure(sb: &Sandbox, curp: &str) -> Resp {
     sb.post(
         "/curp/validateCurpStructure",
@@ -123,60 +62,24 @@ async fn structure(sb: &Sandbox, curp: &str) -> Resp {
     .await
 }
 
-async fn id_check(sb: &Sandbox, curp: &str) -> Resp {
-    sb.post(
-        "/verify/id_check",
-        &[("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s")],
-        json!({ "id_number": curp }),
-    )
-    .await
-}
-
-async fn imss(sb: &Sandbox, curp: &str, headers: &[(&str, &str)]) -> Resp {
-    let mut h = vec![("x-api-key", "k")];
-    h.extend_from_slice(headers);
-    sb.post("/api/v1/imss/nss", &h, json!({ "curp": curp }))
-        .await
-}
-
-/// Creates an async verification: its id.
-async fn create(sb: &Sandbox, path: &str, body: Value, headers: &[(&str, &str)]) -> String {
-    let mut h = vec![("apikey", "ak")];
-    h.extend_from_slice(headers);
-    let r = sb.post(path, &h, body).await;
-    assert_eq!(r.status, 200, "{path}: {}", r.text());
-    r.json()["verificationId"].as_str().unwrap().to_string()
-}
-
-async fn status_of(sb: &Sandbox, id: &str) -> Value {
-    let r = sb
-        .get(
-            &format!("/api/AsyncVerication/verificationStatus?verificationId={id}"),
-            &[("apikey", "ak")],
+/// An RfcByCurp and an NssByCurp verification of `curp`: their ids.
+async fn rfc_and_nss(sb: &Sandbox, curp: &str) -> (String, String) {
+    (
+        create(
+            sb,
+            "/api/AsyncVerication/RfcByCurp",
+            json!({"curp": curp, "state": 8}),
+            &[],
         )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
-}
-
-/// An async verification created and the sandbox clock moved 2 s: its status.
-async fn verified(sb: &Sandbox, path: &str, body: Value) -> Value {
-    let id = create(sb, path, body, &[]).await;
-    sb.advance("2s").await;
-    status_of(sb, &id).await
-}
-
-/// The `verification` string of a status, parsed.
-fn verification(status: &Value) -> Value {
-    serde_json::from_str(status["verification"].as_str().unwrap_or("null")).unwrap()
-}
-
-/// A JSON value as text (strings without their quotes).
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+        .await,
+        create(
+            sb,
+            "/api/AsyncVerication/NssByCurp",
+            json!({"curp": curp}),
+            &[],
+        )
+        .await,
+    )
 }
 
 /// Compares `got` at each dotted path with its wanted text; differences
@@ -223,7 +126,7 @@ async fn every_field_a_persona_sets_reaches_every_provider_in_its_own_form() {
          ForeignRegistrationNumber: FR-77}}\n"
     );
     let (dir, _gone) = folder("hp-every-field", &yaml);
-    let sb = serving(&dir).await;
+    let sb = serving_fixtures(&dir).await;
     let mut wrong = Vec::new();
 
     let c = bycurp(&sb, &curp).await;
@@ -423,7 +326,7 @@ async fn a_persona_whose_facts_disagree_with_its_curp_is_stated_alike_and_derive
          sex: H\n  birth_date: \"1970-02-03\"\n  birth_state: YN\n"
     );
     let (dir, _gone) = folder("hp-disagree", &yaml);
-    let sb = serving(&dir).await;
+    let sb = serving_fixtures(&dir).await;
     let mut wrong = Vec::new();
     let rfc =
         mxid_sandbox::curp::rfc::rfc("QUIROGA", "URIBE", "ZOILA", Date::new(1970, 2, 3).unwrap());
@@ -594,7 +497,7 @@ async fn personas_whose_curp_fails_renapos_rules_are_one_person_everywhere() {
         .map(|c| format!("- curp: {c}\n  status: RCN\n"))
         .collect();
     let (dir, _gone) = folder("hp-rules", &yaml);
-    let sb = serving(&dir).await;
+    let sb = serving_fixtures(&dir).await;
     let mut wrong = Vec::new();
     for curp in &curps {
         let adult = curp != &born_2030;
@@ -686,7 +589,7 @@ async fn a_persona_scenario_a_provider_lacks_leaves_that_provider_answering_the_
          scenarios: {{async: recovers_on_retry}}\n"
     );
     let (dir, _gone) = folder("hp-lacking", &yaml);
-    let sb = serving(&dir).await;
+    let sb = serving_fixtures(&dir).await;
     let mut wrong = Vec::new();
     let answered = |wrong: &mut Vec<String>, who: &str, curp: &str, r: &Resp, scenario: &str| {
         if r.scenario() != scenario {
@@ -727,48 +630,9 @@ async fn a_persona_scenario_a_provider_lacks_leaves_that_provider_answering_the_
         }
     }
     // The async verifications, created together, then the clock driven.
-    let rfc_sub = create(
-        &sb,
-        "/api/AsyncVerication/RfcByCurp",
-        json!({"curp": sub, "state": 8}),
-        &[],
-    )
-    .await;
-    let nss_sub = create(
-        &sb,
-        "/api/AsyncVerication/NssByCurp",
-        json!({"curp": sub}),
-        &[],
-    )
-    .await;
-    let rfc_ex = create(
-        &sb,
-        "/api/AsyncVerication/RfcByCurp",
-        json!({"curp": exceeded, "state": 8}),
-        &[],
-    )
-    .await;
-    let nss_ex = create(
-        &sb,
-        "/api/AsyncVerication/NssByCurp",
-        json!({"curp": exceeded}),
-        &[],
-    )
-    .await;
-    let rfc_rec = create(
-        &sb,
-        "/api/AsyncVerication/RfcByCurp",
-        json!({"curp": recovers, "state": 8}),
-        &[],
-    )
-    .await;
-    let nss_rec = create(
-        &sb,
-        "/api/AsyncVerication/NssByCurp",
-        json!({"curp": recovers}),
-        &[],
-    )
-    .await;
+    let (rfc_sub, nss_sub) = rfc_and_nss(&sb, &sub).await;
+    let (rfc_ex, nss_ex) = rfc_and_nss(&sb, &exceeded).await;
+    let (rfc_rec, nss_rec) = rfc_and_nss(&sb, &recovers).await;
     sb.advance("2s").await;
     let person = |curp: &str| person_cli(&dir, curp).unwrap_or(Value::Null);
     let (p_sub, p_ex) = (person(&sub), person(&exceeded));
@@ -844,7 +708,7 @@ async fn a_user_persona_without_nss_is_not_found_at_imss_after_the_counter() {
     let curp = curp_for("ELENA", "SALGADO", "IBARRA", (1983, 9, 14), Sex::M, "CH");
     let yaml = format!("- curp: {curp}\n  names: ELENA\n  nss: \"\"\n  rfc: SAIE830914QW3\n");
     let (dir, _gone) = folder("hp-no-nss", &yaml);
-    let sb = serving(&dir).await;
+    let sb = serving_fixtures(&dir).await;
     let mut wrong = Vec::new();
     for want in ["not_found", "not_found", "attempts_exceeded"] {
         let r = imss(&sb, &curp, &[]).await;
@@ -1023,7 +887,7 @@ async fn malformed_persona_files_are_refused_at_their_line_and_field() {
 
     // A reload of a malformed file keeps the people the server had.
     std::fs::write(dir.join("personas.yaml"), &ok).unwrap();
-    let sb = serving(&dir).await;
+    let sb = serving_fixtures(&dir).await;
     let before = bycurp(&sb, D).await.json()["firstName"].clone();
     std::fs::write(dir.join("personas.yaml"), &bad).unwrap();
     let r = sb.admin_post("/__admin/reload", json!({})).await;
@@ -1057,7 +921,7 @@ async fn curp_person_prints_a_persona_async_nss_by_curp_answers_with_a_person() 
          scenarios: {{curpv5: not_found, validacurp: not_found, accuauth: not_found}}\n"
     );
     let (dir, _gone) = folder("hp-found-nowhere", &yaml);
-    let sb = serving(&dir).await;
+    let sb = serving_fixtures(&dir).await;
     let s = verified(&sb, "/api/AsyncVerication/NssByCurp", json!({"curp": curp})).await;
     let nss = verification(&s)["nss"].clone();
     assert!(
