@@ -261,7 +261,8 @@ impl Engine {
     }
 
     /// Answers a request whose body was over the limit, in the shape of the
-    /// provider that owns the path.
+    /// provider that owns the path (or whose endpoint it is a few edits
+    /// from, as for a 404).
     /// `may_wait`: whether the answer may be held (latency, fault); not when
     /// the body is left unread and a client's leaving could not be seen.
     pub fn too_large(&self, req: &Request, may_wait: bool) -> Reply {
@@ -269,7 +270,10 @@ impl Engine {
         let owner = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, .. } => Some(target.provider),
             Match::MethodNotAllowed { provider, .. } => Some(provider),
-            Match::NotFound { provider } => provider,
+            // As the 404 would: a path near an endpoint is its provider's.
+            Match::NotFound { provider } => {
+                provider.or_else(|| defs.router.nearest(&req.path).map(|(_, p)| p))
+            }
         };
         let message = format!(
             "the request body is larger than {} bytes",
