@@ -201,6 +201,20 @@ fn check(
             dir.display()
         ));
     }
+    // The companion flag names the other kind; one of DIR's own kind would
+    // be ignored without a word.
+    let (kind, own_flag) = if has_fixtures {
+        ("fixture", fixtures.is_some().then_some("fixtures"))
+    } else {
+        ("scenario", scenarios.is_some().then_some("scenarios"))
+    };
+    if let Some(flag) = own_flag {
+        return fail(&format!(
+            "{}: a folder of {kind} files, and --{flag} gives {kind} files too: check DIR --{} DIR2 checks them with the other kind",
+            dir.display(),
+            if has_fixtures { "scenarios" } else { "fixtures" }
+        ));
+    }
     // A folder of neither kind's names is read as scenario files, whose
     // loader names the file it does not know.
     let (scenarios, fixtures, other) = if has_fixtures {
