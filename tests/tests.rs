@@ -11,6 +11,7 @@ mod curp_rules;
 mod curpv5;
 mod echo;
 mod engine;
+mod error_paths;
 mod hardening;
 mod nss;
 mod replay;

@@ -34,7 +34,7 @@ fn scenario_dir(tag: &str, provider: &str, edit: impl Fn(&str) -> String) -> Pat
 }
 
 /// The shipped `file` of the crate's `folder` (`scenarios` or `fixtures`).
-fn shipped(folder: &str, file: &str) -> String {
+pub(crate) fn shipped(folder: &str, file: &str) -> String {
     std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(folder)
