@@ -201,31 +201,34 @@ fn check(
             dir.display()
         ));
     }
-    // The companion flag names the other kind; one of DIR's own kind would
-    // be ignored without a word.
-    let (kind, own_flag) = if has_fixtures {
-        ("fixture", fixtures.is_some().then_some("fixtures"))
+    // A folder of neither kind's names is read as scenario files, whose
+    // loader names the file it does not know. The companion flag names the
+    // other kind: one of DIR's own kind would be ignored without a word.
+    let (kind, other, own_given, companion_given) = if has_fixtures {
+        (
+            "fixture",
+            "scenario",
+            fixtures.is_some(),
+            scenarios.is_some(),
+        )
     } else {
-        ("scenario", scenarios.is_some().then_some("scenarios"))
+        (
+            "scenario",
+            "fixture",
+            scenarios.is_some(),
+            fixtures.is_some(),
+        )
     };
-    if let Some(flag) = own_flag {
+    if own_given {
         return fail(&format!(
-            "{}: a folder of {kind} files, and --{flag} gives {kind} files too: check DIR --{} DIR2 checks them with the other kind",
-            dir.display(),
-            if has_fixtures { "scenarios" } else { "fixtures" }
+            "{}: holds {kind} files, and --{kind}s gives {kind} files too; give {other} files there (check DIR --{other}s DIR2)",
+            dir.display()
         ));
     }
-    // A folder of neither kind's names is read as scenario files, whose
-    // loader names the file it does not know.
-    let (scenarios, fixtures, other) = if has_fixtures {
-        (scenarios, Some(dir.clone()), "scenario")
+    let (scenarios, fixtures) = if has_fixtures {
+        (scenarios, Some(dir.clone()))
     } else {
-        (Some(dir.clone()), fixtures, "fixture")
-    };
-    let companion_given = if has_fixtures {
-        scenarios.is_some()
-    } else {
-        fixtures.is_some()
+        (Some(dir.clone()), fixtures)
     };
     let config = Config {
         scenarios: scenarios.map(Source::Dir).unwrap_or_default(),

@@ -191,10 +191,27 @@ impl Router {
         })
     }
 
+    /// For a `path` no endpoint serves (a 404, or a 413 before routing):
+    /// the provider whose shape the answer takes, and the endpoint path it
+    /// most likely meant. The shape is that of the provider whose prefix
+    /// covers the path (`prefix_owner`), else of the endpoint it is a few
+    /// edits from.
+    pub fn not_found_owner(
+        &self,
+        prefix_owner: Option<usize>,
+        path: &str,
+    ) -> (Option<usize>, Option<&str>) {
+        let meant = self.nearest(path);
+        (
+            prefix_owner.or(meant.map(|(_, p)| p)),
+            meant.map(|(p, _)| p),
+        )
+    }
+
     /// The endpoint path a mistyped `path` most likely meant, and its
     /// provider: the closest by edit distance (ignoring case), if it is a few
-    /// edits away. For the 404, so off the request path.
-    pub fn nearest(&self, path: &str) -> Option<(&str, usize)> {
+    /// edits away. Off the request path (404s and 413s).
+    fn nearest(&self, path: &str) -> Option<(&str, usize)> {
         let path = path.to_ascii_lowercase();
         let limit = (path.len() / 8).clamp(1, 3);
         self.paths

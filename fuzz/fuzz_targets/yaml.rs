@@ -5,8 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mxid_sandbox::curp::{catalogs::Catalogs, Domain};
-use mxid_sandbox::engine::model::{parse_provider, Expect};
-use mxid_sandbox::engine::provider::Provider;
+use mxid_sandbox::engine::parse_module;
 use mxid_sandbox::providers::curpv5::Curpv5;
 
 const CATALOGS: &str = include_str!("../../fixtures/catalogs.yaml");
@@ -22,23 +21,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match which % 5 {
         0 => {
-            let m = Curpv5;
-            let required = |ep: &str| {
-                let mut r = m.required_scenarios(ep);
-                r.extend(["missing_credentials", "invalid_credentials"]);
-                r
-            };
-            let expect = Expect {
-                id: m.id(),
-                endpoints: m.endpoints(),
-                variables: m.variables(),
-                error_variables: m.error_variables(),
-                data_keys: m.data_keys(),
-                data_numbers: m.data_numbers(),
-                required: &required,
-                settings: &|s| m.check_settings(s),
-            };
-            let _ = parse_provider("fuzz.yaml", text, &expect);
+            let _ = parse_module(&Curpv5, "fuzz.yaml", text);
         }
         1 => {
             let _ = Catalogs::from_yaml(text);

@@ -5,7 +5,8 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
-use super::{calculate, check_strict, is_loose, person, CalcInput, Domain, Renapo, Sex};
+use super::persona::ProviderScenarios;
+use super::{calculate, check_strict, is_loose, person, CalcInput, Domain, Sex};
 use crate::time::Date;
 
 /// The most CURPs `random` prints at once; enough for any test data set,
@@ -64,7 +65,7 @@ pub enum CurpCommand {
 pub fn run(
     cmd: &CurpCommand,
     domain: &Domain,
-    scenarios: &[(String, Vec<Vec<String>>)],
+    scenarios: &[ProviderScenarios],
 ) -> Result<Value, String> {
     match cmd {
         CurpCommand::Check { curp } => {
@@ -118,18 +119,10 @@ pub fn run(
                     "not a curp: '{curp}': expected 18 characters like PXNE660720HMCXTN06"
                 ));
             }
-            // The providers answer a person for a CURP someone holds (one
-            // RENAPO's rules pass, or a persona); for another they answer
-            // not found or a format error (a scenario forced by header aside).
-            if domain.renapo(&curp) != Renapo::Found {
-                let why = match check_strict(&curp) {
-                    Err(e) => e.to_string(),
-                    Ok(d) => format!(
-                        "born in {}, after {}, the year the data is as of",
-                        d.birth_date.year,
-                        person::REFERENCE_YEAR
-                    ),
-                };
+            // The providers answer a person for a CURP someone holds (see
+            // `Domain::renapo`); for another they answer not found or a
+            // format error (a scenario forced by header aside).
+            if let Some(why) = domain.not_issued_why(&curp) {
                 return Err(format!(
                     "no provider answers a person for {curp} ({why}): RENAPO never issued it"
                 ));

@@ -22,6 +22,9 @@ pub struct Ine {
     pub expiry_year: u16,
 }
 
+/// Years a credential is valid from its issue.
+pub const VALID_YEARS: u16 = 10;
+
 /// The INE's two-digit code for a birth abroad in the elector code.
 pub const BORN_ABROAD_INE: &str = "87";
 
@@ -112,7 +115,7 @@ pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> 
         issue_number: format!("{issue_number:02}").into(),
         issue_year: year(issue),
         registration_year: year(registration),
-        expiry_year: year(issue + 10),
+        expiry_year: year(issue + i32::from(VALID_YEARS)),
     }
 }
 

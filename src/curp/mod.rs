@@ -357,12 +357,29 @@ impl Domain {
             Err(_) => Renapo::Malformed,
         }
     }
+
+    /// Why no one holds `curp` by [`Domain::renapo`], in words; `None`
+    /// when someone does.
+    pub fn not_issued_why(&self, curp: &str) -> Option<String> {
+        if self.renapo(curp) == Renapo::Found {
+            return None;
+        }
+        Some(match check_strict(curp) {
+            Err(e) => e.to_string(),
+            Ok(d) => format!(
+                "born in {}, after {}, the year the data is as of",
+                d.birth_date.year,
+                person::REFERENCE_YEAR
+            ),
+        })
+    }
 }
 
 /// [`Domain::renapo`]'s verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Renapo {
-    /// It passes every rule, or it is a persona: someone is behind it.
+    /// It passes every rule and states a birth by
+    /// [`person::REFERENCE_YEAR`], or it is a persona: someone is behind it.
     Found,
     /// It passes every rule but the check digit, or it states a birth after
     /// [`person::REFERENCE_YEAR`]: no registry issued it.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Deserializer};
 
 use super::catalogs::{Catalogs, LoadError};
-use super::ine::Ine;
+use super::ine::{self, Ine};
 use super::person::{Person, Registry};
 use super::{is_loose, Sex};
 use crate::time::Date;
@@ -75,11 +75,20 @@ fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
     Ok(Option::<Parsed<Date>>::deserialize(d)?.map(|p| p.0))
 }
 
+/// Whether `s` is ASCII digits only ("" included).
+fn digits(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn set<T, V: Clone + Into<T>>(target: &mut T, value: &Option<V>) {
     if let Some(v) = value {
         *target = v.clone().into();
     }
 }
+
+/// A provider's id and, per endpoint, the names of the scenarios it
+/// defines: what a persona's scenario is looked up in.
+pub type ProviderScenarios = (String, Vec<Vec<String>>);
 
 impl Persona {
     /// Whether every provider answers this persona not found: the scenario
@@ -88,7 +97,7 @@ impl Persona {
     /// defines. An endpoint without that scenario answers the persona as
     /// anyone (selection skips a name the endpoint lacks), with a person.
     /// `scenarios`: every provider's id and each endpoint's scenario names.
-    pub fn found_nowhere(&self, scenarios: &[(String, Vec<Vec<String>>)]) -> bool {
+    pub fn found_nowhere(&self, scenarios: &[ProviderScenarios]) -> bool {
         scenarios.iter().all(|(provider, endpoints)| {
             let Some(s) = self
                 .scenario_for(provider)
@@ -156,49 +165,47 @@ impl InePatch {
     /// year of registration, a replacement after it, and a credential
     /// expires ten years after its issue.
     fn complete_years(&self, t: &mut Ine) {
-        let drawn = t.clone();
-        let first = self.issue_number.as_deref().map(|n| n == "00");
-        let mut reg = self.registration_year;
-        let mut issue = self.issue_year;
-        match first {
+        let (drawn_reg, drawn_issue) = (t.registration_year, t.issue_year);
+        let (reg, issue) = match self.issue_number.as_deref().map(|n| n == "00") {
+            // The first credential: issued the year of registration.
             Some(true) => {
-                reg = reg.or(issue).or(Some(drawn.registration_year));
-                issue = issue.or(reg);
+                let reg = self
+                    .registration_year
+                    .or(self.issue_year)
+                    .unwrap_or(drawn_reg);
+                (reg, self.issue_year.unwrap_or(reg))
             }
+            // A replacement: issued after its registration.
             Some(false) => {
-                reg = reg.or_else(|| match issue {
-                    Some(i) if drawn.registration_year >= i => Some(i.saturating_sub(1)),
-                    _ => Some(drawn.registration_year),
+                let reg = self.registration_year.unwrap_or(match self.issue_year {
+                    Some(i) if drawn_reg >= i => i.saturating_sub(1),
+                    _ => drawn_reg,
                 });
-                let r = reg.unwrap_or(drawn.registration_year);
-                issue = issue.or(Some(if drawn.issue_year > r {
-                    drawn.issue_year
-                } else {
-                    r.saturating_add(1)
-                }));
+                (
+                    reg,
+                    self.issue_year
+                        .unwrap_or(drawn_issue.max(reg.saturating_add(1))),
+                )
             }
             None => {
-                reg = reg.or(match issue {
-                    Some(i) if drawn.registration_year > i => Some(i),
-                    _ => Some(drawn.registration_year),
-                });
-                let r = reg.unwrap_or(drawn.registration_year);
-                issue = issue.or(Some(drawn.issue_year.max(r)));
+                let reg = self
+                    .registration_year
+                    .unwrap_or(self.issue_year.map_or(drawn_reg, |i| i.min(drawn_reg)));
+                (reg, self.issue_year.unwrap_or(drawn_issue.max(reg)))
             }
-        }
-        let (reg, issue) = (
-            reg.unwrap_or(drawn.registration_year),
-            issue.unwrap_or(drawn.issue_year),
-        );
+        };
         t.registration_year = reg;
         t.issue_year = issue;
-        t.issue_number = match &self.issue_number {
-            Some(n) => n.as_str().into(),
-            None if issue == reg => "00".into(),
-            None if drawn.issue_number.as_str() != "00" => drawn.issue_number,
-            None => "01".into(),
-        };
-        t.expiry_year = self.expiry_year.unwrap_or(issue.saturating_add(10));
+        match &self.issue_number {
+            Some(n) => t.issue_number = n.as_str().into(),
+            None if issue == reg => t.issue_number = "00".into(),
+            None if t.issue_number == "00" => t.issue_number = "01".into(),
+            // The drawn replacement's number stands.
+            None => {}
+        }
+        t.expiry_year = self
+            .expiry_year
+            .unwrap_or(issue.saturating_add(ine::VALID_YEARS));
     }
 }
 
@@ -253,7 +260,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
         }
         if let Some(n) = &p.nss {
             // Empty: a person IMSS has not registered (no NSS to find).
-            if !n.is_empty() && (n.len() != 11 || !n.bytes().all(|b| b.is_ascii_digit())) {
+            if !n.is_empty() && (n.len() != 11 || !digits(n)) {
                 return err(
                     n,
                     "nss",
@@ -265,6 +272,8 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
         // pages (validacurp states them as JSON numbers): digits, or "" for
         // none.
         if let Some(r) = &p.registry {
+            // 19 digits always fit the 64 bits validacurp reads them into.
+            let number = |v: &str| v.len() <= 19 && digits(v);
             for (field, value) in [
                 ("municipality_code", &r.municipality_code),
                 ("act_number", &r.act_number),
@@ -272,9 +281,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 ("volume", &r.volume),
                 ("page", &r.page),
             ] {
-                // 19 digits always fit the 64 bits validacurp reads them into.
-                let number = |v: &&String| v.len() <= 19 && v.bytes().all(|b| b.is_ascii_digit());
-                if let Some(v) = value.as_ref().filter(|v| !number(v)) {
+                if let Some(v) = value.as_deref().filter(|v| !number(v)) {
                     let field = format!("registry.{field}");
                     return err(
                         v,
@@ -285,7 +292,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             }
         }
         if let Some(n) = p.ine.as_ref().and_then(|i| i.issue_number.as_ref()) {
-            if n.len() != 2 || !n.bytes().all(|b| b.is_ascii_digit()) {
+            if n.len() != 2 || !digits(n) {
                 return err(
                     n,
                     "ine.issue_number",

@@ -248,15 +248,12 @@ impl Engine {
 
     /// Every provider's id with, per endpoint, the names of the scenarios
     /// it defines (what a persona's scenario is looked up in).
-    pub fn scenarios_by_provider(&self) -> Vec<(String, Vec<Vec<String>>)> {
+    pub fn scenarios_by_provider(&self) -> Vec<crate::curp::persona::ProviderScenarios> {
+        let names = |e: &model::EndpointDef| e.scenarios.keys().cloned().collect();
         self.defs()
             .providers
             .iter()
-            .map(|p| {
-                let endpoints = p.endpoints.iter();
-                let names = endpoints.map(|e| e.scenarios.keys().cloned().collect());
-                (p.id.clone(), names.collect())
-            })
+            .map(|p| (p.id.clone(), p.endpoints.iter().map(names).collect()))
             .collect()
     }
 
@@ -270,10 +267,7 @@ impl Engine {
         let owner = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, .. } => Some(target.provider),
             Match::MethodNotAllowed { provider, .. } => Some(provider),
-            // As the 404 would: a path near an endpoint is its provider's.
-            Match::NotFound { provider } => {
-                provider.or_else(|| defs.router.nearest(&req.path).map(|(_, p)| p))
-            }
+            Match::NotFound { provider } => defs.router.not_found_owner(provider, &req.path).0,
         };
         let message = format!(
             "the request body is larger than {} bytes",
@@ -347,13 +341,10 @@ impl Engine {
                     quoted(req.method.as_str()),
                     quoted(&req.path)
                 );
-                let meant = defs.router.nearest(&req.path);
-                if let Some((path, _)) = meant {
+                let (provider, meant) = defs.router.not_found_owner(provider, &req.path);
+                if let Some(path) = meant {
                     message.push_str(&format!("; did you mean {path}?"));
                 }
-                // A path outside every prefix that is a few edits from an
-                // endpoint was meant for that endpoint's provider: its shape.
-                let provider = provider.or(meant.map(|(_, p)| p));
                 (
                     self.engine_error(
                         defs,
@@ -1066,23 +1057,29 @@ pub fn load_scenarios(
             };
             let (file, text) = from_dir
                 .unwrap_or_else(|| (format!("scenarios/{}.yaml", m.id()), m.yaml().to_string()));
-            // The engine answers auth failures with these two names itself.
-            let required = |ep: &str| {
-                let mut r = m.required_scenarios(ep);
-                r.extend(["missing_credentials", "invalid_credentials"]);
-                r
-            };
-            let expect = Expect {
-                id: m.id(),
-                endpoints: m.endpoints(),
-                variables: m.variables(),
-                error_variables: m.error_variables(),
-                data_keys: m.data_keys(),
-                data_numbers: m.data_numbers(),
-                required: &required,
-                settings: &|s| m.check_settings(s),
-            };
-            model::parse_provider(&file, &text, &expect)
+            parse_module(&**m, &file, &text)
         })
         .collect()
+}
+
+/// Parses `text`, named `file`, as `m`'s scenario file, checked against
+/// what the module declares.
+pub fn parse_module(m: &dyn Provider, file: &str, text: &str) -> Result<ProviderDef, LoadError> {
+    // The engine answers auth failures with these two names itself.
+    let required = |ep: &str| {
+        let mut r = m.required_scenarios(ep);
+        r.extend(["missing_credentials", "invalid_credentials"]);
+        r
+    };
+    let expect = Expect {
+        id: m.id(),
+        endpoints: m.endpoints(),
+        variables: m.variables(),
+        error_variables: m.error_variables(),
+        data_keys: m.data_keys(),
+        data_numbers: m.data_numbers(),
+        required: &required,
+        settings: &|s| m.check_settings(s),
+    };
+    model::parse_provider(file, text, &expect)
 }

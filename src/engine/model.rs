@@ -774,21 +774,21 @@ fn compile_scenario(
     match &raw.data {
         Value::Null => {}
         Value::Object(m) => {
-            if let Some(k) = m.keys().find(|k| !expect.data_keys.contains(&k.as_str())) {
-                let reads = if expect.data_keys.is_empty() {
-                    "none".to_string()
-                } else {
-                    expect.data_keys.join(", ")
-                };
-                return Err(LoadError::at(
-                    file,
-                    text,
-                    k,
-                    &format!("{field}.data"),
-                    format!("unknown key '{k}'; {} reads {reads}", expect.id),
-                ));
-            }
             for (k, v) in m {
+                if !expect.data_keys.contains(&k.as_str()) {
+                    let reads = if expect.data_keys.is_empty() {
+                        "none".to_string()
+                    } else {
+                        expect.data_keys.join(", ")
+                    };
+                    return Err(LoadError::at(
+                        file,
+                        text,
+                        k,
+                        &format!("{field}.data"),
+                        format!("unknown key '{k}'; {} reads {reads}", expect.id),
+                    ));
+                }
                 let (fits, want) = if expect.data_numbers.contains(&k.as_str()) {
                     (v.is_u64(), "a whole number")
                 } else {

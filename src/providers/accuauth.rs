@@ -153,9 +153,9 @@ impl Provider for Accuauth {
         }) {
             return "attempts_exceeded".into();
         }
-        // The CURP pattern holds but RENAPO's rules do not (a wrong check
-        // digit, an impossible date, an unknown state, a birth after 2025):
-        // result code 3.
+        // The CURP pattern holds but RENAPO never issued it (a wrong check
+        // digit, an impossible date, an unknown state, a birth after the
+        // reference year): result code 3.
         if call.fixtures.domain.renapo(id_number) != Renapo::Found {
             return "invalid_id_number".into();
         }

@@ -29,3 +29,17 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
         Arc::new(async_verification::AsyncVerification),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    /// A key declared a whole number but not read would make the load
+    /// check call a typo in it text.
+    #[test]
+    fn every_whole_number_key_is_a_key_the_module_reads() {
+        for m in super::all() {
+            for k in m.data_numbers() {
+                assert!(m.data_keys().contains(k), "{}: {k}", m.id());
+            }
+        }
+    }
+}

@@ -102,10 +102,14 @@ impl History {
         self.entries
             .iter()
             .rev()
-            // An ObjectId in hex, which Kiban reads in either case.
-            .find(|(kept, _)| kept.eq_ignore_ascii_case(id))
+            .find(|(kept, _)| same_object_id(kept, id))
             .and_then(|(_, b)| serde_json::from_slice(b).ok())
     }
+}
+
+/// Whether two ObjectIds in hex are one: Kiban reads them in either case.
+fn same_object_id(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// The one field `finish` needs from an answered envelope.
@@ -212,13 +216,15 @@ impl Provider for Nss {
             return Some(failed.into());
         }
         let found = match by_id {
-            Some(id) => test_cases(call)
-                .find(|(_, s)| {
-                    // An ObjectId in hex, which Kiban's decoder reads in either case.
-                    s.data_str("test_case_id")
-                        .is_some_and(|t| t.eq_ignore_ascii_case(id.trim()))
-                })
-                .map(|(name, _)| name),
+            Some(id) => {
+                let id = id.trim();
+                test_cases(call)
+                    .find(|(_, s)| {
+                        s.data_str("test_case_id")
+                            .is_some_and(|t| same_object_id(t, id))
+                    })
+                    .map(|(name, _)| name)
+            }
             None => by_name.and_then(|n| {
                 test_cases(call)
                     .find(|(name, _)| *name == n.trim())
