@@ -27,6 +27,7 @@ use serde_json::{json, Value};
 use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
 
 mod fidelity;
+mod running_clock;
 
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
@@ -55,6 +56,9 @@ enum Answer {
     Padded(usize),
     /// Never answers.
     Hang,
+    /// This status with {"code": "ERR", "message": "down"}, after this many
+    /// real milliseconds.
+    Slow(u16, u64),
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +192,10 @@ impl Hook {
                                 (200, format!("{head}{}\"}}", "x".repeat(pad)))
                             }
                             Answer::Hang => std::future::pending().await,
+                            Answer::Slow(n, ms) => {
+                                tokio::time::sleep(Duration::from_millis(ms)).await;
+                                (n, r#"{"code":"ERR","message":"down"}"#.into())
+                            }
                         };
                         let mut res = Response::new(Either::Left(Full::new(Bytes::from(body))));
                         *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
