@@ -186,7 +186,8 @@ async fn raw(sb: &Sandbox, path: &str, headers: &[(&str, &str)], body: &str) -> 
     sb.send("POST", path, &h, body.to_string()).await
 }
 
-fn calc_body() -> Value {
+/// calculateCURP's body for the document's example person, with a token.
+pub(crate) fn calc_body() -> Value {
     json!({
         "names": "enrique",
         "lastName": "peña",

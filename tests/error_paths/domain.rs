@@ -8,7 +8,7 @@ use crate::user_files::shipped;
 use mxid_sandbox::curp::Sex;
 use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
 use mxid_sandbox::{Config, Source};
-use serde_json::{json, Value};
+use serde_json::json;
 
 // --- fixture loading: the catalogs' own checks ---------------------------------
 
@@ -199,19 +199,6 @@ fn curp_person_refuses_a_birth_after_2025_naming_the_year() {
 
 // --- validacurp ------------------------------------------------------------------
 
-fn calc_body() -> Value {
-    json!({
-        "names": "enrique",
-        "lastName": "peña",
-        "secondLastName": "nieto",
-        "birthday": "20",
-        "birthMonth": "07",
-        "yearBirth": "1966",
-        "gender": "H",
-        "entity": "15",
-    })
-}
-
 /// validacurp's error envelope (README validacurp: HTTP 400, `error: true`,
 /// the code, its message in `error_message` and in `msn`, `response: null`).
 #[track_caller]
@@ -253,7 +240,7 @@ async fn a_calculate_curp_field_that_is_neither_text_nor_a_number_is_missing() {
     ];
     for (i, field) in crate::common::CALC_FIELDS.iter().enumerate() {
         for value in [json!(["20"]), json!({"v": "20"}), json!(true)] {
-            let mut body = calc_body();
+            let mut body = crate::validacurp::calc_body();
             body[*field] = value.clone();
             let r = sb
                 .post(
@@ -290,7 +277,7 @@ async fn a_spent_validacurp_quota_answers_code_4_before_the_input_checks() {
     .await;
     let out_of_quota = "Se han agotado sus consultas. Favor de adquirir un nuevo paquete";
     let bearer = [("authorization", "Bearer t")];
-    let mut no_names = calc_body();
+    let mut no_names = crate::validacurp::calc_body();
     no_names.as_object_mut().unwrap().remove("names");
     for (path, body) in [
         ("/curp/calculateCURP", no_names.clone()),
