@@ -54,6 +54,14 @@ where
 
 // ---- helpers --------------------------------------------------------------------
 
+/// A receiver answering `answer`, the default namespace's webhook target.
+async fn hooked(sb: &Http, answer: Answer) -> Hook {
+    let hook = Hook::start().await;
+    hook.always(answer);
+    put_webhook(sb, None, &hook.url).await;
+    hook
+}
+
 async fn put_webhook(sb: &Http, ns: Option<&str>, url: &str) {
     let q = ns.map(|n| format!("?namespace={n}")).unwrap_or_default();
     let r = sb
@@ -139,9 +147,7 @@ fn plus(at: Timestamp, secs: u64) -> Timestamp {
 #[tokio::test]
 async fn a_fast_clock_runs_the_timeline_to_a_delivered_webhook_by_itself() {
     let sb = Sandbox::start_with(running(1e6)).await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Completed);
-    put_webhook(&sb, None, &hook.url).await;
+    let hook = hooked(&sb, Answer::Completed).await;
     let id = create_nss(&sb, &[], EPN).await;
     let v = completed(&sb, None, &id).await;
     assert_eq!(v["delivered"], true, "{v}");
@@ -164,9 +170,7 @@ async fn a_fast_clock_runs_the_timeline_to_a_delivered_webhook_by_itself() {
 #[tokio::test]
 async fn a_fast_clock_spends_the_five_attempts_fifteen_minutes_apart_by_itself() {
     let sb = Sandbox::start_with(running(1e6)).await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Status(500));
-    put_webhook(&sb, None, &hook.url).await;
+    let hook = hooked(&sb, Answer::Status(500)).await;
     let id = create_nss(&sb, &[], EPN).await;
     let v = completed(&sb, None, &id).await;
     assert_eq!(v["delivered"], false, "{v}");
@@ -201,9 +205,7 @@ async fn a_fast_clock_runs_the_source_retries_by_itself() {
 #[tokio::test]
 async fn speeding_up_a_very_slow_clock_brings_the_pending_step_forward() {
     let sb = Sandbox::start_with(running(1e-9)).await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Completed);
-    put_webhook(&sb, None, &hook.url).await;
+    let _hook = hooked(&sb, Answer::Completed).await;
     let id = create_nss(&sb, &[], EPN).await;
     assert_eq!(verification(&sb, None, &id).await["verificationStatus"], 1);
     move_clock(&sb, None, json!({"scale": 1e6})).await;
@@ -219,9 +221,7 @@ async fn speeding_up_a_very_slow_clock_brings_the_pending_step_forward() {
 #[tokio::test]
 async fn a_running_clock_set_back_reaches_the_pending_step_again() {
     let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Completed);
-    put_webhook(&sb, None, &hook.url).await;
+    let hook = hooked(&sb, Answer::Completed).await;
     let id = create_nss(&sb, &[], EPN).await;
     // A day back at 1000×: 86 real seconds before the step is due again.
     move_clock(
@@ -525,9 +525,7 @@ async fn a_silent_target_times_out_in_real_time_on_a_fast_clock() {
         ..running(1e6)
     })
     .await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Hang);
-    put_webhook(&sb, None, &hook.url).await;
+    let hook = hooked(&sb, Answer::Hang).await;
     let started = Instant::now();
     let id = create_nss(&sb, &[], EPN).await;
     let v = completed(&sb, None, &id).await;
@@ -596,9 +594,7 @@ async fn freezing_a_fast_clock_answers_with_everything_due_by_then_done() {
 #[tokio::test]
 async fn at_the_end_of_time_a_running_clock_still_runs_the_timeline() {
     let sb = Sandbox::start().await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Status(500));
-    put_webhook(&sb, None, &hook.url).await;
+    let _hook = hooked(&sb, Answer::Status(500)).await;
     move_clock(&sb, None, json!({"set": "9999-12-31T23:59:59-06:00"})).await;
     let id = create_nss(&sb, &[], EPN).await;
     let down = create_nss(&sb, &[("X-Sandbox-Scenario", "unavailable")], EPN).await;
@@ -624,9 +620,7 @@ async fn at_the_end_of_time_a_running_clock_still_runs_the_timeline() {
 #[tokio::test]
 async fn an_attempt_a_running_clock_started_holds_up_no_shutdown_nor_reset() {
     let sb = Sandbox::start_with(running(1e6)).await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Hang);
-    put_webhook(&sb, None, &hook.url).await;
+    let hook = hooked(&sb, Answer::Hang).await;
     create_nss(&sb, &[], EPN).await;
     until(5, "the attempt reached the target", || async {
         (!hook.received().is_empty()).then_some(())
@@ -667,9 +661,7 @@ async fn an_attempt_a_running_clock_started_holds_up_no_shutdown_nor_reset() {
 #[tokio::test]
 async fn a_move_while_a_running_clocks_attempt_is_in_flight_waits_for_it_and_runs_the_rest() {
     let sb = Sandbox::start_with(running(1000.0)).await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Slow(500, 100));
-    put_webhook(&sb, None, &hook.url).await;
+    let hook = hooked(&sb, Answer::Slow(500, 100)).await;
     let id = create_nss(&sb, &[], EPN).await;
     until(5, "the first attempt reached the target", || async {
         (!hook.received().is_empty()).then_some(())
@@ -696,9 +688,7 @@ async fn a_move_while_a_running_clocks_attempt_is_in_flight_waits_for_it_and_run
 #[tokio::test]
 async fn setting_a_running_clock_forward_runs_what_it_made_due_before_answering() {
     let sb = Sandbox::start_with(running(0.001)).await;
-    let hook = Hook::start().await;
-    hook.always(Answer::Status(500));
-    put_webhook(&sb, None, &hook.url).await;
+    let _hook = hooked(&sb, Answer::Status(500)).await;
     let id = create_nss(&sb, &[], EPN).await;
     let created = t(&verification(&sb, None, &id).await["createdAt"]);
     let r = move_clock(&sb, None, json!({"set": "2024-05-15T11:00:00-06:00"})).await;

@@ -1,8 +1,6 @@
 //! SPEC §4: the same CURP gives the same person on every provider, on every
 //! run, in every namespace, and as `curp person` prints it.
 
-use std::process::{Command, Stdio};
-
 use base64::Engine as _;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -15,7 +13,6 @@ use mxid_sandbox::curp::{check_digit, check_strict, random_curp, Domain, Sex, RE
 use mxid_sandbox::time::Date;
 use mxid_sandbox::Config;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 const CURPV5: &str = "/api/curp/bycurp";
 const GETDATA: &str = "/curp/getData";
 const ID_CHECK: &str = "/verify/id_check";
@@ -24,43 +21,25 @@ const ASYNC: &str = "/api/AsyncVerication";
 
 // --- helpers ----------------------------------------------------------------
 
-/// `curp ARGS` of the binary for each CURP, run side by side: stdout as
-/// JSON, or the exit's stderr. A run that takes over 20 s is killed (by its
-/// pid) and fails the test.
+/// `curp ARGS` of the binary for each CURP, run side by side (each bounded
+/// by `crate::engine::run`): stdout as JSON, or the exit's stderr.
 fn cli_all(args_of: &[Vec<String>]) -> Vec<Result<Value, String>> {
     let mut out = Vec::new();
     for chunk in args_of.chunks(16) {
-        let waits: Vec<_> = chunk
-            .iter()
-            .map(|args| {
-                let mut cmd = Command::new(BIN);
-                for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-                    cmd.env_remove(k);
-                }
-                let child = cmd
-                    .arg("curp")
-                    .args(args)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("the binary runs");
-                let pid = child.id();
-                let (tx, rx) = std::sync::mpsc::channel();
-                std::thread::spawn(move || {
-                    let _ = tx.send(child.wait_with_output());
-                });
-                (pid, args, rx)
-            })
-            .collect();
-        for (pid, args, rx) in waits {
-            let Ok(o) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &pid.to_string()])
-                    .status();
-                panic!("curp {args:?} still running after 20 s");
-            };
-            let o = o.unwrap();
+        let outputs: Vec<std::process::Output> = std::thread::scope(|scope| {
+            let runs: Vec<_> = chunk
+                .iter()
+                .map(|args| {
+                    scope.spawn(move || {
+                        let mut argv = vec!["curp"];
+                        argv.extend(args.iter().map(String::as_str));
+                        crate::engine::run(&argv)
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        for o in outputs {
             out.push(if o.status.success() {
                 serde_json::from_slice(&o.stdout)
                     .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
