@@ -122,13 +122,29 @@ pub(crate) fn fold(c: char) -> Ch {
 
 /// A word upper-cased with accents stripped, special characters kept as
 /// they are, so that `MA.` can still be recognized as an abbreviation.
+/// An accent typed as a combining mark after its letter (text in the
+/// decomposed form macOS and iOS keyboards may send) reads as the accented
+/// letter: `N` and a combining tilde are Ñ.
 pub(crate) fn fold_str(word: &str) -> String {
-    word.chars()
-        .map(|c| match fold(c) {
-            Ch::Letter(l) => l,
-            Ch::Special => c,
-        })
-        .collect()
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        let after_letter = out
+            .chars()
+            .next_back()
+            .is_some_and(|l| matches!(fold(l), Ch::Letter(_)));
+        match c {
+            '\u{303}' if out.ends_with('N') => {
+                out.pop();
+                out.push('Ñ');
+            }
+            '\u{300}'..='\u{36f}' if after_letter => {}
+            _ => out.push(match fold(c) {
+                Ch::Letter(l) => l,
+                Ch::Special => c,
+            }),
+        }
+    }
+    out
 }
 
 fn is_vowel(c: char) -> bool {
@@ -316,6 +332,20 @@ mod tests {
     #[test]
     fn golden_initial_n_tilde_is_x() {
         assert_eq!(four("ALBERTO", "ÑANDO", "RODRIGUEZ"), "XARA");
+    }
+
+    #[test]
+    fn a_decomposed_accent_reads_as_the_accented_letter() {
+        // N + combining tilde is Ñ; an acute after its vowel is stripped,
+        // so MARÍA is still skipped.
+        assert_eq!(fold_str("pen\u{303}a"), "PEÑA");
+        assert_eq!(fold_str("MARI\u{301}A"), "MARIA");
+        assert_eq!(four("ALBERTO", "N\u{303}ANDO", "RODRIGUEZ"), "XARA");
+        assert_eq!(four("MARI\u{301}A LUISA", "PEREZ", "HERNANDEZ"), "PEHL");
+        assert_eq!(consonants("ENRIQUE", "PEN\u{303}A", "NIETO"), "XTN");
+        // A mark with no letter before it is a special character.
+        assert_eq!(fold_str("\u{301}A"), "\u{301}A");
+        assert_eq!(four("ALBERTO", "\u{301}NANDO", "RODRIGUEZ"), "XARA");
     }
 
     #[test]
