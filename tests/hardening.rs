@@ -26,6 +26,7 @@ use crate::common::{config, Resp, Sandbox, Served};
 use mxid_sandbox::Config;
 
 mod clients;
+mod encoding;
 mod extremes;
 mod headers;
 

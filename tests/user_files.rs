@@ -1565,6 +1565,22 @@ fn a_credential_no_request_can_present_is_refused() {
             &format!("{long}: invalid_credentials"),
             long.as_str(),
         ),
+        // HTTP strips the spaces around a header value.
+        (
+            "accept: [sandbox-apikey]",
+            "accept: [sandbox-apikey, \" k\"]",
+            " k",
+        ),
+        (
+            "invalid-apikey: invalid_credentials",
+            "\"k\\n\": invalid_credentials",
+            "k\n",
+        ),
+        (
+            "invalid-apikey: invalid_credentials",
+            "\"k\\rk\": invalid_credentials",
+            "k\rk",
+        ),
     ] {
         let dir = temp_dir("unpresentable");
         let _gone = RemovedOnDrop(dir.clone());
@@ -1583,7 +1599,7 @@ fn a_credential_no_request_can_present_is_refused() {
         assert!(err.line.is_some(), "{err}");
         assert_eq!(
             err.message,
-            format!("'{cred}' can never be presented: a credential is 1 to 256 ASCII characters (a blank one is missing, a longer or non-ASCII one invalid)")
+            format!("{} can never be presented: a credential is 1 to 256 ASCII characters, with no space around it and no control character but a tab (HTTP strips the spaces; a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(cred))
         );
     }
 }

@@ -412,9 +412,14 @@ impl Engine {
             .curp(&ep.id, req)
             .map(normalize_curp)
             .filter(|c| !c.is_empty());
+        // Only the white space HTTP strips from a header value: a
+        // credential framed by a Unicode space is not one a provider issued.
         let credential = module
             .credential(req)
-            .map(trimmed)
+            .map(|c| match c.trim_ascii() {
+                t if t.len() == c.len() => c,
+                t => t.to_string(),
+            })
             .filter(|c| !c.is_empty());
         let auth = self.auth_scenario(defs, pdef, credential.as_deref());
 
@@ -858,8 +863,13 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             ));
         };
         // One no request can present would be a rule that never applies.
-        let unpresentable =
-            |c: &&String| c.trim().is_empty() || c.len() > MAX_CREDENTIAL || !c.is_ascii();
+        let unpresentable = |c: &&String| {
+            c.trim_ascii().len() != c.len()
+                || c.is_empty()
+                || c.len() > MAX_CREDENTIAL
+                || !c.is_ascii()
+                || c.bytes().any(|b| b.is_ascii_control() && b != b'\t')
+        };
         let named = (creds.accept.iter().map(|c| ("accept", c)))
             .chain(creds.reject.keys().map(|c| ("reject", c)))
             .chain(creds.webhooks.keys().map(|c| ("webhooks", c)));
@@ -867,7 +877,7 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             return Err(fixtures.credentials_error(
                 &format!("{list}:"),
                 format!("{pid}.{list}"),
-                format!("'{cred}' can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters (a blank one is missing, a longer or non-ASCII one invalid)"),
+                format!("{} can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters, with no space around it and no control character but a tab (HTTP strips the spaces; a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(cred.as_str())),
             ));
         }
         // Under --strict-auth one would be taken and refused at once.

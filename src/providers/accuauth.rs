@@ -112,9 +112,9 @@ impl Provider for Accuauth {
     fn credential(&self, req: &Request) -> Option<String> {
         // Both headers are required; the API ID names the customer.
         let id = req.header_lossy(&API_ID)?;
-        let id = id.trim();
+        let id = id.trim_ascii();
         req.header_lossy(&API_SECRET)
-            .filter(|s| !s.trim().is_empty())?;
+            .filter(|s| !s.trim_ascii().is_empty())?;
         Some(id.to_string()).filter(|id| !id.is_empty())
     }
 

@@ -567,14 +567,15 @@ fn list_webhooks(call: &AdminCall<'_>) -> Reply {
 /// ASCII (any other credential is refused as invalid before it gets here).
 fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     let apikey = call.param("apikey").unwrap_or_default().to_string();
-    if apikey.trim().is_empty()
+    if apikey.trim_ascii().is_empty()
+        || apikey.trim_ascii().len() != apikey.len()
         || !apikey.is_ascii()
         || hyper::header::HeaderValue::from_str(&apikey).is_err()
     {
         return Err(admin_error(
             StatusCode::BAD_REQUEST,
             &format!(
-                "no client can send the apikey {}: it must be ASCII, with no line breaks or other control characters",
+                "no client can send the apikey {}: it must be ASCII, with no space around it (HTTP strips it) and no line breaks or other control characters",
                 serde_json::Value::from(apikey.as_str())
             ),
         ));
