@@ -443,11 +443,13 @@ fn ine_data(call: &Call<'_>) -> Value {
     }
     let mut rng = rand::rngs::StdRng::from_seed(h.finalize().into());
     // A credential that votes has an adult holder (of age by the year the
-    // synthetic data is computed as of): drawn until one is, the same draws
-    // for the same request and seed.
-    let adult = |c: &str| {
-        curp::check_strict(c).is_ok_and(|d| d.birth_date.year + 18 <= curp::person::REFERENCE_YEAR)
-    };
+    // synthetic data is computed as of; a type C replacement's by the year
+    // before, as it was issued after its registration): drawn until one
+    // is, the same draws for the same request and seed.
+    let issue_number = field("issueNumber");
+    let replacement = kind == "C" && issue_number != "00";
+    let of_age_by = curp::person::REFERENCE_YEAR - i32::from(replacement);
+    let adult = |c: &str| curp::check_strict(c).is_ok_and(|d| d.birth_date.year + 18 <= of_age_by);
     let curp = (0..64)
         .map(|_| curp::random_curp(&mut rng, &call.fixtures.domain.names))
         .find(|c| adult(c))
@@ -459,13 +461,14 @@ fn ine_data(call: &Call<'_>) -> Value {
         // Model C credentials carry no CIC; the elector code is the id. Its
         // years agree with the birth date the code states and with the
         // issue number sent ("00": issued the year of registration).
-        let issue_number = field("issueNumber");
-        let first = issue_number == "00";
-        let birth = curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR, !first)
+        let birth = curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR, replacement)
             .unwrap_or(person.birth_date);
-        let first = Some(first);
-        let (registration, issue) =
-            curp::ine::years(&mut rng, birth.year, curp::person::REFERENCE_YEAR, first);
+        let (registration, issue) = curp::ine::years(
+            &mut rng,
+            birth.year,
+            curp::person::REFERENCE_YEAR,
+            Some(!replacement),
+        );
         let year = |y: i32| u16::try_from(y).unwrap_or(0);
         (issue_year, registration_year) = (year(issue), year(registration));
         (id, String::new(), issue_number)
