@@ -38,7 +38,7 @@ use serde_json::{json, Map, Value};
 use crate::engine::namespace::Began;
 use crate::engine::namespace::Namespace;
 use crate::engine::timers::TimerKey;
-use crate::time::{parse_duration, Timestamp};
+use crate::time::{format_duration, parse_duration, Timestamp};
 
 /// The key of this state in the namespace (the provider's id).
 pub const STATE: &str = "async";
@@ -159,6 +159,15 @@ impl Settings {
                 .iter()
                 .map(|d| duration("source_retries", d))
                 .collect::<Result<_, _>>()?;
+            // Offsets from the first try: out of order, a retry would be
+            // due before the try it follows.
+            if let Some(w) = s.source_retries.windows(2).find(|w| w[1] <= w[0]) {
+                return Err(format!(
+                    "settings.source_retries: each retry is later than the one before (they count from the first try, as in [20m, 40m]): {} comes after {}",
+                    format_duration(w[1]),
+                    format_duration(w[0])
+                ));
+            }
         }
         if let Some(v) = map.get("webhook_attempts") {
             s.webhook_attempts = v
@@ -1030,6 +1039,14 @@ mod tests {
             (
                 json!({"source_retries": ["soon"]}),
                 "settings.source_retries",
+            ),
+            (
+                json!({"source_retries": ["40m", "20m"]}),
+                "settings.source_retries: each retry is later than the one before (they count from the first try, as in [20m, 40m]): 20m comes after 40m",
+            ),
+            (
+                json!({"source_retries": ["20m", "20m"]}),
+                "settings.source_retries: each retry is later",
             ),
             (json!({"webhook_attempts": 0}), "settings.webhook_attempts"),
             (
