@@ -1743,6 +1743,74 @@ fn a_path_with_a_query_is_refused() {
     );
 }
 
+/// curpv5's `bycurp` with one more path of `n` route parameters.
+fn curpv5_with_params(tag: &str, n: usize) -> PathBuf {
+    let params: String = (1..=n).map(|i| format!("/{{p{i}}}")).collect();
+    curpv5_dir(tag, |s| {
+        s.replacen(
+            "paths: [/api/curp/bycurp]",
+            &format!("paths: [/api/curp/bycurp, \"/api/curp/many{params}\"]"),
+            1,
+        )
+    })
+}
+
+// The router (matchit) panics past 25 parameters a path: a path with more
+// than 16 is refused at its line, by `check` and by a reload (which keeps
+// the old set answering), before the router sees it.
+#[tokio::test]
+async fn a_path_with_too_many_parameters_is_refused() {
+    let dir = curpv5_with_params("params16", 16);
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = serving(&dir).await;
+    let many: String = (1..=16).map(|i| format!("/{i}")).collect();
+    let r = sb
+        .post(
+            &format!("/api/curp/many{many}"),
+            &[("apikey", "k")],
+            json!({"curp": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    for n in [17, 26] {
+        let bad = curpv5_with_params("params-bad", n);
+        let _gone = RemovedOnDrop(bad.clone());
+        let (ok, stderr) = check(&bad);
+        assert!(!ok, "{stderr}");
+        let text = std::fs::read_to_string(bad.join("curpv5.yaml")).unwrap();
+        let line = 1 + text
+            .lines()
+            .position(|l| l.contains("\"/api/curp/many/"))
+            .unwrap();
+        assert!(stderr.contains(&format!("curpv5.yaml:{line}:")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("endpoints.bycurp.paths: '/api/curp/many/{{p1}}")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("has {n} parameters: a path takes at most 16")),
+            "{stderr}"
+        );
+    }
+
+    let bad = curpv5_with_params("params-reload", 26);
+    let _gone = RemovedOnDrop(bad.clone());
+    std::fs::copy(bad.join("curpv5.yaml"), dir.join("curpv5.yaml")).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("has 26 parameters"), "{}", r.text());
+    let r = sb
+        .post(
+            &format!("/api/curp/many{many}"),
+            &[("apikey", "k")],
+            json!({"curp": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "the old set answers: {}", r.text());
+    sb.stop().await;
+}
+
 #[test]
 fn a_misnamed_fixture_file_is_refused() {
     let dir = temp_dir("fixtypo");

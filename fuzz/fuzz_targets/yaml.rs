@@ -1,5 +1,6 @@
 //! The YAML loaders: a provider's scenario file (checked against the real
-//! curpv5 module's declarations), the catalogs, and the whole CURP domain
+//! curpv5 module's declarations, and its paths built into the router), the
+//! catalogs, and the whole CURP domain
 //! (catalogs, names, personas). A bad file must be an error, never a panic.
 #![no_main]
 
@@ -7,6 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use mxid_sandbox::curp::{catalogs::Catalogs, Domain};
 use mxid_sandbox::engine::parse_module;
 use mxid_sandbox::providers::curpv5::Curpv5;
+use mxid_sandbox::router::Router;
 
 const CATALOGS: &str = include_str!("../../fixtures/catalogs.yaml");
 const NAMES: &str = include_str!("../../fixtures/names.yaml");
@@ -21,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
     };
     match which % 5 {
         0 => {
-            let _ = parse_module(&Curpv5, "fuzz.yaml", text);
+            if let Ok(def) = parse_module(&Curpv5, "fuzz.yaml", text) {
+                let _ = Router::build(&[def]);
+            }
         }
         1 => {
             let _ = Catalogs::from_yaml(text);

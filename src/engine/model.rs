@@ -128,6 +128,15 @@ const RESERVED_HEADERS: [&str; 6] = [
     "te",
 ];
 
+/// Route parameters (`{id}`, `{*rest}`) a path may have: below matchit's
+/// own limit of 25, past which it panics.
+const MAX_ROUTE_PARAMS: usize = 16;
+
+/// The route parameters of a path: its `{`s, an escaped `{{` not one.
+fn route_params(path: &str) -> usize {
+    path.split("{{").map(|part| part.matches('{').count()).sum()
+}
+
 /// What the typed loaders cannot see in a user's file, checked on the YAML
 /// itself: a key written twice in one mapping (the typed maps would keep
 /// the last silently), a merge key (`<<`), which serde does not apply (in a
@@ -582,6 +591,20 @@ pub fn parse_provider(
                     p,
                     &format!("endpoints.{id}.paths"),
                     format!("'{p}' is a path and a query: a path never matches one; scenarios read the query themselves"),
+                ));
+            }
+            // matchit holds at most 25 parameters a path (and panics past
+            // them); no API's path comes near a few.
+            if route_params(p) > MAX_ROUTE_PARAMS {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    p,
+                    &format!("endpoints.{id}.paths"),
+                    format!(
+                        "'{p}' has {} parameters: a path takes at most {MAX_ROUTE_PARAMS}",
+                        route_params(p)
+                    ),
                 ));
             }
         }
