@@ -8,14 +8,11 @@ use serde_json::{json, Value};
 
 const EPN: &str = "PXNE660720HMCXTN06";
 
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 /// The five providers' CURP endpoints: path, credential headers, and the
 /// body field that carries the CURP.
-fn curp_endpoints() -> Vec<(
-    &'static str,
-    &'static str,
-    Vec<(&'static str, &'static str)>,
-    &'static str,
-)> {
+fn curp_endpoints() -> Vec<(&'static str, &'static str, Headers<'static>, &'static str)> {
     vec![
         ("curpv5", "/api/curp/bycurp", vec![("apikey", "k")], "curp"),
         ("nss", "/api/v1/imss/nss", vec![("x-api-key", "k")], "curp"),
@@ -184,7 +181,7 @@ async fn a_credential_with_a_non_ascii_space_around_it_is_invalid_not_accepted()
     let sb = Sandbox::start().await;
     let nbsp_k = "\u{a0}k";
     let body = json!({"curp": EPN});
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Value)> = vec![
+    let cases: Vec<(&str, &str, Headers, Value)> = vec![
         (
             "curpv5",
             "/api/curp/bycurp",
