@@ -490,23 +490,58 @@ pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String
         } else if raw[..content_end].ends_with(b"\n") {
             content_end -= 1;
         }
-        let name = head
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
-            .and_then(|l| {
-                l.split(';').find_map(|p| {
-                    let (k, v) = p.split_once('=')?;
-                    (k.trim().eq_ignore_ascii_case("name"))
-                        .then(|| v.trim().trim_matches('"').to_string())
-                })
-            })
-            .ok_or("multipart part without a content-disposition name")?;
+        let name =
+            disposition_name(&head).ok_or("multipart part without a content-disposition name")?;
         fields.push((
             name,
             String::from_utf8_lossy(&raw[content_start..content_end.max(content_start)])
                 .into_owned(),
         ));
         pos = next;
+    }
+}
+
+/// The `name` parameter of a part's `Content-Disposition` header (RFC
+/// 7578): the parameters split at the `;`s outside quoted strings (a
+/// `filename="scan;name=x.txt"` holds no name), a quoted value's backslash
+/// escapes undone.
+fn disposition_name(head: &str) -> Option<String> {
+    let value = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-disposition")
+            .then_some(v)
+    })?;
+    // The parameters, after the disposition type.
+    let mut params = value.split_once(';')?.1;
+    loop {
+        let (key, after) = params.split_once('=')?;
+        let after = after.trim_start();
+        let (val, rest) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let mut val = String::new();
+                let mut chars = quoted.char_indices();
+                // An unclosed quote runs to the end of the line.
+                let end = loop {
+                    match chars.next() {
+                        None => break quoted.len(),
+                        Some((_, '\\')) => val.extend(chars.next().map(|(_, c)| c)),
+                        Some((i, '"')) => break i + 1,
+                        Some((_, c)) => val.push(c),
+                    }
+                };
+                (val, &quoted[end..])
+            }
+            None => {
+                let end = after.find(';').unwrap_or(after.len());
+                (after[..end].trim().to_string(), &after[end..])
+            }
+        };
+        let key = key.rsplit(';').next().unwrap_or(key);
+        if key.trim().eq_ignore_ascii_case("name") {
+            return Some(val);
+        }
+        params = rest.split_once(';')?.1;
     }
 }
 
@@ -703,6 +738,43 @@ mod tests {
         match parse_body("multipart/form-data; boundary=B", &many) {
             Body::Form(fields) => assert_eq!(fields.len(), 20_000),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_parts_name_is_its_dispositions_name_parameter() {
+        for (head, name) in [
+            (
+                "Content-Disposition: form-data; name=\"curp\"",
+                Some("curp"),
+            ),
+            ("content-disposition:form-data;name=curp", Some("curp")),
+            (
+                "Content-Disposition: form-data; NAME = curp ; x=1",
+                Some("curp"),
+            ),
+            // A `;` or `name=` inside a quoted filename is the filename's.
+            (
+                "Content-Disposition: form-data; filename=\"scan;name=x.txt\"; name=\"curp\"",
+                Some("curp"),
+            ),
+            // Escapes undone; an unclosed quote runs to the line's end.
+            (
+                "Content-Disposition: form-data; name=\"a\\\"b\"",
+                Some("a\"b"),
+            ),
+            ("Content-Disposition: form-data; name=\"curp", Some("curp")),
+            (
+                "Content-Disposition: form-data; flag; name=curp",
+                Some("curp"),
+            ),
+            // Another header whose name begins the same is not it.
+            ("Content-Disposition-Extra: form-data; name=x", None),
+            ("Content-Disposition: form-data; filename=\"a\"", None),
+            ("Content-Disposition: form-data", None),
+            ("Content-Type: text/plain", None),
+        ] {
+            assert_eq!(disposition_name(head).as_deref(), name, "{head}");
         }
     }
 
