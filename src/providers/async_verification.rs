@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::header::HeaderName;
-use hyper::StatusCode;
+use hyper::{Method, StatusCode};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -502,6 +502,8 @@ fn ine_data(call: &Call<'_>) -> Value {
 fn requested_id(req: &Request) -> Option<String> {
     match req.query_ignore_case("verificationId") {
         Some(q) => Some(q.trim().to_ascii_lowercase()),
+        // A GET's (and a HEAD's) body is not read.
+        None if req.method != Method::POST => None,
         None => req
             .field_ignore_case("verificationId")
             .text()

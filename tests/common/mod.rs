@@ -109,6 +109,9 @@ pub struct Sandbox {
     task: Option<JoinHandle<()>>,
 }
 
+/// Request headers, as a list of name and value.
+pub type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 /// A client of one running sandbox, at `base`.
 pub struct Http {
     pub base: String,

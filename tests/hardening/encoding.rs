@@ -3,12 +3,10 @@
 //! percent-encoded, escaped, with a byte-order mark, in another letter case,
 //! surrounded by Unicode spaces or in a decomposed Unicode form.
 
-use crate::common::{Resp, Sandbox};
+use crate::common::{Headers, Resp, Sandbox};
 use serde_json::{json, Value};
 
 const EPN: &str = "PXNE660720HMCXTN06";
-
-type Headers<'a> = Vec<(&'a str, &'a str)>;
 
 /// The five providers' CURP endpoints: path, credential headers, and the
 /// body field that carries the CURP.
