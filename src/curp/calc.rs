@@ -122,29 +122,66 @@ pub(crate) fn fold(c: char) -> Ch {
 
 /// A word upper-cased with accents stripped, special characters kept as
 /// they are, so that `MA.` can still be recognized as an abbreviation.
-/// An accent typed as a combining mark after its letter (text in the
-/// decomposed form macOS and iOS keyboards may send) reads as the accented
-/// letter: `N` and a combining tilde are Ñ.
+/// Text in Unicode's decomposed form (NFD: an accent as a combining mark
+/// after its letter, as text copied from some PDFs or macOS file names
+/// carries it) reads as the composed text: `N` and a combining tilde are
+/// Ñ, and a letter with a mark `fold` knows no composed letter for is one
+/// special character, as a composed `Ý` is.
 pub(crate) fn fold_str(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
+    // Whether the last character already carries an accent: Unicode
+    // composes one mark with a letter, not a second.
+    let mut accented = false;
     for c in word.chars() {
-        let after_letter = out
+        let letter = out
             .chars()
             .next_back()
-            .is_some_and(|l| matches!(fold(l), Ch::Letter(_)));
-        match c {
-            '\u{303}' if out.ends_with('N') => {
-                out.pop();
-                out.push('Ñ');
-            }
-            '\u{300}'..='\u{36f}' if after_letter => {}
-            _ => out.push(match fold(c) {
-                Ch::Letter(l) => l,
-                Ch::Special => c,
-            }),
+            .filter(|&l| !accented && matches!(fold(l), Ch::Letter(_)));
+        if let (Some(l), '\u{300}'..='\u{36f}') = (letter, c) {
+            out.pop();
+            out.push(match compose(l, c).map(fold) {
+                Some(Ch::Letter(folded)) => folded,
+                _ => c,
+            });
+            accented = true;
+            continue;
         }
+        out.push(match fold(c) {
+            Ch::Letter(l) => l,
+            Ch::Special => c,
+        });
+        accented = !c.is_ascii();
     }
     out
+}
+
+/// Whether two names are one as a person writes them: in any letter case,
+/// with or without accents, composed or decomposed.
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    fold_str(a.trim()) == fold_str(b.trim())
+}
+
+/// The combining marks of the accents `fold` strips, in the order of
+/// [`compose`]'s rows: grave, acute, circumflex, tilde, diaeresis, cedilla.
+const MARKS: [char; 6] = [
+    '\u{300}', '\u{301}', '\u{302}', '\u{303}', '\u{308}', '\u{327}',
+];
+
+/// A folded letter and a combining mark after it, composed as Unicode
+/// composes them (NFC), for the accented letters `fold` knows.
+fn compose(letter: char, mark: char) -> Option<char> {
+    let row = match letter {
+        'A' => ['À', 'Á', 'Â', 'Ã', 'Ä', ' '],
+        'E' => ['È', 'É', 'Ê', ' ', 'Ë', ' '],
+        'I' => ['Ì', 'Í', 'Î', ' ', 'Ï', ' '],
+        'O' => ['Ò', 'Ó', 'Ô', 'Õ', 'Ö', ' '],
+        'U' => ['Ù', 'Ú', 'Û', ' ', 'Ü', ' '],
+        'N' => [' ', ' ', ' ', 'Ñ', ' ', ' '],
+        'C' => [' ', ' ', ' ', ' ', ' ', 'Ç'],
+        _ => return None,
+    };
+    let i = MARKS.iter().position(|&m| m == mark)?;
+    Some(row[i]).filter(|&c| c != ' ')
 }
 
 fn is_vowel(c: char) -> bool {
@@ -343,7 +380,34 @@ mod tests {
         assert_eq!(four("ALBERTO", "N\u{303}ANDO", "RODRIGUEZ"), "XARA");
         assert_eq!(four("MARI\u{301}A LUISA", "PEREZ", "HERNANDEZ"), "PEHL");
         assert_eq!(consonants("ENRIQUE", "PEN\u{303}A", "NIETO"), "XTN");
-        // A mark with no letter before it is a special character.
+        // Every accented letter fold knows, decomposed, folds as composed.
+        for (composed, decomposed) in [
+            ("àáâãä", "a\u{300}a\u{301}a\u{302}a\u{303}a\u{308}"),
+            ("ÈÉÊË", "E\u{300}E\u{301}E\u{302}E\u{308}"),
+            ("ìíîï", "i\u{300}i\u{301}i\u{302}i\u{308}"),
+            ("òóôõö", "o\u{300}o\u{301}o\u{302}o\u{303}o\u{308}"),
+            ("ÙÚÛÜ", "U\u{300}U\u{301}U\u{302}U\u{308}"),
+            ("ñÑçÇ", "n\u{303}N\u{303}c\u{327}C\u{327}"),
+        ] {
+            assert_eq!(fold_str(decomposed), fold_str(composed), "{composed}");
+        }
+        // A letter with a mark no known letter takes is one special
+        // character, as the composed letter is (Ý, Ẽ, Ń are not in fold's
+        // table); a second mark, or one with no letter before it, is a
+        // special character of its own.
+        for (decomposed, composed) in [("Y\u{301}", "Ý"), ("E\u{303}", "Ẽ"), ("N\u{301}", "Ń")]
+        {
+            let kinds = |s: &str| fold_str(s).chars().map(fold).collect::<Vec<Ch>>();
+            assert_eq!(kinds(decomposed), [Ch::Special], "{decomposed}");
+            assert_eq!(kinds(decomposed), kinds(composed), "{composed}");
+        }
+        assert_eq!(fold_str("N\u{301}\u{303}"), "\u{301}\u{303}");
+        assert_eq!(fold_str("Ñ\u{303}"), "Ñ\u{303}");
+        assert_eq!(fold_str("A\u{301}\u{303}"), "A\u{303}");
+        assert_eq!(
+            four("ALBERTO", "Y\u{301}EPEZ", "RODRIGUEZ"),
+            four("ALBERTO", "ÝEPEZ", "RODRIGUEZ")
+        );
         assert_eq!(fold_str("\u{301}A"), "\u{301}A");
         assert_eq!(four("ALBERTO", "\u{301}NANDO", "RODRIGUEZ"), "XARA");
     }

@@ -7,7 +7,9 @@ use rand::{Rng, SeedableRng};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use super::calc::{calculate, is_inconvenient, name_letters, CalcInput, SKIPPED_FIRST_NAMES};
+use super::calc::{
+    calculate, is_inconvenient, name_letters, same_name, CalcInput, SKIPPED_FIRST_NAMES,
+};
 use super::catalogs::Catalogs;
 use super::ine::{self, Holder, Ine, BORN_ABROAD_INE};
 use super::names::Names;
@@ -442,9 +444,7 @@ fn draw_registry(
             )
         }
         (None, Some(name)) => {
-            let listed = municipalities
-                .iter()
-                .find(|m| m.name.to_lowercase() == name.trim().to_lowercase());
+            let listed = municipalities.iter().find(|m| same_name(&m.name, name));
             (
                 listed.map(|m| m.code.clone()).unwrap_or_default(),
                 name.to_string(),

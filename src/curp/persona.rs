@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Deserializer};
 
+use super::calc::same_name;
 use super::catalogs::{Catalogs, LoadError};
 use super::ine::{self, Ine};
 use super::person::{Person, Registry};
@@ -348,11 +349,10 @@ fn resolve_entity(
     };
     let by_name = match &r.entity_name {
         Some(n) => {
-            let wanted = n.trim().to_lowercase();
-            let found = catalogs.entities.iter().find(|e| {
-                !e.ine.is_empty()
-                    && (e.name.to_lowercase() == wanted || e.upper.to_lowercase() == wanted)
-            });
+            let found = catalogs
+                .entities
+                .iter()
+                .find(|e| !e.ine.is_empty() && (same_name(&e.name, n) || same_name(&e.upper, n)));
             match found {
                 Some(entity) => Some(entity),
                 None => {

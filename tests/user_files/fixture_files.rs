@@ -966,21 +966,25 @@ fn an_error_a_users_scenario_file_causes_in_the_embedded_credentials_names_it_em
 // catalog's name or upper-case name, in any letter case) takes its code"
 // and "validacurp states by its name and accuauth by its upper-case name".
 // "Mexico" (the upper-case name MEXICO, in another case) and "MÉXICO" (the
-// name México, upper-cased with its accent) are both entity 15; a pair
-// naming entity 15 both ways is no disagreement.
+// name México, upper-cased with its accent) are both entity 15, as is the
+// name written decomposed; a pair naming entity 15 both ways is no
+// disagreement.
 #[tokio::test]
 async fn a_registry_entity_name_in_any_letter_case_with_or_without_its_accent_is_its_entity() {
     let a = curp_for("RAUL", "CANO", "RIOS", (1979, 5, 6), Sex::H, "CH");
     let b = curp_for("ANA", "CANO", "RIOS", (1981, 5, 6), Sex::M, "CH");
     let c = curp_for("ANA", "LUNA", "RIOS", (1981, 5, 6), Sex::M, "DF");
+    let d = curp_for("LUIS", "LUNA", "RIOS", (1983, 5, 6), Sex::H, "DF");
+    // The last one decomposed: e and a combining acute.
     let yaml = format!(
         "- curp: {a}\n  registry: {{entity_name: \"Mexico\"}}\n\
          - curp: {b}\n  registry: {{entity_name: \"MÉXICO\"}}\n\
-         - curp: {c}\n  registry: {{entity_ine: \"15\", entity_name: \"mexico\"}}\n"
+         - curp: {c}\n  registry: {{entity_ine: \"15\", entity_name: \"mexico\"}}\n\
+         - curp: {d}\n  registry: {{entity_name: \"Me\\u0301xico\"}}\n"
     );
     let (dir, _gone) = folder("review-registry", &[("personas.yaml", &yaml)]);
     let sb = serving_fixtures(&dir).await;
-    for curp in [&a, &b, &c] {
+    for curp in [&a, &b, &c, &d] {
         let g: Value = get_data(&sb, curp).await.json();
         let doc = &g["response"]["EvidentiaryDocument"];
         assert_eq!(doc["RegistrantNumber"], 15, "{curp}: {doc}");
