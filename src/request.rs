@@ -460,6 +460,23 @@ fn boundary(content_type: &str) -> Option<String> {
         .filter(|b| !b.is_empty() && b.len() <= 200)
 }
 
+/// `s` without the spaces and tabs around it, the white space HTTP strips
+/// from a header value (a Unicode space is part of the value).
+pub fn http_trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
+}
+
+/// Whether a header can carry `value` as it is: visible ASCII, spaces and
+/// tabs, with no space or tab around it (HTTP would strip them) and not
+/// empty.
+pub fn sendable_header_value(value: &str) -> bool {
+    !value.is_empty()
+        && http_trim(value).len() == value.len()
+        && value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+}
+
 /// Parses the text fields of a multipart/form-data body (RFC 7578). File
 /// parts are kept by field name with their content as lossy text.
 pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String)>, String> {

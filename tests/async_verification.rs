@@ -2549,7 +2549,16 @@ async fn webhook_admin_routes_check_their_input() {
         (r#"{"url": "http://h/__ADMIN/health"}"#, "admin route"),
         (
             r#"{"url": "http://127.0.0.1:1/h", "apikey": "a\nb"}"#,
-            "no line breaks",
+            "no control character",
+        ),
+        // What the receiver would read trimmed, or not as written.
+        (
+            r#"{"url": "http://127.0.0.1:1/h", "apikey": " k"}"#,
+            "no space or tab around it",
+        ),
+        (
+            r#"{"url": "http://127.0.0.1:1/h", "apikey": "clé"}"#,
+            "ASCII",
         ),
         (
             r#"{"url": "http://127.0.0.1:1/h", "apikey": 3}"#,

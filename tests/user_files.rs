@@ -1599,8 +1599,29 @@ fn a_credential_no_request_can_present_is_refused() {
         assert!(err.line.is_some(), "{err}");
         assert_eq!(
             err.message,
-            format!("{} can never be presented: a credential is 1 to 256 ASCII characters, with no space around it and no control character but a tab (HTTP strips the spaces; a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(cred))
+            format!("{} can never be presented: a credential is 1 to 256 ASCII characters, with no space or tab around it (HTTP strips them) and, in a header, no control character but a tab (a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(cred))
         );
+    }
+    // validacurp's token may come in a JSON body, which carries a control
+    // character; a tab inside a header is a header's byte.
+    for (edit, list) in [
+        (
+            "accept: [pruebas, sandbox-token]",
+            "accept: [pruebas, sandbox-token, \"k\\u0001k\"]",
+        ),
+        (
+            "accept: [sandbox-apikey]",
+            "accept: [sandbox-apikey, \"k\\tk\"]",
+        ),
+    ] {
+        let dir = temp_dir("presentable");
+        let _gone = RemovedOnDrop(dir.clone());
+        std::fs::write(
+            dir.join("credentials.yaml"),
+            CREDENTIALS.replacen(edit, list, 1),
+        )
+        .unwrap();
+        assert!(load_fixtures(&dir).is_ok(), "{list}");
     }
 }
 

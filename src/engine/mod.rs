@@ -32,7 +32,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::{Config, Source};
-use crate::request::{Body, Request};
+use crate::request::{http_trim, sendable_header_value, Body, Request};
 use crate::router::{Match, Router, Target};
 use fixtures::Fixtures;
 use journal::Entry;
@@ -412,11 +412,12 @@ impl Engine {
             .curp(&ep.id, req)
             .map(normalize_curp)
             .filter(|c| !c.is_empty());
-        // Only the white space HTTP strips from a header value: a
-        // credential framed by a Unicode space is not one a provider issued.
+        // Only the white space HTTP strips from a header value (a body's
+        // token alike): a credential framed by a Unicode space is not one
+        // a provider issued.
         let credential = module
             .credential(req)
-            .map(|c| match c.trim_ascii() {
+            .map(|c| match http_trim(&c) {
                 t if t.len() == c.len() => c,
                 t => t.to_string(),
             })
@@ -862,13 +863,20 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 format!("unknown provider '{pid}'"),
             ));
         };
-        // One no request can present would be a rule that never applies.
+        // One no request can present would be a rule that never applies: a
+        // header carries visible ASCII, spaces and tabs; a body's token
+        // (validacurp's) any ASCII, but spaces and tabs around it are
+        // trimmed as a header's are.
+        let in_body = modules
+            .iter()
+            .any(|m| m.id() == pid && m.credential_in_body());
         let unpresentable = |c: &&String| {
-            c.trim_ascii().len() != c.len()
-                || c.is_empty()
-                || c.len() > MAX_CREDENTIAL
-                || !c.is_ascii()
-                || c.bytes().any(|b| b.is_ascii_control() && b != b'\t')
+            let sendable = if in_body {
+                !c.is_empty() && http_trim(c).len() == c.len() && c.is_ascii()
+            } else {
+                sendable_header_value(c)
+            };
+            !sendable || c.len() > MAX_CREDENTIAL
         };
         let named = (creds.accept.iter().map(|c| ("accept", c)))
             .chain(creds.reject.keys().map(|c| ("reject", c)))
@@ -877,7 +885,7 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             return Err(fixtures.credentials_error(
                 &format!("{list}:"),
                 format!("{pid}.{list}"),
-                format!("{} can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters, with no space around it and no control character but a tab (HTTP strips the spaces; a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(cred.as_str())),
+                format!("{} can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters, with no space or tab around it (HTTP strips them) and, in a header, no control character but a tab (a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(cred.as_str())),
             ));
         }
         // Under --strict-auth one would be taken and refused at once.

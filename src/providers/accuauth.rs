@@ -25,7 +25,7 @@ use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{write_hex, Call, Provider};
 use crate::engine::template::Vars;
 use crate::fnv::Fnv;
-use crate::request::{Field, Request};
+use crate::request::{http_trim, Field, Request};
 
 #[derive(Default)]
 pub struct Accuauth {
@@ -111,11 +111,11 @@ impl Provider for Accuauth {
 
     fn credential(&self, req: &Request) -> Option<String> {
         // Both headers are required; the API ID names the customer.
+        // The engine trims the API ID and tells an empty one missing.
         let id = req.header_lossy(&API_ID)?;
-        let id = id.trim_ascii();
         req.header_lossy(&API_SECRET)
-            .filter(|s| !s.trim_ascii().is_empty())?;
-        Some(id.to_string()).filter(|id| !id.is_empty())
+            .filter(|s| !http_trim(s).is_empty())?;
+        Some(id.into_owned())
     }
 
     fn curp(&self, _endpoint: &str, req: &Request) -> Option<String> {

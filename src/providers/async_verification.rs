@@ -31,7 +31,7 @@ use crate::engine::Reply;
 use crate::jobs::{
     self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning,
 };
-use crate::request::{Body, Request};
+use crate::request::{sendable_header_value, Body, Request};
 
 /// The credential header, parsed once.
 const APIKEY: HeaderName = HeaderName::from_static("apikey");
@@ -572,15 +572,11 @@ fn list_webhooks(call: &AdminCall<'_>) -> Reply {
 /// ASCII (any other credential is refused as invalid before it gets here).
 fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     let apikey = call.param("apikey").unwrap_or_default().to_string();
-    if apikey.trim_ascii().is_empty()
-        || apikey.trim_ascii().len() != apikey.len()
-        || !apikey.is_ascii()
-        || hyper::header::HeaderValue::from_str(&apikey).is_err()
-    {
+    if !sendable_header_value(&apikey) {
         return Err(admin_error(
             StatusCode::BAD_REQUEST,
             &format!(
-                "no client can send the apikey {}: it must be ASCII, with no space around it (HTTP strips it) and no line breaks or other control characters",
+                "no client can send the apikey {}: it must be ASCII, with no space or tab around it (HTTP strips them) and no control character but a tab inside",
                 serde_json::Value::from(apikey.as_str())
             ),
         ));
@@ -619,15 +615,11 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
     }
     let header = match body.get("apikey") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s))
-            if !s.trim().is_empty() && hyper::header::HeaderValue::from_str(s).is_ok() =>
-        {
-            Some(s.clone())
-        }
+        Some(Value::String(s)) if sendable_header_value(s) => Some(s.clone()),
         Some(_) => {
             return admin_error(
                 StatusCode::BAD_REQUEST,
-                "'apikey' must be a non-empty string that can be a header value (no line breaks): the apikey header sent with the webhook",
+                "'apikey' must be a non-empty string a header can carry as it is (ASCII, no space or tab around it, no control character but a tab): the apikey header sent with the webhook",
             )
         }
     };

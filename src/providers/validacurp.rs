@@ -20,7 +20,7 @@ use crate::engine::counters::Window;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
-use crate::request::{Field, Request};
+use crate::request::{http_trim, Field, Request};
 use crate::time::Date;
 
 pub struct ValidaCurp;
@@ -250,10 +250,10 @@ impl Provider for ValidaCurp {
         // The header first; a header that is not a Bearer token falls back
         // to the body, where the document's examples put it.
         let bearer = req.header_lossy(&AUTHORIZATION).and_then(|v| {
-            let v = v.trim_ascii();
+            let v = http_trim(&v);
             v.get(..7)
                 .filter(|p| p.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim_ascii().to_string())
+                .map(|_| v[7..].to_string())
         });
         bearer
             .filter(|t| !t.is_empty())
