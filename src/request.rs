@@ -263,7 +263,7 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
         // JSON, no content type, or `curl -d '{…}'` (which says urlencoded).
         "" | "application/json" | "text/json" | "application/x-www-form-urlencoded" => parse_json(raw),
         m if m.ends_with("+json") => parse_json(raw),
-        m if looks_like_json && m.starts_with("text/plain") => parse_json(raw),
+        "text/plain" if looks_like_json => parse_json(raw),
         other => Body::Invalid(format!(
             "unsupported content type '{other}': send application/json, application/x-www-form-urlencoded or multipart/form-data"
         )),
@@ -449,15 +449,7 @@ fn decode(s: &[u8], plus_is_space: bool) -> String {
 }
 
 fn boundary(content_type: &str) -> Option<String> {
-    content_type
-        .split(';')
-        .skip(1)
-        .find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            (k.trim().eq_ignore_ascii_case("boundary"))
-                .then(|| v.trim().trim_matches('"').to_string())
-        })
-        .filter(|b| !b.is_empty() && b.len() <= 200)
+    header_param(content_type, "boundary").filter(|b| !b.is_empty() && b.len() <= 200)
 }
 
 /// `s` without the spaces and tabs around it, the white space HTTP strips
@@ -519,9 +511,7 @@ pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String
 }
 
 /// The `name` parameter of a part's `Content-Disposition` header (RFC
-/// 7578): the parameters split at the `;`s outside quoted strings (a
-/// `filename="scan;name=x.txt"` holds no name), a quoted value's backslash
-/// escapes undone.
+/// 7578), and that header only.
 fn disposition_name(head: &str) -> Option<String> {
     let value = head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
@@ -529,7 +519,16 @@ fn disposition_name(head: &str) -> Option<String> {
             .eq_ignore_ascii_case("content-disposition")
             .then_some(v)
     })?;
-    // The parameters, after the disposition type.
+    header_param(value, "name")
+}
+
+/// A parameter of a header value such as `form-data; name="curp"` or
+/// `multipart/form-data; boundary=X`, by its name in any case: the
+/// parameters split at the `;`s outside quoted strings (a
+/// `filename="scan;name=x.txt"` holds no name), a quoted value's backslash
+/// escapes undone, as Go's `mime` package reads them (RFC 2045).
+fn header_param(value: &str, name: &str) -> Option<String> {
+    // The parameters, after the type.
     let mut params = value.split_once(';')?.1;
     loop {
         let (key, after) = params.split_once('=')?;
@@ -538,7 +537,7 @@ fn disposition_name(head: &str) -> Option<String> {
             Some(quoted) => {
                 let mut val = String::new();
                 let mut chars = quoted.char_indices();
-                // An unclosed quote runs to the end of the line.
+                // An unclosed quote runs to the end of the value.
                 let end = loop {
                     match chars.next() {
                         None => break quoted.len(),
@@ -554,8 +553,10 @@ fn disposition_name(head: &str) -> Option<String> {
                 (after[..end].trim().to_string(), &after[end..])
             }
         };
+        // A parameter without a value (`form-data; flag; name=x`) is
+        // passed over.
         let key = key.rsplit(';').next().unwrap_or(key);
-        if key.trim().eq_ignore_ascii_case("name") {
+        if key.trim().eq_ignore_ascii_case(name) {
             return Some(val);
         }
         params = rest.split_once(';')?.1;
@@ -793,6 +794,27 @@ mod tests {
         ] {
             assert_eq!(disposition_name(head).as_deref(), name, "{head}");
         }
+    }
+
+    #[test]
+    fn a_boundary_is_the_content_types_boundary_parameter() {
+        for (ct, b) in [
+            ("multipart/form-data; boundary=XyZ", Some("XyZ")),
+            ("multipart/form-data; BOUNDARY=\"a b\"", Some("a b")),
+            // A `boundary=` inside another quoted parameter is that one's.
+            (
+                "multipart/form-data; x=\"a;boundary=evil\"; boundary=real",
+                Some("real"),
+            ),
+            ("multipart/form-data; boundary=", None),
+            ("multipart/form-data", None),
+        ] {
+            assert_eq!(boundary(ct).as_deref(), b, "{ct}");
+        }
+        assert_eq!(
+            boundary(&format!("m/f; boundary={}", "b".repeat(201))),
+            None
+        );
     }
 
     #[test]
