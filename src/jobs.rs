@@ -160,12 +160,13 @@ impl Settings {
                 .map(|d| duration("source_retries", d))
                 .collect::<Result<_, _>>()?;
             // Offsets from the first try: out of order, a retry would be
-            // due before the try it follows.
-            if let Some(w) = s.source_retries.windows(2).find(|w| w[1] <= w[0]) {
+            // due before the try it follows (the first try is offset 0).
+            let tries = std::iter::once(Duration::ZERO).chain(s.source_retries.iter().copied());
+            if let Some((before, after)) = tries.clone().zip(tries.skip(1)).find(|(a, b)| b <= a) {
                 return Err(format!(
-                    "settings.source_retries: each retry is later than the one before (they count from the first try, as in [20m, 40m]): {} comes after {}",
-                    format_duration(w[1]),
-                    format_duration(w[0])
+                    "settings.source_retries: each retry is later than the try before (they count from the first try, as in [20m, 40m]): {} comes after {}",
+                    format_duration(after),
+                    if before.is_zero() { "the first try".to_string() } else { format_duration(before) }
                 ));
             }
         }
@@ -1042,11 +1043,15 @@ mod tests {
             ),
             (
                 json!({"source_retries": ["40m", "20m"]}),
-                "settings.source_retries: each retry is later than the one before (they count from the first try, as in [20m, 40m]): 20m comes after 40m",
+                "settings.source_retries: each retry is later than the try before (they count from the first try, as in [20m, 40m]): 20m comes after 40m",
             ),
             (
                 json!({"source_retries": ["20m", "20m"]}),
                 "settings.source_retries: each retry is later",
+            ),
+            (
+                json!({"source_retries": [0, "20m"]}),
+                "settings.source_retries: each retry is later than the try before (they count from the first try, as in [20m, 40m]): 0 comes after the first try",
             ),
             (json!({"webhook_attempts": 0}), "settings.webhook_attempts"),
             (
