@@ -442,13 +442,19 @@ fn ine_data(call: &Call<'_>) -> Value {
         h.update([0]);
     }
     let mut rng = rand::rngs::StdRng::from_seed(h.finalize().into());
-    // A credential that votes has an adult holder (of age by the year the
-    // synthetic data is computed as of; a type C replacement's by the year
-    // before, as it was issued after its registration): drawn until one
-    // is, the same draws for the same request and seed.
+    // A type C credential states its holder's birth date in the elector
+    // code, when its six date places are digits.
     let issue_number = field("issueNumber");
     let replacement = kind == "C" && issue_number != "00";
-    let of_age_by = curp::person::REFERENCE_YEAR - i32::from(replacement);
+    let stated = (kind == "C")
+        .then(|| curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR, replacement))
+        .flatten();
+    // A credential that votes has an adult holder (of age by the year the
+    // synthetic data is computed as of; a replacement's by the year before
+    // when the code states no birth date, as it was issued after its
+    // registration): drawn until one is, the same draws for the same
+    // request and seed.
+    let of_age_by = curp::person::REFERENCE_YEAR - i32::from(replacement && stated.is_none());
     let adult = |c: &str| curp::check_strict(c).is_ok_and(|d| d.birth_date.year + 18 <= of_age_by);
     let curp = (0..64)
         .map(|_| curp::random_curp(&mut rng, &call.fixtures.domain.names))
@@ -461,8 +467,7 @@ fn ine_data(call: &Call<'_>) -> Value {
         // Model C credentials carry no CIC; the elector code is the id. Its
         // years agree with the birth date the code states and with the
         // issue number sent ("00": issued the year of registration).
-        let birth = curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR, replacement)
-            .unwrap_or(person.birth_date);
+        let birth = stated.unwrap_or(person.birth_date);
         let (registration, issue) = curp::ine::years(
             &mut rng,
             birth.year,

@@ -44,6 +44,7 @@ async fn a_type_c_replacement_is_issued_after_its_registration_whatever_the_code
     }
     sb.advance("3s").await;
     let all = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(all.as_array().unwrap().len(), sent.len(), "{all}");
     let mut wrong = Vec::new();
     for (v, id) in all.as_array().unwrap().iter().zip(&sent) {
         let d = &data_of(v)["data"];
