@@ -136,9 +136,7 @@ pub async fn serve(
     heads.cut_unstarted();
     // Timer work (webhook attempts, retries) stops with the server: nothing
     // is delivered after shutdown, and an attempt in flight is dropped.
-    for ns in engine.namespaces().all() {
-        ns.timers.stop();
-    }
+    engine.namespaces().stop_timers();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(config.shutdown_timeout) => {

@@ -192,6 +192,9 @@ pub struct Namespaces {
     default: OnceLock<Arc<Namespace>>,
     clock: Start,
     journal_limit: usize,
+    /// Set at shutdown: a namespace made after it (by a request still in
+    /// flight) starts with its timers stopped, as the others were.
+    stopped: AtomicBool,
 }
 
 impl Namespaces {
@@ -201,6 +204,17 @@ impl Namespaces {
             default: OnceLock::new(),
             clock,
             journal_limit,
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// Stops every namespace's timers for good, and those of any namespace
+    /// made from now on (shutdown: nothing is delivered after it).
+    pub fn stop_timers(&self) {
+        let map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        self.stopped.store(true, Ordering::SeqCst);
+        for ns in map.values() {
+            ns.timers.stop();
         }
     }
 
@@ -256,6 +270,11 @@ impl Namespaces {
         }
         let ns =
             Arc::new_cyclic(|me| Namespace::new(name, self.clock, self.journal_limit, me.clone()));
+        // Read under the write lock `stop_timers` takes: either it sees
+        // this namespace in the map, or this sees the flag.
+        if self.stopped.load(Ordering::SeqCst) {
+            ns.timers.stop();
+        }
         map.insert(name.to_string(), ns.clone());
         Ok(ns)
     }
