@@ -244,7 +244,9 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
             // is held off until then. On a task of its own, which an admin
             // client that leaves does not cut short.
             let hold = ns.timers.hold();
-            ns.clock.apply(change);
+            if !ns.clock.apply(change) {
+                return error(StatusCode::BAD_REQUEST, CLOCK_RANGE);
+            }
             let moving = ns.clone();
             let _ = tokio::spawn(async move {
                 let _hold = hold;
@@ -652,6 +654,10 @@ fn clock_json(ns: &Namespace) -> Reply {
 
 /// The change a `POST /__admin/clock` body asks for (`set`, `advance`,
 /// `scale`), checked against the namespace's clock as it is, or the 400.
+/// Why a clock change was refused ([`crate::engine::clock::Clock::apply`]).
+const CLOCK_RANGE: &str =
+    "the sandbox clock runs from year 0001 to 9999 (as RFC 3339 writes it, in UTC-6)";
+
 fn clock_change(ns: &Namespace, req: &Request) -> Result<Change, Reply> {
     let body = object(req);
     if let Some(r) = unknown_keys(body, &["set", "advance", "scale"]) {
@@ -701,12 +707,11 @@ fn clock_change(ns: &Namespace, req: &Request) -> Result<Change, Reply> {
             ))
         }
     };
+    // Checked here on the clock as it reads now, so that a change refused
+    // makes no namespace; `Clock::apply` checks again as it makes it.
     let target = set.unwrap_or_else(|| ns.clock.now());
     if !target.plus(advance.unwrap_or_default()).in_rfc3339_range() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "the sandbox clock runs from year 0001 to 9999 (as RFC 3339 writes it, in UTC-6)",
-        ));
+        return Err(error(StatusCode::BAD_REQUEST, CLOCK_RANGE));
     }
     Ok(Change {
         set,

@@ -163,20 +163,26 @@ impl Clock {
 
     /// Sets, then advances, then rescales, as one change: a running clock
     /// does not move on between them (`{"set": T, "scale": 0}` stops it at
-    /// T). At most [`Timestamp::LAST_MX`], as every change: the admin API
-    /// checks a change before it is made, and a running clock moves on in
-    /// between.
-    pub fn apply(&self, c: Change) {
+    /// T). A change that would take the clock out of years 0001–9999 is
+    /// not made (false): checked on the clock it changes, under the lock
+    /// that orders changes, so that of two moves that fit only alone the
+    /// second is refused.
+    pub fn apply(&self, c: Change) -> bool {
+        let mut made = false;
         self.change(|s| {
             let now = c.set.unwrap_or_else(|| s.now());
-            s.base = now
-                .plus(c.advance.unwrap_or_default())
-                .min(Timestamp::LAST_MX);
+            let to = now.plus(c.advance.unwrap_or_default());
+            if !to.in_rfc3339_range() {
+                return;
+            }
+            s.base = to;
             s.base_real = Instant::now();
             if let Some(scale) = c.scale {
                 s.scale = scale;
             }
+            made = true;
         });
+        made
     }
 
     pub fn set_scale(&self, scale: f64) {
