@@ -276,7 +276,7 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
                             dropped.push(json!({"namespace": ns.name, "override": o}));
                         }
                         for (module, pdef) in engine.modules().iter().zip(&defs.providers) {
-                            module.reloaded(&ns, pdef, &defs.fixtures, engine.config());
+                            module.reloaded(&ns, pdef, &defs, engine.config());
                         }
                     }
                     ok(json!({

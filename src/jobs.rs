@@ -212,6 +212,8 @@ pub struct NewVerification {
     /// The webhook URL the fixtures or `--webhook-url` give this apikey; an
     /// admin `PUT /__admin/webhooks/{apikey}` wins over it.
     pub default_target: Option<String>,
+    /// The [`crate::engine::Defs::generation`] `default_target` comes from.
+    pub defs_generation: u64,
     pub settings: Settings,
 }
 
@@ -289,6 +291,20 @@ pub struct Jobs {
     /// Oldest first; a deque, as the bound drops from the front.
     deliveries: VecDeque<Delivery>,
     webhooks: IndexMap<String, Target>,
+    /// The default targets of the latest reload seen here ([`retarget`]),
+    /// for a verification created from definitions older than it.
+    reloaded: Option<Retarget>,
+}
+
+/// The default webhook URL for an apikey.
+pub type TargetFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where the definitions of one load send an apikey's results by default.
+#[derive(Clone)]
+pub struct Retarget {
+    /// The load's [`crate::engine::Defs::generation`].
+    pub generation: u64,
+    pub target: TargetFn,
 }
 
 impl Jobs {
@@ -436,10 +452,17 @@ fn schedule(ns: &Namespace, generation: u64, at: Timestamp, id: String, step: St
 /// Stores a new verification (1 Processing) and schedules its source query,
 /// unless the namespace was reset since `generation`, when the request that
 /// made it began (its id came from the sequence before the reset).
-pub fn create(ns: &Namespace, generation: u64, now: Timestamp, new: NewVerification) {
+pub fn create(ns: &Namespace, generation: u64, now: Timestamp, mut new: NewVerification) {
     let id = new.id.clone();
     let at = now.plus_on_clock(new.settings.processing_delay);
     let stored = with_jobs(ns, generation, |j| {
+        if let Some(r) = j
+            .reloaded
+            .as_ref()
+            .filter(|r| r.generation > new.defs_generation)
+        {
+            new.default_target = (r.target)(&new.apikey);
+        }
         let mut evicted = None;
         if j.verifications.len() >= MAX_VERIFICATIONS {
             // The oldest completed one goes; when none has completed yet
@@ -799,13 +822,15 @@ pub fn list(ns: &Namespace) -> Value {
     })
 }
 
-/// Points every verification at the default target `target` gives for its
-/// apikey now (after a reload changed the fixtures' webhooks).
-pub fn retarget(ns: &Namespace, target: impl Fn(&str) -> Option<String>) {
+/// Points every verification at the default target the reloaded
+/// definitions give for its apikey; one created afterwards from older
+/// definitions (a request that began before the reload) takes it too.
+pub fn retarget(ns: &Namespace, reload: Retarget) {
     ns.with_state::<Jobs, _>(STATE, |j| {
         for v in j.verifications.values_mut() {
-            v.new.default_target = target(&v.new.apikey);
+            v.new.default_target = (reload.target)(&v.new.apikey);
         }
+        j.reloaded = Some(reload);
     });
 }
 
@@ -941,6 +966,7 @@ mod tests {
             },
             source_down_for: 0,
             default_target: None,
+            defs_generation: 0,
             settings: Settings::default(),
         }
     }

@@ -63,6 +63,9 @@ pub struct Defs {
     pub providers: Vec<ProviderDef>,
     pub router: Router,
     pub fixtures: Fixtures,
+    /// Which load these are: later loads have larger numbers, unique
+    /// across engines in the process.
+    pub generation: u64,
 }
 
 /// An answer, decided but not yet sent: the server awaits `delay` and
@@ -138,7 +141,7 @@ struct Shared {
     // A std RwLock: reload swaps the Arc inside. Requests read it through a
     // per-thread copy (`with_defs`), checked against `generation`.
     defs: RwLock<Arc<Defs>>,
-    /// Bumped by every reload; unique across engines in the process.
+    /// The generation of `defs`, read without its lock.
     generation: AtomicU64,
     namespaces: Namespaces,
     /// Held by a reload, and by an admin change checked against the
@@ -151,7 +154,7 @@ struct Shared {
 /// The longest credential taken: longer ones are invalid.
 pub const MAX_CREDENTIAL: usize = 256;
 
-/// Source of `Shared::generation` values: a fresh engine never matches
+/// Source of `Defs::generation` values: a fresh engine never matches
 /// another engine's cached definitions.
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
@@ -171,8 +174,8 @@ impl Engine {
             shared: Arc::new(Shared {
                 config,
                 modules,
+                generation: AtomicU64::new(defs.generation),
                 defs: RwLock::new(Arc::new(defs)),
-                generation: AtomicU64::new(GENERATIONS.fetch_add(1, Ordering::Relaxed)),
                 namespaces,
                 changes: Mutex::new(()),
             }),
@@ -233,11 +236,9 @@ impl Engine {
     /// namespaces is done.
     pub fn reload(&self) -> Result<(), LoadError> {
         let defs = load(&self.shared.config, &self.shared.modules)?;
+        let generation = defs.generation;
         *self.shared.defs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(defs);
-        self.shared.generation.store(
-            GENERATIONS.fetch_add(1, Ordering::Relaxed),
-            Ordering::Release,
-        );
+        self.shared.generation.store(generation, Ordering::Release);
         Ok(())
     }
 
@@ -496,16 +497,7 @@ impl Engine {
             }
         }
 
-        let mut call = Call::new(
-            req,
-            pdef,
-            ep,
-            params,
-            ns,
-            &defs.fixtures,
-            self.config(),
-            began,
-        );
+        let mut call = Call::new(req, pdef, ep, params, ns, defs, self.config(), began);
         // Lent to the call, and taken back for the journal below.
         call.curp = curp;
         call.credential = credential;
@@ -976,6 +968,7 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
         providers,
         router,
         fixtures,
+        generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
     })
 }
 

@@ -18,7 +18,7 @@ use super::fixtures::Fixtures;
 use super::model::{self, EndpointDef, ProviderDef, Scenario};
 use super::namespace::{Began, Namespace, Namespaces};
 use super::template::Vars;
-use super::Reply;
+use super::{Defs, Reply};
 use crate::config::Config;
 use crate::curp::Person;
 use crate::fnv::Fnv;
@@ -77,6 +77,8 @@ pub struct Call<'a> {
     pub params: &'a [(String, String)],
     pub ns: &'a Namespace,
     pub fixtures: &'a Fixtures,
+    /// [`Defs::generation`] of the definitions the request is answered by.
+    pub defs_generation: u64,
     pub config: &'a Config,
     /// Sandbox time when the request arrived.
     pub now: Timestamp,
@@ -106,7 +108,7 @@ impl<'a> Call<'a> {
         endpoint: &'a EndpointDef,
         params: &'a [(String, String)],
         ns: &'a Namespace,
-        fixtures: &'a Fixtures,
+        defs: &'a Defs,
         config: &'a Config,
         began: Began,
     ) -> Call<'a> {
@@ -116,7 +118,8 @@ impl<'a> Call<'a> {
             endpoint,
             params,
             ns,
-            fixtures,
+            fixtures: &defs.fixtures,
+            defs_generation: defs.generation,
             config,
             now: began.now,
             credential: None,
@@ -382,7 +385,7 @@ pub trait Provider: Send + Sync + 'static {
         &self,
         _ns: &Namespace,
         _provider: &ProviderDef,
-        _fixtures: &Fixtures,
+        _defs: &Arc<Defs>,
         _config: &Config,
     ) {
     }

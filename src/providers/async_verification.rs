@@ -27,7 +27,7 @@ use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
-use crate::engine::Reply;
+use crate::engine::{Defs, Reply};
 use crate::jobs::{
     self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning,
 };
@@ -206,7 +206,12 @@ impl Provider for AsyncVerification {
                 .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         };
         let apikey = call.credential.clone().unwrap_or_default();
-        let default_target = default_target(call.provider, call.fixtures, call.config, &apikey);
+        let default_target = default_target(
+            call.fixtures,
+            &call.provider.id,
+            call.config.webhook_url.as_deref(),
+            &apikey,
+        );
         let new = NewVerification {
             id: verification_id(call),
             kind,
@@ -215,21 +220,28 @@ impl Provider for AsyncVerification {
             outcome: Outcome { data, warnings },
             source_down_for,
             default_target,
+            defs_generation: call.defs_generation,
             settings,
         };
         jobs::create(call.ns, call.generation, call.now, new);
     }
 
-    fn reloaded(
-        &self,
-        ns: &Namespace,
-        provider: &ProviderDef,
-        fixtures: &Fixtures,
-        config: &Config,
-    ) {
-        jobs::retarget(ns, |apikey| {
-            default_target(provider, fixtures, config, apikey)
-        });
+    fn reloaded(&self, ns: &Namespace, provider: &ProviderDef, defs: &Arc<Defs>, config: &Config) {
+        let generation = defs.generation;
+        let (defs, id, fallback) = (
+            defs.clone(),
+            provider.id.clone(),
+            config.webhook_url.clone(),
+        );
+        let target =
+            move |apikey: &str| default_target(&defs.fixtures, &id, fallback.as_deref(), apikey);
+        jobs::retarget(
+            ns,
+            jobs::Retarget {
+                generation,
+                target: Arc::new(target),
+            },
+        );
     }
 
     fn delivers_webhooks(&self) -> bool {
@@ -277,15 +289,15 @@ impl Provider for AsyncVerification {
 /// Where an apikey's verifications go when no admin PUT names a target: the
 /// fixtures' webhook for it, else `--webhook-url`.
 fn default_target(
-    provider: &ProviderDef,
     fixtures: &Fixtures,
-    config: &Config,
+    provider: &str,
+    fallback: Option<&str>,
     apikey: &str,
 ) -> Option<String> {
     fixtures
-        .webhook(&provider.id, apikey)
+        .webhook(provider, apikey)
+        .or(fallback)
         .map(str::to_string)
-        .or_else(|| config.webhook_url.clone())
 }
 
 /// A UUID v4 from the call's seeded generator: the same on a replayed run.
