@@ -679,8 +679,10 @@ async fn read_body(
 }
 
 /// Whether a body error is the client gone (its connection closed or
-/// reset mid-body, or its HTTP/2 stream reset) rather than a body that is
-/// not what it claims to be (broken chunked framing, which gets its 400).
+/// reset mid-body, or its HTTP/2 stream reset, by the client or by h2 for a
+/// protocol error such as a body longer than its `content-length`: no
+/// answer can reach it) rather than a body that is not what it claims to be
+/// (broken chunked framing, which gets its 400).
 fn client_left(e: &hyper::Error) -> bool {
     if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
         return true;
@@ -697,7 +699,7 @@ fn client_left(e: &hyper::Error) -> bool {
             );
         }
         if let Some(h2) = c.downcast_ref::<h2::Error>() {
-            return h2.is_remote() && h2.is_reset() || h2.is_io() || h2.is_go_away();
+            return h2.is_reset() || h2.is_io() || h2.is_go_away();
         }
         cause = c.source();
     }
