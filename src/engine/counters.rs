@@ -2,9 +2,9 @@
 
 use std::sync::Mutex;
 
+use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::fnv::FnvMap;
 use crate::time::Timestamp;
 
 /// The span a counter counts over.
@@ -55,11 +55,13 @@ pub struct Counters {
 
 /// Counters by key; counters whose window has passed are dropped when the
 /// map reaches `prune_at`, so a long run over many CURPs stays bounded.
-/// Hashed with FNV, which has no random seed: which counters a pruning
-/// keeps is the same on every run of the same requests.
+/// Hashed with a random key (SipHash): the keys come from clients (an API
+/// ID, a CURP), and keys made to collide under an unkeyed hash made every
+/// hit scan the others. Kept in the order made, so which counters a
+/// pruning keeps is the same on every run of the same requests.
 #[derive(Default)]
 struct Map {
-    by_key: FnvMap<String, Counter>,
+    by_key: IndexMap<String, Counter>,
     prune_at: usize,
 }
 
