@@ -157,26 +157,29 @@ impl Request {
         if !self.sandbox_headers {
             return None;
         }
+        // Each name once, and its values in one pass: a head may repeat a
+        // header thousands of times (HTTP/2 compresses the copies away).
         let ours = self
             .headers
-            .iter()
-            .filter(|(k, _)| k.as_str().starts_with(SANDBOX_HEADER_PREFIX));
-        for (name, value) in ours {
-            let Ok(value) = value.to_str() else {
-                return Some(format!("{name}: the value must be ASCII text"));
-            };
-            let value = value.trim();
-            let other = self
-                .headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .map(str::trim)
-                .find(|v| !v.is_empty() && !value.is_empty() && *v != value);
-            if let Some(other) = other {
-                return Some(format!(
-                    "{name}: sent twice, as '{value}' and as '{other}': send one"
-                ));
+            .keys()
+            .filter(|k| k.as_str().starts_with(SANDBOX_HEADER_PREFIX));
+        for name in ours {
+            let mut first: Option<&str> = None;
+            for value in self.headers.get_all(name) {
+                let Ok(value) = value.to_str() else {
+                    return Some(format!("{name}: the value must be ASCII text"));
+                };
+                let value = value.trim();
+                match first {
+                    _ if value.is_empty() => {}
+                    None => first = Some(value),
+                    Some(f) if f != value => {
+                        return Some(format!(
+                            "{name}: sent twice, as '{f}' and as '{value}': send one"
+                        ));
+                    }
+                    Some(_) => {}
+                }
             }
         }
         None
