@@ -519,9 +519,21 @@ enum Segment<'a> {
 fn segments(s: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     let mut rest = s;
+    // The next `}}` (its offset in `s`), kept while `{{`s that open no name
+    // are passed over: searched for again from each, a string of many `{{`
+    // cost the square of its length.
+    let mut close: Option<usize> = None;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
+        let from = s.len() - after.len();
+        let end = match close.filter(|&c| c >= from) {
+            Some(c) => c - from,
+            None => match after.find("}}") {
+                Some(end) => end,
+                None => break,
+            },
+        };
+        close = Some(from + end);
         let name = after[..end].trim();
         let is_name = !name.is_empty()
             && name
