@@ -74,18 +74,15 @@ impl LoadError {
             }
         }
         if e.line.is_none() && e.message.contains("more than one document") {
-            e.line = text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| l.trim_end() == "---")
-                .map(|(i, _)| i + 1)
-                .find(|&i| {
-                    text.lines().take(i - 1).any(|l| {
-                        !l.trim().is_empty()
-                            && !l.trim_start().starts_with('#')
-                            && l.trim_end() != "---"
-                    })
-                });
+            // The first `---` after some content, in one pass.
+            let mut content = false;
+            e.line = text.lines().enumerate().find_map(|(i, l)| {
+                if l.trim_end() == "---" {
+                    return content.then_some(i + 1);
+                }
+                content |= !l.trim().is_empty() && !l.trim_start().starts_with('#');
+                None
+            });
             e.column = e.line.map(|_| 1);
         }
         e
@@ -931,13 +928,17 @@ fn placeholder_key(v: &Value) -> Option<String> {
 /// once for the life of the process, however often the files are reloaded:
 /// the names a user writes, a few KB at most.
 pub fn intern(name: &str) -> &'static str {
-    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    // A set, not a list: a file of thousands of scenarios loads in linear
+    // time.
+    static NAMES: std::sync::Mutex<Option<std::collections::HashSet<&'static str>>> =
+        std::sync::Mutex::new(None);
     let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(known) = names.iter().find(|n| **n == name) {
+    let names = names.get_or_insert_with(Default::default);
+    if let Some(known) = names.get(name) {
         return known;
     }
     let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
-    names.push(kept);
+    names.insert(kept);
     kept
 }
 
