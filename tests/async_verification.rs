@@ -31,19 +31,19 @@ mod running_clock;
 
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
-const RFC: &str = "/api/AsyncVerication/RfcByCurp";
-const NSS: &str = "/api/AsyncVerication/NssByCurp";
+pub(crate) const RFC: &str = "/api/AsyncVerication/RfcByCurp";
+pub(crate) const NSS: &str = "/api/AsyncVerication/NssByCurp";
 const STATUS: &str = "/api/AsyncVerication/verificationStatus";
 /// Kiban's IMSS query (the nss provider), for the same person.
 const IMSS_NSS: &str = "/api/v1/imss/nss";
-const KEY: &str = "customer-key";
+pub(crate) const KEY: &str = "customer-key";
 const EPN: &str = "PXNE660720HMCXTN06";
 
 // ---- the webhook receiver ---------------------------------------------------
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Answer {
+pub(crate) enum Answer {
     /// 200 {"completed": true}
     Completed,
     /// 200 {"completed": true} in two frames with no length: sent chunked.
@@ -56,8 +56,9 @@ enum Answer {
     Padded(usize),
     /// Never answers.
     Hang,
-    /// This status with {"code": "ERR", "message": "down"}, after this many
-    /// real milliseconds.
+    /// This status after this many real milliseconds: a 2xx with
+    /// {"completed": true} (delivered, late), any other with
+    /// {"code": "ERR", "message": "down"}.
     Slow(u16, u64),
 }
 
@@ -72,7 +73,7 @@ pub(crate) struct Received {
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 
@@ -116,6 +117,9 @@ pub(crate) struct Hook {
     /// How many requests have arrived, for the one test that must wait for
     /// an attempt it cannot see the end of (the target never answers).
     count: tokio::sync::watch::Receiver<usize>,
+    /// How many connections to it have ended, for a test that must see an
+    /// attempt dropped (the target never answers, so only the sandbox ends one).
+    closed: tokio::sync::watch::Receiver<usize>,
 }
 
 impl Hook {
@@ -126,6 +130,8 @@ impl Hook {
         let shared = state.clone();
         let (count_tx, count) = tokio::sync::watch::channel(0usize);
         let count_tx = Arc::new(count_tx);
+        let (closed_tx, closed) = tokio::sync::watch::channel(0usize);
+        let closed_tx = Arc::new(closed_tx);
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -194,7 +200,12 @@ impl Hook {
                             Answer::Hang => std::future::pending().await,
                             Answer::Slow(n, ms) => {
                                 tokio::time::sleep(Duration::from_millis(ms)).await;
-                                (n, r#"{"code":"ERR","message":"down"}"#.into())
+                                let body = if (200..300).contains(&n) {
+                                    COMPLETED
+                                } else {
+                                    r#"{"code":"ERR","message":"down"}"#
+                                };
+                                (n, body.into())
                             }
                         };
                         let mut res = Response::new(Either::Left(Full::new(Bytes::from(body))));
@@ -202,10 +213,12 @@ impl Hook {
                         Ok::<_, Infallible>(res)
                     }
                 });
+                let closed_tx = closed_tx.clone();
                 tokio::spawn(async move {
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
+                    closed_tx.send_modify(|n| *n += 1);
                 });
             }
         });
@@ -214,6 +227,7 @@ impl Hook {
             url: format!("http://{addr}/hook"),
             state,
             count,
+            closed,
         }
     }
 
@@ -226,7 +240,7 @@ impl Hook {
             .extend(answers.iter().copied());
     }
 
-    fn always(&self, answer: Answer) {
+    pub(crate) fn always(&self, answer: Answer) {
         self.state.lock().unwrap().otherwise = Some(answer);
     }
 
@@ -238,17 +252,27 @@ impl Hook {
     }
 
     /// Waits (bounded) until `n` requests have arrived.
-    async fn arrived(&self, n: usize) {
-        let mut count = self.count.clone();
-        tokio::time::timeout(Duration::from_secs(10), count.wait_for(|c| *c >= n))
-            .await
-            .expect("the webhook arrived")
-            .unwrap();
+    pub(crate) async fn arrived(&self, n: usize) {
+        reached(&self.count, n, "the webhook arrived").await;
+    }
+
+    /// Waits (bounded) until `n` connections to it have ended.
+    pub(crate) async fn closed(&self, n: usize) {
+        reached(&self.closed, n, "the connection ended").await;
     }
 
     pub(crate) fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()
     }
+}
+
+/// Waits until `counter` reaches `n`; panics with `what` after 10 s.
+async fn reached(counter: &tokio::sync::watch::Receiver<usize>, n: usize, what: &str) {
+    let mut counter = counter.clone();
+    tokio::time::timeout(Duration::from_secs(10), counter.wait_for(|c| *c >= n))
+        .await
+        .expect(what)
+        .unwrap();
 }
 
 /// A URL nothing listens on (connection refused), and the socket that
@@ -359,7 +383,7 @@ async fn read_request(s: &mut tokio::net::TcpStream) -> bool {
 
 // ---- helpers ------------------------------------------------------------------
 
-async fn create(sb: &Http, path: &str, key: &str, body: Value) -> String {
+pub(crate) async fn create(sb: &Http, path: &str, key: &str, body: Value) -> String {
     let r = sb.post(path, &[("apikey", key)], body).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let b = r.json();
@@ -404,13 +428,13 @@ async fn status(sb: &Sandbox, id: &str) -> Value {
     r.json()
 }
 
-async fn status_code(sb: &Sandbox, id: &str) -> u64 {
+pub(crate) async fn status_code(sb: &Sandbox, id: &str) -> u64 {
     status(sb, id).await["verificationStatus"].as_u64().unwrap()
 }
 
 /// A sandbox whose `KEY` verifications are delivered to a fresh receiver
 /// (answering 200 `{"completed": true}` until told otherwise).
-async fn hooked() -> (Sandbox, Hook) {
+pub(crate) async fn hooked() -> (Sandbox, Hook) {
     let sb = Sandbox::start().await;
     let hook = Hook::start().await;
     set_webhook(&sb, KEY, json!({"url": hook.url})).await;
@@ -2767,7 +2791,7 @@ async fn move_clock(sb: &Sandbox, path: &str, body: Value) {
 }
 
 /// `PUT /__admin/webhooks/{KEY}?namespace=ns` to `url`.
-async fn set_webhook_in(sb: &Sandbox, ns: &str, url: &str) {
+pub(crate) async fn set_webhook_in(sb: &Sandbox, ns: &str, url: &str) {
     let r = sb
         .send(
             "PUT",
@@ -2781,7 +2805,10 @@ async fn set_webhook_in(sb: &Sandbox, ns: &str, url: &str) {
 
 /// Sends `POST /__admin/clock {"advance": by}` on a task of its own: its
 /// answer (aborting the task is a client that leaves without it).
-fn advance_sent(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<Result<Resp, String>> {
+pub(crate) fn advance_sent(
+    sb: &Sandbox,
+    by: &str,
+) -> tokio::task::JoinHandle<Result<Resp, String>> {
     sb.send_in_background(
         "POST",
         "/__admin/clock",

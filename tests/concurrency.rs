@@ -1,6 +1,7 @@
 //! Many requests at once against one namespace's state: overrides with
 //! `times`, the rate counters, the journal, nss's history, async
-//! verifications, and admin changes (clock, reset) racing with requests.
+//! verifications, and admin changes (clock, reset) racing with requests;
+//! admin changes racing each other and background work in `locks`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,6 +10,8 @@ use tokio::task::JoinSet;
 
 use crate::common::{config, temp_dir, Http, RemovedOnDrop, Resp, Sandbox};
 use mxid_sandbox::{Config, Source};
+
+mod locks;
 
 const CURPV5: &str = "/api/curp/bycurp";
 const CURPV5_KEY: (&str, &str) = ("apikey", "test-key");

@@ -30,6 +30,7 @@ mod clients;
 mod encoding;
 mod extremes;
 mod headers;
+mod http2;
 
 const PATH: &str = "/api/curp/bycurp";
 const CURPS: [&str; 3] = [
@@ -495,18 +496,68 @@ async fn h2_connection(addr: SocketAddr) -> H2Sender {
     send
 }
 
-fn h2_bycurp(
+/// An HTTP/2 connection through the `h2` crate, whose client lets a test
+/// hold a body back, state a `content-length` of its own and reset a
+/// stream; and the task that drives it (it ends when the connection does).
+async fn h2_crate_connection(addr: SocketAddr) -> (h2::client::SendRequest<Bytes>, JoinHandle<()>) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+    let task = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    (client.ready().await.unwrap(), task)
+}
+
+/// A request to the sandbox at `addr` with any method, path, headers and
+/// body (`()` for the `h2` crate's client, which sends the body on the
+/// stream).
+fn h2_request<B>(
     addr: SocketAddr,
+    method: &str,
+    path: &str,
     headers: &[(&str, &str)],
-    body: BoxBody<Bytes, Infallible>,
-) -> hyper::Request<BoxBody<Bytes, Infallible>> {
-    let mut req = hyper::Request::post(format!("http://{addr}{PATH}"))
-        .header("apikey", "k")
-        .header("content-type", "application/json");
+    body: B,
+) -> hyper::Request<B> {
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
     req.body(body).unwrap()
+}
+
+/// A bycurp POST with an API key, a JSON content type and `headers`.
+fn h2_bycurp<B>(addr: SocketAddr, headers: &[(&str, &str)], body: B) -> hyper::Request<B> {
+    let mut all = vec![("apikey", "k"), ("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    h2_request(addr, "POST", PATH, &all, body)
+}
+
+/// One request on `send`, answered over HTTP/2 within 10 s, read whole.
+async fn h2_send(
+    send: &mut H2Sender,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Resp {
+    send.ready().await.unwrap();
+    let req = h2_request(addr, method, path, headers, Full::new(body.into()).boxed());
+    let res = tokio::time::timeout(Duration::from_secs(10), send.send_request(req))
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no answer within 10 s"))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
+    assert_eq!(res.version(), hyper::Version::HTTP_2);
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn whole(curp: &str) -> BoxBody<Bytes, Infallible> {
@@ -563,7 +614,10 @@ async fn a_stalled_http2_body_is_cut_off_on_its_own_stream() {
 }
 
 /// A bycurp request delayed `latency`, sent on a task of its own.
-fn delayed_in_background(sb: &Sandbox, latency: &str) -> JoinHandle<Result<Resp, String>> {
+pub(crate) fn delayed_in_background(
+    sb: &Sandbox,
+    latency: &str,
+) -> JoinHandle<Result<Resp, String>> {
     sb.send_in_background(
         "POST",
         PATH,
@@ -769,11 +823,7 @@ fn h2_empty(
     method: &str,
     path: &str,
 ) -> hyper::Request<BoxBody<Bytes, Infallible>> {
-    hyper::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .body(Full::new(Bytes::new()).boxed())
-        .unwrap()
+    h2_request(addr, method, path, &[], Full::new(Bytes::new()).boxed())
 }
 
 #[tokio::test]
@@ -1174,10 +1224,7 @@ async fn http2_expect_100_continue_gets_100_continue_or_an_answer() {
         ..config()
     })
     .await;
-    let tcp = TcpStream::connect(sb.addr).await.unwrap();
-    let (client, conn) = h2::client::handshake(tcp).await.unwrap();
-    tokio::spawn(conn);
-    let mut client = client.ready().await.unwrap();
+    let (mut client, _conn) = h2_crate_connection(sb.addr).await;
     let body = format!(r#"{{"curp":"{}"}}"#, CURPS[0]);
     let req = hyper::Request::post(format!("http://{}{PATH}", sb.addr))
         .header("apikey", "k")

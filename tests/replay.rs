@@ -4,11 +4,10 @@
 //! the transcripts of two runs are compared line by line; the binary run
 //! with a `--seed` answers it as the library with that seed does.
 
-use hyper::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::async_verification::{Hook, Received};
-use crate::common::{config, Http, Resp, Sandbox, Served, ADMIN_READS, START};
+use crate::common::{config, sorted_headers, Http, Resp, Sandbox, Served, ADMIN_READS, START};
 use mxid_sandbox::Config;
 
 const EPN: &str = "PXNE660720HMCXTN06";
@@ -33,17 +32,6 @@ struct Actor<'a> {
     /// Ids learnt from answers, for later steps.
     nss_id: String,
     verifications: Vec<String>,
-}
-
-/// `name: value` of each header but those `left_out`, sorted.
-fn sorted_headers(headers: &HeaderMap, left_out: &str) -> Vec<String> {
-    let mut lines: Vec<String> = headers
-        .iter()
-        .filter(|(k, _)| k.as_str() != left_out)
-        .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
-        .collect();
-    lines.sort();
-    lines
 }
 
 /// One request and its answer, the receiver's and the sandbox's addresses

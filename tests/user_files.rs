@@ -137,7 +137,7 @@ async fn serving(dir: &Path) -> Sandbox {
 // --- calls shared by the submodules --------------------------------------------
 
 /// The sandbox serving the fixtures in `dir`.
-async fn serving_fixtures(dir: &Path) -> Sandbox {
+pub(crate) async fn serving_fixtures(dir: &Path) -> Sandbox {
     Sandbox::start_with(Config {
         fixtures: Source::Dir(dir.to_path_buf()),
         ..config()

@@ -564,3 +564,14 @@ pub fn with_check_digit(first17: &str) -> String {
         mxid_sandbox::curp::check_digit(first17).unwrap()
     )
 }
+
+/// `name: value` of each header but those named `left_out`, sorted.
+pub fn sorted_headers(headers: &HeaderMap, left_out: &str) -> Vec<String> {
+    let mut lines: Vec<String> = headers
+        .iter()
+        .filter(|(k, _)| k.as_str() != left_out)
+        .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
+        .collect();
+    lines.sort();
+    lines
+}

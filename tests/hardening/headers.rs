@@ -4,40 +4,19 @@
 
 use std::path::Path;
 
+use super::{h2_connection, h2_send};
 use crate::common::*;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use mxid_sandbox::config::Source;
 use mxid_sandbox::Config;
 
 const STATUS: &str = "/api/AsyncVerication/verificationStatus?verificationId=x";
 
-/// One request over HTTP/2 (prior knowledge).
-async fn h2(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
-    let client = Client::builder(TokioExecutor::new())
-        .http2_only(true)
-        .build_http::<Full<Bytes>>();
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(format!("{base}{path}"));
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = client
-        .request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(res.version(), hyper::Version::HTTP_2);
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Resp {
-        status,
-        headers,
-        body,
-    }
+/// One request with no body over HTTP/2 (prior knowledge), on a
+/// connection of its own.
+async fn h2(sb: &Sandbox, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut send = h2_connection(sb.addr).await;
+    h2_send(&mut send, sb.addr, method, path, headers, Bytes::new()).await
 }
 
 /// A scenario folder holding the shipped `file` with `edit` applied.
@@ -92,7 +71,7 @@ async fn a_405_whose_errors_entry_writes_allow_sends_one_allow_header() {
     }
     let sb = Sandbox::start_with(config).await;
     let h1 = sb.get("/api/curp/bycurp", &[("apikey", "k")]).await;
-    let h2 = h2(&sb.base, "GET", "/api/curp/bycurp", &[("apikey", "k")], "").await;
+    let h2 = h2(&sb, "GET", "/api/curp/bycurp", &[("apikey", "k")]).await;
     for (proto, r) in [("HTTP/1.1", &h1), ("HTTP/2", &h2)] {
         assert_eq!(r.status, 405, "{proto}: {}", r.text());
         let allow: Vec<_> = r.headers.get_all("allow").iter().collect();
@@ -125,7 +104,7 @@ async fn head_of_a_204_scenario_has_no_content_length() {
     assert_eq!(get.status, 204);
     assert_eq!(get.header("content-length"), None, "the GET answer");
     let head1 = sb.send("HEAD", STATUS, &headers, Bytes::new()).await;
-    let head2 = h2(&sb.base, "HEAD", STATUS, &headers, "").await;
+    let head2 = h2(&sb, "HEAD", STATUS, &headers).await;
     for (proto, r) in [("HTTP/1.1", &head1), ("HTTP/2", &head2)] {
         assert_eq!(r.status, 204, "{proto}");
         assert_eq!(
@@ -149,8 +128,8 @@ async fn an_empty_answer_states_content_length_0_over_http2_as_over_http11() {
     .await;
     let headers = [("apikey", "k"), ("X-Sandbox-Scenario", "empty")];
     let get1 = sb.send("GET", STATUS, &headers, Bytes::new()).await;
-    let head2 = h2(&sb.base, "HEAD", STATUS, &headers, "").await;
-    let get2 = h2(&sb.base, "GET", STATUS, &headers, "").await;
+    let head2 = h2(&sb, "HEAD", STATUS, &headers).await;
+    let get2 = h2(&sb, "GET", STATUS, &headers).await;
     assert_eq!((get1.status, head2.status, get2.status), (200, 200, 200));
     assert_eq!(get1.header("content-length"), Some("0"), "HTTP/1.1 GET");
     assert_eq!(head2.header("content-length"), Some("0"), "HTTP/2 HEAD");

@@ -1,0 +1,833 @@
+//! HTTP/2 clients with prior knowledge (as Go's h2c, curl
+//! `--http2-prior-knowledge`, gRPC-style and .NET clients speak it) against
+//! every provider and the admin API: what hyper's client sends, what the
+//! `h2` crate lets a sloppier client send, and raw frames for what neither
+//! would.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mxid_sandbox::Config;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::{
+    h2_bycurp, h2_connection, h2_crate_connection, h2_request, h2_send, padded_body, whole, PATH,
+};
+use crate::admin::with_a_64_byte_body_limit;
+use crate::common::{config, sorted_headers, Headers, Sandbox};
+
+const EPN: &str = "PXNE660720HMCXTN06";
+
+/// Raw HTTP/2 frames, for what no client library sends.
+mod raw {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    pub const DATA: u8 = 0;
+    pub const HEADERS: u8 = 1;
+    pub const RST_STREAM: u8 = 3;
+    pub const SETTINGS: u8 = 4;
+    pub const PING: u8 = 6;
+    pub const GOAWAY: u8 = 7;
+    pub const WINDOW_UPDATE: u8 = 8;
+    pub const CONTINUATION: u8 = 9;
+    pub const END_STREAM: u8 = 1;
+    /// SETTINGS' and PING's flag.
+    pub const ACK: u8 = 1;
+    pub const END_HEADERS: u8 = 4;
+
+    pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let n = payload.len();
+        let mut f = vec![(n >> 16) as u8, (n >> 8) as u8, n as u8, kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// An HPACK integer with an `n`-bit prefix (RFC 7541 §5.1).
+    fn int(out: &mut Vec<u8>, n: u8, mut v: usize) {
+        let max = (1usize << n) - 1;
+        if v < max {
+            out.push(v as u8);
+            return;
+        }
+        out.push(max as u8);
+        v -= max;
+        while v >= 128 {
+            out.push((v % 128 + 128) as u8);
+            v /= 128;
+        }
+        out.push(v as u8);
+    }
+
+    /// A header block of literal fields, never indexed, no Huffman: the
+    /// names go on the wire exactly as given.
+    pub fn block(fields: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = vec![];
+        for (k, v) in fields {
+            out.push(0);
+            int(&mut out, 7, k.len());
+            out.extend_from_slice(k.as_bytes());
+            int(&mut out, 7, v.len());
+            out.extend_from_slice(v.as_bytes());
+        }
+        out
+    }
+
+    /// A request's HEADERS (and CONTINUATIONs past 16 KB) on `stream`.
+    pub fn headers(stream: u32, fields: &[(&str, &str)], end_stream: bool) -> Vec<u8> {
+        let hb = block(fields);
+        let chunks: Vec<&[u8]> = hb.chunks(16_000).collect();
+        let mut out = vec![];
+        for (i, ch) in chunks.iter().enumerate() {
+            let mut flags = 0;
+            if i + 1 == chunks.len() {
+                flags |= END_HEADERS;
+            }
+            if i == 0 && end_stream {
+                flags |= END_STREAM;
+            }
+            let kind = if i == 0 { HEADERS } else { CONTINUATION };
+            out.extend(frame(kind, flags, stream, ch));
+        }
+        out
+    }
+
+    /// A connection: the preface and a SETTINGS frame of `settings` (6
+    /// bytes each, identifier and value; none for the defaults).
+    pub async fn connect(addr: std::net::SocketAddr, settings: &[u8]) -> TcpStream {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            .await
+            .unwrap();
+        s.write_all(&frame(SETTINGS, 0, 0, settings)).await.unwrap();
+        s
+    }
+
+    #[derive(Debug)]
+    pub struct Frame {
+        pub kind: u8,
+        pub flags: u8,
+        pub stream: u32,
+        pub payload: Vec<u8>,
+    }
+
+    impl Frame {
+        /// RST_STREAM's or GOAWAY's error code.
+        pub fn code(&self) -> u32 {
+            let at = if self.kind == GOAWAY { 4 } else { 0 };
+            u32::from_be_bytes(self.payload[at..at + 4].try_into().unwrap())
+        }
+    }
+
+    /// The next frame, SETTINGS and PING acknowledged on the way; None once
+    /// the connection ends.
+    pub async fn read(s: &mut TcpStream) -> Option<Frame> {
+        loop {
+            let mut h = [0u8; 9];
+            s.read_exact(&mut h).await.ok()?;
+            let n = (h[0] as usize) << 16 | (h[1] as usize) << 8 | h[2] as usize;
+            let mut payload = vec![0; n];
+            s.read_exact(&mut payload).await.ok()?;
+            let f = Frame {
+                kind: h[3],
+                flags: h[4],
+                stream: u32::from_be_bytes([h[5] & 0x7f, h[6], h[7], h[8]]),
+                payload,
+            };
+            if f.kind == SETTINGS && f.flags & ACK == 0 {
+                let _ = s.write_all(&frame(SETTINGS, ACK, 0, &[])).await;
+                continue;
+            }
+            if f.kind == PING && f.flags & ACK == 0 {
+                let _ = s.write_all(&frame(PING, ACK, 0, &f.payload)).await;
+                continue;
+            }
+            return Some(f);
+        }
+    }
+
+    /// The frames of `stream` until it ends (END_STREAM, RST_STREAM) or the
+    /// connection does (GOAWAY, close), up to `wait`.
+    pub async fn until_end(s: &mut TcpStream, stream: u32, wait: Duration) -> Vec<Frame> {
+        let mut got = vec![];
+        let _ = tokio::time::timeout(wait, async {
+            while let Some(f) = read(s).await {
+                let end = f.kind == GOAWAY
+                    || f.stream == stream
+                        && (f.kind == RST_STREAM
+                            || f.flags & END_STREAM != 0 && (f.kind == DATA || f.kind == HEADERS));
+                if f.stream == stream || f.kind == GOAWAY {
+                    got.push(f);
+                }
+                if end {
+                    break;
+                }
+            }
+        })
+        .await;
+        got
+    }
+
+    pub fn describe(fs: &[Frame]) -> String {
+        fs.iter()
+            .map(|f| match f.kind {
+                DATA => format!("DATA({} B) ", f.payload.len()),
+                HEADERS => "HEADERS ".to_string(),
+                RST_STREAM => format!("RST_STREAM({}) ", f.code()),
+                GOAWAY => format!("GOAWAY({}) ", f.code()),
+                k => format!("frame type {k} "),
+            })
+            .collect()
+    }
+
+    /// Whether the stream got an answer (a HEADERS frame).
+    pub fn answered(fs: &[Frame]) -> bool {
+        fs.iter().any(|f| f.kind == HEADERS)
+    }
+
+    /// The payloads of the DATA frames, one after the other.
+    pub fn body(fs: &[Frame]) -> Vec<u8> {
+        fs.iter()
+            .filter(|f| f.kind == DATA)
+            .flat_map(|f| f.payload.clone())
+            .collect()
+    }
+}
+
+/// Requests to every provider (success and error answers, GET and HEAD
+/// routes) and to the admin API (clock, overrides, reload, reads), in an
+/// order whose state matters (an override spent by the next request).
+fn every_kind_of_request() -> Vec<(&'static str, &'static str, Headers<'static>, String)> {
+    let j = ("content-type", "application/json");
+    let bearer = ("authorization", "Bearer t");
+    let accu = [("x-df-api-id", "a"), ("x-df-api-secret", "s")];
+    let curp = json!({ "curp": EPN }).to_string();
+    let id_number = json!({ "id_number": EPN }).to_string();
+    vec![
+        ("POST", PATH, vec![j, ("apikey", "k")], curp.clone()),
+        ("POST", PATH, vec![j], curp.clone()),
+        ("POST", PATH, vec![j, ("apikey", "k")], "{broken".into()),
+        ("POST", PATH, vec![j, ("apikey", "k"), ("x-sandbox-scenario", "not_found")], curp.clone()),
+        ("POST", PATH, vec![j, ("apikey", "k"), ("x-sandbox-scenario", "nope")], curp.clone()),
+        ("GET", PATH, vec![("apikey", "k")], String::new()),
+        ("POST", "/api/curp/bycurpp", vec![j, ("apikey", "k")], String::new()),
+        ("POST", "/api/v1/imss/nss", vec![j, ("x-api-key", "k")], curp.clone()),
+        ("POST", "/api/v2/imss/nss?testCase=1", vec![j, ("x-api-key", "k")], curp.clone()),
+        ("POST", "/api/v1/imss/nss", vec![j], curp.clone()),
+        ("GET", "/api/v1/imss/nss", vec![("x-api-key", "k")], String::new()),
+        ("GET", "/api/v1/imss/nss/test_case", vec![("x-api-key", "k")], String::new()),
+        ("HEAD", "/api/v1/imss/nss/test_case", vec![("x-api-key", "k")], String::new()),
+        ("POST", "/verify/id_check", vec![j, accu[0], accu[1]], id_number.clone()),
+        ("POST", "/verify/id_check", vec![j, accu[0]], id_number.clone()),
+        ("POST", "/verify/id_check", vec![j, accu[0], accu[1], ("x-sandbox-scenario", "unavailable")], id_number),
+        ("POST", "/curp/getData", vec![j, bearer], curp.clone()),
+        ("POST", "/api/v2/curp/getData", vec![j], curp.clone()),
+        (
+            "POST",
+            "/curp/calculateCURP",
+            vec![j, bearer],
+            json!({"names": "enrique", "lastName": "peña", "secondLastName": "nieto",
+                   "birthday": "20", "birthMonth": "07", "yearBirth": "1966",
+                   "gender": "H", "entity": "15"})
+            .to_string(),
+        ),
+        ("POST", "/curp/validateCurpStructure", vec![j, bearer], curp.clone()),
+        ("POST", "/curp/getEntities", vec![j, bearer], "{}".into()),
+        ("POST", "/api/AsyncVerication/NssByCurp", vec![j, ("apikey", "k")], curp.clone()),
+        ("POST", "/api/AsyncVerication/RfcByCurp", vec![j, ("apikey", "k")], json!({"curp": EPN, "state": 15}).to_string()),
+        (
+            "POST",
+            "/api/AsyncVerication/IneNominalList",
+            vec![j, ("apikey", "k")],
+            json!({"type": "C", "id": "TSVREL72100209M100", "ocr": "3854006556540", "issueNumber": "03"}).to_string(),
+        ),
+        ("GET", "/api/AsyncVerication/verificationStatus?verificationId=x", vec![("apikey", "k")], String::new()),
+        ("HEAD", "/api/AsyncVerication/verificationStatus?verificationId=x", vec![("apikey", "k")], String::new()),
+        ("POST", "/api/AsyncVerication/NssByCurp", vec![j], curp.clone()),
+        ("GET", "/__admin/health", vec![], String::new()),
+        ("POST", "/__admin/clock", vec![j], json!({"advance": "1h"}).to_string()),
+        ("POST", "/__admin/clock", vec![j], "{nope".into()),
+        ("POST", "/__admin/overrides", vec![j], json!({"provider": "curpv5", "scenario": "not_found", "times": 1}).to_string()),
+        ("POST", PATH, vec![j, ("apikey", "k")], curp.clone()),
+        ("POST", PATH, vec![j, ("apikey", "k")], curp),
+        ("POST", "/__admin/reload", vec![], String::new()),
+        ("GET", "/__admin/overrides", vec![], String::new()),
+        ("GET", "/__admin/counters", vec![], String::new()),
+        ("GET", "/__admin/verifications", vec![], String::new()),
+        ("GET", "/__admin/clock", vec![], String::new()),
+        ("DELETE", "/__admin/overrides/", vec![], String::new()),
+    ]
+}
+
+/// The journal, without the `host` header (HTTP/2 sends `:authority`) and
+/// the `content-length: 0` hyper's HTTP/2 client states for an empty body.
+async fn journal_without_host(sb: &Sandbox) -> Value {
+    let mut entries = sb.admin_get("/__admin/requests").await;
+    for e in entries.as_array_mut().unwrap() {
+        let headers = e["headers"].as_object_mut().unwrap();
+        headers.remove("host");
+        if headers.get("content-length") == Some(&json!("0")) {
+            headers.remove("content-length");
+        }
+    }
+    entries
+}
+
+// README, Limitations: "point the integration at `http://` (HTTP/1.1, or
+// HTTP/2 with prior knowledge)". The same requests on two sandboxes of the
+// same seed, one over HTTP/1.1 and one over HTTP/2 (every request on one
+// connection), get the same status, headers (X-Sandbox-Scenario,
+// content-type, content-length, Allow) and body, on every provider and the
+// admin API; and the journals agree but for the `host` header, which an
+// HTTP/2 client sends as `:authority`.
+#[tokio::test]
+async fn every_provider_and_the_admin_api_answer_over_http2_as_over_http11() {
+    let h1 = Sandbox::start().await;
+    let h2 = Sandbox::start().await;
+    let mut send = h2_connection(h2.addr).await;
+    for (method, path, headers, body) in every_kind_of_request() {
+        let a = h1.send(method, path, &headers, body.clone()).await;
+        let b = h2_send(&mut send, h2.addr, method, path, &headers, body).await;
+        assert_eq!(
+            (a.status, sorted_headers(&a.headers, "date"), &a.body),
+            (b.status, sorted_headers(&b.headers, "date"), &b.body),
+            "{method} {path}: HTTP/1.1 {} | HTTP/2 {}",
+            a.text(),
+            b.text()
+        );
+    }
+    let (a, b) = (
+        journal_without_host(&h1).await,
+        journal_without_host(&h2).await,
+    );
+    assert_eq!(a.as_array().unwrap().len(), 29, "{a}");
+    assert_eq!(a, b);
+}
+
+// README, Robustness, Bodies: "Bodies over `--body-limit` get 413 in the
+// provider's shape (at the limit, 200; over it in chunks, 413)". Over
+// HTTP/2 too: at the limit, one byte over, over but drained (2 KB), far
+// past what the server drains (100 KB), in many small DATA frames with no
+// content-length, and declared over the limit by a client that waits for
+// 100 Continue (answered at once, README Decisions). The answer is the
+// same as HTTP/1.1's but for the `connection: close` HTTP/2 has no use for.
+#[tokio::test]
+async fn a_body_over_the_limit_gets_the_providers_413_over_http2() {
+    let sb = with_a_64_byte_body_limit(config()).await;
+    let j = ("content-type", "application/json");
+    let curpv5_413 = json!({"error": "PAYLOAD_TOO_LARGE", "message": "the request body is larger than 64 bytes"});
+    for (path, headers) in [
+        (PATH, vec![j, ("apikey", "k")]),
+        (
+            "/verify/id_check",
+            vec![j, ("x-df-api-id", "a"), ("x-df-api-secret", "s")],
+        ),
+        ("/__admin/clock", vec![j]),
+    ] {
+        for len in [64usize, 65, 2_000, 100_000] {
+            let a = sb.send("POST", path, &headers, padded_body(len)).await;
+            let mut send = h2_connection(sb.addr).await;
+            let b = h2_send(&mut send, sb.addr, "POST", path, &headers, padded_body(len)).await;
+            assert_eq!(a.status, b.status, "{path} {len}: {}", b.text());
+            assert_eq!(a.status == 413, len > 64, "{path} {len}: {}", a.text());
+            if a.status != 413 {
+                continue;
+            }
+            let mut h1_headers = sorted_headers(&a.headers, "date");
+            h1_headers.retain(|h| !h.starts_with("connection: "));
+            assert_eq!(
+                h1_headers,
+                sorted_headers(&b.headers, "date"),
+                "{path} {len}"
+            );
+            let (mut x, mut y) = (a.json(), b.json());
+            // accuauth's request_id is drawn per request.
+            for v in [&mut x, &mut y] {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("request_id");
+                }
+            }
+            assert_eq!(x, y, "{path} {len}");
+            if path == PATH {
+                assert_eq!(y, curpv5_413);
+            }
+        }
+    }
+    // No content-length, the body in 10-byte DATA frames: 500 B, and 5 KB
+    // (past the 16 x 64 B the server drains).
+    for len in [500usize, 5_000] {
+        let (mut c, _conn) = h2_crate_connection(sb.addr).await;
+        let (resp, mut stream) = c.send_request(h2_bycurp(sb.addr, &[], ()), false).unwrap();
+        for chunk in padded_body(len).as_bytes().chunks(10) {
+            stream.reserve_capacity(chunk.len());
+            let _ = stream.send_data(Bytes::copy_from_slice(chunk), false);
+        }
+        let _ = stream.send_data(Bytes::new(), true);
+        let res = tokio::time::timeout(Duration::from_secs(5), resp)
+            .await
+            .expect("answered within 5 s")
+            .unwrap_or_else(|e| panic!("{len} B in DATA frames: {e:?}"));
+        assert_eq!(res.status(), 413, "{len} B in DATA frames");
+        let mut body = res.into_body();
+        let mut got = Vec::new();
+        while let Some(d) = body.data().await {
+            got.extend_from_slice(&d.unwrap());
+        }
+        assert_eq!(serde_json::from_slice::<Value>(&got).unwrap(), curpv5_413);
+    }
+    // Declared over the limit, the body held back for a 100 Continue that
+    // HTTP/2 never sends: the 413 comes at once, without the body.
+    let (mut c, _conn) = h2_crate_connection(sb.addr).await;
+    let req = h2_bycurp(
+        sb.addr,
+        &[("expect", "100-continue"), ("content-length", "100000")],
+        (),
+    );
+    let (resp, _stream) = c.send_request(req, false).unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(5), resp)
+        .await
+        .expect("the 413 comes without the body")
+        .unwrap();
+    assert_eq!(res.status(), 413);
+}
+
+// README, Limitations: "Over HTTP/2 a URI over about 64 KB […] gets no
+// status at all: its stream is reset (PROTOCOL_ERROR), as one with […] a
+// `content-length` its body does not match is; the connection's other
+// streams go on, and none of them is journaled"; README, Robustness,
+// Bodies: "a client that leaves in the middle of its body (a connection
+// closed or reset, an HTTP/2 stream cancelled) is neither answered nor
+// journaled"; README, Admin API, `GET /__admin/requests`: "`fault` naming
+// the fault the answer was given with (the client then saw no `status`, or
+// a cut body), else null".
+//
+// A sloppy HTTP/2 client states `content-length` as the body's length in
+// characters, not bytes (`ñ` is two), so its DATA runs past the length it
+// declared. h2 resets the stream (PROTOCOL_ERROR), and the server takes
+// that reset, as any reset of a stream, for the client gone: the client
+// gets no answer and the journal records none given to it. Had an answer
+// reached the client, the journal would hold it with the status it saw.
+#[tokio::test]
+async fn a_stream_h2_resets_for_a_wrong_content_length_is_not_journaled_as_answered() {
+    let sb = Sandbox::start().await;
+    let body = json!({"names": "enrique", "lastName": "peña", "secondLastName": "nieto",
+                      "birthday": "20", "birthMonth": "07", "yearBirth": "1966",
+                      "gender": "H", "entity": "15"})
+    .to_string();
+    let chars = body.chars().count();
+    assert_eq!(chars + 1, body.len());
+    let (mut c, _conn) = h2_crate_connection(sb.addr).await;
+    let req = h2_request(
+        sb.addr,
+        "POST",
+        "/curp/calculateCURP",
+        &[
+            ("authorization", "Bearer t"),
+            ("content-type", "application/json"),
+            ("content-length", &chars.to_string()),
+        ],
+        (),
+    );
+    let (resp, mut stream) = c.send_request(req, false).unwrap();
+    stream.send_data(Bytes::from(body), true).unwrap();
+    let seen = match tokio::time::timeout(Duration::from_secs(5), resp)
+        .await
+        .expect("an outcome within 5 s")
+    {
+        Ok(res) => Some(res.status().as_u16()),
+        Err(e) => {
+            assert!(e.is_reset(), "{e:?}");
+            None
+        }
+    };
+    // A request is journaled when its answer is decided: the server is
+    // given the moment it takes after the reset, so that an entry it makes
+    // then is seen.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let journal = sb.admin_get("/__admin/requests").await;
+    let entries = journal.as_array().unwrap();
+    match seen {
+        Some(status) => {
+            assert_eq!(entries.len(), 1, "{journal}");
+            assert_eq!(entries[0]["status"], status, "{journal}");
+        }
+        None => assert!(
+            entries.iter().all(|e| !e["fault"].is_null()),
+            "the client got no answer (its stream was reset), but the journal \
+             records one it was given: {journal}"
+        ),
+    }
+}
+
+// README, Limitations: a URI of about 64 KB is refused by hyper "with a
+// bare 414" over HTTP/1.1; "Over HTTP/2 a URI over about 64 KB (the most
+// the `http` crate's URI holds) gets no status at all: its stream is reset
+// (PROTOCOL_ERROR)". A 60 KB one is served on both.
+#[tokio::test]
+async fn a_70_kb_uri_is_a_414_over_http1_and_a_reset_stream_over_http2() {
+    let sb = Sandbox::start().await;
+    for (len, h1_status) in [(60_000usize, "200"), (70_000, "414")] {
+        let path = format!("/curp/getEntities?x={}", "q".repeat(len));
+        let mut h1 = TcpStream::connect(sb.addr).await.unwrap();
+        h1.write_all(
+            format!(
+                "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut out = vec![];
+        tokio::time::timeout(Duration::from_secs(5), h1.read_to_end(&mut out))
+            .await
+            .expect("HTTP/1.1 answered")
+            .unwrap();
+        let status_line = String::from_utf8_lossy(&out[..12]).into_owned();
+        assert_eq!(
+            &status_line[9..12],
+            h1_status,
+            "HTTP/1.1, {len} B: {status_line}"
+        );
+
+        let mut c = raw::connect(sb.addr, &[]).await;
+        let head = raw::headers(
+            1,
+            &[
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", &path),
+                (":authority", "x"),
+                ("authorization", "Bearer t"),
+                ("content-type", "application/json"),
+            ],
+            false,
+        );
+        c.write_all(&head).await.unwrap();
+        c.write_all(&raw::frame(raw::DATA, raw::END_STREAM, 1, b"{}"))
+            .await
+            .unwrap();
+        let got = raw::until_end(&mut c, 1, Duration::from_secs(5)).await;
+        assert_eq!(
+            raw::answered(&got),
+            len == 60_000,
+            "HTTP/2, a {len} B URI: {}",
+            raw::describe(&got)
+        );
+    }
+}
+
+// README, Server hardening: "three hundred delayed streams on one
+// connection each get their answer"; README, Admin API, `GET
+// /__admin/requests`: the journal is "oldest first in the order the answers
+// were decided, which `id` counts"; README, Command line,
+// `--header-timeout`: "on a keep-alive or HTTP/2 connection, counted from
+// the previous answer: an idle connection is closed after it".
+//
+// 150 concurrent streams on one connection, each delayed
+// (X-Sandbox-Latency), in three namespaces: all answered, and each
+// namespace's journal records its 50, numbered 1 to 50. A stream its client
+// resets mid-delay (RST_STREAM) stays journaled and counted as its answer
+// was decided, and nothing of it stays behind: with no stream in flight,
+// the idle connection is closed at `--header-timeout`.
+#[tokio::test]
+async fn delayed_streams_are_journaled_and_a_stream_reset_mid_delay_leaves_nothing_in_flight() {
+    const STREAMS: usize = 150;
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_millis(300),
+        ..config()
+    })
+    .await;
+    let mut send = h2_connection(sb.addr).await;
+    let mut pending = Vec::with_capacity(STREAMS);
+    for i in 0..STREAMS {
+        send.ready().await.unwrap();
+        let ns = format!("ns{}", i % 3);
+        let req = h2_bycurp(
+            sb.addr,
+            &[("x-sandbox-latency", "400ms"), ("x-sandbox-namespace", &ns)],
+            whole(EPN),
+        );
+        pending.push(tokio::spawn(send.send_request(req)));
+    }
+    for (i, p) in pending.into_iter().enumerate() {
+        let res = tokio::time::timeout(Duration::from_secs(10), p)
+            .await
+            .expect("answered within 10 s")
+            .unwrap()
+            .unwrap_or_else(|e| panic!("stream {i}: {e:?}"));
+        assert_eq!(res.status(), 200, "stream {i}");
+        assert_eq!(res.headers()["x-sandbox-scenario"], "success");
+    }
+    for ns in ["ns0", "ns1", "ns2"] {
+        let journal = sb
+            .admin_get(&format!("/__admin/requests?namespace={ns}"))
+            .await;
+        let entries = journal.as_array().unwrap();
+        assert_eq!(entries.len(), STREAMS / 3, "{ns}");
+        let ids: Vec<u64> = entries.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, (1..=(STREAMS / 3) as u64).collect::<Vec<_>>(), "{ns}");
+        assert!(entries.iter().all(|e| e["status"] == 200), "{ns}");
+    }
+
+    // A stream given up mid-delay, on a connection of the h2 crate.
+    let (mut client, conn) = h2_crate_connection(sb.addr).await;
+    let req = h2_request(
+        sb.addr,
+        "POST",
+        "/api/v1/imss/nss",
+        &[
+            ("x-api-key", "k"),
+            ("content-type", "application/json"),
+            ("x-sandbox-latency", "10s"),
+        ],
+        (),
+    );
+    let (resp, mut stream) = client.send_request(req, false).unwrap();
+    stream
+        .send_data(Bytes::from(json!({ "curp": EPN }).to_string()), true)
+        .unwrap();
+    sb.journaled(1).await;
+    let reset_at = Instant::now();
+    stream.send_reset(h2::Reason::CANCEL);
+    drop(resp);
+    tokio::time::timeout(Duration::from_secs(5), conn)
+        .await
+        .expect("the connection, idle once its stream was reset, was not closed within 5 s")
+        .unwrap();
+    assert!(
+        reset_at.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        reset_at.elapsed()
+    );
+    let journal = sb.admin_get("/__admin/requests").await;
+    assert_eq!(journal.as_array().unwrap().len(), 1, "{journal}");
+    assert_eq!(journal[0]["status"], 200);
+    assert_eq!(journal[0]["fault"], Value::Null);
+    let counters = sb.admin_get("/__admin/counters").await;
+    assert_eq!(counters[0]["count"], 1, "{counters}");
+}
+
+// README, Limitations: a stream "is reset (PROTOCOL_ERROR), as one with a
+// connection-specific header (`connection`, `transfer-encoding`, `te` other
+// than `trailers`) […] is; the connection's other streams go on, and none
+// of them is journaled".
+//
+// RFC 9113 §8.2.2: connection-specific header fields make a request
+// malformed. A sloppy client that sends them (`connection: keep-alive`,
+// `transfer-encoding: chunked`, `keep-alive`, `proxy-connection`,
+// `upgrade`, a `te` other than `trailers`) has that stream reset with
+// PROTOCOL_ERROR by hyper's `h2`, before the sandbox sees it (nothing
+// journaled); the connection and its other streams go on. `te: trailers`,
+// a `host` header in place of `:authority`, and cookies split into several
+// `cookie` fields are served; trailers after the body are not headers
+// (as over HTTP/1.1, `hardening/bodies.rs`).
+#[tokio::test]
+async fn sloppy_http2_heads_reset_only_their_stream_and_fair_ones_are_served() {
+    let sb = Sandbox::start().await;
+    let body = json!({ "curp": EPN }).to_string();
+    let pseudo = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", PATH),
+        (":authority", "sandbox"),
+    ];
+    let refused = [
+        ("connection", "keep-alive"),
+        ("transfer-encoding", "chunked"),
+        ("keep-alive", "timeout=5"),
+        ("proxy-connection", "keep-alive"),
+        ("upgrade", "h2c"),
+        ("te", "gzip"),
+    ];
+    let mut c = raw::connect(sb.addr, &[]).await;
+    let mut stream = 1;
+    for (k, v) in refused {
+        let mut fields = pseudo.to_vec();
+        fields.extend([("apikey", "k"), (k, v)]);
+        c.write_all(&raw::headers(stream, &fields, false))
+            .await
+            .unwrap();
+        c.write_all(&raw::frame(
+            raw::DATA,
+            raw::END_STREAM,
+            stream,
+            body.as_bytes(),
+        ))
+        .await
+        .unwrap();
+        let got = raw::until_end(&mut c, stream, Duration::from_secs(5)).await;
+        assert!(
+            matches!(got.as_slice(), [f] if f.kind == raw::RST_STREAM && f.code() == 1),
+            "{k}: {v}: {}",
+            raw::describe(&got)
+        );
+        stream += 2;
+    }
+    assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
+    let served: [&[(&str, &str)]; 3] = [
+        &[
+            pseudo[0],
+            pseudo[1],
+            pseudo[2],
+            pseudo[3],
+            ("te", "trailers"),
+        ],
+        &[pseudo[0], pseudo[1], pseudo[2], ("host", "sandbox")],
+        &[
+            pseudo[0],
+            pseudo[1],
+            pseudo[2],
+            pseudo[3],
+            ("cookie", "a=1"),
+            ("cookie", "b=2"),
+        ],
+    ];
+    for extra in served {
+        let mut fields = extra.to_vec();
+        fields.extend([("apikey", "k"), ("content-type", "application/json")]);
+        c.write_all(&raw::headers(stream, &fields, false))
+            .await
+            .unwrap();
+        c.write_all(&raw::frame(raw::DATA, 0, stream, &body.as_bytes()[..7]))
+            .await
+            .unwrap();
+        c.write_all(&raw::frame(raw::DATA, 0, stream, &body.as_bytes()[7..]))
+            .await
+            .unwrap();
+        // Trailers: a sandbox header there is not one.
+        c.write_all(&raw::headers(
+            stream,
+            &[("x-sandbox-scenario", "not_found")],
+            true,
+        ))
+        .await
+        .unwrap();
+        let got = raw::until_end(&mut c, stream, Duration::from_secs(5)).await;
+        assert!(raw::answered(&got), "{extra:?}: {}", raw::describe(&got));
+        let answer: Value = serde_json::from_slice(&raw::body(&got)).unwrap();
+        assert_eq!(answer["curp"], EPN, "{extra:?}: {answer}");
+        stream += 2;
+    }
+    let journal = sb.admin_get("/__admin/requests").await;
+    let scenarios: Vec<&Value> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["scenario"])
+        .collect();
+    assert_eq!(scenarios, [&json!("success"); 3], "{journal}");
+}
+
+// README, Limitations: "Over HTTP/2, a request with `Expect: 100-continue`
+// gets no `100 Continue` […]. A client that waits for one sends its body
+// when its own wait ends […] and is answered then; one that waits longer
+// than `--header-timeout` has its stream reset." Both halves, as written.
+#[tokio::test]
+async fn http2_expect_100_continue_is_answered_after_the_clients_wait_or_reset_past_the_timeout() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_millis(400),
+        ..config()
+    })
+    .await;
+    let body = json!({ "curp": EPN }).to_string();
+    let length = body.len().to_string();
+    for wait in [100u64, 1_500] {
+        let (mut c, _conn) = h2_crate_connection(sb.addr).await;
+        let req = h2_bycurp(
+            sb.addr,
+            &[("expect", "100-continue"), ("content-length", &length)],
+            (),
+        );
+        let started = Instant::now();
+        let (resp, mut stream) = c.send_request(req, false).unwrap();
+        let b = Bytes::from(body.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            let _ = stream.send_data(b, true);
+        });
+        let got = tokio::time::timeout(Duration::from_secs(5), resp)
+            .await
+            .expect("an outcome within 5 s");
+        if wait < 400 {
+            assert_eq!(got.unwrap().status(), 200);
+            assert!(started.elapsed() >= Duration::from_millis(wait));
+        } else {
+            let e = got.expect_err("answered past the header timeout");
+            assert!(e.is_reset(), "{e:?}");
+            assert!(
+                started.elapsed() < Duration::from_millis(wait),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
+
+// README, Limitations: "An answer counts as sent once hyper has it. A
+// client that stops reading one for longer than `--header-timeout` (an
+// HTTP/2 flow-control window kept shut […]), its connection otherwise idle,
+// has the connection closed under it as an idle one is." README, Command
+// line, `--header-timeout`: "time a client has to send its request
+// headers, and then its body (on a keep-alive or HTTP/2 connection,
+// counted from the previous answer: an idle connection is closed after
+// it)"; README, Robustness, Slow clients: "an answer, however delayed, is
+// never timed".
+//
+// An HTTP/2 client reads its answer slowly: a stream window of 1 KB,
+// opened further only after a pause longer than the header timeout, as a
+// client stopped at a breakpoint does. The test asks for the whole 2.6 KB
+// body; it is ignored because, as the limitation says, the connection is
+// closed a header timeout after the answer was handed to hyper, with 1 KB
+// of the body read.
+#[tokio::test]
+#[ignore = "README, Limitations: an answer counts as sent once hyper has it"]
+async fn an_http2_answer_read_slowly_is_not_cut_off_by_the_header_timeout() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_millis(300),
+        ..config()
+    })
+    .await;
+    // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 1024.
+    let mut s = raw::connect(sb.addr, &[0, 4, 0, 0, 4, 0]).await;
+    let fields = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/curp/getEntities"),
+        (":authority", "sandbox"),
+        ("authorization", "Bearer t"),
+        ("content-type", "application/json"),
+    ];
+    s.write_all(&raw::headers(1, &fields, false)).await.unwrap();
+    s.write_all(&raw::frame(raw::DATA, raw::END_STREAM, 1, b"{}"))
+        .await
+        .unwrap();
+    // The head and the first kilobyte come; the rest waits for the window.
+    let mut frames = raw::until_end(&mut s, 1, Duration::from_millis(600)).await;
+    let first = raw::body(&frames).len();
+    assert!(raw::answered(&frames), "{}", raw::describe(&frames));
+    assert_eq!(first, 1024, "{}", raw::describe(&frames));
+    // The client reads on: it opens the stream's window.
+    let _ = s
+        .write_all(&raw::frame(
+            raw::WINDOW_UPDATE,
+            0,
+            1,
+            &65_535u32.to_be_bytes(),
+        ))
+        .await;
+    frames.extend(raw::until_end(&mut s, 1, Duration::from_secs(3)).await);
+    let body = raw::body(&frames);
+    let ended = frames
+        .iter()
+        .any(|f| f.kind == raw::DATA && f.flags & raw::END_STREAM != 0);
+    assert!(
+        ended && serde_json::from_slice::<Value>(&body).is_ok(),
+        "the answer was cut off at {} B while the client was still reading it: {}",
+        body.len(),
+        raw::describe(&frames)
+    );
+}
