@@ -27,6 +27,7 @@ use mxid_sandbox::Config;
 
 mod bodies;
 mod clients;
+mod cliffs;
 mod encoding;
 mod extremes;
 mod headers;

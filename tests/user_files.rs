@@ -59,7 +59,7 @@ fn with_success_lines(tag: &str, extra: &str) -> PathBuf {
     })
 }
 
-fn load(scenarios: &Path) -> Result<Defs, LoadError> {
+pub(crate) fn load(scenarios: &Path) -> Result<Defs, LoadError> {
     let config = Config {
         scenarios: Source::Dir(scenarios.to_path_buf()),
         ..Config::default()
@@ -75,7 +75,7 @@ fn load_fixtures(fixtures: &Path) -> Result<Defs, LoadError> {
     engine::load(&config, &providers::all())
 }
 
-fn refused(result: Result<Defs, LoadError>) -> LoadError {
+pub(crate) fn refused(result: Result<Defs, LoadError>) -> LoadError {
     match result {
         Ok(_) => panic!("the files were accepted"),
         Err(e) => e,
