@@ -1582,14 +1582,7 @@ fn a_credential_no_request_can_present_is_refused() {
             "k\rk",
         ),
     ] {
-        let dir = temp_dir("unpresentable");
-        let _gone = RemovedOnDrop(dir.clone());
-        std::fs::write(
-            dir.join("credentials.yaml"),
-            CREDENTIALS.replacen(edit, list, 1),
-        )
-        .unwrap();
-        let err = refused(load_fixtures(&dir));
+        let err = refused(load_credentials(edit, list));
         let field = if list.starts_with("accept") {
             "curpv5.accept"
         } else {
@@ -1614,15 +1607,20 @@ fn a_credential_no_request_can_present_is_refused() {
             "accept: [sandbox-apikey, \"k\\tk\"]",
         ),
     ] {
-        let dir = temp_dir("presentable");
-        let _gone = RemovedOnDrop(dir.clone());
-        std::fs::write(
-            dir.join("credentials.yaml"),
-            CREDENTIALS.replacen(edit, list, 1),
-        )
-        .unwrap();
-        assert!(load_fixtures(&dir).is_ok(), "{list}");
+        assert!(load_credentials(edit, list).is_ok(), "{list}");
     }
+}
+
+/// Loads the shipped credentials.yaml with `edit` replaced by `list`.
+fn load_credentials(edit: &str, list: &str) -> Result<Defs, LoadError> {
+    let dir = temp_dir("credentials");
+    let _gone = RemovedOnDrop(dir.clone());
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        CREDENTIALS.replacen(edit, list, 1),
+    )
+    .unwrap();
+    load_fixtures(&dir)
 }
 
 #[test]

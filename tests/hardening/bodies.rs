@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::async_verification::{create, RFC};
 use crate::common::*;
 use serde_json::json;
 
@@ -342,15 +343,7 @@ async fn a_chunked_body_with_trailers_is_read_and_its_trailers_are_not_headers()
 #[tokio::test]
 async fn a_get_status_request_does_not_read_the_id_from_its_body() {
     let sb = Sandbox::start().await;
-    let r = sb
-        .post(
-            "/api/AsyncVerication/RfcByCurp",
-            &[("apikey", "k")],
-            json!({"curp": EPN, "state": 15}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json()["verificationId"].as_str().unwrap().to_string();
+    let id = create(&sb, RFC, "k", json!({"curp": EPN, "state": 15})).await;
     let path = "/api/AsyncVerication/verificationStatus";
     // The control: with the id where the document puts it, it is found.
     let r = sb

@@ -2,6 +2,7 @@
 //! clock where Mexico City's date is not UTC's, the CURP's century switch,
 //! the year range a CURP can encode, and the INE credential years.
 
+use crate::async_verification::{create, RFC};
 use crate::common::Sandbox;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -129,14 +130,7 @@ async fn every_time_stated_is_mexico_citys_on_a_leap_day_evening() {
     assert_eq!(&pdf[at + 15..at + 37], b"D:20240229213000-06'00");
 
     // async: the record's times.
-    let r = sb
-        .post(
-            "/api/AsyncVerication/RfcByCurp",
-            &[("apikey", "k")],
-            json!({"curp": EPN, "state": 15}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    create(&sb, RFC, "k", json!({"curp": EPN, "state": 15})).await;
     sb.advance("2s").await;
     let v = &sb.admin_get("/__admin/verifications").await[0];
     assert_eq!(v["createdAt"], "2024-02-29T21:30:00.250000-06:00", "{v}");
