@@ -1783,13 +1783,15 @@ async fn a_path_with_too_many_parameters_is_refused() {
     let _gone = RemovedOnDrop(dir.clone());
     let sb = serving(&dir).await;
     let many: String = (1..=16).map(|i| format!("/{i}")).collect();
-    let r = sb
-        .post(
-            &format!("/api/curp/many{many}"),
+    let many = format!("/api/curp/many{many}");
+    let ask_many = || {
+        sb.post(
+            &many,
             &[("apikey", "k")],
             json!({"curp": "PXNE660720HMCXTN06"}),
         )
-        .await;
+    };
+    let r = ask_many().await;
     assert_eq!(r.status, 200, "{}", r.text());
 
     for n in [17, 26] {
@@ -1819,13 +1821,7 @@ async fn a_path_with_too_many_parameters_is_refused() {
     let r = sb.admin_post("/__admin/reload", json!({})).await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("has 26 parameters"), "{}", r.text());
-    let r = sb
-        .post(
-            &format!("/api/curp/many{many}"),
-            &[("apikey", "k")],
-            json!({"curp": "PXNE660720HMCXTN06"}),
-        )
-        .await;
+    let r = ask_many().await;
     assert_eq!(r.status, 200, "the old set answers: {}", r.text());
     sb.stop().await;
 }
