@@ -103,7 +103,7 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let listener = match mxid_sandbox::server::bind(host, port).await {
             Ok(l) => l,
             Err(e) => return fail(&format!("cannot bind {host}:{port}: {e}")),
@@ -131,10 +131,17 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),
         }
-    })
+    });
+    // A worker stuck in a read that never returns (a reload's file on a
+    // stalled network mount) would hold the exit forever: the runtime's
+    // drop waits for its threads.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 /// Registers for SIGINT and SIGTERM now; the future completes on either.
+/// A second one, during the wait for requests in flight, ends the process
+/// at once (status 1): a user who presses Ctrl-C twice means it.
 #[cfg(unix)]
 fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -145,6 +152,17 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "mxid-sandbox: second signal: exiting without waiting for requests in flight"
+            );
+            std::process::exit(1);
+        });
     })
 }
 

@@ -55,13 +55,21 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
 
+    // Whether the last accept failed: a run of failures is written once.
+    let mut failing = false;
     loop {
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+                Ok(conn) => {
+                    failing = false;
+                    conn
+                }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
-                    eprintln!("mxid-sandbox: accept failed: {e}");
+                    if !failing {
+                        warn(format_args!("accept failed: {e}; retrying every 20 ms"));
+                    }
+                    failing = true;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
@@ -140,7 +148,7 @@ pub async fn serve(
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(config.shutdown_timeout) => {
-            eprintln!("mxid-sandbox: shutdown wait of {:?} elapsed; closing open connections", config.shutdown_timeout);
+            warn(format_args!("shutdown wait of {:?} elapsed; closing open connections", config.shutdown_timeout));
             // Closed here, not left to the runtime's end: a program that
             // serves from its own runtime (a test suite) goes on running.
             heads.cut_all();
@@ -154,6 +162,14 @@ pub async fn serve(
 /// How long shutdown waits, once its wait ran out, for the connections it
 /// cut to close.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// A line on stderr. One closed under the server (`serve 2>&1 | head -1`
+/// once head is gone) loses the line, not the server: `eprintln!` would
+/// panic.
+fn warn(line: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let _ = writeln!(io::stderr(), "mxid-sandbox: {line}");
+}
 
 /// Pending connections the kernel may queue before `accept` (it caps this
 /// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten
