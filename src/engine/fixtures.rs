@@ -109,9 +109,14 @@ impl Fixtures {
         // embedded files.
         if let Source::Dir(dir) = source {
             if !dir.is_dir() {
+                let why = if dir.exists() {
+                    "not a folder"
+                } else {
+                    "no such folder"
+                };
                 return Err(LoadError::new(
                     &dir.display().to_string(),
-                    "cannot read folder: no such folder".to_string(),
+                    format!("cannot read folder: {why}"),
                 ));
             }
             // A file the sandbox would not read is a typo (persona.yaml),

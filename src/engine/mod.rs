@@ -1017,7 +1017,9 @@ pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, Loa
     let found: Vec<PathBuf> = ["yaml", "yml"]
         .iter()
         .map(|ext| dir.join(format!("{stem}.{ext}")))
-        .filter(|p| p.exists())
+        // Named in the folder, whatever it is: a link that leads nowhere is
+        // refused below, not skipped for the embedded file.
+        .filter(|p| p.symlink_metadata().is_ok())
         .collect();
     let path = match found.as_slice() {
         [] => return Ok(None),
@@ -1033,8 +1035,16 @@ pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, Loa
         }
     };
     let file = path.display().to_string();
-    let mut text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::new(&file, format!("cannot read: {e}")))?;
+    let cannot = |why: String| LoadError::new(&file, format!("cannot read: {why}"));
+    // A FIFO would hold the read (and a reload's worker) until someone
+    // writes to it, and a device such as /dev/zero never ends.
+    let meta = std::fs::metadata(path).map_err(|e| cannot(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(cannot(
+            "not a regular file (a folder, a FIFO or a device)".to_string(),
+        ));
+    }
+    let mut text = std::fs::read_to_string(path).map_err(|e| cannot(e.to_string()))?;
     // A byte-order mark (some Windows editors write one) is no part of the
     // YAML, and the parser would take the first key for a second document.
     if text.starts_with('\u{feff}') {
