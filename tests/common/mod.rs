@@ -381,7 +381,13 @@ impl Served {
     /// environment but those in `env`, and waits (10 s at most) for its
     /// ready line.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Served {
-        let mut served = Served::spawn(args, env);
+        Served::start_under("", args, env)
+    }
+
+    /// As `start`, run by `sh -c` after the shell commands `pre` (a
+    /// `ulimit`, a `cd`, an `unset`); `""` runs it directly.
+    pub fn start_under(pre: &str, args: &[&str], env: &[(&str, &str)]) -> Served {
+        let mut served = Served::spawn(pre, args, env);
         let stdout = served.child().stdout.take().unwrap();
         let Some((ready, _)) = first_line(stdout) else {
             panic!("serve {args:?} printed no ready line within 10 s");
@@ -404,7 +410,7 @@ impl Served {
     pub fn start_with_stdout_closed(args: &[&str]) -> Served {
         let mut all = vec!["--host", "0.0.0.0", "--port", "0"];
         all.extend_from_slice(args);
-        let mut served = Served::spawn(&all, &[]);
+        let mut served = Served::spawn("", &all, &[]);
         drop(served.child().stdout.take());
         let stderr = served.child().stderr.take().unwrap();
         let Some((warning, stderr)) = first_line(stderr) else {
@@ -422,10 +428,20 @@ impl Served {
         served
     }
 
-    /// `serve ARGS`, its stdout and stderr piped, with no `MXID_*` variable
-    /// of the test's own environment but those in `env`; not talked to yet.
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Served {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"));
+    /// `serve ARGS` (after the shell commands `pre`, when there are any),
+    /// its stdout and stderr piped, with no `MXID_*` variable of the test's
+    /// own environment but those in `env`; not talked to yet.
+    fn spawn(pre: &str, args: &[&str], env: &[(&str, &str)]) -> Served {
+        let bin = env!("CARGO_BIN_EXE_mxid-sandbox");
+        let mut cmd = if pre.is_empty() {
+            std::process::Command::new(bin)
+        } else {
+            let mut sh = std::process::Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("{pre}\nexec \"$0\" \"$@\""))
+                .arg(bin);
+            sh
+        };
         cmd.arg("serve").args(args);
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
             cmd.env_remove(k);
@@ -451,12 +467,48 @@ impl Served {
 
     /// Sends it SIGTERM, as a CI runner stopping it would.
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends it the signal `name` (`INT`, `TERM` …).
+    pub fn signal(&self, name: &str) {
         let pid = self.child.as_ref().expect("still running").id();
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+            .args([&format!("-{name}"), &pid.to_string()])
             .status()
             .unwrap();
         assert!(sent.success());
+    }
+
+    /// Closes the test's end of its stderr: its next line there meets a
+    /// broken pipe, as under `serve 2>&1 | head -1` once head has gone.
+    pub fn close_stderr(&mut self) {
+        drop(self.child().stderr.take());
+    }
+
+    /// The next line it writes to stderr (waited for 10 s at most).
+    pub fn stderr_line(&mut self) -> String {
+        let stderr = self.child().stderr.take().expect("stderr still open");
+        let Some((line, stderr)) = first_line(stderr) else {
+            panic!("nothing more on stderr within 10 s");
+        };
+        self.child().stderr = Some(stderr);
+        line
+    }
+
+    /// Its exit status if it exits within `wait` (polled), `None` if it is
+    /// still running then; it stays held either way.
+    pub fn status_within(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child().try_wait().unwrap() {
+                return Some(status);
+            }
+            if start.elapsed() > wait {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits (at most `wait`) for the process to exit: its exit status and

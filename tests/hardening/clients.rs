@@ -12,14 +12,14 @@ use tokio::net::TcpStream;
 use crate::common::Sandbox;
 
 /// One HTTP/1.1 answer as a client reads it: status line, headers, body.
-struct Answer {
+pub(super) struct Answer {
     status_line: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
 impl Answer {
-    fn status(&self) -> u16 {
+    pub(super) fn status(&self) -> u16 {
         self.status_line
             .split_whitespace()
             .nth(1)
@@ -34,7 +34,7 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "{}: body is not JSON ({e}): {}",
@@ -88,7 +88,7 @@ async fn read_answer(r: &mut BufReader<TcpStream>) -> Answer {
 }
 
 /// Writes `request` on the connection and reads its answer.
-async fn exchange(conn: &mut BufReader<TcpStream>, request: &[u8]) -> Answer {
+pub(super) async fn exchange(conn: &mut BufReader<TcpStream>, request: &[u8]) -> Answer {
     conn.get_mut().write_all(request).await.unwrap();
     read_answer(conn).await
 }

@@ -1,0 +1,318 @@
+//! The process against its operating system: stderr a broken pipe, file
+//! descriptors run out, special files where the CLI takes files and
+//! folders, signals, and an odd environment (time zone, locale, a deleted
+//! working folder).
+
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::BufReader;
+use tokio::task::JoinHandle;
+
+use super::clients::exchange;
+use crate::async_verification::Hook;
+use crate::common::{temp_dir, RemovedOnDrop, Resp, Served};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
+const PATH: &str = "/api/curp/bycurp";
+const KEY: (&str, &str) = ("apikey", "k");
+const CURP: &str = "PXNE660720HMCXTN06";
+
+/// `check ARGS`: its exit code and stderr.
+fn check(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = Command::new(BIN).arg("check").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Where `served` listens.
+fn addr(served: &Served) -> SocketAddr {
+    served.base.trim_start_matches("http://").parse().unwrap()
+}
+
+/// A request delayed by `latency` that the server holds from here on.
+async fn held(served: &Served, latency: &str) -> JoinHandle<Result<Resp, String>> {
+    let held = served.send_in_background(
+        "POST",
+        PATH,
+        &[KEY, ("x-sandbox-latency", latency)],
+        format!(r#"{{"curp":"{CURP}"}}"#),
+    );
+    served.journaled(1).await;
+    held
+}
+
+// SPEC §8: "SIGINT/SIGTERM shut it down gracefully." With stderr a pipe
+// whose reader has gone (`serve 2>&1 | head -1`), the shutdown wait's line
+// is lost, not turned into a panic (exit 101 while it was `eprintln!`).
+#[tokio::test]
+async fn sigterm_with_stderr_a_broken_pipe_is_a_graceful_exit_after_the_shutdown_wait() {
+    let mut served = Served::start(&["--port", "0", "--shutdown-timeout", "100ms"], &[]);
+    served.close_stderr();
+    let _held = held(&served, "3s").await;
+    served.terminate();
+    let status = served
+        .status_within(Duration::from_secs(2))
+        .expect("exits within 2 s of SIGTERM with a 100 ms shutdown wait");
+    assert!(status.success(), "{status:?} (101 is a panic)");
+}
+
+// SPEC §8: "Bad input never crashes it". Out of file descriptors with
+// stderr a broken pipe, the failed accept's line is lost, and the server
+// serves on once connections close (the first failed accept was a panic).
+#[tokio::test]
+async fn out_of_file_descriptors_with_stderr_a_broken_pipe_keeps_serving() {
+    let mut served = Served::start_under("ulimit -n 64", &["--port", "0"], &[]);
+    served.close_stderr();
+    let addr = addr(&served);
+    let many: Vec<TcpStream> = (0..100)
+        .map_while(|_| TcpStream::connect(addr).ok())
+        .collect();
+    let died = served.status_within(Duration::from_millis(500));
+    drop(many);
+    assert!(died.is_none(), "died out of file descriptors: {died:?}");
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// Out of file descriptors (stderr open): the server backs off, says so once
+// for the run of failed accepts (not every 20 ms), and serves the waiting connections once
+// some close. A webhook attempt that cannot open its socket is a failed
+// attempt in the deliveries list, and the next one, 15 sandbox minutes
+// later, is delivered.
+#[tokio::test]
+async fn out_of_file_descriptors_the_server_recovers_and_a_webhook_attempt_fails_cleanly() {
+    let hook = Hook::start().await;
+    let mut served = Served::start_under(
+        "ulimit -n 64",
+        &[
+            "--port",
+            "0",
+            "--time-scale",
+            "0",
+            "--webhook-url",
+            &hook.url,
+        ],
+        &[],
+    );
+    // Opened before the descriptors run out: the way in for what follows.
+    let mut conn = BufReader::new(tokio::net::TcpStream::connect(addr(&served)).await.unwrap());
+    let call = |method: &str, path: &str, extra: &str, body: String| {
+        format!(
+            "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+             {extra}content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let created = call(
+        "POST",
+        "/api/AsyncVerication/RfcByCurp",
+        "apikey: k\r\n",
+        format!(r#"{{"curp":"{CURP}","state":15}}"#),
+    );
+    assert_eq!(exchange(&mut conn, &created).await.status(), 200);
+    let many: Vec<TcpStream> = (0..100)
+        .map_while(|_| TcpStream::connect(addr(&served)).ok())
+        .collect();
+    let failed = served.stderr_line();
+    assert!(failed.contains("accept failed"), "{failed}");
+    let advance = |by: &str| format!(r#"{{"advance":"{by}"}}"#);
+    let moved = call("POST", "/__admin/clock", "", advance("3s"));
+    assert_eq!(exchange(&mut conn, &moved).await.status(), 200);
+    let listing = call("GET", "/__admin/webhooks/deliveries", "", String::new());
+    let deliveries = exchange(&mut conn, &listing).await.json();
+    assert_eq!(deliveries.as_array().unwrap().len(), 1, "{deliveries}");
+    let outcome = deliveries[0]["outcome"].as_str().unwrap();
+    assert!(outcome.contains("Too many open files"), "{outcome}");
+    drop(many);
+    let moved = call("POST", "/__admin/clock", "", advance("15m"));
+    assert_eq!(exchange(&mut conn, &moved).await.status(), 200);
+    let deliveries = exchange(&mut conn, &listing).await.json();
+    assert_eq!(deliveries[1]["outcome"], "delivered", "{deliveries}");
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let stderr = served.kill();
+    assert!(
+        !stderr.contains("accept failed"),
+        "one line for the run: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+// README, Command line: `check DIR` "exits 1 on error"; a file the sandbox
+// would not read is refused, not skipped for the embedded one. A scenario
+// file that is a symlink loop or a dangling link was skipped: `check` said
+// ok and `serve` answered with the embedded file.
+#[test]
+fn check_refuses_a_scenario_file_it_cannot_read() {
+    let dir = temp_dir("env-symlink");
+    let _gone = RemovedOnDrop(dir.clone());
+    std::os::unix::fs::symlink("curpv5.yaml", dir.join("curpv5.yaml")).unwrap();
+    std::os::unix::fs::symlink("gone.yaml", dir.join("nss.yaml")).unwrap();
+    for (file, why) in [
+        ("curpv5.yaml", "symbolic links"),
+        ("nss.yaml", "No such file"),
+    ] {
+        let (code, err) = check(&[dir.as_os_str()]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains(file) && err.contains(why), "{err}");
+        std::fs::remove_file(dir.join(file)).unwrap();
+    }
+}
+
+// Only regular files are read: a device where a scenario file goes is
+// refused at once, not read forever (/dev/zero never ends).
+#[test]
+fn check_refuses_a_device_for_a_scenario_file() {
+    let dir = temp_dir("env-device");
+    let _gone = RemovedOnDrop(dir.clone());
+    std::os::unix::fs::symlink("/dev/zero", dir.join("nss.yaml")).unwrap();
+    let (code, err) = check(&[dir.as_os_str()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("nss.yaml") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
+
+// A FIFO where a scenario file goes held a reload's read (and its worker,
+// and the definitions' lock) until someone wrote to it, and SIGTERM then
+// never ended the process. The reload is refused with the file named, the
+// previous files answer on, and SIGTERM ends the process as ever.
+#[tokio::test]
+async fn a_reload_refuses_a_fifo_and_the_server_goes_on() {
+    let dir = temp_dir("env-fifo");
+    let _gone = RemovedOnDrop(dir.clone());
+    let mut served = Served::start(&["--port", "0", "--scenarios", dir.to_str().unwrap()], &[]);
+    let fifo = dir.join("curpv5.yaml");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let r = tokio::time::timeout(
+        Duration::from_secs(5),
+        served.admin_post("/__admin/reload", json!({})),
+    )
+    .await
+    .expect("a reload meeting a FIFO answers");
+    assert_eq!(r.status, 400, "{}", r.text());
+    let msg = r.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("curpv5.yaml") && msg.contains("not a regular file"),
+        "{msg}"
+    );
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    served.terminate();
+    let status = served.status_within(Duration::from_secs(5));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+// README, Command line (`--shutdown-timeout`): a second SIGINT or SIGTERM
+// during the wait for requests in flight ends the process at once, with
+// status 1 and a line saying why.
+#[tokio::test]
+async fn a_second_signal_ends_the_shutdown_wait() {
+    let mut served = Served::start(&["--port", "0", "--shutdown-timeout", "60s"], &[]);
+    let _held = held(&served, "60s").await;
+    served.terminate();
+    assert!(
+        served.status_within(Duration::from_millis(300)).is_none(),
+        "the first signal waits for the request in flight"
+    );
+    served.signal("INT");
+    let (status, stderr) = served.exited_within(Duration::from_secs(5)).await;
+    assert_eq!(status.code(), Some(1));
+    assert!(stderr.contains("second signal"), "{stderr}");
+}
+
+// A `--fixtures` path that is there but is no folder is not called missing.
+#[tokio::test]
+async fn a_fixtures_path_that_is_a_file_is_said_to_be_no_folder() {
+    let out = Command::new(BIN)
+        .args(["serve", "--port", "0", "--fixtures", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/dev/null: cannot read folder: not a folder"),
+        "{err}"
+    );
+}
+
+// README, The people behind the CURPs: "The same CURP gives the same person
+// on every provider and every run"; SPEC §7: the clock is "RFC 3339 in
+// UTC-6". A server run with TZ elsewhere, a Turkish locale, HOME unset, its
+// working folder deleted and stdin closed answers byte for byte as one run
+// plainly.
+#[tokio::test]
+async fn answers_do_not_depend_on_the_process_environment() {
+    let args = [
+        "--port",
+        "0",
+        "--time-scale",
+        "0",
+        "--start-time",
+        "2024-05-15T10:00:00-06:00",
+        "--seed",
+        "7",
+    ];
+    let plain = Served::start(&args, &[]);
+    let gone = temp_dir("env-cwd");
+    let pre = format!(
+        "unset HOME; cd '{0}' && rmdir '{0}'; exec 0<&-",
+        gone.display()
+    );
+    let odd = Served::start_under(
+        &pre,
+        &args,
+        &[
+            ("TZ", "Pacific/Kiritimati"),
+            ("LANG", "tr_TR.UTF-8"),
+            ("LC_ALL", "tr_TR.UTF-8"),
+        ],
+    );
+    let _gone = RemovedOnDrop(gone);
+    let headers = [
+        ("apikey", "k"),
+        ("x-api-key", "k"),
+        ("authorization", "Bearer k"),
+        ("content-type", "application/json"),
+    ];
+    let calls: [(&str, &str, Value); 4] = [
+        ("POST", PATH, json!({ "curp": CURP })),
+        (
+            "POST",
+            "/api/v1/imss/nss",
+            json!({ "curp": "ABCD570805HYNHLC52" }),
+        ),
+        (
+            "POST",
+            "/curp/getData",
+            json!({ "curp": "iiii660720hmcxtn06" }),
+        ),
+        ("GET", "/__admin/clock", Value::Null),
+    ];
+    for (method, path, body) in calls {
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let a = plain.send(method, path, &headers, body.clone()).await;
+        let b = odd.send(method, path, &headers, body).await;
+        assert_eq!((a.status, a.text()), (b.status, b.text()), "{path}");
+    }
+    let now = plain.admin_get("/__admin/clock").await["now"].to_string();
+    assert!(
+        now.contains("2024-05-15T10:00:00") && now.contains("-06:00"),
+        "{now}"
+    );
+}
