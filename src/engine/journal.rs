@@ -165,6 +165,17 @@ fn cut(s: &str) -> &str {
     &s[..end]
 }
 
+/// `m`, or its first [`MAX_LINE_KEPT`] bytes: hyper takes an extension
+/// method as long as its head (400 KB), and keeps it whole on the heap.
+fn cut_method(m: &hyper::Method) -> hyper::Method {
+    let name = m.as_str();
+    if name.len() <= MAX_LINE_KEPT {
+        return m.clone();
+    }
+    // A prefix of a token is a token.
+    hyper::Method::from_bytes(cut(name).as_bytes()).unwrap_or_else(|_| m.clone())
+}
+
 /// What is known of a request when it is journaled.
 pub struct Record<'a> {
     pub time: Timestamp,
@@ -188,7 +199,7 @@ impl Entry {
             time: r.time,
             provider: r.provider,
             endpoint: r.endpoint,
-            method: r.method.clone(),
+            method: cut_method(r.method),
             status: r.status,
             scenario: r.scenario,
             fault: r.fault,

@@ -84,13 +84,18 @@ pub struct Reply {
 impl Reply {
     /// A JSON reply with no delay or fault.
     pub fn json(status: StatusCode, body: &Value) -> Reply {
+        Reply::json_bytes(status, serde_json::to_vec(body).unwrap_or_default())
+    }
+
+    /// As [`Reply::json`], for a body already written as JSON.
+    pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Reply {
         Reply {
             status,
             headers: vec![(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/json; charset=utf-8"),
             )],
-            body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+            body: Bytes::from(body),
             delay: Duration::ZERO,
             fault: None,
             scenario: None,
