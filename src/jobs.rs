@@ -855,10 +855,22 @@ pub fn webhooks(ns: &Namespace) -> Vec<(String, Target)> {
     })
 }
 
-pub fn set_webhook(ns: &Namespace, apikey: &str, target: Target) {
+/// The most webhook targets the admin API sets in one namespace.
+pub const MAX_WEBHOOKS: usize = 1000;
+
+/// Sets `apikey`'s target; false when [`MAX_WEBHOOKS`] others are set
+/// already (replacing one is always possible).
+pub fn set_webhook(ns: &Namespace, apikey: &str, target: Target) -> bool {
     ns.with_state::<Jobs, _>(STATE, |j| {
-        j.webhooks.insert(apikey.to_string(), target);
-    });
+        if let Some(t) = j.webhooks.get_mut(apikey) {
+            *t = target;
+        } else if j.webhooks.len() < MAX_WEBHOOKS {
+            j.webhooks.insert(apikey.to_string(), target);
+        } else {
+            return false;
+        }
+        true
+    })
 }
 
 /// Whether there was one to remove.

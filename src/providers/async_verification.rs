@@ -22,14 +22,14 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
-use crate::engine::fixtures::{check_webhook_url, Fixtures};
+use crate::engine::fixtures::{check_webhook_url, Fixtures, MAX_WEBHOOK_TEXT};
 use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
 use crate::engine::{Defs, Reply};
 use crate::jobs::{
-    self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning,
+    self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning, MAX_WEBHOOKS,
 };
 use crate::request::{sendable_header_value, Body, Request};
 
@@ -589,6 +589,15 @@ fn list_webhooks(call: &AdminCall<'_>) -> Reply {
 /// ASCII (any other credential is refused as invalid before it gets here).
 fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     let apikey = call.param("apikey").unwrap_or_default().to_string();
+    if apikey.len() > MAX_WEBHOOK_TEXT {
+        return Err(admin_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "an apikey of {} bytes: at most {MAX_WEBHOOK_TEXT}",
+                apikey.len()
+            ),
+        ));
+    }
     if !sendable_header_value(&apikey) {
         return Err(admin_error(
             StatusCode::BAD_REQUEST,
@@ -632,11 +641,13 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
     }
     let header = match body.get("apikey") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if sendable_header_value(s) => Some(s.clone()),
+        Some(Value::String(s)) if sendable_header_value(s) && s.len() <= MAX_WEBHOOK_TEXT => {
+            Some(s.clone())
+        }
         Some(_) => {
             return admin_error(
                 StatusCode::BAD_REQUEST,
-                "'apikey' must be a non-empty string a header can carry as it is (ASCII, no space or tab around it, no control character but a tab): the apikey header sent with the webhook",
+                &format!("'apikey' must be a non-empty string a header can carry as it is (ASCII, no space or tab around it, no control character but a tab), of at most {MAX_WEBHOOK_TEXT} bytes: the apikey header sent with the webhook"),
             )
         }
     };
@@ -648,7 +659,12 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
         Ok(ns) => ns,
         Err(why) => return admin_error(StatusCode::BAD_REQUEST, &why),
     };
-    jobs::set_webhook(&ns, &apikey, target.clone());
+    if !jobs::set_webhook(&ns, &apikey, target.clone()) {
+        return admin_error(
+            StatusCode::BAD_REQUEST,
+            &format!("too many webhook targets in this namespace (at most {MAX_WEBHOOKS}); delete some with DELETE /__admin/webhooks/{{apikey}}"),
+        );
+    }
     ok(json!({
         "apikey": apikey,
         "url": target.url,
