@@ -32,6 +32,7 @@ mod encoding;
 mod extremes;
 mod headers;
 mod http2;
+mod memory;
 mod process;
 
 const PATH: &str = "/api/curp/bycurp";

@@ -465,6 +465,22 @@ impl Served {
         self.child.as_mut().expect("still running")
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("still running").id()
+    }
+
+    /// A `VmRSS`-like line of its `/proc/PID/status` (`VmHWM`, its peak),
+    /// in KB.
+    pub fn memory_kb(&self, field: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in its status"))
+    }
+
     /// Sends it SIGTERM, as a CI runner stopping it would.
     pub fn terminate(&self) {
         self.signal("TERM");
@@ -472,9 +488,8 @@ impl Served {
 
     /// Sends it the signal `name` (`INT`, `TERM` …).
     pub fn signal(&self, name: &str) {
-        let pid = self.child.as_ref().expect("still running").id();
         let sent = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &pid.to_string()])
+            .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
             .unwrap();
         assert!(sent.success());

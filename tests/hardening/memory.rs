@@ -1,0 +1,126 @@
+//! What the sandbox keeps, against the bounds README, Limitations states:
+//! no request makes an entry, a target or a listing hold more than them.
+
+use serde_json::{json, Value};
+
+use crate::common::{config, Sandbox, Served};
+use mxid_sandbox::Config;
+
+const PATH: &str = "/api/curp/bycurp";
+
+// README, Admin API: "an entry keeps … 2 KB of the method, path, query and
+// CURP". hyper takes an extension method as long as its head (400 KB) and
+// keeps it on the heap: the journal kept it whole, and 1,000 requests with a
+// 100 KB method grew the process by 104 MB.
+#[tokio::test]
+async fn the_journal_keeps_2_kb_of_a_long_method() {
+    let sb = Sandbox::start().await;
+    let method = "M".repeat(100 * 1024);
+    let r = sb.send(&method, PATH, &[("apikey", "k")], "").await;
+    assert_eq!(r.status, 405, "{}", r.text());
+    let listed = sb.admin_get("/__admin/requests").await;
+    assert_eq!(listed[0]["method"], "M".repeat(2048));
+    // A method that fits is kept as sent.
+    let r = sb.send("PURGE", PATH, &[("apikey", "k")], "").await;
+    assert_eq!(r.status, 405, "{}", r.text());
+    assert_eq!(
+        sb.admin_get("/__admin/requests").await[1]["method"],
+        "PURGE"
+    );
+}
+
+// Listing a journal is written entry by entry. As one `Value` tree, a
+// journal of 16 KB bodies of `[0,0,…]` (8,192 values each) took hundreds of
+// MB to list (40 → 472 MB for 1,000 entries). Here 100 such entries: the
+// process's peak may grow by the listing's text and a copy of the entries
+// (about 3.3 MB), not by the 60 MB of their trees.
+#[tokio::test]
+async fn listing_the_journal_costs_about_its_text() {
+    let served = Served::start(&["--port", "0", "--journal-limit", "100"], &[]);
+    let zeros = format!("[{}0]", "0,".repeat(8190));
+    let sent: Vec<_> = (0..100)
+        .map(|_| served.send_in_background("POST", PATH, &[("apikey", "k")], zeros.clone()))
+        .collect();
+    for s in sent {
+        assert_eq!(s.await.unwrap().unwrap().status, 400);
+    }
+    let before = served.memory_kb("VmHWM");
+    let listed = served.admin_get("/__admin/requests").await;
+    assert_eq!(listed.as_array().unwrap().len(), 100);
+    assert_eq!(listed[99]["body"].as_array().unwrap().len(), 8191);
+    let grew = served.memory_kb("VmHWM") - before;
+    assert!(
+        grew < 30 * 1024,
+        "the listing took {grew} KB more at its peak"
+    );
+}
+
+/// PUT /__admin/webhooks/{key} with `body`: the status and error text.
+async fn put(sb: &Sandbox, key: &str, body: Value) -> (u16, String) {
+    let r = sb
+        .send(
+            "PUT",
+            &format!("/__admin/webhooks/{key}"),
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await;
+    let text = r.json()["error"].as_str().unwrap_or_default().to_string();
+    (r.status, text)
+}
+
+// README, Admin API: a webhook URL and apikey of at most 2,048 bytes, at
+// most 1,000 targets a namespace. Neither was bounded: 200 PUTs of 500 KB
+// apikeys grew the process by 109 MB, and every attempt lists its URL.
+#[tokio::test]
+async fn webhook_targets_are_bounded_in_size_and_number() {
+    let sb = Sandbox::start_with(Config {
+        journal_limit: 10,
+        ..config()
+    })
+    .await;
+    let url = |len: usize| {
+        let root = "http://127.0.0.1:9/";
+        format!("{root}{}", "h".repeat(len - root.len()))
+    };
+    assert_eq!(put(&sb, "k", json!({"url": url(2048)})).await.0, 200);
+    let (status, why) = put(&sb, "k", json!({"url": url(2049)})).await;
+    assert_eq!(status, 400);
+    assert_eq!(why, "a webhook URL of 2049 bytes: at most 2048");
+    let (status, why) = put(&sb, &"k".repeat(2049), json!({"url": url(30)})).await;
+    assert_eq!(status, 400);
+    assert_eq!(why, "an apikey of 2049 bytes: at most 2048");
+    assert_eq!(
+        put(&sb, &"k".repeat(2048), json!({"url": url(30)})).await.0,
+        200
+    );
+    let header = |len: usize| json!({"url": url(30), "apikey": "a".repeat(len)});
+    assert_eq!(put(&sb, "k", header(2048)).await.0, 200);
+    let (status, why) = put(&sb, "k", header(2049)).await;
+    assert_eq!(status, 400);
+    assert!(why.contains("of at most 2048 bytes"), "{why}");
+    for i in 2..1000 {
+        assert_eq!(
+            put(&sb, &format!("k{i}"), json!({"url": url(30)})).await.0,
+            200
+        );
+    }
+    let (status, why) = put(&sb, "one-more", json!({"url": url(30)})).await;
+    assert_eq!(status, 400);
+    assert!(
+        why.contains("too many webhook targets in this namespace (at most 1000)"),
+        "{why}"
+    );
+    // One that is set can be changed; one deleted makes room.
+    assert_eq!(put(&sb, "k", json!({"url": url(40)})).await.0, 200);
+    assert_eq!(sb.admin_delete("/__admin/webhooks/k2").await.status, 200);
+    assert_eq!(put(&sb, "one-more", json!({"url": url(30)})).await.0, 200);
+    assert_eq!(
+        sb.admin_get("/__admin/webhooks")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1000
+    );
+}
