@@ -17,6 +17,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# The caller's MXID_* settings (strict auth, an admin token) would change
+# what is sent and answered.
+for v in $(compgen -e | grep '^MXID_' || true); do unset "$v"; done
+for tool in curl python3; do
+  command -v $tool >/dev/null 2>&1 || { echo "$tool is required" >&2; exit 1; }
+done
 OUT=$ROOT/bench/out
 N=${SOAK_REQUESTS:-100000}
 mkdir -p "$OUT"
@@ -40,7 +46,9 @@ for _ in $(seq 1 500); do
   sleep 0.01
 done
 ADDR=$(sed -n 's#.*listening on http://\([^ ]*\).*#\1#p' "$OUT/soak_server.log" | head -1)
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
+[ -n "$ADDR" ] || { echo "no ready line in $OUT/soak_server.log" >&2; cat "$OUT/soak_server.log" >&2; exit 1; }
+# 0 once the server is gone: the summary then says it died.
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
 
 sleep 0.5
 IDLE=$(rss)
@@ -48,10 +56,16 @@ IDLE=$(rss)
 # verifications per namespace (about 2 KB each), more than the soak itself
 # creates, so they are created up front. The journal, counters, histories
 # and caches reach their size within the first quarter.
-"$LOAD" fill "$ADDR" 10000 64 | tee "$OUT/soak_fill.txt"
+# A load run that ends in error (the server gone) is said in the summary,
+# not left to end the script.
+clients=ok
+"$LOAD" fill "$ADDR" 10000 64 | tee "$OUT/soak_fill.txt" || clients=failed
 RSS=("$(rss)")
 for q in 1 2 3 4; do
-  "$LOAD" soak "$ADDR" $((N / 4)) 64 "$CURPS" | tee "$OUT/soak$q.txt"
+  : >"$OUT/soak$q.txt"
+  if [ $clients = ok ]; then
+    "$LOAD" soak "$ADDR" $((N / 4)) 64 "$CURPS" | tee "$OUT/soak$q.txt" || clients=failed
+  fi
   RSS+=("$(rss)")
 done
 
@@ -70,9 +84,9 @@ echo
 echo "soak summary: $N requests at 64 connections"
 echo "  failures (unintended 5xx, wrong scenario, broken connection): $failures"
 echo "  intended 5xx (forced scenarios): $intended"
-echo "  server alive: $alive, health: $health, panics in its log: $panics"
+echo "  server alive: $alive, health: $health, panics in its log: $panics, load runs: $clients"
 echo "  RSS (MB) idle $((IDLE / 1024)); with the async store filled and after each quarter: $(for r in "${RSS[@]}"; do printf '%s ' $((r / 1024)); done)(flat: $flat)"
-if [ "$failures" -ne 0 ] || [ "$alive" != yes ] || [ "$health" != 200 ] || [ "$panics" -ne 0 ] || [ "$flat" != yes ]; then
+if [ "$failures" -ne 0 ] || [ $clients != ok ] || [ "$alive" != yes ] || [ "$health" != 200 ] || [ "$panics" -ne 0 ] || [ "$flat" != yes ]; then
   echo "SOAK FAILED"
   exit 1
 fi
