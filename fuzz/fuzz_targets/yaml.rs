@@ -1,13 +1,16 @@
-//! The YAML loaders: a provider's scenario file (checked against the real
-//! curpv5 module's declarations, and its paths built into the router), the
-//! catalogs, and the whole CURP domain
-//! (catalogs, names, personas). A bad file must be an error, never a panic.
+//! The YAML loaders, each behind `model::check_yaml` as a user's file is
+//! (`engine::read_yaml`): every provider's scenario file (checked against
+//! the real module's declarations and `settings:`, and its paths built into
+//! the router), the catalogs, the whole CURP domain (catalogs, names,
+//! personas), and credentials.yaml through `engine::load`, with and without
+//! `--strict-auth`. A bad file must be an error, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mxid_sandbox::config::{Config, Source};
 use mxid_sandbox::curp::{catalogs::Catalogs, Domain};
-use mxid_sandbox::engine::parse_module;
-use mxid_sandbox::providers::curpv5::Curpv5;
+use mxid_sandbox::engine::{self, model, parse_module};
+use mxid_sandbox::providers;
 use mxid_sandbox::router::Router;
 
 const CATALOGS: &str = include_str!("../../fixtures/catalogs.yaml");
@@ -15,15 +18,48 @@ const NAMES: &str = include_str!("../../fixtures/names.yaml");
 const PERSONAS: &str = include_str!("../../fixtures/personas.yaml");
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&which, rest)) = data.split_first() else {
+    let Some((&which, mut rest)) = data.split_first() else {
         return;
     };
+    let mode = which % 7;
+    // A scenario file's second byte picks the provider module.
+    let mut pick = 0;
+    if mode == 0 {
+        let Some((&p, r)) = rest.split_first() else {
+            return;
+        };
+        (pick, rest) = (p, r);
+    }
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    match which % 5 {
+    if mode >= 5 {
+        // The user's path whole: read_yaml (byte-order mark, check_yaml),
+        // the typed parse, webhook URLs, then the checks against the
+        // embedded scenario files. Credentials are read only from a folder
+        // (`Fixtures::load` takes no text): this process's, removed after
+        // each input.
+        let dir = std::env::temp_dir().join(format!("mxid-fuzz-yaml-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary fixtures folder");
+        std::fs::write(dir.join("credentials.yaml"), text).expect("write credentials.yaml");
+        let config = Config {
+            fixtures: Source::Dir(dir.clone()),
+            strict_auth: mode == 6,
+            ..Config::default()
+        };
+        let _ = engine::load(&config, &providers::all());
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    // What read_yaml does before the typed loaders. They run whatever it
+    // says, so that they are fuzzed on every text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let _ = model::check_yaml("fuzz.yaml", text);
+    match mode {
         0 => {
-            if let Ok(def) = parse_module(&Curpv5, "fuzz.yaml", text) {
+            let modules = providers::all();
+            let m = &modules[usize::from(pick) % modules.len()];
+            if let Ok(def) = parse_module(&**m, "fuzz.yaml", text) {
                 let _ = Router::build(&[def]);
             }
         }
