@@ -21,6 +21,7 @@ use mxid_sandbox::curp::{random_curp, Domain};
 use mxid_sandbox::Config;
 
 mod calendar;
+mod edges;
 mod people;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");

@@ -212,11 +212,25 @@ mod tests {
                 "{bad}: {err}"
             );
         }
-        // The limit itself is allowed.
+        // The limits themselves are allowed: a range whose ends meet, a
+        // sigma of 0 or 10, ten minutes.
         assert_eq!(
             "10m".parse::<Latency>().unwrap(),
             Latency::Fixed(MAX_LATENCY)
         );
+        assert_eq!(
+            "100ms..100ms".parse::<Latency>().unwrap(),
+            Latency::Uniform(Duration::from_millis(100), Duration::from_millis(100))
+        );
+        for sigma in [0.0, 10.0] {
+            assert_eq!(
+                format!("lognormal(200ms, {sigma})").parse::<Latency>(),
+                Ok(Latency::LogNormal {
+                    median: Duration::from_millis(200),
+                    sigma
+                })
+            );
+        }
     }
 
     #[test]
