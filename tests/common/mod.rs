@@ -302,6 +302,15 @@ impl Http {
         r.json()
     }
 
+    /// How many entries the admin listing at `path` holds.
+    pub async fn admin_count(&self, path: &str) -> usize {
+        let listing = self.admin_get(path).await;
+        listing
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: not a list: {listing}"))
+            .len()
+    }
+
     /// An admin POST with a JSON body.
     pub async fn admin_post(&self, path: &str, body: Value) -> Resp {
         self.post(path, &[], body).await

@@ -115,12 +115,5 @@ async fn webhook_targets_are_bounded_in_size_and_number() {
     assert_eq!(put(&sb, "k", json!({"url": url(40)})).await.0, 200);
     assert_eq!(sb.admin_delete("/__admin/webhooks/k2").await.status, 200);
     assert_eq!(put(&sb, "one-more", json!({"url": url(30)})).await.0, 200);
-    assert_eq!(
-        sb.admin_get("/__admin/webhooks")
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1000
-    );
+    assert_eq!(sb.admin_count("/__admin/webhooks").await, 1000);
 }
