@@ -23,7 +23,7 @@
 //! on the task's own tokio task: a dead or slow target holds up nothing else.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -665,9 +665,38 @@ fn split_user_info(url: &str) -> Result<(hyper::Uri, Option<String>), String> {
 /// What `Limited` says of an answer past [`MAX_ANSWER_BYTES`].
 const LENGTH_LIMIT: &str = "length limit exceeded";
 
+/// How many webhook attempts of the whole process are in flight at once:
+/// a quarter of its file descriptors (8 to 4,096). A clock move that makes
+/// thousands of attempts due together would otherwise take every
+/// descriptor, for as long as a target that hangs holds them: no client
+/// could connect, and attempts to targets that answer would fail unsent.
+/// The rest wait their turn (listed as `sending`).
+fn attempt_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new((open_files_limit() / 4).clamp(8, 4096)))
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (1,024, the usual
+/// default, where that cannot be read).
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            match line.split_whitespace().nth(3)? {
+                "unlimited" => Some(usize::MAX),
+                soft => soft.parse().ok(),
+            }
+        })
+        .unwrap_or(1024)
+}
+
 /// POSTs the webhook: delivered means a 2xx answer whose JSON body says
-/// `"completed": true`. Bounded by `timeout` from connect to last byte.
+/// `"completed": true`. Bounded by `timeout` from connect to last byte,
+/// once one of the [`attempt_slots`] is free.
 async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
+    // Never closed: acquiring only waits.
+    let _slot = attempt_slots().acquire().await.ok();
     let failed = |outcome: String, status: Option<u16>| Sent {
         delivered: false,
         outcome,

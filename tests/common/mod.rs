@@ -490,6 +490,28 @@ impl Served {
             .unwrap_or_else(|| panic!("no {field} in its status"))
     }
 
+    /// How many files it holds open.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|fds| fds.count())
+            .unwrap_or(0)
+    }
+
+    /// Waits (polling, 10 s at most) until the number of files it holds
+    /// open is `wanted`: the connections a client opened or closed seen
+    /// on its side too.
+    pub fn wait_open_files(&self, wanted: impl Fn(usize) -> bool) {
+        let start = std::time::Instant::now();
+        while !wanted(self.open_files()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{} files open",
+                self.open_files()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends it SIGTERM, as a CI runner stopping it would.
     pub fn terminate(&self) {
         self.signal("TERM");

@@ -12,7 +12,7 @@ use tokio::io::BufReader;
 use tokio::task::JoinHandle;
 
 use super::clients::exchange;
-use crate::async_verification::Hook;
+use crate::async_verification::{Answer, Hook};
 use crate::common::{temp_dir, RemovedOnDrop, Resp, Served};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
@@ -72,6 +72,8 @@ async fn out_of_file_descriptors_with_stderr_a_broken_pipe_keeps_serving() {
     let many: Vec<TcpStream> = (0..100)
         .map_while(|_| TcpStream::connect(addr).ok())
         .collect();
+    // It did run out: its 64 descriptors are all taken.
+    served.wait_open_files(|n| n >= 63);
     let died = served.status_within(Duration::from_millis(500));
     drop(many);
     assert!(died.is_none(), "died out of file descriptors: {died:?}");
@@ -130,6 +132,8 @@ async fn out_of_file_descriptors_the_server_recovers_and_a_webhook_attempt_fails
     let outcome = deliveries[0]["outcome"].as_str().unwrap();
     assert!(outcome.contains("Too many open files"), "{outcome}");
     drop(many);
+    // The server has seen them close, and holds descriptors to spare.
+    served.wait_open_files(|n| n < 32);
     let moved = call("POST", "/__admin/clock", "", advance("15m"));
     assert_eq!(exchange(&mut conn, &moved).await.status(), 200);
     let deliveries = exchange(&mut conn, &listing).await.json();
@@ -315,4 +319,119 @@ async fn answers_do_not_depend_on_the_process_environment() {
         now.contains("2024-05-15T10:00:00") && now.contains("-06:00"),
         "{now}"
     );
+}
+
+const RFC_BY_CURP: &str = "/api/AsyncVerication/RfcByCurp";
+
+/// Creates `n` RfcByCurp verifications of `apikey`.
+async fn verifications(served: &Served, apikey: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let body = json!({"curp": CURP, "state": 15});
+        ids.push(crate::async_verification::create(served, RFC_BY_CURP, apikey, body).await);
+    }
+    ids
+}
+
+/// Points `apikey`'s webhooks at `url`.
+async fn target(served: &Served, apikey: &str, url: &str) {
+    let r = served
+        .send(
+            "PUT",
+            &format!("/__admin/webhooks/{apikey}"),
+            &[("content-type", "application/json")],
+            json!({ "url": url }).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// README, async: "a target that hangs holds up no request". A clock move
+// made 80 attempts due at once, to a target that never answers, under 64
+// file descriptors: every attempt took one and held it for the webhook
+// timeout, and no client could connect meanwhile. Attempts in flight are
+// a quarter of the descriptors (16 here); a client connects as ever.
+#[tokio::test]
+async fn webhook_attempts_in_flight_leave_descriptors_for_clients() {
+    let hang = Hook::start().await;
+    hang.always(Answer::Hang);
+    let served = Served::start_under(
+        "ulimit -n 64",
+        &[
+            "--port",
+            "0",
+            "--time-scale",
+            "0",
+            "--webhook-url",
+            &hang.url,
+        ],
+        &[],
+    );
+    verifications(&served, "k", 80).await;
+    let _move = served.send_in_background(
+        "POST",
+        "/__admin/clock",
+        &[("content-type", "application/json")],
+        r#"{"advance":"3s"}"#,
+    );
+    hang.arrived(16).await;
+    let fresh = crate::common::Http::new(served.base.clone());
+    let r = tokio::time::timeout(
+        Duration::from_secs(5),
+        fresh.post(PATH, &[KEY], json!({ "curp": CURP })),
+    )
+    .await
+    .expect("a client connects while the attempts hang (10 s)");
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// README, async: a target that hangs holds up no delivery due at the same
+// sandbox instant. Under 48 file descriptors, attempts to a target that
+// answers, due with 40 to one that hangs, failed unsent ("Too many open
+// files") and were retried 15 sandbox minutes later. They wait for a free
+// place now, and are delivered at their first attempt.
+#[tokio::test]
+async fn attempts_beside_a_hanging_target_are_delivered_at_their_first_try() {
+    let hang = Hook::start().await;
+    hang.always(Answer::Hang);
+    let good = Hook::start().await;
+    let dir = temp_dir("bulk-webhooks");
+    let _gone = RemovedOnDrop(dir.clone());
+    let async_yaml = mxid_sandbox::providers::all()
+        .into_iter()
+        .find(|m| m.id() == "async")
+        .unwrap()
+        .yaml()
+        .replace("webhook_timeout: 10s", "webhook_timeout: 300ms");
+    std::fs::write(dir.join("async.yaml"), async_yaml).unwrap();
+    let served = Served::start_under(
+        "ulimit -n 48",
+        &[
+            "--port",
+            "0",
+            "--time-scale",
+            "0",
+            "--scenarios",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    target(&served, "slow", &hang.url).await;
+    target(&served, "good", &good.url).await;
+    let mut answered = Vec::new();
+    for _ in 0..10 {
+        verifications(&served, "slow", 4).await;
+        answered.extend(verifications(&served, "good", 1).await);
+    }
+    served.advance("3s").await;
+    let deliveries = served.admin_get("/__admin/webhooks/deliveries").await;
+    for id in &answered {
+        let first = deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["verificationId"] == id.as_str() && d["attempt"] == 1)
+            .unwrap_or_else(|| panic!("no first attempt of {id}: {deliveries}"));
+        assert_eq!(first["outcome"], "delivered", "{first}");
+    }
 }
