@@ -7,6 +7,7 @@ use clap::Parser;
 use mxid_sandbox::cli::{Cli, Command};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::engine::{self, Engine};
+use mxid_sandbox::server::warn;
 use mxid_sandbox::{providers, Config};
 
 fn main() -> ExitCode {
@@ -113,7 +114,7 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         };
         if !addr.ip().is_loopback() && engine.config().admin_token.is_none() {
-            let _ = writeln!(std::io::stderr(), "mxid-sandbox: warning: bound to {addr}, reachable from other machines, and /__admin has no --admin-token");
+            warn(format_args!("warning: bound to {addr}, reachable from other machines, and /__admin has no --admin-token"));
         }
         // The handlers are in place before the ready line: a supervisor that
         // signals as soon as it reads it gets a graceful exit, not a kill.
@@ -141,7 +142,10 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
 
 /// Registers for SIGINT and SIGTERM now; the future completes on either.
 /// A second one, during the wait for requests in flight, ends the process
-/// at once (status 1): a user who presses Ctrl-C twice means it.
+/// at once (status 1): a user who presses Ctrl-C twice means it. One that
+/// comes with the first (within [`SIGNALS_TOGETHER`]: a terminal's Ctrl-C
+/// and a supervisor's SIGTERM to the same process group) is the same
+/// request to stop.
 #[cfg(unix)]
 fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -152,19 +156,28 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
+        let first = tokio::time::Instant::now();
         tokio::spawn(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+            loop {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                if first.elapsed() >= SIGNALS_TOGETHER {
+                    break;
+                }
             }
-            let _ = writeln!(
-                std::io::stderr(),
-                "mxid-sandbox: second signal: exiting without waiting for requests in flight"
-            );
+            warn(format_args!(
+                "second signal: exiting without waiting for requests in flight"
+            ));
             std::process::exit(1);
         });
     })
 }
+
+/// Signals this close after the first are the same request to stop.
+#[cfg(unix)]
+const SIGNALS_TOGETHER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Completes on Ctrl-C.
 #[cfg(not(unix))]
@@ -285,6 +298,6 @@ fn out(line: &str) {
 }
 
 fn fail(message: &str) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "mxid-sandbox: {message}");
+    warn(format_args!("{message}"));
     ExitCode::FAILURE
 }

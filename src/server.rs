@@ -55,21 +55,19 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
 
-    // Whether the last accept failed: a run of failures is written once.
-    let mut failing = false;
+    // When a failed accept was last written: at most one line every
+    // `ACCEPT_WARN_EVERY`, however often descriptors free and run out again.
+    let mut warned: Option<std::time::Instant> = None;
     loop {
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(conn) => {
-                    failing = false;
-                    conn
-                }
+                Ok(conn) => conn,
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
-                    if !failing {
+                    if warned.is_none_or(|at| at.elapsed() >= ACCEPT_WARN_EVERY) {
                         warn(format_args!("accept failed: {e}; retrying every 20 ms"));
+                        warned = Some(std::time::Instant::now());
                     }
-                    failing = true;
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
@@ -163,10 +161,13 @@ pub async fn serve(
 /// cut to close.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
+/// How often a failing accept is written.
+const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
+
 /// A line on stderr. One closed under the server (`serve 2>&1 | head -1`
 /// once head is gone) loses the line, not the server: `eprintln!` would
 /// panic.
-fn warn(line: std::fmt::Arguments) {
+pub fn warn(line: std::fmt::Arguments) {
     use std::io::Write as _;
     let _ = writeln!(io::stderr(), "mxid-sandbox: {line}");
 }
