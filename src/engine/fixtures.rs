@@ -207,17 +207,17 @@ impl Fixtures {
 }
 
 /// The longest webhook URL, and apikey given through the admin API, kept.
-pub const MAX_WEBHOOK_TEXT: usize = 2048;
+pub const MAX_WEBHOOK_FIELD_BYTES: usize = 2048;
 
 /// Whether `url` is a webhook target the sandbox can call: `http://` with a
-/// host (there is no TLS client), at most [`MAX_WEBHOOK_TEXT`] bytes, and
+/// host (there is no TLS client), at most [`MAX_WEBHOOK_FIELD_BYTES`] bytes, and
 /// not an admin route (a sandbox's own `redeliver` as its target would
 /// deliver to itself without end).
 pub fn check_webhook_url(url: &str) -> Result<(), String> {
     // Every attempt lists its URL: 10,000 attempts a namespace keep.
-    if url.len() > MAX_WEBHOOK_TEXT {
+    if url.len() > MAX_WEBHOOK_FIELD_BYTES {
         return Err(format!(
-            "a webhook URL of {} bytes: at most {MAX_WEBHOOK_TEXT}",
+            "a webhook URL of {} bytes: at most {MAX_WEBHOOK_FIELD_BYTES}",
             url.len()
         ));
     }

@@ -985,12 +985,17 @@ pub fn check_folder(
     known: &[&str],
     unknown: impl Fn(&str) -> String,
 ) -> Result<(), LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
+    let cannot = |why: String| {
         LoadError::new(
             &dir.display().to_string(),
-            format!("cannot read folder: {e}"),
+            format!("cannot read folder: {why}"),
         )
-    })?;
+    };
+    // As `--fixtures` says it of a file.
+    if dir.exists() && !dir.is_dir() {
+        return Err(cannot("not a folder".to_string()));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| cannot(e.to_string()))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some((stem, ext)) = name.rsplit_once('.') else {
@@ -1022,9 +1027,12 @@ pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, Loa
     let found: Vec<PathBuf> = ["yaml", "yml"]
         .iter()
         .map(|ext| dir.join(format!("{stem}.{ext}")))
-        // Named in the folder, whatever it is: a link that leads nowhere is
-        // refused below, not skipped for the embedded file.
-        .filter(|p| p.symlink_metadata().is_ok())
+        // Named in the folder, whatever it is: a link that leads nowhere,
+        // or a name that cannot be looked at (no permission), is refused
+        // below, not skipped for the embedded file.
+        .filter(
+            |p| !matches!(p.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound),
+        )
         .collect();
     let path = match found.as_slice() {
         [] => return Ok(None),

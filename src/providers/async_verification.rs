@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
-use crate::engine::fixtures::{check_webhook_url, Fixtures, MAX_WEBHOOK_TEXT};
+use crate::engine::fixtures::{check_webhook_url, Fixtures, MAX_WEBHOOK_FIELD_BYTES};
 use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, BoxFuture, Call, Provider};
@@ -589,11 +589,11 @@ fn list_webhooks(call: &AdminCall<'_>) -> Reply {
 /// ASCII (any other credential is refused as invalid before it gets here).
 fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     let apikey = call.param("apikey").unwrap_or_default().to_string();
-    if apikey.len() > MAX_WEBHOOK_TEXT {
+    if apikey.len() > MAX_WEBHOOK_FIELD_BYTES {
         return Err(admin_error(
             StatusCode::BAD_REQUEST,
             &format!(
-                "an apikey of {} bytes: at most {MAX_WEBHOOK_TEXT}",
+                "an apikey of {} bytes: at most {MAX_WEBHOOK_FIELD_BYTES}",
                 apikey.len()
             ),
         ));
@@ -641,13 +641,13 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
     }
     let header = match body.get("apikey") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if sendable_header_value(s) && s.len() <= MAX_WEBHOOK_TEXT => {
+        Some(Value::String(s)) if sendable_header_value(s) && s.len() <= MAX_WEBHOOK_FIELD_BYTES => {
             Some(s.clone())
         }
         Some(_) => {
             return admin_error(
                 StatusCode::BAD_REQUEST,
-                &format!("'apikey' must be a non-empty string a header can carry as it is (ASCII, no space or tab around it, no control character but a tab), of at most {MAX_WEBHOOK_TEXT} bytes: the apikey header sent with the webhook"),
+                &format!("'apikey' must be a non-empty string a header can carry as it is (ASCII, no space or tab around it, no control character but a tab), of at most {MAX_WEBHOOK_FIELD_BYTES} bytes: the apikey header sent with the webhook"),
             )
         }
     };
