@@ -107,7 +107,7 @@ if d:
     bh = int(db['hwm_kb']) if db else 0
     row('10,000 concurrent 1 s requests: wall (connections open)', f"{w:,.0f} ms ({fail} failed)",
         f"{bw:,.0f} ms", f'{w/bw:.2f}', '≤ 1.2 s', w <= 1200 and fail == 0)
-    row('10,000 concurrent 1 s requests: wall with opening the connections', f"{float(d['total_ms']):,.0f} ms",
+    row('10,000 concurrent 1 s requests: wall with opening the connections', f"{float(d.get('total_ms', 'nan')):,.0f} ms",
         f"{float(db.get('total_ms', 'nan')):,.0f} ms", '—', '—')
     if 'each_max_ms' in d:
         row('10,000 concurrent 1 s requests: slowest one, sent to answered', f"{float(d['each_max_ms']):,.0f} ms",

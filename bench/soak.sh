@@ -48,7 +48,8 @@ done
 ADDR=$(sed -n 's#.*listening on http://\([^ ]*\).*#\1#p' "$OUT/soak_server.log" | head -1)
 [ -n "$ADDR" ] || { echo "no ready line in $OUT/soak_server.log" >&2; cat "$OUT/soak_server.log" >&2; exit 1; }
 # 0 once the server is gone: the summary then says it died.
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
+# (A zombie's status has no VmRSS line.)
+rss() { awk '/^VmRSS/ {print $2; found = 1} END {if (!found) print 0}' "/proc/$PID/status" 2>/dev/null || echo 0; }
 
 sleep 0.5
 IDLE=$(rss)

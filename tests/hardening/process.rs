@@ -20,9 +20,14 @@ const PATH: &str = "/api/curp/bycurp";
 const KEY: (&str, &str) = ("apikey", "k");
 const CURP: &str = "PXNE660720HMCXTN06";
 
-/// `check ARGS`: its exit code and stderr.
+/// `check ARGS`: its exit code and stderr. Killed after 10 s (`timeout`):
+/// a check that reads a device forever fails, not hangs.
 fn check(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let out = Command::new(BIN).arg("check").args(args).output().unwrap();
+    let out = Command::new("timeout")
+        .args(["10", BIN, "check"])
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -236,18 +241,67 @@ async fn a_second_signal_ends_the_shutdown_wait() {
     assert!(stderr.contains("second signal"), "{stderr}");
 }
 
-// A `--fixtures` path that is there but is no folder is not called missing.
-#[tokio::test]
-async fn a_fixtures_path_that_is_a_file_is_said_to_be_no_folder() {
-    let out = Command::new(BIN)
-        .args(["serve", "--port", "0", "--fixtures", "/dev/null"])
+/// `serve --port 0 ARGS`, which must refuse to start: its stderr.
+fn refused(args: &[&str]) -> String {
+    let out = Command::new("timeout")
+        .args(["10", BIN, "serve", "--port", "0"])
+        .args(args)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "serve {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+// A `--fixtures` or `--scenarios` path that is there but is no folder is
+// not called missing (nor "Not a directory (os error 20)").
+#[test]
+fn a_folder_path_that_is_a_file_is_said_to_be_no_folder() {
+    for flag in ["--fixtures", "--scenarios"] {
+        let err = refused(&[flag, "/dev/null"]);
+        assert!(
+            err.contains("/dev/null: cannot read folder: not a folder"),
+            "{flag}: {err}"
+        );
+    }
+}
+
+// README, Command line and async: a webhook URL is at most 2,048 bytes
+// wherever it is given, `--webhook-url` and the fixtures' `webhooks:` as
+// the admin API (every attempt lists its URL).
+#[test]
+fn a_webhook_url_over_2048_bytes_is_refused_by_the_flag_and_the_fixtures() {
+    let long = format!("http://127.0.0.1:9/{}", "h".repeat(2049 - 19));
+    assert_eq!(long.len(), 2049);
+    let err = refused(&["--webhook-url", &long]);
     assert!(
-        err.contains("/dev/null: cannot read folder: not a folder"),
+        err.contains("a webhook URL of 2049 bytes: at most 2048"),
         "{err}"
+    );
+    let dir = temp_dir("long-webhook");
+    let _gone = RemovedOnDrop(dir.clone());
+    let credentials = include_str!("../../fixtures/credentials.yaml").replace(
+        "  webhooks: {}",
+        &format!("  webhooks: {{sandbox-apikey: \"{long}\"}}"),
+    );
+    std::fs::write(dir.join("credentials.yaml"), credentials).unwrap();
+    let err = refused(&["--fixtures", dir.to_str().unwrap()]);
+    assert!(
+        err.contains("credentials.yaml") && err.contains("a webhook URL of 2049 bytes"),
+        "{err}"
+    );
+}
+
+// A terminal's Ctrl-C and a supervisor's SIGTERM reach the process
+// together: one request to stop, which waits for the request in flight.
+#[tokio::test]
+async fn two_signals_together_are_one_request_to_stop() {
+    let mut served = Served::start(&["--port", "0", "--shutdown-timeout", "60s"], &[]);
+    let _held = held(&served, "60s").await;
+    served.signal("INT");
+    served.terminate();
+    assert!(
+        served.status_within(Duration::from_millis(300)).is_none(),
+        "two signals together waited for nothing"
     );
 }
 
