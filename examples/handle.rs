@@ -3,10 +3,14 @@
 //! (request parsing included, as the server does it). A quick, quiet
 //! measure for work on the hot path; `bench/run.sh` is the real benchmark.
 //!
-//! Every numeric `settings:` limit is raised to a billion (as `bench/run.sh`
-//! does) so the success path stays the success path.
+//! Every `settings:` limit (those off by default too) is raised to a
+//! billion, and async's `processing_delay` is 0s, as `bench/run.sh` serves
+//! them: every counter counts, and the success path stays the success path.
 //!
 //! `cargo run --release --example handle -- [ITERATIONS] [PROVIDER]`
+//!
+//! `handle raised DIR` writes those scenario files into DIR and exits: the
+//! folder `bench/run.sh` serves from, made by this one code.
 //!
 //! `NCURPS=N` cycles through N CURPs (default 1,000): the requests are
 //! built ahead, so more CURPs also means colder copies of them.
@@ -32,6 +36,11 @@ const CREDENTIALS: [(&str, &str); 5] = [
 ];
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("raised") {
+        let dir = std::env::args().nth(2).expect("handle raised DIR");
+        write_raised_limits(std::path::Path::new(&dir));
+        return;
+    }
     let iterations: usize = std::env::args()
         .nth(1)
         .and_then(|n| n.parse().ok())
@@ -168,10 +177,18 @@ fn headers() -> HeaderMap {
     h
 }
 
-/// The embedded scenario files with every numeric `settings:` value raised.
+/// The embedded scenario files with every `settings:` limit raised, in a
+/// folder of this process's.
 fn raised_limits() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("mxid-handle-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    write_raised_limits(&dir);
+    dir
+}
+
+/// Writes every provider's embedded scenario file into `dir`, its limits
+/// raised.
+fn write_raised_limits(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).expect("the folder");
     for module in mxid_sandbox::providers::all() {
         let mut out = String::new();
         let mut in_settings = false;
@@ -207,7 +224,6 @@ fn raised_limits() -> std::path::PathBuf {
         }
         std::fs::write(dir.join(format!("{}.yaml", module.id())), out).expect("write");
     }
-    dir
 }
 
 /// Creates one verification and returns its status path.
