@@ -39,6 +39,14 @@ fn addr(served: &Served) -> SocketAddr {
     served.base.trim_start_matches("http://").parse().unwrap()
 }
 
+/// `serve` on any port with a frozen clock and ARGS, under a limit of
+/// `files` open files.
+fn frozen_under(files: u32, args: &[&str]) -> Served {
+    let mut all = vec!["--port", "0", "--time-scale", "0"];
+    all.extend_from_slice(args);
+    Served::start_under(&format!("ulimit -n {files}"), &all, &[])
+}
+
 /// A request delayed by `latency` that the server holds from here on.
 async fn held(served: &Served, latency: &str) -> JoinHandle<Result<Resp, String>> {
     let held = served.send_in_background(
@@ -94,18 +102,7 @@ async fn out_of_file_descriptors_with_stderr_a_broken_pipe_keeps_serving() {
 #[tokio::test]
 async fn out_of_file_descriptors_the_server_recovers_and_a_webhook_attempt_fails_cleanly() {
     let hook = Hook::start().await;
-    let mut served = Served::start_under(
-        "ulimit -n 64",
-        &[
-            "--port",
-            "0",
-            "--time-scale",
-            "0",
-            "--webhook-url",
-            &hook.url,
-        ],
-        &[],
-    );
+    let mut served = frozen_under(64, &["--webhook-url", &hook.url]);
     // Opened before the descriptors run out: the way in for what follows.
     let mut conn = BufReader::new(tokio::net::TcpStream::connect(addr(&served)).await.unwrap());
     let call = |method: &str, path: &str, extra: &str, body: String| {
@@ -409,18 +406,7 @@ async fn target(served: &Served, apikey: &str, url: &str) {
 async fn webhook_attempts_in_flight_leave_descriptors_for_clients() {
     let hang = Hook::start().await;
     hang.always(Answer::Hang);
-    let served = Served::start_under(
-        "ulimit -n 64",
-        &[
-            "--port",
-            "0",
-            "--time-scale",
-            "0",
-            "--webhook-url",
-            &hang.url,
-        ],
-        &[],
-    );
+    let served = frozen_under(64, &["--webhook-url", &hang.url]);
     verifications(&served, "k", 80).await;
     let _move = served.send_in_background(
         "POST",
@@ -458,18 +444,7 @@ async fn attempts_beside_a_hanging_target_are_delivered_at_their_first_try() {
         .yaml()
         .replace("webhook_timeout: 10s", "webhook_timeout: 300ms");
     std::fs::write(dir.join("async.yaml"), async_yaml).unwrap();
-    let served = Served::start_under(
-        "ulimit -n 48",
-        &[
-            "--port",
-            "0",
-            "--time-scale",
-            "0",
-            "--scenarios",
-            dir.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let served = frozen_under(48, &["--scenarios", dir.to_str().unwrap()]);
     target(&served, "slow", &hang.url).await;
     target(&served, "good", &good.url).await;
     let mut answered = Vec::new();
