@@ -12,6 +12,7 @@
 //! - `jobs`      — async verifications: timeline on the sandbox clock, webhook delivery with retries
 //! - `providers` — one module per provider, same shape in each
 //! - `curp`      — the CURP domain: rules, calculation, catalogs, synthetic people
+//! - `stderr`    — stderr's lines: made printable, written off the workers while serving
 //! - `time`      — dates, provider-day timestamps (UTC-6), durations
 //! - `fnv`       — the hash of the sandbox's own short keys, and maps keyed with it
 //! - `yaml`      — values converted while serde_yaml_ng still points at them (errors at their line)
@@ -27,6 +28,7 @@ pub mod providers;
 pub mod request;
 pub mod router;
 pub mod server;
+pub mod stderr;
 pub mod time;
 pub mod yaml;
 

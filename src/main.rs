@@ -7,7 +7,7 @@ use clap::Parser;
 use mxid_sandbox::cli::{Cli, Command};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::engine::{self, Engine};
-use mxid_sandbox::server::warn;
+use mxid_sandbox::stderr::{printable, warn};
 use mxid_sandbox::{providers, Config};
 
 fn main() -> ExitCode {
@@ -43,10 +43,12 @@ fn main() -> ExitCode {
                 out(&serde_json::to_string_pretty(&catalog).unwrap_or_default());
             } else {
                 for row in catalog {
-                    out(&format!(
+                    // A description is one line (README): a file's line
+                    // breaks and control characters are shown as escapes.
+                    out(&printable(&format!(
                         "{:<11} {:<8} {:<42} {:<28} {}",
                         row.provider, row.method, row.path, row.name, row.description
-                    ));
+                    )));
                 }
             }
             ExitCode::SUCCESS
@@ -73,9 +75,10 @@ fn main() -> ExitCode {
             let engine = match Engine::new(config, providers::all()) {
                 Ok(e) => e,
                 Err(e) if embedded_scenarios => {
-                    return fail(&format!(
-                        "{e}\n(read with the embedded scenario files; --scenarios DIR reads yours)"
-                    ))
+                    return fail_with_note(
+                        &e,
+                        "(read with the embedded scenario files; --scenarios DIR reads yours)",
+                    )
                 }
                 Err(e) => return fail(&e.to_string()),
             };
@@ -128,6 +131,10 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
             std::io::stdout().lock(),
             "mxid-sandbox listening on http://{addr}"
         );
+        // From here stderr's lines are written off the workers: a reader
+        // that stops reading holds that thread, not the server. The lines
+        // before (a refusal, the warning) are written when they are made.
+        mxid_sandbox::stderr::start();
         match mxid_sandbox::server::serve(listener, engine, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),
@@ -137,8 +144,12 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
     // stalled network mount) would hold the exit forever: the runtime's
     // drop waits for its threads.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    mxid_sandbox::stderr::flush(STDERR_FLUSH);
     code
 }
+
+/// How long the exit waits for stderr's last lines to be written.
+const STDERR_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Registers for SIGINT and SIGTERM now; the future completes on either.
 /// A second one, during the wait for requests in flight, ends the process
@@ -170,6 +181,7 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
             warn(format_args!(
                 "second signal: exiting without waiting for requests in flight"
             ));
+            mxid_sandbox::stderr::flush(STDERR_FLUSH);
             std::process::exit(1);
         });
     })
@@ -276,15 +288,16 @@ fn check(
                 .sum();
             out(&format!(
                 "{}: ok ({} providers, {scenarios} scenarios)",
-                dir.display(),
+                printable(&dir.display().to_string()),
                 defs.providers.len()
             ));
             ExitCode::SUCCESS
         }
         Err(e) if companion_given => fail(&e.to_string()),
-        Err(e) => fail(&format!(
-            "{e}\n(checked with the embedded {other} files; check DIR --{other}s DIR2 checks with yours)"
-        )),
+        Err(e) => fail_with_note(
+            &e,
+            &format!("(checked with the embedded {other} files; check DIR --{other}s DIR2 checks with yours)"),
+        ),
     }
 }
 
@@ -299,5 +312,13 @@ fn out(line: &str) {
 
 fn fail(message: &str) -> ExitCode {
     warn(format_args!("{message}"));
+    ExitCode::FAILURE
+}
+
+/// An error, made printable as [`fail`] makes it, and a line of our own
+/// under it.
+fn fail_with_note(error: &dyn std::fmt::Display, note: &str) -> ExitCode {
+    warn(format_args!("{error}"));
+    mxid_sandbox::stderr::line(note.to_string());
     ExitCode::FAILURE
 }

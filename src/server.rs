@@ -24,6 +24,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use crate::engine::latency::Fault;
 use crate::engine::{Engine, Reply};
 use crate::request::Request;
+use crate::stderr::warn;
 
 /// How long a `hang` fault holds a request when the client never gives up.
 const HANG_LIMIT: Duration = Duration::from_secs(600);
@@ -163,14 +164,6 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// How often a failing accept is written.
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
-
-/// A line on stderr. One closed under the server (`serve 2>&1 | head -1`
-/// once head is gone) loses the line, not the server: `eprintln!` would
-/// panic.
-pub fn warn(line: std::fmt::Arguments) {
-    use std::io::Write as _;
-    let _ = writeln!(io::stderr(), "mxid-sandbox: {line}");
-}
 
 /// Pending connections the kernel may queue before `accept` (it caps this
 /// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten

@@ -33,6 +33,7 @@ mod extremes;
 mod headers;
 mod http2;
 mod memory;
+mod output;
 mod process;
 
 const PATH: &str = "/api/curp/bycurp";

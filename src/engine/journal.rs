@@ -154,7 +154,7 @@ fn utf8_prefix(b: &[u8], max: usize) -> &[u8] {
 }
 
 /// `s` up to [`MAX_LINE_KEPT`] bytes, cut at a character boundary.
-fn cut(s: &str) -> &str {
+pub(super) fn cut(s: &str) -> &str {
     if s.len() <= MAX_LINE_KEPT {
         return s;
     }
@@ -167,7 +167,7 @@ fn cut(s: &str) -> &str {
 
 /// `m`, or its first [`MAX_LINE_KEPT`] bytes: hyper takes an extension
 /// method as long as its head (400 KB), and keeps it whole on the heap.
-fn cut_method(m: &hyper::Method) -> hyper::Method {
+pub(super) fn cut_method(m: &hyper::Method) -> hyper::Method {
     let name = m.as_str();
     if name.len() <= MAX_LINE_KEPT {
         return m.clone();

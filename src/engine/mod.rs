@@ -666,19 +666,24 @@ impl Engine {
     }
 
     /// The `--log-requests` line of one request: who answered (a provider's
-    /// id, `admin`, or `-`), the request and the answer. A closed stderr
-    /// loses the line, never the request.
+    /// id, `admin`, or `-`), the request and the answer. The method and
+    /// the path are cut as the journal cuts them, and made printable (a
+    /// path may carry any character but the ASCII controls, which hyper
+    /// refuses): one line per request, whatever it asked. A closed or
+    /// unread stderr loses the line, never the request
+    /// ([`crate::stderr::line`]).
     pub fn log(&self, who: &str, req: &Request, reply: &Reply) {
         if self.config().log_requests {
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr(),
+            use crate::stderr::printable;
+            // A CONNECT's target is an authority: it has no path.
+            let path = if req.path.is_empty() { "-" } else { &req.path };
+            crate::stderr::line(format!(
                 "{who} {} {} -> {} {}",
-                req.method,
-                req.path,
+                printable(journal::cut_method(&req.method).as_str()),
+                printable(journal::cut(path)),
                 reply.status.as_u16(),
                 reply.scenario.unwrap_or("-")
-            );
+            ));
         }
     }
 

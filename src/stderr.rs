@@ -1,0 +1,174 @@
+//! stderr: its lines made printable, and written by a thread of their own
+//! while serving.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A line on stderr, `mxid-sandbox: ` and the line made [`printable`]: a
+/// message that quotes a file's name or a value of it shows what it
+/// quotes, on its own line.
+pub fn warn(message: std::fmt::Arguments) {
+    line(format!("mxid-sandbox: {}", printable(&message.to_string())));
+}
+
+/// `s` as text for a terminal: the control characters (C0, DEL, C1),
+/// Unicode's line and paragraph separators and its bidirectional controls
+/// written as escapes (`\n`, `\u{1b}`), so that text a client or a file
+/// chose can neither end its line, nor move the text around it, nor drive
+/// the terminal. Backslashes stay as they are: making it printable twice
+/// changes nothing.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(escaped) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if escaped(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// A line of stderr: written by the thread [`start`] runs once it
+/// runs (while serving), directly before. A closed stderr (`serve 2>&1 |
+/// head -1` once head is gone) loses the line, not the server:
+/// `eprintln!` would panic.
+pub fn line(line: String) {
+    match STDERR.get() {
+        Some(writer) => writer.send(line),
+        None => {
+            use std::io::Write as _;
+            let _ = writeln!(io::stderr(), "{line}");
+        }
+    }
+}
+
+/// Lines waiting for stderr's thread; more are dropped and counted.
+const STDERR_QUEUE: usize = 1024;
+
+static STDERR: std::sync::OnceLock<StderrWriter> = std::sync::OnceLock::new();
+
+/// stderr while serving. A reader that stops reading (a pipe nobody
+/// empties) blocks a write once the pipe is full: the thread's, never a
+/// worker's, so that `--log-requests` cannot stop the server. The lines
+/// that do not fit in its queue meanwhile are counted, and the count is
+/// written when the reader reads again.
+struct StderrWriter {
+    queue: std::sync::mpsc::SyncSender<StderrJob>,
+    dropped: Arc<AtomicU64>,
+}
+
+enum StderrJob {
+    Line(String),
+    /// Answered once the lines before it are written.
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+impl StderrWriter {
+    fn send(&self, line: String) {
+        if self.queue.try_send(StderrJob::Line(line)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Starts the thread that writes stderr's lines (once; without a thread
+/// they are written directly, as before it starts).
+pub fn start() {
+    if STDERR.get().is_some() {
+        return;
+    }
+    let (queue, jobs) = std::sync::mpsc::sync_channel(STDERR_QUEUE);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counted = dropped.clone();
+    let spawned = std::thread::Builder::new()
+        .name("stderr".into())
+        .spawn(move || {
+            use std::io::Write as _;
+            for job in jobs {
+                let mut err = io::stderr().lock();
+                let lost = counted.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    let _ = writeln!(
+                        err,
+                        "mxid-sandbox: {lost} lines of stderr dropped: it was not read"
+                    );
+                }
+                match job {
+                    StderrJob::Line(line) => {
+                        let _ = writeln!(err, "{line}");
+                    }
+                    StderrJob::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+    if spawned.is_ok() {
+        let _ = STDERR.set(StderrWriter { queue, dropped });
+    }
+}
+
+/// Waits, at most `wait`, for stderr's thread to write the lines sent
+/// before: the last lines before the process exits.
+pub fn flush(wait: Duration) {
+    let Some(writer) = STDERR.get() else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + wait;
+    let (done, written) = std::sync::mpsc::sync_channel(1);
+    let mut job = StderrJob::Flush(done);
+    loop {
+        match writer.queue.try_send(job) {
+            Ok(()) => break,
+            Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                if std::time::Instant::now() >= deadline {
+                    return;
+                }
+                job = back;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return,
+        }
+    }
+    let _ = written.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn printable_escapes_what_would_end_a_line_or_drive_a_terminal() {
+        assert!(matches!(
+            printable("curpv5 POST /a/ñ -> 200"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(printable("a\nb\r\tc"), "a\\nb\\r\\tc");
+        assert_eq!(
+            printable("\u{1b}[2J\u{7f}\u{9b}"),
+            "\\u{1b}[2J\\u{7f}\\u{9b}"
+        );
+        assert_eq!(
+            printable("a\u{85}b\u{2028}c\u{2029}d"),
+            "a\\u{85}b\\u{2028}c\\u{2029}d"
+        );
+        assert_eq!(
+            printable("\u{202e}txt.exe\u{2066}"),
+            "\\u{202e}txt.exe\\u{2066}"
+        );
+        // Twice is once: backslashes stay.
+        let once = printable("C:\\x\n").into_owned();
+        assert_eq!(once, "C:\\x\\n");
+        assert_eq!(printable(&once), once);
+    }
+}
