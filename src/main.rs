@@ -110,13 +110,19 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
     let code = runtime.block_on(async move {
         let listener = match mxid_sandbox::server::bind(host, port).await {
             Ok(l) => l,
-            Err(e) => return fail(&format!("cannot bind {host}:{port}: {e}")),
+            Err(e) => {
+                return fail(&format!(
+                    "cannot bind {}: {e}",
+                    mxid_sandbox::server::host_port(host, port)
+                ))
+            }
         };
         let addr = match listener.local_addr() {
             Ok(a) => a,
             Err(e) => return fail(&e.to_string()),
         };
-        if !addr.ip().is_loopback() && engine.config().admin_token.is_none() {
+        // `::ffff:127.0.0.1` is the loopback too, written as IPv6.
+        if !addr.ip().to_canonical().is_loopback() && engine.config().admin_token.is_none() {
             warn(format_args!("warning: bound to {addr}, reachable from other machines, and /__admin has no --admin-token"));
         }
         // The handlers are in place before the ready line: a supervisor that

@@ -165,6 +165,23 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// How often a failing accept is written.
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
 
+/// `host` without the brackets a URL puts around an IPv6 address.
+fn unbracketed(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .filter(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+        .unwrap_or(host)
+}
+
+/// `host` and `port` as an address is written: an IPv6 address in
+/// brackets (`[::1]:8080`), so that the port reads apart from it.
+pub fn host_port(host: &str, port: u16) -> String {
+    match unbracketed(host).parse::<std::net::IpAddr>() {
+        Ok(ip) => std::net::SocketAddr::new(ip, port).to_string(),
+        Err(_) => format!("{host}:{port}"),
+    }
+}
+
 /// Pending connections the kernel may queue before `accept` (it caps this
 /// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten
 /// thousand connects overflow the queue and wait a second for the SYN
@@ -173,7 +190,10 @@ pub const BACKLOG: u32 = 16_384;
 
 /// Binds like `TcpListener::bind` (every address `host` resolves to, the
 /// first that works), with a deeper accept queue.
+/// An IPv6 address in brackets, as a URL writes it (`[::1]`), is that
+/// address: the ready line prints it so, and a user may pass it back.
 pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    let host = unbracketed(host);
     let mut last = None;
     for addr in tokio::net::lookup_host((host, port)).await? {
         let socket = if addr.is_ipv4() {

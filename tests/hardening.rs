@@ -25,6 +25,7 @@ use crate::admin::with_a_64_byte_body_limit;
 use crate::common::{config, Resp, Sandbox, Served};
 use mxid_sandbox::Config;
 
+mod addresses;
 mod bodies;
 mod clients;
 mod cliffs;
