@@ -646,11 +646,12 @@ fn split_user_info(url: &str) -> Result<(hyper::Uri, Option<String>), String> {
         return Ok((uri, None));
     };
     use base64::Engine as _;
-    let mut decoded = crate::request::percent_decode_path(user_info);
+    // The octets the URL encodes, UTF-8 or not, as curl sends them.
+    let mut decoded = crate::request::percent_decode_bytes(user_info);
     // Basic credentials are always `user:password` (RFC 7617), the
     // password empty when the URL names only a user, as curl sends it.
-    if !decoded.contains(':') {
-        decoded.push(':');
+    if !decoded.contains(&b':') {
+        decoded.push(b':');
     }
     let basic = format!(
         "Basic {}",

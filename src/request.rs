@@ -417,6 +417,12 @@ pub fn percent_decode_path(s: &str) -> String {
     decode(s.as_bytes(), false)
 }
 
+/// `s` with its `%XX` decoded, as bytes: what a URL's user info stands for
+/// (a password need not be UTF-8).
+pub fn percent_decode_bytes(s: &str) -> Vec<u8> {
+    decoded_bytes(s.as_bytes(), false)
+}
+
 fn decode(s: &[u8], plus_is_space: bool) -> String {
     // Ids, CURPs and numbers: nothing encoded, one copy.
     if !s
@@ -425,6 +431,10 @@ fn decode(s: &[u8], plus_is_space: bool) -> String {
     {
         return String::from_utf8_lossy(s).into_owned();
     }
+    String::from_utf8_lossy(&decoded_bytes(s, plus_is_space)).into_owned()
+}
+
+fn decoded_bytes(s: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -448,7 +458,7 @@ fn decode(s: &[u8], plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 fn boundary(content_type: &str) -> Option<String> {

@@ -27,6 +27,7 @@ use serde_json::{json, Value};
 use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
 
 mod fidelity;
+mod receivers;
 mod running_clock;
 
 const BASE: &str = "/api/AsyncVerication";

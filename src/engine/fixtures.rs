@@ -224,18 +224,28 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| format!("'{url}' is not a URL: {e}"))?;
-    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+    // `Uri` reads `http://:8080/` as an empty host.
+    if uri.scheme_str() != Some("http") || uri.host().is_none_or(str::is_empty) {
         return Err(format!(
             "'{url}' must be an http:// URL with a host (the sandbox has no TLS client)"
         ));
     }
-    // `Uri` takes any digits after the host; a port is 1 to 65535.
+    // `Uri` takes any digits after the host, a sign before them, and
+    // anything after an IPv6 literal's `]`; a port is digits, 1 to 65535
+    // (RFC 3986), and it alone follows the host.
     let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
     // After the user info (`user:pw@`, sent as Basic credentials) if any.
     let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let after_host = host_port.rsplit(']').next().unwrap_or_default();
+    let after_host = match host_port.split_once(']') {
+        Some((_, rest)) if !rest.is_empty() && !rest.starts_with(':') => {
+            return Err(format!("'{url}' has text after its IPv6 address's ']'"));
+        }
+        Some((_, rest)) => rest,
+        None => host_port,
+    };
     if let Some((_, port)) = after_host.rsplit_once(':') {
-        if !port.is_empty() && port.parse::<u16>().map_or(true, |p| p == 0) {
+        let digits = port.bytes().all(|b| b.is_ascii_digit());
+        if !port.is_empty() && (!digits || port.parse::<u16>().map_or(true, |p| p == 0)) {
             return Err(format!("'{url}' has no valid port (1 to 65535)"));
         }
     }
