@@ -26,6 +26,9 @@ use crate::engine::{Engine, Reply};
 use crate::request::Request;
 use crate::stderr::warn;
 
+/// Streams an HTTP/2 connection carries at once (hyper's default).
+const H2_STREAMS: u32 = 200;
+
 /// How long a `hang` fault holds a request when the client never gives up.
 const HANG_LIMIT: Duration = Duration::from_secs(600);
 
@@ -47,7 +50,16 @@ pub async fn serve(
     // tokio timer for every request.
     h1.header_read_timeout(None).keep_alive(true);
     let mut h2 = http2::Builder::new(TokioExecutor::new());
-    h2.timer(TokioTimer::new()).max_header_list_size(MAX_HEAD);
+    h2.timer(TokioTimer::new())
+        .max_header_list_size(MAX_HEAD)
+        .max_concurrent_streams(H2_STREAMS)
+        // h2 closes a connection (GOAWAY, ENHANCE_YOUR_CALM) whose client
+        // resets more streams than this before the server takes them up:
+        // the "rapid reset" flood. At h2's 20, a client whose timeouts
+        // cancelled a burst of requests it had just sent lost the rest of
+        // the connection's requests with them. As many as it may have
+        // open still ends a flood.
+        .max_pending_accept_reset_streams(Some(H2_STREAMS as usize));
     let builders = Arc::new((h1, h2));
     let graceful = GracefulShutdown::new();
     let heads = HeadWatch::start(config.header_timeout)?;

@@ -36,6 +36,7 @@ mod http2;
 mod memory;
 mod output;
 mod process;
+mod retries;
 
 const PATH: &str = "/api/curp/bycurp";
 const CURPS: [&str; 3] = [
