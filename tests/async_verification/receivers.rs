@@ -454,7 +454,7 @@ async fn each_status_a_receiver_answers_is_recorded_as_documented() {
         ("s404", ok_answer("404 Not Found", COMPLETED), "HTTP 404", 404),
         (
             "s429",
-            format!("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"),
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n".to_string(),
             "HTTP 429",
             429,
         ),
