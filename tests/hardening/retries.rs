@@ -693,50 +693,8 @@ async fn abandoned_hangs_free_their_slot_however_the_client_framed_or_left() {
     for (n, (what, req, reset)) in cases.iter().enumerate() {
         let mut c = TcpStream::connect(sb.addr).await.unwrap();
         c.write_all(req.as_bytes()).await.unwrap();
-        // Journaled: the request is held by its hang (read through the
-        // third slot, on connections closed after each read).
-        let started = Instant::now();
-        loop {
-            let mut probe = TcpStream::connect(sb.addr).await.unwrap();
-            let _ = probe
-                .write_all(
-                    b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-                )
-                .await;
-            let mut out = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(1), probe.read_to_end(&mut out)).await;
-            let text = String::from_utf8_lossy(&out);
-            if text.matches("\"fault\":\"hang\"").count() > n {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{what}: not journaled"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        // The third slot taken too (retried while the probe's closes).
-        let started = Instant::now();
-        let second = loop {
-            let mut c2 = TcpStream::connect(sb.addr).await.unwrap();
-            c2.write_all(b"GET /__admin/health HTTP/1.1\r\nhost: x\r\n\r\n")
-                .await
-                .unwrap();
-            let mut buf = [0u8; 512];
-            let n = tokio::time::timeout(Duration::from_secs(1), c2.read(&mut buf))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or(0);
-            if buf[..n].starts_with(b"HTTP/1.1 200") {
-                break c2;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{what}: no third slot"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        hangs_journaled(sb.addr, n + 1, what).await;
+        let second = third_slot(sb.addr, what).await;
         if *reset {
             c.set_zero_linger().unwrap();
         }
@@ -968,58 +926,66 @@ async fn a_hang_on_a_large_body_whose_client_leaves_frees_its_slot() {
         );
         let mut c = TcpStream::connect(sb.addr).await.unwrap();
         c.write_all(req.as_bytes()).await.unwrap();
-        // Journaled: the request is held by its hang (read through the
-        // third slot, on connections closed after each read).
-        let started = Instant::now();
-        loop {
-            let mut probe = TcpStream::connect(sb.addr).await.unwrap();
-            let _ = probe
-                .write_all(
-                    b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-                )
-                .await;
-            let mut out = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(1), probe.read_to_end(&mut out)).await;
-            if String::from_utf8_lossy(&out)
-                .matches("\"fault\":\"hang\"")
-                .count()
-                > n
-            {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{size}: the hang was not journaled"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        // The third slot taken too (retried while the probe's closes).
-        let started = Instant::now();
-        let second = loop {
-            let mut c2 = TcpStream::connect(sb.addr).await.unwrap();
-            c2.write_all(b"GET /__admin/health HTTP/1.1\r\nhost: x\r\n\r\n")
-                .await
-                .unwrap();
-            let mut buf = [0u8; 512];
-            let got = tokio::time::timeout(Duration::from_secs(1), c2.read(&mut buf))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or(0);
-            if buf[..got].starts_with(b"HTTP/1.1 200") {
-                break c2;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{size}: no third slot"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        let what = format!("{size}");
+        hangs_journaled(sb.addr, n + 1, &what).await;
+        let second = third_slot(sb.addr, &what).await;
         drop(c);
         assert!(
             served_within(sb.addr, Duration::from_secs(2)).await,
             "{size}: the slot of a hang on a large body whose client left was not freed"
         );
         drop(second);
+    }
+}
+
+/// Waits until the journal holds `n` requests held by a hang, read through
+/// the third connection slot, on connections closed after each read.
+async fn hangs_journaled(addr: SocketAddr, n: usize, what: &str) {
+    let started = Instant::now();
+    loop {
+        let mut probe = TcpStream::connect(addr).await.unwrap();
+        let _ = probe
+            .write_all(b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(1), probe.read_to_end(&mut out)).await;
+        if String::from_utf8_lossy(&out)
+            .matches("\"fault\":\"hang\"")
+            .count()
+            >= n
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what}: the hang was not journaled"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The third connection slot, taken by a keep-alive connection that was
+/// answered (retried while the probes' connections close).
+async fn third_slot(addr: SocketAddr, what: &str) -> TcpStream {
+    let started = Instant::now();
+    loop {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /__admin/health HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let got = tokio::time::timeout(Duration::from_secs(1), c.read(&mut buf))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0);
+        if buf[..got].starts_with(b"HTTP/1.1 200") {
+            return c;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what}: no third slot"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
