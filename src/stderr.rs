@@ -3,7 +3,6 @@
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A line on stderr, `mxid-sandbox: ` and the line made [`printable`]: a
@@ -22,7 +21,7 @@ pub fn warn(message: std::fmt::Arguments) {
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     let escaped = |c: char| {
         c.is_control()
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     if !s.chars().any(escaped) {
         return s.into();
@@ -60,11 +59,11 @@ static STDERR: std::sync::OnceLock<StderrWriter> = std::sync::OnceLock::new();
 /// stderr while serving. A reader that stops reading (a pipe nobody
 /// empties) blocks a write once the pipe is full: the thread's, never a
 /// worker's, so that `--log-requests` cannot stop the server. The lines
-/// that do not fit in its queue meanwhile are counted, and the count is
-/// written when the reader reads again.
+/// that do not fit in its queue meanwhile are counted, and the count goes
+/// in the queue ahead of the next line that fits: where they were lost.
 struct StderrWriter {
     queue: std::sync::mpsc::SyncSender<StderrJob>,
-    dropped: Arc<AtomicU64>,
+    dropped: AtomicU64,
 }
 
 enum StderrJob {
@@ -75,10 +74,37 @@ enum StderrJob {
 
 impl StderrWriter {
     fn send(&self, line: String) {
+        let lost = self.dropped.swap(0, Ordering::Relaxed);
+        let line = if lost > 0 {
+            format!("{}\n{line}", dropped_line(lost))
+        } else {
+            line
+        };
         if self.queue.try_send(StderrJob::Line(line)).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.dropped.fetch_add(lost + 1, Ordering::Relaxed);
         }
     }
+
+    /// Queues `job`, waiting for room until `deadline`: whether it is in.
+    fn queue_within(&self, mut job: StderrJob, deadline: std::time::Instant) -> bool {
+        loop {
+            match self.queue.try_send(job) {
+                Ok(()) => return true,
+                Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    job = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return false,
+            }
+        }
+    }
+}
+
+fn dropped_line(lost: u64) -> String {
+    format!("mxid-sandbox: {lost} lines of stderr dropped: it was not read")
 }
 
 /// Starts the thread that writes stderr's lines (once; without a thread
@@ -88,24 +114,14 @@ pub fn start() {
         return;
     }
     let (queue, jobs) = std::sync::mpsc::sync_channel(STDERR_QUEUE);
-    let dropped = Arc::new(AtomicU64::new(0));
-    let counted = dropped.clone();
     let spawned = std::thread::Builder::new()
         .name("stderr".into())
         .spawn(move || {
             use std::io::Write as _;
             for job in jobs {
-                let mut err = io::stderr().lock();
-                let lost = counted.swap(0, Ordering::Relaxed);
-                if lost > 0 {
-                    let _ = writeln!(
-                        err,
-                        "mxid-sandbox: {lost} lines of stderr dropped: it was not read"
-                    );
-                }
                 match job {
                     StderrJob::Line(line) => {
-                        let _ = writeln!(err, "{line}");
+                        let _ = writeln!(io::stderr().lock(), "{line}");
                     }
                     StderrJob::Flush(done) => {
                         let _ = done.send(());
@@ -114,7 +130,10 @@ pub fn start() {
             }
         });
     if spawned.is_ok() {
-        let _ = STDERR.set(StderrWriter { queue, dropped });
+        let _ = STDERR.set(StderrWriter {
+            queue,
+            dropped: AtomicU64::new(0),
+        });
     }
 }
 
@@ -125,22 +144,15 @@ pub fn flush(wait: Duration) {
         return;
     };
     let deadline = std::time::Instant::now() + wait;
-    let (done, written) = std::sync::mpsc::sync_channel(1);
-    let mut job = StderrJob::Flush(done);
-    loop {
-        match writer.queue.try_send(job) {
-            Ok(()) => break,
-            Err(std::sync::mpsc::TrySendError::Full(back)) => {
-                if std::time::Instant::now() >= deadline {
-                    return;
-                }
-                job = back;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return,
-        }
+    // The lines lost since the last that fitted, counted last.
+    let lost = writer.dropped.swap(0, Ordering::Relaxed);
+    if lost > 0 && !writer.queue_within(StderrJob::Line(dropped_line(lost)), deadline) {
+        return;
     }
-    let _ = written.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+    let (done, written) = std::sync::mpsc::sync_channel(1);
+    if writer.queue_within(StderrJob::Flush(done), deadline) {
+        let _ = written.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +178,7 @@ mod tests {
             printable("\u{202e}txt.exe\u{2066}"),
             "\\u{202e}txt.exe\\u{2066}"
         );
+        assert_eq!(printable("a\u{61c}b"), "a\\u{61c}b");
         // Twice is once: backslashes stay.
         let once = printable("C:\\x\n").into_owned();
         assert_eq!(once, "C:\\x\\n");

@@ -669,3 +669,23 @@ fn written(host: &str, port: &str) -> String {
         format!("{host}:{port}")
     }
 }
+
+// README, --host: "an IPv6 one as `::1` or, as the ready line writes it,
+// `[::1]`". A bind failure names the address bracketed.
+#[test]
+fn bind_error_brackets_an_ipv6_address() {
+    let l = std::net::TcpListener::bind("[::1]:0");
+    let Ok(l) = l else {
+        eprintln!("no IPv6 loopback here: skipped");
+        return;
+    };
+    let port = l.local_addr().unwrap().port().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"))
+        .args(["serve", "--host", "[::1]", "--port", &port])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("cannot bind [::1]:{port}")), "{err}");
+}

@@ -831,3 +831,71 @@ async fn an_http2_answer_read_slowly_is_not_cut_off_by_the_header_timeout() {
         raw::describe(&frames)
     );
 }
+
+/// Sends `pairs` HEADERS (GET /x, END_STREAM) each followed at once by
+/// its RST_STREAM(CANCEL), in one write; then, if `then_get`, one more
+/// GET on a fresh stream. The GOAWAY error code if the server sent one
+/// within 5 s, and whether the last stream got a HEADERS answer.
+async fn h2_reset_burst(
+    addr: std::net::SocketAddr,
+    pairs: u32,
+    then_get: bool,
+) -> (Option<u32>, bool) {
+    use tokio::io::AsyncWriteExt as _;
+    let mut s = raw::connect(addr, &[]).await;
+    let get = [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/x"),
+        (":authority", "x"),
+    ];
+    let mut out = vec![];
+    let mut id = 1u32;
+    for _ in 0..pairs {
+        out.extend(raw::headers(id, &get, true));
+        out.extend(raw::frame(raw::RST_STREAM, 0, id, &8u32.to_be_bytes()));
+        id += 2;
+    }
+    let last = id;
+    if then_get {
+        out.extend(raw::headers(last, &get, true));
+    }
+    s.write_all(&out).await.unwrap();
+    let mut goaway = None;
+    let mut answered = false;
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(f) = raw::read(&mut s).await {
+            if f.kind == raw::GOAWAY {
+                goaway = Some(f.code());
+                return;
+            }
+            if f.kind == raw::HEADERS && f.stream == last {
+                answered = true;
+                if then_get {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (goaway, answered)
+}
+
+// README, Robustness (HTTP): "a client that cancels thirty streams as soon
+// as it sent them loses none of the others (h2's guard against a flood of
+// resets closed the connection at its twenty-first; it now allows as many
+// as a connection may have open, 200)". Both sides, raw frames: 150
+// cancelled streams in one burst keep the connection (the next GET is
+// answered); a flood of 5,000 is still ended with GOAWAY
+// ENHANCE_YOUR_CALM (0xb), the guard raised, not removed.
+#[tokio::test]
+async fn http2_reset_guard_spares_a_burst_and_ends_a_flood() {
+    let sb = Sandbox::start().await;
+    let (goaway, answered) = h2_reset_burst(sb.addr, 150, true).await;
+    assert!(
+        goaway.is_none() && answered,
+        "150 resets: GOAWAY {goaway:?}, answered {answered}"
+    );
+    let (goaway, _) = h2_reset_burst(sb.addr, 5_000, false).await;
+    assert_eq!(goaway, Some(0xb), "a flood of 5,000 resets");
+}

@@ -8,13 +8,14 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::{temp_dir, RemovedOnDrop, Served};
+use mxid_sandbox::stderr::printable;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 const PATH: &str = "/api/curp/bycurp";
@@ -787,20 +788,25 @@ async fn a_stalled_stderr_reader_does_not_stop_the_server() {
         "the admin API does not answer within 3 s once stderr's pipe is full"
     );
     let log = log_of(served).await;
-    let dropped = log
+    // Each run of lost lines is counted where it was lost.
+    let counts: Vec<usize> = log
         .lines()
-        .find(|l| l.ends_with("lines of stderr dropped: it was not read"))
-        .unwrap_or_else(|| panic!("no count of dropped lines in {} lines", log.lines().count()));
-    let count: usize = dropped
-        .trim_start_matches("mxid-sandbox: ")
-        .split(' ')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{dropped}"));
+        .filter_map(|l| {
+            l.strip_prefix("mxid-sandbox: ")?
+                .strip_suffix(" lines of stderr dropped: it was not read")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(
+        !counts.is_empty(),
+        "no count of dropped lines in {} lines",
+        log.lines().count()
+    );
     // Every request, the 1,500 and the health check, is either written or
     // counted.
     let written = log.lines().filter(|l| l.contains(" GET /")).count();
-    assert_eq!(written + count, 1_501, "{dropped}");
+    assert_eq!(written + counts.iter().sum::<usize>(), 1_501, "{counts:?}");
 }
 
 // A CONNECT's target is an authority, with no path: its log line writes
@@ -831,4 +837,248 @@ fn curp_check_echoes_no_escape_from_its_argument() {
     assert_eq!(code, Some(1));
     assert!(out.is_empty());
     assert!(!err.contains(&ESC), "{:?}", String::from_utf8_lossy(&err));
+}
+
+// README, Command line (stderr): "its control characters (C0, DEL, C1),
+// Unicode's line and paragraph separators and its bidirectional controls
+// written as escapes". Unicode's bidirectional controls (property
+// Bidi_Control, UAX #9 §2) are U+061C ARABIC LETTER MARK, U+200E, U+200F,
+// U+202A–U+202E and U+2066–U+2069: every one, U+061C too (which a path,
+// over HTTP/1.1 any UTF-8, brought into a `--log-requests` line raw).
+#[test]
+fn printable_escapes_every_bidi_control_character() {
+    let bidi = [
+        '\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}',
+    ];
+    let raw: Vec<String> = bidi
+        .iter()
+        .filter(|c| printable(&format!("a{c}b")).contains(**c))
+        .map(|c| format!("U+{:04X}", *c as u32))
+        .collect();
+    assert!(raw.is_empty(), "left raw: {raw:?}");
+}
+
+// The same through the binary: a path carrying U+061C reaches the
+// `--log-requests` line as an escape.
+#[tokio::test]
+async fn log_line_escapes_an_arabic_letter_mark_in_the_path() {
+    let served = Served::start(&["--port", "0", "--time-scale", "0", "--log-requests"], &[]);
+    let addr = served.base.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut req = b"GET /x".to_vec();
+    req.extend_from_slice("\u{61c}".as_bytes());
+    req.extend_from_slice(b"y HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    tcp.write_all(&req).await.unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut got)).await;
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 404"));
+    served.terminate();
+    let (_, log) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(log.contains("GET /x"), "{log}");
+    assert!(!log.contains('\u{61c}'), "U+061C written raw: {log:?}");
+}
+
+// README, Command line: "the lines past its queue of 1,024 are dropped, and
+// their count is written (`mxid-sandbox: N lines of stderr dropped: it was
+// not read`) when the reader reads again". The count stands where they were
+// lost only if it follows the lines queued before them: the thread writes
+// it before the next queued line, so it lands ahead of the 1,024 lines that
+// were logged BEFORE the loss, and the gap a reader sees (a jump in the
+// request numbers) comes 1,024 lines after the line that announces it. A
+// reader can neither place the loss nor tell which lines are missing.
+#[tokio::test]
+async fn the_dropped_count_stands_where_the_lines_were_lost() {
+    let served = Served::start(&["--port", "0", "--time-scale", "0", "--log-requests"], &[]);
+    // Numbered paths of 2 KB: the pipe's 64 KB and the queue fill.
+    let pad = "a".repeat(2_000);
+    for n in 0..1_500 {
+        assert_eq!(
+            served.get(&format!("/n{n:05}/{pad}"), &[]).await.status,
+            404
+        );
+    }
+    served.terminate();
+    let (_, log) = served.exited_within(Duration::from_secs(20)).await;
+    // Walk the log: a written line's number must follow the previous one
+    // (plus what a count line said was lost in between).
+    let mut expected = 0usize;
+    let mut pending_drop = 0usize;
+    let mut wrong = Vec::new();
+    for line in log.lines() {
+        if let Some(rest) = line.strip_prefix("mxid-sandbox: ") {
+            if let Some(n) = rest.strip_suffix(" lines of stderr dropped: it was not read") {
+                pending_drop += n.parse::<usize>().unwrap();
+            }
+            continue;
+        }
+        let Some(n) = line
+            .split(" /n")
+            .nth(1)
+            .and_then(|r| r.get(..5))
+            .and_then(|d| d.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if n != expected + pending_drop && wrong.len() < 3 {
+            wrong.push(format!(
+                "request {n} written where {} was expected (next {expected}, {pending_drop} announced as dropped before it)",
+                expected + pending_drop
+            ));
+        }
+        expected = n + 1;
+        pending_drop = 0;
+    }
+    assert!(
+        log.contains("lines of stderr dropped"),
+        "nothing was dropped: the test did not fill the pipe"
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// `printable` keeps what is printable, is idempotent, and escapes what
+// would end a line or drive a terminal.
+#[test]
+fn printable_basics() {
+    assert_eq!(
+        printable("curpv5 GET /a/ñ/日本 -> 200 ok"),
+        "curpv5 GET /a/ñ/日本 -> 200 ok"
+    );
+    for s in [
+        "a\nb",
+        "\u{1b}[2J",
+        "\u{85}",
+        "\u{2028}",
+        "\u{202e}x",
+        "\t",
+        "\u{7f}",
+        "\u{9b}",
+    ] {
+        let p = printable(s).into_owned();
+        assert!(
+            !p.chars()
+                .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{202e}'),
+            "{s:?} -> {p:?}"
+        );
+        assert_eq!(printable(&p), p);
+    }
+}
+
+// README, Command line: the lines before the ready line are written as
+// they are made, and at exit the queued lines are written: a SIGTERM right
+// after logged requests loses none of them, and the process exits promptly.
+#[tokio::test]
+async fn sigterm_right_after_logged_requests_keeps_every_line() {
+    let served = Served::start(&["--port", "0", "--time-scale", "0", "--log-requests"], &[]);
+    for n in 0..200 {
+        assert_eq!(served.get(&format!("/t{n:04}"), &[]).await.status, 404);
+    }
+    served.terminate();
+    let started = Instant::now();
+    let (status, log) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let written = log.lines().filter(|l| l.contains(" GET /t")).count();
+    assert_eq!(written, 200, "{log}");
+}
+
+// An exit while stderr's pipe is full and never read is bounded (the flush
+// waits 1 s): SIGTERM ends the process though the writer thread is blocked.
+#[tokio::test]
+async fn exit_is_bounded_with_a_stderr_nobody_reads() {
+    let mut served = Served::start(&["--port", "0", "--time-scale", "0", "--log-requests"], &[]);
+    let pad = "b".repeat(2_000);
+    for n in 0..200 {
+        assert_eq!(served.get(&format!("/{n}/{pad}"), &[]).await.status, 404);
+    }
+    served.terminate();
+    let st = served.status_within(Duration::from_secs(8));
+    assert!(
+        st.is_some(),
+        "still running 8 s after SIGTERM with a full stderr pipe"
+    );
+}
+
+/// `serve --log-requests` with `extra`, `n` logged 404s, then one bycurp
+/// request delayed 5 s left in flight (journaled: decided and logged).
+async fn logged_with_one_in_flight(
+    extra: &[&str],
+    n: usize,
+) -> (
+    Served,
+    tokio::task::JoinHandle<Result<crate::common::Resp, String>>,
+) {
+    let mut args = vec!["--port", "0", "--time-scale", "0", "--log-requests"];
+    args.extend_from_slice(extra);
+    let served = Served::start(&args, &[]);
+    for i in 0..n {
+        assert_eq!(served.get(&format!("/s{i:04}"), &[]).await.status, 404);
+    }
+    let slow = served.send_in_background(
+        "POST",
+        "/api/curp/bycurp",
+        &[
+            ("apikey", "k"),
+            ("content-type", "application/json"),
+            ("x-sandbox-latency", "5s"),
+        ],
+        format!(r#"{{"curp":"{CURP}"}}"#),
+    );
+    // The n 404s and the delayed one, journaled.
+    let started = Instant::now();
+    while served
+        .admin_get("/__admin/requests")
+        .await
+        .as_array()
+        .map_or(0, Vec::len)
+        < n + 1
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the delayed request never came in"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (served, slow)
+}
+
+// README, --shutdown-timeout: "then the connections still open are closed";
+// the shutdown wait's line is written through stderr's thread, and the exit
+// flushes it: every logged line and the wait's line are there, in order.
+#[tokio::test]
+async fn shutdown_wait_line_is_written_after_the_logged_lines() {
+    let (served, _slow) = logged_with_one_in_flight(&["--shutdown-timeout", "300ms"], 100).await;
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}: {log}");
+    let lines: Vec<&str> = log.lines().collect();
+    let wait = lines
+        .iter()
+        .position(|l| l.contains("shutdown wait of"))
+        .unwrap_or_else(|| panic!("no shutdown wait line: {log}"));
+    let last_logged = lines.iter().rposition(|l| l.contains(" GET /s")).unwrap();
+    assert!(last_logged < wait, "{log}");
+    assert_eq!(lines.iter().filter(|l| l.contains(" GET /s")).count(), 100);
+}
+
+// README, --shutdown-timeout: "a second SIGINT or SIGTERM during the wait,
+// 250 ms or more after the first, ends the process at once, exit 1". The
+// exit through `process::exit` flushes stderr's queue first: the logged
+// lines and the second signal's line are all there.
+#[tokio::test]
+async fn second_signal_exit_writes_the_queued_lines() {
+    let (served, _slow) = logged_with_one_in_flight(&["--shutdown-timeout", "30s"], 100).await;
+    served.terminate();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert_eq!(
+        log.lines().filter(|l| l.contains(" GET /s")).count(),
+        100,
+        "{log}"
+    );
+    assert!(
+        log.lines().last().unwrap_or("").contains("second signal"),
+        "{log}"
+    );
 }
