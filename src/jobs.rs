@@ -646,13 +646,7 @@ fn split_user_info(url: &str) -> Result<(hyper::Uri, Option<String>), String> {
         return Ok((uri, None));
     };
     use base64::Engine as _;
-    // The octets the URL encodes, UTF-8 or not, as curl sends them.
-    let mut decoded = crate::request::percent_decode_bytes(user_info);
-    // Basic credentials are always `user:password` (RFC 7617), the
-    // password empty when the URL names only a user, as curl sends it.
-    if !decoded.contains(&b':') {
-        decoded.push(b':');
-    }
+    let decoded = crate::engine::fixtures::basic_credentials(user_info)?;
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(decoded)

@@ -28,6 +28,7 @@ use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
 
 mod fidelity;
 mod receivers;
+mod webhook_urls;
 mod running_clock;
 
 const BASE: &str = "/api/AsyncVerication";

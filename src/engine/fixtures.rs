@@ -206,6 +206,22 @@ impl Fixtures {
     }
 }
 
+/// What a webhook URL's user info is sent as, `Authorization: Basic` of
+/// these octets (RFC 7617): the user and the password, split at the first
+/// `:` as written and each percent-decoded, UTF-8 or not, as curl sends
+/// them (an encoded `%3A` is part of the user; no `:` is an empty
+/// password). Neither may hold a control character (RFC 7617).
+pub fn basic_credentials(user_info: &str) -> Result<Vec<u8>, String> {
+    let (user, password) = user_info.split_once(':').unwrap_or((user_info, ""));
+    let mut octets = crate::request::percent_decode_bytes(user);
+    octets.push(b':');
+    octets.extend(crate::request::percent_decode_bytes(password));
+    if octets.iter().any(|b| b.is_ascii_control()) {
+        return Err("its user info holds a control character (RFC 7617)".into());
+    }
+    Ok(octets)
+}
+
 /// The longest webhook URL, and apikey given through the admin API, kept.
 pub const MAX_WEBHOOK_FIELD_BYTES: usize = 2048;
 
@@ -240,9 +256,24 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
         Some((_, rest)) if !rest.is_empty() && !rest.starts_with(':') => {
             return Err(format!("'{url}' has text after its IPv6 address's ']'"));
         }
+        // Brackets hold an IPv6 address (RFC 3986's IP-literal): not a
+        // name, not an IPv4 address, not nothing; a zone (`%25eth0`) is
+        // not one the sandbox can connect to by name.
+        Some((literal, _))
+            if literal
+                .strip_prefix('[')
+                .is_none_or(|ip| ip.parse::<std::net::Ipv6Addr>().is_err()) =>
+        {
+            return Err(format!(
+                "'{url}' has brackets that hold no IPv6 address (as [::1])"
+            ));
+        }
         Some((_, rest)) => rest,
         None => host_port,
     };
+    if let Some((user_info, _)) = authority.rsplit_once('@') {
+        basic_credentials(user_info).map_err(|e| format!("'{url}': {e}"))?;
+    }
     if let Some((_, port)) = after_host.rsplit_once(':') {
         let digits = port.bytes().all(|b| b.is_ascii_digit());
         if !port.is_empty() && (!digits || port.parse::<u16>().map_or(true, |p| p == 0)) {
