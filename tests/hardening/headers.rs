@@ -140,3 +140,31 @@ async fn an_empty_answer_states_content_length_0_over_http2_as_over_http11() {
         get2.headers
     );
 }
+
+// README, Decisions: "No CORS": a browser's preflight gets the endpoint's
+// 405 with its `Allow`, in the provider's shape, and no `Access-Control-*`
+// header, on a provider's route as on the admin API's.
+#[tokio::test]
+async fn a_browser_preflight_gets_the_405_and_no_cors_header() {
+    let sb = Sandbox::start().await;
+    let preflight = [
+        ("origin", "http://localhost:3000"),
+        ("access-control-request-method", "POST"),
+        ("access-control-request-headers", "apikey, content-type"),
+    ];
+    for (path, allow) in [
+        ("/api/curp/bycurp", "POST"),
+        ("/__admin/requests", "GET, DELETE, HEAD"),
+    ] {
+        let r = sb.send("OPTIONS", path, &preflight, "").await;
+        assert_eq!((r.status, r.header("allow")), (405, Some(allow)), "{path}");
+        assert!(
+            r.headers
+                .keys()
+                .all(|k| !k.as_str().starts_with("access-control-")),
+            "{path}: {:?}",
+            r.headers
+        );
+        assert!(r.json().is_object(), "{path}: {}", r.text());
+    }
+}
