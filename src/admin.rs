@@ -329,7 +329,8 @@ fn module_router(
 ) -> matchit::Router<(&'static str, &'static str)> {
     let mut r = matchit::Router::new();
     for &(m, pattern) in routes {
-        if m.eq_ignore_ascii_case(method) {
+        // A method is case-sensitive (RFC 9110 §9.1): `put` is not PUT.
+        if m == method {
             // A module's conflicting pattern is its own mistake: the first one wins.
             let _ = r.insert(pattern, (m, pattern));
         }

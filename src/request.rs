@@ -85,14 +85,12 @@ impl Request {
         // as what it is, not as JSON that does not parse or a form without
         // its fields. Compressed bytes never read as JSON, so a JSON body
         // (the common case) needs no look at the header.
+        // A transfer coding before `chunked` (`gzip, chunked`: hyper takes
+        // the chunks off and leaves the gzip) is the same.
         if !matches!(body, Body::Json(_) | Body::Empty) {
-            let encoding = headers
-                .get(hyper::header::CONTENT_ENCODING)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
-                .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
-            if let Some(e) = encoding {
+            if let Some((header, coding)) = compression(&headers) {
                 body = Body::Invalid(format!(
-                    "the body is sent with content-encoding '{e}', which is not accepted: send it uncompressed"
+                    "the body is sent with {header} '{coding}', which is not accepted: send it uncompressed"
                 ));
             }
         }
@@ -459,6 +457,38 @@ fn decoded_bytes(s: &[u8], plus_is_space: bool) -> Vec<u8> {
         i += 1;
     }
     out
+}
+
+/// The compression a body is sent with, if any: a `Content-Encoding`
+/// other than `identity`, or a transfer coding other than `chunked` (and
+/// `identity`), as the header names it.
+fn compression(headers: &HeaderMap) -> Option<(&'static str, String)> {
+    let coded = |name: hyper::header::HeaderName, label: &'static str, plain: &[&str]| {
+        let codings: Vec<String> = headers
+            .get_all(name)
+            .iter()
+            .flat_map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .split(',')
+                    .map(|c| c.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|c| !c.is_empty() && !plain.iter().any(|p| c.eq_ignore_ascii_case(p)))
+            .collect();
+        (!codings.is_empty()).then(|| (label, codings.join(", ")))
+    };
+    coded(
+        hyper::header::CONTENT_ENCODING,
+        "content-encoding",
+        &["identity"],
+    )
+    .or_else(|| {
+        coded(
+            hyper::header::TRANSFER_ENCODING,
+            "transfer-encoding",
+            &["identity", "chunked"],
+        )
+    })
 }
 
 fn boundary(content_type: &str) -> Option<String> {

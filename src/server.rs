@@ -585,11 +585,13 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
         BodyRead::Read(bytes) => (bytes, None),
         BodyRead::Malformed(why) => (Bytes::new(), Some(why)),
     };
+    let over_http1 = parts.version != hyper::Version::HTTP_2;
     let mut request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
+    let framing_broken = broken.is_some();
     if let Some(why) = broken {
         request.body = crate::request::Body::Invalid(why);
     }
-    Ok(if crate::admin::owns(&request.path) {
+    let reply = if crate::admin::owns(&request.path) {
         // Boxed: the admin routes' state would otherwise make every
         // request's future as large as theirs.
         let reply = Box::pin(crate::admin::handle(engine, &request)).await;
@@ -597,6 +599,14 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
         reply
     } else {
         engine.handle(&request)
+    };
+    // hyper reads no more of a connection whose body framing broke: it
+    // ends with this answer, and says so, as a 413 with its body unread
+    // does.
+    Ok(if framing_broken && over_http1 {
+        reply.with_header(hyper::header::CONNECTION, "close")
+    } else {
+        reply
     })
 }
 

@@ -31,6 +31,7 @@ mod clients;
 mod cliffs;
 mod encoding;
 mod extremes;
+mod framing;
 mod headers;
 mod http2;
 mod memory;
