@@ -45,6 +45,167 @@ where
     }
 }
 
+/// The most bytes of scalars, and nodes, a user's file may expand to with
+/// its aliases replayed: an alias copies its anchored value each time it
+/// is used, and three levels of ten aliases of a 128 KB string made
+/// 433 MB of a file `check` took.
+pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
+pub const MAX_EXPANDED_NODES: usize = 1 << 20;
+
+/// What [`expansion`] says when a file expands past its bounds.
+pub const EXPANDS_TOO_FAR: &str = "the file's aliases expand it past 32 MB or a million values (an alias copies its anchored value each time it is used)";
+
+/// Deeper flow nesting (`[[[…`) than this is refused before the parser
+/// reads it: libyaml takes time that grows with the square of the depth
+/// (a 2 MB file of brackets ran for more than ten minutes), and serde
+/// refuses past 128 levels anyway.
+pub const MAX_FLOW_DEPTH: usize = 1000;
+
+/// The line (1-based) where `text`'s flow collections (`[`, `{`) nest
+/// deeper than [`MAX_FLOW_DEPTH`], outside quotes and comments.
+pub fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut chars = text.chars().peekable();
+    let mut prev = '\n';
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '#' if prev.is_whitespace() => while chars.next_if(|&c| c != '\n').is_some() {},
+            '\'' | '"' if prev.is_whitespace() || matches!(prev, ':' | '[' | '{' | ',' | '-') => {
+                // A quoted scalar, to its closing quote (`''` and `\"`
+                // escape one).
+                while let Some(q) = chars.next() {
+                    match q {
+                        '\n' => line += 1,
+                        '\\' if c == '"' => {
+                            chars.next();
+                        }
+                        _ if q == c => {
+                            if c == '\'' && chars.next_if_eq(&'\'').is_some() {
+                                continue;
+                            }
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some(line);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
+}
+
+/// Replays `text` as serde_yaml_ng does, aliases expanded, keeping nothing:
+/// an error past [`MAX_EXPANDED_BYTES`] or [`MAX_EXPANDED_NODES`] (with
+/// the location of the value that went past), before anything is built of
+/// it. Other errors are the typed parse's to report: `Ok` then.
+pub fn expansion(text: &str) -> Result<(), serde_yaml_ng::Error> {
+    use serde::de::DeserializeSeed as _;
+    let spent = std::cell::Cell::new((0usize, 0usize));
+    match Replay(&spent).deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
+        Err(e) if e.to_string().contains(EXPANDS_TOO_FAR) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// One value of [`expansion`]'s replay: counted, not kept.
+#[derive(Clone, Copy)]
+struct Replay<'a>(&'a std::cell::Cell<(usize, usize)>);
+
+impl Replay<'_> {
+    fn spend<E: de::Error>(self, bytes: usize) -> Result<(), E> {
+        let (b, n) = self.0.get();
+        let spent = (b.saturating_add(bytes), n + 1);
+        self.0.set(spent);
+        if spent.0 > MAX_EXPANDED_BYTES || spent.1 > MAX_EXPANDED_NODES {
+            return Err(E::custom(EXPANDS_TOO_FAR));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Replay<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Replay<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.spend(1)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.spend(8)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.spend(8)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.spend(8)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.spend(v.len())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.spend(0)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.spend(0)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.spend(0)?;
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.spend(0)?;
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        // A tagged value (`!tag value`): the tag, then the value.
+        use de::VariantAccess as _;
+        let ((), value) = data.variant_seed(self)?;
+        value.newtype_variant_seed(self)
+    }
+}
+
+/// A list of text in which `~` or `null` is refused, not read as the text
+/// "~" or "null" as serde would: quoted, it is that text.
+pub fn texts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Vec::<Option<String>>::deserialize(d)?
+        .into_iter()
+        .map(|t| {
+            t.ok_or_else(|| de::Error::custom("an entry is null (~): quote it if it is that text"))
+        })
+        .collect()
+}
+
+/// Text that may be written `~` or `null`, read as empty: serde would read
+/// the text "~" or "null".
+pub fn nullable_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Where a check made after parsing points: the line and column (1-based)
 /// of `needle` inside the block that the field path `path` names
 /// (`endpoints.bycurp.scenarios.deceased.data`, `[0].curp`,
@@ -230,6 +391,43 @@ fn column_of(line: &str, needle: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flow_depth_is_counted_outside_quotes_and_comments() {
+        let deep = |n: usize| format!("a: 1\nb: {}1{}\n", "[".repeat(n), "]".repeat(n));
+        assert_eq!(too_deep(&deep(MAX_FLOW_DEPTH)), None);
+        assert_eq!(too_deep(&deep(MAX_FLOW_DEPTH + 1)), Some(2));
+        let brackets = "[".repeat(MAX_FLOW_DEPTH + 1);
+        for hidden in [
+            format!("a: '{brackets}'"),
+            format!("a: \"{brackets}\""),
+            format!("a: 'it''s {brackets}'"),
+            format!("a: \"\\\" {brackets}\""),
+            format!("a: 1 # {brackets}"),
+            format!("a: ['x', \"{brackets}\"]"),
+        ] {
+            assert_eq!(too_deep(&hidden), None, "{hidden}");
+        }
+        // A quote inside a plain scalar starts nothing: the brackets after
+        // it count.
+        assert_eq!(too_deep(&format!("a: [it's{brackets}")), Some(1));
+    }
+
+    #[test]
+    fn aliases_are_refused_once_their_copies_pass_the_bound() {
+        let big = "x".repeat(1 << 20);
+        let ten = |a: &str| format!("[{}]", vec![format!("*{a}"); 10].join(","));
+        let within = format!("a: &a \"{big}\"\nb: &b {}\n", ten("a"));
+        assert!(expansion(&within).is_ok());
+        let past = format!("{within}c: &c {}\nd: {}\n", ten("b"), ten("c"));
+        let err = expansion(&past).unwrap_err();
+        assert!(err.to_string().contains(EXPANDS_TOO_FAR), "{err}");
+        // Named by the path where the copies went past (the location is
+        // the anchored value's, which each copy replays).
+        assert!(err.to_string().starts_with("c["), "{err}");
+        // Not the expansion's to report: the typed parse says what is wrong.
+        assert!(expansion("a: [1\n").is_ok());
+    }
 
     const FILE: &str = "\
 # a comment naming data: and /api/curp/

@@ -58,7 +58,7 @@ impl SourceText {
 #[serde(deny_unknown_fields)]
 pub struct ProviderCredentials {
     /// Accepted under `--strict-auth` (any non-empty one is accepted otherwise).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::texts")]
     pub accept: Vec<String>,
     /// Credential → the auth-error scenario it triggers.
     #[serde(default)]

@@ -1068,6 +1068,11 @@ pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, Loa
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());
     }
+    // A lone CR (classic Mac) ends a line to YAML, not to the lines an
+    // error is placed on: written as the LF it stands for.
+    if text.contains('\r') {
+        text = text.replace("\r\n", "\n").replace('\r', "\n");
+    }
     // A user's file: what the typed loaders would let pass silently.
     model::check_yaml(&file, &text)?;
     Ok(Some((file, text)))

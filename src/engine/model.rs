@@ -73,6 +73,16 @@ impl LoadError {
                 (e.line, e.column) = (Some(l), Some(c));
             }
         }
+        // `curp: {{curp}}` unquoted is a flow mapping in a flow mapping.
+        let unquoted_placeholder = e.line.is_some_and(|line| {
+            text.lines()
+                .nth(line - 1)
+                .is_some_and(|l| l.contains("{{") && !l.contains("\"{{") && !l.contains("'{{"))
+        });
+        if unquoted_placeholder && e.message.starts_with("invalid type: map") {
+            e.message
+                .push_str(": a placeholder is text, written in quotes (\"{{curp}}\")");
+        }
         if e.line.is_none() && e.message.contains("more than one document") {
             // The first `---` after some content, in one pass.
             let mut content = false;
@@ -141,24 +151,50 @@ fn route_params(path: &str) -> usize {
 /// `.nan`, which JSON cannot carry (a client would get `null`).
 pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
     use serde_yaml_ng::Value;
+    // Before anything is built of it: how deep its flow collections nest,
+    // and how far its aliases expand it.
+    if let Some(line) = crate::yaml::too_deep(text) {
+        return Err(LoadError {
+            line: Some(line),
+            ..LoadError::new(
+                file,
+                format!(
+                    "brackets nest deeper than {} levels",
+                    crate::yaml::MAX_FLOW_DEPTH
+                ),
+            )
+        });
+    }
+    crate::yaml::expansion(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
     let doc: Value =
         serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
+    /// A key as the typed maps read it: `1` and `"1"` are one key there.
+    fn key_text(k: &Value) -> Option<String> {
+        match k {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
     /// The first unsupported thing under `v`: its path, a needle for its
     /// line, and what is wrong.
-    fn unsupported(v: &Value, path: &str) -> Option<(String, &'static str, &'static str)> {
+    fn unsupported(v: &Value, path: &str) -> Option<(String, String, String)> {
         match v {
-            Value::Mapping(m) => m.iter().find_map(|(k, v)| {
-                let key = k.as_str().unwrap_or("");
-                if key == "<<" {
-                    return Some((path.to_string(), "<<", "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out"));
+            Value::Mapping(m) => {
+                let keys: Vec<Option<String>> = m.keys().map(key_text).collect();
+                let twice = keys.iter().enumerate().find_map(|(i, k)| {
+                    k.as_ref().filter(|k| keys[..i].contains(&Some(k.to_string())))
+                });
+                if let Some(key) = twice {
+                    return Some((
+                        path.to_string(),
+                        key.clone(),
+                        format!("duplicate entry with key '{key}': written bare and quoted, both are the key '{key}' (the last would win)"),
+                    ));
                 }
-                let inner = if path.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{path}.{key}")
-                };
-                unsupported(v, &inner)
-            }),
+                m.iter().find_map(|(k, v)| unsupported_entry(k, v, path))
+            }
             Value::Sequence(items) => items
                 .iter()
                 .enumerate()
@@ -166,14 +202,26 @@ pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
             Value::Tagged(t) => unsupported(&t.value, path),
             Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Some((
                 path.to_string(),
-                if n.is_nan() { ".nan" } else { ".inf" },
-                "JSON has no infinity or NaN (a client would get null): write a number, or a string",
+                if n.is_nan() { ".nan" } else { ".inf" }.to_string(),
+                "JSON has no infinity or NaN (a client would get null): write a number, or a string".to_string(),
             )),
             _ => None,
         }
     }
+    fn unsupported_entry(k: &Value, v: &Value, path: &str) -> Option<(String, String, String)> {
+        let key = k.as_str().unwrap_or("");
+        if key == "<<" {
+            return Some((path.to_string(), "<<".to_string(), "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out".to_string()));
+        }
+        let inner = if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        };
+        unsupported(v, &inner)
+    }
     match unsupported(&doc, "") {
-        Some((path, needle, message)) => Err(LoadError::at(file, text, needle, &path, message)),
+        Some((path, needle, message)) => Err(LoadError::at(file, text, &needle, &path, message)),
         None => Ok(()),
     }
 }
@@ -296,7 +344,7 @@ impl Scenario {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     provider: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::nullable_text")]
     description: String,
     #[serde(default)]
     case_insensitive: bool,
@@ -324,6 +372,8 @@ struct RawEndpoint {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
+    /// `~` read as no description (serde would show the text "~").
+    #[serde(deserialize_with = "crate::yaml::nullable_text")]
     description: String,
     status: YamlStatus,
     #[serde(default)]
