@@ -838,3 +838,25 @@ async fn the_catalog_covers_every_documented_status_and_result_code() {
     let missing: Vec<&String> = documented.difference(&seen).collect();
     assert!(missing.is_empty(), "not covered: {missing:?}");
 }
+
+// README, accuauth: "Realistic path, in this order ...: ... one without the
+// CURP pattern ... -> `invalid_format` (result code 2); the repeat limit; a
+// CURP with the pattern that fails RENAPO's rules ... -> `invalid_id_number`";
+// Decisions: "the format (code 2), same-id counter, RENAPO rules". The same
+// unissued CURP an 11th time is a repeat, not result code 3 again. (A
+// mutant checking RENAPO's rules before the counter passed the suite.)
+#[tokio::test]
+async fn repeats_of_an_id_renapo_never_issued_count_too() {
+    let sb = Sandbox::start().await;
+    // The README's example person with a wrong check digit.
+    let body = json!({"id_number": "PXNE660720HMCXTN07"});
+    for _ in 0..10 {
+        let r = sb.post(PATH, &CREDS, body.clone()).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["result_code"], "3", "{}", r.text());
+    }
+    let r = sb.post(PATH, &CREDS, body).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["status"], "ABNORMAL_BEHAVIOURS_DETECTED");
+    assert_eq!(r.scenario(), "attempts_exceeded");
+}

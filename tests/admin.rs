@@ -732,6 +732,14 @@ async fn journal_records_and_filters() {
         .admin_get(&format!("/__admin/requests?curp={OTHER_CURP}"))
         .await;
     assert_eq!(ids(&by_curp), [id[1]]);
+    // The CURP filter ignores case, as the providers read a CURP.
+    let by_curp = sb
+        .admin_get(&format!(
+            "/__admin/requests?curp={}",
+            OTHER_CURP.to_lowercase()
+        ))
+        .await;
+    assert_eq!(ids(&by_curp), [id[1]]);
     // The path filter ignores case, as the provider does.
     let by_path = sb
         .admin_get("/__admin/requests?path=/api/curp/bycurp")

@@ -28,8 +28,8 @@ use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
 
 mod fidelity;
 mod receivers;
-mod webhook_urls;
 mod running_clock;
+mod webhook_urls;
 
 const BASE: &str = "/api/AsyncVerication";
 const INE: &str = "/api/AsyncVerication/IneNominalList";
@@ -3404,4 +3404,64 @@ async fn read_answers(conn: &mut tokio::net::TcpStream, n: usize) -> Vec<Value> 
         }
     }
     out
+}
+
+// README, Decisions: "Path parameters are percent-decoded (an nss execution
+// id, an override id, a webhook's apikey), as query values and form fields
+// are: `%34` is `4`, `%2F` a slash inside the segment, `+` stays `+`."
+// An apikey with a `+` (as base64 keys have) is set, listed, used and
+// removed as itself. (A mutant reading `+` as a space passed the suite.)
+#[tokio::test]
+async fn a_plus_in_a_webhooks_apikey_path_stays_a_plus() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, "key+one", json!({"url": hook.url})).await;
+    let listed = sb.admin_get("/__admin/webhooks").await;
+    let admin: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["source"] == "admin")
+        .collect();
+    assert_eq!(admin.len(), 1, "{listed}");
+    assert_eq!(admin[0]["apikey"], "key+one", "{listed}");
+    // The customer whose apikey is `key+one` is delivered to it.
+    let r = sb
+        .post(
+            RFC,
+            &[("apikey", "key+one")],
+            json!({"curp": EPN, "state": 15}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    sb.advance("2s").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["outcome"], "delivered", "{d:?}");
+    let r = sb.admin_delete("/__admin/webhooks/key+one").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+// README, async admin routes: redeliver "answers the attempt (404 unknown
+// id, 409 no result yet or no target)"; Decisions: "Its 409 cases: no
+// result yet (1 or 2), no target." A verification in 2 Retrying has no
+// result. (A mutant refusing only 1 Processing passed the suite.)
+#[tokio::test]
+async fn a_retrying_verification_has_no_result_to_redeliver() {
+    let (sb, _hook) = hooked().await;
+    let id = create_forced(&sb, RFC, "unavailable", json!({"curp": EPN, "state": 15})).await;
+    // The source is down: 2 Retrying until +20 min.
+    sb.advance("2s").await;
+    let s = sb
+        .get(&format!("{STATUS}?verificationId={id}"), &[("apikey", KEY)])
+        .await;
+    assert_eq!(s.json()["verificationStatus"], 2, "{}", s.text());
+    let r = sb
+        .admin_post(
+            &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(deliveries(&sb).await, Vec::<Value>::new());
 }
