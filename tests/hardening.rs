@@ -1566,3 +1566,40 @@ async fn an_idle_http2_connection_does_not_hold_up_shutdown() {
     assert!(!stderr.contains("elapsed"), "{stderr}");
     drop(idle);
 }
+
+/// One HTTP/1.x answer as a client reads it off the wire: status line,
+/// headers, body.
+struct Answer {
+    status_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?} {}", self.status_line, self.headers, self.text())
+    }
+}
+
+impl Answer {
+    fn status(&self) -> u16 {
+        self.status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", self.status_line, self.text()))
+    }
+}

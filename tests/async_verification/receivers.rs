@@ -307,6 +307,33 @@ fn serve_exit(args: &[&str]) -> Option<std::process::ExitStatus> {
     None
 }
 
+/// Where `url` is taken as a webhook target: by the PUT, by `serve
+/// --webhook-url` (it served), by a fixture file. Empty when all three
+/// refuse it, as the one check they share does.
+pub(super) async fn taken_anywhere(sb: &Sandbox, url: &str) -> Vec<String> {
+    let mut taken = vec![];
+    let r = put_webhook(sb, "k", json!({ "url": url })).await;
+    if r.status != 400 {
+        taken.push(format!("PUT: {} {}", r.status, r.text()));
+    }
+    let exit = serve_exit(&["--webhook-url", url]);
+    if exit.map(|s| s.code()) != Some(Some(1)) {
+        taken.push(format!("serve --webhook-url: {exit:?} (None: it served)"));
+    }
+    let dir = common::temp_dir("webhook-url-fixtures");
+    let _gone = common::RemovedOnDrop(dir.clone());
+    // A JSON string is a YAML double-quoted scalar.
+    std::fs::write(
+        dir.join("credentials.yaml"),
+        format!("async:\n  webhooks:\n    k: {}\n", json!(url)),
+    )
+    .unwrap();
+    if mxid_sandbox::engine::fixtures::Fixtures::load(&Source::Dir(dir.clone())).is_ok() {
+        taken.push("a fixture file".to_string());
+    }
+    taken
+}
+
 // =============================================================================
 // The webhook URL: its host, its port, its user info
 // =============================================================================
@@ -321,23 +348,8 @@ fn serve_exit(args: &[&str]) -> Option<std::process::ExitStatus> {
 #[tokio::test]
 async fn a_webhook_url_with_an_empty_host_is_refused() {
     let sb = Sandbox::start().await;
-    let rx = recording().await;
-    let url = format!("http://:{}/hook", rx.port);
-    let r = put_webhook(&sb, "k", json!({ "url": url })).await;
-    let put = format!("{} {}", r.status, r.text());
-    let exit = serve_exit(&["--webhook-url", "http://:8080/hook"]);
-    let dir = common::temp_dir("receivers-fixtures");
-    let _gone = common::RemovedOnDrop(dir.clone());
-    std::fs::write(
-        dir.join("credentials.yaml"),
-        "async:\n  webhooks:\n    k: \"http://:8080/hook\"\n",
-    )
-    .unwrap();
-    let loaded = mxid_sandbox::engine::fixtures::Fixtures::load(&Source::Dir(dir.clone())).is_ok();
-    assert!(
-        r.status == 400 && exit.map(|s| s.code()) == Some(Some(1)) && !loaded,
-        "a URL with no host: PUT answered {put}; `serve --webhook-url http://:8080/hook` exit {exit:?} (None: it served); fixtures loaded: {loaded}"
-    );
+    let taken = taken_anywhere(&sb, "http://:8080/hook").await;
+    assert!(taken.is_empty(), "a URL with no host was taken: {taken:#?}");
 }
 
 // README, Decisions (async): "A webhook URL must be `http://` with a host and

@@ -9,41 +9,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use super::Answer;
 use crate::common::Sandbox;
-
-/// One HTTP/1.1 answer as a client reads it: status line, headers, body.
-pub(super) struct Answer {
-    status_line: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    pub(super) fn status(&self) -> u16 {
-        self.status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(super) fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{}: body is not JSON ({e}): {}",
-                self.status_line,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
 
 /// Reads one final answer (informational ones skipped, as every client
 /// does), its body by its `Content-Length`. Fails after 5 s.

@@ -5,48 +5,13 @@
 
 use std::time::Duration;
 
+use super::Answer;
 use crate::common::Sandbox;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const EPN: &str = "PXNE660720HMCXTN06";
-
-/// One HTTP/1.x answer read off the wire.
-struct Answer {
-    status_line: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {:?} {}", self.status_line, self.headers, self.text())
-    }
-}
-
-impl Answer {
-    fn status(&self) -> u16 {
-        self.status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", self.status_line, self.text()))
-    }
-}
 
 /// What came back on one connection: the answers, whether the server closed
 /// it, and any bytes that did not parse as an answer.
@@ -60,10 +25,7 @@ struct Wire {
 /// Parses every complete answer out of `buf`.
 fn parse_answers(mut buf: &[u8]) -> (Vec<Answer>, Vec<u8>) {
     let mut out = Vec::new();
-    loop {
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            break;
-        };
+    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
         let mut lines = head.split("\r\n");
         let status_line = lines.next().unwrap_or("").to_string();
