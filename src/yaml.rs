@@ -45,88 +45,149 @@ where
     }
 }
 
-/// The most bytes of scalars, and nodes, a user's file may expand to with
-/// its aliases replayed: an alias copies its anchored value each time it
-/// is used, and three levels of ten aliases of a 128 KB string made
-/// 433 MB of a file `check` took.
+/// What a user's file may expand to with its aliases replayed, beyond
+/// what its own text holds: an alias copies its anchored value each time
+/// it is used, and three levels of ten aliases of a 128 KB string made
+/// 433 MB of a file `check` took. A file without aliases never reaches
+/// these (its values are at most its bytes).
 pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
 pub const MAX_EXPANDED_NODES: usize = 1 << 20;
 
-/// What [`expansion`] says when a file expands past its bounds.
+/// What [`replay`] says when a file expands past its bounds.
 pub const EXPANDS_TOO_FAR: &str = "the file's aliases expand it past 32 MB or a million values (an alias copies its anchored value each time it is used)";
 
 /// Deeper flow nesting (`[[[…`) than this is refused before the parser
 /// reads it: libyaml takes time that grows with the square of the depth
 /// (a 2 MB file of brackets ran for more than ten minutes), and serde
-/// refuses past 128 levels anyway.
-pub const MAX_FLOW_DEPTH: usize = 1000;
+/// refuses a document nested deeper than 128 anyway.
+pub const MAX_FLOW_DEPTH: usize = 128;
 
 /// The line (1-based) where `text`'s flow collections (`[`, `{`) nest
-/// deeper than [`MAX_FLOW_DEPTH`], outside quotes and comments.
+/// deeper than [`MAX_FLOW_DEPTH`]. A small reading of YAML's own rules,
+/// enough to tell an indicator from text: a bracket opens a collection
+/// where a value starts (after `: `, `- `, `? `, a `,`, another bracket, at
+/// a line's start) or anywhere inside a flow collection, and a quote opens
+/// a quoted scalar only where a value starts; a plain scalar (`it's [0,
+/// 10)`), a block scalar's lines (`|`, `>`) and comments are text.
 pub fn too_deep(text: &str) -> Option<usize> {
-    let (mut depth, mut line) = (0usize, 1usize);
-    let mut chars = text.chars().peekable();
-    let mut prev = '\n';
-    while let Some(c) = chars.next() {
-        match c {
-            '\n' => line += 1,
-            '#' if prev.is_whitespace() => while chars.next_if(|&c| c != '\n').is_some() {},
-            '\'' | '"' if prev.is_whitespace() || matches!(prev, ':' | '[' | '{' | ',' | '-') => {
-                // A quoted scalar, to its closing quote (`''` and `\"`
-                // escape one).
-                while let Some(q) = chars.next() {
-                    match q {
-                        '\n' => line += 1,
-                        '\\' if c == '"' => {
-                            chars.next();
-                        }
-                        _ if q == c => {
-                            if c == '\'' && chars.next_if_eq(&'\'').is_some() {
-                                continue;
-                            }
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
+    let mut depth = 0usize;
+    // Inside a quoted scalar: its quote.
+    let mut quote: Option<char> = None;
+    // The indentation of the line that opened a block scalar.
+    let mut block: Option<usize> = None;
+    // Whether a value may start at the next character.
+    let mut start = true;
+    for (n, line) in text.split('\n').enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if let Some(parent) = block {
+            if line.trim().is_empty() || indent > parent {
+                continue;
             }
-            '[' | '{' => {
-                depth += 1;
-                if depth > MAX_FLOW_DEPTH {
-                    return Some(line);
-                }
-            }
-            ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
+            block = None;
         }
-        prev = c;
+        // A value may start at a line's content in block context; inside
+        // a flow collection a line break is a space.
+        if quote.is_none() && depth == 0 {
+            start = true;
+        }
+        let mut chars = line.chars().peekable();
+        let mut prev = ' ';
+        while let Some(c) = chars.next() {
+            if let Some(q) = quote {
+                match c {
+                    '\\' if q == '"' => {
+                        chars.next();
+                    }
+                    _ if c == q => {
+                        if q == '\'' && chars.next_if_eq(&'\'').is_some() {
+                            continue;
+                        }
+                        quote = None;
+                        start = false;
+                    }
+                    _ => {}
+                }
+                prev = c;
+                continue;
+            }
+            let next_is_space = chars.peek().is_none_or(|c| c.is_whitespace());
+            match c {
+                '#' if prev.is_whitespace() => break,
+                ' ' | '\t' => {}
+                '\'' | '"' if start => quote = Some(c),
+                '[' | '{' if start || depth > 0 => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some(n + 1);
+                    }
+                    start = true;
+                }
+                ']' | '}' if depth > 0 => {
+                    depth -= 1;
+                    start = false;
+                }
+                ',' if depth > 0 => start = true,
+                ':' if next_is_space || depth > 0 => start = true,
+                '-' | '?' if start && next_is_space => {}
+                '|' | '>' if start && depth == 0 => {
+                    block = Some(indent);
+                    break;
+                }
+                // An anchor or a tag, then the value it names.
+                '&' | '!' if start => while chars.next_if(|c| !c.is_whitespace()).is_some() {},
+                _ => start = false,
+            }
+            prev = c;
+        }
     }
     None
 }
 
-/// Replays `text` as serde_yaml_ng does, aliases expanded, keeping nothing:
-/// an error past [`MAX_EXPANDED_BYTES`] or [`MAX_EXPANDED_NODES`] (with
-/// the location of the value that went past), before anything is built of
-/// it. Other errors are the typed parse's to report: `Ok` then.
-pub fn expansion(text: &str) -> Result<(), serde_yaml_ng::Error> {
+/// Replays `text` as serde_yaml_ng does, aliases expanded, keeping nothing
+/// but each mapping's keys as the loaders read them (as written, as text):
+/// an error past [`MAX_EXPANDED_BYTES`] or [`MAX_EXPANDED_NODES`] (and past
+/// the text's own size), or for a key written twice in one mapping however
+/// it is written (`1:` and `"1":`, `~:` and `"~":` are one key to the
+/// loaders, which keep the last), with where serde was. Other errors are
+/// the typed parse's to report: `Ok` then.
+pub fn replay(text: &str) -> Result<(), serde_yaml_ng::Error> {
     use serde::de::DeserializeSeed as _;
+    let bounds = (
+        MAX_EXPANDED_BYTES.max(text.len().saturating_mul(2)),
+        MAX_EXPANDED_NODES.max(text.len()),
+    );
     let spent = std::cell::Cell::new((0usize, 0usize));
-    match Replay(&spent).deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
-        Err(e) if e.to_string().contains(EXPANDS_TOO_FAR) => Err(e),
+    let replay = Replay {
+        spent: &spent,
+        bounds,
+    };
+    match replay.deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
+        Err(e)
+            if e.to_string().contains(EXPANDS_TOO_FAR) || e.to_string().contains(DUPLICATE_KEY) =>
+        {
+            Err(e)
+        }
         _ => Ok(()),
     }
 }
 
-/// One value of [`expansion`]'s replay: counted, not kept.
+/// How [`replay`] names a key written twice: serde_yaml_ng's own words, so
+/// that the error is placed as serde's are.
+const DUPLICATE_KEY: &str = "duplicate entry with key \"";
+
+/// One value of [`replay`]: counted, not kept.
 #[derive(Clone, Copy)]
-struct Replay<'a>(&'a std::cell::Cell<(usize, usize)>);
+struct Replay<'a> {
+    spent: &'a std::cell::Cell<(usize, usize)>,
+    bounds: (usize, usize),
+}
 
 impl Replay<'_> {
     fn spend<E: de::Error>(self, bytes: usize) -> Result<(), E> {
-        let (b, n) = self.0.get();
+        let (b, n) = self.spent.get();
         let spent = (b.saturating_add(bytes), n + 1);
-        self.0.set(spent);
-        if spent.0 > MAX_EXPANDED_BYTES || spent.1 > MAX_EXPANDED_NODES {
+        self.spent.set(spent);
+        if spent.0 > self.bounds.0 || spent.1 > self.bounds.1 {
             return Err(E::custom(EXPANDS_TOO_FAR));
         }
         Ok(())
@@ -140,6 +201,34 @@ impl<'de> de::DeserializeSeed<'de> for Replay<'_> {
     }
 }
 
+/// A mapping's key as the loaders read it: its text as written.
+struct KeyText<'a>(Replay<'a>);
+
+impl<'de> de::DeserializeSeed<'de> for KeyText<'_> {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_string(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyText<'_> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        self.0.spend(v.len())?;
+        Ok(Some(v.to_string()))
+    }
+    // A key that is not a scalar: counted, and no loader's key.
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Option<String>, A::Error> {
+        self.0.visit_seq(seq).map(|()| None)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
+        self.0.visit_map(map).map(|()| None)
+    }
+}
+
 impl<'de> Visitor<'de> for Replay<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -149,13 +238,13 @@ impl<'de> Visitor<'de> for Replay<'_> {
         self.spend(1)
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        self.spend(8)
+        self.spend(1)
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        self.spend(8)
+        self.spend(1)
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        self.spend(8)
+        self.spend(1)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
         self.spend(v.len())
@@ -176,7 +265,13 @@ impl<'de> Visitor<'de> for Replay<'_> {
     }
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         self.spend(0)?;
-        while map.next_key_seed(self)?.is_some() {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key_seed(KeyText(self))? {
+            if let Some(key) = key {
+                if !keys.insert(key.clone()) {
+                    return Err(de::Error::custom(format!("{DUPLICATE_KEY}{key}\"")));
+                }
+            }
             map.next_value_seed(self)?;
         }
         Ok(())
@@ -196,6 +291,23 @@ pub fn texts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         .into_iter()
         .map(|t| {
             t.ok_or_else(|| de::Error::custom("an entry is null (~): quote it if it is that text"))
+        })
+        .collect()
+}
+
+/// A map keyed by text in which a key written `~` or `null` is refused, as
+/// [`texts`] refuses an entry.
+pub fn text_keys<'de, D, V, S>(d: D) -> Result<indexmap::IndexMap<String, V, S>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+    S: std::hash::BuildHasher + Default,
+{
+    indexmap::IndexMap::<Option<String>, V>::deserialize(d)?
+        .into_iter()
+        .map(|(k, v)| {
+            k.map(|k| (k, v))
+                .ok_or_else(|| de::Error::custom("a key is null (~): quote it if it is that text"))
         })
         .collect()
 }
@@ -408,6 +520,17 @@ mod tests {
         ] {
             assert_eq!(too_deep(&hidden), None, "{hidden}");
         }
+        // Brackets in a plain or a block scalar are text.
+        let lines = |f: &dyn Fn(usize) -> String| (0..=MAX_FLOW_DEPTH).map(f).collect::<String>();
+        let plain = format!("a:\n{}", lines(&|i| format!("  - range {i} in [0, 10)\n")));
+        assert_eq!(too_deep(&plain), None);
+        let block = format!("a: |\n{}b: 1\n", lines(&|i| format!("  [WARN] {i}\n")));
+        assert_eq!(too_deep(&block), None);
+        // After the block, brackets count again.
+        assert_eq!(
+            too_deep(&format!("{block}c: {brackets}")),
+            Some(MAX_FLOW_DEPTH + 4)
+        );
         // A quote inside a plain scalar starts nothing: the brackets after
         // it count.
         assert_eq!(too_deep(&format!("a: [it's{brackets}")), Some(1));
@@ -418,15 +541,15 @@ mod tests {
         let big = "x".repeat(1 << 20);
         let ten = |a: &str| format!("[{}]", vec![format!("*{a}"); 10].join(","));
         let within = format!("a: &a \"{big}\"\nb: &b {}\n", ten("a"));
-        assert!(expansion(&within).is_ok());
+        assert!(replay(&within).is_ok());
         let past = format!("{within}c: &c {}\nd: {}\n", ten("b"), ten("c"));
-        let err = expansion(&past).unwrap_err();
+        let err = replay(&past).unwrap_err();
         assert!(err.to_string().contains(EXPANDS_TOO_FAR), "{err}");
         // Named by the path where the copies went past (the location is
         // the anchored value's, which each copy replays).
         assert!(err.to_string().starts_with("c["), "{err}");
         // Not the expansion's to report: the typed parse says what is wrong.
-        assert!(expansion("a: [1\n").is_ok());
+        assert!(replay("a: [1\n").is_ok());
     }
 
     const FILE: &str = "\

@@ -15,6 +15,7 @@ use mxid_sandbox::{providers, Config, Source};
 mod fixture_files;
 mod names;
 mod personas;
+mod yaml_bounds;
 mod yaml_gotchas;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");

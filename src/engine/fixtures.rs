@@ -61,11 +61,11 @@ pub struct ProviderCredentials {
     #[serde(default, deserialize_with = "crate::yaml::texts")]
     pub accept: Vec<String>,
     /// Credential → the auth-error scenario it triggers.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::text_keys")]
     pub reject: FnvIndexMap<String, String>,
     /// Credential → the URL its webhooks are delivered to (providers that
     /// call the customer back).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::yaml::text_keys")]
     pub webhooks: FnvIndexMap<String, String>,
 }
 

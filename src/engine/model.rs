@@ -75,9 +75,10 @@ impl LoadError {
         }
         // `curp: {{curp}}` unquoted is a flow mapping in a flow mapping.
         let unquoted_placeholder = e.line.is_some_and(|line| {
-            text.lines()
-                .nth(line - 1)
-                .is_some_and(|l| l.contains("{{") && !l.contains("\"{{") && !l.contains("'{{"))
+            text.lines().nth(line - 1).is_some_and(|l| {
+                l.match_indices("{{")
+                    .any(|(at, _)| !l[..at].ends_with(['"', '\'']))
+            })
         });
         if unquoted_placeholder && e.message.starts_with("invalid type: map") {
             e.message
@@ -152,7 +153,9 @@ fn route_params(path: &str) -> usize {
 pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
     use serde_yaml_ng::Value;
     // Before anything is built of it: how deep its flow collections nest,
-    // and how far its aliases expand it.
+    // how far its aliases expand it, and its keys as the loaders read them
+    // (`1:` and `"1":` are two keys to YAML, one to a loader, which keeps
+    // the last).
     if let Some(line) = crate::yaml::too_deep(text) {
         return Err(LoadError {
             line: Some(line),
@@ -165,36 +168,14 @@ pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
             )
         });
     }
-    crate::yaml::expansion(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
+    crate::yaml::replay(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
     let doc: Value =
         serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
-    /// A key as the typed maps read it: `1` and `"1"` are one key there.
-    fn key_text(k: &Value) -> Option<String> {
-        match k {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
     /// The first unsupported thing under `v`: its path, a needle for its
     /// line, and what is wrong.
     fn unsupported(v: &Value, path: &str) -> Option<(String, String, String)> {
         match v {
-            Value::Mapping(m) => {
-                let keys: Vec<Option<String>> = m.keys().map(key_text).collect();
-                let twice = keys.iter().enumerate().find_map(|(i, k)| {
-                    k.as_ref().filter(|k| keys[..i].contains(&Some(k.to_string())))
-                });
-                if let Some(key) = twice {
-                    return Some((
-                        path.to_string(),
-                        key.clone(),
-                        format!("duplicate entry with key '{key}': written bare and quoted, both are the key '{key}' (the last would win)"),
-                    ));
-                }
-                m.iter().find_map(|(k, v)| unsupported_entry(k, v, path))
-            }
+            Value::Mapping(m) => m.iter().find_map(|(k, v)| unsupported_entry(k, v, path)),
             Value::Sequence(items) => items
                 .iter()
                 .enumerate()

@@ -813,3 +813,78 @@ async fn an_over_limit_body_is_consumed_and_the_request_behind_it_answered() {
     assert_eq!(j.len(), 3, "{j:#?}");
     assert!(j.iter().all(|e| e["status"] == 413));
 }
+
+/// Writes `bytes` on a new connection; what came back and whether the
+/// server closed the connection within `idle` of silence.
+async fn raw_closed(sb: &Sandbox, bytes: &[u8]) -> (String, bool) {
+    let mut s = TcpStream::connect(sb.addr).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let mut closed = false;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(400), s.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => break,
+        }
+    }
+    (String::from_utf8_lossy(&buf).into_owned(), closed)
+}
+
+// A broken chunked body: 400 with `connection: close`, and the connection
+// does close (a request pipelined after it is not answered).
+#[tokio::test]
+async fn a_broken_chunked_body_says_close_and_closes() {
+    let sb = Sandbox::start().await;
+    let req = b"POST /api/curp/bycurp HTTP/1.1\r\nHost: x\r\nApiKey: k\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\nGET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    let (wire, closed) = raw_closed(&sb, req).await;
+    assert!(wire.starts_with("HTTP/1.1 400"), "{wire}");
+    assert!(wire.to_lowercase().contains("connection: close"), "{wire}");
+    assert_eq!(wire.matches("HTTP/1.1 ").count(), 1, "{wire}");
+    assert!(closed);
+    sb.stop().await;
+}
+
+// `Transfer-Encoding: chunked` in any case, or after `identity`, is no
+// compression: a chunked form body is read, and the connection stays open
+// without `connection: close`; `gzip, chunked` is named.
+#[tokio::test]
+async fn plain_chunked_transfer_codings_are_not_refused() {
+    let sb = Sandbox::start().await;
+    for te in ["chunked", "Chunked", "identity, CHUNKED"] {
+        let req = format!("POST /api/curp/bycurp HTTP/1.1\r\nHost: x\r\nApiKey: k\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: {te}\r\n\r\n17\r\ncurp=PXNE660720HMCXTN06\r\n0\r\n\r\n");
+        let (wire, closed) = raw_closed(&sb, req.as_bytes()).await;
+        assert!(wire.starts_with("HTTP/1.1 200"), "{te}: {wire}");
+        assert!(
+            !wire.to_lowercase().contains("connection: close"),
+            "{te}: {wire}"
+        );
+        assert!(!closed, "{te}");
+    }
+    let req = b"POST /api/curp/bycurp HTTP/1.1\r\nHost: x\r\nApiKey: k\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nzz\r\n0\r\n\r\n";
+    let (wire, _) = raw_closed(&sb, req).await;
+    assert!(wire.starts_with("HTTP/1.1 400"), "{wire}");
+    assert!(wire.contains("transfer-encoding 'gzip'"), "{wire}");
+    sb.stop().await;
+}
+
+// A module's admin GET route answers HEAD; `put` (lower case) is a 405.
+#[tokio::test]
+async fn module_admin_routes_take_head_and_refuse_lowercase_methods() {
+    let sb = Sandbox::start().await;
+    let head = sb.send("HEAD", "/__admin/verifications", &[], "").await;
+    assert_eq!(head.status, 200);
+    let get = sb.send("GET", "/__admin/webhooks", &[], "").await;
+    assert_eq!(get.status, 200, "{}", get.text());
+    let (wire, _) = raw_closed(
+        &sb,
+        b"put /__admin/webhooks/k HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    )
+    .await;
+    assert!(wire.starts_with("HTTP/1.1 405"), "{wire}");
+    sb.stop().await;
+}

@@ -1,0 +1,626 @@
+//! The bounds a user's YAML meets before it is parsed (flow depth, alias
+//! expansion, keys as the loaders read them) and the readings of `~` and
+//! of line endings: what they refuse, and what they must not.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{temp_dir, with_check_digit, RemovedOnDrop, Sandbox};
+use mxid_sandbox::config::Source;
+use mxid_sandbox::Config;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
+
+fn shipped(folder: &str, file: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(folder)
+            .join(file),
+    )
+    .unwrap()
+}
+
+fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join(file), text).unwrap();
+    dir
+}
+
+fn command() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
+/// `mxid-sandbox ARGS`: success, stdout, stderr.
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = command().args(args).stdin(Stdio::null()).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `check DIR`: success and stderr.
+fn check(dir: &Path) -> (bool, String) {
+    let (ok, _, err) = run(&["check", dir.to_str().unwrap()]);
+    (ok, err)
+}
+
+/// `check DIR`, killed after `limit`: Some(success) if it ended, and how
+/// long it took.
+fn check_within(dir: &Path, limit: Duration) -> (Option<bool>, Duration) {
+    let mut child = command()
+        .args(["check", dir.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return (Some(st.success()), start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The shipped curpv5 file with one more bycurp scenario, `probe`, whose
+/// lines (at 8 spaces) are `lines`.
+fn with_probe(lines: &str) -> String {
+    let s = shipped("scenarios", "curpv5.yaml");
+    let anchor = "    scenarios:\n      success:\n";
+    assert!(s.contains(anchor));
+    s.replacen(
+        anchor,
+        &format!("    scenarios:\n      probe:\n{lines}      success:\n"),
+        1,
+    )
+}
+
+/// A probe scenario answering 200 with `body` (written on its line).
+fn probe_body(body: &str) -> String {
+    with_probe(&format!(
+        "        description: x\n        status: 200\n        body: {body}\n"
+    ))
+}
+
+/// What the `probe` scenario answers, served from `dir`.
+async fn probe_answer(dir: &Path) -> Value {
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.to_path_buf()),
+        ..crate::common::config()
+    })
+    .await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("ApiKey", "k"), ("X-Sandbox-Scenario", "probe")],
+            json!({"curp": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    sb.stop().await;
+    v
+}
+
+/// The shipped credentials file with `from` replaced by `to`.
+fn credentials_with(from: &str, to: &str) -> String {
+    let s = shipped("fixtures", "credentials.yaml");
+    assert!(s.contains(from), "{from}");
+    s.replacen(from, to, 1)
+}
+
+// =============================================================================
+// The bounds, and what they must not refuse
+// =============================================================================
+
+// README, The scenario files: flow collections "may nest at most 128
+// deep" before the file is parsed. A quote inside a plain scalar
+// (`description: it 's`, valid YAML) is text, not the start of a quoted
+// scalar: the brackets after it are counted (taken for a quote, it hid
+// every bracket to the end of the file, and 40,000 levels took the parser
+// 18 s).
+#[test]
+fn a_quote_inside_a_plain_scalar_hides_deep_brackets_from_the_depth_bound() {
+    let n = 40_000;
+    for (tag, description) in [("apos", "it 's a probe"), ("dquote", "say \"hi")] {
+        let text = with_probe(&format!(
+            "        description: {description}\n        status: 200\n        body: {}1{}\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        ));
+        let dir = folder_with(&format!("r2-hidden-{tag}"), "curpv5.yaml", &text);
+        let _gone = RemovedOnDrop(dir.clone());
+        let (ended, took) = check_within(&dir, Duration::from_secs(5));
+        assert_eq!(
+            ended,
+            Some(false),
+            "{tag}: check of an 80 KB file of {n} nested brackets after a plain scalar with a quote: ended {ended:?} after {took:?} (None: still running at 5 s)"
+        );
+    }
+}
+
+// The check for a key written twice keeps a mapping's keys in a set: 10,000
+// keys anchored once and aliased 50 times, and a flat mapping of 40,000
+// keys, check in about the time the parse takes (comparing each key with
+// every one before it took 32 s and 10 s).
+#[test]
+fn the_bare_and_quoted_key_check_is_not_quadratic_in_a_mappings_keys() {
+    let keys: String = (0..10_000)
+        .map(|i| format!("            k{i:05}: 1\n"))
+        .collect();
+    let copies = vec!["*m"; 50].join(",");
+    let text = with_probe(&format!(
+        "        description: x\n        status: 200\n        body:\n          m: &m\n{keys}          copies: [{copies}]\n"
+    ));
+    let dir = folder_with("r2-keys-alias", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ended, took) = check_within(&dir, Duration::from_secs(12));
+    assert_eq!(
+        ended,
+        Some(true),
+        "check of a 231 KB file (10,000 keys aliased 50 times): {ended:?} after {took:?}"
+    );
+}
+
+// README, The scenario files: "`1:` and `"1":` are one key, as the loaders
+// read every key as text". The loaders read a key as it is written: `True`
+// is the text "True", `0x1` "0x1", `+1` "+1", `1.50` "1.50": keys the
+// loaders keep apart are not refused (comparing the keys' YAML values
+// refused them).
+#[test]
+fn keys_the_loaders_read_apart_are_not_refused_as_written_twice() {
+    let mut refused = Vec::new();
+    for body in [
+        r#"{True: a, "true": b}"#,
+        r#"{False: a, "false": b}"#,
+        r#"{0x1: a, "1": b}"#,
+        r#"{+1: a, "1": b}"#,
+        r#"{0o7: a, "7": b}"#,
+        r#"{1.50: a, "1.5": b}"#,
+    ] {
+        let dir = folder_with("r2-keys-apart", "curpv5.yaml", &probe_body(body));
+        let _gone = RemovedOnDrop(dir.clone());
+        let (ok, err) = check(&dir);
+        if !ok {
+            refused.push(format!("{body}: {}", err.lines().next().unwrap_or("")));
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "two keys the loaders read apart, refused as one: {refused:#?}"
+    );
+}
+
+// The other side: `null:`/`"null":`, `~:`/`"~":` and `1e3:`/`"1e3":` are
+// one key to the loaders, and refused (compared as YAML values, a null key
+// was never compared and `1e3` read "1000.0": the first was dropped
+// without a word).
+#[test]
+fn null_and_float_keys_written_bare_and_quoted_are_refused() {
+    let mut accepted = Vec::new();
+    for body in [
+        r#"{null: a, "null": b}"#,
+        r#"{~: a, "~": b}"#,
+        r#"{1e3: a, "1e3": b}"#,
+    ] {
+        let dir = folder_with("r2-keys-one", "curpv5.yaml", &probe_body(body));
+        let _gone = RemovedOnDrop(dir.clone());
+        let (ok, err) = check(&dir);
+        if ok || !err.contains("duplicate") {
+            accepted.push(format!("{body}: {}", err.trim()));
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "one key written bare and quoted, accepted (the first dropped): {accepted:#?}"
+    );
+}
+
+// Served: the first value is dropped without a word.
+#[tokio::test]
+async fn a_null_key_written_bare_and_quoted_does_not_drop_a_value() {
+    let dir = folder_with(
+        "r2-null-key-served",
+        "curpv5.yaml",
+        &probe_body(r#"{null: a, "null": b}"#),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, _) = check(&dir);
+    if ok {
+        let body = probe_answer(&dir).await;
+        assert_eq!(
+            body.as_object().map(|o| o.len()),
+            Some(2),
+            "accepted, and answered {body}: a value dropped"
+        );
+    }
+}
+
+// README, The scenario files: refused is "a credential written `~` or
+// `null` (serde would read the text "~"; quoted, it is that text)": in
+// `accept`, and as a key of `reject` and `webhooks`.
+#[test]
+fn a_reject_or_webhook_credential_written_tilde_or_null_is_refused() {
+    let mut accepted = Vec::new();
+    for (from, to) in [
+        (
+            "    invalid-apikey: invalid_credentials\n",
+            "    invalid-apikey: invalid_credentials\n    ~: invalid_credentials\n",
+        ),
+        (
+            "    invalid-apikey: invalid_credentials\n",
+            "    invalid-apikey: invalid_credentials\n    null: invalid_credentials\n",
+        ),
+        (
+            "  webhooks: {}",
+            "  webhooks: {~: \"http://127.0.0.1:9/hook\"}",
+        ),
+    ] {
+        let dir = folder_with(
+            "r2-cred-null",
+            "credentials.yaml",
+            &credentials_with(from, to),
+        );
+        let _gone = RemovedOnDrop(dir.clone());
+        let (ok, err) = check(&dir);
+        if ok {
+            accepted.push(to.trim().to_string());
+        } else {
+            assert!(!err.is_empty());
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "credentials written ~ or null, accepted as the text: {accepted:#?}"
+    );
+}
+
+// README, The scenario files: "its aliases may expand it to at most 32 MB
+// of values or a million of them". A file's own values are never its
+// aliases' doing: a personas file of 120,000 people and no alias (10 MB)
+// passes (the bound counted every value and refused it).
+#[test]
+fn a_large_file_without_aliases_is_not_refused_for_its_aliases() {
+    let mut text = String::new();
+    let mut n = 0;
+    'all: for y in 50..100 {
+        for m in 1..=12 {
+            for d in 1..=28 {
+                for h in 0..10 {
+                    for sex in ['H', 'M'] {
+                        let curp =
+                            with_check_digit(&format!("GOMA{y:02}{m:02}{d:02}{sex}DFRRR{h}"));
+                        text.push_str(&format!(
+                            "- curp: {curp}\n  names: ANA\n  first_surname: GOMEZ\n  second_surname: RUIZ\n"
+                        ));
+                        n += 1;
+                        if n == 120_000 {
+                            break 'all;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(!text.contains('&') && !text.contains('*'));
+    let dir = folder_with("r2-big-personas", "personas.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir);
+    assert!(
+        ok || !err.contains("aliases"),
+        "a file with no alias refused for its aliases: {}",
+        err.lines().next().unwrap_or("")
+    );
+}
+
+// README, The scenario files: "the parser takes time that grows with the
+// square of the depth". Nests at the bound cost the parser little: 500 of
+// them, each deeper than serde's 128, are refused at once (at a bound of
+// 1,000 they took 11 s), and serde refuses deeper ones anyway.
+#[test]
+fn many_nests_at_the_depth_bound_are_refused_quickly() {
+    let nest = format!("          - {}1{}\n", "[".repeat(1000), "]".repeat(1000));
+    let text = with_probe(&format!(
+        "        description: x\n        status: 200\n        body:\n{}",
+        nest.repeat(500)
+    ));
+    let dir = folder_with("r2-many-nests", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ended, took) = check_within(&dir, Duration::from_secs(5));
+    assert_eq!(
+        ended,
+        Some(false),
+        "a 1 MB file of 1,000-deep nests: ended {ended:?} after {took:?} (None: still running at 5 s)"
+    );
+}
+
+// Brackets that are text nest nothing: a block scalar of 1,001 lines that
+// each open a bracket (a log, `[WARN] …`, intervals `[0, 10)`), a list of
+// 1,001 plain strings `range [0, 10)`, and a quote inside a plain scalar
+// (`era: the '90s`) before a quoted scalar of brackets, all answer as
+// written (counted as nesting, they were refused).
+#[test]
+fn brackets_in_block_and_plain_scalars_are_text_not_nesting() {
+    let mut refused = Vec::new();
+    let log: String = (0..1001)
+        .map(|i| format!("            step {i} in [0, 10)\n"))
+        .collect();
+    let plain: String = (0..1001)
+        .map(|i| format!("            - range {i} in [0, 10)\n"))
+        .collect();
+    for (tag, body) in [
+        ("block", format!("          log: |\n{log}")),
+        ("plain", format!("          ranges:\n{plain}")),
+        // A quote in a plain scalar (`the '90s`) is taken for an opening
+        // one: the quoted scalar after it is read as outside quotes.
+        (
+            "flipped",
+            format!(
+                "          era: the '90s\n          quoted: '{}'\n",
+                "[".repeat(1001)
+            ),
+        ),
+    ] {
+        let text = with_probe(&format!(
+            "        description: x\n        status: 200\n        body:\n{body}"
+        ));
+        let dir = folder_with(&format!("r2-text-{tag}"), "curpv5.yaml", &text);
+        let _gone = RemovedOnDrop(dir.clone());
+        let (ok, err) = check(&dir);
+        if !ok {
+            refused.push(format!("{tag}: {}", err.lines().next().unwrap_or("")));
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "brackets that are text refused as nesting: {refused:#?}"
+    );
+}
+
+// README, The scenario files: "A placeholder written unquoted (`curp:
+// {{curp}}`, a flow mapping to YAML) is refused with a message that says
+// to quote it", beside a quoted one on the same line too.
+#[test]
+fn an_unquoted_placeholder_beside_a_quoted_one_is_told_to_quote_it() {
+    let dir = folder_with(
+        "r2-mixed-placeholder",
+        "curpv5.yaml",
+        &probe_body(r#"{a: "{{curp}}", b: {{curp}}}"#),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir);
+    assert!(!ok, "accepted");
+    let msg = err.split("curpv5.yaml:").nth(1).unwrap_or(&err);
+    assert!(
+        msg.to_lowercase().contains("quote"),
+        "the message does not say to quote the placeholder: {err}"
+    );
+}
+
+// =============================================================================
+// Files as users write them
+// =============================================================================
+
+// Every shipped file, copied into a user's folder, passes `check` (alone
+// and all together): the pre-scans refuse none of them.
+#[test]
+fn every_shipped_file_copied_into_a_users_folder_passes_check() {
+    for (folder, files) in [
+        (
+            "scenarios",
+            &[
+                "accuauth.yaml",
+                "async.yaml",
+                "curpv5.yaml",
+                "nss.yaml",
+                "validacurp.yaml",
+            ][..],
+        ),
+        (
+            "fixtures",
+            &[
+                "catalogs.yaml",
+                "credentials.yaml",
+                "names.yaml",
+                "personas.yaml",
+            ][..],
+        ),
+    ] {
+        let all = temp_dir("r2-shipped-all");
+        let _gone_all = RemovedOnDrop(all.clone());
+        for file in files {
+            let text = shipped(folder, file);
+            std::fs::write(all.join(file), &text).unwrap();
+            let dir = folder_with("r2-shipped", file, &text);
+            let _gone = RemovedOnDrop(dir.clone());
+            let (ok, err) = check(&dir);
+            assert!(ok, "{folder}/{file}: {err}");
+        }
+        let (ok, err) = check(&all);
+        assert!(ok, "{folder}: {err}");
+    }
+}
+
+// Brackets and quotes where they are text: in quoted scalars, comments,
+// URLs with a fragment, plain scalars with an apostrophe, quoted keys of a
+// flow mapping, block scalars (short). Served as written.
+#[tokio::test]
+async fn brackets_and_quotes_that_are_text_are_read_as_written() {
+    let deep = "[".repeat(1200);
+    let text = with_probe(&format!(
+        "        description: it's [x] — see http://x/#a {{b}}\n        status: 200\n        body:\n          lit: |\n            [[[ {{\n            it's open\n          folded: >\n            ]] [\n          quoted: \"{deep}\"\n          single: '{deep} it''s'\n          url: http://x/#a[b\n          flow: {{\"a[\": 1, 'b{{': [\"]]\", '}}']}}\n          # a comment {deep}\n"
+    ));
+    let dir = folder_with("r2-text-brackets", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir);
+    assert!(ok, "{err}");
+    let body = probe_answer(&dir).await;
+    assert_eq!(body["lit"], "[[[ {\nit's open\n");
+    assert_eq!(body["folded"], "]] [\n");
+    assert_eq!(body["quoted"], deep.as_str());
+    assert_eq!(body["single"], format!("{deep} it's"));
+    assert_eq!(body["url"], "http://x/#a[b");
+    assert_eq!(body["flow"], json!({"a[": 1, "b{": ["]]", "}"]}));
+}
+
+// An anchor used legitimately many times (1,000 aliases of a small body)
+// is within the bounds.
+#[test]
+fn an_anchor_used_a_thousand_times_passes() {
+    let uses: String = (0..1000).map(|i| format!("          u{i}: *p\n")).collect();
+    let text = with_probe(&format!(
+        "        description: x\n        status: 200\n        body:\n          p: &p {{curp: \"{{{{curp}}}}\", ok: true, list: [1, 2, 3]}}\n{uses}"
+    ));
+    let dir = folder_with("r2-many-aliases", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir);
+    assert!(ok, "{err}");
+}
+
+// The same key text in different mappings, or in a sequence's mappings,
+// is no duplicate; `1` and `1.0` are two keys.
+#[tokio::test]
+async fn keys_in_different_mappings_are_not_duplicates() {
+    let dir = folder_with(
+        "r2-keys-diff",
+        "curpv5.yaml",
+        &probe_body(r#"{a: {1: x}, b: {"1": y}, c: [{1: x}, {"1": y}], d: {1: x, 1.0: y}}"#),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir);
+    assert!(ok, "{err}");
+    let body = probe_answer(&dir).await;
+    assert_eq!(body["d"], json!({"1": "x", "1.0": "y"}));
+    assert_eq!(body["c"], json!([{"1": "x"}, {"1": "y"}]));
+}
+
+// `description: "~"` quoted is the text "~" (only a bare ~ or null is
+// none).
+#[test]
+fn a_quoted_tilde_description_is_that_text() {
+    let text = with_probe("        description: \"~\"\n        status: 200\n        body: {}\n");
+    let dir = folder_with("r2-desc-tilde", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, out, err) = run(&["scenarios", "--scenarios", dir.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let catalog: Value = serde_json::from_str(&out).unwrap();
+    let probe = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "probe")
+        .unwrap();
+    assert_eq!(probe["description"], "~", "{probe}");
+}
+
+// `accept: ["~"]` accepts the credential `~` under --strict-auth; a bare
+// `~` is refused.
+#[tokio::test]
+async fn a_quoted_tilde_credential_is_accepted_under_strict_auth() {
+    let dir = folder_with(
+        "r2-accept-tilde",
+        "credentials.yaml",
+        &credentials_with("  accept: [sandbox-apikey]", "  accept: [\"~\"]"),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = Sandbox::start_with(Config {
+        fixtures: Source::Dir(dir.clone()),
+        strict_auth: true,
+        ..crate::common::config()
+    })
+    .await;
+    let curp = "PXNE660720HMCXTN06";
+    let ok = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("ApiKey", "~")],
+            json!({"curp": curp}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let other = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("ApiKey", "x")],
+            json!({"curp": curp}),
+        )
+        .await;
+    assert_ne!(other.status, 200, "{}", other.text());
+    sb.stop().await;
+    let bare = folder_with(
+        "r2-accept-bare",
+        "credentials.yaml",
+        &credentials_with("  accept: [sandbox-apikey]", "  accept: [~]"),
+    );
+    let _gone2 = RemovedOnDrop(bare.clone());
+    assert!(!check(&bare).0);
+}
+
+// A lone CR or CRLF inside a quoted or block scalar reads as the LF file
+// does: the body is unchanged.
+#[tokio::test]
+async fn cr_line_endings_leave_scalars_as_the_lf_file_reads_them() {
+    let lf = with_probe(
+        "        description: x\n        status: 200\n        body:\n          lit: |\n            one\n            two\n          dq: \"a\n            b\"\n          sq: 'c\n\n            d'\n          esc: \"x\\ry\"\n",
+    );
+    let mut answers = Vec::new();
+    for (tag, text) in [
+        ("lf", lf.clone()),
+        ("cr", lf.replace('\n', "\r")),
+        ("crlf", lf.replace('\n', "\r\n")),
+    ] {
+        let dir = folder_with(&format!("r2-cr-{tag}"), "curpv5.yaml", &text);
+        let _gone = RemovedOnDrop(dir.clone());
+        answers.push(probe_answer(&dir).await);
+    }
+    assert_eq!(answers[0]["lit"], "one\ntwo\n");
+    assert_eq!(answers[0]["esc"], "x\ry");
+    assert_eq!(answers[1], answers[0]);
+    assert_eq!(answers[2], answers[0]);
+}
+
+// The alias bomb through mappings (not strings) is refused too.
+#[test]
+fn an_alias_bomb_of_mappings_is_refused() {
+    let ten = |a: &str| {
+        (0..10)
+            .map(|i| format!("k{i}: *{a}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = with_probe(&format!(
+        "        description: x\n        status: 200\n        body:\n          a: &a {{x: 1, y: 2, z: 3}}\n          b: &b {{{}}}\n          c: &c {{{}}}\n          d: &d {{{}}}\n          e: &e {{{}}}\n          f: &f {{{}}}\n          g: {{{}}}\n",
+        ten("a"),
+        ten("b"),
+        ten("c"),
+        ten("d"),
+        ten("e"),
+        ten("f")
+    ));
+    let dir = folder_with("r2-map-bomb", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ended, took) = check_within(&dir, Duration::from_secs(20));
+    assert_eq!(ended, Some(false), "after {took:?}");
+    // serde's own repetition limit or the expansion's bound.
+    let (_, err) = check(&dir);
+    assert!(
+        err.contains("32 MB or a million") || err.contains("repetition limit"),
+        "{err}"
+    );
+}
+
+// --- HTTP ---------------------------------------------------------------------
