@@ -2,10 +2,11 @@
 //! expansion, keys as the loaders read them) and the readings of `~` and
 //! of line endings: what they refuse, and what they must not.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::yaml_gotchas::{check, folder_with, run, shipped, with_probe};
 use crate::common::{temp_dir, with_check_digit, RemovedOnDrop, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::Config;
@@ -13,43 +14,12 @@ use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 
-fn shipped(folder: &str, file: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(folder)
-            .join(file),
-    )
-    .unwrap()
-}
-
-fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
-    let dir = temp_dir(tag);
-    std::fs::write(dir.join(file), text).unwrap();
-    dir
-}
-
 fn command() -> Command {
     let mut cmd = Command::new(BIN);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
         cmd.env_remove(k);
     }
     cmd
-}
-
-/// `mxid-sandbox ARGS`: success, stdout, stderr.
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = command().args(args).stdin(Stdio::null()).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `check DIR`: success and stderr.
-fn check(dir: &Path) -> (bool, String) {
-    let (ok, _, err) = run(&["check", dir.to_str().unwrap()]);
-    (ok, err)
 }
 
 /// `check DIR`, killed after `limit`: Some(success) if it ended, and how
@@ -74,19 +44,6 @@ fn check_within(dir: &Path, limit: Duration) -> (Option<bool>, Duration) {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The shipped curpv5 file with one more bycurp scenario, `probe`, whose
-/// lines (at 8 spaces) are `lines`.
-fn with_probe(lines: &str) -> String {
-    let s = shipped("scenarios", "curpv5.yaml");
-    let anchor = "    scenarios:\n      success:\n";
-    assert!(s.contains(anchor));
-    s.replacen(
-        anchor,
-        &format!("    scenarios:\n      probe:\n{lines}      success:\n"),
-        1,
-    )
 }
 
 /// A probe scenario answering 200 with `body` (written on its line).
@@ -194,7 +151,7 @@ fn keys_the_loaders_read_apart_are_not_refused_as_written_twice() {
     ] {
         let dir = folder_with("r2-keys-apart", "curpv5.yaml", &probe_body(body));
         let _gone = RemovedOnDrop(dir.clone());
-        let (ok, err) = check(&dir);
+        let (ok, err) = check(&dir, &[]);
         if !ok {
             refused.push(format!("{body}: {}", err.lines().next().unwrap_or("")));
         }
@@ -219,7 +176,7 @@ fn null_and_float_keys_written_bare_and_quoted_are_refused() {
     ] {
         let dir = folder_with("r2-keys-one", "curpv5.yaml", &probe_body(body));
         let _gone = RemovedOnDrop(dir.clone());
-        let (ok, err) = check(&dir);
+        let (ok, err) = check(&dir, &[]);
         if ok || !err.contains("duplicate") {
             accepted.push(format!("{body}: {}", err.trim()));
         }
@@ -239,7 +196,7 @@ async fn a_null_key_written_bare_and_quoted_does_not_drop_a_value() {
         &probe_body(r#"{null: a, "null": b}"#),
     );
     let _gone = RemovedOnDrop(dir.clone());
-    let (ok, _) = check(&dir);
+    let (ok, _) = check(&dir, &[]);
     if ok {
         let body = probe_answer(&dir).await;
         assert_eq!(
@@ -276,7 +233,7 @@ fn a_reject_or_webhook_credential_written_tilde_or_null_is_refused() {
             &credentials_with(from, to),
         );
         let _gone = RemovedOnDrop(dir.clone());
-        let (ok, err) = check(&dir);
+        let (ok, err) = check(&dir, &[]);
         if ok {
             accepted.push(to.trim().to_string());
         } else {
@@ -319,7 +276,7 @@ fn a_large_file_without_aliases_is_not_refused_for_its_aliases() {
     assert!(!text.contains('&') && !text.contains('*'));
     let dir = folder_with("r2-big-personas", "personas.yaml", &text);
     let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir);
+    let (ok, err) = check(&dir, &[]);
     assert!(
         ok || !err.contains("aliases"),
         "a file with no alias refused for its aliases: {}",
@@ -380,7 +337,7 @@ fn brackets_in_block_and_plain_scalars_are_text_not_nesting() {
         ));
         let dir = folder_with(&format!("r2-text-{tag}"), "curpv5.yaml", &text);
         let _gone = RemovedOnDrop(dir.clone());
-        let (ok, err) = check(&dir);
+        let (ok, err) = check(&dir, &[]);
         if !ok {
             refused.push(format!("{tag}: {}", err.lines().next().unwrap_or("")));
         }
@@ -402,7 +359,7 @@ fn an_unquoted_placeholder_beside_a_quoted_one_is_told_to_quote_it() {
         &probe_body(r#"{a: "{{curp}}", b: {{curp}}}"#),
     );
     let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir);
+    let (ok, err) = check(&dir, &[]);
     assert!(!ok, "accepted");
     let msg = err.split("curpv5.yaml:").nth(1).unwrap_or(&err);
     assert!(
@@ -447,10 +404,10 @@ fn every_shipped_file_copied_into_a_users_folder_passes_check() {
             std::fs::write(all.join(file), &text).unwrap();
             let dir = folder_with("r2-shipped", file, &text);
             let _gone = RemovedOnDrop(dir.clone());
-            let (ok, err) = check(&dir);
+            let (ok, err) = check(&dir, &[]);
             assert!(ok, "{folder}/{file}: {err}");
         }
-        let (ok, err) = check(&all);
+        let (ok, err) = check(&all, &[]);
         assert!(ok, "{folder}: {err}");
     }
 }
@@ -466,7 +423,7 @@ async fn brackets_and_quotes_that_are_text_are_read_as_written() {
     ));
     let dir = folder_with("r2-text-brackets", "curpv5.yaml", &text);
     let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir);
+    let (ok, err) = check(&dir, &[]);
     assert!(ok, "{err}");
     let body = probe_answer(&dir).await;
     assert_eq!(body["lit"], "[[[ {\nit's open\n");
@@ -487,7 +444,7 @@ fn an_anchor_used_a_thousand_times_passes() {
     ));
     let dir = folder_with("r2-many-aliases", "curpv5.yaml", &text);
     let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir);
+    let (ok, err) = check(&dir, &[]);
     assert!(ok, "{err}");
 }
 
@@ -501,7 +458,7 @@ async fn keys_in_different_mappings_are_not_duplicates() {
         &probe_body(r#"{a: {1: x}, b: {"1": y}, c: [{1: x}, {"1": y}], d: {1: x, 1.0: y}}"#),
     );
     let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir);
+    let (ok, err) = check(&dir, &[]);
     assert!(ok, "{err}");
     let body = probe_answer(&dir).await;
     assert_eq!(body["d"], json!({"1": "x", "1.0": "y"}));
@@ -567,7 +524,7 @@ async fn a_quoted_tilde_credential_is_accepted_under_strict_auth() {
         &credentials_with("  accept: [sandbox-apikey]", "  accept: [~]"),
     );
     let _gone2 = RemovedOnDrop(bare.clone());
-    assert!(!check(&bare).0);
+    assert!(!check(&bare, &[]).0);
 }
 
 // A lone CR or CRLF inside a quoted or block scalar reads as the LF file
@@ -616,7 +573,7 @@ fn an_alias_bomb_of_mappings_is_refused() {
     let (ended, took) = check_within(&dir, Duration::from_secs(20));
     assert_eq!(ended, Some(false), "after {took:?}");
     // serde's own repetition limit or the expansion's bound.
-    let (_, err) = check(&dir);
+    let (_, err) = check(&dir, &[]);
     assert!(
         err.contains("32 MB or a million") || err.contains("repetition limit"),
         "{err}"

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 
-fn shipped(folder: &str, file: &str) -> String {
+pub(super) fn shipped(folder: &str, file: &str) -> String {
     std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(folder)
@@ -21,7 +21,7 @@ fn shipped(folder: &str, file: &str) -> String {
     .unwrap()
 }
 
-fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
+pub(super) fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
     let dir = temp_dir(tag);
     std::fs::write(dir.join(file), text).unwrap();
     dir
@@ -29,7 +29,7 @@ fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
 
 /// `mxid-sandbox ARGS` without the test's own `MXID_*` variables:
 /// success, stdout, stderr.
-fn run(args: &[&str]) -> (bool, String, String) {
+pub(super) fn run(args: &[&str]) -> (bool, String, String) {
     let mut cmd = Command::new(BIN);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
         cmd.env_remove(k);
@@ -43,7 +43,7 @@ fn run(args: &[&str]) -> (bool, String, String) {
 }
 
 /// `check DIR [extra…]`: success and stderr.
-fn check(dir: &Path, extra: &[&str]) -> (bool, String) {
+pub(super) fn check(dir: &Path, extra: &[&str]) -> (bool, String) {
     let mut args = vec!["check", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     let (ok, _, err) = run(&args);
@@ -52,7 +52,7 @@ fn check(dir: &Path, extra: &[&str]) -> (bool, String) {
 
 /// The shipped curpv5 file with one more bycurp scenario, `probe`, whose
 /// lines (at 8 spaces) are `lines`.
-fn with_probe(lines: &str) -> String {
+pub(super) fn with_probe(lines: &str) -> String {
     let s = shipped("scenarios", "curpv5.yaml");
     let anchor = "    scenarios:\n      success:\n";
     assert!(s.contains(anchor));
