@@ -536,6 +536,47 @@ mod tests {
         assert_eq!(too_deep(&format!("a: [it's{brackets}")), Some(1));
     }
 
+    /// A value tree of text that looks like YAML's indicators: brackets,
+    /// quotes, `#`, `: `, `|`, `- `.
+    fn tree() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        // One piece opens more brackets than the bound allows: text, not
+        // nesting, wherever serde or JSON writes it.
+        let deep: &'static str = "[".repeat(MAX_FLOW_DEPTH + 1).leak();
+        let text = proptest::sample::select(vec![
+            "[", "]", "{", "}", "'", "\"", "#", ": ", "|", ">", "- ", "it's", "a b", ",", "&x",
+            "!t", "*y", "~", "1", "\n", " ", deep,
+        ]);
+        let leaf = prop_oneof![
+            proptest::collection::vec(text, 0..8).prop_map(|v| serde_json::json!(v.concat())),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            Just(serde_json::Value::Null),
+        ];
+        leaf.prop_recursive(12, 200, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map("[a-z\\[{'\" #]{1,6}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, ..Default::default() })]
+        /// Whatever its text holds, a document serde writes (block style)
+        /// or JSON writes (flow style) within serde's depth passes both
+        /// bounds, and reads back the same.
+        #[test]
+        fn written_documents_pass_the_bounds(v in tree()) {
+            for text in [serde_yaml_ng::to_string(&v).unwrap(), serde_json::to_string(&v).unwrap()] {
+                proptest::prop_assert_eq!(too_deep(&text), None, "{}", text);
+                proptest::prop_assert!(replay(&text).is_ok(), "{}", text);
+                let back: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(&back, &v);
+            }
+        }
+    }
+
     #[test]
     fn aliases_are_refused_once_their_copies_pass_the_bound() {
         let big = "x".repeat(1 << 20);
