@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::yaml_gotchas::{check, folder_with, run, shipped, with_probe};
-use crate::common::{temp_dir, with_check_digit, RemovedOnDrop, Sandbox};
+use crate::common::{temp_dir, RemovedOnDrop, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::Config;
 use serde_json::{json, Value};
@@ -111,7 +111,7 @@ fn a_quote_inside_a_plain_scalar_hides_deep_brackets_from_the_depth_bound() {
 }
 
 // The check for a key written twice keeps a mapping's keys in a set: 10,000
-// keys anchored once and aliased 50 times, and a flat mapping of 40,000
+// keys anchored once and aliased 20 times, and a flat mapping of 40,000
 // keys, check in about the time the parse takes (comparing each key with
 // every one before it took 32 s and 10 s).
 #[test]
@@ -119,7 +119,7 @@ fn the_bare_and_quoted_key_check_is_not_quadratic_in_a_mappings_keys() {
     let keys: String = (0..10_000)
         .map(|i| format!("            k{i:05}: 1\n"))
         .collect();
-    let copies = vec!["*m"; 50].join(",");
+    let copies = vec!["*m"; 20].join(",");
     let text = with_probe(&format!(
         "        description: x\n        status: 200\n        body:\n          m: &m\n{keys}          copies: [{copies}]\n"
     ));
@@ -129,7 +129,7 @@ fn the_bare_and_quoted_key_check_is_not_quadratic_in_a_mappings_keys() {
     assert_eq!(
         ended,
         Some(true),
-        "check of a 231 KB file (10,000 keys aliased 50 times): {ended:?} after {took:?}"
+        "check of a 230 KB file (10,000 keys aliased 20 times): {ended:?} after {took:?}"
     );
 }
 
@@ -243,44 +243,6 @@ fn a_reject_or_webhook_credential_written_tilde_or_null_is_refused() {
     assert!(
         accepted.is_empty(),
         "credentials written ~ or null, accepted as the text: {accepted:#?}"
-    );
-}
-
-// README, The scenario files: "its aliases may expand it to at most 32 MB
-// of values or a million of them". A file's own values are never its
-// aliases' doing: a personas file of 120,000 people and no alias (10 MB)
-// passes (the bound counted every value and refused it).
-#[test]
-fn a_large_file_without_aliases_is_not_refused_for_its_aliases() {
-    let mut text = String::new();
-    let mut n = 0;
-    'all: for y in 50..100 {
-        for m in 1..=12 {
-            for d in 1..=28 {
-                for h in 0..10 {
-                    for sex in ['H', 'M'] {
-                        let curp =
-                            with_check_digit(&format!("GOMA{y:02}{m:02}{d:02}{sex}DFRRR{h}"));
-                        text.push_str(&format!(
-                            "- curp: {curp}\n  names: ANA\n  first_surname: GOMEZ\n  second_surname: RUIZ\n"
-                        ));
-                        n += 1;
-                        if n == 120_000 {
-                            break 'all;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    assert!(!text.contains('&') && !text.contains('*'));
-    let dir = folder_with("r2-big-personas", "personas.yaml", &text);
-    let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir, &[]);
-    assert!(
-        ok || !err.contains("aliases"),
-        "a file with no alias refused for its aliases: {}",
-        err.lines().next().unwrap_or("")
     );
 }
 
