@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::yaml_gotchas::{check, folder_with, run, shipped, with_probe};
+use super::yaml_gotchas::{check, folder_with, shipped, with_probe};
 use crate::common::{temp_dir, RemovedOnDrop, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::Config;
@@ -425,25 +425,6 @@ async fn keys_in_different_mappings_are_not_duplicates() {
     let body = probe_answer(&dir).await;
     assert_eq!(body["d"], json!({"1": "x", "1.0": "y"}));
     assert_eq!(body["c"], json!([{"1": "x"}, {"1": "y"}]));
-}
-
-// `description: "~"` quoted is the text "~" (only a bare ~ or null is
-// none).
-#[test]
-fn a_quoted_tilde_description_is_that_text() {
-    let text = with_probe("        description: \"~\"\n        status: 200\n        body: {}\n");
-    let dir = folder_with("r2-desc-tilde", "curpv5.yaml", &text);
-    let _gone = RemovedOnDrop(dir.clone());
-    let (ok, out, err) = run(&["scenarios", "--scenarios", dir.to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let catalog: Value = serde_json::from_str(&out).unwrap();
-    let probe = catalog
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "probe")
-        .unwrap();
-    assert_eq!(probe["description"], "~", "{probe}");
 }
 
 // `accept: ["~"]` accepts the credential `~` under --strict-auth; a bare

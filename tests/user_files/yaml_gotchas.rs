@@ -163,22 +163,26 @@ fn a_key_written_bare_and_quoted_is_refused_as_written_twice() {
 // catalog"; and what a user writes must not be "dropped or sent out wrong
 // without a word". `description: ~` (or `null`) is YAML's null: the user
 // meant no description, and the catalog shows none (serde alone would
-// read the text "~").
+// read the text "~"); quoted, `"~"` is that text.
 #[test]
 fn a_null_description_is_not_shown_as_the_text_tilde() {
-    let text = with_probe("        description: ~\n        status: 200\n        body: {}\n");
-    let dir = folder_with("null-desc", "curpv5.yaml", &text);
-    let _gone = RemovedOnDrop(dir.clone());
-    let (ok, out, err) = run(&["scenarios", "--scenarios", dir.to_str().unwrap(), "--json"]);
-    assert!(ok, "{err}");
-    let catalog: Value = serde_json::from_str(&out).unwrap();
-    let probe = catalog
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "probe")
-        .unwrap();
-    assert_eq!(probe["description"], "", "{probe}");
+    for (written, shown) in [("~", ""), ("null", ""), ("\"~\"", "~")] {
+        let text = with_probe(&format!(
+            "        description: {written}\n        status: 200\n        body: {{}}\n"
+        ));
+        let dir = folder_with("null-desc", "curpv5.yaml", &text);
+        let _gone = RemovedOnDrop(dir.clone());
+        let (ok, out, err) = run(&["scenarios", "--scenarios", dir.to_str().unwrap(), "--json"]);
+        assert!(ok, "{err}");
+        let catalog: Value = serde_json::from_str(&out).unwrap();
+        let probe = catalog
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "probe")
+            .unwrap();
+        assert_eq!(probe["description"], shown, "{written}: {probe}");
+    }
 }
 
 // The classic templating gotcha: `curp: {{curp}}` unquoted is a YAML flow
