@@ -50,11 +50,11 @@ where
 /// it is used, and three levels of ten aliases of a 128 KB string made
 /// 433 MB of a file `check` took. A file without aliases never reaches
 /// these (its values are at most its bytes).
-pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
-pub const MAX_EXPANDED_NODES: usize = 1 << 20;
+pub const MAX_EXPANDED_BYTES: usize = 8 << 20;
+pub const MAX_EXPANDED_NODES: usize = 1 << 18;
 
 /// What [`replay`] says when a file expands past its bounds.
-pub const EXPANDS_TOO_FAR: &str = "the file's aliases expand it past 32 MB or a million values (an alias copies its anchored value each time it is used)";
+pub const EXPANDS_TOO_FAR: &str = "the file's aliases expand it past 8 MB or 262,144 values (an alias copies its anchored value each time it is used)";
 
 /// Deeper flow nesting (`[[[…`) than this is refused before the parser
 /// reads it: libyaml takes time that grows with the square of the depth
@@ -77,22 +77,42 @@ pub fn too_deep(text: &str) -> Option<usize> {
     let mut block: Option<usize> = None;
     // Whether a value may start at the next character.
     let mut start = true;
-    for (n, line) in text.split('\n').enumerate() {
+    // In block context, a plain scalar that may go on on the next lines
+    // indented deeper than this: those lines are its text.
+    let mut plain: Option<usize> = None;
+    // libyaml ends a line at NEL, LS and PS too.
+    let breaks = ['\n', '\u{85}', '\u{2028}', '\u{2029}'];
+    for (n, line) in text.split(breaks).enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
+        let blank = line.trim().is_empty();
         if let Some(parent) = block {
-            if line.trim().is_empty() || indent > parent {
+            if blank || indent > parent {
                 continue;
             }
             block = None;
         }
-        // A value may start at a line's content in block context; inside
-        // a flow collection a line break is a space.
         if quote.is_none() && depth == 0 {
-            start = true;
+            // A value may start at a line's content in block context, but
+            // for a plain scalar's next lines; inside a flow collection a
+            // line break is a space.
+            match plain {
+                Some(owner) if blank || indent > owner && !line.trim_start().starts_with('#') => {
+                    start = false;
+                }
+                _ => {
+                    plain = None;
+                    start = true;
+                }
+            }
         }
+        let mut in_plain = plain.is_some();
         let mut chars = line.chars().peekable();
         let mut prev = ' ';
         while let Some(c) = chars.next() {
+            // A byte-order mark is read past, wherever it stands.
+            if c == '\u{feff}' {
+                continue;
+            }
             if let Some(q) = quote {
                 match c {
                     '\\' if q == '"' => {
@@ -121,23 +141,44 @@ pub fn too_deep(text: &str) -> Option<usize> {
                         return Some(n + 1);
                     }
                     start = true;
+                    in_plain = false;
                 }
                 ']' | '}' if depth > 0 => {
                     depth -= 1;
                     start = false;
                 }
                 ',' if depth > 0 => start = true,
-                ':' if next_is_space || depth > 0 => start = true,
+                ':' if next_is_space || depth > 0 => {
+                    start = true;
+                    in_plain = false;
+                }
                 '-' | '?' if start && next_is_space => {}
                 '|' | '>' if start && depth == 0 => {
                     block = Some(indent);
                     break;
                 }
-                // An anchor or a tag, then the value it names.
-                '&' | '!' if start => while chars.next_if(|c| !c.is_whitespace()).is_some() {},
-                _ => start = false,
+                // An anchor or a tag, then the value it names: it ends at
+                // a space, and inside a flow collection at an indicator.
+                '&' | '!' if start => {
+                    let flow = depth > 0;
+                    while chars
+                        .next_if(|&c| !(c.is_whitespace() || flow && ",[]{}".contains(c)))
+                        .is_some()
+                    {}
+                }
+                _ => {
+                    start = false;
+                    in_plain = depth == 0;
+                }
             }
             prev = c;
+        }
+        if quote.is_none() && depth == 0 && block.is_none() {
+            plain = match plain {
+                Some(owner) if in_plain => Some(owner),
+                _ if in_plain => Some(indent),
+                _ => None,
+            };
         }
     }
     None
@@ -579,7 +620,7 @@ mod tests {
 
     #[test]
     fn aliases_are_refused_once_their_copies_pass_the_bound() {
-        let big = "x".repeat(1 << 20);
+        let big = "x".repeat(512 << 10);
         let ten = |a: &str| format!("[{}]", vec![format!("*{a}"); 10].join(","));
         let within = format!("a: &a \"{big}\"\nb: &b {}\n", ten("a"));
         assert!(replay(&within).is_ok());

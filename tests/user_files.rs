@@ -16,6 +16,7 @@ mod fixture_files;
 mod names;
 mod personas;
 mod yaml_bounds;
+mod yaml_cost;
 mod yaml_gotchas;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");

@@ -171,37 +171,69 @@ pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
     crate::yaml::replay(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
     let doc: Value =
         serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
+    /// Where a value stands: its parent's path and its own key or index,
+    /// written out only for the error (a long key over many values would
+    /// otherwise be copied once for each of them).
+    #[derive(Clone, Copy)]
+    struct At<'a> {
+        parent: Option<&'a At<'a>>,
+        key: Option<&'a str>,
+        index: Option<usize>,
+    }
+    impl At<'_> {
+        fn path(&self) -> String {
+            let mut path = self.parent.map(At::path).unwrap_or_default();
+            if let Some(key) = self.key {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            if let Some(i) = self.index {
+                path.push_str(&format!("[{i}]"));
+            }
+            path
+        }
+    }
     /// The first unsupported thing under `v`: its path, a needle for its
     /// line, and what is wrong.
-    fn unsupported(v: &Value, path: &str) -> Option<(String, String, String)> {
+    fn unsupported(v: &Value, at: &At) -> Option<(String, String, String)> {
         match v {
-            Value::Mapping(m) => m.iter().find_map(|(k, v)| unsupported_entry(k, v, path)),
-            Value::Sequence(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, v)| unsupported(v, &format!("{path}[{i}]"))),
-            Value::Tagged(t) => unsupported(&t.value, path),
+            Value::Mapping(m) => m.iter().find_map(|(k, v)| {
+                let key = k.as_str().unwrap_or("");
+                if key == "<<" {
+                    return Some((at.path(), "<<".to_string(), "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out".to_string()));
+                }
+                let inner = At {
+                    parent: Some(at),
+                    key: Some(key),
+                    index: None,
+                };
+                unsupported(v, &inner)
+            }),
+            Value::Sequence(items) => items.iter().enumerate().find_map(|(i, v)| {
+                let inner = At {
+                    parent: Some(at),
+                    key: None,
+                    index: Some(i),
+                };
+                unsupported(v, &inner)
+            }),
+            Value::Tagged(t) => unsupported(&t.value, at),
             Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Some((
-                path.to_string(),
+                at.path(),
                 if n.is_nan() { ".nan" } else { ".inf" }.to_string(),
                 "JSON has no infinity or NaN (a client would get null): write a number, or a string".to_string(),
             )),
             _ => None,
         }
     }
-    fn unsupported_entry(k: &Value, v: &Value, path: &str) -> Option<(String, String, String)> {
-        let key = k.as_str().unwrap_or("");
-        if key == "<<" {
-            return Some((path.to_string(), "<<".to_string(), "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out".to_string()));
-        }
-        let inner = if path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{path}.{key}")
-        };
-        unsupported(v, &inner)
-    }
-    match unsupported(&doc, "") {
+    let root = At {
+        parent: None,
+        key: None,
+        index: None,
+    };
+    match unsupported(&doc, &root) {
         Some((path, needle, message)) => Err(LoadError::at(file, text, &needle, &path, message)),
         None => Ok(()),
     }

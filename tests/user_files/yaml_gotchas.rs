@@ -251,7 +251,7 @@ fn a_deeply_nested_flow_body_is_refused_without_hanging() {
 // level an out-of-memory kill): serde_yaml_ng's own repetition limit
 // counts alias jumps against the file's number of events, not the bytes
 // they copy. Refused, in little memory, once the replayed aliases pass
-// 32 MB.
+// 8 MB.
 #[test]
 fn an_alias_bomb_is_refused_not_expanded_into_hundreds_of_megabytes() {
     let big = "x".repeat(128 * 1024);
