@@ -73,24 +73,29 @@ pub fn too_deep(text: &str) -> Option<usize> {
     let mut depth = 0usize;
     // Inside a quoted scalar: its quote.
     let mut quote: Option<char> = None;
-    // The indentation of the line that opened a block scalar.
+    // A block scalar's text goes on while lines are indented deeper than
+    // the node that holds it.
     let mut block: Option<usize> = None;
     // Whether a value may start at the next character.
     let mut start = true;
-    // In block context, a plain scalar that may go on on the next lines
-    // indented deeper than this: those lines are its text.
+    // In block context, a plain scalar goes on on the next lines indented
+    // deeper than the node that holds it: those lines are its text.
     let mut plain: Option<usize> = None;
     // libyaml ends a line at NEL, LS and PS too.
     let breaks = ['\n', '\u{85}', '\u{2028}', '\u{2029}'];
     for (n, line) in text.split(breaks).enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
         let blank = line.trim().is_empty();
-        if let Some(parent) = block {
-            if blank || indent > parent {
+        if let Some(holder) = block {
+            if blank || indent > holder {
                 continue;
             }
             block = None;
         }
+        // The column of the node a value on this line belongs to: the
+        // line's, a `- ` or `? ` entry's, or a key's.
+        let mut holder = indent;
+        let mut in_plain = false;
         if quote.is_none() && depth == 0 {
             // A value may start at a line's content in block context, but
             // for a plain scalar's next lines; inside a flow collection a
@@ -98,6 +103,8 @@ pub fn too_deep(text: &str) -> Option<usize> {
             match plain {
                 Some(owner) if blank || indent > owner && !line.trim_start().starts_with('#') => {
                     start = false;
+                    in_plain = true;
+                    holder = owner;
                 }
                 _ => {
                     plain = None;
@@ -105,10 +112,11 @@ pub fn too_deep(text: &str) -> Option<usize> {
                 }
             }
         }
-        let mut in_plain = plain.is_some();
-        let mut chars = line.chars().peekable();
+        // Where the token being read began, if it may be a key.
+        let mut token = None;
+        let mut chars = line.char_indices().peekable();
         let mut prev = ' ';
-        while let Some(c) = chars.next() {
+        while let Some((col, c)) = chars.next() {
             // A byte-order mark is read past, wherever it stands.
             if c == '\u{feff}' {
                 continue;
@@ -119,7 +127,7 @@ pub fn too_deep(text: &str) -> Option<usize> {
                         chars.next();
                     }
                     _ if c == q => {
-                        if q == '\'' && chars.next_if_eq(&'\'').is_some() {
+                        if q == '\'' && chars.next_if(|&(_, c)| c == '\'').is_some() {
                             continue;
                         }
                         quote = None;
@@ -130,11 +138,15 @@ pub fn too_deep(text: &str) -> Option<usize> {
                 prev = c;
                 continue;
             }
-            let next_is_space = chars.peek().is_none_or(|c| c.is_whitespace());
+            let next_is_space = chars.peek().is_none_or(|(_, c)| c.is_whitespace());
             match c {
                 '#' if prev.is_whitespace() => break,
                 ' ' | '\t' => {}
-                '\'' | '"' if start => quote = Some(c),
+                '\'' | '"' if start => {
+                    quote = Some(c);
+                    token = Some(col);
+                    in_plain = false;
+                }
                 '[' | '{' if start || depth > 0 => {
                     depth += 1;
                     if depth > MAX_FLOW_DEPTH {
@@ -149,12 +161,19 @@ pub fn too_deep(text: &str) -> Option<usize> {
                 }
                 ',' if depth > 0 => start = true,
                 ':' if next_is_space || depth > 0 => {
+                    if depth == 0 {
+                        holder = token.unwrap_or(holder);
+                    }
                     start = true;
                     in_plain = false;
                 }
-                '-' | '?' if start && next_is_space => {}
+                '-' | '?' if start && next_is_space => {
+                    if depth == 0 {
+                        holder = col;
+                    }
+                }
                 '|' | '>' if start && depth == 0 => {
-                    block = Some(indent);
+                    block = Some(holder);
                     break;
                 }
                 // An anchor or a tag, then the value it names: it ends at
@@ -162,11 +181,14 @@ pub fn too_deep(text: &str) -> Option<usize> {
                 '&' | '!' if start => {
                     let flow = depth > 0;
                     while chars
-                        .next_if(|&c| !(c.is_whitespace() || flow && ",[]{}".contains(c)))
+                        .next_if(|&(_, c)| !(c.is_whitespace() || flow && ",[]{}".contains(c)))
                         .is_some()
                     {}
                 }
                 _ => {
+                    if start {
+                        token = Some(col);
+                    }
                     start = false;
                     in_plain = depth == 0;
                 }
@@ -174,11 +196,7 @@ pub fn too_deep(text: &str) -> Option<usize> {
             prev = c;
         }
         if quote.is_none() && depth == 0 && block.is_none() {
-            plain = match plain {
-                Some(owner) if in_plain => Some(owner),
-                _ if in_plain => Some(indent),
-                _ => None,
-            };
+            plain = in_plain.then_some(holder);
         }
     }
     None
@@ -572,6 +590,16 @@ mod tests {
             too_deep(&format!("{block}c: {brackets}")),
             Some(MAX_FLOW_DEPTH + 4)
         );
+        // The node a plain or a block scalar belongs to is the innermost
+        // entry's or key's: a line at that entry's column is a sibling,
+        // read as YAML, not the scalar's text.
+        assert_eq!(too_deep("- - it's\n  - ': {'\n- - '[[[['\n"), None);
+        assert_eq!(
+            too_deep(&format!("- - |\n    text\n  - {brackets}\n")),
+            Some(3)
+        );
+        assert_eq!(too_deep(&format!("- k: it's\n  j: '{brackets}'\n")), None);
+        assert_eq!(too_deep(&format!("- k: x\n    'y {brackets}\n")), None);
         // A quote inside a plain scalar starts nothing: the brackets after
         // it count.
         assert_eq!(too_deep(&format!("a: [it's{brackets}")), Some(1));
