@@ -3,48 +3,13 @@
 //! of line endings: what they refuse, and what they must not.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::yaml_gotchas::{check, folder_with, shipped, with_probe};
 use crate::common::{temp_dir, RemovedOnDrop, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::Config;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
-
-fn command() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-        cmd.env_remove(k);
-    }
-    cmd
-}
-
-/// `check DIR`, killed after `limit`: Some(success) if it ended, and how
-/// long it took.
-fn check_within(dir: &Path, limit: Duration) -> (Option<bool>, Duration) {
-    let mut child = command()
-        .args(["check", dir.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return (Some(st.success()), start.elapsed());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return (None, start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// A probe scenario answering 200 with `body` (written on its line).
 fn probe_body(body: &str) -> String {
@@ -101,7 +66,8 @@ fn a_quote_inside_a_plain_scalar_hides_deep_brackets_from_the_depth_bound() {
         ));
         let dir = folder_with(&format!("r2-hidden-{tag}"), "curpv5.yaml", &text);
         let _gone = RemovedOnDrop(dir.clone());
-        let (ended, took) = check_within(&dir, Duration::from_secs(5));
+        let run = super::yaml_cost::check_bounded(&dir, Duration::from_secs(5));
+        let (ended, took) = (run.ended, run.elapsed);
         assert_eq!(
             ended,
             Some(false),
@@ -124,7 +90,8 @@ fn the_bare_and_quoted_key_check_is_not_quadratic_in_a_mappings_keys() {
     ));
     let dir = folder_with("r2-keys-flat", "curpv5.yaml", &text);
     let _gone = RemovedOnDrop(dir.clone());
-    let (ended, took) = check_within(&dir, Duration::from_secs(15));
+    let run = super::yaml_cost::check_bounded(&dir, Duration::from_secs(15));
+    let (ended, took) = (run.ended, run.elapsed);
     assert_eq!(
         ended,
         Some(true),
@@ -258,7 +225,8 @@ fn many_nests_at_the_depth_bound_are_refused_quickly() {
     ));
     let dir = folder_with("r2-many-nests", "curpv5.yaml", &text);
     let _gone = RemovedOnDrop(dir.clone());
-    let (ended, took) = check_within(&dir, Duration::from_secs(5));
+    let run = super::yaml_cost::check_bounded(&dir, Duration::from_secs(5));
+    let (ended, took) = (run.ended, run.elapsed);
     assert_eq!(
         ended,
         Some(false),
@@ -512,7 +480,8 @@ fn an_alias_bomb_of_mappings_is_refused() {
     ));
     let dir = folder_with("r2-map-bomb", "curpv5.yaml", &text);
     let _gone = RemovedOnDrop(dir.clone());
-    let (ended, took) = check_within(&dir, Duration::from_secs(20));
+    let run = super::yaml_cost::check_bounded(&dir, Duration::from_secs(20));
+    let (ended, took) = (run.ended, run.elapsed);
     assert_eq!(ended, Some(false), "after {took:?}");
     // serde's own repetition limit or the expansion's bound.
     let (_, err) = check(&dir, &[]);

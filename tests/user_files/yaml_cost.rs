@@ -22,11 +22,11 @@ const DEEP: usize = 100_000;
 
 /// What a run of `check` did.
 #[derive(Debug)]
-struct Run {
+pub(super) struct Run {
     /// `Some(success)` if it ended within the limit.
-    ended: Option<bool>,
-    elapsed: Duration,
-    peak_kb: u64,
+    pub(super) ended: Option<bool>,
+    pub(super) elapsed: Duration,
+    pub(super) peak_kb: u64,
     stderr: String,
 }
 
@@ -47,8 +47,9 @@ fn peak_kb(pid: u32) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
-/// `check DIR`, killed after `limit`.
-fn check(dir: &Path, limit: Duration) -> Run {
+/// `check DIR`, killed after `limit`: whether it ended, and how, how long
+/// it took and its peak memory.
+pub(super) fn check_bounded(dir: &Path, limit: Duration) -> Run {
     let log = dir.with_extension("stderr");
     let mut cmd = Command::new(BIN);
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
@@ -91,7 +92,7 @@ fn check(dir: &Path, limit: Duration) -> Run {
 /// A scenario file for curpv5 holding `text`, checked within `limit`.
 fn check_curpv5(tag: &str, text: String, limit: Duration) -> Run {
     let (dir, _gone) = folder(tag, &[("curpv5.yaml", text)]);
-    check(&dir, limit)
+    check_bounded(&dir, limit)
 }
 
 /// Asserts that `check` refused the file at once, for the depth.
@@ -247,7 +248,7 @@ fn aliases_in_every_file_cost_little() {
         .collect();
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
     let (dir, _gone) = folder("aliases", &files);
-    let run = check(&dir, Duration::from_secs(8));
+    let run = check_bounded(&dir, Duration::from_secs(8));
     assert!(
         run.ended.is_some() && run.peak_kb < 300 * 1024,
         "five files of 80 KB: {:?}, peak {} MB, {:?}",

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::{temp_dir, RemovedOnDrop, Served};
 use serde_json::{json, Value};
@@ -70,46 +70,6 @@ fn refused_at(stderr: &str, file: &str, line: usize, field: &str) {
         stderr.contains(&at) && stderr.contains(&format!(": {field}: ")),
         "expected {at}COL: {field}: …, got {stderr}"
     );
-}
-
-/// The peak resident memory (KB) of `check DIR` and whether it ended
-/// within `limit` (killed otherwise).
-fn check_watched(dir: &Path, limit: Duration) -> (Option<bool>, u64) {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-        cmd.env_remove(k);
-    }
-    let mut child = cmd
-        .args(["check", dir.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let start = Instant::now();
-    let mut peak = 0u64;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            if let Some(kb) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                peak = peak.max(kb);
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            return (Some(st.success()), peak);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return (None, peak);
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 // =============================================================================
@@ -236,7 +196,7 @@ fn a_deeply_nested_flow_body_is_refused_without_hanging() {
     ));
     let dir = folder_with("deep", "curpv5.yaml", &text);
     let _gone = RemovedOnDrop(dir.clone());
-    let (ended, _) = check_watched(&dir, Duration::from_secs(5));
+    let ended = super::yaml_cost::check_bounded(&dir, Duration::from_secs(5)).ended;
     assert_eq!(
         ended,
         Some(false),
@@ -260,7 +220,8 @@ fn an_alias_bomb_is_refused_not_expanded_into_hundreds_of_megabytes() {
     );
     let dir = folder_with("bomb", "curpv5.yaml", &with_probe(&lines));
     let _gone = RemovedOnDrop(dir.clone());
-    let (ended, peak_kb) = check_watched(&dir, Duration::from_secs(30));
+    let run = super::yaml_cost::check_bounded(&dir, Duration::from_secs(30));
+    let (ended, peak_kb) = (run.ended, run.peak_kb);
     assert!(
         ended == Some(false) && peak_kb < 150_000,
         "check ended {ended:?} (Some(true): accepted) with a peak of {peak_kb} KB for a 128 KB file"
