@@ -117,18 +117,7 @@ async fn read_req(s: &mut TcpStream, log: &Log, body: bool) -> Option<Got> {
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let line = lines.next().unwrap_or_default().to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let (line, headers, len) = common::parse_head(&buf[..head_end]);
     let mut rest = buf[head_end + 4..].to_vec();
     if body {
         while rest.len() < len {

@@ -673,3 +673,22 @@ pub fn sorted_headers(headers: &HeaderMap, left_out: &str) -> Vec<String> {
     lines.sort();
     lines
 }
+
+/// A raw HTTP/1.x head (without its blank line): the first line, the
+/// header fields as sent (name and value trimmed), and its
+/// `Content-Length` (0 without one).
+pub fn parse_head(head: &[u8]) -> (String, Vec<(String, String)>, usize) {
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.split("\r\n");
+    let first = lines.next().unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    (first, headers, len)
+}

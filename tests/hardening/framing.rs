@@ -26,18 +26,7 @@ struct Wire {
 fn parse_answers(mut buf: &[u8]) -> (Vec<Answer>, Vec<u8>) {
     let mut out = Vec::new();
     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or("").to_string();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
+        let (status_line, headers, len) = crate::common::parse_head(&buf[..end]);
         let start = end + 4;
         if buf.len() < start + len {
             break;
