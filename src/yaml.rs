@@ -112,9 +112,23 @@ pub fn too_deep(text: &str) -> Option<usize> {
                 }
             }
         }
+        // A document's start or end marker (`--- `, `... `) at a line's
+        // start: a value may start after it (`--- [[[`).
+        let marker = quote.is_none()
+            && (line.starts_with("---") || line.starts_with("..."))
+            && line[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == ' ' || c == '\t');
         // Where the token being read began, if it may be a key.
         let mut token = None;
-        let mut chars = line.char_indices().peekable();
+        let mut chars = line
+            .char_indices()
+            .skip(if marker { 3 } else { 0 })
+            .peekable();
+        if marker {
+            start = true;
+        }
         let mut prev = ' ';
         while let Some((col, c)) = chars.next() {
             // A byte-order mark is read past, wherever it stands.
@@ -603,6 +617,24 @@ mod tests {
         // A quote inside a plain scalar starts nothing: the brackets after
         // it count.
         assert_eq!(too_deep(&format!("a: [it's{brackets}")), Some(1));
+        // A document's markers are followed by a value: brackets after
+        // them count, with an anchor or a tag between, on any document.
+        for marker in [
+            "--- ",
+            "---\t",
+            "--- &a ",
+            "--- !t ",
+            "# c\n--- ",
+            "a: 1\n...\n--- ",
+        ] {
+            assert!(
+                too_deep(&format!("{marker}{brackets}")).is_some(),
+                "{marker}"
+            );
+        }
+        // `---` inside a line, or followed by text, is text.
+        assert_eq!(too_deep(&format!("a: x --- {brackets}")), None);
+        assert_eq!(too_deep(&format!("---x {brackets}")), None);
     }
 
     /// A value tree of text that looks like YAML's indicators: brackets,
