@@ -73,16 +73,24 @@ impl LoadError {
                 (e.line, e.column) = (Some(l), Some(c));
             }
         }
-        // `curp: {{curp}}` unquoted is a flow mapping in a flow mapping.
-        let unquoted_placeholder = e.line.is_some_and(|line| {
-            text.lines().nth(line - 1).is_some_and(|l| {
-                l.match_indices("{{")
-                    .any(|(at, _)| !l[..at].ends_with(['"', '\'']))
+        // `curp: {{curp}}` unquoted is a flow mapping in a flow mapping
+        // (serde's "invalid type: map"), `{{curp}}-001` one with text
+        // after it (libyaml's "did not find expected key").
+        let unquoted_placeholder = e.line.and_then(|line| {
+            let l = text.lines().nth(line.checked_sub(1)?)?;
+            let (at, _) = l
+                .match_indices("{{")
+                .find(|(at, _)| !l[..*at].ends_with(['"', '\'']))?;
+            let name = &l[at..];
+            Some(match name.find("}}") {
+                Some(end) if end <= 64 => name[..end + 2].to_string(),
+                _ => "{{curp}}".to_string(),
             })
         });
-        if unquoted_placeholder && e.message.starts_with("invalid type: map") {
-            e.message
-                .push_str(": a placeholder is text, written in quotes (\"{{curp}}\")");
+        if let Some(placeholder) = unquoted_placeholder {
+            e.message.push_str(&format!(
+                ": a placeholder is text, written in quotes with any text around it (\"{placeholder}\")"
+            ));
         }
         if e.line.is_none() && e.message.contains("more than one document") {
             // The first `---` after some content, in one pass.
@@ -145,13 +153,94 @@ fn route_params(path: &str) -> usize {
     path.split("{{").map(|part| part.matches('{').count()).sum()
 }
 
+/// A YAML document as [`check_yaml`] walks it: a mapping's entries as
+/// written, none merged or dropped. serde_yaml_ng's `Value` compares keys
+/// as values (`True:` and `true:`, `~:` and `null:` are one key to it),
+/// where the loaders read each key as the text it is written with.
+enum Node {
+    Text(String),
+    Float(f64),
+    Other,
+    Sequence(Vec<Node>),
+    Mapping(Vec<(Node, Node)>),
+}
+
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
+        use serde::de::{EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+
+        struct Any;
+
+        impl<'de> Visitor<'de> for Any {
+            type Value = Node;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::Text(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Node, E> {
+                Ok(Node::Text(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+                Ok(Node::Float(v))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_i128<E>(self, _: i128) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_u128<E>(self, _: u128) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Other)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+                Node::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Node::Sequence(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Node::Mapping(entries))
+            }
+            // A tagged value (`!t x`): the value under its tag.
+            fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Node, A::Error> {
+                let (_tag, value) = data.variant::<serde::de::IgnoredAny>()?;
+                value.newtype_variant()
+            }
+        }
+
+        d.deserialize_any(Any)
+    }
+}
+
 /// What the typed loaders cannot see in a user's file, checked on the YAML
 /// itself: a key written twice in one mapping (the typed maps would keep
 /// the last silently), a merge key (`<<`), which serde does not apply (in a
 /// body it would reach clients as a literal `"<<"` key), and `.inf` or
 /// `.nan`, which JSON cannot carry (a client would get `null`).
 pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
-    use serde_yaml_ng::Value;
     // Before anything is built of it: how deep its flow collections nest,
     // how far its aliases expand it, and its keys as the loaders read them
     // (`1:` and `"1":` are two keys to YAML, one to a loader, which keeps
@@ -169,7 +258,7 @@ pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
         });
     }
     crate::yaml::replay(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
-    let doc: Value =
+    let doc: Node =
         serde_yaml_ng::from_str(text).map_err(|e| LoadError::from_yaml_in(file, text, &e))?;
     /// Where a value stands: its parent's path and its own key or index,
     /// written out only for the error (a long key over many values would
@@ -197,10 +286,13 @@ pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
     }
     /// The first unsupported thing under `v`: its path, a needle for its
     /// line, and what is wrong.
-    fn unsupported(v: &Value, at: &At) -> Option<(String, String, String)> {
+    fn unsupported(v: &Node, at: &At) -> Option<(String, String, String)> {
         match v {
-            Value::Mapping(m) => m.iter().find_map(|(k, v)| {
-                let key = k.as_str().unwrap_or("");
+            Node::Mapping(m) => m.iter().find_map(|(k, v)| {
+                let key = match k {
+                    Node::Text(k) => k.as_str(),
+                    _ => "",
+                };
                 if key == "<<" {
                     return Some((at.path(), "<<".to_string(), "merge keys (<<) are not supported: refer to the whole anchored value (*name), or write the keys out".to_string()));
                 }
@@ -211,7 +303,7 @@ pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
                 };
                 unsupported(v, &inner)
             }),
-            Value::Sequence(items) => items.iter().enumerate().find_map(|(i, v)| {
+            Node::Sequence(items) => items.iter().enumerate().find_map(|(i, v)| {
                 let inner = At {
                     parent: Some(at),
                     key: None,
@@ -219,10 +311,9 @@ pub fn check_yaml(file: &str, text: &str) -> Result<(), LoadError> {
                 };
                 unsupported(v, &inner)
             }),
-            Value::Tagged(t) => unsupported(&t.value, at),
-            Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Some((
+            Node::Float(f) if !f.is_finite() => Some((
                 at.path(),
-                if n.is_nan() { ".nan" } else { ".inf" }.to_string(),
+                if f.is_nan() { ".nan" } else { ".inf" }.to_string(),
                 "JSON has no infinity or NaN (a client would get null): write a number, or a string".to_string(),
             )),
             _ => None,
@@ -1015,6 +1106,24 @@ mod tests {
         let b = intern(&String::from("names_are_kept_once"));
         assert!(std::ptr::eq(a, b), "one copy per distinct name");
         assert_ne!(intern("another_name"), a);
+    }
+
+    #[test]
+    fn check_yaml_reads_keys_as_written_and_looks_under_tags() {
+        // Two spellings of one YAML value are two keys to the loaders.
+        for two in ["{True: a, true: b}", "{~: a, null: b}", "{0x10: a, 16: b}"] {
+            assert!(check_yaml("f.yaml", two).is_ok(), "{two}");
+        }
+        assert!(check_yaml("f.yaml", "{a: 1, a: 2}").is_err());
+        // Under a tag, `.inf` and `<<` are still found, at their path.
+        for (text, field, needle) in [
+            ("a: !t [1, .inf]", "a[1]", "infinity"),
+            ("a: !t {<<: {b: 1}}", "a", "merge keys"),
+        ] {
+            let e = check_yaml("f.yaml", text).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{text}: {e}");
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
     }
 
     const OK: &str = r#"
