@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::common::{config, temp_dir, Resp, Sandbox, ADMIN_READS};
+use crate::common::{config, provider_requests, temp_dir, Resp, Sandbox, ADMIN_READS};
 
 use mxid_sandbox::engine::clock::Start;
 use mxid_sandbox::engine::latency::Latency;
@@ -777,6 +777,68 @@ async fn journal_records_and_filters() {
     assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
 }
 
+// README, Admin API: the journal's `curp` filter reads a CURP "in any
+// case": a CURP sent in lower case (every provider reads it so) is found by
+// the filter in upper case as in lower case, on every provider.
+#[tokio::test]
+async fn the_curp_filter_finds_a_curp_sent_in_lower_case_on_every_provider() {
+    let sb = Sandbox::start().await;
+    let lower = CURP.to_lowercase();
+    let mut wrong = Vec::new();
+    for p in provider_requests(&lower) {
+        let ns = format!("curp-{}", p.0);
+        let r = sb.provider_post(&p, &[("x-sandbox-namespace", &ns)]).await;
+        for filter in [CURP, lower.as_str()] {
+            let found = sb
+                .admin_count(&format!("/__admin/requests?namespace={ns}&curp={filter}"))
+                .await;
+            if found != 1 {
+                wrong.push(format!(
+                    "{} (answered {}): curp={filter} found {found}",
+                    p.0, r.status
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+// README, Admin API: the journal's `path` filter reads a path "with letter
+// case and one trailing slash aside, as an override's `path` is read: a
+// request that nss, accuauth or validacurp, which read their paths in
+// their case, answered 404 for its case is listed too". nss reads
+// `/API/V1/IMSS/NSS` as no path of its own (its 404 `not_found`), and
+// `?path=/api/v1/imss/nss` lists that request beside nss's own 200.
+#[tokio::test]
+async fn the_path_filter_lists_a_case_sensitive_providers_404_for_another_case() {
+    let sb = Sandbox::start().await;
+    let nss = [("x-api-key", "k")];
+    let ok = sb
+        .post("/api/v1/imss/nss", &nss, json!({ "curp": CURP }))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let upper = sb
+        .post("/API/V1/IMSS/NSS", &nss, json!({ "curp": CURP }))
+        .await;
+    assert_eq!(upper.status, 404, "{}", upper.text());
+    let found = sb
+        .admin_get("/__admin/requests?path=/api/v1/imss/nss")
+        .await;
+    let listed: Vec<(&str, &Value)> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap(), &e["status"]))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("/api/v1/imss/nss", &json!(200)),
+            ("/API/V1/IMSS/NSS", &json!(404))
+        ]
+    );
+}
+
 // README, Admin API: the journal route is printed as
 // `GET /__admin/requests?provider=&path=&curp=&limit=`, and an empty filter
 // is no filter (README, Decisions: "`?namespace=` with an empty value means
@@ -1520,6 +1582,51 @@ async fn reload_keeps_the_old_set_on_bad_yaml() {
     let r = sb.admin_post("/__admin/reload", json!({})).await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.json()["error"].as_str().unwrap().contains("curpv5.yaml"));
+
+    // Past the bounds a user's file meets before it is parsed (README, The
+    // scenario files: flow collections nested "at most 128 deep", aliases
+    // expanding it to at most "262,144 values"), as a reload reads it too:
+    // refused at once, naming the bound, and the old scenarios answer on.
+    let probe = |body: &str| {
+        original.replacen(
+            "      unavailable:\n",
+            &format!("      probe:\n        description: x\n        status: 200\n        body:{body}\n      unavailable:\n"),
+            1,
+        )
+    };
+    let big = "x".repeat(128 * 1024);
+    let bomb = probe(&format!(
+        "\n          a: &a \"{big}\"\n          b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n          c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n          d: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]"
+    ));
+    let deep = probe(&format!(" {}", "[".repeat(100_000)));
+    for (what, text, says) in [
+        ("bomb", bomb, "262,144 values"),
+        ("deep", deep, "deeper than 128"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let started = Instant::now();
+        let r = sb.admin_post("/__admin/reload", json!({})).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{what}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(r.status, 400, "{what}: {}", r.text());
+        assert!(r.text().contains(says), "{what}: {}", r.text());
+        let forced = sb
+            .post(
+                PATH,
+                &[KEY, ("x-sandbox-scenario", "probe")],
+                json!({"curp": CURP}),
+            )
+            .await;
+        assert_ne!(
+            forced.scenario(),
+            "probe",
+            "{what}: the refused file was taken"
+        );
+        assert_eq!(bycurp(&sb, CURP).await.status, 200, "{what}");
+    }
 
     // Fixed, with a new scenario: 200, and it answers.
     let fixed = original.replacen(

@@ -1885,6 +1885,11 @@ async fn success_after_two_failures() {
     assert_eq!(list[0]["completedAt"], "2024-05-15T10:30:02.000000-06:00");
 }
 
+// README, async admin routes: after `DELETE /__admin/webhooks/{apikey}`,
+// "a verification waiting for its next attempt to it reads 3 until that
+// attempt falls due, and then, with no other target for the apikey … and
+// none set again meanwhile, completes (4) undelivered, with no further
+// attempt listed".
 #[tokio::test]
 async fn a_target_removed_between_attempts_completes_it_undelivered() {
     let (sb, hook) = hooked().await;
@@ -1894,9 +1899,13 @@ async fn a_target_removed_between_attempts_completes_it_undelivered() {
     assert_eq!(status_code(&sb, &id).await, 3);
     let r = sb.admin_delete(&format!("/__admin/webhooks/{KEY}")).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(status_code(&sb, &id).await, 3, "right after the DELETE");
+    sb.advance("899s").await;
+    assert_eq!(status_code(&sb, &id).await, 3, "a second before the retry");
     // The retry finds no target: completed, undelivered, nothing more sent.
-    sb.advance("15m").await;
+    sb.advance("1s").await;
     assert_eq!(status_code(&sb, &id).await, 4);
+    sb.advance("3h").await;
     assert_eq!(hook.received().len(), 1);
     assert_eq!(deliveries(&sb).await.len(), 1);
     let list = sb.admin_get("/__admin/verifications").await;
@@ -1904,6 +1913,23 @@ async fn a_target_removed_between_attempts_completes_it_undelivered() {
     // Removing it again: there is none.
     let r = sb.admin_delete(&format!("/__admin/webhooks/{KEY}")).await;
     assert_eq!(r.status, 404, "{}", r.text());
+}
+
+// README, async timeline: at `processing_delay` a verification goes "4
+// Completed at once when the apikey has no webhook target": so it does
+// when its target is removed before the first attempt, with no attempt
+// listed.
+#[tokio::test]
+async fn a_target_removed_before_the_first_attempt_completes_it_with_none_listed() {
+    let (sb, hook) = hooked().await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    let r = sb.admin_delete(&format!("/__admin/webhooks/{KEY}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(status_code(&sb, &id).await, 1);
+    sb.advance("2s").await;
+    assert_eq!(status_code(&sb, &id).await, 4);
+    assert_eq!(deliveries(&sb).await.len(), 0);
+    assert_eq!(hook.received().len(), 0);
 }
 
 #[tokio::test]
@@ -2332,13 +2358,14 @@ async fn the_webhook_url_flag_is_the_default_target() {
 // README "Command line": "A webhook URL may carry user info
 // (`http://user:pw@host/hook`, percent-encoded): it is sent as
 // `Authorization: Basic …`, as HTTP sends credentials, and the request goes
-// to the URL without it." Such a URL is taken, by the admin API as by
-// `--webhook-url`, with its port or without (the port is read after the
-// user info).
+// to the URL without it": its path and query as written, its Host the
+// host and port alone, no header but the Authorization carrying the user
+// info. Such a URL is taken, by the admin API as by `--webhook-url`, with
+// its port or without (the port is read after the user info).
 #[tokio::test]
 async fn a_webhook_urls_user_info_is_sent_as_basic_credentials() {
     let hook = Hook::start().await;
-    let with_user = hook.url.replacen("http://", "http://user:p%40ss@", 1);
+    let with_user = hook.url.replacen("http://", "http://user:p%40ss@", 1) + "?q=1";
     // Set with the admin API.
     let sb = Sandbox::start().await;
     set_webhook(&sb, KEY, json!({ "url": with_user })).await;
@@ -2363,11 +2390,21 @@ async fn a_webhook_urls_user_info_is_sent_as_basic_credentials() {
     served.advance("2s").await;
     let got = hook.received();
     assert_eq!(got.len(), 2, "{got:#?}");
+    let authority = hook.root.trim_start_matches("http://");
     for r in &got {
-        assert_eq!(r.target, "/hook");
+        assert_eq!(r.target, "/hook?q=1");
         // base64("user:p@ss")
         assert_eq!(r.header("authorization"), Some("Basic dXNlcjpwQHNz"));
         assert_eq!(r.header("apikey"), Some(KEY));
+        // The user info is nowhere else: not in the Host, nor any header.
+        assert_eq!(r.header("host"), Some(authority));
+        assert!(
+            r.headers
+                .values()
+                .all(|v| !String::from_utf8_lossy(v.as_bytes()).contains("user")),
+            "{:?}",
+            r.headers
+        );
     }
 
     // Without its port (80), taken all the same.

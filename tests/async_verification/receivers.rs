@@ -999,11 +999,35 @@ async fn with_a_zero_interval_every_attempt_is_spent_in_one_move() {
     assert_eq!(rx.got().len(), 7);
 }
 
+/// A first attempt for apikey `k` to an admin target answering 500, then
+/// that target removed: the verification's id, and the failing target.
+async fn first_attempt_failed_then_removed(sb: &Sandbox) -> (String, Rx) {
+    let failing = answering(ok_answer("500 Err", "{}")).await;
+    set_url(sb, "k", &failing.url).await;
+    let id = create(sb, "k").await;
+    sb.advance("2s").await;
+    assert_eq!(status_of(sb, "k", &id).await, 3);
+    assert_eq!(sb.admin_delete("/__admin/webhooks/k").await.status, 200);
+    (id, failing)
+}
+
+/// Asserts that the retry of `id`, after its first attempt to `failing`,
+/// was delivered to `url`, and the verification completed.
+async fn retried_and_delivered_to(sb: &Sandbox, id: &str, failing: &Rx, url: &str) {
+    let d = deliveries(sb, id).await;
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert_eq!(d[1]["url"], url);
+    assert_eq!(d[1]["outcome"], "delivered");
+    assert_eq!(status_of(sb, "k", id).await, 4);
+    assert_eq!(failing.got().len(), 1);
+}
+
 // README, Webhooks: "The target is looked up at each attempt, so a `PUT`, a
 // `DELETE` ... moves the next attempt"; the target is, first match wins, the
-// admin PUT, the fixtures, `--webhook-url`. Deleting the admin target of an
-// apikey that `--webhook-url` also covers moves the next attempt to the
-// flag's URL (see the open question on the DELETE row's wording).
+// admin PUT, the fixtures, `--webhook-url`; and the DELETE row: "with no
+// other target for the apikey (a fixture's, `--webhook-url`)". Deleting the
+// admin target of an apikey that `--webhook-url` also covers moves the next
+// attempt to the flag's URL.
 #[tokio::test]
 async fn a_deleted_admin_target_falls_back_to_the_webhook_url_flag() {
     let fallback = recording().await;
@@ -1012,17 +1036,43 @@ async fn a_deleted_admin_target_falls_back_to_the_webhook_url_flag() {
         ..config()
     })
     .await;
-    let failing = answering(ok_answer("500 Err", "{}")).await;
-    set_url(&sb, "k", &failing.url).await;
-    let id = create(&sb, "k").await;
-    sb.advance("2s").await;
-    assert_eq!(sb.admin_delete("/__admin/webhooks/k").await.status, 200);
+    let (id, failing) = first_attempt_failed_then_removed(&sb).await;
     sb.advance("15m").await;
-    let d = deliveries(&sb, &id).await;
-    assert_eq!(d.len(), 2, "{d:#?}");
-    assert_eq!(d[1]["url"], fallback.url.as_str());
-    assert_eq!(d[1]["outcome"], "delivered");
+    retried_and_delivered_to(&sb, &id, &failing, &fallback.url).await;
     assert_eq!(fallback.got()[0].header("apikey"), Some("k"));
+}
+
+// The same with a fixture's target for the apikey (README, DELETE row: "no
+// other target for the apikey (a fixture's, …)"): the next attempt goes to
+// it.
+#[tokio::test]
+async fn a_deleted_admin_target_falls_back_to_a_fixtures_target() {
+    let fallback = recording().await;
+    // A JSON string is a YAML double-quoted scalar.
+    let creds = format!("async:\n  webhooks:\n    k: {}\n", json!(fallback.url));
+    let (dir, _gone) = common::folder("receivers-fixture-target", &[("credentials.yaml", &creds)]);
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let (id, failing) = first_attempt_failed_then_removed(&sb).await;
+    sb.advance("15m").await;
+    retried_and_delivered_to(&sb, &id, &failing, &fallback.url).await;
+}
+
+// README, DELETE row: the verification completes undelivered only with
+// "none set again meanwhile": a target PUT again before the next attempt
+// falls due takes it.
+#[tokio::test]
+async fn a_target_set_again_after_the_delete_takes_the_next_attempt() {
+    let sb = Sandbox::start().await;
+    let (id, failing) = first_attempt_failed_then_removed(&sb).await;
+    sb.advance("5m").await;
+    let again = recording().await;
+    set_url(&sb, "k", &again.url).await;
+    sb.advance("10m").await;
+    retried_and_delivered_to(&sb, &id, &failing, &again.url).await;
 }
 
 // README, Webhooks: "Every attempt runs on its own task: a target that hangs

@@ -100,6 +100,63 @@ impl Drop for RemovedOnDrop {
     }
 }
 
+/// A fresh folder holding `files` (name, text), removed when the guard
+/// drops.
+pub fn folder(tag: &str, files: &[(&str, &str)]) -> (PathBuf, RemovedOnDrop) {
+    let dir = temp_dir(tag);
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    (dir.clone(), RemovedOnDrop(dir))
+}
+
+/// One request per provider: (provider, path, credential headers, JSON
+/// body).
+pub type ProviderRequest = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    String,
+);
+
+/// A request each provider answers `success` for `curp`, in the order
+/// curpv5, nss, accuauth, validacurp, async.
+pub fn provider_requests(curp: &str) -> Vec<ProviderRequest> {
+    let body = |field: &str| serde_json::json!({ field: curp }).to_string();
+    vec![
+        (
+            "curpv5",
+            "/api/curp/bycurp",
+            vec![("apikey", "k")],
+            body("curp"),
+        ),
+        (
+            "nss",
+            "/api/v1/imss/nss",
+            vec![("x-api-key", "k")],
+            body("curp"),
+        ),
+        (
+            "accuauth",
+            "/verify/id_check",
+            vec![("x-df-api-id", "id"), ("x-df-api-secret", "s")],
+            body("id_number"),
+        ),
+        (
+            "validacurp",
+            "/curp/getData",
+            vec![("authorization", "Bearer t")],
+            body("curp"),
+        ),
+        (
+            "async",
+            "/api/AsyncVerication/NssByCurp",
+            vec![("apikey", "k")],
+            body("curp"),
+        ),
+    ]
+}
+
 /// The sandbox served in the test's own runtime (`mxid_sandbox::serve` on
 /// port 0); talked to through [`Http`], which it derefs to.
 pub struct Sandbox {
@@ -289,6 +346,16 @@ impl Http {
         h.extend_from_slice(headers);
         self.send("POST", path, &h, serde_json::to_vec(&body).unwrap())
             .await
+    }
+
+    /// POSTs the provider request `p` (see [`provider_requests`]), with
+    /// the `extra` headers.
+    pub async fn provider_post(&self, p: &ProviderRequest, extra: &[(&str, &str)]) -> Resp {
+        let (_, path, creds, body) = p;
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(creds);
+        h.extend_from_slice(extra);
+        self.send("POST", path, &h, body.clone()).await
     }
 
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Resp {

@@ -5,7 +5,7 @@
 //! All through the real binary (`Served`).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -95,14 +95,26 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// An IPv4 address of this machine that is not the loopback, if it has one
-/// (the source address a datagram socket picks; nothing is sent).
+/// An address of this machine that is not the loopback, of the family of
+/// `peer`, if it has one (the source address a datagram socket picks to
+/// reach `peer`; nothing is sent).
+fn non_loopback(peer: SocketAddr) -> Option<IpAddr> {
+    let any = if peer.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect(peer).ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// An IPv4 address of this machine that is not the loopback, if it has one.
 fn non_loopback_v4() -> Option<std::net::Ipv4Addr> {
-    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    s.connect("192.0.2.200:9").ok()?;
-    match s.local_addr().ok()?.ip() {
-        std::net::IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
-        _ => None,
+    match non_loopback(SocketAddr::from(([192, 0, 2, 200], 9)))? {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(_) => None,
     }
 }
 
@@ -323,6 +335,42 @@ fn wildcard_binds_warn_without_a_token_and_serve_both_families() {
     let v4 = SocketAddr::from(([127, 0, 0, 1], addr_of(&served).port()));
     let stderr = stderr_up_to_a_request(&mut served, v4);
     assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+// README, --host: "any other than a loopback one (`::ffff:127.0.0.1` is
+// one) without `--admin-token` prints a warning". Beside the wildcards,
+// each of this machine's own addresses: IPv4, IPv4 written as IPv6, and
+// IPv6, written plain and, as the ready line writes it, bracketed: warned
+// of without a token and not with one. (A machine with none has nothing
+// to check.)
+#[test]
+fn a_specific_non_loopback_address_warns_without_a_token_and_not_with_one() {
+    let mut hosts: Vec<String> = Vec::new();
+    let v6_peer = SocketAddr::from(("2001:db8::200".parse::<IpAddr>().unwrap(), 9));
+    for ip in [non_loopback_v4().map(IpAddr::V4), non_loopback(v6_peer)]
+        .into_iter()
+        .flatten()
+    {
+        hosts.push(ip.to_string());
+        match ip {
+            IpAddr::V4(v4) => hosts.push(v4.to_ipv6_mapped().to_string()),
+            IpAddr::V6(_) => hosts.push(format!("[{ip}]")),
+        }
+    }
+    for host in &hosts {
+        for token in [&[][..], &["--admin-token", "t"]] {
+            let mut args = vec!["--host", host, "--port", "0", "--log-requests"];
+            args.extend_from_slice(token);
+            let mut served = Served::start(&args, &[]);
+            let addr = addr_of(&served);
+            let stderr = stderr_up_to_a_request(&mut served, addr);
+            assert_eq!(
+                stderr.contains(WARNING),
+                token.is_empty(),
+                "{host} {token:?}: {stderr}"
+            );
+        }
+    }
 }
 
 // README: "An empty `MXID_` variable is the same as an unset one";

@@ -1,6 +1,6 @@
 //! Response headers and framing of answers a user's scenario file shapes:
 //! one `Allow` on a 405, `Content-Length` on every answer but a 204's, over
-//! HTTP/1.1 and HTTP/2 alike.
+//! HTTP/1.1 and HTTP/2 alike; and no CORS header on any answer.
 
 use std::path::Path;
 
@@ -141,30 +141,137 @@ async fn an_empty_answer_states_content_length_0_over_http2_as_over_http11() {
     );
 }
 
-// README, Decisions: "No CORS": a browser's preflight gets the endpoint's
-// 405 with its `Allow`, in the provider's shape, and no `Access-Control-*`
-// header, on a provider's route as on the admin API's.
+/// A browser's CORS preflight.
+const PREFLIGHT: [(&str, &str); 3] = [
+    ("origin", "http://localhost:3000"),
+    ("access-control-request-method", "POST"),
+    ("access-control-request-headers", "apikey, content-type"),
+];
+
+/// Whether `r` carries no `Access-Control-*` header.
+fn no_cors_header(r: &Resp) -> bool {
+    r.headers
+        .keys()
+        .all(|k| !k.as_str().starts_with("access-control-"))
+}
+
+/// `path` with each `{param}` written `x`: a request path that reaches it.
+fn with_params_filled(path: &str) -> String {
+    let mut filled = String::new();
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                filled.push('x');
+            }
+            '}' => inside = false,
+            _ if !inside => filled.push(c),
+            _ => {}
+        }
+    }
+    filled
+}
+
+// README, Decisions: "No CORS": "the sandbox sends no `Access-Control-*`
+// header, and a browser's preflight (`OPTIONS`) gets the endpoint's 405
+// with its `Allow`, in the provider's shape". On every path of the
+// catalog, the preflight gets what another method the endpoint does not
+// take (`PATCH`) gets: the 405, the same `Allow`, the same body (ids a
+// provider draws per answer aside); and on the admin API its own 405.
 #[tokio::test]
 async fn a_browser_preflight_gets_the_405_and_no_cors_header() {
     let sb = Sandbox::start().await;
-    let preflight = [
-        ("origin", "http://localhost:3000"),
-        ("access-control-request-method", "POST"),
-        ("access-control-request-headers", "apikey, content-type"),
-    ];
-    for (path, allow) in [
-        ("/api/curp/bycurp", "POST"),
-        ("/__admin/requests", "GET, DELETE, HEAD"),
-    ] {
-        let r = sb.send("OPTIONS", path, &preflight, "").await;
-        assert_eq!((r.status, r.header("allow")), (405, Some(allow)), "{path}");
-        assert!(
-            r.headers
-                .keys()
-                .all(|k| !k.as_str().starts_with("access-control-")),
-            "{path}: {:?}",
-            r.headers
-        );
-        assert!(r.json().is_object(), "{path}: {}", r.text());
+    let catalog = sb.admin_get("/__admin/scenarios").await;
+    let mut paths: Vec<(String, String)> = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["provider"].as_str().unwrap().to_string(),
+                with_params_filled(r["path"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    assert!(paths.len() >= 10, "{paths:?}");
+    // Ids a provider draws per answer (accuauth's request_id) aside.
+    let masked = |r: &Resp, method: &str| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&r.text().replace(method, "METHOD")).unwrap();
+        if let Some(o) = v.as_object_mut() {
+            for (k, val) in o.iter_mut() {
+                if k.to_lowercase().contains("id") {
+                    *val = "ID".into();
+                }
+            }
+        }
+        v
+    };
+    let mut wrong = Vec::new();
+    for (provider, path) in &paths {
+        let pre = sb.send("OPTIONS", path, &PREFLIGHT, "").await;
+        let other = sb.send("PATCH", path, &PREFLIGHT[..1], "").await;
+        if (pre.status, other.status) != (405, 405) {
+            wrong.push(format!(
+                "{provider} {path}: OPTIONS {} PATCH {}",
+                pre.status, other.status
+            ));
+            continue;
+        }
+        if pre.header("allow").is_none() || pre.header("allow") != other.header("allow") {
+            wrong.push(format!(
+                "{provider} {path}: Allow {:?} vs {:?}",
+                pre.header("allow"),
+                other.header("allow")
+            ));
+        }
+        if !no_cors_header(&pre) || !no_cors_header(&other) {
+            wrong.push(format!("{provider} {path}: {:?}", pre.headers));
+        }
+        let (a, b) = (masked(&pre, "OPTIONS"), masked(&other, "PATCH"));
+        if a != b {
+            wrong.push(format!("{provider} {path}: OPTIONS {a} vs PATCH {b}"));
+        }
     }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    let r = sb
+        .send("OPTIONS", "/__admin/requests", &PREFLIGHT, "")
+        .await;
+    assert_eq!(
+        (r.status, r.header("allow")),
+        (405, Some("GET, DELETE, HEAD"))
+    );
+    assert!(no_cors_header(&r), "{:?}", r.headers);
+    assert!(r.json().is_object(), "{}", r.text());
+}
+
+// README, Decisions: "the sandbox sends no `Access-Control-*` header":
+// nor on the answers to a browser's requests (an `Origin` sent), a
+// provider's success or its error, the admin API's or a 404.
+#[tokio::test]
+async fn no_answer_to_a_request_with_an_origin_carries_a_cors_header() {
+    let sb = Sandbox::start().await;
+    let origin = PREFLIGHT[0];
+    let mut wrong = Vec::new();
+    for p in provider_requests("PXNE660720HMCXTN06") {
+        let (provider, path) = (p.0, p.1);
+        for r in [
+            sb.provider_post(&p, &[origin]).await,
+            sb.send("POST", path, &[origin], "{").await,
+        ] {
+            if !no_cors_header(&r) {
+                wrong.push(format!("{provider} {}: {:?}", r.status, r.headers));
+            }
+        }
+    }
+    for path in ["/__admin/health", "/__admin/requests", "/nowhere"] {
+        let r = sb.get(path, &[origin]).await;
+        if !no_cors_header(&r) {
+            wrong.push(format!("{path}: {:?}", r.headers));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

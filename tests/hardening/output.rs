@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{temp_dir, RemovedOnDrop, Served};
+use crate::common::{provider_requests, temp_dir, RemovedOnDrop, Served};
 use mxid_sandbox::stderr::printable;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
@@ -486,27 +486,24 @@ async fn ready_line_brackets_an_ipv6_address() {
     assert_eq!(served.get("/__admin/health", &[]).await.status, 200);
 }
 
-// The log line's format: `WHO METHOD PATH -> STATUS SCENARIO`, WHO the
-// provider's id, `admin`, or `-`; no query, no header.
+// README, Command line: `--log-requests` writes "`WHO METHOD PATH -> STATUS
+// SCENARIO` (WHO a provider's id, `admin` or `-`; no query, no header": each
+// provider's request under its id, with its path, status and scenario.
 #[tokio::test]
 async fn log_line_format_is_who_method_path_status_scenario() {
     let served = logging(&[]);
-    let ok = served
-        .post(
-            PATH,
-            &[("apikey", "k")],
-            serde_json::json!({ "curp": CURP }),
-        )
-        .await;
-    assert_eq!(ok.status, 200);
+    for p in provider_requests(CURP) {
+        let r = served.provider_post(&p, &[]).await;
+        assert_eq!(r.status, 200, "{}: {}", p.1, r.text());
+    }
     assert_eq!(served.get("/__admin/health?x=1", &[]).await.status, 200);
     assert_eq!(served.get("/nowhere?q=1", &[]).await.status, 404);
     let log = log_of(served).await;
     let lines: Vec<&str> = log.lines().collect();
-    assert!(
-        lines.contains(&"curpv5 POST /api/curp/bycurp -> 200 success"),
-        "{log}"
-    );
+    for (provider, path, _, _) in provider_requests(CURP) {
+        let want = format!("{provider} POST {path} -> 200 success");
+        assert!(lines.contains(&want.as_str()), "{want}: {log}");
+    }
     assert!(
         lines.contains(&"admin GET /__admin/health -> 200 -"),
         "{log}"
@@ -766,6 +763,41 @@ async fn a_log_line_is_bounded_like_a_journal_entry() {
     );
 }
 
+// README, Command line: `--log-requests` writes "the method and path cut
+// at 2 KB as the journal cuts them": a path whose 2,048th byte falls
+// inside a character, and a 3,000-byte extension method, are logged as
+// the journal lists them, to the byte.
+#[tokio::test]
+async fn the_log_cuts_method_and_path_exactly_as_the_journal_does() {
+    let served = logging(&[]);
+    let path = format!("/{}\u{e9}{}", "a".repeat(2046), "b".repeat(500));
+    let method = "M".repeat(3000);
+    for (m, p) in [("GET", path.as_str()), (method.as_str(), "/short")] {
+        let head = format!("{m} {p} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let status = raw(&addr(&served), head.as_bytes()).await;
+        assert!(status.starts_with("HTTP/1.1 404"), "{status}");
+    }
+    let entries = served.admin_get("/__admin/requests").await;
+    let entries = entries.as_array().unwrap().clone();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["path"].as_str().unwrap().len(), 2047);
+    assert_eq!(entries[1]["method"].as_str().unwrap().len(), 2048);
+    let log = log_of(served).await;
+    // The journal's read is logged too, as `admin`.
+    let lines: Vec<&str> = log.lines().filter(|l| l.starts_with("- ")).collect();
+    let want: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "- {} {} -> 404 not_found",
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(lines, want);
+}
+
 // A stderr pipe whose reader is alive but not reading (a harness that
 // pipes stderr and reads it only at the end, as `Served` does; a paused
 // `less`) fills after 64 KB. The lines are written by a thread of their
@@ -858,24 +890,22 @@ fn printable_escapes_every_bidi_control_character() {
     assert!(raw.is_empty(), "left raw: {raw:?}");
 }
 
-// The same through the binary: a path carrying U+061C reaches the
-// `--log-requests` line as an escape.
+// The same through the binary, each as the escape the README names
+// (`\u{2028}`): a path's U+2028, U+0085 (NEL), U+009B (CSI), U+202E and
+// U+061C (bidirectional controls) reach the `--log-requests` line as
+// escapes, the rest of the line as sent.
 #[tokio::test]
-async fn log_line_escapes_an_arabic_letter_mark_in_the_path() {
-    let served = Served::start(&["--port", "0", "--time-scale", "0", "--log-requests"], &[]);
-    let addr = served.base.trim_start_matches("http://").to_string();
-    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let mut req = b"GET /x".to_vec();
-    req.extend_from_slice("\u{61c}".as_bytes());
-    req.extend_from_slice(b"y HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-    tcp.write_all(&req).await.unwrap();
-    let mut got = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut got)).await;
-    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 404"));
-    served.terminate();
-    let (_, log) = served.exited_within(Duration::from_secs(10)).await;
-    assert!(log.contains("GET /x"), "{log}");
-    assert!(!log.contains('\u{61c}'), "U+061C written raw: {log:?}");
+async fn log_line_writes_a_paths_separators_and_controls_as_escapes() {
+    let served = logging(&[]);
+    let path = "/x\u{2028}y\u{85}z\u{9b}w\u{202e}v\u{61c}u";
+    let head = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    let status = raw(&addr(&served), head.as_bytes()).await;
+    assert!(status.starts_with("HTTP/1.1 404"), "{status}");
+    let log = log_of(served).await;
+    assert_eq!(
+        log,
+        "- GET /x\\u{2028}y\\u{85}z\\u{9b}w\\u{202e}v\\u{61c}u -> 404 not_found\n"
+    );
 }
 
 // README, Command line: "the lines past its queue of 1,024 are dropped, and

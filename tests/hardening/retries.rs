@@ -14,53 +14,10 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::common::{self, config, Sandbox};
+use crate::common::{self, config, provider_requests, ProviderRequest, Sandbox};
 use mxid_sandbox::Config;
 
 const EPN: &str = "PXNE660720HMCXTN06";
-
-/// One request per provider: (provider, path, credential headers, body).
-type ProviderRequest = (
-    &'static str,
-    &'static str,
-    Vec<(&'static str, &'static str)>,
-    String,
-);
-
-fn provider_requests(curp: &str) -> Vec<ProviderRequest> {
-    vec![
-        (
-            "curpv5",
-            "/api/curp/bycurp",
-            vec![("apikey", "k")],
-            json!({ "curp": curp }).to_string(),
-        ),
-        (
-            "nss",
-            "/api/v1/imss/nss",
-            vec![("x-api-key", "k")],
-            json!({ "curp": curp }).to_string(),
-        ),
-        (
-            "accuauth",
-            "/verify/id_check",
-            vec![("x-df-api-id", "id"), ("x-df-api-secret", "s")],
-            json!({ "id_number": curp }).to_string(),
-        ),
-        (
-            "validacurp",
-            "/curp/getData",
-            vec![("authorization", "Bearer t")],
-            json!({ "curp": curp }).to_string(),
-        ),
-        (
-            "async",
-            "/api/AsyncVerication/NssByCurp",
-            vec![("apikey", "k")],
-            json!({ "curp": curp }).to_string(),
-        ),
-    ]
-}
 
 /// Raw HTTP/1.1 POST text with a JSON body; `extra` are header lines.
 fn raw(path: &str, headers: &[(&str, &str)], body: &str, extra: &str) -> String {
@@ -107,11 +64,18 @@ async fn send_and_give_up(sb: &Sandbox, req: &str, ns: &str, n: usize) {
 
 /// A provider request through the common client, with a namespace.
 async fn send_in(sb: &Sandbox, ns: &str, p: &ProviderRequest) -> common::Resp {
+    sb.provider_post(p, &[("x-sandbox-namespace", ns)]).await
+}
+
+/// Sends `p` in namespace `ns` under 20 s of latency and gives up on it
+/// once it is journaled, then sends it again: the retry's answer.
+async fn abandon_delayed_then_retry(sb: &Sandbox, ns: &str, p: &ProviderRequest) -> common::Resp {
     let (_, path, creds, body) = p;
     let mut h: Vec<(&str, &str)> = creds.clone();
     h.push(("x-sandbox-namespace", ns));
-    h.push(("content-type", "application/json"));
-    sb.send("POST", path, &h, body.clone()).await
+    h.push(("x-sandbox-latency", "20s"));
+    send_and_give_up(sb, &raw(path, &h, body, ""), ns, 1).await;
+    send_in(sb, ns, p).await
 }
 
 /// Reads one HTTP/1.1 response's status line (empty when closed first).
@@ -314,13 +278,9 @@ async fn http2_cancelling_a_burst_of_just_sent_streams_spares_their_delayed_sibl
 async fn an_abandoned_delayed_request_is_journaled_and_counted_and_the_retry_is_the_next_request() {
     let sb = Sandbox::start().await;
     for p in provider_requests(EPN) {
-        let (provider, path, creds, body) = &p;
+        let provider = p.0;
         let ns = format!("lat-{provider}");
-        let mut h: Vec<(&str, &str)> = creds.clone();
-        h.push(("x-sandbox-namespace", &ns));
-        h.push(("x-sandbox-latency", "20s"));
-        send_and_give_up(&sb, &raw(path, &h, body, ""), &ns, 1).await;
-        let retry = send_in(&sb, &ns, &p).await;
+        let retry = abandon_delayed_then_retry(&sb, &ns, &p).await;
         assert_eq!(retry.status, 200, "{provider}: {}", retry.text());
         assert_eq!(retry.scenario(), "success", "{provider}");
         let entries = journal(&sb, &ns).await;
@@ -345,7 +305,7 @@ async fn an_abandoned_delayed_request_is_journaled_and_counted_and_the_retry_is_
                 )
             })
             .collect();
-        let expected: Vec<(String, u64)> = match *provider {
+        let expected: Vec<(String, u64)> = match provider {
             "nss" => vec![(format!("nss:curp:{EPN}"), 2)],
             "accuauth" => vec![(format!("accuauth:same_id:id:{EPN}"), 2)],
             "async" => vec![(format!("async:NssByCurp:{EPN}"), 2)],
@@ -357,8 +317,60 @@ async fn an_abandoned_delayed_request_is_journaled_and_counted_and_the_retry_is_
             .await;
         assert_eq!(
             verifications,
-            if *provider == "async" { 2 } else { 0 },
+            if provider == "async" { 2 } else { 0 },
             "{provider}"
+        );
+    }
+}
+
+/// README, Admin API: a request whose client left while its answer waited
+/// out a latency is "counted where its provider counts …, as the provider
+/// ran it: a client that retries after its own timeout spends one more".
+/// The quotas are such counts, when set: validacurp's per token and
+/// accuauth's per API ID. With a quota of 2, the abandoned request and the
+/// retry spend it, and the next request is `out_of_quota`.
+#[tokio::test]
+async fn an_abandoned_request_spends_the_quotas_too() {
+    let (dir, _gone) = common::folder(
+        "retries-quota",
+        &[
+            (
+                "validacurp.yaml",
+                &include_str!("../../scenarios/validacurp.yaml").replacen(
+                    "quota_per_token: null",
+                    "quota_per_token: 2",
+                    1,
+                ),
+            ),
+            (
+                "accuauth.yaml",
+                &include_str!("../../scenarios/accuauth.yaml").replacen(
+                    "  quota: null",
+                    "  quota: 2",
+                    1,
+                ),
+            ),
+        ],
+    );
+    let sb = Sandbox::start_with(Config {
+        scenarios: mxid_sandbox::Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    for p in provider_requests(EPN) {
+        let provider = p.0;
+        if !["validacurp", "accuauth"].contains(&provider) {
+            continue;
+        }
+        let ns = format!("quota-{provider}");
+        let retry = abandon_delayed_then_retry(&sb, &ns, &p).await;
+        assert_eq!(retry.scenario(), "success", "{provider}: {}", retry.text());
+        let next = send_in(&sb, &ns, &p).await;
+        assert_eq!(
+            next.scenario(),
+            "out_of_quota",
+            "{provider}: the abandoned request was not counted: {}",
+            next.text()
         );
     }
 }

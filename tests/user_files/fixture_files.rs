@@ -2,7 +2,7 @@
 //! line, a persona stated alike by every provider, reload, and the embedded
 //! files beside a folder that has only some of them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
 
@@ -10,7 +10,7 @@ use super::{
     ask, bycurp, get_data, id_check, imss, serving_fixtures, text, verification, verified,
 };
 use super::{load_fixtures, refused, run};
-use crate::common::{curp_for, temp_dir, with_check_digit, RemovedOnDrop, Resp, Sandbox};
+use crate::common::{curp_for, folder, with_check_digit, Resp, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::curp::{nss_check_digit, Sex};
 use mxid_sandbox::{engine, providers, Config};
@@ -23,16 +23,6 @@ fn shipped_file(path: &str) -> String {
 const CATALOGS: &str = include_str!("../../fixtures/catalogs.yaml");
 const NAMES: &str = include_str!("../../fixtures/names.yaml");
 const CREDENTIALS: &str = include_str!("../../fixtures/credentials.yaml");
-
-// --- helpers -----------------------------------------------------------------
-
-fn folder(tag: &str, files: &[(&str, &str)]) -> (PathBuf, RemovedOnDrop) {
-    let dir = temp_dir(tag);
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).unwrap();
-    }
-    (dir.clone(), RemovedOnDrop(dir))
-}
 
 // --- (a) load-time refusals ----------------------------------------------------
 

@@ -76,6 +76,35 @@ fn a_quote_inside_a_plain_scalar_hides_deep_brackets_from_the_depth_bound() {
     }
 }
 
+// README, The scenario files: "its aliases may expand it to at most 8 MB
+// of values (or twice its own size, when that is more) and 262,144 values
+// (or as many as it has bytes, when that is more)", at those numbers: just
+// within each bound passes, just past it is refused.
+#[test]
+fn the_alias_bounds_are_262144_values_and_8_mb_or_twice_the_file() {
+    use mxid_sandbox::yaml::{replay, EXPANDS_TOO_FAR};
+    let refused = |t: &str| replay(t).is_err_and(|e| e.to_string().contains(EXPANDS_TOO_FAR));
+    let aliases = |k: usize| vec!["*a"; k].join(",");
+    // Values: an anchored list of 1,000 ones (1,001 values a copy):
+    // 4 + 1,001 × 259 = 259,263 values; 4 + 1,001 × 263 = 263,267.
+    let list = format!("[{}1]", "1,".repeat(999));
+    let values = |k: usize| format!("a: &a {list}\nb: [{}]\n", aliases(k));
+    assert!(!refused(&values(258)), "259,263 values refused");
+    assert!(refused(&values(262)), "263,267 values taken");
+    // Bytes: a 100,000-byte string, copied: 8,300,002 and 8,500,002 bytes.
+    let big = "x".repeat(100_000);
+    let bytes = |k: usize| format!("a: &a \"{big}\"\nb: [{}]\n", aliases(k));
+    assert!(!refused(&bytes(82)), "8,300,002 bytes refused");
+    assert!(refused(&bytes(84)), "8,500,002 bytes taken");
+    // Twice the file's own size, when that is more than 8 MB: a 4.5 MB
+    // string used once more is 9 MB (within 2 × 4.5 MB), twice more 13.5 MB.
+    let huge = "y".repeat(4_500_000);
+    let once = format!("a: &a \"{huge}\"\nb: *a\n");
+    assert!(!refused(&once), "a file's own size twice refused");
+    let twice = format!("a: &a \"{huge}\"\nb: [*a, *a]\n");
+    assert!(refused(&twice), "three times the file's size taken");
+}
+
 // The check for a key written twice keeps a mapping's keys in a set: a
 // flat mapping of 80,000 keys checks in about the time the parse takes
 // (comparing each key with every one before it took 39 s; 1.5 s before
@@ -99,11 +128,13 @@ fn the_bare_and_quoted_key_check_is_not_quadratic_in_a_mappings_keys() {
     );
 }
 
-// README, The scenario files: "`1:` and `"1":` are one key, as the loaders
-// read every key as text". The loaders read a key as it is written: `True`
-// is the text "True", `0x1` "0x1", `+1` "+1", `1.50` "1.50": keys the
-// loaders keep apart are not refused (comparing the keys' YAML values
-// refused them).
+// README, The scenario files: "`1:` and `"1":`, or `~:` and `"~":`, are
+// one key, as the loaders read every key as the text it is written with;
+// `True:` and `"true":`, or `True:` and `true:`, are two". `True` is the
+// text "True", `0x1` "0x1", `+1` "+1", `1.50` "1.50": keys the loaders
+// keep apart are not refused, whether one is quoted or both are bare
+// spellings of one YAML value (`~` and `null`, `0x10` and `16`, `1e3` and
+// `1000.0`).
 #[test]
 fn keys_the_loaders_read_apart_are_not_refused_as_written_twice() {
     let mut refused = Vec::new();
@@ -114,6 +145,11 @@ fn keys_the_loaders_read_apart_are_not_refused_as_written_twice() {
         r#"{+1: a, "1": b}"#,
         r#"{0o7: a, "7": b}"#,
         r#"{1.50: a, "1.5": b}"#,
+        "{True: a, true: b}",
+        "{~: a, null: b}",
+        "{null: a, Null: b}",
+        "{0x10: a, 16: b}",
+        "{1e3: a, 1000.0: b}",
     ] {
         let dir = folder_with("r2-keys-apart", "curpv5.yaml", &probe_body(body));
         let _gone = RemovedOnDrop(dir.clone());
@@ -125,6 +161,22 @@ fn keys_the_loaders_read_apart_are_not_refused_as_written_twice() {
     assert!(
         refused.is_empty(),
         "two keys the loaders read apart, refused as one: {refused:#?}"
+    );
+}
+
+// The same reading, served: bare `~`, `True`, `true`, `0x10`, `1e3`, a
+// date and `+1` are keys of that text in the answer.
+#[tokio::test]
+async fn a_body_answers_each_key_as_the_text_it_is_written_with() {
+    let dir = folder_with(
+        "r2-keys-text",
+        "curpv5.yaml",
+        &probe_body(r#"{~: a, True: b, true: c, 0x10: d, 1e3: e, 2024-01-01: f, +1: g, "1": h}"#),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    assert_eq!(
+        probe_answer(&dir).await,
+        json!({"~": "a", "True": "b", "true": "c", "0x10": "d", "1e3": "e", "2024-01-01": "f", "+1": "g", "1": "h"})
     );
 }
 
@@ -174,11 +226,21 @@ async fn a_null_key_written_bare_and_quoted_does_not_drop_a_value() {
 }
 
 // README, The scenario files: refused is "a credential written `~` or
-// `null` (serde would read the text "~"; quoted, it is that text)": in
-// `accept`, and as a key of `reject` and `webhooks`.
+// `null`, in `accept` or as a key of `reject` or `webhooks` (serde would
+// read the text "~"; quoted, it is that text)": in every provider's
+// `accept`, as a key of `reject`, as a key of `webhooks` in flow or block
+// style; each with a message that says to quote it.
 #[test]
-fn a_reject_or_webhook_credential_written_tilde_or_null_is_refused() {
-    let mut accepted = Vec::new();
+fn a_credential_written_tilde_or_null_is_refused_and_told_to_quote_it() {
+    let mut edits: Vec<(String, String)> = [
+        "  accept: [sandbox-apikey]",
+        "  accept: [sandbox-api-id]",
+        "  accept: [sandbox-api-key]",
+        "  accept: [pruebas, sandbox-token]",
+    ]
+    .iter()
+    .map(|a| (a.to_string(), a.replace('[', "[null, ")))
+    .collect();
     for (from, to) in [
         (
             "    invalid-apikey: invalid_credentials\n",
@@ -192,7 +254,19 @@ fn a_reject_or_webhook_credential_written_tilde_or_null_is_refused() {
             "  webhooks: {}",
             "  webhooks: {~: \"http://127.0.0.1:9/hook\"}",
         ),
+        (
+            "  webhooks: {}",
+            "  webhooks: {null: \"http://127.0.0.1:9/hook\"}",
+        ),
+        (
+            "  webhooks: {}",
+            "  webhooks:\n    ~: \"http://127.0.0.1:9/hook\"\n    k: \"http://127.0.0.1:9/hook\"",
+        ),
     ] {
+        edits.push((from.to_string(), to.to_string()));
+    }
+    let mut accepted = Vec::new();
+    for (from, to) in &edits {
         let dir = folder_with(
             "r2-cred-null",
             "credentials.yaml",
@@ -202,8 +276,8 @@ fn a_reject_or_webhook_credential_written_tilde_or_null_is_refused() {
         let (ok, err) = check(&dir, &[]);
         if ok {
             accepted.push(to.trim().to_string());
-        } else {
-            assert!(!err.is_empty());
+        } else if !err.contains("quote it") {
+            accepted.push(format!("{}: refused without saying why: {err}", to.trim()));
         }
     }
     assert!(
@@ -278,23 +352,44 @@ fn brackets_in_block_and_plain_scalars_are_text_not_nesting() {
 }
 
 // README, The scenario files: "A placeholder written unquoted (`curp:
-// {{curp}}`, a flow mapping to YAML) is refused with a message that says
-// to quote it", beside a quoted one on the same line too.
+// {{curp}}`, a flow mapping to YAML, or `{{curp}}-001`) is refused with a
+// message that says to quote it with the text around it": beside a
+// quoted one on the same line, followed by text (block or flow), and
+// wherever else it is written: a header value, a body list, a block list
+// item, a whole body, a key, a value over several lines of a flow mapping.
 #[test]
-fn an_unquoted_placeholder_beside_a_quoted_one_is_told_to_quote_it() {
-    let dir = folder_with(
-        "r2-mixed-placeholder",
-        "curpv5.yaml",
-        &probe_body(r#"{a: "{{curp}}", b: {{curp}}}"#),
-    );
-    let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir, &[]);
-    assert!(!ok, "accepted");
-    let msg = err.split("curpv5.yaml:").nth(1).unwrap_or(&err);
-    assert!(
-        msg.to_lowercase().contains("quote"),
-        "the message does not say to quote the placeholder: {err}"
-    );
+fn an_unquoted_placeholder_anywhere_is_told_to_quote_it() {
+    let mut silent = Vec::new();
+    for lines in [
+        "        body: {a: \"{{curp}}\", b: {{curp}}}\n",
+        "        body:\n          fullName: {{names}} {{first_surname}}\n",
+        "        body:\n          reference: {{curp}}-001\n",
+        "        body: {reference: {{curp}}-001}\n",
+        "        headers:\n          X-Curp: {{curp}}\n        body: {}\n",
+        "        body: [{{curp}}]\n",
+        "        body:\n          - {{curp}}\n",
+        "        body: {{curp}}\n",
+        "        body:\n          {{curp}}: x\n",
+        "        body: {\n          id:\n            {{curp}}\n        }\n",
+    ] {
+        let text = with_probe(&format!(
+            "        description: x\n        status: 200\n{lines}"
+        ));
+        let dir = folder_with("r2-placeholder", "curpv5.yaml", &text);
+        let _gone = RemovedOnDrop(dir.clone());
+        let (ok, err) = check(&dir, &[]);
+        assert!(!ok, "accepted: {lines}");
+        // The message, past the folder's path.
+        let msg = err.split("curpv5.yaml:").nth(1).unwrap_or(&err);
+        if !msg.to_lowercase().contains("quote") {
+            silent.push(format!(
+                "{}: {}",
+                lines.trim(),
+                err.lines().next().unwrap_or("")
+            ));
+        }
+    }
+    assert!(silent.is_empty(), "no advice to quote: {silent:#?}");
 }
 
 // =============================================================================

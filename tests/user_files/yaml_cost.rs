@@ -198,6 +198,27 @@ fn a_second_byte_order_mark_hides_nothing() {
     assert_refused_quickly(&check_curpv5("bom2", text, LIMIT), "two BOMs then [[[…");
 }
 
+/// README: flow collections may nest at most 128 deep "after a document's
+/// `---` as anywhere": a collection on the line of a document start
+/// marker (`--- [[[[…`, `--- &a [`, `--- !t [`, `--- {a: [[…`, after a
+/// comment too) is counted, and refused at once for the bound, not handed
+/// whole to the parser, which refuses it for serde's recursion limit only
+/// after its own time (100,000 brackets: seconds, a 2 MB file minutes).
+#[test]
+fn brackets_after_a_document_start_marker_are_counted() {
+    let deep = "[".repeat(DEEP);
+    for text in [
+        format!("--- {deep}\n"),
+        format!("--- &a {deep}\n"),
+        format!("--- !t {deep}\n"),
+        format!("--- {{a: {deep}\n"),
+        format!("# a comment\n--- {deep}\n"),
+    ] {
+        let what = text[..text.len().min(16)].to_string();
+        assert_refused_quickly(&check_curpv5("docstart", text, LIMIT), &what);
+    }
+}
+
 // ===================================================================
 // Cost within the documented bounds.
 // ===================================================================
@@ -318,6 +339,31 @@ fn plain_deep_brackets_are_refused_at_once() {
     assert_refused_quickly(&run, "a: [[[…");
     let run = check_curpv5("plain2", format!("{}\n", "[".repeat(DEEP)), LIMIT);
     assert_refused_quickly(&run, "[[[… at the root");
+}
+
+/// README: "Before a user's file is parsed" the bounds hold, a fixture
+/// file's too: a personas.yaml of 100,000 nested brackets, or an alias
+/// bomb, is refused at once, in that file, naming the bound.
+#[test]
+fn a_fixture_file_past_the_bounds_is_refused_at_once() {
+    let curp = "PXNE660720HMCXTN06";
+    let big = "x".repeat(128 * 1024);
+    let bomb = format!(
+        "- curp: {curp}\n  names: &a \"{big}\"\n  first_surname: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n  second_surname: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n  sex: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    );
+    let deep = format!("- curp: {curp}\n  names: {}\n", "[".repeat(DEEP));
+    for (what, text, says) in [
+        ("bomb", bomb, "262,144 values"),
+        ("deep", deep, "deeper than 128"),
+    ] {
+        let (dir, _gone) = folder("fixture", &[("personas.yaml", text)]);
+        let run = check_bounded(&dir, LIMIT);
+        assert_eq!(run.ended, Some(false), "{what}: {run:?}");
+        assert!(
+            run.stderr.contains("personas.yaml:") && run.stderr.contains(says),
+            "{what}: {run:?}"
+        );
+    }
 }
 
 /// One BOM is read past, and the brackets after it still count.
