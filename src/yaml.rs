@@ -81,6 +81,10 @@ pub fn too_deep(text: &str) -> Option<usize> {
     // In block context, a plain scalar goes on on the next lines indented
     // deeper than the node that holds it: those lines are its text.
     let mut plain: Option<usize> = None;
+    // Inside a plain scalar, where a `:` in a flow collection is text
+    // unless a blank or an indicator follows (`[z:', …`); in a flow
+    // collection it goes on on the next line.
+    let mut in_scalar = false;
     // libyaml ends a line at NEL, LS and PS too.
     let breaks = ['\n', '\u{85}', '\u{2028}', '\u{2029}'];
     for (n, line) in text.split(breaks).enumerate() {
@@ -129,10 +133,17 @@ pub fn too_deep(text: &str) -> Option<usize> {
         if marker {
             start = true;
         }
-        let mut prev = ' ';
+        // Whether a token may start here, where libyaml reads a `#` as a
+        // comment: at the line's start, after a blank, an indicator or a
+        // quoted scalar; not inside a plain scalar (`a#b` is text).
+        let mut at_token = true;
+        if depth == 0 {
+            in_scalar = false;
+        }
         while let Some((col, c)) = chars.next() {
-            // A byte-order mark is read past, wherever it stands.
-            if c == '\u{feff}' {
+            // libyaml reads past a byte-order mark at a line's start, and
+            // reads one anywhere else as text.
+            if c == '\u{feff}' && col == 0 {
                 continue;
             }
             if let Some(q) = quote {
@@ -146,16 +157,19 @@ pub fn too_deep(text: &str) -> Option<usize> {
                         }
                         quote = None;
                         start = false;
+                        at_token = true;
                     }
                     _ => {}
                 }
-                prev = c;
                 continue;
             }
-            let next_is_space = chars.peek().is_none_or(|(_, c)| c.is_whitespace());
+            // libyaml's blanks: a space or a tab (a CR ends a line).
+            let is_blank = |c: char| c == ' ' || c == '\t' || c == '\r';
+            let next = chars.peek().map(|&(_, c)| c);
+            let next_is_space = next.is_none_or(is_blank);
             match c {
-                '#' if prev.is_whitespace() => break,
-                ' ' | '\t' => {}
+                '#' if at_token => break,
+                ' ' | '\t' | '\r' => at_token = true,
                 '\'' | '"' if start => {
                     quote = Some(c);
                     token = Some(col);
@@ -168,18 +182,26 @@ pub fn too_deep(text: &str) -> Option<usize> {
                     }
                     start = true;
                     in_plain = false;
+                    (at_token, in_scalar) = (true, false);
                 }
                 ']' | '}' if depth > 0 => {
                     depth -= 1;
                     start = false;
+                    (at_token, in_scalar) = (true, false);
                 }
-                ',' if depth > 0 => start = true,
-                ':' if next_is_space || depth > 0 => {
+                ',' if depth > 0 => {
+                    start = true;
+                    (at_token, in_scalar) = (true, false);
+                }
+                ':' if next_is_space
+                    || depth > 0 && (!in_scalar || next.is_some_and(|c| ",?[]{}".contains(c))) =>
+                {
                     if depth == 0 {
                         holder = token.unwrap_or(holder);
                     }
                     start = true;
                     in_plain = false;
+                    (at_token, in_scalar) = (true, false);
                 }
                 '-' | '?' if start && next_is_space => {
                     if depth == 0 {
@@ -190,12 +212,20 @@ pub fn too_deep(text: &str) -> Option<usize> {
                     block = Some(holder);
                     break;
                 }
-                // An anchor or a tag, then the value it names: it ends at
-                // a space, and inside a flow collection at an indicator.
-                '&' | '!' if start => {
+                // An anchor, then the value it names: its name is letters,
+                // digits, `-` and `_`, as libyaml reads one.
+                '&' if start => {
+                    while chars
+                        .next_if(|&(_, c)| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                        .is_some()
+                    {}
+                }
+                // A tag: it ends at a blank, and inside a flow collection
+                // at an indicator.
+                '!' if start => {
                     let flow = depth > 0;
                     while chars
-                        .next_if(|&(_, c)| !(c.is_whitespace() || flow && ",[]{}".contains(c)))
+                        .next_if(|&(_, c)| !(is_blank(c) || flow && ",[]{}".contains(c)))
                         .is_some()
                     {}
                 }
@@ -205,9 +235,9 @@ pub fn too_deep(text: &str) -> Option<usize> {
                     }
                     start = false;
                     in_plain = depth == 0;
+                    (at_token, in_scalar) = (false, true);
                 }
             }
-            prev = c;
         }
         if quote.is_none() && depth == 0 && block.is_none() {
             plain = in_plain.then_some(holder);
@@ -661,6 +691,30 @@ mod tests {
                 too_deep(&format!("{marker}{brackets}")).is_some(),
                 "{marker}"
             );
+        }
+        // What libyaml reads as text or as an indicator, where the scan
+        // read it otherwise: a `#` after a no-break space is text, and one
+        // right after an indicator is a comment; a `:` in a plain scalar in
+        // a flow collection is text, on its first line or a later one; a
+        // byte-order mark past a line's start is text; an anchor's name
+        // ends at a character other than a letter, a digit, `-` or `_`; a
+        // CR before a line's end is a blank.
+        for missed in [
+            format!("a\u{a0}#: {brackets}"),
+            format!("[#]\nb,{brackets}"),
+            format!("k: [z:', {brackets}"),
+            format!("k: [a\n:' {brackets}"),
+            format!("a: \u{feff}'\nb: {brackets}"),
+            format!("a:\r\n  b: {brackets}"),
+        ] {
+            assert!(too_deep(&missed).is_some(), "{missed:?}");
+        }
+        for text in [
+            format!("a: &x:y {brackets}"),
+            format!("a: [#{brackets}\n  ]"),
+            format!("a: b#{brackets}"),
+        ] {
+            assert_eq!(too_deep(&text), None, "{text:?}");
         }
         // `---` inside a line, or followed by text, is text.
         assert_eq!(too_deep(&format!("a: x --- {brackets}")), None);
