@@ -159,6 +159,30 @@ pub fn flush(wait: Duration) {
 mod tests {
     use super::printable;
 
+    /// One line lost is counted too, ahead of the next line that fits.
+    #[test]
+    fn a_single_dropped_line_is_counted_ahead_of_the_next_that_fits() {
+        use super::{dropped_line, StderrJob, StderrWriter};
+        let (queue, jobs) = std::sync::mpsc::sync_channel(1);
+        let writer = StderrWriter {
+            queue,
+            dropped: std::sync::atomic::AtomicU64::new(0),
+        };
+        let line = |job| match job {
+            StderrJob::Line(l) => l,
+            StderrJob::Flush(_) => panic!("a flush"),
+        };
+        writer.send("a".into());
+        // The queue is full: dropped, and counted.
+        writer.send("b".into());
+        assert_eq!(line(jobs.recv().unwrap()), "a");
+        writer.send("c".into());
+        assert_eq!(
+            line(jobs.recv().unwrap()),
+            format!("{}\nc", dropped_line(1))
+        );
+    }
+
     #[test]
     fn printable_escapes_what_would_end_a_line_or_drive_a_terminal() {
         assert!(matches!(
