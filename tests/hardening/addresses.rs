@@ -212,6 +212,18 @@ fn a_bracketed_ipv6_host_binds_that_address() {
     assert!(stdout.contains("listening on http://[::1]:"), "{stdout}");
 }
 
+// README, --host: "an IPv6 one as `::1` or, as the ready line writes it,
+// `[::1]`": brackets hold an IPv6 address only. `[127.0.0.1]` or
+// `[localhost]` is no host: exit 1, and nothing is bound.
+#[test]
+fn brackets_around_what_is_not_an_ipv6_address_bind_nothing() {
+    for host in ["[127.0.0.1]", "[localhost]"] {
+        let (code, stdout, stderr) = refused(&["--host", host, "--port", "0"], &[]);
+        assert_eq!(code, Some(1), "--host {host}: {stdout}{stderr}");
+        assert!(!stdout.contains("listening"), "--host {host}: {stdout}");
+    }
+}
+
 // ===================================================================
 // Hosts, ports and requests over IPv6
 // ===================================================================

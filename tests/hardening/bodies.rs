@@ -218,7 +218,10 @@ async fn a_repeated_form_field_is_read_where_it_first_stands() {
 /// SPEC §8: "Bad input never crashes it and never gets a bare 500:
 /// malformed JSON, wrong content type, … all get a clear JSON error in the
 /// provider's own error shape"; README "A compressed request body is
-/// refused for what it is". Every endpoint answers these with its own 400.
+/// refused for what it is" (a body sent with "a `Content-Encoding` other
+/// than `identity`"; RFC 9110 §5.3: a field sent on several lines is one
+/// list, so `identity` then `gzip` is a gzip body). Every endpoint answers
+/// these with its own 400.
 #[tokio::test]
 async fn unreadable_bodies_get_each_providers_own_400() {
     let sb = Sandbox::start().await;
@@ -264,6 +267,16 @@ async fn unreadable_bodies_get_each_providers_own_400() {
                 vec![("content-encoding", "br")],
                 form.clone().into_bytes(),
                 "content-encoding 'br'",
+            ),
+            (
+                "gzip on a second content-encoding line",
+                "application/x-www-form-urlencoded",
+                vec![
+                    ("content-encoding", "identity"),
+                    ("content-encoding", "gzip"),
+                ],
+                form.clone().into_bytes(),
+                "content-encoding 'gzip'",
             ),
             (
                 "a form as text/plain",

@@ -854,17 +854,27 @@ async fn raw_closed(sb: &Sandbox, bytes: &[u8]) -> (String, bool) {
     (String::from_utf8_lossy(&buf).into_owned(), closed)
 }
 
-// A broken chunked body: 400 with `connection: close`, and the connection
-// does close (a request pipelined after it is not answered).
+// A broken chunked body, a broken chunk or a malformed trailer section:
+// 400 with `connection: close`, and the connection does close (a request
+// pipelined after it is not answered).
 #[tokio::test]
 async fn a_broken_chunked_body_says_close_and_closes() {
     let sb = Sandbox::start().await;
-    let req = b"POST /api/curp/bycurp HTTP/1.1\r\nHost: x\r\nApiKey: k\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\nGET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n";
-    let (wire, closed) = raw_closed(&sb, req).await;
-    assert!(wire.starts_with("HTTP/1.1 400"), "{wire}");
-    assert!(wire.to_lowercase().contains("connection: close"), "{wire}");
-    assert_eq!(wire.matches("HTTP/1.1 ").count(), 1, "{wire}");
-    assert!(closed);
+    let chunk = "POST /api/curp/bycurp HTTP/1.1\r\nHost: x\r\nApiKey: k\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n".to_string();
+    let trailer = format!(
+        "POST /api/curp/bycurp HTTP/1.1\r\nHost: x\r\nApiKey: k\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n17\r\ncurp={EPN}\r\n0\r\nx-t: 1\rZ\r\n\r\n"
+    );
+    for (what, body) in [("broken chunk", chunk), ("malformed trailer", trailer)] {
+        let req = format!("{body}{HEALTH}");
+        let (wire, closed) = raw_closed(&sb, req.as_bytes()).await;
+        assert!(wire.starts_with("HTTP/1.1 400"), "{what}: {wire}");
+        assert!(
+            wire.to_lowercase().contains("connection: close"),
+            "{what}: {wire}"
+        );
+        assert_eq!(wire.matches("HTTP/1.1 ").count(), 1, "{what}: {wire}");
+        assert!(closed, "{what}: not closed");
+    }
     sb.stop().await;
 }
 

@@ -41,6 +41,18 @@ async fn log_of(served: Served) -> String {
     log
 }
 
+/// The `N` of every `mxid-sandbox: N lines of stderr dropped` line.
+fn dropped_counts(log: &str) -> Vec<usize> {
+    log.lines()
+        .filter_map(|l| {
+            l.strip_prefix("mxid-sandbox: ")?
+                .strip_suffix(" lines of stderr dropped: it was not read")?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
 /// Where `served` listens, `127.0.0.1:PORT`.
 fn addr(served: &Served) -> String {
     served.base.trim_start_matches("http://").to_string()
@@ -270,6 +282,29 @@ fn check_writes_no_escape_byte_from_a_file_name() {
         "an ESC byte from a file name reaches stderr: {:?}",
         String::from_utf8_lossy(&err)
     );
+}
+
+// README, Command line: what the sandbox writes "quotes text a ... file
+// chose (a path, a file's name ...)" with its control characters written
+// as escapes. `check DIR`'s "ok" line names the folder too: a folder whose
+// name holds a newline and an escape sequence is one line with no ESC.
+#[test]
+fn check_ok_line_names_its_folder_printably() {
+    let parent = temp_dir("logs-ok-name");
+    let _gone = RemovedOnDrop(parent.clone());
+    let dir = parent.join("x\u{1b}[2J\nFORGED: ok");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/curpv5.yaml"),
+        dir.join("curpv5.yaml"),
+    )
+    .unwrap();
+    let (code, out, err) = run(&[os("check"), dir.as_os_str()]);
+    assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&err));
+    let out = String::from_utf8_lossy(&out);
+    assert!(!out.contains('\u{1b}'), "an ESC reaches stdout: {out:?}");
+    assert_eq!(out.lines().count(), 1, "{out:?}");
+    assert!(out.contains("ok ("), "{out:?}");
 }
 
 // README "Command line": `check` "prints `file:line:column: field:
@@ -821,15 +856,7 @@ async fn a_stalled_stderr_reader_does_not_stop_the_server() {
     );
     let log = log_of(served).await;
     // Each run of lost lines is counted where it was lost.
-    let counts: Vec<usize> = log
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("mxid-sandbox: ")?
-                .strip_suffix(" lines of stderr dropped: it was not read")?
-                .parse()
-                .ok()
-        })
-        .collect();
+    let counts = dropped_counts(&log);
     assert!(
         !counts.is_empty(),
         "no count of dropped lines in {} lines",
@@ -839,6 +866,37 @@ async fn a_stalled_stderr_reader_does_not_stop_the_server() {
     // counted.
     let written = log.lines().filter(|l| l.contains(" GET /")).count();
     assert_eq!(written + counts.iter().sum::<usize>(), 1_501, "{counts:?}");
+}
+
+// README, Command line: "a reader that stops reading ... holds that thread
+// once the pipe is full, never a request; the lines past its queue of
+// 1,024 are dropped". A reader that stalls for 1,200 lines of 2 KB loses
+// only what neither the pipe (64 KB) nor the queue holds: at least the
+// queue's 1,024 lines are written once it reads again.
+#[tokio::test]
+async fn a_stalled_reader_gets_the_queues_1024_lines_when_it_reads_again() {
+    let served = logging(&[]);
+    let pad = "q".repeat(2_000);
+    for n in 0..1_200 {
+        assert_eq!(
+            served.get(&format!("/q{n:05}/{pad}"), &[]).await.status,
+            404
+        );
+    }
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}");
+    let written = log.lines().filter(|l| l.contains(" GET /q")).count();
+    let dropped: usize = dropped_counts(&log).iter().sum();
+    assert!(
+        dropped > 0,
+        "nothing was dropped: the pipe and the queue did not fill"
+    );
+    assert_eq!(written + dropped, 1_200);
+    assert!(
+        written >= 1_024,
+        "{written} lines written, {dropped} dropped: the queue kept fewer than 1,024"
+    );
 }
 
 // A CONNECT's target is an authority, with no path: its log line writes
@@ -1110,5 +1168,49 @@ async fn second_signal_exit_writes_the_queued_lines() {
     assert!(
         log.lines().last().unwrap_or("").contains("second signal"),
         "{log}"
+    );
+}
+
+// The same with stderr's pipe full when the second signal comes (100
+// lines of 2 KB, a reader that reads only once the process is told to
+// go): the exit waits for the queue (1 s at most), and the lines still
+// queued and the second signal's own line reach the reader.
+#[tokio::test]
+async fn a_second_signal_with_stderrs_pipe_full_writes_every_queued_line() {
+    let served = logging(&["--shutdown-timeout", "30s"]);
+    let pad = "s".repeat(2_000);
+    for n in 0..100 {
+        assert_eq!(
+            served.get(&format!("/s{n:04}/{pad}"), &[]).await.status,
+            404
+        );
+    }
+    let _slow = served.send_in_background(
+        "POST",
+        "/api/curp/bycurp",
+        &[
+            ("apikey", "k"),
+            ("content-type", "application/json"),
+            ("x-sandbox-latency", "5s"),
+        ],
+        format!(r#"{{"curp":"{CURP}"}}"#),
+    );
+    served.journaled(101).await;
+    served.terminate();
+    // README: the second signal counts 250 ms or more after the first.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(1), "{}", &log[log.len().min(300)..]);
+    assert!(dropped_counts(&log).is_empty(), "lines were dropped");
+    assert_eq!(
+        log.lines().filter(|l| l.contains(" GET /s")).count(),
+        100,
+        "queued lines lost at the second signal's exit"
+    );
+    assert!(
+        log.lines().last().unwrap_or("").contains("second signal"),
+        "the last line is not the second signal's: {:?}",
+        log.lines().last()
     );
 }

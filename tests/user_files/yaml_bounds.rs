@@ -105,6 +105,41 @@ fn the_alias_bounds_are_262144_values_and_8_mb_or_twice_the_file() {
     assert!(refused(&twice), "three times the file's size taken");
 }
 
+// Every value counts toward the aliases' bound, every byte too: 600
+// aliases of a list of 600 empty lists, empty mappings or nulls are
+// 360,000 values; 100 aliases of a mapping whose one key is 100 KB are
+// 10 MB of keys; a tagged value is a value (100 aliases of a tagged
+// 128 KB string are 12.8 MB), refused by the bound, not once built.
+#[test]
+fn empty_collections_nulls_keys_and_tagged_values_count_toward_the_alias_bound() {
+    use mxid_sandbox::yaml::{replay, EXPANDS_TOO_FAR};
+    let refused = |t: &str| replay(t).is_err_and(|e| e.to_string().contains(EXPANDS_TOO_FAR));
+    for leaf in ["[]", "{}", "~"] {
+        let text = format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec![leaf; 600].join(", "),
+            vec!["*a"; 600].join(", ")
+        );
+        assert!(refused(&text), "600 × 600 of {leaf} taken");
+    }
+    let long_key = format!(
+        "a: &a\n  ? {}\n  : 0\nb: [{}]\n",
+        "k".repeat(100_000),
+        vec!["*a"; 100].join(", ")
+    );
+    assert!(refused(&long_key), "100 aliases of a 100 KB key taken");
+    let tagged = format!(
+        "a: &a !t \"{}\"\nb: &b [{}]\nc: [{}]\n",
+        "x".repeat(128 * 1024),
+        ["*a"; 10].join(", "),
+        ["*b"; 10].join(", ")
+    );
+    assert!(
+        refused(&tagged),
+        "100 aliases of a tagged 128 KB string taken"
+    );
+}
+
 // The check for a key written twice keeps a mapping's keys in a set: a
 // flat mapping of 80,000 keys checks in about the time the parse takes
 // (comparing each key with every one before it took 39 s; 1.5 s before
@@ -312,7 +347,9 @@ fn many_nests_at_the_depth_bound_are_refused_quickly() {
 // each open a bracket (a log, `[WARN] …`, intervals `[0, 10)`), a list of
 // 1,001 plain strings `range [0, 10)`, and a quote inside a plain scalar
 // (`era: the '90s`) before a quoted scalar of brackets, all answer as
-// written (counted as nesting, they were refused).
+// written (counted as nesting, they were refused); so do 129 brackets
+// after `''` in a quoted scalar, after a comma in a block plain scalar and
+// in a plain scalar that starts `-` or `?`.
 #[test]
 fn brackets_in_block_and_plain_scalars_are_text_not_nesting() {
     let mut refused = Vec::new();
@@ -334,6 +371,16 @@ fn brackets_in_block_and_plain_scalars_are_text_not_nesting() {
                 "[".repeat(1001)
             ),
         ),
+        // `''` inside a single-quoted scalar is a quote, not its end; a
+        // `,` outside a flow collection is no separator; `-` or `?` before
+        // a non-space starts a plain scalar, not an entry or a key.
+        (
+            "doubled-quote",
+            format!("          k: ['it''s {}']\n", "[".repeat(129)),
+        ),
+        ("comma", format!("          k: x, {}\n", "[".repeat(129))),
+        ("dash", format!("          k: -{}\n", "[".repeat(129))),
+        ("question", format!("          k: ?{}\n", "[".repeat(129))),
     ] {
         let text = with_probe(&format!(
             "        description: x\n        status: 200\n        body:\n{body}"
@@ -390,6 +437,23 @@ fn an_unquoted_placeholder_anywhere_is_told_to_quote_it() {
         }
     }
     assert!(silent.is_empty(), "no advice to quote: {silent:#?}");
+}
+
+// The advice is given only where it applies: a mapping where text belongs
+// whose placeholder is quoted (`description: {a: "{{curp}}"}`) is refused
+// without it, the mapping being the mistake.
+#[test]
+fn a_quoted_placeholder_in_a_misplaced_mapping_gets_no_quote_hint() {
+    let text = with_probe("        description: {a: \"{{curp}}\"}\n        status: 200\n");
+    let dir = folder_with("r2-no-hint", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir, &[]);
+    assert!(!ok, "accepted");
+    assert!(err.contains("invalid type: map"), "{err}");
+    assert!(
+        !err.contains("a placeholder is text"),
+        "the placeholder is quoted, yet: {err}"
+    );
 }
 
 // =============================================================================

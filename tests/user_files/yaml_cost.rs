@@ -177,6 +177,27 @@ fn a_tag_followed_by_a_comma_in_flow_hides_nothing() {
     assert_refused_quickly(&check_curpv5("tag", text, LIMIT), "[!t,[[[…");
 }
 
+/// What only looks like a quoted scalar's end, a comment or a plain
+/// scalar hides no bracket after it: a backslash is no escape in a
+/// single-quoted scalar (`'C:\'` ends there), a `#` after a non-space is
+/// text (`[x#, …`), and a tag (`!!seq [[…`) starts no plain scalar. 129
+/// levels after each are refused by the scan ("deeper than 128"), not
+/// left to the parser.
+#[test]
+fn text_that_only_looks_like_it_hides_brackets_hides_nothing() {
+    let deep = format!("{}1{}", "[".repeat(129), "]".repeat(129));
+    for (what, text) in [
+        (
+            "a backslash in single quotes",
+            format!("a: 'C:\\'\nb: {deep}\n"),
+        ),
+        ("# after a non-space in flow", format!("a: [x#, {deep}]\n")),
+        ("a tag before the brackets", format!("a: !!seq {deep}\n")),
+    ] {
+        assert_refused_quickly(&check_curpv5("hidden", text, LIMIT), what);
+    }
+}
+
 /// libyaml (YAML 1.1) ends a line at NEL (U+0085), LS (U+2028) and PS
 /// (U+2029) as well, and so does the scan (split on `\n` only, a comment
 /// ran on past them and hid the next "lines").

@@ -449,6 +449,32 @@ fn scenario_values_of_the_wrong_kind_are_refused_at_their_line() {
     }
 }
 
+// README, The scenario files: errors are refused "with file, line and
+// field", `.inf` among them (JSON has neither it nor `.nan`). In a list's
+// second entry it is named by its index, `list[1]`, at its own line, not
+// at the quoted `".inf"` text the first entry holds.
+#[test]
+fn a_value_json_cannot_carry_is_named_by_its_lists_index() {
+    let text = with_probe(
+        "        description: x\n        status: 200\n        body:\n          list:\n            - \".inf\"\n            - .inf\n",
+    );
+    let dir = folder_with("inf-index", "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir, &[]);
+    assert!(!ok, "accepted");
+    let line = text
+        .lines()
+        .position(|l| l == "            - .inf")
+        .unwrap()
+        + 1;
+    refused_at(
+        &err,
+        "curpv5.yaml",
+        line,
+        "endpoints.bycurp.scenarios.probe.body.list[1]",
+    );
+}
+
 // CRLF line endings (a Windows editor): read, and an error points at the
 // right line.
 #[test]
