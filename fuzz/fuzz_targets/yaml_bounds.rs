@@ -103,11 +103,8 @@ fn scan(text: &str, stop_past: usize, until: usize) -> Scan {
     };
     let mut level = 0usize;
     unsafe {
-        let mut parser = Box::new(MaybeUninit::<sys::yaml_parser_t>::uninit());
+        let mut parser = parser_on(text);
         let parser = parser.as_mut_ptr();
-        assert!(sys::yaml_parser_initialize(parser).ok, "libyaml: no memory");
-        sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
-        sys::yaml_parser_set_input_string(parser, text.as_ptr(), text.len() as u64);
         let mut token = MaybeUninit::<sys::yaml_token_t>::uninit();
         let mut tokens = 0;
         loop {
@@ -188,11 +185,8 @@ fn parse(text: &str, stop_past: usize) -> Parse {
         })
     };
     unsafe {
-        let mut parser = Box::new(MaybeUninit::<sys::yaml_parser_t>::uninit());
+        let mut parser = parser_on(text);
         let parser = parser.as_mut_ptr();
-        assert!(sys::yaml_parser_initialize(parser).ok, "libyaml: no memory");
-        sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
-        sys::yaml_parser_set_input_string(parser, text.as_ptr(), text.len() as u64);
         let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
         for _ in 0..MAX_TOKENS {
             if sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
@@ -443,6 +437,17 @@ fn known_replay(_v: &Value, _stop: (usize, usize)) -> Option<&'static str> {
     // collection (`? [k]`) ended the replay, the rest of the file
     // uncounted.
     None
+}
+
+/// A libyaml parser reading `text` as UTF-8, initialized (the caller
+/// deletes it, and keeps `text` while it reads).
+unsafe fn parser_on(text: &str) -> Box<MaybeUninit<sys::yaml_parser_t>> {
+    let mut parser = Box::new(MaybeUninit::<sys::yaml_parser_t>::uninit());
+    let p = parser.as_mut_ptr();
+    assert!(sys::yaml_parser_initialize(p).ok, "libyaml: no memory");
+    sys::yaml_parser_set_encoding(p, sys::YAML_UTF8_ENCODING);
+    sys::yaml_parser_set_input_string(p, text.as_ptr(), text.len() as u64);
+    parser
 }
 
 fuzz_target!(|data: &[u8]| {

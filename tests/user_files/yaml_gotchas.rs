@@ -72,6 +72,22 @@ fn refused_at(stderr: &str, file: &str, line: usize, field: &str) {
     );
 }
 
+/// curpv5's `probe` scenario (status 200) with `lines` after its status,
+/// refused by `check` at the line that reads `at` and at `field`: its
+/// stderr.
+fn probe_refused_at(tag: &str, lines: &str, at: &str, field: &str) -> String {
+    let text = with_probe(&format!(
+        "        description: x\n        status: 200\n{lines}"
+    ));
+    let dir = folder_with(tag, "curpv5.yaml", &text);
+    let _gone = RemovedOnDrop(dir.clone());
+    let (ok, err) = check(&dir, &[]);
+    assert!(!ok, "accepted");
+    let line = text.lines().position(|l| l == at).unwrap() + 1;
+    refused_at(&err, "curpv5.yaml", line, field);
+    err
+}
+
 // =============================================================================
 // What the typed loaders alone would read wrong, or take too long to read
 // =============================================================================
@@ -151,22 +167,10 @@ fn a_null_description_is_not_shown_as_the_text_tilde() {
 // named neither the placeholder nor the fix), as the `<<` refusal does.
 #[test]
 fn an_unquoted_placeholder_is_refused_with_a_message_that_says_to_quote_it() {
-    let text = with_probe(
-        "        description: x\n        status: 200\n        body:\n          curp: {{curp}}\n",
-    );
-    let dir = folder_with("bare-placeholder", "curpv5.yaml", &text);
-    let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir, &[]);
-    assert!(!ok, "accepted");
-    let line = text
-        .lines()
-        .position(|l| l == "          curp: {{curp}}")
-        .unwrap()
-        + 1;
-    refused_at(
-        &err,
-        "curpv5.yaml",
-        line,
+    let err = probe_refused_at(
+        "bare-placeholder",
+        "        body:\n          curp: {{curp}}\n",
+        "          curp: {{curp}}",
         "endpoints.bycurp.scenarios.probe.body.curp",
     );
     assert!(
@@ -455,22 +459,10 @@ fn scenario_values_of_the_wrong_kind_are_refused_at_their_line() {
 // at the quoted `".inf"` text the first entry holds.
 #[test]
 fn a_value_json_cannot_carry_is_named_by_its_lists_index() {
-    let text = with_probe(
-        "        description: x\n        status: 200\n        body:\n          list:\n            - \".inf\"\n            - .inf\n",
-    );
-    let dir = folder_with("inf-index", "curpv5.yaml", &text);
-    let _gone = RemovedOnDrop(dir.clone());
-    let (ok, err) = check(&dir, &[]);
-    assert!(!ok, "accepted");
-    let line = text
-        .lines()
-        .position(|l| l == "            - .inf")
-        .unwrap()
-        + 1;
-    refused_at(
-        &err,
-        "curpv5.yaml",
-        line,
+    probe_refused_at(
+        "inf-index",
+        "        body:\n          list:\n            - \".inf\"\n            - .inf\n",
+        "            - .inf",
         "endpoints.bycurp.scenarios.probe.body.list[1]",
     );
 }
