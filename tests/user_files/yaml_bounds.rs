@@ -18,6 +18,13 @@ fn probe_body(body: &str) -> String {
     ))
 }
 
+/// `check` of a folder whose curpv5.yaml holds `probe_body(body)`.
+fn check_body(tag: &str, body: &str) -> (bool, String) {
+    let dir = folder_with(tag, "curpv5.yaml", &probe_body(body));
+    let _gone = RemovedOnDrop(dir.clone());
+    check(&dir, &[])
+}
+
 /// What the `probe` scenario answers, served from `dir`.
 async fn probe_answer(dir: &Path) -> Value {
     let sb = Sandbox::start_with(Config {
@@ -186,9 +193,7 @@ fn keys_the_loaders_read_apart_are_not_refused_as_written_twice() {
         "{0x10: a, 16: b}",
         "{1e3: a, 1000.0: b}",
     ] {
-        let dir = folder_with("r2-keys-apart", "curpv5.yaml", &probe_body(body));
-        let _gone = RemovedOnDrop(dir.clone());
-        let (ok, err) = check(&dir, &[]);
+        let (ok, err) = check_body("r2-keys-apart", body);
         if !ok {
             refused.push(format!("{body}: {}", err.lines().next().unwrap_or("")));
         }
@@ -227,9 +232,7 @@ fn null_and_float_keys_written_bare_and_quoted_are_refused() {
         r#"{~: a, "~": b}"#,
         r#"{1e3: a, "1e3": b}"#,
     ] {
-        let dir = folder_with("r2-keys-one", "curpv5.yaml", &probe_body(body));
-        let _gone = RemovedOnDrop(dir.clone());
-        let (ok, err) = check(&dir, &[]);
+        let (ok, err) = check_body("r2-keys-one", body);
         if ok || !err.contains("duplicate") {
             accepted.push(format!("{body}: {}", err.trim()));
         }
