@@ -299,7 +299,8 @@ fn digits(b: &[u8]) -> Option<u32> {
 }
 
 /// Parses a duration written as the admin API writes them: `250ms`, `2s`,
-/// `20m`, `24h`, `1d`; a bare `0` is zero. Fractions are allowed (`1.5s`).
+/// `20m`, `24h`, `1d`; a bare `0` is zero. Fractions are allowed (`1.5s`),
+/// and the units `us` (or `µs`) and `min` (the README lists them all).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let bad = || format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h or 1d");
@@ -415,6 +416,12 @@ mod tests {
         assert_eq!(parse_duration("20m").unwrap(), Duration::from_secs(1200));
         assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_duration("1500us").unwrap(),
+            Duration::from_micros(1500)
+        );
+        assert_eq!(parse_duration("2µs").unwrap(), Duration::from_micros(2));
+        assert_eq!(parse_duration("2min").unwrap(), Duration::from_secs(120));
         for s in ["", "ms", "10", "-1s", "3 weeks", "1e400s"] {
             assert!(parse_duration(s).is_err(), "{s}");
         }
