@@ -514,18 +514,39 @@ pub fn sendable_header_value(value: &str) -> bool {
 
 /// Parses the text fields of a multipart/form-data body (RFC 7578). File
 /// parts are kept by field name with their content as lossy text.
+///
+/// A delimiter is the boundary's text at the start of a line (RFC 2046
+/// §5.1.1), followed by `--` (the close), or by spaces and tabs and the
+/// line's end; the same text inside a line, or followed by anything else,
+/// is part of a value. The body's first delimiter line sets its line
+/// break: CRLF, or (a hand-written body) a bare LF, in which case a CRLF
+/// before a delimiter is a line break too, as in one typed on Windows.
 pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String)>, String> {
-    let delim = format!("--{boundary}");
-    let delim = delim.as_bytes();
-    let mut fields = Vec::new();
-    let mut pos = find(raw, delim, 0).ok_or("multipart body without its boundary")?;
-    loop {
-        pos += delim.len();
-        if raw[pos..].starts_with(b"--") {
-            return Ok(fields);
+    const NOT_CLOSED: &str = "multipart body not closed by its boundary";
+    let dash = format!("--{boundary}");
+    let dash = dash.as_bytes();
+    // The first delimiter, after a preamble if there is one.
+    let mut at = 0;
+    let mut delimiter = loop {
+        let i = find(raw, dash, at).ok_or("multipart body without its boundary")?;
+        if i == 0 || raw[i - 1] == b'\n' {
+            if let Some(d) = delimiter_line(raw, i + dash.len()) {
+                break d;
+            }
         }
-        // Skip the line break after the boundary.
-        pos = skip_crlf(raw, pos);
+        at = i + 1;
+    };
+    let crlf = match delimiter {
+        Delimiter::Part { crlf, .. } => crlf,
+        _ => true,
+    };
+    let mut fields = Vec::new();
+    loop {
+        let pos = match delimiter {
+            Delimiter::Close => return Ok(fields),
+            Delimiter::Open => return Err(NOT_CLOSED.into()),
+            Delimiter::Part { next, .. } => next,
+        };
         // A blank line right away: a part with no headers, so no name (its
         // content is not to be read as its headers).
         if raw[pos..].starts_with(b"\r\n") || raw[pos..].starts_with(b"\n") {
@@ -534,43 +555,114 @@ pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String
         let (head_end, content_start) =
             blank_line(raw, pos).ok_or("multipart part without a blank line after its headers")?;
         let head = String::from_utf8_lossy(&raw[pos..head_end]);
-        let next =
-            find(raw, delim, content_start).ok_or("multipart body not closed by its boundary")?;
-        let mut content_end = next;
-        if raw[..content_end].ends_with(b"\r\n") {
-            content_end -= 2;
-        } else if raw[..content_end].ends_with(b"\n") {
-            content_end -= 1;
-        }
+        let (content_end, after) =
+            next_delimiter(raw, dash, content_start, crlf).ok_or(NOT_CLOSED)?;
         let name =
             disposition_name(&head).ok_or("multipart part without a content-disposition name")?;
         fields.push((
             name,
-            String::from_utf8_lossy(&raw[content_start..content_end.max(content_start)])
-                .into_owned(),
+            String::from_utf8_lossy(&raw[content_start..content_end]).into_owned(),
         ));
-        pos = next;
+        delimiter = after;
+    }
+}
+
+/// What a delimiter line says comes next.
+#[derive(Clone, Copy)]
+enum Delimiter {
+    /// `--boundary--`: the end of the form.
+    Close,
+    /// A part, whose headers start at `next`; `crlf` when the line ended in
+    /// CRLF.
+    Part { next: usize, crlf: bool },
+    /// The body ends on the delimiter: its last part is never closed.
+    Open,
+}
+
+/// The delimiter line whose boundary text ends at `from`, if the rest of
+/// the line makes one: `--`, or transport padding (spaces and tabs) and a
+/// line break or the body's end.
+fn delimiter_line(raw: &[u8], from: usize) -> Option<Delimiter> {
+    let rest = &raw[from..];
+    if rest.starts_with(b"--") {
+        return Some(Delimiter::Close);
+    }
+    let pad = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    match &rest[pad..] {
+        [] => Some(Delimiter::Open),
+        [b'\r', b'\n', ..] => Some(Delimiter::Part {
+            next: from + pad + 2,
+            crlf: true,
+        }),
+        [b'\n', ..] => Some(Delimiter::Part {
+            next: from + pad + 1,
+            crlf: false,
+        }),
+        _ => None,
+    }
+}
+
+/// The end of the content that starts at `from` and the delimiter after
+/// it: the boundary's text right at `from` (a part with no content, the
+/// headers' blank line before it), or after the body's line break.
+fn next_delimiter(raw: &[u8], dash: &[u8], from: usize, crlf: bool) -> Option<(usize, Delimiter)> {
+    let mut at = from;
+    loop {
+        let i = find(raw, dash, at)?;
+        let before = &raw[from..i];
+        let end = if i == from {
+            Some(i)
+        } else if before.ends_with(b"\r\n") {
+            Some(i - 2)
+        } else if !crlf && before.ends_with(b"\n") {
+            Some(i - 1)
+        } else {
+            None
+        };
+        if let (Some(end), Some(d)) = (end, delimiter_line(raw, i + dash.len())) {
+            return Some((end, d));
+        }
+        at = i + 1;
     }
 }
 
 /// The `name` parameter of a part's `Content-Disposition` header (RFC
-/// 7578), and that header only.
+/// 7578), and that header only, its folded lines (a line starting with a
+/// space or a tab goes on the one before it) joined.
 fn disposition_name(head: &str) -> Option<String> {
-    let value = head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case("content-disposition")
-            .then_some(v)
-    })?;
-    header_param(value, "name")
+    let mut value: Option<String> = None;
+    for line in head.lines() {
+        let folded = line.starts_with([' ', '\t']);
+        match value.as_mut() {
+            Some(v) if folded => v.push_str(line),
+            Some(_) => break,
+            None if folded => {}
+            None => {
+                value = line.split_once(':').and_then(|(k, v)| {
+                    k.trim()
+                        .eq_ignore_ascii_case("content-disposition")
+                        .then(|| v.to_string())
+                })
+            }
+        }
+    }
+    header_param(&value?, "name")
 }
 
 /// A parameter of a header value such as `form-data; name="curp"` or
 /// `multipart/form-data; boundary=X`, by its name in any case: the
 /// parameters split at the `;`s outside quoted strings (a
 /// `filename="scan;name=x.txt"` holds no name), a quoted value's backslash
-/// escapes undone, as Go's `mime` package reads them (RFC 2045).
+/// escapes of special characters (RFC 2045 `tspecials`) undone and any
+/// other backslash kept, as Go's `mime` package reads them: a browser that
+/// sends a Windows path (`"C:\\scan.txt"`) does not escape it.
 fn header_param(value: &str, name: &str) -> Option<String> {
+    const TSPECIALS: [char; 15] = [
+        '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=',
+    ];
     // The parameters, after the type.
     let mut params = value.split_once(';')?.1;
     loop {
@@ -584,7 +676,9 @@ fn header_param(value: &str, name: &str) -> Option<String> {
                 let end = loop {
                     match chars.next() {
                         None => break quoted.len(),
-                        Some((_, '\\')) => val.extend(chars.next().map(|(_, c)| c)),
+                        Some((i, '\\')) if quoted[i + 1..].starts_with(TSPECIALS) => {
+                            val.extend(chars.next().map(|(_, c)| c))
+                        }
                         Some((i, '"')) => break i + 1,
                         Some((_, c)) => val.push(c),
                     }
@@ -626,15 +720,6 @@ fn blank_line(raw: &[u8], from: usize) -> Option<(usize, usize)> {
         }
     }
     None
-}
-
-fn skip_crlf(raw: &[u8], mut pos: usize) -> usize {
-    if raw[pos..].starts_with(b"\r\n") {
-        pos += 2;
-    } else if raw[pos..].starts_with(b"\n") {
-        pos += 1;
-    }
-    pos
 }
 
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
@@ -803,6 +888,56 @@ mod tests {
     }
 
     #[test]
+    fn a_delimiter_is_the_boundary_at_a_lines_start() {
+        let form = |body: &str| parse_multipart(body.as_bytes(), "B");
+        let field = |n: &str, v: &str| Ok(vec![(n.to_string(), v.to_string())]);
+        let head = "Content-Disposition: form-data; name=a";
+        // Inside a line, the boundary's text is the value's.
+        assert_eq!(
+            form(&format!("--B\r\n{head}\r\n\r\nx--B\r\n--B--")),
+            field("a", "x--B")
+        );
+        // In a CRLF body a bare LF is no delimiter's line break.
+        assert_eq!(
+            form(&format!("--B\r\n{head}\r\n\r\nx\n--B--\r\n--B--")),
+            field("a", "x\n--B--")
+        );
+        // A line that goes on past the boundary's text with anything but
+        // padding is the value's too.
+        assert_eq!(
+            form(&format!(
+                "--B\r\n{head}\r\n\r\nx\r\n--Bx\r\n--B --\r\n--B \t\r\n{head}\r\n\r\ny\r\n--B--"
+            )),
+            Ok(vec![
+                ("a".into(), "x\r\n--Bx\r\n--B --".into()),
+                ("a".into(), "y".into())
+            ])
+        );
+        // In a bare-LF body, either line break ends a value.
+        assert_eq!(
+            form(&format!("--B\n{head}\n\nx\r\n--B\n{head}\n\ny\n--B--")),
+            Ok(vec![("a".into(), "x".into()), ("a".into(), "y".into())])
+        );
+        // A preamble's boundary text inside a line starts nothing.
+        assert_eq!(
+            form(&format!("see --B\r\n--B\r\n{head}\r\n\r\nx\r\n--B--")),
+            field("a", "x")
+        );
+        // A part with no content: the delimiter right after the headers.
+        assert_eq!(form(&format!("--B\r\n{head}\r\n\r\n--B--")), field("a", ""));
+        // The body ending on a delimiter, or a preamble with no delimiter
+        // line at all.
+        assert_eq!(
+            form(&format!("--B\r\n{head}\r\n\r\nx\r\n--B \t")),
+            Err("multipart body not closed by its boundary".into())
+        );
+        assert_eq!(
+            form("x--B\r\n--Bx\r\n"),
+            Err("multipart body without its boundary".into())
+        );
+    }
+
+    #[test]
     fn a_parts_name_is_its_dispositions_name_parameter() {
         for (head, name) in [
             (
@@ -819,10 +954,20 @@ mod tests {
                 "Content-Disposition: form-data; filename=\"scan;name=x.txt\"; name=\"curp\"",
                 Some("curp"),
             ),
-            // Escapes undone; an unclosed quote runs to the line's end.
+            // Escapes of special characters undone, other backslashes
+            // kept; an unclosed quote runs to the line's end.
             (
-                "Content-Disposition: form-data; name=\"a\\\"b\"",
-                Some("a\"b"),
+                "Content-Disposition: form-data; name=\"a\\\"b\\\\c\\d\"",
+                Some("a\"b\\c\\d"),
+            ),
+            // A folded header is one header.
+            (
+                "Content-Type: text/plain\r\nContent-Disposition: form-data;\r\n\tname=curp\r\nX: name=y",
+                Some("curp"),
+            ),
+            (
+                "Content-Type: text/plain\r\n name=x\r\nContent-Disposition: form-data",
+                None,
             ),
             ("Content-Disposition: form-data; name=\"curp", Some("curp")),
             (
