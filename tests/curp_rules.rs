@@ -571,3 +571,196 @@ async fn a_curp_born_after_the_reference_year_was_never_issued() {
         .await;
     assert_eq!(r.json()["response"]["valido"], true, "{}", r.text());
 }
+
+// ---- the homoclave against an independent writing of SAT's algorithm ----
+
+/// The homoclave's alphabet (SAT, Anexo II: 34 characters, no 0, no O).
+const SAT_HOMOCLAVE: &str = "123456789ABCDEFGHIJKLMNPQRSTUVWXYZ";
+
+/// SAT's homoclave written independently of the sandbox, from the
+/// algorithm document (INFOMEX 0610100135506): each character of the full
+/// name "PATERNO MATERNO NOMBRE" gets its two-digit value of Anexo I
+/// (space 00, digits 00–09, & 10, A–I 11–19, J–R 21–29, S–Z 32–39, Ñ 40),
+/// a 0 goes in front, the products of each two-digit pair by its second
+/// digit are summed, the sum's last three digits are divided by 34, and
+/// quotient and remainder are read in Anexo II.
+fn sat_homoclave(full_name: &str) -> String {
+    let mut digits = String::from("0");
+    for c in full_name.chars() {
+        let v = match c {
+            ' ' => 0,
+            '0'..='9' => c as u32 - '0' as u32,
+            '&' => 10,
+            'A'..='I' => 11 + c as u32 - 'A' as u32,
+            'J'..='R' => 21 + c as u32 - 'J' as u32,
+            'S'..='Z' => 32 + c as u32 - 'S' as u32,
+            'Ñ' => 40,
+            _ => panic!("{c} has no value in Anexo I"),
+        };
+        digits.push_str(&format!("{v:02}"));
+    }
+    let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+    let sum: u32 = d.windows(2).map(|w| (w[0] * 10 + w[1]) * w[1]).sum();
+    let n = (sum % 1000) as usize;
+    let table: Vec<char> = SAT_HOMOCLAVE.chars().collect();
+    [table[n / 34], table[n % 34]].iter().collect()
+}
+
+/// Where a homoclave sits in base 34 (Anexo II's order).
+fn homoclave_index(h: &str) -> usize {
+    let pos = |c: char| SAT_HOMOCLAVE.find(c).unwrap_or_else(|| panic!("{c}"));
+    let c: Vec<char> = h.chars().collect();
+    pos(c[0]) * 34 + pos(c[1])
+}
+
+/// The independent homoclave agrees with SAT's worked example (Emma Gómez
+/// Díaz → GR), so the tests below compare against something checked.
+#[test]
+fn the_independent_homoclave_gives_the_sat_worked_example() {
+    assert_eq!(sat_homoclave("GOMEZ DIAZ EMMA"), "GR");
+    assert_eq!(rfc_homoclave("GÓMEZ", "DÍAZ", "EMMA"), "GR");
+}
+
+// SAT, Anexo I: the digits 0–9 have the values 00–09 in the homoclave's
+// sum; other characters than letters, digits and & are dropped.
+#[test]
+fn a_digit_in_the_name_counts_in_the_homoclave() {
+    assert_eq!(
+        rfc_homoclave("PEREZ", "GARCIA", "JUAN 2"),
+        sat_homoclave("PEREZ GARCIA JUAN 2")
+    );
+    assert_ne!(
+        rfc_homoclave("PEREZ", "GARCIA", "JUAN 2"),
+        rfc_homoclave("PEREZ", "GARCIA", "JUAN")
+    );
+}
+
+// Anexo I: Ñ is 40 and & is 10; README (Decisions, RFC): "Ñ is kept";
+// README's RfcByCurp example: PEÑA NIETO ENRIQUE → PENX660720CV0
+// (homoclave CV).
+#[test]
+fn n_tilde_and_ampersand_count_in_the_homoclave_and_punctuation_does_not() {
+    assert_eq!(rfc_homoclave("PEÑA", "NIETO", "ENRIQUE"), "CV");
+    assert_eq!(sat_homoclave("PEÑA NIETO ENRIQUE"), "CV");
+    assert_eq!(
+        rfc_homoclave("SOL&LUNA", "IBAÑEZ", "ANA"),
+        sat_homoclave("SOL&LUNA IBAÑEZ ANA")
+    );
+    // A dot or an apostrophe has no value: it is dropped, not read.
+    assert_eq!(
+        rfc_homoclave("O'FARRIL", "CARBALLO", "MA. LUISA"),
+        sat_homoclave("OFARRIL CARBALLO MA LUISA")
+    );
+}
+
+// README (Decisions, RFC): "one surname (paternal or maternal) gives its
+// first two letters and the name's first two (SAT's rule 7: Juan Martínez
+// → MAJU)"; SAT Regla 7: "la primera y segunda letras del apellido paterno
+// o materno". Only the maternal case was untested.
+#[test]
+fn a_maternal_surname_alone_gives_its_first_two_letters() {
+    assert_eq!(rfc_letters("", "MARTINEZ", "JUAN"), "MAJU");
+    assert_eq!(rfc_letters("", "ZAFRA", "GERARDA"), "ZAGE");
+    // A paternal "surname" made only of punctuation is no surname either.
+    assert_eq!(rfc_letters("-", "MARTINEZ", "JUAN"), "MAJU");
+}
+
+// SAT Regla 6: MARIA and JOSE are skipped before another name; a
+// stray character after JOSE (dropped by the SAT, which reads only
+// letters, digits and &) is no other name, so JOSE itself gives the
+// letters, as a lone JOSE does (`rfc_letters("PEREZ", "HERNANDEZ",
+// "JOSE")` is PEHJ in the unit tests).
+#[test]
+fn jose_followed_by_punctuation_alone_is_the_name() {
+    assert_eq!(rfc_letters("PEREZ", "HERNANDEZ", "JOSE -"), "PEHJ");
+    assert_eq!(rfc_letters("PEREZ", "HERNANDEZ", "MARIA ."), "PEHM");
+    assert_eq!(rfc_letters("LOPEZ", "", "JOSE -"), "LOJO");
+}
+
+// SAT: the
+// letters of an RFC are A–Z, Ñ or &; rfc_is_valid: "four letters". An RFC
+// whose letters hold & passes; one with a digit among them does not, even
+// with its check digit right.
+#[test]
+fn rfc_is_valid_takes_an_ampersand_but_no_digit_among_the_letters() {
+    let with = |first12: &str| format!("{first12}{}", rfc_check_digit(first12).unwrap());
+    assert!(rfc_is_valid(&with("&ERA800101AB")));
+    assert!(rfc_is_valid(&with("ÑUÑE800101AB")));
+    assert!(!rfc_is_valid(&with("1ERA800101AB")));
+    assert!(!rfc_is_valid(&with("GOD1561231GR")));
+    assert!(!rfc_is_valid(&with("GO E561231GR")));
+}
+
+// An RFC's YYMMDD must name a real day in 1900–1999 or 2000–2099 (2000
+// makes 29 February of YY=00 possible); 29 February of YY=01 is in no
+// century (1901, 2001: not leap years).
+#[test]
+fn rfc_is_valid_refuses_29_february_of_a_year_no_century_makes_leap() {
+    let with = |first12: &str| format!("{first12}{}", rfc_check_digit(first12).unwrap());
+    assert!(rfc_is_valid(&with("GODE000229GR")));
+    assert!(rfc_is_valid(&with("GODE040229GR")));
+    for yy in ["01", "10", "21", "99"] {
+        let r = with(&format!("GODE{yy}0229GR"));
+        assert!(!rfc_is_valid(&r), "{r}");
+    }
+    assert!(rfc_is_valid(&with("GODE010228GR")));
+}
+
+// README (Decisions, RFC): a synthetic homonym "gets, by its
+// place, one of the 156 homoclaves the calculation never gives (it takes
+// the first 1,000 of 34 × 34), so no holder of the same sixteen places,
+// and no first holder anywhere, shares its RFC".
+#[test]
+fn a_later_holder_gets_a_homoclave_the_calculation_never_gives() {
+    let birth = date(1930, 8, 25);
+    let mut seen = std::collections::HashSet::new();
+    for nth in 1..=156 {
+        let r = rfc::rfc_of_holder("TORRES", "FERNANDEZ", "JACINTO", birth, nth);
+        assert!(rfc_is_valid(&r), "{r}");
+        let index = homoclave_index(&r[10..12]);
+        assert!(
+            (1000..1156).contains(&index),
+            "holder {nth}: {r} has homoclave {} (index {index}), one a first holder can have",
+            &r[10..12]
+        );
+        assert!(seen.insert(r[10..12].to_string()), "{r} given twice");
+    }
+    // Every computed homoclave is below 1000.
+    for (p, m, n) in [
+        ("GÓMEZ", "DÍAZ", "EMMA"),
+        ("TORRES", "FERNANDEZ", "JACINTO"),
+    ] {
+        let first = rfc::rfc(p, m, n, birth);
+        assert!(homoclave_index(&first[10..12]) < 1000, "{first}");
+    }
+}
+
+/// The same through RfcByCurp: the holder of differentiator 2 (the third
+/// holder) gets a homoclave no first holder can get.
+#[tokio::test]
+async fn rfc_by_curp_gives_the_third_holder_a_homoclave_past_the_computed_ones() {
+    let sb = Sandbox::start().await;
+    let apikey = ("apikey", "k");
+    let curp = with_check_digit("TOFJ300825HBCRRC2");
+    let r = sb
+        .post(
+            "/api/AsyncVerication/RfcByCurp",
+            &[apikey],
+            json!({"curp": curp, "state": 9}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.json()["verificationId"].as_str().unwrap().to_string();
+    sb.advance("2s").await;
+    let path = format!("/api/AsyncVerication/verificationStatus?verificationId={id}");
+    let b = sb.get(&path, &[apikey]).await.json();
+    assert_eq!(b["verificationStatus"], 4, "{b}");
+    let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+    let rfc = v["rfc"].as_str().unwrap();
+    assert!(rfc_is_valid(rfc), "{rfc}");
+    let index = homoclave_index(&rfc[10..12]);
+    assert!(
+        (1000..1156).contains(&index),
+        "{curp}: {rfc} (index {index})"
+    );
+}

@@ -2062,3 +2062,49 @@ async fn an_empty_namespace_parameter_means_default() {
     let journal = sb.admin_get("/__admin/requests?namespace=").await;
     assert_eq!(journal.as_array().unwrap().len(), 1);
 }
+
+// README, `--latency`: "`100ms..300ms`" is a range, drawn uniformly
+// between its ends (not only within them: its low end alone would be).
+#[test]
+fn a_latency_range_is_drawn_across_the_range() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let range: Latency = "10ms..20ms".parse().unwrap();
+    let samples: Vec<Duration> = (0..1000).map(|_| range.sample(&mut rng)).collect();
+    let lo = Duration::from_millis(10);
+    let hi = Duration::from_millis(20);
+    assert!(samples.iter().all(|d| (lo..=hi).contains(d)));
+    let mid = Duration::from_millis(15);
+    let above = samples.iter().filter(|d| **d > mid).count();
+    // A uniform draw: about half above the middle.
+    assert!((400..=600).contains(&above), "{above} of 1000 above 15ms");
+    // A range whose ends meet is that one value.
+    let point: Latency = "10ms..10ms".parse().unwrap();
+    assert_eq!(point.sample(&mut rng), lo);
+}
+
+// A duration past the clock's bound, or past what a Duration holds, is
+// refused, never taken or a panic. README, `POST /__admin/clock`: `{"advance":
+// duration}`, "the clock stays within years 0001–9999 in UTC-6 … (400
+// otherwise …)"; the same text read as a latency is a 400 too.
+#[tokio::test]
+async fn a_duration_past_every_bound_is_a_400_not_a_crash() {
+    let sb = Sandbox::start().await;
+    let before = sb.admin_get("/__admin/clock").await;
+    for huge in ["99999999999999999999s", "999999999999999d"] {
+        let r = sb
+            .admin_post("/__admin/clock", json!({ "advance": huge }))
+            .await;
+        assert_eq!(r.status, 400, "{huge}: {}", r.text());
+        assert_eq!(sb.admin_get("/__admin/clock").await, before, "{huge}");
+        let r = sb
+            .post(
+                "/api/curp/bycurp",
+                &[("apikey", "k"), ("X-Sandbox-Latency", huge)],
+                json!({"curp": "PXNE660720HMCXTN06"}),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{huge}: {}", r.text());
+    }
+    assert!(mxid_sandbox::time::parse_duration("99999999999999999999s").is_err());
+}
