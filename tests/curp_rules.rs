@@ -656,7 +656,7 @@ fn n_tilde_and_ampersand_count_in_the_homoclave_and_punctuation_does_not() {
 // README (Decisions, RFC): "one surname (paternal or maternal) gives its
 // first two letters and the name's first two (SAT's rule 7: Juan Martínez
 // → MAJU)"; SAT Regla 7: "la primera y segunda letras del apellido paterno
-// o materno". Only the maternal case was untested.
+// o materno".
 #[test]
 fn a_maternal_surname_alone_gives_its_first_two_letters() {
     assert_eq!(rfc_letters("", "MARTINEZ", "JUAN"), "MAJU");
@@ -677,10 +677,9 @@ fn jose_followed_by_punctuation_alone_is_the_name() {
     assert_eq!(rfc_letters("LOPEZ", "", "JOSE -"), "LOJO");
 }
 
-// SAT: the
-// letters of an RFC are A–Z, Ñ or &; rfc_is_valid: "four letters". An RFC
-// whose letters hold & passes; one with a digit among them does not, even
-// with its check digit right.
+// SAT: the letters of an RFC are A–Z, Ñ or &. An RFC whose letters hold &
+// passes; one with a digit among them does not, even with its check digit
+// right.
 #[test]
 fn rfc_is_valid_takes_an_ampersand_but_no_digit_among_the_letters() {
     let with = |first12: &str| format!("{first12}{}", rfc_check_digit(first12).unwrap());

@@ -134,6 +134,37 @@ impl<'a> Lenient<'a> {
         self.s.get(self.i).copied()
     }
 
+    /// An object or an array from its opening character to `close`: its
+    /// elements (`element` reads one), each after a comma, and the trailing
+    /// comma (after an element, before `close`) taken out.
+    fn collection(&mut self, close: u8, element: impl Fn(&mut Self) -> Option<()>) -> Option<()> {
+        self.out.push(self.s[self.i] as char);
+        self.i += 1;
+        self.ws();
+        if self.peek()? != close {
+            loop {
+                element(self)?;
+                self.ws();
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        self.ws();
+                        if self.peek()? != close {
+                            self.out.push(',');
+                            continue;
+                        }
+                    }
+                    c if c == close => {}
+                    _ => return None,
+                }
+                break;
+            }
+        }
+        self.i += 1;
+        self.out.push(close as char);
+        Some(())
+    }
+
     fn value(&mut self) -> Option<()> {
         self.depth += 1;
         if self.depth > 200 {
@@ -141,80 +172,18 @@ impl<'a> Lenient<'a> {
         }
         self.ws();
         match self.peek()? {
-            b'{' => {
-                self.i += 1;
-                self.out.push('{');
-                self.ws();
-                if self.peek()? == b'}' {
-                    self.i += 1;
-                    self.out.push('}');
-                } else {
-                    loop {
-                        self.ws();
-                        self.string()?;
-                        self.ws();
-                        if self.peek()? != b':' {
-                            return None;
-                        }
-                        self.i += 1;
-                        self.out.push(':');
-                        self.value()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => {
-                                self.i += 1;
-                                self.ws();
-                                // The trailing comma: after a member, before
-                                // the closing brace.
-                                if self.peek()? == b'}' {
-                                    self.i += 1;
-                                    self.out.push('}');
-                                    break;
-                                }
-                                self.out.push(',');
-                            }
-                            b'}' => {
-                                self.i += 1;
-                                self.out.push('}');
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
+            b'{' => self.collection(b'}', |l| {
+                l.ws();
+                l.string()?;
+                l.ws();
+                if l.peek()? != b':' {
+                    return None;
                 }
-            }
-            b'[' => {
-                self.i += 1;
-                self.out.push('[');
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
-                    self.out.push(']');
-                } else {
-                    loop {
-                        self.value()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => {
-                                self.i += 1;
-                                self.ws();
-                                if self.peek()? == b']' {
-                                    self.i += 1;
-                                    self.out.push(']');
-                                    break;
-                                }
-                                self.out.push(',');
-                            }
-                            b']' => {
-                                self.i += 1;
-                                self.out.push(']');
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-            }
+                l.i += 1;
+                l.out.push(':');
+                l.value()
+            })?,
+            b'[' => self.collection(b']', Self::value)?,
             b'"' => self.string()?,
             b't' => self.literal("true")?,
             b'f' => self.literal("false")?,
