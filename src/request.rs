@@ -794,6 +794,16 @@ mod tests {
             parse_json(br#"{"n": 100, "f": 0.05}"#),
             Body::Json(json!({"n": 100, "f": 0.05}))
         );
+        // A lone zero is a number, forgiven or not; of a fraction's run of
+        // zeros one stays before the point.
+        assert_eq!(
+            parse_json(br#"{"z": 0, "l": [0],}"#),
+            Body::Json(json!({"z": 0, "l": [0]}))
+        );
+        assert_eq!(
+            parse_json(br#"{"f": 00.5, "s": -00.25,}"#),
+            Body::Json(json!({"f": 0.5, "s": -0.25}))
+        );
         assert!(matches!(parse_json(b"{curp: 1}"), Body::Invalid(_)));
         // Only a comma after a member is trailing; only a value is digits.
         for not_json in [
@@ -1074,5 +1084,20 @@ mod tests {
             matches!(parse_body("text/xml", b"<a/>"), Body::Invalid(m) if m.contains("text/xml"))
         );
         assert_eq!(parse_body("text/xml", b"  "), Body::Empty);
+        // A structured `+json` type (RFC 6839) is JSON, in any case.
+        for json_type in [
+            "application/problem+json",
+            "Application/VND.API+JSON; charset=utf-8",
+        ] {
+            assert_eq!(
+                parse_body(json_type, br#"{"a":1}"#),
+                Body::Json(json!({"a": 1})),
+                "{json_type}"
+            );
+        }
+        assert!(matches!(
+            parse_body("application/jsonx", br#"{"a":1}"#),
+            Body::Invalid(m) if m.contains("application/jsonx")
+        ));
     }
 }

@@ -543,6 +543,33 @@ async fn urlencoded_fields_are_decoded_as_whatwg_says() {
     assert_eq!(r.json()["curp"], EPN);
 }
 
+/// README "Decisions", "JSON by any of its names": a structured `+json`
+/// type (RFC 6839: `application/problem+json`, a vendor's
+/// `application/vnd.…+json`) is JSON on every endpoint; a type that merely
+/// starts like JSON is the provider's 400 naming it.
+#[tokio::test]
+async fn a_structured_json_type_is_read_as_json_on_every_endpoint() {
+    let sb = Sandbox::start().await;
+    for ep in EPS {
+        let body = serde_json::Value::Object(
+            fields(ep)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.into()))
+                .collect(),
+        )
+        .to_string();
+        for ct in [
+            "application/problem+json",
+            "Application/VND.API+JSON; charset=utf-8",
+        ] {
+            let r = probe(&sb, ep, ct, &[], body.clone()).await;
+            assert_success(ep, ct, &r);
+        }
+        let r = probe(&sb, ep, "application/jsonx", &[], body).await;
+        assert_malformed(ep, "application/jsonx", &r, "application/jsonx");
+    }
+}
+
 /// Both of the documents' flaws at once, with white space before the
 /// trailing comma and a string that looks like them: read as the README
 /// says; a doubled comma, which is neither flaw, still the provider's 400.
