@@ -646,6 +646,7 @@ async fn empty_response_closes_without_a_byte() {
 #[tokio::test]
 async fn malformed_body_is_not_json() {
     let sb = Sandbox::start().await;
+    let whole = bycurp(&sb, &[], CURP).await;
     let r = bycurp(&sb, &[("x-sandbox-fault", "malformed_body")], CURP).await;
     assert_eq!(r.status, 200);
     assert!(!r.body.is_empty());
@@ -653,6 +654,17 @@ async fn malformed_body_is_not_json() {
         serde_json::from_slice::<Value>(&r.body).is_err(),
         "{}",
         r.text()
+    );
+    // README, Request headers: the answer's first half, its length said.
+    assert_eq!(
+        &r.body[..],
+        &whole.body[..whole.body.len() / 2],
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
     );
     // On an error scenario too, keeping its status.
     let r = bycurp(

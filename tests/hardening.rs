@@ -255,6 +255,28 @@ async fn a_body_declared_over_the_limit_is_refused_before_it_is_sent() {
     assert!(got.contains("payload_too_large"), "{got}");
 }
 
+// README, Robustness, Bodies: "a 413 for a body left unread (… one past
+// sixteen times the limit) says `connection: close`": the body is sent
+// whole, the server reads no more than its drain of it, answers and ends
+// the connection.
+#[tokio::test]
+async fn a_body_past_sixteen_times_the_limit_is_a_413_that_ends_the_connection() {
+    let sb = Sandbox::start_with(Config {
+        body_limit: 64,
+        ..config()
+    })
+    .await;
+    let mut c = TcpStream::connect(sb.addr).await.unwrap();
+    let body = padded_body(100_000);
+    // The server may answer and close before the whole body is written.
+    let _ = c.write_all(raw_with_body(&body, "").as_bytes()).await;
+    let got = read_to_close(&mut c, Duration::from_secs(5)).await;
+    let got = String::from_utf8_lossy(&got).to_lowercase();
+    assert!(got.starts_with("http/1.1 413 "), "{got}");
+    assert!(got.contains("\r\nconnection: close\r\n"), "{got}");
+    assert!(got.contains("payload_too_large"), "{got}");
+}
+
 #[tokio::test]
 async fn the_connection_over_the_cap_gets_503_and_is_closed() {
     let sb = Sandbox::start_with(Config {
@@ -1146,12 +1168,15 @@ async fn bodies_at_and_over_the_limit_on_one_keep_alive_connection() {
         first.len(),
         second.len()
     );
+    // Sixteen times the limit is still read and dropped (README, Robustness,
+    // Bodies): the connection goes on after it too.
     let batch = raw_with_body(&padded_body(LIMIT), "")
         + &raw_with_body(&over, "")
         + &chunked
+        + &raw_with_body(&padded_body(LIMIT * 16), "")
         + &request(CURPS[1], false);
     c.get_mut().write_all(batch.as_bytes()).await.unwrap();
-    for expected in [200, 413, 413, 200] {
+    for expected in [200, 413, 413, 413, 200] {
         let (status, body) = read_response(&mut c).await;
         assert_eq!(status, expected, "{body}");
         if status == 413 {
