@@ -134,6 +134,19 @@ impl<'a> Lenient<'a> {
         self.s.get(self.i).copied()
     }
 
+    /// One or more ASCII digits from here (a fraction's, an exponent's);
+    /// `None` when there is none.
+    fn some_digits(&mut self) -> Option<&'a str> {
+        let start = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        if self.i == start {
+            return None;
+        }
+        std::str::from_utf8(&self.s[start..self.i]).ok()
+    }
+
     /// An object or an array from its opening character to `close`: its
     /// elements (`element` reads one), each after a comma, and the trailing
     /// comma (after an element, before `close`) taken out.
@@ -247,14 +260,7 @@ impl<'a> Lenient<'a> {
         if self.peek() == Some(b'.') {
             rest.push('.');
             self.i += 1;
-            let f0 = self.i;
-            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-                self.i += 1;
-            }
-            if self.i == f0 {
-                return None;
-            }
-            rest.push_str(std::str::from_utf8(&self.s[f0..self.i]).ok()?);
+            rest.push_str(self.some_digits()?);
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
             rest.push(self.peek()? as char);
@@ -263,14 +269,7 @@ impl<'a> Lenient<'a> {
                 rest.push(self.peek()? as char);
                 self.i += 1;
             }
-            let e0 = self.i;
-            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-                self.i += 1;
-            }
-            if self.i == e0 {
-                return None;
-            }
-            rest.push_str(std::str::from_utf8(&self.s[e0..self.i]).ok()?);
+            rest.push_str(self.some_digits()?);
         }
         let leading = digits.len() > 1 && digits.starts_with('0');
         if leading && !neg && rest.is_empty() {

@@ -534,6 +534,15 @@ async fn a_70_kb_uri_is_a_414_over_http1_and_a_reset_stream_over_http2() {
 // fall: not asserted.)
 #[tokio::test]
 async fn a_head_over_408_kb_is_refused_by_hyper_over_http1_and_over_http2() {
+    /// A validacurp request's head, over HTTP/2.
+    const GET_ENTITIES: [(&str, &str); 6] = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/curp/getEntities"),
+        (":authority", "x"),
+        ("authorization", "Bearer t"),
+        ("content-type", "application/json"),
+    ];
     #[derive(Debug, PartialEq)]
     enum H2 {
         Served,
@@ -571,14 +580,7 @@ async fn a_head_over_408_kb_is_refused_by_hyper_over_http1_and_over_http2() {
         }
 
         let mut c = raw::connect(sb.addr, &[]).await;
-        let mut h2_fields: Vec<(&str, &str)> = vec![
-            (":method", "POST"),
-            (":scheme", "http"),
-            (":path", "/curp/getEntities"),
-            (":authority", "x"),
-            ("authorization", "Bearer t"),
-            ("content-type", "application/json"),
-        ];
+        let mut h2_fields: Vec<(&str, &str)> = GET_ENTITIES.to_vec();
         h2_fields.extend(names.iter().map(|n| (n.as_str(), filler.as_str())));
         let _ = c.write_all(&raw::headers(1, &h2_fields, false)).await;
         let _ = c
@@ -611,20 +613,9 @@ async fn a_head_over_408_kb_is_refused_by_hyper_over_http1_and_over_http2() {
         );
         if h2 == H2::Refused431 {
             // The connection goes on: its next stream is served.
-            c.write_all(&raw::headers(
-                3,
-                &[
-                    (":method", "POST"),
-                    (":scheme", "http"),
-                    (":path", "/curp/getEntities"),
-                    (":authority", "x"),
-                    ("authorization", "Bearer t"),
-                    ("content-type", "application/json"),
-                ],
-                false,
-            ))
-            .await
-            .unwrap();
+            c.write_all(&raw::headers(3, &GET_ENTITIES, false))
+                .await
+                .unwrap();
             c.write_all(&raw::frame(raw::DATA, raw::END_STREAM, 3, b"{}"))
                 .await
                 .unwrap();
