@@ -1008,3 +1008,43 @@ async fn http2_reset_guard_spares_a_burst_and_ends_a_flood() {
     let (goaway, _) = h2_reset_burst(sb.addr, 5_000, false).await;
     assert_eq!(goaway, Some(0xb), "a flood of 5,000 resets");
 }
+
+// README, Robustness, Bodies: "a client that leaves in the middle of its
+// body (a connection closed or reset, an HTTP/2 stream cancelled) is
+// neither answered nor journaled". Over HTTP/2, the connection closed or
+// reset under a stream whose body is half sent: h2 ends the stream with an
+// I/O error, which is the client gone, not a malformed body's 400.
+#[tokio::test]
+async fn an_http2_connection_ended_mid_body_leaves_nothing_journaled() {
+    let sb = Sandbox::start().await;
+    for reset in [false, true] {
+        let mut c = raw::connect(sb.addr, &[]).await;
+        let head = raw::headers(
+            1,
+            &[
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/api/v1/imss/nss"),
+                (":authority", "x"),
+                ("x-api-key", "k"),
+                ("content-type", "application/json"),
+                ("content-length", "40"),
+            ],
+            false,
+        );
+        c.write_all(&head).await.unwrap();
+        c.write_all(&raw::frame(raw::DATA, 0, 1, b"{\"curp\""))
+            .await
+            .unwrap();
+        // As the HTTP/1.1 test beside it (tests/hardening/retries.rs): a
+        // moment for the server to take the stream up before the client
+        // leaves, and one to see it leave.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if reset {
+            c.set_zero_linger().unwrap();
+        }
+        drop(c);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(sb.admin_count("/__admin/requests").await, 0);
+}
