@@ -430,6 +430,10 @@ async fn every_renapo_code_by_scenario() {
         b["ccbResponseDescription"],
         "El campo CURP es un parámetro requerido"
     );
+    // A CCB error without a RENAPO code states no person either.
+    assert_eq!(b["curp"], CURP);
+    assert_eq!(b["lastName"], "");
+    assert_eq!(b["outputDigest"], stated_digest(&b));
 }
 
 #[tokio::test]

@@ -782,6 +782,10 @@ async fn history_in_pages_newest_first() {
     for curp in [SYNTHETIC, EXAMPLE, NOT_FOUND_CURP] {
         answered.push(query(&sb, PATH, curp).await);
     }
+    // Reading an execution by its id does not make it newer.
+    let first = answered[0]["id"].as_str().unwrap();
+    let r = sb.get(&format!("{PATH}/{first}"), &[KEY]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
     let item = |i: usize| {
         let mut v = answered[i].clone();
         v.as_object_mut().unwrap().remove("request");

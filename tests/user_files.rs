@@ -332,6 +332,50 @@ fn async_settings_take_a_bare_zero_and_at_most_a_hundred_webhook_attempts() {
     }
 }
 
+// README, The scenario files: a setting a provider does not read, or a value
+// it cannot, is refused (a limit of `abc` would otherwise read as no limit).
+// Every setting of every shipped file, and a key none reads.
+#[test]
+fn every_providers_settings_refuse_an_unread_key_and_a_value_of_words() {
+    let mut seen = 0;
+    for provider in ["curpv5", "nss", "accuauth", "validacurp", "async"] {
+        let file = shipped("scenarios", &format!("{provider}.yaml"));
+        let Some(block) = file.split("\nsettings:\n").nth(1) else {
+            continue;
+        };
+        let keys: Vec<&str> = block
+            .lines()
+            .take_while(|l| l.starts_with("  ") || l.is_empty())
+            .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k))
+            .collect();
+        assert!(!keys.is_empty(), "{provider}");
+        for key in &keys {
+            let dir = scenario_dir("settings-words", provider, |s| {
+                let at = s.find(&format!("\n  {key}: ")).unwrap() + key.len() + 5;
+                let end = at + s[at..].find('\n').unwrap();
+                format!("{}abc{}", &s[..at], &s[end..])
+            });
+            let err = refused(load(&dir)).to_string();
+            assert!(
+                err.contains(&format!("settings.{key}")),
+                "{provider} {key}: {err}"
+            );
+            seen += 1;
+        }
+        let dir = scenario_dir("settings-unread", provider, |s| {
+            s.replacen("\nsettings:\n", "\nsettings:\n  colour: 1\n", 1)
+        });
+        let err = refused(load(&dir)).to_string();
+        assert!(
+            err.contains("settings.colour: unknown setting"),
+            "{provider}: {err}"
+        );
+    }
+    // nss 1, accuauth 3, validacurp 1, async 6.
+    assert_eq!(seen, 11);
+}
+
 // SPEC §8: "`mxid-sandbox check DIR` validates YAML and exits non-zero with
 // file, line and field on error"; README: it "prints
 // `file:line:column: field: message`". A bad provider-level `latency:` (the
@@ -603,6 +647,14 @@ fn own_scenario(provider: &str, header: &str) -> String {
     )
 }
 
+/// Puts `scenario` (its lines) first in `endpoint`'s list of `yaml`.
+fn insert_scenario(yaml: &mut String, endpoint: &str, scenario: &str) {
+    let at = yaml.find(&format!("\n  {endpoint}:\n")).unwrap();
+    let list = "\n    scenarios:\n";
+    let at = at + yaml[at..].find(list).unwrap() + list.len();
+    yaml.insert_str(at, scenario);
+}
+
 /// What `mine` must render: the whole values, each as text, and the edge
 /// cases interpolated or left as written.
 fn own_scenario_rendered(provider: &str, got: &Value) -> Value {
@@ -747,10 +799,7 @@ async fn a_users_own_scenario_renders_every_placeholder_on_every_provider() {
     for (provider, endpoints, _, header) in OWN_SCENARIO_ON {
         let mut yaml = shipped("scenarios", &format!("{provider}.yaml"));
         for endpoint in endpoints {
-            let at = yaml.find(&format!("\n  {endpoint}:\n")).unwrap();
-            let list = "\n    scenarios:\n";
-            let at = at + yaml[at..].find(list).unwrap() + list.len();
-            yaml.insert_str(at, &own_scenario(provider, header));
+            insert_scenario(&mut yaml, endpoint, &own_scenario(provider, header));
         }
         std::fs::write(s.join(format!("{provider}.yaml")), yaml).unwrap();
     }
@@ -841,6 +890,41 @@ async fn a_users_own_scenario_renders_every_placeholder_on_every_provider() {
             .all(|e| e["scenario"] == "mine"),
         "{journal}"
     );
+    sb.stop().await;
+}
+
+// A module works out only the values a scenario uses (accuauth's person
+// and constancia, nss's daily limit): one used without the others that
+// usually come with it is filled all the same.
+#[tokio::test]
+async fn a_placeholder_used_alone_is_filled() {
+    const PXNE: &str = "PXNE660720HMCXTN06";
+    let s = temp_dir("alone");
+    let _gone = RemovedOnDrop(s.clone());
+    let alone = |body: &str| {
+        format!("      alone:\n        description: one value\n        status: 200\n        body: {body}\n")
+    };
+    for (provider, endpoint, body) in [
+        (
+            "accuauth",
+            "id_check",
+            r#"{nombre: "{{nombre}}", curp: "{{curp}}"}"#,
+        ),
+        ("nss", "query", r#"{limit: "{{attempts_per_day}}"}"#),
+    ] {
+        let mut yaml = shipped("scenarios", &format!("{provider}.yaml"));
+        insert_scenario(&mut yaml, endpoint, &alone(body));
+        std::fs::write(s.join(format!("{provider}.yaml")), yaml).unwrap();
+    }
+    let sb = serving(&s).await;
+    let forced = [("X-Sandbox-Scenario", "alone")];
+    let auth = [("X-DF-API-ID", "i"), ("X-DF-API-SECRET", "s"), forced[0]];
+    let r = ask(&sb, "/verify/id_check", &auth, "id_number", PXNE).await;
+    assert_eq!(r.scenario(), "alone", "{}", r.text());
+    assert_eq!(r.json(), json!({"nombre": "ENRIQUE", "curp": PXNE}));
+    let r = imss(&sb, PXNE, &forced).await;
+    assert_eq!(r.scenario(), "alone", "{}", r.text());
+    assert_eq!(r.json(), json!({"limit": 2}));
     sb.stop().await;
 }
 
