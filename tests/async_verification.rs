@@ -927,6 +927,17 @@ async fn a_verification_id_is_found_in_either_case() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["verificationId"], id.as_str());
+    // A GET's body is not read: the id is in its query or not given.
+    let r = sb
+        .send(
+            "GET",
+            STATUS,
+            &[("apikey", KEY), ("content-type", "application/json")],
+            json!({"verificationId": id}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.scenario(), "unknown_verification");
 }
 
 #[tokio::test]
