@@ -2478,6 +2478,28 @@ async fn webhooks_in_the_fixtures_are_used_and_listed() {
         sb.admin_get("/__admin/webhooks").await,
         json!([{"apikey": "fixture-key", "url": hook.url, "headerApikey": "fixture-key", "source": "fixtures"}])
     );
+    // A PUT without a body, or with one not a JSON object, says what to send.
+    for (body, says) in [
+        ("", "a webhook needs 'url'"),
+        ("{}", "a webhook needs 'url'"),
+        ("[1]", "send a JSON object as the body"),
+    ] {
+        let r = sb
+            .send(
+                "PUT",
+                "/__admin/webhooks/fixture-key",
+                &[("content-type", "application/json")],
+                body,
+            )
+            .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert!(r.text().contains(says), "{body}: {}", r.text());
+    }
+    // One set through the admin API for the same apikey is the one listed.
+    set_webhook(&sb, "fixture-key", json!({ "url": hook.url })).await;
+    let listed = sb.admin_get("/__admin/webhooks").await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["source"], "admin", "{listed}");
     sb.stop().await;
     // A webhook URL that cannot be called is refused at load.
     std::fs::write(
