@@ -1215,6 +1215,54 @@ async fn a_type_c_credential_is_not_registered_before_its_holder_came_of_age() {
     );
 }
 
+/// README (The people behind the CURPs): a credential that votes has an
+/// adult holder. A type D or G request names the credential by its CIC, so
+/// the holder is drawn from the credential's fields; the elector code
+/// reported states their birth date (YYMMDD, positions 7-12). Synthetic
+/// people are born 1930-2024, so YY 30-99 is 19YY and 00-29 is 20YY. Over
+/// many credentials: no holder is under 18 in 2025, the holders differ
+/// (not one fallback person for all), and the youngest voters, born in
+/// 2007, are among them (of age in 2025, not a year later).
+#[tokio::test]
+async fn a_type_d_or_g_credential_has_a_holder_of_voting_age() {
+    let sb = Sandbox::start().await;
+    let mut ids = Vec::new();
+    for n in 0..300u32 {
+        let kind = if n % 2 == 0 { "D" } else { "G" };
+        let cic = format!("{:09}", 204_978_519 + n * 7_919);
+        let body = json!({"type": kind, "id": cic, "ocr": "092333274", "issueNumber": ""});
+        ids.push(create(&sb, INE, KEY, body).await);
+    }
+    sb.advance("2s").await;
+    let mut codes = std::collections::BTreeSet::new();
+    let (mut minors, mut youngest) = (Vec::new(), 0);
+    for id in ids {
+        let b = status(&sb, &id).await;
+        assert_eq!(b["verificationStatus"], 4, "{b}");
+        let v: Value = serde_json::from_str(b["verification"].as_str().unwrap()).unwrap();
+        let code = v["data"]["electorCode"].as_str().unwrap().to_string();
+        let yy: i32 = code[6..8].parse().unwrap();
+        let born = if yy >= 30 { 1900 + yy } else { 2000 + yy };
+        if born + 18 > 2025 {
+            minors.push(format!("{code} (born {born})"));
+        }
+        youngest += i32::from(born == 2007);
+        codes.insert(code);
+    }
+    assert!(
+        minors.is_empty(),
+        "{} holders under 18, among them {:?}",
+        minors.len(),
+        &minors[..minors.len().min(5)]
+    );
+    assert!(
+        codes.len() > 250,
+        "{} holders for 300 credentials",
+        codes.len()
+    );
+    assert!(youngest > 0, "no holder born in 2007 among 300 credentials");
+}
+
 /// README (The people behind the CURPs; Decisions, Synthetic data): "INE
 /// registration at 18 or later, issue number 00 when the issue year is the
 /// registration year" (src/curp/ine.rs pins `issue_number == "00"` iff
