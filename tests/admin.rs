@@ -117,6 +117,31 @@ async fn an_admin_head_or_get_does_not_read_a_body_sent_with_it() {
     }
 }
 
+// The same for the routes a provider module adds to the admin API (the
+// async service's webhooks): a GET, HEAD or DELETE does not read a body
+// sent with it; a PUT's body that cannot be read is refused as such, not
+// taken for an empty one.
+#[tokio::test]
+async fn a_modules_admin_route_reads_a_body_only_where_one_is_sent() {
+    let sb = Sandbox::start().await;
+    let garbage = [("content-type", "application/json")];
+    for (method, path, status) in [
+        ("GET", "/__admin/webhooks", 200),
+        ("HEAD", "/__admin/webhooks/deliveries", 200),
+        ("GET", "/__admin/verifications", 200),
+        ("DELETE", "/__admin/webhooks/some-key", 404),
+    ] {
+        let r = sb.send(method, path, &garbage, "{not json").await;
+        assert_eq!(r.status, status, "{method} {path}: {}", r.text());
+    }
+    let r = sb
+        .send("PUT", "/__admin/webhooks/some-key", &garbage, "{not json")
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let why = r.json()["error"].as_str().unwrap().to_string();
+    assert!(why.contains("not valid JSON"), "{why}");
+}
+
 #[tokio::test]
 async fn scenario_catalog() {
     let sb = Sandbox::start().await;
