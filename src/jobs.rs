@@ -1008,7 +1008,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_store_is_bounded_even_when_nothing_has_completed() {
+    async fn the_store_is_bounded_whether_or_not_any_has_completed() {
         use crate::engine::clock::Start;
         use crate::engine::namespace::Namespaces;
         // A frozen clock: no verification completes during the test.
@@ -1035,6 +1035,67 @@ mod tests {
         // The evicted ones' steps went with them: on a frozen clock they
         // would never fall due, and be held for ever.
         assert_eq!(ns.timers.pending(), MAX_VERIFICATIONS);
+        // Once one has completed, the oldest completed one goes, not the
+        // oldest of all.
+        ns.with_state::<Jobs, _>(STATE, |j| j.verifications["v9"].complete(now));
+        let generation = ns.begin().generation;
+        create(&ns, generation, now, new_verification("w", Kind::NssByCurp));
+        let (held, gone, kept) = ns.with_state::<Jobs, _>(STATE, |j| {
+            let has = |id: &str| j.verifications.contains_key(id);
+            (j.verifications.len(), !has("v9"), has("v5"))
+        });
+        assert_eq!((held, gone, kept), (MAX_VERIFICATIONS, true, true));
+        ns.timers.stop();
+    }
+
+    /// Attempt `attempt` of verification `id`, as it starts.
+    fn sending(id: &str, attempt: u32) -> Delivery {
+        Delivery {
+            verification_id: id.into(),
+            attempt,
+            time: String::new(),
+            url: String::new(),
+            outcome: SENDING.into(),
+            status: None,
+            trigger: "schedule",
+        }
+    }
+
+    /// A verification created after a reload was seen here, by a request
+    /// that began on the definitions before it, is sent where the reloaded
+    /// ones say; one made from definitions newer than the last reload seen
+    /// here (its retarget not yet run on this namespace) keeps its own.
+    #[tokio::test]
+    async fn a_verification_from_older_definitions_takes_the_reloads_target() {
+        use crate::engine::clock::Start;
+        use crate::engine::namespace::Namespaces;
+        let start = Start {
+            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
+            scale: 0.0,
+        };
+        let ns = Namespaces::new(start, 10).get("default").unwrap();
+        let target: TargetFn = Arc::new(|key: &str| Some(format!("http://reloaded/{key}")));
+        retarget(
+            &ns,
+            Retarget {
+                generation: 2,
+                target,
+            },
+        );
+        for (id, defs_generation, own) in [("older", 1, None), ("newer", 3, Some("http://newer/"))]
+        {
+            let mut new = new_verification(id, Kind::NssByCurp);
+            new.defs_generation = defs_generation;
+            new.default_target = own.map(String::from);
+            create(&ns, ns.begin().generation, ns.clock.now(), new);
+        }
+        let url = |id: &str| {
+            ns.with_state::<Jobs, _>(STATE, |j| {
+                j.target(&j.verifications[id]).map(|(url, _)| url)
+            })
+        };
+        assert_eq!(url("older").as_deref(), Some("http://reloaded/k"));
+        assert_eq!(url("newer").as_deref(), Some("http://newer/"));
         ns.timers.stop();
     }
 
@@ -1043,15 +1104,7 @@ mod tests {
         let mut j = Jobs::default();
         let last = u32::try_from(MAX_DELIVERIES).unwrap() + 1;
         for attempt in 1..=last {
-            let d = Delivery {
-                verification_id: "v".into(),
-                attempt,
-                time: String::new(),
-                url: String::new(),
-                outcome: SENDING.into(),
-                status: None,
-                trigger: "schedule",
-            };
+            let d = sending("v", attempt);
             j.start_attempt(&d);
             j.finish_attempt(Delivery {
                 outcome: "delivered".into(),
@@ -1065,6 +1118,32 @@ mod tests {
             attempts(&j.deliveries[MAX_DELIVERIES - 1]),
             (last, "delivered".into())
         );
+    }
+
+    /// An attempt whose target is slow to answer while the bound drops its
+    /// `sending` entry (as many later attempts started meanwhile) is listed
+    /// again, at the end, when it ends: no attempt goes unlisted, and the
+    /// list stays bounded.
+    #[test]
+    fn an_attempt_whose_entry_was_dropped_is_listed_again_when_it_ends() {
+        let mut j = Jobs::default();
+        let slow = sending("slow", 1);
+        j.start_attempt(&slow);
+        for n in 0..MAX_DELIVERIES {
+            j.start_attempt(&sending(&format!("v{n}"), 1));
+        }
+        assert!(j.deliveries.iter().all(|e| e.verification_id != "slow"));
+        j.finish_attempt(Delivery {
+            outcome: "delivered".into(),
+            ..slow
+        });
+        assert_eq!(j.deliveries.len(), MAX_DELIVERIES);
+        let back = j.deliveries.back().unwrap();
+        assert_eq!(
+            (back.verification_id.as_str(), back.outcome.as_str()),
+            ("slow", "delivered")
+        );
+        assert_eq!(j.deliveries[0].verification_id, "v1");
     }
 
     #[test]
