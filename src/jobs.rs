@@ -668,7 +668,12 @@ const LENGTH_LIMIT: &str = "length limit exceeded";
 /// The rest wait their turn (listed as `sending`).
 fn attempt_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| tokio::sync::Semaphore::new((open_files_limit() / 4).clamp(8, 4096)))
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(slots_for(open_files_limit())))
+}
+
+/// [`attempt_slots`]' size for a limit on open files.
+fn slots_for(open_files: usize) -> usize {
+    (open_files / 4).clamp(8, 4096)
 }
 
 /// The soft limit on open files, from `/proc/self/limits` (1,024, the usual
@@ -676,14 +681,17 @@ fn attempt_slots() -> &'static tokio::sync::Semaphore {
 fn open_files_limit() -> usize {
     std::fs::read_to_string("/proc/self/limits")
         .ok()
-        .and_then(|limits| {
-            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-            match line.split_whitespace().nth(3)? {
-                "unlimited" => Some(usize::MAX),
-                soft => soft.parse().ok(),
-            }
-        })
+        .and_then(|limits| soft_open_files(&limits))
         .unwrap_or(1024)
+}
+
+/// The soft limit on open files in the text of `/proc/self/limits`.
+fn soft_open_files(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    match line.split_whitespace().nth(3)? {
+        "unlimited" => Some(usize::MAX),
+        soft => soft.parse().ok(),
+    }
 }
 
 /// POSTs the webhook: delivered means a 2xx answer whose JSON body says
@@ -983,6 +991,34 @@ mod tests {
             (uri.to_string().as_str(), basic),
             ("http://127.0.0.1:9/", None)
         );
+    }
+
+    #[test]
+    fn webhook_attempts_in_flight_are_a_quarter_of_the_open_files() {
+        assert_eq!(slots_for(1024), 256);
+        assert_eq!(slots_for(20), 8, "at least 8");
+        assert_eq!(slots_for(1 << 20), 4096, "at most 4,096");
+        assert_eq!(slots_for(usize::MAX), 4096);
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             95538                95538                processes \n\
+                      Max open files            1024                 524288               files     \n";
+        assert_eq!(soft_open_files(limits), Some(1024));
+        let unlimited = limits.replace("1024 ", "unlimited");
+        assert_eq!(soft_open_files(&unlimited), Some(usize::MAX));
+        assert_eq!(soft_open_files("Max processes 1 1 processes"), None);
+        // This process's own limit, as the shell reports it.
+        let shell = std::process::Command::new("sh")
+            .args(["-c", "ulimit -Sn"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        if let Ok(n) = shell {
+            let expected = if n == "unlimited" {
+                usize::MAX
+            } else {
+                n.parse().unwrap()
+            };
+            assert_eq!(open_files_limit(), expected);
+        }
     }
 
     fn map(v: Value) -> Map<String, Value> {
