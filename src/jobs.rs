@@ -1043,16 +1043,20 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_store_is_bounded_whether_or_not_any_has_completed() {
+    /// A namespace on a frozen clock: no verification moves by itself.
+    fn frozen_namespace() -> Arc<Namespace> {
         use crate::engine::clock::Start;
         use crate::engine::namespace::Namespaces;
-        // A frozen clock: no verification completes during the test.
         let start = Start {
             at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
             scale: 0.0,
         };
-        let ns = Namespaces::new(start, 10).get("default").unwrap();
+        Namespaces::new(start, 10).get("default").unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_store_is_bounded_whether_or_not_any_has_completed() {
+        let ns = frozen_namespace();
         let now = ns.clock.now();
         for i in 0..MAX_VERIFICATIONS + 5 {
             create(
@@ -1103,13 +1107,7 @@ mod tests {
     /// here (its retarget not yet run on this namespace) keeps its own.
     #[tokio::test]
     async fn a_verification_from_older_definitions_takes_the_reloads_target() {
-        use crate::engine::clock::Start;
-        use crate::engine::namespace::Namespaces;
-        let start = Start {
-            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
-            scale: 0.0,
-        };
-        let ns = Namespaces::new(start, 10).get("default").unwrap();
+        let ns = frozen_namespace();
         let target: TargetFn = Arc::new(|key: &str| Some(format!("http://reloaded/{key}")));
         retarget(
             &ns,
