@@ -1006,7 +1006,11 @@ mod tests {
         let unlimited = limits.replace("1024 ", "unlimited");
         assert_eq!(soft_open_files(&unlimited), Some(usize::MAX));
         assert_eq!(soft_open_files("Max processes 1 1 processes"), None);
-        // This process's own limit, as the shell reports it.
+        // This process's own limit, as the shell reports it (where the
+        // kernel has the file: elsewhere the default stands).
+        if !std::path::Path::new("/proc/self/limits").exists() {
+            return;
+        }
         let shell = std::process::Command::new("sh")
             .args(["-c", "ulimit -Sn"])
             .output()
