@@ -945,6 +945,17 @@ async fn a_mistyped_path_is_told_the_endpoint_it_likely_meant() {
     // Nothing near: no guess.
     let r = sb.post("/somewhere/else", &[], json!({})).await;
     assert_eq!(r.json()["error"], "no endpoint at POST /somewhere/else");
+    // How near is near grows with the path: one edit for a path under 16
+    // bytes, so a short path two edits away gets no guess.
+    let r = sb.post("/verify/id_chek", &[], json!({})).await;
+    assert!(
+        r.text().contains("did you mean /verify/id_check?"),
+        "{}",
+        r.text()
+    );
+    let r = sb.post("/verify/id_chk", &[], json!({})).await;
+    assert_eq!(r.status, 404);
+    assert!(!r.text().contains("did you mean"), "{}", r.text());
 }
 
 #[tokio::test]
