@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use hyper::Method;
 
-use crate::engine::model::{LoadError, ProviderDef};
+use crate::engine::model::{EndpointDef, LoadError, ProviderDef};
 use crate::request::percent_decode_path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,57 +39,71 @@ pub struct Router {
     paths: Vec<(String, usize)>,
 }
 
-/// A path two endpoints claim, reported in the file that claims it last —
-/// or in the other's, when only that one is the user's (the embedded files
-/// do not clash with each other): where the user's edit is.
+/// The endpoint a route conflict names: `err`'s route in the router of
+/// `m`, the lower-cased one when `lowered` (where only case-ignoring
+/// providers' paths are). Providers, endpoints and paths are looked at in
+/// the order they were inserted, so the first that has the route is the
+/// one that put it there.
+fn claimant<'a>(
+    providers: &'a [ProviderDef],
+    m: &Method,
+    lowered: bool,
+    err: &matchit::InsertError,
+) -> Option<(&'a ProviderDef, &'a EndpointDef, &'a str)> {
+    let matchit::InsertError::Conflict { with } = err else {
+        return None;
+    };
+    providers.iter().find_map(|d| {
+        d.endpoints
+            .iter()
+            .filter(|e| e.methods.contains(m))
+            .find_map(|e| {
+                e.paths
+                    .iter()
+                    .find(|q| {
+                        if lowered {
+                            d.case_insensitive && q.eq_ignore_ascii_case(with)
+                        } else {
+                            *q == with
+                        }
+                    })
+                    .map(|q| (d, e, q.as_str()))
+            })
+    })
+}
+
+/// A path two endpoints claim (`path` of `p`'s `endpoint`, refused with
+/// `err` by the router of `m`), reported in the file that claims it last,
+/// or in the other's when only that one is the user's (the embedded files
+/// do not clash with each other): where the user's edit is. The message
+/// names the other claimant.
 fn clash(
     providers: &[ProviderDef],
-    known: &[(String, usize)],
     p: &ProviderDef,
     endpoint: &str,
     m: &Method,
     path: &str,
+    lowered: bool,
     err: &matchit::InsertError,
 ) -> LoadError {
-    let embedded = |d: &ProviderDef| d.file.starts_with("scenarios/");
-    let other = match err {
-        matchit::InsertError::Conflict { with } => known
-            .iter()
-            .find(|(k, _)| k == with || k.eq_ignore_ascii_case(with))
-            .and_then(|(_, pi)| providers.get(*pi)),
-        _ => None,
-    };
-    let (blamed, with) = match other {
-        Some(o) if embedded(p) && !embedded(o) => (o, Some(p)),
-        o => (p, o),
-    };
-    let with = with.map_or_else(String::new, |w| {
-        format!(" (also claimed by {}, {})", w.id, w.file)
-    });
-    // In the other provider's file: its endpoint that has the path matchit
-    // says it clashes with, and that path.
-    let theirs = match err {
-        matchit::InsertError::Conflict { with } if !std::ptr::eq(blamed, p) => {
-            blamed.endpoints.iter().find_map(|e| {
-                e.paths
-                    .iter()
-                    .find(|q| *q == with || q.eq_ignore_ascii_case(with))
-                    .map(|q| (e.id.as_str(), q.as_str()))
-            })
+    let other = claimant(providers, m, lowered, err);
+    let ((blamed, id, needle), named) = match other {
+        Some((o, e, q)) if p.embedded && !o.embedded => {
+            ((o, e.id.as_str(), q), Some((p, endpoint)))
         }
-        _ => None,
+        o => ((p, endpoint, path), o.map(|(o, e, _)| (o, e.id.as_str()))),
     };
-    let (field, needle) = match theirs {
-        Some((id, q)) => (format!("endpoints.{id}.paths"), q),
-        None if std::ptr::eq(blamed, p) => (format!("endpoints.{endpoint}.paths"), path),
-        None => ("endpoints".to_string(), path),
+    let named = match named {
+        Some((o, e)) if std::ptr::eq(o, blamed) => format!(" (also claimed by its endpoint {e})"),
+        Some((o, e)) => format!(" (also claimed by {}'s endpoint {e}, {})", o.id, o.file),
+        None => String::new(),
     };
     LoadError::at(
         &blamed.file,
         &blamed.text,
         needle,
-        &field,
-        format!("{m} {path}: {err}{with}"),
+        &format!("endpoints.{id}.paths"),
+        format!("{m} {needle}: {err}{named}"),
     )
 }
 
@@ -109,19 +123,19 @@ impl Router {
                             endpoint: ei,
                         };
                         let insert = |map: &mut BTreeMap<String, matchit::Router<Target>>,
-                                      known: &[(String, usize)],
-                                      path: &str| {
+                                      route: &str,
+                                      lowered: bool| {
                             map.entry(m.as_str().to_string())
                                 .or_default()
-                                .insert(path, target)
-                                .map_err(|err| clash(providers, known, p, &e.id, m, path, &err))
+                                .insert(route, target)
+                                .map_err(|err| clash(providers, p, &e.id, m, path, lowered, &err))
                         };
-                        insert(&mut r.exact, &r.paths, path)?;
+                        insert(&mut r.exact, path, false)?;
                         if listed.insert(path.as_str()) {
                             r.paths.push((path.clone(), pi));
                         }
                         if p.case_insensitive {
-                            insert(&mut r.lower, &r.paths, &path.to_ascii_lowercase())?;
+                            insert(&mut r.lower, &path.to_ascii_lowercase(), true)?;
                         }
                     }
                 }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::common::{config, temp_dir, RemovedOnDrop, Resp, Sandbox, START};
+use crate::common::{config, folder, temp_dir, RemovedOnDrop, Resp, Sandbox, START};
 use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
@@ -2498,5 +2498,174 @@ fn a_bad_path_in_a_list_is_pointed_at_not_the_item_above() {
         "      - api/curp/bycurp",
         "api/curp/bycurp",
         "endpoints.bycurp.paths",
+    );
+}
+
+/// The 1-based line of `text`'s first line containing `needle`.
+fn line_with(text: &str, needle: &str) -> usize {
+    pos(text, needle, needle).0
+}
+
+/// A clash refused by `load` on `files`: the error, which must be at
+/// `needle` in `file` (in the folder; the column of its quote, if quoted),
+/// under `field`, and must name `other`.
+fn clash_at(tag: &str, files: &[(&str, &str)], file: &str, field: &str, needle: &str, other: &str) {
+    let (dir, _gone) = folder(tag, files);
+    let err = refused(load(&dir));
+    let text = files.iter().find(|(f, _)| *f == file).unwrap().1;
+    assert_eq!(err.file, dir.join(file).display().to_string(), "{err}");
+    let (l, col) = pos(text, needle, needle);
+    assert_eq!(err.line, Some(l), "{err}");
+    assert!(
+        err.column == Some(col) || err.column == Some(col - 1),
+        "expected column {col}: {err}"
+    );
+    assert_eq!(err.field.as_deref(), Some(field), "{err}");
+    let other = other.replace("{dir}", &dir.display().to_string());
+    assert!(err.message.contains(&other), "expected {other:?} in: {err}");
+}
+
+// The user's file is the later one (nss after curpv5): the clash is
+// reported there, naming the embedded file and the endpoint that has the
+// path first.
+#[test]
+fn a_clash_in_a_later_users_file_names_the_embedded_endpoint() {
+    let nss = edit(
+        &shipped("scenarios", "nss.yaml"),
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss]",
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss, /api/curp/bycurp]",
+    );
+    clash_at(
+        "clash-later",
+        &[("nss.yaml", &nss)],
+        "nss.yaml",
+        "endpoints.query.paths",
+        "/api/curp/bycurp]",
+        "(also claimed by curpv5's endpoint bycurp, scenarios/curpv5.yaml)",
+    );
+}
+
+// Both files the user's: the one that claims the path last is blamed, and
+// the other is named by its own path in the folder.
+#[test]
+fn a_clash_between_two_users_files_is_reported_in_the_later() {
+    let nss = edit(
+        &shipped("scenarios", "nss.yaml"),
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss]",
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss, /api/curp/bycurp]",
+    );
+    let curpv5 = shipped("scenarios", "curpv5.yaml");
+    clash_at(
+        "clash-both",
+        &[("curpv5.yaml", &curpv5), ("nss.yaml", &nss)],
+        "nss.yaml",
+        "endpoints.query.paths",
+        "/api/curp/bycurp]",
+        "(also claimed by curpv5's endpoint bycurp, {dir}/curpv5.yaml)",
+    );
+}
+
+// A user's async path clashing with embedded nss's (not the first file's
+// path): nss is named.
+#[test]
+fn a_clash_names_the_provider_that_has_the_path() {
+    let text = edit(
+        &shipped("scenarios", "async.yaml"),
+        "paths: [/api/AsyncVerication/verificationStatus]",
+        "paths: [/api/AsyncVerication/verificationStatus, \"/api/v2/imss/nss/{x}\"]",
+    );
+    clash_at(
+        "clash-nss",
+        &[("async.yaml", &text)],
+        "async.yaml",
+        "endpoints.verification_status.paths",
+        "/api/v2/imss/nss/{x}",
+        "(also claimed by nss's endpoint execution, scenarios/nss.yaml)",
+    );
+}
+
+// Two endpoints of one file: reported at the later one's path, naming the
+// earlier endpoint of the same file; two paths of one endpoint: at the
+// second path.
+#[test]
+fn a_clash_within_one_file_is_reported_at_its_later_path() {
+    let nss = shipped("scenarios", "nss.yaml");
+    let history = "    method: GET\n    paths: [/api/v1/imss/nss, /api/v2/imss/nss]";
+    let text = edit(
+        &nss,
+        history,
+        "    method: GET\n    paths: [/api/v1/imss/nss, /api/v2/imss/nss, \"/api/v1/imss/nss/{x}\"]",
+    );
+    clash_at(
+        "clash-one-file",
+        &[("nss.yaml", &text)],
+        "nss.yaml",
+        "endpoints.history.paths",
+        "/api/v1/imss/nss/{x}",
+        "(also claimed by its endpoint execution)",
+    );
+    let text = edit(
+        &nss,
+        history,
+        "    method: GET\n    paths: [/api/v1/imss/nss, /api/v2/imss/nss, \"/h/{a}\", \"/h/{b}\"]",
+    );
+    clash_at(
+        "clash-one-endpoint",
+        &[("nss.yaml", &text)],
+        "nss.yaml",
+        "endpoints.history.paths",
+        "/h/{b}",
+        "(also claimed by its endpoint history)",
+    );
+}
+
+// curpv5 and async both ignore path case: a user's curpv5 path that is
+// async's in other letter case clashes in the lower-cased routes. The
+// user's file (the earlier) is blamed, at that path, naming async's
+// endpoint.
+#[test]
+fn a_clash_in_letter_case_only_is_reported_in_the_users_file() {
+    let text = edit(
+        &shipped("scenarios", "curpv5.yaml"),
+        "paths: [/api/curp/bycurp]",
+        "paths: [/api/curp/bycurp, /API/asyncverication/RFCBYCURP]",
+    );
+    clash_at(
+        "clash-case",
+        &[("curpv5.yaml", &text)],
+        "curpv5.yaml",
+        "endpoints.bycurp.paths",
+        "/API/asyncverication/RFCBYCURP",
+        "(also claimed by async's endpoint rfc_by_curp, scenarios/async.yaml)",
+    );
+}
+
+// A user's folder may well be called `scenarios`, named relative to where
+// the sandbox runs: its files are the user's all the same. A user's
+// curpv5 path that is accuauth's is reported in the user's curpv5.yaml,
+// not in the embedded accuauth.yaml.
+#[test]
+fn a_users_folder_named_scenarios_is_still_the_users() {
+    let text = edit(
+        &shipped("scenarios", "curpv5.yaml"),
+        "paths: [/api/curp/bycurp]",
+        "paths: [/api/curp/bycurp, /verify/id_check]",
+    );
+    let (dir, _gone) = folder("clash-relative", &[]);
+    std::fs::create_dir(dir.join("scenarios")).unwrap();
+    std::fs::write(dir.join("scenarios/curpv5.yaml"), &text).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "scenarios"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "check passed: {stderr}");
+    let l = line_with(&text, "/verify/id_check");
+    assert!(
+        stderr.contains(&format!("scenarios/curpv5.yaml:{l}:"))
+            && stderr.contains("endpoints.bycurp.paths"),
+        "expected scenarios/curpv5.yaml:{l}: … endpoints.bycurp.paths, got: {stderr}"
     );
 }

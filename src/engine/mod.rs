@@ -1099,9 +1099,11 @@ pub fn load_scenarios(
                 Source::Dir(dir) => read_yaml(dir, m.id())?,
                 Source::Embedded => None,
             };
+            let embedded = from_dir.is_none();
             let (file, text) = from_dir
                 .unwrap_or_else(|| (format!("scenarios/{}.yaml", m.id()), m.yaml().to_string()));
-            parse_module(&**m, &file, &text)
+            let def = parse_module(&**m, &file, &text)?;
+            Ok(ProviderDef { embedded, ..def })
         })
         .collect()
 }

@@ -364,6 +364,9 @@ pub struct ProviderDef {
     /// later, across providers (a path two of them claim), is reported at.
     pub file: String,
     pub text: std::sync::Arc<str>,
+    /// Read from the binary, not from the user's folder (whatever the
+    /// folder's name).
+    pub embedded: bool,
     pub description: String,
     pub case_insensitive: bool,
     pub prefixes: Vec<String>,
@@ -854,6 +857,7 @@ pub fn parse_provider(
         id: raw.provider,
         file: file.to_string(),
         text: text.into(),
+        embedded: false,
         description: raw.description,
         case_insensitive: raw.case_insensitive,
         prefixes: raw.prefixes,

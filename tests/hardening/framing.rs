@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::Answer;
 use crate::common::Sandbox;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -560,6 +560,23 @@ async fn asterisk_and_authority_forms_are_404_journaled_and_the_connection_goes_
     assert_eq!(w.answers[0].json()["error"], "METHOD_NOT_ALLOWED");
     assert_health(&w.answers[1]);
     assert_one_entry(&j, "CONNECT", "/api/curp/bycurp", 405);
+}
+
+/// The journal's `path` filter keeps the root's one slash: `?path=/` lists
+/// a request to `/`, not a CONNECT's, whose path is journaled as `""`.
+#[tokio::test]
+async fn the_root_paths_filter_leaves_out_a_connects_empty_path() {
+    let sb = Sandbox::start().await;
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n\
+         CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n{HEALTH}"
+    );
+    let w = raw(&sb, req.as_bytes()).await;
+    assert_eq!(w.answers.len(), 3, "{w:?}");
+    let paths = |j: &[Value]| j.iter().map(|e| e["path"].clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&journal(&sb).await), [json!("/"), json!("")]);
+    let root = sb.admin_get("/__admin/requests?path=/").await;
+    assert_eq!(paths(root.as_array().unwrap()), [json!("/")], "{root}");
 }
 
 /// README (scenario files): "requests are routed as sent, percent-encoded".
