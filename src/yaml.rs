@@ -479,9 +479,7 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
                 let items: Vec<usize> = (start..end)
                     .filter(|&i| {
                         // A key's sequence may sit at the key's own indentation.
-                        !is_blank(lines[i])
-                            && indentation(lines[i]) >= indent
-                            && lines[i].trim_start().starts_with('-')
+                        !is_blank(lines[i]) && indentation(lines[i]) >= indent && is_item(lines[i])
                     })
                     .collect();
                 let level = items.first().map(|&i| indentation(lines[i]));
@@ -496,14 +494,14 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
         indent = indentation(lines[i]);
         // A sequence item's first key is on the item's own line, deeper
         // than its dash.
-        let item = lines[i].trim_start().starts_with('-');
+        let item = is_item(lines[i]);
         start = if item { i } else { i + 1 };
         end = (i + 1..lines.len())
             .find(|&j| {
                 let at = indentation(lines[j]);
                 // A key's block goes on through a sequence at its own
                 // indentation; an item's ends at the next item.
-                let own_sequence = !item && at == indent && lines[j].trim_start().starts_with('-');
+                let own_sequence = !item && at == indent && is_item(lines[j]);
                 !is_blank(lines[j]) && at <= indent && !own_sequence
             })
             .unwrap_or(lines.len());
@@ -533,7 +531,7 @@ pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(
         .iter()
         .enumerate()
         .skip(line.checked_sub(1)?)
-        .take_while(|(i, l)| *i + 1 == line || is_blank(l) || content_of(l).0 >= indent)
+        .take_while(|(_, l)| is_blank(l) || content_of(l).0 >= indent)
         .filter(|(_, l)| {
             let (at, content) = content_of(l);
             at == indent && key_of(content) == Some(key)
@@ -582,24 +580,29 @@ fn is_blank(line: &str) -> bool {
     t.is_empty() || t.starts_with('#') || marker("---") || marker("...")
 }
 
+/// A list item's line: a dash, then a blank or nothing (`-k:` is a key).
+fn is_item(line: &str) -> bool {
+    line.trim_start()
+        .strip_prefix('-')
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
 fn indentation(line: &str) -> isize {
     (line.len() - line.trim_start().len()) as isize
 }
 
-/// The indentation of a line's content (past a sequence dash) and the
+/// The indentation of a line's content (past its sequence dashes) and the
 /// content; blank and comment lines sit at -2, inside no block.
 fn content_of(line: &str) -> (isize, &str) {
     if is_blank(line) {
         return (-2, "");
     }
-    let t = line.trim_start();
-    match t.strip_prefix("- ") {
-        Some(item) => (
-            (line.len() - item.trim_start().len()) as isize,
-            item.trim_start(),
-        ),
-        None => (indentation(line), t),
+    // Past every dash of nested items (`- - x: 1`).
+    let mut t = line.trim_start();
+    while let Some(item) = t.strip_prefix("- ") {
+        t = item.trim_start();
     }
+    ((line.len() - t.len()) as isize, t)
 }
 
 /// The key a mapping line starts with.
@@ -792,6 +795,63 @@ mod tests {
             let err = replay(&format!("{first}{past}")).unwrap_err();
             assert!(err.to_string().contains(EXPANDS_TOO_FAR), "{first}: {err}");
         }
+        // A tagged list's copies count as any other's.
+        let tagged = format!("{within}c: &c {}\nd: !t {}\n", ten("b"), ten("c"));
+        let err = replay(&tagged).unwrap_err();
+        assert!(err.to_string().contains(EXPANDS_TOO_FAR), "{err}");
+    }
+
+    /// Every kind of value an alias copies counts toward the bound: a list
+    /// of a thousand of one kind, copied three hundred times, passes
+    /// 262,144 values.
+    #[test]
+    fn every_kind_of_value_counts_toward_the_bound() {
+        for value in [
+            "true",
+            "-1",
+            "1",
+            "1.5",
+            "~",
+            "x",
+            "999999999999999999999999",
+            "-999999999999999999999999",
+            "!t x",
+        ] {
+            let list = format!("[{}]", vec![value; 1000].join(","));
+            let text = format!("a: &a {list}\nb: [{}]\n", vec!["*a"; 300].join(","));
+            let err = replay(&text).unwrap_err();
+            assert!(err.to_string().contains(EXPANDS_TOO_FAR), "{value}: {err}");
+        }
+    }
+
+    /// The bounds are the most a file may expand to: exactly as many bytes
+    /// or values pass, one more does not. A key's text counts, a key and a
+    /// value or an entry is one value, a list or a mapping one more.
+    #[test]
+    fn the_bounds_are_reached_before_they_refuse() {
+        // 4 + 262 × 1000 + 140 values: 262,144.
+        let values = |r: usize| {
+            let list = format!("[{}]", vec!["x"; 999].join(","));
+            let copies = [vec!["*a"; 261], vec!["x"; r]].concat().join(",");
+            format!("a: &a {list}\nb: [{copies}]\n")
+        };
+        assert!(replay(&values(140)).is_ok());
+        let err = replay(&values(141)).unwrap_err();
+        assert!(err.to_string().contains(EXPANDS_TOO_FAR), "{err}");
+        // 2 + 1,023 × 8,192 + 1 + 8,189 bytes: 8 MB.
+        let bytes = |tail: usize| {
+            let copies = vec!["*a"; 1022].join(",");
+            format!(
+                "a: &a {}\nb: [{copies}]\nc: {}\n",
+                "x".repeat(8192),
+                "y".repeat(tail)
+            )
+        };
+        assert!(replay(&bytes(8189)).is_ok());
+        let err = replay(&bytes(8190)).unwrap_err();
+        assert!(err.to_string().contains(EXPANDS_TOO_FAR), "{err}");
+        // Keys that are not text are not one key written twice.
+        assert!(replay("? [a]\n: 1\n? [b]\n: 2\n? {c: 1}\n: 3\n? {d: 1}\n: 4\n").is_ok());
     }
 
     const FILE: &str = "\
@@ -841,7 +901,7 @@ endpoints:
         let nested = "a:\n  body:\n    data: 1\n  data: {renapo_description: x, description: y}\n";
         assert_eq!(locate(nested, "a.data", "description"), Some((4, 33)));
         // A document marker is not a list item.
-        let doc = "---\n- curp: A\n- curp: B\n  status: X\n";
+        let doc = "---\n- curp: X\n- curp: B\n  status: X\n";
         assert_eq!(locate(doc, "[1].status", "X"), Some((4, 11)));
         // A file written as JSON, which YAML reads.
         let json = "{\n  \"a\": {\n    \"data\": 1,\n    \"b\": {\"data\": 2}\n  },\n  \"c\": [\n    {\"x\": 1}\n  ]\n}\n";
@@ -854,6 +914,35 @@ endpoints:
         let twice = "a:\n  x: 1\n  y:\n    x: 2\n  x: 3\nb: 1\n";
         assert_eq!(second_key(twice, 2, 3, "x"), Some((5, 3)));
         assert_eq!(second_key(twice, 2, 3, "y"), None);
+        // Past a blank line; in a mapping that is a list's item.
+        assert_eq!(
+            second_key("a:\n  x: 1\n\n  x: 3\n", 2, 3, "x"),
+            Some((4, 3))
+        );
+        assert_eq!(second_key("- x: 1\n  x: 2\n", 1, 3, "x"), Some((2, 3)));
+        assert_eq!(second_key("- - x: 1\n    x: 2\n", 1, 5, "x"), Some((2, 5)));
+        assert_eq!(
+            locate("- - x: 1\n    y: 2\n", "[0][0].y", "2"),
+            Some((2, 8))
+        );
+    }
+
+    /// Where the needle is also elsewhere in the file, the block the path
+    /// names is where it is looked for: its list item, not an earlier one
+    /// with the same value, nor a sibling after the block.
+    #[test]
+    fn a_needle_is_found_in_its_block_not_its_first_mention() {
+        let items = "- curp: A\n- curp: A\n  x:\n  - A\n  - A\n";
+        assert_eq!(locate(items, "[1].curp", "A"), Some((2, 9)));
+        assert_eq!(locate(items, "[1].x[1]", "A"), Some((5, 5)));
+        let nested = "k:\n  - - A\n    - A\n  - - A\n    - A\n";
+        assert_eq!(locate(nested, "k[1]", "A"), Some((4, 7)));
+        // Not in the key's block: the key's own line, not a sibling's x.
+        let siblings = "a:\n  k: 1\nb:\n  k: x\n";
+        assert_eq!(locate(siblings, "a", "x"), Some((1, 1)));
+        assert_eq!(locate(siblings, "a.k", "x"), Some((2, 3)));
+        // A key whose name starts with a dash is not a list item.
+        assert_eq!(locate("-k:\n  - y\n  - y\n", "-k[1]", "y"), Some((3, 5)));
     }
 
     #[derive(Debug, Deserialize)]
