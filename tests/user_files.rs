@@ -2525,16 +2525,21 @@ fn clash_at(tag: &str, files: &[(&str, &str)], file: &str, field: &str, needle: 
     assert!(err.message.contains(&other), "expected {other:?} in: {err}");
 }
 
+/// nss.yaml whose `query` claims curpv5's path too.
+fn nss_claiming_bycurp() -> String {
+    edit(
+        &shipped("scenarios", "nss.yaml"),
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss]",
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss, /api/curp/bycurp]",
+    )
+}
+
 // The user's file is the later one (nss after curpv5): the clash is
 // reported there, naming the embedded file and the endpoint that has the
 // path first.
 #[test]
 fn a_clash_in_a_later_users_file_names_the_embedded_endpoint() {
-    let nss = edit(
-        &shipped("scenarios", "nss.yaml"),
-        "paths: [/api/v1/imss/nss, /api/v2/imss/nss]",
-        "paths: [/api/v1/imss/nss, /api/v2/imss/nss, /api/curp/bycurp]",
-    );
+    let nss = nss_claiming_bycurp();
     clash_at(
         "clash-later",
         &[("nss.yaml", &nss)],
@@ -2549,11 +2554,7 @@ fn a_clash_in_a_later_users_file_names_the_embedded_endpoint() {
 // the other is named by its own path in the folder.
 #[test]
 fn a_clash_between_two_users_files_is_reported_in_the_later() {
-    let nss = edit(
-        &shipped("scenarios", "nss.yaml"),
-        "paths: [/api/v1/imss/nss, /api/v2/imss/nss]",
-        "paths: [/api/v1/imss/nss, /api/v2/imss/nss, /api/curp/bycurp]",
-    );
+    let nss = nss_claiming_bycurp();
     let curpv5 = shipped("scenarios", "curpv5.yaml");
     clash_at(
         "clash-both",
