@@ -782,11 +782,8 @@ fn persona_scenario(defs: &Defs, provider: &str, curp: Option<&str>) -> Option<S
 
 /// Renders a scenario's status, headers and body.
 fn render(scenario: &Scenario, vars: &Vars) -> Reply {
-    let body = if scenario.body.is_empty() {
-        Vec::new()
-    } else {
-        scenario.body.render(vars)
-    };
+    // An empty template renders nothing, and allocates nothing.
+    let body = scenario.body.render(vars);
     let mut headers = Vec::with_capacity(scenario.headers.len() + 2);
     if !scenario.headers.iter().any(|(k, _)| *k == CONTENT_TYPE) && !body.is_empty() {
         headers.push((

@@ -291,7 +291,16 @@ fn name_hash(name: &str) -> u64 {
             (u64::from_le_bytes(short), 0)
         }
     };
-    (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    // Each part is mixed in after the last is spread over every bit: xored
+    // straight together, one part could cancel a difference in another (a
+    // length one apart undoing a first byte one apart), and a multiply
+    // alone carries a difference in the top byte nowhere else.
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mix = |x: u64| {
+        let x = x.wrapping_mul(K);
+        x ^ (x >> 32)
+    };
+    mix(mix(mix(b.len() as u64) ^ head) ^ tail)
 }
 
 /// A placeholder name, hashed once at compile time.
@@ -356,10 +365,6 @@ impl Template {
             Part::Value(n) | Part::Inline(n) => Some(n.text.as_str()),
             Part::Literal(_) => None,
         })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.parts.is_empty()
     }
 
     /// Renders as JSON; a variable that was not set renders as `null`
@@ -777,5 +782,160 @@ mod tests {
             "x-abc-7"
         );
         assert_eq!(Template::text("{{").render_text(&vars), "{{");
+    }
+
+    #[test]
+    fn a_dropped_vars_lends_its_buffers_to_the_next() {
+        let mut first = Vars::new();
+        first.set("a", "x");
+        let warm = first.text.as_ptr();
+        drop(first);
+        let second = Vars::new();
+        assert_eq!(second.text.as_ptr(), warm, "the buffer is reused");
+        // A buffer that holds nothing does not push out a warm one.
+        drop(Vars {
+            text: String::new(),
+            entries: Vec::new(),
+        });
+        drop(second);
+        assert_eq!(Vars::new().text.as_ptr(), warm);
+        // A buffer of the bound is kept; one larger is freed.
+        drop(Vars {
+            text: String::with_capacity(KEEP_AT_MOST),
+            entries: Vec::new(),
+        });
+        let kept = Vars::new();
+        assert_eq!(kept.text.capacity(), KEEP_AT_MOST);
+        drop(Vars {
+            text: String::with_capacity(KEEP_AT_MOST + 1),
+            entries: Vec::new(),
+        });
+        assert_eq!(Vars::new().text.capacity(), 1024, "a fresh buffer");
+        drop(kept);
+    }
+
+    #[test]
+    fn integers_at_their_edges() {
+        let mut vars = Vars::new();
+        vars.set("zero", 0)
+            .set("min", i64::MIN)
+            .set("max", i64::MAX)
+            .set("nine", -9);
+        let t = Template::json(&json!(["{{zero}}", "{{min}}", "{{max}}", "{{nine}}"]));
+        assert_eq!(
+            String::from_utf8(t.render(&vars)).unwrap(),
+            "[0,-9223372036854775808,9223372036854775807,-9]"
+        );
+    }
+
+    #[test]
+    fn names_hash_apart() {
+        // Every name of one or two characters, and long names that share
+        // their first eight bytes, their last eight, or both but a middle.
+        let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').chain(['_', '.']).collect();
+        let mut names: Vec<String> = alphabet.iter().map(|c| c.to_string()).collect();
+        for a in &alphabet {
+            for b in &alphabet {
+                names.push(format!("{a}{b}"));
+            }
+        }
+        for len in 8..=24 {
+            for c in &alphabet {
+                let mid = "m".repeat(len - 8);
+                names.push(format!("{c}prefix_{mid}"));
+                names.push(format!("prefix_{mid}{c}"));
+                if len >= 17 {
+                    // The same ends, a different length.
+                    names.push(format!("prefix_{}{c}_suffix", &mid[9..]));
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        let mut seen = std::collections::HashMap::new();
+        for n in &names {
+            if let Some(other) = seen.insert(name_hash(n), n) {
+                panic!("{n:?} and {other:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_render_reserves_its_room_once() {
+        // Literals only: exactly their size.
+        let t = Template::json(&json!([1]));
+        let out = t.render(&Vars::new());
+        assert_eq!((out.len(), out.capacity()), (3, 3));
+        // Kilobytes of values: room for them up front, not doubled as the
+        // body grows.
+        let mut vars = Vars::new();
+        vars.set("pdf", "A".repeat(4096));
+        let out = Template::json(&json!({"pdf": "{{pdf}}"})).render(&vars);
+        assert_eq!(out.len(), 4106);
+        assert!(out.capacity() < out.len() + 64, "{}", out.capacity());
+    }
+
+    #[test]
+    fn two_bytes_to_escape_are_both_seen() {
+        for a in [b'"', b'\\', 0x00, b'\n'] {
+            for b in [b'"', b'\\', 0x00, b'\n'] {
+                assert!(needs_escape(&[a, b]), "{a:#x} {b:#x}");
+                assert!(needs_escape(&[b'x', a, b'y', b]), "{a:#x} {b:#x}");
+            }
+        }
+    }
+
+    /// `segments` without its remembered `}}`: each `{{` looks for its own.
+    fn segments_plain(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while let Some(start) = rest.find("{{") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else { break };
+            let name = after[..end].trim();
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+            {
+                out.push((false, &rest[..start + 2]));
+                rest = after;
+                continue;
+            }
+            if start > 0 {
+                out.push((false, &rest[..start]));
+            }
+            out.push((true, name));
+            rest = &after[end + 2..];
+        }
+        if !rest.is_empty() || out.is_empty() {
+            out.push((false, rest));
+        }
+        out
+    }
+
+    #[test]
+    fn segments_agree_with_a_search_per_brace() {
+        let pieces = ["{{", "}}", "a", " ", "{", "}", "-"];
+        let mut strings = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| pieces.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            strings.extend(longer);
+            strings.sort();
+            strings.dedup();
+        }
+        for s in &strings {
+            let ours: Vec<(bool, &str)> = segments(s)
+                .into_iter()
+                .map(|seg| match seg {
+                    Segment::Text(t) => (false, t),
+                    Segment::Var(n) => (true, n),
+                })
+                .collect();
+            assert_eq!(ours, segments_plain(s), "{s:?}");
+        }
     }
 }
