@@ -380,18 +380,6 @@ impl Journal {
         out
     }
 
-    pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entries
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Empties the journal; ids go on from the last one given (a client
     /// that kept an id never sees it again on another entry).
     pub fn clear(&self) {
@@ -419,7 +407,16 @@ mod tests {
     }
 
     fn entry_of(path: &str, curp: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Entry {
-        Entry::new(Record {
+        Entry::new(record(path, curp, headers, body))
+    }
+
+    fn record<'a>(
+        path: &'a str,
+        curp: Option<&'a str>,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Record<'a> {
+        Record {
             time: Timestamp::default(),
             provider: Some("p"),
             endpoint: None,
@@ -432,7 +429,7 @@ mod tests {
             scenario: Some("success"),
             fault: None,
             curp,
-        })
+        }
     }
 
     fn entry(path: &str, body: &[u8]) -> Entry {
@@ -547,6 +544,10 @@ mod tests {
             assert!(kept.len() > MAX_BODY_KEPT - 3, "pad {pad}");
         }
         assert_eq!(utf8_prefix(b"abc", 2), b"ab");
+        // Bytes that are not UTF-8: at most three looked back over, and
+        // never past the start.
+        assert_eq!(utf8_prefix(&[0x80; 10], 8).len(), 5);
+        assert_eq!(utf8_prefix(&[0x80; 3], 2), b"");
         assert_eq!(utf8_prefix(b"abc", 9), b"abc");
     }
 
@@ -584,5 +585,142 @@ mod tests {
         assert_eq!(names, ["x-a"]);
         assert_eq!(e.body(), body);
         assert_eq!((e.path(), e.query()), ("/p", "a=1&b"));
+    }
+
+    #[test]
+    fn the_bounds_the_readme_gives() {
+        // The first 16 KB of the body and of the headers, 2 KB of the
+        // path, query and CURP.
+        let mut headers = HeaderMap::new();
+        headers.insert("x-big", "v".repeat(20_000).parse().unwrap());
+        let e = Entry::new(Record {
+            query: &"q".repeat(2_049),
+            ..record(
+                &"/".repeat(2_049),
+                Some(&"C".repeat(2_049)),
+                &headers,
+                &[b'b'; 16_385],
+            )
+        });
+        assert_eq!(e.body().len(), 16_384);
+        let kept: usize = e.headers().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert_eq!(kept, 16_384);
+        assert_eq!(e.path().len(), 2_048);
+        assert_eq!(e.query().len(), 2_048);
+        assert_eq!(e.curp().map(str::len), Some(2_048));
+        // One byte less of each is kept whole.
+        headers.insert("x-big", "v".repeat(16_384 - 7).parse().unwrap());
+        let e = entry_of(&"/".repeat(2_048), None, &headers, &[b'b'; 16_384]);
+        assert_eq!(e.body().len(), 16_384);
+        assert_eq!(e.headers().next().map(|(_, v)| v.len()), Some(16_384 - 7));
+        assert_eq!(e.path().len(), 2_048);
+    }
+
+    #[test]
+    fn an_entry_is_one_buffer_of_its_own_size() {
+        // A thread of its own: no buffer left over from another entry.
+        std::thread::spawn(|| {
+            let mut headers = HeaderMap::new();
+            headers.append("apikey", "k1".parse().unwrap());
+            headers.append("x-two", "a".parse().unwrap());
+            headers.append("x-two", "bc".parse().unwrap());
+            let e = entry_of("/path", Some("CURP"), &headers, b"{\"a\":1}");
+            assert_eq!(e.request.bytes.len(), 50);
+            assert_eq!(e.request.bytes.capacity(), 50);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_pushed_out_entry_lends_its_buffer_to_the_next() {
+        std::thread::spawn(|| {
+            let j = Journal::new(1);
+            let first_buffer =
+                |j: &Journal| j.inner.lock().unwrap().entries[0].request.bytes.as_ptr();
+            j.record(entry("/1", b"{}"), || true);
+            let first = first_buffer(&j);
+            j.record(entry("/2", b"{}"), || true);
+            j.record(entry("/3", b"{}"), || true);
+            assert_eq!(first_buffer(&j), first);
+            // A buffer of 4 KB is kept for the next entry; a larger one is freed.
+            Text {
+                bytes: Vec::with_capacity(4_096),
+                ..Text::default()
+            }
+            .recycle();
+            assert_eq!(entry("/4", b"").request.bytes.capacity(), 4_096);
+            Text {
+                bytes: Vec::with_capacity(4_097),
+                ..Text::default()
+            }
+            .recycle();
+            let fresh = entry("/5", b"");
+            assert_eq!(fresh.request.bytes.capacity(), fresh.request.bytes.len());
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn methods_past_the_bound_are_cut_and_bodies_read_as_json() {
+        let long = hyper::Method::from_bytes("M".repeat(2_049).as_bytes()).unwrap();
+        assert_eq!(cut_method(&long).as_str(), "M".repeat(2_048));
+        let short = hyper::Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(cut_method(&short), short);
+        assert_eq!(cut_method(&hyper::Method::DELETE), hyper::Method::DELETE);
+        let json = entry("/p", b"{\"a\": [1]}").to_json();
+        assert_eq!(
+            (&json["body"], &json["method"]),
+            (&json!({"a": [1]}), &json!("POST"))
+        );
+        assert_eq!(entry("/p", b"a=1").to_json()["body"], "a=1");
+        assert_eq!(entry("/p", b"").to_json()["body"], Value::Null);
+    }
+
+    #[test]
+    fn filtered_by_provider_and_curp_cleared_and_restarted() {
+        let j = Journal::new(10);
+        let with = |provider, curp: &str| Entry {
+            provider: Some(provider),
+            ..entry_of("/p", Some(curp), &HeaderMap::new(), b"")
+        };
+        j.record(with("p", "AAAA000000HDFXXX00"), || true);
+        j.record(with("q", "BBBB000000HDFXXX00"), || true);
+        j.record(with("p", "BBBB000000HDFXXX00"), || true);
+        let ids = |f: Filter| j.query(&f).iter().map(|e| e.id).collect::<Vec<_>>();
+        let by_provider = |p: &str| Filter {
+            provider: Some(p.into()),
+            ..Filter::default()
+        };
+        assert_eq!(ids(by_provider("p")), [1, 3]);
+        assert_eq!(ids(by_provider("q")), [2]);
+        assert_eq!(ids(by_provider("r")), [0u64; 0]);
+        let by_curp = Filter {
+            curp: Some("bbbb000000hdfxxx00".into()),
+            ..Filter::default()
+        };
+        assert_eq!(ids(by_curp), [2, 3]);
+        // Cleared: ids go on from the last one given.
+        j.clear();
+        assert_eq!(ids(Filter::default()), [0u64; 0]);
+        j.record(with("p", "A"), || true);
+        assert_eq!(ids(Filter::default()), [4]);
+        // Restarted, as a namespace reset does: ids from 1 again.
+        j.restart();
+        assert_eq!(ids(Filter::default()), [0u64; 0]);
+        j.record(with("p", "A"), || true);
+        assert_eq!(ids(Filter::default()), [1]);
+    }
+
+    #[test]
+    fn a_journal_keeps_up_to_its_bound_and_one_of_none_keeps_none() {
+        let j = Journal::new(0);
+        j.record(entry("/1", b""), || true);
+        assert!(j.query(&Filter::default()).is_empty());
+        let j = Journal::new(2);
+        j.record(entry("/1", b""), || true);
+        j.record(entry("/2", b""), || true);
+        assert_eq!(j.query(&Filter::default()).len(), 2);
     }
 }
