@@ -48,9 +48,10 @@ struct Inner {
     state: Mutex<State>,
     /// Wakes the driver when a timer is scheduled or the timers stop.
     wake: Notify,
-    /// Bumped whenever a running task ends, so that `run_due` can wait for
-    /// the tasks in flight without polling.
-    done: watch::Sender<u64>,
+    /// Signalled whenever a running task ends, so that `run_due` can wait
+    /// for the tasks in flight without polling (a receiver sees a send as
+    /// a change whatever the value: there is none).
+    done: watch::Sender<()>,
 }
 
 #[derive(Default)]
@@ -77,7 +78,7 @@ impl Timers {
                 clock,
                 state: Mutex::new(State::default()),
                 wake: Notify::new(),
-                done: watch::channel(0).0,
+                done: watch::channel(()).0,
             }),
         }
     }
@@ -190,7 +191,7 @@ impl Timers {
         for h in running {
             h.abort();
         }
-        self.inner.done.send_modify(|n| *n += 1);
+        self.inner.done.send_replace(());
     }
 
     /// Clears everything and ends the driver for good (shutdown).
@@ -268,7 +269,7 @@ struct Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.inner.lock().running.remove(&self.id);
-        self.inner.done.send_modify(|n| *n += 1);
+        self.inner.done.send_replace(());
     }
 }
 
@@ -435,5 +436,146 @@ mod tests {
             .await
             .expect("fired")
             .unwrap();
+    }
+
+    /// Yields until `done` holds, a bounded number of turns (no sleep: the
+    /// driver needs only turns of the runtime, not time).
+    async fn turns_until(done: impl Fn() -> bool) -> bool {
+        for _ in 0..1_000 {
+            if done() {
+                return true;
+            }
+            tokio::task::yield_now().await;
+        }
+        done()
+    }
+
+    #[tokio::test]
+    async fn tasks_due_at_one_instant_all_run_and_a_cancelled_one_does_not() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let n = Arc::new(AtomicU32::new(0));
+        let at = clock.now().plus(Duration::from_secs(60));
+        t.schedule(at, counting(&n));
+        let cancelled = t.schedule(at, counting(&n)).unwrap();
+        t.schedule(at, counting(&n));
+        assert_eq!(t.pending(), 3);
+        t.cancel(cancelled);
+        assert_eq!(t.pending(), 2);
+        clock.advance(Duration::from_secs(60));
+        t.run_due().await;
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_hold_keeps_the_driver_off_until_it_is_dropped() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let n = Arc::new(AtomicU32::new(0));
+        let hold = t.hold();
+        let second = t.hold();
+        t.schedule(clock.now(), counting(&n));
+        assert!(!turns_until(|| n.load(Ordering::SeqCst) > 0).await);
+        drop(second);
+        assert!(
+            !turns_until(|| n.load(Ordering::SeqCst) > 0).await,
+            "one hold left"
+        );
+        // What is due runs under a hold when asked.
+        t.run_due().await;
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+        t.schedule(clock.now(), counting(&n));
+        drop(hold);
+        assert!(turns_until(|| n.load(Ordering::SeqCst) == 2).await);
+    }
+
+    #[tokio::test]
+    async fn run_due_waits_for_what_is_running() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let n = Arc::new(AtomicU32::new(0));
+        let ended = n.clone();
+        let _hold = t.hold();
+        t.schedule(
+            clock.now(),
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = rx.await;
+                    ended.fetch_add(1, Ordering::SeqCst);
+                })
+            }),
+        );
+        let run = t.run_due();
+        tokio::pin!(run);
+        // Started, and not ended while its task waits.
+        tokio::select! {
+            () = &mut run => panic!("returned with a task running"),
+            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
+        }
+        tx.send(()).unwrap();
+        run.await;
+        assert_eq!((n.load(Ordering::SeqCst), t.running()), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn spawned_work_is_aborted_by_clear_and_refused_once_stopped() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let handle = t.spawn(std::future::pending::<()>()).unwrap();
+        let done = t.spawn(async { 7 }).unwrap();
+        assert_eq!(done.await.unwrap(), 7);
+        assert!(turns_until(|| t.inner.lock().aside.len() == 1).await);
+        t.clear();
+        assert!(handle.await.unwrap_err().is_cancelled());
+        assert!(t.inner.lock().aside.is_empty());
+        t.stop();
+        assert!(t.spawn(async {}).is_none());
+        let n = Arc::new(AtomicU32::new(0));
+        assert!(t.schedule(clock.now(), counting(&n)).is_none());
+        assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn scheduled_outside_a_runtime_it_waits_for_one() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let n = Arc::new(AtomicU32::new(0));
+        assert!(t.schedule(clock.now(), counting(&n)).is_some());
+        assert_eq!(t.pending(), 1);
+        assert_eq!(Arc::strong_count(&t.inner), 1, "no driver");
+    }
+
+    #[tokio::test]
+    async fn one_driver_a_namespace() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let n = Arc::new(AtomicU32::new(0));
+        let later = clock.now().plus(Duration::from_secs(60));
+        t.schedule(later, counting(&n));
+        t.schedule(later, counting(&n));
+        tokio::task::yield_now().await;
+        // The timers and the one driver hold the state.
+        assert_eq!(Arc::strong_count(&t.inner), 2);
+    }
+
+    #[tokio::test]
+    async fn dropped_timers_end_their_driver_and_their_tasks() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let n = Arc::new(AtomicU32::new(0));
+        t.schedule(clock.now().plus(Duration::from_secs(60)), counting(&n));
+        t.schedule(
+            clock.now(),
+            Box::new(|| Box::pin(std::future::pending::<()>())),
+        );
+        assert!(turns_until(|| t.running() == 1).await);
+        let state = Arc::downgrade(&t.inner);
+        drop(t);
+        // The driver and the running task held the state; both are gone.
+        assert!(turns_until(|| state.strong_count() == 0).await);
+        clock.advance(Duration::from_secs(60));
+        tokio::task::yield_now().await;
+        assert_eq!(n.load(Ordering::SeqCst), 0);
     }
 }
