@@ -402,12 +402,7 @@ mod tests {
             Box::new(|| Box::pin(std::future::pending::<()>())),
         );
         // Let the driver start the pending-forever task.
-        for _ in 0..100 {
-            if t.running() == 1 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        assert!(turns_until(|| t.running() == 1).await);
         t.clear();
         clock.advance(Duration::from_secs(10));
         t.run_due().await;
