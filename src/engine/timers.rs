@@ -391,18 +391,27 @@ mod tests {
         assert_eq!(n.load(Ordering::SeqCst), 5);
     }
 
-    #[tokio::test]
-    async fn clear_drops_pending_and_aborts_running() {
-        let clock = frozen();
+    /// Timers with a counting task due `later` and a task that never ends,
+    /// started by the driver.
+    async fn one_waiting_one_running(
+        clock: &Arc<Clock>,
+        later: Duration,
+    ) -> (Timers, Arc<AtomicU32>) {
         let t = Timers::new(clock.clone());
         let n = Arc::new(AtomicU32::new(0));
-        t.schedule(clock.now().plus(Duration::from_secs(5)), counting(&n));
+        t.schedule(clock.now().plus(later), counting(&n));
         t.schedule(
             clock.now(),
             Box::new(|| Box::pin(std::future::pending::<()>())),
         );
-        // Let the driver start the pending-forever task.
         assert!(turns_until(|| t.running() == 1).await);
+        (t, n)
+    }
+
+    #[tokio::test]
+    async fn clear_drops_pending_and_aborts_running() {
+        let clock = frozen();
+        let (t, n) = one_waiting_one_running(&clock, Duration::from_secs(5)).await;
         t.clear();
         clock.advance(Duration::from_secs(10));
         t.run_due().await;
@@ -557,14 +566,7 @@ mod tests {
     #[tokio::test]
     async fn dropped_timers_end_their_driver_and_their_tasks() {
         let clock = frozen();
-        let t = Timers::new(clock.clone());
-        let n = Arc::new(AtomicU32::new(0));
-        t.schedule(clock.now().plus(Duration::from_secs(60)), counting(&n));
-        t.schedule(
-            clock.now(),
-            Box::new(|| Box::pin(std::future::pending::<()>())),
-        );
-        assert!(turns_until(|| t.running() == 1).await);
+        let (t, n) = one_waiting_one_running(&clock, Duration::from_secs(60)).await;
         let state = Arc::downgrade(&t.inner);
         drop(t);
         // The driver and the running task held the state; both are gone.
