@@ -1485,6 +1485,16 @@ endpoints:
             "endpoints.one.scenarios.success.headers.x-note",
             "not a valid header value",
         );
+        // The server's own headers and the sandbox's are not a scenario's.
+        for name in ["content-length", "Transfer-Encoding", "x-sandbox-scenario"] {
+            refused(
+                &with(&format!("{{{name}: x}}")),
+                &expect(),
+                16,
+                &format!("endpoints.one.scenarios.success.headers.{name}"),
+                "the server writes this header itself (the body's framing, the connection, the sandbox's own headers)",
+            );
+        }
         // One header in two cases is one header written twice.
         refused(
             &with("{X-Note: a, x-note: b}"),
@@ -1493,5 +1503,245 @@ endpoints:
             "endpoints.one.scenarios.success.headers.x-note",
             "written twice: header names ignore case; write it once (several values go in one, comma-separated)",
         );
+    }
+
+    /// The error serde_yaml_ng gives for `text` read as any value, placed
+    /// in `text`.
+    fn placed(text: &str) -> LoadError {
+        let err = serde_yaml_ng::from_str::<Value>(text).unwrap_err();
+        LoadError::from_yaml_in("f.yaml", text, &err)
+    }
+
+    #[test]
+    fn an_unquoted_placeholder_is_named_in_the_error() {
+        let hint = |placeholder: &str| {
+            format!(": a placeholder is text, written in quotes with any text around it (\"{placeholder}\")")
+        };
+        // The first one not in quotes on the error's line is named.
+        let e = placed("a: 1\nbody: {a: \"{{x}}\", b: {{nombre}}}\n");
+        assert_eq!((e.line, e.field.as_deref()), (Some(2), Some("body.b")));
+        assert!(e.message.ends_with(&hint("{{nombre}}")), "{e}");
+        // Up to 64 bytes to its `}}` it is named; past them, an example is.
+        for (len, named) in [(62, true), (63, false)] {
+            let name = "n".repeat(len);
+            let e = placed(&format!("body: {{a: {{{{{name}}}}}}}\n"));
+            let want = if named {
+                format!("{{{{{name}}}}}")
+            } else {
+                "{{curp}}".to_string()
+            };
+            assert!(e.message.ends_with(&hint(&want)), "{len}: {e}");
+        }
+        // An error without one says nothing of placeholders.
+        let e = placed("a: \"{{x}}\"\nb: [\n");
+        assert!(!e.message.contains("placeholder"), "{e}");
+    }
+
+    #[test]
+    fn a_second_document_is_placed_at_its_marker() {
+        // Comments and blank lines before a first `---` are not content.
+        for (text, line) in [
+            ("# c\n\na: 1\n---\nb: 2\n", 4),
+            ("# c\n  \n---\na: 1\n--- \nb: 2\n", 5),
+        ] {
+            let e = placed(text);
+            assert!(e.message.contains("more than one document"), "{e}");
+            assert_eq!((e.line, e.column), (Some(line), Some(1)), "{text:?}");
+        }
+        // Another error without a place is left without one.
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..9 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
+            let list = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("b{i}: &b{i} [{list}]\n"));
+        }
+        text.push_str("---\nz: 1\n");
+        let e = placed(&text);
+        assert_eq!((e.line, e.column), (None, None), "{e}");
+    }
+
+    #[test]
+    fn a_message_without_a_path_has_no_field() {
+        let Err(err) = serde_yaml_ng::from_str::<RawFile>("[1]") else {
+            panic!("a list is not a provider file");
+        };
+        let e = LoadError::from_yaml("f.yaml", &err);
+        assert_eq!(e.field, None, "{e}");
+        assert!(e.message.starts_with("invalid type: sequence"), "{e}");
+        assert_eq!((e.line, e.column), (Some(1), Some(1)));
+    }
+
+    #[test]
+    fn brackets_too_deep_are_placed_at_their_line() {
+        let deep = "[".repeat(crate::yaml::MAX_FLOW_DEPTH + 1);
+        let e = check_yaml("f.yaml", &format!("a: 1\nb: 2\nc: {deep}\n")).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert_eq!(
+            e.message,
+            format!(
+                "brackets nest deeper than {} levels",
+                crate::yaml::MAX_FLOW_DEPTH
+            )
+        );
+    }
+
+    #[test]
+    fn counts_route_parameters() {
+        for (path, n) in [
+            ("/a", 0),
+            ("/a/{id}", 1),
+            ("/a/{id}/b/{*rest}", 2),
+            ("/a/{{id}}", 0),
+            ("/a/{{x}}/{id}", 1),
+        ] {
+            assert_eq!(route_params(path), n, "{path}");
+        }
+        let with = |n: usize| {
+            let path: String = (0..n).map(|i| format!("/{{p{i}}}")).collect();
+            OK.replace("[/demo/one]", &format!("['/demo{path}']"))
+        };
+        parse_provider("demo.yaml", &with(MAX_ROUTE_PARAMS), &expect()).unwrap();
+        let err = parse_provider("demo.yaml", &with(MAX_ROUTE_PARAMS + 1), &expect()).unwrap_err();
+        assert!(
+            err.message
+                .ends_with("has 17 parameters: a path takes at most 16"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_shape_says_what_is_expected() {
+        for (from, to, expected) in [
+            (
+                "method: POST",
+                "method: {a: b}",
+                "expected a method name such as POST, or a list of them",
+            ),
+            (
+                "status: 200",
+                "status: \"200\"",
+                "expected an HTTP status from 200 to 599",
+            ),
+        ] {
+            let err = parse_provider("demo.yaml", &OK.replace(from, to), &expect()).unwrap_err();
+            assert!(err.message.ends_with(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_root_path_loads() {
+        // `/` is one byte long: its slash is not a trailing one.
+        let def =
+            parse_provider("demo.yaml", &OK.replace("[/demo/one]", "[/]"), &expect()).unwrap();
+        assert_eq!(def.endpoints[0].path(), "/");
+    }
+
+    #[test]
+    fn a_method_in_any_case() {
+        for (name, m) in [
+            ("get", Method::GET),
+            ("Post", Method::POST),
+            ("put", Method::PUT),
+            ("PATCH", Method::PATCH),
+            ("delete", Method::DELETE),
+        ] {
+            assert_eq!(method(name), Ok(m), "{name}");
+        }
+        assert!(method("head").is_err());
+    }
+
+    #[test]
+    fn a_compiled_file_answers_its_lookups() {
+        let text = OK
+            .replace("errors:", "settings:\n  per_day: 3\nerrors:")
+            .replace("paths: [/demo/one]", "paths: [/demo/one, /demo/uno]")
+            .replace(
+                "        status: 200\n",
+                "        status: 200\n        headers: {x-who: \"{{nombre}}\"}\n        data: {status: BD}\n",
+            );
+        let expect = Expect {
+            variables: &["curp", "nombre"],
+            ..expect()
+        };
+        let def = parse_provider("demo.yaml", &text, &expect).unwrap();
+        let one = def.endpoint("one").expect("endpoint one");
+        assert_eq!(one.id, "one");
+        assert!(def.endpoint("two").is_none());
+        assert_eq!(one.path(), "/demo/one");
+        // A limit as set; a default where it is not; null for none.
+        assert_eq!(def.limit("per_day", Some(9)), Some(3));
+        assert_eq!(def.limit("per_week", Some(9)), Some(9));
+        assert_eq!(def.limit("per_week", None), None);
+        let off = parse_provider(
+            "demo.yaml",
+            &text.replace("per_day: 3", "per_day: null"),
+            &expect,
+        )
+        .unwrap();
+        assert_eq!(off.limit("per_day", Some(9)), None);
+
+        let success = one.scenario("success").unwrap();
+        // A variable in the body, one in a header, one in neither.
+        assert!(success.uses(|v| v == "curp"));
+        assert!(success.uses(|v| v == "nombre"));
+        assert!(!success.uses(|v| v == "fecha"));
+        assert_eq!(success.data_str("status"), Some("BD"));
+        assert_eq!(success.data_str("down"), None);
+        let plain = def.errors["method_not_allowed"].clone();
+        assert!(!plain.uses(|_| true));
+        assert_eq!(plain.data_str("status"), None);
+    }
+
+    #[test]
+    fn refuses_a_placeholder_in_a_key() {
+        let with = |body: &str| OK.replace("{curp: \"{{curp}}\"}", body);
+        // At the key as written, in either quotes, however deep.
+        for (body, key) in [
+            ("{\"{{curp}}\": 1}", "{{curp}}"),
+            ("{a: [1, {'x{{curp}}': 1}]}", "x{{curp}}"),
+            ("{a: {b: [[{\"{{curp}}y\": 1}]]}}", "{{curp}}y"),
+        ] {
+            refused(
+                &with(body),
+                &expect(),
+                16,
+                "endpoints.one.scenarios.success.body",
+                &format!("'{key}': placeholders are filled in values, not in keys"),
+            );
+        }
+        let err = parse_provider("demo.yaml", &with("\n          \"{{curp}}\": 1"), &expect())
+            .unwrap_err();
+        assert_eq!(err.line, Some(17), "{err}");
+        // In values, wherever they are, placeholders are what they are for.
+        parse_provider("demo.yaml", &with("{a: [{b: \"{{curp}}\"}]}"), &expect()).unwrap();
+    }
+
+    #[test]
+    fn a_bodiless_status_has_no_body() {
+        for status in [204, 304] {
+            let with = |body: &str| {
+                OK.replace("status: 200", &format!("status: {status}"))
+                    .replace("{curp: \"{{curp}}\"}", body)
+            };
+            refused(
+                &with("{a: 1}"),
+                &expect(),
+                16,
+                "endpoints.one.scenarios.success.body",
+                &format!(
+                    "a {status} {} answer has no body (HTTP sends none): remove it or use 200",
+                    StatusCode::from_u16(status)
+                        .unwrap()
+                        .canonical_reason()
+                        .unwrap()
+                ),
+            );
+            // `null` is no body.
+            parse_provider("demo.yaml", &with("null"), &expect()).unwrap();
+        }
     }
 }
