@@ -724,6 +724,72 @@ mod tests {
         assert_eq!(too_deep(&format!("---x {brackets}")), None);
     }
 
+    /// What libyaml makes of a text, as serde_yaml_ng reports it: whether
+    /// it nests past serde's own depth (which `too_deep` must then refuse)
+    /// or reads whole (which it must let through).
+    fn libyaml_nests_too_deep(text: &str) -> bool {
+        match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
+            Ok(_) => false,
+            Err(e) if e.to_string().contains("recursion limit exceeded") => true,
+            Err(e) => panic!("{text:?} is not valid YAML: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_depth_scan_reads_indicators_as_libyaml_does() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let d = deep(MAX_FLOW_DEPTH + 72);
+        let open = "[".repeat(MAX_FLOW_DEPTH + 72);
+        // Each text is valid YAML; `Some(line)` where libyaml nests past
+        // the bound, `None` where the brackets are text.
+        for (text, line) in [
+            // A closed quote hides nothing after it; a doubled `'` does not
+            // close one, a `\` escapes only in double quotes.
+            (format!("a: 'x'\nb: {d}\n"), Some(2)),
+            (format!("a: ['x', {d}]\n"), Some(1)),
+            (format!("a: [\"x\", {d}]\n"), Some(1)),
+            (format!("a: ['it''s {d}']\n"), None),
+            (format!("a: ['x\\', {d}]\n"), Some(1)),
+            // A tab is a blank after `:`.
+            (format!("a:\t{d}\n"), Some(1)),
+            // A block scalar's lines are text, `: ` in them too. A plain
+            // scalar goes on on lines indented deeper, whatever they hold,
+            // and so does its owner's column: a key's, an entry's after
+            // `- `, not a dash inside the text.
+            (format!("a: |\n  k: {d}\nb: >\n  {open}: x\n"), None),
+            (format!("a: word\n  {d}\n"), None),
+            (format!("a: x - y\n  {d}\n"), None),
+            (format!("a: x-y\n  {d}\n"), None),
+            (format!("- k: |\n    text\n  j: {d}\n"), Some(3)),
+            // In a flow collection a plain scalar's next line goes on with
+            // it: a quote there opens nothing.
+            (format!("k: [a\n  'b, {d}, c'\n  ]\n"), Some(2)),
+            // A `|` inside text is text; a `:` before a bracket, or a `,`,
+            // is text in block context.
+            (format!("a: [x|y, {d}]\n"), Some(1)),
+            (format!("x|y: {d}\n"), Some(1)),
+            (format!("a: x:{d}\n"), None),
+            (format!("a: x, {d}\n"), None),
+            // An anchor's name runs over `-`; inside text, `&` and `!` are
+            // text (the `#` after one no comment, the `:` after one an
+            // indicator).
+            (format!("a: &x-y {d}\n"), Some(1)),
+            (format!("a: [x &#, {d}]\n"), Some(1)),
+            (format!("a: [x !: 'y, {d}']\n"), None),
+            // A tag runs to a blank, and in a flow collection to an
+            // indicator.
+            (format!("a: [!t 'x, {d}']\n"), None),
+            (format!("a: [!t,{d}]\n"), Some(1)),
+        ] {
+            assert_eq!(
+                libyaml_nests_too_deep(&text),
+                line.is_some(),
+                "libyaml on {text:?}"
+            );
+            assert_eq!(too_deep(&text), line, "{text:?}");
+        }
+    }
+
     /// A value tree of text that looks like YAML's indicators: brackets,
     /// quotes, `#`, `: `, `|`, `- `.
     fn tree() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
