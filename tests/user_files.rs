@@ -85,23 +85,7 @@ pub(crate) fn refused(result: Result<Defs, LoadError>) -> LoadError {
     }
 }
 
-fn run(args: &[&str]) -> std::process::Output {
-    run_with_env(args, &[])
-}
-
-/// `mxid-sandbox ARGS` with no `MXID_*` variable of the test's own
-/// environment but those in `env`.
-fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-        cmd.env_remove(k);
-    }
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
+use crate::engine::{run, run_with_env};
 
 /// A folder holding the one fixture (or scenario) file `file`, with `text`.
 fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
@@ -1252,6 +1236,27 @@ async fn check_of_a_fixture_folder_naming_a_users_scenario_passes_with_its_scena
         Some("(checked with the embedded scenario files; check DIR --scenarios DIR2 checks with yours)"),
         "{stderr}"
     );
+
+    // With scenarios the user gave that lack it, the error is the last
+    // line: no note about the embedded files, which were not read.
+    let without = folder_with(
+        "own-scenario-without",
+        "curpv5.yaml",
+        &shipped("scenarios", "curpv5.yaml"),
+    );
+    let _gone_w = RemovedOnDrop(without.clone());
+    let out = run(&["check", f_path, "--scenarios", without.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or("")
+            .contains("'revoked_key'"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("embedded"), "{stderr}");
 
     // With its scenarios, it is the folder `check S` counts.
     let alone = run(&["check", s_path]);

@@ -740,11 +740,7 @@ fn bind_error_brackets_an_ipv6_address() {
         return;
     };
     let port = l.local_addr().unwrap().port().to_string();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"))
-        .args(["serve", "--host", "[::1]", "--port", &port])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    let out = crate::engine::run(&["serve", "--host", "[::1]", "--port", &port]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("cannot bind [::1]:{port}")), "{err}");

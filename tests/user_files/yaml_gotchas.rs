@@ -4,13 +4,10 @@
 //! `file:line:column: field: message`, through `check` and `serve`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::common::{temp_dir, RemovedOnDrop, Served};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 
 pub(super) fn shipped(folder: &str, file: &str) -> String {
     std::fs::read_to_string(
@@ -30,11 +27,7 @@ pub(super) fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
 /// `mxid-sandbox ARGS` without the test's own `MXID_*` variables:
 /// success, stdout, stderr.
 pub(super) fn run(args: &[&str]) -> (bool, String, String) {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-        cmd.env_remove(k);
-    }
-    let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+    let out = crate::engine::run(args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
