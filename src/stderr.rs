@@ -101,6 +101,21 @@ impl StderrWriter {
             }
         }
     }
+
+    /// [`flush`] with this writer.
+    fn flush(&self, wait: Duration) {
+        let deadline = std::time::Instant::now() + wait;
+        // The lines lost since the last that fitted, counted last.
+        let lost = self.dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 && !self.queue_within(StderrJob::Line(dropped_line(lost)), deadline) {
+            return;
+        }
+        let (done, written) = std::sync::mpsc::sync_channel(1);
+        if self.queue_within(StderrJob::Flush(done), deadline) {
+            let _ =
+                written.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
+    }
 }
 
 fn dropped_line(lost: u64) -> String {
@@ -140,18 +155,8 @@ pub fn start() {
 /// Waits, at most `wait`, for stderr's thread to write the lines sent
 /// before: the last lines before the process exits.
 pub fn flush(wait: Duration) {
-    let Some(writer) = STDERR.get() else {
-        return;
-    };
-    let deadline = std::time::Instant::now() + wait;
-    // The lines lost since the last that fitted, counted last.
-    let lost = writer.dropped.swap(0, Ordering::Relaxed);
-    if lost > 0 && !writer.queue_within(StderrJob::Line(dropped_line(lost)), deadline) {
-        return;
-    }
-    let (done, written) = std::sync::mpsc::sync_channel(1);
-    if writer.queue_within(StderrJob::Flush(done), deadline) {
-        let _ = written.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+    if let Some(writer) = STDERR.get() {
+        writer.flush(wait);
     }
 }
 
@@ -159,28 +164,130 @@ pub fn flush(wait: Duration) {
 mod tests {
     use super::printable;
 
+    use super::{dropped_line, StderrJob, StderrWriter};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::mpsc::{sync_channel, Receiver};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// A writer whose queue holds `room` jobs, `lost` lines counted as
+    /// dropped, and the queue's other end.
+    fn writer(room: usize, lost: u64) -> (StderrWriter, Receiver<StderrJob>) {
+        let (queue, jobs) = sync_channel(room);
+        let writer = StderrWriter {
+            queue,
+            dropped: AtomicU64::new(lost),
+        };
+        (writer, jobs)
+    }
+
+    fn line(job: StderrJob) -> String {
+        match job {
+            StderrJob::Line(l) => l,
+            StderrJob::Flush(_) => panic!("a flush"),
+        }
+    }
+
     /// One line lost is counted too, ahead of the next line that fits.
     #[test]
     fn a_single_dropped_line_is_counted_ahead_of_the_next_that_fits() {
-        use super::{dropped_line, StderrJob, StderrWriter};
-        let (queue, jobs) = std::sync::mpsc::sync_channel(1);
-        let writer = StderrWriter {
-            queue,
-            dropped: std::sync::atomic::AtomicU64::new(0),
-        };
-        let line = |job| match job {
-            StderrJob::Line(l) => l,
-            StderrJob::Flush(_) => panic!("a flush"),
-        };
+        let (writer, jobs) = writer(1, 0);
         writer.send("a".into());
         // The queue is full: dropped, and counted.
         writer.send("b".into());
-        assert_eq!(line(jobs.recv().unwrap()), "a");
+        assert_eq!(line(jobs.try_recv().unwrap()), "a");
         writer.send("c".into());
         assert_eq!(
-            line(jobs.recv().unwrap()),
-            format!("{}\nc", dropped_line(1))
+            line(jobs.try_recv().unwrap()),
+            "mxid-sandbox: 1 lines of stderr dropped: it was not read\nc"
         );
+    }
+
+    #[test]
+    fn a_job_is_queued_when_there_is_room_or_room_is_made_before_the_deadline() {
+        let (writer, jobs) = writer(1, 0);
+        let far = Instant::now() + Duration::from_secs(60);
+        assert!(writer.queue_within(StderrJob::Line("a".into()), far));
+        // Full: in once the thread on the other end takes the first.
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let first = line(jobs.recv_timeout(Duration::from_secs(10)).unwrap());
+            (
+                first,
+                line(jobs.recv_timeout(Duration::from_secs(10)).unwrap()),
+            )
+        });
+        assert!(writer.queue_within(StderrJob::Line("b".into()), far));
+        assert_eq!(reader.join().unwrap(), ("a".into(), "b".into()));
+    }
+
+    #[test]
+    fn a_job_is_not_queued_past_the_deadline_or_with_no_one_to_read_it() {
+        let (writer, jobs) = writer(1, 0);
+        writer.send("a".into());
+        let started = Instant::now();
+        assert!(!writer.queue_within(StderrJob::Line("b".into()), started));
+        assert!(!writer.queue_within(
+            StderrJob::Line("b".into()),
+            started + Duration::from_millis(5)
+        ));
+        assert!(started.elapsed() >= Duration::from_millis(5));
+        assert_eq!(line(jobs.try_recv().unwrap()), "a");
+        assert!(jobs.try_recv().is_err());
+        drop(jobs);
+        let far = Instant::now() + Duration::from_secs(60);
+        assert!(!writer.queue_within(StderrJob::Line("c".into()), far));
+    }
+
+    /// Takes the jobs of `jobs` on a thread of its own, after a pause that
+    /// leaves a flush nothing to find unless it waits: the lines in order,
+    /// and `"flush"` for a flush, written down before it is answered.
+    fn take(jobs: Receiver<StderrJob>) -> Arc<Mutex<Vec<String>>> {
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let into = taken.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            for job in jobs {
+                match job {
+                    StderrJob::Line(l) => into.lock().unwrap().push(l),
+                    StderrJob::Flush(done) => {
+                        into.lock().unwrap().push("flush".into());
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+        taken
+    }
+
+    #[test]
+    fn a_flush_counts_the_lines_lost_last_and_waits_for_them_to_be_written() {
+        for (lost, expected) in [
+            (0, vec!["flush".to_string()]),
+            (3, vec![dropped_line(3), "flush".into()]),
+        ] {
+            let (writer, jobs) = writer(4, lost);
+            let taken = take(jobs);
+            writer.flush(Duration::from_secs(10));
+            assert_eq!(*taken.lock().unwrap(), expected, "{lost} lost");
+            assert_eq!(writer.dropped.load(Ordering::Relaxed), 0);
+        }
+    }
+
+    /// A reader that never reads holds a flush no longer than it is told,
+    /// with lines lost or without.
+    #[test]
+    fn a_flush_gives_up_at_its_deadline() {
+        for lost in [0, 3] {
+            let (writer, jobs) = writer(1, 0);
+            writer.send("a".into());
+            writer.dropped.store(lost, Ordering::Relaxed);
+            let started = Instant::now();
+            writer.flush(Duration::from_millis(5));
+            assert!(started.elapsed() >= Duration::from_millis(5));
+            drop(writer);
+            assert_eq!(jobs.into_iter().map(line).collect::<Vec<_>>(), ["a"]);
+        }
     }
 
     #[test]
