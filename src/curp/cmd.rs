@@ -262,5 +262,14 @@ mod tests {
         assert!(run_args(&["random", "--n", "1000001"])
             .unwrap_err()
             .starts_with("too many"));
+        // The limit itself is given; one more is not.
+        let most = MAX_RANDOM.to_string();
+        let all = run_args(&["random", "--n", &most, "--seed", "1"]).unwrap();
+        assert_eq!(all.as_array().unwrap().len(), MAX_RANDOM);
+        let over = (MAX_RANDOM + 1).to_string();
+        assert_eq!(
+            run_args(&["random", "--n", &over]).unwrap_err(),
+            format!("too many curps: {over}, at most {MAX_RANDOM}")
+        );
     }
 }

@@ -83,4 +83,18 @@ mod tests {
         assert!(kept <= 32, "{kept} kept");
         assert_eq!(cache.get("k999"), Some(999), "the newest is kept");
     }
+
+    /// Nothing is dropped before its shard is full.
+    #[test]
+    fn holds_every_value_until_its_shard_is_full() {
+        let cache: Cache<u32, u32> = Cache::new(64 * SHARDS);
+        assert!(cache.is_empty());
+        assert_eq!(cache.len(), 0);
+        for i in 0..100 {
+            cache.insert(i, i * 2);
+        }
+        assert!(!cache.is_empty());
+        assert_eq!(cache.len(), 100);
+        assert!((0..100).all(|i| cache.get(&i) == Some(i * 2)));
+    }
 }
