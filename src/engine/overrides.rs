@@ -222,6 +222,21 @@ mod tests {
         assert!(ov.take("p", "x", all, || true).is_none(), "cleared");
     }
 
+    /// `clear` empties and ids go on; `restart` empties and ids start over.
+    #[test]
+    fn clear_keeps_the_ids_going_and_restart_starts_them_again() {
+        let ov = Overrides::default();
+        let id = |ov: &Overrides| ov.add(o("p", None, "a", None)).unwrap().id;
+        assert_eq!((id(&ov), id(&ov)), (1, 2));
+        ov.clear();
+        assert!(ov.list().is_empty());
+        assert_eq!(id(&ov), 3);
+        ov.restart();
+        assert!(ov.list().is_empty());
+        assert!(ov.take("p", "x", |_| true, || true).is_none(), "restarted");
+        assert_eq!(id(&ov), 1);
+    }
+
     #[test]
     fn retain_keeps_updates_and_returns_the_rest() {
         let ov = Overrides::default();
