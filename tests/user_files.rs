@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 
 use crate::common::{config, folder, temp_dir, RemovedOnDrop, Resp, Sandbox, START};
+use crate::engine::{run, run_with_env};
 use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::{self, Defs};
 use mxid_sandbox::{providers, Config, Source};
@@ -84,8 +85,6 @@ pub(crate) fn refused(result: Result<Defs, LoadError>) -> LoadError {
         Err(e) => e,
     }
 }
-
-use crate::engine::{run, run_with_env};
 
 /// A folder holding the one fixture (or scenario) file `file`, with `text`.
 fn folder_with(tag: &str, file: &str, text: &str) -> PathBuf {
