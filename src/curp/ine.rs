@@ -225,6 +225,18 @@ mod tests {
                 assert_eq!(i.expiry_year, i.issue_year + 10);
                 assert_eq!(i.issue_number == "00", i.issue_year == i.registration_year);
                 assert!(i.issue_number.as_str() <= "05");
+                // Nothing after the reference year, but for a holder only
+                // then of age.
+                assert!(i32::from(i.registration_year) <= 2025.max(y + 18));
+                assert!(i32::from(i.issue_year) <= 2025.max(y + 18));
+            }
+            // Registered at 18 to 30 when the years allow it: not all at 18.
+            if y + 30 <= 2025 {
+                let late = (0..50)
+                    .map(|_| years(&mut rng, y, 2025, None).0)
+                    .filter(|&reg| reg > y + 19)
+                    .count();
+                assert!(late > 10, "{y}: {late} of 50 registered after 19");
             }
             for first in [true, false] {
                 for _ in 0..50 {

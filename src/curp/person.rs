@@ -668,6 +668,133 @@ mod tests {
         assert!(is_loose("AAAA991399MZZAAA00"));
     }
 
+    /// `curp` with `at` (a position before the check digit) replaced by
+    /// `with`, and its check digit recomputed.
+    fn with_char(curp: &str, at: usize, with: &str) -> String {
+        let mut c = format!("{}{with}{}", &curp[..at], &curp[at + with.len()..17]);
+        c.push(check_digit(&c).unwrap());
+        c
+    }
+
+    /// Synthetic people, seen many at a time, are drawn as the registries'
+    /// own are: each draw's branches all show, none past its bounds.
+    #[test]
+    fn synthetic_people_vary_as_registered_ones_do() {
+        let names = &domain().names;
+        let listed = |w: &str| names.male.iter().chain(&names.female).any(|n| n == w);
+        let mut rng = StdRng::seed_from_u64(7);
+        let curps: Vec<String> = (0..600).map(|_| random_curp(&mut rng, names)).collect();
+        let people: Vec<Person> = curps.iter().map(|c| person(c, 11)).collect();
+
+        let statuses: std::collections::BTreeSet<&str> =
+            people.iter().map(|p| p.status.as_str()).collect();
+        assert_eq!(statuses, ["AN", "RCC", "RCN"].into(), "first holders");
+        // A later holder of the same 16 positions is a homonym, whose RFC
+        // the SAT sets apart by its rank.
+        for (curp, nth) in curps.iter().take(40).zip([1, 2, 3, 9].iter().cycle()) {
+            let later = if curp.as_bytes()[16].is_ascii_digit() {
+                char::from(b'0' + *nth as u8)
+            } else {
+                char::from(b'A' + *nth as u8)
+            };
+            let p = person(&with_char(curp, 16, &later.to_string()), 11);
+            assert_eq!(p.status, "AH", "{}", p.curp);
+            let rfc = rfc::rfc_of_holder(
+                &p.first_surname,
+                &p.second_surname,
+                &p.names,
+                p.birth_date,
+                *nth,
+            );
+            assert_eq!(p.rfc, rfc, "{}", p.curp);
+        }
+
+        // Most given names are listed ones; some are two names, some
+        // MARIA / JOSE before the one the rules read.
+        let given: Vec<Vec<&str>> = people
+            .iter()
+            .map(|p| p.names.split(' ').collect())
+            .collect();
+        let from_lists = given.iter().filter(|w| w.iter().any(|w| listed(w))).count();
+        assert!(from_lists > 500, "{from_lists} of 600 from the lists");
+        let skipped = |w: &str| SKIPPED_FIRST_NAMES.contains(&w);
+        let two = given
+            .iter()
+            .filter(|w| w.len() > 1 && !skipped(w[0]))
+            .count();
+        let prefixed = given
+            .iter()
+            .filter(|w| w.len() > 1 && skipped(w[0]))
+            .count();
+        assert!(
+            two > 30 && prefixed > 15,
+            "{two} two names, {prefixed} prefixed"
+        );
+
+        // Registered the year of birth mostly, some one or a few later;
+        // paper books before 1990; a listed municipality.
+        let delays: Vec<i32> = people
+            .iter()
+            .filter(|p| p.birth_date.year + 6 <= REFERENCE_YEAR)
+            .map(|p| i32::from(p.registry.year) - p.birth_date.year)
+            .collect();
+        assert!(delays.iter().all(|d| (0..=6).contains(d)), "{delays:?}");
+        for d in [0, 1] {
+            assert!(delays.contains(&d), "no delay of {d}");
+        }
+        assert!(delays.iter().any(|d| *d > 1), "no later registration");
+        for p in &people {
+            assert_eq!(
+                !p.registry.book.is_empty(),
+                p.birth_date.year < 1990,
+                "{p:?}"
+            );
+            assert!(!p.registry.municipality_name.is_empty(), "{p:?}");
+        }
+
+        // Born in Mexico: a birth certificate, Mexican. Born abroad: also
+        // a naturalization letter (3, foreign) or another proof.
+        for p in &people {
+            if p.birth_state != "NE" {
+                assert_eq!((p.proof_document, p.nationality.as_str()), (1, "MEX"));
+            }
+        }
+        let abroad: Vec<Person> = curps
+            .iter()
+            .take(200)
+            .map(|c| person(&with_char(c, 11, "NE"), 11))
+            .collect();
+        let proofs: std::collections::BTreeSet<u8> =
+            abroad.iter().map(|p| p.proof_document).collect();
+        assert_eq!(proofs, DRAWN_PROOF_DOCUMENTS.into());
+        for p in &abroad {
+            assert_eq!(p.nationality == "MEX", p.proof_document != 3, "{p:?}");
+        }
+    }
+
+    /// `curp random`'s people: men and women about evenly, a few X, whose
+    /// names come from either list.
+    #[test]
+    fn random_inputs_draw_every_sex() {
+        let names = &domain().names;
+        let only = |w: &str, of: &[String], not: &[String]| {
+            of.iter().any(|n| n == w) && !not.iter().any(|n| n == w)
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        let inputs: Vec<CalcInput> = (0..3000).map(|_| random_input(&mut rng, names)).collect();
+        let count = |s: Sex| inputs.iter().filter(|i| i.sex == s).count();
+        let (h, m, x) = (count(Sex::H), count(Sex::M), count(Sex::X));
+        assert!(h > 1300 && m > 1300 && x > 20 && x < 150, "{h} {m} {x}");
+        let first = |i: &CalcInput| i.names.split(' ').next().unwrap_or("").to_string();
+        let x_names: Vec<String> = inputs
+            .iter()
+            .filter(|i| i.sex == Sex::X)
+            .map(first)
+            .collect();
+        assert!(x_names.iter().any(|w| only(w, &names.male, &names.female)));
+        assert!(x_names.iter().any(|w| only(w, &names.female, &names.male)));
+    }
+
     /// A random strictly valid CURP built character by character, not from
     /// names, so that letter combinations no list covers are exercised.
     fn random_raw_curp(rng: &mut StdRng) -> String {
