@@ -290,6 +290,26 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_state_reads_back_whole() {
+        let c = Clock::new(Start {
+            at: None,
+            scale: 1.0,
+        });
+        // Seconds after the process's reference instant, as a change by
+        // hand stores it.
+        let state = State {
+            base: Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap(),
+            base_real: epoch() + Duration::from_secs(7),
+            scale: 2.5,
+        };
+        c.store(state);
+        let back = c.load();
+        assert_eq!(back.base_real, state.base_real);
+        assert_eq!(back.base.micros(), state.base.micros());
+        assert_eq!(back.scale, state.scale);
+    }
+
+    #[test]
     fn readers_never_see_half_a_change() {
         // Two states that differ in every field: a torn read mixes them.
         let a = Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap();

@@ -316,13 +316,43 @@ mod tests {
     fn a_flood_of_live_keys_stays_bounded() {
         let c = Counters::default();
         let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
-        c.hit("k", Window::Forever, Some(5), t, || true);
-        c.hit("k", Window::Forever, Some(5), t, || true);
+        // Twenty: that all outlive the flood is no luck of the map's order.
+        for k in 0..20 {
+            c.hit(&format!("k{k}"), Window::Forever, Some(5), t, || true);
+            c.hit(&format!("k{k}"), Window::Forever, Some(5), t, || true);
+        }
         for i in 0..2 * MAX_KEYS {
             c.hit(&format!("flood{i}"), Window::Forever, None, t, || true);
             assert!(c.map.lock().unwrap().by_key.len() <= MAX_KEYS);
         }
-        // The counter hit more than once outlived the keys hit once.
-        assert_eq!(c.hit("k", Window::Forever, Some(5), t, || true), 3);
+        // The counters hit more than once outlived the keys hit once.
+        for k in 0..20 {
+            assert_eq!(
+                c.hit(&format!("k{k}"), Window::Forever, Some(5), t, || true),
+                3
+            );
+        }
+    }
+
+    #[test]
+    fn a_flood_of_keys_all_hit_twice_is_cut_to_half_the_bound() {
+        let c = Counters::default();
+        let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
+        let len = || c.map.lock().unwrap().by_key.len();
+        let mut cuts = Vec::new();
+        for i in 0..MAX_KEYS + 10 {
+            let before = len();
+            let key = format!("twice{i}");
+            c.hit(&key, Window::Forever, None, t, || true);
+            c.hit(&key, Window::Forever, None, t, || true);
+            let after = len();
+            assert!(after <= MAX_KEYS);
+            if after < before {
+                cuts.push(after);
+            }
+        }
+        // Every counter is live and counted twice: half the bound is kept,
+        // and the new key beside it.
+        assert_eq!(cuts, [MAX_KEYS / 2 + 1]);
     }
 }
