@@ -366,8 +366,12 @@ mod tests {
         ns.clock.advance(Duration::from_secs(86_400));
         let before = ns.begin();
         assert!(ns.is_current(before.generation));
+        // Requests are numbered from 1, and from 1 again after a reset: a
+        // seeded answer is the same in a fresh sandbox and a reset one.
+        assert_eq!((ns.next_seq(), ns.next_seq()), (1, 2));
         ns.reset();
         assert!(!ns.is_current(before.generation));
+        assert_eq!(ns.next_seq(), 1);
         // A request after it begins in the new generation, on the clock
         // as it starts.
         let after = ns.begin();
