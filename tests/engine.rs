@@ -414,6 +414,34 @@ async fn an_errors_entry_latency_and_fault_apply_to_its_engine_error() {
     assert_eq!(r.status, 405);
 }
 
+// SPEC §8: a wrong method is a 405 with `Allow`. The engine states it: an
+// `errors:` entry's own `Allow` is replaced, the entry's other headers and
+// the JSON body's content type are kept.
+#[tokio::test]
+async fn a_405_states_its_allow_over_the_entrys_and_keeps_its_other_headers() {
+    let dir = crate::user_files::curpv5_dir("errors-entry-allow", |t| {
+        t.replace(
+            "    status: 405\n    body: {error: METHOD_NOT_ALLOWED",
+            "    status: 405\n    headers: {Allow: DELETE, X-Trace: kept}\n    body: {error: METHOD_NOT_ALLOWED",
+        )
+    });
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir),
+        ..config()
+    })
+    .await;
+    let r = sb.get(PATH, &[KEY]).await;
+    assert_eq!(r.status, 405, "{}", r.text());
+    assert_eq!(r.header("allow"), Some("POST"));
+    assert_eq!(r.header("x-trace"), Some("kept"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(r.header("x-sandbox-scenario"), Some("method_not_allowed"));
+    assert_eq!(r.json()["error"], "METHOD_NOT_ALLOWED");
+}
+
 /// The status of a bycurp-shaped request, which must be answered within
 /// 5 s: every latency the answer should not take is 10 minutes.
 async fn status_at_once(sb: &Sandbox, method: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
