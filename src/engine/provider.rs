@@ -198,14 +198,7 @@ impl<'a> Call<'a> {
         seeded_rng(self.config.seed, &self.ns.name, self.seq, salt)
     }
 
-    /// `n` random lowercase hex digits from [`Call::rng`].
-    pub fn hex(&self, salt: &str, n: usize) -> String {
-        let mut out = String::with_capacity(n);
-        self.write_hex(salt, n, &mut out);
-        out
-    }
-
-    /// [`Call::hex`], appended to `out`.
+    /// `n` random lowercase hex digits from [`Call::rng`], appended to `out`.
     pub fn write_hex(&self, salt: &str, n: usize, out: &mut String) {
         write_hex(&mut self.rng(salt), n, out);
     }
@@ -392,5 +385,31 @@ pub trait Provider: Send + Sync + 'static {
                 &format!("no admin route {} {}", call.req.method, call.req.path),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_hex_appends_exactly_n_digits_of_every_kind() {
+        let mut rng = seeded_rng(1, "default", 1, "test");
+        for n in 0..=40 {
+            let mut out = String::from("id-");
+            write_hex(&mut rng, n, &mut out);
+            assert_eq!(out.len(), 3 + n, "{out}");
+            assert!(out[3..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        }
+        // Each of the 64 bits' nibbles is read: every digit shows, and the
+        // last of a chunk of sixteen is as random as the first.
+        let mut out = String::new();
+        write_hex(&mut rng, 16 * 256, &mut out);
+        let last: std::collections::BTreeSet<char> = out.chars().skip(15).step_by(16).collect();
+        assert_eq!(last.len(), 16, "{last:?}");
+        let all: std::collections::BTreeSet<char> = out.chars().collect();
+        assert_eq!(all.len(), 16, "{all:?}");
     }
 }
