@@ -357,6 +357,15 @@ fn every_providers_settings_refuse_an_unread_key_and_a_value_of_words() {
     }
     // nss 1, accuauth 3, validacurp 1, async 6.
     assert_eq!(seen, 11);
+    // curpv5 reads no setting: a block of its own is refused by name.
+    let dir = scenario_dir("settings-none-read", "curpv5", |s| {
+        s.replacen("\nerrors:\n", "\nsettings:\n  colour: 1\nerrors:\n", 1)
+    });
+    let err = refused(load(&dir)).to_string();
+    assert!(
+        err.contains("settings.colour: unknown setting"),
+        "curpv5: {err}"
+    );
 }
 
 // SPEC §8: "`mxid-sandbox check DIR` validates YAML and exits non-zero with
