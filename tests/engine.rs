@@ -303,6 +303,24 @@ async fn latency_from_override_and_config() {
     );
 }
 
+// A credential in the headers is refused before the body is read, as a
+// gateway does: curpv5 without its apikey answers the missing credential
+// over a body that is not JSON. validacurp's token may come in the body, so
+// there the body's error is answered: the credential cannot be told missing.
+#[tokio::test]
+async fn a_missing_header_credential_is_answered_before_an_unreadable_body() {
+    let sb = Sandbox::start().await;
+    let json = ("content-type", "application/json");
+    let r = sb.send("POST", PATH, &[json], r#"{"curp": "#).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.header("x-sandbox-scenario"), Some("missing_credentials"));
+    let r = sb
+        .send("POST", "/curp/getData", &[json], r#"{"curp": "#)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_ne!(r.header("x-sandbox-scenario"), Some("missing_credentials"));
+}
+
 // README, `--latency`: "latency for every response"; SPEC §6: "Latency can
 // be set globally (`--latency`)". The provider's own error answers (a body
 // that is not JSON: 400 in curpv5's shape; a wrong method: 405 in its
