@@ -24,7 +24,6 @@ pub struct Entry {
     pub id: u64,
     pub time: Timestamp,
     pub provider: Option<&'static str>,
-    pub endpoint: Option<&'static str>,
     pub method: hyper::Method,
     pub status: u16,
     pub scenario: Option<&'static str>,
@@ -180,7 +179,6 @@ pub(super) fn cut_method(m: &hyper::Method) -> hyper::Method {
 pub struct Record<'a> {
     pub time: Timestamp,
     pub provider: Option<&'static str>,
-    pub endpoint: Option<&'static str>,
     pub method: &'a hyper::Method,
     pub path: &'a str,
     pub query: &'a str,
@@ -198,7 +196,6 @@ impl Entry {
             id: 0,
             time: r.time,
             provider: r.provider,
-            endpoint: r.endpoint,
             method: cut_method(r.method),
             status: r.status,
             scenario: r.scenario,
@@ -419,7 +416,6 @@ mod tests {
         Record {
             time: Timestamp::default(),
             provider: Some("p"),
-            endpoint: None,
             method: &hyper::Method::POST,
             path,
             query: "a=1&b",

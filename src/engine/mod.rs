@@ -299,7 +299,7 @@ impl Engine {
             reply.delay = Duration::ZERO;
             reply.fault = None;
         }
-        self.record_in(&ns, &defs, began, req, owner, None, None, &reply);
+        self.record_in(&ns, &defs, began, req, owner, None, &reply);
         reply
     }
 
@@ -314,10 +314,10 @@ impl Engine {
             Ok(begun) => begun,
             Err(reply) => return reply,
         };
-        let (reply, provider, endpoint, curp) = match defs.router.find(&req.method, &req.path) {
+        let (reply, provider, curp) = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, params } => {
                 let (reply, curp) = self.dispatch(defs, &ns, began, req, target, &params);
-                (reply, Some(target.provider), Some(target.endpoint), curp)
+                (reply, Some(target.provider), curp)
             }
             Match::MethodNotAllowed { provider, allow } => {
                 let names: Vec<&str> = allow.iter().map(Method::as_str).collect();
@@ -339,7 +339,7 @@ impl Engine {
                         &message,
                     )
                     .with_only_header(ALLOW, &names.join(", "));
-                (reply, Some(provider), None, None)
+                (reply, Some(provider), None)
             }
             Match::NotFound { provider } => {
                 let mut message = format!(
@@ -364,12 +364,11 @@ impl Engine {
                     ),
                     provider,
                     None,
-                    None,
                 )
             }
         };
         let reply = mark_sandbox_error(reply);
-        self.record_in(&ns, defs, began, req, provider, endpoint, curp, &reply);
+        self.record_in(&ns, defs, began, req, provider, curp, &reply);
         reply
     }
 
@@ -695,22 +694,15 @@ impl Engine {
         began: Began,
         req: &Request,
         provider: Option<usize>,
-        endpoint: Option<usize>,
         curp: Option<String>,
         reply: &Reply,
     ) {
         let pdef = provider.map(|i| &defs.providers[i]);
         let module = provider.map(|i| &self.shared.modules[i]);
         self.log(pdef.map(|p| p.id.as_str()).unwrap_or("-"), req, reply);
-        // The module's own ids are static: naming them costs no copy.
-        let endpoint = pdef.zip(module).zip(endpoint).and_then(|((p, m), e)| {
-            let id = &p.endpoints[e].id;
-            m.endpoints().iter().copied().find(|s| s == id)
-        });
         let entry = Entry::new(journal::Record {
             time: began.now,
             provider: module.map(|m| m.id()),
-            endpoint,
             method: &req.method,
             path: &req.path,
             query: &req.query_string,
