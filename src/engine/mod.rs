@@ -1118,3 +1118,17 @@ pub fn parse_module(m: &dyn Provider, file: &str, text: &str) -> Result<Provider
     };
     model::parse_provider(file, text, &expect)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn quoted_cuts_a_long_value_before_its_256th_byte_at_a_character() {
+        let whole = "é".repeat(128);
+        assert_eq!(quoted(&whole), whole.as_str());
+        // 401 bytes, the 256th inside an `é`: the cut falls before it.
+        let long = format!("/{}", "é".repeat(200));
+        assert_eq!(quoted(&long), format!("/{}… (401 bytes)", "é".repeat(127)));
+    }
+}
