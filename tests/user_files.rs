@@ -279,6 +279,56 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
     .unwrap();
 }
 
+// README, The scenario files: a body is sent as JSON unless the scenario
+// names its own `Content-Type`; a scenario without one has none. One content type,
+// whatever other headers the scenario writes.
+#[tokio::test]
+async fn a_scenario_body_has_one_content_type_its_own_or_json() {
+    for (tag, extra, expected) in [
+        (
+            "ctype-other",
+            "        headers: {X-Trace: a}\n",
+            Some("application/json; charset=utf-8"),
+        ),
+        (
+            "ctype-own",
+            "        headers: {Content-Type: text/plain, X-Trace: a}\n",
+            Some("text/plain"),
+        ),
+    ] {
+        let dir = with_success_lines(tag, extra);
+        let _gone = RemovedOnDrop(dir.clone());
+        let sb = serving(&dir).await;
+        let r = sb
+            .post(
+                "/api/curp/bycurp",
+                &[("apikey", "k"), ("x-sandbox-scenario", "success")],
+                json!({"curp": "PXNE660720HMCXTN06"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{tag}: {}", r.text());
+        let types: Vec<_> = r.headers.get_all("content-type").iter().collect();
+        assert_eq!(types.len(), 1, "{tag}: {types:?}");
+        assert_eq!(r.header("content-type"), expected, "{tag}");
+        assert_eq!(r.header("x-trace"), Some("a"), "{tag}");
+    }
+    // A scenario without a body: no content type.
+    let dir = curpv5_dir("ctype-empty", |s| {
+        s.replacen(SUCCESS_HEAD, "        status: 200\n      ctype_probe:\n        description: x\n        status: 200\n        body: &person", 1)
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = serving(&dir).await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "k"), ("x-sandbox-scenario", "success")],
+            json!({"curp": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    assert_eq!((r.status, r.body.len()), (200, 0), "{}", r.text());
+    assert_eq!(r.header("content-type"), None);
+}
+
 // async's `settings:` (README table): a bare 0 is a zero duration, as in
 // `latency:`; `webhook_attempts` is 1 to 100 (with a `0s` interval every
 // attempt falls due at once, and a clock move would run them all).
@@ -1708,6 +1758,17 @@ fn a_credential_no_request_can_present_is_refused() {
         ),
     ] {
         assert!(load_credentials(edit, list).is_ok(), "{list}");
+    }
+    // A body's token is trimmed as a header's value is, and is ASCII: one
+    // framed by a space, not ASCII or blank is refused there too.
+    for cred in [" k", "k ", "clé", ""] {
+        let list = format!(
+            "accept: [pruebas, sandbox-token, {}]",
+            serde_json::Value::from(cred)
+        );
+        let err = refused(load_credentials("accept: [pruebas, sandbox-token]", &list));
+        assert_eq!(err.field.as_deref(), Some("validacurp.accept"), "{err}");
+        assert!(err.message.contains("can never be presented"), "{err}");
     }
 }
 
