@@ -1759,6 +1759,9 @@ fn a_credential_no_request_can_present_is_refused() {
     ] {
         assert!(load_credentials(edit, list).is_ok(), "{list}");
     }
+    // 256 characters: the longest a request can present.
+    let longest = format!("{}: invalid_credentials", "k".repeat(256));
+    assert!(load_credentials("invalid-apikey: invalid_credentials", &longest).is_ok());
     // A body's token is trimmed as a header's value is, and is ASCII: one
     // framed by a space, not ASCII or blank is refused there too.
     for cred in [" k", "k ", "clé", ""] {
