@@ -450,8 +450,21 @@ mod tests {
             ("03".into(), 2020, 2021, 2031)
         );
         assert_eq!(
-            years(patch(Some("02"), Some(2010), Some(2019), None), first),
+            years(
+                patch(Some("02"), Some(2010), Some(2019), None),
+                first.clone()
+            ),
             ("02".into(), 2010, 2019, 2029)
+        );
+        // A replacement's issue year alone: the drawn registration stands
+        // when before it, else it is the year before.
+        assert_eq!(
+            years(patch(Some("02"), None, Some(2016), None), replaced.clone()),
+            ("02".into(), 2005, 2016, 2026)
+        );
+        assert_eq!(
+            years(patch(Some("02"), None, Some(2016), None), first),
+            ("02".into(), 2015, 2016, 2026)
         );
         // What is given stays as given.
         assert_eq!(
