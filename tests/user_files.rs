@@ -284,6 +284,18 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
 // whatever other headers the scenario writes.
 #[tokio::test]
 async fn a_scenario_body_has_one_content_type_its_own_or_json() {
+    // curpv5's success forced, in the sandbox serving `dir`.
+    async fn success_in(dir: PathBuf) -> Resp {
+        let _gone = RemovedOnDrop(dir.clone());
+        let sb = serving(&dir).await;
+        let forced = [("apikey", "k"), ("x-sandbox-scenario", "success")];
+        sb.post(
+            "/api/curp/bycurp",
+            &forced,
+            json!({"curp": "PXNE660720HMCXTN06"}),
+        )
+        .await
+    }
     for (tag, extra, expected) in [
         (
             "ctype-other",
@@ -296,16 +308,7 @@ async fn a_scenario_body_has_one_content_type_its_own_or_json() {
             Some("text/plain"),
         ),
     ] {
-        let dir = with_success_lines(tag, extra);
-        let _gone = RemovedOnDrop(dir.clone());
-        let sb = serving(&dir).await;
-        let r = sb
-            .post(
-                "/api/curp/bycurp",
-                &[("apikey", "k"), ("x-sandbox-scenario", "success")],
-                json!({"curp": "PXNE660720HMCXTN06"}),
-            )
-            .await;
+        let r = success_in(with_success_lines(tag, extra)).await;
         assert_eq!(r.status, 200, "{tag}: {}", r.text());
         let types: Vec<_> = r.headers.get_all("content-type").iter().collect();
         assert_eq!(types.len(), 1, "{tag}: {types:?}");
@@ -313,18 +316,10 @@ async fn a_scenario_body_has_one_content_type_its_own_or_json() {
         assert_eq!(r.header("x-trace"), Some("a"), "{tag}");
     }
     // A scenario without a body: no content type.
-    let dir = curpv5_dir("ctype-empty", |s| {
+    let r = success_in(curpv5_dir("ctype-empty", |s| {
         s.replacen(SUCCESS_HEAD, "        status: 200\n      ctype_probe:\n        description: x\n        status: 200\n        body: &person", 1)
-    });
-    let _gone = RemovedOnDrop(dir.clone());
-    let sb = serving(&dir).await;
-    let r = sb
-        .post(
-            "/api/curp/bycurp",
-            &[("apikey", "k"), ("x-sandbox-scenario", "success")],
-            json!({"curp": "PXNE660720HMCXTN06"}),
-        )
-        .await;
+    }))
+    .await;
     assert_eq!((r.status, r.body.len()), (200, 0), "{}", r.text());
     assert_eq!(r.header("content-type"), None);
 }
