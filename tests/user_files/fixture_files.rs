@@ -400,6 +400,20 @@ fn provider_data_a_provider_does_not_read_is_refused_at_its_key() {
         assert_eq!(e.line, Some(4), "{data}: {e}");
         assert!(e.message.ends_with(message), "{data}: {e}");
     }
+    // In block style, the line is the offending key's own.
+    let yaml = format!(
+        "- curp: {CURP}\n  status: AN\n  provider_data:\n    validacurp:\n      Applicant:\n        Nombres: X\n"
+    );
+    let (dir, _gone) = folder("provider-data", &[("personas.yaml", &yaml)]);
+    let e = refused(load_fixtures(&dir));
+    assert_eq!(
+        (e.field.as_deref(), e.line),
+        (
+            Some("[0].provider_data.validacurp.Applicant.Nombres"),
+            Some(6)
+        ),
+        "{e}"
+    );
     // What validacurp reads loads, and is answered.
     let yaml = format!(
         "- curp: {CURP}\n  provider_data:\n    validacurp: {{Applicant: {{Names: RAWVALUE}}, EvidentiaryDocument: {{Foja: \"77\"}}}}\n"
