@@ -400,6 +400,14 @@ fn provider_data_a_provider_does_not_read_is_refused_at_its_key() {
         assert_eq!(e.line, Some(4), "{data}: {e}");
         assert!(e.message.ends_with(message), "{data}: {e}");
     }
+    // In flow style, the column is the offending key's own.
+    let yaml = format!(
+        "- curp: {CURP}\n  status: AN\n  provider_data:\n    validacurp: {{Applicant: {{Nombres: X}}}}\n"
+    );
+    let (dir, _gone) = folder("provider-data", &[("personas.yaml", &yaml)]);
+    let e = refused(load_fixtures(&dir));
+    let column = "    validacurp: {Applicant: {".len() + 1;
+    assert_eq!((e.line, e.column), (Some(4), Some(column)), "{e}");
     // In block style, the line is the offending key's own.
     let yaml = format!(
         "- curp: {CURP}\n  status: AN\n  provider_data:\n    validacurp:\n      Applicant:\n        Nombres: X\n"
