@@ -280,8 +280,8 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
 }
 
 // README, The scenario files: a body is sent as JSON unless the scenario
-// names its own `Content-Type`; a scenario without one has none. One content type,
-// whatever other headers the scenario writes.
+// writes its own `Content-Type` (then that one alone), whatever other
+// headers it writes; an answer without a body has no content type.
 #[tokio::test]
 async fn a_scenario_body_has_one_content_type_its_own_or_json() {
     // curpv5's success forced, in the sandbox serving `dir`.
