@@ -60,6 +60,7 @@ def median_run(runs):
 
 
 rounds = {}
+p99_rounds = {}
 for pid in providers:
     for c in (1, 50):
         ss, bs = wrk.get((pid, c, 'sandbox'), []), wrk.get((pid, c, 'bare'), [])
@@ -67,6 +68,8 @@ for pid in providers:
         if not s or not b or not b['rps']:
             continue
         rounds[(pid, c)] = [x['rps'] / y['rps'] for x, y in zip(ss, bs) if y['rps']]
+        if c == 50:
+            p99_rounds[pid] = [x['p99_us'] / max(y['p99_us'], 1) for x, y in zip(ss, bs)]
         r = s['rps'] / b['rps']
         # A cell off the success path, or with failed requests, measured
         # something else: it meets no target.
@@ -143,6 +146,13 @@ if n > 1:
     print('requests/s ratio of each round (sandbox / bare hyper of the same round):')
     for (pid, c), rs in rounds.items():
         print(f'- {pid}, {c} conn: ' + ' / '.join(f'{r:.2f}' for r in rs))
+    # The p99 cell pairs the two median runs by requests/s, which need not
+    # be of the same round: each round's own ratio says how much of a miss
+    # or a pass is the round drawn.
+    if p99_rounds:
+        print('p99 ratio at 50 connections of each round (sandbox / bare hyper of the same round):')
+    for pid, rs in p99_rounds.items():
+        print(f'- {pid}: ' + ' / '.join(f'{r:.2f}' for r in rs))
 if busy:
     print()
     print('Calibration: bare hyper keeping the CPU busy before each answer '

@@ -11,6 +11,9 @@
 #   bench/run.sh                 # everything, 10 s per wrk run
 #   BENCH_SECS=3 bench/run.sh    # shorter runs
 #   BENCH_ROUNDS=1 bench/run.sh  # one wrk run per cell instead of three
+#   BENCH_ONLY=curpv5 BENCH_CONNS=50 BENCH_ROUNDS=5 bench/run.sh
+#                                # only those providers' throughput cells, at
+#                                # those connection counts (a cell read again)
 #
 # Needs: cargo, curl, python3; installs wrk when missing. Writes its raw
 # output under bench/out/ (ignored by git).
@@ -23,6 +26,8 @@ for v in $(compgen -e | grep '^MXID_' || true); do unset "$v"; done
 OUT=$ROOT/bench/out
 SECS=${BENCH_SECS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
+ONLY=${BENCH_ONLY:-}
+CONNS=${BENCH_CONNS:-1 50}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
@@ -112,9 +117,11 @@ CREDS='apikey: bench-key|x-api-key: bench-key|authorization: Bearer bench-token|
 CURL_CREDS=(-H 'apikey: bench-key' -H 'x-api-key: bench-key' -H 'authorization: Bearer bench-token' -H 'x-df-api-id: bench-id' -H 'x-df-api-secret: bench-secret')
 
 # --- 1. start time -----------------------------------------------------------
-echo "ready time…" >&2
-result "ready $("$LOAD" ready 20 "${SANDBOX[@]}")"
-result "ready_bare $("$LOAD" ready 20 "$BARE" 0)"
+if [ -z "$ONLY" ]; then
+  echo "ready time…" >&2
+  result "ready $("$LOAD" ready 20 "${SANDBOX[@]}")"
+  result "ready_bare $("$LOAD" ready 20 "$BARE" 0)"
+fi
 
 # --- 2. throughput and latency per provider -----------------------------------
 # provider id | method | path | body. async: the status read of one
@@ -143,6 +150,9 @@ run_wrk() { # addr conns
 
 for spec in "${PROVIDERS[@]}"; do
   IFS='|' read -r id method path body <<<"$spec"
+  if [ -n "$ONLY" ] && ! grep -qw "$id" <<<"${ONLY//,/ }"; then
+    continue
+  fi
   if ! grep -qw "$id" <<<"$REGISTERED"; then
     result "skip $id not registered in this build"
     continue
@@ -178,7 +188,7 @@ for spec in "${PROVIDERS[@]}"; do
   export BENCH_METHOD=$method BENCH_PATH=$path BENCH_BODY=$body BENCH_HEADERS=$CREDS
   # Rounds alternate which server goes first: the machine's speed drifts
   # over minutes, and the report compares the medians.
-  for c in 1 50; do
+  for c in $CONNS; do
     for r in $(seq 1 "$ROUNDS"); do
       if [ $((r % 2)) = 1 ]; then
         s=$(run_wrk "$SB" "$c")
@@ -199,6 +209,10 @@ for spec in "${PROVIDERS[@]}"; do
   result "journal $id $last"
 done
 stop "$SB_PID"
+if [ -n "$ONLY" ]; then
+  python3 bench/report.py "$RESULTS" "$SECS"
+  exit 0
+fi
 
 # --- 2b. what a microsecond costs on this machine -----------------------------
 # The calibration for the ratios above: bare hyper again, and bare hyper
