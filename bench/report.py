@@ -151,8 +151,8 @@ if n > 1:
     # or a pass is the round drawn.
     if p99_rounds:
         print('p99 ratio at 50 connections of each round (sandbox / bare hyper of the same round):')
-    for pid, rs in p99_rounds.items():
-        print(f'- {pid}: ' + ' / '.join(f'{r:.2f}' for r in rs))
+        for pid, rs in p99_rounds.items():
+            print(f'- {pid}: ' + ' / '.join(f'{r:.2f}' for r in rs))
 if busy:
     print()
     print('Calibration: bare hyper keeping the CPU busy before each answer '

@@ -134,6 +134,14 @@ PROVIDERS=(
   "nss|POST|/api/v1/imss/nss|{\"curp\":\"{CURP}\"}"
   "async|GET|ASYNC_STATUS|"
 )
+# A provider named in BENCH_ONLY that the list does not have would
+# otherwise measure nothing, silently.
+for want in ${ONLY//,/ }; do
+  if ! printf '%s\n' "${PROVIDERS[@]}" | grep -q "^$want|"; then
+    echo "BENCH_ONLY: no provider '$want' (measured: $(printf '%s\n' "${PROVIDERS[@]}" | cut -d'|' -f1 | xargs))" >&2
+    exit 2
+  fi
+done
 start sandbox "${SANDBOX[@]}"
 SB_PID=$SERVER_PID
 SB=$SERVER_ADDR
