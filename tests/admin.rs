@@ -12,6 +12,7 @@ use crate::common::{config, provider_requests, temp_dir, Resp, Sandbox, ADMIN_RE
 use mxid_sandbox::engine::clock::Start;
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
+use mxid_sandbox::time::Timestamp;
 use mxid_sandbox::{Config, Source};
 
 mod model;
@@ -1134,6 +1135,54 @@ async fn setting_and_freezing_the_clock_in_one_call_stops_it_at_the_time_set() {
     );
 }
 
+// README Command line: `--start-time T` "start the sandbox clock at this
+// RFC 3339 time" and `--time-scale F` its speed; README Decisions: `default`
+// is made when the server starts, every other namespace when a request or
+// a change first uses it, its clock starting then. So `default`'s clock,
+// read before any request, has run since the server started (a million
+// times fast: it has moved past T and moves between two reads), and a
+// namespace first used later runs behind it. Every comparison holds
+// whatever the machine's speed: a later start on the same scale reads
+// earlier.
+#[tokio::test]
+async fn the_default_clock_runs_from_the_server_start_and_a_named_one_from_its_first_use() {
+    let sb = Sandbox::start_with(Config {
+        clock: Start {
+            scale: 1_000_000.0,
+            ..config().clock
+        },
+        ..config()
+    })
+    .await;
+    let now = |path: &'static str| {
+        let sb = &sb;
+        async move {
+            let c = sb.admin_get(path).await;
+            assert_eq!(c["scale"], 1_000_000.0, "{c}");
+            Timestamp::parse_rfc3339(c["now"].as_str().unwrap()).unwrap()
+        }
+    };
+    let start = Timestamp::parse_rfc3339(crate::common::START).unwrap();
+    let first = now("/__admin/clock").await;
+    let second = now("/__admin/clock").await;
+    assert!(start < first && first < second, "{first:?} {second:?}");
+    // A namespace no request has used reads as one made now would: behind
+    // `default`, which has run longer.
+    let unused = now("/__admin/clock?namespace=later").await;
+    let default = now("/__admin/clock").await;
+    assert!(
+        start <= unused && unused < default,
+        "{unused:?} {default:?}"
+    );
+    // Its first request starts its clock, which runs from then on, still
+    // behind `default`'s.
+    assert_eq!(bycurp_in(&sb, "later", CURP).await.status, 200);
+    let a = now("/__admin/clock?namespace=later").await;
+    let b = now("/__admin/clock?namespace=later").await;
+    let default = now("/__admin/clock").await;
+    assert!(start < a && a < b && b < default, "{a:?} {b:?} {default:?}");
+}
+
 #[tokio::test]
 async fn clock_bad_bodies() {
     let sb = Sandbox::start().await;
@@ -1367,11 +1416,11 @@ async fn a_refused_override_or_clock_change_takes_no_namespace_place() {
     two_namespaces_still_fit(&sb).await;
 }
 
-/// Makes `default` and 1,021 more namespaces with provider requests: two of
-/// the 1,024 places are left.
+/// Uses `default` (which takes no place) and makes 1,022 named namespaces
+/// with provider requests: two of the 1,024 places are left.
 pub async fn leave_two_namespace_places(sb: &Sandbox) {
     assert_eq!(bycurp(sb, CURP).await.status, 200);
-    make_named_namespaces(sb, MAX_NAMESPACES - 3).await;
+    make_named_namespaces(sb, MAX_NAMESPACES - 2).await;
 }
 
 /// Makes `n` named namespaces (`n0` …) with provider requests, never
@@ -1386,11 +1435,10 @@ async fn make_named_namespaces(sb: &Sandbox, n: usize) {
 
 // README, Decisions: "**Reading or clearing a namespace does not make it**:
 // an admin `GET` or `DELETE` (or a reset) of a namespace no request has used
-// answers as a new one would … and takes none of the 1,024 places".
-// `default` is a namespace like any other here (a provider request makes it
-// and it counts, see `leave_two_namespace_places`), so a health check or a
-// read of the default journal on a fresh server leaves all 1,024 places to
-// the suites.
+// answers as a new one would … and takes none of the 1,024 places", and
+// `default`, made when the server starts, takes none either: a health
+// check, a read of the default journal or requests in `default` leave all
+// 1,024 places to the suites.
 #[tokio::test]
 async fn reading_the_default_namespace_takes_no_namespace_place() {
     let sb = Sandbox::start().await;
@@ -1402,13 +1450,14 @@ async fn reading_the_default_namespace_takes_no_namespace_place() {
     sb.admin_get("/__admin/clock").await;
     let r = sb.send("POST", "/__admin/reset", &[], "").await;
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(bycurp(&sb, CURP).await.status, 200);
     // Every one of the 1,024 places is still free for named suites.
     for i in 0..MAX_NAMESPACES {
         let r = bycurp_in(&sb, &format!("suite-{i}"), CURP).await;
         assert_eq!(
             r.status,
             200,
-            "namespace #{} of {MAX_NAMESPACES} refused after only admin reads of `default`: {}",
+            "namespace #{} of {MAX_NAMESPACES} refused after using only `default`: {}",
             i + 1,
             r.text()
         );
@@ -1440,8 +1489,8 @@ async fn health_catalog_and_reload_answer_at_the_namespace_cap() {
 // namespace no request has used answers as a new one would (no entries, no
 // counters, the clock at its start) and takes none of the 1,024 places".
 // At the cap the never-used `default` (the one an admin call without
-// `?namespace=` names, README Admin API) reads, clears and resets blank,
-// as a never-used named namespace does.
+// `?namespace=` names, README Admin API; made with the server, outside the
+// cap) reads, clears and resets blank, as a never-used named namespace does.
 #[tokio::test]
 async fn reading_the_unused_default_namespace_at_the_cap_answers_blank() {
     let sb = Sandbox::start().await;

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use super::clock::{Clock, Start};
 use super::counters::Counters;
@@ -15,7 +15,8 @@ use crate::time::Timestamp;
 
 pub const DEFAULT_NAMESPACE: &str = "default";
 
-/// More namespaces than this is a runaway client, not a test suite.
+/// More namespaces than this (`default` aside) is a runaway client, not a
+/// test suite.
 pub const MAX_NAMESPACES: usize = 1024;
 
 /// Everything one namespace remembers.
@@ -183,13 +184,16 @@ impl std::ops::Deref for NsRef<'_> {
     }
 }
 
-/// All namespaces, created on first use.
+/// All namespaces: `default` made with them, when the server starts, and
+/// every other on first use.
 pub struct Namespaces {
     // Every request looks its namespace up: a read lock (shared, never
     // waits on another reader) for that; the write lock only to create one.
     map: RwLock<HashMap<String, Arc<Namespace>>>,
-    /// `default`, which nearly every request uses, without the map.
-    default: OnceLock<Arc<Namespace>>,
+    /// `default`, which nearly every request uses, without the map (it is
+    /// in the map too, for what lists or stops them all). Made at once, so
+    /// that its clock starts with the server, as `--start-time` says.
+    default: Arc<Namespace>,
     clock: Start,
     journal_limit: usize,
     /// Set at shutdown: a namespace made after it (by a request still in
@@ -199,9 +203,13 @@ pub struct Namespaces {
 
 impl Namespaces {
     pub fn new(clock: Start, journal_limit: usize) -> Namespaces {
+        let default = Arc::new_cyclic(|me| {
+            Namespace::new(DEFAULT_NAMESPACE, clock, journal_limit, me.clone())
+        });
+        let map = HashMap::from([(DEFAULT_NAMESPACE.to_string(), default.clone())]);
         Namespaces {
-            map: RwLock::new(HashMap::new()),
-            default: OnceLock::new(),
+            map: RwLock::new(map),
+            default,
             clock,
             journal_limit,
             stopped: AtomicBool::new(false),
@@ -221,14 +229,10 @@ impl Namespaces {
     /// [`Namespaces::get`], borrowing `default` instead of sharing it: a
     /// request then does not touch its reference count.
     pub fn lookup(&self, name: &str) -> Result<NsRef<'_>, String> {
-        if name != DEFAULT_NAMESPACE {
-            return self.get_named(name).map(NsRef::Owned);
+        if name == DEFAULT_NAMESPACE {
+            return Ok(NsRef::Borrowed(&self.default));
         }
-        if let Some(ns) = self.default.get() {
-            return Ok(NsRef::Borrowed(ns));
-        }
-        let ns = self.get_named(name)?;
-        Ok(NsRef::Borrowed(self.default.get_or_init(|| ns)))
+        self.get_named(name).map(NsRef::Owned)
     }
 
     /// The namespace called `name`, or why it cannot be had.
@@ -245,7 +249,7 @@ impl Namespaces {
     /// change was made in it).
     pub fn existing_or_blank(&self, name: &str) -> Result<Arc<Namespace>, String> {
         check_name(name)?;
-        // `default` too: once made it is in the map like any other.
+        // `default` too: it is in the map like any other.
         if let Some(ns) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(name) {
             return Ok(ns.clone());
         }
@@ -263,7 +267,8 @@ impl Namespaces {
         if let Some(ns) = map.get(name) {
             return Ok(ns.clone());
         }
-        if map.len() >= MAX_NAMESPACES {
+        // `default` is always there, and counts against no one.
+        if map.len() > MAX_NAMESPACES {
             return Err(format!(
                 "too many namespaces (at most {MAX_NAMESPACES}); reuse one, or free one with POST /__admin/reset?namespace=NAME"
             ));

@@ -5,6 +5,7 @@
 use super::refused_with;
 use crate::common::{config, temp_dir, RemovedOnDrop, Sandbox};
 use crate::user_files::shipped;
+use mxid_sandbox::engine::namespace::MAX_NAMESPACES;
 use mxid_sandbox::Config;
 use serde_json::{json, Value};
 
@@ -70,21 +71,21 @@ async fn a_providers_admin_route_refuses_a_bad_namespace_and_an_unreadable_body(
 }
 
 // README, Sandbox request headers: namespaces are "created on first use, at
-// most 1,024 at once"; Decisions: "a provider request, an override, a clock
-// change or a webhook registration makes it". At the cap, an override or a
-// webhook registration in a new namespace is refused (400, saying how to
-// free one), and nothing is stored.
+// most 1,024 at once besides `default`"; Decisions: "a provider request, an
+// override, a clock change or a webhook registration makes it". At the cap,
+// an override or a webhook registration in a new namespace is refused (400,
+// saying how to free one), and nothing is stored.
 #[tokio::test]
 async fn at_the_namespace_cap_an_override_or_a_webhook_in_a_new_namespace_is_400() {
     let sb = Sandbox::start().await;
-    // `default` and 1,023 more.
+    // `default`, which takes no place, and 1,024 more.
     assert_eq!(
         sb.post(BYCURP, &[("apikey", "k")], json!({ "curp": CURP }))
             .await
             .status,
         200
     );
-    for i in 0..1023 {
+    for i in 0..MAX_NAMESPACES {
         let ns = format!("n{i}");
         let r = sb
             .post(
