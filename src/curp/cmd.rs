@@ -52,6 +52,7 @@ pub enum CurpCommand {
     },
     /// Print valid random CURPs
     Random {
+        /// How many, printed as a JSON array (at most 100,000)
         #[arg(long, default_value_t = 1)]
         n: usize,
         /// Makes the output replayable; without it every run differs
