@@ -17,7 +17,7 @@ use hyper::service::service_fn;
 use hyper::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, Semaphore};
 
@@ -243,8 +243,15 @@ async fn is_http2(stream: &TcpStream) -> io::Result<bool> {
             return Ok(true);
         }
         // Part of the preface and no more yet (clients send it whole, so
-        // this is rare): the bytes are still unread, so wait a moment
-        // instead of peeking at the same ones again at once.
+        // this is rare). A peek shows the same bytes after the client closed
+        // or reset the connection, never its end: the socket's readiness
+        // tells that, and then the rest can never come. HTTP/1.1 reads what
+        // there is and ends the connection, as it does a half request line.
+        if stream.ready(Interest::READABLE).await?.is_read_closed() {
+            return Ok(false);
+        }
+        // Still open: the bytes are still unread, so wait a moment instead
+        // of peeking at the same ones again at once.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -933,6 +933,41 @@ async fn a_hang_whose_client_leaves_frees_its_slot() {
     );
 }
 
+// README Robustness: the connection cap's "slot frees when a connection
+// ends, by its client, a timeout or a fault". A client that sends part of
+// HTTP/2's preface and then closes or resets its connection has ended it:
+// the slot frees at once, not at the header timeout (a minute here), though
+// the bytes it sent are still there to peek at.
+#[tokio::test]
+async fn a_client_that_leaves_inside_the_http2_preface_frees_its_slot() {
+    let sb = Sandbox::start_with(Config {
+        max_connections: 1,
+        header_timeout: Duration::from_secs(60),
+        ..config()
+    })
+    .await;
+    for (sent, reset) in [
+        (&b"P"[..], false),
+        (b"PRI * HTTP/2.0\r\n\r\nSM", false),
+        (b"PRI * HTTP/2.0\r\n", true),
+    ] {
+        let mut c = TcpStream::connect(sb.addr).await.unwrap();
+        c.write_all(sent).await.unwrap();
+        if reset {
+            // A zero linger resets the connection on drop, at once (the
+            // deprecation is for a linger that blocks the thread).
+            #[allow(deprecated)]
+            c.set_linger(Some(Duration::ZERO)).unwrap();
+        }
+        drop(c);
+        assert!(
+            served_within(sb.addr, Duration::from_secs(1)).await,
+            "{:?} (reset {reset}): the slot was not freed",
+            String::from_utf8_lossy(sent)
+        );
+    }
+}
+
 #[tokio::test]
 #[ignore = "limitation (README Limitations): with a pipelined request behind a hang, hyper does not see the client leave"]
 async fn a_hang_with_a_pipelined_request_behind_it_frees_its_slot_when_the_client_leaves() {
