@@ -128,6 +128,37 @@ pub fn too_large(engine: &Engine, req: &Request) -> Reply {
 
 /// Answers one admin request.
 pub async fn handle(engine: &Engine, req: &Request) -> Reply {
+    let reply = answer(engine, req).await;
+    leased(engine, req, reply)
+}
+
+/// Answers from this size up are sent on a lease of the engine's budget
+/// for listings: below it, an answer is handed over as soon as it is made.
+const LEASED_FROM: usize = 64 << 10;
+
+/// A large answer (a listing: the journal, async's verifications or
+/// deliveries) with its lease of the listings' budget, or a 503 while
+/// other clients hold that budget with listings they have not read yet.
+/// A HEAD sends no body, and takes none.
+fn leased(engine: &Engine, req: &Request, reply: Reply) -> Reply {
+    if reply.body.len() < LEASED_FROM || req.method == Method::HEAD {
+        return reply;
+    }
+    match engine.listings().lease(reply.body.len()) {
+        Some(lease) => Reply {
+            lease: Some(lease),
+            ..reply
+        },
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many admin listings are being sent at once to clients that have not read them yet; retry shortly",
+        )
+        .with_header(hyper::header::RETRY_AFTER, "1"),
+    }
+}
+
+/// Answers one admin request, its body whole.
+async fn answer(engine: &Engine, req: &Request) -> Reply {
     if let Some(refused) = unauthorized(engine, req) {
         return refused;
     }

@@ -201,6 +201,7 @@ impl ServeArgs {
             header_timeout,
             shutdown_timeout: dur("shutdown-timeout", &self.shutdown_timeout)?,
             log_requests: self.log_requests,
+            ..Config::default()
         })
     }
 }

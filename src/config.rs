@@ -44,6 +44,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Print one line per request to stderr.
     pub log_requests: bool,
+    /// Bytes of admin listings being sent at once (one always goes); a
+    /// listing past it is refused with 503 until clients read theirs.
+    pub listings_in_flight: usize,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
             log_requests: false,
+            listings_in_flight: 128 << 20,
         }
     }
 }

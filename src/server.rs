@@ -1,6 +1,7 @@
 //! The accept loop, connections and graceful shutdown: the only place where
 //! hyper's server lives.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::Response;
@@ -21,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, Re
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, Semaphore};
 
+use crate::engine::budget::Lease;
 use crate::engine::latency::Fault;
 use crate::engine::{Engine, Reply};
 use crate::request::Request;
@@ -320,7 +322,43 @@ async fn refuse_http2(stream: TcpStream) {
     let _ = conn.await;
 }
 
-type HttpResponse = Response<Full<Bytes>>;
+type HttpResponse = Response<Outgoing>;
+
+/// The most of a response body handed to hyper at once.
+const PIECE: usize = 64 << 10;
+
+/// A response body, handed to hyper in pieces of at most [`PIECE`] bytes
+/// (one, for nearly every answer): hyper asks for the next piece as the
+/// client reads, so a large body (an admin listing) and the lease it holds
+/// live until the client has all but the last pieces.
+struct Outgoing {
+    rest: Bytes,
+    _lease: Option<Lease>,
+}
+
+impl hyper::body::Body for Outgoing {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        let n = self.rest.len().min(PIECE);
+        Poll::Ready(Some(Ok(Frame::data(self.rest.split_to(n)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.rest.len() as u64)
+    }
+}
 
 /// The server's side of every request of one connection.
 struct Ctx {
@@ -772,7 +810,10 @@ fn client_left(e: &hyper::Error) -> bool {
 fn to_response(reply: Reply, head: bool) -> HttpResponse {
     let length = reply.body.len();
     let body = if head { Bytes::new() } else { reply.body };
-    let mut res = Response::new(Full::new(body));
+    let mut res = Response::new(Outgoing {
+        rest: body,
+        _lease: reply.lease,
+    });
     *res.status_mut() = reply.status;
     // A status HTTP names no reason for (accuauth's 512 and 513) goes out
     // with an empty reason phrase, as nginx sends it: hyper would otherwise

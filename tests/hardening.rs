@@ -440,6 +440,131 @@ async fn http2_with_prior_knowledge() {
     assert_eq!(body["curp"], CURPS[0]);
 }
 
+// README Admin API: a listing is held until its client has read it, and
+// the listings being sent at once are bounded (`Config::listings_in_flight`,
+// 128 MB; here one byte, so that one listing holds it all): another large
+// listing meanwhile is a 503 in the admin shape with `retry-after: 1`,
+// while a small answer and a HEAD go as ever; once the client that held it
+// leaves, listings are served again. The held listing goes to an HTTP/2
+// client whose window is shut (it reads nothing), as a client that asks
+// and never reads would.
+#[tokio::test]
+async fn a_listing_no_one_reads_holds_the_listings_budget_until_its_client_leaves() {
+    let sb = Sandbox::start_with(Config {
+        listings_in_flight: 1,
+        ..config()
+    })
+    .await;
+    let pad = "x".repeat(16_000);
+    for i in 0..8 {
+        let r = sb
+            .post(
+                PATH,
+                &[("apikey", "k")],
+                json!({"curp": CURPS[i % 3], "pad": pad}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let shut = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .http2_initial_stream_window_size(0)
+        .build_http::<Full<Bytes>>();
+    let listing = || {
+        hyper::Request::get(format!("{}/__admin/requests", sb.base))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let held = shut.request(listing()).await.unwrap();
+    assert_eq!(held.status(), 200);
+    let length: usize = held.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 100_000, "a listing of {length} bytes");
+
+    let refused = sb.get("/__admin/requests", &[]).await;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    let why = refused.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(why.contains("retry shortly"), "{why}");
+    let small = sb.get("/__admin/requests?limit=1", &[]).await;
+    assert_eq!(small.status, 200, "{}", small.text());
+    let head = sb.send("HEAD", "/__admin/requests", &[], "").await;
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some(length.to_string().as_str())
+    );
+
+    drop(held);
+    drop(shut);
+    let started = Instant::now();
+    loop {
+        let r = sb.get("/__admin/requests", &[]).await;
+        if r.status == 200 {
+            assert_eq!(r.json().as_array().map(Vec::len), Some(8));
+            break;
+        }
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the listing's lease was not given back when its client left"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// As above over HTTP/1.1: the listing goes to hyper in pieces, asked for
+// as the socket takes them, so a client that reads none of a listing
+// larger than the sockets' buffers (a 4 KB receive buffer here; a sending
+// one grows to 4 MB at most, Linux's default `tcp_wmem`: the listing is
+// 6.5 MB) holds the budget until it leaves, though hyper has the
+// listing's first pieces.
+#[tokio::test]
+async fn an_http11_listing_no_one_reads_holds_the_listings_budget_until_its_client_leaves() {
+    let sb = Sandbox::start_with(Config {
+        listings_in_flight: 1,
+        ..config()
+    })
+    .await;
+    let pad = "x".repeat(16_000);
+    for i in 0..400 {
+        let r = sb
+            .post(
+                PATH,
+                &[("apikey", "k")],
+                json!({"curp": CURPS[i % 3], "pad": pad}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut held = socket.connect(sb.addr).await.unwrap();
+    held.write_all(b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 12];
+    held.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let refused = sb.get("/__admin/requests", &[]).await;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    drop(held);
+    let started = Instant::now();
+    while sb.get("/__admin/requests", &[]).await.status != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the listing's lease was not given back when its client left"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 // README, Limitations: over HTTP/2 hyper refuses a head only past 408 KB,
 // the same bound as HTTP/1.1's: a 20 KB query or header is answered on both.
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! rendering, journal. It never names a provider: modules plug in through
 //! [`provider::Provider`].
 
+pub mod budget;
 pub mod cache;
 pub mod clock;
 pub mod counters;
@@ -79,6 +80,9 @@ pub struct Reply {
     pub fault: Option<Fault>,
     /// The scenario (or engine error kind) that answered.
     pub scenario: Option<&'static str>,
+    /// What the body holds of a budget ([`budget::Budget`]), given back
+    /// once the body has been handed over.
+    pub lease: Option<budget::Lease>,
 }
 
 impl Reply {
@@ -99,6 +103,7 @@ impl Reply {
             delay: Duration::ZERO,
             fault: None,
             scenario: None,
+            lease: None,
         }
     }
 
@@ -149,6 +154,8 @@ struct Shared {
     /// The generation of `defs`, read without its lock.
     generation: AtomicU64,
     namespaces: Namespaces,
+    /// Bytes of admin listings being sent (`Config::listings_in_flight`).
+    listings: Arc<budget::Budget>,
     /// Held by a reload, and by an admin change checked against the
     /// definitions, so that the change lands before or after the reload
     /// whole (an override added while a reload drops its scenario). A std
@@ -175,6 +182,7 @@ impl Engine {
     pub fn new(config: Config, modules: Vec<Arc<dyn Provider>>) -> Result<Engine, LoadError> {
         let defs = load(&config, &modules)?;
         let namespaces = Namespaces::new(config.clock, config.journal_limit);
+        let listings = budget::Budget::new(config.listings_in_flight);
         Ok(Engine {
             shared: Arc::new(Shared {
                 config,
@@ -182,6 +190,7 @@ impl Engine {
                 generation: AtomicU64::new(defs.generation),
                 defs: RwLock::new(Arc::new(defs)),
                 namespaces,
+                listings,
                 changes: Mutex::new(()),
             }),
         })
@@ -201,6 +210,11 @@ impl Engine {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The budget of admin listings being sent at once.
+    pub fn listings(&self) -> &Arc<budget::Budget> {
+        &self.shared.listings
     }
 
     pub fn namespaces(&self) -> &Namespaces {
@@ -798,6 +812,7 @@ fn render(scenario: &Scenario, vars: &Vars) -> Reply {
         delay: Duration::ZERO,
         fault: None,
         scenario: Some(scenario.name),
+        lease: None,
     }
 }
 
