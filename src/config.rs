@@ -70,7 +70,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
             log_requests: false,
-            listings_in_flight: 128 << 20,
+            listings_in_flight: 64 << 20,
         }
     }
 }

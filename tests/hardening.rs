@@ -442,7 +442,7 @@ async fn http2_with_prior_knowledge() {
 
 // README Admin API: a listing is held until its client has read it, and
 // the listings being sent at once are bounded (`Config::listings_in_flight`,
-// 128 MB; here one byte, so that one listing holds it all): another large
+// 64 MB; here one byte, so that one listing holds it all): another large
 // listing meanwhile is a 503 in the admin shape with `retry-after: 1`,
 // while a small answer and a HEAD go as ever; once the client that held it
 // leaves, listings are served again. The held listing goes to an HTTP/2
