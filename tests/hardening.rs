@@ -450,22 +450,7 @@ async fn http2_with_prior_knowledge() {
 // and never reads would.
 #[tokio::test]
 async fn a_listing_no_one_reads_holds_the_listings_budget_until_its_client_leaves() {
-    let sb = Sandbox::start_with(Config {
-        listings_in_flight: 1,
-        ..config()
-    })
-    .await;
-    let pad = "x".repeat(16_000);
-    for i in 0..8 {
-        let r = sb
-            .post(
-                PATH,
-                &[("apikey", "k")],
-                json!({"curp": CURPS[i % 3], "pad": pad}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text());
-    }
+    let sb = one_listing_at_a_time(8).await;
     let shut = Client::builder(TokioExecutor::new())
         .http2_only(true)
         .http2_initial_stream_window_size(0)
@@ -503,20 +488,7 @@ async fn a_listing_no_one_reads_holds_the_listings_budget_until_its_client_leave
 
     drop(held);
     drop(shut);
-    let started = Instant::now();
-    loop {
-        let r = sb.get("/__admin/requests", &[]).await;
-        if r.status == 200 {
-            assert_eq!(r.json().as_array().map(Vec::len), Some(8));
-            break;
-        }
-        assert_eq!(r.status, 503, "{}", r.text());
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the listing's lease was not given back when its client left"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert_eq!(listed_again(&sb).await, 8);
 }
 
 // As above over HTTP/1.1: the listing goes to hyper in pieces, asked for
@@ -527,22 +499,7 @@ async fn a_listing_no_one_reads_holds_the_listings_budget_until_its_client_leave
 // listing's first pieces.
 #[tokio::test]
 async fn an_http11_listing_no_one_reads_holds_the_listings_budget_until_its_client_leaves() {
-    let sb = Sandbox::start_with(Config {
-        listings_in_flight: 1,
-        ..config()
-    })
-    .await;
-    let pad = "x".repeat(16_000);
-    for i in 0..400 {
-        let r = sb
-            .post(
-                PATH,
-                &[("apikey", "k")],
-                json!({"curp": CURPS[i % 3], "pad": pad}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text());
-    }
+    let sb = one_listing_at_a_time(400).await;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut held = socket.connect(sb.addr).await.unwrap();
@@ -555,8 +512,42 @@ async fn an_http11_listing_no_one_reads_holds_the_listings_budget_until_its_clie
     let refused = sb.get("/__admin/requests", &[]).await;
     assert_eq!(refused.status, 503, "{}", refused.text());
     drop(held);
+    assert_eq!(listed_again(&sb).await, 400);
+}
+
+/// A sandbox whose listings' budget one large listing holds whole, its
+/// journal `entries` requests of 16 KB bodies (a listing of about
+/// `entries` × 16 KB).
+async fn one_listing_at_a_time(entries: usize) -> Sandbox {
+    let sb = Sandbox::start_with(Config {
+        listings_in_flight: 1,
+        ..config()
+    })
+    .await;
+    let pad = "x".repeat(16_000);
+    for i in 0..entries {
+        let r = sb
+            .post(
+                PATH,
+                &[("apikey", "k")],
+                json!({"curp": CURPS[i % 3], "pad": pad}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    sb
+}
+
+/// The journal's length, once a listing is served again (503 until the
+/// listing that held the budget gives its lease back).
+async fn listed_again(sb: &Sandbox) -> usize {
     let started = Instant::now();
-    while sb.get("/__admin/requests", &[]).await.status != 200 {
+    loop {
+        let r = sb.get("/__admin/requests", &[]).await;
+        if r.status == 200 {
+            return r.json().as_array().map_or(0, Vec::len);
+        }
+        assert_eq!(r.status, 503, "{}", r.text());
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "the listing's lease was not given back when its client left"
