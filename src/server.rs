@@ -740,6 +740,13 @@ async fn read_body(
     limit: usize,
     declared: Option<usize>,
 ) -> Result<BodyRead, io::Error> {
+    // A declared length past the drain's bound is not read at all: the
+    // 413 goes at once, as to a client waiting for `100 Continue`, instead
+    // of after sixteen times the limit (or never, from a client that sends
+    // part of it and waits).
+    if declared.is_some_and(|n| n > limit.saturating_mul(DRAIN_FACTOR)) {
+        return Ok(BodyRead::TooLarge { read_whole: false });
+    }
     let presize = declared.filter(|n| *n <= limit).unwrap_or(0).min(PRESIZE);
     let mut buf = BytesMut::with_capacity(presize);
     let mut seen = 0usize;

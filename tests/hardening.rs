@@ -1605,6 +1605,40 @@ async fn a_connection_ended_by_a_fault_frees_its_slot() {
     }
 }
 
+// README Robustness, Bodies: "a 413 for a body left unread
+// (`Expect: 100-continue`, or one past sixteen times the limit) says
+// `connection: close`". A body declared past sixteen times the limit is
+// not waited for: a client that sends a part of it and waits gets its 413
+// at once (the header timeout is a minute here), in the provider's shape
+// on a provider's route and in the sandbox's on the admin API.
+#[tokio::test]
+async fn a_body_declared_past_the_drain_is_answered_413_without_waiting_for_it() {
+    let sb = with_a_64_byte_body_limit(Config {
+        header_timeout: Duration::from_secs(60),
+        ..config()
+    })
+    .await;
+    for (path, shape) in [
+        (PATH, "\"error\":\"payload_too_large\""),
+        ("/__admin/overrides", "\"error\""),
+    ] {
+        let mut c = TcpStream::connect(sb.addr).await.unwrap();
+        c.write_all(
+            format!(
+                "POST {path} HTTP/1.1\r\nhost: x\r\napikey: k\r\ncontent-type: application/json\r\ncontent-length: 10000000000\r\n\r\n{{\"curp\":"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let out = read_to_close(&mut c, Duration::from_secs(5)).await;
+        let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+        assert!(text.starts_with("http/1.1 413"), "{path}: {text}");
+        assert!(text.contains("connection: close"), "{path}: {text}");
+        assert!(text.contains(&shape.to_ascii_lowercase()), "{path}: {text}");
+    }
+}
+
 /// A sandbox with two connection slots and a 64-byte body limit.
 async fn two_slots_and_a_64_byte_limit() -> Sandbox {
     with_a_64_byte_body_limit(Config {
