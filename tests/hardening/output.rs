@@ -546,6 +546,44 @@ async fn log_line_format_is_who_method_path_status_scenario() {
     assert!(lines.contains(&"- GET /nowhere -> 404 not_found"), "{log}");
 }
 
+// README, Command line: `--log-requests` writes "then `fault NAME` when a
+// fault answered instead": a request answered by a fault is not logged as
+// the success its client never saw (a cut body, a reset connection).
+#[tokio::test]
+async fn a_faulted_answer_is_logged_with_its_fault() {
+    let served = logging(&[]);
+    let body = format!(r#"{{"curp":"{CURP}"}}"#);
+    let cut = served
+        .send(
+            "POST",
+            PATH,
+            &[("apikey", "k"), ("x-sandbox-fault", "malformed_body")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(cut.status, 200);
+    let mut reset = TcpStream::connect(addr(&served)).await.unwrap();
+    reset
+        .write_all(
+            format!(
+                "POST {PATH} HTTP/1.1\r\nhost: x\r\napikey: k\r\nx-sandbox-fault: connection_reset\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = reset.read_to_end(&mut rest).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    let log = log_of(served).await;
+    let lines: Vec<&str> = log.lines().collect();
+    for fault in ["malformed_body", "connection_reset"] {
+        let want = format!("curpv5 POST {PATH} -> 200 success fault {fault}");
+        assert!(lines.contains(&want.as_str()), "{want}: {log}");
+    }
+}
+
 // No secret is logged: the provider credentials (apikey, bearer token,
 // AccuAuth's id and secret, a query's token), the admin token and the
 // namespace never reach the request lines, whichever way the request ends
