@@ -57,7 +57,8 @@ impl Budget {
     }
 
     /// The bytes leased now.
-    pub fn taken(&self) -> usize {
+    #[cfg(test)]
+    fn taken(&self) -> usize {
         self.taken.load(Ordering::Relaxed)
     }
 }

@@ -691,15 +691,15 @@ impl Engine {
             // A CONNECT's target is an authority: it has no path.
             let path = if req.path.is_empty() { "-" } else { &req.path };
             // A fault is what the client got instead of (or with) the status.
-            let fault = reply.fault.map(Fault::name);
+            let fault = reply
+                .fault
+                .map_or(String::new(), |f| format!(" fault {}", f.name()));
             crate::stderr::line(format!(
-                "{who} {} {} -> {} {}{}{}",
+                "{who} {} {} -> {} {}{fault}",
                 printable(journal::cut_method(&req.method).as_str()),
                 printable(journal::cut(path)),
                 reply.status.as_u16(),
                 reply.scenario.unwrap_or("-"),
-                if fault.is_some() { " fault " } else { "" },
-                fault.unwrap_or_default()
             ));
         }
     }
