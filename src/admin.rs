@@ -8,6 +8,7 @@ use hyper::header::{ALLOW, AUTHORIZATION};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
+use crate::engine::budget::Lease;
 use crate::engine::clock::Change;
 use crate::engine::journal::Filter;
 use crate::engine::latency::{Fault, Latency};
@@ -137,24 +138,33 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
 const LEASED_FROM: usize = 64 << 10;
 
 /// A large answer (a listing: the journal, async's verifications or
-/// deliveries) with its lease of the listings' budget, or a 503 while
-/// other clients hold that budget with listings they have not read yet.
-/// A HEAD sends no body, and takes none.
+/// deliveries) with its lease of the listings' budget, or the 503 of
+/// [`lease`]. One leased before it was written keeps its lease.
 fn leased(engine: &Engine, req: &Request, reply: Reply) -> Reply {
-    if reply.body.len() < LEASED_FROM || req.method == Method::HEAD {
+    if reply.lease.is_some() {
         return reply;
     }
-    match engine.listings().lease(reply.body.len()) {
-        Some(lease) => Reply {
-            lease: Some(lease),
-            ..reply
-        },
-        None => error(
+    match lease(engine, req, reply.body.len()) {
+        Ok(lease) => Reply { lease, ..reply },
+        Err(busy) => busy,
+    }
+}
+
+/// A lease of the listings' budget for an answer of about `bytes` to
+/// `req`: none for a small answer or to a HEAD (which sends no body), or a
+/// 503 while other clients hold the budget with listings they have not
+/// read yet.
+fn lease(engine: &Engine, req: &Request, bytes: usize) -> Result<Option<Lease>, Reply> {
+    if bytes < LEASED_FROM || req.method == Method::HEAD {
+        return Ok(None);
+    }
+    engine.listings().lease(bytes).map(Some).ok_or_else(|| {
+        error(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many admin listings are being sent at once to clients that have not read them yet; retry shortly",
         )
-        .with_header(hyper::header::RETRY_AFTER, "1"),
-    }
+        .with_header(hyper::header::RETRY_AFTER, "1")
+    })
 }
 
 /// Answers one admin request, its body whole.
@@ -622,6 +632,13 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
         curp: nonempty("curp"),
         limit,
     };
+    // Leased before it is written, by the text its entries hold: a listing
+    // the budget refuses is then neither copied nor written (a flood of
+    // them had two at a time written whole, only to be refused).
+    let lease = match lease(engine, req, ns.journal.text_bytes(&filter)) {
+        Ok(lease) => lease,
+        Err(busy) => return busy,
+    };
     // Written entry by entry: the whole listing as one `Value` tree costs
     // many times its text (a 16 KB body of `[0,0,…]` is 8,192 values), and
     // a full journal of such bodies took hundreds of MB to list.
@@ -636,7 +653,10 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
         let _ = serde_json::to_writer(&mut body, &e.to_json());
     }
     body.push(b']');
-    Reply::json_bytes(StatusCode::OK, body)
+    Reply {
+        lease,
+        ..Reply::json_bytes(StatusCode::OK, body)
+    }
 }
 
 /// Whether an override's provider still has its path (if it names one) and

@@ -309,6 +309,25 @@ struct Inner {
     next_id: u64,
 }
 
+/// The entries `f` keeps, newest first (so that `limit` stops the walk).
+fn matching<'a>(entries: &'a VecDeque<Entry>, f: &'a Filter) -> impl Iterator<Item = &'a Entry> {
+    entries
+        .iter()
+        .rev()
+        .filter(|e| f.provider.as_deref().is_none_or(|p| e.provider == Some(p)))
+        .filter(|e| {
+            f.path
+                .as_deref()
+                .is_none_or(|p| crate::router::same_path(e.path(), p))
+        })
+        .filter(|e| {
+            f.curp
+                .as_deref()
+                .is_none_or(|c| e.curp().is_some_and(|x| x.eq_ignore_ascii_case(c)))
+        })
+        .take(f.limit.unwrap_or(usize::MAX))
+}
+
 impl Journal {
     pub fn new(limit: usize) -> Journal {
         Journal {
@@ -355,26 +374,19 @@ impl Journal {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         // Newest first, so that `limit` stops the copying (entries are up to
         // 34 KB each, copied under the lock every request records under).
-        let mut out: Vec<Entry> = inner
-            .entries
-            .iter()
-            .rev()
-            .filter(|e| f.provider.as_deref().is_none_or(|p| e.provider == Some(p)))
-            .filter(|e| {
-                f.path
-                    .as_deref()
-                    .is_none_or(|p| crate::router::same_path(e.path(), p))
-            })
-            .filter(|e| {
-                f.curp
-                    .as_deref()
-                    .is_none_or(|c| e.curp().is_some_and(|x| x.eq_ignore_ascii_case(c)))
-            })
-            .take(f.limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect();
+        let mut out: Vec<Entry> = matching(&inner.entries, f).cloned().collect();
         out.reverse();
         out
+    }
+
+    /// The bytes of request text (path, query, CURP, headers, body) the
+    /// entries [`Journal::query`] would give hold: about what listing them
+    /// writes, known without copying them.
+    pub fn text_bytes(&self, f: &Filter) -> usize {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        matching(&inner.entries, f)
+            .map(|e| e.request.bytes.len())
+            .sum()
     }
 
     /// Empties the journal; ids go on from the last one given (a client
@@ -475,6 +487,37 @@ mod tests {
             ..Filter::default()
         });
         assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn text_bytes_counts_the_entries_query_gives() {
+        let j = Journal::new(3);
+        for (i, size) in [10, 200, 3_000, 40_000].into_iter().enumerate() {
+            j.record(entry(&format!("/{i}"), &vec![b'x'; size]), || true);
+        }
+        for f in [
+            Filter::default(),
+            Filter {
+                limit: Some(2),
+                ..Filter::default()
+            },
+            Filter {
+                path: Some("/2".into()),
+                ..Filter::default()
+            },
+            Filter {
+                provider: Some("other".into()),
+                ..Filter::default()
+            },
+        ] {
+            let listed: usize = j.query(&f).iter().map(|e| e.request.bytes.len()).sum();
+            assert_eq!(j.text_bytes(&f), listed);
+        }
+        // The three kept, their bodies (the last one cut at 16 KB, as the
+        // journal keeps it) the most of it.
+        let bodies = 200 + 3_000 + 16 * 1024;
+        let all = j.text_bytes(&Filter::default());
+        assert!(all > bodies && all < bodies + 3 * 64, "{all}");
     }
 
     #[test]
