@@ -1,5 +1,6 @@
-//! The admin API under `/__admin` (SPEC §7): a closed set of routes, one
-//! small `handle_*` function each. JSON in and out; bad input gets 400 with
+//! The admin API under `/__admin` (SPEC §7): a closed set of routes,
+//! dispatched by [`answer`]; a route of more than a line has a `handle_*`
+//! function of its own. JSON in and out; bad input gets 400 with
 //! `{"error": "…"}` saying what is wrong.
 
 use std::sync::{Arc, OnceLock};
@@ -178,12 +179,13 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
     if let Some(problem) = twice_in_query(req) {
         return error(StatusCode::BAD_REQUEST, &problem);
     }
-    // A trailing slash is forgiven, but not on a DELETE: `overrides/` is an
-    // override id left empty, not a request to clear them all.
+    // One trailing slash is forgiven, as on provider routes, but not on a
+    // DELETE: `overrides/` is an override id left empty, not a request to
+    // clear them all.
     let path = if req.method == Method::DELETE {
         req.path.as_str()
     } else {
-        req.path.trim_end_matches('/')
+        crate::router::without_trailing_slash(&req.path)
     };
     // HEAD is GET without the body (hyper writes none), as on provider routes.
     let method = if req.method == Method::HEAD {
@@ -199,35 +201,7 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
         if let Some(reply) = handle_module(engine, req, method, path).await {
             return reply;
         }
-        let mut allow: Vec<&str> = routers()
-            .iter()
-            .filter(|(_, r)| r.at(path).is_ok())
-            .map(|(m, _)| m.as_str())
-            .collect();
-        allow.extend(module_methods(engine, path));
-        if allow.contains(&"GET") {
-            allow.push("HEAD");
-        }
-        if allow.is_empty() {
-            return error(
-                StatusCode::NOT_FOUND,
-                &format!(
-                    "no admin route {} {}",
-                    quoted(req.method.as_str()),
-                    quoted(&req.path)
-                ),
-            );
-        }
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &format!(
-                "method {} is not allowed on {}; allowed: {}",
-                quoted(req.method.as_str()),
-                quoted(path),
-                allow.join(", ")
-            ),
-        )
-        .with_header(ALLOW, &allow.join(", "));
+        return unrouted(engine, req, path);
     };
     let route = *found.value;
     let id = found.params.get("id").map(percent_decode_path);
@@ -271,68 +245,117 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
             ok(json!({"cleared": true}))
         }
         Route::Clock => clock_json(&ns),
-        Route::SetClock => {
-            let change = match clock_change(&ns, req) {
-                Ok(change) => change,
-                Err(refused) => return refused,
-            };
-            let ns = match kept() {
-                Ok(ns) => ns,
-                Err(refused) => return refused,
-            };
-            // Whatever the move made due has happened when the answer
-            // arrives, instant by instant: the driver, which the move wakes,
-            // is held off until then. On a task of its own, which an admin
-            // client that leaves does not cut short.
-            let hold = ns.timers.hold();
-            if !ns.clock.apply(change) {
-                return error(StatusCode::BAD_REQUEST, CLOCK_RANGE);
-            }
-            let moving = ns.clone();
-            let _ = tokio::spawn(async move {
-                let _hold = hold;
-                moving.timers.run_due().await;
-            })
-            .await;
-            clock_json(&ns)
+        Route::SetClock => handle_set_clock(&ns, req, kept).await,
+        Route::Reset => handle_reset(engine, &ns),
+        Route::Reload => handle_reload(engine).await,
+    }
+}
+
+/// The 404 for a path no admin route has, or the 405 (with `Allow`) for
+/// a method the path's routes do not take.
+fn unrouted(engine: &Engine, req: &Request, path: &str) -> Reply {
+    let mut allow: Vec<&str> = routers()
+        .iter()
+        .filter(|(_, r)| r.at(path).is_ok())
+        .map(|(m, _)| m.as_str())
+        .collect();
+    allow.extend(module_methods(engine, path));
+    if allow.contains(&"GET") {
+        allow.push("HEAD");
+    }
+    if allow.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "no admin route {} {}",
+                quoted(req.method.as_str()),
+                quoted(&req.path)
+            ),
+        );
+    }
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!(
+            "method {} is not allowed on {}; allowed: {}",
+            quoted(req.method.as_str()),
+            quoted(path),
+            allow.join(", ")
+        ),
+    )
+    .with_header(ALLOW, &allow.join(", "))
+}
+
+/// `POST /__admin/clock`: sets, advances or scales the namespace's clock.
+/// Whatever the move made due has happened when the answer arrives,
+/// instant by instant: the driver, which the move wakes, is held off until
+/// then. On a task of its own, which an admin client that leaves does not
+/// cut short.
+async fn handle_set_clock(
+    ns: &Namespace,
+    req: &Request,
+    kept: impl FnOnce() -> Result<Arc<Namespace>, Reply>,
+) -> Reply {
+    let change = match clock_change(ns, req) {
+        Ok(change) => change,
+        Err(refused) => return refused,
+    };
+    let ns = match kept() {
+        Ok(ns) => ns,
+        Err(refused) => return refused,
+    };
+    let hold = ns.timers.hold();
+    if !ns.clock.apply(change) {
+        return error(StatusCode::BAD_REQUEST, CLOCK_RANGE);
+    }
+    let moving = ns.clone();
+    let _ = tokio::spawn(async move {
+        let _hold = hold;
+        moving.timers.run_due().await;
+    })
+    .await;
+    clock_json(&ns)
+}
+
+/// `POST /__admin/reset`: the namespace as new.
+fn handle_reset(engine: &Engine, ns: &Namespace) -> Reply {
+    // The name first: see `Namespaces::forget`.
+    engine.namespaces().forget(&ns.name);
+    ns.reset();
+    ok(json!({"reset": true, "namespace": ns.name}))
+}
+
+/// `POST /__admin/reload`: the files read again, and put in place only if
+/// all of them load. What the reload changes in the namespaces is done
+/// before an admin change checked against the definitions goes on.
+async fn handle_reload(engine: &Engine) -> Reply {
+    let read = match engine.read_defs().await {
+        Ok(read) => read,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("reload refused, the previous configuration stays: {e}"),
+            )
         }
-        Route::Reset => {
-            // The name first: see `Namespaces::forget`.
-            engine.namespaces().forget(&ns.name);
-            ns.reset();
-            ok(json!({"reset": true, "namespace": ns.name}))
+    };
+    let _held = engine.hold_defs();
+    engine.install(read);
+    // An override whose scenario the new files no longer have would never
+    // match again: it goes, and the answer says so.
+    let defs = engine.defs();
+    let mut dropped = Vec::new();
+    for ns in engine.namespaces().all() {
+        for o in ns.overrides.retain(|o| still_answers(&defs, o)) {
+            dropped.push(json!({"namespace": ns.name, "override": o}));
         }
-        Route::Reload => {
-            // What the reload changes in the namespaces is done before an
-            // admin change checked against the definitions goes on.
-            let _held = engine.hold_defs();
-            match engine.reload() {
-                Ok(()) => {
-                    // An override whose scenario the new files no longer have
-                    // would never match again: it goes, and the answer says so.
-                    let defs = engine.defs();
-                    let mut dropped = Vec::new();
-                    for ns in engine.namespaces().all() {
-                        for o in ns.overrides.retain(|o| still_answers(&defs, o)) {
-                            dropped.push(json!({"namespace": ns.name, "override": o}));
-                        }
-                        for (module, pdef) in engine.modules().iter().zip(&defs.providers) {
-                            module.reloaded(&ns, pdef, &defs, engine.config());
-                        }
-                    }
-                    ok(json!({
-                        "reloaded": true,
-                        "scenarios": engine.catalog().len(),
-                        "dropped_overrides": dropped,
-                    }))
-                }
-                Err(e) => error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("reload refused, the previous configuration stays: {e}"),
-                ),
-            }
+        for (module, pdef) in engine.modules().iter().zip(&defs.providers) {
+            module.reloaded(&ns, pdef, &defs, engine.config());
         }
     }
+    ok(json!({
+        "reloaded": true,
+        "scenarios": engine.catalog().len(),
+        "dropped_overrides": dropped,
+    }))
 }
 
 /// A query parameter given twice with two different values, said. One pass:

@@ -62,8 +62,10 @@ async fn health() {
         sb.admin_get("/__admin/health").await,
         json!({"status": "ok"})
     );
-    // A trailing slash is the same route.
+    // A trailing slash is the same route; two are not, as on provider
+    // routes.
     assert_eq!(sb.get("/__admin/health/", &[]).await.status, 200);
+    assert_eq!(sb.get("/__admin/health//", &[]).await.status, 404);
 }
 
 #[tokio::test]

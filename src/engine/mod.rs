@@ -159,7 +159,8 @@ struct Shared {
     /// Held by a reload, and by an admin change checked against the
     /// definitions, so that the change lands before or after the reload
     /// whole (an override added while a reload drops its scenario). A std
-    /// mutex: neither awaits while holding it, and requests never take it.
+    /// mutex: neither awaits nor reads a file while holding it (a reload
+    /// reads its files before), and requests never take it.
     changes: Mutex<()>,
 }
 
@@ -250,15 +251,35 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Re-reads the YAML; on error the old definitions stay. The caller
-    /// holds [`Engine::hold_defs`] until what the reload changes in the
+    /// Re-reads and validates the YAML for a reload, on a blocking thread:
+    /// a file on a stalled mount then holds that thread, not a worker, and
+    /// no lock is held while it is read. Nothing changes until
+    /// [`Engine::install`].
+    pub async fn read_defs(&self) -> Result<Defs, LoadError> {
+        let engine = self.clone();
+        match tokio::task::spawn_blocking(move || {
+            load(&engine.shared.config, &engine.shared.modules)
+        })
+        .await
+        {
+            Ok(read) => read,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// Puts definitions read by [`Engine::read_defs`] in place, unless a
+    /// reload that read its files later is already in place (two reloads
+    /// at once: the later reading wins). The caller holds
+    /// [`Engine::hold_defs`] until what the reload changes in the
     /// namespaces is done.
-    pub fn reload(&self) -> Result<(), LoadError> {
-        let defs = load(&self.shared.config, &self.shared.modules)?;
+    pub fn install(&self, defs: Defs) {
         let generation = defs.generation;
-        *self.shared.defs.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(defs);
+        let mut current = self.shared.defs.write().unwrap_or_else(|p| p.into_inner());
+        if current.generation > generation {
+            return;
+        }
+        *current = Arc::new(defs);
         self.shared.generation.store(generation, Ordering::Release);
-        Ok(())
     }
 
     /// The catalog: one row per scenario of each endpoint.
@@ -1140,7 +1161,25 @@ pub fn parse_module(m: &dyn Provider, file: &str, text: &str) -> Result<Provider
 
 #[cfg(test)]
 mod tests {
-    use super::quoted;
+    use super::{quoted, Engine};
+
+    /// Two reloads at once: the one that read its files later stays, in
+    /// whichever order they are put in place.
+    #[tokio::test]
+    async fn a_reload_read_earlier_does_not_replace_one_read_later() {
+        let engine = Engine::new(Default::default(), crate::providers::all()).unwrap();
+        let earlier = engine.read_defs().await.unwrap();
+        let later = engine.read_defs().await.unwrap();
+        let (earlier_generation, later_generation) = (earlier.generation, later.generation);
+        assert!(earlier_generation < later_generation);
+        engine.install(later);
+        engine.install(earlier);
+        assert_eq!(engine.defs().generation, later_generation);
+        let again = engine.read_defs().await.unwrap();
+        let again_generation = again.generation;
+        engine.install(again);
+        assert_eq!(engine.defs().generation, again_generation);
+    }
 
     #[test]
     fn quoted_cuts_a_long_value_before_its_256th_byte_at_a_character() {
