@@ -138,9 +138,9 @@ pub async fn handle(engine: &Engine, req: &Request) -> Reply {
 /// for listings: below it, an answer is handed over as soon as it is made.
 const LEASED_FROM: usize = 64 << 10;
 
-/// A large answer (a listing: the journal, async's verifications or
-/// deliveries) with its lease of the listings' budget, or the 503 of
-/// [`lease`]. One leased before it was written keeps its lease.
+/// A large answer (a listing: the journal, or a module's own listing)
+/// with its lease of the listings' budget, or the 503 of [`lease`]. One
+/// leased before it was written keeps its lease.
 fn leased(engine: &Engine, req: &Request, reply: Reply) -> Reply {
     if reply.lease.is_some() {
         return reply;

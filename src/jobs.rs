@@ -40,7 +40,8 @@ use crate::engine::namespace::Namespace;
 use crate::engine::timers::TimerKey;
 use crate::time::{format_duration, parse_duration, Timestamp};
 
-/// The key of this state in the namespace (the provider's id).
+/// The async provider's id, which is also the key of this state in the
+/// namespace: its module answers to it (`Provider::id`).
 pub const STATE: &str = "async";
 
 /// Verifications kept per namespace; past it the oldest completed ones go.

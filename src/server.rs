@@ -822,7 +822,7 @@ fn to_response(reply: Reply, head: bool) -> HttpResponse {
         _lease: reply.lease,
     });
     *res.status_mut() = reply.status;
-    // A status HTTP names no reason for (accuauth's 512 and 513) goes out
+    // A status HTTP names no reason for (a provider's own 512) goes out
     // with an empty reason phrase, as nginx sends it: hyper would otherwise
     // write its placeholder `<none>` on the wire.
     if reply.status.canonical_reason().is_none() {

@@ -1,5 +1,5 @@
 //! A bounded, sharded map for the engine's and the modules' caches (the
-//! people behind CURPs, accuauth's constancias).
+//! people behind CURPs, a module's rendered documents).
 //!
 //! Sharded so that two requests rarely meet on a lock, and each lock is held
 //! only for a lookup or an insert (never while a value is built). A full

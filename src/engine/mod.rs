@@ -895,9 +895,9 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             ));
         };
         // One no request can present would be a rule that never applies: a
-        // header carries visible ASCII, spaces and tabs; a body's token
-        // (validacurp's) any ASCII, but spaces and tabs around it are
-        // trimmed as a header's are.
+        // header carries visible ASCII, spaces and tabs; a body's token (a
+        // module that reads its credential there) any ASCII, but spaces
+        // and tabs around it are trimmed as a header's are.
         let in_body = modules
             .iter()
             .any(|m| m.id() == pid && m.credential_in_body());

@@ -61,7 +61,7 @@ const ADMIN_VERIFICATIONS: &str = "/__admin/verifications";
 
 impl Provider for AsyncVerification {
     fn id(&self) -> &'static str {
-        "async"
+        crate::jobs::STATE
     }
 
     fn yaml(&self) -> &'static str {

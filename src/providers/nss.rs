@@ -40,8 +40,8 @@ const EXAMPLE_CURP: &str = "ABCD570805HYNHLC52";
 /// execution that never finished.
 const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
-/// The key of this module's state in the namespace.
-const STATE: &str = "nss";
+/// The provider's id, which is also the key of its state in the namespace.
+const ID: &str = "nss";
 
 /// What `origin` the listed test cases carry (the document does not say).
 const TEST_CASE_ORIGIN: &str = "api";
@@ -120,7 +120,7 @@ struct IdOnly {
 
 impl Provider for Nss {
     fn id(&self) -> &'static str {
-        "nss"
+        ID
     }
 
     fn yaml(&self) -> &'static str {
@@ -311,7 +311,7 @@ impl Provider for Nss {
         let (ns, generation) = (call.ns, call.generation);
         // Checked under the state lock, which a reset's clearing takes too:
         // an execution answered before a reset is not kept after it.
-        ns.with_state::<History, _>(STATE, |h| {
+        ns.with_state::<History, _>(ID, |h| {
             if ns.is_current(generation) {
                 h.record(&id, body, fresh, limit);
             }
@@ -478,7 +478,7 @@ fn documented_success(call: &Call<'_>) -> Value {
 
 /// The newest execution with this id in the namespace's history.
 fn execution(call: &Call<'_>, id: &str) -> Option<Value> {
-    call.ns.with_state::<History, _>(STATE, |h| h.envelope(id))
+    call.ns.with_state::<History, _>(ID, |h| h.envelope(id))
 }
 
 /// `page` and `itemsPerPage`, both required positive integers; otherwise
@@ -524,7 +524,7 @@ fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
             (1, 10)
         }
     };
-    let (items, has_next) = call.ns.with_state::<History, _>(STATE, |h| {
+    let (items, has_next) = call.ns.with_state::<History, _>(ID, |h| {
         let skip = (page - 1).saturating_mul(per_page);
         let items: Vec<Value> = h
             .entries
