@@ -100,7 +100,7 @@ fn unauthorized(engine: &Engine, req: &Request) -> Option<Reply> {
     let token = engine.config().admin_token.as_ref()?;
     // The scheme's name is case-insensitive (RFC 9110 §11.1).
     let presented = req
-        .header_named(&AUTHORIZATION)
+        .header(AUTHORIZATION)
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
@@ -735,12 +735,12 @@ fn clock_json(ns: &Namespace) -> Reply {
     ok(json!({"now": ns.clock.now().to_mx_rfc3339(), "scale": ns.clock.scale()}))
 }
 
-/// The change a `POST /__admin/clock` body asks for (`set`, `advance`,
-/// `scale`), checked against the namespace's clock as it is, or the 400.
 /// Why a clock change was refused ([`crate::engine::clock::Clock::apply`]).
 const CLOCK_RANGE: &str =
     "the sandbox clock runs from year 0001 to 9999 (as RFC 3339 writes it, in UTC-6)";
 
+/// The change a `POST /__admin/clock` body asks for (`set`, `advance`,
+/// `scale`), checked against the namespace's clock as it is, or the 400.
 fn clock_change(ns: &Namespace, req: &Request) -> Result<Change, Reply> {
     let body = object(req);
     if let Some(r) = unknown_keys(body, &["set", "advance", "scale"]) {

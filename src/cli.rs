@@ -84,7 +84,7 @@ pub struct ServeArgs {
     /// Folder of fixture files replacing the embedded ones it has.
     #[arg(long, env = "MXID_FIXTURES")]
     pub fixtures: Option<PathBuf>,
-    /// Seed for synthetic people and ids.
+    /// Seed for synthetic people, ids and delays drawn from a latency range.
     #[arg(long, env = "MXID_SEED", default_value_t = 0)]
     pub seed: u64,
     /// Accept only the credentials listed in the fixtures.

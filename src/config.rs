@@ -17,7 +17,8 @@ pub enum Source {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Seeds every random choice (synthetic people, ids) so runs replay.
+    /// Seeds every random choice (synthetic people, ids, a delay drawn from
+    /// a latency range) so runs replay.
     pub seed: u64,
     /// Accept only the credentials listed in the fixtures.
     pub strict_auth: bool,

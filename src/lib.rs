@@ -3,8 +3,9 @@
 //!
 //! - `cli`       — flags with environment fallbacks, turned into a validated `Config`
 //! - `config`    — the validated configuration
-//! - `server`    — accept loop, connections, faults at the socket, graceful shutdown
-//! - `request`   — the owned request, built once: body limit, JSON/form/multipart parsing
+//! - `server`    — accept loop, connections, the body read under its limit, faults at
+//!   the socket, graceful shutdown
+//! - `request`   — the owned request, built once from the read body: JSON/form/multipart parsing
 //! - `router`    — per-method matchit routers, 404 vs 405, case-insensitive providers
 //! - `engine`    — provider-agnostic: YAML model, templates, scenario selection,
 //!   overrides, counters, clock, latency and faults, journal, namespaces

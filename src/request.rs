@@ -1,6 +1,6 @@
-//! The owned request: built once at the edge from hyper's, with its body read
-//! under a size limit and parsed (JSON, urlencoded or multipart). Everything
-//! after this sees `&Request`.
+//! The owned request: built once at the edge from hyper's parts and the body
+//! the server read under its limit, the body parsed (JSON, urlencoded or
+//! multipart). Everything after this sees `&Request`.
 
 use std::borrow::Cow;
 
@@ -109,13 +109,9 @@ impl Request {
         }
     }
 
-    /// A header's value as text (header names are case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// [`Request::header`] by a name parsed ahead of time.
-    pub fn header_named(&self, name: &hyper::header::HeaderName) -> Option<&str> {
+    /// A header's value as text (header names are case-insensitive), by a
+    /// name as text or parsed ahead of time.
+    pub fn header(&self, name: impl hyper::header::AsHeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 

@@ -459,13 +459,14 @@ impl Drop for AnswerDone {
     }
 }
 
-/// The header timeout: cuts off every HTTP/1.1 connection that has waited
-/// longer than the timeout for one request's head (a slowloris client, or a
-/// keep-alive connection left idle), from one thread for the whole server
-/// that looks every eighth of the timeout. hyper's own arms a tokio timer
-/// for every request, and a pending timer per connection (tried too) costs
-/// a fifth of the requests per second at one connection: the runtime then
-/// parks with a deadline and turns its timer wheel on every wake.
+/// The header timeout: cuts off every connection that has waited longer
+/// than the timeout for a request's head with none in flight (a slowloris
+/// client, a keep-alive connection left idle, an HTTP/2 connection with no
+/// stream open), from one thread for the whole server that looks every
+/// eighth of the timeout. hyper's own arms a tokio timer for every request,
+/// and a pending timer per connection (tried too) costs a fifth of the
+/// requests per second at one connection: the runtime then parks with a
+/// deadline and turns its timer wheel on every wake.
 struct HeadWatch {
     epoch: std::time::Instant,
     timeout: Duration,

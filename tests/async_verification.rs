@@ -855,6 +855,8 @@ async fn rfc_and_nss_input_checks() {
     for state in [
         json!(0),
         json!(33),
+        // State 1 were it cut to a byte.
+        json!(257),
         json!("x"),
         json!(null),
         json!(-1),

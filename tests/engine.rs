@@ -2139,7 +2139,7 @@ fn a_latency_range_is_drawn_across_the_range() {
     use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::seed_from_u64(4);
     let range: Latency = "10ms..20ms".parse().unwrap();
-    let samples: Vec<Duration> = (0..1000).map(|_| range.sample(&mut rng)).collect();
+    let samples: Vec<Duration> = (0..1000).map(|_| range.sample(|| &mut rng)).collect();
     let lo = Duration::from_millis(10);
     let hi = Duration::from_millis(20);
     assert!(samples.iter().all(|d| (lo..=hi).contains(d)));
@@ -2149,7 +2149,7 @@ fn a_latency_range_is_drawn_across_the_range() {
     assert!((400..=600).contains(&above), "{above} of 1000 above 15ms");
     // A range whose ends meet is that one value.
     let point: Latency = "10ms..10ms".parse().unwrap();
-    assert_eq!(point.sample(&mut rng), lo);
+    assert_eq!(point.sample(|| &mut rng), lo);
 }
 
 // A duration past the clock's bound, or past what a Duration holds, is

@@ -14,9 +14,9 @@ use crate::time::Timestamp;
 /// the number of entries is also a bound on memory.
 pub const MAX_BODY_KEPT: usize = 16 * 1024;
 
-/// Likewise for the headers (all of them: hyper takes a head of 400 KB), and
-/// for the path, the query and the CURP each.
+/// Likewise for the headers (all of them: hyper takes a head of 400 KB).
 pub const MAX_HEADERS_KEPT: usize = 16 * 1024;
+/// Likewise for the method, the path, the query and the CURP, each.
 const MAX_LINE_KEPT: usize = 2 * 1024;
 
 #[derive(Debug, Clone)]
@@ -34,8 +34,8 @@ pub struct Entry {
 }
 
 /// The request's path, query, CURP, headers and body as the journal keeps
-/// them: one compact copy, `path\nquery\n`, the CURP (as sent, line breaks
-/// and all), lines of `name:value\n`, then the body (its first
+/// them: one compact copy, `path\nquery\n`, the CURP (as the engine read
+/// it: trimmed, in capitals; any line break inside kept), lines of `name:value\n`, then the body (its first
 /// [`MAX_BODY_KEPT`] bytes). A `HeaderMap` clone would hold on to the
 /// connection's read buffer (hyper's header values are slices of it), so
 /// every journaled request made hyper allocate a fresh buffer and the
@@ -373,7 +373,8 @@ impl Journal {
     pub fn query(&self, f: &Filter) -> Vec<Entry> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         // Newest first, so that `limit` stops the copying (entries are up to
-        // 34 KB each, copied under the lock every request records under).
+        // about 40 KB each, copied under the lock every request records
+        // under).
         let mut out: Vec<Entry> = matching(&inner.entries, f).cloned().collect();
         out.reverse();
         out

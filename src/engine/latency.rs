@@ -28,8 +28,18 @@ pub enum Latency {
 pub const MAX_LATENCY: Duration = Duration::from_secs(600);
 
 impl Latency {
-    pub fn sample(&self, rng: &mut impl Rng) -> Duration {
+    /// The delay to wait: a fixed one as it is, a range drawn from the
+    /// generator `rng` makes (only then made: it is seeded per request).
+    pub fn sample<R: Rng>(&self, rng: impl FnOnce() -> R) -> Duration {
         let d = match *self {
+            Latency::Fixed(d) => d,
+            _ => self.draw(&mut rng()),
+        };
+        d.min(MAX_LATENCY)
+    }
+
+    fn draw(&self, rng: &mut impl Rng) -> Duration {
+        match *self {
             Latency::Fixed(d) => d,
             Latency::Uniform(lo, hi) => {
                 if hi <= lo {
@@ -46,8 +56,7 @@ impl Latency {
                 let secs = median.as_secs_f64() * (sigma * z).exp();
                 Duration::from_secs_f64(secs.clamp(0.0, MAX_LATENCY.as_secs_f64()))
             }
-        };
-        d.min(MAX_LATENCY)
+        }
     }
 }
 
@@ -244,9 +253,9 @@ mod tests {
         };
         let mut ln_samples = Vec::new();
         for _ in 0..2000 {
-            let d = u.sample(&mut rng);
+            let d = u.sample(|| &mut rng);
             assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(20));
-            ln_samples.push(ln.sample(&mut rng));
+            ln_samples.push(ln.sample(|| &mut rng));
         }
         ln_samples.sort();
         let median = ln_samples[1000].as_secs_f64();

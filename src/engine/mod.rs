@@ -599,7 +599,7 @@ impl Engine {
             .or(pdef.latency)
             .or(self.config().latency);
         reply.delay = latency
-            .map(|l| l.sample(&mut rand::rng()))
+            .map(|l| l.sample(|| call.rng("latency")))
             .unwrap_or_default();
         reply.fault = header_fault
             .or(hit.as_ref().and_then(|h| h.fault))
@@ -651,7 +651,10 @@ impl Engine {
         else {
             let mut reply = Reply::sandbox_error(fallback, message);
             reply.scenario = Some(kind);
-            self.error_timing(&mut reply, None, None, req);
+            // A number of the namespace's sequence only if a range of
+            // latency is drawn from.
+            let rng = || provider::seeded_rng(self.config().seed, &ns.name, ns.next_seq(), kind);
+            self.error_timing(&mut reply, None, None, req, rng);
             return reply.with_header(SCENARIO_NAME, kind);
         };
         let Some(scenario) = pdef.errors.get(kind) else {
@@ -667,7 +670,7 @@ impl Engine {
         let mut rng = provider::seeded_rng(self.config().seed, &ns.name, ns.next_seq(), kind);
         module.error_vars(req, &mut rng, &mut vars);
         let mut reply = render(scenario, &vars);
-        self.error_timing(&mut reply, Some(pdef), Some(scenario), req);
+        self.error_timing(&mut reply, Some(pdef), Some(scenario), req, || rng);
         reply
     }
 
@@ -675,13 +678,15 @@ impl Engine {
     /// the request's header, of its `errors:` entry, of its provider or of
     /// `--latency`, and takes the header's fault. A header that does not
     /// parse is not reported over the error already being answered: it is
-    /// passed over.
+    /// passed over. A range of latency is drawn from `rng`, seeded as the
+    /// request's ids are.
     fn error_timing(
         &self,
         reply: &mut Reply,
         pdef: Option<&ProviderDef>,
         scenario: Option<&Scenario>,
         req: &Request,
+        rng: impl FnOnce() -> rand::rngs::SmallRng,
     ) {
         let header_latency = req
             .sandbox_header(&LATENCY_NAME)
@@ -690,9 +695,7 @@ impl Engine {
             .or(scenario.and_then(|s| s.latency))
             .or(pdef.and_then(|p| p.latency))
             .or(self.config().latency);
-        reply.delay = latency
-            .map(|l| l.sample(&mut rand::rng()))
-            .unwrap_or_default();
+        reply.delay = latency.map(|l| l.sample(rng)).unwrap_or_default();
         reply.fault = req
             .sandbox_header(&FAULT_NAME)
             .and_then(|v| v.parse::<Fault>().ok())
@@ -1161,7 +1164,51 @@ pub fn parse_module(m: &dyn Provider, file: &str, text: &str) -> Result<Provider
 
 #[cfg(test)]
 mod tests {
-    use super::{quoted, Engine};
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use hyper::{HeaderMap, Method};
+
+    use super::{quoted, Engine, LATENCY_HEADER};
+    use crate::config::Config;
+    use crate::request::Request;
+
+    /// A range of latency is drawn from the request's seeded generator: the
+    /// same run (seed, namespace, requests) waits the same delays, another
+    /// seed others. On a provider's answer and on the sandbox's own 404.
+    #[test]
+    fn a_latency_range_replays_with_the_seed() {
+        let delays = |seed: u64, method: Method, path: &str, body: &'static str| {
+            let config = Config {
+                seed,
+                ..Config::default()
+            };
+            let engine = Engine::new(config, crate::providers::all()).unwrap();
+            let mut headers = HeaderMap::new();
+            headers.insert(LATENCY_HEADER, "0ms..10s".parse().unwrap());
+            headers.insert("apikey", "any".parse().unwrap());
+            headers.insert("content-type", "application/json".parse().unwrap());
+            let uri = path.parse().unwrap();
+            (0..4)
+                .map(|_| {
+                    let req =
+                        Request::new(method.clone(), &uri, headers.clone(), Bytes::from(body));
+                    engine.handle(&req).delay
+                })
+                .collect::<Vec<Duration>>()
+        };
+        let success = r#"{"curp":"PXNE660720HMCXTN06"}"#;
+        for (method, path, body) in [
+            (Method::POST, "/api/curp/bycurp", success),
+            (Method::GET, "/nowhere", ""),
+        ] {
+            let first = delays(7, method.clone(), path, body);
+            assert_eq!(first, delays(7, method.clone(), path, body), "{path}");
+            assert_ne!(first, delays(8, method, path, body), "{path}");
+            // Drawn, not the range's end.
+            assert!(first.iter().any(|d| *d != first[0]), "{path}: {first:?}");
+        }
+    }
 
     /// Two reloads at once: the one that read its files later stays, in
     /// whichever order they are put in place.

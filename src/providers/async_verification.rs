@@ -363,14 +363,9 @@ fn check_rfc(call: &Call<'_>) -> Option<&'static str> {
     };
     // `"state": 01` (the seed's own example) reads as 1; "01" as text too.
     let state = text(call.req, "state").parse::<u32>().ok();
-    let known = state.is_some_and(|n| {
-        call.fixtures
-            .domain
-            .catalogs
-            .rfc_states
-            .iter()
-            .any(|s| u32::from(s.id) == n)
-    });
+    let known = state
+        .and_then(|n| u8::try_from(n).ok())
+        .is_some_and(|id| call.fixtures.domain.catalogs.rfc_state(id).is_some());
     if !known {
         return Some("invalid_state");
     }
