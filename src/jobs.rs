@@ -742,7 +742,10 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
         let bytes = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
-            .map_err(|e| (format!("reading the answer failed: {e}"), Some(status)))?
+            .map_err(|e| {
+                let why = format!("reading the answer failed: {}", error_chain(&*e));
+                (why, Some(status))
+            })?
             .to_bytes();
         Ok::<_, (String, Option<u16>)>((status, bytes))
     };
