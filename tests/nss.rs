@@ -269,32 +269,76 @@ async fn unknown_test_cases_get_the_documented_400() {
     }
 }
 
+// SPEC §3: the test switch (step 2) answers before the input checks of the
+// realistic path (step 5), as an override (step 3) does; its answer echoes
+// the document's CURP when the request has none of the CURP's form.
 #[tokio::test]
-async fn curp_input_checks_come_first() {
+async fn a_test_case_answers_before_the_input_checks() {
     let sb = Sandbox::start().await;
-    for q in ["", "?testCase=success", "?testCase=nope"] {
-        let path = format!("{PATH}{q}");
-        for body in [json!({}), json!({"curp": ""}), json!({"curp": null})] {
-            let r = sb.post(&path, &[KEY], body.clone()).await;
-            assert_eq!(r.status, 400, "{path} {body}");
-            assert_eq!(r.json(), missing_curp(), "{path} {body}");
-            assert_eq!(r.scenario(), "missing_field");
-        }
-        let r = sb.send("POST", &path, &[KEY], "").await;
-        assert_eq!((r.status, r.json()), (400, missing_curp()), "{path} empty");
-        for body in [
-            json!({"curp": "ABC"}),
-            json!({"curp": "ABCD570805HYNHLC5"}),
-            json!({"curp": "1BCD570805HYNHLC52"}),
-            json!({"curp": "ABCD57A805HYNHLC52"}),
-            json!({"curp": 12345}),
-            json!({"curp": true}),
-        ] {
-            let r = sb.post(&path, &[KEY], body.clone()).await;
-            assert_eq!(r.status, 400, "{path} {body}");
-            assert_eq!(r.json(), invalid_curp(), "{path} {body}");
-            assert_eq!(r.scenario(), "invalid_format");
-        }
+    let bodies = [
+        json!({}),
+        json!({"curp": ""}),
+        json!({"curp": null}),
+        json!({"curp": "ABC"}),
+        json!({"curp": 12345}),
+    ];
+    for body in &bodies {
+        let path = format!("{PATH}?testCase=success");
+        let r = sb.post(&path, &[KEY], body.clone()).await;
+        assert_eq!(
+            (r.status, r.json()),
+            (200, documented()[0].1.clone()),
+            "{body}"
+        );
+        assert_eq!(r.scenario(), "success");
+        let r = sb
+            .post(
+                &format!("{PATH}?testCase=unavailable"),
+                &[KEY],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(r.scenario(), "unavailable", "{body}");
+        let r = sb
+            .post(&format!("{PATH}?testCase=nope"), &[KEY], body.clone())
+            .await;
+        assert_eq!((r.status, r.json()), (400, test_case_not_found()), "{body}");
+        assert_eq!(r.scenario(), "test_case_not_found");
+    }
+    let r = sb
+        .send("POST", &format!("{PATH_V2}?testCase=success"), &[KEY], "")
+        .await;
+    assert_eq!(
+        (r.status, r.json()),
+        (200, documented()[0].1.clone()),
+        "empty"
+    );
+}
+
+#[tokio::test]
+async fn curp_input_checks_come_first_on_the_realistic_path() {
+    let sb = Sandbox::start().await;
+    let path = PATH;
+    for body in [json!({}), json!({"curp": ""}), json!({"curp": null})] {
+        let r = sb.post(path, &[KEY], body.clone()).await;
+        assert_eq!(r.status, 400, "{path} {body}");
+        assert_eq!(r.json(), missing_curp(), "{path} {body}");
+        assert_eq!(r.scenario(), "missing_field");
+    }
+    let r = sb.send("POST", path, &[KEY], "").await;
+    assert_eq!((r.status, r.json()), (400, missing_curp()), "{path} empty");
+    for body in [
+        json!({"curp": "ABC"}),
+        json!({"curp": "ABCD570805HYNHLC5"}),
+        json!({"curp": "1BCD570805HYNHLC52"}),
+        json!({"curp": "ABCD57A805HYNHLC52"}),
+        json!({"curp": 12345}),
+        json!({"curp": true}),
+    ] {
+        let r = sb.post(path, &[KEY], body.clone()).await;
+        assert_eq!(r.status, 400, "{path} {body}");
+        assert_eq!(r.json(), invalid_curp(), "{path} {body}");
+        assert_eq!(r.scenario(), "invalid_format");
     }
     // Loose: the document's own placeholder passes, and so does a form body.
     let r = sb.post(PATH, &[KEY], json!({"curp": EXAMPLE})).await;
