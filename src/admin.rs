@@ -16,7 +16,7 @@ use crate::engine::latency::{Fault, Latency};
 use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
-use crate::engine::provider::AdminCall;
+use crate::engine::provider::{AdminCall, AdminRoute};
 use crate::engine::{quoted, Defs, Engine, Reply};
 use crate::request::{percent_decode_path, Body, Request};
 use crate::router::same_path;
@@ -204,6 +204,14 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
         return unrouted(engine, req, path);
     };
     let route = *found.value;
+    let filters = if route == Route::Requests {
+        JOURNAL_FILTERS
+    } else {
+        &[]
+    };
+    if let Some(refused) = unknown_parameter(req, filters) {
+        return refused;
+    }
     let id = found.params.get("id").map(percent_decode_path);
     // Only a change that stays makes a namespace: reading, clearing or a
     // change refused sees it as it is, or blank if no request made it. The
@@ -388,15 +396,15 @@ fn named_namespace(engine: &Engine, req: &Request, keep: bool) -> Result<Arc<Nam
 
 /// One matchit router over a module's admin routes for `method`.
 fn module_router(
-    routes: &'static [(&'static str, &'static str)],
+    routes: &'static [AdminRoute],
     method: &str,
-) -> matchit::Router<(&'static str, &'static str)> {
+) -> matchit::Router<&'static AdminRoute> {
     let mut r = matchit::Router::new();
-    for &(m, pattern) in routes {
+    for route in routes {
         // A method is case-sensitive (RFC 9110 §9.1): `put` is not PUT.
-        if m == method {
+        if route.method == method {
             // A module's conflicting pattern is its own mistake: the first one wins.
-            let _ = r.insert(pattern, (m, pattern));
+            let _ = r.insert(route.path, route);
         }
     }
     r
@@ -421,6 +429,9 @@ async fn handle_module(
             .collect::<Vec<_>>();
         Some((i, *found.value, params))
     })?;
+    if let Some(refused) = unknown_parameter(req, route.filters) {
+        return Some(refused);
+    }
     let reads_body = !matches!(req.method, Method::GET | Method::HEAD | Method::DELETE);
     if let (true, Body::Invalid(why)) = (reads_body, &req.body) {
         return Some(error(StatusCode::BAD_REQUEST, why));
@@ -433,7 +444,7 @@ async fn handle_module(
     let provider = defs.providers.get(index)?;
     let call = AdminCall {
         req,
-        route,
+        route: (route.method, route.path),
         params,
         ns,
         namespaces: engine.namespaces(),
@@ -448,7 +459,8 @@ async fn handle_module(
 fn module_methods(engine: &Engine, path: &str) -> Vec<&'static str> {
     let mut out = Vec::new();
     for m in engine.modules() {
-        for &(method, _) in m.admin_routes() {
+        for route in m.admin_routes() {
+            let method = route.method;
             if !out.contains(&method) && module_router(m.admin_routes(), method).at(path).is_ok() {
                 out.push(method);
             }
@@ -616,22 +628,29 @@ fn handle_delete_override(ns: &Namespace, id: &str) -> Reply {
     }
 }
 
-fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
-    // A misspelt filter would otherwise answer the whole journal.
-    const PARAMS: [&str; 5] = ["provider", "path", "curp", "limit", "namespace"];
-    if let Some((k, _)) = req
+/// The journal's filters (`GET /__admin/requests`).
+const JOURNAL_FILTERS: &[&str] = &["provider", "path", "curp", "limit"];
+
+/// The 400 for a query parameter the route does not read: a misspelt
+/// filter would otherwise answer the whole listing, and a misspelt
+/// `namespace` act on `default`.
+fn unknown_parameter(req: &Request, filters: &[&str]) -> Option<Reply> {
+    let (k, _) = req
         .query
         .iter()
-        .find(|(k, _)| !PARAMS.contains(&k.as_str()))
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "unknown parameter '{k}'; the filters are {}",
-                PARAMS.join(", ")
-            ),
-        );
-    }
+        .find(|(k, _)| k != "namespace" && !filters.contains(&k.as_str()))?;
+    let known = if filters.is_empty() {
+        "this route reads only namespace".to_string()
+    } else {
+        format!("the filters are {}, namespace", filters.join(", "))
+    };
+    Some(error(
+        StatusCode::BAD_REQUEST,
+        &format!("unknown parameter '{}'; {known}", quoted(k)),
+    ))
+}
+
+fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
     // Empty is absent, as for the other filters (the route as the README
     // prints it, `?provider=&path=&curp=&limit=`, is the whole journal).
     let limit = match req

@@ -805,6 +805,58 @@ async fn journal_records_and_filters() {
     assert_eq!(sb.admin_get("/__admin/requests").await, json!([]));
 }
 
+// README, Admin API: every admin route, a module's included, refuses a
+// query parameter it does not read, as the journal's misspelt filter is:
+// a misspelt `verificationId` would otherwise list every delivery, and a
+// misspelt `namespace` act on `default`. `namespace` is read everywhere.
+#[tokio::test]
+async fn every_admin_route_refuses_a_parameter_it_does_not_read() {
+    let sb = Sandbox::start().await;
+    for (method, path, body) in [
+        ("GET", "/__admin/health?x=1", ""),
+        ("GET", "/__admin/counters?provder=nss", ""),
+        ("DELETE", "/__admin/counters?namespce=a", ""),
+        ("GET", "/__admin/overrides?scenario=success", ""),
+        ("POST", "/__admin/clock?advance=1h", r#"{"advance": "1h"}"#),
+        ("POST", "/__admin/reset?all=true", ""),
+        ("GET", "/__admin/webhooks/deliveries?verificationid=x", ""),
+        ("GET", "/__admin/verifications?status=3", ""),
+        (
+            "PUT",
+            "/__admin/webhooks/k?url=x",
+            r#"{"url": "http://127.0.0.1:9/"}"#,
+        ),
+    ] {
+        let r = sb.send(method, path, &[], body).await;
+        let parameter = path.split(['?', '=']).nth(1).unwrap();
+        assert_bad(&r, &format!("unknown parameter '{parameter}'"));
+        assert_bad(&r, "namespace");
+    }
+    let r = sb
+        .send(
+            "GET",
+            "/__admin/webhooks/deliveries?verificationid=x",
+            &[],
+            "",
+        )
+        .await;
+    assert_bad(&r, "the filters are verificationId, namespace");
+    let r = sb.send("GET", "/__admin/counters?x=1", &[], "").await;
+    assert_bad(&r, "this route reads only namespace");
+    // Nothing was changed by the refused ones.
+    assert_eq!(sb.admin_get("/__admin/webhooks").await, json!([]));
+    // The parameters a route reads are taken, empty ones too.
+    for path in [
+        "/__admin/health?namespace=",
+        "/__admin/counters?namespace=a",
+        "/__admin/webhooks/deliveries?verificationId=&namespace=a",
+        "/__admin/requests?provider=&path=&curp=&limit=&namespace=",
+    ] {
+        let r = sb.send("GET", path, &[], "").await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+}
+
 // README, Admin API: the journal's `curp` filter reads a CURP "in any
 // case": a CURP sent in lower case (every provider reads it so) is found by
 // the filter in upper case as in lower case, on every provider.

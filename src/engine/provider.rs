@@ -227,6 +227,32 @@ pub fn write_hex(rng: &mut impl rand::RngCore, n: usize, out: &mut String) {
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One request to an admin route a module owns (`Provider::admin_routes`).
+/// An admin route a module owns.
+pub struct AdminRoute {
+    pub method: &'static str,
+    /// A matchit pattern under `/__admin/`.
+    pub path: &'static str,
+    /// The query parameters it reads besides `namespace`: any other is a
+    /// 400 (a misspelt filter would otherwise answer the whole listing).
+    pub filters: &'static [&'static str],
+}
+
+impl AdminRoute {
+    /// A route that reads no query parameter but `namespace`.
+    pub const fn new(method: &'static str, path: &'static str) -> AdminRoute {
+        AdminRoute {
+            method,
+            path,
+            filters: &[],
+        }
+    }
+
+    /// This route, reading `filters` from the query too.
+    pub const fn filtered_by(self, filters: &'static [&'static str]) -> AdminRoute {
+        AdminRoute { filters, ..self }
+    }
+}
+
 pub struct AdminCall<'a> {
     pub req: &'a Request,
     /// The matched `(method, pattern)` from [`Provider::admin_routes`].
@@ -370,10 +396,10 @@ pub trait Provider: Send + Sync + 'static {
     ) {
     }
 
-    /// Admin routes this module owns, as `(method, matchit pattern)` under
-    /// `/__admin/` (webhook targets, deliveries…). The admin API answers
-    /// them through [`Provider::admin`] when no route of its own matches.
-    fn admin_routes(&self) -> &'static [(&'static str, &'static str)] {
+    /// Admin routes this module owns under `/__admin/` (webhook targets,
+    /// deliveries…). The admin API answers them through [`Provider::admin`]
+    /// when no route of its own matches.
+    fn admin_routes(&self) -> &'static [AdminRoute] {
         &[]
     }
 

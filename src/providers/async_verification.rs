@@ -25,7 +25,7 @@ use crate::engine::counters::Window;
 use crate::engine::fixtures::{check_webhook_url, Fixtures, MAX_WEBHOOK_FIELD_BYTES};
 use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
-use crate::engine::provider::{AdminCall, BoxFuture, Call, Provider};
+use crate::engine::provider::{AdminCall, AdminRoute, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
 use crate::engine::{Defs, Reply};
 use crate::jobs::{
@@ -248,15 +248,16 @@ impl Provider for AsyncVerification {
         true
     }
 
-    fn admin_routes(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("GET", ADMIN_WEBHOOKS),
-            ("PUT", ADMIN_WEBHOOK),
-            ("DELETE", ADMIN_WEBHOOK),
-            ("GET", ADMIN_DELIVERIES),
-            ("POST", ADMIN_REDELIVER),
-            ("GET", ADMIN_VERIFICATIONS),
-        ]
+    fn admin_routes(&self) -> &'static [AdminRoute] {
+        const ROUTES: &[AdminRoute] = &[
+            AdminRoute::new("GET", ADMIN_WEBHOOKS),
+            AdminRoute::new("PUT", ADMIN_WEBHOOK),
+            AdminRoute::new("DELETE", ADMIN_WEBHOOK),
+            AdminRoute::new("GET", ADMIN_DELIVERIES).filtered_by(&["verificationId"]),
+            AdminRoute::new("POST", ADMIN_REDELIVER),
+            AdminRoute::new("GET", ADMIN_VERIFICATIONS),
+        ];
+        ROUTES
     }
 
     fn admin<'a>(&'a self, call: AdminCall<'a>) -> BoxFuture<'a, Reply> {

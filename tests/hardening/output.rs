@@ -531,7 +531,10 @@ async fn log_line_format_is_who_method_path_status_scenario() {
         let r = served.provider_post(&p, &[]).await;
         assert_eq!(r.status, 200, "{}: {}", p.1, r.text());
     }
-    assert_eq!(served.get("/__admin/health?x=1", &[]).await.status, 200);
+    assert_eq!(
+        served.get("/__admin/health?namespace=x", &[]).await.status,
+        200
+    );
     assert_eq!(served.get("/nowhere?q=1", &[]).await.status, 404);
     let log = log_of(served).await;
     let lines: Vec<&str> = log.lines().collect();
