@@ -466,6 +466,36 @@ async fn a_path_scoped_override_is_not_spent_by_another_endpoint_of_the_provider
     assert_eq!(left[0]["remaining"], 1, "{left}");
 }
 
+// README, Admin API: without `path` an override "answers on every endpoint
+// of the provider that has the scenario, and a request to one that has not
+// answers as if there were no override and spends none of its `times`".
+#[tokio::test]
+async fn a_provider_wide_override_skips_the_endpoints_without_its_scenario() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "validacurp", "scenario": "unavailable", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let bearer = [("authorization", "Bearer any")];
+    let body = json!({"curp": CURP});
+    // validateCurpStructure has no `unavailable`: its own answer.
+    let r = sb
+        .post("/curp/validateCurpStructure", &bearer, body.clone())
+        .await;
+    assert_eq!((r.status, r.scenario()), (200, "success"), "{}", r.text());
+    let left = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(left[0]["remaining"], 1, "{left}");
+    // getData has: the override answers, once.
+    let r = sb.post("/curp/getData", &bearer, body.clone()).await;
+    assert_eq!(r.scenario(), "unavailable", "{}", r.text());
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+    let r = sb.post("/curp/getData", &bearer, body).await;
+    assert_eq!(r.scenario(), "success", "{}", r.text());
+}
+
 #[tokio::test]
 async fn overrides_are_bounded_per_namespace() {
     // Every request looks through them.
@@ -1105,6 +1135,11 @@ async fn clock_read_set_advance_scale() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["now"], "2025-01-01T06:00:00.000000-06:00");
+    // A date alone is its midnight in UTC-6.
+    let r = sb
+        .admin_post("/__admin/clock", json!({"set": "2025-03-04"}))
+        .await;
+    assert_eq!(r.json()["now"], "2025-03-04T00:00:00.000000-06:00");
     // set, then advance, in that order, in one call.
     let r = sb
         .admin_post(
