@@ -43,6 +43,10 @@ const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// The provider's id, which is also the key of its state in the namespace.
 const ID: &str = "nss";
 
+/// Queries of one CURP a day, as the document's "Attempts exceeded" says:
+/// "maximum two per day" (`settings.attempts_per_day` in the file changes it).
+const ATTEMPTS_PER_DAY: u64 = 2;
+
 /// What `origin` the listed test cases carry (the document does not say).
 const TEST_CASE_ORIGIN: &str = "api";
 
@@ -337,7 +341,10 @@ fn query_outcome(call: &mut Call<'_>) -> Cow<'static, str> {
     if call.config.strict_sandbox {
         return "test_case_not_found".into();
     }
-    if let Some(limit) = call.provider.limit("attempts_per_day", Some(2)) {
+    if let Some(limit) = call
+        .provider
+        .limit("attempts_per_day", Some(ATTEMPTS_PER_DAY))
+    {
         let curp = call.curp.as_deref().unwrap_or_default();
         let n = call.hit(&format!("nss:curp:{curp}"), Window::Day, Some(limit));
         if n > limit {
@@ -383,9 +390,11 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         // A test case is canned: the document's 2 whatever the file sets.
         let limit = match call.selected {
             Selected::TestSwitch => None,
-            _ => call.provider.limit("attempts_per_day", Some(2)),
+            _ => call
+                .provider
+                .limit("attempts_per_day", Some(ATTEMPTS_PER_DAY)),
         };
-        vars.set("attempts_per_day", limit.unwrap_or(2));
+        vars.set("attempts_per_day", limit.unwrap_or(ATTEMPTS_PER_DAY));
     }
     let documented_duration = scenario.data.get("duration").and_then(Value::as_u64);
     let documented_finish = scenario.data_str("finished_at");
