@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, Source};
 use crate::engine::clock::Start;
 use crate::engine::latency::Latency;
-use crate::time::{parse_duration, Timestamp};
+use crate::time::{format_duration, parse_duration, Timestamp};
 
 /// `--max-connections` at most: far past what one process's file
 /// descriptors allow, and within what the connection cap can count.
@@ -97,16 +97,16 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_LATENCY")]
     pub latency: Option<String>,
     /// Sandbox clock speed: 1 is real time, 0 frozen, 60 a minute a second.
-    #[arg(long, env = "MXID_TIME_SCALE", default_value_t = 1.0)]
+    #[arg(long, env = "MXID_TIME_SCALE", default_value_t = Config::default().clock.scale)]
     pub time_scale: f64,
     /// Start the sandbox clock at this RFC 3339 time instead of now.
     #[arg(long, env = "MXID_START_TIME")]
     pub start_time: Option<String>,
     /// Journal entries kept per namespace (oldest dropped first).
-    #[arg(long, env = "MXID_JOURNAL_LIMIT", default_value_t = 1000)]
+    #[arg(long, env = "MXID_JOURNAL_LIMIT", default_value_t = Config::default().journal_limit)]
     pub journal_limit: usize,
     /// Largest request body in bytes; larger gets 413.
-    #[arg(long, env = "MXID_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "MXID_BODY_LIMIT", default_value_t = Config::default().body_limit)]
     pub body_limit: usize,
     /// Default webhook target for every apikey of the async provider.
     #[arg(long, env = "MXID_WEBHOOK_URL")]
@@ -115,14 +115,14 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
     /// Connections served at once; more are refused with 503.
-    #[arg(long, env = "MXID_MAX_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(long, env = "MXID_MAX_CONNECTIONS", default_value_t = Config::default().max_connections)]
     pub max_connections: usize,
     /// How long a client may take to send its request headers, then its
     /// body; an idle keep-alive or HTTP/2 connection is closed after it.
-    #[arg(long, env = "MXID_HEADER_TIMEOUT", default_value = "10s")]
+    #[arg(long, env = "MXID_HEADER_TIMEOUT", default_value_t = format_duration(Config::default().header_timeout))]
     pub header_timeout: String,
     /// How long shutdown waits for requests in flight.
-    #[arg(long, env = "MXID_SHUTDOWN_TIMEOUT", default_value = "5s")]
+    #[arg(long, env = "MXID_SHUTDOWN_TIMEOUT", default_value_t = format_duration(Config::default().shutdown_timeout))]
     pub shutdown_timeout: String,
     /// Print one line per request to stderr.
     #[arg(long, env = "MXID_LOG_REQUESTS", value_parser = BoolishValueParser::new())]
