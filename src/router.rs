@@ -244,7 +244,7 @@ impl Router {
 
     /// The provider whose path prefix covers `path` (or is `path` and a
     /// trailing slash).
-    pub fn owner(&self, path: &str, lower: &str) -> Option<usize> {
+    fn owner(&self, path: &str, lower: &str) -> Option<usize> {
         self.prefixes
             .iter()
             .find(|(prefix, _, ignore_case)| {

@@ -24,7 +24,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::engine::budget::Lease;
 use crate::engine::latency::Fault;
-use crate::engine::{Engine, Reply};
+use crate::engine::{AnswerTiming, Engine, Reply};
 use crate::request::Request;
 use crate::stderr::warn;
 
@@ -200,7 +200,7 @@ pub fn host_port(host: &str, port: u16) -> String {
 /// at `net.core.somaxconn`). Tokio's default, 1024, makes a burst of ten
 /// thousand connects overflow the queue and wait a second for the SYN
 /// retransmission.
-pub const BACKLOG: u32 = 16_384;
+const BACKLOG: u32 = 16_384;
 
 /// Binds like `TcpListener::bind` (every address `host` resolves to, the
 /// first that works), with a deeper accept queue.
@@ -616,7 +616,12 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
                 engine.log("admin", &req, &reply);
                 reply
             } else {
-                engine.too_large(&req, !unread)
+                let timing = if unread {
+                    AnswerTiming::AtOnce
+                } else {
+                    AnswerTiming::AsAsked
+                };
+                engine.too_large(&req, timing)
             };
             // With the rest of the body unread (a client waiting for 100
             // Continue, or one past the drain) the connection ends with the

@@ -12,10 +12,10 @@ use crate::time::Timestamp;
 
 /// The most body bytes one entry keeps; the rest is cut so that a bound on
 /// the number of entries is also a bound on memory.
-pub const MAX_BODY_KEPT: usize = 16 * 1024;
+const MAX_BODY_KEPT: usize = 16 * 1024;
 
 /// Likewise for the headers (all of them: hyper takes a head of 400 KB).
-pub const MAX_HEADERS_KEPT: usize = 16 * 1024;
+const MAX_HEADERS_KEPT: usize = 16 * 1024;
 /// Likewise for the method, the path, the query and the CURP, each.
 const MAX_LINE_KEPT: usize = 2 * 1024;
 

@@ -164,6 +164,15 @@ struct Shared {
     changes: Mutex<()>,
 }
 
+/// Whether an answer keeps the latency and fault it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerTiming {
+    /// Held for its latency, and given its fault, as asked.
+    AsAsked,
+    /// Sent at once, whole.
+    AtOnce,
+}
+
 /// The longest credential taken: longer ones are invalid.
 pub const MAX_CREDENTIAL: usize = 256;
 
@@ -301,9 +310,9 @@ impl Engine {
     /// Answers a request whose body was over the limit, in the shape of the
     /// provider that owns the path (or whose endpoint it is a few edits
     /// from, as for a 404).
-    /// `may_wait`: whether the answer may be held (latency, fault); not when
-    /// the body is left unread and a client's leaving could not be seen.
-    pub fn too_large(&self, req: &Request, may_wait: bool) -> Reply {
+    /// `timing`: [`AnswerTiming::AtOnce`] when the body is left unread and a
+    /// client's leaving could not be seen during a latency or a fault.
+    pub fn too_large(&self, req: &Request, timing: AnswerTiming) -> Reply {
         let defs = self.defs();
         let owner = match defs.router.find(&req.method, &req.path) {
             Match::Found { target, .. } => Some(target.provider),
@@ -330,7 +339,7 @@ impl Engine {
             StatusCode::PAYLOAD_TOO_LARGE,
             &message,
         );
-        if !may_wait {
+        if timing == AnswerTiming::AtOnce {
             reply.delay = Duration::ZERO;
             reply.fault = None;
         }

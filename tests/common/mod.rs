@@ -1,7 +1,5 @@
 //! Starts the real server on port 0 and talks HTTP to it.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
