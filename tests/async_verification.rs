@@ -71,7 +71,6 @@ pub(crate) struct Received {
     pub(crate) target: String,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
-    at: Instant,
 }
 
 impl Received {
@@ -165,7 +164,6 @@ impl Hook {
                                     .unwrap_or_default(),
                                 headers: parts.headers,
                                 body,
-                                at: Instant::now(),
                             });
                             let answer = s
                                 .plan
@@ -1843,10 +1841,13 @@ async fn a_webhook_to_the_root_with_a_chunked_answer_is_delivered() {
     sb.advance("2s").await;
     let targets: Vec<String> = hook.received().into_iter().map(|r| r.target).collect();
     assert_eq!(targets, ["/", "/hook?tenant=7"]);
-    for attempt in deliveries(&sb).await {
+    let attempts = deliveries(&sb).await;
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    for attempt in attempts {
         assert_eq!(attempt["outcome"], "delivered", "{attempt}");
     }
     let list = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
     for v in list.as_array().unwrap() {
         assert_eq!(v["verificationStatus"], 4, "{v}");
         assert_eq!(v["delivered"], true, "{v}");
@@ -2015,8 +2016,9 @@ async fn a_refused_connection_is_a_failed_attempt() {
 }
 
 // README, Webhooks: delivered means a 2xx answer whose JSON body has
-// `"completed": true`, of which "the first 64 KB … are read: a longer answer
-// is a failed attempt, \"length limit exceeded\"", retried
+// `"completed": true`, of which "the first 64 KB … are read: a longer
+// answer, or one that declares a longer `Content-Length`, is a failed
+// attempt, \"length limit exceeded\"", retried
 // `webhook_retry_interval` later.
 #[tokio::test]
 async fn an_answer_over_64_kb_is_a_failed_attempt() {
@@ -2066,7 +2068,7 @@ async fn an_answer_declaring_more_than_64_kb_fails_at_once_as_length_limit_excee
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_delays_nothing_else() {
-    let (sb, dir) = start_with_timeout("hang", "1s").await;
+    let (sb, dir) = start_with_timeout("hang", "3s").await;
     let slow = Hook::start().await;
     slow.always(Answer::Hang);
     let fast = Hook::start().await;
@@ -2081,22 +2083,20 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
     // other verification has already been delivered.
     let r = sb.get("/__admin/health", &[]).await;
     assert_eq!(r.status, 200);
+    fast.arrived(1).await;
+    assert!(
+        !advance.is_finished(),
+        "the fast target's webhook came only once the slow one's attempt ended"
+    );
     let (status, returned) = advance.await.unwrap();
     assert_eq!(status, 200);
-    // The clock call waited for the slow attempt to time out…
+    // The clock call waited for the slow attempt to time out.
     assert!(
-        returned - started >= Duration::from_millis(950),
+        returned - started >= Duration::from_secs(3),
         "{:?}",
         returned - started
     );
-    // …but the fast target got its webhook long before.
-    let fast_got = fast.received();
-    assert_eq!(fast_got.len(), 1);
-    assert!(
-        fast_got[0].at - started < Duration::from_millis(750),
-        "{:?}",
-        fast_got[0].at - started
-    );
+    assert_eq!(fast.received().len(), 1);
     assert_eq!(slow.received().len(), 1);
     assert_eq!(status_code(&sb, &quick).await, 4);
     let r = sb
@@ -2111,7 +2111,7 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
         .iter()
         .find(|d| d["verificationId"] == stuck.as_str())
         .unwrap();
-    assert_eq!(slow_attempt["outcome"], "no answer within 1s");
+    assert_eq!(slow_attempt["outcome"], "no answer within 3s");
     sb.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -2122,7 +2122,6 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
 #[tokio::test]
 async fn hostile_targets_each_get_their_documented_outcome() {
     const COMPLETED: &str = r#"{"completed": true}"#;
-    let timeout = Duration::from_millis(500);
     let (sb, dir) = start_with_timeout("hostile", "500ms").await;
     let _gone = RemovedOnDrop(dir);
     let ok = format!(
@@ -2228,10 +2227,9 @@ async fn hostile_targets_each_get_their_documented_outcome() {
         set_webhook(&sb, name, json!({"url": hook.url})).await;
         ids.push(create(&sb, RFC, name, json!({"curp": EPN, "state": 9})).await);
     }
-    // All at one instant: the clock move waits for the slowest, not the sum.
-    let started = Instant::now();
+    // All at one instant (that the move waits for the slowest, not the sum,
+    // is a_receiver_that_never_answers_delays_nothing_else's to show).
     sb.advance("2s").await;
-    assert!(started.elapsed() < 3 * timeout, "{:?}", started.elapsed());
     let d = deliveries(&sb).await;
     assert_eq!(d.len(), cases.len(), "{d:#?}");
     for ((name, _, outcome, status), id) in cases.iter().zip(&ids) {
@@ -2274,11 +2272,18 @@ async fn shutdown_is_not_held_by_a_hanging_target() {
     advance.abort();
 }
 
-// README, Webhooks: a hanging target holds up "no shutdown (shutdown drops
-// attempts in flight)"; Decisions: "A redelivery is one attempt".
+// README, Webhooks: a hanging target holds up "no shutdown (shutdown, and a
+// reset, drop attempts in flight, redeliveries too […])"; Decisions: "A
+// redelivery is one attempt".
 #[tokio::test]
 async fn a_redelivery_to_a_hanging_target_does_not_hold_up_shutdown() {
-    let sb = Sandbox::start().await;
+    // A shutdown wait far past the bound below: held by the redelivery,
+    // the stop would take the webhook's 10 s timeout.
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        shutdown_timeout: Duration::from_secs(30),
+        ..config()
+    })
+    .await;
     // Completed with no target, then pointed at one that never answers.
     let id = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
     sb.advance("2s").await;
@@ -2293,10 +2298,9 @@ async fn a_redelivery_to_a_hanging_target_does_not_hold_up_shutdown() {
         "",
     );
     slow.arrived(1).await;
-    // Well within the 2 s shutdown wait the sandbox is given.
     let started = Instant::now();
     assert!(
-        sb.stop_within(Duration::from_secs(1)).await,
+        sb.stop_within(Duration::from_secs(5)).await,
         "shutdown still waiting after {:?} for a redelivery to a hanging target",
         started.elapsed()
     );
@@ -3141,7 +3145,7 @@ async fn a_verification_created_in_the_clocks_last_second_completes() {
 
 #[tokio::test]
 async fn a_reset_during_an_attempt_in_flight_records_nothing_after_it() {
-    let (sb, dir) = start_with_timeout("audit-reset-inflight", "2s").await;
+    let (sb, dir) = start_with_timeout("audit-reset-inflight", "10s").await;
     let hook = Hook::start().await;
     hook.plan(&[Answer::Hang]);
     set_webhook(&sb, KEY, json!({"url": hook.url})).await;
@@ -3154,7 +3158,7 @@ async fn a_reset_during_an_attempt_in_flight_records_nothing_after_it() {
     // The attempt is dropped with the namespace's timers: the clock call
     // that was waiting for it answers without waiting out the timeout.
     assert_eq!(advance.await.unwrap().0, 200);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(5));
     // The fresh namespace replays the id; the old attempt touches nothing.
     set_webhook(&sb, KEY, json!({"url": hook.url})).await;
     let new = create(&sb, NSS, KEY, json!({"curp": EPN})).await;

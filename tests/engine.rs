@@ -321,7 +321,8 @@ async fn a_missing_header_credential_is_answered_before_an_unreadable_body() {
     assert_ne!(r.header("x-sandbox-scenario"), Some("missing_credentials"));
 }
 
-// README, `--latency`: "latency for every response"; SPEC §6: "Latency can
+// README, `--latency`: "latency for every provider response, errors
+// included"; SPEC §6: "Latency can
 // be set globally (`--latency`)". The provider's own error answers (a body
 // that is not JSON: 400 in curpv5's shape; a wrong method: 405 in its
 // shape) are delayed like any other answer. (Only a lower bound is
@@ -623,8 +624,10 @@ async fn a_thousand_delayed_requests_take_about_one_delay() {
     let took = burst(&senders, addr, PER_CONNECTION, "1s").await;
     let after = burst(&senders, addr, PER_CONNECTION, "0").await;
     let baseline = before.max(after);
+    // Wide of the mark on purpose: this is no speed check (the benchmark
+    // is), only that delays overlap.
     assert!(
-        took < Duration::from_secs(1) + baseline + Duration::from_millis(500),
+        took < Duration::from_secs(1) + 3 * baseline + Duration::from_secs(5),
         "1000 requests delayed 1 s took {took:?}; undelayed they take {baseline:?}"
     );
     assert_eq!(
@@ -742,10 +745,8 @@ async fn hang_never_answers_and_the_server_keeps_serving() {
         .header("x-sandbox-fault", "hang")
         .body(Full::new(Bytes::from(format!(r#"{{"curp":"{CURP}"}}"#))))
         .unwrap();
-    let t = Instant::now();
     let res = tokio::time::timeout(Duration::from_millis(300), client.request(req)).await;
     assert!(res.is_err(), "hang answered: {res:?}");
-    assert!(t.elapsed() >= Duration::from_millis(300));
     still_serving(&sb).await;
 
     // A hang still held at shutdown is let go at once, not after the

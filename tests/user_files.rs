@@ -1015,11 +1015,16 @@ fn check_refuses_a_file_without_a_scenario_the_realistic_path_answers() {
     for (provider, from, to) in ANSWERED_BY_THE_REALISTIC_PATH {
         let dir = without_scenario(provider, from, to);
         let out = run(&["check", dir.to_str().unwrap()]);
+        let name = from.trim().trim_end_matches(':');
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "check passed {provider}.yaml without `{name}`, which its realistic path answers: {err}",
+        );
         assert!(
-            !out.status.success(),
-            "check passed {provider}.yaml without `{}`, which its realistic path answers: {}",
-            from.trim().trim_end_matches(':'),
-            String::from_utf8_lossy(&out.stdout)
+            err.contains(&format!("{provider}.yaml")) && err.contains(&format!("'{name}'")),
+            "{err}"
         );
     }
 }

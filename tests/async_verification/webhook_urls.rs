@@ -216,9 +216,10 @@ async fn an_encoded_colon_in_the_user_is_not_the_separator() {
     let rx = Rx::start().await;
     let got = basic_sent_for(&sb, &rx, "k1", "a%3Ab").await;
     let curl = format!("Basic {}", b64(b"a:b:"));
-    assert!(
-        got.is_err() || got == Ok(Some(curl.clone())),
-        "http://a%3Ab@…: sent {got:?}; curl sends {curl:?} (the sandbox's {:?} reads as user \"a\", password \"b\")",
+    assert_eq!(
+        got,
+        Ok(Some(curl.clone())),
+        "http://a%3Ab@…: curl sends {curl:?} ({:?} would read as user \"a\", password \"b\")",
         format!("Basic {}", b64(b"a:b"))
     );
 }
@@ -235,9 +236,10 @@ async fn user_info_holding_a_raw_at_sign_is_never_split_at_its_first() {
     let rx = Rx::start().await;
     let got = basic_sent_for(&sb, &rx, "at1", "a@b").await;
     let want = format!("Basic {}", b64(b"a@b:"));
+    let refused = got.as_ref().is_err_and(|e| e.starts_with("400 "));
     assert!(
-        got.is_err() || got == Ok(Some(want.clone())),
-        "http://a@b@…: sent {got:?}, not {want:?}"
+        refused || got == Ok(Some(want.clone())),
+        "http://a@b@…: sent {got:?}, not {want:?} or a 400"
     );
 }
 

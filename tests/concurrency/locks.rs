@@ -210,27 +210,24 @@ async fn a_reset_drops_the_attempt_a_clock_move_waits_for() {
 }
 
 // README, Admin API (`DELETE /__admin/webhooks/{apikey}`): "a verification
-// waiting for its next attempt to it then completes (4) undelivered, with
-// no further attempt listed". Removed while an attempt to it is in flight:
-// the removal answers at once (nothing is held across the attempt), the
+// waiting for its next attempt to it reads 3 until that attempt falls due,
+// and then, with no other target for the apikey […], completes (4)
+// undelivered, with no further attempt listed". Removed while an attempt to it is in flight:
+// the removal answers while the attempt is still out (nothing is held
+// across the attempt: the attempt is listed `sending` after it), the
 // attempt's outcome is still listed, and the next one is never made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_webhook_removed_while_an_attempt_is_in_flight() {
     let (sb, hook) = hooked().await;
-    hook.always(Answer::Slow(503, 400));
+    // Long enough for the removal and a listing on a loaded machine.
+    hook.always(Answer::Slow(503, 2000));
     let id = create(&sb, NSS, KEY, json!({ "curp": EPN })).await;
     let moving = advance_sent(&sb, "2s");
     tokio::time::timeout(Duration::from_secs(5), hook.arrived(1))
         .await
         .expect("the attempt arrived within 5 s");
-    let t = Instant::now();
     let r = sb.admin_delete(&format!("/__admin/webhooks/{KEY}")).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(
-        t.elapsed() < Duration::from_millis(300),
-        "{:?}",
-        t.elapsed()
-    );
     let d = sb.admin_get("/__admin/webhooks/deliveries").await;
     assert_eq!(d[0]["outcome"], "sending", "{d}");
     assert_eq!(status_code(&sb, &id).await, 3);
@@ -492,12 +489,13 @@ async fn a_webhook_attempt_of_a_namespace_made_during_shutdown_is_dropped_too() 
     assert_eq!(sb.admin_get("/__admin/health").await["status"], "ok");
     let body = serde_json::to_vec(&json!({ "curp": EPN })).unwrap();
     let half = half_request(addr, "late", &body, 4).await;
-    // A request delayed 600 ms keeps shutdown waiting a while: long enough
+    // A request delayed 1.5 s keeps shutdown waiting a while: long enough
     // for the attempt to start before `serve` returns.
-    let delayed = delayed_in_background(&sb, "600ms");
+    let delayed = delayed_in_background(&sb, "1500ms");
     sb.journaled(1).await;
-    // The head is read (a real network event) before shutdown begins.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The head is read (a real network event) before shutdown begins: if
+    // not, the connection is closed idle and the answer below is no 200.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let stopping = tokio::spawn(sb.stop_within(Duration::from_secs(10)));
     // Once the listener is closed the accept loop has ended, and the
     // server has stopped the timers of the namespaces it had.

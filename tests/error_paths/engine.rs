@@ -320,9 +320,10 @@ fn check_refuses_a_204_or_304_scenario_with_a_body() {
     }
 }
 
-// README, The scenario files: "A path two providers claim is reported in the
-// user's file, naming the other." (The location is tested elsewhere; here,
-// that the message names the other provider and its file.)
+// README, The scenario files: "A path two endpoints claim is reported in
+// the user's file, at that path, naming the other endpoint and its file".
+// (The location is tested elsewhere; here, that the message names the
+// other provider's endpoint and its file.)
 #[test]
 fn a_path_clash_names_the_other_provider() {
     let dir = temp_dir("hee-clash");

@@ -574,9 +574,9 @@ fn the_connection_cap_refuses_over_ipv6() {
         &[],
     );
     let addr = addr_of(&served);
-    // Holds the only slot: accepted, waiting for its request.
+    // Holds the only slot: accepted (first: the accept queue is in order),
+    // waiting for its request.
     let holder = TcpStream::connect(addr).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
     let answer = bycurp_with_host(addr, "HTTP/1.1", Some("[::1]"));
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("retry-after: 1"), "{answer}");

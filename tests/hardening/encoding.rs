@@ -165,8 +165,8 @@ async fn every_provider_reads_the_same_curp_encodings_alike() {
 // README, "How a scenario is chosen": "First match wins, after the
 // credential check (a missing credential gets the provider's own "missing
 // credential" error, …, one longer than 256 bytes or with a character past
-// ASCII (a header's bytes past it included), which no provider issues,
-// `invalid_credentials`)". (Also `src/request.rs`, `header_lossy`: "a
+// ASCII (a header's bytes past it included, and a Unicode space around it
+// […]), which no provider issues, `invalid_credentials`)". (Also `src/request.rs`, `header_lossy`: "a
 // credential sent with such bytes is a wrong credential, not a missing
 // one".)
 //

@@ -522,7 +522,7 @@ async fn a_70_kb_uri_is_a_414_over_http1_and_a_reset_stream_over_http2() {
 
 // README, Limitations: a head over 408 KB (hyper's read buffer, and the
 // sandbox's HTTP/2 header list bound) "is refused by hyper itself … with a
-// bare 431 and no body"; over HTTP/1.1 the bound is looked at between reads,
+// bare 414 or 431 and no body"; over HTTP/1.1 the bound is looked at between reads,
 // so a head of up to about twice it may pass; over HTTP/2 a head sent in
 // more than 33 frames ends the connection (GOAWAY, ENHANCE_YOUR_CALM).
 //
@@ -838,13 +838,13 @@ async fn sloppy_http2_heads_reset_only_their_stream_and_fair_ones_are_served() {
 #[tokio::test]
 async fn http2_expect_100_continue_is_answered_after_the_clients_wait_or_reset_past_the_timeout() {
     let sb = Sandbox::start_with(Config {
-        header_timeout: Duration::from_millis(400),
+        header_timeout: Duration::from_secs(1),
         ..config()
     })
     .await;
     let body = json!({ "curp": EPN }).to_string();
     let length = body.len().to_string();
-    for wait in [100u64, 1_500] {
+    for wait in [100u64, 3_000] {
         let (mut c, _conn) = h2_crate_connection(sb.addr).await;
         let req = h2_bycurp(
             sb.addr,
@@ -861,7 +861,7 @@ async fn http2_expect_100_continue_is_answered_after_the_clients_wait_or_reset_p
         let got = tokio::time::timeout(Duration::from_secs(5), resp)
             .await
             .expect("an outcome within 5 s");
-        if wait < 400 {
+        if wait < 1_000 {
             assert_eq!(got.unwrap().status(), 200);
             assert!(started.elapsed() >= Duration::from_millis(wait));
         } else {

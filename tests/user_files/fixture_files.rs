@@ -975,7 +975,8 @@ fn an_error_a_users_scenario_file_causes_in_the_embedded_credentials_names_it_em
 }
 
 // README, "The people behind the CURPs": "`entity_name` alone (the
-// catalog's name or upper-case name, in any letter case) takes its code"
+// catalog's name or upper-case name, in any letter case, with or without
+// its accents) takes its code"
 // and "validacurp states by its name and accuauth by its upper-case name".
 // "Mexico" (the upper-case name MEXICO, in another case) and "MÉXICO" (the
 // name México, upper-cased with its accent) are both entity 15, as is the
