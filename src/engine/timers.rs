@@ -44,7 +44,8 @@ pub struct Timers {
 struct Inner {
     clock: Arc<Clock>,
     // A std mutex: every critical section pushes, pops or counts, and none
-    // awaits. Tasks are started after their entry is taken out of the queue.
+    // awaits. Tasks are taken out of the queue under it and started after
+    // it is released (see `Inner::start`).
     state: Mutex<State>,
     /// Wakes the driver when a timer is scheduled or the timers stop.
     wake: Notify,
@@ -64,11 +65,12 @@ struct State {
     /// Holds taken ([`Timers::hold`]): while any is, the driver starts
     /// nothing and [`Timers::run_due`] has the queue to itself.
     held: u32,
-    /// Tasks started and not yet ended.
-    running: HashMap<u64, AbortHandle>,
+    /// Tasks started and not yet ended (no handle yet while being
+    /// started: see [`Inner::start`]).
+    running: HashMap<u64, Option<AbortHandle>>,
     /// Work started at once by [`Timers::spawn`], not yet ended: aborted
     /// with the rest, but no part of what a clock move waits for.
-    aside: HashMap<u64, AbortHandle>,
+    aside: HashMap<u64, Option<AbortHandle>>,
 }
 
 impl Timers {
@@ -121,12 +123,17 @@ impl Timers {
         &self,
         task: impl Future<Output = T> + Send + 'static,
     ) -> Option<tokio::task::JoinHandle<T>> {
-        let mut s = self.inner.lock();
-        if s.stopped {
-            return None;
-        }
-        let id = s.next_id;
-        s.next_id += 1;
+        let id = {
+            let mut s = self.inner.lock();
+            if s.stopped {
+                return None;
+            }
+            let id = s.next_id;
+            s.next_id += 1;
+            s.aside.insert(id, None);
+            id
+        };
+        // Spawned with the lock released, as in `Inner::start`.
         let guard = Aside {
             inner: self.inner.clone(),
             id,
@@ -135,8 +142,19 @@ impl Timers {
             let _guard = guard;
             task.await
         });
-        // As for `running`: the guard's removal waits for this lock.
-        s.aside.insert(id, handle.abort_handle());
+        let abort = handle.abort_handle();
+        let kept = match self.inner.lock().aside.get_mut(&id) {
+            Some(slot) => {
+                *slot = Some(abort.clone());
+                true
+            }
+            None => false,
+        };
+        if !kept {
+            // Cleared while it was started (or already ended): aborting an
+            // ended task does nothing.
+            abort.abort();
+        }
         Some(handle)
     }
 
@@ -151,19 +169,21 @@ impl Timers {
         let mut done = self.inner.done.subscribe();
         loop {
             done.borrow_and_update();
-            let busy = {
+            let (due, busy) = {
                 let mut s = self.inner.lock();
+                let mut due = Vec::new();
                 if s.running.is_empty() {
                     let now = self.inner.clock.now();
                     if let Some(((first, _), _)) = s.queue.first_key_value() {
                         let first = *first;
                         if first <= now {
-                            self.inner.start_due(&mut s, first);
+                            due = take_due(&mut s, first);
                         }
                     }
                 }
-                !s.running.is_empty()
+                (due, !s.running.is_empty())
             };
+            self.inner.start(due);
             if !busy || done.changed().await.is_err() {
                 return;
             }
@@ -184,8 +204,12 @@ impl Timers {
         let running: Vec<AbortHandle> = {
             let mut s = self.inner.lock();
             s.queue.clear();
-            let aside: Vec<AbortHandle> = s.aside.drain().map(|(_, h)| h).collect();
-            s.running.drain().map(|(_, h)| h).chain(aside).collect()
+            let aside: Vec<AbortHandle> = s.aside.drain().filter_map(|(_, h)| h).collect();
+            s.running
+                .drain()
+                .filter_map(|(_, h)| h)
+                .chain(aside)
+                .collect()
         };
         // Aborted after the lock is released: an aborted task's guard takes it.
         for h in running {
@@ -218,26 +242,62 @@ impl Inner {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes every task due at `now` out of the queue and starts it.
-    fn start_due(self: &Arc<Self>, s: &mut State, now: Timestamp) {
-        while let Some(entry) = s.queue.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let ((_, id), task) = entry.remove_entry();
-            let guard = Running {
-                inner: self.clone(),
-                id,
-            };
-            let handle = tokio::spawn(async move {
-                let _guard = guard;
-                task().await;
-            });
-            // The task's guard removes this entry when it ends; it needs the
-            // lock held here, so it cannot run before the insert.
-            s.running.insert(id, handle.abort_handle());
+    /// Starts each of `due` ([`take_due`]) on a tokio task of its own. With
+    /// the lock released: a runtime shutting down drops a future spawned on
+    /// it at once, on the spawning thread, and the task's guard takes the
+    /// lock. Each handle is kept once the task runs, unless a clear (or its
+    /// own end) took its entry meanwhile: it is then aborted.
+    fn start(self: &Arc<Self>, due: Vec<(u64, Task)>) {
+        if due.is_empty() {
+            return;
+        }
+        let started: Vec<(u64, AbortHandle)> = due
+            .into_iter()
+            .map(|(id, task)| {
+                let guard = Running {
+                    inner: self.clone(),
+                    id,
+                };
+                let handle = tokio::spawn(async move {
+                    let _guard = guard;
+                    task().await;
+                });
+                (id, handle.abort_handle())
+            })
+            .collect();
+        let cleared: Vec<AbortHandle> = {
+            let mut s = self.lock();
+            started
+                .into_iter()
+                .filter_map(|(id, handle)| match s.running.get_mut(&id) {
+                    Some(slot) => {
+                        *slot = Some(handle);
+                        None
+                    }
+                    None => Some(handle),
+                })
+                .collect()
+        };
+        // Aborting a task that has ended does nothing.
+        for handle in cleared {
+            handle.abort();
         }
     }
+}
+
+/// Takes every task due at or before `until` out of the queue, marked as
+/// running (a clock move waits for it from now), for [`Inner::start`].
+fn take_due(s: &mut State, until: Timestamp) -> Vec<(u64, Task)> {
+    let mut due = Vec::new();
+    while let Some(entry) = s.queue.first_entry() {
+        if entry.key().0 > until {
+            break;
+        }
+        let ((_, id), task) = entry.remove_entry();
+        s.running.insert(id, None);
+        due.push((id, task));
+    }
+    due
 }
 
 /// A hold on the driver ([`Timers::hold`]), released when dropped.
@@ -290,7 +350,7 @@ async fn drive(inner: Arc<Inner>) {
     let mut changed = inner.clock.subscribe();
     loop {
         changed.borrow_and_update();
-        let next = {
+        let (due, next) = {
             let mut s = inner.lock();
             if s.stopped {
                 return;
@@ -298,13 +358,13 @@ async fn drive(inner: Arc<Inner>) {
             if s.held > 0 {
                 // A move by hand is being run by `run_due`; woken when the
                 // hold is dropped.
-                None
+                (Vec::new(), None)
             } else {
-                let now = inner.clock.now();
-                inner.start_due(&mut s, now);
-                s.queue.first_key_value().map(|(k, _)| k.0)
+                let due = take_due(&mut s, inner.clock.now());
+                (due, s.queue.first_key_value().map(|(k, _)| k.0))
             }
         };
+        inner.start(due);
         // `None` twice over: nothing pending, or a frozen clock that only a
         // change by hand will move.
         match next.and_then(|at| inner.clock.real_until(at)) {
@@ -346,6 +406,45 @@ mod tests {
                 n.fetch_add(1, Ordering::SeqCst);
             })
         })
+    }
+
+    /// A runtime that has shut down drops a task spawned on it at once, on
+    /// the spawning thread, and the task's guard takes the timers' lock:
+    /// spawned under that lock, this hung for good (the std mutex is not
+    /// reentrant). Both ways of starting a task, from a thread of another
+    /// runtime with the shut-down one entered.
+    #[test]
+    fn a_task_started_on_a_runtime_that_has_shut_down_holds_nothing() {
+        let clock = frozen();
+        let timers = Arc::new(Timers::new(clock.clone()));
+        let ran = Arc::new(AtomicU32::new(0));
+        // Outside a runtime: no driver, the task waits for `run_due`.
+        assert!(timers.schedule(clock.now(), counting(&ran)).is_some());
+        let gone = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let handle = gone.handle().clone();
+        drop(gone);
+        let (done, finished) = std::sync::mpsc::channel();
+        let t = timers.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let _in = handle.enter();
+                t.run_due().await;
+                let aside = t.spawn(async {}).expect("the timers have not stopped");
+                assert!(aside.await.unwrap_err().is_cancelled());
+            });
+            done.send(()).unwrap();
+        });
+        finished
+            .recv_timeout(Duration::from_secs(10))
+            .expect("starting a task on a runtime that has shut down hung");
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        assert_eq!((timers.pending(), timers.running()), (0, 0));
     }
 
     #[tokio::test]
