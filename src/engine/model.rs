@@ -75,12 +75,17 @@ impl LoadError {
         }
         // `curp: {{curp}}` unquoted is a flow mapping in a flow mapping
         // (serde's "invalid type: map"), `{{curp}}-001` one with text
-        // after it (libyaml's "did not find expected key").
-        let unquoted_placeholder = e.line.and_then(|line| {
+        // after it (libyaml's "did not find expected key", or "… ',' or
+        // '}'" inside a flow mapping). Only those errors are told of it:
+        // another on a line with a placeholder (an unknown field beside
+        // `"CURP {{curp}}"`) has its own cause.
+        let placeholder_error = e.message.starts_with("invalid type: map")
+            || e.message.contains("did not find expected");
+        let unquoted_placeholder = e.line.filter(|_| placeholder_error).and_then(|line| {
             let l = text.lines().nth(line.checked_sub(1)?)?;
             let (at, _) = l
                 .match_indices("{{")
-                .find(|(at, _)| !l[..*at].ends_with(['"', '\'']))?;
+                .find(|(at, _)| !inside_quotes(&l[..*at]))?;
             let name = &l[at..];
             Some(match name.find("}}") {
                 Some(end) if end <= 64 => name[..end + 2].to_string(),
@@ -131,6 +136,40 @@ impl LoadError {
             message,
         }
     }
+}
+
+/// Whether text that ends with `before` is inside a quoted YAML scalar on
+/// its line. A quote opens one only where a scalar starts (the line's
+/// start, or after `:`, `,`, `[`, `{`, `-` and spaces): elsewhere, as in
+/// `it's`, it is text. Inside double quotes `\"` is no end; inside single
+/// quotes `''` ends and opens again, which comes to the same.
+fn inside_quotes(before: &str) -> bool {
+    let mut open: Option<char> = None;
+    let mut escaped = false;
+    let mut scalar_starts = true;
+    // The last character closed single quotes: a `'` now is `''`.
+    let mut closed_single = false;
+    for c in before.chars() {
+        let was_closed_single = std::mem::take(&mut closed_single);
+        match open {
+            Some('"') if c == '\\' => {
+                escaped = !escaped;
+                continue;
+            }
+            Some(q) if c == q && !escaped => {
+                open = None;
+                closed_single = q == '\'';
+            }
+            None if c == '\'' && was_closed_single => open = Some(c),
+            None if (c == '"' || c == '\'') && scalar_starts => open = Some(c),
+            _ => {}
+        }
+        escaped = false;
+        if open.is_none() && !c.is_whitespace() {
+            scalar_starts = matches!(c, ':' | ',' | '[' | '{' | '-');
+        }
+    }
+    open.is_some()
 }
 
 /// Headers a scenario may not set: the server frames the body and manages
@@ -1535,6 +1574,39 @@ endpoints:
         // An error without one says nothing of placeholders.
         let e = placed("a: \"{{x}}\"\nb: [\n");
         assert!(!e.message.contains("placeholder"), "{e}");
+        // Quoted with text before it, escapes and `''` inside: in quotes.
+        // A quote inside plain text (`it's`) opens none.
+        let e = placed("body: {a: \"CURP \\\" {{x}}\", c: 'it''s {{y}}', d: it's, b: {{z}}}\n");
+        assert!(e.message.ends_with(&hint("{{z}}")), "{e}");
+        // Another error on a line with a quoted placeholder is its own.
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Entry {
+            #[allow(dead_code)]
+            body: Value,
+        }
+        let text = "{body: {msg: \"CURP {{curp}}\"}, latncy: 5ms}\n";
+        let err = serde_yaml_ng::from_str::<Entry>(text).unwrap_err();
+        let e = LoadError::from_yaml_in("f.yaml", text, &err);
+        assert!(e.message.contains("latncy"), "{e}");
+        assert!(!e.message.contains("placeholder"), "{e}");
+    }
+
+    #[test]
+    fn inside_quotes_follows_yaml_quoting_on_a_line() {
+        for (before, inside) in [
+            ("a: ", false),
+            ("a: \"", true),
+            ("a: \"x\" ", false),
+            ("a: \"x \\\" ", true),
+            ("a: 'x'' ", true),
+            ("a: 'x'", false),
+            ("a: it's ", false),
+            ("{a: 'b', c: \"", true),
+            ("- '", true),
+        ] {
+            assert_eq!(super::inside_quotes(before), inside, "{before}");
+        }
     }
 
     #[test]
