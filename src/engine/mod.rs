@@ -332,7 +332,7 @@ impl Engine {
         let mut reply = self.engine_error(
             &defs,
             &ns,
-            began.now,
+            began,
             owner,
             req,
             "payload_too_large",
@@ -375,7 +375,7 @@ impl Engine {
                     .engine_error(
                         defs,
                         &ns,
-                        began.now,
+                        began,
                         Some(provider),
                         req,
                         "method_not_allowed",
@@ -399,7 +399,7 @@ impl Engine {
                     self.engine_error(
                         defs,
                         &ns,
-                        began.now,
+                        began,
                         provider,
                         req,
                         "not_found",
@@ -483,7 +483,7 @@ impl Engine {
                 let reply = self.engine_error(
                     defs,
                     ns,
-                    began.now,
+                    began,
                     Some(target.provider),
                     req,
                     "malformed_body",
@@ -649,7 +649,7 @@ impl Engine {
         &self,
         defs: &Defs,
         ns: &Namespace,
-        now: crate::time::Timestamp,
+        began: Began,
         owner: Option<usize>,
         req: &Request,
         kind: &'static str,
@@ -662,7 +662,10 @@ impl Engine {
             reply.scenario = Some(kind);
             // A number of the namespace's sequence only if a range of
             // latency is drawn from.
-            let rng = || provider::seeded_rng(self.config().seed, &ns.name, ns.next_seq(), kind);
+            let rng = || {
+                let seq = ns.next_seq(began.generation);
+                provider::seeded_rng(self.config().seed, &ns.name, seq, kind)
+            };
             self.error_timing(&mut reply, None, None, req, rng);
             return reply.with_header(SCENARIO_NAME, kind);
         };
@@ -673,10 +676,11 @@ impl Engine {
         // The request's one reading of the clock, as its journal entry's.
         vars.set("scenario", kind)
             .set("message", message)
-            .set_with("now", |out| now.write_mx_rfc3339(out));
+            .set_with("now", |out| began.now.write_mx_rfc3339(out));
         // A number of the namespace's sequence, as a request's: its ids
         // replay with the run.
-        let mut rng = provider::seeded_rng(self.config().seed, &ns.name, ns.next_seq(), kind);
+        let seq = ns.next_seq(began.generation);
+        let mut rng = provider::seeded_rng(self.config().seed, &ns.name, seq, kind);
         module.error_vars(req, &mut rng, &mut vars);
         let mut reply = render(scenario, &vars);
         self.error_timing(&mut reply, Some(pdef), Some(scenario), req, || rng);

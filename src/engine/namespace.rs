@@ -29,7 +29,9 @@ pub struct Namespace {
     pub overrides: Overrides,
     pub counters: Counters,
     pub journal: Journal,
-    /// Numbers the requests, so that ids derived from it replay with `--seed`.
+    /// Numbers the requests, so that ids derived from it replay with
+    /// `--seed`: the count in the low [`SEQ_BITS`], above them the low bits
+    /// of the generation it counts in ([`Namespace::next_seq`]).
     seq: AtomicU64,
     /// Which reset the namespace is at: even between resets, odd during
     /// one. A request reads it first ([`Namespace::begin`]) and stores
@@ -104,9 +106,21 @@ impl Namespace {
         self.generation.load(Ordering::SeqCst) == generation
     }
 
-    /// The next request sequence number (1, 2, …).
-    pub fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::SeqCst) + 1
+    /// The next request sequence number (1, 2, …) of a request that began
+    /// in `generation`. One that began before a reset takes none of the
+    /// numbers after it (the first request after a reset is number 1, as
+    /// in a fresh sandbox): it gets one past the count, with the top bit
+    /// set, which no current request gets (what it stores is dropped).
+    pub fn next_seq(&self, generation: u64) -> u64 {
+        let tag = seq_tag(generation);
+        match self
+            .seq
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+                (v & !SEQ_MASK == tag).then_some(v + 1)
+            }) {
+            Ok(v) => (v & SEQ_MASK) + 1,
+            Err(v) => ((v & SEQ_MASK) + 1) | 1 << 63,
+        }
     }
 
     /// Runs `f` on the module state stored under `key`, creating it on first use.
@@ -147,7 +161,9 @@ impl Namespace {
         // before its clearing or not at all.
         self.generation.fetch_add(1, Ordering::SeqCst);
         let _done = Done(&self.generation);
-        self.seq.store(0, Ordering::SeqCst);
+        // Counted from 0 in the generation the reset ends in.
+        let next = self.generation.load(Ordering::SeqCst) + 1;
+        self.seq.store(seq_tag(next), Ordering::SeqCst);
         self.timers.clear();
         self.journal.restart();
         self.counters.clear();
@@ -155,6 +171,16 @@ impl Namespace {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.clock.reset();
     }
+}
+
+/// Bits of [`Namespace`]'s `seq` that count requests (2^48 of them
+/// between two resets); the bits above hold the generation's low bits.
+const SEQ_BITS: u32 = 48;
+const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+
+/// The generation's part of a `seq` value.
+fn seq_tag(generation: u64) -> u64 {
+    generation << SEQ_BITS
 }
 
 /// When a request began in its namespace ([`Namespace::begin`]).
@@ -373,13 +399,18 @@ mod tests {
         assert!(ns.is_current(before.generation));
         // Requests are numbered from 1, and from 1 again after a reset: a
         // seeded answer is the same in a fresh sandbox and a reset one.
-        assert_eq!((ns.next_seq(), ns.next_seq()), (1, 2));
+        let g = before.generation;
+        assert_eq!((ns.next_seq(g), ns.next_seq(g)), (1, 2));
         ns.reset();
         assert!(!ns.is_current(before.generation));
-        assert_eq!(ns.next_seq(), 1);
+        // A request that began before the reset takes no number of the
+        // new count, and gets none a current one gets.
+        let stale = ns.next_seq(before.generation);
+        assert!(stale > 1 << 48, "{stale}");
         // A request after it begins in the new generation, on the clock
         // as it starts.
         let after = ns.begin();
+        assert_eq!(ns.next_seq(after.generation), 1);
         assert!(ns.is_current(after.generation));
         assert_eq!(
             after.generation % 2,

@@ -112,11 +112,10 @@ impl<'a> Call<'a> {
             credential: None,
             curp: None,
             selected: Selected::Realistic,
-            // After the generation: a number of the sequence before a
-            // reset comes with the generation before it (and what the
-            // request stores is dropped).
+            // Of the request's generation: one that began before a reset
+            // takes no number after it (and what it stores is dropped).
             generation: began.generation,
-            seq: ns.next_seq(),
+            seq: ns.next_seq(began.generation),
             kept: None,
             found: None,
             person: None,
