@@ -2056,6 +2056,27 @@ fn a_path_written_with_a_trailing_slash_is_refused_at_its_line() {
     assert!(err.message.contains("ends with /"), "{err}");
 }
 
+// README, The scenario files: "a path with a query or a fragment (`?`,
+// `#`)" is refused at its line: no request's path holds either.
+#[test]
+fn a_path_written_with_a_query_or_a_fragment_is_refused_at_its_line() {
+    for written in ["/api/curp/bycurp?v=2", "/api/curp/bycurp#top"] {
+        let line = format!("    paths: [\"{written}\"]");
+        let dir = curpv5_dir("path-query", |s| {
+            edit(s, "    paths: [/api/curp/bycurp]", &line)
+        });
+        let _gone = RemovedOnDrop(dir.clone());
+        let err = refused(load(&dir));
+        assert_eq!(err.line, Some(line_of(&dir, &line)), "{err}");
+        assert_eq!(
+            err.field.as_deref(),
+            Some("endpoints.bycurp.paths"),
+            "{err}"
+        );
+        assert!(err.message.contains("a query or a fragment"), "{err}");
+    }
+}
+
 // README, The scenario files: a file saved with a UTF-8 byte-order mark (as
 // Windows editors write it) is read, not taken for a second document.
 #[test]

@@ -38,6 +38,7 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
     }
 
     /// Values held now.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -45,6 +46,7 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
             .sum()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -388,7 +388,7 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// The error kinds the engine answers itself, in the provider's own shape.
-pub const ENGINE_ERRORS: [&str; 4] = [
+const ENGINE_ERRORS: [&str; 4] = [
     "not_found",
     "method_not_allowed",
     "payload_too_large",
@@ -679,10 +679,10 @@ pub fn check_limits(
 }
 
 /// Variables the engine itself fills for every template.
-pub const ENGINE_VARIABLES: [&str; 2] = ["scenario", "now"];
+const ENGINE_VARIABLES: [&str; 2] = ["scenario", "now"];
 
 /// What the engine fills in an `errors:` entry besides [`ENGINE_VARIABLES`].
-pub const ERROR_VARIABLES: [&str; 1] = ["message"];
+const ERROR_VARIABLES: [&str; 1] = ["message"];
 
 /// Parses and validates one provider file.
 pub fn parse_provider(
@@ -783,7 +783,7 @@ pub fn parse_provider(
                     text,
                     p,
                     &format!("endpoints.{id}.paths"),
-                    format!("'{p}' is a path and a query: a path never matches one; scenarios read the query themselves"),
+                    format!("'{p}' holds a query or a fragment ('?' or '#'): a request's path never does; scenarios read the query themselves"),
                 ));
             }
             // matchit holds at most 25 parameters a path (and panics past
@@ -804,7 +804,7 @@ pub fn parse_provider(
         let mut scenarios = IndexMap::new();
         for (name, raw) in ep.scenarios {
             let field = format!("endpoints.{id}.scenarios.{name}");
-            let sc = compile_scenario(file, text, &field, &name, raw, expect, false)?;
+            let sc = compile_scenario(file, text, &field, &name, raw, expect, Entry::Scenario)?;
             scenarios.insert(name, sc);
         }
         for needed in (expect.required)(&id) {
@@ -869,7 +869,7 @@ pub fn parse_provider(
         }
         errors.insert(
             name.clone(),
-            compile_scenario(file, text, &field, &name, raw, expect, true)?,
+            compile_scenario(file, text, &field, &name, raw, expect, Entry::EngineError)?,
         );
     }
     for kind in ENGINE_ERRORS {
@@ -907,9 +907,17 @@ pub fn parse_provider(
     })
 }
 
-/// Compiles one scenario, or with `error` one `errors:` entry (whose
-/// placeholders are the engine's error values and the module's
-/// [`Expect::error_variables`], not the module's scenario values).
+/// What a compiled scenario is: which placeholders it may use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// An endpoint's scenario: the engine's and the module's values.
+    Scenario,
+    /// An `errors:` entry: the engine's error values and the module's
+    /// [`Expect::error_variables`], not the module's scenario values.
+    EngineError,
+}
+
+/// Compiles one scenario or `errors:` entry.
 fn compile_scenario(
     file: &str,
     text: &str,
@@ -917,7 +925,7 @@ fn compile_scenario(
     name: &str,
     raw: RawScenario,
     expect: &Expect<'_>,
-    error: bool,
+    entry: Entry,
 ) -> Result<Scenario, LoadError> {
     if name.is_empty()
         || !name
@@ -1076,7 +1084,7 @@ fn compile_scenario(
             .iter()
             .flat_map(|(k, t)| t.variables().map(move |v| (v, format!("headers.{k}")))),
     );
-    let (module, engine): (&[&str], &[&str]) = if error {
+    let (module, engine): (&[&str], &[&str]) = if entry == Entry::EngineError {
         (expect.error_variables, &ERROR_VARIABLES)
     } else {
         (expect.variables, &[])
@@ -1089,7 +1097,11 @@ fn compile_scenario(
                 .chain(&ENGINE_VARIABLES)
                 .copied()
                 .collect();
-            let here = if error { " in an errors: entry" } else { "" };
+            let here = if entry == Entry::EngineError {
+                " in an errors: entry"
+            } else {
+                ""
+            };
             return Err(LoadError::at(
                 file,
                 text,
@@ -1126,7 +1138,7 @@ fn placeholder_key(v: &Value) -> Option<String> {
 /// the names a user writes, a few KB at most.
 pub fn intern(name: &str) -> &'static str {
     // A set, not a list: a file of thousands of scenarios loads in linear
-    // time.
+    // time. A std mutex: taken only while files load, never awaited in.
     static NAMES: std::sync::Mutex<Option<std::collections::HashSet<&'static str>>> =
         std::sync::Mutex::new(None);
     let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());

@@ -258,7 +258,7 @@ impl Namespaces {
         if name == DEFAULT_NAMESPACE {
             return Ok(NsRef::Borrowed(&self.default));
         }
-        self.get_named(name).map(NsRef::Owned)
+        self.named(name).map(NsRef::Owned)
     }
 
     /// The namespace called `name`, or why it cannot be had.
@@ -284,7 +284,7 @@ impl Namespaces {
         }))
     }
 
-    fn get_named(&self, name: &str) -> Result<Arc<Namespace>, String> {
+    fn named(&self, name: &str) -> Result<Arc<Namespace>, String> {
         check_name(name)?;
         if let Some(ns) = self.map.read().unwrap_or_else(|p| p.into_inner()).get(name) {
             return Ok(ns.clone());

@@ -205,9 +205,11 @@ impl Vars {
         self
     }
 
-    /// The value of `name`, as the template would write it.
+    /// The value of `name`, as the template would write it (the unit
+    /// tests' view of what was set).
+    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<Value> {
-        let slot = self.get_hashed(name_hash(name), name)?;
+        let slot = self.find_hashed(name_hash(name), name)?;
         Some(match self.resolve(slot) {
             Resolved::Str(s) => Value::String(s.to_string()),
             Resolved::Raw(s) => serde_json::from_str(s).unwrap_or(Value::Null),
@@ -216,7 +218,7 @@ impl Vars {
     }
 
     #[inline]
-    fn get_hashed(&self, hash: u64, name: &str) -> Option<&Slot> {
+    fn find_hashed(&self, hash: u64, name: &str) -> Option<&Slot> {
         self.entries
             .iter()
             .rev()
@@ -226,7 +228,7 @@ impl Vars {
 
     #[inline]
     fn lookup(&self, name: &Name) -> Option<Resolved<'_>> {
-        self.get_hashed(name.hash, &name.text)
+        self.find_hashed(name.hash, &name.text)
             .map(|slot| self.resolve(slot))
     }
 
@@ -356,7 +358,7 @@ impl Template {
                 }
             }
         }
-        b.finish_text()
+        b.finish()
     }
 
     /// The placeholder names used, for load-time validation.
@@ -507,10 +509,6 @@ impl Builder {
     fn finish(mut self) -> Template {
         self.flush();
         Template { parts: self.parts }
-    }
-
-    fn finish_text(self) -> Template {
-        self.finish()
     }
 }
 

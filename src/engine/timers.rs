@@ -226,11 +226,13 @@ impl Timers {
     }
 
     /// Tasks waiting for their time.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.inner.lock().queue.len()
     }
 
     /// Tasks started and not yet ended.
+    #[cfg(test)]
     pub fn running(&self) -> usize {
         self.inner.lock().running.len()
     }
