@@ -122,7 +122,7 @@ impl Default for Settings {
 /// The most webhook attempts a file may ask for: with a retry interval of
 /// `0s` every attempt falls due at once, and a clock move runs them all
 /// before it answers.
-pub const MAX_WEBHOOK_ATTEMPTS: u32 = 100;
+const MAX_WEBHOOK_ATTEMPTS: u32 = 100;
 
 impl Settings {
     /// The keys [`Settings::from_map`] reads.
@@ -176,7 +176,11 @@ impl Settings {
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| (1..=MAX_WEBHOOK_ATTEMPTS).contains(n))
-                .ok_or("settings.webhook_attempts: write a whole number from 1 to 100")?;
+                .ok_or_else(|| {
+                    format!(
+                        "settings.webhook_attempts: write a whole number from 1 to {MAX_WEBHOOK_ATTEMPTS}"
+                    )
+                })?;
         }
         if let Some(v) = map.get("webhook_retry_interval") {
             s.webhook_retry_interval = duration("webhook_retry_interval", v)?;
@@ -402,7 +406,7 @@ impl Jobs {
 }
 
 /// The outcome of an attempt whose target has not answered yet.
-pub const SENDING: &str = "sending";
+const SENDING: &str = "sending";
 
 /// Runs `f` on the namespace's jobs, unless the namespace was reset since
 /// `generation` (checked under the state lock, so that a reset cannot slip

@@ -1002,6 +1002,18 @@ async fn the_quota_per_token_is_off_by_default_and_gives_code_4_when_spent() {
         .post("/curp/getEntities", &[], json!({"token": "pruebas"}))
         .await;
     assert_eq!(r.status, 200);
+    // The document's placeholder CURP with a real token is a query like
+    // any other: it spends the quota (then the static data no more).
+    let third = ("authorization", "Bearer third-token");
+    let placeholder = json!({ "curp": "XAXX010101XAXAXA00" });
+    for _ in 0..2 {
+        let r = sb
+            .post("/curp/getData", &[third], placeholder.clone())
+            .await;
+        assert_eq!(r.scenario(), "pruebas", "{}", r.text());
+    }
+    let r = sb.post("/curp/getData", &[third], placeholder).await;
+    assert_error(&r, 4);
     // Visible at /__admin/counters, and reset there; a day does not reset it.
     let counters = sb.admin_get("/__admin/counters").await;
     let mine = counters

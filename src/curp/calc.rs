@@ -22,7 +22,7 @@ pub const SKIPPED_FIRST_NAMES: [&str; 7] = ["MARIA", "MA.", "MA", "M.", "JOSE", 
 
 /// The 81 inconvenient words of Anexo 2 of the Instructivo Normativo: when the
 /// first four letters spell one of them, the second letter becomes X.
-pub const INCONVENIENT_WORDS: [&str; 81] = [
+const INCONVENIENT_WORDS: [&str; 81] = [
     "BACA", "BAKA", "BUEI", "BUEY", "CACA", "CACO", "CAGA", "CAGO", "CAKA", "CAKO", "COGE", "COGI",
     "COJA", "COJE", "COJI", "COJO", "COLA", "CULO", "FALO", "FETO", "GETA", "GUEI", "GUEY", "JETA",
     "JOTO", "KACA", "KACO", "KAGA", "KAGO", "KAKA", "KAKO", "KOGE", "KOGI", "KOJA", "KOJE", "KOJI",

@@ -11,7 +11,7 @@ use crate::time::Date;
 
 /// The most CURPs `random` prints at once; enough for any test data set,
 /// small enough that a typo cannot exhaust memory.
-pub const MAX_RANDOM: usize = 100_000;
+const MAX_RANDOM: usize = 100_000;
 
 #[derive(clap::Subcommand, Clone, Debug, PartialEq, Eq)]
 pub enum CurpCommand {

@@ -29,8 +29,8 @@ pub use catalogs::{Catalogs, LoadError};
 pub use ine::{elector_code, Ine};
 pub use names::Names;
 pub use nss::{nss_check_digit, nss_is_valid};
-pub use person::{random_curp, random_input, synthesize, Person, Registry};
-pub use persona::{InePatch, Persona, RegistryPatch};
+pub use person::{random_curp, Person, Registry};
+pub use persona::{Persona, RegistryPatch};
 pub use rfc::{rfc_check_digit, rfc_homoclave, rfc_is_valid, rfc_letters};
 
 /// The RENAPO codes a CURP may carry in positions 12–13: the 32 federal

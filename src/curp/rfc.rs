@@ -8,7 +8,7 @@ use super::calc::{fold_str, PARTICLES, SKIPPED_FIRST_NAMES};
 
 /// The SAT's inconvenient words (Anexo IV of the RFC instructivo): when the
 /// four letters spell one of them, the last letter becomes X.
-pub const SAT_INCONVENIENT_WORDS: [&str; 41] = [
+const SAT_INCONVENIENT_WORDS: [&str; 41] = [
     "BUEI", "BUEY", "CACA", "CACO", "CAGA", "CAGO", "CAKA", "CAKO", "COGE", "COJA", "COJE", "COJI",
     "COJO", "CULO", "FETO", "GUEY", "JOTO", "KACA", "KACO", "KAGA", "KAGO", "KAKA", "KOGE", "KOJO",
     "KULO", "MAME", "MAMO", "MEAR", "MEAS", "MEON", "MION", "MOCO", "MULA", "PEDA", "PEDO", "PENE",

@@ -820,11 +820,7 @@ fn trimmed(s: String) -> String {
 /// The scenario a persona asks for on this provider.
 fn persona_scenario(defs: &Defs, provider: &str, curp: Option<&str>) -> Option<String> {
     let persona = defs.fixtures.domain.persona(curp?)?;
-    persona
-        .scenarios
-        .get(provider)
-        .or(persona.scenario.as_ref())
-        .cloned()
+    persona.scenario_for(provider).map(str::to_string)
 }
 
 /// Renders a scenario's status, headers and body.

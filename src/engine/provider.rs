@@ -130,6 +130,21 @@ impl<'a> Call<'a> {
         self.ns.counters.hit(key, window, limit, self.now, current)
     }
 
+    /// Counts one hit of the counter `key` names when the provider's limit
+    /// `setting` is on (its file's value, else `default`), and says whether
+    /// the count went over it. The key is only made when the limit is on.
+    pub fn over_limit(
+        &self,
+        (setting, default): (&str, Option<u64>),
+        window: Window,
+        key: impl FnOnce() -> String,
+    ) -> bool {
+        let Some(limit) = self.provider.limit(setting, default) else {
+            return false;
+        };
+        self.hit(&key(), window, Some(limit)) > limit
+    }
+
     /// Keeps what `realistic` looked up for `vars`: the state is read once,
     /// so that the answer chosen and the answer rendered agree even when
     /// another request changes the state in between (an execution pushed
@@ -155,15 +170,10 @@ impl<'a> Call<'a> {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The person behind `curp`: a persona from the fixtures merged over the
-    /// synthetic person, the same on every provider and every run.
-    pub fn person_for(&self, curp: &str) -> Person {
-        (*self.cached_person(curp)).clone()
-    }
-
-    /// The same person, shared: built once per CURP and kept in a bounded
-    /// cache with the fixtures (building one is costly, and suites repeat
-    /// their CURPs).
+    /// The person behind `curp` (a persona from the fixtures merged over the
+    /// synthetic person, the same on every provider and every run), shared:
+    /// built once per CURP and kept in a bounded cache with the fixtures
+    /// (building one is costly, and suites repeat their CURPs).
     pub fn cached_person(&self, curp: &str) -> Arc<Person> {
         self.fixtures
             .people
@@ -225,7 +235,6 @@ pub fn write_hex(rng: &mut impl rand::RngCore, n: usize, out: &mut String) {
 /// A boxed future, for the async hooks of [`Provider`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// One request to an admin route a module owns (`Provider::admin_routes`).
 /// An admin route a module owns.
 pub struct AdminRoute {
     pub method: &'static str,
@@ -252,6 +261,7 @@ impl AdminRoute {
     }
 }
 
+/// One request to an admin route a module owns (`Provider::admin_routes`).
 pub struct AdminCall<'a> {
     pub req: &'a Request,
     /// The matched `(method, pattern)` from [`Provider::admin_routes`].
@@ -282,8 +292,10 @@ impl AdminCall<'_> {
     }
 }
 
-/// A provider module. Every method but the first few has a default, so a
-/// module writes only what its document asks for.
+/// A provider module. A module writes `id`, `yaml`, `endpoints`,
+/// `variables`, `required_scenarios`, `credential`, `realistic` and
+/// `vars`; every other method has a default, so that it writes only what
+/// its document asks for besides.
 pub trait Provider: Send + Sync + 'static {
     /// The id used in YAML, the admin API, the journal and overrides.
     fn id(&self) -> &'static str;

@@ -125,7 +125,7 @@ impl Provider for Accuauth {
     fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
         let api_id = call.credential.as_deref().unwrap_or_default();
         // The gateway limits the request rate before it reads the body.
-        if over(call, REQUESTS_PER_SECOND, Window::Second, || {
+        if call.over_limit(REQUESTS_PER_SECOND, Window::Second, || {
             format!("accuauth:rate:{api_id}")
         }) {
             return "rate_limited".into();
@@ -139,7 +139,7 @@ impl Provider for Accuauth {
         };
         // From here the request reaches the service, and every result code
         // is billable: the quota counts it.
-        if over(call, QUOTA, Window::Forever, || {
+        if call.over_limit(QUOTA, Window::Forever, || {
             format!("accuauth:quota:{api_id}")
         }) {
             return "out_of_quota".into();
@@ -148,7 +148,7 @@ impl Provider for Accuauth {
         let Some(id_number) = id_number.filter(|id| curp::is_loose(id)) else {
             return "invalid_format".into();
         };
-        if over(call, SAME_ID_PER_DAY, Window::Day, || {
+        if call.over_limit(SAME_ID_PER_DAY, Window::Day, || {
             format!("accuauth:same_id:{api_id}:{id_number}")
         }) {
             return "attempts_exceeded".into();
@@ -221,21 +221,6 @@ impl Provider for Accuauth {
 fn write_request_id(rng: &mut SmallRng, out: &mut String) {
     out.push_str("TID");
     write_hex(rng, 32, out);
-}
-
-/// Counts one hit of the counter `key` names when the setting is on, and
-/// says whether the count went over it. The key is only written when the
-/// setting is on.
-fn over(
-    call: &Call<'_>,
-    (setting, default): (&str, Option<u64>),
-    w: Window,
-    key: impl FnOnce() -> String,
-) -> bool {
-    let Some(limit) = call.provider.limit(setting, default) else {
-        return false;
-    };
-    call.hit(&key(), w, Some(limit)) > limit
 }
 
 /// The upper-case name of a RENAPO state code (`VZ` → `VERACRUZ`, `NE` →

@@ -47,8 +47,10 @@ const RFC: &str = "rfc_by_curp";
 const NSS: &str = "nss_by_curp";
 const STATUS: &str = "verification_status";
 
-/// The setting of the per-CURP daily NssByCurp limit.
+/// The setting of the per-CURP daily NssByCurp limit, and its default: the
+/// document's NSS008 comes past two a day.
 const NSS_PER_CURP_PER_DAY: &str = "nss_per_curp_per_day";
+const NSS_PER_CURP_PER_DAY_DEFAULT: u64 = 2;
 
 /// The INE credential models the seed lists.
 const INE_TYPES: [&str; 6] = ["C", "D", "E", "F", "G", "H"];
@@ -379,12 +381,9 @@ fn check_nss(call: &Call<'_>) -> Option<&'static str> {
         Err(answer) => return Some(answer),
     };
     let curp = call.curp.as_deref().unwrap_or_default();
-    if let Some(limit) = call.provider.limit(NSS_PER_CURP_PER_DAY, Some(2)) {
-        let key = format!("async:NssByCurp:{curp}");
-        let n = call.hit(&key, Window::Day, Some(limit));
-        if n > limit {
-            return Some("attempts_exceeded");
-        }
+    let limit = (NSS_PER_CURP_PER_DAY, Some(NSS_PER_CURP_PER_DAY_DEFAULT));
+    if call.over_limit(limit, Window::Day, || format!("async:NssByCurp:{curp}")) {
+        return Some("attempts_exceeded");
     }
     // A person IMSS has not registered (under 16, or a persona without
     // one) is not found at the source, as on the nss provider.
@@ -414,7 +413,7 @@ fn not_issued(verdict: Renapo) -> Option<&'static str> {
 fn success_data(call: &mut Call<'_>, kind: Kind) -> Value {
     match kind {
         Kind::RfcByCurp => json!({"rfc": call.person_or(EXAMPLE_CURP).rfc}),
-        Kind::NssByCurp => json!({"nss": super::nss::stated_nss(&call.person_or(EXAMPLE_CURP))}),
+        Kind::NssByCurp => json!({"nss": super::common::stated_nss(&call.person_or(EXAMPLE_CURP))}),
         Kind::IneNominalList => ine_data(call),
     }
 }
@@ -468,7 +467,7 @@ fn ine_data(call: &Call<'_>) -> Value {
         .map(|_| curp::random_curp(&mut rng, &call.fixtures.domain.names))
         .find(|c| adult(c))
         .unwrap_or_else(|| EXAMPLE_CURP.to_string());
-    let person = call.person_for(&curp);
+    let person = call.cached_person(&curp);
     let ine = &person.ine;
     let (mut issue_year, mut registration_year) = (ine.issue_year, ine.registration_year);
     let (elector_code, cic, issue_number) = if kind == "C" {
@@ -503,7 +502,10 @@ fn ine_data(call: &Call<'_>) -> Value {
             "issueYear": issue_year.to_string(),
             "registrationYear": registration_year.to_string(),
             "ocrNumber": ocr,
-            "expDate": format!("31/12/{}", u32::from(issue_year) + 10),
+            "expDate": format!(
+                "31/12/{}",
+                u32::from(issue_year) + u32::from(curp::ine::VALID_YEARS)
+            ),
         }
     })
 }

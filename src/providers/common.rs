@@ -2,6 +2,22 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::curp::Person;
+
+/// The nss document's example NSS (of `ABCD570805HYNHLC52`).
+const DOCUMENT_NSS: &str = "08189782793";
+
+/// The NSS an answer states for `person`: theirs, or for a success forced
+/// on a person IMSS has not registered, the document's example (whatever
+/// personas a user's fixtures list).
+pub(crate) fn stated_nss(person: &Person) -> &str {
+    if person.nss.is_empty() {
+        DOCUMENT_NSS
+    } else {
+        &person.nss
+    }
+}
+
 /// Lowercase hex SHA-256, appended to `out`.
 pub fn write_sha256_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";

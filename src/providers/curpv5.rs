@@ -129,7 +129,8 @@ impl Provider for Curpv5 {
             .into();
         };
         // RENAPO's pattern covers the date, the state and the letters; a CURP
-        // that fits it but fails the check digit cannot exist in RENAPO.
+        // that fits it but fails the check digit, or states a birth after
+        // 2025, cannot exist in RENAPO.
         match call.fixtures.domain.renapo(curp) {
             Renapo::Found => "success".into(),
             Renapo::NotIssued => "not_found".into(),

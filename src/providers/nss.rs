@@ -19,7 +19,7 @@ use hyper::header::HeaderName;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use crate::curp::{self, Person, Renapo};
+use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider, Selected};
@@ -341,15 +341,12 @@ fn query_outcome(call: &mut Call<'_>) -> Cow<'static, str> {
     if call.config.strict_sandbox {
         return "test_case_not_found".into();
     }
-    if let Some(limit) = call
-        .provider
-        .limit("attempts_per_day", Some(ATTEMPTS_PER_DAY))
-    {
+    let limit = ("attempts_per_day", Some(ATTEMPTS_PER_DAY));
+    if call.over_limit(limit, Window::Day, || {
         let curp = call.curp.as_deref().unwrap_or_default();
-        let n = call.hit(&format!("nss:curp:{curp}"), Window::Day, Some(limit));
-        if n > limit {
-            return "attempts_exceeded".into();
-        }
+        format!("nss:curp:{curp}")
+    }) {
+        return "attempts_exceeded".into();
     }
     // A CURP RENAPO never issued (past Kiban's loose format check: a wrong
     // check digit, an impossible date) is the document's `not_found2`: "not
@@ -431,22 +428,11 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
         .set_with("created_at", |out| created.write_mx_rfc3339(out))
         .set("finished_at", finished)
         .set("duration", work / 1000)
-        .set("nss", stated_nss(&call.person_or(documented_curp)));
+        .set(
+            "nss",
+            super::common::stated_nss(&call.person_or(documented_curp)),
+        );
     call.kept = Some(id);
-}
-
-/// The document's example NSS (of `ABCD570805HYNHLC52`).
-pub(crate) const DOCUMENT_NSS: &str = "08189782793";
-
-/// The NSS an answer states for `person`: theirs, or for a success forced
-/// on a person IMSS has not registered, the document's example (whatever
-/// personas a user's fixtures list).
-pub(crate) fn stated_nss(person: &Person) -> &str {
-    if person.nss.is_empty() {
-        DOCUMENT_NSS
-    } else {
-        &person.nss
-    }
 }
 
 /// A MongoDB ObjectId: 4 bytes of Unix seconds, 8 random bytes (replayable

@@ -161,7 +161,8 @@ impl Blanked {
 
     /// Appends the base64 of the file with `values` in its fields; `false`
     /// (and nothing written) when the values are not one per field, each
-    /// as long as its blank.
+    /// as long as its blank and written in a PDF string as it is (a value
+    /// [`push_string`] would escape or re-encode would make another file).
     pub fn write_base64(&self, values: &[&str], out: &mut String) -> bool {
         use base64::Engine as _;
         let fits = values.len() == self.fields.len()
@@ -169,7 +170,7 @@ impl Blanked {
                 .fields
                 .iter()
                 .zip(values)
-                .all(|(f, v)| v.len() == f.len);
+                .all(|(f, v)| v.len() == f.len && v.bytes().all(plain));
         if !fits {
             return false;
         }
@@ -224,13 +225,18 @@ const WIN_ANSI_HIGH: [(char, u8); 27] = [
 /// range maps to itself (so `Ñ`, `Á`, `É` print), the typographic
 /// characters WinAnsi adds (’, “, –, Œ, €…) to their codes, anything else
 /// becomes `?`, and `(`, `)` and `\` are escaped.
+/// A byte a PDF string holds as it is: printable ASCII but its delimiters
+/// and escape.
+fn plain(b: u8) -> bool {
+    (b' '..=b'~').contains(&b) && !matches!(b, b'(' | b')' | b'\\')
+}
+
 fn push_string(out: &mut Vec<u8>, text: &str) {
     out.reserve(text.len() + 2);
     out.push(b'(');
     // Runs of plain ASCII are copied whole; only what needs a change is
     // looked at one character at a time.
     let bytes = text.as_bytes();
-    let plain = |b: u8| (b' '..=b'~').contains(&b) && !matches!(b, b'(' | b')' | b'\\');
     // Folded without stopping early, so the compiler tests whole vectors.
     if bytes.iter().fold(true, |all, &b| all & plain(b)) {
         out.extend_from_slice(bytes);
@@ -372,6 +378,14 @@ mod tests {
                         !b.write_base64(&[created, code], &mut String::new())
                             || code.len() == created.len()
                     );
+                    // A value the file would hold escaped or re-encoded,
+                    // however long, is refused: the caller builds it whole.
+                    for odd in ["(", ")", "\\", "é", "\n"] {
+                        let value: String = odd.chars().cycle().take(code.len()).collect();
+                        if value.len() == code.len() {
+                            assert!(!b.write_base64(&[&value, created], &mut String::new()));
+                        }
+                    }
                 }
             }
         }

@@ -286,12 +286,11 @@ impl Provider for ValidaCurp {
     }
 
     fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
-        if let Some(limit) = call.provider.limit(QUOTA_SETTING, None) {
-            let token = call.credential.clone().unwrap_or_default();
-            let key = format!("validacurp:quota:{token}");
-            if call.hit(&key, Window::Forever, Some(limit)) > limit {
-                return "out_of_quota".into();
-            }
+        if call.over_limit((QUOTA_SETTING, None), Window::Forever, || {
+            let token = call.credential.as_deref().unwrap_or_default();
+            format!("validacurp:quota:{token}")
+        }) {
+            return "out_of_quota".into();
         }
         match call.endpoint_id() {
             "validateCurpStructure" => match call.curp.as_deref() {
