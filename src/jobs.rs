@@ -804,7 +804,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A verification as its owner reads it: the fields of the documented
 /// status object.
-#[derive(Default)]
 pub struct Found {
     pub id: String,
     pub kind: u8,
@@ -813,14 +812,21 @@ pub struct Found {
     pub warnings: Value,
 }
 
-/// The verification `id`, if this namespace has it, and whether `apikey`
-/// created it (with `None`, whether anyone did: `true`). Not copied for an
-/// apikey that did not create it.
-pub fn find(ns: &Namespace, id: &str, apikey: Option<&str>) -> Option<(Found, bool)> {
+/// A verification looked up by id ([`find`]).
+pub enum Lookup {
+    /// Created by the apikey that asks (or asked for by no apikey).
+    Mine(Found),
+    /// Created by another apikey: nothing of it is copied.
+    Others,
+}
+
+/// The verification `id`, if this namespace has it, as `apikey` may see it
+/// (with `None`, as anyone may).
+pub fn find(ns: &Namespace, id: &str, apikey: Option<&str>) -> Option<Lookup> {
     ns.with_state::<Jobs, _>(STATE, |j| {
         let v = j.verifications.get(id)?;
         if apikey.is_some_and(|k| v.new.apikey != k) {
-            return Some((Found::default(), false));
+            return Some(Lookup::Others);
         }
         let found = Found {
             id: v.new.id.clone(),
@@ -829,7 +835,7 @@ pub fn find(ns: &Namespace, id: &str, apikey: Option<&str>) -> Option<(Found, bo
             verification: v.verification.clone(),
             warnings: json!(v.warnings),
         };
-        Some((found, true))
+        Some(Lookup::Mine(found))
     })
 }
 

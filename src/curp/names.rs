@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::calc::{name_letters, surname_letters};
 use super::catalogs::LoadError;
+use super::Sex;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,15 +105,14 @@ impl Names {
             .unwrap_or_default()
     }
 
-    /// Names that give these letters, from the male list, the female list,
-    /// or both.
-    pub(crate) fn first_names(
-        &self,
-        male: bool,
-        female: bool,
-        initial: char,
-        consonant: char,
-    ) -> Vec<&str> {
+    /// Names that give these letters, from the male list (H), the female
+    /// list (M), or both (X).
+    pub(crate) fn first_names(&self, sex: Sex, initial: char, consonant: char) -> Vec<&str> {
+        let (male, female) = match sex {
+            Sex::H => (true, false),
+            Sex::M => (false, true),
+            Sex::X => (true, true),
+        };
         let mut out = Vec::new();
         if male {
             if let Some(ix) = self.male_by_letters.get(&(initial, consonant)) {
@@ -138,8 +138,9 @@ mod tests {
         assert!(n.male.len() >= 200 && n.female.len() >= 200 && n.surnames.len() >= 300);
         assert!(n.first_surnames('P', 'E', 'X').contains(&"PEÑA"));
         assert!(n.second_surnames('N', 'T').contains(&"NIETO"));
-        assert!(n.first_names(true, false, 'E', 'N').contains(&"ENRIQUE"));
-        assert!(!n.first_names(false, true, 'E', 'N').contains(&"ENRIQUE"));
+        assert!(n.first_names(Sex::H, 'E', 'N').contains(&"ENRIQUE"));
+        assert!(!n.first_names(Sex::M, 'E', 'N').contains(&"ENRIQUE"));
+        assert!(n.first_names(Sex::X, 'E', 'N').contains(&"ENRIQUE"));
         assert!(n.first_surnames('C', 'U', 'R').contains(&"DE LA CRUZ"));
     }
 

@@ -211,17 +211,15 @@ fn choose_names(
             })
     };
 
-    let (male, female) = match sex {
-        Sex::H => (true, false),
-        Sex::M => (false, true),
-        Sex::X => (true, true),
-    };
-    let endings: &[&str] = if female {
-        &["A", "INA", "ELA"]
-    } else {
+    // A made-up name, a second name, ends as the sex's names do (X: as the
+    // female ones).
+    let female = sex != Sex::H;
+    let endings: &[&str] = if !female {
         &["O", "IN", "ELO"]
+    } else {
+        &["A", "INA", "ELA"]
     };
-    let base = pick(rng, &names.first_names(male, female, c3, k16))
+    let base = pick(rng, &names.first_names(sex, c3, k16))
         .map(String::from)
         .unwrap_or_else(|| {
             let v = VOWELS[rng.random_range(0..VOWELS.len())];

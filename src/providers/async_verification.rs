@@ -146,7 +146,10 @@ impl Provider for AsyncVerification {
         let found = call.take_found::<jobs::Found>().or_else(|| {
             id.as_deref()
                 .and_then(|id| jobs::find(call.ns, id, None))
-                .map(|(found, _)| found)
+                .and_then(|lookup| match lookup {
+                    jobs::Lookup::Mine(found) => Some(found),
+                    jobs::Lookup::Others => None,
+                })
         });
         let found = match found {
             Some(found) => found,
@@ -532,8 +535,8 @@ fn check_status(call: &mut Call<'_>) -> &'static str {
     let found = requested_id(call.req).and_then(|id| jobs::find(call.ns, &id, Some(credential)));
     match found {
         None => "unknown_verification",
-        Some((_, false)) => "no_permission",
-        Some((found, true)) => {
+        Some(jobs::Lookup::Others) => "no_permission",
+        Some(jobs::Lookup::Mine(found)) => {
             call.keep_found(found);
             "success"
         }
