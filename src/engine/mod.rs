@@ -265,20 +265,24 @@ impl Engine {
     /// no lock is held while it is read. Nothing changes until
     /// [`Engine::install`].
     pub async fn read_defs(&self) -> Result<Defs, LoadError> {
+        // Numbered as the reading starts, not as it ends: of two reloads at
+        // once, the one that began later (and so read a file changed in
+        // between) is the newer, however long each takes.
+        let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
         let engine = self.clone();
         match tokio::task::spawn_blocking(move || {
             load(&engine.shared.config, &engine.shared.modules)
         })
         .await
         {
-            Ok(read) => read,
+            Ok(read) => read.map(|defs| Defs { generation, ..defs }),
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
 
     /// Puts definitions read by [`Engine::read_defs`] in place, unless a
-    /// reload that read its files later is already in place (two reloads
-    /// at once: the later reading wins). The caller holds
+    /// reload that began reading later is already in place (two reloads at
+    /// once: the later one wins, whichever ends first). The caller holds
     /// [`Engine::hold_defs`] until what the reload changes in the
     /// namespaces is done.
     pub fn install(&self, defs: Defs) {
@@ -660,12 +664,11 @@ impl Engine {
         else {
             let mut reply = Reply::sandbox_error(fallback, message);
             reply.scenario = Some(kind);
-            // A number of the namespace's sequence only if a range of
-            // latency is drawn from.
-            let rng = || {
-                let seq = ns.next_seq(began.generation);
-                provider::seeded_rng(self.config().seed, &ns.name, seq, kind)
-            };
+            // A number of the namespace's sequence, as every request takes
+            // one: what a later request draws does not hang on whether this
+            // one drew a latency.
+            let seq = ns.next_seq(began.generation);
+            let rng = || provider::seeded_rng(self.config().seed, &ns.name, seq, kind);
             self.error_timing(&mut reply, None, None, req, rng);
             return reply.with_header(SCENARIO_NAME, kind);
         };
@@ -1182,6 +1185,34 @@ mod tests {
     use crate::config::Config;
     use crate::request::Request;
 
+    /// Every request takes a number of the sequence, the sandbox's own 404
+    /// too, whether or not it draws a latency: the ids of the requests
+    /// after it do not hang on it.
+    #[test]
+    fn a_sandbox_404_takes_a_number_with_or_without_a_latency() {
+        let nss_id_after_a_404 = |latency: Option<&str>| {
+            let engine = Engine::new(Config::default(), crate::providers::all()).unwrap();
+            let mut headers = HeaderMap::new();
+            if let Some(l) = latency {
+                headers.insert(LATENCY_HEADER, l.parse().unwrap());
+            }
+            let uri = "/nowhere".parse().unwrap();
+            let r = engine.handle(&Request::new(Method::GET, &uri, headers, Bytes::new()));
+            assert_eq!(r.status, 404);
+            let mut headers = HeaderMap::new();
+            headers.insert("x-api-key", "k".parse().unwrap());
+            headers.insert("content-type", "application/json".parse().unwrap());
+            let uri = "/api/v1/imss/nss".parse().unwrap();
+            let body = Bytes::from(r#"{"curp":"PXNE660720HMCXTN06"}"#);
+            let r = engine.handle(&Request::new(Method::POST, &uri, headers, body));
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            body["id"].as_str().unwrap().to_string()
+        };
+        let plain = nss_id_after_a_404(None);
+        assert_eq!(nss_id_after_a_404(Some("1ms")), plain);
+        assert_eq!(nss_id_after_a_404(Some("0ms..2ms")), plain);
+    }
+
     /// A range of latency is drawn from the request's seeded generator: the
     /// same run (seed, namespace, requests) waits the same delays, another
     /// seed others. On a provider's answer and on the sandbox's own 404.
@@ -1219,8 +1250,32 @@ mod tests {
         }
     }
 
-    /// Two reloads at once: the one that read its files later stays, in
-    /// whichever order they are put in place.
+    /// Two reloads at once: the one that began later stays, whichever ends
+    /// first and in whichever order they are put in place. A reading is
+    /// numbered as it starts (at its first poll), not as it ends: one that
+    /// began before a file changed and ended after a later reload read the
+    /// new file is the older.
+    #[tokio::test]
+    async fn a_reload_begun_earlier_does_not_replace_one_begun_later() {
+        let engine = Engine::new(Default::default(), crate::providers::all()).unwrap();
+        let mut earlier = Box::pin(engine.read_defs());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let first = std::future::Future::poll(earlier.as_mut(), &mut cx);
+        let later = engine.read_defs().await.unwrap();
+        let earlier = match first {
+            std::task::Poll::Ready(read) => read,
+            std::task::Poll::Pending => earlier.await,
+        }
+        .unwrap();
+        let later_generation = later.generation;
+        assert!(earlier.generation < later_generation);
+        engine.install(later);
+        engine.install(earlier);
+        assert_eq!(engine.defs().generation, later_generation);
+    }
+
+    /// Two reloads one after the other: the second stays, in whichever
+    /// order they are put in place.
     #[tokio::test]
     async fn a_reload_read_earlier_does_not_replace_one_read_later() {
         let engine = Engine::new(Default::default(), crate::providers::all()).unwrap();
