@@ -85,7 +85,7 @@ impl LoadError {
             let l = text.lines().nth(line.checked_sub(1)?)?;
             let (at, _) = l
                 .match_indices("{{")
-                .find(|(at, _)| !inside_quotes(&l[..*at]))?;
+                .find(|(at, _)| !in_quotes_or_comment(&l[..*at]))?;
             let name = &l[at..];
             Some(match name.find("}}") {
                 Some(end) if end <= 64 => name[..end + 2].to_string(),
@@ -138,17 +138,22 @@ impl LoadError {
     }
 }
 
-/// Whether text that ends with `before` is inside a quoted YAML scalar on
-/// its line. A quote opens one only where a scalar starts (the line's
-/// start, or after `:`, `,`, `[`, `{`, `-` and spaces): elsewhere, as in
-/// `it's`, it is text. Inside double quotes `\"` is no end; inside single
-/// quotes `''` ends and opens again, which comes to the same.
-fn inside_quotes(before: &str) -> bool {
+/// Whether text that ends with `before` is inside a quoted YAML scalar or
+/// a comment on its line. A quote opens a scalar only where one starts (the
+/// line's start, after `:`, `,`, `[`, `{`, `-` and spaces, or after a tag
+/// or an anchor: `!!str "…"`, `&a '…'`): elsewhere, as in `it's`, it is
+/// text. Inside double quotes `\"` is no end; inside single quotes `''`
+/// ends and opens again, which comes to the same. A `#` after a space, or
+/// at the line's start, begins a comment.
+fn in_quotes_or_comment(before: &str) -> bool {
     let mut open: Option<char> = None;
     let mut escaped = false;
     let mut scalar_starts = true;
     // The last character closed single quotes: a `'` now is `''`.
     let mut closed_single = false;
+    // Inside a tag or an anchor, after which a scalar starts.
+    let mut property = false;
+    let mut after_space = true;
     for c in before.chars() {
         let was_closed_single = std::mem::take(&mut closed_single);
         match open {
@@ -162,12 +167,22 @@ fn inside_quotes(before: &str) -> bool {
             }
             None if c == '\'' && was_closed_single => open = Some(c),
             None if (c == '"' || c == '\'') && scalar_starts => open = Some(c),
+            None if c == '#' && after_space => return true,
             _ => {}
         }
         escaped = false;
-        if open.is_none() && !c.is_whitespace() {
-            scalar_starts = matches!(c, ':' | ',' | '[' | '{' | '-');
+        if open.is_none() {
+            if c.is_whitespace() {
+                if std::mem::take(&mut property) {
+                    scalar_starts = true;
+                }
+            } else if scalar_starts && (c == '!' || c == '&') {
+                (property, scalar_starts) = (true, false);
+            } else if !property {
+                scalar_starts = matches!(c, ':' | ',' | '[' | '{' | '-');
+            }
         }
+        after_space = c.is_whitespace();
     }
     open.is_some()
 }
@@ -1590,6 +1605,9 @@ endpoints:
         // A quote inside plain text (`it's`) opens none.
         let e = placed("body: {a: \"CURP \\\" {{x}}\", c: 'it''s {{y}}', d: it's, b: {{z}}}\n");
         assert!(e.message.ends_with(&hint("{{z}}")), "{e}");
+        // Quoted after a tag or an anchor; one in a comment is no value.
+        let e = placed("body: {a: !!str \"{{x}}\", c: &k '{{w}}', b: {{y}}} # {{v}}\n");
+        assert!(e.message.ends_with(&hint("{{y}}")), "{e}");
         // Another error on a line with a quoted placeholder is its own.
         #[derive(Debug, Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -1605,7 +1623,7 @@ endpoints:
     }
 
     #[test]
-    fn inside_quotes_follows_yaml_quoting_on_a_line() {
+    fn in_quotes_or_comment_follows_yaml_quoting_on_a_line() {
         for (before, inside) in [
             ("a: ", false),
             ("a: \"", true),
@@ -1616,8 +1634,15 @@ endpoints:
             ("a: it's ", false),
             ("{a: 'b', c: \"", true),
             ("- '", true),
+            ("a: !!str \"", true),
+            ("a: &x '", true),
+            ("a: !!str x\"", false),
+            ("a: x # note ", true),
+            ("# note ", true),
+            ("a: x#y ", false),
+            ("a: \"#\" ", false),
         ] {
-            assert_eq!(super::inside_quotes(before), inside, "{before}");
+            assert_eq!(super::in_quotes_or_comment(before), inside, "{before}");
         }
     }
 
