@@ -179,14 +179,7 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
     if let Some(problem) = twice_in_query(req) {
         return error(StatusCode::BAD_REQUEST, &problem);
     }
-    // One trailing slash is forgiven, as on provider routes, but not on a
-    // DELETE: `overrides/` is an override id left empty, not a request to
-    // clear them all.
-    let path = if req.method == Method::DELETE {
-        req.path.as_str()
-    } else {
-        crate::router::without_trailing_slash(&req.path)
-    };
+    let path = path_for(req.method.as_str(), &req.path);
     // HEAD is GET without the body (hyper writes none), as on provider routes.
     let method = if req.method == Method::HEAD {
         &Method::GET
@@ -201,7 +194,7 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
         if let Some(reply) = handle_module(engine, req, method, path).await {
             return reply;
         }
-        return unrouted(engine, req, path);
+        return unrouted(engine, req);
     };
     let route = *found.value;
     let filters = if route == Route::Requests {
@@ -259,15 +252,33 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
     }
 }
 
+/// The path a request of `method` to `raw` is routed by. One trailing
+/// slash is forgiven, as on provider routes, but not on a DELETE:
+/// `overrides/` is an override id left empty, not a request to clear them
+/// all (and a 405 offers a method only where it would be routed).
+fn path_for<'a>(method: &str, raw: &'a str) -> &'a str {
+    if method == "DELETE" {
+        raw
+    } else {
+        crate::router::without_trailing_slash(raw)
+    }
+}
+
 /// The 404 for a path no admin route has, or the 405 (with `Allow`) for
 /// a method the path's routes do not take.
-fn unrouted(engine: &Engine, req: &Request, path: &str) -> Reply {
+fn unrouted(engine: &Engine, req: &Request) -> Reply {
+    let raw = req.path.as_str();
+    // A method is offered where it would be routed to the same path as
+    // this request's: a GET of `overrides/5/` is not offered a DELETE,
+    // which takes no trailing slash.
+    let path = path_for(req.method.as_str(), raw);
+    let routed = |method: &str| (path_for(method, raw) == path).then_some(path);
     let mut allow: Vec<&str> = routers()
         .iter()
-        .filter(|(_, r)| r.at(path).is_ok())
+        .filter(|(m, r)| routed(m.as_str()).is_some_and(|p| r.at(p).is_ok()))
         .map(|(m, _)| m.as_str())
         .collect();
-    allow.extend(module_methods(engine, path));
+    allow.extend(module_methods(engine, routed));
     if allow.contains(&"GET") {
         allow.push("HEAD");
     }
@@ -286,7 +297,7 @@ fn unrouted(engine: &Engine, req: &Request, path: &str) -> Reply {
         &format!(
             "method {} is not allowed on {}; allowed: {}",
             quoted(req.method.as_str()),
-            quoted(path),
+            quoted(raw),
             allow.join(", ")
         ),
     )
@@ -455,12 +466,19 @@ async fn handle_module(
     Some(modules[index].admin(call).await)
 }
 
-/// Methods under which a module's admin route matches `path` (for 405).
-fn module_methods(engine: &Engine, path: &str) -> Vec<&'static str> {
+/// Methods under which a module's admin route matches the path `routed`
+/// gives for that method, if any (for 405).
+fn module_methods<'a>(
+    engine: &Engine,
+    routed: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<&'static str> {
     let mut out = Vec::new();
     for m in engine.modules() {
         for route in m.admin_routes() {
             let method = route.method;
+            let Some(path) = routed(method) else {
+                continue;
+            };
             if !out.contains(&method) && module_router(m.admin_routes(), method).at(path).is_ok() {
                 out.push(method);
             }

@@ -66,6 +66,11 @@ async fn health() {
     // routes.
     assert_eq!(sb.get("/__admin/health/", &[]).await.status, 200);
     assert_eq!(sb.get("/__admin/health//", &[]).await.status, 404);
+    // A DELETE takes none: `overrides/5/` is no route for it, so a GET
+    // there is a 404, not a 405 offering a DELETE that would be a 404 too.
+    assert_eq!(sb.get("/__admin/overrides/5", &[]).await.status, 405);
+    let r = sb.get("/__admin/overrides/5/", &[]).await;
+    assert_eq!(r.status, 404, "{:?} {}", r.headers.get("allow"), r.text());
 }
 
 #[tokio::test]
