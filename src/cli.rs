@@ -159,9 +159,10 @@ impl ServeArgs {
             ));
         }
         let header_timeout = dur("header-timeout", &self.header_timeout)?;
-        if header_timeout.is_zero() {
+        // The watch counts whole milliseconds: less would be 0.
+        if header_timeout < Duration::from_millis(1) {
             return Err(
-                "--header-timeout: must be more than 0 (every client would be cut off at once)"
+                "--header-timeout: must be 1ms or more (every client would be cut off at once)"
                     .into(),
             );
         }

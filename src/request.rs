@@ -168,6 +168,7 @@ impl Request {
                     _ if value.is_empty() => {}
                     None => first = Some(value),
                     Some(f) if f != value => {
+                        let (f, value) = (crate::engine::quoted(f), crate::engine::quoted(value));
                         return Some(format!(
                             "{name}: sent twice, as '{f}' and as '{value}': send one"
                         ));

@@ -227,7 +227,10 @@ impl Timestamp {
     /// Parses RFC 3339 (`2024-01-02T03:04:05Z`, `…05.123-06:00`). A date alone
     /// (`2024-01-02`) means its midnight in the providers' offset.
     pub fn parse_rfc3339(s: &str) -> Result<Timestamp, String> {
-        let bad = || format!("'{s}' is not an RFC 3339 time such as 2024-01-02T09:30:00-06:00");
+        let bad = || {
+            let s = crate::engine::quoted(s);
+            format!("'{s}' is not an RFC 3339 time such as 2024-01-02T09:30:00-06:00")
+        };
         let s = s.trim();
         if s.len() == 10 {
             let date = Date::parse_iso(s).ok_or_else(bad)?;
@@ -298,7 +301,10 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// and the units `us` (or `µs`) and `min` (the README lists them all).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let bad = || format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h or 1d");
+    let bad = || {
+        let s = crate::engine::quoted(s);
+        format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h or 1d")
+    };
     if t == "0" {
         return Ok(Duration::ZERO);
     }

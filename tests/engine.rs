@@ -1705,11 +1705,16 @@ fn serve_refuses_flags_it_could_not_honour() {
         ),
         (
             &["serve", "--port", "0", "--header-timeout", "0s"][..],
-            "--header-timeout: must be more than 0",
+            "--header-timeout: must be 1ms or more",
         ),
         (
             &["serve", "--port", "0", "--header-timeout", "0"][..],
-            "--header-timeout: must be more than 0 (every client would be cut off at once)",
+            "--header-timeout: must be 1ms or more (every client would be cut off at once)",
+        ),
+        (
+            // The watch counts whole milliseconds: this would be 0.
+            &["serve", "--port", "0", "--header-timeout", "500us"][..],
+            "--header-timeout: must be 1ms or more",
         ),
         (
             &["serve", "--port", "0", "--latency", "fast"][..],

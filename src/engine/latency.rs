@@ -66,6 +66,7 @@ impl FromStr for Latency {
     fn from_str(s: &str) -> Result<Latency, String> {
         let t = s.trim();
         let bad = |why: String| {
+            let s = super::quoted(s);
             format!("latency '{s}': {why}; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)")
         };
         let check = |d: Duration| {
@@ -158,7 +159,8 @@ impl FromStr for Fault {
             "empty_response" => Ok(Fault::EmptyResponse),
             "malformed_body" => Ok(Fault::MalformedBody),
             other => Err(format!(
-                "unknown fault '{other}'; valid faults: {}",
+                "unknown fault '{}'; valid faults: {}",
+                super::quoted(other),
                 Fault::NAMES.join(", ")
             )),
         }

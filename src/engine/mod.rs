@@ -535,7 +535,8 @@ impl Engine {
             if ep.scenario(name).is_none() {
                 let valid: Vec<&str> = ep.scenarios.keys().map(String::as_str).collect();
                 let message = format!(
-                    "unknown scenario '{name}' for {} {} {}; valid scenarios: {}",
+                    "unknown scenario '{}' for {} {} {}; valid scenarios: {}",
+                    quoted(name),
                     pdef.id,
                     ep.methods.first().map(Method::as_str).unwrap_or(""),
                     ep.path(),
@@ -775,8 +776,9 @@ impl Engine {
     }
 }
 
-/// What an error message repeats of the request (its method, its path):
-/// the first 256 bytes, so that a 64 KB path is not sent back whole.
+/// What an error message repeats of the request (its method, its path, a
+/// header's value, a name it gave): the first 256 bytes, so that a 64 KB
+/// path or a 400 KB header is not sent back whole.
 pub(crate) fn quoted(s: &str) -> std::borrow::Cow<'_, str> {
     const MAX: usize = 256;
     if s.len() <= MAX {

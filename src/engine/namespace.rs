@@ -353,6 +353,7 @@ fn check_name(name: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
+        let name = super::quoted(name);
         Err(format!(
             "namespace '{name}' is not valid: use 1 to 64 letters, digits, '-', '_' or '.'"
         ))

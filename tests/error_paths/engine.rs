@@ -18,6 +18,46 @@ fn error_of(v: &Value) -> String {
 
 // --- admin API ---------------------------------------------------------------
 
+// An error repeats what the request sent (a sandbox header's value, a
+// namespace) cut at 256 bytes, as it does a path: a 16 KB header comes
+// back as its first 256 bytes and its length, not whole.
+#[tokio::test]
+async fn a_sandbox_headers_long_value_is_cut_in_the_error_that_repeats_it() {
+    let sb = Sandbox::start().await;
+    let long = "z".repeat(16 * 1024);
+    let body = json!({ "curp": CURP });
+    for (header, value) in [
+        ("x-sandbox-namespace", long.clone()),
+        ("x-sandbox-scenario", long.clone()),
+        ("x-sandbox-latency", long.clone()),
+        ("x-sandbox-fault", long.clone()),
+    ] {
+        let r = sb
+            .post(BYCURP, &[("apikey", "k"), (header, &value)], body.clone())
+            .await;
+        assert_eq!(r.status, 400, "{header}: {}", r.text());
+        let text = r.text();
+        assert!(text.len() < 2048, "{header}: {} bytes", text.len());
+        assert!(text.contains("(16384 bytes)"), "{header}: {text}");
+    }
+    // A header sent twice with two long values: each is cut.
+    let r = sb
+        .send(
+            "POST",
+            BYCURP,
+            &[
+                ("apikey", "k"),
+                ("content-type", "application/json"),
+                ("x-sandbox-scenario", &long),
+                ("x-sandbox-scenario", &"y".repeat(16 * 1024)),
+            ],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().len() < 2048, "{} bytes", r.text().len());
+}
+
 // README, Admin API: `POST /__admin/overrides` takes `path`, "any of an
 // endpoint's paths"; "bad input gets 400 `{"error": "…"}`". A path the
 // provider does not have is refused, the error listing its paths, and
