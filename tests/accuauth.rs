@@ -511,9 +511,21 @@ async fn credentials_need_both_headers() {
     }
     // Auth comes first, even before a forced scenario.
     let r = sb
-        .post(PATH, &[ID, ("X-Sandbox-Scenario", "success")], body)
+        .post(PATH, &[ID, ("X-Sandbox-Scenario", "success")], body.clone())
         .await;
     assert_error(&r, 401, "UNAUTHORIZED");
+    // README, "Auth comes first": a sandbox header the sandbox refuses is
+    // refused before it, the test's own mistake said first.
+    for (header, value) in [
+        ("X-Sandbox-Scenario", "bogus"),
+        ("X-Sandbox-Latency", "fast"),
+        ("X-Sandbox-Fault", "nope"),
+        ("X-Sandbox-Namespace", "a b"),
+    ] {
+        let r = sb.post(PATH, &[ID, (header, value)], body.clone()).await;
+        assert_eq!(r.status, 400, "{header}: {}", r.text());
+        assert_eq!(r.scenario(), "sandbox_error", "{header}");
+    }
 }
 
 #[tokio::test]
