@@ -35,9 +35,13 @@ pub fn nss_is_valid(s: &str) -> bool {
         && nss_check_digit(&s[..10]).is_some_and(|d| s.ends_with(d))
 }
 
+/// The year IMSS was founded: no NSS was issued before it.
+const IMSS_FIRST_YEAR: i32 = 1943;
+
 /// A plausible NSS for someone born in `birth_year`, registered with IMSS
-/// between 16 and 24 years of age (never after `latest_year`); empty for
-/// someone not yet 16 in `latest_year`, whom IMSS has not registered.
+/// between 16 and 24 years of age, or in `IMSS_FIRST_YEAR` if that age came
+/// before it (never after `latest_year`); empty for someone not yet 16 in
+/// `latest_year`, whom IMSS has not registered.
 pub(crate) fn generate(rng: &mut impl Rng, birth_year: i32, latest_year: i32) -> String {
     // Drawn for everyone: the draws that follow (the INE data) do not
     // depend on the age.
@@ -47,7 +51,7 @@ pub(crate) fn generate(rng: &mut impl Rng, birth_year: i32, latest_year: i32) ->
     if birth_year + 16 > latest_year {
         return String::new();
     }
-    let registered = (birth_year + age).min(latest_year);
+    let registered = (birth_year + age).max(IMSS_FIRST_YEAR).min(latest_year);
     let first10 = format!(
         "{subdelegation:02}{:02}{:02}{sequence:04}",
         registered.rem_euclid(100),
@@ -76,7 +80,7 @@ mod tests {
     #[test]
     fn generated_years_agree_with_the_birth_year() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for birth in [1940, 1966, 1999, 2005, 2009] {
+        for birth in [1900, 1905, 1919, 1940, 1966, 1999, 2005, 2009] {
             let nss = generate(&mut rng, birth, 2025);
             assert!(nss_is_valid(&nss), "{nss}");
             assert_eq!(nss[4..6], format!("{:02}", birth % 100));
@@ -87,7 +91,9 @@ mod tests {
                 birth - birth % 100 + 100 + reg
             };
             assert!((birth + 16..=2025).contains(&reg_full), "{nss}");
-            assert!(reg_full <= birth + 24, "{nss}");
+            // Registered by 24, or when IMSS began if that was later.
+            assert!(reg_full >= IMSS_FIRST_YEAR, "{nss}");
+            assert!(reg_full <= (birth + 24).max(IMSS_FIRST_YEAR), "{nss}");
         }
         // Not yet 16 in 2025: not registered.
         for birth in [2010, 2020, 2024, 2030] {
