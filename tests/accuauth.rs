@@ -174,6 +174,45 @@ async fn success_has_the_documented_shape_and_order() {
     assert!(digits.bytes().all(|c| c.is_ascii_digit()));
 }
 
+// Seed 002's example answer (its CURP and surnames masked: `RAZR81101x…`,
+// `RAXXX`, `ZAPAXX`): README "The people behind the CURPs" names
+// RAZR811011HVZMPB01 its persona, and "Decisions": a scenario forced
+// without a usable CURP renders the provider's documented example.
+#[tokio::test]
+async fn the_documents_example_person_answers_the_documents_example() {
+    let sb = Sandbox::start().await;
+    let example = json!({
+        "entidadRegistro": "VERACRUZ",
+        "tomo": "",
+        "claveMunicipioRegistro": "108",
+        "anioReg": "1983",
+        "claveEntidadRegistro": "30",
+        "foja": "",
+        "numActa": "03382",
+        "libro": "",
+        "municipioRegistro": "MINATITLÁN"
+    });
+    let by_curp = check(&sb, "RAZR811011HVZMPB01").await;
+    let mut h = CREDS.to_vec();
+    h.push(("X-Sandbox-Scenario", "success"));
+    let forced_without_curp = sb.post(PATH, &h, json!({})).await;
+    for r in [by_curp, forced_without_curp] {
+        assert_eq!(r.status, 200, "{}", r.text());
+        let res = &r.json()["result"];
+        assert_eq!(res["curp"], "RAZR811011HVZMPB01");
+        assert_eq!(res["nombre"], "ROBERTO ALONSO");
+        assert!(res["apellidoPaterno"].as_str().unwrap().starts_with("RA"));
+        assert!(res["apellidoMaterno"].as_str().unwrap().starts_with("ZAPA"));
+        assert_eq!(res["sexo"], "HOMBRE");
+        assert_eq!(res["fechaNacimiento"], "11/10/1981");
+        assert_eq!(res["paisNacimiento"], "MEXICO");
+        assert_eq!(res["estadoNacimiento"], "VERACRUZ");
+        assert_eq!(res["docProbatorio"], 1);
+        assert_eq!(res["datosDocProbatorio"], example);
+        assert_eq!(res["estatusCurp"], "RCN");
+    }
+}
+
 #[tokio::test]
 async fn synthetic_person_and_every_field_is_filled() {
     let sb = Sandbox::start().await;

@@ -22,9 +22,11 @@ use mxid_sandbox::curp::is_loose;
 
 const JSON_TYPE: &str = "application/json; charset=utf-8";
 const BOUNDARY: &str = "mxidEchoBoundary7MA4YWxkTrZu0gW";
-/// The CURP curpv5, accuauth and validacurp render a forced scenario with
-/// when the request has no usable one.
+/// The CURP curpv5 and validacurp render a forced scenario with when the
+/// request has no usable one.
 const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
+/// accuauth's: the persona of its document's example (a masked CURP).
+const ACCUAUTH_EXAMPLE_CURP: &str = "RAZR811011HVZMPB01";
 /// What a forced `success` on the status route states without a stored
 /// verification or a usable id.
 const ZERO_ID: &str = "00000000-0000-4000-8000-000000000000";
@@ -220,7 +222,7 @@ struct Case {
 fn curp_echo(provider: &str, path: &str) -> Option<(&'static str, Option<&'static str>)> {
     match (provider, path) {
         ("curpv5", _) => Some(("/curp", Some(EXAMPLE_CURP))),
-        ("accuauth", _) => Some(("/result/curp", Some(EXAMPLE_CURP))),
+        ("accuauth", _) => Some(("/result/curp", Some(ACCUAUTH_EXAMPLE_CURP))),
         ("validacurp", "/curp/getData") => Some(("/response/Applicant/CURP", Some(EXAMPLE_CURP))),
         ("nss", "/api/v1/imss/nss") => Some(("/request/curp", None)),
         _ => None,

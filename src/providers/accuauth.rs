@@ -32,8 +32,9 @@ pub struct Accuauth {
     pdfs: PdfCache,
 }
 
-/// The CURP a scenario renders with when the request has no usable one.
-const EXAMPLE_CURP: &str = "PXNE660720HMCXTN06";
+/// The CURP a scenario renders with when the request has no usable one:
+/// the persona of the document's example (which masks its CURP).
+const EXAMPLE_CURP: &str = "RAZR811011HVZMPB01";
 
 /// The API ID header; the API secret header must come with it.
 const API_ID: HeaderName = HeaderName::from_static("x-df-api-id");
