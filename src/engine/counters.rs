@@ -71,8 +71,9 @@ const PRUNE_AT: usize = 65_536;
 /// Counters kept at most. More than half of it live in one window is a
 /// flood, not a test suite (a fresh API ID per request, or the clock frozen
 /// so that nothing passes): when the map is full, the passed windows go
-/// first, then the counters hit once (the furthest from any limit), then
-/// any, down to half, so that memory stays bounded and pruning rare.
+/// first, then the oldest counters hit once (the furthest from any limit),
+/// then the oldest of any, down to half, so that memory stays bounded and
+/// pruning rare.
 const MAX_KEYS: usize = 2 * PRUNE_AT;
 
 impl Counters {
@@ -104,13 +105,14 @@ impl Counters {
                 let current = c.window.slot(now);
                 c.slot >= current || c.before.0 >= current
             });
-            if map.by_key.len() > MAX_KEYS / 2 {
-                map.by_key.retain(|_, c| c.count > 1);
-                let mut room = MAX_KEYS / 2;
-                map.by_key.retain(|_, _| {
-                    let keep = room > 0;
-                    room = room.saturating_sub(1);
-                    keep
+            // Down to half: the oldest counters hit once first, then the
+            // oldest of any.
+            let mut excess = map.by_key.len().saturating_sub(MAX_KEYS / 2);
+            for once in [true, false] {
+                map.by_key.retain(|_, c| {
+                    let drop = excess > 0 && (c.count <= 1 || !once);
+                    excess -= usize::from(drop);
+                    !drop
                 });
             }
             // Still full of live counters: wait for twice as many, up to
@@ -335,6 +337,26 @@ mod tests {
                 3
             );
         }
+    }
+
+    #[test]
+    fn a_flood_of_keys_hit_once_keeps_the_newest_half() {
+        let c = Counters::default();
+        let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
+        c.hit("twice", Window::Forever, None, t, || true);
+        c.hit("twice", Window::Forever, None, t, || true);
+        for i in 0..MAX_KEYS {
+            c.hit(&format!("once{i}"), Window::Forever, None, t, || true);
+        }
+        let map = c.map.lock().unwrap();
+        // The bound was reached with the last key: half of it was kept
+        // (the counter hit twice and the newest hit once), then that key.
+        assert_eq!(map.by_key.len(), MAX_KEYS / 2 + 1);
+        assert!(map.by_key.contains_key("twice"));
+        let oldest_kept = MAX_KEYS - 1 - (MAX_KEYS / 2 - 1);
+        assert!(!map.by_key.contains_key(&format!("once{}", oldest_kept - 1)));
+        assert!(map.by_key.contains_key(&format!("once{oldest_kept}")));
+        assert!(map.by_key.contains_key(&format!("once{}", MAX_KEYS - 1)));
     }
 
     #[test]
