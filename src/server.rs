@@ -281,7 +281,7 @@ async fn refuse(mut stream: TcpStream) {
             return refuse_http2(stream).await;
         }
         let head = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
             REFUSAL.len()
         );
         let _ = stream.write_all(head.as_bytes()).await;
@@ -306,7 +306,10 @@ async fn refuse_http2(stream: TcpStream) {
         async {
             Response::builder()
                 .status(hyper::StatusCode::SERVICE_UNAVAILABLE)
-                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .header(
+                    hyper::header::CONTENT_TYPE,
+                    "application/json; charset=utf-8",
+                )
                 .header(hyper::header::RETRY_AFTER, "1")
                 .body(Full::new(Bytes::from_static(REFUSAL.as_bytes())))
         }

@@ -307,6 +307,11 @@ async fn the_connection_over_the_cap_gets_503_and_is_closed() {
     );
     assert!(head.contains("connection: close"), "{head}");
     assert!(head.contains("retry-after: 1"), "{head}");
+    // As every JSON answer of the sandbox (README, "The scenario files").
+    assert!(
+        head.contains("content-type: application/json; charset=utf-8\r\n"),
+        "{head}"
+    );
     let body: Value = serde_json::from_str(body).unwrap();
     assert_eq!(
         body,
@@ -367,6 +372,10 @@ async fn an_http2_client_over_the_connection_cap_gets_the_503_and_is_closed() {
     .unwrap_or_else(|e| panic!("no 503 over HTTP/2: {}", h2_failure(&e)));
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
     let body = res.into_body().collect().await.unwrap().to_bytes();
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(
