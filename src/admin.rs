@@ -326,12 +326,8 @@ async fn handle_set_clock(
     if !ns.clock.apply(change) {
         return error(StatusCode::BAD_REQUEST, CLOCK_RANGE);
     }
-    let moving = ns.clone();
-    let _ = tokio::spawn(async move {
-        let _hold = hold;
-        moving.timers.run_due().await;
-    })
-    .await;
+    let until = ns.clock.now();
+    let _ = tokio::spawn(async move { hold.run_due(until).await }).await;
     clock_json(&ns)
 }
 

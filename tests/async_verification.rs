@@ -2951,6 +2951,64 @@ fn advance_in_background(sb: &Sandbox, by: &str) -> tokio::task::JoinHandle<(u16
     })
 }
 
+// README, Decisions (async): `POST /__admin/clock` answers once the tasks
+// the move made due have run; "What requests schedule while the move runs
+// (a verification created meanwhile, its first step due at once on a
+// frozen clock) runs as the clock gets there, after the answer, so that
+// requests that keep coming, or a clock that runs on, cannot hold it."
+#[tokio::test]
+async fn a_clock_move_does_not_wait_for_what_requests_schedule_meanwhile() {
+    let dir = scenarios_with(
+        "move-traffic",
+        &[("processing_delay: 2s", "processing_delay: 0s")],
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        scenarios: Source::Dir(dir),
+        ..config()
+    })
+    .await;
+    let hook = Hook::start().await;
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    // A: the source is down, and answers at the first retry (+20 min).
+    let a = create_forced(
+        &sb,
+        RFC,
+        "recovers_on_retry",
+        json!({"curp": EPN, "state": 15}),
+    )
+    .await;
+    // A's attempt is answered once a second request has reached the
+    // target: the one this test sends it. Any after those never is.
+    hook.hold(&a, 2);
+    hook.plan(&[Answer::Completed, Answer::Completed]);
+    hook.always(Answer::Hang);
+    let moved = advance_in_background(&sb, "20m");
+    hook.arrived(1).await;
+    // B, created while the move waits on A's attempt: due at once.
+    let b = create(&sb, RFC, KEY, json!({"curp": EPN, "state": 15})).await;
+    let release = Http::new(hook.root.clone())
+        .post("/release", &[], json!({}))
+        .await;
+    assert_eq!(release.status, 200);
+    // B's attempt, whose target never answers, would hold the move for
+    // its webhook_timeout (10 s).
+    let (status, _) = tokio::time::timeout(Duration::from_secs(5), moved)
+        .await
+        .expect("the move waited for an attempt a request scheduled")
+        .unwrap();
+    assert_eq!(status, 200);
+    // B's attempt is made all the same, once the move has answered.
+    hook.arrived(3).await;
+    let ids: Vec<Value> = hook
+        .received()
+        .iter()
+        .map(|r| r.json()["verificationId"].clone())
+        .collect();
+    assert_eq!(ids, [json!(a), Value::Null, json!(b)]);
+    sb.stop().await;
+}
+
 #[tokio::test]
 async fn one_big_advance_delivers_in_sandbox_time_order() {
     let (sb, hook) = hooked().await;

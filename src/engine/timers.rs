@@ -9,9 +9,12 @@
 //! starts every due task on its own tokio task, so that a slow one never
 //! holds up the others. The admin API moves the clock under a
 //! [`Timers::hold`], which keeps the driver off, and then calls
-//! [`Timers::run_due`], which runs what the move made due one instant after
-//! the other and returns when nothing is due and nothing is running: every
-//! consequence of the move has happened, in order, when its answer arrives.
+//! [`Hold::run_due`], which runs what the move made due one instant after
+//! the other and returns when none of it is due and nothing is running:
+//! every consequence of the move has happened, in order, when its answer
+//! arrives. What requests schedule while it runs is no consequence of the
+//! move: it waits for the driver, so that traffic cannot keep a move from
+//! ending.
 //! [`Timers::clear`] (reset) drops what is pending and aborts what is
 //! running; a task that is between two awaits when it is aborted tells by
 //! its namespace's generation that its results no longer belong anywhere.
@@ -36,6 +39,12 @@ pub type Task = Box<dyn FnOnce() -> TaskFuture + Send + 'static>;
 /// A scheduled task, for [`Timers::cancel`]: its due time and number.
 pub type TimerKey = (Timestamp, u64);
 
+tokio::task_local! {
+    /// Set while a timer's task runs: what it schedules is a follow-up of
+    /// it, which a clock move runs when the move made it due too.
+    static IN_TIMER: ();
+}
+
 /// One namespace's timers.
 pub struct Timers {
     inner: Arc<Inner>,
@@ -55,15 +64,22 @@ struct Inner {
     done: watch::Sender<()>,
 }
 
+/// A pending task.
+struct Queued {
+    task: Task,
+    /// Scheduled by a timer's task, not by a request (see [`IN_TIMER`]).
+    follow_up: bool,
+}
+
 #[derive(Default)]
 struct State {
     /// Pending tasks by due time, then by scheduling order.
-    queue: BTreeMap<(Timestamp, u64), Task>,
+    queue: BTreeMap<TimerKey, Queued>,
     next_id: u64,
     driver: bool,
     stopped: bool,
     /// Holds taken ([`Timers::hold`]): while any is, the driver starts
-    /// nothing and [`Timers::run_due`] has the queue to itself.
+    /// nothing, and only [`Hold::run_due`] does.
     held: u32,
     /// Tasks started and not yet ended (no handle yet while being
     /// started: see [`Inner::start`]).
@@ -89,6 +105,7 @@ impl Timers {
     /// turn of the driver, when `at` has already passed); `None` once the
     /// timers have stopped.
     pub fn schedule(&self, at: Timestamp, task: Task) -> Option<TimerKey> {
+        let follow_up = IN_TIMER.try_with(|_| ()).is_ok();
         let (key, start_driver) = {
             let mut s = self.inner.lock();
             if s.stopped {
@@ -96,7 +113,7 @@ impl Timers {
             }
             let key = (at, s.next_id);
             s.next_id += 1;
-            s.queue.insert(key, task);
+            s.queue.insert(key, Queued { task, follow_up });
             let start = !s.driver && tokio::runtime::Handle::try_current().is_ok();
             if start {
                 s.driver = true;
@@ -158,45 +175,17 @@ impl Timers {
         Some(handle)
     }
 
-    /// Runs every due task, one sandbox instant after the other: the tasks
-    /// due at the earliest instant together, and the next instant's once
-    /// they (and whatever was running) have ended, so that one clock move
-    /// across several instants does what many small ones would, in the
-    /// same order (tasks may schedule follow-ups that are already due, and
-    /// they take their place among the rest). Returns when none is running
-    /// and none is due.
-    pub async fn run_due(&self) {
-        let mut done = self.inner.done.subscribe();
-        loop {
-            done.borrow_and_update();
-            let (due, busy) = {
-                let mut s = self.inner.lock();
-                let mut due = Vec::new();
-                if s.running.is_empty() {
-                    let now = self.inner.clock.now();
-                    if let Some(((first, _), _)) = s.queue.first_key_value() {
-                        let first = *first;
-                        if first <= now {
-                            due = take_due(&mut s, first);
-                        }
-                    }
-                }
-                (due, !s.running.is_empty())
-            };
-            self.inner.start(due);
-            if !busy || done.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-
     /// Keeps the driver from starting tasks until the hold is dropped: a
     /// clock moved by hand under a hold has its consequences run by
-    /// [`Timers::run_due`], in order, not all at once by the driver that
-    /// the move wakes.
+    /// [`Hold::run_due`], in order, not all at once by the driver that the
+    /// move wakes.
     pub fn hold(&self) -> Hold {
-        self.inner.lock().held += 1;
-        Hold(self.inner.clone())
+        let mut s = self.inner.lock();
+        s.held += 1;
+        Hold {
+            inner: self.inner.clone(),
+            scheduled_before: s.next_id,
+        }
     }
 
     /// Drops every pending task and aborts the running ones (reset).
@@ -260,10 +249,10 @@ impl Inner {
                     inner: self.clone(),
                     id,
                 };
-                let handle = tokio::spawn(async move {
+                let handle = tokio::spawn(IN_TIMER.scope((), async move {
                     let _guard = guard;
                     task().await;
-                });
+                }));
                 (id, handle.abort_handle())
             })
             .collect();
@@ -295,22 +284,89 @@ fn take_due(s: &mut State, until: Timestamp) -> Vec<(u64, Task)> {
         if entry.key().0 > until {
             break;
         }
-        let ((_, id), task) = entry.remove_entry();
+        let ((_, id), queued) = entry.remove_entry();
         s.running.insert(id, None);
-        due.push((id, task));
+        due.push((id, queued.task));
+    }
+    due
+}
+
+/// Takes the tasks a clock move made due at the earliest instant that has
+/// any, up to `until` (see [`Hold::run_due`]), marked as running.
+fn take_made_due(s: &mut State, until: Timestamp, scheduled_before: u64) -> Vec<(u64, Task)> {
+    let made_due = |id: u64, q: &Queued| id < scheduled_before || q.follow_up;
+    let first = s
+        .queue
+        .iter()
+        .take_while(|((at, _), _)| *at <= until)
+        .find(|((_, id), q)| made_due(*id, q))
+        .map(|((at, _), _)| *at);
+    let Some(first) = first else {
+        return Vec::new();
+    };
+    let keys: Vec<TimerKey> = s
+        .queue
+        .range((first, 0)..=(first, u64::MAX))
+        .filter(|((_, id), q)| made_due(*id, q))
+        .map(|(key, _)| *key)
+        .collect();
+    let mut due = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(queued) = s.queue.remove(&key) {
+            s.running.insert(key.1, None);
+            due.push((key.1, queued.task));
+        }
     }
     due
 }
 
 /// A hold on the driver ([`Timers::hold`]), released when dropped.
-pub struct Hold(Arc<Inner>);
+pub struct Hold {
+    inner: Arc<Inner>,
+    /// The number the next task scheduled after the hold was taken gets.
+    scheduled_before: u64,
+}
+
+impl Hold {
+    /// Runs what a clock move made due, one sandbox instant after the
+    /// other: the tasks due at the earliest instant together, and the next
+    /// instant's once they (and whatever was running) have ended, so that
+    /// one move across several instants does what many small ones would,
+    /// in the same order. Made due: due by `until` (the clock just after
+    /// the move), and scheduled before the hold was taken or by a timer's
+    /// task (a follow-up, which takes its place among the rest). Tasks
+    /// that requests schedule meanwhile are left to the driver, once the
+    /// hold is dropped: a clock that runs on, and requests that keep
+    /// coming, cannot keep this from returning. Returns when none of what
+    /// the move made due is waiting and none is running.
+    pub async fn run_due(&self, until: Timestamp) {
+        let inner = &self.inner;
+        let mut done = inner.done.subscribe();
+        loop {
+            done.borrow_and_update();
+            let (due, busy) = {
+                let mut s = inner.lock();
+                let due = if s.running.is_empty() {
+                    take_made_due(&mut s, until, self.scheduled_before)
+                } else {
+                    Vec::new()
+                };
+                (due, !s.running.is_empty())
+            };
+            inner.start(due);
+            if !busy || done.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        let mut s = self.0.lock();
+        let mut s = self.inner.lock();
         s.held = s.held.saturating_sub(1);
         drop(s);
-        self.0.wake.notify_one();
+        self.inner.wake.notify_one();
     }
 }
 
@@ -436,7 +492,7 @@ mod tests {
                 .unwrap();
             rt.block_on(async {
                 let _in = handle.enter();
-                t.run_due().await;
+                t.hold().run_due(t.inner.clock.now()).await;
                 let aside = t.spawn(async {}).expect("the timers have not stopped");
                 assert!(aside.await.unwrap_err().is_cancelled());
             });
@@ -457,14 +513,14 @@ mod tests {
         let t0 = clock.now();
         t.schedule(t0.plus(Duration::from_secs(60)), counting(&n));
         t.schedule(t0.plus(Duration::from_secs(120)), counting(&n));
-        t.run_due().await;
+        t.hold().run_due(clock.now()).await;
         assert_eq!(n.load(Ordering::SeqCst), 0);
         clock.advance(Duration::from_secs(90));
-        t.run_due().await;
+        t.hold().run_due(clock.now()).await;
         assert_eq!(n.load(Ordering::SeqCst), 1);
         assert_eq!(t.pending(), 1);
         clock.advance(Duration::from_secs(30));
-        t.run_due().await;
+        t.hold().run_due(clock.now()).await;
         assert_eq!(n.load(Ordering::SeqCst), 2);
         assert_eq!((t.pending(), t.running()), (0, 0));
     }
@@ -488,7 +544,7 @@ mod tests {
         }
         t.schedule(t0, chain(t.clone(), n.clone(), t0));
         clock.advance(Duration::from_secs(7200));
-        t.run_due().await;
+        t.hold().run_due(clock.now()).await;
         assert_eq!(n.load(Ordering::SeqCst), 5);
     }
 
@@ -515,7 +571,7 @@ mod tests {
         let (t, n) = one_waiting_one_running(&clock, Duration::from_secs(5)).await;
         t.clear();
         clock.advance(Duration::from_secs(10));
-        t.run_due().await;
+        t.hold().run_due(clock.now()).await;
         assert_eq!(n.load(Ordering::SeqCst), 0);
         assert_eq!((t.pending(), t.running()), (0, 0));
     }
@@ -568,7 +624,7 @@ mod tests {
         t.cancel(cancelled);
         assert_eq!(t.pending(), 2);
         clock.advance(Duration::from_secs(60));
-        t.run_due().await;
+        t.hold().run_due(clock.now()).await;
         assert_eq!(n.load(Ordering::SeqCst), 2);
     }
 
@@ -577,9 +633,11 @@ mod tests {
         let clock = frozen();
         let t = Timers::new(clock.clone());
         let n = Arc::new(AtomicU32::new(0));
+        // Scheduled before the holds (the driver has had no turn yet): a
+        // task scheduled under a hold is no consequence of the move.
+        t.schedule(clock.now(), counting(&n));
         let hold = t.hold();
         let second = t.hold();
-        t.schedule(clock.now(), counting(&n));
         assert!(!turns_until(|| n.load(Ordering::SeqCst) > 0).await);
         drop(second);
         assert!(
@@ -587,7 +645,7 @@ mod tests {
             "one hold left"
         );
         // What is due runs under a hold when asked.
-        t.run_due().await;
+        t.hold().run_due(clock.now()).await;
         assert_eq!(n.load(Ordering::SeqCst), 1);
         t.schedule(clock.now(), counting(&n));
         drop(hold);
@@ -601,7 +659,6 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let n = Arc::new(AtomicU32::new(0));
         let ended = n.clone();
-        let _hold = t.hold();
         t.schedule(
             clock.now(),
             Box::new(move || {
@@ -611,7 +668,8 @@ mod tests {
                 })
             }),
         );
-        let run = t.run_due();
+        let hold = t.hold();
+        let run = hold.run_due(clock.now());
         tokio::pin!(run);
         // Started, and not ended while its task waits.
         tokio::select! {
@@ -621,6 +679,51 @@ mod tests {
         tx.send(()).unwrap();
         run.await;
         assert_eq!((n.load(Ordering::SeqCst), t.running()), (1, 0));
+    }
+
+    /// A task that takes a few turns of the runtime, then counts.
+    fn slow(n: &Arc<AtomicU32>) -> Task {
+        let n = n.clone();
+        Box::new(move || {
+            Box::pin(async move {
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+                n.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn what_requests_schedule_during_a_move_is_left_to_the_driver() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let (moved, traffic) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        t.schedule(clock.now().plus(Duration::from_secs(60)), slow(&moved));
+        let hold = t.hold();
+        clock.advance(Duration::from_secs(60));
+        // A request schedules a task due at once on every turn while the
+        // move runs: each was due at the move's instant too.
+        let mut scheduled = 0;
+        {
+            let run = hold.run_due(clock.now());
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = &mut run => break,
+                    () = tokio::task::yield_now() => {
+                        t.schedule(clock.now(), slow(&traffic));
+                        scheduled += 1;
+                        assert!(scheduled < 10_000, "the move never returned");
+                    }
+                }
+            }
+        }
+        assert_eq!(moved.load(Ordering::SeqCst), 1);
+        assert_eq!(traffic.load(Ordering::SeqCst), 0, "run by the move");
+        drop(hold);
+        assert!(turns_until(|| traffic.load(Ordering::SeqCst) == scheduled).await);
     }
 
     #[tokio::test]
