@@ -236,25 +236,46 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// which made hyper grow every connection's read buffer to 16 KB).
 async fn is_http2(stream: &TcpStream) -> io::Result<bool> {
     let mut first = [0u8; H2_PREFACE.len()];
+    // Bytes of the preface seen so far.
+    let mut seen = 0;
     loop {
-        let n = stream.peek(&mut first).await?;
+        let ready = stream.ready(Interest::READABLE).await?;
+        // Part of the preface and no more yet is rare (clients send it
+        // whole), but a peek shows the same bytes again at once: peeked
+        // under `try_io`, a look that finds nothing new clears the socket's
+        // readiness (unless an event came meanwhile), so the next look is
+        // at its next event (more bytes, or its end), not a poll. A client
+        // that closed or reset the connection inside the preface can never
+        // send the rest: HTTP/1.1 reads what there is and ends the
+        // connection, as it does a half request line.
+        let peeked = stream.try_io(Interest::READABLE, || {
+            // A waker that wakes nothing: `poll_peek` is not waited on
+            // here (`ready` above is), and a socket with no byte to peek
+            // answers `Pending`, which is `WouldBlock` here.
+            let mut buf = ReadBuf::new(&mut first);
+            match stream.poll_peek(&mut Context::from_waker(std::task::Waker::noop()), &mut buf) {
+                Poll::Ready(Ok(n)) if n == seen && n > 0 && !ready.is_read_closed() => {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                Poll::Ready(peeked) => peeked,
+                Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+            }
+        });
+        let n = match peeked {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
         if n == 0 || first[..n] != H2_PREFACE[..n] {
             return Ok(false);
         }
         if n == H2_PREFACE.len() {
             return Ok(true);
         }
-        // Part of the preface and no more yet (clients send it whole, so
-        // this is rare). A peek shows the same bytes after the client closed
-        // or reset the connection, never its end: the socket's readiness
-        // tells that, and then the rest can never come. HTTP/1.1 reads what
-        // there is and ends the connection, as it does a half request line.
-        if stream.ready(Interest::READABLE).await?.is_read_closed() {
+        if ready.is_read_closed() {
             return Ok(false);
         }
-        // Still open: the bytes are still unread, so wait a moment instead
-        // of peeking at the same ones again at once.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        seen = n;
     }
 }
 
@@ -263,6 +284,27 @@ async fn is_http2(stream: &TcpStream) -> io::Result<bool> {
 /// head must fit in (h2's own default, 16 KB, refused a long query string
 /// that HTTP/1.1 serves).
 const MAX_HEAD: u32 = 8192 + 4096 * 100;
+
+/// The most fields a request's head may hold over HTTP/2, as over HTTP/1.1
+/// (hyper's bound there). h2 bounds only the header list's size
+/// ([`MAX_HEAD`]), which counts 32 bytes a field: 12,000 references to one
+/// field of HPACK's table fit in it, a byte each on the wire and some 70 in
+/// memory, held while the request waits for its body.
+const MAX_HEAD_FIELDS: usize = 100;
+
+/// The answer to a head of more than [`MAX_HEAD_FIELDS`] fields, at once
+/// and before its body: a bare 431, as hyper answers it over HTTP/1.1.
+fn too_many_fields() -> Reply {
+    Reply {
+        status: hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        headers: Vec::new(),
+        body: Bytes::new(),
+        delay: Duration::ZERO,
+        fault: None,
+        scenario: None,
+        lease: None,
+    }
+}
 
 /// What a connection over the cap is told.
 const REFUSAL: &str =
@@ -578,6 +620,9 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     let engine = &ctx.engine;
     let config = engine.config();
     let (parts, body) = req.into_parts();
+    if parts.version == hyper::Version::HTTP_2 && parts.headers.len() > MAX_HEAD_FIELDS {
+        return Ok(too_many_fields());
+    }
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)

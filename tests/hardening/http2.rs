@@ -1048,3 +1048,130 @@ async fn an_http2_connection_ended_mid_body_leaves_nothing_journaled() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(sb.admin_count("/__admin/requests").await, 0);
 }
+
+// README Robustness, "HTTP": HTTP/2 with prior knowledge is told by its
+// preface. A preface that comes in pieces (as TCP may cut it) is HTTP/2
+// once its last byte arrives, well before the header timeout (a minute
+// here): each piece is looked at when it arrives, not by polling.
+#[tokio::test]
+async fn a_preface_in_pieces_is_http2_once_it_is_whole() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_secs(60),
+        ..config()
+    })
+    .await;
+    let started = Instant::now();
+    let mut s = TcpStream::connect(sb.addr).await.unwrap();
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    for piece in [&preface[..1], &preface[1..8], &preface[8..23]] {
+        s.write_all(piece).await.unwrap();
+        // Time for the server to look at what came so far.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut rest = preface[23..].to_vec();
+    rest.extend(raw::frame(raw::SETTINGS, 0, 0, &[]));
+    rest.extend(raw::headers(
+        1,
+        &[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "sandbox"),
+            (":path", "/__admin/health"),
+        ],
+        true,
+    ));
+    s.write_all(&rest).await.unwrap();
+    let frames = raw::until_end(&mut s, 1, Duration::from_secs(10)).await;
+    assert_eq!(
+        String::from_utf8_lossy(&raw::body(&frames)),
+        r#"{"status":"ok"}"#,
+        "{}",
+        raw::describe(&frames)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// Whether a stream's frames are a bare 431: a HEADERS frame that ends the
+/// stream, no body. h2 writes `:status` as a literal, Huffman-coded: "431"
+/// is 0x83 (Huffman, 3 bytes) 0x69 0x90 0xff.
+fn bare_431(got: &[raw::Frame]) -> bool {
+    got.iter().any(|f| {
+        f.kind == raw::HEADERS
+            && f.flags & raw::END_STREAM != 0
+            && f.payload.windows(4).any(|w| w == [0x83, 0x69, 0x90, 0xff])
+    }) && raw::body(got).is_empty()
+}
+
+// README, Limitations: "more than 100 header fields … a bare 414 or 431
+// and no body", over HTTP/2 as over HTTP/1.1, and at once: the body the
+// head declares is not waited for (the header timeout is a minute here).
+// 11,000 references to one field of HPACK's table fit h2's bound on the
+// header list (32 bytes a field) in 11 KB on the wire: refused too.
+#[tokio::test]
+async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_secs(60),
+        ..config()
+    })
+    .await;
+    const HEAD: [(&str, &str); 7] = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/curp/getEntities"),
+        (":authority", "x"),
+        ("authorization", "Bearer t"),
+        ("content-type", "application/json"),
+        ("content-length", "2"),
+    ];
+    let names: Vec<String> = (0..97).map(|i| format!("x-fill-{i}")).collect();
+    let mut c = raw::connect(sb.addr, &[]).await;
+    // 100 fields with the three above: served.
+    let mut fields = HEAD.to_vec();
+    fields.extend(names.iter().map(|n| (n.as_str(), "v")));
+    c.write_all(&raw::headers(1, &fields, false)).await.unwrap();
+    c.write_all(&raw::frame(raw::DATA, raw::END_STREAM, 1, b"{}"))
+        .await
+        .unwrap();
+    let got = raw::until_end(&mut c, 1, Duration::from_secs(5)).await;
+    assert!(
+        serde_json::from_slice::<Value>(&raw::body(&got)).is_ok(),
+        "{}",
+        raw::describe(&got)
+    );
+    // 101, and no body sent: a 431 at once.
+    fields.push(("x-fill-last", "v"));
+    let started = Instant::now();
+    c.write_all(&raw::headers(3, &fields, false)).await.unwrap();
+    let got = raw::until_end(&mut c, 3, Duration::from_secs(10)).await;
+    assert!(bare_431(&got), "{}", raw::describe(&got));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // One field added to HPACK's table, then referred to 10,999 times (one
+    // byte each: an indexed field, index 62, the first of the table). On a
+    // connection of its own: h2 indexes the 431 it sent, and would send the
+    // next as a reference to its own table.
+    let mut c = raw::connect(sb.addr, &[]).await;
+    let mut block = raw::block(&HEAD);
+    block.extend([0x40, 3]);
+    block.extend(b"x-a");
+    block.push(0);
+    block.extend(std::iter::repeat_n(0x80 | 62, 10_999));
+    c.write_all(&raw::frame(raw::HEADERS, raw::END_HEADERS, 5, &block))
+        .await
+        .unwrap();
+    let got = raw::until_end(&mut c, 5, Duration::from_secs(10)).await;
+    assert!(bare_431(&got), "{}", raw::describe(&got));
+    // The connection goes on.
+    c.write_all(&raw::headers(7, &HEAD, false)).await.unwrap();
+    c.write_all(&raw::frame(raw::DATA, raw::END_STREAM, 7, b"{}"))
+        .await
+        .unwrap();
+    let next = raw::until_end(&mut c, 7, Duration::from_secs(5)).await;
+    assert!(
+        serde_json::from_slice::<Value>(&raw::body(&next)).is_ok(),
+        "{}",
+        raw::describe(&next)
+    );
+    // Not journaled, as hyper's own 431 over HTTP/1.1 is not.
+    let journal = sb.admin_get("/__admin/requests").await;
+    assert_eq!(journal.as_array().unwrap().len(), 2, "{journal}");
+}
