@@ -1175,3 +1175,84 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
     let journal = sb.admin_get("/__admin/requests").await;
     assert_eq!(journal.as_array().unwrap().len(), 2, "{journal}");
 }
+
+// README Limitations: a client that never grants the connection
+// flow-control credit and cancels every answer waiting for it makes h2
+// keep each of those streams until credit comes, which it never does.
+// What a fix should do: cut such a connection off (here, after 1,024 such
+// answers) and serve a fresh one.
+#[tokio::test]
+#[ignore = "limitation (README Limitations): h2 keeps streams reset while their data waits for connection credit"]
+async fn a_connection_that_cancels_answers_it_never_lets_through_is_cut_off() {
+    let sb = Sandbox::start().await;
+    let get = |path: &'static str, stream: u32| {
+        raw::headers(
+            stream,
+            &[
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":authority", "x"),
+                (":path", path),
+            ],
+            true,
+        )
+    };
+    let mut c = raw::connect(sb.addr, &[]).await;
+    // Two catalogs of 33 KB spend the connection's 65,535 bytes of
+    // credit, which this client never gives back.
+    c.write_all(&get("/__admin/scenarios", 1)).await.unwrap();
+    c.write_all(&get("/__admin/scenarios", 3)).await.unwrap();
+    let mut next = 5u32;
+    let mut cancelled = 0;
+    let ended = loop {
+        assert!(cancelled < 3_000, "still served after {cancelled} cancels");
+        // 150 requests whose answers wait for credit: their heads come,
+        // their bodies cannot.
+        let round: Vec<u32> = (0..150).map(|i| next + 2 * i).collect();
+        next += 300;
+        let mut out = Vec::new();
+        for &id in &round {
+            out.extend(get("/__admin/health", id));
+        }
+        if c.write_all(&out).await.is_err() {
+            break true;
+        }
+        let mut heads = 0;
+        let closed = tokio::time::timeout(Duration::from_secs(10), async {
+            while heads < round.len() {
+                match raw::read(&mut c).await {
+                    Some(f) if f.kind == raw::HEADERS && f.stream >= round[0] => heads += 1,
+                    Some(f) if f.kind == raw::GOAWAY => return true,
+                    Some(_) => {}
+                    None => return true,
+                }
+            }
+            false
+        })
+        .await
+        .expect("the heads came, or the connection ended");
+        if closed {
+            break true;
+        }
+        let mut resets = Vec::new();
+        for &id in &round {
+            resets.extend(raw::frame(raw::RST_STREAM, 0, id, &8u32.to_be_bytes()));
+        }
+        if c.write_all(&resets).await.is_err() {
+            break true;
+        }
+        cancelled += round.len();
+    };
+    assert!(ended);
+    assert!(cancelled >= 1_024, "cut after {cancelled} cancels");
+    // Another connection is served.
+    let mut fresh = raw::connect(sb.addr, &[]).await;
+    fresh.write_all(&get("/__admin/health", 1)).await.unwrap();
+    let got = raw::until_end(&mut fresh, 1, Duration::from_secs(5)).await;
+    assert_eq!(
+        String::from_utf8_lossy(&raw::body(&got)),
+        r#"{"status":"ok"}"#,
+        "{}",
+        raw::describe(&got)
+    );
+}
