@@ -108,6 +108,8 @@ pub async fn serve(
             stop: stop_rx.clone(),
             reset,
             head: HeadWait::new(&heads),
+            streams: AtomicU32::new(0),
+            enough: Notify::new(),
         });
         let watched = ctx.clone();
         let service = service_fn(move |req| respond(ctx.clone(), req));
@@ -138,12 +140,26 @@ pub async fn serve(
                 }
                 Ok(Ok(true)) => {
                     heads.watch(&watched);
+                    // Shutdown waits for the connection while the watcher
+                    // is held; the connection is told (GOAWAY) by `stop`,
+                    // as the watcher would, or once it has carried
+                    // `H2_MAX_STREAMS` streams.
+                    let _held = watcher;
                     // Boxed: HTTP/2's connection state would otherwise size
                     // every connection's task, HTTP/1.1's included.
-                    let conn = Box::pin(watcher.watch(builders.1.serve_connection(io, service)));
-                    tokio::select! {
-                        _ = conn => {}
-                        () = watched.head.cut.notified() => {}
+                    let mut conn = Box::pin(builders.1.serve_connection(io, service));
+                    let told = tokio::select! {
+                        _ = conn.as_mut() => false,
+                        () = watched.head.cut.notified() => false,
+                        _ = stop.wait_for(|s| *s) => true,
+                        () = watched.enough.notified() => true,
+                    };
+                    if told {
+                        conn.as_mut().graceful_shutdown();
+                        tokio::select! {
+                            _ = conn => {}
+                            () = watched.head.cut.notified() => {}
+                        }
                     }
                 }
                 Ok(Err(_)) | Err(_) => {}
@@ -414,7 +430,20 @@ struct Ctx {
     reset: Arc<AtomicBool>,
     /// Since when the connection has waited for a request's head.
     head: HeadWait,
+    /// HTTP/2 streams the connection has carried.
+    streams: AtomicU32,
+    /// Told when `streams` reaches [`H2_MAX_STREAMS`].
+    enough: Notify,
 }
+
+/// The streams an HTTP/2 connection carries before it is told to end
+/// (GOAWAY: its requests in flight are answered, and the client opens
+/// another connection), as nginx does after 1,000. h2 keeps every stream
+/// a client resets while its answer waits for flow-control credit, until
+/// credit comes: a client that never grants it and cancels what it asked
+/// grew the process by 330 bytes a stream, a GB in half a minute. The
+/// bound keeps that to some 3 MB a connection.
+const H2_MAX_STREAMS: u32 = 10_000;
 
 /// Since when a connection has been waiting for a request, or that it is
 /// answering one: the header timeout's view of it. A connection waits from
@@ -607,6 +636,11 @@ fn respond(
     // choosing its answer are part of the latency the client asked for.
     let arrived = tokio::time::Instant::now();
     ctx.head.arrived(req.version());
+    if req.version() == hyper::Version::HTTP_2
+        && ctx.streams.fetch_add(1, Ordering::Relaxed) + 1 == H2_MAX_STREAMS
+    {
+        ctx.enough.notify_one();
+    }
     let head = req.method() == hyper::Method::HEAD;
     // Made here, not in `deliver`: the request is done however its future
     // ends, even unpolled.

@@ -1176,14 +1176,13 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
     assert_eq!(journal.as_array().unwrap().len(), 2, "{journal}");
 }
 
-// README Limitations: a client that never grants the connection
-// flow-control credit and cancels every answer waiting for it makes h2
-// keep each of those streams until credit comes, which it never does.
-// What a fix should do: cut such a connection off (here, after 1,024 such
-// answers) and serve a fresh one.
+// README Robustness, "HTTP": an HTTP/2 connection is told to end (GOAWAY,
+// NO_ERROR) once it has carried 10,000 streams. A client that never grants
+// the connection flow-control credit and cancels every answer waiting for
+// it makes h2 keep each of those streams until credit comes, which it
+// never does: the bound ends that too. A fresh connection is served.
 #[tokio::test]
-#[ignore = "limitation (README Limitations): h2 keeps streams reset while their data waits for connection credit"]
-async fn a_connection_that_cancels_answers_it_never_lets_through_is_cut_off() {
+async fn a_connection_that_cancels_answers_it_never_lets_through_is_told_to_end() {
     let sb = Sandbox::start().await;
     let get = |path: &'static str, stream: u32| {
         raw::headers(
@@ -1204,8 +1203,9 @@ async fn a_connection_that_cancels_answers_it_never_lets_through_is_cut_off() {
     c.write_all(&get("/__admin/scenarios", 3)).await.unwrap();
     let mut next = 5u32;
     let mut cancelled = 0;
+    let mut goaway = None;
     let ended = loop {
-        assert!(cancelled < 3_000, "still served after {cancelled} cancels");
+        assert!(cancelled < 11_000, "still served after {cancelled} cancels");
         // 150 requests whose answers wait for credit: their heads come,
         // their bodies cannot.
         let round: Vec<u32> = (0..150).map(|i| next + 2 * i).collect();
@@ -1222,7 +1222,10 @@ async fn a_connection_that_cancels_answers_it_never_lets_through_is_cut_off() {
             while heads < round.len() {
                 match raw::read(&mut c).await {
                     Some(f) if f.kind == raw::HEADERS && f.stream >= round[0] => heads += 1,
-                    Some(f) if f.kind == raw::GOAWAY => return true,
+                    Some(f) if f.kind == raw::GOAWAY => {
+                        goaway = Some(f.code());
+                        return true;
+                    }
                     Some(_) => {}
                     None => return true,
                 }
@@ -1244,7 +1247,11 @@ async fn a_connection_that_cancels_answers_it_never_lets_through_is_cut_off() {
         cancelled += round.len();
     };
     assert!(ended);
-    assert!(cancelled >= 1_024, "cut after {cancelled} cancels");
+    assert_eq!(goaway, Some(0), "GOAWAY NO_ERROR");
+    assert!(
+        cancelled + 150 >= 10_000,
+        "told to end after {cancelled} cancels"
+    );
     // Another connection is served.
     let mut fresh = raw::connect(sb.addr, &[]).await;
     fresh.write_all(&get("/__admin/health", 1)).await.unwrap();
