@@ -520,6 +520,16 @@ async fn a_70_kb_uri_is_a_414_over_http1_and_a_reset_stream_over_http2() {
     }
 }
 
+/// A validacurp request's head, over HTTP/2.
+const GET_ENTITIES: [(&str, &str); 6] = [
+    (":method", "POST"),
+    (":scheme", "http"),
+    (":path", "/curp/getEntities"),
+    (":authority", "x"),
+    ("authorization", "Bearer t"),
+    ("content-type", "application/json"),
+];
+
 // README, Limitations: a head over 408 KB (hyper's read buffer, and the
 // sandbox's HTTP/2 header list bound) "is refused by hyper itself … with a
 // bare 414 or 431 and no body"; over HTTP/1.1 the bound is looked at between reads,
@@ -534,15 +544,6 @@ async fn a_70_kb_uri_is_a_414_over_http1_and_a_reset_stream_over_http2() {
 // fall: not asserted.)
 #[tokio::test]
 async fn a_head_over_408_kb_is_refused_by_hyper_over_http1_and_over_http2() {
-    /// A validacurp request's head, over HTTP/2.
-    const GET_ENTITIES: [(&str, &str); 6] = [
-        (":method", "POST"),
-        (":scheme", "http"),
-        (":path", "/curp/getEntities"),
-        (":authority", "x"),
-        ("authorization", "Bearer t"),
-        ("content-type", "application/json"),
-    ];
     #[derive(Debug, PartialEq)]
     enum H2 {
         Served,
@@ -1049,17 +1050,33 @@ async fn an_http2_connection_ended_mid_body_leaves_nothing_journaled() {
     assert_eq!(sb.admin_count("/__admin/requests").await, 0);
 }
 
+/// Checks that a stream's frames are `GET /__admin/health`'s answer.
+fn assert_health(frames: &[raw::Frame]) {
+    assert_eq!(
+        String::from_utf8_lossy(&raw::body(frames)),
+        r#"{"status":"ok"}"#,
+        "{}",
+        raw::describe(frames)
+    );
+}
+
+/// A sandbox whose header timeout is a minute: what would wait for it
+/// fails its test's own bound first.
+async fn patient() -> Sandbox {
+    Sandbox::start_with(Config {
+        header_timeout: Duration::from_secs(60),
+        ..config()
+    })
+    .await
+}
+
 // README Robustness, "HTTP": HTTP/2 with prior knowledge is told by its
 // preface. A preface that comes in pieces (as TCP may cut it) is HTTP/2
 // once its last byte arrives, well before the header timeout (a minute
 // here): each piece is looked at when it arrives, not by polling.
 #[tokio::test]
 async fn a_preface_in_pieces_is_http2_once_it_is_whole() {
-    let sb = Sandbox::start_with(Config {
-        header_timeout: Duration::from_secs(60),
-        ..config()
-    })
-    .await;
+    let sb = patient().await;
     let started = Instant::now();
     let mut s = TcpStream::connect(sb.addr).await.unwrap();
     let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -1081,14 +1098,25 @@ async fn a_preface_in_pieces_is_http2_once_it_is_whole() {
         true,
     ));
     s.write_all(&rest).await.unwrap();
-    let frames = raw::until_end(&mut s, 1, Duration::from_secs(10)).await;
-    assert_eq!(
-        String::from_utf8_lossy(&raw::body(&frames)),
-        r#"{"status":"ok"}"#,
-        "{}",
-        raw::describe(&frames)
-    );
+    assert_health(&raw::until_end(&mut s, 1, Duration::from_secs(10)).await);
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// Sends a request of `fields` and the body `{}` on `stream`, and checks
+/// that a JSON body answers it.
+async fn answered_json(c: &mut TcpStream, stream: u32, fields: &[(&str, &str)]) {
+    c.write_all(&raw::headers(stream, fields, false))
+        .await
+        .unwrap();
+    c.write_all(&raw::frame(raw::DATA, raw::END_STREAM, stream, b"{}"))
+        .await
+        .unwrap();
+    let got = raw::until_end(c, stream, Duration::from_secs(5)).await;
+    assert!(
+        serde_json::from_slice::<Value>(&raw::body(&got)).is_ok(),
+        "stream {stream}: {}",
+        raw::describe(&got)
+    );
 }
 
 /// Whether a stream's frames are a bare 431: a HEADERS frame that ends the
@@ -1109,35 +1137,17 @@ fn bare_431(got: &[raw::Frame]) -> bool {
 // header list (32 bytes a field) in 11 KB on the wire: refused too.
 #[tokio::test]
 async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
-    let sb = Sandbox::start_with(Config {
-        header_timeout: Duration::from_secs(60),
-        ..config()
-    })
-    .await;
-    const HEAD: [(&str, &str); 7] = [
-        (":method", "POST"),
-        (":scheme", "http"),
-        (":path", "/curp/getEntities"),
-        (":authority", "x"),
-        ("authorization", "Bearer t"),
-        ("content-type", "application/json"),
-        ("content-length", "2"),
-    ];
+    let sb = patient().await;
+    let head: Vec<(&str, &str)> = GET_ENTITIES
+        .into_iter()
+        .chain([("content-length", "2")])
+        .collect();
     let names: Vec<String> = (0..97).map(|i| format!("x-fill-{i}")).collect();
     let mut c = raw::connect(sb.addr, &[]).await;
     // 100 fields with the three above: served.
-    let mut fields = HEAD.to_vec();
+    let mut fields = head.clone();
     fields.extend(names.iter().map(|n| (n.as_str(), "v")));
-    c.write_all(&raw::headers(1, &fields, false)).await.unwrap();
-    c.write_all(&raw::frame(raw::DATA, raw::END_STREAM, 1, b"{}"))
-        .await
-        .unwrap();
-    let got = raw::until_end(&mut c, 1, Duration::from_secs(5)).await;
-    assert!(
-        serde_json::from_slice::<Value>(&raw::body(&got)).is_ok(),
-        "{}",
-        raw::describe(&got)
-    );
+    answered_json(&mut c, 1, &fields).await;
     // 101, and no body sent: a 431 at once.
     fields.push(("x-fill-last", "v"));
     let started = Instant::now();
@@ -1150,7 +1160,7 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
     // connection of its own: h2 indexes the 431 it sent, and would send the
     // next as a reference to its own table.
     let mut c = raw::connect(sb.addr, &[]).await;
-    let mut block = raw::block(&HEAD);
+    let mut block = raw::block(&head);
     block.extend([0x40, 3]);
     block.extend(b"x-a");
     block.push(0);
@@ -1161,16 +1171,7 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
     let got = raw::until_end(&mut c, 5, Duration::from_secs(10)).await;
     assert!(bare_431(&got), "{}", raw::describe(&got));
     // The connection goes on.
-    c.write_all(&raw::headers(7, &HEAD, false)).await.unwrap();
-    c.write_all(&raw::frame(raw::DATA, raw::END_STREAM, 7, b"{}"))
-        .await
-        .unwrap();
-    let next = raw::until_end(&mut c, 7, Duration::from_secs(5)).await;
-    assert!(
-        serde_json::from_slice::<Value>(&raw::body(&next)).is_ok(),
-        "{}",
-        raw::describe(&next)
-    );
+    answered_json(&mut c, 7, &head).await;
     // Not journaled, as hyper's own 431 over HTTP/1.1 is not.
     let journal = sb.admin_get("/__admin/requests").await;
     assert_eq!(journal.as_array().unwrap().len(), 2, "{journal}");
@@ -1255,11 +1256,5 @@ async fn a_connection_that_cancels_answers_it_never_lets_through_is_told_to_end(
     // Another connection is served.
     let mut fresh = raw::connect(sb.addr, &[]).await;
     fresh.write_all(&get("/__admin/health", 1)).await.unwrap();
-    let got = raw::until_end(&mut fresh, 1, Duration::from_secs(5)).await;
-    assert_eq!(
-        String::from_utf8_lossy(&raw::body(&got)),
-        r#"{"status":"ok"}"#,
-        "{}",
-        raw::describe(&got)
-    );
+    assert_health(&raw::until_end(&mut fresh, 1, Duration::from_secs(5)).await);
 }
