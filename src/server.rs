@@ -339,7 +339,8 @@ async fn refuse(mut stream: TcpStream) {
             return refuse_http2(stream).await;
         }
         let head = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
+            crate::engine::JSON_TYPE,
             REFUSAL.len()
         );
         let _ = stream.write_all(head.as_bytes()).await;
@@ -364,10 +365,7 @@ async fn refuse_http2(stream: TcpStream) {
         async {
             Response::builder()
                 .status(hyper::StatusCode::SERVICE_UNAVAILABLE)
-                .header(
-                    hyper::header::CONTENT_TYPE,
-                    "application/json; charset=utf-8",
-                )
+                .header(hyper::header::CONTENT_TYPE, crate::engine::JSON_TYPE)
                 .header(hyper::header::RETRY_AFTER, "1")
                 .body(Full::new(Bytes::from_static(REFUSAL.as_bytes())))
         }

@@ -44,6 +44,10 @@ use provider::{Call, Provider, Selected};
 use template::Vars;
 
 /// Picks a scenario by name for one request.
+/// The content type of every JSON answer the sandbox writes (a scenario may
+/// write its own).
+pub const JSON_TYPE: &str = "application/json; charset=utf-8";
+
 pub const SCENARIO_HEADER: &str = "x-sandbox-scenario";
 /// Picks the namespace whose state a request uses.
 pub const NAMESPACE_HEADER: &str = "x-sandbox-namespace";
@@ -95,10 +99,7 @@ impl Reply {
     pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Reply {
         Reply {
             status,
-            headers: vec![(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            )],
+            headers: vec![(CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE))],
             body: Bytes::from(body),
             delay: Duration::ZERO,
             fault: None,
@@ -834,10 +835,7 @@ fn render(scenario: &Scenario, vars: &Vars) -> Reply {
     let body = scenario.body.render(vars);
     let mut headers = Vec::with_capacity(scenario.headers.len() + 2);
     if !scenario.headers.iter().any(|(k, _)| *k == CONTENT_TYPE) && !body.is_empty() {
-        headers.push((
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        ));
+        headers.push((CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE)));
     }
     for (k, t) in &scenario.headers {
         if let Ok(v) = HeaderValue::from_str(&t.render_text(vars)) {
