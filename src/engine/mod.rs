@@ -1183,7 +1183,22 @@ mod tests {
 
     use super::{quoted, Engine, LATENCY_HEADER};
     use crate::config::Config;
+    use crate::engine::clock::Start;
     use crate::request::Request;
+    use crate::time::Timestamp;
+
+    /// The defaults on a frozen clock: what a request states of the time
+    /// (an ObjectId's seconds) is the same in two engines, however long
+    /// apart they answer.
+    fn frozen() -> Config {
+        Config {
+            clock: Start {
+                at: Some(Timestamp::parse_rfc3339("2024-05-15T10:00:00-06:00").unwrap()),
+                scale: 0.0,
+            },
+            ..Config::default()
+        }
+    }
 
     /// Every request takes a number of the sequence, the sandbox's own 404
     /// too, whether or not it draws a latency: the ids of the requests
@@ -1191,7 +1206,7 @@ mod tests {
     #[test]
     fn a_sandbox_404_takes_a_number_with_or_without_a_latency() {
         let nss_id_after_a_404 = |latency: Option<&str>| {
-            let engine = Engine::new(Config::default(), crate::providers::all()).unwrap();
+            let engine = Engine::new(frozen(), crate::providers::all()).unwrap();
             let mut headers = HeaderMap::new();
             if let Some(l) = latency {
                 headers.insert(LATENCY_HEADER, l.parse().unwrap());
@@ -1219,10 +1234,7 @@ mod tests {
     #[test]
     fn a_latency_range_replays_with_the_seed() {
         let delays = |seed: u64, method: Method, path: &str, body: &'static str| {
-            let config = Config {
-                seed,
-                ..Config::default()
-            };
+            let config = Config { seed, ..frozen() };
             let engine = Engine::new(config, crate::providers::all()).unwrap();
             let mut headers = HeaderMap::new();
             headers.insert(LATENCY_HEADER, "0ms..10s".parse().unwrap());
