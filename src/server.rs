@@ -393,6 +393,11 @@ const PIECE: usize = 64 << 10;
 struct Outgoing {
     rest: Bytes,
     _lease: Option<Lease>,
+    /// The connection, for a body of more than one piece: each piece hyper
+    /// takes shows the client reading, and the header timeout waits from
+    /// then (a slow reader of a long listing is not cut off mid-answer;
+    /// one that stops reading still is).
+    conn: Option<Arc<Ctx>>,
 }
 
 impl hyper::body::Body for Outgoing {
@@ -405,6 +410,9 @@ impl hyper::body::Body for Outgoing {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if self.rest.is_empty() {
             return Poll::Ready(None);
+        }
+        if let Some(conn) = &self.conn {
+            conn.head.progressed();
         }
         let n = self.rest.len().min(PIECE);
         Poll::Ready(Some(Ok(Frame::data(self.rest.split_to(n)))))
@@ -446,7 +454,8 @@ const H2_MAX_STREAMS: u32 = 10_000;
 /// Since when a connection has been waiting for a request, or that it is
 /// answering one: the header timeout's view of it. A connection waits from
 /// its start, then from each answer on when no other request of it is in
-/// flight (HTTP/2 multiplexes), and while a request's body is read (an
+/// flight (HTTP/2 multiplexes) or from the last piece of a long answer
+/// hyper took, and while a request's body is read (an
 /// HTTP/1.1 client that stops sending it holds the connection as one that
 /// never sends its head would). A few stores a request, on the connection's
 /// own cache line.
@@ -496,6 +505,18 @@ impl HeadWait {
     /// The body is read: the request is being answered.
     fn answering(&self) {
         self.since.store(ANSWERING, Ordering::Relaxed);
+    }
+
+    /// hyper takes the next piece of a long answer: the client reads, so a
+    /// connection with no request in flight waits from now.
+    fn progressed(&self) {
+        let now = ms_since(self.epoch);
+        // Never over `ANSWERING`: a request in flight is timed on its own.
+        let _ = self
+            .since
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+                (s != ANSWERING).then_some(now)
+            });
     }
 
     /// The answer is handed to hyper; with no other request in flight, the
@@ -790,9 +811,9 @@ async fn deliver(
             } else {
                 reply.body.slice(..cut)
             };
-            Ok(to_response(reply, head))
+            Ok(to_response(reply, head, ctx))
         }
-        None => Ok(to_response(reply, head)),
+        None => Ok(to_response(reply, head, ctx)),
     }
 }
 
@@ -900,12 +921,14 @@ fn client_left(e: &hyper::Error) -> bool {
 /// body and with the length the body has: hyper leaves an HTTP/1.1 HEAD
 /// answer's body out itself, but sends an HTTP/2 one's as DATA, which the
 /// client takes for a protocol error.
-fn to_response(reply: Reply, head: bool) -> HttpResponse {
+fn to_response(reply: Reply, head: bool, conn: &Arc<Ctx>) -> HttpResponse {
     let length = reply.body.len();
     let body = if head { Bytes::new() } else { reply.body };
+    let conn = (body.len() > PIECE).then(|| conn.clone());
     let mut res = Response::new(Outgoing {
         rest: body,
         _lease: reply.lease,
+        conn,
     });
     *res.status_mut() = reply.status;
     // A status HTTP names no reason for (a provider's own 512) goes out
