@@ -135,7 +135,7 @@ impl Router {
                             r.paths.push((path.clone(), pi));
                         }
                         if p.case_insensitive {
-                            insert(&mut r.lower, &path.to_ascii_lowercase(), true)?;
+                            insert(&mut r.lower, &lowered_route(path), true)?;
                         }
                     }
                 }
@@ -192,13 +192,20 @@ impl Router {
     }
 
     fn lookup(&self, method: &str, path: &str, lower: &OnceCell<String>) -> Option<Match> {
-        let hit = |r: Option<&matchit::Router<Target>>, p: &str| {
-            r.and_then(|r| r.at(p).ok()).map(|m| Match::Found {
+        // `probe` is `path` or its lower-cased copy: a parameter's value is
+        // read from `path` at the same bytes (lower-casing ASCII moves
+        // none), in the letter case it was sent in.
+        let hit = |r: Option<&matchit::Router<Target>>, probe: &str| {
+            r.and_then(|r| r.at(probe).ok()).map(|m| Match::Found {
                 target: *m.value,
                 params: m
                     .params
                     .iter()
-                    .map(|(k, v)| (k.to_string(), percent_decode_path(v)))
+                    .map(|(k, v)| {
+                        let at = v.as_ptr() as usize - probe.as_ptr() as usize;
+                        let sent = path.get(at..at + v.len()).unwrap_or(v);
+                        (k.to_string(), percent_decode_path(sent))
+                    })
                     .collect(),
             })
         };
@@ -292,9 +299,92 @@ pub fn same_path(a: &str, b: &str) -> bool {
     without_trailing_slash(a).eq_ignore_ascii_case(without_trailing_slash(b))
 }
 
+/// A route of a provider that ignores path case, as its lower-cased
+/// router holds it: its text lower-cased, its parameters' names (`{id}`,
+/// `{*rest}`) as written, since the provider reads them by those names.
+fn lowered_route(route: &str) -> String {
+    let mut out = String::with_capacity(route.len());
+    let mut in_param = false;
+    let mut chars = route.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // `{{` is a literal brace.
+            '{' if !in_param && chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push_str("{{");
+            }
+            '{' if !in_param => {
+                in_param = true;
+                out.push(c);
+            }
+            '}' if in_param => {
+                in_param = false;
+                out.push(c);
+            }
+            c if in_param => out.push(c),
+            c => out.push(c.to_ascii_lowercase()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::edit_distance;
+    use super::*;
+
+    /// A provider with one endpoint, `GET` on `path`.
+    fn provider(path: &str, case_insensitive: bool) -> ProviderDef {
+        ProviderDef {
+            id: "p".into(),
+            file: "p.yaml".into(),
+            text: "".into(),
+            embedded: false,
+            description: String::new(),
+            case_insensitive,
+            prefixes: Vec::new(),
+            latency: None,
+            settings: Default::default(),
+            errors: Default::default(),
+            endpoints: vec![EndpointDef {
+                id: "e".into(),
+                methods: vec![Method::GET],
+                paths: vec![path.into()],
+                scenarios: Default::default(),
+            }],
+        }
+    }
+
+    fn params(router: &Router, path: &str) -> Option<Vec<(String, String)>> {
+        match router.find(&Method::GET, path) {
+            Match::Found { params, .. } => Some(params),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_path_in_another_case_keeps_its_parameters_names_and_values() {
+        let router = Router::build(&[provider("/api/Items/{itemId}/{*Rest}", true)]).unwrap();
+        let kept = |id: &str, rest: &str| {
+            Some(vec![
+                ("itemId".into(), id.into()),
+                ("Rest".into(), rest.into()),
+            ])
+        };
+        assert_eq!(params(&router, "/api/Items/AbC/X/y"), kept("AbC", "X/y"));
+        assert_eq!(params(&router, "/API/ITEMS/AbC/X/y"), kept("AbC", "X/y"));
+        assert_eq!(params(&router, "/api/items/%41b%63/Z"), kept("Abc", "Z"));
+
+        let exact = Router::build(&[provider("/api/Items/{itemId}", false)]).unwrap();
+        assert_eq!(params(&exact, "/api/items/AbC"), None);
+    }
+
+    #[test]
+    fn a_lowered_route_keeps_parameter_names_and_literal_braces() {
+        assert_eq!(
+            lowered_route("/A/{Id}/B{{X}}/{*Rest}"),
+            "/a/{Id}/b{{x}}/{*Rest}"
+        );
+    }
 
     #[test]
     fn edit_distance_counts_inserts_deletes_and_substitutions() {
