@@ -292,9 +292,9 @@ pub fn without_trailing_slash(path: &str) -> &str {
     }
 }
 
-/// Whether two paths name the same route as the router reads them: letter
-/// case and one trailing slash aside (an override's `path`, the journal's
-/// `path` filter).
+/// Whether two paths name the same endpoint path for the admin API: letter
+/// case and one trailing slash aside, whatever case the provider reads its
+/// paths in (an override's `path`, the journal's `path` filter).
 pub fn same_path(a: &str, b: &str) -> bool {
     without_trailing_slash(a).eq_ignore_ascii_case(without_trailing_slash(b))
 }

@@ -43,11 +43,11 @@ use namespace::{Began, Namespace, Namespaces, NsRef, DEFAULT_NAMESPACE};
 use provider::{Call, Provider, Selected};
 use template::Vars;
 
-/// Picks a scenario by name for one request.
 /// The content type of every JSON answer the sandbox writes (a scenario may
 /// write its own).
 pub const JSON_TYPE: &str = "application/json; charset=utf-8";
 
+/// Picks a scenario by name for one request.
 pub const SCENARIO_HEADER: &str = "x-sandbox-scenario";
 /// Picks the namespace whose state a request uses.
 pub const NAMESPACE_HEADER: &str = "x-sandbox-namespace";
@@ -1200,9 +1200,11 @@ mod tests {
         }
     }
 
-    /// Every request takes a number of the sequence, the sandbox's own 404
-    /// too, whether or not it draws a latency: the ids of the requests
-    /// after it do not hang on it.
+    /// Every request answered from a scenario or an `errors:` entry takes
+    /// a number of the sequence, the sandbox's own 404 too, whether or not
+    /// it draws a latency: the ids of the requests after it do not hang on
+    /// it. (A sandbox header that does not parse, or an unknown forced
+    /// scenario, is a 400 that draws nothing and takes none.)
     #[test]
     fn a_sandbox_404_takes_a_number_with_or_without_a_latency() {
         let nss_id_after_a_404 = |latency: Option<&str>| {

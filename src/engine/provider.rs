@@ -84,6 +84,7 @@ pub struct Call<'a> {
     /// What a module's `realistic` looked up in the namespace's state for
     /// its `vars` ([`Call::keep_found`]).
     found: Option<Box<dyn std::any::Any + Send>>,
+    /// The person behind the request's own CURP, once looked up.
     person: Option<Arc<Person>>,
 }
 
@@ -186,13 +187,13 @@ impl<'a> Call<'a> {
     ///
     /// A shared handle: cloning it copies a pointer, not the person.
     pub fn person_or(&mut self, fallback: &str) -> Arc<Person> {
+        let curp = match self.curp.as_deref() {
+            Some(c) if crate::curp::is_loose(c) => c,
+            _ => return self.cached_person(fallback),
+        };
         if let Some(p) = &self.person {
             return p.clone();
         }
-        let curp = match self.curp.as_deref() {
-            Some(c) if crate::curp::is_loose(c) => c,
-            _ => fallback,
-        };
         let person = self.cached_person(curp);
         self.person = Some(person.clone());
         person

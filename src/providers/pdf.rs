@@ -221,16 +221,16 @@ const WIN_ANSI_HIGH: [(char, u8); 27] = [
     ('Ÿ', 0x9F),
 ];
 
-/// Appends `text` as a PDF literal string in WinAnsiEncoding: the Latin-1
-/// range maps to itself (so `Ñ`, `Á`, `É` print), the typographic
-/// characters WinAnsi adds (’, “, –, Œ, €…) to their codes, anything else
-/// becomes `?`, and `(`, `)` and `\` are escaped.
 /// A byte a PDF string holds as it is: printable ASCII but its delimiters
 /// and escape.
 fn plain(b: u8) -> bool {
     (b' '..=b'~').contains(&b) && !matches!(b, b'(' | b')' | b'\\')
 }
 
+/// Appends `text` as a PDF literal string in WinAnsiEncoding: the Latin-1
+/// range maps to itself (so `Ñ`, `Á`, `É` print), the typographic
+/// characters WinAnsi adds (’, “, –, Œ, €…) to their codes, anything else
+/// becomes `?`, and `(`, `)` and `\` are escaped.
 fn push_string(out: &mut Vec<u8>, text: &str) {
     out.reserve(text.len() + 2);
     out.push(b'(');

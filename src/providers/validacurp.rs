@@ -6,8 +6,9 @@
 //! body. `pruebas` is the document's test token: static test data on
 //! `getData` and `validateCurpStructure`, the real calculation on
 //! `calculateCURP` (the document's own pruebas example answers the calculated
-//! CURP). Every error is HTTP 400 in the document's envelope, with `msn`
-//! beside `error_message` because the official clients read `msn`.
+//! CURP). Every error of the document is HTTP 400 in its envelope, with
+//! `msn` beside `error_message` because the official clients read `msn`
+//! (the sandbox's own 404, 405 and 413 take the same envelope).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
