@@ -220,3 +220,46 @@ impl Provider for Curpv5 {
             );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CCB_OK;
+    use crate::{Config, Engine};
+
+    /// The RENAPO and CCB wording the scenario file states (and `CCB_OK`)
+    /// is the seed's table as `fixtures/catalogs.yaml` lists it, word for
+    /// word: the two are written apart, and must not drift. (The catalog's
+    /// columns no answer reads are the seeds' reference: README, "The
+    /// fixture files".)
+    #[test]
+    fn the_scenarios_renapo_and_ccb_wording_is_the_catalogs() {
+        let engine = Engine::new(Config::default(), crate::providers::all()).unwrap();
+        let defs = engine.defs();
+        let catalogs = &defs.fixtures.domain.catalogs;
+        let curpv5 = defs.providers.iter().find(|p| p.id == "curpv5").unwrap();
+        let mut stated = 0;
+        for (name, s) in curpv5.endpoints.iter().flat_map(|e| &e.scenarios) {
+            if let Some(code) = s.data_str("renapo") {
+                // The table's one placeholder, filled with the field
+                // curpv5 checks.
+                let listed = catalogs
+                    .renapo_code(code)
+                    .map(|c| c.es.replace("{{Nombre Campo}}", "CURP"));
+                assert_eq!(
+                    s.data_str("renapo_description"),
+                    listed.as_deref(),
+                    "{name}"
+                );
+                stated += 1;
+            }
+            if let Some(code) = s.data_str("ccb") {
+                let listed = catalogs.ccb_code(code).map(|c| c.es.as_str());
+                assert_eq!(s.data_str("ccb_description"), listed, "{name}");
+                stated += 1;
+            }
+        }
+        assert!(stated >= 12, "{stated} codes stated");
+        let ok = catalogs.ccb_code(CCB_OK.0).map(|c| c.es.as_str());
+        assert_eq!(ok, Some(CCB_OK.1));
+    }
+}
