@@ -139,7 +139,9 @@ impl Provider for AsyncVerification {
 
     fn vars(&self, call: &mut Call<'_>, _scenario: &Scenario, vars: &mut Vars) {
         if call.endpoint_id() != STATUS {
-            vars.set("verification_id", verification_id(call));
+            let id = verification_id(call);
+            vars.set("verification_id", &id);
+            call.kept = Some(id);
             return;
         }
         let id = requested_id(call.req);
@@ -218,7 +220,8 @@ impl Provider for AsyncVerification {
             &apikey,
         );
         let new = NewVerification {
-            id: verification_id(call),
+            // The id the answer stated.
+            id: call.kept.take().unwrap_or_else(|| verification_id(call)),
             kind,
             apikey,
             scenario: scenario.name.to_string(),
@@ -312,15 +315,14 @@ fn verification_id(call: &Call<'_>) -> String {
     call.rng("verificationId").fill(&mut bytes);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut id = String::with_capacity(36);
+    for (i, part) in [0..4, 4..6, 6..8, 8..10, 10..16].into_iter().enumerate() {
+        if i > 0 {
+            id.push('-');
+        }
+        super::common::push_hex(&mut id, &bytes[part]);
+    }
+    id
 }
 
 fn text(req: &Request, field: &str) -> String {

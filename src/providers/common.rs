@@ -20,15 +20,22 @@ pub(crate) fn stated_nss(person: &Person) -> &str {
 
 /// Lowercase hex SHA-256, appended to `out`.
 pub fn write_sha256_hex(out: &mut String, bytes: &[u8]) {
+    push_hex(out, &Sha256::digest(bytes));
+}
+
+/// `bytes` in lowercase hex, appended to `out`.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    // Written on the stack and appended once: a push per digit checked the
-    // capacity 64 times.
-    let mut hex = [0u8; 64];
-    for (pair, b) in hex.chunks_exact_mut(2).zip(Sha256::digest(bytes)) {
-        pair[0] = HEX[usize::from(b >> 4)];
-        pair[1] = HEX[usize::from(b & 0xf)];
+    // Written on the stack and appended a run at a time: a push per digit
+    // checked the capacity at every digit.
+    for run in bytes.chunks(32) {
+        let mut hex = [0u8; 64];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(run) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+        out.push_str(std::str::from_utf8(&hex[..run.len() * 2]).unwrap_or_default());
     }
-    out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
 }
 
 /// `DD/MM/YYYY`, the way RENAPO writes dates.
