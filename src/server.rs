@@ -143,7 +143,8 @@ pub async fn serve(
                     // Shutdown waits for the connection while the watcher
                     // is held; the connection is told (GOAWAY) by `stop`,
                     // as the watcher would, or once it has carried
-                    // `H2_MAX_STREAMS` streams.
+                    // `H2_MAX_STREAMS` streams, and cut off (`cut`) once
+                    // it has opened `H2_STREAMS_PAST_GOAWAY` more.
                     let _held = watcher;
                     // Boxed: HTTP/2's connection state would otherwise size
                     // every connection's task, HTTP/1.1's included.
@@ -448,8 +449,17 @@ struct Ctx {
 /// a client resets while its answer waits for flow-control credit, until
 /// credit comes: a client that never grants it and cancels what it asked
 /// grew the process by 330 bytes a stream, a GB in half a minute. The
-/// bound keeps that to some 3 MB a connection.
+/// bound keeps that to some 3.6 MB a connection, with the streams a client
+/// may open past it ([`H2_STREAMS_PAST_GOAWAY`]).
 const H2_MAX_STREAMS: u32 = 10_000;
+
+/// The streams a connection told to end may still open before it is cut
+/// off: a client that honours the GOAWAY opens none once it has read it
+/// (those it opened meanwhile are answered), but h2 narrows the GOAWAY to
+/// the streams it has only once the client acknowledges its PING, and one
+/// that never does could go on opening streams, and growing h2's state,
+/// for ever.
+const H2_STREAMS_PAST_GOAWAY: u32 = 1_000;
 
 /// Since when a connection has been waiting for a request, or that it is
 /// answering one: the header timeout's view of it. A connection waits from
@@ -655,10 +665,12 @@ fn respond(
     // choosing its answer are part of the latency the client asked for.
     let arrived = tokio::time::Instant::now();
     ctx.head.arrived(req.version());
-    if req.version() == hyper::Version::HTTP_2
-        && ctx.streams.fetch_add(1, Ordering::Relaxed) + 1 == H2_MAX_STREAMS
-    {
-        ctx.enough.notify_one();
+    if req.version() == hyper::Version::HTTP_2 {
+        match ctx.streams.fetch_add(1, Ordering::Relaxed) + 1 {
+            H2_MAX_STREAMS => ctx.enough.notify_one(),
+            n if n == H2_MAX_STREAMS + H2_STREAMS_PAST_GOAWAY => ctx.head.cut.notify_one(),
+            _ => {}
+        }
     }
     let head = req.method() == hyper::Method::HEAD;
     // Made here, not in `deliver`: the request is done however its future

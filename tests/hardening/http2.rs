@@ -126,6 +126,16 @@ mod raw {
     /// The next frame, SETTINGS and PING acknowledged on the way; None once
     /// the connection ends.
     pub async fn read(s: &mut TcpStream) -> Option<Frame> {
+        read_acking(s, true).await
+    }
+
+    /// As [`read`], but a PING is returned unacknowledged, as a client that
+    /// ignores them would leave it.
+    pub async fn read_ignoring_pings(s: &mut TcpStream) -> Option<Frame> {
+        read_acking(s, false).await
+    }
+
+    async fn read_acking(s: &mut TcpStream, pings: bool) -> Option<Frame> {
         loop {
             let mut h = [0u8; 9];
             s.read_exact(&mut h).await.ok()?;
@@ -142,7 +152,7 @@ mod raw {
                 let _ = s.write_all(&frame(SETTINGS, ACK, 0, &[])).await;
                 continue;
             }
-            if f.kind == PING && f.flags & ACK == 0 {
+            if pings && f.kind == PING && f.flags & ACK == 0 {
                 let _ = s.write_all(&frame(PING, ACK, 0, &f.payload)).await;
                 continue;
             }
@@ -1257,4 +1267,64 @@ async fn a_connection_that_cancels_answers_it_never_lets_through_is_told_to_end(
     let mut fresh = raw::connect(sb.addr, &[]).await;
     fresh.write_all(&get("/__admin/health", 1)).await.unwrap();
     assert_health(&raw::until_end(&mut fresh, 1, Duration::from_secs(5)).await);
+}
+
+/// `GET /__admin/health`, the whole request.
+const GET_HEALTH: [(&str, &str); 4] = [
+    (":method", "GET"),
+    (":scheme", "http"),
+    (":authority", "x"),
+    (":path", "/__admin/health"),
+];
+
+// README Robustness, "HTTP": h2 narrows its GOAWAY to the streams it has
+// only once the client acknowledges the PING sent with it. A client that
+// never does, and goes on opening streams after the GOAWAY, is cut off
+// 1,000 streams past the 10,000 (it was served for ever, h2's state
+// growing with every stream). Until then every stream is answered.
+#[tokio::test]
+async fn a_client_that_ignores_the_goaway_is_cut_off_1000_streams_later() {
+    let sb = Sandbox::start().await;
+    let mut c = raw::connect(sb.addr, &[]).await;
+    // Credit for every answer on the connection, given once.
+    let credit = (i32::MAX as u32 - 65_535).to_be_bytes();
+    c.write_all(&raw::frame(raw::WINDOW_UPDATE, 0, 0, &credit))
+        .await
+        .unwrap();
+    let (mut next, mut answered, mut goaways) = (1u32, 0usize, 0);
+    loop {
+        assert!(answered < 12_000, "still served after {answered} streams");
+        let first = next;
+        let mut out = Vec::new();
+        for _ in 0..150 {
+            out.extend(raw::headers(next, &GET_HEALTH, true));
+            next += 2;
+        }
+        if c.write_all(&out).await.is_err() {
+            break;
+        }
+        let mut ended = 0;
+        let open = tokio::time::timeout(Duration::from_secs(10), async {
+            while ended < 150 {
+                match raw::read_ignoring_pings(&mut c).await {
+                    None => return false,
+                    Some(f) if f.kind == raw::GOAWAY => goaways += 1,
+                    Some(f) if f.stream >= first && f.flags & raw::END_STREAM != 0 => ended += 1,
+                    Some(_) => {}
+                }
+            }
+            true
+        })
+        .await
+        .expect("the answers came, or the connection ended");
+        answered += ended;
+        if !open {
+            break;
+        }
+    }
+    assert_eq!(goaways, 1, "one GOAWAY, never narrowed");
+    assert!(
+        (11_000 - 150..11_000).contains(&answered),
+        "cut off after {answered} streams answered"
+    );
 }
