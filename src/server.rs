@@ -309,9 +309,21 @@ const MAX_HEAD: u32 = 8192 + 4096 * 100;
 /// memory, held while the request waits for its body.
 const MAX_HEAD_FIELDS: usize = 100;
 
+/// The most `cookie` fields an HTTP/2 head may hold, counted as one field
+/// against [`MAX_HEAD_FIELDS`]: a client may send each cookie as a field of
+/// its own (RFC 9113 §8.2.3) where HTTP/1.1 writes them on one line; as
+/// many as a browser keeps for one site (Chrome's 180).
+const MAX_COOKIE_CRUMBS: usize = 180;
+
+/// Whether an HTTP/2 head holds more fields than HTTP/1.1 would take.
+fn too_many_fields(headers: &hyper::HeaderMap) -> bool {
+    let crumbs = headers.get_all(hyper::header::COOKIE).iter().count();
+    crumbs > MAX_COOKIE_CRUMBS || headers.len() - crumbs + crumbs.min(1) > MAX_HEAD_FIELDS
+}
+
 /// The answer to a head of more than [`MAX_HEAD_FIELDS`] fields, at once
 /// and before its body: a bare 431, as hyper answers it over HTTP/1.1.
-fn too_many_fields() -> Reply {
+fn fields_refused() -> Reply {
     Reply {
         status: hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         headers: Vec::new(),
@@ -685,8 +697,8 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     let engine = &ctx.engine;
     let config = engine.config();
     let (parts, body) = req.into_parts();
-    if parts.version == hyper::Version::HTTP_2 && parts.headers.len() > MAX_HEAD_FIELDS {
-        return Ok(too_many_fields());
+    if parts.version == hyper::Version::HTTP_2 && too_many_fields(&parts.headers) {
+        return Ok(fields_refused());
     }
     let declared = parts
         .headers
