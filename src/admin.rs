@@ -382,8 +382,14 @@ fn twice_in_query(req: &Request) -> Option<String> {
         .filter(|(_, value)| !value.is_empty())
         .find_map(|(name, value)| {
             let other = *first.entry(name).or_insert(value);
-            (other != value)
-                .then(|| format!("'{name}' given twice, as '{other}' and as '{value}': give one"))
+            (other != value).then(|| {
+                format!(
+                    "'{}' given twice, as '{}' and as '{}': give one",
+                    quoted(name),
+                    quoted(other),
+                    quoted(value)
+                )
+            })
         })
 }
 
@@ -495,7 +501,11 @@ fn unknown_keys(body: &Map<String, Value>, known: &[&str]) -> Option<Reply> {
     body.keys().find(|k| !known.contains(&k.as_str())).map(|k| {
         error(
             StatusCode::BAD_REQUEST,
-            &format!("unknown field '{k}'; the fields are {}", known.join(", ")),
+            &format!(
+                "unknown field '{}'; the fields are {}",
+                quoted(k),
+                known.join(", ")
+            ),
         )
     })
 }
@@ -580,7 +590,7 @@ fn handle_add_override(
             StatusCode::BAD_REQUEST,
             &format!(
                 "{provider} has no path '{}'; its paths: {}",
-                path.unwrap_or_default(),
+                quoted(path.as_deref().unwrap_or_default()),
                 paths.join(", ")
             ),
         );
@@ -595,7 +605,7 @@ fn handle_add_override(
         return Reply::json(
             StatusCode::BAD_REQUEST,
             &json!({
-                "error": format!("unknown scenario '{scenario}' for {provider}; valid scenarios: {}", names.join(", ")),
+                "error": format!("unknown scenario '{}' for {provider}; valid scenarios: {}", quoted(&scenario), names.join(", ")),
                 "valid_scenarios": names,
             }),
         );
@@ -637,7 +647,7 @@ fn handle_delete_override(ns: &Namespace, id: &str) -> Reply {
         Ok(n) if ns.overrides.remove(n) => ok(json!({"deleted": n})),
         _ => error(
             StatusCode::NOT_FOUND,
-            &format!("no override with id '{id}'"),
+            &format!("no override with id '{}'", quoted(id)),
         ),
     }
 }
@@ -759,7 +769,11 @@ fn known_provider(engine: &Engine, id: &str) -> Result<usize, Reply> {
             let ids: Vec<&str> = defs.providers.iter().map(|p| p.id.as_str()).collect();
             error(
                 StatusCode::BAD_REQUEST,
-                &format!("unknown provider '{id}'; providers: {}", ids.join(", ")),
+                &format!(
+                    "unknown provider '{}'; providers: {}",
+                    quoted(id),
+                    ids.join(", ")
+                ),
             )
         })
 }

@@ -674,6 +674,37 @@ async fn bad_override_bodies() {
     assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
 }
 
+// README, Admin API: an error repeats at most 256 bytes of what the
+// request gave (a name, a field, a path, an id), as the providers' do, so
+// that a 10 KB name is not sent back whole.
+#[tokio::test]
+async fn an_admin_error_repeats_at_most_256_bytes_of_a_long_value() {
+    let sb = Sandbox::start().await;
+    let long = "x".repeat(10_000);
+    let said = format!("'{}… (10000 bytes)'", "x".repeat(256));
+    let bodies = [
+        json!({"provider": long, "scenario": "success"}),
+        json!({"provider": "curpv5", "scenario": long}),
+        json!({"provider": "curpv5", "scenario": "success", "path": long}),
+        json!({"provider": "curpv5", "scenario": "success", &long: 1}),
+    ];
+    for body in bodies {
+        let r = sb.admin_post("/__admin/overrides", body).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        let error = r.json()["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.contains(&said), "{}", &error[..error.len().min(400)]);
+        assert!(r.text().len() < 2_000, "{} bytes", r.text().len());
+    }
+    let r = sb.admin_delete(&format!("/__admin/overrides/{long}")).await;
+    assert_eq!(r.status, 404);
+    assert!(r.text().len() < 2_000, "{} bytes", r.text().len());
+    let r = sb
+        .get(&format!("/__admin/requests?limit=1&limit={long}"), &[])
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().len() < 2_000, "{} bytes", r.text().len());
+}
+
 // SPEC §7 / README, Admin API: an override's `path`, `times`, `latency` and
 // `fault` are optional: each sent as null is absent (a null path: provider-wide).
 #[tokio::test]
