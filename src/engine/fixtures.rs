@@ -239,7 +239,7 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
     }
     let uri: hyper::Uri = url
         .parse()
-        .map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+        .map_err(|e| format!("'{}' is not a URL: {e}", super::quoted(url)))?;
     // `Uri` reads `http://:8080/` as an empty host.
     if uri.scheme_str() != Some("http") || uri.host().is_none_or(str::is_empty) {
         return Err(format!(
@@ -254,7 +254,10 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
     let host_port = authority.rsplit('@').next().unwrap_or_default();
     let after_host = match host_port.split_once(']') {
         Some((_, rest)) if !rest.is_empty() && !rest.starts_with(':') => {
-            return Err(format!("'{url}' has text after its IPv6 address's ']'"));
+            return Err(format!(
+                "'{}' has text after its IPv6 address's ']'",
+                super::quoted(url)
+            ));
         }
         // Brackets hold an IPv6 address (RFC 3986's IP-literal): not a
         // name, not an IPv4 address, not nothing; a zone (`%25eth0`) is
@@ -272,12 +275,15 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
         None => host_port,
     };
     if let Some((user_info, _)) = authority.rsplit_once('@') {
-        basic_credentials(user_info).map_err(|e| format!("'{url}': {e}"))?;
+        basic_credentials(user_info).map_err(|e| format!("'{}': {e}", super::quoted(url)))?;
     }
     if let Some((_, port)) = after_host.rsplit_once(':') {
         let digits = port.bytes().all(|b| b.is_ascii_digit());
         if !port.is_empty() && (!digits || port.parse::<u16>().map_or(true, |p| p == 0)) {
-            return Err(format!("'{url}' has no valid port (1 to 65535)"));
+            return Err(format!(
+                "'{}' has no valid port (1 to 65535)",
+                super::quoted(url)
+            ));
         }
     }
     if uri

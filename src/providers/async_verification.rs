@@ -27,7 +27,7 @@ use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, AdminRoute, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
-use crate::engine::{Defs, Reply};
+use crate::engine::{quoted, Defs, Reply};
 use crate::jobs::{
     self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning, MAX_WEBHOOKS,
 };
@@ -630,7 +630,7 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
     {
         return admin_error(
             StatusCode::BAD_REQUEST,
-            &format!("unknown field '{k}'; the fields are url, apikey"),
+            &format!("unknown field '{}'; the fields are url, apikey", quoted(k)),
         );
     }
     let Some(url) = body.get("url").and_then(Value::as_str) else {
@@ -687,7 +687,10 @@ fn delete_webhook(call: &AdminCall<'_>) -> Reply {
     } else {
         admin_error(
             StatusCode::NOT_FOUND,
-            &format!("no webhook set through the admin API for apikey '{apikey}'"),
+            &format!(
+                "no webhook set through the admin API for apikey '{}'",
+                quoted(apikey)
+            ),
         )
     }
 }
@@ -700,7 +703,7 @@ async fn redeliver(ns: &Arc<Namespace>, id: Option<&str>) -> Reply {
         Ok(d) => ok(json!(d)),
         Err(RedeliverError::Unknown) => admin_error(
             StatusCode::NOT_FOUND,
-            &format!("no verification '{id}' in this namespace"),
+            &format!("no verification '{}' in this namespace", quoted(id)),
         ),
         Err(RedeliverError::NoResult(s)) => admin_error(
             StatusCode::CONFLICT,
@@ -718,7 +721,7 @@ async fn redeliver(ns: &Arc<Namespace>, id: Option<&str>) -> Reply {
         ),
         Err(RedeliverError::Dropped) => admin_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the attempt to redeliver '{id}' was dropped: the namespace was reset or the sandbox is shutting down"),
+            &format!("the attempt to redeliver '{}' was dropped: the namespace was reset or the sandbox is shutting down", quoted(id)),
         ),
     }
 }
