@@ -901,10 +901,10 @@ async fn http2_expect_100_continue_is_answered_after_the_clients_wait_or_reset_p
 // opened further only after a pause longer than the header timeout, as a
 // client stopped at a breakpoint does. The test asks for the whole 2.6 KB
 // body; it is ignored because, as the limitation says, the connection is
-// closed a header timeout after the answer was handed to hyper, with 1 KB
-// of the body read.
+// closed a header timeout after hyper took the answer's last piece (its
+// only one: 2.6 KB), with 1 KB of the body read.
 #[tokio::test]
-#[ignore = "README, Limitations: an answer counts as sent once hyper has it"]
+#[ignore = "README, Limitations: an answer counts as sent once hyper has its last piece"]
 async fn an_http2_answer_read_slowly_is_not_cut_off_by_the_header_timeout() {
     let sb = Sandbox::start_with(Config {
         header_timeout: Duration::from_millis(300),
