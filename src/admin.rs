@@ -209,12 +209,13 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
     // Only a change that stays makes a namespace: reading, clearing or a
     // change refused sees it as it is, or blank if no request made it. The
     // routes that change one take it (`kept`) once their input is checked.
-    let ns = match named_namespace(engine, req, false) {
+    let ns = match named_namespace(engine, req, Taken::AsItIs) {
         Ok(ns) => ns,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
     };
-    let kept =
-        || named_namespace(engine, req, true).map_err(|m| error(StatusCode::BAD_REQUEST, &m));
+    let kept = || {
+        named_namespace(engine, req, Taken::Kept).map_err(|m| error(StatusCode::BAD_REQUEST, &m))
+    };
     // Only the routes that read a body answer for one that cannot be read
     // (a GET or HEAD's body, if one is sent, is not read).
     if matches!(route, Route::AddOverride | Route::SetClock) {
@@ -393,17 +394,25 @@ fn twice_in_query(req: &Request) -> Option<String> {
         })
 }
 
-/// The namespace `?namespace=` names (`default` without one): made if
-/// `keep`, else as it is or blank.
-fn named_namespace(engine: &Engine, req: &Request, keep: bool) -> Result<Arc<Namespace>, String> {
+/// How an admin route takes its namespace.
+#[derive(Clone, Copy)]
+enum Taken {
+    /// As it is, or blank if no request made it: reading or clearing one
+    /// makes none.
+    AsItIs,
+    /// Made if it does not exist: a change that stays.
+    Kept,
+}
+
+/// The namespace `?namespace=` names (`default` without one).
+fn named_namespace(engine: &Engine, req: &Request, taken: Taken) -> Result<Arc<Namespace>, String> {
     let name = req
         .query("namespace")
         .filter(|n| !n.is_empty())
         .unwrap_or(DEFAULT_NAMESPACE);
-    if keep {
-        engine.namespaces().get(name)
-    } else {
-        engine.namespaces().existing_or_blank(name)
+    match taken {
+        Taken::Kept => engine.namespaces().get(name),
+        Taken::AsItIs => engine.namespaces().existing_or_blank(name),
     }
 }
 
@@ -449,7 +458,7 @@ async fn handle_module(
     if let (true, Body::Invalid(why)) = (reads_body, &req.body) {
         return Some(error(StatusCode::BAD_REQUEST, why));
     }
-    let ns = match named_namespace(engine, req, false) {
+    let ns = match named_namespace(engine, req, Taken::AsItIs) {
         Ok(ns) => ns,
         Err(m) => return Some(error(StatusCode::BAD_REQUEST, &m)),
     };
