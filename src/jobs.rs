@@ -285,8 +285,17 @@ pub struct Delivery {
     /// The target's HTTP status, when it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// `schedule` for the timeline's attempts, `redeliver` for the admin route's.
-    pub trigger: &'static str,
+    pub trigger: Trigger,
+}
+
+/// What made a delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// The verification's timeline.
+    Schedule,
+    /// The admin API's redeliver route.
+    Redeliver,
 }
 
 /// One namespace's verifications, delivery attempts and webhook targets.
@@ -342,7 +351,7 @@ impl Jobs {
         id: &str,
         at: Timestamp,
         url: &str,
-        trigger: &'static str,
+        trigger: Trigger,
     ) -> Option<(Vec<u8>, Delivery)> {
         let v = self.verifications.get_mut(id)?;
         v.attempts += 1;
@@ -593,7 +602,7 @@ async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) 
             return None;
         };
         let settings = v.new.settings.clone();
-        let (body, attempt) = j.begin_attempt(id, at, &url, "schedule")?;
+        let (body, attempt) = j.begin_attempt(id, at, &url, Trigger::Schedule)?;
         Some((url, apikey, body, attempt, settings))
     })
     .flatten();
@@ -949,7 +958,7 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
         v.redelivered += 1;
         let timeout = v.new.settings.webhook_timeout;
         let (body, attempt) = j
-            .begin_attempt(id, now, &url, "redeliver")
+            .begin_attempt(id, now, &url, Trigger::Redeliver)
             .ok_or(RedeliverError::Unknown)?;
         Ok((url, apikey, body, attempt, timeout))
     })
@@ -1115,7 +1124,7 @@ mod tests {
             url: String::new(),
             outcome: SENDING.into(),
             status: None,
-            trigger: "schedule",
+            trigger: Trigger::Schedule,
         }
     }
 
