@@ -154,14 +154,7 @@ fn utf8_prefix(b: &[u8], max: usize) -> &[u8] {
 
 /// `s` up to [`MAX_LINE_KEPT`] bytes, cut at a character boundary.
 pub(super) fn cut(s: &str) -> &str {
-    if s.len() <= MAX_LINE_KEPT {
-        return s;
-    }
-    let mut end = MAX_LINE_KEPT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    super::prefix(s, MAX_LINE_KEPT)
 }
 
 /// `m`, or its first [`MAX_LINE_KEPT`] bytes: hyper takes an extension

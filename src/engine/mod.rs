@@ -785,11 +785,17 @@ pub(crate) fn quoted(s: &str) -> std::borrow::Cow<'_, str> {
     if s.len() <= MAX {
         return s.into();
     }
-    let mut end = MAX;
+    format!("{}… ({} bytes)", prefix(s, MAX), s.len()).into()
+}
+
+/// At most `max` bytes of `s`, cut before the character the cut would
+/// fall in.
+pub(crate) fn prefix(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}… ({} bytes)", &s[..end], s.len()).into()
+    &s[..end]
 }
 
 /// Every answer on a provider path says what answered it: the sandbox's own
