@@ -724,8 +724,10 @@ async fn every_serve_flag_is_read_from_its_environment_variable() {
         ],
     );
     let addr = served.base.trim_start_matches("http://").to_string();
-    let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // Before the connection: the server's wait for its head starts once it
+    // has accepted it, after this instant however busy the machine.
     let opened = Instant::now();
+    let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let mut second = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let _ = second
         .write_all(b"GET /__admin/health HTTP/1.1\r\nhost: x\r\n\r\n")
@@ -746,7 +748,7 @@ async fn every_serve_flag_is_read_from_its_environment_variable() {
     assert_eq!(n, 0);
     let waited = opened.elapsed();
     assert!(
-        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(5),
         "cut after {waited:?} with MXID_HEADER_TIMEOUT=300ms"
     );
     // Its slot is free again (released as the cut connection's task ends).

@@ -591,6 +591,33 @@ impl Served {
         assert!(sent.success());
     }
 
+    /// Sends it the signals `names` back to back, from one process: as a
+    /// terminal's Ctrl-C and a supervisor's SIGTERM come together (two
+    /// `kill` processes may be started far apart on a busy machine).
+    pub fn signals_together(&self, names: &[&str]) {
+        let pid = self.pid();
+        let script: Vec<String> = names.iter().map(|n| format!("kill -{n} {pid}")).collect();
+        let sent = std::process::Command::new("sh")
+            .args(["-c", &script.join(" && ")])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits (at most `wait`) until it no longer takes connections: once it
+    /// has taken a signal to stop, it closes its listener.
+    pub fn stops_listening_within(&self, wait: Duration) -> bool {
+        let addr = self.base.trim_start_matches("http://").to_string();
+        let start = std::time::Instant::now();
+        while start.elapsed() < wait {
+            if std::net::TcpStream::connect(&addr).is_err() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
     /// Closes the test's end of its stderr: its next line there meets a
     /// broken pipe, as under `serve 2>&1 | head -1` once head has gone.
     pub fn close_stderr(&mut self) {

@@ -433,21 +433,38 @@ async fn creations_racing_a_reload_all_follow_the_new_fixture_webhook() {
 
 // ---- timer work and shutdown ------------------------------------------------------
 
-/// Sends an NssByCurp request's head and the first `sent` bytes of its
-/// body on a fresh connection, the rest left to [`finish_request`].
+/// Sends an NssByCurp request's head and, once the server has read it
+/// (its `100 Continue` says so: it asks for the body), the first `sent`
+/// bytes of its body on a fresh connection, the rest left to
+/// [`finish_request`].
 async fn half_request(
     addr: std::net::SocketAddr,
     ns: &str,
     body: &[u8],
     sent: usize,
 ) -> tokio::net::TcpStream {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
-        "POST {NSS} HTTP/1.1\r\nhost: sandbox\r\napikey: {KEY}\r\nx-sandbox-namespace: {ns}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        "POST {NSS} HTTP/1.1\r\nhost: sandbox\r\napikey: {KEY}\r\nx-sandbox-namespace: {ns}\r\ncontent-type: application/json\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut byte))
+            .await
+            .expect("the server asked for the body within 5 s")
+            .unwrap();
+        assert_eq!(n, 1, "closed: {}", String::from_utf8_lossy(&got));
+        got.push(byte[0]);
+    }
+    assert!(
+        got.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     s.write_all(&body[..sent]).await.unwrap();
     s
 }
@@ -493,9 +510,9 @@ async fn a_webhook_attempt_of_a_namespace_made_during_shutdown_is_dropped_too() 
     // for the attempt to start before `serve` returns.
     let delayed = delayed_in_background(&sb, "1500ms");
     sb.journaled(1).await;
-    // The head is read (a real network event) before shutdown begins: if
-    // not, the connection is closed idle and the answer below is no 200.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The head was read before shutdown begins (`half_request` waited for
+    // it): else the connection would be closed idle, and the answer below
+    // no 200.
     let stopping = tokio::spawn(sb.stop_within(Duration::from_secs(10)));
     // Once the listener is closed the accept loop has ended, and the
     // server has stopped the timers of the namespaces it had.

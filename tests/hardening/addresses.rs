@@ -608,10 +608,12 @@ fn the_header_timeout_cuts_a_silent_ipv6_client() {
         &b""[..],
         b"POST /api/curp/bycurp HTTP/1.1\r\nHost: [::1]\r\n",
     ] {
+        // Before the connection: the server's wait starts once it has
+        // accepted it.
+        let started = Instant::now();
         let mut s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         s.write_all(sent).unwrap();
-        let started = Instant::now();
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
         let took = started.elapsed();
