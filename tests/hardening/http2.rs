@@ -1340,8 +1340,10 @@ async fn a_client_that_ignores_the_goaway_is_cut_off_1000_streams_later() {
         }
     }
     assert_eq!(goaways, 1, "one GOAWAY, never narrowed");
+    // The cut comes with the 11,000th stream: hyper may still answer the
+    // rest of the 150 it read with it, never a stream sent after them.
     assert!(
-        (11_000 - 150..11_000).contains(&answered),
+        (11_000 - 150..=11_100).contains(&answered),
         "cut off after {answered} streams answered"
     );
 }
