@@ -2,6 +2,7 @@
 //! identity-verification APIs.
 //!
 //! - `cli`       — flags with environment fallbacks, turned into a validated `Config`
+//! - `check`     — `check DIR`: a folder of user files loaded as `serve` would
 //! - `config`    — the validated configuration
 //! - `server`    — accept loop, connections, the body read under its limit, faults at
 //!   the socket, graceful shutdown
@@ -19,6 +20,7 @@
 //! - `yaml`      — values converted while serde_yaml_ng still points at them (errors at their line)
 
 pub mod admin;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod curp;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use mxid_sandbox::cli::{Cli, Command};
 use mxid_sandbox::config::Source;
-use mxid_sandbox::engine::{self, Engine};
+use mxid_sandbox::engine::Engine;
 use mxid_sandbox::stderr::{printable, warn};
 use mxid_sandbox::{providers, Config};
 
@@ -57,7 +57,16 @@ fn main() -> ExitCode {
             dir,
             scenarios,
             fixtures,
-        } => check(dir, scenarios, fixtures),
+        } => match mxid_sandbox::check::run(&dir, scenarios, fixtures) {
+            Ok(line) => {
+                out(&line);
+                ExitCode::SUCCESS
+            }
+            Err(refusal) => match refusal.note {
+                Some(note) => fail_with_note(&refusal.message, &note),
+                None => fail(&refusal.message),
+            },
+        },
         Command::Curp {
             fixtures,
             scenarios,
@@ -203,108 +212,6 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
-}
-
-/// `check DIR`: loads the folder's files, scenario or fixture, with the
-/// other kind from `--scenarios`/`--fixtures` or the embedded ones.
-fn check(
-    dir: std::path::PathBuf,
-    scenarios: Option<std::path::PathBuf>,
-    fixtures: Option<std::path::PathBuf>,
-) -> ExitCode {
-    if !dir.is_dir() {
-        return fail(&format!("{}: not a folder", dir.display()));
-    }
-    let modules = providers::all();
-    let is_provider = |stem: &str| modules.iter().any(|m| m.id() == stem);
-    let is_fixture = |stem: &str| {
-        engine::fixtures::EMBEDDED
-            .iter()
-            .any(|(n, _)| n.trim_end_matches(".yaml") == stem)
-    };
-    // Each YAML file's name without its extension (`.yaml` or `.yml`, in
-    // any case: the loaders name a wrong one).
-    let stems: Vec<String> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| {
-                    let n = e.file_name().to_string_lossy().into_owned();
-                    let (stem, ext) = n.rsplit_once('.')?;
-                    let yaml = ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml");
-                    yaml.then(|| stem.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if stems.is_empty() {
-        return fail(&format!(
-            "{}: no scenario or fixture files (*.yaml) to check",
-            dir.display()
-        ));
-    }
-    let has_scenarios = stems.iter().any(|s| is_provider(s));
-    let has_fixtures = stems.iter().any(|s| is_fixture(s));
-    if has_scenarios && has_fixtures {
-        return fail(&format!(
-            "{}: holds both scenario and fixture files; check them in separate folders (check DIR --fixtures DIR2 checks scenario files with their fixtures)",
-            dir.display()
-        ));
-    }
-    // A folder of neither kind's names is read as scenario files, whose
-    // loader names the file it does not know. The companion flag names the
-    // other kind: one of DIR's own kind would be ignored without a word.
-    let (kind, other, own_given, companion_given) = if has_fixtures {
-        (
-            "fixture",
-            "scenario",
-            fixtures.is_some(),
-            scenarios.is_some(),
-        )
-    } else {
-        (
-            "scenario",
-            "fixture",
-            scenarios.is_some(),
-            fixtures.is_some(),
-        )
-    };
-    if own_given {
-        return fail(&format!(
-            "{}: holds {kind} files, and --{kind}s gives {kind} files too; give {other} files there (check DIR --{other}s DIR2)",
-            dir.display()
-        ));
-    }
-    let (scenarios, fixtures) = if has_fixtures {
-        (scenarios, Some(dir.clone()))
-    } else {
-        (Some(dir.clone()), fixtures)
-    };
-    let config = Config {
-        scenarios: scenarios.map(Source::Dir).unwrap_or_default(),
-        fixtures: fixtures.map(Source::Dir).unwrap_or_default(),
-        ..Config::default()
-    };
-    match engine::load(&config, &modules) {
-        Ok(defs) => {
-            let scenarios: usize = defs
-                .providers
-                .iter()
-                .flat_map(|p| &p.endpoints)
-                .map(|e| e.scenarios.len())
-                .sum();
-            out(&format!(
-                "{}: ok ({} providers, {scenarios} scenarios)",
-                printable(&dir.display().to_string()),
-                defs.providers.len()
-            ));
-            ExitCode::SUCCESS
-        }
-        Err(e) if companion_given => fail(&e.to_string()),
-        Err(e) => fail_with_note(
-            &e,
-            &format!("(checked with the embedded {other} files; check DIR --{other}s DIR2 checks with yours)"),
-        ),
-    }
 }
 
 /// Prints a line of a command's output. A closed pipe (`… | head`) ends

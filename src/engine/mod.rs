@@ -1050,16 +1050,10 @@ pub fn check_folder(
     if dir.exists() && !dir.is_dir() {
         return Err(cannot("not a folder".to_string()));
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| cannot(e.to_string()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((stem, ext)) = name.rsplit_once('.') else {
-            continue;
-        };
-        if !["yaml", "yml"].iter().any(|e| ext.eq_ignore_ascii_case(e)) {
-            continue;
-        }
-        let file = entry.path().display().to_string();
+    let files = yaml_stems(dir).map_err(|e| cannot(e.to_string()))?;
+    for (stem, ext) in &files {
+        let stem = stem.as_str();
+        let file = dir.join(format!("{stem}.{ext}")).display().to_string();
         if ext != "yaml" && ext != "yml" {
             return Err(LoadError::new(
                 &file,
@@ -1073,6 +1067,21 @@ pub fn check_folder(
         }
     }
     Ok(())
+}
+
+/// The YAML files in `dir`: each one's name without its extension, and
+/// the extension (`yaml` or `yml`, in any letter case: the loaders name a
+/// wrong case).
+pub fn yaml_stems(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    Ok(std::fs::read_dir(dir)?
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let (stem, ext) = name.rsplit_once('.')?;
+            let yaml = ["yaml", "yml"].iter().any(|e| ext.eq_ignore_ascii_case(e));
+            yaml.then(|| (stem.to_string(), ext.to_string()))
+        })
+        .collect())
 }
 
 /// The file `{stem}.yaml` (or `.yml`) in `dir`, if there is one: its path

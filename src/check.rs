@@ -1,0 +1,114 @@
+//! `mxid-sandbox check DIR`: a folder of the user's scenario files, or of
+//! their fixture files, loaded as `serve` would load it, with the other
+//! kind from a second folder or the embedded files.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, Source};
+use crate::engine::{self, fixtures::EMBEDDED};
+use crate::providers;
+
+/// Why a folder did not pass, and what to add under the error when the
+/// other kind of files were the embedded ones.
+#[derive(Debug)]
+pub struct Refusal {
+    pub message: String,
+    pub note: Option<String>,
+}
+
+impl Refusal {
+    fn new(message: String) -> Refusal {
+        Refusal {
+            message,
+            note: None,
+        }
+    }
+}
+
+/// Checks `dir`; the line to print when it passes.
+pub fn run(
+    dir: &Path,
+    scenarios: Option<PathBuf>,
+    fixtures: Option<PathBuf>,
+) -> Result<String, Refusal> {
+    if !dir.is_dir() {
+        return Err(Refusal::new(format!("{}: not a folder", dir.display())));
+    }
+    let modules = providers::all();
+    let is_provider = |stem: &str| modules.iter().any(|m| m.id() == stem);
+    let is_fixture = |stem: &str| {
+        EMBEDDED
+            .iter()
+            .any(|(n, _)| n.trim_end_matches(".yaml") == stem)
+    };
+    let stems = engine::yaml_stems(dir).unwrap_or_default();
+    if stems.is_empty() {
+        return Err(Refusal::new(format!(
+            "{}: no scenario or fixture files (*.yaml) to check",
+            dir.display()
+        )));
+    }
+    let has_scenarios = stems.iter().any(|(s, _)| is_provider(s));
+    let has_fixtures = stems.iter().any(|(s, _)| is_fixture(s));
+    if has_scenarios && has_fixtures {
+        return Err(Refusal::new(format!(
+            "{}: holds both scenario and fixture files; check them in separate folders (check DIR --fixtures DIR2 checks scenario files with their fixtures)",
+            dir.display()
+        )));
+    }
+    // A folder of neither kind's names is read as scenario files, whose
+    // loader names the file it does not know. The companion flag names the
+    // other kind: one of DIR's own kind would be ignored without a word.
+    let (kind, other, own_given, companion_given) = if has_fixtures {
+        (
+            "fixture",
+            "scenario",
+            fixtures.is_some(),
+            scenarios.is_some(),
+        )
+    } else {
+        (
+            "scenario",
+            "fixture",
+            scenarios.is_some(),
+            fixtures.is_some(),
+        )
+    };
+    if own_given {
+        return Err(Refusal::new(format!(
+            "{}: holds {kind} files, and --{kind}s gives {kind} files too; give {other} files there (check DIR --{other}s DIR2)",
+            dir.display()
+        )));
+    }
+    let (scenarios, fixtures) = if has_fixtures {
+        (scenarios, Some(dir.to_path_buf()))
+    } else {
+        (Some(dir.to_path_buf()), fixtures)
+    };
+    let config = Config {
+        scenarios: scenarios.map(Source::Dir).unwrap_or_default(),
+        fixtures: fixtures.map(Source::Dir).unwrap_or_default(),
+        ..Config::default()
+    };
+    match engine::load(&config, &modules) {
+        Ok(defs) => {
+            let scenarios: usize = defs
+                .providers
+                .iter()
+                .flat_map(|p| &p.endpoints)
+                .map(|e| e.scenarios.len())
+                .sum();
+            Ok(format!(
+                "{}: ok ({} providers, {scenarios} scenarios)",
+                crate::stderr::printable(&dir.display().to_string()),
+                defs.providers.len()
+            ))
+        }
+        Err(e) => Err(Refusal {
+            message: e.to_string(),
+            note: (!companion_given).then(|| {
+                format!("(checked with the embedded {other} files; check DIR --{other}s DIR2 checks with yours)")
+            }),
+        }),
+    }
+}
