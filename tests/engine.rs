@@ -256,22 +256,23 @@ async fn latency_header_is_accurate() {
 
 #[tokio::test]
 async fn latency_from_override_and_config() {
-    // `--latency` is the longest delay here, a second, so that "not
-    // delayed by it" is "answered in under a second": wide enough for a
-    // busy machine.
+    // `--latency` is the longest delay here, three seconds, so that "not
+    // delayed by it" is "answered in under three seconds": wide enough for
+    // a busy machine.
+    const GLOBAL: Duration = Duration::from_secs(3);
     let sb = Sandbox::start_with(Config {
-        latency: Some("1s".parse::<Latency>().unwrap()),
+        latency: Some("3s".parse::<Latency>().unwrap()),
         ..config()
     })
     .await;
     let t = Instant::now();
     still_serving(&sb).await;
-    assert!(t.elapsed() >= Duration::from_secs(1), "--latency applies");
+    assert!(t.elapsed() >= GLOBAL, "--latency applies");
     // The admin API is never delayed.
     let t = Instant::now();
     sb.admin_get("/__admin/health").await;
     assert!(
-        t.elapsed() < Duration::from_secs(1),
+        t.elapsed() < GLOBAL,
         "the admin API waited {:?}",
         t.elapsed()
     );
@@ -289,7 +290,7 @@ async fn latency_from_override_and_config() {
     still_serving(&sb).await;
     let took = t.elapsed();
     assert!(
-        took >= Duration::from_millis(100) && took < Duration::from_secs(1),
+        took >= Duration::from_millis(100) && took < GLOBAL,
         "override latency, {took:?}"
     );
     // The header beats both.
@@ -297,7 +298,7 @@ async fn latency_from_override_and_config() {
     let r = bycurp(&sb, &[("x-sandbox-latency", "0")], CURP).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(
-        t.elapsed() < Duration::from_secs(1),
+        t.elapsed() < GLOBAL,
         "the header's 0 waited {:?}",
         t.elapsed()
     );
