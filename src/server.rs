@@ -396,8 +396,13 @@ async fn refuse_http2(stream: TcpStream) {
 
 type HttpResponse = Response<Outgoing>;
 
-/// The most of a response body handed to hyper at once.
-const PIECE: usize = 64 << 10;
+/// The most of a response body handed to hyper at once (every provider
+/// answer is one piece). Each piece hyper takes counts as the client's
+/// progress: a client that reads a listing slowly must take one per
+/// `--header-timeout` (1.6 KB/s at the default), and at most one piece
+/// (with the kernel's buffers, over HTTP/1.1) is left for it to read after
+/// the last is taken.
+const PIECE: usize = 16 << 10;
 
 /// A response body, handed to hyper in pieces of at most [`PIECE`] bytes
 /// (one, for nearly every answer): hyper asks for the next piece as the

@@ -530,9 +530,11 @@ async fn an_http11_listing_no_one_reads_holds_the_listings_budget_until_its_clie
 
 // README Limitations: the header timeout cuts off a client that stops
 // reading an answer, not one still reading it. Over HTTP/2 the client's
-// window paces what hyper takes: a 1 MB listing read through a 64 KB
-// window, 64 KB every 40 ms, takes some 600 ms, twice the 300 ms timeout,
-// though no pause comes near it. It all arrives.
+// window paces what hyper takes, a 16 KB piece at a time. A 1 MB listing
+// read through a 64 KB window, 64 KB every 40 ms, takes some 600 ms, twice
+// the 300 ms timeout; a 200 KB one read through a 16 KB window, 16 KB
+// every 100 ms, some 1.2 s (64 KB every 400 ms: more than the timeout).
+// No pause comes near the timeout, and it all arrives.
 #[tokio::test]
 async fn a_client_still_reading_a_long_listing_is_not_cut_off_by_the_header_timeout() {
     let sb = journaled_16kb(
@@ -543,12 +545,29 @@ async fn a_client_still_reading_a_long_listing_is_not_cut_off_by_the_header_time
         64,
     )
     .await;
+    for (listing, entries, window, pause, least) in [
+        ("/__admin/requests", 64, 65_535, 40, 600),
+        ("/__admin/requests?limit=12", 12, 16_384, 100, 1_000),
+    ] {
+        let started = Instant::now();
+        let got = read_slowly(&sb, listing, window, Duration::from_millis(pause)).await;
+        let took = started.elapsed();
+        assert!(took > Duration::from_millis(least), "read in {took:?}");
+        let listing: Value = serde_json::from_slice(&got).unwrap();
+        assert_eq!(listing.as_array().map(Vec::len), Some(entries));
+    }
+}
+
+/// `path`'s whole body, over HTTP/2 through a stream and connection window
+/// of `window` bytes, pausing `pause` after each `window` bytes read.
+/// Panics if the body is cut off.
+async fn read_slowly(sb: &Sandbox, path: &str, window: u32, pause: Duration) -> Vec<u8> {
     let slow = Client::builder(TokioExecutor::new())
         .http2_only(true)
-        .http2_initial_stream_window_size(65_535)
-        .http2_initial_connection_window_size(65_535)
+        .http2_initial_stream_window_size(window)
+        .http2_initial_connection_window_size(window)
         .build_http::<Full<Bytes>>();
-    let req = hyper::Request::get(format!("{}/__admin/requests", sb.base))
+    let req = hyper::Request::get(format!("{}{path}", sb.base))
         .body(Full::new(Bytes::new()))
         .unwrap();
     let res = slow.request(req).await.unwrap();
@@ -558,14 +577,14 @@ async fn a_client_still_reading_a_long_listing_is_not_cut_off_by_the_header_time
         .unwrap()
         .parse()
         .unwrap();
-    assert!(length > 1_000_000, "a listing of {length} bytes");
+    assert!(length > 150_000, "{path}: a listing of {length} bytes");
     let started = Instant::now();
     let mut body = res.into_body();
     let (mut got, mut since_pause) = (Vec::new(), 0);
     while let Some(frame) = body.frame().await {
         let frame = frame.unwrap_or_else(|e| {
             panic!(
-                "cut off after {:?}, {} of {length} bytes read: {e}",
+                "{path}: cut off after {:?}, {} of {length} bytes read: {e}",
                 started.elapsed(),
                 got.len()
             )
@@ -574,16 +593,13 @@ async fn a_client_still_reading_a_long_listing_is_not_cut_off_by_the_header_time
             got.extend_from_slice(&data);
             since_pause += data.len();
         }
-        if since_pause >= 65_535 {
+        if since_pause >= window as usize {
             since_pause = 0;
-            tokio::time::sleep(Duration::from_millis(40)).await;
+            tokio::time::sleep(pause).await;
         }
     }
-    let took = started.elapsed();
-    assert!(took > Duration::from_millis(600), "read in {took:?}");
-    assert_eq!(got.len(), length);
-    let listing: Value = serde_json::from_slice(&got).unwrap();
-    assert_eq!(listing.as_array().map(Vec::len), Some(64));
+    assert_eq!(got.len(), length, "{path}");
+    got
 }
 
 /// A sandbox whose listings' budget one large listing holds whole, its
