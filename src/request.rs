@@ -90,7 +90,8 @@ impl Request {
         if !matches!(body, Body::Json(_) | Body::Empty) {
             if let Some((header, coding)) = compression(&headers) {
                 body = Body::Invalid(format!(
-                    "the body is sent with {header} '{coding}', which is not accepted: send it uncompressed"
+                    "the body is sent with {header} '{}', which is not accepted: send it uncompressed",
+                    crate::engine::quoted(&coding)
                 ));
             }
         }
@@ -263,7 +264,8 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
         m if m.ends_with("+json") => parse_json(raw),
         "text/plain" if looks_like_json => parse_json(raw),
         other => Body::Invalid(format!(
-            "unsupported content type '{other}': send application/json, application/x-www-form-urlencoded or multipart/form-data"
+            "unsupported content type '{}': send application/json, application/x-www-form-urlencoded or multipart/form-data",
+            crate::engine::quoted(other)
         )),
     }
 }

@@ -676,7 +676,8 @@ async fn bad_override_bodies() {
 }
 
 // README, Admin API: an error repeats at most 256 bytes of what the
-// request gave (a name, a field, a path, an id), as the providers' do, so
+// request gave (a name, a field, a path, an id, a content type or coding),
+// as the providers' do, so
 // that a 10 KB name is not sent back whole.
 #[tokio::test]
 async fn an_admin_error_repeats_at_most_256_bytes_of_a_long_value() {
@@ -698,6 +699,32 @@ async fn an_admin_error_repeats_at_most_256_bytes_of_a_long_value() {
     }
     let r = sb.admin_delete(&format!("/__admin/overrides/{long}")).await;
     assert_eq!(r.status, 404);
+    assert!(r.text().contains(&said), "{}", r.text().len());
+    // A content type or coding the body is refused for, on the admin API
+    // and on a provider.
+    let r = sb
+        .send(
+            "POST",
+            "/__admin/overrides",
+            &[("content-type", long.as_str())],
+            "{}",
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains(&said), "{}", r.text().len());
+    let r = sb
+        .send(
+            "POST",
+            "/api/curp/bycurp",
+            &[
+                ("apikey", "k"),
+                ("content-type", "application/json"),
+                ("content-encoding", long.as_str()),
+            ],
+            "zz",
+        )
+        .await;
+    assert_eq!(r.status, 400);
     assert!(r.text().contains(&said), "{}", r.text().len());
     let redeliver = format!("/__admin/webhooks/deliveries/{long}/redeliver");
     let r = sb.admin_post(&redeliver, json!({})).await;
