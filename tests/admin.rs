@@ -677,8 +677,7 @@ async fn bad_override_bodies() {
 
 // README, Admin API: an error repeats at most 256 bytes of what the
 // request gave (a name, a field, a path, an id, a content type or coding),
-// as the providers' do, so
-// that a 10 KB name is not sent back whole.
+// as the providers' do, so that a 10 KB name is not sent back whole.
 #[tokio::test]
 async fn an_admin_error_repeats_at_most_256_bytes_of_a_long_value() {
     let sb = Sandbox::start().await;
