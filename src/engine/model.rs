@@ -637,7 +637,8 @@ fn method(name: &str) -> Result<Method, String> {
         "PATCH" => Ok(Method::PATCH),
         "DELETE" => Ok(Method::DELETE),
         _ => Err(format!(
-            "unsupported method '{name}'; use GET, POST, PUT, PATCH or DELETE"
+            "unsupported method '{}'; use GET, POST, PUT, PATCH or DELETE",
+            super::quoted(name)
         )),
     }
 }
@@ -769,7 +770,10 @@ pub fn parse_provider(
                     text,
                     p,
                     &format!("endpoints.{id}.paths"),
-                    format!("'{p}' must start with / and stay out of /__admin"),
+                    format!(
+                        "'{}' must start with / and stay out of /__admin",
+                        super::quoted(p)
+                    ),
                 ));
             }
             // Requests are routed as sent: percent-encoded, a trailing slash
@@ -780,7 +784,7 @@ pub fn parse_provider(
                     text,
                     p,
                     &format!("endpoints.{id}.paths"),
-                    format!("'{p}' has a character a request line cannot carry: write it percent-encoded, as clients send it (%20 for a space)"),
+                    format!("'{}' has a character a request line cannot carry: write it percent-encoded, as clients send it (%20 for a space)", super::quoted(p)),
                 ));
             }
             if p.len() > 1 && p.ends_with('/') {
@@ -789,7 +793,7 @@ pub fn parse_provider(
                     text,
                     p,
                     &format!("endpoints.{id}.paths"),
-                    format!("'{p}' ends with /: write it without; a request with or without the slash reaches it"),
+                    format!("'{}' ends with /: write it without; a request with or without the slash reaches it", super::quoted(p)),
                 ));
             }
             if p.contains(['?', '#']) {
@@ -798,7 +802,7 @@ pub fn parse_provider(
                     text,
                     p,
                     &format!("endpoints.{id}.paths"),
-                    format!("'{p}' holds a query or a fragment ('?' or '#'): a request's path never does; scenarios read the query themselves"),
+                    format!("'{}' holds a query or a fragment ('?' or '#'): a request's path never does; scenarios read the query themselves", super::quoted(p)),
                 ));
             }
             // matchit holds at most 25 parameters a path (and panics past
@@ -904,7 +908,10 @@ pub fn parse_provider(
             text,
             p,
             "prefixes",
-            format!("'{p}' must start with /, as the paths it is the start of"),
+            format!(
+                "'{}' must start with /, as the paths it is the start of",
+                super::quoted(p)
+            ),
         ));
     }
     Ok(ProviderDef {
@@ -963,7 +970,7 @@ fn compile_scenario(
                 text,
                 &k,
                 &format!("{field}.headers"),
-                format!("'{k}' is not a header name"),
+                format!("'{}' is not a header name", super::quoted(&k)),
             )
         })?;
         if RESERVED_HEADERS.contains(&hname.as_str())
@@ -1026,7 +1033,11 @@ fn compile_scenario(
                         text,
                         k,
                         &format!("{field}.data"),
-                        format!("unknown key '{k}'; {} reads {reads}", expect.id),
+                        format!(
+                            "unknown key '{}'; {} reads {reads}",
+                            super::quoted(k),
+                            expect.id
+                        ),
                     ));
                 }
                 let (fits, want) = if expect.data_numbers.contains(&k.as_str()) {
@@ -1066,7 +1077,10 @@ fn compile_scenario(
             text,
             &needle,
             &format!("{field}.body"),
-            format!("'{key}': placeholders are filled in values, not in keys"),
+            format!(
+                "'{}': placeholders are filled in values, not in keys",
+                super::quoted(&key)
+            ),
         ));
     }
     let status = raw.status.0;
@@ -1447,6 +1461,18 @@ endpoints:
                 &format!("'{path}' {why}"),
             );
         }
+        // A long one is named by its first 256 bytes.
+        let long = format!("/a b{}", "c".repeat(5_000));
+        refused(
+            &OK.replace("[/demo/one]", &format!("['{long}']")),
+            &expect(),
+            11,
+            "endpoints.one.paths",
+            &format!(
+                "'{}… (5004 bytes)' has a character a request line cannot carry: write it percent-encoded, as clients send it (%20 for a space)",
+                &long[..256]
+            ),
+        );
         // A path that merely mentions __admin further in is fine.
         parse_provider(
             "demo.yaml",
