@@ -1046,9 +1046,12 @@ pub fn check_folder(
             format!("cannot read folder: {why}"),
         )
     };
-    // As `--fixtures` says it of a file.
+    // As `--fixtures` says them.
     if dir.exists() && !dir.is_dir() {
         return Err(cannot("not a folder".to_string()));
+    }
+    if !dir.exists() {
+        return Err(cannot("no such folder".to_string()));
     }
     let files = yaml_stems(dir).map_err(|e| cannot(e.to_string()))?;
     for (stem, ext) in &files {

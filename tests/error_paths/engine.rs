@@ -231,7 +231,7 @@ async fn a_body_over_the_limit_outside_every_provider_gets_the_sandboxs_413() {
 fn serve_with_a_scenarios_folder_that_does_not_exist_exits_1() {
     refused_with(
         &["serve", "--port", "0", "--scenarios", "/no/such/scenarios"],
-        &["/no/such/scenarios", "cannot read folder"],
+        &["/no/such/scenarios: cannot read folder: no such folder"],
     );
 }
 
