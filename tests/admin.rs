@@ -701,30 +701,27 @@ async fn an_admin_error_repeats_at_most_256_bytes_of_a_long_value() {
     assert!(r.text().contains(&said), "{}", r.text().len());
     // A content type or coding the body is refused for, on the admin API
     // and on a provider.
-    let r = sb
-        .send(
-            "POST",
+    let refused_bodies = [
+        (
             "/__admin/overrides",
-            &[("content-type", long.as_str())],
+            vec![("content-type", long.as_str())],
             "{}",
-        )
-        .await;
-    assert_eq!(r.status, 400);
-    assert!(r.text().contains(&said), "{}", r.text().len());
-    let r = sb
-        .send(
-            "POST",
+        ),
+        (
             "/api/curp/bycurp",
-            &[
+            vec![
                 ("apikey", "k"),
                 ("content-type", "application/json"),
                 ("content-encoding", long.as_str()),
             ],
             "zz",
-        )
-        .await;
-    assert_eq!(r.status, 400);
-    assert!(r.text().contains(&said), "{}", r.text().len());
+        ),
+    ];
+    for (path, headers, body) in refused_bodies {
+        let r = sb.send("POST", path, &headers, body).await;
+        assert_eq!(r.status, 400, "{path}");
+        assert!(r.text().contains(&said), "{path}: {}", r.text().len());
+    }
     let redeliver = format!("/__admin/webhooks/deliveries/{long}/redeliver");
     let r = sb.admin_post(&redeliver, json!({})).await;
     assert_eq!(r.status, 404);

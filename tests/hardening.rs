@@ -475,11 +475,7 @@ async fn a_listing_no_one_reads_holds_the_listings_budget_until_its_client_leave
     };
     let held = shut.request(listing()).await.unwrap();
     assert_eq!(held.status(), 200);
-    let length: usize = held.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let length = content_length(&held);
     assert!(length > 100_000, "a listing of {length} bytes");
 
     let refused = sb.get("/__admin/requests", &[]).await;
@@ -572,11 +568,7 @@ async fn read_slowly(sb: &Sandbox, path: &str, window: u32, pause: Duration) -> 
         .unwrap();
     let res = slow.request(req).await.unwrap();
     assert_eq!(res.status(), 200);
-    let length: usize = res.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let length = content_length(&res);
     assert!(length > 150_000, "{path}: a listing of {length} bytes");
     let started = Instant::now();
     let mut body = res.into_body();
@@ -600,6 +592,15 @@ async fn read_slowly(sb: &Sandbox, path: &str, window: u32, pause: Duration) -> 
     }
     assert_eq!(got.len(), length, "{path}");
     got
+}
+
+/// The `content-length` an answer states.
+fn content_length<B>(res: &hyper::Response<B>) -> usize {
+    res.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// A sandbox whose listings' budget one large listing holds whole, its
