@@ -252,10 +252,16 @@ impl Provider for Nss {
                     None => "unknown_id".into(),
                 }
             }
-            "history" => match paging(call.req) {
-                Ok(_) => "page".into(),
-                Err(_) => "invalid_paging".into(),
-            },
+            "history" => {
+                let paged = paging(call.req);
+                let scenario = if paged.is_ok() {
+                    "page"
+                } else {
+                    "invalid_paging"
+                };
+                call.keep_found(paged);
+                scenario.into()
+            }
             _ => query_outcome(call),
         }
     }
@@ -473,9 +479,12 @@ fn execution(call: &Call<'_>, id: &str) -> Option<Value> {
     call.ns.with_state::<History, _>(ID, |h| h.envelope(id))
 }
 
+/// The page and its size, or the 400's body.
+type Paging = Result<(u64, u64), Map<String, Value>>;
+
 /// `page` and `itemsPerPage`, both required positive integers; otherwise
 /// the body of the 400, one entry per field at fault.
-fn paging(req: &Request) -> Result<(u64, u64), Map<String, Value>> {
+fn paging(req: &Request) -> Paging {
     let mut errors = Map::new();
     let mut read = |name: &str| -> Option<u64> {
         match req.query(name).map(str::trim) {
@@ -501,7 +510,8 @@ fn paging(req: &Request) -> Result<(u64, u64), Map<String, Value>> {
 }
 
 fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
-    let (page, per_page) = match paging(call.req) {
+    let paged = call.take_found::<Paging>();
+    let (page, per_page) = match paged.unwrap_or_else(|| paging(call.req)) {
         Ok(p) => {
             // Forced on good paging, `invalid_paging` names both fields.
             let mut all = Map::new();

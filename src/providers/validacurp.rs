@@ -279,8 +279,8 @@ impl Provider for ValidaCurp {
         // In test mode the input checks of calculateCURP still apply: the
         // document's pruebas example is a real calculation.
         if call.endpoint_id() == "calculateCURP" {
-            if let Err(refusal) = calc_input(call) {
-                return Some(refusal.scenario.into());
+            if let Err(refusal) = checked_calc_input(call) {
+                return Some(refusal.into());
             }
         }
         Some("pruebas".into())
@@ -309,9 +309,9 @@ impl Provider for ValidaCurp {
                     Renapo::Malformed => "invalid_format".into(),
                 },
             },
-            "calculateCURP" => match calc_input(call) {
-                Ok(_) => "success".into(),
-                Err(refusal) => refusal.scenario.into(),
+            "calculateCURP" => match checked_calc_input(call) {
+                Ok(()) => "success".into(),
+                Err(scenario) => scenario.into(),
             },
             _ => "success".into(),
         }
@@ -321,7 +321,8 @@ impl Provider for ValidaCurp {
         match call.endpoint_id() {
             "getData" => person_vars(call, scenario, vars),
             "calculateCURP" => {
-                let (curp, detail) = match calc_input(call) {
+                let checked = call.take_found::<Result<String, CalcRefusal>>();
+                let (curp, detail) = match checked.unwrap_or_else(|| calc_input(call)) {
                     Ok(curp) => (Some(curp), None),
                     Err(refusal) => (None, refusal.detail),
                 };
@@ -353,6 +354,15 @@ impl Provider for ValidaCurp {
             _ => {}
         }
     }
+}
+
+/// [`calc_input`] for the choice of a scenario: the refusal's scenario, and
+/// the whole result kept for `vars` (the fields are read once).
+fn checked_calc_input(call: &mut Call<'_>) -> Result<(), &'static str> {
+    let checked = calc_input(call);
+    let outcome = checked.as_ref().map(|_| ()).map_err(|r| r.scenario);
+    call.keep_found(checked);
+    outcome
 }
 
 /// Reads and checks the `calculateCURP` fields in the order of the
