@@ -16,7 +16,7 @@ use crate::engine::latency::{Fault, Latency};
 use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
-use crate::engine::provider::{AdminCall, AdminRoute};
+use crate::engine::provider::AdminCall;
 use crate::engine::{quoted, Defs, Engine, Reply};
 use crate::request::{percent_decode_path, Body, Request};
 use crate::router::same_path;
@@ -416,22 +416,6 @@ fn named_namespace(engine: &Engine, req: &Request, taken: Taken) -> Result<Arc<N
     }
 }
 
-/// One matchit router over a module's admin routes for `method`.
-fn module_router(
-    routes: &'static [AdminRoute],
-    method: &str,
-) -> matchit::Router<&'static AdminRoute> {
-    let mut r = matchit::Router::new();
-    for route in routes {
-        // A method is case-sensitive (RFC 9110 §9.1): `put` is not PUT.
-        if route.method == method {
-            // A module's conflicting pattern is its own mistake: the first one wins.
-            let _ = r.insert(route.path, route);
-        }
-    }
-    r
-}
-
 /// Answers a route a provider module owns (`Provider::admin_routes`), if
 /// one matches: the admin API's own routes are tried first.
 async fn handle_module(
@@ -441,9 +425,9 @@ async fn handle_module(
     path: &str,
 ) -> Option<Reply> {
     let modules = engine.modules();
-    let (index, route, params) = modules.iter().enumerate().find_map(|(i, m)| {
-        let router = module_router(m.admin_routes(), method.as_str());
-        let found = router.at(path).ok()?;
+    let routers = engine.admin_routers();
+    let (index, route, params) = routers.iter().enumerate().find_map(|(i, router)| {
+        let found = router.at(method.as_str(), path)?;
         let params = found
             .params
             .iter()
@@ -484,13 +468,12 @@ fn module_methods<'a>(
     routed: impl Fn(&str) -> Option<&'a str>,
 ) -> Vec<&'static str> {
     let mut out = Vec::new();
-    for m in engine.modules() {
-        for route in m.admin_routes() {
-            let method = route.method;
+    for router in engine.admin_routers() {
+        for method in router.methods() {
             let Some(path) = routed(method) else {
                 continue;
             };
-            if !out.contains(&method) && module_router(m.admin_routes(), method).at(path).is_ok() {
+            if !out.contains(&method) && router.at(method, path).is_some() {
                 out.push(method);
             }
         }

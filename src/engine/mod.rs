@@ -40,7 +40,7 @@ use journal::Entry;
 use latency::{Fault, Latency};
 use model::{Expect, LoadError, ProviderDef, Scenario};
 use namespace::{Began, Namespace, Namespaces, NsRef, DEFAULT_NAMESPACE};
-use provider::{Call, Provider, Selected};
+use provider::{AdminRouter, Call, Provider, Selected};
 use template::Vars;
 
 /// The content type of every JSON answer the sandbox writes (a scenario may
@@ -149,6 +149,8 @@ pub struct Engine {
 struct Shared {
     config: Config,
     modules: Vec<Arc<dyn Provider>>,
+    /// Each module's admin routes, in the order of `modules`.
+    admin_routers: Vec<AdminRouter>,
     // A std RwLock: reload swaps the Arc inside. Requests read it through a
     // per-thread copy (`with_defs`), checked against `generation`.
     defs: RwLock<Arc<Defs>>,
@@ -194,10 +196,15 @@ impl Engine {
         let defs = load(&config, &modules)?;
         let namespaces = Namespaces::new(config.clock, config.journal_limit);
         let listings = budget::Budget::new(config.listings_in_flight);
+        let admin_routers = modules
+            .iter()
+            .map(|m| AdminRouter::new(m.admin_routes()))
+            .collect();
         Ok(Engine {
             shared: Arc::new(Shared {
                 config,
                 modules,
+                admin_routers,
                 generation: AtomicU64::new(defs.generation),
                 defs: RwLock::new(Arc::new(defs)),
                 namespaces,
@@ -213,6 +220,11 @@ impl Engine {
 
     pub fn modules(&self) -> &[Arc<dyn Provider>] {
         &self.shared.modules
+    }
+
+    /// Each module's admin routes, in the order of [`Engine::modules`].
+    pub fn admin_routers(&self) -> &[AdminRouter] {
+        &self.shared.admin_routers
     }
 
     pub fn defs(&self) -> Arc<Defs> {

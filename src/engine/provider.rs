@@ -262,6 +262,46 @@ impl AdminRoute {
     }
 }
 
+/// A module's admin routes, one matchit router per method, built once
+/// with the engine.
+pub struct AdminRouter {
+    by_method: Vec<(&'static str, matchit::Router<&'static AdminRoute>)>,
+}
+
+impl AdminRouter {
+    pub fn new(routes: &'static [AdminRoute]) -> AdminRouter {
+        let mut by_method: Vec<(&'static str, matchit::Router<&'static AdminRoute>)> = Vec::new();
+        for route in routes {
+            let at = match by_method.iter().position(|(m, _)| *m == route.method) {
+                Some(at) => at,
+                None => {
+                    by_method.push((route.method, matchit::Router::new()));
+                    by_method.len() - 1
+                }
+            };
+            // A module's conflicting pattern is its own mistake: the first one wins.
+            let _ = by_method[at].1.insert(route.path, route);
+        }
+        AdminRouter { by_method }
+    }
+
+    /// The route `path` matches under `method`, with its parameters. A
+    /// method is case-sensitive (RFC 9110 §9.1): `put` is not PUT.
+    pub fn at<'r, 'p>(
+        &'r self,
+        method: &str,
+        path: &'p str,
+    ) -> Option<matchit::Match<'r, 'p, &'r &'static AdminRoute>> {
+        let (_, router) = self.by_method.iter().find(|(m, _)| *m == method)?;
+        router.at(path).ok()
+    }
+
+    /// The methods this module has routes under.
+    pub fn methods(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.by_method.iter().map(|(m, _)| *m)
+    }
+}
+
 /// One request to an admin route a module owns (`Provider::admin_routes`).
 pub struct AdminCall<'a> {
     pub req: &'a Request,
@@ -429,6 +469,32 @@ pub trait Provider: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_admin_router_matches_by_method_and_pattern_and_keeps_the_first_of_a_conflict() {
+        static ROUTES: [AdminRoute; 4] = [
+            AdminRoute::new("GET", "/things/{id}"),
+            AdminRoute::new("DELETE", "/things/{id}"),
+            AdminRoute::new("GET", "/things/{other}").filtered_by(&["x"]),
+            AdminRoute::new("POST", "/things"),
+        ];
+        let router = AdminRouter::new(&ROUTES);
+        assert_eq!(
+            router.methods().collect::<Vec<_>>(),
+            ["GET", "DELETE", "POST"]
+        );
+        let found = router.at("GET", "/things/7").unwrap();
+        assert!(std::ptr::eq(*found.value, &ROUTES[0]));
+        assert_eq!(found.params.get("id"), Some("7"));
+        assert!(std::ptr::eq(
+            *router.at("DELETE", "/things/7").unwrap().value,
+            &ROUTES[1]
+        ));
+        assert!(router.at("get", "/things/7").is_none());
+        assert!(router.at("PUT", "/things/7").is_none());
+        assert!(router.at("POST", "/things/7").is_none());
+        assert!(router.at("POST", "/things").is_some());
+    }
 
     #[test]
     fn write_hex_appends_exactly_n_digits_of_every_kind() {
