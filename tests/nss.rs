@@ -269,50 +269,58 @@ async fn unknown_test_cases_get_the_documented_400() {
     }
 }
 
-// SPEC §3: the test switch (step 2) answers before the input checks of the
-// realistic path (step 5), as an override (step 3) does; its answer echoes
-// the document's CURP when the request has none of the CURP's form.
+// The document's 400s for a missing or malformed CURP come before the test
+// case: Kiban's sandbox answers nothing without one, so they are answers to
+// requests that carry one. Only a forced scenario (the header) answers
+// whatever the body holds, echoing the document's CURP when the request has
+// none of the CURP's form.
 #[tokio::test]
-async fn a_test_case_answers_before_the_input_checks() {
+async fn a_test_case_answers_after_the_documents_input_checks() {
     let sb = Sandbox::start().await;
-    let bodies = [
-        json!({}),
-        json!({"curp": ""}),
-        json!({"curp": null}),
-        json!({"curp": "ABC"}),
-        json!({"curp": 12345}),
+    let cases = [
+        (json!({}), missing_curp(), "missing_field"),
+        (json!({"curp": ""}), missing_curp(), "missing_field"),
+        (json!({"curp": null}), missing_curp(), "missing_field"),
+        (json!({"curp": "ABC"}), invalid_curp(), "invalid_format"),
+        (json!({"curp": 12345}), invalid_curp(), "invalid_format"),
     ];
-    for body in &bodies {
-        let path = format!("{PATH}?testCase=success");
-        let r = sb.post(&path, &[KEY], body.clone()).await;
-        assert_eq!(
-            (r.status, r.json()),
-            (200, documented()[0].1.clone()),
-            "{body}"
-        );
-        assert_eq!(r.scenario(), "success");
+    for (body, refusal, scenario) in &cases {
+        for q in [
+            "testCase=success",
+            "testCase=unavailable",
+            "testCase=nope",
+            "testCaseId=64ef69bcba691ba042bcedd9",
+        ] {
+            let r = sb.post(&format!("{PATH}?{q}"), &[KEY], body.clone()).await;
+            assert_eq!((r.status, r.json()), (400, refusal.clone()), "{q} {body}");
+            assert_eq!(r.scenario(), *scenario, "{q} {body}");
+        }
         let r = sb
             .post(
-                &format!("{PATH}?testCase=unavailable"),
-                &[KEY],
+                PATH,
+                &[KEY, ("X-Sandbox-Scenario", "success")],
                 body.clone(),
             )
             .await;
-        assert_eq!(r.scenario(), "unavailable", "{body}");
-        let r = sb
-            .post(&format!("{PATH}?testCase=nope"), &[KEY], body.clone())
-            .await;
-        assert_eq!((r.status, r.json()), (400, test_case_not_found()), "{body}");
-        assert_eq!(r.scenario(), "test_case_not_found");
+        assert_eq!(r.status, 200, "forced {body}: {}", r.text());
+        assert_eq!(
+            r.json()["request"],
+            json!({"curp": EXAMPLE}),
+            "forced {body}"
+        );
     }
     let r = sb
         .send("POST", &format!("{PATH_V2}?testCase=success"), &[KEY], "")
         .await;
-    assert_eq!(
-        (r.status, r.json()),
-        (200, documented()[0].1.clone()),
-        "empty"
-    );
+    assert_eq!((r.status, r.json()), (400, missing_curp()), "empty");
+    let r = sb
+        .post(
+            &format!("{PATH}?testCase=success"),
+            &[KEY],
+            json!({"curp": EXAMPLE}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, documented()[0].1.clone()));
 }
 
 #[tokio::test]

@@ -204,9 +204,12 @@ impl Provider for Nss {
             .flatten()
     }
 
-    /// `?testCase=NAME` or `?testCaseId=ID`: step 2 of SPEC §3, before the
-    /// input checks of the realistic path (step 5), as an override (step 3)
-    /// is. A test case answers whatever the body holds, and echoes it.
+    /// `?testCase=NAME` or `?testCaseId=ID`: step 2 of SPEC §3. The
+    /// document's input checks come first: Kiban's sandbox answers nothing
+    /// without a test case, so its documented 400s for a missing or
+    /// malformed CURP are answers to requests that carry one (and a test
+    /// run then catches a client that sends no CURP). A test case then
+    /// answers with its canned execution, echoing the request's CURP.
     fn test_switch(&self, call: &mut Call<'_>) -> Option<String> {
         if call.endpoint_id() != "query" {
             return None;
@@ -215,6 +218,9 @@ impl Provider for Nss {
         let by_name = call.req.query("testCase");
         if by_id.is_none() && by_name.is_none() {
             return None;
+        }
+        if let Some(failed) = input_check(call) {
+            return Some(failed.into());
         }
         let found = match by_id {
             Some(id) => {
