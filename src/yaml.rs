@@ -540,6 +540,127 @@ pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(
         .map(|(i, _)| (i + 1, column))
 }
 
+/// A serde_yaml_ng error as the sandbox words it: the path of the node at
+/// fault (`endpoints.query.status`; none at the top) and the message
+/// without its location, which the error's `location` carries. A value
+/// the message repeats (`string "…"`, ``unknown field `…` ``) is cut to its
+/// first 256 bytes, as the sandbox's own errors cut what they repeat: serde
+/// would quote a 100 KB string whole.
+pub fn error_parts(err: &serde_yaml_ng::Error) -> (Option<String>, String) {
+    let (field, message) = split_path(whole_message(err));
+    (
+        field.map(|f| crate::engine::quoted(&f).into_owned()),
+        cut_quoted(&message),
+    )
+}
+
+/// The error's text without its location, whole: its path, then its
+/// message.
+pub fn whole_message(err: &serde_yaml_ng::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(loc) = err.location() {
+        // serde's messages end with the location; libyaml's name it after
+        // the problem, then give a context (`, while parsing a block
+        // mapping at line 2 column 3`), which is dropped.
+        let mark = format!(" at line {} column {}", loc.line(), loc.column());
+        let at = match text.strip_suffix(&mark) {
+            Some(rest) => Some(rest.len()),
+            None => text.find(&mark),
+        };
+        if let Some(at) = at {
+            text.truncate(at);
+        }
+    }
+    text
+}
+
+/// serde_yaml_ng prefixes the path of the offending node: `a.b.c: msg`
+/// (`.[0].registry` in a top-level list).
+fn split_path(text: String) -> (Option<String>, String) {
+    match text.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') && !path.is_empty() => (
+            Some(path.trim_start_matches('.').to_string()),
+            rest.to_string(),
+        ),
+        _ => (None, text),
+    }
+}
+
+/// `message` with every value it quotes, `"…"` (Rust's escaping, as serde
+/// writes a string) or `` `…` `` (serde's field and variant names), cut to
+/// its first 256 bytes, never inside a character or an escape.
+fn cut_quoted(message: &str) -> String {
+    const MAX: usize = 256;
+    let mut out = String::with_capacity(message.len().min(4 * MAX));
+    let mut rest = message;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[open];
+        let (before, after) = rest.split_at(open + 1);
+        out.push_str(before);
+        let close = if quote == b'"' {
+            closing_quote(after)
+        } else {
+            after.find('`')
+        };
+        let Some(close) = close else {
+            rest = after;
+            break;
+        };
+        let inner = &after[..close];
+        if inner.len() > MAX {
+            let end = if quote == b'"' {
+                escaped_prefix_end(inner, MAX)
+            } else {
+                crate::engine::prefix(inner, MAX).len()
+            };
+            out.push_str(&inner[..end]);
+            out.push_str(&format!("… ({} bytes)", inner.len()));
+        } else {
+            out.push_str(inner);
+        }
+        out.push(quote as char);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the `"` that closes a Rust-escaped string is, in what follows the
+/// opening one.
+fn closing_quote(s: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'\\' => escaped = !escaped,
+            b'"' if !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// The longest prefix of a Rust-escaped string of at most `max` bytes that
+/// ends neither inside a character nor inside an escape (`\"`, `\u{1f600}`).
+fn escaped_prefix_end(s: &str, max: usize) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let next = if bytes[i] == b'\\' {
+            match bytes.get(i + 1) {
+                Some(b'u') => s[i..].find('}').map_or(bytes.len(), |e| i + e + 1),
+                _ => i + 2,
+            }
+        } else {
+            i + s[i..].chars().next().map_or(1, char::len_utf8)
+        };
+        if next > max {
+            break;
+        }
+        i = next;
+    }
+    i
+}
+
 enum Segment<'a> {
     Key(&'a str),
     Index(usize),
@@ -639,6 +760,78 @@ fn column_of(line: &str, needle: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Status {
+        status: u16,
+    }
+
+    fn parts_of(text: &str) -> (Option<String>, String) {
+        let err = serde_yaml_ng::from_str::<Status>(text).unwrap_err();
+        error_parts(&err)
+    }
+
+    #[test]
+    fn an_error_is_its_path_and_its_message_without_its_location() {
+        let (field, message) = parts_of("status: \"x at line 1 column 9\"\n");
+        assert_eq!(field.as_deref(), Some("status"));
+        assert_eq!(
+            message,
+            "invalid type: string \"x at line 1 column 9\", expected u16"
+        );
+        // libyaml's: the problem, without its context.
+        let (field, message) = parts_of("status: 1\n- x\n");
+        assert_eq!(field, None, "{message}");
+        assert_eq!(message, "did not find expected key");
+    }
+
+    #[test]
+    fn a_value_an_error_quotes_is_cut_to_256_bytes_never_inside_an_escape() {
+        let (_, message) = parts_of(&format!("status: \"{}\"\n", "x".repeat(300)));
+        assert_eq!(
+            message,
+            format!(
+                "invalid type: string \"{}… (300 bytes)\", expected u16",
+                "x".repeat(256)
+            )
+        );
+        // 255 bytes, then an escaped quote (two bytes) and a character
+        // escaped as `\u{1}` (five): the cut falls before each.
+        for (tail, written) in [("\\\"", "\\\""), ("\\u0001", "\\u{1}")] {
+            let yaml = format!("status: \"{}{tail}{}\"\n", "x".repeat(255), "y".repeat(50));
+            let (_, message) = parts_of(&yaml);
+            let full = 255 + written.len() + 50;
+            assert_eq!(
+                message,
+                format!(
+                    "invalid type: string \"{}… ({full} bytes)\", expected u16",
+                    "x".repeat(255)
+                ),
+                "{written}"
+            );
+        }
+        // A character is never cut either: 255 bytes, then `é`.
+        let (_, message) = parts_of(&format!(
+            "status: \"{}é{}\"\n",
+            "x".repeat(255),
+            "y".repeat(50)
+        ));
+        assert!(
+            message.contains(&format!("\"{}… (307 bytes)\"", "x".repeat(255))),
+            "{message}"
+        );
+        // An unknown field is named between backticks.
+        let (_, message) = parts_of(&format!("{}: 1\n", "k".repeat(1_000)));
+        assert!(
+            message.starts_with(&format!(
+                "unknown field `{}… (1000 bytes)`, expected",
+                "k".repeat(256)
+            )),
+            "{message}"
+        );
+    }
 
     #[test]
     fn flow_depth_is_counted_outside_quotes_and_comments() {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::person::{DRAWN_PROOF_DOCUMENTS, DRAWN_STATUSES};
 use super::RENAPO_STATES;
+use crate::engine::quoted;
 
 /// A YAML file that cannot be loaded, with where and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,26 +39,10 @@ impl LoadError {
 
 impl From<serde_yaml_ng::Error> for LoadError {
     fn from(e: serde_yaml_ng::Error) -> LoadError {
-        let line = e.location().map(|l| l.line());
-        let column = e.location().map(|l| l.column());
-        let full = e.to_string();
-        // serde_yaml_ng prefixes the path of the failing field
-        // ("entities[3]: missing field `ine` at line 5 column 5"); keep it
-        // apart, and drop the location, which `line` already carries.
-        let (field, rest) = match full.split_once(": ") {
-            Some((path, rest)) if !path.contains(' ') && !path.is_empty() => (
-                Some(path.trim_start_matches('.').to_string()),
-                rest.to_string(),
-            ),
-            _ => (None, full.clone()),
-        };
-        let message = match rest.rfind(" at line ") {
-            Some(i) => rest[..i].to_string(),
-            None => rest,
-        };
+        let (field, message) = crate::yaml::error_parts(&e);
         LoadError {
-            line,
-            column,
+            line: e.location().map(|l| l.line()),
+            column: e.location().map(|l| l.column()),
             field,
             message,
         }
@@ -177,7 +162,7 @@ impl Catalogs {
                     format!("entities[{i}].ine"),
                     format!(
                         "expected \"{want}\" (entities are listed in INE order), got \"{}\"",
-                        e.ine
+                        quoted(&e.ine)
                     ),
                 );
             }
@@ -185,21 +170,21 @@ impl Catalogs {
                 return err(
                     &e.renapo,
                     format!("entities[{i}].renapo"),
-                    format!("unknown renapo code \"{}\"", e.renapo),
+                    format!("unknown renapo code \"{}\"", quoted(&e.renapo)),
                 );
             }
             if self.entities[..i].iter().any(|o| o.renapo == e.renapo) {
                 return err(
                     &e.renapo,
                     format!("entities[{i}].renapo"),
-                    format!("renapo code \"{}\" is listed twice", e.renapo),
+                    format!("renapo code \"{}\" is listed twice", quoted(&e.renapo)),
                 );
             }
             if !self.municipalities.iter().any(|m| m.entity_ine == e.ine) {
                 return err(
                     "municipalities:",
                     "municipalities".into(),
-                    format!("no municipality for entity \"{}\"", e.ine),
+                    format!("no municipality for entity \"{}\"", quoted(&e.ine)),
                 );
             }
         }
@@ -214,7 +199,10 @@ impl Catalogs {
             return err(
                 "born_abroad",
                 "born_abroad.renapo".into(),
-                format!("expected \"NE\", got \"{}\"", self.born_abroad.renapo),
+                format!(
+                    "expected \"NE\", got \"{}\"",
+                    quoted(&self.born_abroad.renapo)
+                ),
             );
         }
         for (i, m) in self.municipalities.iter().enumerate() {
@@ -222,7 +210,7 @@ impl Catalogs {
                 return err(
                     &m.entity_ine,
                     format!("municipalities[{i}].entity_ine"),
-                    format!("unknown entity \"{}\"", m.entity_ine),
+                    format!("unknown entity \"{}\"", quoted(&m.entity_ine)),
                 );
             }
         }
@@ -325,7 +313,7 @@ fn unique(text: &str, section: &str, codes: impl Iterator<Item = String>) -> Res
                 text,
                 &code,
                 format!("{section}[{i}]"),
-                format!("code \"{code}\" is listed twice"),
+                format!("code \"{}\" is listed twice", quoted(&code)),
             ));
         }
     }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::calc::{name_letters, surname_letters};
 use super::catalogs::LoadError;
 use super::Sex;
+use crate::engine::quoted;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,7 +57,7 @@ impl Names {
                         text,
                         w,
                         format!("{list}[{i}]"),
-                        format!("\"{w}\" is not a name"),
+                        format!("\"{}\" is not a name", quoted(w)),
                     ));
                 }
             }

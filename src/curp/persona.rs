@@ -11,6 +11,7 @@ use super::catalogs::{Catalogs, LoadError};
 use super::ine::{self, Ine};
 use super::person::{Person, Registry};
 use super::{is_loose, Sex};
+use crate::engine::quoted;
 use crate::time::Date;
 use crate::yaml::Parsed;
 
@@ -223,7 +224,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 text,
                 value,
                 format!("[{i}].{field}"),
-                format!("{}: {message}", p.curp),
+                format!("{}: {message}", quoted(&p.curp)),
             ))
         };
         if !is_loose(&p.curp) {
@@ -238,7 +239,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
         }
         if let Some(s) = &p.status {
             if catalogs.status(s).is_none() {
-                return err(s, "status", format!("unknown status \"{s}\""));
+                return err(s, "status", format!("unknown status \"{}\"", quoted(s)));
             }
         }
         if let Some(d) = p.proof_document {
@@ -255,7 +256,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 return err(
                     s,
                     "birth_state",
-                    format!("unknown renapo state code \"{s}\""),
+                    format!("unknown renapo state code \"{}\"", quoted(s)),
                 );
             }
         }
@@ -265,7 +266,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 return err(
                     n,
                     "nss",
-                    format!("\"{n}\" is not 11 digits (or \"\": none)"),
+                    format!("\"{}\" is not 11 digits (or \"\": none)", quoted(n)),
                 );
             }
         }
@@ -287,7 +288,10 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                     return err(
                         v,
                         &field,
-                        format!("\"{v}\" is not a number (at most 19 digits, or \"\": none)"),
+                        format!(
+                            "\"{}\" is not a number (at most 19 digits, or \"\": none)",
+                            quoted(v)
+                        ),
                     );
                 }
             }
@@ -297,7 +301,10 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 return err(
                     n,
                     "ine.issue_number",
-                    format!("\"{n}\" is not two digits (\"00\": the first credential)"),
+                    format!(
+                        "\"{}\" is not two digits (\"00\": the first credential)",
+                        quoted(n)
+                    ),
                 );
             }
         }
@@ -305,8 +312,12 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             return err("scenario", "scenario", "empty scenario name".into());
         }
         if let Some((provider, s)) = p.scenarios.iter().find(|(_, s)| s.trim().is_empty()) {
-            let field = format!("scenarios.{provider}");
-            return err(provider, &field, format!("empty scenario name \"{s}\""));
+            let field = format!("scenarios.{}", quoted(provider));
+            return err(
+                provider,
+                &field,
+                format!("empty scenario name \"{}\"", quoted(s)),
+            );
         }
     }
     let mut personas = personas;
@@ -317,7 +328,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                     text,
                     &value,
                     format!("[{i}].{field}"),
-                    format!("{}: {message}", p.curp),
+                    format!("{}: {message}", quoted(&p.curp)),
                 )
             })?;
         }
@@ -341,7 +352,7 @@ fn resolve_entity(
         Some(e) => match catalogs.entity_by_ine(e) {
             Some(entity) => Some(entity),
             None => {
-                let message = format!("unknown entity \"{e}\"");
+                let message = format!("unknown entity \"{}\"", quoted(e));
                 return Err((e.clone(), "registry.entity_ine", message));
             }
         },
@@ -357,7 +368,8 @@ fn resolve_entity(
                 Some(entity) => Some(entity),
                 None => {
                     let message = format!(
-                        "unknown entity name \"{n}\": write a name of the catalogs' entities (such as \"México\") or only entity_ine"
+                        "unknown entity name \"{}\": write a name of the catalogs' entities (such as \"México\") or only entity_ine",
+                        quoted(n)
                     );
                     return Err((n.clone(), "registry.entity_name", message));
                 }
@@ -369,8 +381,10 @@ fn resolve_entity(
         (Some(a), Some(b)) if a.ine != b.ine => {
             let n = r.entity_name.clone().unwrap_or_default();
             let message = format!(
-                "\"{n}\" is entity {}, not entity_ine {}: write one of the two",
-                b.ine, a.ine
+                "\"{}\" is entity {}, not entity_ine {}: write one of the two",
+                quoted(&n),
+                b.ine,
+                a.ine
             );
             return Err((n, "registry.entity_name", message));
         }

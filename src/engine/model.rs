@@ -61,13 +61,15 @@ impl LoadError {
     pub fn from_yaml_in(file: &str, text: &str, err: &serde_yaml_ng::Error) -> LoadError {
         let mut e = LoadError::from_yaml(file, err);
         // serde_yaml_ng places a key written twice at its mapping's start:
-        // the second writing is where the user looks.
+        // the second writing is where the user looks. The key is read
+        // from the whole message: the error's may be cut.
+        let whole = crate::yaml::whole_message(err);
         if let (Some(line), Some(column), Some(key)) = (
             e.line,
             e.column,
-            e.message
-                .strip_prefix("duplicate entry with key \"")
-                .and_then(|k| k.strip_suffix('"')),
+            whole
+                .split_once("duplicate entry with key \"")
+                .and_then(|(_, k)| k.strip_suffix('"')),
         ) {
             if let Some((l, c)) = crate::yaml::second_key(text, line, column, key) {
                 (e.line, e.column) = (Some(l), Some(c));
@@ -112,21 +114,10 @@ impl LoadError {
         e
     }
 
-    /// Converts a serde_yaml_ng error, splitting out its path and location.
+    /// Converts a serde_yaml_ng error, splitting out its path and location
+    /// ([`crate::yaml::error_parts`]).
     pub fn from_yaml(file: &str, err: &serde_yaml_ng::Error) -> LoadError {
-        let mut message = err.to_string();
-        if let Some(i) = message.find(" at line ") {
-            message.truncate(i);
-        }
-        // serde_yaml_ng prefixes the path of the offending node: `a.b.c: msg`
-        // (`.[0].registry` in a top-level list).
-        let (field, message) = match message.split_once(": ") {
-            Some((path, rest)) if !path.contains(' ') => (
-                Some(path.trim_start_matches('.').to_string()),
-                rest.to_string(),
-            ),
-            _ => (None, message),
-        };
+        let (field, message) = crate::yaml::error_parts(err);
         let loc = err.location();
         LoadError {
             file: file.to_string(),
@@ -1602,6 +1593,23 @@ endpoints:
     fn placed(text: &str) -> LoadError {
         let err = serde_yaml_ng::from_str::<Value>(text).unwrap_err();
         LoadError::from_yaml_in("f.yaml", text, &err)
+    }
+
+    #[test]
+    fn a_long_key_written_twice_is_placed_at_its_second_writing_and_named_by_256_bytes() {
+        // serde_yaml_ng's own mapping refuses a key written twice.
+        let key = "k".repeat(500);
+        let text = format!("a: 1\n{key}: 2\nb: 3\n{key}: 4\n");
+        let err = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text).unwrap_err();
+        let e = LoadError::from_yaml_in("f.yaml", &text, &err);
+        assert_eq!((e.line, e.column), (Some(4), Some(1)), "{e}");
+        assert_eq!(
+            e.message,
+            format!(
+                "duplicate entry with key \"{}… (500 bytes)\"",
+                "k".repeat(256)
+            )
+        );
     }
 
     #[test]

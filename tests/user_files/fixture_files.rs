@@ -138,6 +138,55 @@ fn fixture_refusals_point_at_their_line() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+// README, Admin API: an error repeats at most the first 256 bytes of a value
+// it names, in a fixture file too, serde's own words included.
+#[test]
+fn a_fixture_error_repeats_at_most_256_bytes_of_a_value() {
+    let long = "x".repeat(5_000);
+    let said = format!("{}… (5000 bytes)", "x".repeat(256));
+    // A name needs a letter.
+    let digits = "1".repeat(5_000);
+    let digits_said = format!("{}… (5000 bytes)", "1".repeat(256));
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "personas.yaml",
+            format!("- curp: PXNE660720HMCXTN06\n  status: {long}\n"),
+        ),
+        (
+            "personas.yaml",
+            format!("- curp: PXNE660720HMCXTN06\n  nss: \"{long}\"\n"),
+        ),
+        (
+            "personas.yaml",
+            format!("- curp: PXNE660720HMCXTN06\n  proof_document: {long}\n"),
+        ),
+        (
+            "personas.yaml",
+            format!("- curp: PXNE660720HMCXTN06\n  registry: {{entity_name: {long}}}\n"),
+        ),
+        ("personas.yaml", format!("- curp: {long}\n")),
+        (
+            "names.yaml",
+            format!("male: [JUAN]\nfemale: [\"{digits}\"]\nsurnames: [LOPEZ]\n"),
+        ),
+        ("credentials.yaml", format!("nss:\n  accept: {long}\n")),
+    ];
+    let mut wrong = Vec::new();
+    for (file, text) in cases {
+        let (dir, _gone) = folder("long", &[(file, &text)]);
+        match load_fixtures(&dir) {
+            Ok(_) => wrong.push(format!("{file} accepted")),
+            Err(e) => {
+                let e = e.to_string();
+                if !(e.contains(&said) || e.contains(&digits_said)) || e.len() > 1_000 {
+                    wrong.push(format!("{file}: {}", &e[..e.len().min(600)]));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 // SPEC §8: "`mxid-sandbox check DIR` validates YAML and exits non-zero with
 // file, line and field on error". An empty (or comment-only) fixture file is
 // either read as empty or refused at a line.
