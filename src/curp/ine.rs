@@ -25,6 +25,10 @@ pub struct Ine {
 /// Years a credential is valid from its issue.
 pub const VALID_YEARS: u16 = 10;
 
+/// The voter register was rebuilt from nothing in 1990–91, when the IFE
+/// was founded: no credential states an earlier registration year.
+pub const FIRST_REGISTRATION_YEAR: i32 = 1991;
+
 /// The INE's two-digit code for a birth abroad in the elector code.
 pub const BORN_ABROAD_INE: &str = "87";
 
@@ -120,7 +124,8 @@ pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> 
 }
 
 /// The registration and issue years of a credential whose holder was born
-/// in `birth_year`: registered at 18 or later (in `latest_year` at the
+/// in `birth_year`: registered at 18 or later, and not before
+/// [`FIRST_REGISTRATION_YEAR`] (in `latest_year` at the
 /// latest, unless only then of age), the credential issued in the last ten
 /// years when possible. `first` is what the issue number says when it is
 /// known: the first credential ("00") is issued the year of registration,
@@ -131,7 +136,9 @@ pub(crate) fn years(
     latest_year: i32,
     first: Option<bool>,
 ) -> (i32, i32) {
-    let adult = birth_year + 18;
+    // Of age before the register began: registered when it began (on a
+    // clock set before then, in `latest_year`).
+    let adult = (birth_year + 18).max(FIRST_REGISTRATION_YEAR.min(latest_year));
     match first {
         // Unknown: registered at 18 to 30, the credential issued in the last
         // ten years when possible.
@@ -221,6 +228,7 @@ mod tests {
                 assert_eq!(i.cic.len(), 9);
                 assert_eq!(i.ocr.len(), 13);
                 assert!(i.registration_year as i32 >= y + 18);
+                assert!(i.registration_year as i32 >= FIRST_REGISTRATION_YEAR);
                 assert!(i.issue_year >= i.registration_year);
                 assert_eq!(i.expiry_year, i.issue_year + 10);
                 assert_eq!(i.issue_number == "00", i.issue_year == i.registration_year);
@@ -238,10 +246,13 @@ mod tests {
                     .count();
                 assert!(late > 10, "{y}: {late} of 50 registered after 19");
             }
+            // On a clock set before the register began, in the clock's year.
+            assert_eq!(years(&mut rng, 1930, 1985, Some(true)), (1985, 1985));
             for first in [true, false] {
                 for _ in 0..50 {
                     let (reg, issue) = years(&mut rng, y, 2025, Some(first));
                     assert!(reg >= y + 18 && issue >= reg && issue <= 2025.max(reg));
+                    assert!(reg >= FIRST_REGISTRATION_YEAR, "{y} {first}: {reg}");
                     // A replacement comes after its registration whenever
                     // the holder was of age before the last year.
                     let later = issue > reg;
