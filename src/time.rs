@@ -299,30 +299,43 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// Parses a duration written as the admin API writes them: `250ms`, `2s`,
 /// `20m`, `24h`, `1d`; a bare `0` is zero. Fractions are allowed (`1.5s`),
 /// and the units `us` (or `µs`) and `min` (the README lists them all).
+/// Parts add up, in any order, as Go's durations do: `19m58s`, `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let bad = || {
         let s = crate::engine::quoted(s);
-        format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h or 1d")
+        format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h, 1d or 1h30m")
     };
     if t == "0" {
         return Ok(Duration::ZERO);
     }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(bad)?;
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| bad())?;
-    let unit_secs = match unit {
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        _ => return Err(bad()),
-    };
-    let secs = value * unit_secs;
+    if t.is_empty() {
+        return Err(bad());
+    }
+    let mut rest = t;
+    let mut secs = 0.0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (num, after) = rest.split_at(split);
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let value: f64 = num.parse().map_err(|_| bad())?;
+        let unit_secs = match unit {
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            _ => return Err(bad()),
+        };
+        secs += value * unit_secs;
+        rest = next;
+    }
     if !secs.is_finite() || !(0.0..=1e12).contains(&secs) {
         return Err(bad());
     }
@@ -544,6 +557,26 @@ mod tests {
             parse_duration("1000000000000s").unwrap(),
             Duration::from_secs(1_000_000_000_000)
         );
+        // Parts add up, in any order.
+        for (s, secs) in [
+            ("19m58s", 1198),
+            ("1h30m", 5400),
+            ("1d2h", 93_600),
+            ("1s1h", 3601),
+        ] {
+            assert_eq!(parse_duration(s).unwrap(), Duration::from_secs(secs), "{s}");
+        }
+        assert_eq!(
+            parse_duration("1m0.5s").unwrap(),
+            Duration::from_millis(60_500)
+        );
+        assert_eq!(
+            parse_duration("1m0.001s").unwrap(),
+            Duration::from_millis(60_001)
+        );
+        for s in ["1h30", "h30m", "1h 30m", "1h-30m", "1h30m-", "1.2.3s"] {
+            assert!(parse_duration(s).is_err(), "{s}");
+        }
         // Past 10^12 seconds (about 31,700 years), or written past f64.
         let huge = format!("{}s", "9".repeat(400));
         for s in [

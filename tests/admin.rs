@@ -1193,6 +1193,11 @@ async fn clock_read_set_advance_scale() {
         .admin_post("/__admin/clock", json!({"advance": "90m"}))
         .await;
     assert_eq!(r.json()["now"], "2024-05-16T11:30:00.000000-06:00");
+    // Parts add up: landing just before a retry.
+    let r = sb
+        .admin_post("/__admin/clock", json!({"advance": "19m58.5s"}))
+        .await;
+    assert_eq!(r.json()["now"], "2024-05-16T11:49:58.500000-06:00");
     // `set` takes any offset and answers in UTC-6.
     let r = sb
         .admin_post("/__admin/clock", json!({"set": "2025-01-01T12:00:00Z"}))
