@@ -646,9 +646,15 @@ fn escaped_prefix_end(s: &str, max: usize) -> usize {
     let mut i = 0;
     while i < bytes.len() {
         let next = if bytes[i] == b'\\' {
-            match bytes.get(i + 1) {
-                Some(b'u') => s[i..].find('}').map_or(bytes.len(), |e| i + e + 1),
-                _ => i + 2,
+            // What follows may be any text (a message of our own quotes a
+            // value as it is): a character, not a byte.
+            let after = &s[i + 1..];
+            match after.chars().next() {
+                Some('u') if after[1..].starts_with('{') => {
+                    after.find('}').map_or(bytes.len(), |e| i + 1 + e + 1)
+                }
+                Some(c) => i + 1 + c.len_utf8(),
+                None => i + 1,
             }
         } else {
             i + s[i..].chars().next().map_or(1, char::len_utf8)
@@ -822,6 +828,21 @@ mod tests {
             message.contains(&format!("\"{}… (307 bytes)\"", "x".repeat(255))),
             "{message}"
         );
+        // A quote of raw text (our own messages quote a value as it is): a
+        // backslash before a character of two bytes, first and at the cut.
+        let raw = format!("{}\\é{}", "a".repeat(255), "b".repeat(10));
+        assert_eq!(
+            cut_quoted(&format!("x \"{raw}\" y")),
+            format!("x \"{}… (268 bytes)\" y", "a".repeat(255))
+        );
+        let raw = format!("\\é{}", "a".repeat(300));
+        assert_eq!(
+            cut_quoted(&format!("x \"{raw}\" y")),
+            format!("x \"\\é{}… (303 bytes)\" y", "a".repeat(253))
+        );
+        // A quote its backslash leaves open is left as it is.
+        let open = format!("x \"{}\\\" y", "a".repeat(300));
+        assert_eq!(cut_quoted(&open), open);
         // An unknown field is named between backticks.
         let (_, message) = parts_of(&format!("{}: 1\n", "k".repeat(1_000)));
         assert!(
