@@ -32,7 +32,13 @@ pub fn run(
     fixtures: Option<PathBuf>,
 ) -> Result<String, Refusal> {
     if !dir.is_dir() {
-        return Err(Refusal::new(format!("{}: not a folder", dir.display())));
+        // As `serve` words a missing --scenarios or --fixtures folder.
+        let why = if dir.exists() {
+            "not a folder"
+        } else {
+            "no such folder"
+        };
+        return Err(Refusal::new(format!("{}: {why}", dir.display())));
     }
     let modules = providers::all();
     let is_provider = |stem: &str| modules.iter().any(|m| m.id() == stem);
@@ -98,8 +104,15 @@ pub fn run(
                 .flat_map(|p| &p.endpoints)
                 .map(|e| e.scenarios.len())
                 .sum();
+            // A fixture folder is checked with scenario files it does not
+            // hold: the count is theirs, and says whose.
+            let with = match (kind, companion_given) {
+                ("fixture", false) => "fixture files, with the embedded scenario files: ",
+                ("fixture", true) => "fixture files, with the --scenarios files: ",
+                _ => "",
+            };
             Ok(format!(
-                "{}: ok ({} providers, {scenarios} scenarios)",
+                "{}: ok ({with}{} providers, {scenarios} scenarios)",
                 crate::stderr::printable(&dir.display().to_string()),
                 defs.providers.len()
             ))

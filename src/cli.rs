@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Source};
@@ -88,10 +87,10 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_SEED", default_value_t = 0)]
     pub seed: u64,
     /// Accept only the credentials listed in the fixtures.
-    #[arg(long, env = "MXID_STRICT_AUTH", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "MXID_STRICT_AUTH", value_parser = switch)]
     pub strict_auth: bool,
     /// Answer as the providers' own sandboxes do (nss: 400 without testCase).
-    #[arg(long, env = "MXID_STRICT_SANDBOX", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "MXID_STRICT_SANDBOX", value_parser = switch)]
     pub strict_sandbox: bool,
     /// Latency for every response: 250ms, 100ms..300ms or lognormal(200ms, 0.5).
     #[arg(long, env = "MXID_LATENCY")]
@@ -125,8 +124,18 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_SHUTDOWN_TIMEOUT", default_value_t = format_duration(Config::default().shutdown_timeout))]
     pub shutdown_timeout: String,
     /// Print one line per request to stderr.
-    #[arg(long, env = "MXID_LOG_REQUESTS", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "MXID_LOG_REQUESTS", value_parser = switch)]
     pub log_requests: bool,
+}
+
+/// A switch's value from the environment (`MXID_STRICT_AUTH=yes`): the
+/// forms clap's boolish parser takes, refused with the ones to write.
+fn switch(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" | "y" | "on" => Ok(true),
+        "false" | "f" | "0" | "no" | "n" | "off" => Ok(false),
+        _ => Err("write true or false, 1 or 0, yes or no, on or off".into()),
+    }
 }
 
 impl ServeArgs {

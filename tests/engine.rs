@@ -1883,7 +1883,7 @@ fn check_names_file_line_and_field() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("{}: not a folder", missing.display())),
+        stderr.contains(&format!("{}: no such folder", missing.display())),
         "{stderr}"
     );
     // A folder with nothing to check says so, rather than checking the

@@ -1332,7 +1332,23 @@ async fn check_of_a_fixture_folder_naming_a_users_scenario_passes_with_its_scena
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("{f_path}: ok ({counts}")
+        format!("{f_path}: ok (fixture files, with the --scenarios files: {counts}")
+    );
+}
+
+// README "Command line": a fixture folder passes with the count of the
+// scenario files it was checked with, and says whose they are.
+#[test]
+fn check_of_a_fixture_folder_names_the_scenario_files_it_counts() {
+    let scenarios = run(&["check", "scenarios"]);
+    let counts = String::from_utf8_lossy(&scenarios.stdout)
+        .strip_prefix("scenarios: ok (")
+        .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&scenarios.stdout)))
+        .to_string();
+    let out = run(&["check", "fixtures"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("fixtures: ok (fixture files, with the embedded scenario files: {counts}")
     );
 }
 
@@ -1678,6 +1694,27 @@ fn an_empty_mxid_fixtures_or_scenarios_variable_is_read_as_unset() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(out.stdout, run(args).stdout, "{args:?} with {var}=\"\"");
+    }
+}
+
+// README "Command line": the three switches "take `true`/`false`, `1`/`0`,
+// `yes`/`no` or `on`/`off` from the environment"; another value is refused
+// before the server binds, with the forms to write.
+#[test]
+fn a_switch_variable_of_another_value_is_refused_with_the_forms_to_write() {
+    for var in [
+        "MXID_STRICT_AUTH",
+        "MXID_STRICT_SANDBOX",
+        "MXID_LOG_REQUESTS",
+    ] {
+        let out = run_with_env(&["serve", "--port", "0"], &[(var, "bogus")]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}: {stderr}");
+        assert!(
+            stderr.contains("write true or false, 1 or 0, yes or no, on or off"),
+            "{var}: {stderr}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
     }
 }
 
