@@ -312,8 +312,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err(bad());
     }
+    // Whole nanoseconds, as Go adds them up: a part too small for a float
+    // beside a large one still counts.
+    const MAX_NANOS: u128 = 1_000_000_000_000 * 1_000_000_000;
     let mut rest = t;
-    let mut secs = 0.0;
+    let mut total: u128 = 0;
     while !rest.is_empty() {
         let split = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -323,23 +326,53 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(after.len());
         let (unit, next) = after.split_at(unit_len);
-        let value: f64 = num.parse().map_err(|_| bad())?;
-        let unit_secs = match unit {
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "d" => 86_400.0,
+        let unit_nanos: u128 = match unit {
+            "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" | "min" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "d" => 86_400_000_000_000,
             _ => return Err(bad()),
         };
-        secs += value * unit_secs;
+        let part = nanos_of(num, unit_nanos).ok_or_else(bad)?;
+        total = total
+            .checked_add(part)
+            .filter(|t| *t <= MAX_NANOS)
+            .ok_or_else(bad)?;
         rest = next;
     }
-    if !secs.is_finite() || !(0.0..=1e12).contains(&secs) {
-        return Err(bad());
+    let secs = u64::try_from(total / 1_000_000_000).map_err(|_| bad())?;
+    // Below a nanosecond is dropped, as Go drops it.
+    Ok(Duration::new(secs, (total % 1_000_000_000) as u32))
+}
+
+/// `num` (digits with at most one `.`, and at least one digit) units of
+/// `unit_nanos` nanoseconds each, in whole nanoseconds; `None` past 10^12
+/// seconds' worth.
+fn nanos_of(num: &str, unit_nanos: u128) -> Option<u128> {
+    const LIMIT: u128 = 1_000_000_000_000 * 1_000_000_000;
+    let (whole, fraction) = num.split_once('.').unwrap_or((num, ""));
+    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+        return None;
     }
-    Ok(Duration::from_secs_f64(secs))
+    let mut nanos: u128 = 0;
+    for d in whole.bytes() {
+        nanos = nanos.checked_mul(10)?.checked_add(u128::from(d - b'0'))?;
+        if nanos.checked_mul(unit_nanos)? > LIMIT {
+            return None;
+        }
+    }
+    nanos = nanos.checked_mul(unit_nanos)?;
+    // A unit is at most 8.64e13 ns: 20 places of a fraction reach below a
+    // nanosecond of any unit and keep the product within u128.
+    let places = &fraction[..fraction.len().min(20)];
+    let mut numerator: u128 = 0;
+    for d in places.bytes() {
+        numerator = numerator * 10 + u128::from(d - b'0');
+    }
+    let scale = 10u128.pow(places.len() as u32);
+    nanos.checked_add(numerator * unit_nanos / scale)
 }
 
 /// Writes a duration the way [`parse_duration`] reads it back.
@@ -574,7 +607,20 @@ mod tests {
             parse_duration("1m0.001s").unwrap(),
             Duration::from_millis(60_001)
         );
-        for s in ["1h30", "h30m", "1h 30m", "1h-30m", "1h30m-", "1.2.3s"] {
+        // Added up in whole nanoseconds: past the bound by a microsecond is
+        // past it; below a nanosecond is dropped.
+        assert!(parse_duration("1000000000000s1us").is_err());
+        assert!(parse_duration("16666666667m").is_err());
+        assert_eq!(parse_duration("0.1s").unwrap(), Duration::from_millis(100));
+        assert_eq!(
+            parse_duration("0.0000000019s").unwrap(),
+            Duration::from_nanos(1)
+        );
+        assert_eq!(
+            parse_duration(".5s1.s").unwrap(),
+            Duration::from_millis(1500)
+        );
+        for s in ["1h30", "h30m", "1h 30m", "1h-30m", "1h30m-", "1.2.3s", ".s"] {
             assert!(parse_duration(s).is_err(), "{s}");
         }
         // Past 10^12 seconds (about 31,700 years), or written past f64.
