@@ -177,10 +177,13 @@ impl InePatch {
                     .unwrap_or(drawn_reg);
                 (reg, self.issue_year.unwrap_or(reg))
             }
-            // A replacement: issued after its registration.
+            // A replacement: issued after its registration, which is not
+            // before the register began (a replacement of 1991 was
+            // registered that year).
             Some(false) => {
+                let first = u16::try_from(ine::FIRST_REGISTRATION_YEAR).unwrap_or(0);
                 let reg = self.registration_year.unwrap_or(match self.issue_year {
-                    Some(i) if drawn_reg >= i => i.saturating_sub(1),
+                    Some(i) if drawn_reg >= i => i.saturating_sub(1).max(first).min(i),
                     _ => drawn_reg,
                 });
                 (
@@ -312,7 +315,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             return err("scenario", "scenario", "empty scenario name".into());
         }
         if let Some((provider, s)) = p.scenarios.iter().find(|(_, s)| s.trim().is_empty()) {
-            let field = format!("scenarios.{}", quoted(provider));
+            let field = format!("scenarios.{provider}");
             return err(
                 provider,
                 &field,
@@ -477,8 +480,14 @@ mod tests {
             ("02".into(), 2005, 2016, 2026)
         );
         assert_eq!(
-            years(patch(Some("02"), None, Some(2016), None), first),
+            years(patch(Some("02"), None, Some(2016), None), first.clone()),
             ("02".into(), 2015, 2016, 2026)
+        );
+        // Not before the register began: a replacement of 1991 was
+        // registered that year.
+        assert_eq!(
+            years(patch(Some("01"), None, Some(1991), None), first),
+            ("01".into(), 1991, 1991, 2001)
         );
         // What is given stays as given.
         assert_eq!(
