@@ -542,16 +542,14 @@ pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(
 
 /// A serde_yaml_ng error as the sandbox words it: the path of the node at
 /// fault (`endpoints.query.status`; none at the top) and the message
-/// without its location, which the error's `location` carries. A value
+/// without its location, which the error's `location` carries (a long
+/// path is cut where the error is shown, as every error's is). A value
 /// the message repeats (`string "…"`, ``unknown field `…` ``) is cut to its
 /// first 256 bytes, as the sandbox's own errors cut what they repeat: serde
 /// would quote a 100 KB string whole.
 pub fn error_parts(err: &serde_yaml_ng::Error) -> (Option<String>, String) {
     let (field, message) = split_path(whole_message(err));
-    (
-        field.map(|f| crate::engine::quoted(&f).into_owned()),
-        cut_quoted(&message),
-    )
+    (field, cut_quoted(&message))
 }
 
 /// The error's text without its location, whole: its path, then its
@@ -586,43 +584,63 @@ fn split_path(text: String) -> (Option<String>, String) {
     }
 }
 
-/// `message` with every value it quotes, `"…"` (Rust's escaping, as serde
-/// writes a string) or `` `…` `` (serde's field and variant names), cut to
-/// its first 256 bytes, never inside a character or an escape.
+/// `message` with the value it quotes cut to its first 256 bytes, never
+/// inside a character or an escape. serde names a field or a variant raw
+/// between backticks, and [`replay`] a key written twice raw between
+/// quotes: those values run to the message's known end, whatever they hold.
+/// serde writes a string value escaped (`string "…"`): every such one is
+/// cut.
 fn cut_quoted(message: &str) -> String {
-    const MAX: usize = 256;
-    let mut out = String::with_capacity(message.len().min(4 * MAX));
+    for (head, ends) in [
+        (
+            "unknown field `",
+            ["`, expected ", "`, there are no fields"],
+        ),
+        (
+            "unknown variant `",
+            ["`, expected ", "`, there are no variants"],
+        ),
+    ] {
+        if let Some(rest) = message.strip_prefix(head) {
+            // What serde expects are our own names: the last end is the
+            // value's.
+            if let Some(end) = ends.iter().filter_map(|e| rest.rfind(e)).max() {
+                return format!("{head}{}{}", cut_value(&rest[..end]), &rest[end..]);
+            }
+        }
+    }
+    if let Some(key) = message
+        .strip_prefix(DUPLICATE_KEY)
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        return format!("{DUPLICATE_KEY}{}\"", cut_value(key));
+    }
+    let mut out = String::with_capacity(message.len().min(1024));
     let mut rest = message;
-    while let Some(open) = rest.find(['"', '`']) {
-        let quote = rest.as_bytes()[open];
+    while let Some(open) = rest.find('"') {
         let (before, after) = rest.split_at(open + 1);
         out.push_str(before);
-        let close = if quote == b'"' {
-            closing_quote(after)
-        } else {
-            after.find('`')
-        };
-        let Some(close) = close else {
+        let Some(close) = closing_quote(after) else {
             rest = after;
             break;
         };
-        let inner = &after[..close];
-        if inner.len() > MAX {
-            let end = if quote == b'"' {
-                escaped_prefix_end(inner, MAX)
-            } else {
-                crate::engine::prefix(inner, MAX).len()
-            };
-            out.push_str(&inner[..end]);
-            out.push_str(&format!("… ({} bytes)", inner.len()));
-        } else {
-            out.push_str(inner);
-        }
-        out.push(quote as char);
+        out.push_str(&cut_value(&after[..close]));
+        out.push('"');
         rest = &after[close + 1..];
     }
     out.push_str(rest);
     out
+}
+
+/// A quoted value of at most 256 bytes as it is; a longer one cut, with its
+/// length.
+fn cut_value(value: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 256;
+    if value.len() <= MAX {
+        return value.into();
+    }
+    let end = escaped_prefix_end(value, MAX);
+    format!("{}… ({} bytes)", &value[..end], value.len()).into()
 }
 
 /// Where the `"` that closes a Rust-escaped string is, in what follows the
@@ -843,6 +861,30 @@ mod tests {
         // A quote its backslash leaves open is left as it is.
         let open = format!("x \"{}\\\" y", "a".repeat(300));
         assert_eq!(cut_quoted(&open), open);
+        // A field's name and a key written twice are quoted raw: a backtick,
+        // a quote or a backslash in them ends nothing.
+        let name = format!("`{}", "y".repeat(1_000));
+        let (_, message) = parts_of(&format!("\"{name}\": 1\n"));
+        assert_eq!(
+            message,
+            format!(
+                "unknown field `{}… (1001 bytes)`, expected `status`",
+                &name[..256]
+            )
+        );
+        for key in [
+            format!("a\\\"{}", "y".repeat(1_000)),
+            format!("{}\\\\", "y".repeat(1_000)),
+            format!("{}\\\"{}", "y".repeat(255), "z".repeat(300)),
+        ] {
+            let text = format!("\"{key}\": 1\n\"{key}\": 2\n");
+            let (_, message) = error_parts(&replay(&text).unwrap_err());
+            assert!(
+                message.starts_with("duplicate entry with key \"") && message.len() < 300,
+                "{key}: {message}"
+            );
+            assert!(message.ends_with(" bytes)\""), "{message}");
+        }
         // An unknown field is named between backticks.
         let (_, message) = parts_of(&format!("{}: 1\n", "k".repeat(1_000)));
         assert!(

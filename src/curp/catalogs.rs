@@ -55,7 +55,7 @@ impl fmt::Display for LoadError {
             write!(f, "line {line}: ")?;
         }
         if let Some(field) = &self.field {
-            write!(f, "{field}: ")?;
+            write!(f, "{}: ", quoted(field))?;
         }
         write!(f, "{}", self.message)
     }

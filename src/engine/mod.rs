@@ -924,7 +924,7 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             return Err(fixtures.credentials_error(
                 &format!("{pid}:"),
                 pid.clone(),
-                format!("unknown provider '{pid}'"),
+                format!("unknown provider '{}'", quoted(pid)),
             ));
         };
         // One no request can present would be a rule that never applies: a
@@ -949,7 +949,7 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             return Err(fixtures.credentials_error(
                 &format!("{list}:"),
                 format!("{pid}.{list}"),
-                format!("{} can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters, with no space or tab around it (HTTP strips them) and, in a header, no control character but a tab (a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(cred.as_str())),
+                format!("{} can never be presented: a credential is 1 to {MAX_CREDENTIAL} ASCII characters, with no space or tab around it (HTTP strips them) and, in a header, no control character but a tab (a blank one is missing, a longer or non-ASCII one invalid)", serde_json::Value::from(quoted(cred))),
             ));
         }
         // Under --strict-auth one would be taken and refused at once.
@@ -957,7 +957,10 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             return Err(fixtures.credentials_error(
                 cred,
                 format!("{pid}.reject.{cred}"),
-                format!("'{cred}' is listed under both accept and reject: list it once"),
+                format!(
+                    "'{}' is listed under both accept and reject: list it once",
+                    quoted(cred)
+                ),
             ));
         }
         let calls_back = modules
@@ -984,7 +987,8 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                     cred,
                     format!("{pid}.reject.{cred}"),
                     format!(
-                        "scenario '{scenario}' is not defined for {pid} endpoint '{}'",
+                        "scenario '{}' is not defined for {pid} endpoint '{}'",
+                        quoted(scenario),
                         e.id
                     ),
                 ));
@@ -998,9 +1002,9 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
     for (i, persona) in fixtures.domain.personas.iter().enumerate() {
         for (pid, name) in &persona.scenarios {
             let message = match providers.iter().find(|p| &p.id == pid) {
-                None => format!("unknown provider '{pid}'"),
+                None => format!("unknown provider '{}'", quoted(pid)),
                 Some(p) if !defined(p, name) => {
-                    format!("scenario '{name}' is not defined for {pid}")
+                    format!("scenario '{}' is not defined for {pid}", quoted(name))
                 }
                 Some(_) => continue,
             };
@@ -1008,7 +1012,7 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
         }
         for (pid, data) in &persona.provider_data {
             let (key, message) = match modules.iter().find(|m| m.id() == pid) {
-                None => (String::new(), format!("unknown provider '{pid}'")),
+                None => (String::new(), format!("unknown provider '{}'", quoted(pid))),
                 Some(m) => match m.check_provider_data(data) {
                     Ok(()) => continue,
                     Err(e) => e,
@@ -1030,7 +1034,10 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 return Err(fixtures.personas_error(
                     name,
                     format!("[{i}].scenario"),
-                    format!("scenario '{name}' is not defined for any provider"),
+                    format!(
+                        "scenario '{}' is not defined for any provider",
+                        quoted(name)
+                    ),
                 ));
             }
         }

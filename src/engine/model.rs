@@ -384,8 +384,9 @@ impl fmt::Display for LoadError {
                 write!(f, ":{col}")?;
             }
         }
+        // A path names keys of the file: a long one is cut, as a value is.
         if let Some(field) = &self.field {
-            write!(f, ": {field}")?;
+            write!(f, ": {}", super::quoted(field))?;
         }
         write!(f, ": {}", self.message)
     }
@@ -720,8 +721,9 @@ pub fn parse_provider(
                 &format!("{id}:"),
                 &format!("endpoints.{id}"),
                 format!(
-                    "{} has no endpoint '{id}'; its endpoints are {}",
+                    "{} has no endpoint '{}'; its endpoints are {}",
                     expect.id,
+                    super::quoted(&id),
                     expect.endpoints.join(", ")
                 ),
             ));
@@ -1128,7 +1130,8 @@ fn compile_scenario(
                 &format!("{{{{{var}"),
                 &format!("{field}.{at}"),
                 format!(
-                    "unknown placeholder {{{{{var}}}}}; {} fills{here} {}",
+                    "unknown placeholder {{{{{}}}}}; {} fills{here} {}",
+                    super::quoted(var),
                     expect.id,
                     filled.join(", ")
                 ),
@@ -1593,6 +1596,25 @@ endpoints:
     fn placed(text: &str) -> LoadError {
         let err = serde_yaml_ng::from_str::<Value>(text).unwrap_err();
         LoadError::from_yaml_in("f.yaml", text, &err)
+    }
+
+    #[test]
+    fn a_long_name_in_a_file_is_repeated_by_its_first_256_bytes() {
+        let name = "k".repeat(600);
+        let endpoint = OK.replace("  one:\n", &format!("  {name}:\n"));
+        let setting = OK.replace(
+            "endpoints:\n",
+            &format!("settings: {{{name}: 1}}\nendpoints:\n"),
+        );
+        let placeholder = OK.replace("{{curp}}", &format!("{{{{{name}}}}}"));
+        for text in [endpoint, setting, placeholder] {
+            let err = parse_provider("demo.yaml", &text, &expect()).unwrap_err();
+            let shown = err.to_string();
+            // Cut as a name, or as the path that holds it.
+            assert!(shown.contains(" bytes)"), "{shown}");
+            assert!(!shown.contains(&"k".repeat(257)), "{shown}");
+            assert!(shown.len() < 1_000, "{shown}");
+        }
     }
 
     #[test]
