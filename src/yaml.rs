@@ -6,6 +6,7 @@
 //! path, without the key. Converting inside the visitor reports the value's
 //! own line, column and path (`endpoints.query.scenarios.slow.latency`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
@@ -472,7 +473,7 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
                     .find(|&at| at > indent);
                 (start..end).find(|&i| {
                     let (at, content) = content_of(lines[i]);
-                    Some(at) == child && key_of(content) == Some(key)
+                    Some(at) == child && key_of(content).as_deref() == Some(key)
                 })
             }
             Segment::Index(n) => {
@@ -534,7 +535,7 @@ pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(
         .take_while(|(_, l)| is_blank(l) || content_of(l).0 >= indent)
         .filter(|(_, l)| {
             let (at, content) = content_of(l);
-            at == indent && key_of(content) == Some(key)
+            at == indent && key_of(content).as_deref() == Some(key)
         })
         .nth(1)
         .map(|(i, _)| (i + 1, column))
@@ -634,7 +635,7 @@ fn cut_quoted(message: &str) -> String {
 
 /// A quoted value of at most 256 bytes as it is; a longer one cut, with its
 /// length.
-fn cut_value(value: &str) -> std::borrow::Cow<'_, str> {
+fn cut_value(value: &str) -> Cow<'_, str> {
     const MAX: usize = 256;
     if value.len() <= MAX {
         return value.into();
@@ -750,10 +751,38 @@ fn content_of(line: &str) -> (isize, &str) {
     ((line.len() - t.len()) as isize, t)
 }
 
-/// The key a mapping line starts with.
-fn key_of(content: &str) -> Option<&str> {
-    let (key, _) = content.split_once(':')?;
-    Some(key.trim().trim_matches(|c| c == '"' || c == '\''))
+/// The key a mapping line starts with, as YAML reads it: a quoted one
+/// unescaped (`"a\"b":` is `a"b`, `'it''s':` is `it's`, either may hold a
+/// `:`), a plain one up to the `:` followed by a blank (`a:b: 1` is `a:b`).
+fn key_of(content: &str) -> Option<Cow<'_, str>> {
+    let t = content.trim_start();
+    let (key, after) = match t.as_bytes().first() {
+        Some(b'"') => {
+            let close = 1 + closing_quote(&t[1..])?;
+            let key: String = serde_yaml_ng::from_str(&t[..=close]).ok()?;
+            (Cow::Owned(key), &t[close + 1..])
+        }
+        Some(b'\'') => {
+            let mut close = 1;
+            loop {
+                close += t[close..].find('\'')?;
+                if t[close + 1..].starts_with('\'') {
+                    close += 2;
+                } else {
+                    break;
+                }
+            }
+            (Cow::Owned(t[1..close].replace("''", "'")), &t[close + 1..])
+        }
+        _ => {
+            let end = t
+                .match_indices(':')
+                .map(|(at, _)| at)
+                .find(|&at| t[at + 1..].is_empty() || t[at + 1..].starts_with([' ', '\t']))?;
+            return Some(Cow::Borrowed(t[..end].trim_end()));
+        }
+    };
+    after.trim_start().starts_with(':').then_some(key)
 }
 
 /// The 1-based column of `needle` in `line`, outside a comment, as a

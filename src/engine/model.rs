@@ -1599,6 +1599,23 @@ endpoints:
     }
 
     #[test]
+    fn a_key_written_twice_is_placed_at_its_second_writing_whatever_it_holds() {
+        for key in [
+            r#""a\"b""#,
+            r#""a\\""#,
+            r#""a:b""#,
+            "'it''s'",
+            "a:b",
+            r#""\u0041""#,
+        ] {
+            let text = format!("{key}: 1\nother: 2\n{key}: 3\n");
+            let err = crate::yaml::replay(&text).unwrap_err();
+            let e = LoadError::from_yaml_in("f.yaml", &text, &err);
+            assert_eq!((e.line, e.column), (Some(3), Some(1)), "{key}: {e}");
+        }
+    }
+
+    #[test]
     fn a_long_name_in_a_file_is_repeated_by_its_first_256_bytes() {
         let name = "k".repeat(600);
         let endpoint = OK.replace("  one:\n", &format!("  {name}:\n"));
