@@ -76,7 +76,10 @@ impl std::str::FromStr for Date {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Date, String> {
-        Date::parse_iso(s).ok_or_else(|| format!("\"{s}\" is not a date: expected YYYY-MM-DD"))
+        Date::parse_iso(s).ok_or_else(|| {
+            let s = crate::engine::quoted(s);
+            format!("\"{s}\" is not a date: expected YYYY-MM-DD")
+        })
     }
 }
 

@@ -606,7 +606,8 @@ fn cut_quoted(message: &str) -> String {
             // What serde expects are our own names: the last end is the
             // value's.
             if let Some(end) = ends.iter().filter_map(|e| rest.rfind(e)).max() {
-                return format!("{head}{}{}", cut_value(&rest[..end]), &rest[end..]);
+                let name = cut_value(&rest[..end], Quoted::Raw);
+                return format!("{head}{name}{}", &rest[end..]);
             }
         }
     }
@@ -614,18 +615,21 @@ fn cut_quoted(message: &str) -> String {
         .strip_prefix(DUPLICATE_KEY)
         .and_then(|rest| rest.strip_suffix('"'))
     {
-        return format!("{DUPLICATE_KEY}{}\"", cut_value(key));
+        return format!("{DUPLICATE_KEY}{}\"", cut_value(key, Quoted::Raw));
     }
+    // serde's `Unexpected::Str`: `string "…"`, escaped. Our own messages
+    // cut what they quote as they write it.
+    const STRING: &str = "string \"";
     let mut out = String::with_capacity(message.len().min(1024));
     let mut rest = message;
-    while let Some(open) = rest.find('"') {
-        let (before, after) = rest.split_at(open + 1);
+    while let Some(open) = rest.find(STRING) {
+        let (before, after) = rest.split_at(open + STRING.len());
         out.push_str(before);
         let Some(close) = closing_quote(after) else {
             rest = after;
             break;
         };
-        out.push_str(&cut_value(&after[..close]));
+        out.push_str(&cut_value(&after[..close], Quoted::Escaped));
         out.push('"');
         rest = &after[close + 1..];
     }
@@ -633,14 +637,26 @@ fn cut_quoted(message: &str) -> String {
     out
 }
 
+/// How a message quotes a value.
+#[derive(Clone, Copy)]
+enum Quoted {
+    /// As it is: a backslash is text.
+    Raw,
+    /// Escaped as Rust writes a string's `Debug`: `\"`, `\u{1}`.
+    Escaped,
+}
+
 /// A quoted value of at most 256 bytes as it is; a longer one cut, with its
 /// length.
-fn cut_value(value: &str) -> Cow<'_, str> {
+fn cut_value(value: &str, quoted: Quoted) -> Cow<'_, str> {
     const MAX: usize = 256;
     if value.len() <= MAX {
         return value.into();
     }
-    let end = escaped_prefix_end(value, MAX);
+    let end = match quoted {
+        Quoted::Raw => crate::engine::prefix(value, MAX).len(),
+        Quoted::Escaped => escaped_prefix_end(value, MAX),
+    };
     format!("{}… ({} bytes)", &value[..end], value.len()).into()
 }
 
@@ -665,8 +681,8 @@ fn escaped_prefix_end(s: &str, max: usize) -> usize {
     let mut i = 0;
     while i < bytes.len() {
         let next = if bytes[i] == b'\\' {
-            // What follows may be any text (a message of our own quotes a
-            // value as it is): a character, not a byte.
+            // Read as a character, not a byte: a slice never falls inside
+            // one, whatever the text holds.
             let after = &s[i + 1..];
             match after.chars().next() {
                 Some('u') if after[1..].starts_with('{') => {
@@ -875,21 +891,32 @@ mod tests {
             message.contains(&format!("\"{}… (307 bytes)\"", "x".repeat(255))),
             "{message}"
         );
-        // A quote of raw text (our own messages quote a value as it is): a
-        // backslash before a character of two bytes, first and at the cut.
+        // Only serde's `string "…"` is read as escaped, and a backslash
+        // before a character of two bytes never has the cut fall inside it,
+        // first or at the cut.
         let raw = format!("{}\\é{}", "a".repeat(255), "b".repeat(10));
         assert_eq!(
-            cut_quoted(&format!("x \"{raw}\" y")),
-            format!("x \"{}… (268 bytes)\" y", "a".repeat(255))
+            cut_quoted(&format!("x string \"{raw}\" y")),
+            format!("x string \"{}… (268 bytes)\" y", "a".repeat(255))
         );
         let raw = format!("\\é{}", "a".repeat(300));
         assert_eq!(
-            cut_quoted(&format!("x \"{raw}\" y")),
-            format!("x \"\\é{}… (303 bytes)\" y", "a".repeat(253))
+            cut_quoted(&format!("x string \"{raw}\" y")),
+            format!("x string \"\\é{}… (303 bytes)\" y", "a".repeat(253))
         );
+        // Another quote is our own message's, cut as it was written.
+        let ours = format!("latency 'x\"{}\"y' is not a duration", "a".repeat(300));
+        assert_eq!(cut_quoted(&ours), ours);
         // A quote its backslash leaves open is left as it is.
-        let open = format!("x \"{}\\\" y", "a".repeat(300));
+        let open = format!("x string \"{}\\\" y", "a".repeat(300));
         assert_eq!(cut_quoted(&open), open);
+        // A raw name holding `\u{` is cut at 256 bytes all the same.
+        let name = format!("\\u{{{}", "k".repeat(1_000));
+        let (_, message) = parts_of(&format!("'{name}': 1\n"));
+        assert!(
+            message.starts_with(&format!("unknown field `{}… (1003 bytes)`", &name[..256])),
+            "{message}"
+        );
         // A field's name and a key written twice are quoted raw: a backtick,
         // a quote or a backslash in them ends nothing.
         let name = format!("`{}", "y".repeat(1_000));

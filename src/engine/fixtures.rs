@@ -243,7 +243,8 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
     // `Uri` reads `http://:8080/` as an empty host.
     if uri.scheme_str() != Some("http") || uri.host().is_none_or(str::is_empty) {
         return Err(format!(
-            "'{url}' must be an http:// URL with a host (the sandbox has no TLS client)"
+            "'{}' must be an http:// URL with a host (the sandbox has no TLS client)",
+            super::quoted(url)
         ));
     }
     // `Uri` takes any digits after the host, a sign before them, and

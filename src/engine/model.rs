@@ -668,7 +668,8 @@ pub fn check_limits(
             let off = value.is_null() || value.as_str() == Some("off");
             if !off && value.as_u64().is_none() {
                 return Err(format!(
-                    "settings.{key}: write a whole number, or null (or off) for no limit; got {value}"
+                    "settings.{key}: write a whole number, or null (or off) for no limit; got {}",
+                    super::quoted(&value.to_string())
                 ));
             }
         } else if !others.contains(&key.as_str()) {
@@ -708,7 +709,8 @@ pub fn parse_provider(
             "provider",
             format!(
                 "this file is for '{}' but is named for '{}'",
-                raw.provider, expect.id
+                super::quoted(&raw.provider),
+                expect.id
             ),
         ));
     }
@@ -807,7 +809,8 @@ pub fn parse_provider(
                     p,
                     &format!("endpoints.{id}.paths"),
                     format!(
-                        "'{p}' has {} parameters: a path takes at most {MAX_ROUTE_PARAMS}",
+                        "'{}' has {} parameters: a path takes at most {MAX_ROUTE_PARAMS}",
+                        super::quoted(p),
                         route_params(p)
                     ),
                 ));
@@ -852,15 +855,30 @@ pub fn parse_provider(
         }
     }
     if let Err(why) = (expect.settings)(&raw.settings) {
-        let (field, message) = why
-            .split_once(": ")
-            .map_or(("settings", why.as_str()), |(f, m)| (f, m));
-        let key = field.strip_prefix("settings.").unwrap_or("settings");
+        // `settings.KEY: message`, KEY one of the file's: the longest that
+        // fits, as a key may hold `: ` itself.
+        let named = raw
+            .settings
+            .keys()
+            .filter(|k| {
+                why.strip_prefix("settings.")
+                    .and_then(|rest| rest.strip_prefix(k.as_str()))
+                    .is_some_and(|rest| rest.starts_with(": "))
+            })
+            .max_by_key(|k| k.len());
+        let (key, field, message) = match named {
+            Some(k) => (
+                k.as_str(),
+                format!("settings.{k}"),
+                &why["settings.".len() + k.len() + 2..],
+            ),
+            None => ("settings", "settings".to_string(), why.as_str()),
+        };
         return Err(LoadError::at(
             file,
             text,
             &format!("{key}:"),
-            field,
+            &field,
             message,
         ));
     }
@@ -874,7 +892,8 @@ pub fn parse_provider(
                 &format!("{name}:"),
                 &field,
                 format!(
-                    "unknown error kind '{name}'; the kinds are {}",
+                    "unknown error kind '{}'; the kinds are {}",
+                    super::quoted(&name),
                     ENGINE_ERRORS.join(", ")
                 ),
             ));
@@ -1044,7 +1063,7 @@ fn compile_scenario(
                         text,
                         k,
                         &format!("{field}.data.{k}"),
-                        format!("{want}, not {v}"),
+                        format!("{want}, not {}", super::quoted(&v.to_string())),
                     ));
                 }
             }
@@ -1624,7 +1643,38 @@ endpoints:
             &format!("settings: {{{name}: 1}}\nendpoints:\n"),
         );
         let placeholder = OK.replace("{{curp}}", &format!("{{{{{name}}}}}"));
-        for text in [endpoint, setting, placeholder] {
+        let provider = OK.replace("provider: demo", &format!("provider: {name}"));
+        let error_kind = OK.replace(
+            "errors:\n",
+            &format!("errors:\n  {name}: {{description: x, status: 404}}\n"),
+        );
+        let limit = OK.replace(
+            "endpoints:\n",
+            &format!("settings: {{per_day: {name}}}\nendpoints:\n"),
+        );
+        let colon = OK.replace(
+            "endpoints:\n",
+            &format!("settings: {{\"a: {name}\": 1}}\nendpoints:\n"),
+        );
+        let data = OK.replace(
+            "        status: 200\n",
+            &format!("        status: 200\n        data: {{down: {name}}}\n"),
+        );
+        let params: String = (0..26)
+            .map(|i| format!("/{{{}{i}}}", "k".repeat(40)))
+            .collect();
+        let route = OK.replace("[/demo/one]", &format!("['{params}']"));
+        for text in [
+            endpoint,
+            setting,
+            placeholder,
+            provider,
+            error_kind,
+            limit,
+            colon,
+            data,
+            route,
+        ] {
             let err = parse_provider("demo.yaml", &text, &expect()).unwrap_err();
             let shown = err.to_string();
             // Cut as a name, or as the path that holds it.

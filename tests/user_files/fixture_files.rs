@@ -196,6 +196,15 @@ fn a_fixture_error_repeats_at_most_256_bytes_of_a_value() {
             "credentials.yaml",
             format!("nss:\n  accept: [\"\\u0001{long}\"]\n"),
         ),
+        (
+            "credentials.yaml",
+            format!("async:\n  webhooks: {{k: \"ftp://{}\"}}\n", &long[..1_500]),
+        ),
+        // A quote in a value ends nothing.
+        (
+            "personas.yaml",
+            format!("- curp: PXNE660720HMCXTN06\n  birth_date: 'a\"{long}'\n"),
+        ),
         // Raw in serde's words: a backtick or a quote ends nothing.
         (
             "personas.yaml",
