@@ -507,10 +507,20 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
             })
             .unwrap_or(lines.len());
     }
-    // A key's needle (`data:`) as JSON writes it (`"data":`) too.
+    // A key's needle (`data:`) as JSON writes it (`"data":`) too; a needle
+    // with a quote or a backslash as it is written in double quotes
+    // (`a\"b`), or with a `'` in single quotes (`it''s`).
     let quoted = needle.strip_suffix(':').map(|key| format!("\"{key}\":"));
+    let escaped = serde_json::to_string(needle)
+        .ok()
+        .map(|s| s[1..s.len() - 1].to_string())
+        .filter(|e| e != needle);
+    let doubled = needle.contains('\'').then(|| needle.replace('\'', "''"));
     let column_of = |line: &str| {
-        column_of(line, needle).or_else(|| quoted.as_deref().and_then(|q| column_of(line, q)))
+        column_of(line, needle)
+            .or_else(|| quoted.as_deref().and_then(|q| column_of(line, q)))
+            .or_else(|| escaped.as_deref().and_then(|e| column_of(line, e)))
+            .or_else(|| doubled.as_deref().and_then(|d| column_of(line, d)))
     };
     if let Some(line) = found {
         let within = (line..end).find_map(|i| column_of(lines[i]).map(|c| (i, c)));
@@ -840,6 +850,13 @@ mod tests {
     fn parts_of(text: &str) -> (Option<String>, String) {
         let err = serde_yaml_ng::from_str::<Status>(text).unwrap_err();
         error_parts(&err)
+    }
+
+    #[test]
+    fn a_value_written_with_escapes_is_located_at_its_own_line() {
+        let text = "a: 1\npaths:\n  - \"/x\\\"y\"\n  - 'it''s'\n";
+        assert_eq!(locate(text, "paths", "/x\"y"), Some((3, 6)));
+        assert_eq!(locate(text, "paths", "it's"), Some((4, 6)));
     }
 
     #[test]
