@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use hyper::Method;
 
 use crate::engine::model::{EndpointDef, LoadError, ProviderDef};
+use crate::engine::quoted;
 use crate::request::percent_decode_path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +104,12 @@ fn clash(
         &blamed.text,
         needle,
         &format!("endpoints.{id}.paths"),
-        format!("{m} {needle}: {err}{named}"),
+        // matchit's words name the route the path clashes with.
+        format!(
+            "{m} {}: {}{named}",
+            quoted(needle),
+            quoted(&err.to_string())
+        ),
     )
 }
 

@@ -2690,6 +2690,22 @@ fn a_clash_in_a_later_users_file_names_the_embedded_endpoint() {
     );
 }
 
+// A long path claimed twice is named by its first 256 bytes, in the
+// router's words too (they repeat the route it clashes with).
+#[test]
+fn a_clash_of_a_long_path_repeats_at_most_256_bytes_of_it() {
+    let long = format!("/{}", "k".repeat(600));
+    let nss = edit(
+        &shipped("scenarios", "nss.yaml"),
+        "paths: [/api/v1/imss/nss, /api/v2/imss/nss]",
+        &format!("paths: [/api/v1/imss/nss, /api/v2/imss/nss, {long}, {long}]"),
+    );
+    let (dir, _gone) = folder("clash-long", &[("nss.yaml", &nss)]);
+    let err = refused(load(&dir)).to_string();
+    assert!(err.contains("… (601 bytes)"), "{err}");
+    assert!(!err.contains(&"k".repeat(257)), "{err}");
+}
+
 // Both files the user's: the one that claims the path last is blamed, and
 // the other is named by its own path in the folder.
 #[test]

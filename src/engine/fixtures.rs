@@ -269,7 +269,8 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
                 .is_none_or(|ip| ip.parse::<std::net::Ipv6Addr>().is_err()) =>
         {
             return Err(format!(
-                "'{url}' has brackets that hold no IPv6 address (as [::1])"
+                "'{}' has brackets that hold no IPv6 address (as [::1])",
+                super::quoted(url)
             ));
         }
         Some((_, rest)) => rest,
@@ -293,7 +294,8 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
         .starts_with(crate::admin::PREFIX)
     {
         return Err(format!(
-            "'{url}' is an admin route: a webhook target must be the client's own endpoint"
+            "'{}' is an admin route: a webhook target must be the client's own endpoint",
+            super::quoted(url)
         ));
     }
     Ok(())

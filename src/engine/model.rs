@@ -655,6 +655,16 @@ pub struct Expect<'a> {
 /// A provider file's `settings:`.
 pub type SettingsMap = serde_json::Map<String, Value>;
 
+/// A value of the file as JSON writes it, a string's text cut to its first
+/// 256 bytes first (so that the count is of the text, and the cut never
+/// falls inside an escape).
+fn quoted_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => Value::from(super::quoted(s)).to_string(),
+        other => super::quoted(&other.to_string()).into_owned(),
+    }
+}
+
 /// The common check of a provider's `settings:`: every key is one of
 /// `limits` or `others`, and a limit is a whole number, or `null` / `off`
 /// for none. `others` are checked by the module.
@@ -669,7 +679,7 @@ pub fn check_limits(
             if !off && value.as_u64().is_none() {
                 return Err(format!(
                     "settings.{key}: write a whole number, or null (or off) for no limit; got {}",
-                    super::quoted(&value.to_string())
+                    quoted_value(value)
                 ));
             }
         } else if !others.contains(&key.as_str()) {
@@ -1063,7 +1073,7 @@ fn compile_scenario(
                         text,
                         k,
                         &format!("{field}.data.{k}"),
-                        format!("{want}, not {}", super::quoted(&v.to_string())),
+                        format!("{want}, not {}", quoted_value(v)),
                     ));
                 }
             }
@@ -1677,6 +1687,10 @@ endpoints:
         ] {
             let err = parse_provider("demo.yaml", &text, &expect()).unwrap_err();
             let shown = err.to_string();
+            // A value of the file is counted as written.
+            if text.contains(&format!(": {name}}}")) {
+                assert!(shown.contains("… (600 bytes)"), "{shown}");
+            }
             // Cut as a name, or as the path that holds it.
             assert!(shown.contains(" bytes)"), "{shown}");
             assert!(!shown.contains(&"k".repeat(257)), "{shown}");

@@ -20,6 +20,7 @@ use crate::curp::{self, CalcInput, Renapo, Sex};
 use crate::engine::counters::Window;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider};
+use crate::engine::quoted;
 use crate::engine::template::Vars;
 use crate::request::{http_trim, Field, Request};
 use crate::time::Date;
@@ -164,7 +165,8 @@ impl Provider for ValidaCurp {
                 "EvidentiaryDocument" => &EVIDENTIARY[..],
                 _ => {
                     let message = format!(
-                        "validacurp reads Applicant and EvidentiaryDocument, not '{section}'"
+                        "validacurp reads Applicant and EvidentiaryDocument, not '{}'",
+                        quoted(section)
                     );
                     return Err((section.clone(), message));
                 }
@@ -174,7 +176,7 @@ impl Provider for ValidaCurp {
                 return Err((section.clone(), message));
             };
             if let Some(field) = fields.keys().find(|f| !table.iter().any(|(n, _)| n == f)) {
-                let message = format!("getData's {section} has no field '{field}'");
+                let message = format!("getData's {section} has no field '{}'", quoted(field));
                 return Err((format!("{section}.{field}"), message));
             }
         }

@@ -200,6 +200,22 @@ fn a_fixture_error_repeats_at_most_256_bytes_of_a_value() {
             "credentials.yaml",
             format!("async:\n  webhooks: {{k: \"ftp://{}\"}}\n", &long[..1_500]),
         ),
+        (
+            "credentials.yaml",
+            format!("async:\n  webhooks: {{k: \"http://[{}]/\"}}\n", &long[..1_500]),
+        ),
+        (
+            "credentials.yaml",
+            format!("async:\n  webhooks: {{k: \"http://h/__admin/{}\"}}\n", &long[..1_500]),
+        ),
+        (
+            "personas.yaml",
+            format!("- curp: PXNE660720HMCXTN06\n  provider_data: {{validacurp: {{{key}: {{}}}}}}\n"),
+        ),
+        (
+            "personas.yaml",
+            format!("- curp: PXNE660720HMCXTN06\n  provider_data: {{validacurp: {{Applicant: {{{key}: x}}}}}}\n"),
+        ),
         // A quote in a value ends nothing.
         (
             "personas.yaml",
