@@ -521,6 +521,7 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
             .or_else(|| quoted.as_deref().and_then(|q| column_of(line, q)))
             .or_else(|| escaped.as_deref().and_then(|e| column_of(line, e)))
             .or_else(|| doubled.as_deref().and_then(|d| column_of(line, d)))
+            .or_else(|| in_double_quotes(line, needle))
     };
     if let Some(line) = found {
         let within = (line..end).find_map(|i| column_of(lines[i]).map(|c| (i, c)));
@@ -530,6 +531,25 @@ pub fn locate(text: &str, path: &str, needle: &str) -> Option<(usize, usize)> {
         });
     }
     (0..lines.len()).find_map(|i| column_of(lines[i]).map(|c| (i + 1, c)))
+}
+
+/// The 1-based column of the double-quoted scalar on `line` that holds
+/// `needle` once its escapes are read (`\x41`, `\u00e9`, `\N`, `\/`), if
+/// any: a needle is the value as read, the line as written.
+fn in_double_quotes(line: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(open) = line[from..].find('"').map(|at| from + at) {
+        let close = open + 1 + closing_quote(&line[open + 1..])?;
+        let read: Option<String> = serde_yaml_ng::from_str(&line[open..=close]).ok();
+        if read.is_some_and(|r| r.contains(needle)) {
+            return Some(line[..open].chars().count() + 1);
+        }
+        from = close + 1;
+    }
+    None
 }
 
 /// The line and column of the second writing of `key` in the mapping that
@@ -857,6 +877,9 @@ mod tests {
         let text = "a: 1\npaths:\n  - \"/x\\\"y\"\n  - 'it''s'\n";
         assert_eq!(locate(text, "paths", "/x\"y"), Some((3, 6)));
         assert_eq!(locate(text, "paths", "it's"), Some((4, 6)));
+        // Any escape YAML reads in double quotes.
+        let text = "a: 1\npaths:\n  - \"/\\x41\\u00e9\\/b\"\n";
+        assert_eq!(locate(text, "paths", "/Aé/b"), Some((3, 5)));
     }
 
     #[test]
