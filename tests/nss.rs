@@ -115,6 +115,19 @@ fn test_case_not_found() -> Value {
     })
 }
 
+/// `?testCase=success` with the document's CURP answers the document's
+/// success example.
+async fn answers_the_documented_success(sb: &Sandbox) {
+    let r = sb
+        .post(
+            &format!("{PATH}?testCase=success"),
+            &[KEY],
+            json!({"curp": EXAMPLE}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (200, documented()[0].1.clone()));
+}
+
 fn missing_curp() -> Value {
     json!({"curp": "REQUIRED_FIELD_ERROR; EMPTY_ERROR; can't be empty"})
 }
@@ -313,14 +326,7 @@ async fn a_test_case_answers_after_the_documents_input_checks() {
         .send("POST", &format!("{PATH_V2}?testCase=success"), &[KEY], "")
         .await;
     assert_eq!((r.status, r.json()), (400, missing_curp()), "empty");
-    let r = sb
-        .post(
-            &format!("{PATH}?testCase=success"),
-            &[KEY],
-            json!({"curp": EXAMPLE}),
-        )
-        .await;
-    assert_eq!((r.status, r.json()), (200, documented()[0].1.clone()));
+    answers_the_documented_success(&sb).await;
 }
 
 #[tokio::test]
@@ -378,14 +384,7 @@ async fn strict_sandbox_needs_a_test_case() {
     let r = sb.post(PATH, &[KEY], json!({})).await;
     assert_eq!((r.status, r.json()), (400, missing_curp()));
     // Test cases answer as without the flag.
-    let r = sb
-        .post(
-            &format!("{PATH}?testCase=success"),
-            &[KEY],
-            json!({"curp": EXAMPLE}),
-        )
-        .await;
-    assert_eq!((r.status, r.json()), (200, documented()[0].1.clone()));
+    answers_the_documented_success(&sb).await;
 }
 
 /// Checks a live envelope: a fresh ObjectId, the sandbox clock, a duration
