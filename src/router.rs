@@ -104,13 +104,20 @@ fn clash(
         &blamed.text,
         needle,
         &format!("endpoints.{id}.paths"),
-        // matchit's words name the route the path clashes with.
-        format!(
-            "{m} {}: {}{named}",
-            quoted(needle),
-            quoted(&err.to_string())
-        ),
+        format!("{m} {}: {}{named}", quoted(needle), clash_words(err)),
     )
+}
+
+/// matchit's refusal in its own words, but for the route a path clashes
+/// with, which is named by its first 256 bytes as every name is.
+fn clash_words(err: &matchit::InsertError) -> String {
+    match err {
+        matchit::InsertError::Conflict { with } => format!(
+            "Insertion failed due to conflict with previously registered route: {}",
+            quoted(with)
+        ),
+        other => other.to_string(),
+    }
 }
 
 impl Router {

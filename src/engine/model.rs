@@ -661,7 +661,28 @@ pub type SettingsMap = serde_json::Map<String, Value>;
 fn quoted_value(v: &Value) -> String {
     match v {
         Value::String(s) => Value::from(super::quoted(s)).to_string(),
-        other => super::quoted(&other.to_string()).into_owned(),
+        other => {
+            let text = other.to_string();
+            if text.len() <= 256 {
+                return text;
+            }
+            let mut end = super::prefix(&text, 256).len();
+            // Not inside an escape: a backslash that starts one (after an
+            // even run of them) and whose escape (`\"`, `\u0001`) the cut
+            // would split goes with it.
+            if let Some(at) = text[..end].rfind('\\') {
+                let run = at + 1 - text[..=at].trim_end_matches('\\').len();
+                let escape = if text[at + 1..].starts_with('u') {
+                    6
+                } else {
+                    2
+                };
+                if run % 2 == 1 && at + escape > end {
+                    end = at;
+                }
+            }
+            format!("{}… ({} bytes)", &text[..end], text.len())
+        }
     }
 }
 
@@ -1674,6 +1695,12 @@ endpoints:
             .map(|i| format!("/{{{}{i}}}", "k".repeat(40)))
             .collect();
         let route = OK.replace("[/demo/one]", &format!("['{params}']"));
+        // A list's JSON text, cut where an escaped backslash is split.
+        let list = format!("['{}\\{}']", "k".repeat(253), "k".repeat(60));
+        let listed = OK.replace(
+            "endpoints:\n",
+            &format!("settings: {{per_day: {list}}}\nendpoints:\n"),
+        );
         for text in [
             endpoint,
             setting,
@@ -1684,6 +1711,7 @@ endpoints:
             colon,
             data,
             route,
+            listed,
         ] {
             let err = parse_provider("demo.yaml", &text, &expect()).unwrap_err();
             let shown = err.to_string();
@@ -1691,6 +1719,7 @@ endpoints:
             if text.contains(&format!(": {name}}}")) {
                 assert!(shown.contains("… (600 bytes)"), "{shown}");
             }
+            assert!(!shown.contains("\\…"), "a cut inside an escape: {shown}");
             // Cut as a name, or as the path that holds it.
             assert!(shown.contains(" bytes)"), "{shown}");
             assert!(!shown.contains(&"k".repeat(257)), "{shown}");
