@@ -704,8 +704,16 @@ fn closing_quote(s: &str) -> Option<usize> {
     None
 }
 
-/// The longest prefix of a Rust-escaped string of at most `max` bytes that
-/// ends neither inside a character nor inside an escape (`\"`, `\u{1f600}`).
+/// Text that escapes as Rust or JSON write a string (`\"`, `\u{1}`,
+/// `\u0001`) cut to its first 256 bytes, never inside an escape, with its
+/// length, as every error names a long value.
+pub(crate) fn cut_escaped(text: &str) -> Cow<'_, str> {
+    cut_value(text, Quoted::Escaped)
+}
+
+/// The longest prefix of an escaped string (Rust's or JSON's) of at most
+/// `max` bytes that ends neither inside a character nor inside an escape
+/// (`\"`, `\u{1f600}`, `\u0001`).
 fn escaped_prefix_end(s: &str, max: usize) -> usize {
     let bytes = s.as_bytes();
     let mut i = 0;
@@ -717,6 +725,13 @@ fn escaped_prefix_end(s: &str, max: usize) -> usize {
             match after.chars().next() {
                 Some('u') if after[1..].starts_with('{') => {
                     after.find('}').map_or(bytes.len(), |e| i + 1 + e + 1)
+                }
+                // JSON's `\u0001`.
+                Some('u')
+                    if after.len() >= 5
+                        && after.as_bytes()[1..5].iter().all(u8::is_ascii_hexdigit) =>
+                {
+                    i + 6
                 }
                 Some(c) => i + 1 + c.len_utf8(),
                 None => i + 1,
@@ -943,6 +958,12 @@ mod tests {
         assert_eq!(
             cut_quoted(&format!("x string \"{raw}\" y")),
             format!("x string \"\\é{}… (303 bytes)\" y", "a".repeat(253))
+        );
+        // JSON's escapes too.
+        let json = format!("[\"{}\\u0001{}\"]", "a".repeat(252), "b".repeat(60));
+        assert_eq!(
+            cut_escaped(&json),
+            format!("[\"{}… ({} bytes)", "a".repeat(252), json.len())
         );
         // Another quote is our own message's, cut as it was written.
         let ours = format!("latency 'x\"{}\"y' is not a duration", "a".repeat(300));

@@ -656,33 +656,12 @@ pub struct Expect<'a> {
 pub type SettingsMap = serde_json::Map<String, Value>;
 
 /// A value of the file as JSON writes it, a string's text cut to its first
-/// 256 bytes first (so that the count is of the text, and the cut never
-/// falls inside an escape).
+/// 256 bytes first (so that the count is of the text), a list's or a map's
+/// JSON cut outside its escapes.
 fn quoted_value(v: &Value) -> String {
     match v {
         Value::String(s) => Value::from(super::quoted(s)).to_string(),
-        other => {
-            let text = other.to_string();
-            if text.len() <= 256 {
-                return text;
-            }
-            let mut end = super::prefix(&text, 256).len();
-            // Not inside an escape: a backslash that starts one (after an
-            // even run of them) and whose escape (`\"`, `\u0001`) the cut
-            // would split goes with it.
-            if let Some(at) = text[..end].rfind('\\') {
-                let run = at + 1 - text[..=at].trim_end_matches('\\').len();
-                let escape = if text[at + 1..].starts_with('u') {
-                    6
-                } else {
-                    2
-                };
-                if run % 2 == 1 && at + escape > end {
-                    end = at;
-                }
-            }
-            format!("{}… ({} bytes)", &text[..end], text.len())
-        }
+        other => crate::yaml::cut_escaped(&other.to_string()).into_owned(),
     }
 }
 
