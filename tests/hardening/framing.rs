@@ -54,20 +54,28 @@ async fn raw_on(addr: std::net::SocketAddr, bytes: &[u8], idle: Duration) -> Wir
     read_wire(&mut s, idle).await
 }
 
-async fn read_wire(s: &mut TcpStream, idle: Duration) -> Wire {
+/// How long the first byte of an answer is waited for: the silence that
+/// ends a read counts from a byte, so a box too busy to answer within
+/// `idle` does not read as a server that said nothing.
+const FIRST_BYTE: Duration = Duration::from_secs(10);
+
+/// Reads until the server closes the connection or `idle` passes without a
+/// byte after the first: the bytes, and whether it was closed.
+async fn read_until_quiet(s: &mut TcpStream, idle: Duration) -> (Vec<u8>, bool) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
-    let mut closed = false;
     loop {
-        match tokio::time::timeout(idle, s.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                closed = true;
-                break;
-            }
+        let wait = if buf.is_empty() { FIRST_BYTE } else { idle };
+        match tokio::time::timeout(wait, s.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (buf, true),
             Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => break,
+            Err(_) => return (buf, false),
         }
     }
+}
+
+async fn read_wire(s: &mut TcpStream, idle: Duration) -> Wire {
+    let (buf, closed) = read_until_quiet(s, idle).await;
     let (answers, rest) = parse_answers(&buf);
     Wire {
         answers,
@@ -777,16 +785,7 @@ async fn a_body_is_never_taken_for_a_request() {
         );
         let mut s = TcpStream::connect(sb.addr).await.unwrap();
         s.write_all(req.as_bytes()).await.unwrap();
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(Ok(k)) =
-            tokio::time::timeout(Duration::from_millis(500), s.read(&mut chunk)).await
-        {
-            if k == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..k]);
-        }
+        let (buf, _) = read_until_quiet(&mut s, Duration::from_millis(500)).await;
         let text = String::from_utf8_lossy(&buf);
         assert_eq!(text.matches("HTTP/1.1 ").count(), 2, "{method}: {text}");
         assert!(
@@ -851,23 +850,11 @@ async fn an_over_limit_body_is_consumed_and_the_request_behind_it_answered() {
 }
 
 /// Writes `bytes` on a new connection; what came back and whether the
-/// server closed the connection within `idle` of silence.
+/// server closed the connection before 400 ms of silence.
 async fn raw_closed(sb: &Sandbox, bytes: &[u8]) -> (String, bool) {
     let mut s = TcpStream::connect(sb.addr).await.unwrap();
     s.write_all(bytes).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let mut closed = false;
-    loop {
-        match tokio::time::timeout(Duration::from_millis(400), s.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => {
-                closed = true;
-                break;
-            }
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => break,
-        }
-    }
+    let (buf, closed) = read_until_quiet(&mut s, Duration::from_millis(400)).await;
     (String::from_utf8_lossy(&buf).into_owned(), closed)
 }
 
