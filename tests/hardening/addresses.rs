@@ -202,14 +202,17 @@ fn a_bind_failure_on_an_ipv6_address_brackets_it() {
 // takes it) binds that address: the brackets are not sent to DNS.
 #[test]
 fn a_bracketed_ipv6_host_binds_that_address() {
-    let (code, stdout, stderr) = refused(&["--host", "[::1]", "--port", "0"], &[]);
-    // Killed by `timeout` (124) means it started and served.
-    assert_eq!(
-        code,
-        Some(124),
-        "`--host [::1]` did not start: {stdout}{stderr}"
+    let served = Served::start(&["--host", "[::1]", "--port", "0"], &[]);
+    let addr = addr_of(&served);
+    assert!(
+        served
+            .ready
+            .starts_with("mxid-sandbox listening on http://[::1]:"),
+        "{}",
+        served.ready
     );
-    assert!(stdout.contains("listening on http://[::1]:"), "{stdout}");
+    let answer = bycurp_with_host(addr, "HTTP/1.1", Some("x"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
 // README, --host: "an IPv6 one as `::1` or, as the ready line writes it,
