@@ -26,6 +26,38 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The command line, or clap's error and exit (2). clap repeats a bad
+    /// value or an unknown argument whole, newlines and escape sequences
+    /// included: the error it prints repeats at most 256 bytes of it, made
+    /// [`printable`](crate::stderr::printable), as every other error does.
+    pub fn parse_or_exit() -> Cli {
+        use clap::error::{ContextKind, ContextValue};
+        let e = match Cli::try_parse() {
+            Ok(cli) => return cli,
+            Err(e) => e,
+        };
+        let mut text = e.render().to_string();
+        let mut changed = false;
+        for kind in [ContextKind::InvalidValue, ContextKind::InvalidArg] {
+            let Some(ContextValue::String(raw)) = e.get(kind) else {
+                continue;
+            };
+            let shown = crate::stderr::printable(&crate::engine::quoted(raw)).into_owned();
+            if shown != *raw && !raw.is_empty() {
+                text = text.replace(raw.as_str(), &shown);
+                changed = true;
+            }
+        }
+        if !changed {
+            e.exit();
+        }
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(text.as_bytes());
+        std::process::exit(e.exit_code());
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server.

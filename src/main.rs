@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
 use mxid_sandbox::cli::{Cli, Command};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::engine::Engine;
@@ -20,7 +19,7 @@ fn main() -> ExitCode {
             std::env::remove_var(name);
         }
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_or_exit();
     match cli.command {
         Command::Serve(args) => {
             let config = match args.config() {

@@ -967,6 +967,49 @@ fn curp_check_echoes_no_escape_from_its_argument() {
     assert!(!err.contains(&ESC), "{:?}", String::from_utf8_lossy(&err));
 }
 
+// README, Command line (stderr): what it quotes of "a flag's value or an
+// argument clap refuses" is "at most 256 bytes of it", its line breaks and
+// controls written as escapes: a value from a templated CI variable
+// (`MXID_PORT` holding a whole file) stays one short line. clap's own
+// shape and exit code (2) are kept.
+#[test]
+fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
+    let long = "7".repeat(600);
+    let cases: [(&[&str], &str); 4] = [
+        (&["serve", "--port", "12\nab"], "'12\\nab'"),
+        (
+            &["serve", "--port", &long],
+            "… (600 bytes)' for '--port <PORT>'",
+        ),
+        (&["serve", "x\u{2028}\u{202e}y"], "'x\\u{2028}\\u{202e}y'"),
+        (&["serve", "--strict-auth=o\u{85}n"], "'o\\u{85}n'"),
+    ];
+    for (args, shown) in cases {
+        let args: Vec<&OsStr> = args.iter().map(|a| os(a)).collect();
+        let (code, out, err) = run(&args);
+        let err = String::from_utf8(err).unwrap();
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(
+            err.lines().next().unwrap().contains(shown),
+            "{args:?}: {err}"
+        );
+        assert!(unsafe_chars(&err).is_empty(), "{args:?}: {err:?}");
+        assert!(err.len() < 600, "{args:?}: {err}");
+    }
+    // From the environment, as a CI file templates it.
+    let out = Command::new(BIN)
+        .args(["serve", "--port", "0"])
+        .env_remove("MXID_PORT")
+        .env("MXID_SEED", "1\n2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.lines().next().unwrap().contains("'1\\n2'"), "{err}");
+}
+
 // README, Command line (stderr): "its control characters (C0, DEL, C1),
 // Unicode's line and paragraph separators and its bidirectional controls
 // written as escapes". Unicode's bidirectional controls (property
