@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calc::{initial, internal_consonant, surname_word};
 use super::person::Text;
-use super::Sex;
+use super::{Sex, RENAPO_STATES};
 use crate::time::Date;
 
 /// A person's INE credential data.
@@ -84,8 +84,14 @@ fn year(y: i32) -> u16 {
 /// Credential data consistent with the holder: registered with the INE at
 /// 18 or later, the current credential issued in the last ten years when
 /// possible, valid for ten years. Someone who is not yet 18 in
-/// `latest_year` gets the credential of their 18th birthday year.
-pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> Ine {
+/// `latest_year` gets the credential of their 18th birthday year. The CIC
+/// and OCR are `numbers` (see [`numbers_of`]), drawn when there are none.
+pub(crate) fn generate(
+    rng: &mut impl Rng,
+    h: &Holder<'_>,
+    latest_year: i32,
+    numbers: Option<(String, String)>,
+) -> Ine {
     let (registration, issue) = years(rng, h.birth.year, latest_year, None);
     let issue_number = if issue == registration {
         0
@@ -95,6 +101,12 @@ pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> 
             .unwrap_or(&1)
     };
     let homonymy = rng.random_range(0..=999);
+    let (cic, ocr) = numbers.unwrap_or_else(|| {
+        let cic = rng.random_range(100_000_000..=299_999_999u32);
+        let section = rng.random_range(1..=5999u32);
+        let rest = rng.random_range(0..=999_999_999u32);
+        (cic.to_string(), format!("{section:04}{rest:09}"))
+    });
     Ine {
         elector_code: elector_code(
             h.first_surname,
@@ -106,16 +118,8 @@ pub(crate) fn generate(rng: &mut impl Rng, h: &Holder<'_>, latest_year: i32) -> 
             homonymy,
         )
         .into(),
-        cic: rng
-            .random_range(100_000_000..=299_999_999u32)
-            .to_string()
-            .into(),
-        ocr: format!(
-            "{:04}{:09}",
-            rng.random_range(1..=5999u32),
-            rng.random_range(0..=999_999_999u32)
-        )
-        .into(),
+        cic: cic.into(),
+        ocr: ocr.into(),
         issue_number: format!("{issue_number:02}").into(),
         issue_year: year(issue),
         registration_year: year(registration),
@@ -196,6 +200,177 @@ pub fn elector_birth(code: &str, latest_year: i32, replacement: bool) -> Option<
     )
 }
 
+// ---- the CURP written in the credential's numbers -------------------------
+
+/// OCRs the sandbox writes: a section from 0001 to 5999, then nine digits.
+const OCR_SPACE: u128 = 5_999 * 1_000_000_000;
+/// CICs the sandbox writes: from 100000000, 200 million of them.
+const CIC_FIRST: u128 = 100_000_000;
+const CIC_SPACE: u128 = 200_000_000;
+/// The slopes of the two maps: prime to their spaces (a unit test says
+/// so), so that each map is one to one.
+const OCR_SLOPE: u128 = 2_718_281_828_459;
+const CIC_SLOPE: u128 = 141_421_357;
+/// A CURP's letters (positions 1–4 and 14–16) and differentiator as one
+/// number: below 26⁷ × 36.
+const LETTER_CODES: u128 = 26u128.pow(7) * 36;
+
+/// The credential numbers (CIC, OCR) of the holder of `curp`, with the
+/// CURP written in them: IneNominalList is asked with a credential (an
+/// elector code or a CIC, and the OCR), never a CURP, and finds the person
+/// every other provider states for that CURP by reading it back
+/// ([`curp_in`]). The OCR carries the CURP's letters and differentiator,
+/// the CIC its birth date, sex and state (which an elector code states
+/// too), each through a one-to-one affine map offset by `seed`, so that
+/// they read as numbers drawn at random. `None` for a CURP outside
+/// RENAPO's alphabet (the documents' placeholders).
+pub(crate) fn numbers_of(curp: &str, seed: u64) -> Option<(String, String)> {
+    let c = curp.as_bytes();
+    let identity = identity_code(c.get(4..10)?, *c.get(10)?, c.get(11..13)?)?;
+    let letters = letter_code(c)?;
+    let (ocr_offset, cic_offset) = offsets(seed);
+    let ocr = (letters * OCR_SLOPE + ocr_offset) % OCR_SPACE;
+    let cic = CIC_FIRST + (identity * CIC_SLOPE + cic_offset) % CIC_SPACE;
+    let (section, rest) = (ocr / 1_000_000_000 + 1, ocr % 1_000_000_000);
+    Some((cic.to_string(), format!("{section:04}{rest:09}")))
+}
+
+/// The CURP [`numbers_of`] wrote in a credential: `id` an elector code
+/// (`elector`, type C: its birth date, state and sex) or a CIC, with the
+/// credential's OCR; `state_of` turns the elector code's INE state code
+/// into RENAPO's. Only a candidate: numbers made up elsewhere read as some
+/// CURP too, so the caller compares the holder's own credential.
+pub(crate) fn curp_in(
+    elector: bool,
+    id: &str,
+    ocr: &str,
+    seed: u64,
+    state_of: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let (ocr_offset, cic_offset) = offsets(seed);
+    let ocr = digits(ocr, 13)?;
+    let section = ocr / 1_000_000_000;
+    if !(1..=5_999).contains(&section) {
+        return None;
+    }
+    let ocr = (section - 1) * 1_000_000_000 + ocr % 1_000_000_000;
+    let letters = unmap(ocr, OCR_SLOPE, ocr_offset, OCR_SPACE);
+    if letters >= LETTER_CODES {
+        return None;
+    }
+    let (date, sex, state) = if elector {
+        let code = id.to_ascii_uppercase();
+        let state = state_of(code.get(12..14)?)?;
+        (
+            code.get(6..12)?.to_string(),
+            *code.as_bytes().get(14)?,
+            state,
+        )
+    } else {
+        let cic = digits(id, 9)?.checked_sub(CIC_FIRST)?;
+        if cic >= CIC_SPACE {
+            return None;
+        }
+        let identity = unmap(cic, CIC_SLOPE, cic_offset, CIC_SPACE);
+        let (rest, state) = (identity / 33, identity % 33);
+        let (date, sex) = (rest / 3, rest % 3);
+        if date >= 1_000_000 {
+            return None;
+        }
+        let state = RENAPO_STATES[usize::try_from(state).ok()?].to_string();
+        (
+            format!("{date:06}"),
+            b"HMX"[usize::try_from(sex).ok()?],
+            state,
+        )
+    };
+    // Positions 1–4, 14–16 and 17, last first.
+    let mut n = letters;
+    let differentiator = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[usize::try_from(n % 36).ok()?];
+    n /= 36;
+    let mut letter = [0u8; 7];
+    for l in letter.iter_mut().rev() {
+        *l = b'A' + u8::try_from(n % 26).ok()?;
+        n /= 26;
+    }
+    let mut curp = String::with_capacity(18);
+    curp.extend(letter[..4].iter().map(|&b| char::from(b)));
+    curp.push_str(&date);
+    curp.push(char::from(sex));
+    curp.push_str(&state);
+    curp.extend(letter[4..].iter().map(|&b| char::from(b)));
+    curp.push(char::from(differentiator));
+    let check = super::check_digit(&curp)?;
+    curp.push(check);
+    Some(curp)
+}
+
+/// Birth date (six digits), sex and state as one number below 10⁶ × 3 × 33.
+fn identity_code(date: &[u8], sex: u8, state: &[u8]) -> Option<u128> {
+    let date = digits(std::str::from_utf8(date).ok()?, 6)?;
+    let sex = b"HMX".iter().position(|&b| b == sex)?;
+    let state = RENAPO_STATES.iter().position(|s| s.as_bytes() == state)?;
+    Some((date * 3 + sex as u128) * 33 + state as u128)
+}
+
+/// Positions 1–4 and 14–16 (A–Z) and the differentiator (0–9, A–Z) of a
+/// CURP as one number below [`LETTER_CODES`].
+fn letter_code(c: &[u8]) -> Option<u128> {
+    let mut n = 0u128;
+    for &b in c.get(0..4)?.iter().chain(c.get(13..16)?) {
+        if !b.is_ascii_uppercase() {
+            return None;
+        }
+        n = n * 26 + u128::from(b - b'A');
+    }
+    let d = *c.get(16)?;
+    let d = match d {
+        b'0'..=b'9' => d - b'0',
+        b'A'..=b'Z' => d - b'A' + 10,
+        _ => return None,
+    };
+    Some(n * 36 + u128::from(d))
+}
+
+/// `s` as a number when it is exactly `len` ASCII digits.
+fn digits(s: &str, len: usize) -> Option<u128> {
+    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// The two maps' offsets for `seed` (SplitMix64's finalizer).
+fn offsets(seed: u64) -> (u128, u128) {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        u128::from(z ^ (z >> 31))
+    };
+    let a = mix(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
+    let b = mix(a as u64);
+    (a % OCR_SPACE, b % CIC_SPACE)
+}
+
+/// The `x` for which `(x × slope + offset) mod space` is `y`.
+fn unmap(y: u128, slope: u128, offset: u128, space: u128) -> u128 {
+    ((y + space - offset) % space * inverse(slope, space)) % space
+}
+
+/// The inverse of `a` modulo `m` (`a` prime to `m`), by Euclid.
+fn inverse(a: u128, m: u128) -> u128 {
+    let (mut r0, mut r1) = (
+        i128::try_from(m).unwrap_or(0),
+        i128::try_from(a % m).unwrap_or(0),
+    );
+    let (mut t0, mut t1) = (0i128, 1i128);
+    while r1 != 0 {
+        let q = r0 / r1;
+        (r0, r1) = (r1, r0 - q * r1);
+        (t0, t1) = (t1, t0 - q * t1);
+    }
+    u128::try_from(t0.rem_euclid(i128::try_from(m).unwrap_or(1))).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +398,7 @@ mod tests {
                 sex: Sex::M,
             };
             for _ in 0..50 {
-                let i = generate(&mut rng, &h, 2025);
+                let i = generate(&mut rng, &h, 2025, None);
                 assert_eq!(i.elector_code.chars().count(), 18);
                 assert_eq!(i.cic.len(), 9);
                 assert_eq!(i.ocr.len(), 13);
@@ -264,6 +439,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_credential_numbers_give_back_their_curp() {
+        fn gcd(a: u128, b: u128) -> u128 {
+            if b == 0 {
+                a
+            } else {
+                gcd(b, a % b)
+            }
+        }
+        assert_eq!(gcd(OCR_SLOPE, OCR_SPACE), 1);
+        assert_eq!(gcd(CIC_SLOPE, CIC_SPACE), 1);
+        let state_of = |ine: &str| match ine {
+            "15" => Some("MC".to_string()),
+            "87" => Some("NE".to_string()),
+            _ => None,
+        };
+        for first17 in [
+            "PXNE660720HMCXTN0",
+            "ZZZZ991231XNEZZZZ",
+            "AAAA000101MMCAAAA",
+            "WOXS030303MNENXFA",
+        ] {
+            let curp = &format!("{first17}{}", crate::curp::check_digit(first17).unwrap());
+            for seed in [0, 1, u64::MAX] {
+                let (cic, ocr) = numbers_of(curp, seed).unwrap();
+                assert_eq!(cic.len(), 9, "{cic}");
+                assert!(("100000000".."300000000").contains(&cic.as_str()), "{cic}");
+                assert_eq!(ocr.len(), 13, "{ocr}");
+                assert!(("0001".."6000").contains(&&ocr[..4]), "{ocr}");
+                assert_eq!(
+                    curp_in(false, &cic, &ocr, seed, state_of).as_ref(),
+                    Some(curp)
+                );
+                // An elector code states the birth date, the state and the sex.
+                let state = if &curp[11..13] == "NE" { "87" } else { "15" };
+                let code = format!("XXXXXX{}{state}{}123", &curp[4..10], &curp[10..11]);
+                assert_eq!(
+                    curp_in(true, &code, &ocr, seed, state_of).as_ref(),
+                    Some(curp)
+                );
+                // Another seed writes other numbers.
+                assert_ne!(numbers_of(curp, seed ^ 1).unwrap(), (cic, ocr));
+            }
+        }
+        // Numbers the sandbox does not write read as no CURP, or as one
+        // whose holder's credential the caller then compares.
+        for (cic, ocr) in [
+            ("099999999", "0001000000000"),
+            ("300000000", "0001000000000"),
+            ("123456789", "6000000000000"),
+            ("123456789", "0000123456789"),
+            ("123456789", "123456789"),
+            ("12345678x", "0001000000000"),
+        ] {
+            assert_eq!(curp_in(false, cic, ocr, 0, state_of), None, "{cic} {ocr}");
+        }
+        // The placeholders outside RENAPO's alphabet get no written numbers.
+        assert_eq!(numbers_of("XAXA010101XXXXXX01", 0), None);
+        assert_eq!(numbers_of("PXNE66072", 0), None);
     }
 
     #[test]

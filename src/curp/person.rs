@@ -361,6 +361,7 @@ pub(crate) fn build(
             sex: id.sex,
         },
         REFERENCE_YEAR,
+        ine::numbers_of(curp, seed),
     );
     // A differentiator past the first (0 before 2000, A after) is a later
     // holder of the same 16 positions: a homonym, whose RFC the SAT sets

@@ -6,11 +6,12 @@
 //!
 //! Kept in a [`Cache`]: sharded and bounded.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::cache::Cache;
 use crate::curp::person::Text;
 use crate::curp::{Domain, Person};
+use crate::fnv::FnvMap;
 
 /// People kept: a few MB.
 const CAPACITY: usize = 4096;
@@ -19,12 +20,20 @@ const CAPACITY: usize = 4096;
 /// no separate allocation.
 pub struct People {
     cache: Cache<Text, (u64, Arc<Person>)>,
+    /// The personas' INE credentials (see [`People::personas_holding`]),
+    /// built on first use for one seed.
+    credentials: OnceLock<(u64, Credentials)>,
 }
+
+/// An elector code (upper case) or a CIC → the CURPs of the personas whose
+/// credential it is.
+type Credentials = FnvMap<String, Vec<Text>>;
 
 impl Default for People {
     fn default() -> People {
         People {
             cache: Cache::new(CAPACITY),
+            credentials: OnceLock::new(),
         }
     }
 }
@@ -41,6 +50,39 @@ impl People {
         self.cache.insert(curp.into(), (seed, person.clone()));
         person
     }
+
+    /// The CURPs of the personas whose INE credential has `id` for its
+    /// elector code (in any letter case) or its CIC. A persona's credential
+    /// is not always the one its CURP's numbers would be (it may give its
+    /// own codes, or a birth date or state its CURP does not state), so
+    /// IneNominalList looks the personas up by their credentials first.
+    pub fn personas_holding(&self, domain: &Domain, id: &str, seed: u64) -> Vec<Text> {
+        let key = id.to_ascii_uppercase();
+        let (built, map) = self
+            .credentials
+            .get_or_init(|| (seed, credentials(domain, seed)));
+        if *built == seed {
+            return map.get(&key).cloned().unwrap_or_default();
+        }
+        credentials(domain, seed).remove(&key).unwrap_or_default()
+    }
+}
+
+/// Every persona's elector code and CIC, with its CURP.
+fn credentials(domain: &Domain, seed: u64) -> Credentials {
+    let mut map = Credentials::default();
+    for persona in &domain.personas {
+        let ine = domain.person(&persona.curp, seed).ine;
+        for id in [
+            ine.elector_code.to_ascii_uppercase().to_string(),
+            ine.cic.to_string(),
+        ] {
+            map.entry(id)
+                .or_default()
+                .push(persona.curp.as_str().into());
+        }
+    }
+    map
 }
 
 #[cfg(test)]

@@ -432,8 +432,9 @@ const INE_EXAMPLE: [(&str, &str); 4] = [
 ];
 
 /// INE data: what the request states, and the rest from the person behind
-/// the credential — a synthetic person seeded by the credential's fields,
-/// the same on every run.
+/// the credential: the person whose credential it is (a persona's, or one
+/// the sandbox made up for a CURP: see [`holder`]), or else a synthetic
+/// person seeded by the credential's fields, the same on every run.
 fn ine_data(call: &Call<'_>) -> Value {
     // A success forced on a request that fails the checks states the
     // document's type C example, as RFC and NSS fall back to its CURP.
@@ -445,6 +446,27 @@ fn ine_data(call: &Call<'_>) -> Value {
     let kind = field("type").to_ascii_uppercase();
     let id = field("id");
     let ocr = field("ocr");
+    let issue_number = field("issueNumber");
+    let c = kind == "C";
+    if let Some(p) = holder(call, c, &id, &ocr, &issue_number) {
+        let ine = &p.ine;
+        // Model C credentials carry no CIC; the elector code is the id.
+        let (elector_code, cic) = if c {
+            (id, String::new())
+        } else {
+            (ine.elector_code.to_string(), id)
+        };
+        return ine_answer(Credential {
+            kind,
+            elector_code,
+            cic,
+            issue_number: ine.issue_number.to_string(),
+            issue_year: ine.issue_year,
+            registration_year: ine.registration_year,
+            ocr,
+            expiry_year: ine.expiry_year,
+        });
+    }
     let mut h = Sha256::new();
     h.update(call.config.seed.to_le_bytes());
     // One credential however its letters are cased: the same holder (the
@@ -456,8 +478,7 @@ fn ine_data(call: &Call<'_>) -> Value {
     let mut rng = rand::rngs::StdRng::from_seed(h.finalize().into());
     // A type C credential states its holder's birth date in the elector
     // code, when its six date places are digits.
-    let issue_number = field("issueNumber");
-    let replacement = kind == "C" && issue_number != "00";
+    let replacement = c && issue_number != "00";
     let stated = (kind == "C")
         .then(|| curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR, replacement))
         .flatten();
@@ -475,7 +496,7 @@ fn ine_data(call: &Call<'_>) -> Value {
     let person = call.cached_person(&curp);
     let ine = &person.ine;
     let (mut issue_year, mut registration_year) = (ine.issue_year, ine.registration_year);
-    let (elector_code, cic, issue_number) = if kind == "C" {
+    let (elector_code, cic, issue_number) = if c {
         // Model C credentials carry no CIC; the elector code is the id. Its
         // years agree with the birth date the code states and with the
         // issue number sent ("00": issued the year of registration).
@@ -496,21 +517,83 @@ fn ine_data(call: &Call<'_>) -> Value {
             ine.issue_number.to_string(),
         )
     };
+    let expiry_year = issue_year.saturating_add(curp::ine::VALID_YEARS);
+    ine_answer(Credential {
+        kind,
+        elector_code,
+        cic,
+        issue_number,
+        issue_year,
+        registration_year,
+        ocr,
+        expiry_year,
+    })
+}
+
+/// The person whose INE credential the request states: a persona holding
+/// it, or the person behind the CURP the sandbox wrote in its numbers
+/// ([`curp::ine::numbers_of`]); the whole credential must be theirs (the
+/// OCR, and for type C the issue number: an older credential of theirs is
+/// not in force), and they of age.
+fn holder(
+    call: &Call<'_>,
+    c: bool,
+    id: &str,
+    ocr: &str,
+    issue_number: &str,
+) -> Option<Arc<curp::Person>> {
+    let seed = call.config.seed;
+    let domain = &call.fixtures.domain;
+    let state_of = |ine: &str| {
+        domain
+            .catalogs
+            .entity_by_ine(ine)
+            .map(|e| e.renapo.clone())
+            .or_else(|| (ine == curp::ine::BORN_ABROAD_INE).then(|| "NE".to_string()))
+    };
+    let personas = call.fixtures.people.personas_holding(domain, id, seed);
+    let written = curp::ine::curp_in(c, id, ocr, seed, state_of);
+    personas
+        .iter()
+        .map(|t| t.as_str())
+        .chain(written.as_deref())
+        .map(|curp| call.cached_person(curp))
+        .find(|p| {
+            let ine = &p.ine;
+            let same = if c {
+                ine.elector_code.eq_ignore_ascii_case(id) && ine.issue_number == issue_number
+            } else {
+                ine.cic == id
+            };
+            same && ine.ocr == ocr && p.birth_date.year + 18 <= curp::person::REFERENCE_YEAR
+        })
+}
+
+/// What IneNominalList states of a credential in force.
+struct Credential {
+    kind: String,
+    elector_code: String,
+    cic: String,
+    issue_number: String,
+    issue_year: u16,
+    registration_year: u16,
+    ocr: String,
+    expiry_year: u16,
+}
+
+fn ine_answer(c: Credential) -> Value {
     json!({
         "valid": true,
         "canVote": true,
         "data": {
-            "type": kind,
-            "electorCode": elector_code,
-            "cicNumber": cic,
-            "issueNumber": issue_number,
-            "issueYear": issue_year.to_string(),
-            "registrationYear": registration_year.to_string(),
-            "ocrNumber": ocr,
-            "expDate": format!(
-                "31/12/{}",
-                u32::from(issue_year) + u32::from(curp::ine::VALID_YEARS)
-            ),
+            "type": c.kind,
+            "electorCode": c.elector_code,
+            "cicNumber": c.cic,
+            "issueNumber": c.issue_number,
+            "issueYear": c.issue_year.to_string(),
+            "registrationYear": c.registration_year.to_string(),
+            "ocrNumber": c.ocr,
+            "expDate": format!("31/12/{}", c.expiry_year),
         }
     })
 }

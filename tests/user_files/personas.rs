@@ -264,6 +264,33 @@ async fn every_field_a_persona_sets_reaches_every_provider_in_its_own_form() {
         &verification(&s),
         &[("rfc", "OELA910405KP4")],
     );
+    // Its credential, of either model, is answered with its own years and
+    // codes; an earlier issue number is not the credential in force.
+    let ine = "/api/AsyncVerication/IneNominalList";
+    let theirs = [
+        ("valid", "true"),
+        ("data.electorCode", "ORLNAL91040587X001"),
+        ("data.issueNumber", "01"),
+        ("data.issueYear", "2019"),
+        ("data.registrationYear", "2010"),
+        ("data.expDate", "31/12/2029"),
+    ];
+    for body in [
+        json!({"type": "C", "id": "orlnal91040587x001", "ocr": "1234567890123", "issueNumber": "01"}),
+        json!({"type": "E", "id": "123456789", "ocr": "1234567890123"}),
+    ] {
+        let s = verified(&sb, ine, body.clone()).await;
+        let mut want = theirs.to_vec();
+        if body["type"] == "C" {
+            want[1] = ("data.electorCode", "orlnal91040587x001");
+        }
+        expect(&mut wrong, &format!("{body}"), &verification(&s), &want);
+    }
+    let older = json!({"type": "C", "id": "ORLNAL91040587X001", "ocr": "1234567890123", "issueNumber": "00"});
+    let v = verification(&verified(&sb, ine, older).await);
+    if v["data"]["registrationYear"] != v["data"]["issueYear"] {
+        wrong.push(format!("issue number 00 is a first credential: {v}"));
+    }
     sb.stop().await;
 
     match person_cli(&dir, &curp) {
