@@ -64,6 +64,13 @@ struct Inner {
     done: watch::Sender<()>,
 }
 
+/// A task started and not yet ended: when it was due, and its handle (none
+/// yet while being started: see [`Inner::start`]).
+struct Started {
+    due: Timestamp,
+    handle: Option<AbortHandle>,
+}
+
 /// A pending task.
 struct Queued {
     task: Task,
@@ -81,9 +88,8 @@ struct State {
     /// Holds taken ([`Timers::hold`]): while any is, the driver starts
     /// nothing, and only [`Hold::run_due`] does.
     held: u32,
-    /// Tasks started and not yet ended (no handle yet while being
-    /// started: see [`Inner::start`]).
-    running: HashMap<u64, Option<AbortHandle>>,
+    /// Tasks started and not yet ended.
+    running: HashMap<u64, Started>,
     /// Work started at once by [`Timers::spawn`], not yet ended: aborted
     /// with the rest, but no part of what a clock move waits for.
     aside: HashMap<u64, Option<AbortHandle>>,
@@ -196,7 +202,7 @@ impl Timers {
             let aside: Vec<AbortHandle> = s.aside.drain().filter_map(|(_, h)| h).collect();
             s.running
                 .drain()
-                .filter_map(|(_, h)| h)
+                .filter_map(|(_, r)| r.handle)
                 .chain(aside)
                 .collect()
         };
@@ -262,7 +268,7 @@ impl Inner {
                 .into_iter()
                 .filter_map(|(id, handle)| match s.running.get_mut(&id) {
                     Some(slot) => {
-                        *slot = Some(handle);
+                        slot.handle = Some(handle);
                         None
                     }
                     None => Some(handle),
@@ -284,8 +290,14 @@ fn take_due(s: &mut State, until: Timestamp) -> Vec<(u64, Task)> {
         if entry.key().0 > until {
             break;
         }
-        let ((_, id), queued) = entry.remove_entry();
-        s.running.insert(id, None);
+        let ((due_at, id), queued) = entry.remove_entry();
+        s.running.insert(
+            id,
+            Started {
+                due: due_at,
+                handle: None,
+            },
+        );
         due.push((id, queued.task));
     }
     due
@@ -313,7 +325,13 @@ fn take_made_due(s: &mut State, until: Timestamp, scheduled_before: u64) -> Vec<
     let mut due = Vec::with_capacity(keys.len());
     for key in keys {
         if let Some(queued) = s.queue.remove(&key) {
-            s.running.insert(key.1, None);
+            s.running.insert(
+                key.1,
+                Started {
+                    due: key.0,
+                    handle: None,
+                },
+            );
             due.push((key.1, queued.task));
         }
     }
@@ -339,19 +357,25 @@ impl Hold {
     /// hold is dropped: a clock that runs on, and requests that keep
     /// coming, cannot keep this from returning. Returns when none of what
     /// the move made due is waiting and none is running.
+    ///
+    /// A later move that sets the clock back ends this one's work at the
+    /// clock's new instant: what is past it is due no more, and a task
+    /// running for a later instant (another move's) is not waited for.
     pub async fn run_due(&self, until: Timestamp) {
         let inner = &self.inner;
         let mut done = inner.done.subscribe();
         loop {
             done.borrow_and_update();
+            let until = until.min(inner.clock.now());
             let (due, busy) = {
                 let mut s = inner.lock();
-                let due = if s.running.is_empty() {
-                    take_made_due(&mut s, until, self.scheduled_before)
-                } else {
+                let due_by = |s: &State| s.running.values().any(|r| r.due <= until);
+                let due = if due_by(&s) {
                     Vec::new()
+                } else {
+                    take_made_due(&mut s, until, self.scheduled_before)
                 };
-                (due, !s.running.is_empty())
+                (due, due_by(&s))
             };
             inner.start(due);
             if !busy || done.changed().await.is_err() {
@@ -679,6 +703,52 @@ mod tests {
         tx.send(()).unwrap();
         run.await;
         assert_eq!((n.load(Ordering::SeqCst), t.running()), (1, 0));
+    }
+
+    /// A move that sets the clock back, made while a longer move runs a
+    /// task due after the new instant, waits for nothing (nothing is due
+    /// by its instant), and the longer move then stops: what is past the
+    /// clock is due no more.
+    #[tokio::test]
+    async fn a_move_back_waits_for_nothing_later_and_ends_a_longer_move() {
+        use super::super::clock::Change;
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        let t0 = clock.now();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let n = Arc::new(AtomicU32::new(0));
+        let ended = n.clone();
+        t.schedule(
+            t0.plus(Duration::from_secs(600)),
+            Box::new(move || {
+                Box::pin(async move {
+                    let _ = rx.await;
+                    ended.fetch_add(1, Ordering::SeqCst);
+                })
+            }),
+        );
+        t.schedule(t0.plus(Duration::from_secs(1200)), counting(&n));
+        clock.advance(Duration::from_secs(3600));
+        let long = t.hold();
+        let run = long.run_due(clock.now());
+        tokio::pin!(run);
+        tokio::select! {
+            () = &mut run => panic!("returned with a task running"),
+            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
+        }
+        clock.apply(Change {
+            set: Some(t0),
+            advance: None,
+            scale: None,
+        });
+        let back = t.hold();
+        let waited = tokio::time::timeout(Duration::from_secs(10), back.run_due(clock.now())).await;
+        assert!(waited.is_ok(), "the move back waited for a task due later");
+        drop(back);
+        tx.send(()).unwrap();
+        run.await;
+        assert_eq!(n.load(Ordering::SeqCst), 1, "the task past the clock ran");
+        assert_eq!((t.pending(), t.running()), (1, 0));
     }
 
     /// A task that takes a few turns of the runtime, then counts.
