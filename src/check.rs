@@ -47,7 +47,9 @@ pub fn run(
             .iter()
             .any(|(n, _)| n.trim_end_matches(".yaml") == stem)
     };
-    let stems = engine::yaml_stems(dir).unwrap_or_default();
+    // As `serve` words a folder it cannot read.
+    let stems = engine::yaml_stems(dir)
+        .map_err(|e| Refusal::new(format!("{}: cannot read folder: {e}", dir.display())))?;
     if stems.is_empty() {
         return Err(Refusal::new(format!(
             "{}: no scenario or fixture files (*.yaml) to check",

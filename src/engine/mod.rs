@@ -1120,6 +1120,14 @@ pub fn read_yaml(dir: &Path, stem: &str) -> Result<Option<(String, String)>, Loa
             |p| !matches!(p.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound),
         )
         .collect();
+    // A name that cannot be looked at is no second spelling: its folder
+    // cannot be entered (one that can be listed but not searched).
+    for p in &found {
+        if let Err(e) = p.symlink_metadata() {
+            let folder = dir.display().to_string();
+            return Err(LoadError::new(&folder, format!("cannot read folder: {e}")));
+        }
+    }
     let path = match found.as_slice() {
         [] => return Ok(None),
         [path] => path,

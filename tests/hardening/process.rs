@@ -466,3 +466,67 @@ async fn attempts_beside_a_hanging_target_are_delivered_at_their_first_try() {
         assert_eq!(first["outcome"], "delivered", "{first}");
     }
 }
+
+/// `mxid-sandbox ARGS` as `nobody` (setpriv), killed after 10 s: its exit
+/// code and stderr, or `None` when it cannot be run so (not root, no
+/// setpriv).
+fn as_nobody(args: &[&std::ffi::OsStr]) -> Option<(Option<i32>, String)> {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        return None;
+    }
+    let out = Command::new("timeout")
+        .args([
+            "10",
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            BIN,
+        ])
+        .args(args)
+        .output()
+        .ok()?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (!stderr.contains("setpriv:")).then_some((out.status.code(), stderr))
+}
+
+// README, Command line: a folder `serve` or `check` cannot read is refused
+// with the reason (`cannot read folder: Permission denied`), naming the
+// folder: one that can be listed but not entered (mode 644) is not two
+// spellings of a file it does not hold, and one that cannot be listed (000)
+// is not a folder without YAML files. (Needs root to drop to `nobody`;
+// skipped otherwise.)
+#[test]
+fn a_folder_that_cannot_be_entered_or_listed_is_refused_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = temp_dir("unreadable");
+    let _gone = RemovedOnDrop(base.clone());
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for mode in [0o644, 0o000] {
+        let dir = base.join(format!("fixtures-{mode:o}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("personas.yaml"), "[]\n").unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        let d = dir.as_os_str();
+        let serve = [
+            "serve".as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+            "--fixtures".as_ref(),
+            d,
+        ];
+        for args in [&serve[..], &["check".as_ref(), d][..]] {
+            let Some((code, stderr)) = as_nobody(args) else {
+                eprintln!("skipped: not root, or no setpriv");
+                return;
+            };
+            assert_eq!(code, Some(1), "{args:?}: {stderr}");
+            let why = format!("{}: cannot read folder: Permission denied", dir.display());
+            assert!(stderr.contains(&why), "{args:?}: {stderr}");
+        }
+    }
+}
