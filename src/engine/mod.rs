@@ -586,8 +586,13 @@ impl Engine {
             let name = h.scenario.clone();
             hit = Some(h);
             (name.into(), Selected::Override)
-        } else if let Some(name) = persona_scenario(defs, &pdef.id, call.curp.as_deref())
-            .filter(|s| ep.scenario(s).is_some())
+        } else if let Some(name) = match call.curp.as_deref() {
+            Some(curp) => persona_scenario(defs, &pdef.id, Some(curp)),
+            None => module
+                .holder(&mut call)
+                .and_then(|holder| persona_scenario(defs, &pdef.id, Some(&holder))),
+        }
+        .filter(|s| ep.scenario(s).is_some())
         {
             (name.into(), Selected::Persona)
         } else {

@@ -408,6 +408,15 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
+    /// The CURP of the person a request that states no CURP is about, when
+    /// the provider's data can tell (the holder of an INE credential): a
+    /// persona's scenario is chosen for it as for a CURP the request states
+    /// (SPEC §3, step 4). It is not the request's CURP: the journal does
+    /// not state it.
+    fn holder(&self, _call: &mut Call<'_>) -> Option<String> {
+        None
+    }
+
     /// The provider's own test switch (SPEC §3, step 2).
     fn test_switch(&self, _call: &mut Call<'_>) -> Option<String> {
         None

@@ -127,6 +127,16 @@ impl Provider for AsyncVerification {
             .flatten()
     }
 
+    fn holder(&self, call: &mut Call<'_>) -> Option<String> {
+        if call.endpoint_id() != INE || check_ine(call.req).is_some() {
+            return None;
+        }
+        let field = |name: &str| text(call.req, name);
+        let (kind, id) = (field("type"), field("id"));
+        let c = kind.eq_ignore_ascii_case("C");
+        holder(call, c, &id, &field("ocr"), &field("issueNumber")).map(|p| p.curp.to_string())
+    }
+
     fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
         match call.endpoint_id() {
             INE => check_ine(call.req).unwrap_or("success"),

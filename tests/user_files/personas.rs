@@ -966,3 +966,60 @@ async fn curp_person_prints_a_persona_async_nss_by_curp_answers_with_a_person() 
         }
     }
 }
+
+// README "How a scenario is chosen", step 4 (a persona whose CURP matches),
+// and async: the holder of an INE credential is "the person whose
+// credential it is … a persona's". A persona that asks for `not_found` on
+// async (or on every provider) is not found by IneNominalList either, when
+// found by its credential: `valid` and `canVote` false, `data` null. The
+// journal states no CURP for it: the request states none.
+#[tokio::test]
+async fn a_persona_found_by_its_credential_answers_its_scenario() {
+    let every = curp_for("ROSA", "LOPEZ", "MARTINEZ", (1980, 2, 3), Sex::M, "DF");
+    let only_async = curp_for("JUAN", "PEREZ", "GOMEZ", (1975, 6, 7), Sex::H, "JC");
+    let ine = |code: &str, cic: &str| {
+        format!(
+            "  ine: {{elector_code: {code}, cic: \"{cic}\", ocr: \"1111111111111\", \
+             issue_number: \"01\", issue_year: 2019, registration_year: 2010}}\n"
+        )
+    };
+    let yaml = format!(
+        "- curp: {every}\n  scenario: not_found\n{}- curp: {only_async}\n  scenarios: {{async: not_found}}\n{}",
+        ine("LPMRRS80020309M001", "111111111"),
+        ine("PRGMJN75060714H002", "222222222")
+    );
+    let (dir, _gone) = folder("hp-ine-scenario", &yaml);
+    let sb = serving_fixtures(&dir).await;
+    let path = "/api/AsyncVerication/IneNominalList";
+    for body in [
+        json!({"type": "C", "id": "LPMRRS80020309M001", "ocr": "1111111111111", "issueNumber": "01"}),
+        json!({"type": "F", "id": "111111111", "ocr": "1111111111111"}),
+        json!({"type": "c", "id": "prgmjn75060714h002", "ocr": "1111111111111", "issueNumber": "01"}),
+        json!({"type": "D", "id": "222222222", "ocr": "1111111111111"}),
+    ] {
+        let s = verified(&sb, path, body.clone()).await;
+        assert_eq!(s["verificationStatus"], 4, "{body}: {s}");
+        assert_eq!(
+            verification(&s),
+            json!({"valid": false, "canVote": false, "data": null}),
+            "{body}: {s}"
+        );
+    }
+    // Another OCR is not their credential: found, as any credential is.
+    let other = json!({"type": "D", "id": "222222222", "ocr": "1111111111112"});
+    let v = verification(&verified(&sb, path, other).await);
+    assert_eq!(v["valid"], true, "{v}");
+    let journal = sb.admin_get("/__admin/requests").await;
+    let ine_entries: Vec<&Value> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"] == path)
+        .collect();
+    assert_eq!(ine_entries.len(), 5, "{journal:#}");
+    assert!(
+        ine_entries.iter().all(|e| e["curp"].is_null()),
+        "{journal:#}"
+    );
+    sb.stop().await;
+}
