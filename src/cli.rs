@@ -32,17 +32,22 @@ impl Cli {
     /// included: the error it prints repeats at most 256 bytes of it, made
     /// [`printable`](crate::stderr::printable), as every other error does.
     pub fn parse_or_exit() -> Cli {
-        use clap::error::{ContextKind, ContextValue};
+        use clap::error::ContextValue;
         let e = match Cli::try_parse() {
             Ok(cli) => return cli,
             Err(e) => e,
         };
         let mut text = e.render().to_string();
         let mut changed = false;
-        for kind in [ContextKind::InvalidValue, ContextKind::InvalidArg] {
-            let Some(ContextValue::String(raw)) = e.get(kind) else {
-                continue;
-            };
+        // Every text the error carries (the value, the argument, the
+        // subcommand); what clap itself wrote is short and printable, and
+        // stays as it is.
+        let texts = e.context().flat_map(|(_, value)| match value {
+            ContextValue::String(s) => std::slice::from_ref(s),
+            ContextValue::Strings(v) => v.as_slice(),
+            _ => &[],
+        });
+        for raw in texts {
             let shown = crate::stderr::printable(&crate::engine::quoted(raw)).into_owned();
             if shown != *raw && !raw.is_empty() {
                 text = text.replace(raw.as_str(), &shown);

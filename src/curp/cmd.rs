@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::persona::ProviderScenarios;
 use super::{calculate, check_strict, is_loose, person, CalcInput, Domain, Sex};
+use crate::engine::quoted;
 use crate::time::Date;
 
 /// The most CURPs `random` prints at once; enough for any test data set,
@@ -72,7 +73,8 @@ pub fn run(
         CurpCommand::Check { curp } => {
             // As the providers read one: trimmed and upper-cased.
             let curp = curp.trim().to_ascii_uppercase();
-            let d = check_strict(&curp).map_err(|e| format!("invalid curp {curp}: {e}"))?;
+            let d =
+                check_strict(&curp).map_err(|e| format!("invalid curp {}: {e}", quoted(&curp)))?;
             Ok(json!({
                 "curp": curp,
                 "valid": true,
@@ -90,7 +92,10 @@ pub fn run(
             state,
         } => {
             let birth_date = Date::parse_iso(birth.trim()).ok_or_else(|| {
-                format!("bad birth date '{birth}': expected a real date as YYYY-MM-DD")
+                format!(
+                    "bad birth date '{}': expected a real date as YYYY-MM-DD",
+                    quoted(birth)
+                )
             })?;
             let sex: Sex = sex.parse()?;
             let code = state.trim().to_uppercase();
@@ -101,7 +106,7 @@ pub fn run(
             };
             let state = entity
                 .map(|e| e.renapo.clone())
-                .ok_or_else(|| format!("unknown state '{state}': expected an INE code 01-32 or a RENAPO code such as MC or NE"))?;
+                .ok_or_else(|| format!("unknown state '{}': expected an INE code 01-32 or a RENAPO code such as MC or NE", quoted(state)))?;
             let input = CalcInput {
                 names: names.clone(),
                 first_surname: first_surname.clone(),
@@ -117,7 +122,8 @@ pub fn run(
             let curp = curp.trim().to_ascii_uppercase();
             if !is_loose(&curp) {
                 return Err(format!(
-                    "not a curp: '{curp}': expected 18 characters like PXNE660720HMCXTN06"
+                    "not a curp: '{}': expected 18 characters like PXNE660720HMCXTN06",
+                    quoted(&curp)
                 ));
             }
             // The providers answer a person for a CURP someone holds (see

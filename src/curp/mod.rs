@@ -86,12 +86,14 @@ impl FromStr for Sex {
     fn from_str(s: &str) -> Result<Sex, String> {
         let mut chars = s.trim().chars();
         match (chars.next().map(|c| c.to_ascii_uppercase()), chars.next()) {
-            (Some(c), None) => {
-                Sex::from_char(c).ok_or_else(|| format!("bad sex '{s}': expected H, M or X"))
-            }
-            _ => Err(format!("bad sex '{s}': expected H, M or X")),
+            (Some(c), None) => Sex::from_char(c).ok_or_else(|| bad_sex(s)),
+            _ => Err(bad_sex(s)),
         }
     }
+}
+
+fn bad_sex(s: &str) -> String {
+    format!("bad sex '{}': expected H, M or X", crate::engine::quoted(s))
 }
 
 /// Whether a string has the CURP format the providers check:

@@ -967,15 +967,17 @@ fn curp_check_echoes_no_escape_from_its_argument() {
     assert!(!err.contains(&ESC), "{:?}", String::from_utf8_lossy(&err));
 }
 
-// README, Command line (stderr): what it quotes of "a flag's value or an
-// argument clap refuses" is "at most 256 bytes of it", its line breaks and
+// README, Command line (stderr): what it quotes of "a value or an argument
+// the command line refuses" (a flag's value, an unknown argument or
+// subcommand) is, "of a value, at most 256 bytes", its line breaks and
 // controls written as escapes: a value from a templated CI variable
 // (`MXID_PORT` holding a whole file) stays one short line. clap's own
 // shape and exit code (2) are kept.
 #[test]
 fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
     let long = "7".repeat(600);
-    let cases: [(&[&str], &str); 4] = [
+    let name = "z".repeat(5000);
+    let cases: [(&[&str], &str); 7] = [
         (&["serve", "--port", "12\nab"], "'12\\nab'"),
         (
             &["serve", "--port", &long],
@@ -983,6 +985,10 @@ fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
         ),
         (&["serve", "x\u{2028}\u{202e}y"], "'x\\u{2028}\\u{202e}y'"),
         (&["serve", "--strict-auth=o\u{85}n"], "'o\\u{85}n'"),
+        // An unknown subcommand, at either level.
+        (&["a\nb\rc"], "unrecognized subcommand 'a\\nb\\rc'"),
+        (&["curp", "x\u{2028}y"], "'x\\u{2028}y'"),
+        (&[&name], "… (5000 bytes)'"),
     ];
     for (args, shown) in cases {
         let args: Vec<&OsStr> = args.iter().map(|a| os(a)).collect();
@@ -1008,6 +1014,47 @@ fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.lines().next().unwrap().contains("'1\\n2'"), "{err}");
+}
+
+// README, Command line (stderr): a value the `curp` tools refuse (a CURP, a
+// birth date, a sex, a state) is repeated as every value is: at most 256
+// bytes of it.
+#[test]
+fn the_curp_tools_repeat_at_most_256_bytes_of_a_value_they_refuse() {
+    let long = "A".repeat(1000);
+    let calc = |birth: &str, sex: &str, state: &str| {
+        [
+            "curp",
+            "calc",
+            "--names",
+            "ANA",
+            "--first-surname",
+            "LOPEZ",
+            "--birth",
+            birth,
+            "--sex",
+            sex,
+            "--state",
+            state,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    for args in [
+        vec!["curp".to_string(), "person".into(), long.clone()],
+        vec!["curp".to_string(), "check".into(), long.clone()],
+        calc(&long, "M", "15"),
+        calc("2000-01-01", &long, "15"),
+        calc("2000-01-01", "M", &long),
+    ] {
+        let args: Vec<&OsStr> = args.iter().map(|a| os(a)).collect();
+        let (code, out, err) = run(&args);
+        let err = String::from_utf8(err).unwrap();
+        assert_eq!(code, Some(1), "{err}");
+        assert!(out.is_empty());
+        assert!(err.contains("… (1000 bytes)"), "{err}");
+        assert!(err.len() < 500, "{err}");
+    }
 }
 
 // README, Command line (stderr): "its control characters (C0, DEL, C1),
