@@ -364,8 +364,11 @@ impl Hold {
     pub async fn run_due(&self, until: Timestamp) {
         let inner = &self.inner;
         let mut done = inner.done.subscribe();
+        // A move by hand while this one waits may set the clock back.
+        let mut moved = inner.clock.subscribe();
         loop {
             done.borrow_and_update();
+            moved.borrow_and_update();
             let until = until.min(inner.clock.now());
             let (due, busy) = {
                 let mut s = inner.lock();
@@ -378,8 +381,17 @@ impl Hold {
                 (due, due_by(&s))
             };
             inner.start(due);
-            if !busy || done.changed().await.is_err() {
+            if !busy {
                 return;
+            }
+            tokio::select! {
+                ended = done.changed() => {
+                    if ended.is_err() {
+                        return;
+                    }
+                }
+                // A clock that is gone moves no more: wait for the tasks.
+                Ok(()) = moved.changed() => {}
             }
         }
     }
@@ -745,8 +757,16 @@ mod tests {
         let waited = tokio::time::timeout(Duration::from_secs(10), back.run_due(clock.now())).await;
         assert!(waited.is_ok(), "the move back waited for a task due later");
         drop(back);
+        // The longer move ends too, its task still running: due after the
+        // clock, it is no more the move's to wait for.
+        let ended = tokio::time::timeout(Duration::from_secs(10), &mut run).await;
+        assert!(
+            ended.is_ok(),
+            "the longer move waited for a task past the clock"
+        );
+        assert_eq!(t.running(), 1);
         tx.send(()).unwrap();
-        run.await;
+        assert!(turns_until(|| t.running() == 0).await);
         assert_eq!(n.load(Ordering::SeqCst), 1, "the task past the clock ran");
         assert_eq!((t.pending(), t.running()), (1, 0));
     }
