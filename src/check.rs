@@ -31,12 +31,12 @@ pub fn run(
     scenarios: Option<PathBuf>,
     fixtures: Option<PathBuf>,
 ) -> Result<String, Refusal> {
-    if !dir.is_dir() {
-        // As `serve` words a missing --scenarios or --fixtures folder.
-        let why = if dir.exists() {
-            "not a folder"
-        } else {
-            "no such folder"
+    // As `serve` words a missing --scenarios or --fixtures folder, and one
+    // it cannot look at.
+    if let Some(why) = engine::not_a_folder(dir) {
+        let why = match why.as_str() {
+            engine::NOT_A_FOLDER | engine::NO_SUCH_FOLDER => why,
+            _ => format!("cannot read folder: {why}"),
         };
         return Err(Refusal::new(format!("{}: {why}", dir.display())));
     }

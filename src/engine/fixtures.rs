@@ -108,12 +108,7 @@ impl Fixtures {
         // A folder that is not there is a typo, not a request for the
         // embedded files.
         if let Source::Dir(dir) = source {
-            if !dir.is_dir() {
-                let why = if dir.exists() {
-                    "not a folder"
-                } else {
-                    "no such folder"
-                };
+            if let Some(why) = super::not_a_folder(dir) {
                 return Err(LoadError::new(
                     &dir.display().to_string(),
                     format!("cannot read folder: {why}"),

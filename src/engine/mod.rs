@@ -1070,12 +1070,8 @@ pub fn check_folder(
             format!("cannot read folder: {why}"),
         )
     };
-    // As `--fixtures` says them.
-    if dir.exists() && !dir.is_dir() {
-        return Err(cannot("not a folder".to_string()));
-    }
-    if !dir.exists() {
-        return Err(cannot("no such folder".to_string()));
+    if let Some(why) = not_a_folder(dir) {
+        return Err(cannot(why));
     }
     let files = yaml_stems(dir).map_err(|e| cannot(e.to_string()))?;
     for (stem, ext) in &files {
@@ -1095,6 +1091,23 @@ pub fn check_folder(
     }
     Ok(())
 }
+
+/// Why `dir` is no folder to read, if it is not: "no such folder", "not a
+/// folder", or the reason it cannot be looked at (a parent that cannot be
+/// searched: "Permission denied"), as `serve` and `check` word it.
+pub fn not_a_folder(dir: &Path) -> Option<String> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some(NOT_A_FOLDER.to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(NO_SUCH_FOLDER.to_string()),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// What [`not_a_folder`] says of a path that is no folder, and of one
+/// that is not there.
+pub const NOT_A_FOLDER: &str = "not a folder";
+pub const NO_SUCH_FOLDER: &str = "no such folder";
 
 /// The YAML files in `dir`: each one's name without its extension, and
 /// the extension (`yaml` or `yml`, in any letter case: the loaders name a

@@ -498,19 +498,32 @@ fn as_nobody(args: &[&std::ffi::OsStr]) -> Option<(Option<i32>, String)> {
 // with the reason (`cannot read folder: Permission denied`), naming the
 // folder: one that can be listed but not entered (mode 644) is not two
 // spellings of a file it does not hold, and one that cannot be listed (000)
-// is not a folder without YAML files. (Needs root to drop to `nobody`;
-// skipped otherwise.)
+// is not a folder without YAML files, and one inside a folder that cannot
+// be searched is not missing. (Needs root to drop to `nobody`; skipped
+// otherwise.)
 #[test]
 fn a_folder_that_cannot_be_entered_or_listed_is_refused_with_the_reason() {
     use std::os::unix::fs::PermissionsExt;
     let base = temp_dir("unreadable");
     let _gone = RemovedOnDrop(base.clone());
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for mode in [0o644, 0o000] {
-        let dir = base.join(format!("fixtures-{mode:o}"));
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::write(dir.join("personas.yaml"), "[]\n").unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    // A folder inside one that cannot be searched cannot be looked at: it
+    // is there, and the reason is the same.
+    let closed = base.join("closed");
+    std::fs::create_dir_all(closed.join("fixtures")).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let inside = closed.join("fixtures");
+    for mode in [0o644, 0o000, 0o755] {
+        let dir = if mode == 0o755 {
+            inside.clone()
+        } else {
+            base.join(format!("fixtures-{mode:o}"))
+        };
+        if mode != 0o755 {
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("personas.yaml"), "[]\n").unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
         let d = dir.as_os_str();
         let serve = [
             "serve".as_ref(),
