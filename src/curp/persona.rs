@@ -169,12 +169,15 @@ impl InePatch {
     fn complete_years(&self, t: &mut Ine) {
         let (drawn_reg, drawn_issue) = (t.registration_year, t.issue_year);
         let (reg, issue) = match self.issue_number.as_deref().map(|n| n == "00") {
-            // The first credential: issued the year of registration.
+            // The first credential: issued the year of registration; with
+            // neither year given, the year the drawn credential was issued,
+            // so that it is still in force (the drawn registration may be
+            // more than ten years old).
             Some(true) => {
                 let reg = self
                     .registration_year
                     .or(self.issue_year)
-                    .unwrap_or(drawn_reg);
+                    .unwrap_or(drawn_issue);
                 (reg, self.issue_year.unwrap_or(reg))
             }
             // A replacement: issued after its registration, which is not
@@ -447,10 +450,11 @@ mod tests {
             years(patch(None, None, Some(2021), None), first.clone()),
             ("01".into(), 2020, 2021, 2031)
         );
-        // "00": issued the year of registration.
+        // "00": issued the year of registration; with no year given, the
+        // drawn issue year, so that it is still in force (not 2005-2015).
         assert_eq!(
             years(patch(Some("00"), None, None, None), replaced.clone()),
-            ("00".into(), 2005, 2005, 2015)
+            ("00".into(), 2022, 2022, 2032)
         );
         assert_eq!(
             years(patch(Some("00"), None, Some(2019), None), replaced.clone()),
