@@ -224,7 +224,7 @@ const LETTER_CODES: u128 = 26u128.pow(7) * 36;
 /// too), each through a one-to-one affine map offset by `seed`, so that
 /// they read as numbers drawn at random. `None` for a CURP outside
 /// RENAPO's alphabet (the documents' placeholders).
-pub(crate) fn numbers_of(curp: &str, seed: u64) -> Option<(String, String)> {
+pub fn numbers_of(curp: &str, seed: u64) -> Option<(String, String)> {
     let c = curp.as_bytes();
     let identity = identity_code(c.get(4..10)?, *c.get(10)?, c.get(11..13)?)?;
     let letters = letter_code(c)?;
@@ -240,7 +240,7 @@ pub(crate) fn numbers_of(curp: &str, seed: u64) -> Option<(String, String)> {
 /// credential's OCR; `state_of` turns the elector code's INE state code
 /// into RENAPO's. Only a candidate: numbers made up elsewhere read as some
 /// CURP too, so the caller compares the holder's own credential.
-pub(crate) fn curp_in(
+pub fn curp_in(
     elector: bool,
     id: &str,
     ocr: &str,

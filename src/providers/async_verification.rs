@@ -562,7 +562,10 @@ fn holder(
             .or_else(|| (ine == curp::ine::BORN_ABROAD_INE).then(|| "NE".to_string()))
     };
     let personas = call.fixtures.people.personas_holding(domain, id, seed);
-    let written = curp::ine::curp_in(c, id, ocr, seed, state_of);
+    // Numbers made up elsewhere may read as a CURP too, one RENAPO never
+    // issued (an impossible date, a vowel for a consonant): nobody's.
+    let written = curp::ine::curp_in(c, id, ocr, seed, state_of)
+        .filter(|curp| domain.renapo(curp) == curp::Renapo::Found);
     personas
         .iter()
         .map(|t| t.as_str())

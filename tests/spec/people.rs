@@ -1267,6 +1267,32 @@ async fn the_cli_credentials_are_answered_by_ine_nominal_list() {
     assert!(held > sent.len() / 2, "{held} of {}", sent.len());
 }
 
+// README, Decisions, "INE credentials": a credential "read back this way
+// is the holder's only if" it is a person's; numbers made up elsewhere
+// that read as a CURP RENAPO never issued (an impossible date) are
+// nobody's, and get a synthetic holder, not the person of that CURP.
+#[tokio::test]
+async fn numbers_that_read_as_a_curp_never_issued_are_nobodys() {
+    let sb = Sandbox::start().await;
+    let d = domain();
+    let first16 = "LOPA991399MDFPRN";
+    let never = format!("{first16}0{}", check_digit(&format!("{first16}0")).unwrap());
+    assert!(check_strict(&never).is_err());
+    let (cic, ocr) = mxid_sandbox::curp::ine::numbers_of(&never, 0).unwrap();
+    let theirs = d.person(&never, 0).ine.elector_code.to_string();
+    let body = json!({"type": "E", "id": cic, "ocr": ocr});
+    let r = sb
+        .post(&format!("{ASYNC}/IneNominalList"), &[("apikey", "k")], body)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.json()["verificationId"].as_str().unwrap().to_string();
+    sb.advance("3s").await;
+    let st = status(&sb, &id, "default").await;
+    let v: Value = serde_json::from_str(st["verification"].as_str().unwrap()).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_ne!(v["data"]["electorCode"], theirs.as_str(), "{v}");
+}
+
 /// One credential is one holder however its letters are cased: an elector
 /// code sent in lower case gets the years the upper-case one gets.
 #[tokio::test]
