@@ -50,7 +50,14 @@ impl Cli {
         for raw in texts {
             let shown = crate::stderr::printable(&crate::engine::quoted(raw)).into_owned();
             if shown != *raw && !raw.is_empty() {
-                text = text.replace(raw.as_str(), &shown);
+                // Where clap quotes it (a tip writes it after `-- `): a
+                // value of one line break is no licence to rewrite clap's.
+                for (open, close) in [("'", "'"), ("'-- ", "'")] {
+                    text = text.replace(
+                        &format!("{open}{raw}{close}"),
+                        &format!("{open}{shown}{close}"),
+                    );
+                }
                 changed = true;
             }
         }

@@ -977,8 +977,10 @@ fn curp_check_echoes_no_escape_from_its_argument() {
 fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
     let long = "7".repeat(600);
     let name = "z".repeat(5000);
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["serve", "--port", "12\nab"], "'12\\nab'"),
+        // A value that is one line break: clap's own lines stay lines.
+        (&["serve", "--port", "\n"], "'\\n' for '--port <PORT>'"),
         (
             &["serve", "--port", &long],
             "… (600 bytes)' for '--port <PORT>'",
@@ -1000,6 +1002,10 @@ fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
         assert!(
             err.lines().next().unwrap().contains(shown),
             "{args:?}: {err}"
+        );
+        assert!(
+            err.ends_with('\n') && err.contains("\nFor more information"),
+            "{args:?}: {err:?}"
         );
         assert!(unsafe_chars(&err).is_empty(), "{args:?}: {err:?}");
         assert!(err.len() < 600, "{args:?}: {err}");
