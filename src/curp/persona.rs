@@ -2,7 +2,7 @@
 //! answer, is fixed: the documents' example people and the edge cases
 //! (deceased, homonymy, apocryphal, not found …).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Deserializer};
 
@@ -224,6 +224,9 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
     let personas: Option<Vec<Persona>> = serde_yaml_ng::from_str(text)?;
     let personas = personas.unwrap_or_default();
     let mut seen = HashSet::new();
+    // The INE credentials personas give whole: IneNominalList finds one
+    // holder by a credential (see `People::personas_holding`).
+    let mut credentials: HashMap<(&str, String, &str), &str> = HashMap::new();
     for (i, p) in personas.iter().enumerate() {
         let err = |value: &str, field: &str, message: String| {
             Err(LoadError::at_value(
@@ -312,6 +315,25 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                         quoted(n)
                     ),
                 );
+            }
+        }
+        if let Some(ine) = &p.ine {
+            let ids = [("CIC", &ine.cic), ("elector code", &ine.elector_code)];
+            for (kind, id) in ids {
+                let (Some(id), Some(ocr)) = (id, &ine.ocr) else {
+                    continue;
+                };
+                let key = (kind, id.to_ascii_uppercase(), ocr.as_str());
+                if let Some(other) = credentials.insert(key, &p.curp) {
+                    return err(
+                        ocr,
+                        "ine.ocr",
+                        format!(
+                            "gives the INE credential of {} (its {kind} and OCR): IneNominalList answers one holder of a credential",
+                            quoted(other)
+                        ),
+                    );
+                }
             }
         }
         if p.scenario.as_deref().is_some_and(|s| s.trim().is_empty()) {

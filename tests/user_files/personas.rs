@@ -1023,3 +1023,58 @@ async fn a_persona_found_by_its_credential_answers_its_scenario() {
     );
     sb.stop().await;
 }
+
+// README, Decisions "INE credentials": "a persona is looked up by its
+// credential", and IneNominalList answers one holder of a credential. Two
+// personas that give one whole credential (the CIC or the elector code, in
+// any letter case, with the OCR) are refused at load, at the second one's
+// OCR, naming the first; one that shares only a part is not.
+#[test]
+fn two_personas_giving_one_ine_credential_are_refused() {
+    let a = curp_for("ROSA", "LOPEZ", "MARTINEZ", (1980, 2, 3), Sex::M, "DF");
+    let b = curp_for("JUAN", "PEREZ", "GOMEZ", (1975, 6, 7), Sex::H, "JC");
+    let two = |ine_a: &str, ine_b: &str| {
+        format!("- curp: {a}\n  ine: {ine_a}\n- curp: {b}\n  ine: {ine_b}\n")
+    };
+    for (text, refused) in [
+        (
+            two(
+                "{cic: \"111111111\", ocr: \"2222222222222\"}",
+                "{cic: \"111111111\", ocr: \"2222222222222\"}",
+            ),
+            true,
+        ),
+        (
+            two(
+                "{elector_code: LPMRRS80020309M001, ocr: \"2222222222222\"}",
+                "{elector_code: lpmrrs80020309m001, ocr: \"2222222222222\", issue_number: \"03\"}",
+            ),
+            true,
+        ),
+        (
+            two(
+                "{cic: \"111111111\", ocr: \"2222222222222\"}",
+                "{cic: \"111111111\", ocr: \"3333333333333\"}",
+            ),
+            false,
+        ),
+        (two("{cic: \"111111111\"}", "{cic: \"111111111\"}"), false),
+        (
+            two(
+                "{cic: \"111111111\", ocr: \"2222222222222\"}",
+                "{cic: \"999999999\", ocr: \"2222222222222\"}",
+            ),
+            false,
+        ),
+    ] {
+        match load_personas(&text) {
+            Ok(()) => assert!(!refused, "accepted: {text}"),
+            Err(e) => {
+                assert!(refused, "{text}: {e}");
+                assert_eq!(e.line, Some(4), "{e}");
+                assert_eq!(e.field.as_deref(), Some("[1].ine.ocr"), "{e}");
+                assert!(e.message.contains(&a) && e.message.contains(&b), "{e}");
+            }
+        }
+    }
+}
