@@ -922,6 +922,13 @@ async fn a_verification_id_is_found_in_either_case() {
     let upper = id.to_uppercase();
     assert_ne!(upper, id);
     assert_eq!(status(&sb, &upper).await["verificationId"], id.as_str());
+    // In each form .NET's Guid.Parse reads: 32 digits, braces, parentheses
+    // (braces percent-encoded in a query, as a client sends them).
+    let digits = upper.replace('-', "");
+    for form in [digits, format!("%7B{id}%7D"), format!("({id})")] {
+        let got = status(&sb, &form).await;
+        assert_eq!(got["verificationId"], id.as_str(), "{form}: {got}");
+    }
     let r = sb
         .post(STATUS, &[("apikey", KEY)], json!({"verificationId": upper}))
         .await;

@@ -289,7 +289,7 @@ impl Provider for AsyncVerification {
                     let filter = call
                         .req
                         .query("verificationId")
-                        .map(|v| v.trim().to_ascii_lowercase())
+                        .map(guid_key)
                         .filter(|v| !v.is_empty());
                     ok(json!(jobs::deliveries(&call.ns, filter.as_deref())))
                 }
@@ -617,15 +617,42 @@ fn ine_answer(c: Credential) -> Value {
 /// lower-cased: the ids are GUIDs, which .NET reads in either case.
 fn requested_id(req: &Request) -> Option<String> {
     match req.query_ignore_case("verificationId") {
-        Some(q) => Some(q.trim().to_ascii_lowercase()),
+        Some(q) => Some(guid_key(q)),
         // A GET's (and a HEAD's) body is not read.
         None if req.method != Method::POST => None,
         None => req
             .field_ignore_case("verificationId")
             .text()
-            .map(|s| s.trim().to_ascii_lowercase()),
+            .map(|s| guid_key(&s)),
     }
     .filter(|s| !s.is_empty())
+}
+
+/// A verification id as the ids are kept: a GUID in any of the forms .NET's
+/// `Guid.Parse` reads (`d`: dashed, `n`: 32 digits, `b`: in braces, `p`: in
+/// parentheses), in either case, as the dashed lower-case form; anything
+/// else trimmed and lower-cased (no verification has it).
+fn guid_key(id: &str) -> String {
+    let id = id.trim();
+    let inner = [('{', '}'), ('(', ')')]
+        .iter()
+        .find_map(|&(open, close)| id.strip_prefix(open)?.strip_suffix(close))
+        .unwrap_or(id);
+    let hex = inner.len() == 32 && inner.bytes().all(|b| b.is_ascii_hexdigit());
+    let dashed = if hex {
+        let p = |a: usize, b: usize| &inner[a..b];
+        format!(
+            "{}-{}-{}-{}-{}",
+            p(0, 8),
+            p(8, 12),
+            p(12, 16),
+            p(16, 20),
+            p(20, 32)
+        )
+    } else {
+        inner.to_string()
+    };
+    dashed.to_ascii_lowercase()
 }
 
 fn check_status(call: &mut Call<'_>) -> &'static str {
@@ -793,7 +820,7 @@ fn delete_webhook(call: &AdminCall<'_>) -> Reply {
 
 async fn redeliver(ns: &Arc<Namespace>, id: Option<&str>) -> Reply {
     // In either case, as the status route takes it.
-    let id = id.unwrap_or_default().trim().to_ascii_lowercase();
+    let id = guid_key(id.unwrap_or_default());
     let id = id.as_str();
     match jobs::redeliver(ns, id).await {
         Ok(d) => ok(json!(d)),
