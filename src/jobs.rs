@@ -708,7 +708,7 @@ fn soft_open_files(limits: &str) -> Option<usize> {
     }
 }
 
-/// POSTs the webhook: delivered means a 2xx answer whose JSON body says
+/// POSTs the webhook: delivered means a 200 answer whose JSON body says
 /// `"completed": true`. Bounded by `timeout` from connect to last byte,
 /// once one of the [`attempt_slots`] is free.
 async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
@@ -775,8 +775,15 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
         ),
         Ok(Err((why, status))) => failed(why, status),
         Ok(Ok((status, bytes))) => {
-            if !(200..300).contains(&status) {
-                return failed(format!("HTTP {status}"), Some(status));
+            // The document: "The service must response with status code
+            // 200 and confirm that the data was receipt".
+            if status != 200 {
+                let why = if (200..300).contains(&status) {
+                    format!("HTTP {status}, not 200")
+                } else {
+                    format!("HTTP {status}")
+                };
+                return failed(why, Some(status));
             }
             let completed = serde_json::from_slice::<Value>(&bytes)
                 .ok()

@@ -397,12 +397,13 @@ async fn basic_credentials_carry_the_urls_percent_encoded_octets() {
 // Receivers, status by status and connection by connection
 // =============================================================================
 
-// README, Webhooks: "Delivered means a 2xx answer whose JSON body has
-// `"completed": true` ... a non-2xx status (a redirect is not followed),
-// another body — is a failed attempt". Each status a receiver may answer
-// with, byte for byte: every 2xx with the body is delivered (after any 1xx),
-// every other status is "HTTP N" with its status, and a redirect's Location
-// gets nothing.
+// README, Webhooks: "Delivered means a 200 answer whose JSON body has
+// `"completed": true` ... another status (a redirect is not followed;
+// another 2xx is "HTTP N, not 200"), another body — is a failed attempt",
+// as the document asks ("must response with status code 200"). Each status
+// a receiver may answer with, byte for byte: a 200 with the body is
+// delivered (after any 1xx), every other status is "HTTP N" with its
+// status, and a redirect's Location gets nothing.
 #[tokio::test]
 async fn each_status_a_receiver_answers_is_recorded_as_documented() {
     let (sb, _dir) = sandbox_timeout("1s").await;
@@ -416,9 +417,9 @@ async fn each_status_a_receiver_answers_is_recorded_as_documented() {
     };
     let cases: Vec<(&str, String, &str, u64)> = vec![
         ("s200", ok_answer("200 OK", COMPLETED), "delivered", 200),
-        ("s201", ok_answer("201 Created", COMPLETED), "delivered", 201),
-        ("s202", ok_answer("202 Accepted", COMPLETED), "delivered", 202),
-        ("s299", ok_answer("299 Odd", COMPLETED), "delivered", 299),
+        ("s201", ok_answer("201 Created", COMPLETED), "HTTP 201, not 200", 201),
+        ("s202", ok_answer("202 Accepted", COMPLETED), "HTTP 202, not 200", 202),
+        ("s299", ok_answer("299 Odd", COMPLETED), "HTTP 299, not 200", 299),
         (
             "no-reason",
             format!("HTTP/1.1 200\r\nContent-Length: {}\r\n\r\n{COMPLETED}", COMPLETED.len()),
