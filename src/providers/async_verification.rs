@@ -629,30 +629,36 @@ fn requested_id(req: &Request) -> Option<String> {
 }
 
 /// A verification id as the ids are kept: a GUID in any of the forms .NET's
-/// `Guid.Parse` reads (`d`: dashed, `n`: 32 digits, `b`: in braces, `p`: in
-/// parentheses), in either case, as the dashed lower-case form; anything
-/// else trimmed and lower-cased (no verification has it).
+/// `Guid.Parse` reads (`D`: dashed, `N`: 32 digits, `B`: dashed in braces,
+/// `P`: dashed in parentheses), in either case, as the dashed lower-case
+/// form; anything else trimmed and lower-cased (no verification has it).
 fn guid_key(id: &str) -> String {
     let id = id.trim();
-    let inner = [('{', '}'), ('(', ')')]
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    let dashed = |s: &str| {
+        let b = s.as_bytes();
+        s.len() == 36 && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-') && hex(&s.replace('-', ""))
+    };
+    let enclosed = [('{', '}'), ('(', ')')]
         .iter()
         .find_map(|&(open, close)| id.strip_prefix(open)?.strip_suffix(close))
-        .unwrap_or(id);
-    let hex = inner.len() == 32 && inner.bytes().all(|b| b.is_ascii_hexdigit());
-    let dashed = if hex {
-        let p = |a: usize, b: usize| &inner[a..b];
-        format!(
-            "{}-{}-{}-{}-{}",
-            p(0, 8),
-            p(8, 12),
-            p(12, 16),
-            p(16, 20),
-            p(20, 32)
-        )
-    } else {
-        inner.to_string()
+        .filter(|inner| dashed(inner));
+    let guid = match enclosed {
+        Some(inner) => inner.to_string(),
+        None if id.len() == 32 && hex(id) => {
+            let p = |a: usize, b: usize| &id[a..b];
+            format!(
+                "{}-{}-{}-{}-{}",
+                p(0, 8),
+                p(8, 12),
+                p(12, 16),
+                p(16, 20),
+                p(20, 32)
+            )
+        }
+        None => id.to_string(),
     };
-    dashed.to_ascii_lowercase()
+    guid.to_ascii_lowercase()
 }
 
 fn check_status(call: &mut Call<'_>) -> &'static str {
