@@ -33,40 +33,28 @@ impl Cli {
     /// [`printable`](crate::stderr::printable), as every other error does.
     pub fn parse_or_exit() -> Cli {
         use clap::error::ContextValue;
-        let e = match Cli::try_parse() {
+        let mut e = match Cli::try_parse() {
             Ok(cli) => return cli,
             Err(e) => e,
         };
-        let mut text = e.render().to_string();
-        let mut changed = false;
         // Every text the error carries (the value, the argument, the
-        // subcommand); what clap itself wrote is short and printable, and
-        // stays as it is.
-        let texts = e.context().flat_map(|(_, value)| match value {
-            ContextValue::String(s) => std::slice::from_ref(s),
-            ContextValue::Strings(v) => v.as_slice(),
-            _ => &[],
-        });
-        for raw in texts {
-            let shown = crate::stderr::printable(&crate::engine::quoted(raw)).into_owned();
-            if shown != *raw && !raw.is_empty() {
-                // Where clap quotes it (a tip writes it after `-- `): a
-                // value of one line break is no licence to rewrite clap's.
-                for (open, close) in [("'", "'"), ("'-- ", "'")] {
-                    text = text.replace(
-                        &format!("{open}{raw}{close}"),
-                        &format!("{open}{shown}{close}"),
-                    );
+        // subcommand) replaced before clap writes it: clap itself would
+        // drop an escape sequence from it and leave its line breaks.
+        let shown = |s: &String| crate::stderr::printable(&crate::engine::quoted(s)).into_owned();
+        let replaced: Vec<_> = e
+            .context()
+            .filter_map(|(kind, value)| match value {
+                ContextValue::String(s) => Some((kind, ContextValue::String(shown(s)))),
+                ContextValue::Strings(v) => {
+                    Some((kind, ContextValue::Strings(v.iter().map(shown).collect())))
                 }
-                changed = true;
-            }
+                _ => None,
+            })
+            .collect();
+        for (kind, value) in replaced {
+            e.insert(kind, value);
         }
-        if !changed {
-            e.exit();
-        }
-        use std::io::Write;
-        let _ = std::io::stderr().write_all(text.as_bytes());
-        std::process::exit(e.exit_code());
+        e.exit()
     }
 }
 

@@ -977,8 +977,12 @@ fn curp_check_echoes_no_escape_from_its_argument() {
 fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
     let long = "7".repeat(600);
     let name = "z".repeat(5000);
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["serve", "--port", "12\nab"], "'12\\nab'"),
+        // An escape sequence, which clap alone would drop, leaving the rest
+        // (the line break) raw.
+        (&["serve", "--seed", "a\u{1b}[1mb\nc"], "'a\\u{1b}[1mb\\nc'"),
+        (&["serve", "--bo\u{7f}gus"], "'--bo\\u{7f}gus'"),
         // A value that is one line break: clap's own lines stay lines.
         (&["serve", "--port", "\n"], "'\\n' for '--port <PORT>'"),
         (
