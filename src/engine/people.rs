@@ -68,21 +68,33 @@ impl People {
     }
 }
 
-/// Every persona's elector code and CIC, with its CURP.
+/// Every persona's elector code and CIC, with its CURP: the personas that
+/// write a code out first, then those whose code is derived, each in the
+/// file's order (a persona that gives a credential wins it over one that
+/// only happens to have it).
 fn credentials(domain: &Domain, seed: u64) -> Credentials {
-    let mut map = Credentials::default();
+    let (mut written, mut derived) = (Credentials::default(), Credentials::default());
     for persona in &domain.personas {
+        let given = persona.ine.as_ref();
         let ine = domain.person(&persona.curp, seed).ine;
-        for id in [
-            ine.elector_code.to_ascii_uppercase().to_string(),
-            ine.cic.to_string(),
-        ] {
+        let ids = [
+            (
+                given.is_some_and(|g| g.elector_code.is_some()),
+                ine.elector_code.to_ascii_uppercase().to_string(),
+            ),
+            (given.is_some_and(|g| g.cic.is_some()), ine.cic.to_string()),
+        ];
+        for (gave, id) in ids {
+            let map = if gave { &mut written } else { &mut derived };
             map.entry(id)
                 .or_default()
                 .push(persona.curp.as_str().into());
         }
     }
-    map
+    for (id, curps) in derived {
+        written.entry(id).or_default().extend(curps);
+    }
+    written
 }
 
 #[cfg(test)]

@@ -1078,3 +1078,40 @@ fn two_personas_giving_one_ine_credential_are_refused() {
         }
     }
 }
+
+// README, Decisions "INE credentials": a persona that writes a credential out
+// wins it over a person (a persona among them) whose credential it is by
+// derivation: IneNominalList answers the persona that gave it, with the
+// years it gave.
+#[tokio::test]
+async fn a_persona_that_writes_a_credential_out_wins_it_over_one_that_derives_it() {
+    let epn = "PXNE660720HMCXTN06";
+    let other = curp_for("ANA", "TORRES", "GARCIA", (1980, 1, 1), Sex::M, "DF");
+    let (dir, _gone) = folder("hp-ine-written", &format!("- curp: {epn}\n"));
+    let derived = person_cli(&dir, epn).unwrap()["ine"].clone();
+    let (code, cic, ocr, number) = (
+        text(&derived["elector_code"]),
+        text(&derived["cic"]),
+        text(&derived["ocr"]),
+        text(&derived["issue_number"]),
+    );
+    std::fs::write(
+        dir.join("personas.yaml"),
+        format!(
+            "- curp: {epn}\n- curp: {other}\n  ine: {{elector_code: {code}, cic: \"{cic}\", ocr: \"{ocr}\", \
+             issue_number: \"{number}\", registration_year: 1999, issue_year: 2021}}\n"
+        ),
+    )
+    .unwrap();
+    let sb = serving_fixtures(&dir).await;
+    let path = "/api/AsyncVerication/IneNominalList";
+    for body in [
+        json!({"type": "C", "id": code, "ocr": ocr, "issueNumber": number}),
+        json!({"type": "D", "id": cic, "ocr": ocr}),
+    ] {
+        let v = verification(&verified(&sb, path, body.clone()).await);
+        assert_eq!(v["data"]["registrationYear"], "1999", "{body}: {v}");
+        assert_eq!(v["data"]["issueYear"], "2021", "{body}: {v}");
+    }
+    sb.stop().await;
+}
