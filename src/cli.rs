@@ -41,12 +41,34 @@ impl Cli {
         // subcommand) replaced before clap writes it: clap itself would
         // drop an escape sequence from it and leave its line breaks.
         let shown = |s: &String| crate::stderr::printable(&crate::engine::quoted(s)).into_owned();
+        let texts: Vec<(String, String)> = e
+            .context()
+            .flat_map(|(_, value)| match value {
+                ContextValue::String(s) => std::slice::from_ref(s),
+                ContextValue::Strings(v) => v.as_slice(),
+                _ => &[],
+            })
+            .map(|raw| (raw.clone(), shown(raw)))
+            .filter(|(raw, shown)| raw != shown && !raw.is_empty())
+            .collect();
+        // A tip repeats the argument inside clap's own styled words ("to
+        // pass '-x' as a value, use '-- -x'"): replaced there too.
+        let tip = |s: &clap::builder::StyledStr| {
+            let mut t = s.ansi().to_string();
+            for (raw, shown) in &texts {
+                t = t.replace(raw.as_str(), shown);
+            }
+            clap::builder::StyledStr::from(t)
+        };
         let replaced: Vec<_> = e
             .context()
             .filter_map(|(kind, value)| match value {
                 ContextValue::String(s) => Some((kind, ContextValue::String(shown(s)))),
                 ContextValue::Strings(v) => {
                     Some((kind, ContextValue::Strings(v.iter().map(shown).collect())))
+                }
+                ContextValue::StyledStrs(v) => {
+                    Some((kind, ContextValue::StyledStrs(v.iter().map(tip).collect())))
                 }
                 _ => None,
             })

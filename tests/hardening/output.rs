@@ -1014,6 +1014,20 @@ fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
         assert!(unsafe_chars(&err).is_empty(), "{args:?}: {err:?}");
         assert!(err.len() < 600, "{args:?}: {err}");
     }
+    // A tip repeats the argument in clap's own words: escaped and cut there
+    // too, on one line.
+    let long = format!("--{}", "z".repeat(5000));
+    for (arg, tip) in [
+        ("--a\nb", "tip: to pass '--a\\nb' as a value, use '-- --a\\nb'"),
+        (long.as_str(), "… (5002 bytes)' as a value, use '-- --zzz"),
+    ] {
+        let (code, _, err) = run(&[os("curp"), os("check"), os(arg)]);
+        let err = String::from_utf8(err).unwrap();
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.lines().any(|l| l.contains(tip)), "{err}");
+        assert!(err.lines().all(|l| l.len() < 700), "{err}");
+        assert!(unsafe_chars(&err).is_empty(), "{err:?}");
+    }
     // From the environment, as a CI file templates it.
     let out = Command::new(BIN)
         .args(["serve", "--port", "0"])
