@@ -224,9 +224,12 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
     let personas: Option<Vec<Persona>> = serde_yaml_ng::from_str(text)?;
     let personas = personas.unwrap_or_default();
     let mut seen = HashSet::new();
-    // The INE credentials personas give whole: IneNominalList finds one
-    // holder by a credential (see `People::personas_holding`).
-    let mut credentials: HashMap<(&str, String, &str), &str> = HashMap::new();
+    // The INE codes personas write out: a CIC is one credential's and an
+    // elector code one voter's, and IneNominalList finds one holder by
+    // either (see `People::personas_holding`), whatever OCR goes with it
+    // (one a persona leaves out is derived from its CURP, and two CURPs
+    // may derive one).
+    let mut codes: HashMap<(&str, String), &str> = HashMap::new();
     for (i, p) in personas.iter().enumerate() {
         let err = |value: &str, field: &str, message: String| {
             Err(LoadError::at_value(
@@ -318,18 +321,18 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             }
         }
         if let Some(ine) = &p.ine {
-            let ids = [("CIC", &ine.cic), ("elector code", &ine.elector_code)];
-            for (kind, id) in ids {
-                let (Some(id), Some(ocr)) = (id, &ine.ocr) else {
-                    continue;
-                };
-                let key = (kind, id.to_ascii_uppercase(), ocr.as_str());
-                if let Some(other) = credentials.insert(key, &p.curp) {
+            let ids = [
+                ("cic", "CIC", &ine.cic),
+                ("elector_code", "elector code", &ine.elector_code),
+            ];
+            for (field, kind, id) in ids {
+                let Some(id) = id else { continue };
+                if let Some(other) = codes.insert((kind, id.to_ascii_uppercase()), &p.curp) {
                     return err(
-                        ocr,
-                        "ine.ocr",
+                        id,
+                        &format!("ine.{field}"),
                         format!(
-                            "gives the INE credential of {} (its {kind} and OCR): IneNominalList answers one holder of a credential",
+                            "gives the INE {kind} of {}: it is one credential's, and IneNominalList answers one holder",
                             quoted(other)
                         ),
                     );

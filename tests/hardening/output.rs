@@ -1018,7 +1018,10 @@ fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
     // too, on one line.
     let long = format!("--{}", "z".repeat(5000));
     for (arg, tip) in [
-        ("--a\nb", "tip: to pass '--a\\nb' as a value, use '-- --a\\nb'"),
+        (
+            "--a\nb",
+            "tip: to pass '--a\\nb' as a value, use '-- --a\\nb'",
+        ),
         (long.as_str(), "… (5002 bytes)' as a value, use '-- --zzz"),
     ] {
         let (code, _, err) = run(&[os("curp"), os("check"), os(arg)]);
