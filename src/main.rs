@@ -119,10 +119,12 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
         let listener = match mxid_sandbox::server::bind(host, port).await {
             Ok(l) => l,
             Err(e) => {
+                // A host is a value: at most 256 bytes of it.
+                let at = mxid_sandbox::server::host_port(host, port);
                 return fail(&format!(
                     "cannot bind {}: {e}",
-                    mxid_sandbox::server::host_port(host, port)
-                ))
+                    mxid_sandbox::engine::quoted(&at)
+                ));
             }
         };
         let addr = match listener.local_addr() {

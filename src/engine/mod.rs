@@ -797,7 +797,7 @@ impl Engine {
 /// What an error message repeats of the request (its method, its path, a
 /// header's value, a name it gave): the first 256 bytes, so that a 64 KB
 /// path or a 400 KB header is not sent back whole.
-pub(crate) fn quoted(s: &str) -> std::borrow::Cow<'_, str> {
+pub fn quoted(s: &str) -> std::borrow::Cow<'_, str> {
     const MAX: usize = 256;
     if s.len() <= MAX {
         return s.into();

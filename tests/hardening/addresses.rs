@@ -750,3 +750,16 @@ fn bind_error_brackets_an_ipv6_address() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("cannot bind [::1]:{port}")), "{err}");
 }
+
+// README, Command line (stderr): "of a value, at most 256 bytes": a host
+// that cannot be bound (a 1,000-byte name from a templated MXID_HOST) is
+// named by its first 256 bytes, exit 1.
+#[test]
+fn a_long_host_that_cannot_be_bound_is_cut_in_its_refusal() {
+    let host = "a".repeat(1000);
+    let (code, stdout, stderr) = refused(&["--host", &host, "--port", "0"], &[]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("cannot bind aaa"), "{stderr}");
+    assert!(stderr.contains("… (1002 bytes)"), "{stderr}");
+    assert!(stderr.len() < 600, "{stderr}");
+}
