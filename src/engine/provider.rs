@@ -154,8 +154,8 @@ impl<'a> Call<'a> {
         self.found = Some(Box::new(found));
     }
 
-    /// What `realistic` kept, if it kept a `T` (not when the scenario was
-    /// forced: `realistic` did not run).
+    /// What `realistic` (or `holder`) kept, if it kept a `T` (not when the
+    /// scenario was forced: they did not run).
     pub fn take_found<T: std::any::Any>(&mut self) -> Option<T> {
         self.found.take()?.downcast().ok().map(|found| *found)
     }

@@ -134,7 +134,11 @@ impl Provider for AsyncVerification {
         let field = |name: &str| text(call.req, name);
         let (kind, id) = (field("type"), field("id"));
         let c = kind.eq_ignore_ascii_case("C");
-        holder(call, c, &id, &field("ocr"), &field("issueNumber")).map(|p| p.curp.to_string())
+        let person = holder(call, c, &id, &field("ocr"), &field("issueNumber"))?;
+        let curp = person.curp.to_string();
+        // Found once: the answer's data reads it back (`ine_data`).
+        call.keep_found(HeldBy(person));
+        Some(curp)
     }
 
     fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {
@@ -445,7 +449,7 @@ const INE_EXAMPLE: [(&str, &str); 4] = [
 /// the credential: the person whose credential it is (a persona's, or one
 /// the sandbox made up for a CURP: see [`holder`]), or else a synthetic
 /// person seeded by the credential's fields, the same on every run.
-fn ine_data(call: &Call<'_>) -> Value {
+fn ine_data(call: &mut Call<'_>) -> Value {
     // A success forced on a request that fails the checks states the
     // document's type C example, as RFC and NSS fall back to its CURP.
     let documented = check_ine(call.req).is_some();
@@ -458,7 +462,8 @@ fn ine_data(call: &Call<'_>) -> Value {
     let ocr = field("ocr");
     let issue_number = field("issueNumber");
     let c = kind == "C";
-    if let Some(p) = holder(call, c, &id, &ocr, &issue_number) {
+    let held = call.take_found::<HeldBy>().map(|h| h.0);
+    if let Some(p) = held.or_else(|| holder(call, c, &id, &ocr, &issue_number)) {
         let ine = &p.ine;
         // Model C credentials carry no CIC; the elector code is the id.
         let (elector_code, cic) = if c {
@@ -581,6 +586,10 @@ fn holder(
             same && ine.ocr == ocr && p.birth_date.year + 18 <= curp::person::REFERENCE_YEAR
         })
 }
+
+/// The holder of the request's INE credential, as the persona step found
+/// it ([`Provider::holder`]).
+struct HeldBy(Arc<curp::Person>);
 
 /// What IneNominalList states of a credential in force.
 struct Credential {
