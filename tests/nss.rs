@@ -115,16 +115,20 @@ fn test_case_not_found() -> Value {
     })
 }
 
+/// `{base}?testCase={name}` for `curp`.
+async fn test_case(sb: &Sandbox, base: &str, name: &str, curp: &str) -> Resp {
+    sb.post(
+        &format!("{base}?testCase={name}"),
+        &[KEY],
+        json!({ "curp": curp }),
+    )
+    .await
+}
+
 /// `?testCase=success` with the document's CURP answers the document's
 /// success example.
 async fn answers_the_documented_success(sb: &Sandbox) {
-    let r = sb
-        .post(
-            &format!("{PATH}?testCase=success"),
-            &[KEY],
-            json!({"curp": EXAMPLE}),
-        )
-        .await;
+    let r = test_case(sb, PATH, "success", EXAMPLE).await;
     assert_eq!((r.status, r.json()), (200, documented()[0].1.clone()));
 }
 
@@ -158,13 +162,7 @@ async fn each_test_case_by_name_answers_exactly_as_documented() {
     for (name, expected) in documented() {
         let curp = expected["request"]["curp"].as_str().unwrap().to_string();
         for base in [PATH, PATH_V2] {
-            let r = sb
-                .post(
-                    &format!("{base}?testCase={name}"),
-                    &[KEY],
-                    json!({ "curp": curp }),
-                )
-                .await;
+            let r = test_case(&sb, base, name, &curp).await;
             assert_eq!(r.status, 200, "{name}: {}", r.text());
             assert_eq!(r.scenario(), name);
             let body = r.json();
@@ -174,13 +172,7 @@ async fn each_test_case_by_name_answers_exactly_as_documented() {
         }
     }
     // The request's CURP is echoed; everything else stays canned.
-    let r = sb
-        .post(
-            &format!("{PATH}?testCase=success"),
-            &[KEY],
-            json!({ "curp": SYNTHETIC }),
-        )
-        .await;
+    let r = test_case(&sb, PATH, "success", SYNTHETIC).await;
     let mut expected = documented()[0].1.clone();
     expected["request"]["curp"] = json!(SYNTHETIC);
     assert_eq!(r.json(), expected);
@@ -545,13 +537,7 @@ async fn two_queries_per_curp_per_day() {
         "FOUND"
     );
     for _ in 0..3 {
-        let r = sb
-            .post(
-                &format!("{PATH}?testCase=success"),
-                &[KEY],
-                json!({"curp": EXAMPLE}),
-            )
-            .await;
+        let r = test_case(&sb, PATH, "success", EXAMPLE).await;
         assert_eq!(r.scenario(), "success");
     }
     assert_eq!(
@@ -777,13 +763,7 @@ async fn history_by_id() {
         assert_eq!(r.json(), live);
     }
     // Test-case answers are executions too, under the document's ids.
-    let r = sb
-        .post(
-            &format!("{PATH}?testCase=unavailable"),
-            &[KEY],
-            json!({"curp": SYNTHETIC}),
-        )
-        .await;
+    let r = test_case(&sb, PATH, "unavailable", SYNTHETIC).await;
     let unavailable = r.json();
     let r = sb
         .get(&format!("{PATH}/64f8f610385f8b15cbc07848"), &[KEY])

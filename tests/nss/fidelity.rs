@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{keys, ENVELOPE, KEY, NOT_FOUND_CURP, PATH, PATH_V2, SYNTHETIC};
+use super::{keys, test_case, ENVELOPE, KEY, NOT_FOUND_CURP, PATH, PATH_V2, SYNTHETIC};
 use crate::common::Sandbox;
 
 // README Decisions (nss): a live execution has "a fresh id and the sandbox
@@ -92,13 +92,7 @@ async fn forced_subdelegation_and_unavailable_are_live_executions_in_the_example
 #[tokio::test]
 async fn a_test_case_id_answered_again_is_one_execution_the_newest() {
     let sb = Sandbox::start().await;
-    let r = sb
-        .post(
-            &format!("{PATH}?testCase=not_found"),
-            &[KEY],
-            json!({ "curp": NOT_FOUND_CURP }),
-        )
-        .await;
+    let r = test_case(&sb, PATH, "not_found", NOT_FOUND_CURP).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let r = sb.post(PATH, &[KEY], json!({ "curp": SYNTHETIC })).await;
     assert_eq!(r.status, 200, "{}", r.text());
