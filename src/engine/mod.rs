@@ -587,10 +587,10 @@ impl Engine {
             hit = Some(h);
             (name.into(), Selected::Override)
         } else if let Some(name) = match call.curp.as_deref() {
-            Some(curp) => persona_scenario(defs, &pdef.id, Some(curp)),
+            Some(curp) => persona_scenario(defs, &pdef.id, curp),
             None => module
                 .holder(&mut call)
-                .and_then(|holder| persona_scenario(defs, &pdef.id, Some(&holder))),
+                .and_then(|holder| persona_scenario(defs, &pdef.id, &holder)),
         }
         .filter(|s| ep.scenario(s).is_some())
         {
@@ -847,8 +847,8 @@ fn trimmed(s: String) -> String {
 }
 
 /// The scenario a persona asks for on this provider.
-fn persona_scenario(defs: &Defs, provider: &str, curp: Option<&str>) -> Option<String> {
-    let persona = defs.fixtures.domain.persona(curp?)?;
+fn persona_scenario(defs: &Defs, provider: &str, curp: &str) -> Option<String> {
+    let persona = defs.fixtures.domain.persona(curp)?;
     persona.scenario_for(provider).map(str::to_string)
 }
 
