@@ -785,10 +785,7 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
                 };
                 return failed(why, Some(status));
             }
-            let completed = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("completed").and_then(Value::as_bool));
-            if completed == Some(true) {
+            if confirms(&bytes) {
                 Sent {
                     delivered: true,
                     outcome: "delivered".into(),
@@ -802,6 +799,26 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
             }
         }
     }
+}
+
+/// Whether a receiver's answer confirms the data was received: a JSON
+/// object whose `completed` is `true`. Read as the provider's .NET JSON
+/// readers read it: past a UTF-8 byte-order mark (a PHP file saved "with
+/// BOM", .NET's `StreamWriter(Encoding.UTF8)`), the key in any case
+/// (`Completed`, ASP.NET's default), the last such key when there are
+/// several.
+fn confirms(answer: &[u8]) -> bool {
+    let answer = answer.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(answer);
+    serde_json::from_slice::<Value>(answer)
+        .ok()
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|o| {
+            o.iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case("completed"))
+        })
+        .is_some_and(|(_, v)| v.as_bool() == Some(true))
 }
 
 /// An error and its causes, `a: b: c` (hyper's own text is only "client error (Connect)").
