@@ -250,13 +250,16 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'['));
+    let form = |fields: Result<Vec<(String, String)>, String>| match fields {
+        Ok(fields) => Body::Form(fields),
+        Err(why) => Body::Invalid(why),
+    };
     match &*mime {
-        "application/x-www-form-urlencoded" if !looks_like_json => Body::Form(parse_urlencoded(raw)),
+        "application/x-www-form-urlencoded" if !looks_like_json => {
+            form(Charset::of(content_type).and_then(|charset| form_fields(raw, charset)))
+        }
         "multipart/form-data" => match boundary(content_type) {
-            Some(b) => match parse_multipart(raw, &b) {
-                Ok(fields) => Body::Form(fields),
-                Err(why) => Body::Invalid(why),
-            },
+            Some(b) => form(Charset::of(content_type).and_then(|charset| multipart_fields(raw, &b, charset))),
             None => Body::Invalid("multipart/form-data without a boundary".into()),
         },
         // JSON, no content type, or `curl -d '{…}'` (which says urlencoded).
@@ -403,6 +406,100 @@ pub fn parse_urlencoded(raw: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A urlencoded body's fields, their bytes read as `charset`: a field
+/// that is not text in it is refused, not read with a replacement
+/// character (which would make another name, so another CURP, of
+/// `mar%EDa` sent in Latin-1 as UTF-8).
+fn form_fields(raw: &[u8], charset: Charset) -> Result<Vec<(String, String)>, String> {
+    raw.split(|b| *b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let mut it = pair.splitn(2, |b| *b == b'=');
+            let key = decoded_bytes(it.next().unwrap_or(b""), true);
+            let value = decoded_bytes(it.next().unwrap_or(b""), true);
+            let key = charset.text(key).map_err(|key| not_text(&key, charset))?;
+            let value = charset
+                .text(value)
+                .map_err(|_| not_text(key.as_bytes(), charset))?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+/// The refusal of a form field whose bytes are not text in `charset`.
+fn not_text(name: &[u8], charset: Charset) -> String {
+    format!(
+        "the form field '{}' is not {} text: send the form in UTF-8, or name the charset it is written in (charset=ISO-8859-1)",
+        crate::engine::quoted(&String::from_utf8_lossy(name)),
+        charset.name()
+    )
+}
+
+/// The character set a form is written in: its content type's `charset`
+/// parameter (a multipart part's own first), UTF-8 when none is named.
+/// JSON is UTF-8 whatever its content type says (RFC 8259 §8.1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Charset {
+    Utf8,
+    /// windows-1252, which the labels of ISO-8859-1 and US-ASCII name too
+    /// (WHATWG Encoding, as browsers and .NET's form readers take them):
+    /// the Latin-1 of a legacy client.
+    Windows1252,
+}
+
+impl Charset {
+    /// The charset a content type names; a refusal naming any other.
+    fn of(content_type: &str) -> Result<Charset, String> {
+        let Some(label) = header_param(content_type, "charset") else {
+            return Ok(Charset::Utf8);
+        };
+        match label.trim().to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" | "unicode-1-1-utf-8" | "unicode11utf8" | "unicode20utf8"
+            | "x-unicode20utf8" => Ok(Charset::Utf8),
+            "ansi_x3.4-1968" | "ascii" | "cp1252" | "cp819" | "csisolatin1" | "ibm819"
+            | "iso-8859-1" | "iso-ir-100" | "iso8859-1" | "iso88591" | "iso_8859-1"
+            | "iso_8859-1:1987" | "l1" | "latin1" | "us-ascii" | "windows-1252" | "x-cp1252" => {
+                Ok(Charset::Windows1252)
+            }
+            _ => Err(format!(
+                "unsupported charset '{}': send the form in UTF-8 or ISO-8859-1",
+                crate::engine::quoted(&label)
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Charset::Utf8 => "UTF-8",
+            Charset::Windows1252 => "windows-1252",
+        }
+    }
+
+    /// `bytes` as text; the bytes back when they are not text in this
+    /// charset (every byte is windows-1252 text).
+    fn text(self, bytes: Vec<u8>) -> Result<String, Vec<u8>> {
+        match self {
+            Charset::Utf8 => String::from_utf8(bytes).map_err(|e| e.into_bytes()),
+            Charset::Windows1252 => Ok(bytes.into_iter().map(windows_1252).collect()),
+        }
+    }
+}
+
+/// A windows-1252 byte's character: Latin-1 but for 0x80–0x9F, where the
+/// five bytes windows-1252 leaves undefined are the C1 controls of their
+/// value (WHATWG Encoding's index).
+fn windows_1252(b: u8) -> char {
+    const C1: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9F => C1[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
+}
+
 /// A form field or query value: `+` is a space, `%XX` a byte.
 fn percent_decode(s: &[u8]) -> String {
     decode(s, true)
@@ -521,6 +618,57 @@ pub fn sendable_header_value(value: &str) -> bool {
 /// break: CRLF, or (a hand-written body) a bare LF, in which case a CRLF
 /// before a delimiter is a line break too, as in one typed on Windows.
 pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String)>, String> {
+    Ok(multipart_parts(raw, boundary)?
+        .into_iter()
+        .map(|part| {
+            (
+                part.name,
+                String::from_utf8_lossy(part.content).into_owned(),
+            )
+        })
+        .collect())
+}
+
+/// A multipart body's fields, read as [`parse_multipart`] reads them, each
+/// text part's content in its own `Content-Type`'s charset, or the form's
+/// `charset` when it names none: one that is not text in it is refused,
+/// as a urlencoded field is. A file part (one with a `filename`) is kept
+/// as lossy text: the providers read no file, and a scan is not text.
+fn multipart_fields(
+    raw: &[u8],
+    boundary: &str,
+    charset: Charset,
+) -> Result<Vec<(String, String)>, String> {
+    multipart_parts(raw, boundary)?
+        .into_iter()
+        .map(|part| {
+            let disposition = part_header(&part.head, "content-disposition").unwrap_or_default();
+            let is_file = header_param(&disposition, "filename").is_some()
+                || header_param(&disposition, "filename*").is_some();
+            if is_file {
+                let value = String::from_utf8_lossy(part.content).into_owned();
+                return Ok((part.name, value));
+            }
+            let charset = match part_header(&part.head, "content-type") {
+                Some(own) if header_param(&own, "charset").is_some() => Charset::of(&own)?,
+                _ => charset,
+            };
+            match charset.text(part.content.to_vec()) {
+                Ok(value) => Ok((part.name, value)),
+                Err(_) => Err(not_text(part.name.as_bytes(), charset)),
+            }
+        })
+        .collect()
+}
+
+/// A multipart body's part: its name, its headers as text and its content.
+struct Part<'a> {
+    name: String,
+    head: String,
+    content: &'a [u8],
+}
+
+fn multipart_parts<'a>(raw: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, String> {
     const NOT_CLOSED: &str = "multipart body not closed by its boundary";
     let dash = format!("--{boundary}");
     let dash = dash.as_bytes();
@@ -553,15 +701,16 @@ pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String
         }
         let (head_end, content_start) =
             blank_line(raw, pos).ok_or("multipart part without a blank line after its headers")?;
-        let head = String::from_utf8_lossy(&raw[pos..head_end]);
+        let head = String::from_utf8_lossy(&raw[pos..head_end]).into_owned();
         let (content_end, after) =
             next_delimiter(raw, dash, content_start, crlf).ok_or(NOT_CLOSED)?;
         let name =
             disposition_name(&head).ok_or("multipart part without a content-disposition name")?;
-        fields.push((
+        fields.push(Part {
             name,
-            String::from_utf8_lossy(&raw[content_start..content_end]).into_owned(),
-        ));
+            head,
+            content: &raw[content_start..content_end],
+        });
         delimiter = after;
     }
 }
@@ -632,6 +781,12 @@ fn next_delimiter(raw: &[u8], dash: &[u8], from: usize, crlf: bool) -> Option<(u
 /// 7578), and that header only, its folded lines (a line starting with a
 /// space or a tab goes on the one before it) joined.
 fn disposition_name(head: &str) -> Option<String> {
+    header_param(&part_header(head, "content-disposition")?, "name")
+}
+
+/// A part's header by its name in any case, its folded lines (a line
+/// starting with a space or a tab goes on the one before it) joined.
+fn part_header(head: &str, name: &str) -> Option<String> {
     let mut value: Option<String> = None;
     for line in head.lines() {
         let folded = line.starts_with([' ', '\t']);
@@ -640,15 +795,13 @@ fn disposition_name(head: &str) -> Option<String> {
             Some(_) => break,
             None if folded => {}
             None => {
-                value = line.split_once(':').and_then(|(k, v)| {
-                    k.trim()
-                        .eq_ignore_ascii_case("content-disposition")
-                        .then(|| v.to_string())
-                })
+                value = line
+                    .split_once(':')
+                    .and_then(|(k, v)| k.trim().eq_ignore_ascii_case(name).then(|| v.to_string()))
             }
         }
     }
-    header_param(&value?, "name")
+    value
 }
 
 /// A parameter of a header value such as `form-data; name="curp"` or
@@ -1067,6 +1220,137 @@ mod tests {
                 Body::Invalid(why.into())
             );
         }
+    }
+
+    #[test]
+    fn a_form_is_read_in_the_charset_it_names() {
+        let form = |fields: &[(&str, &str)]| {
+            Body::Form(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let urlencoded = "application/x-www-form-urlencoded";
+        // UTF-8 when none is named, or named in any spelling.
+        for ct in [
+            urlencoded,
+            "application/x-www-form-urlencoded; charset=\"UTF8\"",
+        ] {
+            assert_eq!(
+                parse_body(ct, b"n=mar%C3%ADa"),
+                form(&[("n", "mar\u{ed}a")])
+            );
+        }
+        // Latin-1 by any of its labels, escaped or as raw bytes; 0x80-0x9F
+        // are windows-1252's, as WHATWG reads every one of those labels.
+        for label in ["ISO-8859-1", "latin1", "windows-1252", "us-ascii", "CP1252"] {
+            let ct = format!("{urlencoded}; charset={label}");
+            assert_eq!(
+                parse_body(&ct, b"n=mar%EDa+jos\xE9&p=%80%81%9F&mu%F1oz=1"),
+                form(&[
+                    ("n", "mar\u{ed}a jos\u{e9}"),
+                    ("p", "\u{20ac}\u{81}\u{178}"),
+                    ("mu\u{f1}oz", "1")
+                ]),
+                "{label}"
+            );
+        }
+        // Bytes that are not text in the charset: refused, naming the field.
+        let not_utf8 = |name: &str| {
+            Body::Invalid(format!(
+                "the form field '{name}' is not UTF-8 text: send the form in UTF-8, or name the charset it is written in (charset=ISO-8859-1)"
+            ))
+        };
+        assert_eq!(parse_body(urlencoded, b"a=1&n=mar%EDa"), not_utf8("n"));
+        assert_eq!(parse_body(urlencoded, b"n=mar\xEDa"), not_utf8("n"));
+        assert_eq!(
+            parse_body(urlencoded, b"mu%F1oz=1"),
+            not_utf8("mu\u{fffd}oz")
+        );
+        assert_eq!(
+            parse_body(&format!("{urlencoded}; charset=shift_jis"), b"n=x"),
+            Body::Invalid(
+                "unsupported charset 'shift_jis': send the form in UTF-8 or ISO-8859-1".into()
+            )
+        );
+        // JSON is UTF-8 whatever the charset says.
+        assert_eq!(
+            parse_body(&format!("{urlencoded}; charset=shift_jis"), br#"{"n":"x"}"#),
+            Body::Json(serde_json::json!({"n": "x"}))
+        );
+
+        // Multipart: a part's own charset, else the form's.
+        let part = |head: &str, name: &str, value: &[u8]| {
+            let mut p =
+                format!("--B\r\nContent-Disposition: form-data; name=\"{name}\"{head}\r\n\r\n")
+                    .into_bytes();
+            p.extend_from_slice(value);
+            p.extend_from_slice(b"\r\n");
+            p
+        };
+        let body = |parts: &[Vec<u8>]| [parts.concat(), b"--B--\r\n".to_vec()].concat();
+        let multipart = "multipart/form-data; boundary=B";
+        let own = body(&[
+            part(
+                "\r\nContent-Type: text/plain; charset=ISO-8859-1",
+                "n",
+                b"mar\xEDa",
+            ),
+            part("", "m", "mu\u{f1}oz".as_bytes()),
+        ]);
+        assert_eq!(
+            parse_body(multipart, &own),
+            form(&[("n", "mar\u{ed}a"), ("m", "mu\u{f1}oz")])
+        );
+        let latin1 = body(&[
+            part("", "n", b"mar\xEDa"),
+            part("\r\nContent-Type: text/plain", "m", b"mu\xF1oz"),
+        ]);
+        assert_eq!(
+            parse_body(&format!("{multipart}; charset=latin1"), &latin1),
+            form(&[("n", "mar\u{ed}a"), ("m", "mu\u{f1}oz")])
+        );
+        assert_eq!(parse_body(multipart, &latin1), not_utf8("n"));
+        let utf8_said = body(&[part(
+            "\r\nContent-Type: text/plain; charset=utf-8",
+            "n",
+            b"mar\xEDa",
+        )]);
+        assert_eq!(
+            parse_body(&format!("{multipart}; charset=latin1"), &utf8_said),
+            not_utf8("n")
+        );
+        let odd = body(&[part(
+            "\r\nContent-Type: text/plain; charset=koi8-r",
+            "n",
+            b"x",
+        )]);
+        assert_eq!(
+            parse_body(multipart, &odd),
+            Body::Invalid(
+                "unsupported charset 'koi8-r': send the form in UTF-8 or ISO-8859-1".into()
+            )
+        );
+        // A file is not text: kept as lossy text, whatever its bytes.
+        let file = body(&[part(
+            "; filename=\"scan.jpg\"\r\nContent-Type: image/jpeg",
+            "scan",
+            b"\xFF\xD8\xFF",
+        )]);
+        assert_eq!(
+            parse_body(multipart, &file),
+            form(&[("scan", "\u{fffd}\u{fffd}\u{fffd}")])
+        );
+        // parse_multipart itself reads every part as lossy text.
+        assert_eq!(
+            parse_multipart(&latin1, "B"),
+            Ok(vec![
+                ("n".into(), "mar\u{fffd}a".into()),
+                ("m".into(), "mu\u{fffd}oz".into())
+            ])
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@
 //!   with the boundary's text makes the input skipped, as it may be the
 //!   first delimiter line of a bare-LF body). Line breaks are all CRLF, or
 //!   all bare LF (as Go's mime/multipart reads a body whose first boundary
-//!   line ends in a bare LF). The fields must be the generated ones.
+//!   line ends in a bare LF). The fields must be the generated ones (the
+//!   request's too, but that a text part's bytes that are not UTF-8 are
+//!   the 400 naming it).
 //! - `m`: `parse_multipart` on any body against `multer` (RFC 7578, CRLF
 //!   only): when both read the body, the same fields. Line 1 is the
 //!   boundary.
@@ -651,6 +653,7 @@ fn multipart_generated(data: &[u8]) {
         content_type,
         body,
         fields,
+        files,
         lf,
         close,
     } = case;
@@ -715,9 +718,23 @@ fn multipart_generated(data: &[u8]) {
     if body.iter().all(u8::is_ascii_whitespace) {
         return;
     }
+    // The request reads a text part as UTF-8 (the form names no charset):
+    // the first that is not is the provider's 400 naming it; a file's
+    // part is lossy text, as parse_multipart reads every part.
+    let not_text = fields
+        .iter()
+        .zip(&files)
+        .find(|((_, v), file)| !**file && std::str::from_utf8(v).is_err());
+    let expected = match not_text {
+        None => Body::Form(expected),
+        Some(((name, _), _)) => Body::Invalid(format!(
+            "the form field '{}' is not UTF-8 text: send the form in UTF-8, or name the charset it is written in (charset=ISO-8859-1)",
+            mxid_sandbox::engine::quoted(name)
+        )),
+    };
     assert_eq!(
         through_request,
-        Body::Form(expected),
+        expected,
         "MULTIPART CONTENT TYPE: the request's body differs from parse_multipart's\ncontent type: {content_type:?}\nbody: {:?}",
         String::from_utf8_lossy(&body)
     );
@@ -732,6 +749,8 @@ struct Case {
     content_type: String,
     body: Vec<u8>,
     fields: Vec<(String, Vec<u8>)>,
+    /// Whether each field is a file's (its disposition has a `filename`).
+    files: Vec<bool>,
     lf: bool,
     /// Where the close delimiter's `--` after the boundary ends.
     close: usize,
@@ -769,6 +788,7 @@ fn gen_multipart(u: &mut Unstructured) -> AResult<Case> {
     }
     let parts = u.int_in_range(1..=4)?;
     let mut fields = Vec::new();
+    let mut files = Vec::new();
     for k in 0..parts {
         if k > 0 {
             body.extend_from_slice(nl.as_bytes());
@@ -793,7 +813,8 @@ fn gen_multipart(u: &mut Unstructured) -> AResult<Case> {
             }
         );
         let mut params = vec![name_param];
-        if u.ratio(1, 3)? {
+        let file = u.ratio(1, 3)?;
+        if file {
             let f = gen_name(u)?;
             params.insert(
                 u.int_in_range(0..=1)?,
@@ -827,6 +848,7 @@ fn gen_multipart(u: &mut Unstructured) -> AResult<Case> {
         let value = gen_value_bytes(u, &boundary, lf)?;
         body.extend_from_slice(&value);
         fields.push((name, value));
+        files.push(file);
     }
     body.extend_from_slice(nl.as_bytes());
     body.extend_from_slice(format!("--{boundary}--").as_bytes());
@@ -843,6 +865,7 @@ fn gen_multipart(u: &mut Unstructured) -> AResult<Case> {
         content_type,
         body,
         fields,
+        files,
         lf,
         close,
     })

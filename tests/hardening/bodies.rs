@@ -543,6 +543,129 @@ async fn urlencoded_fields_are_decoded_as_whatwg_says() {
     assert_eq!(r.json()["curp"], EPN);
 }
 
+/// README "Decisions", "A form is read in the charset it names": a legacy
+/// client's Latin-1 form gives validacurp's calculateCURP the CURP its
+/// UTF-8 form gives (MARÍA JOSÉ is JOSÉ's name to the CURP, and Ñ is
+/// written X), urlencoded or multipart; a form whose bytes are not the
+/// charset it names (UTF-8 when it names none), or that names another
+/// charset, is the provider's 400, not another name and so another CURP.
+#[tokio::test]
+async fn a_form_is_read_in_the_charset_it_names() {
+    let sb = Sandbox::start().await;
+    let ep = &Ep {
+        name: "validacurp",
+        path: "/curp/calculateCURP",
+        creds: &[("authorization", "Bearer t")],
+        field: "names",
+        extra: &[],
+    };
+    let rest = b"&birthday=01&birthMonth=02&yearBirth=2001&gender=M&entity=09".as_slice();
+    let utf8 =
+        b"names=mar%C3%ADa+jos%C3%A9&lastName=mu%C3%B1oz&secondLastName=%C3%B1%C3%BA%C3%B1ez";
+    let escaped = b"names=mar%EDa+jos%E9&lastName=mu%F1oz&secondLastName=%F1%FA%F1ez";
+    let raw = b"names=mar\xEDa jos\xE9&lastName=mu\xF1oz&secondLastName=\xF1\xFA\xF1ez";
+    let parts = |head: &str| {
+        let mut body = Vec::new();
+        for field in raw.split(|b| *b == b'&') {
+            let (name, value) = field.split_at(field.iter().position(|b| *b == b'=').unwrap());
+            body.extend_from_slice(
+                format!(
+                    "--B\r\nContent-Disposition: form-data; name=\"{}\"{head}\r\n\r\n",
+                    String::from_utf8_lossy(name)
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(&value[1..]);
+            body.extend_from_slice(b"\r\n");
+        }
+        for (k, v) in [
+            ("birthday", "01"),
+            ("birthMonth", "02"),
+            ("yearBirth", "2001"),
+            ("gender", "M"),
+            ("entity", "09"),
+        ] {
+            body.extend_from_slice(
+                format!("--B\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(b"--B--\r\n");
+        body
+    };
+    let form = "application/x-www-form-urlencoded";
+    let read: Vec<(&str, String, Vec<u8>)> = vec![
+        ("UTF-8", form.into(), [utf8.as_slice(), rest].concat()),
+        (
+            "Latin-1 escaped",
+            format!("{form}; charset=ISO-8859-1"),
+            [escaped.as_slice(), rest].concat(),
+        ),
+        (
+            "Latin-1 as bytes",
+            format!("{form}; charset=windows-1252"),
+            [raw.as_slice(), rest].concat(),
+        ),
+        (
+            "multipart, each part's charset",
+            "multipart/form-data; boundary=B".into(),
+            parts("\r\nContent-Type: text/plain; charset=iso-8859-1"),
+        ),
+        (
+            "multipart, the form's charset",
+            "multipart/form-data; boundary=B; charset=latin1".into(),
+            parts(""),
+        ),
+    ];
+    for (case, ct, body) in read {
+        let r = probe(&sb, ep, &ct, &[], body).await;
+        assert_eq!(r.status, 200, "{case}: {}", r.text());
+        assert_eq!(
+            r.json()["response"]["curp"],
+            "MUXJ010201MDFXXSA4",
+            "{case}: {}",
+            r.text()
+        );
+    }
+    let not_utf8 = "the form field 'names' is not UTF-8 text: send the form in UTF-8, or name the charset it is written in (charset=ISO-8859-1)";
+    let refused: Vec<(&str, String, Vec<u8>, &str)> = vec![
+        (
+            "Latin-1 not named",
+            form.into(),
+            [escaped.as_slice(), rest].concat(),
+            not_utf8,
+        ),
+        (
+            "Latin-1 bytes not named",
+            form.into(),
+            [raw.as_slice(), rest].concat(),
+            not_utf8,
+        ),
+        (
+            "multipart not named",
+            "multipart/form-data; boundary=B".into(),
+            parts(""),
+            not_utf8,
+        ),
+        (
+            "JSON is UTF-8 whatever it says",
+            "application/json; charset=ISO-8859-1".into(),
+            b"{\"names\":\"mar\xEDa jos\xE9\",\"lastName\":\"mu\xF1oz\",\"birthday\":\"01\",\"birthMonth\":\"02\",\"yearBirth\":\"2001\",\"gender\":\"M\",\"entity\":\"09\"}".to_vec(),
+            "the body is not valid JSON: invalid unicode code point",
+        ),
+        (
+            "another charset",
+            format!("{form}; charset=Shift_JIS"),
+            [utf8.as_slice(), rest].concat(),
+            "unsupported charset 'Shift_JIS': send the form in UTF-8 or ISO-8859-1",
+        ),
+    ];
+    for (case, ct, body, why) in refused {
+        let r = probe(&sb, ep, &ct, &[], body).await;
+        assert_malformed(ep, case, &r, why);
+    }
+}
+
 /// README "Decisions", "JSON by any of its names": a structured `+json`
 /// type (RFC 6839: `application/problem+json`, a vendor's
 /// `application/vnd.…+json`) is JSON on every endpoint; a type that merely
