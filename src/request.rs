@@ -232,6 +232,31 @@ impl Request {
 }
 
 fn parse_body(content_type: &str, raw: &[u8]) -> Body {
+    match read_body(content_type, raw) {
+        // Every endpoint reads an object: another JSON value is what a
+        // JSON reader refuses to bind to one, as it refuses bad syntax
+        // (a JSON text encoded twice is a string: `requests.post(url,
+        // json=json.dumps(data))`).
+        Body::Json(v) if !v.is_object() => Body::Invalid(format!(
+            "the body is a JSON {}, not the JSON object the endpoint reads{}",
+            match v {
+                Value::Array(_) => "array",
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "boolean",
+                _ => "null",
+            },
+            if v.is_string() {
+                " (was the JSON encoded twice?)"
+            } else {
+                ""
+            }
+        )),
+        body => body,
+    }
+}
+
+fn read_body(content_type: &str, raw: &[u8]) -> Body {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Body::Empty;
     }
@@ -1351,6 +1376,32 @@ mod tests {
                 ("m".into(), "mu\u{fffd}oz".into())
             ])
         );
+    }
+
+    #[test]
+    fn a_json_body_is_an_object() {
+        let not = |what: &str| {
+            Body::Invalid(format!(
+                "the body is a JSON {what}, not the JSON object the endpoint reads"
+            ))
+        };
+        let twice = br#""{\"curp\":\"X\"}""#;
+        assert_eq!(
+            parse_body("application/json", twice),
+            Body::Invalid(
+                "the body is a JSON string, not the JSON object the endpoint reads (was the JSON encoded twice?)".into()
+            )
+        );
+        for (body, what) in [
+            (&br#"[{"curp":"X"}]"#[..], "array"),
+            (b"7", "number"),
+            (b"true", "boolean"),
+            (b" null ", "null"),
+        ] {
+            assert_eq!(parse_body("application/json", body), not(what));
+        }
+        // Also when read as JSON for looking like it.
+        assert_eq!(parse_body("text/plain", b"[1,]"), not("array"));
     }
 
     #[test]

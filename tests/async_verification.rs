@@ -2548,7 +2548,10 @@ async fn webhooks_in_the_fixtures_are_used_and_listed() {
     for (body, says) in [
         ("", "a webhook needs 'url'"),
         ("{}", "a webhook needs 'url'"),
-        ("[1]", "send a JSON object as the body"),
+        (
+            "[1]",
+            "the body is a JSON array, not the JSON object the endpoint reads",
+        ),
     ] {
         let r = sb
             .send(

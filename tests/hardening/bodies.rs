@@ -280,6 +280,27 @@ async fn unreadable_bodies_get_each_providers_own_400() {
                 "content-encoding 'gzip'",
             ),
             (
+                "JSON encoded twice",
+                "application/json",
+                vec![],
+                serde_json::to_vec(&json!(serde_json::to_string(&json!({ep.field: EPN})).unwrap())).unwrap(),
+                "the body is a JSON string, not the JSON object the endpoint reads (was the JSON encoded twice?)",
+            ),
+            (
+                "an array of the object",
+                "application/json",
+                vec![],
+                serde_json::to_vec(&json!([{ep.field: EPN}])).unwrap(),
+                "the body is a JSON array, not the JSON object the endpoint reads",
+            ),
+            (
+                "null",
+                "application/json",
+                vec![],
+                b"null".to_vec(),
+                "the body is a JSON null, not the JSON object the endpoint reads",
+            ),
+            (
                 "a form as text/plain",
                 "text/plain; charset=utf-8",
                 vec![],
