@@ -438,8 +438,7 @@ async fn handle_module(
     if let Some(refused) = unknown_parameter(req, route.filters) {
         return Some(refused);
     }
-    let reads_body = !matches!(req.method, Method::GET | Method::HEAD | Method::DELETE);
-    if let (true, Body::Invalid(why)) = (reads_body, &req.body) {
+    if let (true, Body::Invalid(why)) = (route.reads_body, &req.body) {
         return Some(error(StatusCode::BAD_REQUEST, why));
     }
     let ns = match named_namespace(engine, req, Taken::AsItIs) {

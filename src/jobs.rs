@@ -805,20 +805,33 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
 /// object whose `completed` is `true`. Read as the provider's .NET JSON
 /// readers read it: past a UTF-8 byte-order mark (a PHP file saved "with
 /// BOM", .NET's `StreamWriter(Encoding.UTF8)`), the key in any case
-/// (`Completed`, ASP.NET's default), the last such key when there are
-/// several.
+/// (`Completed`, ASP.NET's default), the last one written when there are
+/// several (which a map of the keys would not tell: `{"completed": false,
+/// "Completed": true, "completed": false}` is `false`).
 fn confirms(answer: &[u8]) -> bool {
-    let answer = answer.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(answer);
-    serde_json::from_slice::<Value>(answer)
-        .ok()
-        .as_ref()
-        .and_then(Value::as_object)
-        .and_then(|o| {
-            o.iter()
-                .rev()
-                .find(|(k, _)| k.eq_ignore_ascii_case("completed"))
-        })
-        .is_some_and(|(_, v)| v.as_bool() == Some(true))
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct LastCompleted;
+    impl<'de> Visitor<'de> for LastCompleted {
+        type Value = Option<Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut last = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key.eq_ignore_ascii_case("completed") {
+                    last = Some(map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(last)
+        }
+    }
+    let answer = answer.strip_prefix(crate::request::BOM).unwrap_or(answer);
+    let mut de = serde_json::Deserializer::from_slice(answer);
+    let completed = de.deserialize_map(LastCompleted);
+    matches!(completed, Ok(Some(Value::Bool(true)))) && de.end().is_ok()
 }
 
 /// An error and its causes, `a: b: c` (hyper's own text is only "client error (Connect)").

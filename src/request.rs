@@ -19,6 +19,32 @@ pub enum Body {
     Invalid(String),
 }
 
+impl Body {
+    /// Why a provider cannot take this body as its request: it could not
+    /// be read, or it is JSON but not an object. Every endpoint reads an
+    /// object, and another JSON value is what the providers' JSON readers
+    /// refuse to bind to one, as they refuse bad syntax (a JSON text
+    /// encoded twice is a string: `requests.post(url,
+    /// json=json.dumps(data))`).
+    pub fn problem(&self) -> Option<Cow<'_, str>> {
+        let what = match self {
+            Body::Invalid(why) => return Some(why.into()),
+            Body::Json(Value::Object(_)) | Body::Empty | Body::Form(_) => return None,
+            Body::Json(Value::Array(_)) => "array",
+            Body::Json(Value::String(_)) => {
+                return Some(
+                    "the body is a JSON string, not the JSON object the endpoint reads (was the JSON encoded twice?)"
+                        .into(),
+                )
+            }
+            Body::Json(Value::Number(_)) => "number",
+            Body::Json(Value::Bool(_)) => "boolean",
+            Body::Json(Value::Null) => "null",
+        };
+        Some(format!("the body is a JSON {what}, not the JSON object the endpoint reads").into())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: Method,
@@ -33,6 +59,10 @@ pub struct Request {
     /// none, and then looking each of them up is skipped.
     sandbox_headers: bool,
 }
+
+/// A UTF-8 byte-order mark, which Windows tools write before text: not
+/// part of the text.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What the names of the sandbox's own headers start with (SPEC §2).
 pub const SANDBOX_HEADER_PREFIX: &str = "x-sandbox-";
@@ -76,11 +106,12 @@ impl Request {
     pub fn new(method: Method, uri: &hyper::Uri, headers: HeaderMap, raw_body: Bytes) -> Request {
         let query_string = uri.query().unwrap_or("").to_string();
         let query = parse_urlencoded(query_string.as_bytes());
+        // A byte past ASCII (in a boundary, say) does not unmake the type.
         let content_type = headers
             .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mut body = parse_body(content_type, &raw_body);
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .unwrap_or_default();
+        let mut body = parse_body(&content_type, &raw_body);
         // A compressed body is not decoded (the providers take none): said
         // as what it is, not as JSON that does not parse or a form without
         // its fields. Compressed bytes never read as JSON, so a JSON body
@@ -232,31 +263,6 @@ impl Request {
 }
 
 fn parse_body(content_type: &str, raw: &[u8]) -> Body {
-    match read_body(content_type, raw) {
-        // Every endpoint reads an object: another JSON value is what a
-        // JSON reader refuses to bind to one, as it refuses bad syntax
-        // (a JSON text encoded twice is a string: `requests.post(url,
-        // json=json.dumps(data))`).
-        Body::Json(v) if !v.is_object() => Body::Invalid(format!(
-            "the body is a JSON {}, not the JSON object the endpoint reads{}",
-            match v {
-                Value::Array(_) => "array",
-                Value::String(_) => "string",
-                Value::Number(_) => "number",
-                Value::Bool(_) => "boolean",
-                _ => "null",
-            },
-            if v.is_string() {
-                " (was the JSON encoded twice?)"
-            } else {
-                ""
-            }
-        )),
-        body => body,
-    }
-}
-
-fn read_body(content_type: &str, raw: &[u8]) -> Body {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Body::Empty;
     }
@@ -270,7 +276,7 @@ fn read_body(content_type: &str, raw: &[u8]) -> Body {
     // A byte-order mark before JSON (`curl -d @file.json` of a file saved
     // with one) is skipped by the JSON parser: seen through here too.
     let looks_like_json = raw
-        .strip_prefix(b"\xEF\xBB\xBF")
+        .strip_prefix(BOM)
         .unwrap_or(raw)
         .iter()
         .find(|b| !b.is_ascii_whitespace())
@@ -306,7 +312,7 @@ fn read_body(content_type: &str, raw: &[u8]) -> Body {
 pub fn parse_json(raw: &[u8]) -> Body {
     // A UTF-8 byte-order mark, as some Windows clients send, is not JSON's
     // business.
-    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    let raw = raw.strip_prefix(BOM).unwrap_or(raw);
     match serde_json::from_slice::<Value>(raw) {
         Ok(v) => Body::Json(v),
         Err(strict) => match std::str::from_utf8(raw)
@@ -436,6 +442,11 @@ pub fn parse_urlencoded(raw: &[u8]) -> Vec<(String, String)> {
 /// character (which would make another name, so another CURP, of
 /// `mar%EDa` sent in Latin-1 as UTF-8).
 fn form_fields(raw: &[u8], charset: Charset) -> Result<Vec<(String, String)>, String> {
+    // A UTF-8 form may start with a byte-order mark, as a file's does.
+    let raw = match charset {
+        Charset::Utf8 => raw.strip_prefix(BOM).unwrap_or(raw),
+        _ => raw,
+    };
     raw.split(|b| *b == b'&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
@@ -654,42 +665,50 @@ pub fn parse_multipart(raw: &[u8], boundary: &str) -> Result<Vec<(String, String
         .collect())
 }
 
-/// A multipart body's fields, read as [`parse_multipart`] reads them, each
-/// text part's content in its own `Content-Type`'s charset, or the form's
-/// `charset` when it names none: one that is not text in it is refused,
-/// as a urlencoded field is. A file part (one with a `filename`) is kept
-/// as lossy text: the providers read no file, and a scan is not text.
+/// A multipart body's fields, read as [`parse_multipart`] reads them, in
+/// the charsets they name: the headers in the form's `charset`, each
+/// part's content in its own `Content-Type`'s charset or else the form's,
+/// past a UTF-8 byte-order mark (as ASP.NET reads a section). A field that
+/// is not text in it is refused, as a urlencoded field is; a file part (one
+/// with a `filename`) that is not is no field (a scan is not text, and no
+/// provider reads a file): a file that is text is one, as `curl -F
+/// curp=@curp.txt` sends it.
 fn multipart_fields(
     raw: &[u8],
     boundary: &str,
     charset: Charset,
 ) -> Result<Vec<(String, String)>, String> {
-    multipart_parts(raw, boundary)?
-        .into_iter()
-        .map(|part| {
-            let disposition = part_header(&part.head, "content-disposition").unwrap_or_default();
-            let is_file = header_param(&disposition, "filename").is_some()
-                || header_param(&disposition, "filename*").is_some();
-            if is_file {
-                let value = String::from_utf8_lossy(part.content).into_owned();
-                return Ok((part.name, value));
-            }
-            let charset = match part_header(&part.head, "content-type") {
-                Some(own) if header_param(&own, "charset").is_some() => Charset::of(&own)?,
-                _ => charset,
-            };
-            match charset.text(part.content.to_vec()) {
-                Ok(value) => Ok((part.name, value)),
-                Err(_) => Err(not_text(part.name.as_bytes(), charset)),
-            }
-        })
-        .collect()
+    let mut fields = Vec::new();
+    for part in multipart_parts(raw, boundary)? {
+        let head = charset
+            .text(part.head.to_vec())
+            .map_err(|_| not_text(part.name.as_bytes(), charset))?;
+        let name = disposition_name(&head).unwrap_or(part.name);
+        let disposition = part_header(&head, "content-disposition").unwrap_or_default();
+        let is_file = header_param(&disposition, "filename").is_some()
+            || header_param(&disposition, "filename*").is_some();
+        let charset = match part_header(&head, "content-type") {
+            Some(own) if header_param(&own, "charset").is_some() => Charset::of(&own)?,
+            _ => charset,
+        };
+        let content = match charset {
+            Charset::Utf8 => part.content.strip_prefix(BOM).unwrap_or(part.content),
+            _ => part.content,
+        };
+        match charset.text(content.to_vec()) {
+            Ok(value) => fields.push((name, value)),
+            Err(_) if is_file => {}
+            Err(_) => return Err(not_text(name.as_bytes(), charset)),
+        }
+    }
+    Ok(fields)
 }
 
-/// A multipart body's part: its name, its headers as text and its content.
+/// A multipart body's part: its name (its headers read as UTF-8, lossily),
+/// its headers and its content.
 struct Part<'a> {
     name: String,
-    head: String,
+    head: &'a [u8],
     content: &'a [u8],
 }
 
@@ -726,11 +745,11 @@ fn multipart_parts<'a>(raw: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, S
         }
         let (head_end, content_start) =
             blank_line(raw, pos).ok_or("multipart part without a blank line after its headers")?;
-        let head = String::from_utf8_lossy(&raw[pos..head_end]).into_owned();
+        let head = &raw[pos..head_end];
         let (content_end, after) =
             next_delimiter(raw, dash, content_start, crlf).ok_or(NOT_CLOSED)?;
-        let name =
-            disposition_name(&head).ok_or("multipart part without a content-disposition name")?;
+        let name = disposition_name(&String::from_utf8_lossy(head))
+            .ok_or("multipart part without a content-disposition name")?;
         fields.push(Part {
             name,
             head,
@@ -1358,15 +1377,50 @@ mod tests {
                 "unsupported charset 'koi8-r': send the form in UTF-8 or ISO-8859-1".into()
             )
         );
-        // A file is not text: kept as lossy text, whatever its bytes.
-        let file = body(&[part(
-            "; filename=\"scan.jpg\"\r\nContent-Type: image/jpeg",
-            "scan",
-            b"\xFF\xD8\xFF",
-        )]);
+        // A file that is not text is no field; one that is, is one, in its
+        // charset too.
+        let files = body(&[
+            part(
+                "; filename=\"scan.jpg\"\r\nContent-Type: image/jpeg",
+                "scan",
+                b"\xFF\xD8\xFF",
+            ),
+            part("; filename=\"n.txt\"", "n", b"mar\xEDa"),
+            part("; filename=\"c.txt\"", "curp", b"PXNE660720HMCXTN06\n"),
+            part(
+                "; filename*=UTF-8''l.txt\r\nContent-Type: text/plain; charset=latin1",
+                "l",
+                b"mar\xEDa",
+            ),
+        ]);
         assert_eq!(
-            parse_body(multipart, &file),
-            form(&[("scan", "\u{fffd}\u{fffd}\u{fffd}")])
+            parse_body(multipart, &files),
+            form(&[("curp", "PXNE660720HMCXTN06\n"), ("l", "mar\u{ed}a")])
+        );
+        // A UTF-8 part's byte-order mark is not its text, nor a UTF-8
+        // form's; in windows-1252 those bytes are text.
+        let bom = body(&[part("", "n", b"\xEF\xBB\xBFmar\xC3\xADa")]);
+        assert_eq!(parse_body(multipart, &bom), form(&[("n", "mar\u{ed}a")]));
+        assert_eq!(
+            parse_body(urlencoded, b"\xEF\xBB\xBFn=1"),
+            form(&[("n", "1")])
+        );
+        assert_eq!(
+            parse_body(&format!("{urlencoded}; charset=latin1"), b"\xEF\xBB\xBFn=1"),
+            form(&[("\u{ef}\u{bb}\u{bf}n", "1")])
+        );
+        // The part's headers are the form's charset: a name in Latin-1 is
+        // read in a Latin-1 form, and refused in a UTF-8 one.
+        let latin1_name = body(&[
+            b"--B\r\nContent-Disposition: form-data; name=\"mu\xF1oz\"\r\n\r\n1\r\n".to_vec(),
+        ]);
+        assert_eq!(
+            parse_body(&format!("{multipart}; charset=latin1"), &latin1_name),
+            form(&[("mu\u{f1}oz", "1")])
+        );
+        assert_eq!(
+            parse_body(multipart, &latin1_name),
+            not_utf8("mu\u{fffd}oz")
         );
         // parse_multipart itself reads every part as lossy text.
         assert_eq!(
@@ -1385,12 +1439,17 @@ mod tests {
                 "the body is a JSON {what}, not the JSON object the endpoint reads"
             ))
         };
+        let problem = |ct: &str, body: &[u8]| {
+            parse_body(ct, body)
+                .problem()
+                .map(|why| Body::Invalid(why.into_owned()))
+        };
         let twice = br#""{\"curp\":\"X\"}""#;
         assert_eq!(
-            parse_body("application/json", twice),
-            Body::Invalid(
+            problem("application/json", twice),
+            Some(Body::Invalid(
                 "the body is a JSON string, not the JSON object the endpoint reads (was the JSON encoded twice?)".into()
-            )
+            ))
         );
         for (body, what) in [
             (&br#"[{"curp":"X"}]"#[..], "array"),
@@ -1398,10 +1457,19 @@ mod tests {
             (b"true", "boolean"),
             (b" null ", "null"),
         ] {
-            assert_eq!(parse_body("application/json", body), not(what));
+            assert_eq!(problem("application/json", body), Some(not(what)));
         }
-        // Also when read as JSON for looking like it.
-        assert_eq!(parse_body("text/plain", b"[1,]"), not("array"));
+        // Also when read as JSON for looking like it; an object, a form
+        // and no body at all are what a provider reads.
+        assert_eq!(problem("text/plain", b"[1,]"), Some(not("array")));
+        assert_eq!(problem("application/json", b"{}"), None);
+        assert_eq!(problem("application/x-www-form-urlencoded", b"a=1"), None);
+        assert_eq!(problem("application/json", b" "), None);
+        // Unread, the reason.
+        assert_eq!(
+            problem("text/csv", b"a"),
+            Some(parse_body("text/csv", b"a"))
+        );
     }
 
     #[test]

@@ -28,8 +28,8 @@
 //!   first delimiter line of a bare-LF body). Line breaks are all CRLF, or
 //!   all bare LF (as Go's mime/multipart reads a body whose first boundary
 //!   line ends in a bare LF). The fields must be the generated ones (the
-//!   request's too, but that a text part's bytes that are not UTF-8 are
-//!   the 400 naming it).
+//!   request's too, read as UTF-8 past a byte-order mark: a text part
+//!   that is not UTF-8 is the 400 naming it, a file's part no field).
 //! - `m`: `parse_multipart` on any body against `multer` (RFC 7578, CRLF
 //!   only): when both read the body, the same fields. Line 1 is the
 //!   boundary.
@@ -718,16 +718,25 @@ fn multipart_generated(data: &[u8]) {
     if body.iter().all(u8::is_ascii_whitespace) {
         return;
     }
-    // The request reads a text part as UTF-8 (the form names no charset):
-    // the first that is not is the provider's 400 naming it; a file's
-    // part is lossy text, as parse_multipart reads every part.
-    let not_text = fields
-        .iter()
-        .zip(&files)
-        .find(|((_, v), file)| !**file && std::str::from_utf8(v).is_err());
-    let expected = match not_text {
-        None => Body::Form(expected),
-        Some(((name, _), _)) => Body::Invalid(format!(
+    // The request reads each part as UTF-8 (the form names no charset),
+    // past a byte-order mark: the first text part that is not UTF-8 is the
+    // provider's 400 naming it; a file's part that is not is no field.
+    let mut read = Vec::new();
+    let mut refused = None;
+    for ((name, v), file) in fields.iter().zip(&files) {
+        let v = v.strip_prefix(request::BOM).unwrap_or(v);
+        match std::str::from_utf8(v) {
+            Ok(text) => read.push((name.clone(), text.to_string())),
+            Err(_) if *file => {}
+            Err(_) => {
+                refused = Some(name);
+                break;
+            }
+        }
+    }
+    let expected = match refused {
+        None => Body::Form(read),
+        Some(name) => Body::Invalid(format!(
             "the form field '{}' is not UTF-8 text: send the form in UTF-8, or name the charset it is written in (charset=ISO-8859-1)",
             mxid_sandbox::engine::quoted(name)
         )),

@@ -33,7 +33,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::{Config, Source};
-use crate::request::{http_trim, sendable_header_value, Body, Request};
+use crate::request::{http_trim, sendable_header_value, Request};
 use crate::router::{Match, Router, Target};
 use fixtures::Fixtures;
 use journal::Entry;
@@ -490,7 +490,7 @@ impl Engine {
             .filter(|c| !c.is_empty());
         let auth = self.auth_scenario(defs, pdef, credential.as_deref());
 
-        if let Body::Invalid(why) = &req.body {
+        if let Some(why) = req.body.problem() {
             // A credential in the headers is refused before the body is
             // read, as a gateway does; one that may be in the body cannot be
             // told missing when the body cannot be read.
@@ -505,7 +505,7 @@ impl Engine {
                     req,
                     "malformed_body",
                     StatusCode::BAD_REQUEST,
-                    why,
+                    &why,
                 );
                 return (reply, curp);
             }

@@ -244,21 +244,35 @@ pub struct AdminRoute {
     /// The query parameters it reads besides `namespace`: any other is a
     /// 400 (a misspelt filter would otherwise answer the whole listing).
     pub filters: &'static [&'static str],
+    /// Whether it reads the request's body: a body that cannot be read is
+    /// refused only where one is read.
+    pub reads_body: bool,
 }
 
 impl AdminRoute {
-    /// A route that reads no query parameter but `namespace`.
+    /// A route that reads no query parameter but `namespace`, and the
+    /// body unless its method is GET, HEAD or DELETE.
     pub const fn new(method: &'static str, path: &'static str) -> AdminRoute {
+        let reads_body = !matches!(method.as_bytes(), b"GET" | b"HEAD" | b"DELETE");
         AdminRoute {
             method,
             path,
             filters: &[],
+            reads_body,
         }
     }
 
     /// This route, reading `filters` from the query too.
     pub const fn filtered_by(self, filters: &'static [&'static str]) -> AdminRoute {
         AdminRoute { filters, ..self }
+    }
+
+    /// This route, reading no body whatever its method.
+    pub const fn reading_no_body(self) -> AdminRoute {
+        AdminRoute {
+            reads_body: false,
+            ..self
+        }
     }
 }
 

@@ -276,7 +276,7 @@ impl Provider for AsyncVerification {
             AdminRoute::new("PUT", ADMIN_WEBHOOK),
             AdminRoute::new("DELETE", ADMIN_WEBHOOK),
             AdminRoute::new("GET", ADMIN_DELIVERIES).filtered_by(&["verificationId"]),
-            AdminRoute::new("POST", ADMIN_REDELIVER),
+            AdminRoute::new("POST", ADMIN_REDELIVER).reading_no_body(),
             AdminRoute::new("GET", ADMIN_VERIFICATIONS),
         ];
         ROUTES

@@ -499,6 +499,24 @@ async fn each_status_a_receiver_answers_is_recorded_as_documented() {
             200,
         ),
         (
+            "last-of-three",
+            ok_answer("200 OK", r#"{"completed": false, "Completed": true, "completed": false}"#),
+            "HTTP 200 without {\"completed\": true}",
+            200,
+        ),
+        (
+            "last-of-three-true",
+            ok_answer("200 OK", r#"{"completed": true, "Completed": false, "completed": true}"#),
+            "delivered",
+            200,
+        ),
+        (
+            "trailing-garbage",
+            ok_answer("200 OK", r#"{"completed": true} x"#),
+            "HTTP 200 without {\"completed\": true}",
+            200,
+        ),
+        (
             "in-an-array",
             ok_answer("200 OK", r#"[{"completed": true}]"#),
             "HTTP 200 without {\"completed\": true}",

@@ -301,6 +301,14 @@ async fn unreadable_bodies_get_each_providers_own_400() {
                 "the body is a JSON null, not the JSON object the endpoint reads",
             ),
             (
+                // JSON, so the coding header is not looked at.
+                "an array labelled gzip",
+                "application/json",
+                vec![("content-encoding", "gzip")],
+                b"[1]".to_vec(),
+                "the body is a JSON array, not the JSON object the endpoint reads",
+            ),
+            (
                 "a form as text/plain",
                 "text/plain; charset=utf-8",
                 vec![],
@@ -685,6 +693,25 @@ async fn a_form_is_read_in_the_charset_it_names() {
         let r = probe(&sb, ep, &ct, &[], body).await;
         assert_malformed(ep, case, &r, why);
     }
+    // Sent as a file, a name that is not text in its charset is no field:
+    // the name is missing, not another.
+    let file = parts("; filename=\"name.txt\"");
+    let r = probe(&sb, ep, "multipart/form-data; boundary=B", &[], file).await;
+    assert_eq!(
+        (r.status, r.scenario()),
+        (400, "missing_names"),
+        "{}",
+        r.text()
+    );
+    // With its charset, a file's text is read.
+    let file = parts("; filename=\"name.txt\"\r\nContent-Type: text/plain; charset=windows-1252");
+    let r = probe(&sb, ep, "multipart/form-data; boundary=B", &[], file).await;
+    assert_eq!(
+        r.json()["response"]["curp"],
+        "MUXJ010201MDFXXSA4",
+        "{}",
+        r.text()
+    );
 }
 
 /// README "Decisions", "JSON by any of its names": a structured `+json`
