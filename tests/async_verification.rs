@@ -945,6 +945,54 @@ async fn a_verification_id_is_found_in_either_case() {
         .await;
     assert_eq!(r.status, 404, "{}", r.text());
     assert_eq!(r.scenario(), "unknown_verification");
+    // Braces or parentheses around what is not a GUID (shorter than one,
+    // or as long but not hex) are not unwrapped: an unknown id, as sent.
+    let not_hex = format!("{}x", &id[..35]);
+    for (sent, said) in [
+        ("%7Babc%7D", "{abc}"),
+        ("(abc)", "(abc)"),
+        ("%7Babcdef%7D", "{abcdef}"),
+        (&*format!("%7B{not_hex}%7D"), &*format!("{{{not_hex}}}")),
+    ] {
+        let r = sb
+            .get(
+                &format!("{STATUS}?verificationId={sent}"),
+                &[("apikey", KEY)],
+            )
+            .await;
+        assert_eq!(r.status, 404, "{sent}: {}", r.text());
+        assert_eq!(r.json()["code"], "INENL016", "{sent}: {}", r.text());
+        let forced = sb
+            .get(
+                &format!("{STATUS}?verificationId={sent}"),
+                &[("apikey", KEY), ("x-sandbox-scenario", "success")],
+            )
+            .await;
+        assert_eq!(
+            forced.json()["verificationId"],
+            said,
+            "{sent}: {}",
+            forced.text()
+        );
+        let r = sb
+            .admin_post(
+                &format!("/__admin/webhooks/deliveries/{sent}/redeliver"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{sent}: {}", r.text());
+        assert_eq!(
+            r.json()["error"],
+            format!("no verification '{said}' in this namespace"),
+            "{sent}"
+        );
+        let listed = sb
+            .admin_get(&format!(
+                "/__admin/webhooks/deliveries?verificationId={sent}"
+            ))
+            .await;
+        assert_eq!(listed, json!([]), "{sent}");
+    }
 }
 
 #[tokio::test]

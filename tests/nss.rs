@@ -1206,3 +1206,18 @@ async fn the_counters_listing_shows_the_days_count_after_the_clock_went_back_and
     assert_eq!(listed["limit"], 2);
     assert_eq!(listed["since"], "2024-05-15");
 }
+
+/// README "Decisions", nss history: "`found` forced on an id no execution
+/// has shows the document's success example", whole.
+#[tokio::test]
+async fn found_forced_on_an_unknown_id_is_the_documents_success_example() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .get(
+            &format!("{PATH}/000000000000000000000000"),
+            &[("x-api-key", "k"), ("x-sandbox-scenario", "found")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), documented()[0].1, "{}", r.text());
+}

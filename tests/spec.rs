@@ -4,8 +4,6 @@
 //! `MXID_*` variable, `serve --help` against the README's table, one
 //! person on every provider).
 
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -13,7 +11,7 @@ use rand::SeedableRng;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{config, Http, RemovedOnDrop, Resp, Sandbox, Served};
+use crate::common::{config, RemovedOnDrop, Resp, Sandbox, Served};
 use crate::engine::{run, run_with_env};
 use crate::user_files::curpv5_dir;
 use mxid_sandbox::config::Source;
@@ -24,7 +22,6 @@ mod calendar;
 mod edges;
 mod people;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mxid-sandbox");
 const CURPV5: &str = "/api/curp/bycurp";
 const NSS: &str = "/api/v1/imss/nss";
 const EPN: &str = "PXNE660720HMCXTN06";
@@ -453,68 +450,6 @@ async fn the_catalog_has_one_row_per_scenario_of_each_endpoint_and_the_command_p
 
 // --- SPEC §8: running it ----------------------------------------------------------
 
-/// `serve ARGS` as a child process: the child, the address its ready line
-/// names (10 s at most).
-fn spawn_serve(args: &[&str]) -> (std::process::Child, String) {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
-        cmd.env_remove(k);
-    }
-    let mut child = cmd
-        .arg("serve")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = Vec::new();
-        let mut byte = [0u8];
-        while let Ok(1) = stdout.read(&mut byte) {
-            if byte[0] == b'\n' {
-                break;
-            }
-            line.push(byte[0]);
-        }
-        let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
-        // Keep the pipe open (and drained) for the process's life.
-        let mut rest = Vec::new();
-        let _ = stdout.read_to_end(&mut rest);
-    });
-    let line = match rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(l) => l,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("no ready line within 10 s");
-        }
-    };
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
-    (child, base)
-}
-
-/// Waits (at most `wait`) for `child` to exit.
-async fn exit_of(mut child: std::process::Child, wait: Duration) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > wait {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running {wait:?} later");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 // SPEC §8 "SIGINT/SIGTERM shut it down gracefully" (README: the shutdown
 // waits `--shutdown-timeout` for requests in flight). SIGTERM is checked
 // elsewhere; SIGINT (Ctrl-C in a terminal, the signal most CI runners send
@@ -522,9 +457,8 @@ async fn exit_of(mut child: std::process::Child, wait: Duration) -> std::process
 // process exits with success.
 #[tokio::test]
 async fn sigint_shuts_it_down_gracefully() {
-    let (child, base) = spawn_serve(&["--port", "0"]);
-    let http = Http::new(base);
-    let in_flight = http.send_in_background(
+    let served = Served::start(&["--port", "0"], &[]);
+    let in_flight = served.send_in_background(
         "POST",
         CURPV5,
         &[
@@ -534,14 +468,10 @@ async fn sigint_shuts_it_down_gracefully() {
         ],
         format!(r#"{{"curp":"{EPN}"}}"#),
     );
-    http.journaled(1).await;
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = exit_of(child, Duration::from_secs(10)).await;
-    assert!(status.success(), "exit after SIGINT: {status:?}");
+    served.journaled(1).await;
+    served.signal("INT");
+    let (status, stderr) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "exit after SIGINT: {status:?}: {stderr}");
     let r = in_flight
         .await
         .unwrap()
