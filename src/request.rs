@@ -950,6 +950,19 @@ mod tests {
     }
 
     #[test]
+    fn a_content_type_with_a_byte_past_ascii_keeps_its_type() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_bytes(b"application/x-www-form-urlencoded; x=\xE9")
+                .unwrap(),
+        );
+        let uri: hyper::Uri = "/p".parse().unwrap();
+        let req = Request::new(Method::POST, &uri, headers, Bytes::from_static(b"curp=X"));
+        assert_eq!(req.body, Body::Form(vec![("curp".into(), "X".into())]));
+    }
+
+    #[test]
     fn sandbox_headers_are_found_only_when_sent() {
         let name = hyper::header::HeaderName::from_static("x-sandbox-scenario");
         let mut headers = HeaderMap::new();
