@@ -478,8 +478,8 @@ fn not_text(name: &[u8], charset: Charset) -> String {
 enum Charset {
     Utf8,
     /// windows-1252, which the labels of ISO-8859-1 and US-ASCII name too
-    /// (WHATWG Encoding, as browsers and .NET's form readers take them):
-    /// the Latin-1 of a legacy client.
+    /// (WHATWG Encoding, as browsers read them): the Latin-1 of a legacy
+    /// client.
     Windows1252,
 }
 
@@ -683,7 +683,11 @@ fn multipart_fields(
         let head = charset
             .text(part.head.to_vec())
             .map_err(|_| not_text(part.name.as_bytes(), charset))?;
-        let name = disposition_name(&head).unwrap_or(part.name);
+        // Read as UTF-8 already; in another charset, read again.
+        let name = match charset {
+            Charset::Utf8 => part.name,
+            Charset::Windows1252 => disposition_name(&head).unwrap_or(part.name),
+        };
         let disposition = part_header(&head, "content-disposition").unwrap_or_default();
         let is_file = header_param(&disposition, "filename").is_some()
             || header_param(&disposition, "filename*").is_some();
