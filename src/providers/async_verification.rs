@@ -27,7 +27,7 @@ use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, AdminRoute, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
-use crate::engine::{quoted, Defs, Reply};
+use crate::engine::{quoted, Defs, Reply, MAX_CREDENTIAL};
 use crate::jobs::{
     self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning, MAX_WEBHOOKS,
 };
@@ -727,14 +727,15 @@ fn list_webhooks(call: &AdminCall<'_>) -> Reply {
 
 /// The `{apikey}` of a webhook route, or the 400 for one no client could
 /// send: the apikey a verification is created with is a header value, in
-/// ASCII (any other credential is refused as invalid before it gets here).
+/// ASCII, of at most [`MAX_CREDENTIAL`] bytes (any other credential is
+/// refused as invalid before it gets here).
 fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     let apikey = call.param("apikey").unwrap_or_default().to_string();
-    if apikey.len() > MAX_WEBHOOK_FIELD_BYTES {
+    if apikey.len() > MAX_CREDENTIAL {
         return Err(admin_error(
             StatusCode::BAD_REQUEST,
             &format!(
-                "an apikey of {} bytes: at most {MAX_WEBHOOK_FIELD_BYTES}",
+                "an apikey of {} bytes: a credential is at most {MAX_CREDENTIAL} bytes, so no verification is made with a longer one",
                 apikey.len()
             ),
         ));

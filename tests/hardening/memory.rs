@@ -69,8 +69,9 @@ async fn put(sb: &Sandbox, key: &str, body: Value) -> (u16, String) {
     (r.status, text)
 }
 
-// README, Admin API: a webhook URL and apikey of at most 2,048 bytes, at
-// most 1,000 targets a namespace. Neither was bounded: 200 PUTs of 500 KB
+// README, Admin API: a webhook URL and header apikey of at most 2,048
+// bytes, a route apikey of 256 (a credential's bound), at most 1,000
+// targets a namespace. Neither was bounded: 200 PUTs of 500 KB
 // apikeys grew the process by 109 MB, and every attempt lists its URL.
 #[tokio::test]
 async fn webhook_targets_are_bounded_in_size_and_number() {
@@ -87,11 +88,15 @@ async fn webhook_targets_are_bounded_in_size_and_number() {
     let (status, why) = put(&sb, "k", json!({"url": url(2049)})).await;
     assert_eq!(status, 400);
     assert_eq!(why, "a webhook URL of 2049 bytes: at most 2048");
-    let (status, why) = put(&sb, &"k".repeat(2049), json!({"url": url(30)})).await;
+    // The route's apikey is a credential a request presents: 256 bytes.
+    let (status, why) = put(&sb, &"k".repeat(257), json!({"url": url(30)})).await;
     assert_eq!(status, 400);
-    assert_eq!(why, "an apikey of 2049 bytes: at most 2048");
     assert_eq!(
-        put(&sb, &"k".repeat(2048), json!({"url": url(30)})).await.0,
+        why,
+        "an apikey of 257 bytes: a credential is at most 256 bytes, so no verification is made with a longer one"
+    );
+    assert_eq!(
+        put(&sb, &"k".repeat(256), json!({"url": url(30)})).await.0,
         200
     );
     let header = |len: usize| json!({"url": url(30), "apikey": "a".repeat(len)});
