@@ -435,8 +435,9 @@ fn draw_registry(
     let given_code = given.and_then(|r| r.municipality_code.as_deref());
     let given_name = given.and_then(|r| r.municipality_name.as_deref());
     let (municipality_code, municipality_name) = match (given_code, given_name) {
+        // A code is a number: `87` is named as the catalogs' `087`.
         (Some(code), None) => {
-            let listed = municipalities.iter().find(|m| m.code == code);
+            let listed = municipalities.iter().find(|m| same_number(&m.code, code));
             (
                 code.to_string(),
                 listed.map(|m| m.name.clone()).unwrap_or_default(),
@@ -491,6 +492,13 @@ fn draw_registry(
         volume: volume.into(),
         page: page.into(),
     }
+}
+
+/// Whether two codes are one number (`087` and `87`), or failing that
+/// (a catalog's code need not be digits) one text.
+fn same_number(a: &str, b: &str) -> bool {
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    a == b || (number(a) && number(b) && a.trim_start_matches('0') == b.trim_start_matches('0'))
 }
 
 /// Random but plausible personal data, for `curp random` and the tests.

@@ -1117,23 +1117,38 @@ async fn a_registry_entity_name_in_any_letter_case_with_or_without_its_accent_is
 }
 
 // A persona's municipality given by one half takes the other from the
-// catalogs of its entity: a code its name, a name its code.
+// catalogs of its entity: a code its name, a name its code. A code is a
+// number, kept as written (README audit: `87` got no name where they list
+// `087`).
 #[tokio::test]
 async fn a_personas_municipality_code_or_name_takes_the_other_half_from_the_catalogs() {
     let by_code = curp_for("RAUL", "CANO", "RIOS", (1979, 5, 6), Sex::H, "MC");
     let by_name = curp_for("ANA", "CANO", "RIOS", (1981, 5, 6), Sex::M, "MC");
+    let unpadded = curp_for("LUIS", "CANO", "RIOS", (1983, 5, 6), Sex::H, "MC");
+    let unlisted = curp_for("EVA", "CANO", "RIOS", (1985, 5, 6), Sex::M, "MC");
     let yaml = format!(
         "- curp: {by_code}\n  registry: {{municipality_code: \"106\"}}\n\
-         - curp: {by_name}\n  registry: {{municipality_name: \"toluca\"}}\n"
+         - curp: {by_name}\n  registry: {{municipality_name: \"toluca\"}}\n\
+         - curp: {unpadded}\n  registry: {{municipality_code: \"33\"}}\n\
+         - curp: {unlisted}\n  registry: {{municipality_code: \"0999\"}}\n"
     );
     assert!(CATALOGS.contains("{ entity_ine: \"15\", code: \"106\", name: \"TOLUCA\" }"));
+    assert!(
+        CATALOGS.contains("{ entity_ine: \"15\", code: \"033\", name: \"ECATEPEC DE MORELOS\" }")
+    );
+    assert!(!CATALOGS.contains("code: \"999\""));
     let (dir, _gone) = folder("registry-municipality", &[("personas.yaml", &yaml)]);
     let sb = serving_fixtures(&dir).await;
-    for curp in [&by_code, &by_name] {
+    for (curp, code, name) in [
+        (&by_code, "106", "TOLUCA"),
+        (&by_name, "106", "TOLUCA"),
+        (&unpadded, "33", "ECATEPEC DE MORELOS"),
+        (&unlisted, "0999", ""),
+    ] {
         let a = id_check(&sb, curp).await.json();
         let reg = &a["result"]["datosDocProbatorio"];
-        assert_eq!(reg["claveMunicipioRegistro"], "106", "{curp}: {reg}");
-        assert_eq!(reg["municipioRegistro"], "TOLUCA", "{curp}: {reg}");
+        assert_eq!(reg["claveMunicipioRegistro"], code, "{curp}: {reg}");
+        assert_eq!(reg["municipioRegistro"], name, "{curp}: {reg}");
     }
     sb.stop().await;
 }
