@@ -64,9 +64,21 @@ pub fn run(
             dir.display()
         )));
     }
-    // A folder of neither kind's names is read as scenario files, whose
-    // loader names the file it does not know. The companion flag names the
-    // other kind: one of DIR's own kind would be ignored without a word.
+    // A folder of neither kind's names: its first file is named with both
+    // kinds' names, for either may be misspelled (persona.yaml).
+    if !has_scenarios && !has_fixtures {
+        let (stem, ext) = stems.iter().min().expect("stems is not empty");
+        let providers: Vec<&str> = modules.iter().map(|m| m.id()).collect();
+        let fixtures: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+        return Err(Refusal::new(format!(
+            "{}: no provider '{stem}' and no fixture file '{stem}'; scenario files are named after {}, fixture files are named {}",
+            dir.join(format!("{stem}.{ext}")).display(),
+            providers.join(", "),
+            fixtures.join(", ")
+        )));
+    }
+    // The companion flag names the other kind: one of DIR's own kind would
+    // be ignored without a word.
     let (kind, other, own_given, companion_given) = if has_fixtures {
         (
             "fixture",

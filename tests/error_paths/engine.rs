@@ -312,16 +312,27 @@ fn check_refuses_a_flag_of_the_folders_own_kind() {
 
 // README, Other commands: `check DIR` … "a misnamed file in a folder of the
 // other kind is named as such"; README, The scenario files: a file must be
-// named after its provider. A folder whose one YAML file is named after no
-// provider and no fixture is refused, naming the file and the providers.
+// named after its provider. A folder whose YAML files are named after no
+// provider and no fixture is refused, naming its first file and both kinds'
+// names (README audit: persona.yaml alone was read as a scenario file).
 #[test]
-fn check_names_a_scenario_file_named_after_no_provider() {
+fn check_names_a_file_named_after_no_provider_and_no_fixture() {
     let dir = temp_dir("hee-misnamed");
     let _gone = RemovedOnDrop(dir.clone());
     std::fs::write(dir.join("curp5.yaml"), shipped("scenarios", "curpv5.yaml")).unwrap();
+    std::fs::write(dir.join("persona.yml"), "- curp: PXNE660720HMCXTN06\n").unwrap();
     refused_with(
         &["check", dir.to_str().unwrap()],
-        &["curp5.yaml", "no provider 'curp5'", "curpv5"],
+        &[
+            "curp5.yaml: no provider 'curp5' and no fixture file 'curp5'",
+            "named after curpv5, validacurp, accuauth, nss, async",
+            "fixture files are named credentials.yaml, catalogs.yaml, names.yaml, personas.yaml",
+        ],
+    );
+    std::fs::remove_file(dir.join("curp5.yaml")).unwrap();
+    refused_with(
+        &["check", dir.to_str().unwrap()],
+        &["persona.yml: no provider 'persona' and no fixture file 'persona'"],
     );
 }
 
