@@ -264,6 +264,39 @@ mod tests {
         assert!((0.04..0.06).contains(&median), "median {median}");
     }
 
+    // lognormal(median, sigma) is e^N(ln median, sigma²): one and two
+    // sigmas either side of the median are at the normal's quantiles (a
+    // mutation run found the shape untested: only the median was).
+    #[test]
+    fn lognormal_samples_spread_by_sigma() {
+        let mut rng = StdRng::seed_from_u64(0x10_9a);
+        let (median, sigma) = (0.2, 0.5);
+        let ln = Latency::LogNormal {
+            median: Duration::from_secs_f64(median),
+            sigma,
+        };
+        let n = 20_000;
+        let mut samples: Vec<f64> = (0..n)
+            .map(|_| ln.sample(|| &mut rng).as_secs_f64())
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        // Φ(-2), Φ(-1), Φ(0), Φ(1), Φ(2).
+        for (p, sigmas) in [
+            (0.02275, -2.0),
+            (0.15866, -1.0),
+            (0.5, 0.0),
+            (0.84134, 1.0),
+            (0.97725, 2.0),
+        ] {
+            let got = samples[(p * n as f64) as usize];
+            let want = median * f64::exp(sigma * sigmas);
+            assert!(
+                (got / want - 1.0).abs() < 0.05,
+                "quantile {p}: {got} s, expected about {want} s"
+            );
+        }
+    }
+
     #[test]
     fn faults_round_trip() {
         for name in Fault::NAMES {
