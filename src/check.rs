@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, Source};
-use crate::engine::{self, fixtures::EMBEDDED};
+use crate::engine::{self, fixtures, fixtures::EMBEDDED};
 use crate::providers;
 
 /// Why a folder did not pass, and what to add under the error when the
@@ -69,12 +69,11 @@ pub fn run(
     if !has_scenarios && !has_fixtures {
         let (stem, ext) = stems.iter().min().expect("stems is not empty");
         let providers: Vec<&str> = modules.iter().map(|m| m.id()).collect();
-        let fixtures: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
         return Err(Refusal::new(format!(
             "{}: no provider '{stem}' and no fixture file '{stem}'; scenario files are named after {}, fixture files are named {}",
             dir.join(format!("{stem}.{ext}")).display(),
             providers.join(", "),
-            fixtures.join(", ")
+            fixtures::file_names()
         )));
     }
     // The companion flag names the other kind: one of DIR's own kind would

@@ -26,6 +26,11 @@ pub const EMBEDDED: [(&str, &str); 4] = [
     ),
 ];
 
+/// The fixture files' names, as errors list them: `credentials.yaml, …`.
+pub fn file_names() -> String {
+    EMBEDDED.map(|(n, _)| n).join(", ")
+}
+
 pub struct Fixtures {
     pub domain: Domain,
     pub credentials: FnvMap<String, ProviderCredentials>,
@@ -123,11 +128,7 @@ impl Fixtures {
             super::check_folder(dir, &known, |stem| {
                 format!(
                     "no fixture file '{stem}'; fixture files are named {}",
-                    EMBEDDED
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    file_names()
                 )
             })?;
         }
