@@ -564,6 +564,15 @@ async fn credentials_need_both_headers() {
         let r = sb.post(PATH, &[ID, (header, value)], body.clone()).await;
         assert_eq!(r.status, 400, "{header}: {}", r.text());
         assert_eq!(r.scenario(), "sandbox_error", "{header}");
+        // README, "Sandbox request headers": the sandbox's refusal, in its
+        // own shape, not accuauth's (no `status`, no `request_id`).
+        let b = r.json();
+        assert!(b["error"].as_str().is_some_and(|e| !e.is_empty()), "{b}");
+        assert!(b.get("request_id").is_none() && b.get("status").is_none());
+        assert_eq!(
+            b.get("valid_scenarios").is_some(),
+            header == "X-Sandbox-Scenario"
+        );
     }
 }
 
