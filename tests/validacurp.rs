@@ -581,14 +581,27 @@ async fn validate_curp_structure_applies_the_strict_rules() {
             }
         );
     }
-    // Code 100: no CURP (absent, null, blank).
-    for body in [json!({}), json!({"curp": null}), json!({"curp": "  "})] {
-        let r = sb
-            .post("/curp/validateCurpStructure", &[BEARER], body)
-            .await;
-        assert_error(&r, 100);
-        assert_eq!(r.scenario(), "missing_field");
+    // Code 100: no CURP (absent, null, blank, or neither text nor a number,
+    // as calculateCURP's fields are read), on getData as well.
+    for body in [
+        json!({}),
+        json!({"curp": null}),
+        json!({"curp": "  "}),
+        json!({"curp": [EXAMPLE]}),
+        json!({"curp": {"curp": EXAMPLE}}),
+        json!({"curp": true}),
+    ] {
+        for path in ["/curp/validateCurpStructure", "/curp/getData"] {
+            let r = sb.post(path, &[BEARER], body.clone()).await;
+            assert_error(&r, 100);
+            assert_eq!(r.scenario(), "missing_field", "{path}: {body}");
+        }
     }
+    // A number is read as its text: a CURP it cannot be.
+    let r = sb
+        .post("/curp/getData", &[BEARER], json!({"curp": 12345}))
+        .await;
+    assert_error(&r, 101);
     // Code 101 is listed for this method too: reachable by name.
     let r = sb
         .post(
