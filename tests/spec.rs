@@ -19,6 +19,7 @@ use mxid_sandbox::curp::{random_curp, Domain};
 use mxid_sandbox::Config;
 
 mod calendar;
+mod decisions;
 mod edges;
 mod people;
 

@@ -385,6 +385,22 @@ mod tests {
         assert_eq!(c, "PXXXMR72100287M007");
     }
 
+    /// README, Decisions: registration "not before 1991 (the voter register
+    /// was rebuilt from nothing in 1990–91)": someone of age long before
+    /// registers from 1991 on, and 1991 itself is drawn.
+    #[test]
+    fn the_register_begins_in_1991() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let drawn: Vec<i32> = (0..500)
+            .map(|_| years(&mut rng, 1930, 2025, None).0)
+            .collect();
+        assert_eq!(drawn.iter().min(), Some(&1991));
+        for first in [true, false] {
+            let (reg, _) = years(&mut rng, 1930, 1995, Some(first));
+            assert!(reg >= 1991, "{first}: {reg}");
+        }
+    }
+
     #[test]
     fn years_are_consistent() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
