@@ -269,3 +269,26 @@ impl ServeArgs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::switch;
+
+    /// README, Command line: "The three switches … take `true`/`false`,
+    /// `1`/`0`, `yes`/`no` or `on`/`off` from the environment", in any case.
+    #[test]
+    fn a_switch_takes_the_readmes_words_either_way() {
+        for (words, on) in [
+            (["true", "1", "yes", "on"], true),
+            (["false", "0", "no", "off"], false),
+        ] {
+            for word in words {
+                assert_eq!(switch(word), Ok(on), "{word}");
+                assert_eq!(switch(&word.to_ascii_uppercase()), Ok(on), "{word}");
+            }
+        }
+        for word in ["", "2", "enabled", "onn"] {
+            assert!(switch(word).is_err(), "{word}");
+        }
+    }
+}

@@ -21,6 +21,7 @@ use mxid_sandbox::Config;
 mod calendar;
 mod decisions;
 mod edges;
+mod front;
 mod people;
 
 const CURPV5: &str = "/api/curp/bycurp";

@@ -100,4 +100,14 @@ mod tests {
             assert_eq!(generate(&mut rng, birth, 2025), "");
         }
     }
+
+    /// README, The people behind the CURPs: registered "not before 1943,
+    /// when IMSS began": someone 24 before then is registered in 1943.
+    #[test]
+    fn imss_registers_from_1943() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20 {
+            assert_eq!(&generate(&mut rng, 1910, 2025)[2..6], "4310");
+        }
+    }
 }

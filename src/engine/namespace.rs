@@ -406,8 +406,9 @@ mod tests {
         assert!(!ns.is_current(before.generation));
         // A request that began before the reset takes no number of the
         // new count, and gets none a current one gets.
+        // It is one past the new count (none yet), with the top bit set.
         let stale = ns.next_seq(before.generation);
-        assert!(stale > 1 << 48, "{stale}");
+        assert_eq!(stale, 1 | 1 << 63, "{stale}");
         // A request after it begins in the new generation, on the clock
         // as it starts.
         let after = ns.begin();
