@@ -152,7 +152,10 @@ pub async fn serve(
                     let told = tokio::select! {
                         _ = conn.as_mut() => false,
                         () = watched.head.cut.notified() => false,
-                        _ = stop.wait_for(|s| *s) => true,
+                        // At shutdown a connection that has carried no
+                        // request has nothing to be told: it is closed, as
+                        // `cut_unstarted` would (its cut may come after).
+                        _ = stop.wait_for(|s| *s) => watched.head.started.load(Ordering::Relaxed),
                         () = watched.enough.notified() => true,
                     };
                     if told {
