@@ -1037,6 +1037,13 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
 mod tests {
     use super::*;
 
+    /// README, Decisions, async: "per namespace at most 10,000
+    /// verifications".
+    #[test]
+    fn the_store_holds_the_readmes_10000() {
+        assert_eq!(MAX_VERIFICATIONS, 10_000);
+    }
+
     #[test]
     fn user_info_becomes_basic_credentials() {
         let (uri, basic) = split_user_info("http://user:p%40ss@127.0.0.1:80/hook?x=1").unwrap();

@@ -1070,6 +1070,18 @@ impl AsyncWrite for ResettableIo {
 mod tests {
     use super::*;
 
+    /// README, Robustness: "The accept queue is 16,384 deep", an HTTP/2
+    /// connection carries up to 200 streams at once, a failing accept is
+    /// said "at most once every 10 s"; Admin API: "at most 64 MB" of
+    /// listings held at once. The numbers written.
+    #[test]
+    fn the_bounds_are_the_readmes() {
+        assert_eq!(BACKLOG, 16_384);
+        assert_eq!(H2_STREAMS, 200);
+        assert_eq!(ACCEPT_WARN_EVERY, Duration::from_secs(10));
+        assert_eq!(crate::Config::default().listings_in_flight, 64 << 20);
+    }
+
     /// The size of what `f` returns, without calling it.
     fn returned_size<A, B, R>(_: fn(A, B) -> R) -> usize {
         std::mem::size_of::<R>()

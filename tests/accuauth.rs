@@ -299,6 +299,13 @@ async fn documento_is_a_one_page_pdf_stating_the_curp_data() {
     assert!(find(&pdf, b"(Primer apellido: PE\xD1A) Tj").is_some());
     assert!(find(&pdf, b"(Fecha de nacimiento: 20/07/1966) Tj").is_some());
     assert!(find(&pdf, b"(Estatus CURP: RCN) Tj").is_some());
+    // README, Limitations: the page says it is the sandbox's and of no
+    // official value.
+    assert!(find(
+        &pdf,
+        b"(Documento generado por mxid-sandbox. Sin validez oficial.) Tj"
+    )
+    .is_some());
 
     // The cross-reference table's offsets point at the objects.
     let sx = pdf.windows(10).rposition(|w| w == b"startxref\n").unwrap() + 10;
@@ -728,6 +735,13 @@ async fn the_same_id_number_more_than_ten_times_a_day_is_abnormal() {
     assert_eq!(check(&sb, "NAZA650704MTLVCL05").await.status, 200);
 
     let c = counters(&sb).await;
+    // README, Limitations: accuauth's rate and quota are off until a
+    // scenarios folder sets them: the repeats alone are counted.
+    assert!(
+        c.iter()
+            .all(|c| c["key"].as_str().unwrap().starts_with("accuauth:same_id:")),
+        "{c:?}"
+    );
     let mine = c
         .iter()
         .find(|c| c["key"] == format!("accuauth:same_id:test-api-id:{EPN}"))

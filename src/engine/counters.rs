@@ -208,6 +208,13 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// README, Limitations: "the counters 131,072 keys (live ones past
+    /// that are cut to 65,536 …)", pruned once 65,536 are held.
+    #[test]
+    fn the_bounds_are_the_readmes() {
+        assert_eq!((PRUNE_AT, MAX_KEYS), (65_536, 131_072));
+    }
+
     #[test]
     fn day_window_rolls_at_mexico_midnight() {
         let c = Counters::default();

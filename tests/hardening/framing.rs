@@ -921,3 +921,32 @@ async fn module_admin_routes_take_head_and_refuse_lowercase_methods() {
     assert!(wire.starts_with("HTTP/1.1 405"), "{wire}");
     sb.stop().await;
 }
+
+// README, Limitations: a head of "more than 100 header fields" is a bare
+// 431 with no body, over HTTP/1.1 as over HTTP/2 (whose test is in
+// `http2.rs`): 100 fields are served, 101 are not.
+#[tokio::test]
+async fn more_than_100_header_fields_are_a_bare_431_over_http11() {
+    let sb = Sandbox::start().await;
+    for (fields, status) in [(100, 200), (101, 431)] {
+        // Host, the credential and the body's two are four of them.
+        let mut head = String::from(
+            "GET /__admin/health HTTP/1.1\r\nHost: x\r\napikey: k\r\n\
+             content-type: application/json\r\ncontent-length: 0\r\n",
+        );
+        for i in 4..fields {
+            head.push_str(&format!("x-pad-{i}: {i}\r\n"));
+        }
+        head.push_str("\r\n");
+        let wire = raw(&sb, head.as_bytes()).await;
+        let answer = wire
+            .answers
+            .first()
+            .unwrap_or_else(|| panic!("{fields}: {wire:?}"));
+        assert_eq!(answer.status(), status, "{fields} fields");
+        if status == 431 {
+            assert!(answer.body.is_empty(), "{:?}", answer.body);
+        }
+    }
+    sb.stop().await;
+}
