@@ -1231,3 +1231,75 @@ fn strict_auth_refuses_credentials_without_a_providers_accept_list() {
     };
     engine::load(&config, &providers::all()).unwrap();
 }
+
+/// `line` with the quoted value of each key of `keys` replaced by a text
+/// of its own (`ref-N`), unique in the file.
+fn rewrite_quoted(line: &str, keys: &[&str], n: &mut usize) -> String {
+    let mut out = line.to_string();
+    for key in keys {
+        let mark = format!("{key}: \"");
+        if let Some(at) = out.find(&mark) {
+            let start = at + mark.len();
+            let end = start + out[start..].find('"').expect("a closing quote");
+            *n += 1;
+            out.replace_range(start..end, &format!("ref-{n}"));
+        }
+    }
+    out
+}
+
+// README, The fixture files: the catalogs' other columns ("a status's
+// `active`, its Spanish and English descriptions and accuauth's wording,
+// the documents' names, the RENAPO and CCB tables") "are the seeds'
+// reference, checked for duplicates and changing no answer". Every one of
+// those texts rewritten, each provider answers as with the shipped file,
+// byte for byte, for people of every status and a forced error.
+#[tokio::test]
+async fn the_catalogs_reference_columns_change_no_answer() {
+    let mut n = 0;
+    let reference = [
+        "description_es",
+        "description_en",
+        "accuauth_status",
+        "accuauth_description",
+        "name_es",
+        "name_en",
+        "es",
+        "en",
+    ];
+    let catalogs: String = CATALOGS
+        .lines()
+        .map(|line| rewrite_quoted(line, &reference, &mut n) + "\n")
+        .collect();
+    assert!(n > 40, "{n} texts rewritten");
+    let (dir, _gone) = folder("reference-columns", &[("catalogs.yaml", &catalogs)]);
+    let shipped = Sandbox::start_with(crate::common::config()).await;
+    let rewritten = Sandbox::start_with(Config {
+        fixtures: Source::Dir(dir.clone()),
+        ..crate::common::config()
+    })
+    .await;
+    let curps = [
+        "PXNE660720HMCXTN06",
+        "GOMC850312HJCNRR05",
+        "HEGJ900515HDFRRN19",
+        "EIVC881130MVZSLR02",
+        "RAZR811011HVZMPB01",
+        "MEGR380412MJCDRS07",
+        "WOXS030303MNENXFA6",
+    ];
+    for curp in curps {
+        for extra in [&[][..], &[("x-sandbox-scenario", "not_found")]] {
+            for p in crate::common::provider_requests(curp) {
+                let a = shipped.provider_post(&p, extra).await;
+                let b = rewritten.provider_post(&p, extra).await;
+                assert_eq!(
+                    (a.status, a.text()),
+                    (b.status, b.text()),
+                    "{} {curp} {extra:?}",
+                    p.0
+                );
+            }
+        }
+    }
+}
