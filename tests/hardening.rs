@@ -524,6 +524,38 @@ async fn an_http11_listing_no_one_reads_holds_the_listings_budget_until_its_clie
     assert_eq!(listed_again(&sb).await, 400);
 }
 
+// README Admin API: "a client that reads none is cut off at
+// `--header-timeout`": the same client as above, kept open, loses its
+// connection (having had part of the listing) and gives the budget back,
+// with no leaving of its own.
+#[tokio::test]
+async fn an_http11_listing_no_one_reads_is_cut_off_at_the_header_timeout() {
+    let sb = journaled_16kb(
+        Config {
+            listings_in_flight: 1,
+            header_timeout: Duration::from_millis(500),
+            ..config()
+        },
+        400,
+    )
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut held = socket.connect(sb.addr).await.unwrap();
+    held.write_all(b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 12];
+    held.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    // Served again while `held` is still open: the server let it go.
+    assert_eq!(listed_again(&sb).await, 400);
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), held.read_to_end(&mut rest)).await;
+    let got = read.expect("the connection was closed").unwrap_or(0);
+    assert!(got < 6_000_000, "{got} bytes of a 6.5 MB listing");
+}
+
 // README Limitations: the header timeout cuts off a client that stops
 // reading an answer, not one still reading it. Over HTTP/2 the client's
 // window paces what hyper takes, a 16 KB piece at a time. A 1 MB listing
