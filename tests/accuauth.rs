@@ -379,6 +379,8 @@ async fn a_missing_id_number_is_invalid_argument_a_malformed_one_result_code_2()
         json!({"id_number": "PXNE66072OHMCXTN06"}),
         json!({"id_number": 123}),
         json!({"id_number": ["PXNE660720HMCXTN06"]}),
+        json!({"id_number": true}),
+        json!({"id_number": {"id": "PXNE660720HMCXTN06"}}),
     ] {
         let r = sb.post(PATH, &CREDS, body.clone()).await;
         assert_code(&r, "2", "ID number format error");
@@ -839,6 +841,27 @@ async fn an_unreadable_body_is_refused_before_the_rate_and_not_counted() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+// README accuauth: the format check (result code 2) comes before the
+// repeat limit: an ID that is no CURP, sent again and again, is a format
+// error each time; and `same_id_per_day: null` turns the limit off.
+#[tokio::test]
+async fn repeats_of_a_malformed_id_are_format_errors_and_null_turns_the_limit_off() {
+    let sb = Sandbox::start().await;
+    for i in 0..12 {
+        let r = check(&sb, "ABC").await;
+        assert_eq!(r.scenario(), "invalid_format", "call {i}: {}", r.text());
+    }
+    sb.stop().await;
+    let (sb, dir) = start_with_settings("repeats-off", "  same_id_per_day: null").await;
+    for i in 0..12 {
+        let r = check(&sb, EPN).await;
+        assert_eq!(r.scenario(), "success", "call {i}: {}", r.text());
+    }
+    assert!(counters(&sb).await.is_empty());
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn a_quota_per_api_id_until_reset() {
     let (sb, dir) = start_with_settings("quota", "  quota: 4\n  same_id_per_day: 2").await;
@@ -851,6 +874,11 @@ async fn a_quota_per_api_id_until_reset() {
     let r = check(&sb, EPN).await;
     assert_error(&r, 403, "OUT_OF_QUOTA");
     assert_eq!(r.scenario(), "out_of_quota");
+    // README accuauth: the quota comes before the format check (a missing
+    // ID, the gateway's, before both).
+    assert_error(&check(&sb, "ABC").await, 403, "OUT_OF_QUOTA");
+    let r = sb.post(PATH, &CREDS, json!({})).await;
+    assert_eq!(r.scenario(), "missing_field", "{}", r.text());
     // A quota does not renew with the day.
     sb.advance("1d").await;
     assert_error(&check(&sb, "NAZA650704MTLVCL05").await, 403, "OUT_OF_QUOTA");

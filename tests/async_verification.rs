@@ -1761,6 +1761,44 @@ async fn a_source_back_at_a_retry_answers_with_its_data() {
     );
 }
 
+// README async: `settings.nss_per_curp_per_day` (2 by default) sets the
+// daily limit, and `null` turns it off (no counter kept).
+#[tokio::test]
+async fn the_nss_daily_limit_is_a_setting_and_null_turns_it_off() {
+    for (setting, allowed) in [("3", Some(3)), ("null", None)] {
+        let dir = scenarios_with(
+            &format!("nss-limit-{setting}"),
+            &[(
+                "nss_per_curp_per_day: 2",
+                &format!("nss_per_curp_per_day: {setting}"),
+            )],
+        );
+        let sb = Sandbox::start_with(mxid_sandbox::Config {
+            scenarios: Source::Dir(dir.clone()),
+            ..config()
+        })
+        .await;
+        let mut scenarios = Vec::new();
+        for _ in 0..5 {
+            let r = sb.post(NSS, &[("apikey", KEY)], json!({"curp": EPN})).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            scenarios.push(r.scenario().to_string());
+        }
+        let over = scenarios
+            .iter()
+            .filter(|s| *s == "attempts_exceeded")
+            .count();
+        assert_eq!(over, 5 - allowed.unwrap_or(5), "{setting}: {scenarios:?}");
+        let counters = sb.admin_get("/__admin/counters").await;
+        match allowed {
+            Some(limit) => assert_eq!(counters[0]["limit"], limit, "{counters}"),
+            None => assert_eq!(counters, json!([])),
+        }
+        sb.stop().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 #[tokio::test]
 async fn the_third_nss_request_for_a_curp_in_a_day_completes_with_nss008() {
     let sb = Sandbox::start().await;

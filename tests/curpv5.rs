@@ -280,6 +280,10 @@ async fn missing_curp_is_curpsv005() {
         json!({"curp": ""}),
         json!({"curp": null}),
         json!({"other": CURP}),
+        // Blank: spaces, a tab, a no-break space.
+        json!({"curp": "   "}),
+        json!({"curp": "\t"}),
+        json!({"curp": "\u{a0}"}),
     ] {
         let r = sb.post(PATH, &[KEY], body.clone()).await;
         assert_error(&r, 400, "CURPSV005", "Curp field is required.");

@@ -212,6 +212,17 @@ async fn test_cases_are_listed_and_answer_by_id() {
         );
         let ids: BTreeSet<&str> = list.iter().map(|t| t["id"].as_str().unwrap()).collect();
         assert_eq!(ids.len(), 6, "one id per test case");
+        // README nss: the ids its table writes out, each in its place.
+        let readme = [
+            "64ef68b8aee408847d35e44e",
+            "64ef68e08bf1172df581a12c",
+            "64ef690e6655f305e147690d",
+            "64ef694202a183b92efcba6e",
+            "64ef697c16c07ae6b9b89ff5",
+            "64ef69bcba691ba042bcedd9",
+        ];
+        let listed: Vec<&str> = list.iter().map(|t| t["id"].as_str().unwrap()).collect();
+        assert_eq!(listed, readme);
         for t in list {
             assert_eq!(
                 keys(t),

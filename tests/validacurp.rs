@@ -602,6 +602,15 @@ async fn validate_curp_structure_applies_the_strict_rules() {
         .post("/curp/getData", &[BEARER], json!({"curp": 12345}))
         .await;
     assert_error(&r, 101);
+    let r = sb
+        .post(
+            "/curp/validateCurpStructure",
+            &[BEARER],
+            json!({"curp": 12345}),
+        )
+        .await;
+    assert_eq!(valido(&r), json!(false));
+    assert_eq!(r.scenario(), "invalid_structure");
     // Code 101 is listed for this method too: reachable by name.
     let r = sb
         .post(
@@ -796,6 +805,12 @@ async fn calculate_curp_checks_every_field_in_the_documents_order() {
         })
         .await;
         assert_error(&r, code);
+        // Blank is missing too.
+        let r = calc(&sb, |b| {
+            b.insert(field.to_string(), json!("  \t "));
+        })
+        .await;
+        assert_error(&r, code);
     }
     // 408–410: not numeric.
     for (field, code) in [("birthday", 408), ("birthMonth", 409), ("yearBirth", 410)] {
@@ -957,6 +972,62 @@ async fn get_entities_lists_the_32_entities_of_the_catalog() {
         json!({"clave_entidad": "15", "nombre_entidad": "MEXICO", "abreviatura_entidad": "MC"})
     );
     assert_eq!(list[31]["abreviatura_entidad"], "ZS");
+}
+
+// README validacurp: the quota counts "every query that takes the
+// realistic path": header scenarios, overrides and personas with a
+// scenario do not count.
+#[tokio::test]
+async fn forced_answers_spend_no_quota() {
+    let dir = temp_dir("validacurp-quota-forced");
+    let yaml = include_str!("../scenarios/validacurp.yaml");
+    std::fs::write(
+        dir.join("validacurp.yaml"),
+        yaml.replace("quota_per_token: null", "quota_per_token: 1"),
+    )
+    .unwrap();
+    let sb = Sandbox::start_with(mxid_sandbox::Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let data = json!({ "curp": EXAMPLE });
+    for scenario in ["deceased", "success"] {
+        let r = sb
+            .post(
+                "/curp/getData",
+                &[BEARER, ("x-sandbox-scenario", scenario)],
+                data.clone(),
+            )
+            .await;
+        assert_eq!(r.scenario(), scenario, "{}", r.text());
+    }
+    let o = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "validacurp", "scenario": "renapo_error", "times": 1}),
+        )
+        .await;
+    assert_eq!(o.status, 201, "{}", o.text());
+    let r = sb.post("/curp/getData", &[BEARER], data.clone()).await;
+    assert_eq!(r.scenario(), "renapo_error");
+    for _ in 0..2 {
+        let r = sb
+            .post(
+                "/curp/getData",
+                &[BEARER],
+                json!({"curp": "GAPA950819HGTLRR07"}),
+            )
+            .await;
+        assert_eq!(r.scenario(), "not_found", "{}", r.text());
+    }
+    // The quota of one is still whole: the first realistic query is served.
+    let r = sb.post("/curp/getData", &[BEARER], data.clone()).await;
+    assert_eq!(r.scenario(), "success", "{}", r.text());
+    let r = sb.post("/curp/getData", &[BEARER], data).await;
+    assert_eq!(r.scenario(), "out_of_quota");
+    sb.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
