@@ -1079,6 +1079,8 @@ mod tests {
         assert_eq!(BACKLOG, 16_384);
         assert_eq!(H2_STREAMS, 200);
         assert_eq!(ACCEPT_WARN_EVERY, Duration::from_secs(10));
+        // Sandbox request headers: a `hang` lasts at most "10 minutes".
+        assert_eq!(HANG_LIMIT, Duration::from_secs(600));
         assert_eq!(crate::Config::default().listings_in_flight, 64 << 20);
     }
 

@@ -556,6 +556,44 @@ async fn an_http11_listing_no_one_reads_is_cut_off_at_the_header_timeout() {
     assert!(got < 6_000_000, "{got} bytes of a 6.5 MB listing");
 }
 
+// README Limitations: a client that stops reading an answer for longer
+// than `--header-timeout` ("an HTTP/2 flow-control window kept shut"), its
+// connection otherwise idle, has the connection closed under it: the
+// listing's budget comes back while the client still holds the answer.
+#[tokio::test]
+async fn an_http2_listing_behind_a_shut_window_is_cut_off_at_the_header_timeout() {
+    let sb = journaled_16kb(
+        Config {
+            listings_in_flight: 1,
+            header_timeout: Duration::from_millis(500),
+            ..config()
+        },
+        8,
+    )
+    .await;
+    let shut = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .http2_initial_stream_window_size(0)
+        .build_http::<Full<Bytes>>();
+    let listing = hyper::Request::get(format!("{}/__admin/requests", sb.base))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let held = shut.request(listing).await.unwrap();
+    assert_eq!(held.status(), 200);
+    assert_eq!(listed_again(&sb).await, 8);
+    // What the client still holds ends short of the listing.
+    let length = content_length(&held);
+    let read = tokio::time::timeout(Duration::from_secs(10), held.into_body().collect()).await;
+    let got = match read {
+        Ok(Ok(body)) => body.to_bytes().len(),
+        _ => 0,
+    };
+    assert!(
+        got < length,
+        "{got} of {length} bytes through a shut window"
+    );
+}
+
 // README Limitations: the header timeout cuts off a client that stops
 // reading an answer, not one still reading it. Over HTTP/2 the client's
 // window paces what hyper takes, a 16 KB piece at a time. A 1 MB listing
