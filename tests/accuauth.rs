@@ -1,13 +1,11 @@
 //! accuauth (seed 002) against the real server.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use base64::Engine as _;
-use mxid_sandbox::config::Source;
 use serde_json::{json, Value};
 
-use crate::common::{config, Resp, Sandbox};
+use crate::common::{config, on_scenario_files, RemovedOnDrop, Resp, Sandbox};
 
 mod documento;
 mod fidelity;
@@ -763,30 +761,14 @@ async fn the_same_id_number_more_than_ten_times_a_day_is_abnormal() {
     assert!(counters(&sb).await.is_empty());
 }
 
-/// A scenarios folder holding accuauth.yaml with `settings` replaced.
-fn scenarios_with(tag: &str, settings: &str) -> PathBuf {
+/// A sandbox whose accuauth.yaml has `settings` replaced; the folder's
+/// guard.
+async fn start_with_settings(tag: &str, settings: &str) -> (Sandbox, RemovedOnDrop) {
     let yaml = include_str!("../scenarios/accuauth.yaml");
     let start = yaml.find("\nsettings:\n").unwrap() + 1;
     let end = start + yaml[start..].find("\nerrors:\n").unwrap() + 1;
-    let dir = std::env::temp_dir().join(format!(
-        "mxid-accuauth-{tag}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
     let text = format!("{}settings:\n{settings}\n{}", &yaml[..start], &yaml[end..]);
-    std::fs::write(dir.join("accuauth.yaml"), text).unwrap();
-    dir
-}
-
-async fn start_with_settings(tag: &str, settings: &str) -> (Sandbox, PathBuf) {
-    let dir = scenarios_with(tag, settings);
-    let sb = Sandbox::start_with(mxid_sandbox::Config {
-        scenarios: Source::Dir(dir.clone()),
-        ..config()
-    })
-    .await;
-    (sb, dir)
+    on_scenario_files(&format!("accuauth-{tag}"), &[("accuauth.yaml", &text)]).await
 }
 
 #[tokio::test]
@@ -813,7 +795,7 @@ async fn a_rate_per_second_per_api_id() {
     assert_eq!(rate["count"], 1);
     assert_eq!(rate["limit"], 2);
     sb.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
 
 // README, Decisions, accuauth: the realistic path's order is "rate limit
@@ -838,7 +820,7 @@ async fn an_unreadable_body_is_refused_before_the_rate_and_not_counted() {
     );
     assert_error(&check(&sb, EPN).await, 403, "RATE_LIMIT_EXCEEDED");
     sb.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
 
 // README accuauth: the format check (result code 2) comes before the
@@ -859,7 +841,7 @@ async fn repeats_of_a_malformed_id_are_format_errors_and_null_turns_the_limit_of
     }
     assert!(counters(&sb).await.is_empty());
     sb.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
 
 #[tokio::test]
@@ -893,7 +875,7 @@ async fn a_quota_per_api_id_until_reset() {
     sb.admin_delete("/__admin/counters").await;
     assert_eq!(check(&sb, EPN).await.status, 200);
     sb.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
 
 #[tokio::test]

@@ -509,15 +509,7 @@ async fn a_listing_no_one_reads_holds_the_listings_budget_until_its_client_leave
 #[tokio::test]
 async fn an_http11_listing_no_one_reads_holds_the_listings_budget_until_its_client_leaves() {
     let sb = one_listing_at_a_time(400).await;
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut held = socket.connect(sb.addr).await.unwrap();
-    held.write_all(b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut first = [0u8; 12];
-    held.read_exact(&mut first).await.unwrap();
-    assert_eq!(&first, b"HTTP/1.1 200");
+    let held = listing_no_one_reads(&sb).await;
     let refused = sb.get("/__admin/requests", &[]).await;
     assert_eq!(refused.status, 503, "{}", refused.text());
     drop(held);
@@ -539,15 +531,7 @@ async fn an_http11_listing_no_one_reads_is_cut_off_at_the_header_timeout() {
         400,
     )
     .await;
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut held = socket.connect(sb.addr).await.unwrap();
-    held.write_all(b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut first = [0u8; 12];
-    held.read_exact(&mut first).await.unwrap();
-    assert_eq!(&first, b"HTTP/1.1 200");
+    let mut held = listing_no_one_reads(&sb).await;
     // Served again while `held` is still open: the server let it go.
     assert_eq!(listed_again(&sb).await, 400);
     let mut rest = Vec::new();
@@ -685,6 +669,21 @@ async fn one_listing_at_a_time(entries: usize) -> Sandbox {
         entries,
     )
     .await
+}
+
+/// An HTTP/1.1 client of `sb` that asks for the journal's listing through
+/// a 4 KB receive buffer, reads its status line and nothing more.
+async fn listing_no_one_reads(sb: &Sandbox) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut held = socket.connect(sb.addr).await.unwrap();
+    held.write_all(b"GET /__admin/requests HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 12];
+    held.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    held
 }
 
 /// A sandbox on `config` whose journal holds `entries` requests of 16 KB

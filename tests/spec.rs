@@ -1013,3 +1013,26 @@ async fn a_synthetic_person_is_the_same_on_every_provider() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// The async verification of `body` to IneNominalList, completed: its
+/// `verification` read as JSON.
+pub(crate) async fn ine_verification(sb: &Sandbox, body: Value) -> Value {
+    let r = sb
+        .post(
+            "/api/AsyncVerication/IneNominalList",
+            &[("apikey", "k")],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = r.json()["verificationId"].as_str().unwrap().to_string();
+    sb.advance("3s").await;
+    let st = sb
+        .get(
+            &format!("/api/AsyncVerication/verificationStatus?verificationId={id}"),
+            &[("apikey", "k")],
+        )
+        .await;
+    assert_eq!(st.json()["verificationStatus"], 4, "{}", st.text());
+    serde_json::from_str(st.json()["verification"].as_str().unwrap()).unwrap()
+}

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use mxid_sandbox::config::Source;
 use serde_json::{json, Value};
 
-use crate::common::{config, temp_dir, Resp, Sandbox};
+use crate::common::{config, on_scenario_files, RemovedOnDrop, Resp, Sandbox};
 
 mod fidelity;
 
@@ -974,23 +973,21 @@ async fn get_entities_lists_the_32_entities_of_the_catalog() {
     assert_eq!(list[31]["abreviatura_entidad"], "ZS");
 }
 
+/// A sandbox whose validacurp.yaml sets `quota_per_token: N`; the
+/// folder's guard.
+async fn with_a_quota(tag: &str, n: u32) -> (Sandbox, RemovedOnDrop) {
+    let yaml = include_str!("../scenarios/validacurp.yaml");
+    assert!(yaml.contains("quota_per_token: null"));
+    let text = yaml.replace("quota_per_token: null", &format!("quota_per_token: {n}"));
+    on_scenario_files(tag, &[("validacurp.yaml", &text)]).await
+}
+
 // README validacurp: the quota counts "every query that takes the
 // realistic path": header scenarios, overrides and personas with a
 // scenario do not count.
 #[tokio::test]
 async fn forced_answers_spend_no_quota() {
-    let dir = temp_dir("validacurp-quota-forced");
-    let yaml = include_str!("../scenarios/validacurp.yaml");
-    std::fs::write(
-        dir.join("validacurp.yaml"),
-        yaml.replace("quota_per_token: null", "quota_per_token: 1"),
-    )
-    .unwrap();
-    let sb = Sandbox::start_with(mxid_sandbox::Config {
-        scenarios: Source::Dir(dir.clone()),
-        ..config()
-    })
-    .await;
+    let (sb, dir) = with_a_quota("validacurp-quota-forced", 1).await;
     let data = json!({ "curp": EXAMPLE });
     for scenario in ["deceased", "success"] {
         let r = sb
@@ -1027,7 +1024,7 @@ async fn forced_answers_spend_no_quota() {
     let r = sb.post("/curp/getData", &[BEARER], data).await;
     assert_eq!(r.scenario(), "out_of_quota");
     sb.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
 
 #[tokio::test]
@@ -1047,19 +1044,7 @@ async fn the_quota_per_token_is_off_by_default_and_gives_code_4_when_spent() {
     sb.stop().await;
 
     // A quota of 2 through a scenario folder.
-    let dir = temp_dir("validacurp-quota");
-    let yaml = include_str!("../scenarios/validacurp.yaml");
-    assert!(yaml.contains("quota_per_token: null"));
-    std::fs::write(
-        dir.join("validacurp.yaml"),
-        yaml.replace("quota_per_token: null", "quota_per_token: 2"),
-    )
-    .unwrap();
-    let sb = Sandbox::start_with(mxid_sandbox::Config {
-        scenarios: Source::Dir(dir.clone()),
-        ..config()
-    })
-    .await;
+    let (sb, dir) = with_a_quota("validacurp-quota", 2).await;
     let data = json!({ "curp": EXAMPLE });
     for _ in 0..2 {
         let r = sb.post("/curp/getData", &[BEARER], data.clone()).await;
@@ -1117,7 +1102,7 @@ async fn the_quota_per_token_is_off_by_default_and_gives_code_4_when_spent() {
     let r = sb.post("/curp/getData", &[BEARER], data).await;
     assert_eq!(r.status, 200);
     sb.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{HeaderMap, Method, Request};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
+use mxid_sandbox::config::Source;
 use mxid_sandbox::engine::clock::Start;
 use mxid_sandbox::time::Timestamp;
 use mxid_sandbox::Config;
@@ -106,6 +107,18 @@ pub fn folder(tag: &str, files: &[(&str, &str)]) -> (PathBuf, RemovedOnDrop) {
         std::fs::write(dir.join(name), text).unwrap();
     }
     (dir.clone(), RemovedOnDrop(dir))
+}
+
+/// A sandbox (the test configuration) reading its scenario files from a
+/// fresh folder holding `files` (name, text); the folder's guard.
+pub async fn on_scenario_files(tag: &str, files: &[(&str, &str)]) -> (Sandbox, RemovedOnDrop) {
+    let (dir, gone) = folder(tag, files);
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir),
+        ..config()
+    })
+    .await;
+    (sb, gone)
 }
 
 /// One request per provider: (provider, path, credential headers, JSON

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::ine_verification;
 use super::{CURPV5, EPN, NSS};
-use crate::common::{config, provider_requests, Resp, Sandbox};
+use crate::common::{config, provider_requests, Sandbox};
 use mxid_sandbox::Config;
 
-const ASYNC: &str = "/api/AsyncVerication";
 /// A synthetic person (no persona), of age, born 1985.
 const GOMC: &str = "GOMC850312HJCNRR05";
 
@@ -285,25 +285,6 @@ async fn latency_counts_from_the_requests_arrival_not_its_bodys_end() {
         took >= Duration::from_secs(2) && took < Duration::from_secs(3),
         "{took:?}"
     );
-}
-
-/// The async verification of `body` to IneNominalList, completed: its
-/// `verification` read as JSON.
-async fn ine_verification(sb: &Sandbox, body: Value) -> Value {
-    let r = sb
-        .post(&format!("{ASYNC}/IneNominalList"), &[("apikey", "k")], body)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json()["verificationId"].as_str().unwrap().to_string();
-    sb.advance("3s").await;
-    let st: Resp = sb
-        .get(
-            &format!("{ASYNC}/verificationStatus?verificationId={id}"),
-            &[("apikey", "k")],
-        )
-        .await;
-    assert_eq!(st.json()["verificationStatus"], 4, "{}", st.text());
-    serde_json::from_str(st.json()["verification"].as_str().unwrap()).unwrap()
 }
 
 // README, Decisions, "INE credentials": the credential is the holder's only

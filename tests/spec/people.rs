@@ -1281,14 +1281,7 @@ async fn numbers_that_read_as_a_curp_never_issued_are_nobodys() {
     let (cic, ocr) = mxid_sandbox::curp::ine::numbers_of(&never, 0).unwrap();
     let theirs = d.person(&never, 0).ine.elector_code.to_string();
     let body = json!({"type": "E", "id": cic, "ocr": ocr});
-    let r = sb
-        .post(&format!("{ASYNC}/IneNominalList"), &[("apikey", "k")], body)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let id = r.json()["verificationId"].as_str().unwrap().to_string();
-    sb.advance("3s").await;
-    let st = status(&sb, &id, "default").await;
-    let v: Value = serde_json::from_str(st["verification"].as_str().unwrap()).unwrap();
+    let v = super::ine_verification(&sb, body).await;
     assert_eq!(v["valid"], true, "{v}");
     assert_ne!(v["data"]["electorCode"], theirs.as_str(), "{v}");
 }
