@@ -73,6 +73,44 @@ async fn health() {
     assert_eq!(r.status, 404, "{:?} {}", r.headers.get("allow"), r.text());
 }
 
+// SPEC (admin API): "JSON in and out": every admin answer with a body,
+// success or refusal, a listing, an engine route's or a module's, says it
+// is JSON.
+#[tokio::test]
+async fn every_admin_answer_says_it_is_json() {
+    let sb = Sandbox::start().await;
+    let json_type = Some("application/json; charset=utf-8");
+    for path in [
+        "/__admin/health",
+        "/__admin/scenarios",
+        "/__admin/requests",
+        "/__admin/counters",
+        "/__admin/clock",
+        "/__admin/overrides",
+        "/__admin/verifications",
+        "/__admin/webhooks",
+        "/__admin/nothing",
+        "/__admin/requests?bogus=1",
+    ] {
+        let r = sb.get(path, &[]).await;
+        assert_eq!(
+            r.header("content-type"),
+            json_type,
+            "GET {path}: {}",
+            r.status
+        );
+    }
+    for body in [
+        json!({"provider": "curpv5", "scenario": "not_found"}),
+        json!({"provider": "nope", "scenario": "x"}),
+    ] {
+        let r = sb.admin_post("/__admin/overrides", body).await;
+        assert_eq!(r.header("content-type"), json_type, "POST {}", r.status);
+    }
+    let r = sb.send("PUT", "/__admin/health", &[], "").await;
+    assert_eq!((r.status, r.header("content-type")), (405, json_type));
+}
+
 #[tokio::test]
 async fn unknown_admin_route_is_404_and_wrong_method_405() {
     let sb = Sandbox::start().await;
