@@ -466,7 +466,7 @@ async fn realistic_path_answers_the_persons_nss() {
 #[tokio::test]
 async fn finished_at_stays_in_year_9999_at_the_end_of_the_clock() {
     let sb = Sandbox::start().await;
-    set_clock(&sb, "9999-12-31T23:59:59.500000-06:00").await;
+    sb.set_clock("9999-12-31T23:59:59.500000-06:00").await;
     let b = query(&sb, PATH, SYNTHETIC).await;
     assert_eq!(b["status"], "SUCCESS", "{b}");
     let created = b["createdAt"].as_str().unwrap();
@@ -587,12 +587,6 @@ async fn two_queries_per_curp_per_day() {
     );
 }
 
-/// Sets the sandbox clock to `at`.
-async fn set_clock(sb: &Sandbox, at: &str) {
-    let r = sb.admin_post("/__admin/clock", json!({ "set": at })).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-}
-
 // SPEC §5: "Days are provider days (America/Mexico_City, UTC-6)"; the nss
 // limit (2 per CURP per day) rolls at 06:00Z, not at midnight UTC: 05:59Z
 // and 06:01Z are two provider days, 05:59Z and the evening before are one.
@@ -602,16 +596,16 @@ async fn the_nss_limit_rolls_over_at_midnight_in_mexico_city() {
     let sb = Sandbox::start().await;
     let curp = "TALE710903HZSPRS06";
     // 2024-05-15 18:30 in Mexico City is already 2024-05-16 in UTC.
-    set_clock(&sb, "2024-05-16T00:30:00Z").await;
+    sb.set_clock("2024-05-16T00:30:00Z").await;
     assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
-    set_clock(&sb, "2024-05-16T05:59:00Z").await;
+    sb.set_clock("2024-05-16T05:59:00Z").await;
     assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
     // Still 23:59 on 2024-05-15 in Mexico City: the third of that day.
     assert_eq!(
         answer(&sb, PATH, curp).await.scenario(),
         "attempts_exceeded"
     );
-    set_clock(&sb, "2024-05-16T06:01:00Z").await;
+    sb.set_clock("2024-05-16T06:01:00Z").await;
     assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
     assert_eq!(answer(&sb, PATH, curp).await.scenario(), "success");
     assert_eq!(
@@ -1192,9 +1186,9 @@ async fn the_counters_listing_shows_the_days_count_after_the_clock_went_back_and
     let sb = Sandbox::start().await;
     assert_eq!(answer(&sb, PATH, SYNTHETIC).await.scenario(), "success");
     assert_eq!(answer(&sb, PATH, SYNTHETIC).await.scenario(), "success");
-    set_clock(&sb, "2024-05-14T10:00:00-06:00").await;
+    sb.set_clock("2024-05-14T10:00:00-06:00").await;
     assert_eq!(answer(&sb, PATH, SYNTHETIC).await.scenario(), "success");
-    set_clock(&sb, "2024-05-15T10:00:00-06:00").await;
+    sb.set_clock("2024-05-15T10:00:00-06:00").await;
     let listed = sb
         .admin_get("/__admin/counters")
         .await

@@ -415,6 +415,15 @@ impl Http {
         rows
     }
 
+    /// Sets the sandbox clock of the default namespace to `at` (its scale
+    /// as it was: the test configuration's is 0, a frozen clock).
+    pub async fn set_clock(&self, at: &str) {
+        let r = self
+            .admin_post("/__admin/clock", serde_json::json!({ "set": at }))
+            .await;
+        assert_eq!(r.status, 200, "{at}: {}", r.text());
+    }
+
     /// Moves the sandbox clock of the default namespace forward.
     pub async fn advance(&self, by: &str) {
         let r = self

@@ -192,14 +192,6 @@ async fn deleting_overrides_with_a_trailing_slash_is_no_route_and_clears_nothing
     assert_eq!(sb.admin_count("/__admin/overrides").await, 1);
 }
 
-/// The clock of the default namespace, set and stopped at `at`.
-async fn set_clock(sb: &Sandbox, at: &str) {
-    let r = sb
-        .admin_post("/__admin/clock", json!({"set": at, "scale": 0}))
-        .await;
-    assert_eq!(r.status, 200, "{at}: {}", r.text());
-}
-
 // README, Decisions, nss: "a live execution's id is a MongoDB ObjectId …
 // its first 8 hex digits are `createdAt`'s Unix seconds (… on a clock set
 // before 1970-01-01T00:00:00Z they are `00000000`, and from
@@ -215,7 +207,7 @@ async fn an_nss_ids_seconds_stop_at_the_ends_of_32_bits() {
         ("2106-02-07T00:28:15-06:00", "ffffffff"),
         ("2200-01-01T00:00:00-06:00", "ffffffff"),
     ] {
-        set_clock(&sb, at).await;
+        sb.set_clock(at).await;
         let r = sb
             .post(NSS, &[("x-api-key", "k")], json!({ "curp": GOMC }))
             .await;
@@ -230,7 +222,7 @@ async fn an_nss_ids_seconds_stop_at_the_ends_of_32_bits() {
 #[tokio::test]
 async fn the_date_header_is_the_machines_whatever_the_sandbox_clock() {
     let sb = Sandbox::start().await;
-    set_clock(&sb, "1969-07-20T15:17:40-06:00").await;
+    sb.set_clock("1969-07-20T15:17:40-06:00").await;
     let r = sb
         .post(CURPV5, &[("apikey", "k")], json!({ "curp": GOMC }))
         .await;
