@@ -895,6 +895,62 @@ mod tests {
         // Any escape YAML reads in double quotes.
         let text = "a: 1\npaths:\n  - \"/\\x41\\u00e9\\/b\"\n";
         assert_eq!(locate(text, "paths", "/Aé/b"), Some((3, 5)));
+        // A needle with a quote, at its escaped writing inside a longer
+        // value: at its own first character, not at the value's quote.
+        assert_eq!(locate("k: \"a\\\"b c\"\n", "k", "a\"b"), Some((1, 5)));
+    }
+
+    #[test]
+    fn a_key_is_read_as_yaml_reads_it() {
+        for (content, key) in [
+            ("a:b: 1", Some("a:b")),
+            ("a:", Some("a")),
+            ("\"a\\\"b: c\": 1", Some("a\"b: c")),
+            ("'ab': 1", Some("ab")),
+            ("'it''s': 1", Some("it's")),
+            ("'''': 1", Some("'")),
+            ("'ab' x: 1", None),
+            ("'ab", None),
+            ("- x", None),
+        ] {
+            assert_eq!(key_of(content).as_deref(), key, "{content}");
+        }
+    }
+
+    #[test]
+    fn a_needle_is_looked_for_only_inside_double_quotes() {
+        let line = r#"k: ["ab", xy, "\x41"]"#;
+        assert_eq!(in_double_quotes(line, "A"), Some(15));
+        // The text between two quoted values is not one.
+        assert_eq!(in_double_quotes(line, "y"), None);
+        assert_eq!(in_double_quotes(line, ""), None);
+    }
+
+    #[test]
+    fn an_escaped_text_is_cut_after_whole_characters_and_escapes() {
+        let a = |n: usize| "a".repeat(n);
+        for (s, max, end) in [
+            // Shorter than the bound: whole.
+            ("ab".to_string(), 10, 2),
+            ("ab\\".to_string(), 10, 3),
+            // Rust's `\u{…}`, whole or not at all.
+            ("ab\\u{41}cd".to_string(), 8, 8),
+            ("ab\\u{41}cd".to_string(), 7, 2),
+            (format!("{}\\u{{1f600}}{}", a(250), a(10)), 256, 250),
+            // JSON's `\u0041`, whole or not at all, and none before it.
+            ("ab\\u0041cd".to_string(), 8, 8),
+            ("ab\\u0041cd".to_string(), 7, 2),
+            (format!("\\u0001{}", a(300)), 256, 256),
+            // `\u` without four hex digits, as no writer leaves it: two bytes.
+            (format!("{}\\uzz{}", a(252), a(10)), 256, 256),
+            // Any other escape, of a character of one byte or two.
+            ("ab\\\"cd".to_string(), 4, 4),
+            ("ab\\\"cd".to_string(), 3, 2),
+            ("a\\éb".to_string(), 4, 4),
+            ("a\\éb".to_string(), 3, 1),
+        ] {
+            assert_eq!(escaped_prefix_end(&s, max), end, "{s} at {max}");
+        }
     }
 
     #[test]
