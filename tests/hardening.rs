@@ -1539,9 +1539,7 @@ async fn a_huge_declared_content_length_under_a_huge_body_limit_does_not_crash_t
         &["--port", "0", "--body-limit", "18446744073709551615"],
         &[],
     );
-    let mut c = TcpStream::connect(served.base.trim_start_matches("http://"))
-        .await
-        .unwrap();
+    let mut c = TcpStream::connect(served.addr()).await.unwrap();
     c.write_all(
         b"POST /api/curp/bycurp HTTP/1.1\r\nhost: sandbox\r\napikey: k\r\n\
           content-type: application/json\r\ncontent-length: 1000000000000000\r\n\r\n{}",

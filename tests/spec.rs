@@ -655,7 +655,7 @@ async fn every_serve_flag_is_read_from_its_environment_variable() {
             ("MXID_HEADER_TIMEOUT", "300ms"),
         ],
     );
-    let addr = served.base.trim_start_matches("http://").to_string();
+    let addr = served.addr();
     // Before the connection: the server's wait for its head starts once it
     // has accepted it, after this instant however busy the machine.
     let opened = Instant::now();

@@ -561,6 +561,14 @@ impl Served {
         self.child.as_mut().expect("still running")
     }
 
+    /// The address it serves on.
+    pub fn addr(&self) -> SocketAddr {
+        let base = &self.http.base;
+        base.trim_start_matches("http://")
+            .parse()
+            .unwrap_or_else(|e| panic!("{base:?}: {e}"))
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("still running").id()
@@ -629,10 +637,10 @@ impl Served {
     /// Waits (at most `wait`) until it no longer takes connections: once it
     /// has taken a signal to stop, it closes its listener.
     pub fn stops_listening_within(&self, wait: Duration) -> bool {
-        let addr = self.base.trim_start_matches("http://").to_string();
+        let addr = self.addr();
         let start = std::time::Instant::now();
         while start.elapsed() < wait {
-            if std::net::TcpStream::connect(&addr).is_err() {
+            if std::net::TcpStream::connect(addr).is_err() {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(5));

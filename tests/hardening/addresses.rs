@@ -35,15 +35,6 @@ fn refused(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String)
     )
 }
 
-/// The address the ready line names.
-fn addr_of(served: &Served) -> SocketAddr {
-    served
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap_or_else(|e| panic!("{:?}: {e}", served.base))
-}
-
 /// Sends `bytes` to `addr` and reads until the server closes (5 s at most).
 fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
@@ -162,7 +153,7 @@ fn a_v4_mapped_loopback_host_is_not_called_reachable_from_other_machines() {
         ],
         &[],
     );
-    let port = addr_of(&served).port();
+    let port = served.addr().port();
     // It is the loopback: served through 127.0.0.1 ...
     let stderr = stderr_up_to_a_request(&mut served, SocketAddr::from(([127, 0, 0, 1], port)));
     // ... and through no other address of the machine.
@@ -203,7 +194,7 @@ fn a_bind_failure_on_an_ipv6_address_brackets_it() {
 #[test]
 fn a_bracketed_ipv6_host_binds_that_address() {
     let served = Served::start(&["--host", "[::1]", "--port", "0"], &[]);
-    let addr = addr_of(&served);
+    let addr = served.addr();
     assert!(
         served
             .ready
@@ -239,7 +230,7 @@ fn brackets_around_what_is_not_an_ipv6_address_bind_nothing() {
 #[test]
 fn ipv6_loopback_ready_line_is_a_bracketed_url_without_a_warning() {
     let mut served = Served::start(&["--host", "::1", "--port", "0", "--log-requests"], &[]);
-    let addr = addr_of(&served);
+    let addr = served.addr();
     assert!(
         served.ready.starts_with(&format!(
             "mxid-sandbox listening on http://[::1]:{}",
@@ -282,7 +273,7 @@ fn loopback_spellings_warn_of_nothing() {
             "{host}: {}",
             served.ready
         );
-        let addr = addr_of(&served);
+        let addr = served.addr();
         let stderr = stderr_up_to_a_request(&mut served, addr);
         assert!(!stderr.contains("warning"), "{host}: {stderr}");
     }
@@ -295,7 +286,7 @@ fn loopback_spellings_warn_of_nothing() {
 fn wildcard_binds_warn_without_a_token_and_serve_both_families() {
     for host in ["0.0.0.0", "0", "::"] {
         let mut served = Served::start(&["--host", host, "--port", "0", "--log-requests"], &[]);
-        let port = addr_of(&served).port();
+        let port = served.addr().port();
         if host == "::" {
             assert!(
                 served
@@ -335,7 +326,7 @@ fn wildcard_binds_warn_without_a_token_and_serve_both_families() {
         ],
         &[],
     );
-    let v4 = SocketAddr::from(([127, 0, 0, 1], addr_of(&served).port()));
+    let v4 = SocketAddr::from(([127, 0, 0, 1], served.addr().port()));
     let stderr = stderr_up_to_a_request(&mut served, v4);
     assert!(!stderr.contains("warning"), "{stderr}");
     let mut served = Served::start(
@@ -347,7 +338,7 @@ fn wildcard_binds_warn_without_a_token_and_serve_both_families() {
         ],
     );
     assert!(served.ready.contains("http://[::]:"), "{}", served.ready);
-    let v4 = SocketAddr::from(([127, 0, 0, 1], addr_of(&served).port()));
+    let v4 = SocketAddr::from(([127, 0, 0, 1], served.addr().port()));
     let stderr = stderr_up_to_a_request(&mut served, v4);
     assert!(!stderr.contains("warning"), "{stderr}");
 }
@@ -377,7 +368,7 @@ fn a_specific_non_loopback_address_warns_without_a_token_and_not_with_one() {
             let mut args = vec!["--host", host, "--port", "0", "--log-requests"];
             args.extend_from_slice(token);
             let mut served = Served::start(&args, &[]);
-            let addr = addr_of(&served);
+            let addr = served.addr();
             let stderr = stderr_up_to_a_request(&mut served, addr);
             assert_eq!(
                 stderr.contains(WARNING),
@@ -404,7 +395,7 @@ fn mxid_host_empty_is_the_default_and_the_flag_wins() {
         &[("MXID_HOST", "0.0.0.0")],
     );
     assert!(served.ready.contains("http://[::1]:"), "{}", served.ready);
-    let addr = addr_of(&served);
+    let addr = served.addr();
     let stderr = stderr_up_to_a_request(&mut served, addr);
     assert!(!stderr.contains("warning"), "{stderr}");
     let served = Served::start(&["--port", "0"], &[("MXID_HOST", "::1")]);
@@ -469,7 +460,7 @@ fn port_edges() {
 #[test]
 fn a_port_in_use_is_exit_1_with_a_clear_message() {
     let first = Served::start(&["--port", "0"], &[]);
-    let port = addr_of(&first).port().to_string();
+    let port = first.addr().port().to_string();
     for host in ["127.0.0.1", "0.0.0.0", "::"] {
         let (code, stdout, stderr) = refused(&["--host", host, "--port", &port], &[]);
         assert_eq!(code, Some(1), "{host}: {stdout}{stderr}");
@@ -482,7 +473,7 @@ fn a_port_in_use_is_exit_1_with_a_clear_message() {
     }
     drop(first);
     let wild = Served::start(&["--host", "::", "--port", "0", "--admin-token", "t"], &[]);
-    let port = addr_of(&wild).port().to_string();
+    let port = wild.addr().port().to_string();
     let (code, _, stderr) = refused(&["--port", &port], &[]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("Address already in use"), "{stderr}");
@@ -539,7 +530,7 @@ fn a_privileged_port_as_non_root_is_permission_denied() {
 #[test]
 fn host_header_forms_over_ipv6_are_answered_and_journaled_as_sent() {
     let served = Served::start(&["--host", "::", "--port", "0", "--admin-token", "t"], &[]);
-    let port = addr_of(&served).port();
+    let port = served.addr().port();
     let v6 = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
     let forms = [
         format!("[::1]:{port}"),
@@ -576,7 +567,7 @@ fn the_connection_cap_refuses_over_ipv6() {
         &["--host", "::1", "--port", "0", "--max-connections", "1"],
         &[],
     );
-    let addr = addr_of(&served);
+    let addr = served.addr();
     // Holds the only slot: accepted (first: the accept queue is in order),
     // waiting for its request.
     let holder = TcpStream::connect(addr).unwrap();
@@ -606,7 +597,7 @@ fn the_header_timeout_cuts_a_silent_ipv6_client() {
         &["--host", "::1", "--port", "0", "--header-timeout", "300ms"],
         &[],
     );
-    let addr = addr_of(&served);
+    let addr = served.addr();
     for sent in [
         &b""[..],
         b"POST /api/curp/bycurp HTTP/1.1\r\nHost: [::1]\r\n",
@@ -697,7 +688,7 @@ async fn a_webhook_to_an_ipv6_literal_is_delivered_with_a_bracketed_host() {
 fn a_restart_on_the_same_port_binds_at_once_after_serving() {
     for host in ["127.0.0.1", "::1"] {
         let first = Served::start(&["--host", host, "--port", "0"], &[]);
-        let addr = addr_of(&first);
+        let addr = first.addr();
         for _ in 0..3 {
             let answer = bycurp_with_host(addr, "HTTP/1.1", Some("x"));
             assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -707,7 +698,7 @@ fn a_restart_on_the_same_port_binds_at_once_after_serving() {
         assert!(first.status_within(Duration::from_secs(5)).is_some());
         let port = addr.port().to_string();
         let again = Served::start(&["--host", host, "--port", &port], &[]);
-        let answer = bycurp_with_host(addr_of(&again), "HTTP/1.1", Some("x"));
+        let answer = bycurp_with_host(again.addr(), "HTTP/1.1", Some("x"));
         assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
     }
 }

@@ -55,7 +55,7 @@ fn dropped_counts(log: &str) -> Vec<usize> {
 
 /// Where `served` listens, `127.0.0.1:PORT`.
 fn addr(served: &Served) -> String {
-    served.base.trim_start_matches("http://").to_string()
+    served.addr().to_string()
 }
 
 /// Sends `raw` on a fresh connection and reads until the server closes it

@@ -3,7 +3,7 @@
 //! folders, signals, and an odd environment (time zone, locale, a deleted
 //! working folder).
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
@@ -35,10 +35,6 @@ fn check(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
 }
 
 /// Where `served` listens.
-fn addr(served: &Served) -> SocketAddr {
-    served.base.trim_start_matches("http://").parse().unwrap()
-}
-
 /// `serve` on any port with a frozen clock and ARGS, under a limit of
 /// `files` open files.
 fn frozen_under(files: u32, args: &[&str]) -> Served {
@@ -81,7 +77,7 @@ async fn sigterm_with_stderr_a_broken_pipe_is_a_graceful_exit_after_the_shutdown
 async fn out_of_file_descriptors_with_stderr_a_broken_pipe_keeps_serving() {
     let mut served = Served::start_under("ulimit -n 64", &["--port", "0"], &[]);
     served.close_stderr();
-    let addr = addr(&served);
+    let addr = served.addr();
     let many: Vec<TcpStream> = (0..100)
         .map_while(|_| TcpStream::connect(addr).ok())
         .collect();
@@ -104,7 +100,7 @@ async fn out_of_file_descriptors_the_server_recovers_and_a_webhook_attempt_fails
     let hook = Hook::start().await;
     let mut served = frozen_under(64, &["--webhook-url", &hook.url]);
     // Opened before the descriptors run out: the way in for what follows.
-    let mut conn = BufReader::new(tokio::net::TcpStream::connect(addr(&served)).await.unwrap());
+    let mut conn = BufReader::new(tokio::net::TcpStream::connect(served.addr()).await.unwrap());
     let call = |method: &str, path: &str, extra: &str, body: String| {
         format!(
             "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
@@ -121,7 +117,7 @@ async fn out_of_file_descriptors_the_server_recovers_and_a_webhook_attempt_fails
     );
     assert_eq!(exchange(&mut conn, &created).await.status(), 200);
     let many: Vec<TcpStream> = (0..100)
-        .map_while(|_| TcpStream::connect(addr(&served)).ok())
+        .map_while(|_| TcpStream::connect(served.addr()).ok())
         .collect();
     let failed = served.stderr_line();
     assert!(failed.contains("accept failed"), "{failed}");
