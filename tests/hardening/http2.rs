@@ -1199,6 +1199,16 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
         .unwrap();
     let got = raw::until_end(&mut c, 11, Duration::from_secs(10)).await;
     assert!(bare_431(&got), "{}", raw::describe(&got));
+    // The cookies' one field counts: 100 other fields and a cookie are 101.
+    let mut c = raw::connect(sb.addr, &[]).await;
+    let mut fields = head.clone();
+    fields.extend(names.iter().map(|n| (n.as_str(), "v")));
+    fields.push(("cookie", crumbs[0].as_str()));
+    c.write_all(&raw::headers(13, &fields, false))
+        .await
+        .unwrap();
+    let got = raw::until_end(&mut c, 13, Duration::from_secs(10)).await;
+    assert!(bare_431(&got), "{}", raw::describe(&got));
     // Not journaled, as hyper's own 431 over HTTP/1.1 is not.
     let journal = sb.admin_get("/__admin/requests").await;
     assert_eq!(journal.as_array().unwrap().len(), 3, "{journal}");
