@@ -1358,6 +1358,57 @@ async fn a_client_that_ignores_the_goaway_is_cut_off_1000_streams_later() {
     );
 }
 
+// README Robustness, "HTTP": told to end "once it has carried 10,000
+// streams", exactly then (the tests above count in rounds of 150): 9,999
+// streams answered and a PING acknowledged, no GOAWAY yet; the 10,000th
+// answered and a PING acknowledged, a GOAWAY.
+#[tokio::test]
+async fn the_goaway_comes_with_the_10000th_stream() {
+    let sb = Sandbox::start().await;
+    let mut c = raw::connect(sb.addr, &[]).await;
+    let credit = (i32::MAX as u32 - 65_535).to_be_bytes();
+    c.write_all(&raw::frame(raw::WINDOW_UPDATE, 0, 0, &credit))
+        .await
+        .unwrap();
+    let mut next = 1u32;
+    for (streams, told) in [(9_999, false), (1, true)] {
+        let mut goaway = false;
+        let mut left = streams;
+        while left > 0 {
+            let round = left.min(150);
+            let first = next;
+            let mut out = Vec::new();
+            for _ in 0..round {
+                out.extend(raw::headers(next, &GET_HEALTH, true));
+                next += 2;
+            }
+            c.write_all(&out).await.unwrap();
+            let mut ended = 0;
+            while ended < round {
+                match raw::read_ignoring_pings(&mut c).await.expect("open") {
+                    f if f.kind == raw::GOAWAY => goaway = true,
+                    f if f.stream >= first && f.flags & raw::END_STREAM != 0 => ended += 1,
+                    _ => {}
+                }
+            }
+            left -= round;
+        }
+        c.write_all(&raw::frame(raw::PING, 0, 0, b"fence..."))
+            .await
+            .unwrap();
+        loop {
+            match raw::read_ignoring_pings(&mut c).await.expect("open") {
+                f if f.kind == raw::GOAWAY => goaway = true,
+                f if f.kind == raw::PING && f.flags & raw::ACK != 0 && f.payload == b"fence..." => {
+                    break
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(goaway, told, "after {} streams", next / 2);
+    }
+}
+
 // README Limitations: at shutdown a GOAWAY "is sent on a connection that
 // has carried a request, and one that has not (a preface and SETTINGS
 // alone) is closed at once without it". Twenty such connections, each past
