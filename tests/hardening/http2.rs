@@ -1304,6 +1304,26 @@ const GET_HEALTH: [(&str, &str); 4] = [
     (":path", "/__admin/health"),
 ];
 
+/// A connection given, once, credit for every answer it will carry.
+async fn credited(addr: std::net::SocketAddr) -> TcpStream {
+    let mut c = raw::connect(addr, &[]).await;
+    let credit = (i32::MAX as u32 - 65_535).to_be_bytes();
+    c.write_all(&raw::frame(raw::WINDOW_UPDATE, 0, 0, &credit))
+        .await
+        .unwrap();
+    c
+}
+
+/// `n` requests for `GET /__admin/health` on the streams from `next` on.
+fn health_requests(next: &mut u32, n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.extend(raw::headers(*next, &GET_HEALTH, true));
+        *next += 2;
+    }
+    out
+}
+
 // README Robustness, "HTTP": h2 narrows its GOAWAY to the streams it has
 // only once the client acknowledges the PING sent with it. A client that
 // never does, and goes on opening streams after the GOAWAY, is cut off
@@ -1312,22 +1332,12 @@ const GET_HEALTH: [(&str, &str); 4] = [
 #[tokio::test]
 async fn a_client_that_ignores_the_goaway_is_cut_off_1000_streams_later() {
     let sb = Sandbox::start().await;
-    let mut c = raw::connect(sb.addr, &[]).await;
-    // Credit for every answer on the connection, given once.
-    let credit = (i32::MAX as u32 - 65_535).to_be_bytes();
-    c.write_all(&raw::frame(raw::WINDOW_UPDATE, 0, 0, &credit))
-        .await
-        .unwrap();
+    let mut c = credited(sb.addr).await;
     let (mut next, mut answered, mut goaways) = (1u32, 0usize, 0);
     loop {
         assert!(answered < 12_000, "still served after {answered} streams");
         let first = next;
-        let mut out = Vec::new();
-        for _ in 0..150 {
-            out.extend(raw::headers(next, &GET_HEALTH, true));
-            next += 2;
-        }
-        if c.write_all(&out).await.is_err() {
+        if c.write_all(&health_requests(&mut next, 150)).await.is_err() {
             break;
         }
         let mut ended = 0;
@@ -1365,11 +1375,7 @@ async fn a_client_that_ignores_the_goaway_is_cut_off_1000_streams_later() {
 #[tokio::test]
 async fn the_goaway_comes_with_the_10000th_stream() {
     let sb = Sandbox::start().await;
-    let mut c = raw::connect(sb.addr, &[]).await;
-    let credit = (i32::MAX as u32 - 65_535).to_be_bytes();
-    c.write_all(&raw::frame(raw::WINDOW_UPDATE, 0, 0, &credit))
-        .await
-        .unwrap();
+    let mut c = credited(sb.addr).await;
     let mut next = 1u32;
     for (streams, told) in [(9_999, false), (1, true)] {
         let mut goaway = false;
@@ -1377,12 +1383,9 @@ async fn the_goaway_comes_with_the_10000th_stream() {
         while left > 0 {
             let round = left.min(150);
             let first = next;
-            let mut out = Vec::new();
-            for _ in 0..round {
-                out.extend(raw::headers(next, &GET_HEALTH, true));
-                next += 2;
-            }
-            c.write_all(&out).await.unwrap();
+            c.write_all(&health_requests(&mut next, round))
+                .await
+                .unwrap();
             let mut ended = 0;
             while ended < round {
                 match raw::read_ignoring_pings(&mut c).await.expect("open") {
