@@ -34,7 +34,6 @@ fn check(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     )
 }
 
-/// Where `served` listens.
 /// `serve` on any port with a frozen clock and ARGS, under a limit of
 /// `files` open files.
 fn frozen_under(files: u32, args: &[&str]) -> Served {
