@@ -16,13 +16,22 @@
 //!   provider chose and its file lacks, nor an engine error (404, 405, 413)
 //!   its provider's `errors:` section does not write.
 //!
+//! - on the frozen engine, the same requests run again after the same
+//!   resets get the same answers, byte for byte (the README's "runs
+//!   replay"), but for the async admin listings of attempts and
+//!   verifications, whose outcomes are the network's.
+//!
 //! Input: the first byte picks the engine (`% 4`: 0 as `serve` starts,
 //! 1 `--strict-auth --strict-sandbox`, 2 `--admin-token fuzz-token`, 3 a
 //! frozen clock with a 64-byte body limit and a two-entry journal); the rest
 //! is requests, separated by a line `###`, each written as HTTP/1.1 writes
 //! one: `METHOD TARGET` on the first line, `Name: value` lines, a blank line,
 //! the body. A header line that is not a valid header is skipped, as is a
-//! request whose method or target hyper would refuse.
+//! request whose method or target hyper would refuse. Anywhere in it,
+//! `\x01` and the byte after it stand for a word of the embedded files (a
+//! scenario or error name, a persona's CURP, a credential the fixtures
+//! single out, a provider's path, a sandbox header's name or a fault's),
+//! by number: one byte's mutation goes from one to another.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -34,12 +43,16 @@ use libfuzzer_sys::fuzz_target;
 use mxid_sandbox::config::Config;
 use mxid_sandbox::engine::clock::Start;
 use mxid_sandbox::engine::latency::MAX_LATENCY;
-use mxid_sandbox::engine::{AnswerTiming, Engine, Reply};
+use mxid_sandbox::engine::{
+    AnswerTiming, Engine, Reply, FAULT_HEADER, LATENCY_HEADER, NAMESPACE_HEADER, SCENARIO_HEADER,
+};
 use mxid_sandbox::request::Request;
 use mxid_sandbox::time::Timestamp;
 use mxid_sandbox::{admin, providers};
 
 const ENGINES: usize = 4;
+/// The engine whose clock stands still: its answers replay.
+const FROZEN: usize = 3;
 const TOKEN: &str = "fuzz-token";
 /// At most this many requests an input: the state they build is kept.
 const MAX_REQUESTS: usize = 16;
@@ -53,6 +66,8 @@ struct World {
     /// scenarios and errors the embedded files write, and the sandbox's
     /// own refusals'.
     names: Vec<String>,
+    /// What `\x01` and a byte stand for in an input (see [`expand`]).
+    words: Vec<String>,
 }
 
 fn world() -> &'static World {
@@ -91,7 +106,7 @@ fn world() -> &'static World {
             .collect();
         let debug = std::env::var_os("ENGINE_DEBUG").is_some();
         let defs = engines[0].defs();
-        let names = defs
+        let names: Vec<String> = defs
             .providers
             .iter()
             .flat_map(|p| {
@@ -100,13 +115,79 @@ fn world() -> &'static World {
             })
             .chain(["sandbox_error".to_string()])
             .collect();
+        let words = words(&defs, &names);
+        if debug {
+            for (i, word) in words.iter().enumerate() {
+                eprintln!("\\x01\\x{i:02x}: {word}");
+            }
+        }
         World {
             runtime,
             engines,
             debug,
             names,
+            words,
         }
     })
+}
+
+/// The words an input names by number, so that a mutation of one byte
+/// goes from a scenario, a persona's CURP, a credential the fixtures
+/// single out, a provider's path or a sandbox header to another one: the
+/// names, in the embedded files' order, then the rest.
+fn words(defs: &mxid_sandbox::engine::Defs, names: &[String]) -> Vec<String> {
+    let fixtures = &defs.fixtures;
+    let curps = fixtures.domain.personas.iter().map(|p| p.curp.clone());
+    let credentials = fixtures
+        .credentials
+        .values()
+        .flat_map(|c| c.accept.iter().chain(c.reject.keys()).cloned());
+    let paths = defs
+        .providers
+        .iter()
+        .flat_map(|p| p.endpoints.iter().flat_map(|e| e.paths.iter().cloned()));
+    let fixed = [
+        SCENARIO_HEADER,
+        NAMESPACE_HEADER,
+        LATENCY_HEADER,
+        FAULT_HEADER,
+        "hang",
+        "connection_reset",
+        "empty_response",
+    ]
+    .map(String::from);
+    let mut out: Vec<String> = Vec::new();
+    for word in names
+        .iter()
+        .cloned()
+        .chain(curps)
+        .chain(credentials)
+        .chain(paths)
+        .chain(fixed)
+    {
+        if !out.contains(&word) {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// The input with each `\x01` and the byte after it written out as the
+/// word of that number (modulo their count).
+fn expand(data: &[u8], words: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut bytes = data.iter();
+    while let Some(&b) = bytes.next() {
+        match (b, words.is_empty()) {
+            (1, false) => {
+                if let Some(&n) = bytes.next() {
+                    out.extend_from_slice(words[usize::from(n) % words.len()].as_bytes());
+                }
+            }
+            _ => out.push(b),
+        }
+    }
+    out
 }
 
 /// One request of the input, as hyper would hand it over: `None` where
@@ -237,17 +318,55 @@ fn check(path: &str, reply: &Reply, names: &[String]) {
     }
 }
 
+/// One answer as a client sees it: the request's method and path, then
+/// the status, the scenario named and the body.
+type Seen = (String, u16, String, Bytes);
+
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
     let world = world();
-    let engine = &world.engines[usize::from(which) % ENGINES];
+    let which = usize::from(which) % ENGINES;
+    let engine = &world.engines[which];
+    let rest = &expand(rest, &world.words);
+    let first = run(world, engine, rest);
+    if which != FROZEN {
+        return;
+    }
+    // On a frozen clock, with its namespaces reset, the same requests get
+    // the same answers: every draw is seeded by the namespace and the
+    // request's number in it. (The async admin listings of attempts and
+    // verifications are left out: an attempt's outcome is the network's.)
+    let second = run(world, engine, rest);
+    let replayed = |seen: &[Seen]| -> Vec<Seen> {
+        seen.iter()
+            .filter(|(what, ..)| {
+                !what.contains(" /__admin/webhooks/deliveries")
+                    && !what.contains(" /__admin/verifications")
+            })
+            .cloned()
+            .collect()
+    };
+    let (first, second) = (replayed(&first), replayed(&second));
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(
+            a, b,
+            "the same requests, on a frozen clock, answered otherwise"
+        );
+    }
+    assert_eq!(first.len(), second.len());
+});
+
+/// Runs the input's requests on `engine`, each checked, and gives what
+/// each was answered.
+fn run(world: &World, engine: &Engine, rest: &[u8]) -> Vec<Seen> {
     // Each input starts from a fresh `default` namespace (its ids, its
     // clock), and the other namespaces it names are reset after it: the
     // state an input builds is its own, so a finding replays.
     reset(world, engine, None);
     let mut named = Vec::new();
+    let mut seen = Vec::new();
     for text in requests(rest) {
         let Some(parsed) = parse_request(text) else {
             continue;
@@ -264,14 +383,22 @@ fuzz_target!(|data: &[u8]| {
         let reply = answer(world, engine, parsed);
         if world.debug {
             eprintln!(
-                "{method} {path} -> {} {} {}",
-                reply.status,
+                "{method} {path} -> {} [{}] {}",
+                reply.status.as_u16(),
                 header(&reply, "x-sandbox-scenario").unwrap_or("-"),
                 String::from_utf8_lossy(&reply.body[..reply.body.len().min(160)])
             );
         }
         check(&path, &reply, &world.names);
         journaled(world, engine, &method, &path, namespace.as_deref(), &reply);
+        seen.push((
+            format!("{method} {path}"),
+            reply.status.as_u16(),
+            header(&reply, "x-sandbox-scenario")
+                .unwrap_or("-")
+                .to_string(),
+            reply.body.clone(),
+        ));
     }
     // The timers a request scheduled (an async verification's steps, a
     // webhook's attempts) run as far as they can without time passing: a
@@ -284,7 +411,8 @@ fuzz_target!(|data: &[u8]| {
     for name in named {
         reset(world, engine, Some(&name));
     }
-});
+    seen
+}
 
 /// A provider answer is the newest entry of its namespace's journal, with
 /// its status and scenario (all but the sandbox's refusals of a bad sandbox
