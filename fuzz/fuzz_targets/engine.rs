@@ -295,7 +295,7 @@ fn check(path: &str, reply: &Reply, names: &[String]) {
     if admin::owns(path) {
         return;
     }
-    let scenario = header(reply, "x-sandbox-scenario").unwrap_or_else(|| {
+    let scenario = header(reply, SCENARIO_HEADER).unwrap_or_else(|| {
         panic!(
             "{path}: a provider answer ({}) names no scenario",
             reply.status
@@ -376,7 +376,7 @@ fn run(world: &World, engine: &Engine, rest: &[u8]) -> Vec<Seen> {
         let method = parsed.0.clone();
         let namespace = parsed
             .2
-            .get("x-sandbox-namespace")
+            .get(NAMESPACE_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty());
@@ -385,7 +385,7 @@ fn run(world: &World, engine: &Engine, rest: &[u8]) -> Vec<Seen> {
             eprintln!(
                 "{method} {path} -> {} [{}] {}",
                 reply.status.as_u16(),
-                header(&reply, "x-sandbox-scenario").unwrap_or("-"),
+                header(&reply, SCENARIO_HEADER).unwrap_or("-"),
                 String::from_utf8_lossy(&reply.body[..reply.body.len().min(160)])
             );
         }
@@ -394,9 +394,7 @@ fn run(world: &World, engine: &Engine, rest: &[u8]) -> Vec<Seen> {
         seen.push((
             format!("{method} {path}"),
             reply.status.as_u16(),
-            header(&reply, "x-sandbox-scenario")
-                .unwrap_or("-")
-                .to_string(),
+            header(&reply, SCENARIO_HEADER).unwrap_or("-").to_string(),
             reply.body.clone(),
         ));
     }
@@ -425,7 +423,7 @@ fn journaled(
     namespace: Option<&str>,
     reply: &Reply,
 ) {
-    let scenario = header(reply, "x-sandbox-scenario").unwrap_or("-");
+    let scenario = header(reply, SCENARIO_HEADER).unwrap_or("-");
     if admin::owns(path) || scenario == "sandbox_error" {
         return;
     }
@@ -433,16 +431,8 @@ fn journaled(
         Some(name) => format!("/__admin/requests?limit=1&namespace={name}"),
         None => "/__admin/requests?limit=1".to_string(),
     };
-    let uri: Uri = target
-        .parse()
+    let listed = admin_call(world, engine, Method::GET, &target)
         .expect("a namespace taken is a name a query can hold");
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        hyper::header::AUTHORIZATION,
-        HeaderValue::from_static("Bearer fuzz-token"),
-    );
-    let req = Request::new(Method::GET, &uri, headers, Bytes::new());
-    let listed = world.runtime.block_on(admin::handle(engine, &req));
     let entries: serde_json::Value =
         serde_json::from_slice(&listed.body).expect("the journal is JSON");
     let newest = &entries[0];
@@ -457,30 +447,33 @@ fn journaled(
 }
 
 /// `POST /__admin/reset` of a namespace (`None`: `default`), named as the
-/// input named it (a query's value still percent-encoded).
+/// input named it (a query's value still percent-encoded). A name no
+/// target can hold is none a namespace can have: none was made.
 fn reset(world: &World, engine: &Engine, namespace: Option<&str>) {
     let target = match namespace {
         Some(name) => format!("/__admin/reset?namespace={name}"),
         None => "/__admin/reset".to_string(),
     };
-    let Ok(uri) = target.parse::<Uri>() else {
-        // Not a name a namespace can have: none was made.
-        return;
-    };
+    let _ = admin_call(world, engine, Method::POST, &target);
+}
+
+/// The admin API's answer to a request of the target's own (with the
+/// token, for the engine that asks for one), or `None` for a target that
+/// is not one.
+fn admin_call(world: &World, engine: &Engine, method: Method, target: &str) -> Option<Reply> {
+    let uri: Uri = target.parse().ok()?;
     let mut headers = HeaderMap::new();
-    headers.insert(
-        hyper::header::AUTHORIZATION,
-        HeaderValue::from_static("Bearer fuzz-token"),
-    );
-    let req = Request::new(Method::POST, &uri, headers, Bytes::new());
-    world.runtime.block_on(admin::handle(engine, &req));
+    let bearer = HeaderValue::from_str(&format!("Bearer {TOKEN}")).expect("the token is ASCII");
+    headers.insert(hyper::header::AUTHORIZATION, bearer);
+    let req = Request::new(method, &uri, headers, Bytes::new());
+    Some(world.runtime.block_on(admin::handle(engine, &req)))
 }
 
 /// The namespaces a request names, by header or by the admin API's
 /// `namespace` parameter.
 fn namespaces(uri: &Uri, headers: &HeaderMap) -> Vec<String> {
     let by_header = headers
-        .get_all("x-sandbox-namespace")
+        .get_all(NAMESPACE_HEADER)
         .iter()
         .filter_map(|v| v.to_str().ok());
     let by_query = uri
