@@ -1132,6 +1132,14 @@ async fn answered_json(c: &mut TcpStream, stream: u32, fields: &[(&str, &str)]) 
 /// Whether a stream's frames are a bare 431: a HEADERS frame that ends the
 /// stream, no body. h2 writes `:status` as a literal, Huffman-coded: "431"
 /// is 0x83 (Huffman, 3 bytes) 0x69 0x90 0xff.
+/// Writes `bytes` (a head opening `stream`) and asserts the stream is
+/// answered with a bare 431.
+async fn refused_431(c: &mut TcpStream, stream: u32, bytes: &[u8]) {
+    c.write_all(bytes).await.unwrap();
+    let got = raw::until_end(c, stream, Duration::from_secs(10)).await;
+    assert!(bare_431(&got), "{}", raw::describe(&got));
+}
+
 fn bare_431(got: &[raw::Frame]) -> bool {
     got.iter().any(|f| {
         f.kind == raw::HEADERS
@@ -1162,9 +1170,7 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
     // 101, and no body sent: a 431 at once.
     fields.push(("x-fill-last", "v"));
     let started = Instant::now();
-    c.write_all(&raw::headers(3, &fields, false)).await.unwrap();
-    let got = raw::until_end(&mut c, 3, Duration::from_secs(10)).await;
-    assert!(bare_431(&got), "{}", raw::describe(&got));
+    refused_431(&mut c, 3, &raw::headers(3, &fields, false)).await;
     assert!(started.elapsed() < Duration::from_secs(10));
     // One field added to HPACK's table, then referred to 10,999 times (one
     // byte each: an indexed field, index 62, the first of the table). On a
@@ -1176,11 +1182,12 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
     block.extend(b"x-a");
     block.push(0);
     block.extend(std::iter::repeat_n(0x80 | 62, 10_999));
-    c.write_all(&raw::frame(raw::HEADERS, raw::END_HEADERS, 5, &block))
-        .await
-        .unwrap();
-    let got = raw::until_end(&mut c, 5, Duration::from_secs(10)).await;
-    assert!(bare_431(&got), "{}", raw::describe(&got));
+    refused_431(
+        &mut c,
+        5,
+        &raw::frame(raw::HEADERS, raw::END_HEADERS, 5, &block),
+    )
+    .await;
     // The connection goes on.
     answered_json(&mut c, 7, &head).await;
     // Cookies sent one a field (RFC 9113 §8.2.3), as HTTP/1.1 sends them
@@ -1194,21 +1201,13 @@ async fn more_than_100_header_fields_are_a_431_at_once_over_http2() {
     fields.extend(crumbs.iter().take(180).map(|c| ("cookie", c.as_str())));
     answered_json(&mut c, 9, &fields).await;
     fields.push(("cookie", crumbs[180].as_str()));
-    c.write_all(&raw::headers(11, &fields, false))
-        .await
-        .unwrap();
-    let got = raw::until_end(&mut c, 11, Duration::from_secs(10)).await;
-    assert!(bare_431(&got), "{}", raw::describe(&got));
+    refused_431(&mut c, 11, &raw::headers(11, &fields, false)).await;
     // The cookies' one field counts: 100 other fields and a cookie are 101.
     let mut c = raw::connect(sb.addr, &[]).await;
     let mut fields = head.clone();
     fields.extend(names.iter().map(|n| (n.as_str(), "v")));
     fields.push(("cookie", crumbs[0].as_str()));
-    c.write_all(&raw::headers(13, &fields, false))
-        .await
-        .unwrap();
-    let got = raw::until_end(&mut c, 13, Duration::from_secs(10)).await;
-    assert!(bare_431(&got), "{}", raw::describe(&got));
+    refused_431(&mut c, 13, &raw::headers(13, &fields, false)).await;
     // Not journaled, as hyper's own 431 over HTTP/1.1 is not.
     let journal = sb.admin_get("/__admin/requests").await;
     assert_eq!(journal.as_array().unwrap().len(), 3, "{journal}");
