@@ -25,7 +25,8 @@ pub const REFERENCE_YEAR: i32 = 2025;
 const VOWELS: [char; 5] = ['A', 'E', 'I', 'O', 'U'];
 
 /// Nationalities drawn for holders of a migration document (type 3).
-const FOREIGN_NATIONALITIES: [&str; 8] = ["USA", "GTM", "COL", "VEN", "ESP", "ARG", "CUB", "HND"];
+pub const FOREIGN_NATIONALITIES: [&str; 8] =
+    ["USA", "GTM", "COL", "VEN", "ESP", "ARG", "CUB", "HND"];
 
 /// A person's text fields: kept inside the person when short (nearly all
 /// are), so that reading a person is reading one block of memory rather than

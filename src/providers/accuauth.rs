@@ -245,6 +245,59 @@ fn entity_name(call: &Call<'_>, ine: &str, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_uppercase())
 }
 
+/// Nationality codes and the countries they name, written as the answer
+/// writes places (`MEXICO`, as the document's example): upper case, without
+/// accents. The synthetic people's nationalities, and those most common
+/// among foreigners who live in Mexico.
+const COUNTRIES: [(&str, &str); 35] = [
+    ("MEX", "MEXICO"),
+    ("USA", "ESTADOS UNIDOS DE AMERICA"),
+    ("GTM", "GUATEMALA"),
+    ("COL", "COLOMBIA"),
+    ("VEN", "VENEZUELA"),
+    ("ESP", "ESPAÑA"),
+    ("ARG", "ARGENTINA"),
+    ("CUB", "CUBA"),
+    ("HND", "HONDURAS"),
+    ("CAN", "CANADA"),
+    ("SLV", "EL SALVADOR"),
+    ("NIC", "NICARAGUA"),
+    ("CRI", "COSTA RICA"),
+    ("PAN", "PANAMA"),
+    ("BLZ", "BELICE"),
+    ("DOM", "REPUBLICA DOMINICANA"),
+    ("HTI", "HAITI"),
+    ("PER", "PERU"),
+    ("ECU", "ECUADOR"),
+    ("CHL", "CHILE"),
+    ("BOL", "BOLIVIA"),
+    ("PRY", "PARAGUAY"),
+    ("URY", "URUGUAY"),
+    ("BRA", "BRASIL"),
+    ("CHN", "CHINA"),
+    ("JPN", "JAPON"),
+    ("KOR", "COREA DEL SUR"),
+    ("IND", "INDIA"),
+    ("FRA", "FRANCIA"),
+    ("DEU", "ALEMANIA"),
+    ("ITA", "ITALIA"),
+    ("GBR", "REINO UNIDO"),
+    ("PRT", "PORTUGAL"),
+    ("RUS", "RUSIA"),
+    ("PHL", "FILIPINAS"),
+];
+
+/// `paisNacimiento` of someone born abroad: RENAPO records no country of
+/// birth for them, only a nationality, whose country is the closest fact
+/// the person has. A code not in [`COUNTRIES`] (a persona's) is written as
+/// it is.
+fn country(nationality: &str) -> &str {
+    COUNTRIES
+        .iter()
+        .find(|(code, _)| code.eq_ignore_ascii_case(nationality))
+        .map_or(nationality, |(_, name)| name)
+}
+
 /// The person's data as the answer states it, shared by the JSON and the PDF.
 struct Stated {
     codigo: String,
@@ -263,10 +316,8 @@ impl Stated {
             Sex::M => "MUJER",
             Sex::X => "NO BINARIO",
         };
-        // RENAPO records no country of birth for someone born abroad; the
-        // nationality is the closest fact the person has.
         let pais = if person.birth_state == "NE" {
-            person.nationality.to_string()
+            country(&person.nationality).to_string()
         } else {
             "MEXICO".to_string()
         };
@@ -432,4 +483,28 @@ fn pdf_date(call: &Call<'_>) -> String {
     date.extend(t.chars().take(19).filter(char::is_ascii_digit));
     date.push_str("-06'00'");
     date
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nationality_is_written_as_its_country() {
+        assert_eq!(country("MEX"), "MEXICO");
+        assert_eq!(country("CUB"), "CUBA");
+        assert_eq!(country("usa"), "ESTADOS UNIDOS DE AMERICA");
+        // A code the table does not know, as written.
+        assert_eq!(country("XKX"), "XKX");
+        assert_eq!(country(""), "");
+    }
+
+    #[test]
+    fn every_synthetic_nationality_names_a_country() {
+        for code in crate::curp::person::FOREIGN_NATIONALITIES {
+            assert_ne!(country(code), code, "{code}");
+        }
+        let codes: std::collections::HashSet<_> = COUNTRIES.iter().map(|(c, _)| c).collect();
+        assert_eq!(codes.len(), COUNTRIES.len(), "a code listed twice");
+    }
 }

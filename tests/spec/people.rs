@@ -590,7 +590,23 @@ fn disagreements(d: &Domain, p: &Value, a: &Answers, st: &(Value, Value)) -> Vec
         r["fechaNacimiento"].clone(),
         json!(dmy),
     );
-    let pais = if state == "NE" { nationality } else { "MEXICO" };
+    // Decisions: someone born abroad has the country of their nationality
+    // (the synthetic people's nine and the embedded personas' CHN, written
+    // out here apart from the code's table), anyone else MEXICO.
+    let pais = match (state, nationality) {
+        ("NE", "MEX") => "MEXICO",
+        ("NE", "USA") => "ESTADOS UNIDOS DE AMERICA",
+        ("NE", "GTM") => "GUATEMALA",
+        ("NE", "COL") => "COLOMBIA",
+        ("NE", "VEN") => "VENEZUELA",
+        ("NE", "ESP") => "ESPAÑA",
+        ("NE", "ARG") => "ARGENTINA",
+        ("NE", "CUB") => "CUBA",
+        ("NE", "HND") => "HONDURAS",
+        ("NE", "CHN") => "CHINA",
+        ("NE", other) => panic!("a synthetic nationality no test names: {other}"),
+        _ => "MEXICO",
+    };
     eq(
         "accuauth paisNacimiento",
         r["paisNacimiento"].clone(),

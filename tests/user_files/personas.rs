@@ -100,8 +100,8 @@ fn expect(wrong: &mut Vec<String>, who: &str, got: &Value, want: &[(&str, &str)]
 // wins over the synthetic person"), and the providers' own forms (Decisions:
 // curpv5 gender M/F/X, DD/MM/YYYY, the RENAPO state code; validacurp
 // Hombre/Mujer/No binario, YYYY-MM-DD, the registry as numbers; accuauth
-// upper-case entity names, `paisNacimiento` the nationality for someone born
-// abroad, `NO BINARIO`; curpv5's `outputDigest` the SHA-256 of
+// upper-case entity names, `paisNacimiento` the country of the nationality
+// for someone born abroad, `NO BINARIO`; curpv5's `outputDigest` the SHA-256 of
 // `curp|lastName|…|curpStatus`). One persona setting every field to a
 // non-default value (sex X, born abroad, an inactive status, proof 7, a
 // foreign nationality, a whole registry, NSS, RFC, INE data and validacurp
@@ -205,7 +205,7 @@ async fn every_field_a_persona_sets_reaches_every_provider_in_its_own_form() {
             ("apellidoMaterno", "LUNA"),
             ("sexo", "NO BINARIO"),
             ("fechaNacimiento", "05/04/1991"),
-            ("paisNacimiento", "CHN"),
+            ("paisNacimiento", "CHINA"),
             ("estadoNacimiento", "NACIDO EN EL EXTRANJERO"),
             ("docProbatorio", "7"),
             ("estatusCurp", "BDM"),
