@@ -478,9 +478,44 @@ fn check_reports_a_post_parse_error_at_the_line_where_it_is() {
     );
 }
 
-// README, Command line: "`mxid-sandbox check DIR` — … prints
-// `file:line:column: field: message`": an error found after parsing (here a
-// reserved header) has its column too.
+// README, Command line: `check DIR` "else prints `DIR: ok (N providers, M
+// scenarios)` (every provider's, the embedded file standing for each one
+// `DIR` has none of)": a folder of one file counts the whole catalog, as
+// `scenarios` lists it.
+#[test]
+fn check_counts_every_provider_with_the_embedded_files_standing_in() {
+    let dir = folder_with(
+        "count-one",
+        "curpv5.yaml",
+        &shipped("scenarios", "curpv5.yaml"),
+    );
+    let _gone = RemovedOnDrop(dir.clone());
+    let listed = run(&["scenarios", "--json"]);
+    let catalog: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let rows = catalog.as_array().cloned().unwrap_or_default();
+    let ids: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|r| r["provider"].as_str()).collect();
+    let (n, scenarios) = (ids.len(), rows.len());
+    assert_eq!(n, providers::all().len());
+    let out = run(&["check", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{}: ok ({n} providers, {scenarios} scenarios)\n",
+            dir.display()
+        )
+    );
+}
+
+// README, Command line: "`mxid-sandbox check DIR` — … writes
+// `mxid-sandbox: file:line:column: field: message` to stderr": an error
+// found after parsing (here a reserved header) has its column too, on a
+// line of its own that starts with the program's name and the file.
 #[test]
 fn check_prints_file_line_column_field_message_for_a_post_parse_error() {
     let header = "        headers: {Content-Length: \"3\"}";
@@ -488,6 +523,11 @@ fn check_prints_file_line_column_field_message_for_a_post_parse_error() {
     let at = format!("curpv5.yaml:{}:", line_of(&dir, header));
     let (ok, stderr) = check(&dir);
     assert!(!ok, "check passed a reserved header: {stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("mxid-sandbox: {}", dir.display())) && first.contains(&at),
+        "the first line is `mxid-sandbox: DIR/curpv5.yaml:…`: {stderr}"
+    );
     let rest = stderr
         .split(&at)
         .nth(1)

@@ -977,8 +977,13 @@ fn curp_check_echoes_no_escape_from_its_argument() {
 fn a_refused_flag_value_or_argument_is_quoted_cut_and_printable() {
     let long = "7".repeat(600);
     let name = "z".repeat(5000);
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["serve", "--port", "12\nab"], "'12\\nab'"),
+        // A flag given twice (README, Command line: "clap's usage error").
+        (
+            &["serve", "--port", "1", "--port", "2"],
+            "the argument '--port <PORT>' cannot be used multiple times",
+        ),
         // An escape sequence, which clap alone would drop, leaving the rest
         // (the line break) raw.
         (&["serve", "--seed", "a\u{1b}[1mb\nc"], "'a\\u{1b}[1mb\\nc'"),
