@@ -17,7 +17,7 @@ use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
-use crate::engine::{quoted, Defs, Engine, Reply};
+use crate::engine::{quoted, Defs, Engine, Reply, NAMESPACE_HEADER, NAMESPACE_NAME};
 use crate::request::{percent_decode_path, Body, Request};
 use crate::router::same_path;
 use crate::time::{parse_duration, Timestamp};
@@ -219,10 +219,10 @@ async fn answer(engine: &Engine, req: &Request) -> Reply {
     // Only the routes that read a body answer for one that cannot be read
     // (a GET or HEAD's body, if one is sent, is not read).
     if matches!(route, Route::AddOverride | Route::SetClock) {
-        if let Body::Invalid(why) = &req.body {
-            return error(StatusCode::BAD_REQUEST, why);
+        if let Some(why) = req.body.admin_problem() {
+            return error(StatusCode::BAD_REQUEST, &why);
         }
-        if !matches!(req.body, Body::Json(Value::Object(_))) {
+        if matches!(req.body, Body::Empty) {
             return error(StatusCode::BAD_REQUEST, "send a JSON object as the body");
         }
     }
@@ -404,12 +404,26 @@ enum Taken {
     Kept,
 }
 
-/// The namespace `?namespace=` names (`default` without one).
+/// The namespace `?namespace=` names, or else the `X-Sandbox-Namespace`
+/// header (`default` without either): a client that sends the header on
+/// every request, as a suite's shared HTTP client does, resets its own
+/// namespace and not `default`. Both, naming two namespaces, are refused:
+/// which was meant?
 fn named_namespace(engine: &Engine, req: &Request, taken: Taken) -> Result<Arc<Namespace>, String> {
-    let name = req
-        .query("namespace")
-        .filter(|n| !n.is_empty())
-        .unwrap_or(DEFAULT_NAMESPACE);
+    if let Some(problem) = req.sandbox_header_problem_of(&NAMESPACE_NAME) {
+        return Err(problem);
+    }
+    let query = req.query("namespace").filter(|n| !n.is_empty());
+    let name = match (query, req.sandbox_header(&NAMESPACE_NAME)) {
+        (Some(q), Some(h)) if q != h => {
+            return Err(format!(
+                "the namespace is named twice, as ?namespace={} and as {NAMESPACE_HEADER}: {}: name one",
+                quoted(q),
+                quoted(h)
+            ))
+        }
+        (q, h) => q.or(h).unwrap_or(DEFAULT_NAMESPACE),
+    };
     match taken {
         Taken::Kept => engine.namespaces().get(name),
         Taken::AsItIs => engine.namespaces().existing_or_blank(name),
@@ -438,8 +452,8 @@ async fn handle_module(
     if let Some(refused) = unknown_parameter(req, route.filters) {
         return Some(refused);
     }
-    if let (true, Body::Invalid(why)) = (route.reads_body, &req.body) {
-        return Some(error(StatusCode::BAD_REQUEST, why));
+    if let Some(why) = route.reads_body.then(|| req.body.admin_problem()).flatten() {
+        return Some(error(StatusCode::BAD_REQUEST, &why));
     }
     let ns = match named_namespace(engine, req, Taken::AsItIs) {
         Ok(ns) => ns,

@@ -17,6 +17,9 @@ pub enum Body {
     Form(Vec<(String, String)>),
     /// The body could not be read as its content type says; the reason.
     Invalid(String),
+    /// A content type no body is read in (`text/xml`); the type, lower
+    /// case and cut as an error repeats a value.
+    Unsupported(String),
 }
 
 impl Body {
@@ -29,6 +32,11 @@ impl Body {
     pub fn problem(&self) -> Option<Cow<'_, str>> {
         let what = match self {
             Body::Invalid(why) => return Some(why.into()),
+            Body::Unsupported(content_type) => {
+                return Some(format!(
+                    "unsupported content type '{content_type}': send application/json, application/x-www-form-urlencoded or multipart/form-data"
+                ).into())
+            }
             Body::Json(Value::Object(_)) | Body::Empty | Body::Form(_) => return None,
             Body::Json(Value::Array(_)) => "array",
             Body::Json(Value::String(_)) => {
@@ -42,6 +50,23 @@ impl Body {
             Body::Json(Value::Null) => "null",
         };
         Some(format!("the body is a JSON {what}, not the JSON object the endpoint reads").into())
+    }
+
+    /// Why the admin API cannot take this body as the JSON object its
+    /// routes read (none for an object, or for no body): it reads no form,
+    /// so the provider's advice to send one is not given.
+    pub fn admin_problem(&self) -> Option<Cow<'_, str>> {
+        const SEND: &str =
+            "the admin API reads JSON: send a JSON object as the body (application/json)";
+        match self {
+            Body::Json(Value::Object(_)) | Body::Empty => None,
+            Body::Json(_) => Some("send a JSON object as the body".into()),
+            Body::Form(_) => Some(format!("the body is a form; {SEND}").into()),
+            Body::Unsupported(content_type) => {
+                Some(format!("unsupported content type '{content_type}'; {SEND}").into())
+            }
+            Body::Invalid(why) => Some(why.into()),
+        }
     }
 }
 
@@ -185,28 +210,34 @@ impl Request {
         }
         // Each name once, and its values in one pass: a head may repeat a
         // header thousands of times (HTTP/2 compresses the copies away).
-        let ours = self
-            .headers
+        self.headers
             .keys()
-            .filter(|k| k.as_str().starts_with(SANDBOX_HEADER_PREFIX));
-        for name in ours {
-            let mut first: Option<&str> = None;
-            for value in self.headers.get_all(name) {
-                let Ok(value) = value.to_str() else {
-                    return Some(format!("{name}: the value must be ASCII text"));
-                };
-                let value = value.trim();
-                match first {
-                    _ if value.is_empty() => {}
-                    None => first = Some(value),
-                    Some(f) if f != value => {
-                        let (f, value) = (crate::engine::quoted(f), crate::engine::quoted(value));
-                        return Some(format!(
-                            "{name}: sent twice, as '{f}' and as '{value}': send one"
-                        ));
-                    }
-                    Some(_) => {}
+            .filter(|k| k.as_str().starts_with(SANDBOX_HEADER_PREFIX))
+            .find_map(|name| self.sandbox_header_problem_of(name))
+    }
+
+    /// Why one of the sandbox's own headers cannot be read, if it cannot
+    /// (see [`Request::sandbox_header_problem`]).
+    pub fn sandbox_header_problem_of(&self, name: &hyper::header::HeaderName) -> Option<String> {
+        if !self.sandbox_headers {
+            return None;
+        }
+        let mut first: Option<&str> = None;
+        for value in self.headers.get_all(name) {
+            let Ok(value) = value.to_str() else {
+                return Some(format!("{name}: the value must be ASCII text"));
+            };
+            let value = value.trim();
+            match first {
+                _ if value.is_empty() => {}
+                None => first = Some(value),
+                Some(f) if f != value => {
+                    let (f, value) = (crate::engine::quoted(f), crate::engine::quoted(value));
+                    return Some(format!(
+                        "{name}: sent twice, as '{f}' and as '{value}': send one"
+                    ));
                 }
+                Some(_) => {}
             }
         }
         None
@@ -290,17 +321,18 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
             form(Charset::of(content_type).and_then(|charset| form_fields(raw, charset)))
         }
         "multipart/form-data" => match boundary(content_type) {
-            Some(b) => form(Charset::of(content_type).and_then(|charset| multipart_fields(raw, &b, charset))),
+            Some(b) => form(
+                Charset::of(content_type).and_then(|charset| multipart_fields(raw, &b, charset)),
+            ),
             None => Body::Invalid("multipart/form-data without a boundary".into()),
         },
         // JSON, no content type, or `curl -d '{…}'` (which says urlencoded).
-        "" | "application/json" | "text/json" | "application/x-www-form-urlencoded" => parse_json(raw),
+        "" | "application/json" | "text/json" | "application/x-www-form-urlencoded" => {
+            parse_json(raw)
+        }
         m if m.ends_with("+json") => parse_json(raw),
         "text/plain" if looks_like_json => parse_json(raw),
-        other => Body::Invalid(format!(
-            "unsupported content type '{}': send application/json, application/x-www-form-urlencoded or multipart/form-data",
-            crate::engine::quoted(other)
-        )),
+        other => Body::Unsupported(crate::engine::quoted(other).into_owned()),
     }
 }
 
@@ -949,7 +981,7 @@ mod tests {
         );
         assert_eq!(
             parse_body("Text/XML", b"<curp/>"),
-            Body::Invalid("unsupported content type 'text/xml': send application/json, application/x-www-form-urlencoded or multipart/form-data".into())
+            Body::Unsupported("text/xml".into())
         );
     }
 
@@ -1482,10 +1514,21 @@ mod tests {
         assert_eq!(problem("application/json", b"{}"), None);
         assert_eq!(problem("application/x-www-form-urlencoded", b"a=1"), None);
         assert_eq!(problem("application/json", b" "), None);
-        // Unread, the reason.
+        // Unread, the reason: for a type no body is read in, the types a
+        // provider reads; the admin API reads JSON alone.
         assert_eq!(
             problem("text/csv", b"a"),
-            Some(parse_body("text/csv", b"a"))
+            Some(Body::Invalid(
+                "unsupported content type 'text/csv': send application/json, application/x-www-form-urlencoded or multipart/form-data".into()
+            ))
+        );
+        assert_eq!(
+            parse_body("text/csv", b"a").admin_problem().as_deref(),
+            Some("unsupported content type 'text/csv'; the admin API reads JSON: send a JSON object as the body (application/json)")
+        );
+        assert_eq!(
+            parse_body("application/json", b"{nope").problem(),
+            parse_body("application/json", b"{nope").admin_problem()
         );
     }
 
@@ -1499,9 +1542,7 @@ mod tests {
             parse_body("application/x-www-form-urlencoded", b"a=1"),
             Body::Form(vec![("a".into(), "1".into())])
         );
-        assert!(
-            matches!(parse_body("text/xml", b"<a/>"), Body::Invalid(m) if m.contains("text/xml"))
-        );
+        assert!(matches!(parse_body("text/xml", b"<a/>"), Body::Unsupported(m) if m == "text/xml"));
         assert_eq!(parse_body("text/xml", b"  "), Body::Empty);
         // A structured `+json` type (RFC 6839) is JSON, in any case.
         for json_type in [
@@ -1516,7 +1557,7 @@ mod tests {
         }
         assert!(matches!(
             parse_body("application/jsonx", br#"{"a":1}"#),
-            Body::Invalid(m) if m.contains("application/jsonx")
+            Body::Unsupported(m) if m == "application/jsonx"
         ));
     }
 }

@@ -713,6 +713,96 @@ async fn bad_override_bodies() {
     assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
 }
 
+// README, Admin API: "JSON in and out". A form, or a body of a type no
+// body is read in, is told to send a JSON object: not the providers'
+// advice to send a form too, which the admin API would refuse next (QA
+// probe). A module's route (async's webhook target) says the same.
+#[tokio::test]
+async fn an_admin_body_that_is_not_json_is_told_to_send_json_only() {
+    let sb = Sandbox::start().await;
+    let form = "provider=curpv5&scenario=timeout";
+    let multipart =
+        "--b\r\ncontent-disposition: form-data; name=\"advance\"\r\n\r\n1h\r\n--b--\r\n";
+    let cases = [
+        (
+            "POST",
+            "/__admin/overrides",
+            "application/x-www-form-urlencoded",
+            form,
+            "the body is a form",
+        ),
+        (
+            "POST",
+            "/__admin/overrides",
+            "text/plain",
+            form,
+            "unsupported content type 'text/plain'",
+        ),
+        (
+            "POST",
+            "/__admin/clock",
+            "multipart/form-data; boundary=b",
+            multipart,
+            "the body is a form",
+        ),
+        (
+            "POST",
+            "/__admin/clock",
+            "text/xml",
+            "<advance>1h</advance>",
+            "unsupported content type 'text/xml'",
+        ),
+        (
+            "PUT",
+            "/__admin/webhooks/k",
+            "application/x-www-form-urlencoded",
+            "url=http://127.0.0.1:9/h",
+            "the body is a form",
+        ),
+        (
+            "PUT",
+            "/__admin/webhooks/k",
+            "text/plain",
+            "url=http://127.0.0.1:9/h",
+            "unsupported content type 'text/plain'",
+        ),
+    ];
+    for (method, path, content_type, body, says) in cases {
+        let r = sb
+            .send(method, path, &[("content-type", content_type)], body)
+            .await;
+        assert_eq!(r.status, 400, "{path} {content_type}: {}", r.text());
+        let error = r.json()["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.starts_with(says), "{path} {content_type}: {error}");
+        assert!(
+            error.ends_with(
+                "the admin API reads JSON: send a JSON object as the body (application/json)"
+            ),
+            "{path} {content_type}: {error}"
+        );
+        assert!(!error.contains("urlencoded"), "{path}: {error}");
+    }
+    // Nothing was made of them.
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+    assert_eq!(sb.admin_get("/__admin/webhooks").await, json!([]));
+    // The same text/plain body on a provider route keeps the provider's
+    // advice, where a form is read.
+    let r = sb
+        .send(
+            "POST",
+            "/api/curp/bycurp",
+            &[("apikey", "k"), ("content-type", "text/plain")],
+            "curp=PXNE660720HMCXTN06",
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("unsupported content type 'text/plain': send application/json, application/x-www-form-urlencoded or multipart/form-data"),
+        "{}",
+        r.text()
+    );
+}
+
 // README, Admin API: an error repeats at most 256 bytes of what the
 // request gave (a name, a field, a path, an id, a content type or coding),
 // as the providers' do, so that a 10 KB name is not sent back whole.

@@ -58,7 +58,7 @@ pub const FAULT_HEADER: &str = "x-sandbox-fault";
 
 // The same names, parsed once: every request looks each one up.
 const SCENARIO_NAME: HeaderName = HeaderName::from_static(SCENARIO_HEADER);
-const NAMESPACE_NAME: HeaderName = HeaderName::from_static(NAMESPACE_HEADER);
+pub(crate) const NAMESPACE_NAME: HeaderName = HeaderName::from_static(NAMESPACE_HEADER);
 const LATENCY_NAME: HeaderName = HeaderName::from_static(LATENCY_HEADER);
 const FAULT_NAME: HeaderName = HeaderName::from_static(FAULT_HEADER);
 
