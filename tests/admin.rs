@@ -2233,3 +2233,151 @@ async fn an_admin_parameter_given_twice_with_two_values_is_refused() {
     }
     sb.stop().await;
 }
+
+// README, "How a scenario is chosen" (step 3) and Admin API, the rows of
+// `GET /__admin/overrides`, `GET /__admin/requests` and `POST
+// /__admin/reset`, as a QA engineer reads them (QA probe): a sequence is
+// posted last answer first; a spent override is no longer listed; an
+// async override without `path` is spent by a status read; the journal's
+// `path` is the path sent, its `body` the JSON value or else the text, a
+// header written twice an array; a reset drops the webhook targets set
+// through the admin API and keeps `--webhook-url`'s; a scenario name is
+// read in its case.
+#[tokio::test]
+async fn the_readmes_qa_recipes_hold() {
+    let sb = Sandbox::start_with(Config {
+        webhook_url: Some("http://127.0.0.1:9/flag".into()),
+        ..config()
+    })
+    .await;
+    let curpv5 = |extra: &[(&'static str, &'static str)]| {
+        let mut h = vec![("content-type", "application/json"), ("apikey", "k")];
+        h.extend_from_slice(extra);
+        h
+    };
+    let body = r#"{"curp":"PXNE660720HMCXTN06"}"#;
+    for (scenario, times) in [("timeout", 1), ("unavailable", 1)] {
+        let r = sb
+            .admin_post(
+                "/__admin/overrides",
+                json!({"provider": "curpv5", "scenario": scenario, "times": times}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let overrides = sb.admin_get("/__admin/overrides").await;
+    assert_eq!(
+        overrides[0]["scenario"], "timeout",
+        "oldest first: {overrides}"
+    );
+    assert_eq!(overrides[1]["remaining"], 1, "{overrides}");
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        let r = sb
+            .send("POST", "/api/curp/bycurp", &curpv5(&[]), body)
+            .await;
+        answered.push(
+            r.header("x-sandbox-scenario")
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    assert_eq!(answered, ["unavailable", "timeout", "success"]);
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+    // A name is read in its case.
+    let r = sb
+        .send(
+            "POST",
+            "/api/curp/bycurp",
+            &curpv5(&[("x-sandbox-scenario", "DECEASED")]),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.json()["valid_scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v == "deceased"));
+
+    // An async override without `path` is spent by a status read.
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "async", "scenario": "success", "times": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = sb
+        .send(
+            "GET",
+            "/api/AsyncVerication/verificationStatus?verificationId=abc",
+            &[("apikey", "k")],
+            "",
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.header("x-sandbox-scenario")),
+        (200, Some("success")),
+        "{}",
+        r.text()
+    );
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+
+    // The journal: the path sent, the body as read, a header twice.
+    sb.admin_delete("/__admin/requests").await;
+    for (path, content_type, sent) in [
+        (
+            "/curp/getData",
+            "application/json",
+            r#"{"curp":"A","curp":"PXNE660720HMCXTN06",}"#,
+        ),
+        (
+            "/api/v2/curp/getData",
+            "application/x-www-form-urlencoded",
+            "curp=PXNE660720HMCXTN06",
+        ),
+    ] {
+        let headers = [
+            ("content-type", content_type),
+            ("authorization", "Bearer t"),
+            ("x-trace", "1"),
+            ("x-trace", "2"),
+        ];
+        let r = sb.send("POST", path, &headers, sent).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    let listed = sb.admin_get("/__admin/requests?path=/curp/getData").await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["body"], json!({"curp": "PXNE660720HMCXTN06"}));
+    assert_eq!(listed[0]["headers"]["x-trace"], json!(["1", "2"]));
+    assert_eq!(listed[0]["headers"]["authorization"], "Bearer t");
+    let listed = sb
+        .admin_get("/__admin/requests?path=/api/v2/curp/getData")
+        .await;
+    assert_eq!(listed[0]["body"], "curp=PXNE660720HMCXTN06", "{listed}");
+
+    // A reset drops the admin's webhook targets, not `--webhook-url`'s.
+    let r = sb
+        .send(
+            "PUT",
+            "/__admin/webhooks/k",
+            &[("content-type", "application/json")],
+            r#"{"url":"http://127.0.0.1:9/hook"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sources = |v: Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["source"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = sources(sb.admin_get("/__admin/webhooks").await);
+    assert!(before.contains(&"admin".to_string()), "{before:?}");
+    sb.admin_post("/__admin/reset", json!({})).await;
+    let after = sources(sb.admin_get("/__admin/webhooks").await);
+    assert!(!after.contains(&"admin".to_string()), "{after:?}");
+    assert!(!after.is_empty(), "--webhook-url's target stays");
+}
