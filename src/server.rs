@@ -46,6 +46,11 @@ pub async fn serve(
     engine: Engine,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    // A connection is a descriptor: the soft limit on open files (1,024 on
+    // many machines) is raised to the hard one, as Go's runtime and nginx
+    // do, so that `--max-connections` is what refuses clients rather than
+    // the kernel. Where it cannot be, the accept loop's backing off stands.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let config = engine.config().clone();
     let mut h1 = http1::Builder::new();
     // The header timeout is the server's own (`HeadWatch`): hyper's arms a

@@ -538,3 +538,45 @@ fn a_folder_that_cannot_be_entered_or_listed_is_refused_with_the_reason() {
         }
     }
 }
+
+// README, Command line (`--max-connections`): a connection is a
+// descriptor, and the server raises its soft limit on open files to the
+// hard one at start, so that a soft limit of 64 (1,024 on many machines)
+// does not refuse clients long before `--max-connections`.
+#[tokio::test]
+async fn the_soft_limit_on_open_files_is_raised_to_the_hard_one() {
+    let hard = hard_open_files();
+    let wanted = 300;
+    if hard < wanted + 64 {
+        eprintln!("the hard limit on open files is {hard}: nothing to raise it to");
+        return;
+    }
+    let served = Served::start_under("ulimit -Sn 64", &["--port", "0"], &[]);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", served.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let soft_hard: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(soft_hard[0], soft_hard[1], "{line}");
+    // Past 64, every connection is taken and answered.
+    let addr = served.addr();
+    let many: Vec<TcpStream> = (0..wanted)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    served.wait_open_files(|n| n >= wanted);
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    drop(many);
+}
+
+/// This process's hard limit on open files (what a child may raise its
+/// soft one to).
+fn hard_open_files() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .map_or(0, |hard| hard.parse().unwrap_or(usize::MAX))
+}
