@@ -54,6 +54,7 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    server::raise_open_files_limit();
     let engine = Engine::new(config, providers::all())?;
     server::serve(listener, engine, shutdown).await?;
     Ok(())

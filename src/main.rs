@@ -104,6 +104,8 @@ fn main() -> ExitCode {
 }
 
 fn serve(host: &str, port: u16, config: Config) -> ExitCode {
+    // Before the ready line: a client may connect as soon as it reads it.
+    mxid_sandbox::server::raise_open_files_limit();
     let engine = match Engine::new(config, providers::all()) {
         Ok(e) => e,
         Err(e) => return fail(&format!("configuration refused: {e}")),

@@ -38,6 +38,15 @@ const HANG_LIMIT: Duration = Duration::from_secs(600);
 /// gets its 413 instead of a reset connection.
 const DRAIN_FACTOR: usize = 16;
 
+/// Raises the process's soft limit on open files to the hard one, before
+/// the server starts. A connection is a descriptor: the soft limit (1,024
+/// on many machines) would have the kernel refuse clients long before
+/// `--max-connections`; Go's runtime and nginx raise it likewise. Where it
+/// cannot be raised, the accept loop's backing off stands.
+pub fn raise_open_files_limit() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+}
+
 /// Serves `engine` on `listener` until `shutdown` completes, then stops
 /// accepting, lets requests in flight finish (up to the configured wait) and
 /// returns.
@@ -46,11 +55,6 @@ pub async fn serve(
     engine: Engine,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    // A connection is a descriptor: the soft limit on open files (1,024 on
-    // many machines) is raised to the hard one, as Go's runtime and nginx
-    // do, so that `--max-connections` is what refuses clients rather than
-    // the kernel. Where it cannot be, the accept loop's backing off stands.
-    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let config = engine.config().clone();
     let mut h1 = http1::Builder::new();
     // The header timeout is the server's own (`HeadWatch`): hyper's arms a
