@@ -111,6 +111,14 @@ async fn an_admin_route_takes_the_namespace_header_when_the_query_names_none() {
             .map(|o| o["scenario"].as_str().unwrap().to_string())
             .collect()
     };
+    // The scenarios of the overrides listed in `qa`, then in `default`.
+    let qa_and_default = || async {
+        format!(
+            "{:?} {:?}",
+            listed(sb.admin_get("/__admin/overrides?namespace=qa").await),
+            listed(sb.admin_get("/__admin/overrides").await),
+        )
+    };
     let r = sb
         .admin_post(
             "/__admin/overrides",
@@ -133,14 +141,7 @@ async fn an_admin_route_takes_the_namespace_header_when_the_query_names_none() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(
-        listed(sb.admin_get("/__admin/overrides?namespace=qa").await),
-        ["timeout"]
-    );
-    assert_eq!(
-        listed(sb.admin_get("/__admin/overrides").await),
-        ["deceased"]
-    );
+    assert_eq!(qa_and_default().await, r#"["timeout"] ["deceased"]"#);
     let r = sb
         .send("GET", "/__admin/overrides", &header("qa"), "")
         .await;
@@ -175,14 +176,7 @@ async fn an_admin_route_takes_the_namespace_header_when_the_query_names_none() {
         let error = r.json()["error"].as_str().unwrap_or_default().to_string();
         assert!(error.contains(says), "{path} {headers:?}: {error}");
     }
-    assert_eq!(
-        listed(sb.admin_get("/__admin/overrides?namespace=qa").await),
-        ["timeout"]
-    );
-    assert_eq!(
-        listed(sb.admin_get("/__admin/overrides").await),
-        ["deceased"]
-    );
+    assert_eq!(qa_and_default().await, r#"["timeout"] ["deceased"]"#);
     // A blank header is no header: `default`.
     let r = sb.send("GET", "/__admin/overrides", &header(" "), "").await;
     assert_eq!(listed(r.json()), ["deceased"]);
