@@ -31,8 +31,9 @@ pub fn run(
     scenarios: Option<PathBuf>,
     fixtures: Option<PathBuf>,
 ) -> Result<String, Refusal> {
-    // As `serve` words a missing --scenarios or --fixtures folder, and one
-    // it cannot look at.
+    // A folder that is missing or is not one, in `serve`'s words without
+    // its `cannot read folder:` (the folder is what `check` was given, not
+    // a flag's); one it cannot look at, as `serve` words it.
     if let Some(why) = engine::not_a_folder(dir) {
         let why = match why.as_str() {
             engine::NOT_A_FOLDER | engine::NO_SUCH_FOLDER => why,

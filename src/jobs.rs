@@ -3,7 +3,10 @@
 //! result to the customer's webhook, with retries.
 //!
 //! A verification is created by a provider request ([`create`]) and from
-//! then on moves only by timers ([`crate::engine::timers`]):
+//! then on moves by timers ([`crate::engine::timers`]), but for two steps
+//! taken at once: with a `processing_delay` of 0 the source is asked while
+//! the creating request is answered, and a redelivery the admin API asks
+//! for that is delivered completes a Delivering verification:
 //!
 //! ```text
 //! 1 Processing ──(processing delay)──▶ source asked

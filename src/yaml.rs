@@ -677,17 +677,18 @@ enum Quoted {
 }
 
 /// A quoted value of at most 256 bytes as it is; a longer one cut, with its
-/// length.
+/// length, as [`crate::engine::quoted`] cuts any value (an escaped one
+/// between its escapes).
 fn cut_value(value: &str, quoted: Quoted) -> Cow<'_, str> {
     const MAX: usize = 256;
-    if value.len() <= MAX {
-        return value.into();
+    match quoted {
+        Quoted::Raw => crate::engine::quoted(value),
+        Quoted::Escaped if value.len() <= MAX => value.into(),
+        Quoted::Escaped => {
+            let end = escaped_prefix_end(value, MAX);
+            format!("{}… ({} bytes)", &value[..end], value.len()).into()
+        }
     }
-    let end = match quoted {
-        Quoted::Raw => crate::engine::prefix(value, MAX).len(),
-        Quoted::Escaped => escaped_prefix_end(value, MAX),
-    };
-    format!("{}… ({} bytes)", &value[..end], value.len()).into()
 }
 
 /// Where the `"` that closes a Rust-escaped string is, in what follows the

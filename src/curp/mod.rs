@@ -4,7 +4,9 @@
 //! person (`nss`, `rfc`, `ine`), the synthetic person (`person`), the
 //! personas of `fixtures/personas.yaml` (`persona`) and the QA commands
 //! (`cmd`). Nothing here does I/O or reads the clock: the server embeds the
-//! YAML and passes it in, and every random choice is seeded.
+//! YAML and passes it in, and every random choice is seeded (`curp random`
+//! without `--seed` alone seeds from the operating system, to differ from
+//! run to run).
 
 pub mod calc;
 pub mod catalogs;

@@ -226,8 +226,8 @@ fn choose_names(
             let v = VOWELS[rng.random_range(0..VOWELS.len())];
             compose(rng, c3, v, k16, endings)
         });
-    // One person in four has two names: a second one after the first, or
-    // MARIA / JOSE before it, which the rules skip. Kept only when the
+    // One person in four has a second name after the first, and one in
+    // eight MARIA / JOSE before it, which the rules skip. Kept only when the
     // letters still agree.
     let decorated = match rng.random_range(0..8) {
         0 | 1 => {
@@ -273,12 +273,8 @@ fn draw_status(rng: &mut impl Rng, differentiator: char) -> &'static str {
 }
 
 /// The synthetic person for a CURP (any string passing `is_loose` gives a
-/// sensible one; anything else still gives a person, never a panic).
-pub fn synthesize(curp: &str, seed: u64, names: &Names, catalogs: &Catalogs) -> Person {
-    build(curp, seed, names, catalogs, None)
-}
-
-/// The synthetic person with a persona's data merged over it. Identity
+/// sensible one; anything else still gives a person, never a panic), with
+/// a persona's data, if any, merged over it. Identity
 /// overrides are applied before the RFC and INE data are derived, so those
 /// agree with the persona's names unless it gives them too.
 pub(crate) fn build(
@@ -578,7 +574,7 @@ mod tests {
 
     fn person(curp: &str, seed: u64) -> Person {
         let d = domain();
-        synthesize(curp, seed, &d.names, &d.catalogs)
+        build(curp, seed, &d.names, &d.catalogs, None)
     }
 
     /// An NSS registered at 16 or later with the birth year in it, or none
@@ -761,7 +757,7 @@ mod tests {
         }
 
         // Born in Mexico: a birth certificate, Mexican. Born abroad: also
-        // a naturalization letter (3, foreign) or another proof.
+        // a migration document (3, foreign) or another proof.
         for p in &people {
             if p.birth_state != "NE" {
                 assert_eq!((p.proof_document, p.nationality.as_str()), (1, "MEX"));

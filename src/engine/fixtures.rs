@@ -111,16 +111,10 @@ impl Fixtures {
 
     pub fn load(source: &Source) -> Result<Fixtures, LoadError> {
         // A folder that is not there is a typo, not a request for the
-        // embedded files.
+        // embedded files; so is a file the sandbox would not read
+        // (persona.yaml), not a file to skip: the embedded one would answer
+        // instead. `check_folder` refuses both.
         if let Source::Dir(dir) = source {
-            if let Some(why) = super::not_a_folder(dir) {
-                return Err(LoadError::new(
-                    &dir.display().to_string(),
-                    format!("cannot read folder: {why}"),
-                ));
-            }
-            // A file the sandbox would not read is a typo (persona.yaml),
-            // not a file to skip: the embedded one would answer instead.
             let known: Vec<&str> = EMBEDDED
                 .iter()
                 .map(|(n, _)| n.trim_end_matches(".yaml"))

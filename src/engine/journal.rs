@@ -228,7 +228,8 @@ impl Entry {
         self.request.line(1)
     }
 
-    /// Request headers (name, value) in the order received.
+    /// Request headers (name, value) in the order their names were first
+    /// received, the values of a name together (as a `HeaderMap` holds them).
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
         let lines = self
             .request

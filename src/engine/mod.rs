@@ -1,7 +1,8 @@
 //! The provider-agnostic engine: loads the definitions, and takes a request
 //! through the one straight line of STYLE.md — route, auth, scenario
-//! selection (SPEC §3), input checks and counters, latency and faults,
-//! rendering, journal. It never names a provider: modules plug in through
+//! selection (SPEC §3), input checks and counters, rendering, latency and
+//! fault decided (and awaited by the server once the locks are let go),
+//! journal. It never names a provider: modules plug in through
 //! [`provider::Provider`].
 
 pub mod budget;
@@ -665,8 +666,8 @@ impl Engine {
     }
 
     /// An error the engine raises itself, in the owning provider's shape
-    /// (its `errors` section), or the sandbox's shape when no provider owns
-    /// the path.
+    /// (its `errors` section, which the load requires to hold the four
+    /// kinds), or the sandbox's shape when no provider owns the path.
     #[allow(clippy::too_many_arguments)]
     fn engine_error(
         &self,
@@ -679,8 +680,11 @@ impl Engine {
         fallback: StatusCode,
         message: &str,
     ) -> Reply {
-        let Some((pdef, module)) = owner.map(|i| (&defs.providers[i], &self.shared.modules[i]))
-        else {
+        let owned = owner.and_then(|i| {
+            let pdef = &defs.providers[i];
+            Some((pdef, &self.shared.modules[i], pdef.errors.get(kind)?))
+        });
+        let Some((pdef, module, scenario)) = owned else {
             let mut reply = Reply::sandbox_error(fallback, message);
             reply.scenario = Some(kind);
             // A number of the namespace's sequence, as every request takes
@@ -690,9 +694,6 @@ impl Engine {
             let rng = || provider::seeded_rng(self.config().seed, &ns.name, seq, kind);
             self.error_timing(&mut reply, None, None, req, rng);
             return reply.with_header(SCENARIO_NAME, kind);
-        };
-        let Some(scenario) = pdef.errors.get(kind) else {
-            return Reply::sandbox_error(fallback, message);
         };
         let mut vars = Vars::new();
         // The request's one reading of the clock, as its journal entry's.
@@ -711,7 +712,8 @@ impl Engine {
 
     /// An engine error is an answer like any other: it waits the latency of
     /// the request's header, of its `errors:` entry, of its provider or of
-    /// `--latency`, and takes the header's fault. A header that does not
+    /// `--latency`, and the fault of the header, else of its `errors:`
+    /// entry. A header that does not
     /// parse is not reported over the error already being answered: it is
     /// passed over. A range of latency is drawn from `rng`, seeded as the
     /// request's ids are.

@@ -48,7 +48,6 @@ fn display_opt<T: std::fmt::Display, S: serde::Serializer>(
 /// What a matching override decided for one request.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub id: u64,
     pub scenario: String,
     pub latency: Option<Latency>,
     pub fault: Option<Fault>,
@@ -118,7 +117,6 @@ impl Overrides {
         })?;
         let o = &mut inner.list[idx];
         let hit = Hit {
-            id: o.id,
             scenario: o.scenario.clone(),
             latency: o.latency,
             fault: o.fault,

@@ -323,7 +323,8 @@ pub struct AdminCall<'a> {
     pub route: (&'static str, &'static str),
     /// Path parameters of the matched pattern.
     pub params: Vec<(String, String)>,
-    /// The namespace named by `?namespace=` (absent: `default`), as it is,
+    /// The namespace named by `?namespace=`, else by the
+    /// `X-Sandbox-Namespace` header (neither: `default`), as it is,
     /// or blank if no request made it: a route that stores in it takes it
     /// with [`AdminCall::kept`], once its input is found good.
     pub ns: Arc<Namespace>,

@@ -3,7 +3,8 @@
 //! Credentials are two headers, `X-DF-API-ID` and `X-DF-API-SECRET`; the body
 //! carries `id_number` as JSON, urlencoded or multipart form data (every
 //! public AccuAuth client posts form data). Every answer carries
-//! `request_id` (`TID` and 32 lowercase hex digits). Result codes 0–5 answer
+//! `request_id` (`TID` and 32 lowercase hex digits). Result codes 0, 1, 2, 3
+//! and 5 (the seed has no 4) answer
 //! HTTP 200 with `status: "OK"`; errors answer `{status, reason, request_id}`
 //! with the HTTP code of the seed's error table.
 

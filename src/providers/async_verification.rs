@@ -494,7 +494,7 @@ fn ine_data(call: &mut Call<'_>) -> Value {
     // A type C credential states its holder's birth date in the elector
     // code, when its six date places are digits.
     let replacement = c && issue_number != "00";
-    let stated = (kind == "C")
+    let stated = c
         .then(|| curp::ine::elector_birth(&id, curp::person::REFERENCE_YEAR, replacement))
         .flatten();
     // A credential that votes has an adult holder (of age by the year the

@@ -374,17 +374,16 @@ fn checked_calc_input(call: &mut Call<'_>) -> Result<(), &'static str> {
 /// when every check passes.
 fn calc_input(call: &Call<'_>) -> Result<String, CalcRefusal> {
     let req = call.req;
-    let mut values: Vec<String> = Vec::with_capacity(CALC_FIELDS.len());
-    for (name, missing) in CALC_FIELDS {
+    let mut values: [String; CALC_FIELDS.len()] = Default::default();
+    for ((name, missing), value) in CALC_FIELDS.iter().zip(&mut values) {
         match req.field(name) {
             f @ (Field::Str(_) | Field::Number(_)) if f.is_present() => {
-                values.push(f.text().unwrap_or_default().trim().to_string());
+                *value = f.text().unwrap_or_default().trim().to_string();
             }
             _ => return Err(CalcRefusal::code(missing)),
         }
     }
-    let [names, last_name, second_last_name, day, month, year, gender, entity] =
-        <[String; 8]>::try_from(values).map_err(|_| CalcRefusal::code("internal_error"))?;
+    let [names, last_name, second_last_name, day, month, year, gender, entity] = values;
     let numeric = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if !numeric(&day) {
         return Err(CalcRefusal::code("non_numeric_birthday"));
