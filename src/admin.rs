@@ -19,7 +19,7 @@ use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
 use crate::engine::{quoted, Defs, Engine, Reply, NAMESPACE_HEADER, NAMESPACE_NAME};
 use crate::request::{percent_decode_path, Body, Request};
-use crate::router::same_path;
+use crate::router::{router_of, same_path};
 use crate::time::{parse_duration, Timestamp};
 
 pub const PREFIX: &str = "/__admin";
@@ -71,15 +71,7 @@ fn routers() -> &'static Vec<(Method, matchit::Router<Route>)> {
         let mut out: Vec<(Method, matchit::Router<Route>)> = Vec::new();
         for (m, path, route) in ROUTES {
             let method = Method::from_bytes(m.as_bytes()).expect("admin methods are valid");
-            let idx = match out.iter().position(|(mm, _)| *mm == method) {
-                Some(i) => i,
-                None => {
-                    out.push((method, matchit::Router::new()));
-                    out.len() - 1
-                }
-            };
-            out[idx]
-                .1
+            router_of(&mut out, method)
                 .insert(*path, *route)
                 .expect("admin routes do not conflict");
         }

@@ -295,6 +295,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The router of `method` in a list of one matchit router per method (the
+/// admin API's, a module's admin routes), added when the list has none yet.
+pub fn router_of<M: PartialEq, V>(
+    routers: &mut Vec<(M, matchit::Router<V>)>,
+    method: M,
+) -> &mut matchit::Router<V> {
+    let at = match routers.iter().position(|(m, _)| *m == method) {
+        Some(at) => at,
+        None => {
+            routers.push((method, matchit::Router::new()));
+            routers.len() - 1
+        }
+    };
+    &mut routers[at].1
+}
+
 /// `/api/curp/bycurp/` is the same endpoint to every provider's server and
 /// to most HTTP clients' base-URL joining: one trailing slash is dropped
 /// (not the root's).

@@ -286,15 +286,9 @@ impl AdminRouter {
     pub fn new(routes: &'static [AdminRoute]) -> AdminRouter {
         let mut by_method: Vec<(&'static str, matchit::Router<&'static AdminRoute>)> = Vec::new();
         for route in routes {
-            let at = match by_method.iter().position(|(m, _)| *m == route.method) {
-                Some(at) => at,
-                None => {
-                    by_method.push((route.method, matchit::Router::new()));
-                    by_method.len() - 1
-                }
-            };
             // A module's conflicting pattern is its own mistake: the first one wins.
-            let _ = by_method[at].1.insert(route.path, route);
+            let _ =
+                crate::router::router_of(&mut by_method, route.method).insert(route.path, route);
         }
         AdminRouter { by_method }
     }
