@@ -465,12 +465,7 @@ fn ine_data(call: &mut Call<'_>) -> Value {
     let held = call.take_found::<HeldBy>().map(|h| h.0);
     if let Some(p) = held.or_else(|| holder(call, c, &id, &ocr, &issue_number)) {
         let ine = &p.ine;
-        // Model C credentials carry no CIC; the elector code is the id.
-        let (elector_code, cic) = if c {
-            (id, String::new())
-        } else {
-            (ine.elector_code.to_string(), id)
-        };
+        let (elector_code, cic) = codes(c, id, ine);
         return ine_answer(Credential {
             kind,
             elector_code,
@@ -511,10 +506,11 @@ fn ine_data(call: &mut Call<'_>) -> Value {
     let person = call.cached_person(&curp);
     let ine = &person.ine;
     let (mut issue_year, mut registration_year) = (ine.issue_year, ine.registration_year);
-    let (elector_code, cic, issue_number) = if c {
-        // Model C credentials carry no CIC; the elector code is the id. Its
-        // years agree with the birth date the code states and with the
-        // issue number sent ("00": issued the year of registration).
+    let (elector_code, cic) = codes(c, id, ine);
+    let issue_number = if c {
+        // The years of a model C credential agree with the birth date its
+        // code states and with the issue number sent ("00": issued the year
+        // of registration).
         let birth = stated.unwrap_or(person.birth_date);
         let (registration, issue) = curp::ine::years(
             &mut rng,
@@ -524,13 +520,9 @@ fn ine_data(call: &mut Call<'_>) -> Value {
         );
         let year = |y: i32| u16::try_from(y).unwrap_or(0);
         (issue_year, registration_year) = (year(issue), year(registration));
-        (id, String::new(), issue_number)
+        issue_number
     } else {
-        (
-            ine.elector_code.to_string(),
-            id,
-            ine.issue_number.to_string(),
-        )
+        ine.issue_number.to_string()
     };
     let expiry_year = issue_year.saturating_add(curp::ine::VALID_YEARS);
     ine_answer(Credential {
@@ -543,6 +535,17 @@ fn ine_data(call: &mut Call<'_>) -> Value {
         ocr,
         expiry_year,
     })
+}
+
+/// The elector code and the CIC of a credential whose id the request
+/// states: model C credentials carry no CIC, and their elector code is the
+/// id; the others' id is the CIC, and the elector code the holder's.
+fn codes(c: bool, id: String, ine: &curp::ine::Ine) -> (String, String) {
+    if c {
+        (id, String::new())
+    } else {
+        (ine.elector_code.to_string(), id)
+    }
 }
 
 /// The person whose INE credential the request states: a persona holding
