@@ -41,6 +41,7 @@ use serde_json::{json, Map, Value};
 use crate::engine::namespace::Began;
 use crate::engine::namespace::Namespace;
 use crate::engine::timers::TimerKey;
+use crate::engine::WEBHOOK_HEADER;
 use crate::time::{format_duration, parse_duration, Timestamp};
 
 /// The async provider's id, which is also the key of this state in the
@@ -612,7 +613,7 @@ async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) 
     let Some((url, apikey, body, attempt, settings)) = prepared else {
         return;
     };
-    let sent = post(&url, &apikey, body, settings.webhook_timeout).await;
+    let sent = post(ns, &url, &apikey, body, settings.webhook_timeout).await;
     let retry = with_jobs(ns, generation, |j| {
         j.finish_attempt(Delivery {
             outcome: sent.outcome.clone(),
@@ -713,8 +714,9 @@ fn soft_open_files(limits: &str) -> Option<usize> {
 
 /// POSTs the webhook: delivered means a 200 answer whose JSON body says
 /// `"completed": true`. Bounded by `timeout` from connect to last byte,
-/// once one of the [`attempt_slots`] is free.
-async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
+/// once one of the [`attempt_slots`] is free. It carries the sandbox's
+/// [`WEBHOOK_HEADER`], by which the sandbox tells one that comes back to it.
+async fn post(ns: &Namespace, url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
     // Never closed: acquiring only waits.
     let _slot = attempt_slots().acquire().await.ok();
     let failed = |outcome: String, status: Option<u16>| Sent {
@@ -728,7 +730,8 @@ async fn post(url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent
     };
     let mut req = hyper::Request::post(url)
         .header("apikey", apikey)
-        .header(CONTENT_TYPE, "application/json");
+        .header(CONTENT_TYPE, "application/json")
+        .header(WEBHOOK_HEADER, &*ns.webhook_mark);
     if let Some(credentials) = basic {
         req = req.header(AUTHORIZATION, credentials);
     }
@@ -1011,7 +1014,7 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
     let ns = ns.clone();
     let id = id.to_string();
     let attempt = timers.spawn(async move {
-        let sent = post(&url, &apikey, body, timeout).await;
+        let sent = post(&ns, &url, &apikey, body, timeout).await;
         let delivery = Delivery {
             outcome: sent.outcome,
             status: sent.status,
@@ -1125,7 +1128,7 @@ mod tests {
             at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
             scale: 0.0,
         };
-        Namespaces::new(start, 10).get("default").unwrap()
+        Namespaces::new(start, 10, "0").get("default").unwrap()
     }
 
     #[tokio::test]

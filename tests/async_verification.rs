@@ -1860,6 +1860,9 @@ async fn the_webhook_gets_the_documented_body_and_headers() {
     assert_eq!(h.target, "/hook");
     assert_eq!(h.header("apikey"), Some(KEY));
     assert_eq!(h.header("content-type"), Some("application/json"));
+    // The sandbox's mark, by which it tells a webhook that comes back to it.
+    let mark = h.header("x-sandbox-webhook").unwrap();
+    assert!(mark.len() == 16 && mark.bytes().all(|b| b.is_ascii_hexdigit()));
     let body = h.json();
     let keys: Vec<&str> = body
         .as_object()
@@ -3009,6 +3012,79 @@ async fn an_override_picks_the_outcome_of_the_next_creation() {
     sb.advance("2s").await;
     assert_eq!(status(&sb, &first).await["warnings"][0]["code"], "RFC008");
     assert_eq!(status(&sb, &second).await["warnings"], json!([]));
+}
+
+/// A webhook aimed at the sandbox's own creation route, with every creation
+/// forced to succeed, would create a verification whose webhook comes back
+/// in turn, without end: the sandbox refuses its own webhook (508), so that
+/// the attempt fails as one to a target that refuses it, and nothing is
+/// created. The same header with another sandbox's mark is answered.
+#[tokio::test]
+async fn a_webhook_aimed_back_at_the_sandbox_is_refused_and_creates_nothing() {
+    let (sb, hook) = hooked().await;
+    let sticky = json!({"provider": "async", "scenario": "success"});
+    assert_eq!(
+        sb.admin_post("/__admin/overrides", sticky).await.status,
+        201
+    );
+    // A webhook to a receiver first, for the sandbox's mark.
+    create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    let mark = hook.received()[0]
+        .header("x-sandbox-webhook")
+        .unwrap()
+        .to_string();
+    let own_route = format!("http://{}{NSS}", sb.addr);
+    set_webhook(&sb, KEY, json!({ "url": own_route })).await;
+    let id = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
+    sb.advance("2s").await;
+    sb.advance("15m").await;
+    let d = deliveries(&sb).await;
+    assert_eq!(d.len(), 3, "{d:?}");
+    for (n, attempt) in d[1..].iter().enumerate() {
+        assert_eq!(attempt["verificationId"], id.as_str());
+        assert_eq!(attempt["attempt"], n + 1);
+        assert_eq!(attempt["outcome"], "HTTP 508", "{attempt}");
+        assert_eq!(attempt["status"], 508);
+    }
+    let listed = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    // Refused before any namespace: the journal holds the two creations.
+    let journal = sb.admin_get("/__admin/requests").await;
+    assert_eq!(journal.as_array().unwrap().len(), 2, "{journal}");
+
+    // What the refusal says, to a request that carries the mark.
+    let r = sb
+        .post(
+            NSS,
+            &[("apikey", KEY), ("x-sandbox-webhook", &mark)],
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 508);
+    assert_eq!(r.header("x-sandbox-scenario"), Some("sandbox_error"));
+    assert_eq!(
+        r.json(),
+        json!({"error": format!(
+            "POST {NSS} is a webhook this sandbox sent, come back to it: a webhook target must be the client's own endpoint, not one of the sandbox's routes"
+        )})
+    );
+    // A sandbox of another seed answers this one's webhook: no loop.
+    let other = Sandbox::start_with(mxid_sandbox::Config {
+        seed: 1,
+        ..config()
+    })
+    .await;
+    let r = other
+        .post(
+            NSS,
+            &[("apikey", KEY), ("x-sandbox-webhook", &mark)],
+            json!({"curp": EPN}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    other.stop().await;
+    sb.stop().await;
 }
 
 // --- the clock moved by hand, resets, redeliveries, the provider day ---

@@ -56,12 +56,17 @@ pub const NAMESPACE_HEADER: &str = "x-sandbox-namespace";
 pub const LATENCY_HEADER: &str = "x-sandbox-latency";
 /// A fault for one request (`hang`, `connection_reset`, `empty_response`, `malformed_body`).
 pub const FAULT_HEADER: &str = "x-sandbox-fault";
+/// Sent, not read: every webhook the sandbox delivers carries it, with its
+/// [`webhook_mark`], so that one aimed back at the sandbox is refused
+/// instead of answered.
+pub const WEBHOOK_HEADER: &str = "x-sandbox-webhook";
 
 // The same names, parsed once: every request looks each one up.
 const SCENARIO_NAME: HeaderName = HeaderName::from_static(SCENARIO_HEADER);
 pub(crate) const NAMESPACE_NAME: HeaderName = HeaderName::from_static(NAMESPACE_HEADER);
 const LATENCY_NAME: HeaderName = HeaderName::from_static(LATENCY_HEADER);
 const FAULT_NAME: HeaderName = HeaderName::from_static(FAULT_HEADER);
+const WEBHOOK_NAME: HeaderName = HeaderName::from_static(WEBHOOK_HEADER);
 
 /// Everything loaded from YAML: immutable once built, swapped whole on reload.
 pub struct Defs {
@@ -195,7 +200,11 @@ impl Engine {
     /// Loads and validates every YAML file; nothing starts half-configured.
     pub fn new(config: Config, modules: Vec<Arc<dyn Provider>>) -> Result<Engine, LoadError> {
         let defs = load(&config, &modules)?;
-        let namespaces = Namespaces::new(config.clock, config.journal_limit);
+        let namespaces = Namespaces::new(
+            config.clock,
+            config.journal_limit,
+            &webhook_mark(config.seed),
+        );
         let listings = budget::Budget::new(config.listings_in_flight);
         let admin_routers = modules
             .iter()
@@ -448,14 +457,27 @@ impl Engine {
 
     /// The request's namespace, or the refusal of its header: not
     /// journaled (there is no namespace to journal it in), but logged.
+    /// A webhook of this sandbox's own that came back to it is refused here
+    /// too (508 Loop Detected), before any provider runs: answered, it
+    /// could create a verification whose webhook comes back in turn, over
+    /// and over.
     fn namespace_logged(&self, req: &Request) -> Result<NsRef<'_>, Reply> {
-        let refused = |message: &str| {
-            let reply = mark_sandbox_error(Reply::sandbox_error(StatusCode::BAD_REQUEST, message));
+        let refused_as = |status: StatusCode, message: &str| {
+            let reply = mark_sandbox_error(Reply::sandbox_error(status, message));
             self.log("-", req, &reply);
             reply
         };
+        let refused = |message: &str| refused_as(StatusCode::BAD_REQUEST, message);
         if let Some(problem) = req.sandbox_header_problem() {
             return Err(refused(&problem));
+        }
+        if req.sandbox_header(&WEBHOOK_NAME) == Some(self.namespaces().webhook_mark()) {
+            let message = format!(
+                "{} {} is a webhook this sandbox sent, come back to it: a webhook target must be the client's own endpoint, not one of the sandbox's routes",
+                quoted(req.method.as_str()),
+                quoted(&req.path)
+            );
+            return Err(refused_as(StatusCode::LOOP_DETECTED, &message));
         }
         let name = req
             .sandbox_header(&NAMESPACE_NAME)
@@ -815,6 +837,17 @@ pub(crate) fn prefix(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
+}
+
+/// [`WEBHOOK_HEADER`]'s value on the webhooks of a sandbox run with `seed`
+/// (16 hexadecimal digits): derived from it, so that webhooks replay with
+/// the run as answers do.
+fn webhook_mark(seed: u64) -> String {
+    use std::hash::Hasher;
+    let mut h = crate::fnv::Fnv::default();
+    h.write(&seed.to_le_bytes());
+    h.write(WEBHOOK_HEADER.as_bytes());
+    format!("{:016x}", h.finish())
 }
 
 /// Every answer on a provider path says what answered it: the sandbox's own

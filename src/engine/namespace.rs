@@ -22,6 +22,8 @@ pub const MAX_NAMESPACES: usize = 1024;
 /// Everything one namespace remembers.
 pub struct Namespace {
     pub name: String,
+    /// [`Making::webhook_mark`], which this namespace's webhooks carry.
+    pub webhook_mark: Arc<str>,
     /// Shared with the timers, which wait on it.
     pub clock: Arc<Clock>,
     /// Work due at a sandbox instant (retries, webhook attempts).
@@ -58,15 +60,16 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    fn new(name: &str, clock: Start, journal_limit: usize, me: Weak<Namespace>) -> Namespace {
-        let clock = Arc::new(Clock::new(clock));
+    fn new(making: &Making, name: &str, me: Weak<Namespace>) -> Namespace {
+        let clock = Arc::new(Clock::new(making.clock));
         Namespace {
             name: name.to_string(),
+            webhook_mark: making.webhook_mark.clone(),
             timers: Timers::new(clock.clone()),
             clock,
             overrides: Overrides::default(),
             counters: Counters::default(),
-            journal: Journal::new(journal_limit),
+            journal: Journal::new(making.journal_limit),
             seq: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             resetting: Mutex::new(()),
@@ -212,6 +215,17 @@ impl std::ops::Deref for NsRef<'_> {
 
 /// All namespaces: `default` made with them, when the server starts, and
 /// every other on first use.
+/// What every namespace of one sandbox is made with.
+struct Making {
+    clock: Start,
+    journal_limit: usize,
+    /// The value of [`crate::engine::WEBHOOK_HEADER`] on every webhook this
+    /// sandbox sends: a webhook aimed back at the sandbox itself is told by
+    /// it, and refused, rather than creating a verification whose webhook
+    /// comes back in turn.
+    webhook_mark: Arc<str>,
+}
+
 pub struct Namespaces {
     // Every request looks its namespace up: a read lock (shared, never
     // waits on another reader) for that; the write lock only to create one.
@@ -220,26 +234,33 @@ pub struct Namespaces {
     /// in the map too, for what lists or stops them all). Made at once, so
     /// that its clock starts with the server, as `--start-time` says.
     default: Arc<Namespace>,
-    clock: Start,
-    journal_limit: usize,
+    making: Making,
     /// Set at shutdown: a namespace made after it (by a request still in
     /// flight) starts with its timers stopped, as the others were.
     stopped: AtomicBool,
 }
 
 impl Namespaces {
-    pub fn new(clock: Start, journal_limit: usize) -> Namespaces {
-        let default = Arc::new_cyclic(|me| {
-            Namespace::new(DEFAULT_NAMESPACE, clock, journal_limit, me.clone())
-        });
+    pub fn new(clock: Start, journal_limit: usize, webhook_mark: &str) -> Namespaces {
+        let making = Making {
+            clock,
+            journal_limit,
+            webhook_mark: webhook_mark.into(),
+        };
+        let default = Arc::new_cyclic(|me| Namespace::new(&making, DEFAULT_NAMESPACE, me.clone()));
         let map = HashMap::from([(DEFAULT_NAMESPACE.to_string(), default.clone())]);
         Namespaces {
             map: RwLock::new(map),
             default,
-            clock,
-            journal_limit,
+            making,
             stopped: AtomicBool::new(false),
         }
+    }
+
+    /// The value of [`crate::engine::WEBHOOK_HEADER`] on this sandbox's
+    /// webhooks.
+    pub fn webhook_mark(&self) -> &str {
+        &self.making.webhook_mark
     }
 
     /// Stops every namespace's timers for good, and those of any namespace
@@ -280,7 +301,7 @@ impl Namespaces {
             return Ok(ns.clone());
         }
         Ok(Arc::new_cyclic(|me| {
-            Namespace::new(name, self.clock, self.journal_limit, me.clone())
+            Namespace::new(&self.making, name, me.clone())
         }))
     }
 
@@ -299,8 +320,7 @@ impl Namespaces {
                 "too many namespaces (at most {MAX_NAMESPACES}); reuse one, or free one with POST /__admin/reset?namespace=NAME"
             ));
         }
-        let ns =
-            Arc::new_cyclic(|me| Namespace::new(name, self.clock, self.journal_limit, me.clone()));
+        let ns = Arc::new_cyclic(|me| Namespace::new(&self.making, name, me.clone()));
         // Read under the write lock `stop_timers` takes: either it sees
         // this namespace in the map, or this sees the flag.
         if self.stopped.load(Ordering::SeqCst) {
@@ -373,6 +393,7 @@ mod tests {
                 scale: 1.0,
             },
             10,
+            "0",
         );
         let old = all.get("team").unwrap();
         all.forget("team");
@@ -394,7 +415,9 @@ mod tests {
             at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
             scale: 0.0,
         };
-        let ns = Namespaces::new(start, 10).get(DEFAULT_NAMESPACE).unwrap();
+        let ns = Namespaces::new(start, 10, "0")
+            .get(DEFAULT_NAMESPACE)
+            .unwrap();
         ns.clock.advance(Duration::from_secs(86_400));
         let before = ns.begin();
         assert!(ns.is_current(before.generation));
