@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use mxid_sandbox::cli::{Cli, Command};
 use mxid_sandbox::config::Source;
+use mxid_sandbox::engine::model::LoadError;
 use mxid_sandbox::engine::Engine;
 use mxid_sandbox::stderr::{printable, warn};
 use mxid_sandbox::{providers, Config};
@@ -80,15 +81,18 @@ fn main() -> ExitCode {
                 scenarios: scenarios.map(Source::Dir).unwrap_or_default(),
                 ..Config::default()
             };
+            let folders = Folders::of(&config);
             let engine = match Engine::new(config, providers::all()) {
                 Ok(e) => e,
-                Err(e) if embedded_scenarios => {
+                // A folder named on the command line that cannot be read is
+                // no matter of the scenario files.
+                Err(e) if embedded_scenarios && folders.named(&e).is_none() => {
                     return fail_with_note(
                         &e,
                         "(read with the embedded scenario files; --scenarios DIR reads yours)",
                     )
                 }
-                Err(e) => return fail(&e.to_string()),
+                Err(e) => return fail(&folders.naming_flag(e).to_string()),
             };
             let scenarios = engine.scenarios_by_provider();
             let defs = engine.defs();
@@ -106,9 +110,13 @@ fn main() -> ExitCode {
 fn serve(host: &str, port: u16, config: Config) -> ExitCode {
     // Before the ready line: a client may connect as soon as it reads it.
     mxid_sandbox::server::raise_open_files_limit();
+    let folders = Folders::of(&config);
     let engine = match Engine::new(config, providers::all()) {
         Ok(e) => e,
-        Err(e) => return fail(&format!("configuration refused: {e}")),
+        Err(e) => {
+            let e = folders.naming_flag(e);
+            return fail(&format!("configuration refused: {e}"));
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -223,6 +231,45 @@ fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
     if writeln!(stdout, "{line}").is_err() {
         std::process::exit(0);
+    }
+}
+
+/// The folders the command line names, for an error about one of them.
+struct Folders {
+    scenarios: Source,
+    fixtures: Source,
+}
+
+impl Folders {
+    fn of(config: &Config) -> Folders {
+        Folders {
+            scenarios: config.scenarios.clone(),
+            fixtures: config.fixtures.clone(),
+        }
+    }
+
+    /// The flag that named the folder `e` is about, when it is about a
+    /// folder itself (one that cannot be read) rather than a file in it.
+    fn named(&self, e: &LoadError) -> Option<&'static str> {
+        [
+            ("--scenarios", &self.scenarios),
+            ("--fixtures", &self.fixtures),
+        ]
+        .into_iter()
+        .find_map(|(flag, source)| match source {
+            Source::Dir(dir) if dir.display().to_string() == e.file => Some(flag),
+            _ => None,
+        })
+    }
+
+    /// `e` with the flag that named its folder before the folder
+    /// (`--scenarios /x: cannot read folder: …`): the environment's
+    /// `MXID_SCENARIOS` or a typo in a CI file is then found by its name.
+    fn naming_flag(&self, mut e: LoadError) -> LoadError {
+        if let Some(flag) = self.named(&e) {
+            e.file = format!("{flag} {}", e.file);
+        }
+        e
     }
 }
 

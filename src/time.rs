@@ -309,6 +309,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         let s = crate::engine::quoted(s);
         format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h, 1d or 1h30m")
     };
+    let too_long = || {
+        let s = crate::engine::quoted(s);
+        format!("'{s}' is too long a duration (at most 1000000000000s, about 31,700 years)")
+    };
     if t == "0" {
         return Ok(Duration::ZERO);
     }
@@ -338,11 +342,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "d" => 86_400_000_000_000,
             _ => return Err(bad()),
         };
-        let part = nanos_of(num, unit_nanos).ok_or_else(bad)?;
+        let part = nanos_of(num, unit_nanos).ok_or_else(|| match number_shaped(num) {
+            true => too_long(),
+            false => bad(),
+        })?;
         total = total
             .checked_add(part)
             .filter(|t| *t <= MAX_NANOS)
-            .ok_or_else(bad)?;
+            .ok_or_else(too_long)?;
         rest = next;
     }
     let secs = u64::try_from(total / 1_000_000_000).map_err(|_| bad())?;
@@ -355,10 +362,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// seconds' worth.
 fn nanos_of(num: &str, unit_nanos: u128) -> Option<u128> {
     const LIMIT: u128 = 1_000_000_000_000 * 1_000_000_000;
-    let (whole, fraction) = num.split_once('.').unwrap_or((num, ""));
-    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+    if !number_shaped(num) {
         return None;
     }
+    let (whole, fraction) = num.split_once('.').unwrap_or((num, ""));
     let mut nanos: u128 = 0;
     for d in whole.bytes() {
         nanos = nanos.checked_mul(10)?.checked_add(u128::from(d - b'0'))?;
@@ -376,6 +383,12 @@ fn nanos_of(num: &str, unit_nanos: u128) -> Option<u128> {
     }
     let scale = 10u128.pow(places.len() as u32);
     nanos.checked_add(numerator * unit_nanos / scale)
+}
+
+/// Whether digits and dots make a number: a digit at least, one dot at most.
+fn number_shaped(num: &str) -> bool {
+    let (whole, fraction) = num.split_once('.').unwrap_or((num, ""));
+    !(whole.is_empty() && fraction.is_empty()) && !fraction.contains('.')
 }
 
 /// Writes a duration the way [`parse_duration`] reads it back.
@@ -639,6 +652,22 @@ mod tests {
             &huge,
         ] {
             assert!(parse_duration(s).is_err(), "{s}");
+        }
+        // A number too large says so, and not that it is no duration.
+        for (s, said) in [
+            (
+                "2000000000000s",
+                "too long a duration (at most 1000000000000s",
+            ),
+            ("1000000000000s1us", "too long"),
+            ("16666666667m", "too long"),
+            ("99999999999999999999d", "too long"),
+            (&huge, "too long"),
+            ("1.2.3s", "is not a duration"),
+            ("99999999999999999999x", "is not a duration"),
+        ] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains(said), "{s}: {e}");
         }
         assert_eq!(format_duration(Duration::from_secs(1200)), "20m");
         // What is written reads back as the same duration.

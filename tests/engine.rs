@@ -1690,7 +1690,7 @@ fn serve_refuses_flags_it_could_not_honour() {
     for (args, needle) in [
         (
             &["serve", "--port", "0", "--fixtures", "/no/such/folder"][..],
-            "/no/such/folder: cannot read folder",
+            "configuration refused: --fixtures /no/such/folder: cannot read folder",
         ),
         (
             &[
@@ -1708,7 +1708,7 @@ fn serve_refuses_flags_it_could_not_honour() {
         ),
         (
             &["curp", "--fixtures", "/no/such/folder", "check", CURP][..],
-            "cannot read folder",
+            "mxid-sandbox: --fixtures /no/such/folder: cannot read folder",
         ),
         (
             &["serve", "--port", "0", "--header-timeout", "0s"][..],

@@ -231,7 +231,7 @@ async fn a_body_over_the_limit_outside_every_provider_gets_the_sandboxs_413() {
 fn serve_with_a_scenarios_folder_that_does_not_exist_exits_1() {
     refused_with(
         &["serve", "--port", "0", "--scenarios", "/no/such/scenarios"],
-        &["/no/such/scenarios: cannot read folder: no such folder"],
+        &["configuration refused: --scenarios /no/such/scenarios: cannot read folder: no such folder"],
     );
 }
 
@@ -403,7 +403,23 @@ fn a_path_clash_names_the_other_provider() {
 fn curp_with_a_scenarios_folder_that_does_not_exist_exits_1() {
     let stderr = refused_with(
         &["curp", "--scenarios", "/no/such/scenarios", "check", CURP],
-        &["/no/such/scenarios", "cannot read folder"],
+        &["--scenarios /no/such/scenarios: cannot read folder"],
+    );
+    assert!(
+        !stderr.contains("read with the embedded scenario files"),
+        "{stderr}"
+    );
+}
+
+// A fixtures folder that cannot be read, with the scenarios embedded, is
+// named by its flag, and the note about the embedded scenario files (which
+// helps when a persona names a scenario they lack) is not printed: those
+// files are not at fault.
+#[test]
+fn curp_with_a_fixtures_folder_that_does_not_exist_blames_the_folder_alone() {
+    let stderr = refused_with(
+        &["curp", "--fixtures", "/no/such/fixtures", "check", CURP],
+        &["mxid-sandbox: --fixtures /no/such/fixtures: cannot read folder: no such folder"],
     );
     assert!(
         !stderr.contains("read with the embedded scenario files"),
