@@ -73,8 +73,8 @@ pub fn run(
         CurpCommand::Check { curp } => {
             // As the providers read one: trimmed and upper-cased.
             let curp = curp.trim().to_ascii_uppercase();
-            let d =
-                check_strict(&curp).map_err(|e| format!("invalid curp {}: {e}", quoted(&curp)))?;
+            let d = check_strict(&curp)
+                .map_err(|e| format!("invalid curp '{}': {e}", quoted(&curp)))?;
             Ok(json!({
                 "curp": curp,
                 "valid": true,
@@ -148,7 +148,7 @@ pub fn run(
         }
         CurpCommand::Random { n, seed } => {
             if *n > MAX_RANDOM {
-                return Err(format!("too many curps: {n}, at most {MAX_RANDOM}"));
+                return Err(format!("--n: too many curps: {n}, at most {MAX_RANDOM}"));
             }
             let mut rng = match seed {
                 Some(s) => StdRng::seed_from_u64(*s),
@@ -191,7 +191,7 @@ mod tests {
         let e = run_args(&["check", "PXNE660720HMCXTN05"]).unwrap_err();
         assert_eq!(
             e,
-            "invalid curp PXNE660720HMCXTN05: wrong check digit: expected 6 got 5"
+            "invalid curp 'PXNE660720HMCXTN05': wrong check digit: expected 6 got 5"
         );
     }
 
@@ -268,7 +268,7 @@ mod tests {
         assert_eq!(run_args(&["random"]).unwrap().as_array().unwrap().len(), 1);
         assert!(run_args(&["random", "--n", "1000001"])
             .unwrap_err()
-            .starts_with("too many"));
+            .starts_with("--n: too many"));
         // The limit itself is given; one more is not.
         let most = MAX_RANDOM.to_string();
         let all = run_args(&["random", "--n", &most, "--seed", "1"]).unwrap();
@@ -276,7 +276,7 @@ mod tests {
         let over = (MAX_RANDOM + 1).to_string();
         assert_eq!(
             run_args(&["random", "--n", &over]).unwrap_err(),
-            format!("too many curps: {over}, at most {MAX_RANDOM}")
+            format!("--n: too many curps: {over}, at most {MAX_RANDOM}")
         );
     }
 }

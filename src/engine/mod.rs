@@ -413,11 +413,18 @@ impl Engine {
                 (reply, Some(provider), None)
             }
             Match::NotFound { provider } => {
-                let mut message = format!(
-                    "no endpoint at {} {}",
-                    quoted(req.method.as_str()),
-                    quoted(&req.path)
-                );
+                let mut message = match req.path.as_str() {
+                    // CONNECT's authority form: a host and port, no path.
+                    "" => format!(
+                        "no endpoint at {} without a path: the sandbox is no proxy",
+                        quoted(req.method.as_str())
+                    ),
+                    path => format!(
+                        "no endpoint at {} {}",
+                        quoted(req.method.as_str()),
+                        quoted(path)
+                    ),
+                };
                 let (provider, meant) = defs.router.not_found_owner(provider, &req.path);
                 if let Some(path) = meant {
                     message.push_str(&format!("; did you mean {path}?"));

@@ -403,13 +403,12 @@ fn mxid_host_empty_is_the_default_and_the_flag_wins() {
 }
 
 // A host it cannot bind is a clear message and exit 1, never a panic
-// (101) or a ready line: a name that does not resolve, an empty one, an
-// address no interface has.
+// (101) or a ready line: a name that does not resolve, an address no
+// interface has; an empty one is named as `--host`'s value.
 #[test]
 fn an_unbindable_host_exits_1_with_the_reason() {
     for (host, why) in [
         ("no-such-host.invalid", "failed to lookup address"),
-        ("", "failed to lookup address"),
         ("203.0.113.7", "Cannot assign requested address"),
         ("2001:db8::7", "Cannot assign requested address"),
     ] {
@@ -418,6 +417,14 @@ fn an_unbindable_host_exits_1_with_the_reason() {
         assert!(stdout.is_empty(), "{host:?}: {stdout}");
         assert!(
             stderr.contains("cannot bind") && stderr.contains(why),
+            "{host:?}: {stderr}"
+        );
+    }
+    for host in ["", " "] {
+        let (code, stdout, stderr) = refused(&["--host", host, "--port", "0"], &[]);
+        assert_eq!((code, stdout.as_str()), (Some(1), ""), "{host:?}");
+        assert!(
+            stderr.contains("mxid-sandbox: --host: empty: name an address to bind"),
             "{host:?}: {stderr}"
         );
     }

@@ -552,7 +552,11 @@ async fn asterisk_and_authority_forms_are_404_journaled_and_the_connection_goes_
         assert_eq!(w.answers.len(), 2, "{req:?}: {w:?}");
         assert_eq!(w.answers[0].status(), 404);
         assert_eq!(w.answers[0].header("x-sandbox-scenario"), Some("not_found"));
-        assert!(w.answers[0].json()["error"].is_string());
+        let said = match path {
+            "" => "no endpoint at CONNECT without a path: the sandbox is no proxy".to_string(),
+            _ => format!("no endpoint at {method} {path}"),
+        };
+        assert_eq!(w.answers[0].json()["error"], said.as_str());
         assert_health(&w.answers[1]);
         assert_one_entry(&j, method, path, 404);
     }

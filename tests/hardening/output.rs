@@ -957,7 +957,7 @@ async fn a_connect_request_is_logged_with_a_dash_for_its_path() {
 }
 
 // `curp check` quotes its argument in its refusal ("invalid curp
-// {curp}: …") with its escapes written out: a CURP pasted from a
+// '{curp}': …") with its escapes written out: a CURP pasted from a
 // spreadsheet or a CSV may carry anything.
 #[test]
 fn curp_check_echoes_no_escape_from_its_argument() {
