@@ -146,10 +146,12 @@ pub struct ServeArgs {
     /// Answer as the providers' own sandboxes do (nss: 400 without testCase).
     #[arg(long, env = "MXID_STRICT_SANDBOX", value_parser = switch)]
     pub strict_sandbox: bool,
-    /// Latency for every response: 250ms, 100ms..300ms or lognormal(200ms, 0.5).
+    /// Latency for every provider response (not the admin API): 250ms,
+    /// 100ms..300ms or lognormal(200ms, 0.5); at most 10m.
     #[arg(long, env = "MXID_LATENCY")]
     pub latency: Option<String>,
-    /// Sandbox clock speed: 1 is real time, 0 frozen, 60 a minute a second.
+    /// Sandbox clock speed: 1 is real time, 0 frozen, 60 a minute a second;
+    /// at most 1000000.
     #[arg(long, env = "MXID_TIME_SCALE", default_value_t = Config::default().clock.scale)]
     pub time_scale: f64,
     /// Start the sandbox clock at this RFC 3339 time instead of now.
@@ -167,7 +169,7 @@ pub struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on /__admin.
     #[arg(long, env = "MXID_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
-    /// Connections served at once; more are refused with 503.
+    /// Connections served at once (1 to 1000000); more are refused with 503.
     #[arg(long, env = "MXID_MAX_CONNECTIONS", default_value_t = Config::default().max_connections)]
     pub max_connections: usize,
     /// How long a client may take to send its request headers, then its

@@ -45,6 +45,7 @@ pub enum CurpCommand {
     },
     /// Print the person every provider answers with for a CURP
     Person {
+        /// The CURP, 18 characters: whose person to print
         curp: String,
         /// The server's --seed (0 when the server runs without one; read
         /// from MXID_SEED as `serve` reads it)
