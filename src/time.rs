@@ -388,7 +388,7 @@ fn nanos_of(num: &str, unit_nanos: u128) -> Option<u128> {
 /// Whether digits and dots make a number: a digit at least, one dot at most.
 fn number_shaped(num: &str) -> bool {
     let (whole, fraction) = num.split_once('.').unwrap_or((num, ""));
-    !(whole.is_empty() && fraction.is_empty()) && !fraction.contains('.')
+    (!whole.is_empty() || !fraction.is_empty()) && !fraction.contains('.')
 }
 
 /// Writes a duration the way [`parse_duration`] reads it back.
