@@ -76,8 +76,64 @@ impl Cli {
         for (kind, value) in replaced {
             e.insert(kind, value);
         }
+        // A value the environment gave: the flag clap names is not on the
+        // command line, and the variable is where to look.
+        let flag = e
+            .get(clap::error::ContextKind::InvalidArg)
+            .and_then(|arg| match arg {
+                ContextValue::String(s) => s.split(' ').next().map(str::to_string),
+                _ => None,
+            });
+        if let Some(var) = flag.as_deref().and_then(env_source) {
+            let tip = format!("the value is {var}'s, from the environment");
+            e.insert(
+                clap::error::ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![tip.into()]),
+            );
+        }
         e.exit()
     }
+}
+
+/// The environment variable that gave `flag` (`--port`) its value, when
+/// the command line does not name the flag: an error about the value then
+/// says where it came from (a CI file's `MXID_PORT`, not the command).
+pub fn env_source(flag: &str) -> Option<String> {
+    use clap::CommandFactory;
+    let long = flag.strip_prefix("--")?;
+    let named = std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == flag
+            || a.strip_prefix(flag)
+                .is_some_and(|rest| rest.starts_with('='))
+    });
+    if named {
+        return None;
+    }
+    fn find(cmd: &clap::Command, long: &str) -> Option<String> {
+        cmd.get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .and_then(|a| a.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .or_else(|| cmd.get_subcommands().find_map(|sub| find(sub, long)))
+    }
+    let var = find(&Cli::command(), long)?;
+    std::env::var_os(&var).is_some().then_some(var)
+}
+
+/// What an error about `flag`'s value adds when the environment gave it
+/// ([`env_source`]): ` (the value is MXID_PORT's, from the environment)`.
+pub fn env_note(flag: &str) -> String {
+    env_source(flag)
+        .map(|var| format!(" (the value is {var}'s, from the environment)"))
+        .unwrap_or_default()
+}
+
+/// `message` (`--latency: …`), with [`env_note`] for its flag.
+pub fn naming_env_source(message: String) -> String {
+    let flag = message.split(':').next().unwrap_or_default();
+    let note = env_note(flag);
+    message + &note
 }
 
 #[derive(Debug, Subcommand)]

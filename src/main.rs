@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => {
             let config = match args.config() {
                 Ok(c) => c,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&mxid_sandbox::cli::naming_env_source(e)),
             };
             serve(&args.host, args.port, config)
         }
@@ -34,9 +34,10 @@ fn main() -> ExitCode {
                 scenarios: args.scenarios.map(Source::Dir).unwrap_or_default(),
                 ..Config::default()
             };
+            let folders = Folders::of(&config);
             let engine = match Engine::new(config, providers::all()) {
                 Ok(e) => e,
-                Err(e) => return fail(&e.to_string()),
+                Err(e) => return fail(&folders.naming_flag(e).to_string()),
             };
             let catalog = engine.catalog();
             if args.json {
@@ -274,6 +275,7 @@ impl Folders {
     fn naming_flag(&self, mut e: LoadError) -> LoadError {
         if let Some(flag) = self.named(&e) {
             e.file = format!("{flag} {}", e.file);
+            e.message.push_str(&mxid_sandbox::cli::env_note(flag));
         }
         e
     }

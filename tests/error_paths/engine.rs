@@ -411,6 +411,71 @@ fn curp_with_a_scenarios_folder_that_does_not_exist_exits_1() {
     );
 }
 
+// A value the environment gave (`MXID_PORT` in a CI file) is refused
+// naming the flag, as clap and the sandbox name flags, and saying which
+// variable it came from: the flag is nowhere on the command line. A flag
+// that is on it says nothing of the variable it overrides.
+#[test]
+fn a_refused_value_from_the_environment_names_its_variable() {
+    use crate::engine::run_with_env;
+    let from_env = |var: &str| format!("the value is {var}'s, from the environment");
+    // The command, the variable and its value, the exit code, what stderr says.
+    type Case<'a> = (&'a [&'a str], (&'a str, &'a str), i32, &'a [&'a str]);
+    let cases: [Case; 5] = [
+        (
+            &["serve"],
+            ("MXID_PORT", "abc"),
+            2,
+            &["invalid value 'abc' for '--port <PORT>'", "tip: "],
+        ),
+        (
+            &["curp", "person", CURP],
+            ("MXID_SEED", "x"),
+            2,
+            &["'--seed <SEED>'"],
+        ),
+        (
+            &["serve", "--port", "0"],
+            ("MXID_LATENCY", "fast"),
+            1,
+            &["mxid-sandbox: --latency: latency 'fast'"],
+        ),
+        (
+            &["serve", "--port", "0"],
+            ("MXID_SCENARIOS", "/no/such/scenarios"),
+            1,
+            &["--scenarios /no/such/scenarios: cannot read folder: no such folder ("],
+        ),
+        (
+            &["scenarios"],
+            ("MXID_SCENARIOS", "/no/such/scenarios"),
+            1,
+            &["mxid-sandbox: --scenarios /no/such/scenarios: cannot read folder"],
+        ),
+    ];
+    for (args, (var, value), code, needles) in cases {
+        let out = run_with_env(args, &[(var, value)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{var}: {stderr}");
+        for n in needles.iter().copied().chain([from_env(var).as_str()]) {
+            assert!(stderr.contains(n), "{var}: no {n:?} in {stderr}");
+        }
+    }
+    for args in [
+        &["serve", "--port", "0", "--latency", "fast"][..],
+        &["serve", "--port", "0", "--latency=fast"][..],
+    ] {
+        let out = run_with_env(args, &[("MXID_LATENCY", "fast")]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("--latency: latency 'fast'"), "{stderr}");
+        assert!(
+            !stderr.contains("from the environment"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 // A fixtures folder that cannot be read, with the scenarios embedded, is
 // named by its flag, and the note about the embedded scenario files (which
 // helps when a persona names a scenario they lack) is not printed: those
