@@ -399,16 +399,23 @@ fn a_path_clash_names_the_other_provider() {
 // refused as `serve` refuses them." A scenarios folder that does not exist
 // stops `curp check`, exit 1, naming it (and not blaming the embedded
 // scenario files, which were not the ones read).
+// A fixtures folder that cannot be read, with the scenarios embedded, is
+// named by its flag alike, without the note about the embedded scenario
+// files (which helps when a persona names a scenario they lack).
 #[test]
-fn curp_with_a_scenarios_folder_that_does_not_exist_exits_1() {
-    let stderr = refused_with(
-        &["curp", "--scenarios", "/no/such/scenarios", "check", CURP],
-        &["--scenarios /no/such/scenarios: cannot read folder"],
-    );
-    assert!(
-        !stderr.contains("read with the embedded scenario files"),
-        "{stderr}"
-    );
+fn curp_with_a_folder_that_does_not_exist_exits_1_naming_it() {
+    for flag in ["--scenarios", "--fixtures"] {
+        let stderr = refused_with(
+            &["curp", flag, "/no/such/folder", "check", CURP],
+            &[&format!(
+                "mxid-sandbox: {flag} /no/such/folder: cannot read folder: no such folder"
+            )],
+        );
+        assert!(
+            !stderr.contains("read with the embedded scenario files"),
+            "{stderr}"
+        );
+    }
 }
 
 // A value the environment gave (`MXID_PORT` in a CI file) is refused
@@ -474,22 +481,6 @@ fn a_refused_value_from_the_environment_names_its_variable() {
             "{args:?}: {stderr}"
         );
     }
-}
-
-// A fixtures folder that cannot be read, with the scenarios embedded, is
-// named by its flag, and the note about the embedded scenario files (which
-// helps when a persona names a scenario they lack) is not printed: those
-// files are not at fault.
-#[test]
-fn curp_with_a_fixtures_folder_that_does_not_exist_blames_the_folder_alone() {
-    let stderr = refused_with(
-        &["curp", "--fixtures", "/no/such/fixtures", "check", CURP],
-        &["mxid-sandbox: --fixtures /no/such/fixtures: cannot read folder: no such folder"],
-    );
-    assert!(
-        !stderr.contains("read with the embedded scenario files"),
-        "{stderr}"
-    );
 }
 
 // README, The scenario files: "Every file is validated at startup, on reload
