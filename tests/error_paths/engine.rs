@@ -398,9 +398,8 @@ fn a_path_clash_names_the_other_provider() {
 // all four [curp commands]: the people and scenarios as `serve` reads them,
 // refused as `serve` refuses them." A scenarios folder that does not exist
 // stops `curp check`, exit 1, naming it (and not blaming the embedded
-// scenario files, which were not the ones read).
-// A fixtures folder that cannot be read, with the scenarios embedded, is
-// named by its flag alike, without the note about the embedded scenario
+// scenario files, which were not the ones read). A fixtures folder that
+// cannot be read, with the scenarios embedded, is named by its flag alike, without the note about the embedded scenario
 // files (which helps when a persona names a scenario they lack).
 #[test]
 fn curp_with_a_folder_that_does_not_exist_exits_1_naming_it() {
