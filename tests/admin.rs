@@ -1470,6 +1470,16 @@ async fn the_default_clock_runs_from_the_server_start_and_a_named_one_from_its_f
 }
 
 #[tokio::test]
+async fn a_route_that_reads_a_body_refuses_none() {
+    let sb = Sandbox::start().await;
+    for path in ["/__admin/overrides", "/__admin/clock"] {
+        let r = sb.send("POST", path, &[], Vec::new()).await;
+        assert_bad(&r, "send a JSON object as the body");
+    }
+    assert_eq!(sb.admin_get("/__admin/overrides").await, json!([]));
+}
+
+#[tokio::test]
 async fn clock_bad_bodies() {
     let sb = Sandbox::start().await;
     for (body, needle) in [
@@ -2160,6 +2170,18 @@ async fn yml_files_load_as_yaml_files_do() {
         .err()
         .expect("a folder named nss.yaml is refused");
     assert!(err.to_string().contains("nss.yaml: cannot read"), "{err}");
+    // So does a file that is not UTF-8 text.
+    std::fs::remove_dir(dir.join("nss.yaml")).unwrap();
+    std::fs::write(dir.join("nss.yaml"), b"provider: nss\n\xff\xfe\n").unwrap();
+    let err = mxid_sandbox::engine::load(&config, &mxid_sandbox::providers::all())
+        .err()
+        .expect("an nss.yaml that is not UTF-8 is refused");
+    assert!(
+        err.to_string()
+            .ends_with("nss.yaml: cannot read: stream did not contain valid UTF-8"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.join("nss.yaml")).unwrap();
 
     // Fixtures likewise: a broken credentials.yml is read, not skipped.
     let fixtures = temp_dir("yml-fixtures");

@@ -221,6 +221,28 @@ fn an_unknown_placeholder_is_refused_with_file_line_and_field() {
     );
 }
 
+// The same in an `errors:` entry, which the engine fills with its own
+// placeholders (`message`, `scenario`, `now`) and the module's error ones:
+// the request's CURP is not among them, and the message says where it is.
+#[test]
+fn an_unknown_placeholder_in_an_errors_entry_is_refused_naming_the_entry() {
+    let dir = curpv5_dir("errors-typo", |s| {
+        s.replacen(
+            "body: {error: NOT_FOUND, message: \"{{message}}\"}",
+            "body: {error: NOT_FOUND, message: \"{{curp}}\"}",
+            1,
+        )
+    });
+    let err = refused(load(&dir));
+    assert_eq!(err.field.as_deref(), Some("errors.not_found.body"), "{err}");
+    assert!(
+        err.message.contains(
+            "unknown placeholder {{curp}}; curpv5 fills message, scenario, now in an errors: entry"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_removed_required_scenario_is_named() {
     let dir = curpv5_dir("required", |s| {
@@ -1010,7 +1032,8 @@ async fn a_placeholder_used_alone_is_filled() {
 // with file, line and field"; SPEC §8: a request "never gets a bare 500".
 #[test]
 fn an_informational_status_is_refused_at_load_not_answered_as_a_bare_500() {
-    for status in [100, 101, 199] {
+    // And any number that is no answer's status, negative ones too.
+    for status in [100, 101, 199, -1, 600] {
         let line = format!("        status: {status}");
         let dir = curpv5_dir("status-1xx", |s| {
             s.replacen(SUCCESS_HEAD, &format!("{line}\n        body: &person"), 1)
@@ -1022,7 +1045,14 @@ fn an_informational_status_is_refused_at_load_not_answered_as_a_bare_500() {
             "{err}"
         );
         assert_eq!(err.line, Some(line_of(&dir, &line)), "{err}");
-        assert!(err.message.contains("a 1xx is not final"), "{err}");
+        let said = match status {
+            // serde's words for a number of the wrong sign.
+            -1 => "invalid type: integer `-1`, expected an HTTP status from 200 to 599".into(),
+            _ => {
+                format!("{status} is not the status of an answer, 200 to 599 (a 1xx is not final)")
+            }
+        };
+        assert!(err.message.contains(&said), "{err}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -605,15 +605,6 @@ impl<'de> Deserialize<'de> for YamlStatus {
                         ))
                     })
             }
-
-            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<YamlStatus, E> {
-                match u64::try_from(n) {
-                    Ok(n) => self.visit_u64(n),
-                    Err(_) => Err(E::custom(format!(
-                        "{n} is not the status of an answer, 200 to 599 (a 1xx is not final)"
-                    ))),
-                }
-            }
         }
 
         d.deserialize_u64(Number)
@@ -1159,7 +1150,7 @@ fn compile_scenario(
                 &format!("{{{{{var}"),
                 &format!("{field}.{at}"),
                 format!(
-                    "unknown placeholder {{{{{}}}}}; {} fills{here} {}",
+                    "unknown placeholder {{{{{}}}}}; {} fills {}{here}",
                     super::quoted(var),
                     expect.id,
                     filled.join(", ")
