@@ -100,6 +100,7 @@ pub fn run(
             dir.display()
         )));
     }
+    let companion = if has_fixtures { &scenarios } else { &fixtures }.clone();
     let (scenarios, fixtures) = if has_fixtures {
         (scenarios, Some(dir.to_path_buf()))
     } else {
@@ -131,11 +132,18 @@ pub fn run(
                 defs.providers.len()
             ))
         }
-        Err(e) => Err(Refusal {
-            message: e.to_string(),
+        Err(mut e) => {
+            // The companion folder itself refused (it cannot be read) is
+            // named after its flag, as `serve` names its folders.
+            if companion.is_some_and(|c| c.display().to_string() == e.file) {
+                e.file = format!("--{other}s {}", e.file);
+            }
+            Err(Refusal {
+                message: e.to_string(),
             note: (!companion_given).then(|| {
                 format!("(checked with the embedded {other} files; check DIR --{other}s DIR2 checks with yours)")
             }),
-        }),
+            })
+        }
     }
 }

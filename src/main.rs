@@ -111,9 +111,10 @@ fn main() -> ExitCode {
 fn serve(host: &str, port: u16, config: Config) -> ExitCode {
     // Looked up, an empty host fails as a name that does not resolve.
     if host.trim().is_empty() {
-        return fail(
-            "--host: empty: name an address to bind (127.0.0.1, 0.0.0.0, ::1) or a host name",
-        );
+        return fail(&mxid_sandbox::cli::naming_env_source(
+            "--host: empty: name an address to bind (127.0.0.1, 0.0.0.0, ::1) or a host name"
+                .into(),
+        ));
     }
     // Before the ready line: a client may connect as soon as it reads it.
     mxid_sandbox::server::raise_open_files_limit();

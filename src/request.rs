@@ -183,7 +183,7 @@ impl Request {
 
     /// One of the sandbox's own headers (its name starts with
     /// [`SANDBOX_HEADER_PREFIX`]), by a name parsed ahead of time.
-    /// An empty (or blank) value is no header, for all four alike: a test
+    /// An empty (or blank) value is no header, for all of them alike: a test
     /// that templates `X-Sandbox-Scenario: $SCENARIO` sends one when unset.
     /// Written more than once, its first value that is not blank
     /// ([`Request::sandbox_header_problem`] refuses two that differ).

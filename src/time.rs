@@ -304,15 +304,40 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// and the units `us` (or `µs`) and `min` (the README lists them all).
 /// Parts add up, in any order, as Go's durations do: `19m58s`, `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    read_duration(s).map_err(|e| {
+        let quoted = crate::engine::quoted(s);
+        match e {
+            Unread::NotADuration => {
+                format!("'{quoted}' is not a duration such as 250ms, 2s, 20m, 24h, 1d or 1h30m")
+            }
+            Unread::TooLong => format!(
+                "'{quoted}' is too long a duration (at most 1000000000000s, about 31,700 years)"
+            ),
+        }
+    })
+}
+
+/// [`parse_duration`] for a value of at most `max`: a longer one, however
+/// long (past what a duration can be too), is "more than `max`".
+pub fn parse_duration_at_most(s: &str, max: Duration) -> Result<Duration, String> {
+    match read_duration(s) {
+        Ok(d) if d <= max => Ok(d),
+        Ok(_) | Err(Unread::TooLong) => Err(format!("more than {}", format_duration(max))),
+        Err(Unread::NotADuration) => parse_duration(s),
+    }
+}
+
+/// Why a text is no duration.
+enum Unread {
+    NotADuration,
+    /// A number of units past 10^12 seconds, about 31,700 years.
+    TooLong,
+}
+
+fn read_duration(s: &str) -> Result<Duration, Unread> {
     let t = s.trim();
-    let bad = || {
-        let s = crate::engine::quoted(s);
-        format!("'{s}' is not a duration such as 250ms, 2s, 20m, 24h, 1d or 1h30m")
-    };
-    let too_long = || {
-        let s = crate::engine::quoted(s);
-        format!("'{s}' is too long a duration (at most 1000000000000s, about 31,700 years)")
-    };
+    let bad = || Unread::NotADuration;
+    let too_long = || Unread::TooLong;
     if t == "0" {
         return Ok(Duration::ZERO);
     }

@@ -3069,6 +3069,19 @@ async fn a_webhook_aimed_back_at_the_sandbox_is_refused_and_creates_nothing() {
             "POST {NSS} is a webhook this sandbox sent, come back to it: a webhook target must be the client's own endpoint, not one of the sandbox's routes"
         )})
     );
+    // A namespace the request cannot have is refused first, as always.
+    let r = sb
+        .post(
+            NSS,
+            &[
+                ("apikey", KEY),
+                ("x-sandbox-webhook", &mark),
+                ("x-sandbox-namespace", "a b"),
+            ],
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
     // A sandbox of another seed answers this one's webhook: no loop.
     let other = Sandbox::start_with(mxid_sandbox::Config {
         seed: 1,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::time::{format_duration, parse_duration};
+use crate::time::{format_duration, parse_duration_at_most};
 
 /// How long to wait before answering.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,13 +69,7 @@ impl FromStr for Latency {
             let s = super::quoted(s);
             format!("latency '{s}': {why}; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)")
         };
-        let check = |d: Duration| {
-            if d > MAX_LATENCY {
-                Err(bad(format!("more than {}", format_duration(MAX_LATENCY))))
-            } else {
-                Ok(d)
-            }
-        };
+        let duration = |t: &str| parse_duration_at_most(t, MAX_LATENCY).map_err(bad);
         if let Some(inner) = t
             .strip_prefix("lognormal(")
             .and_then(|r| r.strip_suffix(')'))
@@ -83,7 +77,7 @@ impl FromStr for Latency {
             let (median, sigma) = inner
                 .split_once(',')
                 .ok_or_else(|| bad("lognormal takes a median and a sigma".into()))?;
-            let median = check(parse_duration(median).map_err(bad)?)?;
+            let median = duration(median)?;
             let sigma: f64 = sigma
                 .trim()
                 .parse()
@@ -93,14 +87,14 @@ impl FromStr for Latency {
             return Ok(Latency::LogNormal { median, sigma });
         }
         if let Some((lo, hi)) = t.split_once("..") {
-            let lo = check(parse_duration(lo).map_err(bad)?)?;
-            let hi = check(parse_duration(hi).map_err(bad)?)?;
+            let lo = duration(lo)?;
+            let hi = duration(hi)?;
             if hi < lo {
                 return Err(bad("the range ends before it starts".into()));
             }
             return Ok(Latency::Uniform(lo, hi));
         }
-        Ok(Latency::Fixed(check(parse_duration(t).map_err(bad)?)?))
+        Ok(Latency::Fixed(duration(t)?))
     }
 }
 
@@ -210,6 +204,9 @@ mod tests {
             ("lognormal(fast, 0.5)", "'fast' is not a duration"),
             ("lognormal(11m, 0.5)", "more than 10m"),
             ("2h", "more than 10m"),
+            // Past what a duration can be is more than 10m too.
+            ("2000000000000s", "more than 10m"),
+            ("1s..99999999999999999999d", "more than 10m"),
             ("1s..11m", "more than 10m"),
         ] {
             let err = bad.parse::<Latency>().unwrap_err();

@@ -56,9 +56,9 @@ pub const NAMESPACE_HEADER: &str = "x-sandbox-namespace";
 pub const LATENCY_HEADER: &str = "x-sandbox-latency";
 /// A fault for one request (`hang`, `connection_reset`, `empty_response`, `malformed_body`).
 pub const FAULT_HEADER: &str = "x-sandbox-fault";
-/// Sent, not read: every webhook the sandbox delivers carries it, with its
-/// [`webhook_mark`], so that one aimed back at the sandbox is refused
-/// instead of answered.
+/// Sent with every webhook the sandbox delivers, holding its
+/// [`webhook_mark`], and read only to refuse one aimed back at the sandbox
+/// instead of answering it.
 pub const WEBHOOK_HEADER: &str = "x-sandbox-webhook";
 
 // The same names, parsed once: every request looks each one up.
@@ -478,6 +478,10 @@ impl Engine {
         if let Some(problem) = req.sandbox_header_problem() {
             return Err(refused(&problem));
         }
+        let name = req
+            .sandbox_header(&NAMESPACE_NAME)
+            .unwrap_or(DEFAULT_NAMESPACE);
+        let ns = self.namespaces().lookup(name).map_err(|m| refused(&m))?;
         if req.sandbox_header(&WEBHOOK_NAME) == Some(self.namespaces().webhook_mark()) {
             let message = format!(
                 "{} {} is a webhook this sandbox sent, come back to it: a webhook target must be the client's own endpoint, not one of the sandbox's routes",
@@ -486,10 +490,7 @@ impl Engine {
             );
             return Err(refused_as(StatusCode::LOOP_DETECTED, &message));
         }
-        let name = req
-            .sandbox_header(&NAMESPACE_NAME)
-            .unwrap_or(DEFAULT_NAMESPACE);
-        self.namespaces().lookup(name).map_err(|m| refused(&m))
+        Ok(ns)
     }
 
     fn dispatch(

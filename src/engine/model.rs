@@ -593,6 +593,15 @@ impl<'de> Deserialize<'de> for YamlStatus {
                 f.write_str("an HTTP status from 200 to 599")
             }
 
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<YamlStatus, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "{n} is not the status of an answer, 200 to 599 (a 1xx is not final)"
+                    ))),
+                }
+            }
+
             fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<YamlStatus, E> {
                 u16::try_from(n)
                     .ok()
@@ -607,7 +616,8 @@ impl<'de> Deserialize<'de> for YamlStatus {
             }
         }
 
-        d.deserialize_u64(Number)
+        // Any number: a negative one is told the range, as a large one is.
+        d.deserialize_any(Number)
     }
 }
 

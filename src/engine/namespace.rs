@@ -22,7 +22,8 @@ pub const MAX_NAMESPACES: usize = 1024;
 /// Everything one namespace remembers.
 pub struct Namespace {
     pub name: String,
-    /// [`Making::webhook_mark`], which this namespace's webhooks carry.
+    /// The sandbox's mark, which this namespace's webhooks carry
+    /// ([`Namespaces::webhook_mark`]).
     pub webhook_mark: Arc<str>,
     /// Shared with the timers, which wait on it.
     pub clock: Arc<Clock>,
@@ -213,8 +214,6 @@ impl std::ops::Deref for NsRef<'_> {
     }
 }
 
-/// All namespaces: `default` made with them, when the server starts, and
-/// every other on first use.
 /// What every namespace of one sandbox is made with.
 struct Making {
     clock: Start,
@@ -226,6 +225,8 @@ struct Making {
     webhook_mark: Arc<str>,
 }
 
+/// All namespaces: `default` made with them, when the server starts, and
+/// every other on first use.
 pub struct Namespaces {
     // Every request looks its namespace up: a read lock (shared, never
     // waits on another reader) for that; the write lock only to create one.

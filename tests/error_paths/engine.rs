@@ -417,6 +417,22 @@ fn curp_with_a_folder_that_does_not_exist_exits_1_naming_it() {
     }
 }
 
+// `check DIR --scenarios DIR2` (or `--fixtures`) names the companion folder
+// it cannot read after its flag, as `serve` does.
+#[test]
+fn check_names_the_companion_folder_it_cannot_read_after_its_flag() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (dir, flag) in [("fixtures", "--scenarios"), ("scenarios", "--fixtures")] {
+        let dir = format!("{root}/{dir}");
+        refused_with(
+            &["check", &dir, flag, "/no/such/folder"],
+            &[&format!(
+                "mxid-sandbox: {flag} /no/such/folder: cannot read folder: no such folder"
+            )],
+        );
+    }
+}
+
 // A value the environment gave (`MXID_PORT` in a CI file) is refused
 // naming the flag, as clap and the sandbox name flags, and saying which
 // variable it came from: the flag is nowhere on the command line. A flag
@@ -427,7 +443,7 @@ fn a_refused_value_from_the_environment_names_its_variable() {
     let from_env = |var: &str| format!("the value is {var}'s, from the environment");
     // The command, the variable and its value, the exit code, what stderr says.
     type Case<'a> = (&'a [&'a str], (&'a str, &'a str), i32, &'a [&'a str]);
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
         (
             &["serve"],
             ("MXID_PORT", "abc"),
@@ -451,6 +467,12 @@ fn a_refused_value_from_the_environment_names_its_variable() {
             ("MXID_SCENARIOS", "/no/such/scenarios"),
             1,
             &["--scenarios /no/such/scenarios: cannot read folder: no such folder ("],
+        ),
+        (
+            &["serve", "--port", "0"],
+            ("MXID_HOST", " "),
+            1,
+            &["mxid-sandbox: --host: empty: name an address to bind"],
         ),
         (
             &["scenarios"],
