@@ -185,7 +185,12 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_HOST", default_value = "127.0.0.1")]
     pub host: String,
     /// Port to bind; 0 takes a free one.
-    #[arg(long, env = "MXID_PORT", default_value_t = 8080)]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        env = "MXID_PORT",
+        default_value_t = 8080
+    )]
     pub port: u16,
     /// Folder of scenario files replacing the embedded ones it has.
     #[arg(long, env = "MXID_SCENARIOS")]
@@ -194,7 +199,12 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_FIXTURES")]
     pub fixtures: Option<PathBuf>,
     /// Seed for synthetic people, ids and delays drawn from a latency range.
-    #[arg(long, env = "MXID_SEED", default_value_t = 0)]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        env = "MXID_SEED",
+        default_value_t = 0
+    )]
     pub seed: u64,
     /// Accept only the credentials listed in the fixtures.
     #[arg(long, env = "MXID_STRICT_AUTH", value_parser = switch)]
@@ -208,16 +218,16 @@ pub struct ServeArgs {
     pub latency: Option<String>,
     /// Sandbox clock speed: 1 is real time, 0 frozen, 60 a minute a second;
     /// at most 1000000.
-    #[arg(long, env = "MXID_TIME_SCALE", default_value_t = Config::default().clock.scale)]
+    #[arg(long, allow_negative_numbers = true, env = "MXID_TIME_SCALE", default_value_t = Config::default().clock.scale)]
     pub time_scale: f64,
     /// Start the sandbox clock at this RFC 3339 time instead of now.
     #[arg(long, env = "MXID_START_TIME")]
     pub start_time: Option<String>,
     /// Journal entries kept per namespace (oldest dropped first).
-    #[arg(long, env = "MXID_JOURNAL_LIMIT", default_value_t = Config::default().journal_limit)]
+    #[arg(long, allow_negative_numbers = true, env = "MXID_JOURNAL_LIMIT", default_value_t = Config::default().journal_limit)]
     pub journal_limit: usize,
     /// Largest request body in bytes; larger gets 413.
-    #[arg(long, env = "MXID_BODY_LIMIT", default_value_t = Config::default().body_limit)]
+    #[arg(long, allow_negative_numbers = true, env = "MXID_BODY_LIMIT", default_value_t = Config::default().body_limit)]
     pub body_limit: usize,
     /// Default webhook target for every apikey of the async provider.
     #[arg(long, env = "MXID_WEBHOOK_URL")]
@@ -226,7 +236,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MXID_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
     /// Connections served at once (1 to 1000000); more are refused with 503.
-    #[arg(long, env = "MXID_MAX_CONNECTIONS", default_value_t = Config::default().max_connections)]
+    #[arg(long, allow_negative_numbers = true, env = "MXID_MAX_CONNECTIONS", default_value_t = Config::default().max_connections)]
     pub max_connections: usize,
     /// How long a client may take to send its request headers, then its
     /// body; an idle keep-alive or HTTP/2 connection is closed after it.

@@ -49,16 +49,21 @@ pub enum CurpCommand {
         curp: String,
         /// The server's --seed (0 when the server runs without one; read
         /// from MXID_SEED as `serve` reads it)
-        #[arg(long, env = "MXID_SEED", default_value_t = 0)]
+        #[arg(
+            long,
+            allow_negative_numbers = true,
+            env = "MXID_SEED",
+            default_value_t = 0
+        )]
         seed: u64,
     },
     /// Print valid random CURPs
     Random {
         /// How many, printed as a JSON array (at most 100,000)
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, allow_negative_numbers = true, default_value_t = 1)]
         n: usize,
         /// Makes the output replayable; without it every run differs
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         seed: Option<u64>,
     },
 }

@@ -437,11 +437,19 @@ fn port_edges() {
     let served = Served::start(&["--port", "65535"], &[]);
     assert!(served.ready.ends_with(":65535\n"), "{:?}", served.ready);
     drop(served);
-    for port in ["65536", "-1"] {
-        let (code, _, stderr) = refused(&[&format!("--port={port}")], &[]);
-        assert_eq!(code, Some(2), "{port}: {stderr}");
-        assert!(stderr.contains("0..=65535"), "{port}: {stderr}");
+    // A negative number is the flag's value, written either way: not an
+    // "unexpected argument" of its own.
+    for args in [&["--port=65536"][..], &["--port=-1"], &["--port", "-1"]] {
+        let (code, _, stderr) = refused(args, &[]);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("0..=65535"), "{args:?}: {stderr}");
     }
+    let (code, _, stderr) = refused(&["--time-scale", "-1"], &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--time-scale: must be a number from 0 to 1000000"),
+        "{stderr}"
+    );
     let (code, _, stderr) = refused(&[], &[("MXID_PORT", "65536")]);
     assert_eq!(code, Some(2), "{stderr}");
     let port = free_port();
