@@ -812,9 +812,16 @@ fn clock_change(ns: &Namespace, req: &Request) -> Result<Change, Reply> {
     let advance = match body
         .get("advance")
         .map(|v| {
-            v.as_str()
-                .ok_or("'advance' must be a duration string such as 20m".to_string())
-                .and_then(parse_duration)
+            let text = v
+                .as_str()
+                .ok_or("'advance' must be a duration string such as 20m".to_string())?;
+            parse_duration(text).map_err(|e| match text.trim_start().starts_with('-') {
+                // A clock moved back is set, not advanced.
+                true => format!(
+                    "{e}: the clock advances only forward; send {{\"set\": T}} to put it back"
+                ),
+                false => e,
+            })
         })
         .transpose()
     {

@@ -1486,7 +1486,10 @@ async fn clock_bad_bodies() {
         (json!({}), "advance"),
         (json!({"advance": "soon"}), "soon"),
         (json!({"advance": 5}), "advance"),
-        (json!({"advance": "-1h"}), "-1h"),
+        (
+            json!({"advance": "-1h"}),
+            "'-1h' is not a duration such as 250ms, 2s, 20m, 24h, 1d or 1h30m: the clock advances only forward; send {\"set\": T} to put it back",
+        ),
         (json!({"set": "yesterday"}), "yesterday"),
         (json!({"set": 12}), "set"),
         (json!({"scale": -1}), "scale"),

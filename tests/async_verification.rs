@@ -2997,6 +2997,36 @@ async fn every_scenario_is_reachable_by_name() {
     }
 }
 
+/// README, sandbox headers: a fault loses or cuts only the answer; the
+/// request is run as without it, so a creation whose answer was lost
+/// still made its verification and spent one of the CURP's two a day.
+#[tokio::test]
+async fn a_creation_whose_answer_a_fault_lost_still_counts() {
+    let sb = Sandbox::start().await;
+    let body = json!({ "curp": EPN });
+    for fault in ["empty_response", "connection_reset"] {
+        let lost = sb
+            .send_in_background(
+                "POST",
+                NSS,
+                &[("apikey", KEY), ("x-sandbox-fault", fault)],
+                serde_json::to_vec(&body).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(lost.is_err(), "{fault}: {lost:?}");
+    }
+    let listed = sb.admin_get("/__admin/verifications").await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let counters = sb.admin_get("/__admin/counters").await;
+    assert_eq!(counters[0]["key"], format!("async:NssByCurp:{EPN}"));
+    assert_eq!(counters[0]["count"], 2, "{counters}");
+    // The client's retry is the third request of the day.
+    let third = create(&sb, NSS, KEY, body).await;
+    sb.advance("2s").await;
+    assert_eq!(status(&sb, &third).await["warnings"][0]["code"], "NSS008");
+}
+
 #[tokio::test]
 async fn an_override_picks_the_outcome_of_the_next_creation() {
     let sb = Sandbox::start().await;
