@@ -155,6 +155,12 @@ pub enum Command {
         #[arg(long)]
         fixtures: Option<PathBuf>,
     },
+    /// Write the embedded scenario and fixture files to DIR/scenarios and
+    /// DIR/fixtures, to edit (a file there replaces the embedded one whole).
+    Export {
+        /// A folder to write them in (made if missing); no file is written over.
+        dir: PathBuf,
+    },
     /// CURP tools for QA: check, calculate, show the person, make random ones.
     Curp {
         /// Fixture files replacing the embedded ones (names, catalogs, personas).

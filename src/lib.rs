@@ -3,6 +3,7 @@
 //!
 //! - `cli`       — flags with environment fallbacks, turned into a validated `Config`
 //! - `check`     — `check DIR`: a folder of user files loaded as `serve` would
+//! - `export`    — `export DIR`: the embedded files written out, to be edited
 //! - `config`    — the validated configuration
 //! - `server`    — accept loop, connections, the body read under its limit, faults at
 //!   the socket, graceful shutdown
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod curp;
 pub mod engine;
+pub mod export;
 pub mod fnv;
 pub mod jobs;
 pub mod providers;

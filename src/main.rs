@@ -54,6 +54,13 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Export { dir } => match mxid_sandbox::export::run(&dir) {
+            Ok(line) => {
+                out(&line);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
         Command::Check {
             dir,
             scenarios,

@@ -2893,3 +2893,63 @@ fn a_users_folder_named_scenarios_is_still_the_users() {
         "expected scenarios/curpv5.yaml:{l}: … endpoints.bycurp.paths, got: {stderr}"
     );
 }
+
+// README, Other commands: `export DIR` writes the embedded scenario and
+// fixture files, as they are in the repository, to DIR/scenarios and
+// DIR/fixtures, which `serve` then reads; it writes over nothing, and
+// when any file (or its `.yml` spelling) is there, it writes nothing.
+#[test]
+fn export_writes_the_embedded_files_to_edit_and_writes_over_nothing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = temp_dir("export").join("mine");
+    let out = run(&["export", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("wrote 5 scenario files to "), "{stdout}");
+    for kind in ["scenarios", "fixtures"] {
+        let mut names: Vec<_> = std::fs::read_dir(root.join(kind))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), if kind == "scenarios" { 5 } else { 4 });
+        for name in names {
+            let ours = std::fs::read(root.join(kind).join(&name)).unwrap();
+            let written = std::fs::read(dir.join(kind).join(&name)).unwrap();
+            assert!(ours == written, "{kind}/{name:?}");
+        }
+    }
+    let config = Config {
+        scenarios: Source::Dir(dir.join("scenarios")),
+        fixtures: Source::Dir(dir.join("fixtures")),
+        ..config()
+    };
+    assert!(engine::load(&config, &providers::all()).is_ok());
+
+    // A second export writes over nothing: an edit stays.
+    let nss = dir.join("scenarios/nss.yaml");
+    std::fs::write(&nss, "# mine\n").unwrap();
+    let out = run(&["export", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("curpv5.yaml: is there already; export writes over nothing"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&nss).unwrap(), "# mine\n");
+
+    // A `.yml` file of the same name is there too: nothing is written.
+    let other = temp_dir("export-yml");
+    std::fs::create_dir_all(other.join("fixtures")).unwrap();
+    std::fs::write(other.join("fixtures/personas.yml"), "").unwrap();
+    let out = run(&["export", other.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("personas.yml: is there already"),
+        "{stderr}"
+    );
+    assert!(!other.join("scenarios").exists());
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+    let _ = std::fs::remove_dir_all(other);
+}
