@@ -24,6 +24,12 @@ pub const REFERENCE_YEAR: i32 = 2025;
 
 const VOWELS: [char; 5] = ['A', 'E', 'I', 'O', 'U'];
 
+/// A Mexican's nationality code.
+pub const MEXICAN: &str = "MEX";
+
+/// The CURP status of someone who died (baja por defunción).
+pub const DECEASED: &str = "BD";
+
 /// Nationalities drawn for holders of a migration document (type 3).
 pub const FOREIGN_NATIONALITIES: [&str; 8] =
     ["USA", "GTM", "COL", "VEN", "ESP", "ARG", "CUB", "HND"];
@@ -59,6 +65,19 @@ pub struct Person {
 }
 
 impl Person {
+    /// Whether the INE's voter register can list the person: a Mexican
+    /// (a foreigner on a migration document is no citizen, and votes
+    /// nowhere in Mexico) of age by `year`.
+    pub fn may_vote_by(&self, year: i32) -> bool {
+        &*self.nationality == MEXICAN && self.birth_date.year + 18 <= year
+    }
+
+    /// Whether RENAPO records the person as dead (status `BD`): the INE
+    /// takes them off the voter register.
+    pub fn deceased(&self) -> bool {
+        &*self.status == DECEASED
+    }
+
     /// The personal data the person's CURP is calculated from.
     pub fn calc_input(&self) -> CalcInput {
         CalcInput {
@@ -333,7 +352,7 @@ pub(crate) fn build(
     let nationality = if proof_document == 3 {
         FOREIGN_NATIONALITIES[rng.random_range(0..FOREIGN_NATIONALITIES.len())].to_string()
     } else {
-        "MEX".to_string()
+        MEXICAN.to_string()
     };
     let registry = draw_registry(
         &mut rng,

@@ -210,10 +210,7 @@ impl Provider for AsyncVerification {
         };
         let (data, warnings) = match outcome {
             "success" => (Some(success_data(call, kind)), Vec::new()),
-            "invalid" => (
-                Some(json!({"valid": false, "canVote": false, "data": null})),
-                Vec::new(),
-            ),
+            "invalid" => (Some(not_on_the_register()), Vec::new()),
             _ => (None, warning()),
         };
         // `unavailable` is down at every try; `down: N` is down N times,
@@ -464,6 +461,11 @@ fn ine_data(call: &mut Call<'_>) -> Value {
     let c = kind == "C";
     let held = call.take_found::<HeldBy>().map(|h| h.0);
     if let Some(p) = held.or_else(|| holder(call, c, &id, &ocr, &issue_number)) {
+        // The INE takes the dead off its register: their credential is
+        // known, and in force no more.
+        if p.deceased() {
+            return not_on_the_register();
+        }
         let ine = &p.ine;
         let (elector_code, cic) = codes(c, id, ine);
         return ine_answer(Credential {
@@ -499,9 +501,15 @@ fn ine_data(call: &mut Call<'_>) -> Value {
     // request and seed.
     let of_age_by = curp::person::REFERENCE_YEAR - i32::from(replacement && stated.is_none());
     let adult = |c: &str| curp::check_strict(c).is_ok_and(|d| d.birth_date.year + 18 <= of_age_by);
+    // And a voter: a Mexican, alive (a CURP the fixtures make a deceased
+    // persona may be drawn).
+    let voter = |c: &str| {
+        let p = call.cached_person(c);
+        p.may_vote_by(of_age_by) && !p.deceased()
+    };
     let curp = (0..64)
         .map(|_| curp::random_curp(&mut rng, &call.fixtures.domain.names))
-        .find(|c| adult(c))
+        .find(|c| adult(c) && voter(c))
         .unwrap_or_else(|| EXAMPLE_CURP.to_string());
     let person = call.cached_person(&curp);
     let ine = &person.ine;
@@ -552,7 +560,8 @@ fn codes(c: bool, id: String, ine: &curp::ine::Ine) -> (String, String) {
 /// it, or the person behind the CURP the sandbox wrote in its numbers
 /// ([`curp::ine::numbers_of`]); the whole credential must be theirs (the
 /// OCR, and for type C the issue number: an older credential of theirs is
-/// not in force), and they of age.
+/// not in force), and they a voter: of age and Mexican (a foreigner's
+/// credential, as `curp person` prints it, is nobody's, as a minor's is).
 fn holder(
     call: &Call<'_>,
     c: bool,
@@ -586,7 +595,7 @@ fn holder(
             } else {
                 ine.cic == id
             };
-            same && ine.ocr == ocr && p.birth_date.year + 18 <= curp::person::REFERENCE_YEAR
+            same && ine.ocr == ocr && p.may_vote_by(curp::person::REFERENCE_YEAR)
         })
 }
 
@@ -604,6 +613,12 @@ struct Credential {
     registration_year: u16,
     ocr: String,
     expiry_year: u16,
+}
+
+/// What IneNominalList states of a credential not in force: `outcome:
+/// invalid`'s answer, and a deceased holder's.
+fn not_on_the_register() -> Value {
+    json!({"valid": false, "canVote": false, "data": null})
 }
 
 fn ine_answer(c: Credential) -> Value {

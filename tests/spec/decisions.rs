@@ -311,3 +311,36 @@ async fn a_type_c_credential_with_another_issue_number_is_not_the_holders() {
     );
     assert_eq!(registered == issued, other == "00", "{v}");
 }
+
+// README, Decisions, "INE credentials": the credential is the holder's only
+// if they are a voter. A foreigner (the persona on a migration document,
+// nationality CHN) is on no voter register: the credential `curp person`
+// prints for them is nobody's and gets a synthetic holder, whose elector
+// code is another's. A deceased holder (the BD persona) is known to the INE
+// and off its register: `valid` and `canVote` false, no data, as `outcome:
+// invalid` answers. A living Mexican's credential is theirs.
+#[tokio::test]
+async fn a_foreigners_credential_is_nobodys_and_a_dead_holders_is_not_in_force() {
+    let sb = Sandbox::start().await;
+    let by_cic = |curp: &str| {
+        let ine = crate::curp_rules::domain().person(curp, 0).ine;
+        let body = json!({"type": "D", "id": ine.cic.to_string(), "ocr": ine.ocr.to_string()});
+        (ine.elector_code.to_string(), body)
+    };
+    let (foreigners, body) = by_cic("WOXS030303MNENXFA6");
+    let v = ine_verification(&sb, body).await;
+    assert_eq!(
+        (&v["valid"], &v["canVote"]),
+        (&json!(true), &json!(true)),
+        "{v}"
+    );
+    assert_ne!(v["data"]["electorCode"], foreigners.as_str(), "{v}");
+
+    let (_, body) = by_cic("MEGR380412MJCDRS07");
+    let v = ine_verification(&sb, body).await;
+    assert_eq!(v, json!({"valid": false, "canVote": false, "data": null}));
+
+    let (theirs, body) = by_cic(GOMC);
+    let v = ine_verification(&sb, body).await;
+    assert_eq!(v["data"]["electorCode"], theirs.as_str(), "{v}");
+}
