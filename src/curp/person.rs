@@ -358,6 +358,9 @@ pub(crate) fn build(
         &mut rng,
         catalogs,
         &id,
+        persona
+            .and_then(|p| p.proof_document)
+            .unwrap_or(proof_document),
         persona.and_then(|p| p.registry.as_ref()),
     );
     let nss = nss::generate(&mut rng, id.birth_date.year, REFERENCE_YEAR);
@@ -426,6 +429,7 @@ fn draw_registry(
     rng: &mut impl Rng,
     catalogs: &Catalogs,
     id: &Identity,
+    proof_document: u8,
     given: Option<&RegistryPatch>,
 ) -> Registry {
     let registered_in = given
@@ -478,10 +482,22 @@ fn draw_registry(
         80..=94 => 1,
         _ => rng.random_range(2..=6),
     };
+    // The other proofs are issued later in life: a migration document
+    // when its holder came to Mexico, a naturalization letter mostly to an
+    // adult, a certificate of Mexican nationality whenever its holder (born
+    // abroad to a Mexican) asked for one. Drawn for them alone, so that
+    // everyone else's draws stay as they were.
+    let after = match proof_document {
+        3 => rng.random_range(0..=40),
+        4 => rng.random_range(18..=50),
+        7 => rng.random_range(0..=30),
+        _ => delay,
+    };
     let birth = id.birth_date.year;
-    let year = (birth + delay).min(REFERENCE_YEAR.max(birth));
+    let year = (birth + after).min(REFERENCE_YEAR.max(birth));
     let act_number = format!("{:05}", rng.random_range(1..=9999));
-    let paper = birth < 1990;
+    // Registers kept on paper (book, volume, page) until 1990.
+    let paper = if proof_document == 1 { birth } else { year } < 1990;
     let book = if paper {
         rng.random_range(1..=20).to_string()
     } else {
@@ -754,10 +770,10 @@ mod tests {
             "{two} two names, {prefixed} prefixed"
         );
 
-        // Registered the year of birth mostly, some one or a few later;
-        // paper books before 1990; a listed municipality.
-        let delays: Vec<i32> = people
-            .iter()
+        // A birth registered the year it happened mostly, some one or a
+        // few later; paper books before 1990; a listed municipality.
+        let births = people.iter().filter(|p| p.proof_document == 1);
+        let delays: Vec<i32> = births
             .filter(|p| p.birth_date.year + 6 <= REFERENCE_YEAR)
             .map(|p| i32::from(p.registry.year) - p.birth_date.year)
             .collect();
@@ -766,14 +782,27 @@ mod tests {
             assert!(delays.contains(&d), "no delay of {d}");
         }
         assert!(delays.iter().any(|d| *d > 1), "no later registration");
+        // The other proofs later in life: a migration document at 0 to 40,
+        // a naturalization letter at 18 to 50, a certificate of
+        // nationality at 0 to 30 (none after 2025).
+        let mut later = 0;
         for p in &people {
-            assert_eq!(
-                !p.registry.book.is_empty(),
-                p.birth_date.year < 1990,
-                "{p:?}"
-            );
+            let (born, year) = (p.birth_date.year, i32::from(p.registry.year));
+            let paper_until = if p.proof_document == 1 { born } else { year };
+            assert_eq!(!p.registry.book.is_empty(), paper_until < 1990, "{p:?}");
             assert!(!p.registry.municipality_name.is_empty(), "{p:?}");
+            let ages = match p.proof_document {
+                3 => 0..=40,
+                4 => 18..=50,
+                7 => 0..=30,
+                _ => continue,
+            };
+            assert!(year >= born && year <= REFERENCE_YEAR, "{p:?}");
+            let capped = year == REFERENCE_YEAR && year - born <= *ages.end();
+            assert!(ages.contains(&(year - born)) || capped, "{p:?}");
+            later += usize::from(year - born > 6);
         }
+        assert!(later > 0, "every other proof issued at birth");
 
         // Born in Mexico: a birth certificate, Mexican. Born abroad: also
         // a migration document (3, foreign) or another proof.

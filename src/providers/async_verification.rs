@@ -561,7 +561,8 @@ fn codes(c: bool, id: String, ine: &curp::ine::Ine) -> (String, String) {
 /// ([`curp::ine::numbers_of`]); the whole credential must be theirs (the
 /// OCR, and for type C the issue number: an older credential of theirs is
 /// not in force), and they a voter: of age and Mexican (a foreigner's
-/// credential, as `curp person` prints it, is nobody's, as a minor's is).
+/// credential, as `curp person` prints it, is nobody's, as a minor's is,
+/// unless a persona writes it out).
 fn holder(
     call: &Call<'_>,
     c: bool,
@@ -595,7 +596,12 @@ fn holder(
             } else {
                 ine.cic == id
             };
-            same && ine.ocr == ocr && p.may_vote_by(curp::person::REFERENCE_YEAR)
+            // A persona that writes its credential out holds it whatever
+            // its nationality: the fixtures' word.
+            let written = || domain.persona(&p.curp).is_some_and(|q| q.ine.is_some());
+            let of_age = p.birth_date.year + 18 <= curp::person::REFERENCE_YEAR;
+            same && ine.ocr == ocr
+                && (p.may_vote_by(curp::person::REFERENCE_YEAR) || of_age && written())
         })
 }
 

@@ -1225,10 +1225,12 @@ async fn the_cli_credentials_are_answered_by_ine_nominal_list() {
         let mut bad = |what: &str| wrong.push(format!("{} {body}: {what}: {v}", p["curp"]));
         // A persona not found on async is not found by its credential
         // either (README, "How a scenario is chosen", step 4).
+        // Nor is a deceased holder on the register.
         let persona = d.persona(s(&p["curp"]));
-        if persona.and_then(|p| p.scenario_for("async")) == Some("not_found") {
+        let not_found = persona.and_then(|p| p.scenario_for("async")) == Some("not_found");
+        if not_found || p["status"] == "BD" {
             if v != json!({"valid": false, "canVote": false, "data": null}) {
-                bad("found, though its persona is not found on async");
+                bad("found, though its persona is not found on async or dead");
             }
             continue;
         }
@@ -1255,8 +1257,13 @@ async fn the_cli_credentials_are_answered_by_ine_nominal_list() {
         if !(2016..=2025).contains(&issue) || reg > issue {
             bad("issued outside the last ten years, or before its registration");
         }
+        // A minor's credential is nobody's, and a foreigner's: answered
+        // for a synthetic holder.
         let born: i32 = s(&p["birth_date"])[..4].parse().unwrap();
-        if born + 18 > 2025 {
+        if born + 18 > 2025 || p["nationality"] != "MEX" {
+            if !c && data["electorCode"] == p["ine"]["elector_code"] {
+                bad("answered for its minor or foreign holder");
+            }
             continue;
         }
         held += 1;
