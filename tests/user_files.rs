@@ -243,6 +243,58 @@ fn an_unknown_placeholder_in_an_errors_entry_is_refused_naming_the_entry() {
     );
 }
 
+// README "The scenario files": a placeholder written wrong (a name that
+// is none, an empty one, one left open, three braces) would be sent as its
+// text without a word; it is refused where it stands, in a body or a
+// header. Braces around words and spaces, as RENAPO's messages name a
+// field (`{{Nombre Campo}}`), are text.
+#[test]
+fn a_placeholder_written_wrong_is_refused_and_words_in_braces_are_text() {
+    for (i, (written, found)) in [
+        ("{{first-name}}", "{{first-name}}"),
+        ("{{}}", "{{}}"),
+        ("{{first_name}", "{{first_name}"),
+        ("{{{first_name}}}", "{{{first_name}}}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dir = curpv5_dir(&format!("misspelled-{i}"), |s| {
+            s.replacen("firstName: \"{{first_name}}\"", &format!("firstName: \"{written}\""), 1)
+        });
+        let err = refused(load(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(err.line, Some(47), "{err}");
+        assert_eq!(
+            err.field.as_deref(),
+            Some("endpoints.bycurp.scenarios.success.body"),
+            "{err}"
+        );
+        let said = format!("'{found}' is no placeholder, and would be sent as written: a placeholder is a name in two braces ({{{{curp}}}}); curpv5 fills ");
+        assert!(err.message.starts_with(&said), "{err}");
+    }
+    let dir = curpv5_dir("misspelled-header", |s| {
+        s.replacen("        body: &person", "        headers: {X-Name: \"{{first-name}}\"}\n        body: &person", 1)
+    });
+    let err = refused(load(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        err.field.as_deref(),
+        Some("endpoints.bycurp.scenarios.success.headers.X-Name"),
+        "{err}"
+    );
+    let dir = curpv5_dir("words-in-braces", |s| {
+        s.replacen(
+            "firstName: \"{{first_name}}\"",
+            "firstName: \"{{Nombre Campo}} {{first_name}}\"",
+            1,
+        )
+    });
+    let loaded = load(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+}
+
 #[test]
 fn a_removed_required_scenario_is_named() {
     let dir = curpv5_dir("required", |s| {

@@ -985,6 +985,38 @@ fn compile_scenario(
             "scenario names are lowercase letters, digits and _",
         ));
     }
+    let (module, engine): (&[&str], &[&str]) = if entry == Entry::EngineError {
+        (expect.error_variables, &ERROR_VARIABLES)
+    } else {
+        (expect.variables, &[])
+    };
+    let filled = || {
+        let all: Vec<&str> = module
+            .iter()
+            .chain(engine)
+            .chain(&ENGINE_VARIABLES)
+            .copied()
+            .collect();
+        let here = if entry == Entry::EngineError {
+            " in an errors: entry"
+        } else {
+            ""
+        };
+        format!("{} fills {}{here}", expect.id, all.join(", "))
+    };
+    let misspelled = |m: &str, at: String| {
+        LoadError::at(
+            file,
+            text,
+            m,
+            &format!("{field}.{at}"),
+            format!(
+                "'{}' is no placeholder, and would be sent as written: a placeholder is a name in two braces ({{{{curp}}}}); {}",
+                super::quoted(m),
+                filled()
+            ),
+        )
+    };
     let mut headers = Vec::new();
     for (k, v) in raw.headers {
         let hname = HeaderName::from_str(&k).map_err(|_| {
@@ -1038,6 +1070,9 @@ fn compile_scenario(
                 &format!("{field}.headers.{k}"),
                 "not a valid header value",
             ));
+        }
+        if let Some(m) = super::template::misspelled_placeholder(&v) {
+            return Err(misspelled(m, format!("headers.{k}")));
         }
         headers.push((hname, Template::text(&v)));
     }
@@ -1117,6 +1152,9 @@ fn compile_scenario(
             format!("a {status} answer has no body (HTTP sends none): remove it or use 200"),
         ));
     }
+    if let Some(m) = raw.body.as_ref().and_then(misspelled_in) {
+        return Err(misspelled(m, "body".into()));
+    }
     let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
     let name = intern(name);
     let sc = Scenario {
@@ -1136,39 +1174,33 @@ fn compile_scenario(
             .iter()
             .flat_map(|(k, t)| t.variables().map(move |v| (v, format!("headers.{k}")))),
     );
-    let (module, engine): (&[&str], &[&str]) = if entry == Entry::EngineError {
-        (expect.error_variables, &ERROR_VARIABLES)
-    } else {
-        (expect.variables, &[])
-    };
     for (var, at) in used {
         if !module.contains(&var) && !engine.contains(&var) && !ENGINE_VARIABLES.contains(&var) {
-            let filled: Vec<&str> = module
-                .iter()
-                .chain(engine)
-                .chain(&ENGINE_VARIABLES)
-                .copied()
-                .collect();
-            let here = if entry == Entry::EngineError {
-                " in an errors: entry"
-            } else {
-                ""
-            };
             return Err(LoadError::at(
                 file,
                 text,
                 &format!("{{{{{var}"),
                 &format!("{field}.{at}"),
                 format!(
-                    "unknown placeholder {{{{{}}}}}; {} fills {}{here}",
+                    "unknown placeholder {{{{{}}}}}; {}",
                     super::quoted(var),
-                    expect.id,
-                    filled.join(", ")
+                    filled()
                 ),
             ));
         }
     }
     Ok(sc)
+}
+
+/// The first placeholder written wrong in a string of `v`
+/// ([`super::template::misspelled_placeholder`]).
+fn misspelled_in(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => super::template::misspelled_placeholder(s),
+        Value::Array(items) => items.iter().find_map(misspelled_in),
+        Value::Object(m) => m.values().find_map(misspelled_in),
+        _ => None,
+    }
 }
 
 /// The first object key in `v` with a `{{` in it.

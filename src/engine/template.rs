@@ -512,6 +512,49 @@ impl Builder {
     }
 }
 
+/// Whether `s` is what a placeholder may name: letters, digits, `_`, `.`.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+}
+
+/// The first placeholder in `s` written wrong, from its `{{` to where it
+/// ends: a word in braces that is no name (`{{first-name}}`), none
+/// (`{{}}`), one left open (`{{curp}`, `{{curp`) or in three braces
+/// (`{{{curp}}}`). Each would go out as its text without a word.
+/// Braces around words and spaces (`{{Nombre Campo}}`, as RENAPO's
+/// messages name a field) are text, as any `{{` before other characters.
+pub fn misspelled_placeholder(s: &str) -> Option<&str> {
+    let word_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut from = 0;
+    while let Some(i) = s[from..].find("{{") {
+        let start = from + i;
+        let body = s[start + 2..].trim_start_matches(' ');
+        let word = &body[..body.find(|c| !word_char(c)).unwrap_or(body.len())];
+        let rest = body[word.len()..].trim_start_matches(' ');
+        // The offset in `s` of `rest`'s first `n` bytes' end.
+        let upto = |n: usize| &s[start..s.len() - rest.len() + n];
+        if rest.starts_with("}}") {
+            if is_name(word) {
+                from = s.len() - rest.len() + 2;
+                continue;
+            }
+            return Some(upto(2));
+        }
+        if word.is_empty() && rest.starts_with('{') {
+            let close = rest.find("}}").map_or(rest.len(), |c| c + 2);
+            let more = rest[close..].len() - rest[close..].trim_start_matches('}').len();
+            return Some(upto(close + more));
+        }
+        if !word.is_empty() && (rest.is_empty() || rest.starts_with('}')) {
+            return Some(upto(usize::from(rest.starts_with('}'))));
+        }
+        from = start + 2;
+    }
+    None
+}
+
 enum Segment<'a> {
     Text(&'a str),
     Var(&'a str),
@@ -538,11 +581,7 @@ fn segments(s: &str) -> Vec<Segment<'_>> {
         };
         close = Some(from + end);
         let name = after[..end].trim();
-        let is_name = !name.is_empty()
-            && name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
-        if !is_name {
+        if !is_name(name) {
             out.push(Segment::Text(&rest[..start + 2]));
             rest = after;
             continue;
@@ -630,6 +669,28 @@ mod tests {
 
     fn render(t: &Value, vars: &Vars) -> Value {
         serde_json::from_slice(&Template::json(t).render(vars)).unwrap()
+    }
+
+    #[test]
+    fn a_placeholder_written_wrong_is_found_and_words_in_braces_are_not() {
+        for (s, found) in [
+            ("{{first-name}}", Some("{{first-name}}")),
+            ("a {{}} b", Some("{{}}")),
+            ("{{ }}", Some("{{ }}")),
+            ("x {{curp} y", Some("{{curp}")),
+            ("x {{curp", Some("{{curp")),
+            ("{{{curp}}}", Some("{{{curp}}}")),
+            ("{{curp}} and {{ n-1 }}", Some("{{ n-1 }}")),
+            ("{{curp}}", None),
+            ("{{ curp }}-{{n}}", None),
+            ("{{Nombre Campo}} No cumple", None),
+            ("{{curp and more}}", None),
+            ("{{\"a\": 1}}", None),
+            ("{{", None),
+            ("", None),
+        ] {
+            assert_eq!(misspelled_placeholder(s), found, "{s}");
+        }
     }
 
     #[test]
