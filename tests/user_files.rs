@@ -260,7 +260,11 @@ fn a_placeholder_written_wrong_is_refused_and_words_in_braces_are_text() {
     .enumerate()
     {
         let dir = curpv5_dir(&format!("misspelled-{i}"), |s| {
-            s.replacen("firstName: \"{{first_name}}\"", &format!("firstName: \"{written}\""), 1)
+            s.replacen(
+                "firstName: \"{{first_name}}\"",
+                &format!("firstName: \"{written}\""),
+                1,
+            )
         });
         let err = refused(load(&dir));
         let _ = std::fs::remove_dir_all(&dir);
@@ -274,7 +278,11 @@ fn a_placeholder_written_wrong_is_refused_and_words_in_braces_are_text() {
         assert!(err.message.starts_with(&said), "{err}");
     }
     let dir = curpv5_dir("misspelled-header", |s| {
-        s.replacen("        body: &person", "        headers: {X-Name: \"{{first-name}}\"}\n        body: &person", 1)
+        s.replacen(
+            "        body: &person",
+            "        headers: {X-Name: \"{{first-name}}\"}\n        body: &person",
+            1,
+        )
     });
     let err = refused(load(&dir));
     let _ = std::fs::remove_dir_all(&dir);
@@ -790,8 +798,7 @@ fn own_scenario(provider: &str, header: &str) -> String {
         "nested": [[{"deep": ["{{scenario}}", {"x": "{{now}}"}]}]],
         "repeated": "{{scenario}}{{scenario}} {{ scenario }}",
         "glued": "a{{scenario}}b",
-        "unclosed": "{{scenario",
-        "braces": "{{}} {{ not a name }} }}{{",
+        "braces": "{{ not a name }} }}{{ {{Nombre Campo}}",
     });
     format!(
         "      mine:\n        description: \"my own\"\n        status: 200\n        headers: {{X-Mine: \"{header}\"}}\n        body: {body}\n"
@@ -825,8 +832,7 @@ fn own_scenario_rendered(provider: &str, got: &Value) -> Value {
         "nested": [[{"deep": ["mine", {"x": whole["now"]}]}]],
         "repeated": "minemine mine",
         "glued": "amineb",
-        "unclosed": "{{scenario",
-        "braces": "{{}} {{ not a name }} }}{{",
+        "braces": "{{ not a name }} }}{{ {{Nombre Campo}}",
     })
 }
 
@@ -2637,6 +2643,53 @@ fn an_unknown_data_key_is_pointed_at_not_a_known_key_containing_it() {
         "description",
         "endpoints.bycurp.scenarios.deceased.data",
     );
+}
+
+// README "The scenario files": a `data:` value the module cannot answer
+// with is refused at load, at the value: a CURP status, a RENAPO or a CCB
+// code the catalogs do not list (it went out as written, with blank
+// descriptions), and async's outcome written wrong, `invalid` outside
+// IneNominalList, a warning without its code or message, an outcome on
+// verificationStatus (which creates nothing), and `down`, `code` or
+// `message` without an outcome (read only beside one).
+#[test]
+fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
+    let cases = [
+        ("curpv5", "        data: {status: BD}", "        data: {status: ZZ}", "ZZ",
+         "endpoints.bycurp.scenarios.deceased.data.status", "unknown status \"ZZ\"; the catalogs list AN, AH, RCN, RCC, "),
+        ("curpv5", "data: {renapo: \"01-06\"", "data: {renapo: \"01-99\"", "01-99",
+         "endpoints.bycurp.scenarios.renapo_01_06.data.renapo", "unknown renapo code \"01-99\"; the catalogs list "),
+        ("curpv5", "ccb: CRGEN000, ccb_description: \"El proceso", "ccb: CRGEN999, ccb_description: \"El proceso", "CRGEN999",
+         "endpoints.bycurp.scenarios.renapo_01_06.data.ccb", "unknown ccb code \"CRGEN999\"; the catalogs list "),
+        ("accuauth", "        data: {status: AN}", "        data: {status: an}", "an",
+         "endpoints.id_check.scenarios.active.data.status", "unknown status \"an\""),
+        ("validacurp", "        data: {status: AN}", "        data: {status: XX}", "XX",
+         "endpoints.getData.scenarios.active.data.status", "unknown status \"XX\""),
+        ("async", "        data: {outcome: success}\n      not_found:", "        data: {outcome: sucess}\n      not_found:", "sucess",
+         "endpoints.ine_nominal_list.scenarios.success.data.outcome", "'sucess': unknown outcome; async reads success, invalid (IneNominalList), warning or unavailable"),
+        ("async", "        data: {outcome: success}\n      not_found:\n        description: accepted; completes with RFC005", "        data: {outcome: invalid }\n      not_found:\n        description: accepted; completes with RFC005", "invalid",
+         "endpoints.rfc_by_curp.scenarios.success.data.outcome", "'invalid': invalid is IneNominalList's alone"),
+        ("async", "{outcome: warning, code: RFC005, message: \"CURP does not match with source\"}", "{outcome: warning, code: RFC005}", "warning",
+         "endpoints.rfc_by_curp.scenarios.not_found.data.outcome", "'warning': a warning states its code and message"),
+        ("async", "        data: {outcome: success}\n      not_found:", "        data: {down: 1}\n      not_found:", "down",
+         "endpoints.ine_nominal_list.scenarios.success.data.down", "read only beside an outcome"),
+        ("async", "          warnings: \"{{warnings}}\"\n", "          warnings: \"{{warnings}}\"\n        data: {outcome: success }\n", "success",
+         "endpoints.verification_status.scenarios.success.data.outcome", "'success': verificationStatus creates no verification"),
+    ];
+    for (i, (provider, from, to, needle, field, said)) in cases.into_iter().enumerate() {
+        let file = format!("{provider}.yaml");
+        let text = edit(&shipped("scenarios", &file), from, to);
+        let line = to.lines().find(|l| l.contains(needle)).unwrap();
+        let (l, col) = pos(&text, line, needle);
+        let stderr = refusal(&format!("data-value-{i}"), &file, &text);
+        assert_at(&stderr, &file, l, &[col], field);
+        assert!(stderr.contains(said), "{said}: {stderr}");
+    }
+    // A persona's status is told the same way.
+    let persona = "- curp: PXNE660720HMCXTN06\n  status: ZZ\n";
+    let stderr = refusal("persona-status", "personas.yaml", persona);
+    let said = "[0].status: PXNE660720HMCXTN06: unknown status \"ZZ\"; the catalogs list AN, AH, ";
+    assert!(stderr.contains(said), "{stderr}");
 }
 
 // README "Command line": `file:line:column: field`. A reject credential with

@@ -290,6 +290,31 @@ impl Catalogs {
         self.ccb_codes.iter().find(|c| c.code == code)
     }
 
+    /// Whether the catalogs list `code` as a CURP status; if not, why,
+    /// naming the ones they list.
+    pub fn check_status(&self, code: &str) -> Result<(), String> {
+        let codes = self.statuses.iter().map(|s| s.code.as_str());
+        listed("status", code, codes)
+    }
+
+    /// As [`Catalogs::check_status`], for a RENAPO answer code.
+    pub fn check_renapo_code(&self, code: &str) -> Result<(), String> {
+        listed(
+            "renapo code",
+            code,
+            self.renapo_codes.iter().map(|c| c.code.as_str()),
+        )
+    }
+
+    /// As [`Catalogs::check_status`], for a CCB answer code.
+    pub fn check_ccb_code(&self, code: &str) -> Result<(), String> {
+        listed(
+            "ccb code",
+            code,
+            self.ccb_codes.iter().map(|c| c.code.as_str()),
+        )
+    }
+
     pub fn rfc_state(&self, id: u8) -> Option<&RfcState> {
         self.rfc_states.iter().find(|s| s.id == id)
     }
@@ -318,6 +343,24 @@ fn unique(text: &str, section: &str, codes: impl Iterator<Item = String>) -> Res
         }
     }
     Ok(())
+}
+
+/// `code` among `codes`, or an error naming them: `unknown status "ZZ";
+/// the catalogs list AN, AH, …`.
+fn listed<'a>(
+    what: &str,
+    code: &str,
+    mut codes: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), String> {
+    if codes.clone().any(|c| c == code) {
+        return Ok(());
+    }
+    let all: Vec<&str> = codes.by_ref().collect();
+    Err(format!(
+        "unknown {what} \"{}\"; the catalogs list {}",
+        quoted(code),
+        all.join(", ")
+    ))
 }
 
 #[cfg(test)]

@@ -250,8 +250,8 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             return err(&p.curp, "curp", "listed twice".into());
         }
         if let Some(s) = &p.status {
-            if catalogs.status(s).is_none() {
-                return err(s, "status", format!("unknown status \"{}\"", quoted(s)));
+            if let Err(why) = catalogs.check_status(s) {
+                return err(s, "status", why);
             }
         }
         if let Some(d) = p.proof_document {

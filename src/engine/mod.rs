@@ -1043,6 +1043,25 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
             }
         }
     }
+    // A scenario's data values the module cannot answer with, checked
+    // against the fixtures' catalogs.
+    for p in &providers {
+        let Some(m) = modules.iter().find(|m| m.id() == p.id) else {
+            continue;
+        };
+        for e in &p.endpoints {
+            for sc in e.scenarios.values() {
+                let serde_json::Value::Object(data) = &sc.data else {
+                    continue;
+                };
+                if let Err((key, message)) = m.check_data(&e.id, data, &fixtures) {
+                    let needle = data.get(&key).and_then(|v| v.as_str()).unwrap_or(&key);
+                    let field = format!("endpoints.{}.scenarios.{}.data.{key}", e.id, sc.name);
+                    return Err(LoadError::at(&p.file, &p.text, needle, &field, message));
+                }
+            }
+        }
+    }
     // A persona's scenario must exist somewhere, or a typo in it would be
     // ignored without a word (selection skips a name the endpoint lacks).
     let defined =

@@ -372,6 +372,20 @@ pub trait Provider: Send + Sync + 'static {
         &[]
     }
 
+    /// Checks the values of a scenario's `data:` once the fixtures are
+    /// loaded, so that `check`, `serve` and a reload refuse one the module
+    /// cannot answer with (a CURP status the catalogs lack, an outcome it
+    /// does not know), which would otherwise be sent out as written. Errs
+    /// with the key to point at and a message. The default takes any.
+    fn check_data(
+        &self,
+        _endpoint: &str,
+        _data: &serde_json::Map<String, serde_json::Value>,
+        _fixtures: &super::fixtures::Fixtures,
+    ) -> Result<(), (String, String)> {
+        Ok(())
+    }
+
     /// Checks a persona's `provider_data.<id>` at load: what the module
     /// reads of it, and nothing else (a key it does not read would be
     /// ignored without a word). Errs with the offending key's path below

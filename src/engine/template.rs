@@ -542,10 +542,11 @@ pub fn misspelled_placeholder(s: &str) -> Option<&str> {
             }
             return Some(upto(2));
         }
-        if word.is_empty() && rest.starts_with('{') {
-            let close = rest.find("}}").map_or(rest.len(), |c| c + 2);
-            let more = rest[close..].len() - rest[close..].trim_start_matches('}').len();
-            return Some(upto(close + more));
+        if s[start + 2..].starts_with('{') {
+            let open = &s[start..];
+            let close = open.find("}}").map_or(open.len(), |c| c + 2);
+            let more = open[close..].len() - open[close..].trim_start_matches('}').len();
+            return Some(&open[..close + more]);
         }
         if !word.is_empty() && (rest.is_empty() || rest.starts_with('}')) {
             return Some(upto(usize::from(rest.starts_with('}'))));
@@ -684,6 +685,8 @@ mod tests {
             ("{{curp}}", None),
             ("{{ curp }}-{{n}}", None),
             ("{{Nombre Campo}} No cumple", None),
+            ("}}{{ {{Nombre Campo}}", None),
+            ("{{<{{<}}", None),
             ("{{curp and more}}", None),
             ("{{\"a\": 1}}", None),
             ("{{", None),

@@ -22,6 +22,7 @@ use super::pdf;
 use crate::curp::{self, Person, Renapo, Sex};
 use crate::engine::cache::Cache;
 use crate::engine::counters::Window;
+use crate::engine::fixtures::Fixtures;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{write_hex, Call, Provider};
 use crate::engine::template::Vars;
@@ -64,6 +65,15 @@ impl Provider for Accuauth {
 
     fn data_keys(&self) -> &'static [&'static str] {
         &["status"]
+    }
+
+    fn check_data(
+        &self,
+        _endpoint: &str,
+        data: &serde_json::Map<String, serde_json::Value>,
+        fixtures: &Fixtures,
+    ) -> Result<(), (String, String)> {
+        super::common::check_status_data(data, fixtures)
     }
 
     fn variables(&self) -> &'static [&'static str] {

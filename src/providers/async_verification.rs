@@ -78,6 +78,40 @@ impl Provider for AsyncVerification {
         &["outcome", "code", "message", "down"]
     }
 
+    fn check_data(
+        &self,
+        endpoint: &str,
+        data: &Map<String, Value>,
+        _fixtures: &Fixtures,
+    ) -> Result<(), (String, String)> {
+        let text = |key: &str| data.get(key).and_then(Value::as_str);
+        let Some(outcome) = text("outcome") else {
+            // `finish` reads the others only beside an outcome.
+            return match ["code", "message", "down"]
+                .into_iter()
+                .find(|k| data.contains_key(*k))
+            {
+                Some(k) => Err((
+                    k.into(),
+                    "read only beside an outcome (success, invalid, warning or unavailable)".into(),
+                )),
+                None => Ok(()),
+            };
+        };
+        let why = match outcome {
+            _ if endpoint == STATUS => "verificationStatus creates no verification: an outcome is read on IneNominalList, RfcByCurp and NssByCurp",
+            "success" => return Ok(()),
+            "invalid" if endpoint == INE => return Ok(()),
+            "invalid" => "invalid is IneNominalList's alone (valid and canVote false): a source that finds nothing here is a warning with its code and message",
+            "warning" | "unavailable" if text("code").is_none() || text("message").is_none() => {
+                "a warning states its code and message (the one warning the verification completes with): add code: and message:"
+            }
+            "warning" | "unavailable" => return Ok(()),
+            _ => "unknown outcome; async reads success, invalid (IneNominalList), warning or unavailable",
+        };
+        Err(("outcome".into(), format!("'{}': {why}", quoted(outcome))))
+    }
+
     fn data_numbers(&self) -> &'static [&'static str] {
         &["down"]
     }

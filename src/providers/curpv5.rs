@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use super::common::{write_dmy, write_sha256_hex};
 use crate::curp::{Renapo, Sex};
+use crate::engine::fixtures::Fixtures;
 use crate::engine::model::Scenario;
 use crate::engine::provider::{Call, Provider};
 use crate::engine::template::Vars;
@@ -80,6 +81,28 @@ impl Provider for Curpv5 {
             "ccb",
             "ccb_description",
         ]
+    }
+
+    fn check_data(
+        &self,
+        _endpoint: &str,
+        data: &serde_json::Map<String, serde_json::Value>,
+        fixtures: &Fixtures,
+    ) -> Result<(), (String, String)> {
+        super::common::check_status_data(data, fixtures)?;
+        let catalogs = &fixtures.domain.catalogs;
+        let code = |key: &str| data.get(key).and_then(|v| v.as_str());
+        if let Some(c) = code("renapo") {
+            catalogs
+                .check_renapo_code(c)
+                .map_err(|why| ("renapo".to_string(), why))?;
+        }
+        if let Some(c) = code("ccb") {
+            catalogs
+                .check_ccb_code(c)
+                .map_err(|why| ("ccb".to_string(), why))?;
+        }
+        Ok(())
     }
 
     fn variables(&self) -> &'static [&'static str] {

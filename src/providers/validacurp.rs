@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use crate::curp::{self, CalcInput, Renapo, Sex};
 use crate::engine::counters::Window;
+use crate::engine::fixtures::Fixtures;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider};
 use crate::engine::quoted;
@@ -185,6 +186,15 @@ impl Provider for ValidaCurp {
 
     fn data_keys(&self) -> &'static [&'static str] {
         &["status", "detail"]
+    }
+
+    fn check_data(
+        &self,
+        _endpoint: &str,
+        data: &serde_json::Map<String, serde_json::Value>,
+        fixtures: &Fixtures,
+    ) -> Result<(), (String, String)> {
+        super::common::check_status_data(data, fixtures)
     }
 
     fn variables(&self) -> &'static [&'static str] {
