@@ -25,11 +25,13 @@ impl Refusal {
     }
 }
 
-/// Checks `dir`; the line to print when it passes.
+/// Checks `dir` (as `serve --strict-auth` loads it, with `strict_auth`);
+/// the line to print when it passes.
 pub fn run(
     dir: &Path,
     scenarios: Option<PathBuf>,
     fixtures: Option<PathBuf>,
+    strict_auth: bool,
 ) -> Result<String, Refusal> {
     // A folder that is missing or is not one, in `serve`'s words without
     // its `cannot read folder:` (the folder is what `check` was given, not
@@ -109,6 +111,7 @@ pub fn run(
     let config = Config {
         scenarios: scenarios.map(Source::Dir).unwrap_or_default(),
         fixtures: fixtures.map(Source::Dir).unwrap_or_default(),
+        strict_auth,
         ..Config::default()
     };
     match engine::load(&config, &modules) {

@@ -154,6 +154,10 @@ pub enum Command {
         /// (the embedded ones without it).
         #[arg(long)]
         fixtures: Option<PathBuf>,
+        /// Check as `serve --strict-auth` loads: every provider needs an
+        /// accept list.
+        #[arg(long)]
+        strict_auth: bool,
     },
     /// Write the embedded scenario and fixture files to DIR/scenarios and
     /// DIR/fixtures, to edit (a file there replaces the embedded one whole).

@@ -65,7 +65,8 @@ fn main() -> ExitCode {
             dir,
             scenarios,
             fixtures,
-        } => match mxid_sandbox::check::run(&dir, scenarios, fixtures) {
+            strict_auth,
+        } => match mxid_sandbox::check::run(&dir, scenarios, fixtures, strict_auth) {
             Ok(line) => {
                 out(&line);
                 ExitCode::SUCCESS

@@ -2692,6 +2692,30 @@ fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
     assert!(stderr.contains(said), "{stderr}");
 }
 
+// A persona's CURP out of the format is told what is out of place: an
+// 18-character one in lower case had been told it needs 18 characters.
+#[test]
+fn a_personas_curp_out_of_the_format_is_told_where() {
+    for (curp, why) in [
+        (
+            "xaxa010101xxxxxx01",
+            "'x' at position 1: expected a letter A-Z (a CURP is written in capitals)",
+        ),
+        (
+            "PXNE660720HMCXTN0",
+            "17 characters: a CURP has 18, like PXNE660720HMCXTN06",
+        ),
+    ] {
+        let stderr = refusal(
+            "persona-curp",
+            "personas.yaml",
+            &format!("- curp: {curp}\n"),
+        );
+        let said = format!("[0].curp: {curp}: not a curp: {why}");
+        assert!(stderr.contains(&said), "{said}: {stderr}");
+    }
+}
+
 // README "Command line": `file:line:column: field`. A reject credential with
 // dots in it (tokens often have them) is located as one key, not split at
 // its dots, and not at another credential that merely contains it.

@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use serde_json::{json, Value};
 
 use super::persona::ProviderScenarios;
-use super::{calculate, check_strict, is_loose, person, CalcInput, Domain, Sex};
+use super::{calculate, check_strict, loose_error, person, CalcInput, Domain, Sex};
 use crate::engine::quoted;
 use crate::time::Date;
 
@@ -126,11 +126,8 @@ pub fn run(
         }
         CurpCommand::Person { curp, seed } => {
             let curp = curp.trim().to_ascii_uppercase();
-            if !is_loose(&curp) {
-                return Err(format!(
-                    "not a curp: '{}': expected 18 characters like PXNE660720HMCXTN06",
-                    quoted(&curp)
-                ));
+            if let Some(why) = loose_error(&curp) {
+                return Err(format!("not a curp: '{}': {why}", quoted(&curp)));
             }
             // The providers answer a person for a CURP someone holds (see
             // `Domain::renapo`); for another they answer not found or a

@@ -113,6 +113,45 @@ pub fn is_loose(s: &str) -> bool {
         && b[17].is_ascii_digit()
 }
 
+/// Why `s` does not have the CURP format [`is_loose`] checks: the first
+/// character out of place, or the length.
+pub fn loose_error(s: &str) -> Option<String> {
+    if is_loose(s) {
+        return None;
+    }
+    let n = s.chars().count();
+    if n != 18 {
+        return Some(format!(
+            "{n} characters: a CURP has 18, like PXNE660720HMCXTN06"
+        ));
+    }
+    let (i, c) = s.chars().enumerate().find(|&(i, c)| {
+        let b = u8::try_from(c).unwrap_or(0);
+        !match i {
+            0..=3 | 11..=15 => b.is_ascii_uppercase(),
+            4..=9 | 17 => b.is_ascii_digit(),
+            10 => matches!(b, b'H' | b'M' | b'X'),
+            _ => b.is_ascii_uppercase() || b.is_ascii_digit(),
+        }
+    })?;
+    let expected = match i {
+        0..=3 | 11..=15 => "a letter A-Z",
+        4..=9 | 17 => "a digit",
+        10 => "H, M or X",
+        _ => "a letter A-Z or a digit",
+    };
+    let capitals = if c.is_lowercase() {
+        " (a CURP is written in capitals)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "'{}' at position {}: expected {expected}{capitals}",
+        crate::engine::quoted(&c.to_string()),
+        i + 1
+    ))
+}
+
 /// A character's place in RENAPO's check-digit dictionary
 /// `0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ`, without scanning it: this runs
 /// on every CURP every provider checks.
@@ -397,6 +436,43 @@ pub enum Renapo {
 pub(crate) mod tests {
     use super::*;
     use std::sync::OnceLock;
+
+    #[test]
+    fn a_string_out_of_the_curp_format_is_told_where() {
+        for (s, why) in [
+            ("PXNE660720HMCXTN06", None),
+            (
+                "xaxa010101xxxxxx01",
+                Some("'x' at position 1: expected a letter A-Z (a CURP is written in capitals)"),
+            ),
+            (
+                "PXNE66072OHMCXTN06",
+                Some("'O' at position 10: expected a digit"),
+            ),
+            (
+                "PXNE660720QMCXTN06",
+                Some("'Q' at position 11: expected H, M or X"),
+            ),
+            (
+                "PXNE660720HMCXT-06",
+                Some("'-' at position 16: expected a letter A-Z"),
+            ),
+            (
+                "PXNE660720HMCXTN0A",
+                Some("'A' at position 18: expected a digit"),
+            ),
+            (
+                "PXNE660720HMCXTN0",
+                Some("17 characters: a CURP has 18, like PXNE660720HMCXTN06"),
+            ),
+            (
+                "PÑNE660720HMCXTN06",
+                Some("'Ñ' at position 2: expected a letter A-Z"),
+            ),
+        ] {
+            assert_eq!(loose_error(s).as_deref(), why, "{s}");
+        }
+    }
 
     #[test]
     fn dictionary_values_follow_the_dictionary() {

@@ -10,7 +10,7 @@ use super::calc::same_name;
 use super::catalogs::{Catalogs, LoadError};
 use super::ine::{self, Ine};
 use super::person::{Person, Registry};
-use super::{is_loose, Sex};
+use super::{loose_error, Sex};
 use crate::engine::quoted;
 use crate::time::Date;
 use crate::yaml::Parsed;
@@ -239,12 +239,8 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 format!("{}: {message}", quoted(&p.curp)),
             ))
         };
-        if !is_loose(&p.curp) {
-            return err(
-                &p.curp,
-                "curp",
-                "not a curp: expected 18 characters like PXNE660720HMCXTN06".into(),
-            );
+        if let Some(why) = loose_error(&p.curp) {
+            return err(&p.curp, "curp", format!("not a curp: {why}"));
         }
         if !seen.insert(p.curp.as_str()) {
             return err(&p.curp, "curp", "listed twice".into());

@@ -1224,6 +1224,13 @@ fn strict_auth_refuses_credentials_without_a_providers_accept_list() {
         "curpv5 has no accept list: under --strict-auth it would refuse every credential"
     );
     assert!(e.line.is_some(), "the curpv5 block is there: {e}");
+    // `check --strict-auth` refuses the folder so; `check` alone passes it.
+    let dir_arg = dir.to_str().unwrap();
+    let out = run(&["check", dir_arg, "--strict-auth"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("curpv5 has no accept list"), "{stderr}");
+    assert!(run(&["check", dir_arg]).status.success());
     // The embedded credentials have one for every provider.
     let config = Config {
         strict_auth: true,
