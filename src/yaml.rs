@@ -418,13 +418,18 @@ impl<'de> Visitor<'de> for Replay<'_> {
     }
 }
 
-/// A list of text in which `~` or `null` is refused, not read as the text
-/// "~" or "null" as serde would: quoted, it is that text.
-pub fn texts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+/// The list `list` of text, in which `~` or `null` is refused, not read as
+/// the text "~" or "null" as serde would: quoted, it is that text. The
+/// error names the list: serde's path ends at the mapping that holds it.
+pub fn texts<'de, D: Deserializer<'de>>(d: D, list: &str) -> Result<Vec<String>, D::Error> {
     Vec::<Option<String>>::deserialize(d)?
         .into_iter()
         .map(|t| {
-            t.ok_or_else(|| de::Error::custom("an entry is null (~): quote it if it is that text"))
+            t.ok_or_else(|| {
+                de::Error::custom(format!(
+                    "an entry of {list} is null (~): quote it if it is that text"
+                ))
+            })
         })
         .collect()
 }

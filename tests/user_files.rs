@@ -697,6 +697,25 @@ fn the_readme_scenario_file_snippet_loads_in_a_scenarios_folder() {
     );
 }
 
+// README, The scenario files: the annotated file itself, its `…` filled in
+// as `not_found`'s is, is refused naming every scenario curpv5 answers with
+// that it lacks, in one error: a file written from nothing had taken a run
+// of `check` for each.
+#[test]
+fn the_readme_scenario_file_alone_is_told_every_scenario_it_lacks_at_once() {
+    let text = readme_scenario_file()
+        .replace(
+            "{…}",
+            "{description: x, status: 404, body: {error: NOT_FOUND}}",
+        )
+        .replace("description: …", "description: x");
+    assert!(!text.contains('…'), "{text}");
+    let stderr = refusal("readme-alone", "curpv5.yaml", &text);
+    let said = "endpoints.bycurp.scenarios: missing scenarios 'missing_field', 'invalid_format', \
+                'not_found', 'missing_credentials', 'invalid_credentials', which curpv5 answers with";
+    assert!(stderr.contains(said), "{stderr}");
+}
+
 // README, The scenario files: "The engine fills `scenario` and `now`
 // everywhere and `message` in the `errors:` entries": `{{now}}` in an
 // `errors:` entry is the sandbox time, as in any other template.
@@ -2391,6 +2410,38 @@ fn a_fixture_file_with_an_upper_case_extension_is_refused() {
             .contains("write the extension in lower case (personas.yaml)"),
         "{err}"
     );
+}
+
+// The same for a name in another case: `CURPV5.yaml` and `Personas.yaml`
+// are told to write the name in lower case, not that there is no such
+// provider or fixture file.
+#[test]
+fn a_file_name_in_upper_case_is_told_to_write_it_in_lower_case() {
+    for (file, lower, load_it) in [
+        ("CURPV5.yaml", "curpv5.yaml", true),
+        ("Personas.yaml", "personas.yaml", false),
+    ] {
+        let dir = temp_dir("upper-name");
+        let _gone = RemovedOnDrop(dir.clone());
+        let text = if load_it {
+            shipped("scenarios", "curpv5.yaml")
+        } else {
+            "- curp: PXNE660720HMCXTN06\n".to_string()
+        };
+        std::fs::write(dir.join(file), text).unwrap();
+        let err = if load_it {
+            let config = Config {
+                scenarios: Source::Dir(dir.clone()),
+                ..config()
+            };
+            refused(engine::load(&config, &providers::all()))
+        } else {
+            refused(load_fixtures(&dir))
+        };
+        assert_eq!(err.file, dir.join(file).display().to_string(), "{err}");
+        let said = format!("write the name in lower case ({lower}): files are read by that name");
+        assert_eq!(err.message, said);
+    }
 }
 
 // --- where `check` points ----------------------------------------------------

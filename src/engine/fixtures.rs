@@ -58,12 +58,17 @@ impl SourceText {
     }
 }
 
+/// `accept:`, read by [`crate::yaml::texts`].
+fn accept_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    crate::yaml::texts(d, "accept")
+}
+
 /// One provider's magic and accepted credentials.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderCredentials {
     /// Accepted under `--strict-auth` (any non-empty one is accepted otherwise).
-    #[serde(default, deserialize_with = "crate::yaml::texts")]
+    #[serde(default, deserialize_with = "accept_list")]
     pub accept: Vec<String>,
     /// Credential → the auth-error scenario it triggers.
     #[serde(default, deserialize_with = "crate::yaml::text_keys")]

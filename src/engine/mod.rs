@@ -898,7 +898,11 @@ fn persona_scenario(defs: &Defs, provider: &str, curp: &str) -> Option<String> {
 /// Renders a scenario's status, headers and body.
 fn render(scenario: &Scenario, vars: &Vars) -> Reply {
     // An empty template renders nothing, and allocates nothing.
-    let body = scenario.body.render(vars);
+    let body = if scenario.text_body {
+        scenario.body.render_text(vars).into_bytes()
+    } else {
+        scenario.body.render(vars)
+    };
     let mut headers = Vec::with_capacity(scenario.headers.len() + 2);
     if !scenario.headers.iter().any(|(k, _)| *k == CONTENT_TYPE) && !body.is_empty() {
         headers.push((CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE)));
@@ -1148,6 +1152,16 @@ pub fn check_folder(
             ));
         }
         if !known.contains(&stem) {
+            // `CURPV5.yaml`, `Personas.yaml`: the name in another case.
+            let lower = stem.to_ascii_lowercase();
+            if known.contains(&lower.as_str()) {
+                return Err(LoadError::new(
+                    &file,
+                    format!(
+                        "write the name in lower case ({lower}.{ext}): files are read by that name"
+                    ),
+                ));
+            }
             return Err(LoadError::new(&file, unknown(stem)));
         }
     }

@@ -470,6 +470,9 @@ pub struct Scenario {
     pub status: StatusCode,
     pub headers: Vec<(HeaderName, Template)>,
     pub body: Template,
+    /// The body is text, its placeholders written as text: one string
+    /// under a Content-Type of the scenario's own that is not JSON.
+    pub text_body: bool,
     pub latency: Option<Latency>,
     pub fault: Option<Fault>,
     /// Free-form values the provider module reads (a CURP status to force, the
@@ -833,19 +836,26 @@ pub fn parse_provider(
             let sc = compile_scenario(file, text, &field, &name, raw, expect, Entry::Scenario)?;
             scenarios.insert(name, sc);
         }
-        for needed in (expect.required)(&id) {
-            if !scenarios.contains_key(needed) {
-                return Err(LoadError::at(
-                    file,
-                    text,
-                    &format!("{id}:"),
-                    &format!("endpoints.{id}.scenarios"),
-                    format!(
-                        "missing scenario '{needed}', which {} answers with",
-                        expect.id
-                    ),
-                ));
-            }
+        // All of them at once: a file written from nothing would otherwise
+        // take a run of `check` for each.
+        let missing: Vec<String> = (expect.required)(&id)
+            .into_iter()
+            .filter(|needed| !scenarios.contains_key(*needed))
+            .map(|needed| format!("'{needed}'"))
+            .collect();
+        if !missing.is_empty() {
+            let s = if missing.len() > 1 { "s" } else { "" };
+            return Err(LoadError::at(
+                file,
+                text,
+                &format!("{id}:"),
+                &format!("endpoints.{id}.scenarios"),
+                format!(
+                    "missing scenario{s} {}, which {} answers with",
+                    missing.join(", "),
+                    expect.id
+                ),
+            ));
         }
         endpoints.push(EndpointDef {
             id,
@@ -1018,6 +1028,8 @@ fn compile_scenario(
         )
     };
     let mut headers = Vec::new();
+    // The Content-Type the scenario writes, as written.
+    let mut own_type = None;
     for (k, v) in raw.headers {
         let hname = HeaderName::from_str(&k).map_err(|_| {
             LoadError::at(
@@ -1073,6 +1085,9 @@ fn compile_scenario(
         }
         if let Some(m) = super::template::misspelled_placeholder(&v) {
             return Err(misspelled(m, format!("headers.{k}")));
+        }
+        if hname == hyper::header::CONTENT_TYPE {
+            own_type = Some(v.to_ascii_lowercase());
         }
         headers.push((hname, Template::text(&v)));
     }
@@ -1155,7 +1170,15 @@ fn compile_scenario(
     if let Some(m) = raw.body.as_ref().and_then(misspelled_in) {
         return Err(misspelled(m, "body".into()));
     }
-    let body = raw.body.as_ref().map(Template::json).unwrap_or_default();
+    // A body of one string under a Content-Type of the scenario's own that
+    // is not JSON (a gateway's HTML error page) is that text.
+    let text_body =
+        own_type.is_some_and(|t| !t.contains("json")) && matches!(raw.body, Some(Value::String(_)));
+    let body = match &raw.body {
+        Some(Value::String(s)) if text_body => Template::text(s),
+        Some(v) => Template::json(v),
+        None => Template::default(),
+    };
     let name = intern(name);
     let sc = Scenario {
         name,
@@ -1165,6 +1188,7 @@ fn compile_scenario(
         status,
         headers,
         body,
+        text_body,
         latency: raw.latency.map(|l| l.0),
         fault: raw.fault.map(|f| f.0),
         data: raw.data,

@@ -596,7 +596,11 @@ async fn a_quoted_tilde_credential_is_accepted_under_strict_auth() {
         &credentials_with("  accept: [sandbox-apikey]", "  accept: [~]"),
     );
     let _gone2 = RemovedOnDrop(bare.clone());
-    assert!(!check(&bare, &[]).0);
+    let (passed, stderr) = check(&bare, &[]);
+    assert!(!passed);
+    // The error names the list: serde's path ends at the provider.
+    let said = "an entry of accept is null (~): quote it if it is that text";
+    assert!(stderr.contains(said), "{stderr}");
 }
 
 // A lone CR or CRLF inside a quoted or block scalar reads as the LF file
@@ -654,3 +658,60 @@ fn an_alias_bomb_of_mappings_is_refused() {
 }
 
 // --- HTTP ---------------------------------------------------------------------
+
+// README "The scenario files": a body written as one string under a
+// Content-Type of the scenario's own that is not JSON is sent as that text,
+// its placeholders written as text (a gateway's HTML error page); the same
+// string under no Content-Type, and an object under text/plain, are JSON.
+#[tokio::test]
+async fn a_string_body_under_a_content_type_of_its_own_is_sent_as_text() {
+    let scenario = |ty: &str, body: &str| {
+        with_probe(&format!(
+            "        description: x\n        status: 502\n{ty}        body: {body}\n"
+        ))
+    };
+    let html = "'<html><b>{{curp}}</b> \"502\" \\ {{scenario}}</html>'";
+    let cases = [
+        (
+            scenario(
+                "        headers: {Content-Type: text/html; charset=utf-8}\n",
+                html,
+            ),
+            "text/html; charset=utf-8",
+            r#"<html><b>PXNE660720HMCXTN06</b> "502" \ probe</html>"#,
+        ),
+        (
+            scenario("", html),
+            "application/json; charset=utf-8",
+            r#""<html><b>PXNE660720HMCXTN06</b> \"502\" \\ probe</html>""#,
+        ),
+        (
+            scenario(
+                "        headers: {Content-Type: text/plain}\n",
+                "{a: \"{{curp}}\"}",
+            ),
+            "text/plain",
+            r#"{"a":"PXNE660720HMCXTN06"}"#,
+        ),
+    ];
+    for (i, (text, ty, body)) in cases.into_iter().enumerate() {
+        let dir = folder_with(&format!("text-body-{i}"), "curpv5.yaml", &text);
+        let _gone = RemovedOnDrop(dir.clone());
+        let sb = Sandbox::start_with(Config {
+            scenarios: Source::Dir(dir.clone()),
+            ..crate::common::config()
+        })
+        .await;
+        let r = sb
+            .post(
+                "/api/curp/bycurp",
+                &[("ApiKey", "k"), ("X-Sandbox-Scenario", "probe")],
+                json!({"curp": "PXNE660720HMCXTN06"}),
+            )
+            .await;
+        assert_eq!(r.status, 502, "{}", r.text());
+        assert_eq!(r.header("content-type"), Some(ty), "{i}");
+        assert_eq!(r.text(), body, "{i}");
+        sb.stop().await;
+    }
+}
