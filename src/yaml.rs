@@ -561,8 +561,30 @@ fn in_double_quotes(line: &str, needle: &str) -> Option<usize> {
 /// starts at `line`:`column` (1-based), as serde_yaml_ng reports a key
 /// written twice.
 pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(usize, usize)> {
-    let indent = isize::try_from(column.checked_sub(1)?).ok()?;
     let lines: Vec<&str> = text.lines().collect();
+    // A mapping under an anchor or a tag (`body: &person`) is reported at
+    // the anchor: its keys start on the next line that holds any.
+    let at = lines.get(line.checked_sub(1)?)?;
+    let byte = at
+        .char_indices()
+        .nth(column.checked_sub(1)?)
+        .map(|(b, _)| b);
+    let anchored = byte.is_some_and(|b| at[b..].starts_with(['&', '!']))
+        && at[byte.unwrap_or(0)..]
+            .split_whitespace()
+            .nth(1)
+            .is_none_or(|w| w.starts_with('#'));
+    let (line, column) = if anchored {
+        let (i, l) = lines
+            .iter()
+            .enumerate()
+            .skip(line)
+            .find(|(_, l)| content_of(l).0 >= 0)?;
+        (i + 1, usize::try_from(content_of(l).0).ok()? + 1)
+    } else {
+        (line, column)
+    };
+    let indent = isize::try_from(column.checked_sub(1)?).ok()?;
     lines
         .iter()
         .enumerate()

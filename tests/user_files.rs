@@ -2811,6 +2811,23 @@ fn a_duplicate_scenario_name_is_pointed_at_its_second_definition() {
     );
 }
 
+// The same inside a mapping under an anchor (`body: &person`), which
+// serde reports at the anchor: the error points at the second writing.
+#[test]
+fn a_key_written_twice_under_an_anchor_is_pointed_at_its_second_writing() {
+    let c = shipped("scenarios", "curpv5.yaml");
+    let twice = "          curp: \"{{curp}}\"\n";
+    let text = edit(&c, twice, &format!("{twice}          other: x\n{twice}"));
+    let first = pos(&text, twice.trim_end(), "curp").0;
+    let l = first + 2;
+    assert_eq!(text.lines().nth(l - 1), Some(twice.trim_end()));
+    let stderr = refusal("dup-anchored", "curpv5.yaml", &text);
+    assert!(
+        stderr.contains(&format!("curpv5.yaml:{l}:11: endpoints.bycurp.scenarios.success.body: duplicate entry with key \"curp\"")),
+        "{stderr}"
+    );
+}
+
 // README "The scenario files": "A path two providers claim is reported in
 // the user's file, naming the other", with file, line and field; SPEC §8
 // the same. A user's curpv5 path "/api/v1/imss/nss/{x}" under GET clashes
