@@ -569,11 +569,14 @@ pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(
         .char_indices()
         .nth(column.checked_sub(1)?)
         .map(|(b, _)| b);
-    let anchored = byte.is_some_and(|b| at[b..].starts_with(['&', '!']))
-        && at[byte.unwrap_or(0)..]
-            .split_whitespace()
-            .nth(1)
-            .is_none_or(|w| w.starts_with('#'));
+    // Anchors and tags (`&a !!map`) to the line's end or a comment.
+    let anchored = byte.is_some_and(|b| {
+        at[b..].starts_with(['&', '!'])
+            && at[b..]
+                .split_whitespace()
+                .take_while(|w| !w.starts_with('#'))
+                .all(|w| w.starts_with(['&', '!']))
+    });
     let (line, column) = if anchored {
         let (i, l) = lines
             .iter()

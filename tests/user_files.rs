@@ -255,6 +255,11 @@ fn a_placeholder_written_wrong_is_refused_and_words_in_braces_are_text() {
         ("{{}}", "{{}}"),
         ("{{first_name}", "{{first_name}"),
         ("{{{first_name}}}", "{{{first_name}}}"),
+        // Each also the start of the `{{curp}}` three lines above: the
+        // error points at this one.
+        ("{{curp}", "{{curp}"),
+        ("{{curp", "{{curp"),
+        ("{{ first-name\t}}", "{{ first-name\t}}"),
     ]
     .into_iter()
     .enumerate()
@@ -268,7 +273,7 @@ fn a_placeholder_written_wrong_is_refused_and_words_in_braces_are_text() {
         });
         let err = refused(load(&dir));
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(err.line, Some(47), "{err}");
+        assert_eq!((err.line, err.column), (Some(47), Some(23)), "{err}");
         assert_eq!(
             err.field.as_deref(),
             Some("endpoints.bycurp.scenarios.success.body"),
@@ -2708,10 +2713,12 @@ fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
     let cases = [
         ("curpv5", "        data: {status: BD}", "        data: {status: ZZ}", "ZZ",
          "endpoints.bycurp.scenarios.deceased.data.status", "unknown status \"ZZ\"; the catalogs list AN, AH, RCN, RCC, "),
-        ("curpv5", "data: {renapo: \"01-06\"", "data: {renapo: \"01-99\"", "01-99",
+        ("curpv5", "data: {renapo: \"01-06\", renapo_description: \"La CURP no se encuentra en la base de datos\",", "data: {renapo: \"01-99\",", "01-99",
          "endpoints.bycurp.scenarios.renapo_01_06.data.renapo", "unknown renapo code \"01-99\"; the catalogs list "),
-        ("curpv5", "ccb: CRGEN000, ccb_description: \"El proceso", "ccb: CRGEN999, ccb_description: \"El proceso", "CRGEN999",
+        ("curpv5", "ccb: CRGEN000, ccb_description: \"El proceso de validación se ha realizado exitosamente.\"}", "ccb: CRGEN999}", "CRGEN999",
          "endpoints.bycurp.scenarios.renapo_01_06.data.ccb", "unknown ccb code \"CRGEN999\"; the catalogs list "),
+        ("curpv5", "        data: {status: BD}", "        data: {status: BD, ccb_description: sin código}", "sin código",
+         "endpoints.bycurp.scenarios.deceased.data.ccb_description", "describes a ccb code the scenario does not give: add ccb"),
         ("accuauth", "        data: {status: AN}", "        data: {status: an}", "an",
          "endpoints.id_check.scenarios.active.data.status", "unknown status \"an\""),
         ("validacurp", "        data: {status: AN}", "        data: {status: XX}", "XX",
@@ -2724,6 +2731,10 @@ fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
          "endpoints.rfc_by_curp.scenarios.not_found.data.outcome", "'warning': a warning states its code and message"),
         ("async", "        data: {outcome: success}\n      not_found:", "        data: {down: 1}\n      not_found:", "down",
          "endpoints.ine_nominal_list.scenarios.success.data.down", "read only beside an outcome"),
+        ("async", "        data: {outcome: success}\n      not_found:", "        data: {outcome: success, code: X1}\n      not_found:", "X1",
+         "endpoints.ine_nominal_list.scenarios.success.data.code", "not read beside outcome success"),
+        ("async", "{outcome: unavailable, code: RFC010, message: \"SAT source unavailable.\"}", "{outcome: unavailable, code: RFC010, message: \"SAT source unavailable.\", down: 1}", "down",
+         "endpoints.rfc_by_curp.scenarios.unavailable.data.down", "not read beside outcome unavailable"),
         ("async", "          warnings: \"{{warnings}}\"\n", "          warnings: \"{{warnings}}\"\n        data: {outcome: success }\n", "success",
          "endpoints.verification_status.scenarios.success.data.outcome", "'success': verificationStatus creates no verification"),
     ];
@@ -2741,6 +2752,48 @@ fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
     let stderr = refusal("persona-status", "personas.yaml", persona);
     let said = "[0].status: PXNE660720HMCXTN06: unknown status \"ZZ\"; the catalogs list AN, AH, ";
     assert!(stderr.contains(said), "{stderr}");
+}
+
+// The same rule's other side: a RENAPO or CCB code the catalogs list may
+// leave its description out (it answers with the catalogs'), and one they
+// do not list loads with a description of its own (RENAPO may add codes).
+#[tokio::test]
+async fn a_curpv5_code_answers_with_the_catalogs_description_or_its_own() {
+    let dir = curpv5_dir("codes", |s| {
+        s.replacen(
+            "        data: {status: BD}",
+            "        data: {ccb: CRCPR001, renapo: \"06-01\", renapo_description: Nuevo código}",
+            1,
+        )
+    });
+    let _gone = RemovedOnDrop(dir.clone());
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("ApiKey", "k"), ("X-Sandbox-Scenario", "deceased")],
+            json!({"curp": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    let v = r.json();
+    let ccb = shipped("fixtures", "catalogs.yaml")
+        .lines()
+        .find(|l| l.contains("CRCPR001"))
+        .map(str::to_string)
+        .unwrap();
+    let described = v["ccbResponseDescription"].as_str().unwrap_or_default();
+    assert!(
+        !described.is_empty() && ccb.contains(described),
+        "{v} / {ccb}"
+    );
+    assert_eq!(v["ccbResponseCode"], "CRCPR001", "{v}");
+    assert_eq!(v["renapoResponseCode"], "06-01", "{v}");
+    assert_eq!(v["renapoResponseDescription"], "Nuevo código", "{v}");
+    sb.stop().await;
 }
 
 // A persona's CURP out of the format is told what is out of place: an
@@ -2815,17 +2868,24 @@ fn a_duplicate_scenario_name_is_pointed_at_its_second_definition() {
 // serde reports at the anchor: the error points at the second writing.
 #[test]
 fn a_key_written_twice_under_an_anchor_is_pointed_at_its_second_writing() {
-    let c = shipped("scenarios", "curpv5.yaml");
-    let twice = "          curp: \"{{curp}}\"\n";
-    let text = edit(&c, twice, &format!("{twice}          other: x\n{twice}"));
-    let first = pos(&text, twice.trim_end(), "curp").0;
-    let l = first + 2;
-    assert_eq!(text.lines().nth(l - 1), Some(twice.trim_end()));
-    let stderr = refusal("dup-anchored", "curpv5.yaml", &text);
-    assert!(
-        stderr.contains(&format!("curpv5.yaml:{l}:11: endpoints.bycurp.scenarios.success.body: duplicate entry with key \"curp\"")),
-        "{stderr}"
-    );
+    // And under an anchor with a tag after it, and a comment.
+    for anchor in ["body: &person", "body: &person !!map # the person"] {
+        let c = edit(
+            &shipped("scenarios", "curpv5.yaml"),
+            "body: &person",
+            anchor,
+        );
+        let twice = "          curp: \"{{curp}}\"\n";
+        let text = edit(&c, twice, &format!("{twice}          other: x\n{twice}"));
+        let first = pos(&text, twice.trim_end(), "curp").0;
+        let l = first + 2;
+        assert_eq!(text.lines().nth(l - 1), Some(twice.trim_end()));
+        let stderr = refusal("dup-anchored", "curpv5.yaml", &text);
+        assert!(
+            stderr.contains(&format!("curpv5.yaml:{l}:11: endpoints.bycurp.scenarios.success.body: duplicate entry with key \"curp\"")),
+            "{anchor}: {stderr}"
+        );
+    }
 }
 
 // README "The scenario files": "A path two providers claim is reported in

@@ -104,13 +104,36 @@ fn bad_sex(s: &str) -> String {
 /// `XAXA010101XXXXXX01`) pass it although they fail the strict rules.
 pub fn is_loose(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 18
-        && b[0..4].iter().all(u8::is_ascii_uppercase)
-        && b[4..10].iter().all(u8::is_ascii_digit)
-        && matches!(b[10], b'H' | b'M' | b'X')
-        && b[11..16].iter().all(u8::is_ascii_uppercase)
-        && (b[16].is_ascii_uppercase() || b[16].is_ascii_digit())
-        && b[17].is_ascii_digit()
+    b.len() == 18 && b.iter().enumerate().all(|(i, &c)| fits(i, c))
+}
+
+/// Whether byte `c` fits place `i` (0-based) of the CURP format: what it
+/// is, for [`loose_error`]; a byte past ASCII fits nowhere.
+fn fits(i: usize, c: u8) -> bool {
+    match place(i) {
+        Place::Letter => c.is_ascii_uppercase(),
+        Place::Digit => c.is_ascii_digit(),
+        Place::Sex => matches!(c, b'H' | b'M' | b'X'),
+        Place::LetterOrDigit => c.is_ascii_uppercase() || c.is_ascii_digit(),
+    }
+}
+
+enum Place {
+    Letter,
+    Digit,
+    Sex,
+    LetterOrDigit,
+}
+
+/// What place `i` (0-based) of a CURP holds: letters, the birth date,
+/// the sex, letters, the differentiator, the check digit.
+fn place(i: usize) -> Place {
+    match i {
+        0..=3 | 11..=15 => Place::Letter,
+        4..=9 | 17 => Place::Digit,
+        10 => Place::Sex,
+        _ => Place::LetterOrDigit,
+    }
 }
 
 /// Why `s` does not have the CURP format [`is_loose`] checks: the first
@@ -125,20 +148,12 @@ pub fn loose_error(s: &str) -> Option<String> {
             "{n} characters: a CURP has 18, like PXNE660720HMCXTN06"
         ));
     }
-    let (i, c) = s.chars().enumerate().find(|&(i, c)| {
-        let b = u8::try_from(c).unwrap_or(0);
-        !match i {
-            0..=3 | 11..=15 => b.is_ascii_uppercase(),
-            4..=9 | 17 => b.is_ascii_digit(),
-            10 => matches!(b, b'H' | b'M' | b'X'),
-            _ => b.is_ascii_uppercase() || b.is_ascii_digit(),
-        }
-    })?;
-    let expected = match i {
-        0..=3 | 11..=15 => "a letter A-Z",
-        4..=9 | 17 => "a digit",
-        10 => "H, M or X",
-        _ => "a letter A-Z or a digit",
+    let (i, c) = (s.chars().enumerate()).find(|&(i, c)| !fits(i, u8::try_from(c).unwrap_or(0)))?;
+    let expected = match place(i) {
+        Place::Letter => "a letter A-Z",
+        Place::Digit => "a digit",
+        Place::Sex => "H, M or X",
+        Place::LetterOrDigit => "a letter A-Z or a digit",
     };
     let capitals = if c.is_lowercase() {
         " (a CURP is written in capitals)"

@@ -24,6 +24,9 @@ pub const REFERENCE_YEAR: i32 = 2025;
 
 const VOWELS: [char; 5] = ['A', 'E', 'I', 'O', 'U'];
 
+/// The proof document of a naturalized Mexican (carta de naturalización).
+const NATURALIZATION_LETTER: u8 = 4;
+
 /// A Mexican's nationality code.
 pub const MEXICAN: &str = "MEX";
 
@@ -65,11 +68,11 @@ pub struct Person {
 }
 
 impl Person {
-    /// Whether the INE's voter register can list the person: a Mexican
-    /// (a foreigner on a migration document is no citizen, and votes
-    /// nowhere in Mexico) of age by `year`.
-    pub fn may_vote_by(&self, year: i32) -> bool {
-        &*self.nationality == MEXICAN && self.birth_date.year + 18 <= year
+    /// Whether the person is Mexican: the INE's voter register lists no
+    /// one else (a foreigner on a migration document votes nowhere in
+    /// Mexico).
+    pub fn mexican(&self) -> bool {
+        &*self.nationality == MEXICAN
     }
 
     /// Whether RENAPO records the person as dead (status `BD`): the INE
@@ -344,11 +347,14 @@ pub(crate) fn build(
 
     let status = draw_status(&mut rng, at(16)).to_string();
     let born_abroad = id.birth_state == "NE";
-    let proof_document = if born_abroad {
+    let drawn = if born_abroad {
         [1, 1, 3, 3, 4, 7][rng.random_range(0..6)]
     } else {
         1
     };
+    // A persona's proof document is the one the rest agrees with: a
+    // migration document's holder is a foreigner, another's a Mexican.
+    let proof_document = persona.and_then(|p| p.proof_document).unwrap_or(drawn);
     let nationality = if proof_document == 3 {
         FOREIGN_NATIONALITIES[rng.random_range(0..FOREIGN_NATIONALITIES.len())].to_string()
     } else {
@@ -358,9 +364,7 @@ pub(crate) fn build(
         &mut rng,
         catalogs,
         &id,
-        persona
-            .and_then(|p| p.proof_document)
-            .unwrap_or(proof_document),
+        proof_document,
         persona.and_then(|p| p.registry.as_ref()),
     );
     let nss = nss::generate(&mut rng, id.birth_date.year, REFERENCE_YEAR);
@@ -399,6 +403,12 @@ pub(crate) fn build(
         nth,
     );
 
+    // A naturalized voter registered with the INE once Mexican: their
+    // letter dates from that year at the latest.
+    let mut registry = registry;
+    if proof_document == NATURALIZATION_LETTER {
+        registry.year = registry.year.min(ine.registration_year);
+    }
     let mut person = Person {
         curp: curp.into(),
         names: id.names.into(),
@@ -489,7 +499,7 @@ fn draw_registry(
     // everyone else's draws stay as they were.
     let after = match proof_document {
         3 => rng.random_range(0..=40),
-        4 => rng.random_range(18..=50),
+        NATURALIZATION_LETTER => rng.random_range(18..=50),
         7 => rng.random_range(0..=30),
         _ => delay,
     };
@@ -605,6 +615,31 @@ mod tests {
 
     fn domain() -> &'static super::super::Domain {
         super::super::tests::domain()
+    }
+
+    // A persona's proof document is the one the person agrees with: a
+    // birth certificate makes someone born abroad Mexican, a migration
+    // document a foreigner, whatever the draw would have been.
+    #[test]
+    fn a_personas_proof_document_decides_the_nationality() {
+        let d = domain();
+        let born_abroad: Vec<String> = (0..40u32)
+            .map(|i| format!("PAWO63{:02}{:02}MNERNB0", 1 + i % 12, 1 + i % 28))
+            .map(|first17| format!("{first17}{}", check_digit(&first17).unwrap()))
+            .collect();
+        let mut seen = [false; 2];
+        for curp in &born_abroad {
+            for (proof, mexican) in [(1u8, true), (3, false)] {
+                let yaml = format!("- curp: {curp}\n  proof_document: {proof}\n");
+                let personas = super::super::persona::load(&yaml, &d.catalogs).unwrap();
+                let p = build(curp, 0, &d.names, &d.catalogs, personas.first());
+                assert_eq!(p.proof_document, proof, "{p:?}");
+                assert_eq!(p.mexican(), mexican, "{p:?}");
+                let drawn = person(curp, 0);
+                seen[usize::from(mexican)] |= drawn.mexican() != mexican;
+            }
+        }
+        assert!(seen[0] && seen[1], "no draw was overruled: {seen:?}");
     }
 
     fn person(curp: &str, seed: u64) -> Person {
@@ -798,6 +833,10 @@ mod tests {
                 _ => continue,
             };
             assert!(year >= born && year <= REFERENCE_YEAR, "{p:?}");
+            // Naturalized before registering to vote.
+            if p.proof_document == 4 {
+                assert!(p.registry.year <= p.ine.registration_year, "{p:?}");
+            }
             let capped = year == REFERENCE_YEAR && year - born <= *ages.end();
             assert!(ages.contains(&(year - born)) || capped, "{p:?}");
             later += usize::from(year - born > 6);

@@ -1015,7 +1015,7 @@ fn compile_scenario(
         format!("{} fills {}{here}", expect.id, all.join(", "))
     };
     let misspelled = |m: &str, at: String| {
-        LoadError::at(
+        let mut e = LoadError::at(
             file,
             text,
             m,
@@ -1025,7 +1025,12 @@ fn compile_scenario(
                 super::quoted(m),
                 filled()
             ),
-        )
+        );
+        // `{{curp}` is also the start of a `{{curp}}` above it.
+        if let Some((line, column)) = written_wrong_at(text, e.line.unwrap_or(1), m) {
+            (e.line, e.column) = (Some(line), Some(column));
+        }
+        e
     };
     let mut headers = Vec::new();
     // The Content-Type the scenario writes, as written.
@@ -1214,6 +1219,30 @@ fn compile_scenario(
         }
     }
     Ok(sc)
+}
+
+/// The line and column (1-based) of the first mention of `snippet`, a
+/// placeholder written wrong, from line `from` on that is itself written
+/// wrong there (`{{curp}` also starts a `{{curp}}`).
+fn written_wrong_at(text: &str, from: usize, snippet: &str) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find_map(|(i, line)| {
+            line.match_indices(snippet)
+                .find(|&(at, _)| {
+                    // Read as far as it decides, and to a quote (where the
+                    // string ends), so that a long line is read once.
+                    let here = &line[at..];
+                    let upto = (here.char_indices().nth(snippet.chars().count() + 2))
+                        .map_or(here.len(), |(b, _)| b);
+                    let here = &here[..upto];
+                    let here = &here[..here.find(['"', '\'']).unwrap_or(here.len())];
+                    super::template::misspelled_placeholder(here)
+                        .is_some_and(|m| m.as_ptr() == here.as_ptr() && m.len() == snippet.len())
+                })
+                .map(|(at, _)| (i + 1, line[..at].chars().count() + 1))
+        })
 }
 
 /// The first placeholder written wrong in a string of `v`

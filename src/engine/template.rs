@@ -530,9 +530,10 @@ pub fn misspelled_placeholder(s: &str) -> Option<&str> {
     let mut from = 0;
     while let Some(i) = s[from..].find("{{") {
         let start = from + i;
-        let body = s[start + 2..].trim_start_matches(' ');
+        // White space inside the braces, as `segments` trims it.
+        let body = s[start + 2..].trim_start();
         let word = &body[..body.find(|c| !word_char(c)).unwrap_or(body.len())];
-        let rest = body[word.len()..].trim_start_matches(' ');
+        let rest = body[word.len()..].trim_start();
         // The offset in `s` of `rest`'s first `n` bytes' end.
         let upto = |n: usize| &s[start..s.len() - rest.len() + n];
         if rest.starts_with("}}") {
@@ -683,6 +684,8 @@ mod tests {
             ("{{{curp}}}", Some("{{{curp}}}")),
             ("{{curp}} and {{ n-1 }}", Some("{{ n-1 }}")),
             ("{{curp}}", None),
+            ("{{ first-name\t}}", Some("{{ first-name\t}}")),
+            ("{{\tcurp\t}}", None),
             ("{{ curp }}-{{n}}", None),
             ("{{Nombre Campo}} No cumple", None),
             ("}}{{ {{Nombre Campo}}", None),

@@ -85,31 +85,48 @@ impl Provider for AsyncVerification {
         _fixtures: &Fixtures,
     ) -> Result<(), (String, String)> {
         let text = |key: &str| data.get(key).and_then(Value::as_str);
-        let Some(outcome) = text("outcome") else {
-            // `finish` reads the others only beside an outcome.
-            return match ["code", "message", "down"]
-                .into_iter()
-                .find(|k| data.contains_key(*k))
-            {
-                Some(k) => Err((
-                    k.into(),
-                    "read only beside an outcome (success, invalid, warning or unavailable)".into(),
-                )),
-                None => Ok(()),
+        let outcome = text("outcome");
+        if let Some(o) = outcome {
+            let why = match o {
+                _ if endpoint == STATUS => Some("verificationStatus creates no verification: an outcome is read on IneNominalList, RfcByCurp and NssByCurp"),
+                "success" | "warning" | "unavailable" => None,
+                "invalid" if endpoint == INE => None,
+                "invalid" => Some("invalid is IneNominalList's alone (valid and canVote false): a source that finds nothing here is a warning with its code and message"),
+                _ => Some("unknown outcome; async reads success, invalid (IneNominalList), warning or unavailable"),
             };
-        };
-        let why = match outcome {
-            _ if endpoint == STATUS => "verificationStatus creates no verification: an outcome is read on IneNominalList, RfcByCurp and NssByCurp",
-            "success" => return Ok(()),
-            "invalid" if endpoint == INE => return Ok(()),
-            "invalid" => "invalid is IneNominalList's alone (valid and canVote false): a source that finds nothing here is a warning with its code and message",
-            "warning" | "unavailable" if text("code").is_none() || text("message").is_none() => {
-                "a warning states its code and message (the one warning the verification completes with): add code: and message:"
+            let warns = matches!(o, "warning" | "unavailable");
+            let why = why.or((warns && (text("code").is_none() || text("message").is_none())).then_some(
+                "a warning states its code and message (the one warning the verification completes with): add code: and message:",
+            ));
+            if let Some(why) = why {
+                return Err(("outcome".into(), format!("'{}': {why}", quoted(o))));
             }
-            "warning" | "unavailable" => return Ok(()),
-            _ => "unknown outcome; async reads success, invalid (IneNominalList), warning or unavailable",
+        }
+        // What `finish` reads beside each outcome: a warning's code and
+        // message, and how often the source is down (`unavailable` is down
+        // at every try).
+        let reads: &[&str] = match outcome {
+            Some("warning") => &["code", "message", "down"],
+            Some("unavailable") => &["code", "message"],
+            Some(_) => &["down"],
+            None => &[],
         };
-        Err(("outcome".into(), format!("'{}': {why}", quoted(outcome))))
+        match ["code", "message", "down"]
+            .into_iter()
+            .find(|k| data.contains_key(*k) && !reads.contains(k))
+        {
+            Some(k) => Err((
+                k.into(),
+                match outcome {
+                    None => {
+                        "read only beside an outcome (success, invalid, warning or unavailable)"
+                            .to_string()
+                    }
+                    Some(o) => format!("not read beside outcome {}", quoted(o)),
+                },
+            )),
+            None => Ok(()),
+        }
     }
 
     fn data_numbers(&self) -> &'static [&'static str] {
@@ -536,10 +553,11 @@ fn ine_data(call: &mut Call<'_>) -> Value {
     let of_age_by = curp::person::REFERENCE_YEAR - i32::from(replacement && stated.is_none());
     let adult = |c: &str| curp::check_strict(c).is_ok_and(|d| d.birth_date.year + 18 <= of_age_by);
     // And a voter: a Mexican, alive (a CURP the fixtures make a deceased
-    // persona may be drawn).
+    // persona may be drawn). Asked after `adult`, which reads the CURP
+    // alone, so that no person is made for a minor's.
     let voter = |c: &str| {
         let p = call.cached_person(c);
-        p.may_vote_by(of_age_by) && !p.deceased()
+        p.mexican() && !p.deceased()
     };
     let curp = (0..64)
         .map(|_| curp::random_curp(&mut rng, &call.fixtures.domain.names))
@@ -634,8 +652,7 @@ fn holder(
             // its nationality: the fixtures' word.
             let written = || domain.persona(&p.curp).is_some_and(|q| q.ine.is_some());
             let of_age = p.birth_date.year + 18 <= curp::person::REFERENCE_YEAR;
-            same && ine.ocr == ocr
-                && (p.may_vote_by(curp::person::REFERENCE_YEAR) || of_age && written())
+            same && ine.ocr == ocr && of_age && (p.mexican() || written())
         })
 }
 

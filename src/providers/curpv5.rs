@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use super::common::{write_dmy, write_sha256_hex};
+use crate::curp::catalogs::Catalogs;
 use crate::curp::{Renapo, Sex};
 use crate::engine::fixtures::Fixtures;
 use crate::engine::model::Scenario;
@@ -91,16 +92,27 @@ impl Provider for Curpv5 {
     ) -> Result<(), (String, String)> {
         super::common::check_status_data(data, fixtures)?;
         let catalogs = &fixtures.domain.catalogs;
-        let code = |key: &str| data.get(key).and_then(|v| v.as_str());
-        if let Some(c) = code("renapo") {
-            catalogs
-                .check_renapo_code(c)
-                .map_err(|why| ("renapo".to_string(), why))?;
-        }
-        if let Some(c) = code("ccb") {
-            catalogs
-                .check_ccb_code(c)
-                .map_err(|why| ("ccb".to_string(), why))?;
+        let text = |key: &str| data.get(key).and_then(|v| v.as_str());
+        type Listed = fn(&Catalogs, &str) -> Result<(), String>;
+        let checks: [(&str, Listed); 2] = [
+            ("renapo", Catalogs::check_renapo_code),
+            ("ccb", Catalogs::check_ccb_code),
+        ];
+        for (key, listed) in checks {
+            let described = format!("{key}_description");
+            match (text(key), text(&described)) {
+                // Its description is the catalogs' (`vars`): a code they
+                // lack would have none.
+                (Some(code), None) => listed(catalogs, code)
+                    .map_err(|why| (key.to_string(), format!("{why}; or write its {described}")))?,
+                (None, Some(_)) => {
+                    return Err((
+                        described,
+                        format!("describes a {key} code the scenario does not give: add {key}"),
+                    ))
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -203,13 +215,26 @@ impl Provider for Curpv5 {
         }
         let mut validation_date = String::with_capacity(25);
         now.write_mx_rfc3339_secs(&mut validation_date);
-        let (ccb_code, ccb_description) = match (
-            scenario.data_str("ccb"),
-            scenario.data_str("ccb_description"),
-        ) {
-            (Some(c), Some(d)) => (c, d),
-            _ => CCB_OK,
+        // A code without its description has the catalogs' (checked at
+        // load: they list it).
+        let catalogs = &call.fixtures.domain.catalogs;
+        let (ccb_code, ccb_description) = match scenario.data_str("ccb") {
+            Some(c) => (
+                c,
+                (scenario.data_str("ccb_description"))
+                    .or_else(|| catalogs.ccb_code(c).map(|k| k.es.as_str()))
+                    .unwrap_or(""),
+            ),
+            None => CCB_OK,
         };
+        let renapo_code = scenario.data_str("renapo");
+        let renapo_description = (scenario.data_str("renapo_description"))
+            .or_else(|| {
+                renapo_code
+                    .and_then(|c| catalogs.renapo_code(c))
+                    .map(|k| k.es.as_str())
+            })
+            .unwrap_or("");
         STAMP.with_borrow_mut(|stamp| {
             if stamp.date != validation_date {
                 *stamp = Stamp::of(validation_date.clone());
@@ -236,11 +261,8 @@ impl Provider for Curpv5 {
             .set("validation_date", validation_date.as_str())
             .set("ccb_code", ccb_code)
             .set("ccb_description", ccb_description)
-            .set("renapo_code", scenario.data_str("renapo").unwrap_or(""))
-            .set(
-                "renapo_description",
-                scenario.data_str("renapo_description").unwrap_or(""),
-            );
+            .set("renapo_code", renapo_code.unwrap_or(""))
+            .set("renapo_description", renapo_description);
     }
 }
 
