@@ -853,3 +853,27 @@ fn clock_change(ns: &Namespace, req: &Request) -> Result<Change, Reply> {
         scale,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+
+    // The brief: the README names every admin route. Each one, the
+    // engine's and the provider modules', is written `METHOD /__admin/…`
+    // in it.
+    #[test]
+    fn the_readme_names_every_admin_route() {
+        let readme = include_str!("../README.md");
+        let modules = crate::providers::all();
+        let routes = (ROUTES.iter().map(|(m, p, _)| (*m, *p))).chain(
+            modules
+                .iter()
+                .flat_map(|m| m.admin_routes().iter().map(|r| (r.method, r.path))),
+        );
+        let missing: Vec<String> = routes
+            .map(|(method, path)| format!("`{method} {path}"))
+            .filter(|written| !readme.contains(written.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "not in the README: {missing:?}");
+    }
+}

@@ -753,6 +753,63 @@ fn serve_help_states_the_readme_tables_variables_and_defaults() {
     }
 }
 
+// The brief: the README names every CLI flag. Each flag every command's
+// `--help` lists is written in the README's "Command line" section (a
+// flag of one command named for another would pass: the section is read
+// as one text).
+#[test]
+fn the_readme_names_every_flag_of_every_command() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = readme
+        .split("\n## Command line\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a section \"Command line\"");
+    let named = |flag: &str| {
+        section.match_indices(flag).any(|(at, _)| {
+            let after = section[at + flag.len()..].chars().next();
+            !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for command in [
+        &["serve"][..],
+        &["scenarios"],
+        &["check"],
+        &["export"],
+        &["curp", "check"],
+        &["curp", "calc"],
+        &["curp", "random"],
+        &["curp", "person"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let out = run(&args);
+        assert!(out.status.success(), "{command:?}");
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        for line in help.lines() {
+            let Some(at) = line.find("--") else { continue };
+            let flag: String = line[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            let option = line.trim_start().starts_with('-');
+            if !option || flag == "--help" || flag.len() < 3 {
+                continue;
+            }
+            seen += 1;
+            if !named(&flag) {
+                missing.push(format!("{} {flag}", command.join(" ")));
+            }
+        }
+    }
+    assert!(seen > 30, "{seen} flags read from --help");
+    assert!(missing.is_empty(), "not in the README: {missing:?}");
+}
+
 // --- SPEC §4: the same person everywhere -----------------------------------------
 
 /// The CURP domain as the server embeds it.

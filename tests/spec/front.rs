@@ -336,3 +336,40 @@ fn version_help_on_every_command_and_a_padded_curp_to_check() {
         "{v}"
     );
 }
+
+/// The README's text.
+fn readme() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap()
+}
+
+// The brief: the README names "every scenario name per provider". Each
+// scenario the embedded files define (`mxid-sandbox scenarios --json`) is
+// written in backticks in its provider's section of "Scenarios per
+// provider".
+#[test]
+fn the_readme_names_every_scenario_in_its_providers_section() {
+    let readme = readme();
+    let section = readme
+        .split("\n## Scenarios per provider\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a section \"Scenarios per provider\"");
+    let out = run(&["scenarios", "--json"]);
+    assert!(out.status.success());
+    let catalog: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut missing = Vec::new();
+    for e in &catalog {
+        let (provider, name) = (e["provider"].as_str().unwrap(), e["name"].as_str().unwrap());
+        let own = section
+            .split(&format!("\n### {provider}\n"))
+            .nth(1)
+            .and_then(|s| s.split("\n### ").next())
+            .unwrap_or_else(|| panic!("no section ### {provider}"));
+        if !own.contains(&format!("`{name}`")) {
+            missing.push(format!("{provider}: {name} ({})", e["path"]));
+        }
+    }
+    assert!(catalog.len() > 150, "{}", catalog.len());
+    assert!(missing.is_empty(), "not in the README: {missing:#?}");
+}
