@@ -403,12 +403,6 @@ pub(crate) fn build(
         nth,
     );
 
-    // A naturalized voter registered with the INE once Mexican: their
-    // letter dates from that year at the latest.
-    let mut registry = registry;
-    if proof_document == NATURALIZATION_LETTER {
-        registry.year = registry.year.min(ine.registration_year);
-    }
     let mut person = Person {
         curp: curp.into(),
         names: id.names.into(),
@@ -427,6 +421,15 @@ pub(crate) fn build(
     };
     if let Some(p) = persona {
         p.apply_documents(&mut person);
+    }
+    // A naturalized voter registered with the INE once Mexican: the letter
+    // dates from that year at the latest (the INE years a persona writes
+    // too), unless a persona writes the letter's year.
+    let letter_given = persona
+        .and_then(|p| p.registry.as_ref())
+        .is_some_and(|r| r.year.is_some());
+    if person.proof_document == NATURALIZATION_LETTER && !letter_given {
+        person.registry.year = person.registry.year.min(person.ine.registration_year);
     }
     person
 }
@@ -640,6 +643,27 @@ mod tests {
             }
         }
         assert!(seen[0] && seen[1], "no draw was overruled: {seen:?}");
+    }
+
+    // A naturalization letter dates from the holder's INE registration at
+    // the latest, the years a persona writes too; a letter's year the
+    // persona writes stands.
+    #[test]
+    fn a_naturalization_letter_is_not_after_the_ine_registration() {
+        let d = domain();
+        let load = |yaml: &str| super::super::persona::load(yaml, &d.catalogs).unwrap();
+        let curp = "TABA710313HNELRB02";
+        let written = load(&format!(
+            "- curp: {curp}\n  proof_document: 4\n  ine: {{registration_year: 1991}}\n"
+        ));
+        let p = build(curp, 0, &d.names, &d.catalogs, written.first());
+        assert_eq!(p.ine.registration_year, 1991, "{p:?}");
+        assert!(p.registry.year <= 1991, "{p:?}");
+        let letter = load(&format!(
+            "- curp: {curp}\n  proof_document: 4\n  registry: {{year: 2001}}\n  ine: {{registration_year: 1991}}\n"
+        ));
+        let p = build(curp, 0, &d.names, &d.catalogs, letter.first());
+        assert_eq!(p.registry.year, 2001, "{p:?}");
     }
 
     fn person(curp: &str, seed: u64) -> Person {
