@@ -721,6 +721,19 @@ fn the_readme_scenario_file_alone_is_told_every_scenario_it_lacks_at_once() {
     assert!(stderr.contains(said), "{stderr}");
 }
 
+// And every endpoint's in the same error: an async file whose four
+// endpoints each lack `missing_credentials` is told so once.
+#[test]
+fn every_endpoints_missing_scenarios_are_named_in_one_error() {
+    let text = shipped("scenarios", "async.yaml")
+        .replace("      missing_credentials:", "      no_credentials:");
+    let stderr = refusal("missing-everywhere", "async.yaml", &text);
+    let said = "endpoints.ine_nominal_list.scenarios: missing scenarios ine_nominal_list 'missing_credentials'; \
+                rfc_by_curp 'missing_credentials'; nss_by_curp 'missing_credentials'; \
+                verification_status 'missing_credentials', which async answers with";
+    assert!(stderr.contains(said), "{stderr}");
+}
+
 // README, The scenario files: "The engine fills `scenario` and `now`
 // everywhere and `message` in the `errors:` entries": `{{now}}` in an
 // `errors:` entry is the sandbox time, as in any other template.

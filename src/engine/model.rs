@@ -729,6 +729,8 @@ pub fn parse_provider(
         ));
     }
     let mut endpoints = Vec::new();
+    // Each endpoint's id and the required scenarios it lacks.
+    let mut missing: Vec<(String, Vec<&str>)> = Vec::new();
     for (id, ep) in raw.endpoints {
         if !expect.endpoints.contains(&id.as_str()) {
             return Err(LoadError::at(
@@ -836,26 +838,12 @@ pub fn parse_provider(
             let sc = compile_scenario(file, text, &field, &name, raw, expect, Entry::Scenario)?;
             scenarios.insert(name, sc);
         }
-        // All of them at once: a file written from nothing would otherwise
-        // take a run of `check` for each.
-        let missing: Vec<String> = (expect.required)(&id)
+        let lacks: Vec<&str> = (expect.required)(&id)
             .into_iter()
             .filter(|needed| !scenarios.contains_key(*needed))
-            .map(|needed| format!("'{needed}'"))
             .collect();
-        if !missing.is_empty() {
-            let s = if missing.len() > 1 { "s" } else { "" };
-            return Err(LoadError::at(
-                file,
-                text,
-                &format!("{id}:"),
-                &format!("endpoints.{id}.scenarios"),
-                format!(
-                    "missing scenario{s} {}, which {} answers with",
-                    missing.join(", "),
-                    expect.id
-                ),
-            ));
+        if !lacks.is_empty() {
+            missing.push((id.clone(), lacks));
         }
         endpoints.push(EndpointDef {
             id,
@@ -863,6 +851,35 @@ pub fn parse_provider(
             paths: ep.paths,
             scenarios,
         });
+    }
+    // Every endpoint's at once, at the first's: a file written from
+    // nothing would otherwise take a run of `check` for each.
+    if let Some((first, _)) = missing.first() {
+        let count: usize = missing.iter().map(|(_, m)| m.len()).sum();
+        let names = |m: &[&str]| {
+            m.iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let listed = match &missing[..] {
+            [(_, m)] => names(m),
+            all => (all.iter())
+                .map(|(id, m)| format!("{id} {}", names(m)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        let s = if count > 1 { "s" } else { "" };
+        return Err(LoadError::at(
+            file,
+            text,
+            &format!("{first}:"),
+            &format!("endpoints.{first}.scenarios"),
+            format!(
+                "missing scenario{s} {listed}, which {} answers with",
+                expect.id
+            ),
+        ));
     }
     for id in expect.endpoints {
         if !endpoints.iter().any(|e| e.id == *id) {
