@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::yaml_gotchas::{check, folder_with, shipped, with_probe};
-use crate::common::{temp_dir, RemovedOnDrop, Sandbox};
+use crate::common::{temp_dir, RemovedOnDrop, Resp, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::Config;
 use serde_json::{json, Value};
@@ -25,8 +25,15 @@ fn check_body(tag: &str, body: &str) -> (bool, String) {
     check(&dir, &[])
 }
 
-/// What the `probe` scenario answers, served from `dir`.
+/// What the `probe` scenario answers, served from `dir`: its JSON, a 200.
 async fn probe_answer(dir: &Path) -> Value {
+    let r = probe_response(dir).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// The `probe` scenario's answer, served from `dir`.
+async fn probe_response(dir: &Path) -> Resp {
     let sb = Sandbox::start_with(Config {
         scenarios: Source::Dir(dir.to_path_buf()),
         ..crate::common::config()
@@ -39,10 +46,8 @@ async fn probe_answer(dir: &Path) -> Value {
             json!({"curp": "PXNE660720HMCXTN06"}),
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let v = r.json();
     sb.stop().await;
-    v
+    r
 }
 
 /// The shipped credentials file with `from` replaced by `to`.
@@ -697,21 +702,9 @@ async fn a_string_body_under_a_content_type_of_its_own_is_sent_as_text() {
     for (i, (text, ty, body)) in cases.into_iter().enumerate() {
         let dir = folder_with(&format!("text-body-{i}"), "curpv5.yaml", &text);
         let _gone = RemovedOnDrop(dir.clone());
-        let sb = Sandbox::start_with(Config {
-            scenarios: Source::Dir(dir.clone()),
-            ..crate::common::config()
-        })
-        .await;
-        let r = sb
-            .post(
-                "/api/curp/bycurp",
-                &[("ApiKey", "k"), ("X-Sandbox-Scenario", "probe")],
-                json!({"curp": "PXNE660720HMCXTN06"}),
-            )
-            .await;
+        let r = probe_response(&dir).await;
         assert_eq!(r.status, 502, "{}", r.text());
         assert_eq!(r.header("content-type"), Some(ty), "{i}");
         assert_eq!(r.text(), body, "{i}");
-        sb.stop().await;
     }
 }
