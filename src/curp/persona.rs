@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use super::calc::same_name;
 use super::catalogs::{Catalogs, LoadError};
 use super::ine::{self, Ine};
-use super::person::{Person, Registry};
+use super::person::{Person, Registry, REFERENCE_YEAR};
 use super::{loose_error, Sex};
 use crate::engine::quoted;
 use crate::time::Date;
@@ -155,7 +155,7 @@ impl Persona {
             set(&mut t.elector_code, &i.elector_code);
             set(&mut t.cic, &i.cic);
             set(&mut t.ocr, &i.ocr);
-            i.complete_years(t);
+            i.complete_years(t, p.birth_date.year);
         }
     }
 }
@@ -166,8 +166,14 @@ impl InePatch {
     /// rules leave a choice): the first credential ("00") is issued the
     /// year of registration, a replacement after it, and a credential
     /// expires ten years after its issue.
-    fn complete_years(&self, t: &mut Ine) {
+    fn complete_years(&self, t: &mut Ine, birth_year: i32) {
         let (drawn_reg, drawn_issue) = (t.registration_year, t.issue_year);
+        let year = |y: i32| u16::try_from(y.max(0)).unwrap_or(u16::MAX);
+        // A derived year keeps the rules: registered at 18 and from 1991,
+        // issued by the reference year (a minor's, the year they turn 18).
+        let first = year(ine::FIRST_REGISTRATION_YEAR);
+        let adult = year(birth_year + 18).max(first);
+        let latest = year(REFERENCE_YEAR);
         let (reg, issue) = match self.issue_number.as_deref().map(|n| n == "00") {
             // The first credential: issued the year of registration; with
             // neither year given, the year the drawn credential was issued,
@@ -184,16 +190,14 @@ impl InePatch {
             // before the register began (a replacement of 1991 was
             // registered that year).
             Some(false) => {
-                let first = u16::try_from(ine::FIRST_REGISTRATION_YEAR).unwrap_or(0);
                 let reg = self.registration_year.unwrap_or(match self.issue_year {
-                    Some(i) if drawn_reg >= i => i.saturating_sub(1).max(first).min(i),
+                    Some(i) if drawn_reg >= i => i.saturating_sub(1).max(adult).min(i),
                     _ => drawn_reg,
                 });
-                (
-                    reg,
-                    self.issue_year
-                        .unwrap_or(drawn_issue.max(reg.saturating_add(1))),
-                )
+                let issue = drawn_issue
+                    .max(reg.saturating_add(1))
+                    .min(latest.max(reg));
+                (reg, self.issue_year.unwrap_or(issue))
             }
             None => {
                 let reg = self

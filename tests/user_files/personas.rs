@@ -458,6 +458,8 @@ async fn a_persona_whose_facts_disagree_with_its_curp_is_stated_alike_and_derive
 #[test]
 fn a_personas_partial_ine_data_is_completed_by_the_readme_rules() {
     let c = |n: &str| curp_for(n, "SALGADO", "IBARRA", (1983, 9, 14), Sex::M, "CH");
+    // Born 2007: 18 in 2025, the last year a credential is issued in.
+    let young = |n: &str| curp_for(n, "SALGADO", "IBARRA", (2007, 6, 15), Sex::M, "CH");
     let cases = [
         (c("ELENA"), "{issue_year: 2016}"),
         (c("ROSA"), "{issue_number: \"00\"}"),
@@ -466,6 +468,8 @@ fn a_personas_partial_ine_data_is_completed_by_the_readme_rules() {
             c("ANA"),
             "{registration_year: 2010, issue_year: 2019, issue_number: \"02\"}",
         ),
+        (young("JUANA"), "{issue_number: \"02\"}"),
+        (young("SARA"), "{issue_year: 2025, issue_number: \"03\"}"),
     ];
     let yaml: String = cases
         .iter()
@@ -487,7 +491,18 @@ fn a_personas_partial_ine_data_is_completed_by_the_readme_rules() {
                 "ine {given}: expiry_year {expiry}, not ten years after issue_year {issue}"
             ));
         }
-        if (number == "00") != (issue == registration) {
+        // The derived years keep the rules: no issue after 2025 (the
+        // young ones' replacement is in 2025, the year they came of age),
+        // no registration before 18. A replacement number the years cannot
+        // hold (registered and issued the one year the holder was 18 in)
+        // keeps its number.
+        let born = p["birth_date"].as_str().unwrap()[..4].parse::<i64>().unwrap();
+        if issue > 2025 || registration < born + 18 {
+            wrong.push(format!(
+                "ine {given}: registration_year {registration} and issue_year {issue} for someone born {born}"
+            ));
+        }
+        if (number == "00") != (issue == registration) && born + 18 < 2025 {
             wrong.push(format!(
                 "ine {given}: issue_number {number} with issue_year {issue} and registration_year {registration}"
             ));
