@@ -66,6 +66,23 @@ pub fn elector_code(
     )
 }
 
+/// A credential's form as IneNominalList reads it in a request, and its
+/// words for the error: an elector code of 18 letters and digits (type
+/// C's id), a CIC of 9 digits (the others'), an OCR of 13 digits (or 9, an
+/// older credential's).
+pub type Form = (fn(&str) -> bool, &'static str);
+pub const ELECTOR_CODE_FORM: Form = (
+    |s| s.len() == 18 && s.bytes().all(|b| b.is_ascii_alphanumeric()),
+    "18 letters and digits",
+);
+pub const CIC_FORM: Form = (|s| digits_of(s, &[9]), "9 digits");
+pub const OCR_FORM: Form = (|s| digits_of(s, &[9, 13]), "13 digits (or 9)");
+
+/// Whether `s` is digits alone, as many as one of `lengths`.
+pub fn digits_of(s: &str, lengths: &[usize]) -> bool {
+    lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The identity an INE credential is generated for.
 pub(crate) struct Holder<'a> {
     pub first_surname: &'a str,

@@ -72,7 +72,8 @@ impl Person {
     /// one else (a foreigner on a migration document votes nowhere in
     /// Mexico).
     pub fn mexican(&self) -> bool {
-        &*self.nationality == MEXICAN
+        // In any case, as accuauth names the country of a persona's `mex`.
+        self.nationality.eq_ignore_ascii_case(MEXICAN)
     }
 
     /// Whether RENAPO records the person as dead (status `BD`): the INE

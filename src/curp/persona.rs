@@ -194,9 +194,7 @@ impl InePatch {
                     Some(i) if drawn_reg >= i => i.saturating_sub(1).max(adult).min(i),
                     _ => drawn_reg,
                 });
-                let issue = drawn_issue
-                    .max(reg.saturating_add(1))
-                    .min(latest.max(reg));
+                let issue = drawn_issue.max(reg.saturating_add(1)).min(latest.max(reg));
                 (reg, self.issue_year.unwrap_or(issue))
             }
             None => {
@@ -321,6 +319,25 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             }
         }
         if let Some(ine) = &p.ine {
+            // In the form IneNominalList takes in a request: a credential
+            // written otherwise could never be presented.
+            let forms = [
+                ("elector_code", &ine.elector_code, ine::ELECTOR_CODE_FORM),
+                ("cic", &ine.cic, ine::CIC_FORM),
+                ("ocr", &ine.ocr, ine::OCR_FORM),
+            ];
+            for (field, value, (fits, form)) in forms {
+                if let Some(v) = value.as_deref().filter(|v| !fits(v)) {
+                    return err(
+                        v,
+                        &format!("ine.{field}"),
+                        format!(
+                            "\"{}\" is not {form}: IneNominalList refuses it, so the credential could never be presented",
+                            quoted(v)
+                        ),
+                    );
+                }
+            }
             let ids = [
                 ("cic", "CIC", &ine.cic),
                 ("elector_code", "elector code", &ine.elector_code),

@@ -394,10 +394,6 @@ fn text(req: &Request, field: &str) -> String {
         .unwrap_or_default()
 }
 
-fn digits(s: &str, lens: &[usize]) -> bool {
-    lens.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// The seed's checks, in the order of the request's fields: type, id, ocr,
 /// issueNumber (type C only).
 fn check_ine(req: &Request) -> Option<&'static str> {
@@ -407,20 +403,20 @@ fn check_ine(req: &Request) -> Option<&'static str> {
     }
     let is_c = kind == "C";
     let id = text(req, "id");
-    let id_ok = if is_c {
-        id.len() == 18 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    let (id_fits, _) = if is_c {
+        curp::ine::ELECTOR_CODE_FORM
     } else {
-        digits(&id, &[9])
+        curp::ine::CIC_FORM
     };
-    if !id_ok {
+    if !id_fits(&id) {
         return Some("invalid_id");
     }
     // INENL006: "not numeric and has a length other than 9 or 13", for
     // every type.
-    if !digits(&text(req, "ocr"), &[9, 13]) {
+    if !(curp::ine::OCR_FORM.0)(&text(req, "ocr")) {
         return Some("invalid_ocr");
     }
-    if is_c && !digits(&text(req, "issueNumber"), &[2]) {
+    if is_c && !curp::ine::digits_of(&text(req, "issueNumber"), &[2]) {
         return Some("invalid_issue_number");
     }
     None

@@ -496,7 +496,9 @@ fn a_personas_partial_ine_data_is_completed_by_the_readme_rules() {
         // no registration before 18. A replacement number the years cannot
         // hold (registered and issued the one year the holder was 18 in)
         // keeps its number.
-        let born = p["birth_date"].as_str().unwrap()[..4].parse::<i64>().unwrap();
+        let born = p["birth_date"].as_str().unwrap()[..4]
+            .parse::<i64>()
+            .unwrap();
         if issue > 2025 || registration < born + 18 {
             wrong.push(format!(
                 "ine {given}: registration_year {registration} and issue_year {issue} for someone born {born}"
@@ -891,8 +893,31 @@ async fn malformed_persona_files_are_refused_at_their_line_and_field() {
             4,
             "[1].provider_data.nss",
         ),
+        // INE codes in a form IneNominalList refuses: never presentable.
+        (
+            format!("- curp: {C}\n  ine: {{elector_code: ABC}}\n"),
+            2,
+            "[0].ine.elector_code",
+        ),
+        (
+            format!("- curp: {C}\n  ine: {{cic: \"12345\"}}\n"),
+            2,
+            "[0].ine.cic",
+        ),
+        (
+            format!("- curp: {C}\n  ine: {{ocr: \"12345\"}}\n"),
+            2,
+            "[0].ine.ocr",
+        ),
     ];
     let mut wrong = Vec::new();
+    let said = ": IneNominalList refuses it, so the credential could never be presented";
+    if !load_personas(&format!("- curp: {C}\n  ine: {{cic: \"12345\"}}\n")).is_err_and(|e| {
+        e.message
+            .ends_with(&format!("\"12345\" is not 9 digits{said}"))
+    }) {
+        wrong.push("a CIC of 5 digits is not told it needs 9".into());
+    }
     for (text, line, field) in &cases {
         match load_personas(text) {
             Ok(()) => wrong.push(format!("accepted: {text:?}")),
@@ -1136,4 +1161,23 @@ async fn a_persona_that_writes_a_credential_out_wins_it_over_one_that_derives_it
         assert_eq!(v["data"]["issueYear"], "2021", "{body}: {v}");
     }
     sb.stop().await;
+}
+
+// README, "The people behind the CURPs": IneNominalList answers a
+// credential for its holder when they are of `MEX` nationality. A persona
+// that writes `nationality: mex` is Mexican on every provider: accuauth
+// names the country MEXICO, and IneNominalList answers its own credential
+// (it had taken the lower-case code for a foreigner's).
+#[tokio::test]
+async fn a_nationality_written_in_lower_case_is_mexican_everywhere() {
+    let curp = curp_for("ELENA", "SALGADO", "IBARRA", (1983, 9, 14), Sex::M, "CH");
+    let (dir, _gone) = folder("hp-mex", &format!("- curp: {curp}\n  nationality: mex\n"));
+    let ine = person_cli(&dir, &curp).unwrap()["ine"].clone();
+    let sb = serving_fixtures(&dir).await;
+    let country = id_check(&sb, &curp).await.json()["result"]["paisNacimiento"].clone();
+    let body = json!({"type": "D", "id": ine["cic"], "ocr": ine["ocr"]});
+    let v = verification(&verified(&sb, "/api/AsyncVerication/IneNominalList", body).await);
+    sb.stop().await;
+    assert_eq!(country, "MEXICO");
+    assert_eq!(v["data"]["electorCode"], ine["elector_code"], "{v}");
 }
