@@ -462,7 +462,7 @@ mod tests {
         };
         let years = |patch: InePatch, t: Ine| {
             let mut t = t;
-            patch.complete_years(&mut t);
+            patch.complete_years(&mut t, 1960);
             (
                 t.issue_number.as_str().to_string(),
                 t.registration_year,
