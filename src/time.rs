@@ -77,8 +77,21 @@ impl std::str::FromStr for Date {
 
     fn from_str(s: &str) -> Result<Date, String> {
         Date::parse_iso(s).ok_or_else(|| {
-            let s = crate::engine::quoted(s);
-            format!("\"{s}\" is not a date: expected YYYY-MM-DD")
+            let quoted = crate::engine::quoted(s);
+            // In the form, but no day of the calendar: say which part.
+            let b = s.as_bytes();
+            let form = b.len() == 10 && b[4] == b'-' && b[7] == b'-';
+            let part = |r: std::ops::Range<usize>| form.then(|| digits(&b[r])).flatten();
+            match (part(0..4), part(5..7), part(8..10)) {
+                (Some(y), Some(m), Some(_)) if (1..=12).contains(&m) => {
+                    let days = days_in_month(y as i32, m as u8);
+                    format!("\"{quoted}\" is no day of the calendar: {y:04}-{m:02} has {days} days")
+                }
+                (Some(_), Some(_), Some(_)) => {
+                    format!("\"{quoted}\" is no day of the calendar: a month is 01 to 12")
+                }
+                _ => format!("\"{quoted}\" is not a date: expected YYYY-MM-DD"),
+            }
         })
     }
 }
@@ -443,6 +456,35 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_that_is_not_one_says_why() {
+        let why = |s: &str| s.parse::<Date>().unwrap_err();
+        assert_eq!(
+            why("2007-02-30"),
+            "\"2007-02-30\" is no day of the calendar: 2007-02 has 28 days"
+        );
+        assert_eq!(
+            why("2008-02-30"),
+            "\"2008-02-30\" is no day of the calendar: 2008-02 has 29 days"
+        );
+        assert_eq!(
+            why("2007-13-01"),
+            "\"2007-13-01\" is no day of the calendar: a month is 01 to 12"
+        );
+        assert_eq!(
+            why("2007/02/03"),
+            "\"2007/02/03\" is not a date: expected YYYY-MM-DD"
+        );
+        assert_eq!(
+            why("07-02-03"),
+            "\"07-02-03\" is not a date: expected YYYY-MM-DD"
+        );
+        assert_eq!(
+            "2007-02-28".parse::<Date>(),
+            Ok(Date::new(2007, 2, 28).unwrap())
+        );
+    }
 
     #[test]
     fn civil_round_trip() {

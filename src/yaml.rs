@@ -610,7 +610,27 @@ pub fn second_key(text: &str, line: usize, column: usize, key: &str) -> Option<(
 /// would quote a 100 KB string whole.
 pub fn error_parts(err: &serde_yaml_ng::Error) -> (Option<String>, String) {
     let (field, message) = split_path(whole_message(err));
-    (field, cut_quoted(&message))
+    (field, plain_expected(cut_quoted(&message)))
+}
+
+/// serde's `expected u16` or `expected struct RegistryPatch` at a
+/// message's end, in the words of the files: a whole number and its range,
+/// a mapping.
+fn plain_expected(message: String) -> String {
+    let Some((head, expected)) = message.rsplit_once(", expected ") else {
+        return message;
+    };
+    let plain = match expected {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" => "a whole number from 0 up",
+        "i64" | "i32" => "a whole number",
+        "f64" | "f32" => "a number",
+        e if e.starts_with("struct ") => "a mapping",
+        _ => return message,
+    };
+    format!("{head}, expected {plain}")
 }
 
 /// The error's text without its location, whole: its path, then its
@@ -990,7 +1010,7 @@ mod tests {
         assert_eq!(field.as_deref(), Some("status"));
         assert_eq!(
             message,
-            "invalid type: string \"x at line 1 column 9\", expected u16"
+            "invalid type: string \"x at line 1 column 9\", expected a whole number from 0 to 65535"
         );
         // libyaml's: the problem, without its context.
         let (field, message) = parts_of("status: 1\n- x\n");
@@ -1004,7 +1024,7 @@ mod tests {
         assert_eq!(
             message,
             format!(
-                "invalid type: string \"{}… (300 bytes)\", expected u16",
+                "invalid type: string \"{}… (300 bytes)\", expected a whole number from 0 to 65535",
                 "x".repeat(256)
             )
         );
@@ -1017,7 +1037,7 @@ mod tests {
             assert_eq!(
                 message,
                 format!(
-                    "invalid type: string \"{}… ({full} bytes)\", expected u16",
+                    "invalid type: string \"{}… ({full} bytes)\", expected a whole number from 0 to 65535",
                     "x".repeat(255)
                 ),
                 "{written}"

@@ -263,10 +263,18 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
         }
         if let Some(s) = &p.birth_state {
             if catalogs.entity_by_renapo(s).is_none() {
+                let codes: Vec<&str> = (catalogs.entities.iter().chain([&catalogs.born_abroad]))
+                    .map(|e| e.renapo.as_str())
+                    .filter(|c| !c.is_empty())
+                    .collect();
                 return err(
                     s,
                     "birth_state",
-                    format!("unknown renapo state code \"{}\"", quoted(s)),
+                    format!(
+                        "unknown renapo state code \"{}\"; the catalogs list {} (NE: born abroad)",
+                        quoted(s),
+                        codes.join(", ")
+                    ),
                 );
             }
         }
@@ -400,7 +408,15 @@ fn resolve_entity(
         Some(e) => match catalogs.entity_by_ine(e) {
             Some(entity) => Some(entity),
             None => {
-                let message = format!("unknown entity \"{}\"", quoted(e));
+                let codes: Vec<&str> = (catalogs.entities.iter())
+                    .map(|e| e.ine.as_str())
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                let message = format!(
+                    "unknown entity \"{}\"; the catalogs' INE codes are {}",
+                    quoted(e),
+                    codes.join(", ")
+                );
                 return Err((e.clone(), "registry.entity_ine", message));
             }
         },
@@ -613,7 +629,7 @@ mod tests {
         .unwrap_err();
         assert!(e.message.contains("listed twice"), "{e}");
         let e = load("- curp: PXNE660720HMCXTN06\n  birth_date: 1966-13-01\n", c).unwrap_err();
-        assert!(e.message.contains("not a date"), "{e}");
+        assert!(e.message.contains("is no day of the calendar: a month is 01 to 12"), "{e}");
         // Reported at the value itself, by line and key.
         assert_eq!(
             (e.line, e.field.as_deref()),

@@ -1181,3 +1181,42 @@ async fn a_nationality_written_in_lower_case_is_mexican_everywhere() {
     assert_eq!(country, "MEXICO");
     assert_eq!(v["data"]["electorCode"], ine["elector_code"], "{v}");
 }
+
+// Persona probe: a mistake is told what to write, in the files' words: the
+// codes a state or entity may be, a day that is not one, a number and its
+// range (not Rust's `u16`), a mapping (not `struct RegistryPatch`).
+#[test]
+fn a_personas_mistakes_are_told_what_to_write() {
+    const C: &str = "PXNE660720HMCXTN06";
+    let cases = [
+        (
+            "birth_state: ne",
+            "unknown renapo state code \"ne\"; the catalogs list AS, BC, ",
+        ),
+        (
+            "registry: {entity_ine: \"9\"}",
+            "unknown entity \"9\"; the catalogs' INE codes are 01, 02, ",
+        ),
+        (
+            "birth_date: \"2007-02-30\"",
+            "\"2007-02-30\" is no day of the calendar: 2007-02 has 28 days",
+        ),
+        (
+            "registry: {year: \"1930\"}",
+            "expected a whole number from 0 to 65535",
+        ),
+        (
+            "proof_document: \"1\"",
+            "expected a whole number from 0 to 255",
+        ),
+        ("registry: []", "expected a mapping"),
+    ];
+    let mut wrong = Vec::new();
+    for (line, said) in cases {
+        match load_personas(&format!("- curp: {C}\n  {line}\n")) {
+            Err(e) if e.message.contains(said) => {}
+            other => wrong.push(format!("{line}: {other:?}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
