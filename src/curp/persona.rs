@@ -629,7 +629,11 @@ mod tests {
         .unwrap_err();
         assert!(e.message.contains("listed twice"), "{e}");
         let e = load("- curp: PXNE660720HMCXTN06\n  birth_date: 1966-13-01\n", c).unwrap_err();
-        assert!(e.message.contains("is no day of the calendar: a month is 01 to 12"), "{e}");
+        assert!(
+            e.message
+                .contains("is no day of the calendar: a month is 01 to 12"),
+            "{e}"
+        );
         // Reported at the value itself, by line and key.
         assert_eq!(
             (e.line, e.field.as_deref()),
