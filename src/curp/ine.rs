@@ -77,6 +77,7 @@ pub const ELECTOR_CODE_FORM: Form = (
 );
 pub const CIC_FORM: Form = (|s| digits_of(s, &[9]), "9 digits");
 pub const OCR_FORM: Form = (|s| digits_of(s, &[9, 13]), "13 digits (or 9)");
+pub const ISSUE_NUMBER_FORM: Form = (|s| digits_of(s, &[2]), "two digits");
 
 /// Whether `s` is digits alone, as many as one of `lengths`.
 pub fn digits_of(s: &str, lengths: &[usize]) -> bool {

@@ -425,12 +425,16 @@ pub(crate) fn build(
     }
     // A naturalized voter registered with the INE once Mexican: the letter
     // dates from that year at the latest (the INE years a persona writes
-    // too), unless a persona writes the letter's year.
+    // too), and not before the holder's birth, unless a persona writes the
+    // letter's year.
     let letter_given = persona
         .and_then(|p| p.registry.as_ref())
         .is_some_and(|r| r.year.is_some());
     if person.proof_document == NATURALIZATION_LETTER && !letter_given {
-        person.registry.year = person.registry.year.min(person.ine.registration_year);
+        let born = u16::try_from(person.birth_date.year.max(0)).unwrap_or(u16::MAX);
+        person.registry.year = (person.registry.year)
+            .min(person.ine.registration_year)
+            .max(born);
     }
     person
 }
@@ -665,6 +669,14 @@ mod tests {
         ));
         let p = build(curp, 0, &d.names, &d.catalogs, letter.first());
         assert_eq!(p.registry.year, 2001, "{p:?}");
+        // Not before the holder's birth (1971), whatever INE year is written.
+        for year in [1960, 0] {
+            let early = load(&format!(
+                "- curp: {curp}\n  proof_document: 4\n  ine: {{registration_year: {year}}}\n"
+            ));
+            let p = build(curp, 0, &d.names, &d.catalogs, early.first());
+            assert_eq!(p.registry.year, 1971, "{p:?}");
+        }
     }
 
     fn person(curp: &str, seed: u64) -> Person {

@@ -201,7 +201,8 @@ impl InePatch {
                 let reg = self
                     .registration_year
                     .unwrap_or(self.issue_year.map_or(drawn_reg, |i| i.min(drawn_reg)));
-                (reg, self.issue_year.unwrap_or(drawn_issue.max(reg)))
+                let issue = drawn_issue.max(reg).min(latest.max(reg));
+                (reg, self.issue_year.unwrap_or(issue))
             }
         };
         t.registration_year = reg;
@@ -315,7 +316,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             }
         }
         if let Some(n) = p.ine.as_ref().and_then(|i| i.issue_number.as_ref()) {
-            if n.len() != 2 || !digits(n) {
+            if !(ine::ISSUE_NUMBER_FORM.0)(n) {
                 return err(
                     n,
                     "ine.issue_number",
@@ -464,6 +465,36 @@ fn resolve_entity(
 mod tests {
     use super::super::{calculate_first16, check_strict, tests::domain};
     use super::*;
+
+    // A derived issue year is not after the reference year, with an issue
+    // number written or not (the drawn credential of a minor born 2010
+    // is of 2028, the year they turn 18).
+    #[test]
+    fn a_derived_issue_year_is_not_after_2025() {
+        let drawn = Ine {
+            elector_code: "X".into(),
+            cic: "1".into(),
+            ocr: "1".into(),
+            issue_number: "00".into(),
+            issue_year: 2028,
+            registration_year: 2028,
+            expiry_year: 2038,
+        };
+        for number in [None, Some("02")] {
+            let patch = InePatch {
+                issue_number: number.map(str::to_string),
+                registration_year: Some(2020),
+                ..InePatch::default()
+            };
+            let mut t = drawn.clone();
+            patch.complete_years(&mut t, 2010);
+            assert_eq!(
+                (t.registration_year, t.issue_year),
+                (2020, 2025),
+                "{number:?}"
+            );
+        }
+    }
 
     #[test]
     fn ine_years_left_out_follow_the_given_ones() {

@@ -416,7 +416,7 @@ fn check_ine(req: &Request) -> Option<&'static str> {
     if !(curp::ine::OCR_FORM.0)(&text(req, "ocr")) {
         return Some("invalid_ocr");
     }
-    if is_c && !curp::ine::digits_of(&text(req, "issueNumber"), &[2]) {
+    if is_c && !(curp::ine::ISSUE_NUMBER_FORM.0)(&text(req, "issueNumber")) {
         return Some("invalid_issue_number");
     }
     None
@@ -646,7 +646,10 @@ fn holder(
             };
             // A persona that writes its credential out holds it whatever
             // its nationality: the fixtures' word.
-            let written = || domain.persona(&p.curp).is_some_and(|q| q.ine.is_some());
+            let written = || {
+                (domain.persona(&p.curp).and_then(|q| q.ine.as_ref()))
+                    .is_some_and(|i| i.elector_code.is_some() || i.cic.is_some())
+            };
             let of_age = p.birth_date.year + 18 <= curp::person::REFERENCE_YEAR;
             same && ine.ocr == ocr && of_age && (p.mexican() || written())
         })

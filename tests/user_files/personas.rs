@@ -1220,3 +1220,21 @@ fn a_personas_mistakes_are_told_what_to_write() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+// README, "The people behind the CURPs": a foreigner's credential is
+// nobody's "unless the persona writes its credential out": its elector
+// code or CIC. A foreign persona that writes INE years alone still has a
+// credential IneNominalList answers for a synthetic holder.
+#[tokio::test]
+async fn a_foreign_persona_writing_only_ine_years_holds_no_credential() {
+    let curp = curp_for("ELENA", "SALGADO", "IBARRA", (1983, 9, 14), Sex::M, "CH");
+    let yaml = format!("- curp: {curp}\n  nationality: USA\n  ine: {{issue_year: 2016}}\n");
+    let (dir, _gone) = folder("hp-foreign-years", &yaml);
+    let ine = person_cli(&dir, &curp).unwrap()["ine"].clone();
+    let sb = serving_fixtures(&dir).await;
+    let body = json!({"type": "D", "id": ine["cic"], "ocr": ine["ocr"]});
+    let v = verification(&verified(&sb, "/api/AsyncVerication/IneNominalList", body).await);
+    sb.stop().await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_ne!(v["data"]["electorCode"], ine["elector_code"], "{v}");
+}
