@@ -71,6 +71,16 @@ pub fn run(
     // kinds' names, for either may be misspelled (persona.yaml).
     if !has_scenarios && !has_fixtures {
         let (stem, ext) = stems.iter().min().expect("stems is not empty");
+        // `CURPV5.yaml`: a name of either kind in another case, told as
+        // `serve` tells it.
+        let lower = stem.to_ascii_lowercase();
+        if is_provider(&lower) || is_fixture(&lower) {
+            return Err(Refusal::new(format!(
+                "{}: write the name in lower case ({lower}.{}): files are read by that name",
+                dir.join(format!("{stem}.{ext}")).display(),
+                ext.to_ascii_lowercase()
+            )));
+        }
         let providers: Vec<&str> = modules.iter().map(|m| m.id()).collect();
         return Err(Refusal::new(format!(
             "{}: no provider '{stem}' and no fixture file '{stem}'; scenario files are named after {}, fixture files are named {}",

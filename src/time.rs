@@ -71,6 +71,9 @@ impl Date {
     }
 }
 
+/// How a date in the form that is none is told.
+const NO_DAY: &str = "is no day of the calendar";
+
 /// `YYYY-MM-DD`, as [`Date::parse_iso`] reads it.
 impl std::str::FromStr for Date {
     type Err = String;
@@ -85,10 +88,10 @@ impl std::str::FromStr for Date {
             match (part(0..4), part(5..7), part(8..10)) {
                 (Some(y), Some(m), Some(_)) if (1..=12).contains(&m) => {
                     let days = days_in_month(y as i32, m as u8);
-                    format!("\"{quoted}\" is no day of the calendar: {y:04}-{m:02} has {days} days")
+                    format!("\"{quoted}\" {NO_DAY}: {y:04}-{m:02} has {days} days")
                 }
                 (Some(_), Some(_), Some(_)) => {
-                    format!("\"{quoted}\" is no day of the calendar: a month is 01 to 12")
+                    format!("\"{quoted}\" {NO_DAY}: a month is 01 to 12")
                 }
                 _ => format!("\"{quoted}\" is not a date: expected YYYY-MM-DD"),
             }
@@ -247,9 +250,14 @@ impl Timestamp {
             let s = crate::engine::quoted(s);
             format!("'{s}' is not an RFC 3339 time such as 2024-01-02T09:30:00-06:00")
         };
+        // A date in the form that is no day of the calendar says so.
+        let day = |d: &str| {
+            d.parse::<Date>()
+                .map_err(|why| if why.contains(NO_DAY) { why } else { bad() })
+        };
         let s = s.trim();
         if s.len() == 10 {
-            let date = Date::parse_iso(s).ok_or_else(bad)?;
+            let date = day(s)?;
             let secs = date.days_since_epoch() * SECS_PER_DAY - MX_OFFSET_SECS;
             return Ok(Timestamp(secs * MICROS_PER_SEC));
         }
@@ -257,7 +265,7 @@ impl Timestamp {
         if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
             return Err(bad());
         }
-        let date = Date::parse_iso(&s[..10]).ok_or_else(bad)?;
+        let date = day(&s[..10])?;
         let h = digits(&b[11..13]).filter(|h| *h < 24).ok_or_else(bad)? as i64;
         let m = digits(&b[14..16]).filter(|m| *m < 60).ok_or_else(bad)? as i64;
         let sec = digits(&b[17..19]).filter(|s| *s < 61).ok_or_else(bad)? as i64;
@@ -484,6 +492,16 @@ mod tests {
             "2007-02-28".parse::<Date>(),
             Ok(Date::new(2007, 2, 28).unwrap())
         );
+        // The clock's times say so too, a date alone or a whole time.
+        for t in ["2007-02-30", "2007-02-30T10:00:00-06:00"] {
+            let why = Timestamp::parse_rfc3339(t).unwrap_err();
+            assert_eq!(
+                why, "\"2007-02-30\" is no day of the calendar: 2007-02 has 28 days",
+                "{t}"
+            );
+        }
+        let why = Timestamp::parse_rfc3339("2007/02/30").unwrap_err();
+        assert!(why.contains("is not an RFC 3339 time"), "{why}");
     }
 
     #[test]

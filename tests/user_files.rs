@@ -308,6 +308,40 @@ fn a_placeholder_written_wrong_is_refused_and_words_in_braces_are_text() {
     assert!(loaded.is_ok(), "{:?}", loaded.err());
 }
 
+// The same, pointed at where the placeholder stands: not at a comment that
+// quotes it above, and in a block scalar (an HTML page's text body) at
+// its own line, not at `body:`.
+#[test]
+fn a_placeholder_written_wrong_is_pointed_at_past_comments_and_in_blocks() {
+    for (tag, lines, at) in [
+        (
+            "comment",
+            "        body:\n          # b: \"{{curp}\"\n          a: \"{{curp}\"\n",
+            "          a: \"{{curp}\"",
+        ),
+        (
+            "block",
+            "        headers: {Content-Type: text/html}\n        body: |\n          <p>\n          <p>x {{curp\n",
+            "          <p>x {{curp",
+        ),
+    ] {
+        let dir = curpv5_dir(&format!("misspelled-{tag}"), |s| {
+            s.replacen(
+                "    scenarios:\n      success:\n",
+                &format!("    scenarios:\n      zz:\n        description: x\n        status: 200\n{lines}      success:\n"),
+                1,
+            )
+        });
+        let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
+        let err = refused(load(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (l, col) = pos(&text, at, "{{curp");
+        assert_eq!((err.line, err.column), (Some(l), Some(col)), "{tag}: {err}");
+        assert!(err.message.starts_with("'{{curp"), "{tag}: {err}");
+        assert!(!err.message.starts_with("'{{curp\n"), "{tag}: {err}");
+    }
+}
+
 #[test]
 fn a_removed_required_scenario_is_named() {
     let dir = curpv5_dir("required", |s| {
@@ -2459,6 +2493,10 @@ fn a_file_name_in_upper_case_is_told_to_write_it_in_lower_case() {
         assert_eq!(err.file, dir.join(file).display().to_string(), "{err}");
         let said = format!("write the name in lower case ({lower}): files are read by that name");
         assert_eq!(err.message, said);
+        // `check` of the folder alone says the same.
+        let out = run(&["check", dir.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("{file}: {said}")), "{stderr}");
     }
 }
 

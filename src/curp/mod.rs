@@ -155,10 +155,10 @@ pub fn loose_error(s: &str) -> Option<String> {
         Place::Sex => "H, M or X",
         Place::LetterOrDigit => "a letter A-Z or a digit",
     };
-    let capitals = if c.is_lowercase() {
-        " (a CURP is written in capitals)"
-    } else {
-        ""
+    let capitals = match c {
+        'Ñ' | 'ñ' => " (a CURP writes Ñ as X)",
+        c if c.is_ascii_lowercase() => " (a CURP is written in capitals)",
+        _ => "",
     };
     Some(format!(
         "'{}' at position {}: expected {expected}{capitals}",
@@ -482,7 +482,11 @@ pub(crate) mod tests {
             ),
             (
                 "PÑNE660720HMCXTN06",
-                Some("'Ñ' at position 2: expected a letter A-Z"),
+                Some("'Ñ' at position 2: expected a letter A-Z (a CURP writes Ñ as X)"),
+            ),
+            (
+                "PEñA660720HMCXTN06",
+                Some("'ñ' at position 3: expected a letter A-Z (a CURP writes Ñ as X)"),
             ),
         ] {
             assert_eq!(loose_error(s).as_deref(), why, "{s}");

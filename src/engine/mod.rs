@@ -1061,7 +1061,14 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 if let Err((key, message)) = m.check_data(&e.id, data, &fixtures) {
                     let needle = data.get(&key).and_then(|v| v.as_str()).unwrap_or(&key);
                     let field = format!("endpoints.{}.scenarios.{}.data.{key}", e.id, sc.name);
-                    return Err(LoadError::at(&p.file, &p.text, needle, &field, message));
+                    // The user's fixtures made an embedded file wrong: named
+                    // as the embedded fixture files are, not as a path the
+                    // user may hold a copy at.
+                    let file = match p.embedded {
+                        true => format!("embedded {}", p.file),
+                        false => p.file.clone(),
+                    };
+                    return Err(LoadError::at(&file, &p.text, needle, &field, message));
                 }
             }
         }

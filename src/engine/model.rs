@@ -137,6 +137,19 @@ impl LoadError {
 /// ends and opens again, which comes to the same. A `#` after a space, or
 /// at the line's start, begins a comment.
 fn in_quotes_or_comment(before: &str) -> bool {
+    scan(before) != Scanned::Text
+}
+
+/// Where text that ends with `before` stands on its line (see
+/// [`in_quotes_or_comment`]).
+#[derive(PartialEq)]
+enum Scanned {
+    Text,
+    Quoted,
+    Comment,
+}
+
+fn scan(before: &str) -> Scanned {
     let mut open: Option<char> = None;
     let mut escaped = false;
     let mut scalar_starts = true;
@@ -158,7 +171,7 @@ fn in_quotes_or_comment(before: &str) -> bool {
             }
             None if c == '\'' && was_closed_single => open = Some(c),
             None if (c == '"' || c == '\'') && scalar_starts => open = Some(c),
-            None if c == '#' && after_space => return true,
+            None if c == '#' && after_space => return Scanned::Comment,
             _ => {}
         }
         escaped = false;
@@ -175,7 +188,11 @@ fn in_quotes_or_comment(before: &str) -> bool {
         }
         after_space = c.is_whitespace();
     }
-    open.is_some()
+    if open.is_some() {
+        Scanned::Quoted
+    } else {
+        Scanned::Text
+    }
 }
 
 /// Headers a scenario may not set: the server frames the body and manages
@@ -1195,7 +1212,7 @@ fn compile_scenario(
     // A body of one string under a Content-Type of the scenario's own that
     // is not JSON (a gateway's HTML error page) is that text.
     let text_body =
-        own_type.is_some_and(|t| !t.contains("json")) && matches!(raw.body, Some(Value::String(_)));
+        own_type.is_some_and(|t| !is_json_type(&t)) && matches!(raw.body, Some(Value::String(_)));
     let body = match &raw.body {
         Some(Value::String(s)) if text_body => Template::text(s),
         Some(v) => Template::json(v),
@@ -1238,6 +1255,14 @@ fn compile_scenario(
     Ok(sc)
 }
 
+/// Whether a Content-Type (lower case) names JSON: `application/json`,
+/// `text/json` or a `+json` type (`application/problem+json`), whatever its
+/// parameters.
+fn is_json_type(t: &str) -> bool {
+    let essence = t.split(';').next().unwrap_or_default().trim();
+    matches!(essence, "application/json" | "text/json") || essence.ends_with("+json")
+}
+
 /// The line and column (1-based) of the first mention of `snippet`, a
 /// placeholder written wrong, from line `from` on that is itself written
 /// wrong there (`{{curp}` also starts a `{{curp}}`).
@@ -1247,6 +1272,8 @@ fn written_wrong_at(text: &str, from: usize, snippet: &str) -> Option<(usize, us
         .skip(from.saturating_sub(1))
         .find_map(|(i, line)| {
             line.match_indices(snippet)
+                // Never in a comment, which may quote anything.
+                .filter(|&(at, _)| scan(&line[..at]) != Scanned::Comment)
                 .find(|&(at, _)| {
                     // Read as far as it decides, and to a quote (where the
                     // string ends), so that a long line is read once.

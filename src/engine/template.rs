@@ -549,8 +549,13 @@ pub fn misspelled_placeholder(s: &str) -> Option<&str> {
             let more = open[close..].len() - open[close..].trim_start_matches('}').len();
             return Some(&open[..close + more]);
         }
-        if !word.is_empty() && (rest.is_empty() || rest.starts_with('}')) {
-            return Some(upto(usize::from(rest.starts_with('}'))));
+        if !word.is_empty() && rest.starts_with('}') {
+            return Some(upto(1));
+        }
+        // Left open at the end: to the word's end (a block scalar's last
+        // line break is not the placeholder's).
+        if !word.is_empty() && rest.is_empty() {
+            return Some(&s[start..s.len() - body.len() + word.len()]);
         }
         from = start + 2;
     }
@@ -681,6 +686,8 @@ mod tests {
             ("{{ }}", Some("{{ }}")),
             ("x {{curp} y", Some("{{curp}")),
             ("x {{curp", Some("{{curp")),
+            ("<p>x {{curp\n", Some("{{curp")),
+            ("<p>x {{ curp \n", Some("{{ curp")),
             ("{{{curp}}}", Some("{{{curp}}}")),
             ("{{curp}} and {{ n-1 }}", Some("{{ n-1 }}")),
             ("{{curp}}", None),

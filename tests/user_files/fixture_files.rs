@@ -1310,3 +1310,27 @@ async fn the_catalogs_reference_columns_change_no_answer() {
         }
     }
 }
+
+// README, "The fixture files": an error the user's files cause in an
+// embedded one names it `embedded …`. A user's catalogs without the BJD
+// status (and personas of their own, none BJD) leave the embedded curpv5
+// scenario that forces BJD wrong: refused naming `embedded
+// scenarios/curpv5.yaml`, not a path a user may hold an exported copy at.
+#[test]
+fn a_status_the_users_catalogs_lack_names_the_embedded_scenario_file() {
+    let block = "  - code: BJD\n    active: false\n";
+    assert!(CATALOGS.contains(block));
+    let from = CATALOGS.find(block).unwrap();
+    let to = from + CATALOGS[from..].find("\n\n").unwrap() + 1;
+    let catalogs = format!("{}{}", &CATALOGS[..from], &CATALOGS[to..]);
+    let (dir, _gone) = folder(
+        "no-bjd",
+        &[
+            ("catalogs.yaml", &catalogs),
+            ("personas.yaml", "- curp: PXNE660720HMCXTN06\n"),
+        ],
+    );
+    let e = refused(load_fixtures(&dir));
+    assert_eq!(e.file, "embedded scenarios/curpv5.yaml", "{e}");
+    assert!(e.message.starts_with("unknown status \"BJD\""), "{e}");
+}

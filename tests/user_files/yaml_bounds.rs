@@ -698,6 +698,23 @@ async fn a_string_body_under_a_content_type_of_its_own_is_sent_as_text() {
             "text/plain",
             r#"{"a":"PXNE660720HMCXTN06"}"#,
         ),
+        // The type's essence decides, not a "json" anywhere in it.
+        (
+            scenario(
+                "        headers: {Content-Type: \"text/plain; profile=jsonish\"}\n",
+                "'hi {{curp}}'",
+            ),
+            "text/plain; profile=jsonish",
+            "hi PXNE660720HMCXTN06",
+        ),
+        (
+            scenario(
+                "        headers: {Content-Type: application/problem+json}\n",
+                "'hi {{curp}}'",
+            ),
+            "application/problem+json",
+            r#""hi PXNE660720HMCXTN06""#,
+        ),
     ];
     for (i, (text, ty, body)) in cases.into_iter().enumerate() {
         let dir = folder_with(&format!("text-body-{i}"), "curpv5.yaml", &text);
