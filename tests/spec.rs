@@ -753,20 +753,40 @@ fn serve_help_states_the_readme_tables_variables_and_defaults() {
     }
 }
 
+/// The README's `## TITLE` section, to the next `## `.
+pub(crate) fn readme_section(title: &str) -> String {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    readme
+        .split(&format!("\n## {title}\n"))
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("no section \"{title}\" in the README"))
+        .to_string()
+}
+
+/// Every command of the binary, each with its own `--help`.
+pub(crate) const COMMANDS: [&[&str]; 9] = [
+    &["serve"],
+    &["scenarios"],
+    &["check"],
+    &["export"],
+    &["curp"],
+    &["curp", "check"],
+    &["curp", "calc"],
+    &["curp", "person"],
+    &["curp", "random"],
+];
+
 // The brief: the README names every CLI flag. Each flag every command's
 // `--help` lists is written in the README's "Command line" section (a
 // flag of one command named for another would pass: the section is read
 // as one text).
 #[test]
 fn the_readme_names_every_flag_of_every_command() {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
-    let section = readme
-        .split("\n## Command line\n")
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("a section \"Command line\"");
+    let section = readme_section("Command line");
+    let section = section.as_str();
     let named = |flag: &str| {
         section.match_indices(flag).any(|(at, _)| {
             let after = section[at + flag.len()..].chars().next();
@@ -775,16 +795,7 @@ fn the_readme_names_every_flag_of_every_command() {
     };
     let mut missing = Vec::new();
     let mut seen = 0;
-    for command in [
-        &["serve"][..],
-        &["scenarios"],
-        &["check"],
-        &["export"],
-        &["curp", "check"],
-        &["curp", "calc"],
-        &["curp", "random"],
-        &["curp", "person"],
-    ] {
+    for command in COMMANDS {
         let mut args = command.to_vec();
         args.push("--help");
         let out = run(&args);

@@ -308,16 +308,7 @@ fn version_help_on_every_command_and_a_padded_curp_to_check() {
         String::from_utf8_lossy(&out.stdout).trim(),
         concat!("mxid-sandbox ", env!("CARGO_PKG_VERSION"))
     );
-    for command in [
-        &["serve"][..],
-        &["scenarios"],
-        &["check"],
-        &["curp"],
-        &["curp", "check"],
-        &["curp", "calc"],
-        &["curp", "person"],
-        &["curp", "random"],
-    ] {
+    for command in super::COMMANDS {
         let mut args = command.to_vec();
         args.push("--help");
         let out = run(&args);
@@ -337,24 +328,13 @@ fn version_help_on_every_command_and_a_padded_curp_to_check() {
     );
 }
 
-/// The README's text.
-fn readme() -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap()
-}
-
 // The brief: the README names "every scenario name per provider". Each
 // scenario the embedded files define (`mxid-sandbox scenarios --json`) is
 // written in backticks in its provider's section of "Scenarios per
 // provider".
 #[test]
 fn the_readme_names_every_scenario_in_its_providers_section() {
-    let readme = readme();
-    let section = readme
-        .split("\n## Scenarios per provider\n")
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("a section \"Scenarios per provider\"");
+    let section = super::readme_section("Scenarios per provider");
     let out = run(&["scenarios", "--json"]);
     assert!(out.status.success());
     let catalog: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
