@@ -1058,7 +1058,13 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                 let serde_json::Value::Object(data) = &sc.data else {
                     continue;
                 };
-                if let Err((key, message)) = m.check_data(&e.id, data, &fixtures) {
+                let statuses = m.data_statuses().iter().find_map(|key| {
+                    let code = data.get(*key)?.as_str()?;
+                    let listed = fixtures.domain.catalogs.check_status(code);
+                    listed.err().map(|why| (key.to_string(), why))
+                });
+                let checked = statuses.map_or_else(|| m.check_data(&e.id, data, &fixtures), Err);
+                if let Err((key, message)) = checked {
                     let needle = data.get(&key).and_then(|v| v.as_str()).unwrap_or(&key);
                     let field = format!("endpoints.{}.scenarios.{}.data.{key}", e.id, sc.name);
                     // The user's fixtures made an embedded file wrong: named

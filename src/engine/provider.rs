@@ -372,6 +372,13 @@ pub trait Provider: Send + Sync + 'static {
         &[]
     }
 
+    /// The keys of `data_keys` whose values are CURP statuses (a status
+    /// a scenario forces): checked at load against the fixtures' catalogs,
+    /// as a persona's `status` is (one they lack would go out as written).
+    fn data_statuses(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Checks the values of a scenario's `data:` once the fixtures are
     /// loaded, so that `check`, `serve` and a reload refuse one the module
     /// cannot answer with (a CURP status the catalogs lack, an outcome it

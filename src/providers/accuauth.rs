@@ -22,7 +22,6 @@ use super::pdf;
 use crate::curp::{self, Person, Renapo, Sex};
 use crate::engine::cache::Cache;
 use crate::engine::counters::Window;
-use crate::engine::fixtures::Fixtures;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{write_hex, Call, Provider};
 use crate::engine::template::Vars;
@@ -67,13 +66,8 @@ impl Provider for Accuauth {
         &["status"]
     }
 
-    fn check_data(
-        &self,
-        _endpoint: &str,
-        data: &serde_json::Map<String, serde_json::Value>,
-        fixtures: &Fixtures,
-    ) -> Result<(), (String, String)> {
-        super::common::check_status_data(data, fixtures)
+    fn data_statuses(&self) -> &'static [&'static str] {
+        &["status"]
     }
 
     fn variables(&self) -> &'static [&'static str] {

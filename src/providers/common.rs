@@ -2,10 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use serde_json::{Map, Value};
-
 use crate::curp::Person;
-use crate::engine::fixtures::Fixtures;
 
 /// The nss document's example NSS (of `ABCD570805HYNHLC52`).
 const DOCUMENT_NSS: &str = "08189782793";
@@ -67,20 +64,6 @@ pub fn write_dmy(out: &mut String, date: crate::time::Date) {
         out.extend(two(y % 100));
     } else {
         let _ = write!(out, "{:04}", date.year);
-    }
-}
-
-/// A scenario's `data.status`: a CURP status the catalogs list (curpv5,
-/// accuauth and validacurp force one with it).
-pub fn check_status_data(
-    data: &Map<String, Value>,
-    fixtures: &Fixtures,
-) -> Result<(), (String, String)> {
-    match data.get("status").and_then(Value::as_str) {
-        Some(code) => {
-            (fixtures.domain.catalogs.check_status(code)).map_err(|why| ("status".into(), why))
-        }
-        None => Ok(()),
     }
 }
 

@@ -84,13 +84,16 @@ impl Provider for Curpv5 {
         ]
     }
 
+    fn data_statuses(&self) -> &'static [&'static str] {
+        &["status"]
+    }
+
     fn check_data(
         &self,
         _endpoint: &str,
         data: &serde_json::Map<String, serde_json::Value>,
         fixtures: &Fixtures,
     ) -> Result<(), (String, String)> {
-        super::common::check_status_data(data, fixtures)?;
         let catalogs = &fixtures.domain.catalogs;
         let text = |key: &str| data.get(key).and_then(|v| v.as_str());
         type Listed = fn(&Catalogs, &str) -> Result<(), String>;

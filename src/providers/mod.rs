@@ -33,12 +33,12 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
 
 #[cfg(test)]
 mod tests {
-    /// A key declared a whole number but not read would make the load
-    /// check call a typo in it text.
+    /// A key declared a whole number or a CURP status but not read would
+    /// make the load check call a typo in it text, or check nothing.
     #[test]
-    fn every_whole_number_key_is_a_key_the_module_reads() {
+    fn every_typed_key_is_a_key_the_module_reads() {
         for m in super::all() {
-            for k in m.data_numbers() {
+            for k in m.data_numbers().iter().chain(m.data_statuses()) {
                 assert!(m.data_keys().contains(k), "{}: {k}", m.id());
             }
         }

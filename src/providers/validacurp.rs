@@ -18,7 +18,6 @@ use serde_json::{json, Value};
 
 use crate::curp::{self, CalcInput, Renapo, Sex};
 use crate::engine::counters::Window;
-use crate::engine::fixtures::Fixtures;
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider};
 use crate::engine::quoted;
@@ -188,13 +187,8 @@ impl Provider for ValidaCurp {
         &["status", "detail"]
     }
 
-    fn check_data(
-        &self,
-        _endpoint: &str,
-        data: &serde_json::Map<String, serde_json::Value>,
-        fixtures: &Fixtures,
-    ) -> Result<(), (String, String)> {
-        super::common::check_status_data(data, fixtures)
+    fn data_statuses(&self) -> &'static [&'static str] {
+        &["status"]
     }
 
     fn variables(&self) -> &'static [&'static str] {
