@@ -1070,9 +1070,10 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                     // The user's fixtures made an embedded file wrong: named
                     // as the embedded fixture files are, not as a path the
                     // user may hold a copy at.
-                    let file = match p.embedded {
-                        true => format!("embedded {}", p.file),
-                        false => p.file.clone(),
+                    let file = if p.embedded {
+                        format!("embedded {}", p.file)
+                    } else {
+                        p.file.clone()
                     };
                     return Err(LoadError::at(&file, &p.text, needle, &field, message));
                 }
