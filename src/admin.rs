@@ -17,6 +17,7 @@ use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
+use crate::engine::timers::Ran;
 use crate::engine::{quoted, Defs, Engine, Reply, NAMESPACE_HEADER, NAMESPACE_NAME};
 use crate::request::{percent_decode_path, Body, Request};
 use crate::router::{router_of, same_path};
@@ -300,8 +301,9 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
 /// `POST /__admin/clock`: sets, advances or scales the namespace's clock.
 /// Whatever the move made due has happened when the answer arrives,
 /// instant by instant: the driver, which the move wakes, is held off until
-/// then. On a task of its own, which an admin client that leaves does not
-/// cut short.
+/// then (a reset drops it: the answer then reads the clock put back), or a
+/// 503 if the shutdown drops it first. On a task of its own, which an admin
+/// client that leaves does not cut short.
 async fn handle_set_clock(
     ns: &Namespace,
     req: &Request,
@@ -320,8 +322,10 @@ async fn handle_set_clock(
         return error(StatusCode::BAD_REQUEST, CLOCK_RANGE);
     }
     let until = ns.clock.now();
-    let _ = tokio::spawn(async move { hold.run_due(until).await }).await;
-    clock_json(&ns)
+    match tokio::spawn(async move { hold.run_due(until).await }).await {
+        Ok(Ran::Stopped) | Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, CLOCK_MOVE_STOPPED),
+        Ok(Ran::All) => clock_json(&ns),
+    }
 }
 
 /// `POST /__admin/reset`: the namespace as new.
@@ -782,6 +786,7 @@ fn clock_json(ns: &Namespace) -> Reply {
 /// Why a clock change was refused ([`crate::engine::clock::Clock::apply`]).
 const CLOCK_RANGE: &str =
     "the sandbox clock runs from year 0001 to 9999 (as RFC 3339 writes it, in UTC-6)";
+const CLOCK_MOVE_STOPPED: &str = "the clock moved, but the sandbox is shutting down: what the move made due was dropped before it all happened";
 
 /// The change a `POST /__admin/clock` body asks for (`set`, `advance`,
 /// `scale`), checked against the namespace's clock as it is, or the 400.

@@ -95,6 +95,16 @@ struct State {
     aside: HashMap<u64, Option<AbortHandle>>,
 }
 
+/// How [`Hold::run_due`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// Everything the move made due has happened, or was dropped by a
+    /// reset (whose clock the move's client then reads).
+    All,
+    /// The timers stopped (shutdown) before it all happened.
+    Stopped,
+}
+
 impl Timers {
     pub fn new(clock: Arc<Clock>) -> Timers {
         Timers {
@@ -356,12 +366,13 @@ impl Hold {
     /// that requests schedule meanwhile are left to the driver, once the
     /// hold is dropped: a clock that runs on, and requests that keep
     /// coming, cannot keep this from returning. Returns when none of what
-    /// the move made due is waiting and none is running.
+    /// the move made due is waiting and none is running (a reset drops
+    /// them all), or when the timers stop (shutdown).
     ///
     /// A later move that sets the clock back ends this one's work at the
     /// clock's new instant: what is past it is due no more, and a task
     /// running for a later instant (another move's) is not waited for.
-    pub async fn run_due(&self, until: Timestamp) {
+    pub async fn run_due(&self, until: Timestamp) -> Ran {
         let inner = &self.inner;
         let mut done = inner.done.subscribe();
         // A move by hand while this one waits may set the clock back.
@@ -372,6 +383,9 @@ impl Hold {
             let until = until.min(inner.clock.now());
             let (due, busy) = {
                 let mut s = inner.lock();
+                if s.stopped {
+                    return Ran::Stopped;
+                }
                 let due_by = |s: &State| s.running.values().any(|r| r.due <= until);
                 let due = if due_by(&s) {
                     Vec::new()
@@ -382,12 +396,12 @@ impl Hold {
             };
             inner.start(due);
             if !busy {
-                return;
+                return Ran::All;
             }
             tokio::select! {
                 ended = done.changed() => {
                     if ended.is_err() {
-                        return;
+                        return Ran::All;
                     }
                 }
                 // A clock that is gone moves no more: wait for the tasks.
@@ -709,12 +723,47 @@ mod tests {
         tokio::pin!(run);
         // Started, and not ended while its task waits.
         tokio::select! {
-            () = &mut run => panic!("returned with a task running"),
+            _ = &mut run => panic!("returned with a task running"),
             () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
         }
         tx.send(()).unwrap();
-        run.await;
+        assert_eq!(run.await, Ran::All);
         assert_eq!((n.load(Ordering::SeqCst), t.running()), (1, 0));
+    }
+
+    /// A reset while a move waits for a task it made due ends the move at
+    /// once, as everything is then done; the shutdown too, telling it what
+    /// it made due did not happen.
+    #[tokio::test]
+    async fn run_due_ends_at_a_clear_and_tells_a_stop() {
+        let clock = frozen();
+        let t = Timers::new(clock.clone());
+        t.schedule(
+            clock.now(),
+            Box::new(|| Box::pin(std::future::pending::<()>())),
+        );
+        let hold = t.hold();
+        let run = hold.run_due(clock.now());
+        tokio::pin!(run);
+        tokio::select! {
+            _ = &mut run => panic!("returned with a task running"),
+            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
+        }
+        t.clear();
+        assert_eq!(run.await, Ran::All);
+        t.schedule(
+            clock.now(),
+            Box::new(|| Box::pin(std::future::pending::<()>())),
+        );
+        let hold = t.hold();
+        let run = hold.run_due(clock.now());
+        tokio::pin!(run);
+        tokio::select! {
+            _ = &mut run => panic!("returned with a task running"),
+            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
+        }
+        t.stop();
+        assert_eq!(run.await, Ran::Stopped);
     }
 
     /// A move that sets the clock back, made while a longer move runs a
@@ -745,7 +794,7 @@ mod tests {
         let run = long.run_due(clock.now());
         tokio::pin!(run);
         tokio::select! {
-            () = &mut run => panic!("returned with a task running"),
+            _ = &mut run => panic!("returned with a task running"),
             () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
         }
         clock.apply(Change {
@@ -801,7 +850,7 @@ mod tests {
             loop {
                 tokio::select! {
                     biased;
-                    () = &mut run => break,
+                    _ = &mut run => break,
                     () = tokio::task::yield_now() => {
                         t.schedule(clock.now(), slow(&traffic));
                         scheduled += 1;

@@ -1,8 +1,9 @@
 //! async against seed 004 read letter by letter: what the other async tests
-//! do not pin (redeliveries dropped by a reset or a shutdown, settings
-//! reloaded between verifications). Sandbox time only moves through
-//! `POST /__admin/clock`; the only real waits are for a webhook request to
-//! reach the test's own receiver.
+//! do not pin (redeliveries whose attempts a reset or a shutdown drops,
+//! clock moves whose attempts a shutdown drops, settings reloaded between
+//! verifications). Sandbox time only moves through `POST /__admin/clock`;
+//! the only real waits are for a webhook request to reach the test's own
+//! receiver.
 
 use std::time::Duration;
 
@@ -151,4 +152,30 @@ async fn a_redelivery_dropped_by_shutdown_answers_503() {
     assert_eq!(r.status, 503, "{}", r.text());
     let e = r.json()["error"].as_str().unwrap_or_default().to_string();
     assert!(e.contains("was dropped"), "{e}");
+}
+
+// README, admin API: `POST /__admin/clock` "answers only once every status
+// change and webhook attempt that the move made due has happened". An
+// attempt the move made due that the shutdown drops never happens: the
+// move answers 503 saying so, as a dropped redelivery does, not 200 as if
+// it had. (A reset's drop answers 200 with the clock put back: see
+// `a_reset_during_an_attempt_in_flight_records_nothing_after_it`.)
+#[tokio::test]
+async fn a_clock_move_whose_attempt_shutdown_drops_answers_503() {
+    let sb = Sandbox::start().await;
+    let hook = Hook::start().await;
+    hook.always(Answer::Hang);
+    set_webhook(&sb, KEY, json!({"url": hook.url})).await;
+    create(&sb, RFC, KEY, json!({"curp": EPN, "state": 9})).await;
+    let moved = sb.send_in_background("POST", "/__admin/clock", &[], r#"{"advance":"2s"}"#);
+    hook.arrived(1).await;
+    assert!(sb.stop_within(Duration::from_secs(3)).await);
+    let r = tokio::time::timeout(Duration::from_secs(5), moved)
+        .await
+        .expect("the clock route answered")
+        .unwrap()
+        .expect("an answer, not a closed connection");
+    assert_eq!(r.status, 503, "{}", r.text());
+    let e = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(e.contains("shutting down"), "{e}");
 }
