@@ -518,18 +518,33 @@ fn serve_with_invalid_yaml_never_starts() {
 // SPEC §5 "Time comes from one sandbox clock that runs in real time by
 // default"; README `--time-scale` default `1`, `--start-time` default now.
 // The binary without either: the clock's scale is 1 and it reads the
-// machine's time.
+// machine's time. README, Decisions: "A reset puts a namespace's clock
+// ... back at `--start-time` and `--time-scale` (without `--start-time`, at
+// the machine's time of the reset)": a clock set to 2030 and stopped reads
+// the machine's time again, running, after a reset.
 #[tokio::test]
 async fn by_default_the_clock_runs_in_real_time() {
     let served = Served::start(&["--port", "0"], &[]);
-    let c = served.admin_get("/__admin/clock").await;
-    assert_eq!(c["scale"], 1.0, "{c}");
-    let now = c["now"].as_str().unwrap();
-    assert!(now.ends_with("-06:00"), "{now}");
-    let t = mxid_sandbox::time::Timestamp::parse_rfc3339(now).unwrap();
-    let system = mxid_sandbox::time::Timestamp::system_now();
-    let off = (t.micros() - system.micros()).abs();
-    assert!(off < 5_000_000, "{now} is {off} µs from the machine's time");
+    let machine_time = |c: &serde_json::Value| {
+        assert_eq!(c["scale"], 1.0, "{c}");
+        let now = c["now"].as_str().unwrap();
+        assert!(now.ends_with("-06:00"), "{now}");
+        let t = mxid_sandbox::time::Timestamp::parse_rfc3339(now).unwrap();
+        let system = mxid_sandbox::time::Timestamp::system_now();
+        let off = (t.micros() - system.micros()).abs();
+        assert!(off < 5_000_000, "{now} is {off} µs from the machine's time");
+    };
+    machine_time(&served.admin_get("/__admin/clock").await);
+    let r = served
+        .admin_post(
+            "/__admin/clock",
+            json!({"set": "2030-01-01T00:00:00-06:00", "scale": 0}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = served.admin_post("/__admin/reset", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    machine_time(&served.admin_get("/__admin/clock").await);
 }
 
 // README "Command line" (the flags SPEC §5–§8 name: `--latency`,
