@@ -777,7 +777,7 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
             });
         }
         BodyRead::Read(bytes) => (bytes, None),
-        BodyRead::Malformed(why) => (Bytes::new(), Some(why)),
+        BodyRead::Malformed(why) => (Bytes::new(), Some(malformed(&parts, &why))),
     };
     let over_http1 = parts.version != hyper::Version::HTTP_2;
     let mut request = Request::new(parts.method, &parts.uri, parts.headers, bytes);
@@ -804,6 +804,27 @@ async fn answer(ctx: Arc<Ctx>, req: hyper::Request<Incoming>) -> Result<Reply, i
     })
 }
 
+/// The 400's message for a body whose framing hyper could not read
+/// (`why`, hyper's words): over HTTP/1.1 a chunked body's (a body of a
+/// `Content-Length` cannot be malformed, only cut short), said as the RFC
+/// writes a chunk, so the client's author sees what to send.
+fn malformed(parts: &hyper::http::request::Parts, why: &str) -> String {
+    let mut chars = why.chars();
+    let why: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if parts.version != hyper::Version::HTTP_2
+        && parts.headers.contains_key(hyper::header::TRANSFER_ENCODING)
+    {
+        format!(
+            "the request body's chunked encoding is malformed ({why}): RFC 9112 §7.1 sends each chunk as its size in hex, CRLF, its data and CRLF, and ends with a chunk of size 0, any trailer fields and CRLF"
+        )
+    } else {
+        format!("the request body is malformed ({why})")
+    }
+}
+
 /// A request body as read.
 enum BodyRead {
     Read(Bytes),
@@ -812,7 +833,8 @@ enum BodyRead {
         read_whole: bool,
     },
     /// Its framing is broken (a bad chunk size, a chunk shorter than it
-    /// said): answered as a body that is not what it claims to be.
+    /// said): answered as a body that is not what it claims to be. What
+    /// hyper said of it.
     Malformed(String),
 }
 
@@ -908,9 +930,7 @@ async fn read_body(
             Err(e) => {
                 let why = std::error::Error::source(&e)
                     .map_or_else(|| e.to_string(), ToString::to_string);
-                return Ok(BodyRead::Malformed(format!(
-                    "the request body is malformed: {why}"
-                )));
+                return Ok(BodyRead::Malformed(why));
             }
         };
         let Ok(data) = frame.into_data() else {

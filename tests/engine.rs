@@ -1494,7 +1494,14 @@ async fn a_body_with_broken_chunked_framing_is_400_in_the_providers_shape() {
         let text = String::from_utf8_lossy(&got);
         assert!(text.starts_with("HTTP/1.1 400"), "{chunks:?}: {text}");
         assert!(text.contains(r#""error":"BAD_REQUEST""#), "{text}");
-        assert!(text.contains("the request body is malformed"), "{text}");
+        assert!(
+            text.contains("the request body's chunked encoding is malformed ("),
+            "{text}"
+        );
+        assert!(
+            text.contains("RFC 9112 §7.1 sends each chunk as its size in hex"),
+            "{text}"
+        );
     }
     still_serving(&sb).await;
 }
