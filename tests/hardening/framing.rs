@@ -533,6 +533,35 @@ async fn absolute_form_is_routed_by_its_path_and_journaled_with_the_host_header_
     assert_health(&w.answers[1]);
 }
 
+/// README, Decisions: "`Host` is taken as sent, or not sent": an HTTP/1.1
+/// request in origin form without `Host`, with two, or with one that is no
+/// authority is served and journaled with the header as it came.
+#[tokio::test]
+async fn an_http11_request_is_served_whatever_its_host_header() {
+    let b = body_epn();
+    let n = b.len();
+    for (host, journaled) in [
+        ("", None),
+        ("Host: a\r\nHost: b\r\n", Some(json!(["a", "b"]))),
+        ("Host: a b\r\n", Some(json!("a b"))),
+        ("Host: x/y\r\n", Some(json!("x/y"))),
+    ] {
+        let req = format!(
+            "POST /api/curp/bycurp HTTP/1.1\r\n{host}apikey: k\r\ncontent-type: application/json\r\nContent-Length: {n}\r\n\r\n{b}"
+        );
+        let (w, j) = run(req).await;
+        assert_eq!(w.answers.len(), 1, "{host:?}: {w:?}");
+        assert_success(&w.answers[0]);
+        assert_one_entry(&j, "POST", "/api/curp/bycurp", 200);
+        assert_eq!(
+            j[0]["headers"].get("host"),
+            journaled.as_ref(),
+            "{host:?}: {}",
+            j[0]["headers"]
+        );
+    }
+}
+
 /// Asterisk-form and authority-form (CONNECT) reach no endpoint: the
 /// sandbox's 404 `{"error"}`, journaled (path `*`, and `""` for CONNECT's
 /// authority), and the connection goes on (hyper's CONNECT upgrade is
