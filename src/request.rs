@@ -321,10 +321,10 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
             form(Charset::of(content_type).and_then(|charset| form_fields(raw, charset)))
         }
         "multipart/form-data" => match boundary(content_type) {
-            Some(b) => form(
+            Ok(b) => form(
                 Charset::of(content_type).and_then(|charset| multipart_fields(raw, &b, charset)),
             ),
-            None => Body::Invalid("multipart/form-data without a boundary".into()),
+            Err(why) => Body::Invalid(why),
         },
         // JSON, no content type, or `curl -d '{…}'` (which says urlencoded).
         "" | "application/json" | "text/json" | "application/x-www-form-urlencoded" => {
@@ -655,8 +655,19 @@ fn compression(headers: &HeaderMap) -> Option<(&'static str, String)> {
     })
 }
 
-fn boundary(content_type: &str) -> Option<String> {
-    header_param(content_type, "boundary").filter(|b| !b.is_empty() && b.len() <= 200)
+/// The longest multipart boundary read: RFC 2046 allows 70 characters,
+/// and clients keep well within it.
+const MAX_BOUNDARY: usize = 200;
+
+fn boundary(content_type: &str) -> Result<String, String> {
+    match header_param(content_type, "boundary") {
+        Some(b) if b.len() > MAX_BOUNDARY => Err(format!(
+            "multipart/form-data with a boundary of {} characters: at most {MAX_BOUNDARY} are read (RFC 2046 allows 70)",
+            b.len()
+        )),
+        Some(b) if !b.is_empty() => Ok(b),
+        _ => Err("multipart/form-data without a boundary".into()),
+    }
 }
 
 /// `s` without the spaces and tabs around it, the white space HTTP strips
@@ -1115,6 +1126,23 @@ mod tests {
             Body::Invalid("multipart/form-data without a boundary".into())
         );
         assert_eq!(
+            parse_body("multipart/form-data; boundary=\"\"", b"x"),
+            Body::Invalid("multipart/form-data without a boundary".into())
+        );
+        let long = format!("multipart/form-data; boundary={}", "b".repeat(201));
+        assert_eq!(
+            parse_body(&long, b"x"),
+            Body::Invalid(
+                "multipart/form-data with a boundary of 201 characters: at most 200 are read (RFC 2046 allows 70)"
+                    .into()
+            )
+        );
+        let at_most = format!("multipart/form-data; boundary={}", "b".repeat(200));
+        assert_eq!(
+            parse_body(&at_most, b"x"),
+            Body::Invalid("multipart body without its boundary".into())
+        );
+        assert_eq!(
             parse_body(
                 "multipart/form-data; boundary=XyZ",
                 b"--XyZ\r\nno blank line"
@@ -1252,12 +1280,9 @@ mod tests {
             ("multipart/form-data; boundary=", None),
             ("multipart/form-data", None),
         ] {
-            assert_eq!(boundary(ct).as_deref(), b, "{ct}");
+            assert_eq!(boundary(ct).ok().as_deref(), b, "{ct}");
         }
-        assert_eq!(
-            boundary(&format!("m/f; boundary={}", "b".repeat(201))),
-            None
-        );
+        assert!(boundary(&format!("m/f; boundary={}", "b".repeat(201))).is_err());
     }
 
     #[test]
