@@ -344,3 +344,41 @@ async fn a_foreigners_credential_is_nobodys_and_a_dead_holders_is_not_in_force()
     let v = ine_verification(&sb, body).await;
     assert_eq!(v["data"]["electorCode"], theirs.as_str(), "{v}");
 }
+
+// README, Decisions: "A provider's header sent twice is read at its first
+// value (`apikey`, …, `Authorization`, …, `Content-Type`)". validacurp's
+// token: a good one first is served, a refused one first is refused;
+// Content-Type: JSON first reads the JSON, text first refuses it.
+#[tokio::test]
+async fn a_providers_header_sent_twice_is_read_at_its_first_value() {
+    let sb = Sandbox::start().await;
+    let body = json!({ "curp": EPN }).to_string();
+    for (first, second, scenario) in [
+        ("Bearer test-token", "Bearer invalid-token", "success"),
+        (
+            "Bearer invalid-token",
+            "Bearer test-token",
+            "invalid_credentials",
+        ),
+    ] {
+        let h = [
+            ("content-type", "application/json"),
+            ("authorization", first),
+            ("authorization", second),
+        ];
+        let r = sb.send("POST", "/curp/getData", &h, body.clone()).await;
+        assert_eq!(r.scenario(), scenario, "{first}: {}", r.text());
+    }
+    for (first, second, status) in [
+        ("application/json", "text/xml", 200),
+        ("text/xml", "application/json", 400),
+    ] {
+        let h = [
+            ("apikey", "k"),
+            ("content-type", first),
+            ("content-type", second),
+        ];
+        let r = sb.send("POST", CURPV5, &h, body.clone()).await;
+        assert_eq!(r.status, status, "{first}: {}", r.text());
+    }
+}
