@@ -662,7 +662,7 @@ const MAX_BOUNDARY: usize = 200;
 fn boundary(content_type: &str) -> Result<String, String> {
     match header_param(content_type, "boundary") {
         Some(b) if b.len() > MAX_BOUNDARY => Err(format!(
-            "multipart/form-data with a boundary of {} characters: at most {MAX_BOUNDARY} are read (RFC 2046 allows 70)",
+            "multipart/form-data with a boundary of {} bytes: at most {MAX_BOUNDARY} are read (RFC 2046 allows 70)",
             b.len()
         )),
         Some(b) if !b.is_empty() => Ok(b),
@@ -1133,7 +1133,7 @@ mod tests {
         assert_eq!(
             parse_body(&long, b"x"),
             Body::Invalid(
-                "multipart/form-data with a boundary of 201 characters: at most 200 are read (RFC 2046 allows 70)"
+                "multipart/form-data with a boundary of 201 bytes: at most 200 are read (RFC 2046 allows 70)"
                     .into()
             )
         );
