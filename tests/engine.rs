@@ -1010,6 +1010,33 @@ async fn a_mistyped_path_is_told_the_endpoint_it_likely_meant() {
     let r = sb.post("/verify/id_chk", &[], json!({})).await;
     assert_eq!(r.status, 404);
     assert!(!r.text().contains("did you mean"), "{}", r.text());
+    // Three edits from a path of 24 bytes or more; four are too far (and
+    // outside every prefix, the sandbox's own shape).
+    let r = sb
+        .post(
+            "/api/AsyncVerification/NssByCurpX",
+            &[("apikey", "k")],
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({
+            "code": "NOT_FOUND",
+            "message": "no endpoint at POST /api/AsyncVerification/NssByCurpX; did you mean /api/AsyncVerication/NssByCurp?"
+        })
+    );
+    let r = sb
+        .post(
+            "/api/AsyncVerification/NssByCurpXY",
+            &[("apikey", "k")],
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.json(),
+        json!({"error": "no endpoint at POST /api/AsyncVerification/NssByCurpXY"})
+    );
 }
 
 #[tokio::test]

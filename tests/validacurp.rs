@@ -419,6 +419,39 @@ async fn a_missing_token_is_code_2_on_every_method() {
     }
 }
 
+// README, validacurp: "`Authorization: Bearer T`"; RFC 9110 §11.1: an
+// auth scheme is case-insensitive, so `bearer T` and `BEARER T` carry the
+// token as `Bearer T` does (a refused token in that form is refused: the
+// token was read).
+#[tokio::test]
+async fn the_bearer_scheme_is_read_in_any_case() {
+    let sb = Sandbox::start().await;
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let auth = format!("{scheme} {TOKEN}");
+        let r = sb
+            .post(
+                "/curp/validateCurpStructure",
+                &[("authorization", &auth)],
+                json!({"curp": EXAMPLE}),
+            )
+            .await;
+        assert_eq!(
+            r.json(),
+            json!({"error": false, "code_error": 0, "error_message": null, "response": {"valido": true}}),
+            "{auth}"
+        );
+        let auth = format!("{scheme} invalid-token");
+        let r = sb
+            .post(
+                "/curp/validateCurpStructure",
+                &[("authorization", &auth)],
+                json!({"curp": EXAMPLE}),
+            )
+            .await;
+        assert_eq!(r.scenario(), "invalid_credentials", "{auth}: {}", r.text());
+    }
+}
+
 #[tokio::test]
 async fn magic_tokens_give_codes_1_to_4_on_every_method() {
     let sb = Sandbox::start().await;
