@@ -138,6 +138,28 @@ async fn slowloris_is_cut_off_at_the_header_timeout() {
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
+// README, `--header-timeout`: a client that has not sent its head within
+// the timeout is cut off then, "within 1⅛ × the timeout" (Robustness: the
+// watching thread looks every eighth of it), not at some multiple of it.
+#[tokio::test]
+async fn slowloris_is_cut_off_within_an_eighth_past_the_header_timeout() {
+    let sb = Sandbox::start_with(Config {
+        header_timeout: Duration::from_secs(1),
+        ..config()
+    })
+    .await;
+    let mut slow = TcpStream::connect(sb.addr).await.unwrap();
+    slow.write_all(b"POST /api/curp/byc").await.unwrap();
+    let started = Instant::now();
+    let answer = read_to_close(&mut slow, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(1800),
+        "cut off {took:?} into a 1 s header timeout"
+    );
+}
+
 #[tokio::test]
 async fn the_header_timeout_times_heads_not_answers() {
     let sb = with_header_timeout().await;
@@ -977,16 +999,25 @@ async fn a_stalled_http2_body_does_not_cut_off_its_siblings() {
 async fn the_shutdown_wait_running_out_closes_the_connections_in_process() {
     // The library's own behaviour, in a runtime that goes on after `serve`
     // returns (the binary's ends with it).
+    // README, `--shutdown-timeout`: the wait for requests in flight is the
+    // one given, not less (the request is let go no sooner) and not much
+    // more (a wait taken several times over would pass a looser bound).
     let sb = Sandbox::start_with(Config {
-        shutdown_timeout: Duration::from_millis(200),
+        shutdown_timeout: Duration::from_secs(1),
         ..config()
     })
     .await;
     let in_flight = delayed_in_background(&sb, "5s");
     sb.journaled(1).await;
+    let stopping = Instant::now();
     assert!(
-        sb.stop_within(Duration::from_secs(3)).await,
-        "the server did not stop within 3 s"
+        sb.stop_within(Duration::from_millis(2500)).await,
+        "the server did not stop within 2.5 s of a 1 s shutdown wait"
+    );
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(900),
+        "stopped {:?} into a 1 s shutdown wait",
+        stopping.elapsed()
     );
     // The connection was closed under the request: no answer, and long
     // before its 5 s delay.
