@@ -1143,9 +1143,10 @@ async fn the_path_filter_lists_a_case_sensitive_providers_404_for_another_case()
 
 // README, Admin API: the journal route is printed as
 // `GET /__admin/requests?provider=&path=&curp=&limit=`, and an empty filter
-// is no filter (README, Decisions: "`?namespace=` with an empty value means
-// `default`"): the route as printed, every filter left empty, answers the
-// whole journal.
+// is no filter (README, Decisions: "`?namespace=` with an empty value is
+// none"): the route as printed, every filter left empty, answers the whole
+// journal. An empty `?namespace=` beside the header is the header's
+// namespace, as a blank header beside the query is the query's.
 #[tokio::test]
 async fn the_journal_route_as_printed_with_its_filters_left_empty_answers_the_journal() {
     let sb = Sandbox::start().await;
@@ -1160,6 +1161,21 @@ async fn the_journal_route_as_printed_with_its_filters_left_empty_answers_the_jo
         "the README's own journal route, as printed: {}",
         r.text()
     );
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.text());
+    let r = sb
+        .get(
+            "/__admin/requests?namespace=",
+            &[("x-sandbox-namespace", "other")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!([]), "the header's namespace, not default");
+    let r = sb
+        .get(
+            "/__admin/requests?namespace=default",
+            &[("x-sandbox-namespace", " ")],
+        )
+        .await;
     assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.text());
 }
 
