@@ -521,7 +521,9 @@ fn handle_add_override(
     let body = object(req);
     if let Some(r) = unknown_keys(
         body,
-        &["provider", "path", "scenario", "times", "latency", "fault"],
+        &[
+            "provider", "path", "method", "scenario", "times", "latency", "fault",
+        ],
     ) {
         return r;
     }
@@ -554,7 +556,7 @@ fn handle_add_override(
             }
         },
     };
-    for (key, example) in [("latency", "250ms"), ("fault", "hang")] {
+    for (key, example) in [("method", "GET"), ("latency", "250ms"), ("fault", "hang")] {
         if body
             .get(key)
             .is_some_and(|v| !v.is_string() && !v.is_null())
@@ -565,11 +567,13 @@ fn handle_add_override(
             );
         }
     }
-    let latency = match text("latency").map(|s| s.parse::<Latency>()).transpose() {
+    // Blank is none, as a blank sandbox header is.
+    let given = |k: &str| text(k).filter(|s| !s.trim().is_empty());
+    let latency = match given("latency").map(|s| s.parse::<Latency>()).transpose() {
         Ok(l) => l,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
-    let fault = match text("fault").map(|s| s.parse::<Fault>()).transpose() {
+    let fault = match given("fault").map(|s| s.parse::<Fault>()).transpose() {
         Ok(f) => f,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
@@ -580,13 +584,14 @@ fn handle_add_override(
         Ok(i) => &defs.providers[i],
         Err(r) => return r,
     };
-    let endpoints: Vec<_> = endpoints_at(pdef, path.as_deref()).collect();
-    if endpoints.is_empty() {
-        let paths: Vec<&str> = pdef
-            .endpoints
-            .iter()
-            .flat_map(|e| e.paths.iter().map(String::as_str))
-            .collect();
+    let method = given("method").map(|m| m.trim().to_ascii_uppercase());
+    let at_path: Vec<_> = endpoints_at(pdef, path.as_deref()).collect();
+    if at_path.is_empty() {
+        let paths = once_each(
+            pdef.endpoints
+                .iter()
+                .flat_map(|e| e.paths.iter().map(String::as_str)),
+        );
         return error(
             StatusCode::BAD_REQUEST,
             &format!(
@@ -596,27 +601,50 @@ fn handle_add_override(
             ),
         );
     }
-    let Some(chosen) = endpoints.iter().find(|e| e.scenario(&scenario).is_some()) else {
-        let mut names: Vec<&str> = endpoints
-            .iter()
-            .flat_map(|e| e.scenarios.keys().map(String::as_str))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        return Reply::json(
+    let endpoints: Vec<&EndpointDef> = at_path
+        .iter()
+        .copied()
+        .filter(|e| {
+            method
+                .as_deref()
+                .is_none_or(|m| e.methods.iter().any(|em| em == m))
+        })
+        .collect();
+    if endpoints.is_empty() {
+        let methods = once_each(
+            at_path
+                .iter()
+                .flat_map(|e| e.methods.iter().map(Method::as_str)),
+        );
+        return error(
             StatusCode::BAD_REQUEST,
-            &json!({
-                "error": format!("unknown scenario '{}' for {provider}; valid scenarios: {}", quoted(&scenario), names.join(", ")),
-                "valid_scenarios": names,
-            }),
+            &format!(
+                "{provider} has no '{}' endpoint{}; the methods there: {}",
+                quoted(method.as_deref().unwrap_or_default()),
+                path.as_deref()
+                    .map_or_else(String::new, |p| format!(" at '{}'", quoted(p))),
+                methods.join(", ")
+            ),
+        );
+    }
+    let chosen: Vec<&EndpointDef> = endpoints
+        .iter()
+        .copied()
+        .filter(|e| e.scenario(&scenario).is_some())
+        .collect();
+    let Some(first) = chosen.first() else {
+        return unknown_scenario(
+            pdef,
+            &endpoints,
+            &scenario,
+            path.is_some() || method.is_some(),
         );
     };
-    // A path names its endpoint, whichever of the endpoint's paths it is:
-    // the override answers on all of them, listed under the first.
-    let (path, endpoint) = match path {
-        Some(_) => (Some(chosen.path().to_string()), Some(chosen.id.clone())),
-        None => (None, None),
-    };
+    // A path names its endpoints, whichever of their paths it is: the
+    // override answers on all of them, listed under the first's first.
+    let path = path.map(|_| first.path().to_string());
+    let endpoints =
+        (path.is_some() || method.is_some()).then(|| chosen.iter().map(|e| e.id.clone()).collect());
     let ns = match kept() {
         Ok(ns) => ns,
         Err(refused) => return refused,
@@ -625,7 +653,8 @@ fn handle_add_override(
         id: 0,
         provider,
         path,
-        endpoint,
+        method,
+        endpoints,
         scenario,
         times,
         remaining: None,
@@ -726,25 +755,87 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
     }
 }
 
-/// Whether an override's provider still has its path (if it names one) and
-/// its scenario there; the override is then pointed at the endpoint that
-/// has the path now (its id and first path may have changed).
+/// `items` in their order, each the first time it comes.
+fn once_each<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+/// The 400 for a scenario none of `endpoints` has (those a path or method
+/// named, when `named`), with the provider's endpoints that have it.
+fn unknown_scenario(
+    pdef: &ProviderDef,
+    endpoints: &[&EndpointDef],
+    scenario: &str,
+    named: bool,
+) -> Reply {
+    let mut names: Vec<&str> = endpoints
+        .iter()
+        .flat_map(|e| e.scenarios.keys().map(String::as_str))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let elsewhere: Vec<String> = pdef
+        .endpoints
+        .iter()
+        .filter(|e| named && e.scenario(scenario).is_some())
+        .map(|e| {
+            let methods: Vec<&str> = e.methods.iter().map(Method::as_str).collect();
+            format!("{} {}", methods.join("/"), e.path())
+        })
+        .collect();
+    let there = if named { " there" } else { "" };
+    let mut message = format!(
+        "unknown scenario '{}' for {}{there}; valid scenarios: {}",
+        quoted(scenario),
+        pdef.id,
+        names.join(", ")
+    );
+    if !elsewhere.is_empty() {
+        message += &format!(
+            " ('{}' is a scenario of {})",
+            quoted(scenario),
+            elsewhere.join(", ")
+        );
+    }
+    Reply::json(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": message, "valid_scenarios": names}),
+    )
+}
+
+/// Whether an override's provider still has its endpoints (if it names
+/// some) and its scenario there; the override is then pointed at those
+/// that have it now (their first path may have changed).
 fn still_answers(defs: &Defs, o: &mut Override) -> bool {
-    // A path override follows its endpoint (by id), wherever the new files
-    // put that endpoint's paths.
-    let Some(endpoint) = defs
+    // A path override follows its endpoints (by id), wherever the new
+    // files put their paths.
+    let answering: Vec<&EndpointDef> = defs
         .providers
         .iter()
         .filter(|p| p.id == o.provider)
         .flat_map(|p| &p.endpoints)
-        .filter(|e| o.endpoint.as_ref().is_none_or(|id| *id == e.id))
-        .find(|e| e.scenario(&o.scenario).is_some())
-    else {
+        .filter(|e| o.endpoints.as_ref().is_none_or(|ids| ids.contains(&e.id)))
+        .filter(|e| {
+            o.method
+                .as_deref()
+                .is_none_or(|m| e.methods.iter().any(|em| em == m))
+        })
+        .filter(|e| e.scenario(&o.scenario).is_some())
+        .collect();
+    let Some(first) = answering.first() else {
         return false;
     };
     if o.path.is_some() {
-        o.path = Some(endpoint.path().to_string());
-        o.endpoint = Some(endpoint.id.clone());
+        o.path = Some(first.path().to_string());
+    }
+    if o.endpoints.is_some() {
+        o.endpoints = Some(answering.iter().map(|e| e.id.clone()).collect());
     }
     true
 }

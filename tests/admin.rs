@@ -540,6 +540,109 @@ async fn a_provider_wide_override_skips_the_endpoints_without_its_scenario() {
     assert_eq!(r.scenario(), "success", "{}", r.text());
 }
 
+// README, Admin API: "a path two endpoints share (nss's `POST
+// /api/v1/imss/nss` and its `GET` history) names both, and the override
+// answers on those of them that have the scenario, unless `method` ...
+// names one". `missing_credentials` is a scenario of both: without a
+// method, the history answers it too (it once fell to the query alone);
+// with `GET`, only the history, and the query is its own.
+#[tokio::test]
+async fn an_override_on_a_shared_path_answers_on_both_endpoints_or_the_methods_one() {
+    let sb = Sandbox::start().await;
+    let nss = "/api/v1/imss/nss";
+    let key = [("x-api-key", "k")];
+    let history = || sb.get("/api/v2/imss/nss?page=1&itemsPerPage=5", &key);
+    let query = || sb.post(nss, &key, json!({"curp": CURP}));
+    let add = |body: Value| sb.admin_post("/__admin/overrides", body);
+    let r = add(json!({"provider": "nss", "path": nss, "scenario": "missing_credentials"})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r.json().get("method").is_none(), "{}", r.text());
+    assert_eq!(history().await.scenario(), "missing_credentials");
+    assert_eq!(query().await.scenario(), "missing_credentials");
+    // A reload that keeps both endpoints keeps the override on both.
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(history().await.scenario(), "missing_credentials");
+    assert_eq!(query().await.scenario(), "missing_credentials");
+    sb.admin_delete("/__admin/overrides").await;
+    let r = add(
+        json!({"provider": "nss", "path": nss, "method": "get", "scenario": "missing_credentials"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["method"], "GET", "{}", r.text());
+    assert_eq!(sb.admin_get("/__admin/overrides").await[0]["method"], "GET");
+    assert_eq!(history().await.scenario(), "missing_credentials");
+    assert_eq!(query().await.scenario(), "success");
+    // A method alone narrows a provider-wide override the same way.
+    sb.admin_delete("/__admin/overrides").await;
+    let r =
+        add(json!({"provider": "nss", "method": "POST", "scenario": "missing_credentials"})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(history().await.scenario(), "page");
+    assert_eq!(query().await.scenario(), "missing_credentials");
+}
+
+// The refusals of a path and a method: a method no endpoint at the path
+// answers, a scenario none of the named endpoints has (naming the
+// endpoints that have it, validacurp's `deceased` being getData's, not
+// calculateCURP's), and a path the provider lacks (each path listed once).
+#[tokio::test]
+async fn an_override_for_a_method_or_scenario_the_path_lacks_is_400_saying_where_they_are() {
+    let sb = Sandbox::start().await;
+    let add = |body: Value| sb.admin_post("/__admin/overrides", body);
+    let r = add(
+        json!({"provider": "nss", "path": "/api/v1/imss/nss", "method": "PUT", "scenario": "page"}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["error"],
+        "nss has no 'PUT' endpoint at '/api/v1/imss/nss'; the methods there: POST, GET"
+    );
+    let r = add(json!({"provider": "nss", "path": "/api/v1/imss/nss", "method": "POST", "scenario": "page"})).await;
+    assert_eq!(r.status, 400);
+    let e = r.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        e.starts_with("unknown scenario 'page' for nss there; valid scenarios: "),
+        "{e}"
+    );
+    assert!(
+        e.ends_with(" ('page' is a scenario of GET /api/v1/imss/nss)"),
+        "{e}"
+    );
+    let r = add(
+        json!({"provider": "validacurp", "path": "/curp/calculateCURP", "scenario": "deceased"}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let e = r.json()["error"].as_str().unwrap().to_string();
+    assert!(e.contains("for validacurp there;"), "{e}");
+    assert!(
+        e.ends_with(" ('deceased' is a scenario of POST /curp/getData)"),
+        "{e}"
+    );
+    assert!(r.json()["valid_scenarios"]
+        .as_array()
+        .is_some_and(|v| !v.contains(&json!("deceased"))));
+    let r = add(json!({"provider": "nss", "path": "/api/v9/imss/nss", "scenario": "page"})).await;
+    assert_eq!(r.status, 400);
+    let e = r.json()["error"].as_str().unwrap().to_string();
+    assert_eq!(e.matches("/api/v1/imss/nss,").count(), 1, "{e}");
+    // A method that is not a string.
+    let r = add(json!({"provider": "nss", "method": 1, "scenario": "page"})).await;
+    assert_eq!(
+        r.json()["error"],
+        "'method' must be a string such as \"GET\""
+    );
+    // Blank latency, fault and method are none, as blank headers are.
+    let r = add(json!({"provider": "curpv5", "scenario": "success", "latency": "", "fault": " ", "method": ""})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    for k in ["latency", "fault", "method"] {
+        assert!(r.json().get(k).is_none(), "{k}: {}", r.text());
+    }
+}
+
 #[tokio::test]
 async fn overrides_are_bounded_per_namespace() {
     // Every request looks through them.

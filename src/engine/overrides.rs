@@ -14,10 +14,15 @@ pub struct Override {
     pub provider: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The endpoint `path` names (its id in the provider's file): what a
-    /// request is matched by, whichever of the endpoint's paths it came on.
+    /// The method that narrows `path` (nss's history shares its query's
+    /// path), as given, in capitals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The endpoints `path` and `method` name (their ids in the provider's
+    /// file), those of them with the scenario: what a request is matched
+    /// by, whichever of an endpoint's paths it came on. `None`: any.
     #[serde(skip)]
-    pub endpoint: Option<String>,
+    pub endpoints: Option<Vec<String>>,
     pub scenario: String,
     /// How many requests it was set for; `None` is sticky.
     pub times: Option<u64>,
@@ -112,7 +117,9 @@ impl Overrides {
         }
         let idx = inner.list.iter().rposition(|o| {
             o.provider == provider
-                && o.endpoint.as_deref().is_none_or(|e| e == endpoint)
+                && o.endpoints
+                    .as_ref()
+                    .is_none_or(|ids| ids.iter().any(|id| id == endpoint))
                 && has(&o.scenario)
         })?;
         let o = &mut inner.list[idx];
@@ -185,7 +192,8 @@ mod tests {
             id: 0,
             provider: provider.into(),
             path: endpoint.map(|e| format!("/{e}")),
-            endpoint: endpoint.map(Into::into),
+            method: None,
+            endpoints: endpoint.map(|e| vec![e.into()]),
             scenario: scenario.into(),
             times,
             remaining: None,
@@ -241,7 +249,7 @@ mod tests {
         ov.add(o("p", Some("x"), "a", None));
         ov.add(o("p", Some("y"), "b", None));
         let gone = ov.retain(|o| {
-            o.endpoint = Some("z".into());
+            o.endpoints = Some(vec!["z".into()]);
             o.scenario == "a"
         });
         assert_eq!(gone.len(), 1);
