@@ -2462,10 +2462,32 @@ async fn the_redeliver_route_sends_it_again_now() {
     // Unknown id: 404; no result yet, or no target: 409, each saying which.
     let error = |r: &Resp| r.json()["error"].as_str().unwrap_or_default().to_string();
     let r = sb
-        .admin_post("/__admin/webhooks/deliveries/nope/redeliver", json!({}))
+        .admin_post("/__admin/webhooks/deliveries/NOPE/redeliver", json!({}))
         .await;
     assert_eq!(r.status, 404);
-    assert_eq!(error(&r), "no verification 'nope' in this namespace");
+    // Named as sent (looked up in either case).
+    assert_eq!(error(&r), "no verification 'NOPE' in this namespace");
+    // `deliveries` is the listing's address, not an apikey a PUT or a
+    // DELETE can name.
+    for method in ["PUT", "DELETE"] {
+        let r = sb
+            .send(
+                method,
+                "/__admin/webhooks/deliveries",
+                &[("content-type", "application/json")],
+                json!({"url": hook.url}).to_string(),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{method}: {}", r.text());
+        assert!(error(&r).contains("the deliveries listing"), "{}", r.text());
+    }
+    assert!(sb
+        .admin_get("/__admin/webhooks")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["apikey"] != "deliveries"));
     let waiting = create(&sb, NSS, KEY, json!({"curp": EPN})).await;
     let r = sb
         .admin_post(

@@ -814,6 +814,14 @@ fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
             ),
         ));
     }
+    // `GET /__admin/webhooks/deliveries` is the listing: a PUT or DELETE
+    // at that address would set a target its GET cannot show.
+    if apikey == "deliveries" {
+        return Err(admin_error(
+            StatusCode::BAD_REQUEST,
+            "the apikey 'deliveries' cannot be set through the admin API: /__admin/webhooks/deliveries is the deliveries listing (give that apikey its target in fixtures/credentials.yaml, or use --webhook-url)",
+        ));
+    }
     if !sendable_header_value(&apikey) {
         return Err(admin_error(
             StatusCode::BAD_REQUEST,
@@ -909,14 +917,16 @@ fn delete_webhook(call: &AdminCall<'_>) -> Reply {
 }
 
 async fn redeliver(ns: &Arc<Namespace>, id: Option<&str>) -> Reply {
+    let sent = id.unwrap_or_default();
     // In either case, as the status route takes it.
-    let id = guid_key(id.unwrap_or_default());
+    let id = guid_key(sent);
     let id = id.as_str();
     match jobs::redeliver(ns, id).await {
         Ok(d) => ok(json!(d)),
+        // Named as sent, as every admin refusal names a value.
         Err(RedeliverError::Unknown) => admin_error(
             StatusCode::NOT_FOUND,
-            &format!("no verification '{}' in this namespace", quoted(id)),
+            &format!("no verification '{}' in this namespace", quoted(sent)),
         ),
         Err(RedeliverError::NoResult(s)) => admin_error(
             StatusCode::CONFLICT,
