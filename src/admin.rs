@@ -725,7 +725,8 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
     let filter = Filter {
         provider: nonempty("provider"),
         path: nonempty("path"),
-        curp: nonempty("curp"),
+        // Trimmed, as the journal keeps a request's CURP.
+        curp: nonempty("curp").map(|c| c.trim().to_string()),
         limit,
     };
     // Leased before it is written, by the text its entries hold: a listing

@@ -1093,6 +1093,11 @@ async fn journal_records_and_filters() {
         ))
         .await;
     assert_eq!(ids(&by_curp), [id[1]]);
+    // And spaces around it, as the journal keeps the CURP trimmed.
+    let by_curp = sb
+        .admin_get(&format!("/__admin/requests?curp=%20{OTHER_CURP}%20"))
+        .await;
+    assert_eq!(ids(&by_curp), [id[1]]);
     // The path filter ignores case, as the provider does.
     let by_path = sb
         .admin_get("/__admin/requests?path=/api/curp/bycurp")
