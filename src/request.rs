@@ -17,6 +17,10 @@ pub enum Body {
     Form(Vec<(String, String)>),
     /// The body could not be read as its content type says; the reason.
     Invalid(String),
+    /// A form (urlencoded or multipart) that could not be read; the
+    /// reason. Apart from [`Body::Invalid`] for the admin API, which reads
+    /// no form, readable or not.
+    BadForm(String),
     /// A content type no body is read in (`text/xml`); the type, lower
     /// case and cut as an error repeats a value.
     Unsupported(String),
@@ -31,7 +35,7 @@ impl Body {
     /// json=json.dumps(data))`).
     pub fn problem(&self) -> Option<Cow<'_, str>> {
         let what = match self {
-            Body::Invalid(why) => return Some(why.into()),
+            Body::Invalid(why) | Body::BadForm(why) => return Some(why.into()),
             Body::Unsupported(content_type) => {
                 return Some(format!(
                     "unsupported content type '{content_type}': send application/json, application/x-www-form-urlencoded or multipart/form-data"
@@ -61,7 +65,7 @@ impl Body {
         match self {
             Body::Json(Value::Object(_)) | Body::Empty => None,
             Body::Json(_) => Some("send a JSON object as the body".into()),
-            Body::Form(_) => Some(format!("the body is a form; {SEND}").into()),
+            Body::Form(_) | Body::BadForm(_) => Some(format!("the body is a form; {SEND}").into()),
             Body::Unsupported(content_type) => {
                 Some(format!("unsupported content type '{content_type}'; {SEND}").into())
             }
@@ -314,7 +318,7 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
         .is_some_and(|b| matches!(b, b'{' | b'['));
     let form = |fields: Result<Vec<(String, String)>, String>| match fields {
         Ok(fields) => Body::Form(fields),
-        Err(why) => Body::Invalid(why),
+        Err(why) => Body::BadForm(why),
     };
     match &*mime {
         "application/x-www-form-urlencoded" if !looks_like_json => {
@@ -324,7 +328,7 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
             Ok(b) => form(
                 Charset::of(content_type).and_then(|charset| multipart_fields(raw, &b, charset)),
             ),
-            Err(why) => Body::Invalid(why),
+            Err(why) => Body::BadForm(why),
         },
         // JSON, no content type, or `curl -d '{…}'` (which says urlencoded).
         "" | "application/json" | "text/json" | "application/x-www-form-urlencoded" => {
@@ -1119,20 +1123,20 @@ mod tests {
         );
         assert_eq!(
             parse_body("multipart/form-data; boundary=XyZ", b"garbage"),
-            Body::Invalid("multipart body without its boundary".into())
+            Body::BadForm("multipart body without its boundary".into())
         );
         assert_eq!(
             parse_body("multipart/form-data", b"x"),
-            Body::Invalid("multipart/form-data without a boundary".into())
+            Body::BadForm("multipart/form-data without a boundary".into())
         );
         assert_eq!(
             parse_body("multipart/form-data; boundary=\"\"", b"x"),
-            Body::Invalid("multipart/form-data without a boundary".into())
+            Body::BadForm("multipart/form-data without a boundary".into())
         );
         let long = format!("multipart/form-data; boundary={}", "b".repeat(201));
         assert_eq!(
             parse_body(&long, b"x"),
-            Body::Invalid(
+            Body::BadForm(
                 "multipart/form-data with a boundary of 201 bytes: at most 200 are read (RFC 2046 allows 70)"
                     .into()
             )
@@ -1140,14 +1144,14 @@ mod tests {
         let at_most = format!("multipart/form-data; boundary={}", "b".repeat(200));
         assert_eq!(
             parse_body(&at_most, b"x"),
-            Body::Invalid("multipart body without its boundary".into())
+            Body::BadForm("multipart body without its boundary".into())
         );
         assert_eq!(
             parse_body(
                 "multipart/form-data; boundary=XyZ",
                 b"--XyZ\r\nno blank line"
             ),
-            Body::Invalid("multipart part without a blank line after its headers".into())
+            Body::BadForm("multipart part without a blank line after its headers".into())
         );
         // Bare line feeds, and a part whose value holds a blank line of the
         // other style: each part's headers end at its first blank line.
@@ -1335,7 +1339,7 @@ mod tests {
             );
             assert_eq!(
                 parse_body("multipart/form-data; boundary=XyZ", body),
-                Body::Invalid(why.into())
+                Body::BadForm(why.into())
             );
         }
     }
@@ -1377,7 +1381,7 @@ mod tests {
         }
         // Bytes that are not text in the charset: refused, naming the field.
         let not_utf8 = |name: &str| {
-            Body::Invalid(format!(
+            Body::BadForm(format!(
                 "the form field '{name}' is not UTF-8 text: send the form in UTF-8, or name the charset it is written in (charset=ISO-8859-1)"
             ))
         };
@@ -1389,7 +1393,7 @@ mod tests {
         );
         assert_eq!(
             parse_body(&format!("{urlencoded}; charset=shift_jis"), b"n=x"),
-            Body::Invalid(
+            Body::BadForm(
                 "unsupported charset 'shift_jis': send the form in UTF-8 or ISO-8859-1".into()
             )
         );
@@ -1447,7 +1451,7 @@ mod tests {
         )]);
         assert_eq!(
             parse_body(multipart, &odd),
-            Body::Invalid(
+            Body::BadForm(
                 "unsupported charset 'koi8-r': send the form in UTF-8 or ISO-8859-1".into()
             )
         );

@@ -869,6 +869,30 @@ async fn an_admin_body_that_is_not_json_is_told_to_send_json_only() {
             "url=http://127.0.0.1:9/h",
             "unsupported content type 'text/plain'",
         ),
+        // A form that could not be read is a form all the same: told to
+        // send JSON, not what was wrong with the form (a charset or a
+        // boundary to fix would be the wrong fix).
+        (
+            "POST",
+            "/__admin/overrides",
+            "application/x-www-form-urlencoded; charset=foo",
+            form,
+            "the body is a form",
+        ),
+        (
+            "POST",
+            "/__admin/clock",
+            "multipart/form-data",
+            multipart,
+            "the body is a form",
+        ),
+        (
+            "POST",
+            "/__admin/clock",
+            "multipart/form-data; boundary=zz",
+            multipart,
+            "the body is a form",
+        ),
     ];
     for (method, path, content_type, body, says) in cases {
         let r = sb

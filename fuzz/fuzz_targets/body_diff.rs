@@ -736,7 +736,7 @@ fn multipart_generated(data: &[u8]) {
     }
     let expected = match refused {
         None => Body::Form(read),
-        Some(name) => Body::Invalid(format!(
+        Some(name) => Body::BadForm(format!(
             "the form field '{}' is not UTF-8 text: send the form in UTF-8, or name the charset it is written in (charset=ISO-8859-1)",
             mxid_sandbox::engine::quoted(name)
         )),
