@@ -546,12 +546,12 @@ fn handle_add_override(
     }
     let times = match body.get("times") {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64().filter(|n| *n > 0) {
+        Some(v) => match json_whole(v).filter(|n| (1..=MAX_TIMES).contains(n)) {
             Some(n) => Some(n),
             None => {
                 return error(
                     StatusCode::BAD_REQUEST,
-                    "'times' must be a whole number of 1 or more",
+                    &format!("'times' must be a whole number from 1 to {MAX_TIMES} (the most a JavaScript client reads exactly); leave it out for an override that stays"),
                 )
             }
         },
@@ -672,9 +672,32 @@ fn handle_add_override(
     }
 }
 
+/// The most `times` an override is set for: 2^53 − 1, the largest whole
+/// number a JSON reader that holds numbers as doubles reads exactly.
+const MAX_TIMES: u64 = (1 << 53) - 1;
+
+/// A JSON number that is a whole number (`3`, or `3.0` as a client that
+/// holds numbers as doubles may write it).
+fn json_whole(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= MAX_TIMES as f64)
+            .map(|f| f as u64)
+    })
+}
+
+/// A whole number written in digits alone (no sign, as `?limit=` and an
+/// override's id are written), saturated at the most it can be.
+fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.parse().unwrap_or(u64::MAX))
+}
+
 fn handle_delete_override(ns: &Namespace, id: &str) -> Reply {
-    match id.parse::<u64>() {
-        Ok(n) if ns.overrides.remove(n) => ok(json!({"deleted": n})),
+    match digits(id) {
+        Some(n) if ns.overrides.remove(n) => ok(json!({"deleted": n})),
         _ => error(
             StatusCode::NOT_FOUND,
             &format!("no override with id '{}'", quoted(id)),
@@ -707,14 +730,16 @@ fn unknown_parameter(req: &Request, filters: &[&str]) -> Option<Reply> {
 fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
     // Empty is absent, as for the other filters (the route as the README
     // prints it, `?provider=&path=&curp=&limit=`, is the whole journal).
-    let limit = match req
-        .query("limit")
-        .filter(|v| !v.is_empty())
-        .map(str::parse::<usize>)
-        .transpose()
-    {
-        Ok(l) => l,
-        Err(_) => return error(StatusCode::BAD_REQUEST, "'limit' must be a whole number"),
+    // A limit past the journal's size lists it whole, however large.
+    let limit = match req.query("limit").filter(|v| !v.is_empty()).map(digits) {
+        None => None,
+        Some(Some(n)) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        Some(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "'limit' must be a whole number, written in digits",
+            )
+        }
     };
     let nonempty = |k: &str| req.query(k).filter(|v| !v.is_empty()).map(str::to_string);
     if let Some(provider) = nonempty("provider") {

@@ -732,6 +732,28 @@ async fn an_override_kept_by_a_reload_still_answers_on_all_of_its_endpoints_path
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+// An override's `times` is a whole number however the client writes one
+// (`2.0`, as a client holding numbers as doubles may), and its id in the
+// path is written in digits alone, as `?limit=` is: `+1` is no id.
+#[tokio::test]
+async fn an_overrides_times_and_id_are_read_as_whole_numbers() {
+    let sb = Sandbox::start().await;
+    let r = sb
+        .admin_post(
+            "/__admin/overrides",
+            json!({"provider": "curpv5", "scenario": "not_found", "times": 2.0}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["times"], 2);
+    let r = sb.admin_delete("/__admin/overrides/+1").await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.json()["error"], "no override with id '+1'");
+    let r = sb.admin_delete("/__admin/overrides/01").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"deleted": 1}));
+}
+
 #[tokio::test]
 async fn bad_override_bodies() {
     let sb = Sandbox::start().await;
@@ -755,6 +777,15 @@ async fn bad_override_bodies() {
         (
             json!({"provider": "curpv5", "scenario": "success", "times": "2"}),
             "times",
+        ),
+        (
+            json!({"provider": "curpv5", "scenario": "success", "times": 1.5}),
+            "times",
+        ),
+        // Past what a JavaScript client reads exactly (2^53 − 1).
+        (
+            json!({"provider": "curpv5", "scenario": "success", "times": 9007199254740992u64}),
+            "a whole number from 1 to 9007199254740991",
         ),
         (
             json!({"provider": "curpv5", "scenario": "success", "colour": "red"}),
@@ -1145,6 +1176,16 @@ async fn journal_records_and_filters() {
     assert_eq!(ids(&combined), [id[2]]);
     let r = sb.get("/__admin/requests?limit=many", &[]).await;
     assert_bad(&r, "limit");
+    // Digits alone, as an override's id: no sign; a limit past any
+    // number is the whole journal.
+    let r = sb.get("/__admin/requests?limit=+2", &[]).await;
+    assert_bad(&r, "limit");
+    let all = sb
+        .admin_get("/__admin/requests?limit=99999999999999999999999")
+        .await;
+    assert_eq!(ids(&all), id);
+    let r = sb.get("/__admin/requests?limit=02", &[]).await;
+    assert_eq!(ids(&r.json()), [id[2], id[3]]);
     // A misspelt filter or an unknown provider is refused, not answered
     // with the whole journal or nothing.
     let r = sb.get("/__admin/requests?provder=curpv5", &[]).await;
