@@ -67,7 +67,16 @@ impl FromStr for Latency {
         let t = s.trim();
         let bad = |why: String| {
             let s = super::quoted(s);
-            format!("latency '{s}': {why}; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)")
+            // A why that names the whole value already (`'fast' is not a
+            // duration`) is not told it twice: a long value would be
+            // echoed twice over its bound.
+            let whole = format!("'{}'", super::quoted(t));
+            let said = if why.starts_with(&whole) {
+                format!("latency {why}")
+            } else {
+                format!("latency '{s}': {why}")
+            };
+            format!("{said}; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)")
         };
         let duration = |t: &str| parse_duration_at_most(t, MAX_LATENCY).map_err(bad);
         if let Some(inner) = t
@@ -210,9 +219,16 @@ mod tests {
             ("1s..11m", "more than 10m"),
         ] {
             let err = bad.parse::<Latency>().unwrap_err();
+            // The value named once: before the reason, or as its subject.
             assert!(
-                err.starts_with(&format!("latency '{bad}': ")),
+                err.starts_with(&format!("latency '{bad}': "))
+                    || err.starts_with(&format!("latency '{}' is not a duration", bad.trim())),
                 "{bad}: {err}"
+            );
+            assert_eq!(
+                err.matches(&format!("'{}'", bad.trim())).count(),
+                1,
+                "{err}"
             );
             assert!(err.contains(why), "{bad}: {err}");
             assert!(
