@@ -382,3 +382,62 @@ async fn a_providers_header_sent_twice_is_read_at_its_first_value() {
         assert_eq!(r.status, status, "{first}: {}", r.text());
     }
 }
+
+// README, Decisions: ids are seeded by "the request's sequence number
+// (every provider request the namespace takes counts, a 401 or an unknown
+// path's 404 too, journaled or not under `--journal-limit 0`; admin calls
+// and the requests a sandbox header's 400 refuses do not ...)". nss's
+// execution id after each kind of request before it, against a fresh
+// server's first.
+#[tokio::test]
+async fn which_requests_move_the_sequence_that_seeds_ids() {
+    let first_id = |before: &'static str, journal_limit: usize| async move {
+        let sb = Sandbox::start_with(Config {
+            journal_limit,
+            ..config()
+        })
+        .await;
+        match before {
+            "401" => {
+                sb.post(CURPV5, &[], json!({ "curp": EPN })).await;
+            }
+            "404" => {
+                sb.post("/nothing", &[], json!({})).await;
+            }
+            "admin" => {
+                sb.admin_get("/__admin/requests").await;
+            }
+            "sandbox 400" => {
+                let r = sb
+                    .post(
+                        CURPV5,
+                        &[("apikey", "k"), ("x-sandbox-scenario", "no_such")],
+                        json!({ "curp": EPN }),
+                    )
+                    .await;
+                assert_eq!(r.status, 400);
+            }
+            _ => {}
+        }
+        let r = sb
+            .post(NSS, &[("x-api-key", "k")], json!({ "curp": EPN }))
+            .await;
+        r.json()["id"].as_str().unwrap().to_string()
+    };
+    let fresh = first_id("", 1000).await;
+    assert_eq!(first_id("", 1000).await, fresh, "replayed");
+    for (before, limit, moves) in [
+        ("401", 1000, true),
+        ("404", 1000, true),
+        ("401", 0, true),
+        ("admin", 1000, false),
+        ("sandbox 400", 1000, false),
+    ] {
+        let id = first_id(before, limit).await;
+        assert_eq!(
+            id != fresh,
+            moves,
+            "{before} (journal limit {limit}): {id} / {fresh}"
+        );
+    }
+}
