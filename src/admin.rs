@@ -16,7 +16,7 @@ use crate::engine::latency::{Fault, Latency};
 use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
-use crate::engine::provider::AdminCall;
+use crate::engine::provider::{AdminCall, AdminRouter};
 use crate::engine::timers::Ran;
 use crate::engine::{quoted, Defs, Engine, Reply, NAMESPACE_HEADER, NAMESPACE_NAME};
 use crate::request::{percent_decode_path, Body, Request};
@@ -277,10 +277,20 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
         allow.push("HEAD");
     }
     if allow.is_empty() {
+        // A path written without a parameter is told the route it likely
+        // meant, as a provider's is.
+        let fixed = ROUTES
+            .iter()
+            .map(|(_, p, _)| *p)
+            .chain(engine.admin_routers().iter().flat_map(AdminRouter::paths))
+            .filter(|p| !p.contains('{'))
+            .map(|p| (p, ()));
+        let meant = crate::router::nearest(path, fixed)
+            .map_or_else(String::new, |(p, ())| format!("; did you mean {p}?"));
         return error(
             StatusCode::NOT_FOUND,
             &format!(
-                "no admin route {} {}",
+                "no admin route {} {}{meant}",
                 quoted(req.method.as_str()),
                 quoted(&req.path)
             ),

@@ -249,17 +249,12 @@ impl Router {
     /// provider: the closest by edit distance (ignoring case), if it is a few
     /// edits away. Off the request path (404s and 413s).
     fn nearest(&self, path: &str) -> Option<(&str, usize)> {
-        let path = path.to_ascii_lowercase();
-        let limit = (path.len() / 8).clamp(1, 3);
-        self.paths
-            .iter()
-            // Lengths further apart than the limit cannot be within it: a
-            // 64 KB path costs no distance computation.
-            .filter(|(p, _)| p.len().abs_diff(path.len()) <= limit)
-            .map(|(p, provider)| (edit_distance(&path, &p.to_ascii_lowercase()), p, *provider))
-            .filter(|(d, _, _)| *d <= limit)
-            .min_by_key(|(d, _, _)| *d)
-            .map(|(_, p, provider)| (p.as_str(), provider))
+        nearest(
+            path,
+            self.paths
+                .iter()
+                .map(|(p, provider)| (p.as_str(), *provider)),
+        )
     }
 
     /// The provider whose path prefix covers `path` (or is `path` and a
@@ -275,6 +270,27 @@ impl Router {
             })
             .map(|(_, p, _)| *p)
     }
+}
+
+/// Of `candidates` (a path and what it stands for), the one a mistyped
+/// `path` most likely meant: the closest by edit distance (ignoring case),
+/// if it is a few edits away (one for a path under 16 bytes, two under 24,
+/// three from there on). Off the request path (404s and 413s).
+pub fn nearest<'a, T>(
+    path: &str,
+    candidates: impl IntoIterator<Item = (&'a str, T)>,
+) -> Option<(&'a str, T)> {
+    let path = path.to_ascii_lowercase();
+    let limit = (path.len() / 8).clamp(1, 3);
+    candidates
+        .into_iter()
+        // Lengths further apart than the limit cannot be within it: a
+        // 64 KB path costs no distance computation.
+        .filter(|(p, _)| p.len().abs_diff(path.len()) <= limit)
+        .map(|(p, t)| (edit_distance(&path, &p.to_ascii_lowercase()), p, t))
+        .filter(|(d, _, _)| *d <= limit)
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, p, t)| (p, t))
 }
 
 /// Levenshtein distance over bytes (paths are ASCII).

@@ -2595,3 +2595,27 @@ async fn the_readmes_qa_recipes_hold() {
     assert!(!after.contains(&"admin".to_string()), "{after:?}");
     assert!(!after.is_empty(), "--webhook-url's target stays");
 }
+
+// README, Decisions: "A mistyped path is told what it likely meant" — the
+// admin API's too: a fixed admin path a few edits away (the module's
+// routes among them), none when nothing is near.
+#[tokio::test]
+async fn a_mistyped_admin_path_is_told_the_route_it_likely_meant() {
+    let sb = Sandbox::start().await;
+    for (sent, meant) in [
+        ("/__admin/overides", Some("/__admin/overrides")),
+        ("/__admin/Requests", Some("/__admin/requests")),
+        ("/__admin/verification", Some("/__admin/verifications")),
+        ("/__admin/webhook", Some("/__admin/webhooks")),
+        ("/__admin/everything", None),
+    ] {
+        let r = sb.get(sent, &[]).await;
+        assert_eq!(r.status, 404, "{sent}: {}", r.text());
+        let said = format!("no admin route GET {sent}");
+        let want = match meant {
+            Some(p) => format!("{said}; did you mean {p}?"),
+            None => said,
+        };
+        assert_eq!(r.json(), json!({ "error": want }), "{sent}");
+    }
+}

@@ -280,6 +280,7 @@ impl AdminRoute {
 /// with the engine.
 pub struct AdminRouter {
     by_method: Vec<(&'static str, matchit::Router<&'static AdminRoute>)>,
+    routes: &'static [AdminRoute],
 }
 
 impl AdminRouter {
@@ -290,7 +291,7 @@ impl AdminRouter {
             let _ =
                 crate::router::router_of(&mut by_method, route.method).insert(route.path, route);
         }
-        AdminRouter { by_method }
+        AdminRouter { by_method, routes }
     }
 
     /// The route `path` matches under `method`, with its parameters. A
@@ -307,6 +308,12 @@ impl AdminRouter {
     /// The methods this module has routes under.
     pub fn methods(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.by_method.iter().map(|(m, _)| *m)
+    }
+
+    /// The patterns of its routes (a mistyped admin path is told the one
+    /// it likely meant).
+    pub fn paths(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.routes.iter().map(|r| r.path)
     }
 }
 
