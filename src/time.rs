@@ -88,10 +88,10 @@ impl std::str::FromStr for Date {
             match (part(0..4), part(5..7), part(8..10)) {
                 (Some(y), Some(m), Some(_)) if (1..=12).contains(&m) => {
                     let days = days_in_month(y as i32, m as u8);
-                    format!("\"{quoted}\" {NO_DAY}: {y:04}-{m:02} has {days} days")
+                    format!("'{quoted}' {NO_DAY}: {y:04}-{m:02} has {days} days")
                 }
                 (Some(_), Some(_), Some(_)) => {
-                    format!("\"{quoted}\" {NO_DAY}: a month is 01 to 12")
+                    format!("'{quoted}' {NO_DAY}: a month is 01 to 12")
                 }
                 _ => format!("\"{quoted}\" is not a date: expected YYYY-MM-DD"),
             }
@@ -470,15 +470,15 @@ mod tests {
         let why = |s: &str| s.parse::<Date>().unwrap_err();
         assert_eq!(
             why("2007-02-30"),
-            "\"2007-02-30\" is no day of the calendar: 2007-02 has 28 days"
+            "'2007-02-30' is no day of the calendar: 2007-02 has 28 days"
         );
         assert_eq!(
             why("2008-02-30"),
-            "\"2008-02-30\" is no day of the calendar: 2008-02 has 29 days"
+            "'2008-02-30' is no day of the calendar: 2008-02 has 29 days"
         );
         assert_eq!(
             why("2007-13-01"),
-            "\"2007-13-01\" is no day of the calendar: a month is 01 to 12"
+            "'2007-13-01' is no day of the calendar: a month is 01 to 12"
         );
         assert_eq!(
             why("2007/02/03"),
@@ -496,7 +496,7 @@ mod tests {
         for t in ["2007-02-30", "2007-02-30T10:00:00-06:00"] {
             let why = Timestamp::parse_rfc3339(t).unwrap_err();
             assert_eq!(
-                why, "\"2007-02-30\" is no day of the calendar: 2007-02 has 28 days",
+                why, "'2007-02-30' is no day of the calendar: 2007-02 has 28 days",
                 "{t}"
             );
         }

@@ -1199,7 +1199,7 @@ fn a_personas_mistakes_are_told_what_to_write() {
         ),
         (
             "birth_date: \"2007-02-30\"",
-            "\"2007-02-30\" is no day of the calendar: 2007-02 has 28 days",
+            "'2007-02-30' is no day of the calendar: 2007-02 has 28 days",
         ),
         (
             "registry: {year: \"1930\"}",
