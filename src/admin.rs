@@ -278,12 +278,17 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
     }
     if allow.is_empty() {
         // A path written without a parameter is told the route it likely
-        // meant, as a provider's is.
+        // meant, as a provider's is; not the one its trailing slash was cut
+        // from (`DELETE /__admin/overrides/`, an id left out, is not told
+        // to clear them all).
+        let unslashed = raw.trim_end_matches('/');
         let fixed = ROUTES
             .iter()
             .map(|(_, p, _)| *p)
             .chain(engine.admin_routers().iter().flat_map(AdminRouter::paths))
-            .filter(|p| !p.contains('{'))
+            .filter(|p| {
+                !p.contains('{') && !(unslashed != raw && p.eq_ignore_ascii_case(unslashed))
+            })
             .map(|p| (p, ()));
         let meant = crate::router::nearest(path, fixed)
             .map_or_else(String::new, |(p, ())| format!("; did you mean {p}?"));

@@ -2598,7 +2598,9 @@ async fn the_readmes_qa_recipes_hold() {
 
 // README, Decisions: "A mistyped path is told what it likely meant" — the
 // admin API's too: a fixed admin path a few edits away (the module's
-// routes among them), none when nothing is near.
+// routes among them), none when nothing is near (nor for `DELETE
+// /__admin/overrides/`, which is not told to clear them all: see
+// `deleting_overrides_with_a_trailing_slash_is_no_route_and_clears_nothing`).
 #[tokio::test]
 async fn a_mistyped_admin_path_is_told_the_route_it_likely_meant() {
     let sb = Sandbox::start().await;
