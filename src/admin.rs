@@ -282,13 +282,12 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
         // from (`DELETE /__admin/overrides/`, an id left out, is not told
         // to clear them all).
         let unslashed = raw.trim_end_matches('/');
+        let slash_cut_from = |p: &str| unslashed != raw && p.eq_ignore_ascii_case(unslashed);
         let fixed = ROUTES
             .iter()
             .map(|(_, p, _)| *p)
             .chain(engine.admin_routers().iter().flat_map(AdminRouter::paths))
-            .filter(|p| {
-                !p.contains('{') && !(unslashed != raw && p.eq_ignore_ascii_case(unslashed))
-            })
+            .filter(|p| !p.contains('{') && !slash_cut_from(p))
             .map(|p| (p, ()));
         let meant = crate::router::nearest(path, fixed)
             .map_or_else(String::new, |(p, ())| format!("; did you mean {p}?"));
