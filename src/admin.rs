@@ -16,7 +16,7 @@ use crate::engine::latency::{Fault, Latency};
 use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
 use crate::engine::overrides::{Override, MAX_OVERRIDES};
-use crate::engine::provider::{AdminCall, AdminRouter};
+use crate::engine::provider::AdminCall;
 use crate::engine::timers::Ran;
 use crate::engine::{quoted, Defs, Engine, Reply, NAMESPACE_HEADER, NAMESPACE_NAME};
 use crate::request::{percent_decode_path, Body, Request};
@@ -277,17 +277,21 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
         allow.push("HEAD");
     }
     if allow.is_empty() {
-        // A path written without a parameter is told the route it likely
-        // meant, as a provider's is; not the one its trailing slash was cut
-        // from (`DELETE /__admin/overrides/`, an id left out, is not told
-        // to clear them all).
-        let unslashed = raw.trim_end_matches('/');
-        let slash_cut_from = |p: &str| unslashed != raw && p.eq_ignore_ascii_case(unslashed);
+        // A path written without a parameter is told the route of its
+        // method it likely meant, as a provider's is. Not a DELETE: one
+        // that missed `overrides/{id}` would be told to clear them all.
+        let method = req.method.as_str();
         let fixed = ROUTES
             .iter()
+            .filter(|(m, _, _)| *m == method)
             .map(|(_, p, _)| *p)
-            .chain(engine.admin_routers().iter().flat_map(AdminRouter::paths))
-            .filter(|p| !p.contains('{') && !slash_cut_from(p))
+            .chain(
+                engine
+                    .admin_routers()
+                    .iter()
+                    .flat_map(|r| r.paths_of(method)),
+            )
+            .filter(|p| !p.contains('{') && method != "DELETE")
             .map(|p| (p, ()));
         let meant = crate::router::nearest(path, fixed)
             .map_or_else(String::new, |(p, ())| format!("; did you mean {p}?"));
@@ -337,7 +341,11 @@ async fn handle_set_clock(
     }
     let until = ns.clock.now();
     match tokio::spawn(async move { hold.run_due(until).await }).await {
-        Ok(Ran::Stopped) | Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, CLOCK_MOVE_STOPPED),
+        Ok(Ran::Stopped) => error(StatusCode::SERVICE_UNAVAILABLE, CLOCK_MOVE_STOPPED),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("the clock moved, but running what it made due failed: {e}"),
+        ),
         Ok(Ran::All) => clock_json(&ns),
     }
 }
@@ -598,7 +606,10 @@ fn handle_add_override(
         Ok(i) => &defs.providers[i],
         Err(r) => return r,
     };
-    let method = given("method").map(|m| m.trim().to_ascii_uppercase());
+    // A HEAD is answered by its GET endpoint.
+    let method = given("method")
+        .map(|m| m.trim().to_ascii_uppercase())
+        .map(|m| if m == "HEAD" { "GET".to_string() } else { m });
     let at_path: Vec<_> = endpoints_at(pdef, path.as_deref()).collect();
     if at_path.is_empty() {
         let paths = once_each(
@@ -618,11 +629,7 @@ fn handle_add_override(
     let endpoints: Vec<&EndpointDef> = at_path
         .iter()
         .copied()
-        .filter(|e| {
-            method
-                .as_deref()
-                .is_none_or(|m| e.methods.iter().any(|em| em == m))
-        })
+        .filter(|e| method.as_deref().is_none_or(|m| e.takes(m)))
         .collect();
     if endpoints.is_empty() {
         let methods = once_each(
@@ -647,12 +654,13 @@ fn handle_add_override(
         .filter(|e| e.scenario(&scenario).is_some())
         .collect();
     let Some(first) = chosen.first() else {
-        return unknown_scenario(
-            pdef,
-            &endpoints,
-            &scenario,
-            path.is_some() || method.is_some(),
-        );
+        let place = match (method.as_deref(), path.as_deref()) {
+            (Some(m), Some(p)) => format!(" {m} {}", quoted(p)),
+            (None, Some(p)) => format!(" {}", quoted(p)),
+            (Some(m), None) => format!(" {m} endpoints"),
+            (None, None) => String::new(),
+        };
+        return unknown_scenario(pdef, &endpoints, &scenario, &place);
     };
     // A path names its endpoints, whichever of their paths it is: the
     // override answers on all of them, listed under the first's first.
@@ -691,7 +699,8 @@ fn handle_add_override(
 const MAX_TIMES: u64 = (1 << 53) - 1;
 
 /// A JSON number that is a whole number (`3`, or `3.0` as a client that
-/// holds numbers as doubles may write it).
+/// holds numbers as doubles may write it; as a double, up to
+/// [`MAX_TIMES`], past which a double is no exact whole number).
 fn json_whole(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| {
         v.as_f64()
@@ -765,7 +774,11 @@ fn handle_requests(engine: &Engine, ns: &Namespace, req: &Request) -> Reply {
         provider: nonempty("provider"),
         path: nonempty("path"),
         // Trimmed, as the journal keeps a request's CURP.
-        curp: nonempty("curp").map(|c| c.trim().to_string()),
+        curp: req
+            .query("curp")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
         limit,
     };
     // Leased before it is written, by the text its entries hold: a listing
@@ -807,13 +820,15 @@ fn once_each<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 /// The 400 for a scenario none of `endpoints` has (those a path or method
-/// named, when `named`), with the provider's endpoints that have it.
+/// named: `place`, blank for all), with the provider's endpoints that have
+/// it.
 fn unknown_scenario(
     pdef: &ProviderDef,
     endpoints: &[&EndpointDef],
     scenario: &str,
-    named: bool,
+    place: &str,
 ) -> Reply {
+    let named = !place.is_empty();
     let mut names: Vec<&str> = endpoints
         .iter()
         .flat_map(|e| e.scenarios.keys().map(String::as_str))
@@ -826,12 +841,11 @@ fn unknown_scenario(
         .filter(|e| named && e.scenario(scenario).is_some())
         .map(|e| {
             let methods: Vec<&str> = e.methods.iter().map(Method::as_str).collect();
-            format!("{} {}", methods.join("/"), e.path())
+            format!("{} {}", methods.join(","), e.path())
         })
         .collect();
-    let there = if named { " there" } else { "" };
     let mut message = format!(
-        "unknown scenario '{}' for {}{there}; valid scenarios: {}",
+        "unknown scenario '{}' for {}{place}; valid scenarios: {}",
         quoted(scenario),
         pdef.id,
         names.join(", ")
@@ -860,12 +874,10 @@ fn still_answers(defs: &Defs, o: &mut Override) -> bool {
         .iter()
         .filter(|p| p.id == o.provider)
         .flat_map(|p| &p.endpoints)
-        .filter(|e| o.endpoints.as_ref().is_none_or(|ids| ids.contains(&e.id)))
-        .filter(|e| {
-            o.method
-                .as_deref()
-                .is_none_or(|m| e.methods.iter().any(|em| em == m))
-        })
+        // A path names its endpoints; a method alone names whichever have
+        // it in the new files, as no path and no method names them all.
+        .filter(|e| o.path.is_none() || o.endpoints.as_ref().is_none_or(|ids| ids.contains(&e.id)))
+        .filter(|e| o.method.as_deref().is_none_or(|m| e.takes(m)))
         .filter(|e| e.scenario(&o.scenario).is_some())
         .collect();
     let Some(first) = answering.first() else {

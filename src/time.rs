@@ -93,7 +93,7 @@ impl std::str::FromStr for Date {
                 (Some(_), Some(_), Some(_)) => {
                     format!("'{quoted}' {NO_DAY}: a month is 01 to 12")
                 }
-                _ => format!("\"{quoted}\" is not a date: expected YYYY-MM-DD"),
+                _ => format!("'{quoted}' is not a date: expected YYYY-MM-DD"),
             }
         })
     }
@@ -482,11 +482,11 @@ mod tests {
         );
         assert_eq!(
             why("2007/02/03"),
-            "\"2007/02/03\" is not a date: expected YYYY-MM-DD"
+            "'2007/02/03' is not a date: expected YYYY-MM-DD"
         );
         assert_eq!(
             why("07-02-03"),
-            "\"07-02-03\" is not a date: expected YYYY-MM-DD"
+            "'07-02-03' is not a date: expected YYYY-MM-DD"
         );
         assert_eq!(
             "2007-02-28".parse::<Date>(),

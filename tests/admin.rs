@@ -574,6 +574,12 @@ async fn an_override_on_a_shared_path_answers_on_both_endpoints_or_the_methods_o
     assert_eq!(sb.admin_get("/__admin/overrides").await[0]["method"], "GET");
     assert_eq!(history().await.scenario(), "missing_credentials");
     assert_eq!(query().await.scenario(), "success");
+    // A HEAD names the GET endpoint that answers it.
+    sb.admin_delete("/__admin/overrides").await;
+    let r =
+        add(json!({"provider": "nss", "path": nss, "method": "HEAD", "scenario": "page"})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["method"], "GET", "{}", r.text());
     // A method alone narrows a provider-wide override the same way.
     sb.admin_delete("/__admin/overrides").await;
     let r =
@@ -604,7 +610,7 @@ async fn an_override_for_a_method_or_scenario_the_path_lacks_is_400_saying_where
     assert_eq!(r.status, 400);
     let e = r.json()["error"].as_str().unwrap().to_string();
     assert!(
-        e.starts_with("unknown scenario 'page' for nss there; valid scenarios: "),
+        e.starts_with("unknown scenario 'page' for nss POST /api/v1/imss/nss; valid scenarios: "),
         "{e}"
     );
     assert!(
@@ -617,7 +623,7 @@ async fn an_override_for_a_method_or_scenario_the_path_lacks_is_400_saying_where
     .await;
     assert_eq!(r.status, 400);
     let e = r.json()["error"].as_str().unwrap().to_string();
-    assert!(e.contains("for validacurp there;"), "{e}");
+    assert!(e.contains("for validacurp /curp/calculateCURP;"), "{e}");
     assert!(
         e.ends_with(" ('deceased' is a scenario of POST /curp/getData)"),
         "{e}"
@@ -1148,11 +1154,14 @@ async fn journal_records_and_filters() {
         ))
         .await;
     assert_eq!(ids(&by_curp), [id[1]]);
-    // And spaces around it, as the journal keeps the CURP trimmed.
+    // And spaces around it, as the journal keeps the CURP trimmed; a
+    // blank one is no filter.
     let by_curp = sb
         .admin_get(&format!("/__admin/requests?curp=%20{OTHER_CURP}%20"))
         .await;
     assert_eq!(ids(&by_curp), [id[1]]);
+    let blank = sb.admin_get("/__admin/requests?curp=%20").await;
+    assert_eq!(ids(&blank), id);
     // The path filter ignores case, as the provider does.
     let by_path = sb
         .admin_get("/__admin/requests?path=/api/curp/bycurp")
@@ -2619,5 +2628,22 @@ async fn a_mistyped_admin_path_is_told_the_route_it_likely_meant() {
             None => said,
         };
         assert_eq!(r.json(), json!({ "error": want }), "{sent}");
+    }
+    // Only a route of the request's method is offered, and none to a
+    // DELETE: one that missed `overrides/{id}` or `requests` by a letter
+    // is not told to clear them all.
+    for (method, sent) in [
+        ("POST", "/__admin/scenario"),
+        ("DELETE", "/__admin/overrides1"),
+        ("DELETE", "/__admin/override/1"),
+        ("DELETE", "/__admin/requests/1"),
+    ] {
+        let r = sb.send(method, sent, &[], "").await;
+        assert_eq!(r.status, 404, "{method} {sent}: {}", r.text());
+        assert_eq!(
+            r.json(),
+            json!({ "error": format!("no admin route {method} {sent}") }),
+            "{method} {sent}"
+        );
     }
 }

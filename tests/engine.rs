@@ -1759,7 +1759,7 @@ fn serve_refuses_flags_it_could_not_honour() {
         ),
         (
             &["serve", "--port", "0", "--latency", "fast"][..],
-            "--latency: latency 'fast' is not a duration",
+            "--latency: latency 'fast': it is not a duration",
         ),
         (
             &["serve", "--port", "0", "--time-scale=-1"][..],

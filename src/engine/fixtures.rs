@@ -236,7 +236,22 @@ pub fn check_webhook_url(url: &str) -> Result<(), String> {
     // written; a client's URL library (and a provider's) sends `ñ` as
     // `%C3%B1`, which the receiver decodes. (A `%` before no two hex digits
     // is sent as written, as curl sends it: see `basic_credentials`.)
-    if let Some(c) = url.chars().find(|c| !c.is_ascii()) {
+    if let Some((at, c)) = url.char_indices().find(|(_, c)| !c.is_ascii()) {
+        // In the host, past any user info: a name is written in ASCII as
+        // its punycode (`xn--…`), which percent-encoding is not.
+        let authority = url.find("://").map(|s| s + 3).map(|start| {
+            let end = url[start..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |e| start + e);
+            let host = url[start..end].rfind('@').map_or(start, |u| start + u + 1);
+            host..end
+        });
+        if authority.is_some_and(|host| host.contains(&at)) {
+            return Err(format!(
+                "'{}' holds '{c}' in its host: a host name is written in ASCII, as its punycode (xn--…)",
+                super::quoted(url)
+            ));
+        }
         let mut utf8 = [0; 4];
         let encoded: String = c
             .encode_utf8(&mut utf8)

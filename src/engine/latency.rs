@@ -67,18 +67,19 @@ impl FromStr for Latency {
         let t = s.trim();
         let bad = |why: String| {
             let s = super::quoted(s);
-            // A why that names the whole value already (`'fast' is not a
-            // duration`) is not told it twice: a long value would be
-            // echoed twice over its bound.
-            let whole = format!("'{}'", super::quoted(t));
-            let said = if why.starts_with(&whole) {
-                format!("latency {why}")
-            } else {
-                format!("latency '{s}': {why}")
-            };
-            format!("{said}; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)")
+            format!("latency '{s}': {why}; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)")
         };
-        let duration = |t: &str| parse_duration_at_most(t, MAX_LATENCY).map_err(bad);
+        // A part that is no duration is named by its role, not echoed
+        // after the whole value: a long one would be echoed twice over its
+        // bound.
+        let duration = |part: &str, role: &str| {
+            parse_duration_at_most(part, MAX_LATENCY).map_err(|why| {
+                bad(match why.find(" is not a duration") {
+                    Some(at) => format!("{role}{}", &why[at..]),
+                    None => format!("{role} is {why}"),
+                })
+            })
+        };
         if let Some(inner) = t
             .strip_prefix("lognormal(")
             .and_then(|r| r.strip_suffix(')'))
@@ -86,7 +87,7 @@ impl FromStr for Latency {
             let (median, sigma) = inner
                 .split_once(',')
                 .ok_or_else(|| bad("lognormal takes a median and a sigma".into()))?;
-            let median = duration(median)?;
+            let median = duration(median, "the median")?;
             let sigma: f64 = sigma
                 .trim()
                 .parse()
@@ -96,14 +97,14 @@ impl FromStr for Latency {
             return Ok(Latency::LogNormal { median, sigma });
         }
         if let Some((lo, hi)) = t.split_once("..") {
-            let lo = duration(lo)?;
-            let hi = duration(hi)?;
+            let lo = duration(lo, "the range's start")?;
+            let hi = duration(hi, "the range's end")?;
             if hi < lo {
                 return Err(bad("the range ends before it starts".into()));
             }
             return Ok(Latency::Uniform(lo, hi));
         }
-        Ok(Latency::Fixed(duration(t)?))
+        Ok(Latency::Fixed(duration(t, "it")?))
     }
 }
 
@@ -201,41 +202,45 @@ mod tests {
         );
         // Each refusal names the value, says what is wrong, and shows the forms.
         for (bad, why) in [
-            ("", "'' is not a duration such as 250ms"),
-            ("fast", "'fast' is not a duration such as 250ms"),
+            ("", "it is not a duration such as 250ms"),
+            ("fast", "it is not a duration such as 250ms"),
             ("300ms..100ms", "the range ends before it starts"),
-            ("100ms..fast", "'fast' is not a duration"),
+            ("100ms..fast", "the range's end is not a duration"),
+            ("fast..1s", "the range's start is not a duration"),
             ("lognormal(1s)", "lognormal takes a median and a sigma"),
             ("lognormal(1s, -1)", "sigma must be a number from 0 to 10"),
             ("lognormal(1s, 11)", "sigma must be a number from 0 to 10"),
             ("lognormal(1s, NaN)", "sigma must be a number from 0 to 10"),
             ("lognormal(1s, x)", "sigma must be a number from 0 to 10"),
-            ("lognormal(fast, 0.5)", "'fast' is not a duration"),
+            ("lognormal(fast, 0.5)", "the median is not a duration"),
             ("lognormal(11m, 0.5)", "more than 10m"),
             ("2h", "more than 10m"),
             // Past what a duration can be is more than 10m too.
             ("2000000000000s", "more than 10m"),
             ("1s..99999999999999999999d", "more than 10m"),
-            ("1s..11m", "more than 10m"),
+            ("1s..11m", "the range's end is more than 10m"),
+            ("2h", "it is more than 10m"),
         ] {
             let err = bad.parse::<Latency>().unwrap_err();
-            // The value named once: before the reason, or as its subject.
+            // The value named once, its parts by their role.
             assert!(
-                err.starts_with(&format!("latency '{bad}': "))
-                    || err.starts_with(&format!("latency '{}' is not a duration", bad.trim())),
+                err.starts_with(&format!("latency '{bad}': ")),
                 "{bad}: {err}"
             );
-            assert_eq!(
-                err.matches(&format!("'{}'", bad.trim())).count(),
-                1,
-                "{err}"
-            );
+            let quotes = err.replace("range's", "range").matches('\'').count();
+            assert_eq!(quotes, 2, "{err}");
             assert!(err.contains(why), "{bad}: {err}");
             assert!(
                 err.ends_with("; write 250ms, 100ms..300ms or lognormal(200ms, 0.5)"),
                 "{bad}: {err}"
             );
         }
+        // A value past the echo's bound is echoed once, cut: its bad part
+        // is named by its role, not echoed again.
+        let long = format!("1s..{}", "f".repeat(300));
+        let err = long.parse::<Latency>().unwrap_err();
+        assert!(err.len() < 256 + 200, "{} bytes: {err}", err.len());
+        assert!(err.contains("the range's end is not a duration"), "{err}");
         // The limits themselves are allowed: a range whose ends meet, a
         // sigma of 0 or 10, ten minutes.
         assert_eq!(

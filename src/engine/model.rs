@@ -467,6 +467,12 @@ impl EndpointDef {
         self.scenarios.get(name)
     }
 
+    /// Whether it answers `method` (as the file writes methods, in
+    /// capitals).
+    pub fn takes(&self, method: &str) -> bool {
+        self.methods.iter().any(|m| m == method)
+    }
+
     /// The path the catalog and the journal show for this endpoint.
     pub fn path(&self) -> &str {
         self.paths.first().map(String::as_str).unwrap_or("")

@@ -310,10 +310,13 @@ impl AdminRouter {
         self.by_method.iter().map(|(m, _)| *m)
     }
 
-    /// The patterns of its routes (a mistyped admin path is told the one
-    /// it likely meant).
-    pub fn paths(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.routes.iter().map(|r| r.path)
+    /// The patterns of its routes of `method` (a mistyped admin path is
+    /// told the one it likely meant).
+    pub fn paths_of<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'static str> + 'a {
+        self.routes
+            .iter()
+            .filter(move |r| r.method == method)
+            .map(|r| r.path)
     }
 }
 

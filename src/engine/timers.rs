@@ -101,7 +101,8 @@ pub enum Ran {
     /// Everything the move made due has happened, or was dropped by a
     /// reset (whose clock the move's client then reads).
     All,
-    /// The timers stopped (shutdown) before it all happened.
+    /// The timers stopped (shutdown) while the move waited for what it
+    /// made due.
     Stopped,
 }
 
@@ -367,7 +368,9 @@ impl Hold {
     /// hold is dropped: a clock that runs on, and requests that keep
     /// coming, cannot keep this from returning. Returns when none of what
     /// the move made due is waiting and none is running (a reset drops
-    /// them all), or when the timers stop (shutdown).
+    /// them all), or when the timers stop (shutdown) while it waits. (A
+    /// move made once they have stopped finds nothing due: the shutdown
+    /// dropped it all before, and the move is answered as made.)
     ///
     /// A later move that sets the clock back ends this one's work at the
     /// clock's new instant: what is past it is due no more, and a task
@@ -377,6 +380,8 @@ impl Hold {
         let mut done = inner.done.subscribe();
         // A move by hand while this one waits may set the clock back.
         let mut moved = inner.clock.subscribe();
+        // Whether it has started or waited for anything.
+        let mut waited = false;
         loop {
             done.borrow_and_update();
             moved.borrow_and_update();
@@ -384,7 +389,7 @@ impl Hold {
             let (due, busy) = {
                 let mut s = inner.lock();
                 if s.stopped {
-                    return Ran::Stopped;
+                    return if waited { Ran::Stopped } else { Ran::All };
                 }
                 let due_by = |s: &State| s.running.values().any(|r| r.due <= until);
                 let due = if due_by(&s) {
@@ -394,6 +399,7 @@ impl Hold {
                 };
                 (due, due_by(&s))
             };
+            waited |= !due.is_empty() || busy;
             inner.start(due);
             if !busy {
                 return Ran::All;
@@ -733,7 +739,8 @@ mod tests {
 
     /// A reset while a move waits for a task it made due ends the move at
     /// once, as everything is then done; the shutdown too, telling it what
-    /// it made due did not happen.
+    /// it made due did not happen; a move after the shutdown waited for
+    /// nothing.
     #[tokio::test]
     async fn run_due_ends_at_a_clear_and_tells_a_stop() {
         let clock = frozen();
@@ -764,6 +771,8 @@ mod tests {
         }
         t.stop();
         assert_eq!(run.await, Ran::Stopped);
+        // A move made once they have stopped waited for nothing: made.
+        assert_eq!(t.hold().run_due(clock.now()).await, Ran::All);
     }
 
     /// A move that sets the clock back, made while a longer move runs a

@@ -819,7 +819,7 @@ fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     if apikey == "deliveries" {
         return Err(admin_error(
             StatusCode::BAD_REQUEST,
-            "the apikey 'deliveries' cannot be set through the admin API: /__admin/webhooks/deliveries is the deliveries listing (give that apikey its target in fixtures/credentials.yaml, or use --webhook-url)",
+            "the apikey 'deliveries' cannot be set or removed through the admin API: /__admin/webhooks/deliveries is the deliveries listing (give that apikey its target in fixtures/credentials.yaml, or use --webhook-url)",
         ));
     }
     if !sendable_header_value(&apikey) {

@@ -384,6 +384,12 @@ async fn a_webhook_url_with_raw_non_ascii_is_refused() {
         ),
         ("http://josé:pw@127.0.0.1:8080/h", "as %C3%A9"),
         ("http://127.0.0.1:8080/h?q=€", "as %E2%82%AC"),
+        // A host name is written as its punycode, not percent-encoded.
+        (
+            "http://méxico.test/h",
+            "in its host: a host name is written in ASCII, as its punycode (xn--…)",
+        ),
+        ("http://jose:pw@méxico.test/h", "'é' in its host"),
     ] {
         let taken = taken_anywhere(&sb, url).await;
         assert!(taken.is_empty(), "{url} was taken: {taken:#?}");
