@@ -425,9 +425,8 @@ async fn a_missing_token_is_code_2_on_every_method() {
 // token was read).
 #[tokio::test]
 async fn the_bearer_scheme_is_read_in_any_case() {
-    let sb = Sandbox::start().await;
-    for scheme in ["bearer", "BEARER", "bEaReR"] {
-        let auth = format!("{scheme} {TOKEN}");
+    let sb = &Sandbox::start().await;
+    let validate = |auth: String| async move {
         let r = sb
             .post(
                 "/curp/validateCurpStructure",
@@ -435,19 +434,16 @@ async fn the_bearer_scheme_is_read_in_any_case() {
                 json!({"curp": EXAMPLE}),
             )
             .await;
+        (auth, r)
+    };
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let (auth, r) = validate(format!("{scheme} {TOKEN}")).await;
         assert_eq!(
             r.json(),
             json!({"error": false, "code_error": 0, "error_message": null, "response": {"valido": true}}),
             "{auth}"
         );
-        let auth = format!("{scheme} invalid-token");
-        let r = sb
-            .post(
-                "/curp/validateCurpStructure",
-                &[("authorization", &auth)],
-                json!({"curp": EXAMPLE}),
-            )
-            .await;
+        let (auth, r) = validate(format!("{scheme} invalid-token")).await;
         assert_eq!(r.scenario(), "invalid_credentials", "{auth}: {}", r.text());
     }
 }

@@ -745,32 +745,23 @@ mod tests {
     async fn run_due_ends_at_a_clear_and_tells_a_stop() {
         let clock = frozen();
         let t = Timers::new(clock.clone());
-        t.schedule(
-            clock.now(),
-            Box::new(|| Box::pin(std::future::pending::<()>())),
-        );
-        let hold = t.hold();
-        let run = hold.run_due(clock.now());
-        tokio::pin!(run);
-        tokio::select! {
-            _ = &mut run => panic!("returned with a task running"),
-            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
+        let clear: fn(&Timers) = Timers::clear;
+        let stop: fn(&Timers) = Timers::stop;
+        for (end, ran) in [(clear, Ran::All), (stop, Ran::Stopped)] {
+            t.schedule(
+                clock.now(),
+                Box::new(|| Box::pin(std::future::pending::<()>())),
+            );
+            let hold = t.hold();
+            let run = hold.run_due(clock.now());
+            tokio::pin!(run);
+            tokio::select! {
+                _ = &mut run => panic!("returned with a task running"),
+                () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
+            }
+            end(&t);
+            assert_eq!(run.await, ran);
         }
-        t.clear();
-        assert_eq!(run.await, Ran::All);
-        t.schedule(
-            clock.now(),
-            Box::new(|| Box::pin(std::future::pending::<()>())),
-        );
-        let hold = t.hold();
-        let run = hold.run_due(clock.now());
-        tokio::pin!(run);
-        tokio::select! {
-            _ = &mut run => panic!("returned with a task running"),
-            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
-        }
-        t.stop();
-        assert_eq!(run.await, Ran::Stopped);
         // A move made once they have stopped waited for nothing: made.
         assert_eq!(t.hold().run_due(clock.now()).await, Ran::All);
     }
