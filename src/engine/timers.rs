@@ -657,6 +657,14 @@ mod tests {
 
     /// Yields until `done` holds, a bounded number of turns (no sleep: the
     /// driver needs only turns of the runtime, not time).
+    /// Waits until `t` runs one task, `run` (a move) not returning first.
+    async fn one_runs<F: std::future::Future + Unpin>(run: &mut F, t: &Timers) {
+        tokio::select! {
+            _ = run => panic!("returned with a task running"),
+            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
+        }
+    }
+
     async fn turns_until(done: impl Fn() -> bool) -> bool {
         for _ in 0..1_000 {
             if done() {
@@ -728,10 +736,7 @@ mod tests {
         let run = hold.run_due(clock.now());
         tokio::pin!(run);
         // Started, and not ended while its task waits.
-        tokio::select! {
-            _ = &mut run => panic!("returned with a task running"),
-            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
-        }
+        one_runs(&mut run, &t).await;
         tx.send(()).unwrap();
         assert_eq!(run.await, Ran::All);
         assert_eq!((n.load(Ordering::SeqCst), t.running()), (1, 0));
@@ -755,10 +760,7 @@ mod tests {
             let hold = t.hold();
             let run = hold.run_due(clock.now());
             tokio::pin!(run);
-            tokio::select! {
-                _ = &mut run => panic!("returned with a task running"),
-                () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
-            }
+            one_runs(&mut run, &t).await;
             end(&t);
             assert_eq!(run.await, ran);
         }
@@ -793,10 +795,7 @@ mod tests {
         let long = t.hold();
         let run = long.run_due(clock.now());
         tokio::pin!(run);
-        tokio::select! {
-            _ = &mut run => panic!("returned with a task running"),
-            () = async { assert!(turns_until(|| t.running() == 1).await) } => {}
-        }
+        one_runs(&mut run, &t).await;
         clock.apply(Change {
             set: Some(t0),
             advance: None,
