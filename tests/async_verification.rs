@@ -486,12 +486,7 @@ fn assert_error(r: &crate::common::Resp, http: u16, code: &str, message: &str) {
 
 /// A scenarios folder holding async.yaml with some `settings` lines replaced.
 fn scenarios_with(tag: &str, replace: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "mxid-async-{tag}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::temp_dir(&format!("async-{tag}"));
     write_async_yaml(&dir, replace);
     dir
 }
@@ -2645,12 +2640,7 @@ async fn a_webhook_url_with_only_a_user_name_sends_basic_credentials_with_a_colo
 #[tokio::test]
 async fn webhooks_in_the_fixtures_are_used_and_listed() {
     let hook = Hook::start().await;
-    let dir = std::env::temp_dir().join(format!(
-        "mxid-async-fixtures-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::temp_dir("async-fixtures");
     let creds = format!(
         "{}\nasync:\n  reject:\n    invalid-apikey: invalid_credentials\n  webhooks:\n    fixture-key: {}\n",
         "# only async here", hook.url

@@ -616,8 +616,7 @@ async fn the_nss_limit_rolls_over_at_midnight_in_mexico_city() {
 
 #[tokio::test]
 async fn the_daily_limit_comes_from_yaml() {
-    let dir = std::env::temp_dir().join(format!("mxid-nss-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::temp_dir("nss-limit");
     let yaml = include_str!("../scenarios/nss.yaml");
     assert!(yaml.contains("attempts_per_day: 2"));
     let run = |setting: &'static str| {

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -72,21 +73,51 @@ pub const CURP_STATUSES: [(&str, &str); 10] = [
     ("judicial_removal", "BJD"),
 ];
 
-/// A fresh, empty folder under the system temp dir.
+/// A fresh, empty folder under this run's own folder
+/// (`mxid-sandbox-tests/PID` in the system temp dir). A test that does not
+/// remove its folder leaves it to the next run, which first removes the
+/// folders of runs no longer alive: a machine running the suite again and
+/// again keeps at most one run's worth.
 pub fn temp_dir(tag: &str) -> PathBuf {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
     static N: AtomicU32 = AtomicU32::new(0);
+    let run = RUN.get_or_init(|| {
+        let root = std::env::temp_dir().join("mxid-sandbox-tests");
+        remove_ended_runs(&root);
+        root.join(std::process::id().to_string())
+    });
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "mxid-sandbox-test-{tag}-{}-{}-{nanos}",
-        std::process::id(),
+    let dir = run.join(format!(
+        "{tag}-{}-{nanos}",
         N.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Removes the folders under `root` of test runs whose process has ended
+/// (Linux's /proc tells; elsewhere none is removed).
+fn remove_ended_runs(root: &std::path::Path) {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Removes its folder when dropped: a test's temp folder goes whether the
