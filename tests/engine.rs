@@ -1012,31 +1012,22 @@ async fn a_mistyped_path_is_told_the_endpoint_it_likely_meant() {
     assert!(!r.text().contains("did you mean"), "{}", r.text());
     // Three edits from a path of 24 bytes or more; four are too far (and
     // outside every prefix, the sandbox's own shape).
-    let r = sb
-        .post(
+    for (path, answer) in [
+        (
             "/api/AsyncVerification/NssByCurpX",
-            &[("apikey", "k")],
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        r.json(),
-        json!({
-            "code": "NOT_FOUND",
-            "message": "no endpoint at POST /api/AsyncVerification/NssByCurpX; did you mean /api/AsyncVerication/NssByCurp?"
-        })
-    );
-    let r = sb
-        .post(
+            json!({
+                "code": "NOT_FOUND",
+                "message": "no endpoint at POST /api/AsyncVerification/NssByCurpX; did you mean /api/AsyncVerication/NssByCurp?"
+            }),
+        ),
+        (
             "/api/AsyncVerification/NssByCurpXY",
-            &[("apikey", "k")],
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        r.json(),
-        json!({"error": "no endpoint at POST /api/AsyncVerification/NssByCurpXY"})
-    );
+            json!({"error": "no endpoint at POST /api/AsyncVerification/NssByCurpXY"}),
+        ),
+    ] {
+        let r = sb.post(path, &[("apikey", "k")], json!({})).await;
+        assert_eq!(r.json(), answer, "{path}");
+    }
 }
 
 #[tokio::test]
