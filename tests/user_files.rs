@@ -2866,7 +2866,7 @@ fn a_personas_curp_out_of_the_format_is_told_where() {
             "personas.yaml",
             &format!("- curp: {curp}\n"),
         );
-        let said = format!("[0].curp: {curp}: not a curp: {why}");
+        let said = format!("[0].curp: {curp}: not a CURP: {why}");
         assert!(stderr.contains(&said), "{said}: {stderr}");
     }
 }

@@ -127,7 +127,7 @@ pub fn run(
         CurpCommand::Person { curp, seed } => {
             let curp = curp.trim().to_ascii_uppercase();
             if let Some(why) = loose_error(&curp) {
-                return Err(format!("not a curp: '{}': {why}", quoted(&curp)));
+                return Err(format!("not a CURP: '{}': {why}", quoted(&curp)));
             }
             // The providers answer a person for a CURP someone holds (see
             // `Domain::renapo`); for another they answer not found or a
@@ -254,7 +254,7 @@ mod tests {
         assert_eq!(v["birth_state"], "TC");
         assert!(run_args(&["person", "nope"])
             .unwrap_err()
-            .starts_with("not a curp"));
+            .starts_with("not a CURP"));
         // The not-found persona's CURP passes every rule, and no provider
         // answers a person for it.
         assert_eq!(

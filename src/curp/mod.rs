@@ -212,7 +212,7 @@ pub struct Decoded {
 /// Why a string is not a strictly valid CURP. Positions are 1-based, as the
 /// Instructivo counts them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CurpError {
+pub enum ParseCurpError {
     WrongLength(usize),
     BadCharacter {
         position: usize,
@@ -230,13 +230,13 @@ pub enum CurpError {
     },
 }
 
-impl fmt::Display for CurpError {
+impl fmt::Display for ParseCurpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CurpError::WrongLength(n) => {
+            ParseCurpError::WrongLength(n) => {
                 write!(f, "wrong length: expected 18 characters, got {n}")
             }
-            CurpError::BadCharacter {
+            ParseCurpError::BadCharacter {
                 position,
                 found,
                 expected,
@@ -244,26 +244,26 @@ impl fmt::Display for CurpError {
                 f,
                 "bad character '{found}' at position {position}: expected {expected}"
             ),
-            CurpError::NotVowel(c) => {
-                write!(f, "position 2 is not a vowel or x: got '{c}'")
+            ParseCurpError::NotVowel(c) => {
+                write!(f, "position 2 is not a vowel or X: got '{c}'")
             }
-            CurpError::BadSex(c) => {
-                write!(f, "bad sex '{c}' at position 11: expected h, m or x")
+            ParseCurpError::BadSex(c) => {
+                write!(f, "bad sex '{c}' at position 11: expected H, M or X")
             }
-            CurpError::ImpossibleDate(d) => write!(f, "impossible date {d}"),
-            CurpError::UnknownState(s) => write!(f, "unknown state code '{s}'"),
-            CurpError::InconvenientWord(w) => write!(
+            ParseCurpError::ImpossibleDate(d) => write!(f, "impossible date {d}"),
+            ParseCurpError::UnknownState(s) => write!(f, "unknown state code '{s}'"),
+            ParseCurpError::InconvenientWord(w) => write!(
                 f,
-                "positions 1 to 4 spell the inconvenient word '{w}', which renapo writes with an x"
+                "positions 1 to 4 spell the inconvenient word '{w}', which RENAPO writes with an X"
             ),
-            CurpError::WrongCheckDigit { expected, found } => {
+            ParseCurpError::WrongCheckDigit { expected, found } => {
                 write!(f, "wrong check digit: expected {expected} got {found}")
             }
         }
     }
 }
 
-impl std::error::Error for CurpError {}
+impl std::error::Error for ParseCurpError {}
 
 fn is_consonant(c: char) -> bool {
     c.is_ascii_uppercase() && !matches!(c, 'A' | 'E' | 'I' | 'O' | 'U')
@@ -274,7 +274,7 @@ fn is_consonant(c: char) -> bool {
 /// that exists (the century told by the differentiator: a digit before 2000,
 /// a letter from 2000), a known birth-state code, no inconvenient word, and
 /// the check digit.
-pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
+pub fn check_strict(s: &str) -> Result<Decoded, ParseCurpError> {
     // Every request checks one: the characters go on the stack.
     let mut chars = ['\0'; 18];
     let mut len = 0;
@@ -285,7 +285,7 @@ pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
         len += 1;
     }
     if len != 18 {
-        return Err(CurpError::WrongLength(len));
+        return Err(ParseCurpError::WrongLength(len));
     }
     for (i, &c) in chars.iter().enumerate() {
         let (ok, expected) = match i {
@@ -299,7 +299,7 @@ pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
             ),
         };
         if !ok {
-            return Err(CurpError::BadCharacter {
+            return Err(ParseCurpError::BadCharacter {
                 position: i + 1,
                 found: c,
                 expected,
@@ -307,9 +307,9 @@ pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
         }
     }
     if !matches!(chars[1], 'A' | 'E' | 'I' | 'O' | 'U' | 'X') {
-        return Err(CurpError::NotVowel(chars[1]));
+        return Err(ParseCurpError::NotVowel(chars[1]));
     }
-    let sex = Sex::from_char(chars[10]).ok_or(CurpError::BadSex(chars[10]))?;
+    let sex = Sex::from_char(chars[10]).ok_or(ParseCurpError::BadSex(chars[10]))?;
     let digit = |i: usize| chars[i].to_digit(10).unwrap_or(0);
     let yy = digit(4) * 10 + digit(5);
     let century = if chars[16].is_ascii_digit() {
@@ -320,20 +320,20 @@ pub fn check_strict(s: &str) -> Result<Decoded, CurpError> {
     let month = (digit(6) * 10 + digit(7)) as u8;
     let day = (digit(8) * 10 + digit(9)) as u8;
     let birth_date = Date::new(century + yy as i32, month, day)
-        .ok_or_else(|| CurpError::ImpossibleDate(chars[4..10].iter().collect()))?;
+        .ok_or_else(|| ParseCurpError::ImpossibleDate(chars[4..10].iter().collect()))?;
     // Every character is ASCII by now (the classes above are ASCII ones, and
     // position 11 was checked by `Sex::from_char`), so byte slices are safe.
     let code = &s[11..13];
     let Some(state) = renapo_state(code) else {
-        return Err(CurpError::UnknownState(code.to_string()));
+        return Err(ParseCurpError::UnknownState(code.to_string()));
     };
     let four = &s[0..4];
     if calc::is_inconvenient(four) {
-        return Err(CurpError::InconvenientWord(four.to_string()));
+        return Err(ParseCurpError::InconvenientWord(four.to_string()));
     }
     let expected = check_digit(&s[0..17]).unwrap_or('0');
     if expected != chars[17] {
-        return Err(CurpError::WrongCheckDigit {
+        return Err(ParseCurpError::WrongCheckDigit {
             expected,
             found: chars[17],
         });
@@ -411,7 +411,7 @@ impl Domain {
             Ok(_) => Renapo::Found,
             // The documents' placeholders fail the rules, and are answered.
             Err(_) if self.persona(curp).is_some() => Renapo::Found,
-            Err(CurpError::WrongCheckDigit { .. }) => Renapo::NotIssued,
+            Err(ParseCurpError::WrongCheckDigit { .. }) => Renapo::NotIssued,
             Err(_) => Renapo::Malformed,
         }
     }
@@ -626,11 +626,11 @@ pub(crate) mod tests {
         );
         assert_eq!(
             e(&with_digit("PBNE660720HMCXTN0")),
-            "position 2 is not a vowel or x: got 'B'"
+            "position 2 is not a vowel or X: got 'B'"
         );
         assert_eq!(
             e("PXNE660720ZMCXTN06"),
-            "bad sex 'Z' at position 11: expected h, m or x"
+            "bad sex 'Z' at position 11: expected H, M or X"
         );
         assert_eq!(
             e(&with_digit("PXNE661320HMCXTN0")),

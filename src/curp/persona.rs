@@ -243,7 +243,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             ))
         };
         if let Some(why) = loose_error(&p.curp) {
-            return err(&p.curp, "curp", format!("not a curp: {why}"));
+            return err(&p.curp, "curp", format!("not a CURP: {why}"));
         }
         if !seen.insert(p.curp.as_str()) {
             return err(&p.curp, "curp", "listed twice".into());
