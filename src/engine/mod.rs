@@ -299,7 +299,14 @@ impl Engine {
         .await
         {
             Ok(read) => read.map(|defs| Defs { generation, ..defs }),
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Only a runtime shutting down cancels a blocking task.
+                Err(_) => Err(LoadError::new(
+                    "reload",
+                    "the reload was cancelled: the server is shutting down",
+                )),
+            },
         }
     }
 
