@@ -129,6 +129,16 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
     }
 }
 
+/// How many fraction digits [`Timestamp::write_mx`] writes.
+#[derive(Clone, Copy)]
+enum Fraction {
+    /// Always six: microseconds.
+    Micros,
+    /// Up to six, without trailing zeros (none on a whole second).
+    Trimmed,
+    None,
+}
+
 /// An instant, in microseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
@@ -202,15 +212,31 @@ impl Timestamp {
 
     /// [`Timestamp::to_mx_rfc3339`], appended to `out`.
     pub fn write_mx_rfc3339(self, out: &mut String) {
-        self.write_mx(out, true);
+        self.write_mx(out, Fraction::Micros);
     }
 
     /// [`Timestamp::to_mx_rfc3339_secs`], appended to `out`.
     pub fn write_mx_rfc3339_secs(self, out: &mut String) {
-        self.write_mx(out, false);
+        self.write_mx(out, Fraction::None);
     }
 
-    fn write_mx(self, out: &mut String, micros: bool) {
+    /// RFC 3339 in the providers' offset as Go writes a `time.Time` in JSON
+    /// (`RFC3339Nano`): the fraction without its trailing zeros, none on a
+    /// whole second (`…15:26:35.8728-06:00`, `…15:26:35-06:00`). Kiban's API
+    /// is Go: its printed times are this layout's six-digit cases, and its
+    /// zero time `0001-01-01T00:00:00Z` has no fraction.
+    pub fn write_mx_rfc3339_go(self, out: &mut String) {
+        self.write_mx(out, Fraction::Trimmed);
+    }
+
+    /// [`Timestamp::write_mx_rfc3339_go`] as a new string.
+    pub fn to_mx_rfc3339_go(self) -> String {
+        let mut out = String::with_capacity(32);
+        self.write_mx_rfc3339_go(&mut out);
+        out
+    }
+
+    fn write_mx(self, out: &mut String, fraction: Fraction) {
         // Written into a fixed layout and copied once: every provider answer
         // carries a time or two, and `format!` was a visible share of a
         // request's CPU. The offset's text is MX_OFFSET_SECS (the unit tests
@@ -235,12 +261,23 @@ impl Timestamp {
         } else {
             out.push_str(&date.year.to_string());
         }
-        if micros {
-            out.push_str(&text[4..]);
-        } else {
+        let digits = match fraction {
+            Fraction::Micros => 6,
+            Fraction::Trimmed => {
+                6 - text[20..26]
+                    .bytes()
+                    .rev()
+                    .take_while(|&d| d == b'0')
+                    .count()
+            }
+            Fraction::None => 0,
+        };
+        if digits == 0 {
             out.push_str(&text[4..19]);
-            out.push_str(&text[26..]);
+        } else {
+            out.push_str(&text[4..20 + digits]);
         }
+        out.push_str(&text[26..]);
     }
 
     /// Parses RFC 3339 (`2024-01-02T03:04:05Z`, `…05.123-06:00`). A date alone
@@ -577,6 +614,38 @@ mod tests {
         assert!(last.in_rfc3339_range());
         assert!(!last.plus(Duration::from_micros(1)).in_rfc3339_range());
         assert_eq!(last.plus_on_clock(Duration::from_secs(5)), last);
+    }
+
+    /// Go's `RFC3339Nano` drops the fraction's trailing zeros, and the
+    /// fraction itself on a whole second.
+    #[test]
+    fn formats_like_go() {
+        let go = |s: &str| Timestamp::parse_rfc3339(s).unwrap().to_mx_rfc3339_go();
+        assert_eq!(
+            go("2023-08-31T15:26:35.872883-06:00"),
+            "2023-08-31T15:26:35.872883-06:00"
+        );
+        assert_eq!(
+            go("2026-12-05T16:10:13.5797-06:00"),
+            "2026-12-05T16:10:13.5797-06:00"
+        );
+        assert_eq!(
+            go("2026-12-05T16:10:13.579700-06:00"),
+            "2026-12-05T16:10:13.5797-06:00"
+        );
+        assert_eq!(
+            go("2025-01-01T10:00:00.100000-06:00"),
+            "2025-01-01T10:00:00.1-06:00"
+        );
+        assert_eq!(
+            go("2025-01-01T10:00:00.000001-06:00"),
+            "2025-01-01T10:00:00.000001-06:00"
+        );
+        assert_eq!(
+            go("2025-01-01T10:00:00.000000-06:00"),
+            "2025-01-01T10:00:00-06:00"
+        );
+        assert_eq!(go("2025-01-01T16:00:00Z"), "2025-01-01T10:00:00-06:00");
     }
 
     #[test]

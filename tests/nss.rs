@@ -402,7 +402,7 @@ fn assert_live(body: &Value) {
     );
     // 2024-05-15T10:00:00-06:00 is Unix 1715788800 = 0x6644dc00.
     assert!(id.starts_with("6644dc00"), "{id}");
-    assert_eq!(body["createdAt"], "2024-05-15T10:00:00.000000-06:00");
+    assert_eq!(body["createdAt"], "2024-05-15T10:00:00-06:00");
 }
 
 #[tokio::test]
@@ -462,7 +462,8 @@ async fn realistic_path_answers_the_persons_nss() {
 }
 
 // README, Admin API: the clock stays within years 0001–9999, "which RFC 3339
-// can write"; seed 000 prints microseconds and -06:00: finishedAt too, at the end.
+// can write"; seed 000 prints microseconds and -06:00 (Go's RFC3339Nano: no
+// trailing zeros, README nss): finishedAt too, at the end.
 #[tokio::test]
 async fn finished_at_stays_in_year_9999_at_the_end_of_the_clock() {
     let sb = Sandbox::start().await;
@@ -470,13 +471,15 @@ async fn finished_at_stays_in_year_9999_at_the_end_of_the_clock() {
     let b = query(&sb, PATH, SYNTHETIC).await;
     assert_eq!(b["status"], "SUCCESS", "{b}");
     let created = b["createdAt"].as_str().unwrap();
-    assert_eq!(created, "9999-12-31T23:59:59.500000-06:00");
+    assert_eq!(created, "9999-12-31T23:59:59.5-06:00");
     let finished = b["finishedAt"].as_str().unwrap();
     let micros = finished
         .strip_prefix("9999-12-31T23:59:59.")
         .and_then(|t| t.strip_suffix("-06:00"));
     assert!(
-        micros.is_some_and(|m| m.len() == 6 && m.bytes().all(|b| b.is_ascii_digit())),
+        micros.is_some_and(|m| (1..=6).contains(&m.len())
+            && m.bytes().all(|b| b.is_ascii_digit())
+            && !m.ends_with('0')),
         "finishedAt {finished:?} is not an RFC 3339 time of year 9999 in Kiban's shape"
     );
     assert!(
@@ -572,7 +575,7 @@ async fn two_queries_per_curp_per_day() {
     sb.advance("1d").await;
     let b = query(&sb, PATH, SYNTHETIC).await;
     assert_eq!(b["response"]["status"], "FOUND");
-    assert_eq!(b["createdAt"], "2024-05-16T10:00:00.000000-06:00");
+    assert_eq!(b["createdAt"], "2024-05-16T10:00:00-06:00");
 
     // And a counter reset starts over too.
     query(&sb, PATH, SYNTHETIC).await;

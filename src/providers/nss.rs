@@ -433,11 +433,11 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
     let work = u64::try_from(end.since(created).as_micros()).unwrap_or(drawn);
     let finished = match documented_finish {
         Some(GO_ZERO_TIME) => GO_ZERO_TIME.to_string(),
-        _ => end.to_mx_rfc3339(),
+        _ => end.to_mx_rfc3339_go(),
     };
     let id = object_id(call, created);
     vars.set("id", &id)
-        .set_with("created_at", |out| created.write_mx_rfc3339(out))
+        .set_with("created_at", |out| created.write_mx_rfc3339_go(out))
         .set("finished_at", finished)
         .set("duration", work / 1000)
         .set(
