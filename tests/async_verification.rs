@@ -1137,6 +1137,31 @@ async fn a_credential_that_votes_has_a_holder_of_age() {
     }
 }
 
+/// async: `cannot_vote` (README, scenarios of the creation endpoints):
+/// "`valid` true, `canVote` false, `data` as on `success`": the document's
+/// two flags apart. The elector code is echoed in capitals, as `type` is,
+/// however it was sent.
+#[tokio::test]
+async fn cannot_vote_is_a_valid_credential_whose_holder_does_not_vote() {
+    let sb = Sandbox::start().await;
+    let body = json!({"type": "c", "id": "tsvrel72100209m100", "ocr": "3854006556540", "issueNumber": "03"});
+    let id = create_forced(&sb, INE, "cannot_vote", body.clone()).await;
+    let success = create_forced(&sb, INE, "success", body).await;
+    sb.advance("2s").await;
+    let verification = |b: Value| -> Value {
+        assert_eq!(b["verificationStatus"], 4, "{b}");
+        assert_eq!(b["warnings"], json!([]), "{b}");
+        serde_json::from_str(b["verification"].as_str().unwrap()).unwrap()
+    };
+    let v = verification(status(&sb, &id).await);
+    let s = verification(status(&sb, &success).await);
+    assert_eq!((&v["valid"], &v["canVote"]), (&json!(true), &json!(false)));
+    assert_eq!((&s["valid"], &s["canVote"]), (&json!(true), &json!(true)));
+    assert_eq!(v["data"], s["data"], "the same credential's data");
+    assert_eq!(v["data"]["type"], "C");
+    assert_eq!(v["data"]["electorCode"], "TSVREL72100209M100");
+}
+
 #[tokio::test]
 async fn ine_data_comes_from_the_request() {
     let sb = Sandbox::start().await;

@@ -90,9 +90,10 @@ impl Provider for AsyncVerification {
             let why = match o {
                 _ if endpoint == STATUS => Some("verificationStatus creates no verification: an outcome is read on IneNominalList, RfcByCurp and NssByCurp"),
                 "success" | "warning" | "unavailable" => None,
-                "invalid" if endpoint == INE => None,
+                "invalid" | "cannot_vote" if endpoint == INE => None,
                 "invalid" => Some("invalid is IneNominalList's alone (valid and canVote false): a source that finds nothing here is a warning with its code and message"),
-                _ => Some("unknown outcome; async reads success, invalid (IneNominalList), warning or unavailable"),
+                "cannot_vote" => Some("cannot_vote is IneNominalList's alone (valid true, canVote false): RFC and NSS data have no vote"),
+                _ => Some("unknown outcome; async reads success, invalid and cannot_vote (IneNominalList), warning or unavailable"),
             };
             let warns = matches!(o, "warning" | "unavailable");
             let why = why.or((warns && (text("code").is_none() || text("message").is_none())).then_some(
@@ -119,7 +120,7 @@ impl Provider for AsyncVerification {
                 k.into(),
                 match outcome {
                     None => {
-                        "read only beside an outcome (success, invalid, warning or unavailable)"
+                        "read only beside an outcome (success, invalid, cannot_vote, warning or unavailable)"
                             .to_string()
                     }
                     Some(o) => format!("not read beside outcome {}", quoted(o)),
@@ -262,6 +263,13 @@ impl Provider for AsyncVerification {
         let (data, warnings) = match outcome {
             "success" => (Some(success_data(call, kind)), Vec::new()),
             "invalid" => (Some(not_on_the_register()), Vec::new()),
+            // Valid as identification, not on the list of voters: the data
+            // is the credential's, as on success.
+            "cannot_vote" => {
+                let mut data = success_data(call, kind);
+                data["canVote"] = false.into();
+                (Some(data), Vec::new())
+            }
             _ => (None, warning()),
         };
         // `unavailable` is down at every try; `down: N` is down N times,
@@ -501,8 +509,9 @@ fn ine_data(call: &mut Call<'_>) -> Value {
         (true, Some((_, value))) => (*value).to_string(),
         _ => text(call.req, name),
     };
+    // Echoed as INE writes them, in capitals, however they were sent.
     let kind = field("type").to_ascii_uppercase();
-    let id = field("id");
+    let id = field("id").to_ascii_uppercase();
     let ocr = field("ocr");
     let issue_number = field("issueNumber");
     let c = kind == "C";
@@ -528,9 +537,9 @@ fn ine_data(call: &mut Call<'_>) -> Value {
     }
     let mut h = Sha256::new();
     h.update(call.config.seed.to_le_bytes());
-    // One credential however its letters are cased: the same holder (the
-    // OCR is digits).
-    for part in [&kind, &id.to_ascii_uppercase(), &ocr] {
+    // One credential however its letters are cased (both in capitals by
+    // now): the same holder (the OCR is digits).
+    for part in [&kind, &id, &ocr] {
         h.update(part.as_bytes());
         h.update([0]);
     }

@@ -279,12 +279,9 @@ async fn every_field_a_persona_sets_reaches_every_provider_in_its_own_form() {
         json!({"type": "C", "id": "orlnal91040587x001", "ocr": "1234567890123", "issueNumber": "01"}),
         json!({"type": "E", "id": "123456789", "ocr": "1234567890123"}),
     ] {
+        // The elector code sent in lower case is echoed in capitals.
         let s = verified(&sb, ine, body.clone()).await;
-        let mut want = theirs.to_vec();
-        if body["type"] == "C" {
-            want[1] = ("data.electorCode", "orlnal91040587x001");
-        }
-        expect(&mut wrong, &format!("{body}"), &verification(&s), &want);
+        expect(&mut wrong, &format!("{body}"), &verification(&s), &theirs);
     }
     let older = json!({"type": "C", "id": "ORLNAL91040587X001", "ocr": "1234567890123", "issueNumber": "00"});
     let v = verification(&verified(&sb, ine, older).await);
