@@ -95,7 +95,8 @@ async fn every_time_stated_is_mexico_citys_on_a_leap_day_evening() {
         )
         .await
         .json();
-    assert_eq!(n["createdAt"], "2024-02-29T21:30:00.250000-06:00", "{n}");
+    // As Go writes it: no trailing zeros (README nss).
+    assert_eq!(n["createdAt"], "2024-02-29T21:30:00.25-06:00", "{n}");
     assert!(n["id"].as_str().unwrap().starts_with("65e14bb8"), "{n}");
 
     // curpv5: the validation date to the second, and its base64.
