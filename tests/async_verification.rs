@@ -1555,6 +1555,29 @@ async fn a_curp_renapo_never_issued_is_not_found_at_the_source() {
     }
 }
 
+/// README async: someone under 16 in 2025 has no RFC ("the SAT registering
+/// from 16"): RfcByCurp's realistic path completes with RFC008, and a
+/// `success` forced for them states the SAT's generic RFC.
+#[tokio::test]
+async fn a_person_under_16_has_no_rfc_at_the_sat() {
+    let sb = Sandbox::start().await;
+    let body = json!({"curp": "TODR120505MPLRZGA1", "state": 21});
+    let r = sb.post(RFC, &[("apikey", KEY)], body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.scenario(), "not_found2");
+    let realistic = r.json()["verificationId"].as_str().unwrap().to_string();
+    let forced = create_forced(&sb, RFC, "success", body).await;
+    sb.advance("2s").await;
+    let b = status(&sb, &realistic).await;
+    assert_eq!(b["verification"], Value::Null, "{b}");
+    assert_eq!(
+        b["warnings"],
+        json!([{"code": "RFC008", "message": "The information associated to the RFC was not found."}])
+    );
+    let b = status(&sb, &forced).await;
+    assert_eq!(b["verification"], "{\"rfc\":\"XAXX010101000\"}", "{b}");
+}
+
 /// SPEC §4: "The same CURP gives the same person on every provider ... an
 /// NSS ... consistent with that person". The persona `NAZA650704MTLVCL05`
 /// (fixtures/personas.yaml) is a person IMSS has no NSS for: Kiban's IMSS

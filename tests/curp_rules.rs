@@ -488,6 +488,11 @@ fn synthetic_homonyms_do_not_share_the_first_holders_rfc() {
             let h = with_check_digit(&format!("{}{diff}", &c[..16]));
             let (p, q) = (domain().person(&c, 0), domain().person(&h, 0));
             assert_eq!(q.status, "AH", "{h}");
+            // Under 16 in 2025: neither has an RFC (README, Synthetic data).
+            if p.rfc.is_empty() {
+                assert_eq!(q.rfc, "", "{h}");
+                continue;
+            }
             total += 1;
             if p.rfc == q.rfc {
                 shared.push(format!("{c}/{h}: {}", p.rfc));

@@ -396,13 +396,19 @@ pub(crate) fn build(
         b'A'..=b'Z' => usize::from(differentiator - b'A'),
         _ => 0,
     };
-    let rfc = rfc::rfc_of_holder(
-        &id.first_surname,
-        &id.second_surname,
-        &id.names,
-        id.birth_date,
-        nth,
-    );
+    // The SAT registers from 16 (with a CURP, to work), as IMSS does: a
+    // younger person has no RFC to find.
+    let rfc = if id.birth_date.year + 16 > REFERENCE_YEAR {
+        String::new()
+    } else {
+        rfc::rfc_of_holder(
+            &id.first_surname,
+            &id.second_surname,
+            &id.names,
+            id.birth_date,
+            nth,
+        )
+    };
 
     let mut person = Person {
         curp: curp.into(),
@@ -693,6 +699,14 @@ mod tests {
         nss_is_valid(&p.nss) && p.nss[4..6] == format!("{:02}", p.birth_date.year.rem_euclid(100))
     }
 
+    /// A valid RFC, or none for someone not yet 16 in the reference year.
+    fn rfc_fits(p: &Person) -> bool {
+        if p.birth_date.year + 16 > REFERENCE_YEAR {
+            return p.rfc.is_empty();
+        }
+        rfc_is_valid(&p.rfc)
+    }
+
     /// Everything a synthetic person must satisfy for a strictly valid CURP.
     fn assert_consistent(curp: &str, p: &Person) {
         let decoded = check_strict(curp).unwrap();
@@ -709,7 +723,7 @@ mod tests {
         assert_eq!(p.sex, decoded.sex);
         assert_eq!(p.birth_state, decoded.state);
         assert!(nss_fits(p), "{}", p.nss);
-        assert!(rfc_is_valid(&p.rfc), "{}", p.rfc);
+        assert!(rfc_fits(p), "{}", p.rfc);
         assert_eq!(p.ine.elector_code.chars().count(), 18);
         assert!(p.ine.registration_year as i32 >= p.birth_date.year + 18);
         assert!(domain().catalogs.status(&p.status).is_some());
@@ -769,7 +783,7 @@ mod tests {
         ] {
             let p = person(c, 0);
             assert!(nss_fits(&p), "{c}");
-            assert!(rfc_is_valid(&p.rfc), "{c}: {}", p.rfc);
+            assert!(rfc_fits(&p), "{c}: {}", p.rfc);
             assert!(domain().catalogs.entity_by_renapo(&p.birth_state).is_some());
         }
         assert_eq!(
@@ -810,6 +824,10 @@ mod tests {
             };
             let p = person(&with_char(curp, 16, &later.to_string()), 11);
             assert_eq!(p.status, "AH", "{}", p.curp);
+            if p.birth_date.year + 16 > REFERENCE_YEAR {
+                assert_eq!(p.rfc, "", "{}: under 16, no RFC", p.curp);
+                continue;
+            }
             let rfc = rfc::rfc_of_holder(
                 &p.first_surname,
                 &p.second_surname,
@@ -989,7 +1007,7 @@ mod tests {
             prop_assert!(is_loose(&curp));
             let p = person(&curp, 0);
             prop_assert!(nss_fits(&p), "{}", p.nss);
-            prop_assert!(rfc_is_valid(&p.rfc), "{}", p.rfc);
+            prop_assert!(rfc_fits(&p), "{}", p.rfc);
         }
     }
 }

@@ -42,6 +42,19 @@ pub struct AsyncVerification;
 /// render with it.
 const EXAMPLE_CURP: &str = "XAXA010101XXXXXX01";
 
+/// The SAT's generic RFC for a person without one: what a success forced on
+/// a person the SAT has not registered states.
+const GENERIC_RFC: &str = "XAXX010101000";
+
+/// The RFC an answer states for `person`: theirs, or [`GENERIC_RFC`].
+fn stated_rfc(person: &curp::Person) -> &str {
+    if person.rfc.is_empty() {
+        GENERIC_RFC
+    } else {
+        &person.rfc
+    }
+}
+
 const INE: &str = "ine_nominal_list";
 const RFC: &str = "rfc_by_curp";
 const NSS: &str = "nss_by_curp";
@@ -157,7 +170,11 @@ impl Provider for AsyncVerification {
                 ],
             ]
             .concat(),
-            RFC => [&created[..], &["invalid_format", "invalid_state"]].concat(),
+            RFC => [
+                &created[..],
+                &["not_found2", "invalid_format", "invalid_state"],
+            ]
+            .concat(),
             NSS => [&created[..], &["invalid_format", "attempts_exceeded"]].concat(),
             _ => vec!["success", "unknown_verification", "no_permission"],
         }
@@ -227,7 +244,9 @@ impl Provider for AsyncVerification {
                 id: id.unwrap_or_else(|| "00000000-0000-4000-8000-000000000000".into()),
                 kind: Kind::RfcByCurp as u8,
                 status: jobs::Status::Completed as u8,
-                verification: Some(json!({"rfc": call.person_or(EXAMPLE_CURP).rfc}).to_string()),
+                verification: Some(
+                    json!({"rfc": stated_rfc(&call.person_or(EXAMPLE_CURP))}).to_string(),
+                ),
                 warnings: json!([]),
             },
         };
@@ -443,6 +462,12 @@ fn check_rfc(call: &Call<'_>) -> Option<&'static str> {
     if !known {
         return Some("invalid_state");
     }
+    // A person the SAT has not registered (under 16, or a persona with
+    // `rfc: ""`): RFC008, the information associated to the RFC not found.
+    let curp = call.curp.as_deref().unwrap_or_default();
+    if verdict == Renapo::Found && call.cached_person(curp).rfc.is_empty() {
+        return Some("not_found2");
+    }
     not_issued(verdict)
 }
 
@@ -483,7 +508,7 @@ fn not_issued(verdict: Renapo) -> Option<&'static str> {
 /// The type's data when the source finds it.
 fn success_data(call: &mut Call<'_>, kind: Kind) -> Value {
     match kind {
-        Kind::RfcByCurp => json!({"rfc": call.person_or(EXAMPLE_CURP).rfc}),
+        Kind::RfcByCurp => json!({"rfc": stated_rfc(&call.person_or(EXAMPLE_CURP))}),
         Kind::NssByCurp => json!({"nss": super::common::stated_nss(&call.person_or(EXAMPLE_CURP))}),
         Kind::IneNominalList => ine_data(call),
     }
