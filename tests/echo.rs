@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
-use crate::common::{Http, Resp, Sandbox};
+use crate::common::{assert_every_provider, Http, Resp, Sandbox};
 use mxid_sandbox::config::Source;
 use mxid_sandbox::curp::is_loose;
 
@@ -755,6 +755,7 @@ async fn json_whose_escapes_are_not_text_gets_the_providers_own_400() {
             "verificationId",
         ),
     ];
+    assert_every_provider("the escape targets", targets.iter().map(|t| t.0));
     for (provider, path, field) in targets {
         for raw in bodies {
             let mut bytes = raw.to_vec();
@@ -796,6 +797,7 @@ async fn error_messages_repeat_hostile_paths_types_and_headers_as_sent() {
         ("nss", "/api/v1/imss/"),
         ("async", "/api/AsyncVerication/"),
     ];
+    assert_every_provider("the hostile-path prefixes", prefixes.iter().map(|p| p.0));
     for (provider, prefix) in prefixes {
         for s in strings().iter().filter(|s| !s.trim().is_empty()) {
             let path = format!("{prefix}{}", pct(&s[..s.len().min(4096)]));
@@ -825,7 +827,8 @@ async fn error_messages_repeat_hostile_paths_types_and_headers_as_sent() {
             "validacurp" => "/curp/getData",
             "accuauth" => "/verify/id_check",
             "nss" => "/api/v1/imss/nss",
-            _ => "/api/AsyncVerication/NssByCurp",
+            "async" => "/api/AsyncVerication/NssByCurp",
+            _ => unreachable!("{provider}: add its endpoint here"),
         };
         let r = sb.send("POST", path, &headers, "x").await;
         assert_eq!(r.status, 400, "{}", r.text());

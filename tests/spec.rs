@@ -308,7 +308,9 @@ async fn every_kind_of_bad_input_gets_json_in_every_providers_own_shape() {
     })
     .await;
     let mut wrong = Vec::new();
-    for s in shapes() {
+    let shapes = shapes();
+    crate::common::assert_every_provider("SPEC §8 shapes", shapes.iter().map(|s| s.provider));
+    for s in shapes {
         let with = |ct: &'static str| {
             let mut h = s.auth.clone();
             h.push(("content-type", ct));

@@ -487,7 +487,7 @@ fn async_settings_take_a_bare_zero_and_at_most_a_hundred_webhook_attempts() {
 #[test]
 fn every_providers_settings_refuse_an_unread_key_and_a_value_of_words() {
     let mut seen = 0;
-    for provider in ["curpv5", "nss", "accuauth", "validacurp", "async"] {
+    for provider in crate::common::provider_ids() {
         let file = shipped("scenarios", &format!("{provider}.yaml"));
         let Some(block) = file.split("\nsettings:\n").nth(1) else {
             continue;
@@ -1024,6 +1024,7 @@ async fn a_users_own_scenario_renders_every_placeholder_on_every_provider() {
     const NAME: &str = "Quo\"te \\ back\u{1}\u{7f}\nline\ttab </script> ñ 漢 😀\u{2028}x";
     let s = temp_dir("own-everywhere-s");
     let _gone_s = RemovedOnDrop(s.clone());
+    crate::common::assert_every_provider("OWN_SCENARIO_ON", OWN_SCENARIO_ON.iter().map(|o| o.0));
     for (provider, endpoints, _, header) in OWN_SCENARIO_ON {
         let mut yaml = shipped("scenarios", &format!("{provider}.yaml"));
         for endpoint in endpoints {
@@ -1067,7 +1068,9 @@ async fn a_users_own_scenario_renders_every_placeholder_on_every_provider() {
             own_scenario_problem(provider, &r, true).map(|p| format!("header {path}: {p}")),
         );
     }
-    for (provider, path, headers, body) in every_endpoint(CURP) {
+    let calls = every_endpoint(CURP);
+    crate::common::assert_every_provider("every_endpoint", calls.iter().map(|c| c.0));
+    for (provider, path, headers, body) in calls {
         if body.get("curp").is_none() && body.get("id_number").is_none() {
             continue;
         }
@@ -1821,8 +1824,12 @@ async fn curp_person_refuses_a_persona_its_scenarios_map_makes_not_found_everywh
         "persona-not-found-everywhere",
         "personas.yaml",
         &format!(
-            "- curp: {CURP}\n  scenarios: {{curpv5: not_found, validacurp: not_found, \
-             accuauth: not_found, nss: not_found, async: not_found}}\n"
+            "- curp: {CURP}\n  scenarios: {{{}}}\n",
+            crate::common::provider_ids()
+                .iter()
+                .map(|id| format!("{id}: not_found"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     );
     let _gone = RemovedOnDrop(dir.clone());
@@ -3215,14 +3222,18 @@ fn export_writes_the_embedded_files_to_edit_and_writes_over_nothing() {
     let out = run(&["export", dir.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.starts_with("wrote 5 scenario files to "), "{stdout}");
+    let served = crate::common::provider_ids().len();
+    assert!(
+        stdout.starts_with(&format!("wrote {served} scenario files to ")),
+        "{stdout}"
+    );
     for kind in ["scenarios", "fixtures"] {
         let mut names: Vec<_> = std::fs::read_dir(root.join(kind))
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         names.sort();
-        assert_eq!(names.len(), if kind == "scenarios" { 5 } else { 4 });
+        assert_eq!(names.len(), if kind == "scenarios" { served } else { 4 });
         for name in names {
             let ours = std::fs::read(root.join(kind).join(&name)).unwrap();
             let written = std::fs::read(dir.join(kind).join(&name)).unwrap();

@@ -3,8 +3,9 @@
 //! asks for — where its credential and CURP are, its test switch, its input
 //! checks and counters, the values its templates need. Adding a provider is
 //! one module here (its `mod` line, and one line in [`all`]), and one YAML
-//! file (and, beside them, a block in `fixtures/credentials.yaml`: README
-//! "Architecture").
+//! file (and, beside them, a block in `fixtures/credentials.yaml`, its
+//! README section and its rows in the tests' per-provider tables: the
+//! checklist is README "Architecture", "Adding a sixth provider").
 //! Its answer for a CURP no one holds is named `not_found`: the not-found
 //! persona (`scenario: not_found`) and `curp person` read that name.
 

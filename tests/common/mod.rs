@@ -161,11 +161,36 @@ pub type ProviderRequest = (
     String,
 );
 
+/// The ids of the providers the sandbox serves, in `providers::all()`'s
+/// order.
+pub fn provider_ids() -> Vec<&'static str> {
+    mxid_sandbox::providers::all()
+        .iter()
+        .map(|p| p.id())
+        .collect()
+}
+
+/// Fails unless `listed` (a test's own table of per-provider requests or
+/// values, `what`) names every provider the sandbox serves: a provider
+/// added later fails the test that would otherwise skip it without a word
+/// (README, Architecture: "Adding a sixth provider").
+pub fn assert_every_provider<'a>(what: &str, listed: impl IntoIterator<Item = &'a str>) {
+    let mut listed: Vec<&str> = listed.into_iter().collect();
+    listed.sort_unstable();
+    listed.dedup();
+    let mut served = provider_ids();
+    served.sort_unstable();
+    assert_eq!(
+        listed, served,
+        "{what} lists these providers; the sandbox serves the others too: add them to it"
+    );
+}
+
 /// A request each provider answers `success` for `curp`, in the order
 /// curpv5, nss, accuauth, validacurp, async.
 pub fn provider_requests(curp: &str) -> Vec<ProviderRequest> {
     let body = |field: &str| serde_json::json!({ field: curp }).to_string();
-    vec![
+    let requests = vec![
         (
             "curpv5",
             "/api/curp/bycurp",
@@ -196,7 +221,9 @@ pub fn provider_requests(curp: &str) -> Vec<ProviderRequest> {
             vec![("apikey", "k")],
             body("curp"),
         ),
-    ]
+    ];
+    assert_every_provider("provider_requests", requests.iter().map(|r| r.0));
+    requests
 }
 
 /// The sandbox served in the test's own runtime (`mxid_sandbox::serve` on

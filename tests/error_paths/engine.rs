@@ -321,11 +321,12 @@ fn check_names_a_file_named_after_no_provider_and_no_fixture() {
     let _gone = RemovedOnDrop(dir.clone());
     std::fs::write(dir.join("curp5.yaml"), shipped("scenarios", "curpv5.yaml")).unwrap();
     std::fs::write(dir.join("persona.yml"), "- curp: PXNE660720HMCXTN06\n").unwrap();
+    let named = format!("named after {}", crate::common::provider_ids().join(", "));
     refused_with(
         &["check", dir.to_str().unwrap()],
         &[
             "curp5.yaml: no provider 'curp5' and no fixture file 'curp5'",
-            "named after curpv5, validacurp, accuauth, nss, async",
+            &named,
             "fixture files are named credentials.yaml, catalogs.yaml, names.yaml, personas.yaml",
         ],
     );

@@ -11,7 +11,7 @@ const EPN: &str = "PXNE660720HMCXTN06";
 /// The five providers' CURP endpoints: path, credential headers, and the
 /// body field that carries the CURP.
 fn curp_endpoints() -> Vec<(&'static str, &'static str, Headers<'static>, &'static str)> {
-    vec![
+    let endpoints = vec![
         ("curpv5", "/api/curp/bycurp", vec![("apikey", "k")], "curp"),
         ("nss", "/api/v1/imss/nss", vec![("x-api-key", "k")], "curp"),
         (
@@ -32,7 +32,9 @@ fn curp_endpoints() -> Vec<(&'static str, &'static str, Headers<'static>, &'stat
             vec![("apikey", "k")],
             "curp",
         ),
-    ]
+    ];
+    crate::common::assert_every_provider("curp_endpoints", endpoints.iter().map(|e| e.0));
+    endpoints
 }
 
 fn shown(r: &Resp) -> String {

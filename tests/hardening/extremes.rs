@@ -97,6 +97,11 @@ async fn every_provider(sb: &Sandbox) -> Vec<(&'static str, Resp)> {
             .await,
         ));
     }
+    crate::common::assert_every_provider(
+        "every_provider",
+        out.iter()
+            .map(|(what, _)| what.split(' ').next().unwrap_or(what)),
+    );
     out
 }
 
