@@ -185,6 +185,17 @@ impl Request {
             .map(|v| String::from_utf8_lossy(v.as_bytes()))
     }
 
+    /// The token of an `Authorization: Bearer TOKEN` header: the scheme's
+    /// name in any case (RFC 9110 §11.1), the token without the spaces and
+    /// tabs around it, read as [`Request::header_lossy`] reads.
+    pub fn bearer(&self) -> Option<String> {
+        let value = self.header_lossy(&hyper::header::AUTHORIZATION)?;
+        let (scheme, token) = http_trim(&value).split_once([' ', '\t'])?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| http_trim(token).to_string())
+    }
+
     /// One of the sandbox's own headers (its name starts with
     /// [`SANDBOX_HEADER_PREFIX`]), by a name parsed ahead of time.
     /// An empty (or blank) value is no header, for all of them alike: a test
@@ -1011,6 +1022,36 @@ mod tests {
         let uri: hyper::Uri = "/p".parse().unwrap();
         let req = Request::new(Method::POST, &uri, headers, Bytes::from_static(b"curp=X"));
         assert_eq!(req.body, Body::Form(vec![("curp".into(), "X".into())]));
+    }
+
+    /// One reading of `Authorization: Bearer TOKEN` for the admin token and
+    /// validacurp's: the scheme in any case, the token without the spaces
+    /// around it, nothing for another scheme or no token.
+    #[test]
+    fn a_bearer_token_is_read_once_for_everyone() {
+        let bearer = |value: &[u8]| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                hyper::header::AUTHORIZATION,
+                hyper::header::HeaderValue::from_bytes(value).unwrap(),
+            );
+            let uri: hyper::Uri = "/p".parse().unwrap();
+            Request::new(Method::GET, &uri, headers, Bytes::new()).bearer()
+        };
+        for (value, token) in [
+            (&b"Bearer t0k"[..], Some("t0k")),
+            (b"bEARER t0k", Some("t0k")),
+            (b"Bearer   t0k  ", Some("t0k")),
+            (b"Bearer\tt0k", Some("t0k")),
+            (b"Bearer a b", Some("a b")),
+            (b"Bearer \xE9", Some("\u{FFFD}")),
+            (b"Bearer", None),
+            (b"Bearer ", None),
+            (b"Bearertok", None),
+            (b"Basic dTpw", None),
+        ] {
+            assert_eq!(bearer(value).as_deref(), token, "{value:?}");
+        }
     }
 
     #[test]

@@ -881,14 +881,8 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
         Body::Empty => &empty,
         _ => return admin_error(StatusCode::BAD_REQUEST, "send a JSON object as the body"),
     };
-    if let Some(k) = body
-        .keys()
-        .find(|k| !matches!(k.as_str(), "url" | "apikey"))
-    {
-        return admin_error(
-            StatusCode::BAD_REQUEST,
-            &format!("unknown field '{}'; the fields are url, apikey", quoted(k)),
-        );
+    if let Some(refused) = crate::admin::unknown_keys(body, &["url", "apikey"]) {
+        return refused;
     }
     let Some(url) = body.get("url").and_then(Value::as_str) else {
         return admin_error(

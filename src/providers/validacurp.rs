@@ -13,7 +13,6 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use hyper::header::AUTHORIZATION;
 use serde_json::{json, Value};
 
 use crate::curp::{self, CalcInput, Renapo, Sex};
@@ -22,7 +21,7 @@ use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider};
 use crate::engine::quoted;
 use crate::engine::template::Vars;
-use crate::request::{http_trim, Field, Request};
+use crate::request::{Field, Request};
 use crate::time::Date;
 
 pub struct ValidaCurp;
@@ -256,13 +255,7 @@ impl Provider for ValidaCurp {
     fn credential(&self, req: &Request) -> Option<String> {
         // The header first; a header that is not a Bearer token falls back
         // to the body, where the document's examples put it.
-        let bearer = req.header_lossy(&AUTHORIZATION).and_then(|v| {
-            let v = http_trim(&v);
-            v.get(..7)
-                .filter(|p| p.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].to_string())
-        });
-        bearer
+        req.bearer()
             .filter(|t| !t.is_empty())
             .or_else(|| req.field("token").text())
     }
