@@ -368,8 +368,29 @@ pub fn parse_json(raw: &[u8]) -> Body {
             .and_then(|s| serde_json::from_str(&s).ok())
         {
             Some(v) => Body::Json(v),
-            None => Body::Invalid(format!("the body is not valid JSON: {strict}")),
+            None => Body::Invalid(match std::str::from_utf8(raw) {
+                Ok(_) => format!("the body is not valid JSON: {strict}"),
+                Err(e) => not_utf8_json(raw, e.valid_up_to()),
+            }),
         },
+    }
+}
+
+/// Why a JSON body whose bytes are not UTF-8 is refused, saying so (serde's
+/// "invalid unicode code point", or "expected value" for UTF-16, named the
+/// symptom): JSON is UTF-8 whatever its content type says (RFC 8259 §8.1).
+fn not_utf8_json(raw: &[u8], valid_up_to: usize) -> String {
+    let utf16 = raw.starts_with(&[0xFF, 0xFE])
+        || raw.starts_with(&[0xFE, 0xFF])
+        || raw.get(..2).is_some_and(|two| two.contains(&0));
+    if utf16 {
+        "the body is not valid JSON: it is UTF-16 text; JSON is sent in UTF-8 (RFC 8259)".into()
+    } else {
+        format!(
+            "the body is not valid JSON: byte 0x{:02X} at offset {valid_up_to} is not UTF-8 (Latin-1 \
+             text?); JSON is sent in UTF-8 whatever its content type says (RFC 8259)",
+            raw[valid_up_to]
+        )
     }
 }
 
@@ -541,9 +562,10 @@ impl Charset {
             | "x-unicode20utf8" => Ok(Charset::Utf8),
             "ansi_x3.4-1968" | "ascii" | "cp1252" | "cp819" | "csisolatin1" | "ibm819"
             | "iso-8859-1" | "iso-ir-100" | "iso8859-1" | "iso88591" | "iso_8859-1"
-            | "iso_8859-1:1987" | "l1" | "latin1" | "us-ascii" | "windows-1252" | "x-cp1252" => {
-                Ok(Charset::Windows1252)
-            }
+            | "iso_8859-1:1987" | "l1" | "latin1" | "us-ascii" | "windows-1252" | "x-cp1252"
+            // Python's codec names, which aiohttp's `FormData(charset=…)`
+            // sends as written (no WHATWG label, but no other charset).
+            | "latin-1" | "latin_1" => Ok(Charset::Windows1252),
             _ => Err(format!(
                 "unsupported charset '{}': send the form in UTF-8 or ISO-8859-1",
                 crate::engine::quoted(&label)
@@ -1385,6 +1407,27 @@ mod tests {
         }
     }
 
+    /// JSON whose bytes are not UTF-8 is refused saying so, not by the
+    /// symptom serde meets ("invalid unicode code point", "expected value").
+    #[test]
+    fn json_that_is_not_utf8_is_told_so() {
+        let why = |raw: &[u8]| match parse_json(raw) {
+            Body::Invalid(why) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            why(b"{\"n\":\"mar\xEDa\"}"),
+            "the body is not valid JSON: byte 0xED at offset 9 is not UTF-8 (Latin-1 text?); JSON is sent in UTF-8 whatever its content type says (RFC 8259)"
+        );
+        let utf16 =
+            "the body is not valid JSON: it is UTF-16 text; JSON is sent in UTF-8 (RFC 8259)";
+        assert_eq!(why(b"\xFF\xFE{\0\"\0n\0"), utf16);
+        assert_eq!(why(b"\xFE\xFF\0{\0\""), utf16);
+        assert_eq!(why(b"{\0\"\0n\0\"\0:\0\xE9\0"), utf16);
+        // UTF-8 that is not JSON keeps serde's words.
+        assert!(why(b"{\"n\":}").starts_with("the body is not valid JSON: expected value"));
+    }
+
     #[test]
     fn a_form_is_read_in_the_charset_it_names() {
         let form = |fields: &[(&str, &str)]| {
@@ -1408,7 +1451,15 @@ mod tests {
         }
         // Latin-1 by any of its labels, escaped or as raw bytes; 0x80-0x9F
         // are windows-1252's, as WHATWG reads every one of those labels.
-        for label in ["ISO-8859-1", "latin1", "windows-1252", "us-ascii", "CP1252"] {
+        // And Python's `latin-1`, which aiohttp sends as written.
+        for label in [
+            "ISO-8859-1",
+            "latin1",
+            "windows-1252",
+            "us-ascii",
+            "CP1252",
+            "latin-1",
+        ] {
             let ct = format!("{urlencoded}; charset={label}");
             assert_eq!(
                 parse_body(&ct, b"n=mar%EDa+jos\xE9&p=%80%81%9F&mu%F1oz=1"),
