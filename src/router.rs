@@ -108,15 +108,22 @@ fn clash(
     )
 }
 
-/// matchit's refusal in its own words, but for the route a path clashes
-/// with, which is named by its first 256 bytes as every name is.
+/// matchit's refusal in the sandbox's words (lower case, as every error):
+/// the route a path clashes with named by its first 256 bytes, as every
+/// name is; matchit's other refusals (a malformed parameter) as it words
+/// them, its first letter lowered.
 fn clash_words(err: &matchit::InsertError) -> String {
     match err {
-        matchit::InsertError::Conflict { with } => format!(
-            "Insertion failed due to conflict with previously registered route: {}",
-            quoted(with)
-        ),
-        other => other.to_string(),
+        matchit::InsertError::Conflict { with } => {
+            format!("conflicts with the route {}", quoted(with))
+        }
+        other => {
+            let words = other.to_string();
+            let mut chars = words.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_lowercase().chain(chars).collect()
+            })
+        }
     }
 }
 

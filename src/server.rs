@@ -89,10 +89,13 @@ pub async fn serve(
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
                     if warned.is_none_or(|at| at.elapsed() >= ACCEPT_WARN_EVERY) {
-                        warn(format_args!("accept failed: {e}; retrying every 20 ms"));
+                        warn(format_args!(
+                            "accept failed: {e}; retrying every {} ms",
+                            ACCEPT_RETRY.as_millis()
+                        ));
                         warned = Some(std::time::Instant::now());
                     }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    tokio::time::sleep(ACCEPT_RETRY).await;
                     continue;
                 }
             },
@@ -204,6 +207,10 @@ pub async fn serve(
 /// How long shutdown waits, once its wait ran out, for the connections it
 /// cut to close.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// How long the accept loop waits after a failed accept (out of file
+/// descriptors, say) before it tries again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(20);
 
 /// How often a failing accept is written.
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);

@@ -2150,6 +2150,11 @@ fn a_path_clash_names_the_users_file() {
     let file = dir.join("curpv5.yaml").display().to_string();
     assert_eq!(err.file, file, "{err}");
     assert!(err.line.is_some(), "{err}");
+    assert!(
+        err.message
+            .starts_with("POST /verify/id_check: conflicts with the route /verify/id_check ("),
+        "{err}"
+    );
 }
 
 #[test]

@@ -70,14 +70,28 @@ pub fn elector_code(
 /// words for the error: an elector code of 18 letters and digits (type
 /// C's id), a CIC of 9 digits (the others'), an OCR of 13 digits (or 9, an
 /// older credential's).
-pub type Form = (fn(&str) -> bool, &'static str);
-pub const ELECTOR_CODE_FORM: Form = (
-    |s| s.len() == 18 && s.bytes().all(|b| b.is_ascii_alphanumeric()),
-    "18 letters and digits",
-);
-pub const CIC_FORM: Form = (|s| digits_of(s, &[9]), "9 digits");
-pub const OCR_FORM: Form = (|s| digits_of(s, &[9, 13]), "13 digits (or 9)");
-pub const ISSUE_NUMBER_FORM: Form = (|s| digits_of(s, &[2]), "two digits");
+#[derive(Clone, Copy)]
+pub struct Form {
+    pub fits: fn(&str) -> bool,
+    /// What fits, in the words of an error: "is not 9 digits".
+    pub describes: &'static str,
+}
+pub const ELECTOR_CODE_FORM: Form = Form {
+    fits: |s| s.len() == 18 && s.bytes().all(|b| b.is_ascii_alphanumeric()),
+    describes: "18 letters and digits",
+};
+pub const CIC_FORM: Form = Form {
+    fits: |s| digits_of(s, &[9]),
+    describes: "9 digits",
+};
+pub const OCR_FORM: Form = Form {
+    fits: |s| digits_of(s, &[9, 13]),
+    describes: "13 digits (or 9)",
+};
+pub const ISSUE_NUMBER_FORM: Form = Form {
+    fits: |s| digits_of(s, &[2]),
+    describes: "two digits",
+};
 
 /// Whether `s` is digits alone, as many as one of `lengths`.
 pub fn digits_of(s: &str, lengths: &[usize]) -> bool {

@@ -316,7 +316,7 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
             }
         }
         if let Some(n) = p.ine.as_ref().and_then(|i| i.issue_number.as_ref()) {
-            if !(ine::ISSUE_NUMBER_FORM.0)(n) {
+            if !(ine::ISSUE_NUMBER_FORM.fits)(n) {
                 return err(
                     n,
                     "ine.issue_number",
@@ -335,14 +335,15 @@ pub(crate) fn load(text: &str, catalogs: &Catalogs) -> Result<Vec<Persona>, Load
                 ("cic", &ine.cic, ine::CIC_FORM),
                 ("ocr", &ine.ocr, ine::OCR_FORM),
             ];
-            for (field, value, (fits, form)) in forms {
-                if let Some(v) = value.as_deref().filter(|v| !fits(v)) {
+            for (field, value, form) in forms {
+                if let Some(v) = value.as_deref().filter(|v| !(form.fits)(v)) {
                     return err(
                         v,
                         &format!("ine.{field}"),
                         format!(
-                            "\"{}\" is not {form}: IneNominalList refuses it, so the credential could never be presented",
-                            quoted(v)
+                            "\"{}\" is not {}: IneNominalList refuses it, so the credential could never be presented",
+                            quoted(v),
+                            form.describes
                         ),
                     );
                 }

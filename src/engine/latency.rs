@@ -125,7 +125,8 @@ impl fmt::Display for Latency {
 /// A way for the answer to go wrong at the connection level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Never answer; the client gives up first.
+    /// Answer nothing: held until the client leaves, the hang limit or the
+    /// shutdown (`server.rs`, `HANG_LIMIT`).
     Hang,
     /// Abort the TCP connection (RST).
     ConnectionReset,
@@ -136,11 +137,11 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const NAMES: [&'static str; 4] = [
-        "hang",
-        "connection_reset",
-        "empty_response",
-        "malformed_body",
+    pub const ALL: [Fault; 4] = [
+        Fault::Hang,
+        Fault::ConnectionReset,
+        Fault::EmptyResponse,
+        Fault::MalformedBody,
     ];
 
     pub fn name(self) -> &'static str {
@@ -157,17 +158,18 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Fault, String> {
-        match s.trim() {
-            "hang" => Ok(Fault::Hang),
-            "connection_reset" => Ok(Fault::ConnectionReset),
-            "empty_response" => Ok(Fault::EmptyResponse),
-            "malformed_body" => Ok(Fault::MalformedBody),
-            other => Err(format!(
-                "unknown fault '{}'; valid faults: {}",
-                super::quoted(other),
-                Fault::NAMES.join(", ")
-            )),
-        }
+        let s = s.trim();
+        Fault::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown fault '{}'; valid faults: {}",
+                    super::quoted(s),
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -317,8 +319,20 @@ mod tests {
 
     #[test]
     fn faults_round_trip() {
-        for name in Fault::NAMES {
-            assert_eq!(name.parse::<Fault>().unwrap().name(), name);
+        // The names the README and SPEC give, each read back as its fault.
+        let names = Fault::ALL.map(Fault::name);
+        assert_eq!(
+            names,
+            [
+                "hang",
+                "connection_reset",
+                "empty_response",
+                "malformed_body"
+            ]
+        );
+        for (fault, name) in Fault::ALL.into_iter().zip(names) {
+            assert_eq!(name.parse::<Fault>(), Ok(fault));
+            assert_eq!(format!(" {name}\t").parse::<Fault>(), Ok(fault));
         }
         assert!("explode".parse::<Fault>().unwrap_err().contains("hang"));
     }

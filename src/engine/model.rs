@@ -1323,7 +1323,8 @@ fn placeholder_key(v: &Value) -> Option<String> {
 
 /// The one `'static` copy of a scenario name. Each distinct name is kept
 /// once for the life of the process, however often the files are reloaded:
-/// the names a user writes, a few KB at most.
+/// what grows it is only a reload that brings names never loaded before
+/// (each at most a file's worth of them).
 pub fn intern(name: &str) -> &'static str {
     // A set, not a list: a file of thousands of scenarios loads in linear
     // time. A std mutex: taken only while files load, never awaited in.

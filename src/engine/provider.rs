@@ -70,7 +70,8 @@ pub struct Call<'a> {
     /// Sandbox time when the request arrived.
     pub now: Timestamp,
     pub credential: Option<String>,
-    /// The CURP the request is about, as the client sent it (upper-cased).
+    /// The CURP the request is about, as the client sent it, trimmed and
+    /// upper-cased.
     pub curp: Option<String>,
     pub selected: Selected,
     /// The namespace's reset generation when the request began: what the
@@ -79,8 +80,9 @@ pub struct Call<'a> {
     pub generation: u64,
     /// A per-request sequence number within the namespace.
     pub seq: u64,
-    /// What a module's `vars` keeps for its `finish` (the id it made).
-    pub kept: Option<String>,
+    /// The id a module's `vars` made for the answer, for its `finish` to
+    /// store the same one.
+    pub made_id: Option<String>,
     /// What a module's `realistic` looked up in the namespace's state for
     /// its `vars` ([`Call::keep_found`]).
     found: Option<Box<dyn std::any::Any + Send>>,
@@ -117,7 +119,7 @@ impl<'a> Call<'a> {
             // takes no number after it (and what it stores is dropped).
             generation: began.generation,
             seq: ns.next_seq(began.generation),
-            kept: None,
+            made_id: None,
             found: None,
             person: None,
         }

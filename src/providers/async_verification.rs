@@ -226,7 +226,7 @@ impl Provider for AsyncVerification {
         if call.endpoint_id() != STATUS {
             let id = verification_id(call);
             vars.set("verification_id", &id);
-            call.kept = Some(id);
+            call.made_id = Some(id);
             return;
         }
         let id = requested_id(call.req);
@@ -244,8 +244,8 @@ impl Provider for AsyncVerification {
             // RFC verification of the seed's example CURP.
             None => jobs::Found {
                 id: id.unwrap_or_else(|| "00000000-0000-4000-8000-000000000000".into()),
-                kind: Kind::RfcByCurp as u8,
-                status: jobs::Status::Completed as u8,
+                kind: Kind::RfcByCurp,
+                status: jobs::Status::Completed,
                 verification: Some(
                     json!({"rfc": stated_rfc(&call.person_or(EXAMPLE_CURP))}).to_string(),
                 ),
@@ -253,8 +253,8 @@ impl Provider for AsyncVerification {
             },
         };
         vars.set("verification_id", &found.id)
-            .set("verification_type", found.kind)
-            .set("verification_status", found.status)
+            .set("verification_type", found.kind as u8)
+            .set("verification_status", found.status as u8)
             .set("verification", found.verification.as_deref())
             .set("warnings", found.warnings);
     }
@@ -312,7 +312,7 @@ impl Provider for AsyncVerification {
         );
         let new = NewVerification {
             // The id the answer stated.
-            id: call.kept.take().unwrap_or_else(|| verification_id(call)),
+            id: call.made_id.take().unwrap_or_else(|| verification_id(call)),
             kind,
             apikey,
             scenario: scenario.name.to_string(),
@@ -432,20 +432,20 @@ fn check_ine(req: &Request) -> Option<&'static str> {
     }
     let is_c = kind == "C";
     let id = text(req, "id");
-    let (id_fits, _) = if is_c {
+    let id_form = if is_c {
         curp::ine::ELECTOR_CODE_FORM
     } else {
         curp::ine::CIC_FORM
     };
-    if !id_fits(&id) {
+    if !(id_form.fits)(&id) {
         return Some("invalid_id");
     }
     // INENL006: "not numeric and has a length other than 9 or 13", for
     // every type.
-    if !(curp::ine::OCR_FORM.0)(&text(req, "ocr")) {
+    if !(curp::ine::OCR_FORM.fits)(&text(req, "ocr")) {
         return Some("invalid_ocr");
     }
-    if is_c && !(curp::ine::ISSUE_NUMBER_FORM.0)(&text(req, "issueNumber")) {
+    if is_c && !(curp::ine::ISSUE_NUMBER_FORM.fits)(&text(req, "issueNumber")) {
         return Some("invalid_issue_number");
     }
     None

@@ -313,7 +313,7 @@ impl Provider for Nss {
             return;
         }
         // The id `vars` made, or the one the envelope states.
-        let (id, fresh) = match call.kept.take() {
+        let (id, fresh) = match call.made_id.take() {
             Some(id) => (id, true),
             None => match serde_json::from_slice::<IdOnly>(body) {
                 Ok(IdOnly { id }) => (id, false),
@@ -444,7 +444,7 @@ fn query_vars(call: &mut Call<'_>, scenario: &Scenario, vars: &mut Vars) {
             "nss",
             super::common::stated_nss(&call.person_or(documented_curp)),
         );
-    call.kept = Some(id);
+    call.made_id = Some(id);
 }
 
 /// A MongoDB ObjectId: 4 bytes of Unix seconds, 8 random bytes (replayable

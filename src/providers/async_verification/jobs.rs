@@ -858,8 +858,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// status object.
 pub struct Found {
     pub id: String,
-    pub kind: u8,
-    pub status: u8,
+    pub kind: Kind,
+    pub status: Status,
     pub verification: Option<String>,
     pub warnings: Value,
 }
@@ -882,8 +882,8 @@ pub fn find(ns: &Namespace, id: &str, apikey: Option<&str>) -> Option<Lookup> {
         }
         let found = Found {
             id: v.new.id.clone(),
-            kind: v.new.kind as u8,
-            status: v.status as u8,
+            kind: v.new.kind,
+            status: v.status,
             verification: v.verification.clone(),
             warnings: json!(v.warnings),
         };
