@@ -610,18 +610,19 @@ impl Engine {
         // persona, realistic path. First match wins.
         let mut hit = None;
         let (name, selected): (Cow<'_, str>, _) = if let Some(auth) = auth {
-            (auth.into(), Selected::Auth)
+            (auth, Selected::Auth)
         } else if let Some(name) = forced {
             (name.into(), Selected::Header)
         } else if let Some(name) = module.test_switch(&mut call) {
-            (name.into(), Selected::TestSwitch)
-        } else if let Some(h) = ns.overrides.take(
+            (name, Selected::TestSwitch)
+        } else if let Some(mut h) = ns.overrides.take(
             &pdef.id,
             &ep.id,
             |s| ep.scenario(s).is_some(),
             || ns.is_current(began.generation),
         ) {
-            let name = h.scenario.clone();
+            // Only its timing is read from here on.
+            let name = std::mem::take(&mut h.scenario);
             hit = Some(h);
             (name.into(), Selected::Override)
         } else if let Some(name) = match call.curp.as_deref() {
@@ -678,12 +679,12 @@ impl Engine {
     }
 
     /// The auth-error scenario for this request's credential, if any.
-    fn auth_scenario(
+    fn auth_scenario<'d>(
         &self,
-        defs: &Defs,
+        defs: &'d Defs,
         pdef: &ProviderDef,
         credential: Option<&str>,
-    ) -> Option<String> {
+    ) -> Option<Cow<'d, str>> {
         let Some(cred) = credential else {
             return Some("missing_credentials".into());
         };
@@ -694,7 +695,7 @@ impl Engine {
             return Some("invalid_credentials".into());
         }
         if let Some(s) = defs.fixtures.rejected(&pdef.id, cred) {
-            return Some(s.to_string());
+            return Some(s.into());
         }
         if self.config().strict_auth && !defs.fixtures.accepted(&pdef.id, cred) {
             return Some("invalid_credentials".into());

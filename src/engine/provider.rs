@@ -459,8 +459,9 @@ pub trait Provider: Send + Sync + 'static {
         None
     }
 
-    /// The provider's own test switch (SPEC §3, step 2).
-    fn test_switch(&self, _call: &mut Call<'_>) -> Option<String> {
+    /// The provider's own test switch (SPEC §3, step 2): borrowed when the
+    /// name is a fixed one, as for [`Provider::realistic`].
+    fn test_switch(&self, _call: &mut Call<'_>) -> Option<Cow<'static, str>> {
         None
     }
 

@@ -210,7 +210,7 @@ impl Provider for Nss {
     /// malformed CURP are answers to requests that carry one (and a test
     /// run then catches a client that sends no CURP). A test case then
     /// answers with its canned execution, echoing the request's CURP.
-    fn test_switch(&self, call: &mut Call<'_>) -> Option<String> {
+    fn test_switch(&self, call: &mut Call<'_>) -> Option<Cow<'static, str>> {
         if call.endpoint_id() != "query" {
             return None;
         }
@@ -238,11 +238,9 @@ impl Provider for Nss {
                     .map(|(name, _)| name)
             }),
         };
-        Some(
-            found
-                .map(str::to_string)
-                .unwrap_or_else(|| "test_case_not_found".into()),
-        )
+        Some(found.map_or(Cow::Borrowed("test_case_not_found"), |name| {
+            Cow::Owned(name.to_string())
+        }))
     }
 
     fn realistic(&self, call: &mut Call<'_>) -> Cow<'static, str> {

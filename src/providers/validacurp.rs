@@ -271,7 +271,7 @@ impl Provider for ValidaCurp {
         }
     }
 
-    fn test_switch(&self, call: &mut Call<'_>) -> Option<String> {
+    fn test_switch(&self, call: &mut Call<'_>) -> Option<Cow<'static, str>> {
         if call.credential.as_deref() != Some(TEST_TOKEN) {
             return None;
         }
