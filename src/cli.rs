@@ -1,5 +1,7 @@
-//! Command-line flags (each with an `MXID_*` environment fallback), turned
-//! into a validated [`Config`] before anything runs.
+//! Command-line flags, turned into a validated [`Config`] before anything
+//! runs. Every `serve` flag has an `MXID_*` environment fallback, as the
+//! folders of `scenarios` and `curp` do; `check` reads only its flags (the
+//! folders it checks are the ones it is told, not a server's setting).
 
 use std::path::PathBuf;
 use std::time::Duration;
