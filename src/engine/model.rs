@@ -675,8 +675,8 @@ pub struct Expect<'a> {
     pub data_numbers: &'a [&'a str],
     /// Scenarios every endpoint must define because the module answers with them.
     pub required: &'a dyn Fn(&str) -> Vec<&'static str>,
-    /// The module's check of `settings:` (an error starts `settings.KEY: `).
-    pub settings: &'a dyn Fn(&SettingsMap) -> Result<(), String>,
+    /// The module's check of `settings:`.
+    pub settings: &'a dyn Fn(&SettingsMap) -> Result<(), SettingsError>,
 }
 
 /// A provider file's `settings:`.
@@ -692,6 +692,33 @@ fn quoted_value(v: &Value) -> String {
     }
 }
 
+/// Why a provider's `settings:` cannot be read: the key at fault (none
+/// for the block as a whole) and what is wrong with it. Shown as
+/// `settings.KEY: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl SettingsError {
+    pub fn at(key: &str, message: impl Into<String>) -> SettingsError {
+        SettingsError {
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "settings.{key}: {}", self.message),
+            None => write!(f, "settings: {}", self.message),
+        }
+    }
+}
+
 /// The common check of a provider's `settings:`: every key is one of
 /// `limits` or `others`, and a limit is a whole number, or `null` / `off`
 /// for none. `others` are checked by the module.
@@ -699,25 +726,31 @@ pub fn check_limits(
     settings: &SettingsMap,
     limits: &[&str],
     others: &[&str],
-) -> Result<(), String> {
+) -> Result<(), SettingsError> {
     for (key, value) in settings {
         if limits.contains(&key.as_str()) {
             let off = value.is_null() || value.as_str() == Some("off");
             if !off && value.as_u64().is_none() {
-                return Err(format!(
-                    "settings.{key}: write a whole number, or null (or off) for no limit; got {}",
-                    quoted_value(value)
+                return Err(SettingsError::at(
+                    key,
+                    format!(
+                        "write a whole number, or null (or off) for no limit; got {}",
+                        quoted_value(value)
+                    ),
                 ));
             }
         } else if !others.contains(&key.as_str()) {
             let known: Vec<&str> = limits.iter().chain(others).copied().collect();
-            return Err(format!(
-                "settings.{key}: unknown setting; {}",
-                if known.is_empty() {
-                    "this provider has none".to_string()
-                } else {
-                    format!("the settings are {}", known.join(", "))
-                }
+            return Err(SettingsError::at(
+                key,
+                format!(
+                    "unknown setting; {}",
+                    if known.is_empty() {
+                        "this provider has none".to_string()
+                    } else {
+                        format!("the settings are {}", known.join(", "))
+                    }
+                ),
             ));
         }
     }
@@ -916,31 +949,16 @@ pub fn parse_provider(
         }
     }
     if let Err(why) = (expect.settings)(&raw.settings) {
-        // `settings.KEY: message`, KEY one of the file's: the longest that
-        // fits, as a key may hold `: ` itself.
-        let named = raw
-            .settings
-            .keys()
-            .filter(|k| {
-                why.strip_prefix("settings.")
-                    .and_then(|rest| rest.strip_prefix(k.as_str()))
-                    .is_some_and(|rest| rest.starts_with(": "))
-            })
-            .max_by_key(|k| k.len());
-        let (key, field, message) = match named {
-            Some(k) => (
-                k.as_str(),
-                format!("settings.{k}"),
-                &why["settings.".len() + k.len() + 2..],
-            ),
-            None => ("settings", "settings".to_string(), why.as_str()),
+        let (key, field) = match &why.key {
+            Some(k) => (k.as_str(), format!("settings.{k}")),
+            None => ("settings", "settings".to_string()),
         };
         return Err(LoadError::at(
             file,
             text,
             &format!("{key}:"),
             &field,
-            message,
+            why.message,
         ));
     }
     let mut errors = IndexMap::new();

@@ -424,9 +424,9 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Checks the file's `settings:` at load, so that `check`, `serve` and
     /// a reload refuse a key the module does not read or a value it cannot
-    /// (a limit of `abc` would otherwise read as no limit). The error starts
-    /// with `settings.KEY: `. [`model::check_limits`] does the common case.
-    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
+    /// (a limit of `abc` would otherwise read as no limit). The error names
+    /// the key at fault. [`model::check_limits`] does the common case.
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), model::SettingsError> {
         model::check_limits(settings, &[], &[])
     }
 

@@ -110,7 +110,7 @@ impl Provider for Accuauth {
         ]
     }
 
-    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), model::SettingsError> {
         let limits = [SAME_ID_PER_DAY.0, REQUESTS_PER_SECOND.0, QUOTA.0];
         model::check_limits(settings, &limits, &[])
     }

@@ -182,7 +182,7 @@ impl Provider for AsyncVerification {
         }
     }
 
-    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), model::SettingsError> {
         model::check_limits(settings, &[NSS_PER_CURP_PER_DAY], &Settings::KEYS)?;
         Settings::from_map(settings).map(drop)
     }

@@ -188,7 +188,7 @@ impl Provider for Nss {
         }
     }
 
-    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), model::SettingsError> {
         model::check_limits(settings, &["attempts_per_day"], &[])
     }
 

@@ -248,7 +248,7 @@ impl Provider for ValidaCurp {
         r
     }
 
-    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), String> {
+    fn check_settings(&self, settings: &model::SettingsMap) -> Result<(), model::SettingsError> {
         model::check_limits(settings, &[QUOTA_SETTING], &[])
     }
 

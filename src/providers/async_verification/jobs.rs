@@ -38,6 +38,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::engine::model::SettingsError;
 use crate::engine::namespace::Began;
 use crate::engine::namespace::Namespace;
 use crate::engine::timers::TimerKey;
@@ -142,24 +143,24 @@ impl Settings {
     /// `webhook_retry_interval` and `webhook_timeout`; durations are written
     /// `2s`, `20m`… A key that is absent keeps its default; one that cannot
     /// be read is an error naming it.
-    pub fn from_map(map: &Map<String, Value>) -> Result<Settings, String> {
+    pub fn from_map(map: &Map<String, Value>) -> Result<Settings, SettingsError> {
         let mut s = Settings::default();
-        let duration = |key: &str, v: &Value| -> Result<Duration, String> {
+        let duration = |key: &str, v: &Value| -> Result<Duration, SettingsError> {
             // A bare 0 is zero, as in `latency:`; YAML reads it as a number.
             if v.as_f64() == Some(0.0) {
                 return Ok(Duration::ZERO);
             }
             v.as_str()
-                .ok_or_else(|| format!("settings.{key}: write a duration such as 2s or 20m"))
-                .and_then(|t| parse_duration(t).map_err(|e| format!("settings.{key}: {e}")))
+                .ok_or_else(|| SettingsError::at(key, "write a duration such as 2s or 20m"))
+                .and_then(|t| parse_duration(t).map_err(|e| SettingsError::at(key, e)))
         };
         if let Some(v) = map.get("processing_delay") {
             s.processing_delay = duration("processing_delay", v)?;
         }
         if let Some(v) = map.get("source_retries") {
-            let list = v
-                .as_array()
-                .ok_or("settings.source_retries: write a list such as [20m, 40m]")?;
+            let list = v.as_array().ok_or_else(|| {
+                SettingsError::at("source_retries", "write a list such as [20m, 40m]")
+            })?;
             s.source_retries = list
                 .iter()
                 .map(|d| duration("source_retries", d))
@@ -168,11 +169,11 @@ impl Settings {
             // due before the try it follows (the first try is offset 0).
             let tries = std::iter::once(Duration::ZERO).chain(s.source_retries.iter().copied());
             if let Some((before, after)) = tries.clone().zip(tries.skip(1)).find(|(a, b)| b <= a) {
-                return Err(format!(
-                    "settings.source_retries: each retry is later than the try before (they count from the first try, as in [20m, 40m]): {} comes after {}",
+                return Err(SettingsError::at("source_retries", format!(
+                    "each retry is later than the try before (they count from the first try, as in [20m, 40m]): {} comes after {}",
                     format_duration(after),
                     if before.is_zero() { "the first try".to_string() } else { format_duration(before) }
-                ));
+                )));
             }
         }
         if let Some(v) = map.get("webhook_attempts") {
@@ -181,8 +182,9 @@ impl Settings {
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| (1..=MAX_WEBHOOK_ATTEMPTS).contains(n))
                 .ok_or_else(|| {
-                    format!(
-                        "settings.webhook_attempts: write a whole number from 1 to {MAX_WEBHOOK_ATTEMPTS}"
+                    SettingsError::at(
+                        "webhook_attempts",
+                        format!("write a whole number from 1 to {MAX_WEBHOOK_ATTEMPTS}"),
                     )
                 })?;
         }
@@ -192,10 +194,10 @@ impl Settings {
         if let Some(v) = map.get("webhook_timeout") {
             s.webhook_timeout = duration("webhook_timeout", v)?;
             if s.webhook_timeout.is_zero() {
-                return Err(
-                    "settings.webhook_timeout: write more than 0: every attempt would fail unsent"
-                        .into(),
-                );
+                return Err(SettingsError::at(
+                    "webhook_timeout",
+                    "write more than 0: every attempt would fail unsent",
+                ));
             }
         }
         Ok(s)
@@ -1311,7 +1313,7 @@ mod tests {
                 "settings.webhook_timeout",
             ),
         ] {
-            let err = Settings::from_map(&map(bad)).unwrap_err();
+            let err = Settings::from_map(&map(bad)).unwrap_err().to_string();
             assert!(err.starts_with(key), "{err}");
         }
     }
