@@ -365,9 +365,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     read_duration(s).map_err(|e| {
         let quoted = crate::engine::quoted(s);
         match e {
-            Unread::NotADuration => {
-                format!("'{quoted}' is not a duration such as 250ms, 2s, 20m, 24h, 1d or 1h30m")
-            }
+            Unread::NotADuration => format!("'{quoted}' {NOT_A_DURATION}"),
             Unread::TooLong => format!(
                 "'{quoted}' is too long a duration (at most 1000000000000s, about 31,700 years)"
             ),
@@ -375,14 +373,47 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     })
 }
 
+/// What is wrong with a text that is no duration, said of it.
+const NOT_A_DURATION: &str = "is not a duration such as 250ms, 2s, 20m, 24h, 1d or 1h30m";
+
+/// Why [`read_duration_at_most`] refused a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationError {
+    NotADuration,
+    /// Longer than the bound (however long: past what a duration can be
+    /// too).
+    MoreThan(Duration),
+}
+
+impl DurationError {
+    /// What is wrong, said of the value without repeating it: "is not a
+    /// duration such as …", "is more than 10m".
+    pub fn said_of_it(self) -> String {
+        match self {
+            DurationError::NotADuration => NOT_A_DURATION.to_string(),
+            DurationError::MoreThan(max) => format!("is more than {}", format_duration(max)),
+        }
+    }
+}
+
+/// A duration of at most `max`.
+pub fn read_duration_at_most(s: &str, max: Duration) -> Result<Duration, DurationError> {
+    match read_duration(s) {
+        Ok(d) if d <= max => Ok(d),
+        Ok(_) | Err(Unread::TooLong) => Err(DurationError::MoreThan(max)),
+        Err(Unread::NotADuration) => Err(DurationError::NotADuration),
+    }
+}
+
 /// [`parse_duration`] for a value of at most `max`: a longer one, however
 /// long (past what a duration can be too), is "more than `max`".
 pub fn parse_duration_at_most(s: &str, max: Duration) -> Result<Duration, String> {
-    match read_duration(s) {
-        Ok(d) if d <= max => Ok(d),
-        Ok(_) | Err(Unread::TooLong) => Err(format!("more than {}", format_duration(max))),
-        Err(Unread::NotADuration) => parse_duration(s),
-    }
+    read_duration_at_most(s, max).map_err(|e| match e {
+        DurationError::NotADuration => {
+            format!("'{}' {NOT_A_DURATION}", crate::engine::quoted(s))
+        }
+        DurationError::MoreThan(max) => format!("more than {}", format_duration(max)),
+    })
 }
 
 /// Why a text is no duration.

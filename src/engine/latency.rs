@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::time::{format_duration, parse_duration_at_most};
+use crate::time::{format_duration, read_duration_at_most};
 
 /// How long to wait before answering.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,12 +73,8 @@ impl FromStr for Latency {
         // after the whole value: a long one would be echoed twice over its
         // bound.
         let duration = |part: &str, role: &str| {
-            parse_duration_at_most(part, MAX_LATENCY).map_err(|why| {
-                bad(match why.find(" is not a duration") {
-                    Some(at) => format!("{role}{}", &why[at..]),
-                    None => format!("{role} is {why}"),
-                })
-            })
+            read_duration_at_most(part, MAX_LATENCY)
+                .map_err(|why| bad(format!("{role} {}", why.said_of_it())))
         };
         if let Some(inner) = t
             .strip_prefix("lognormal(")
