@@ -530,25 +530,31 @@ fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
             (1, 10)
         }
     };
-    let (items, has_next) = call.ns.with_state::<History, _>(ID, |h| {
+    // The page's envelopes are copied under the namespace's lock, which
+    // every nss query takes to keep its answer, and parsed after it.
+    let (bodies, has_next) = call.ns.with_state::<History, _>(ID, |h| {
         let skip = (page - 1).saturating_mul(per_page);
-        let items: Vec<Value> = h
+        let bodies: Vec<Vec<u8>> = h
             .entries
             .iter()
             .rev()
             .skip(usize::try_from(skip).unwrap_or(usize::MAX))
             .take(usize::try_from(per_page).unwrap_or(usize::MAX))
-            .filter_map(|(_, body)| serde_json::from_slice::<Value>(body).ok())
-            .map(|mut item| {
-                if let Some(o) = item.as_object_mut() {
-                    o.shift_remove("request");
-                }
-                item
-            })
+            .map(|(_, body)| body.clone())
             .collect();
         let shown = skip.saturating_add(per_page);
-        (items, (h.entries.len() as u64) > shown)
+        (bodies, (h.entries.len() as u64) > shown)
     });
+    let items: Vec<Value> = bodies
+        .iter()
+        .filter_map(|body| serde_json::from_slice::<Value>(body).ok())
+        .map(|mut item| {
+            if let Some(o) = item.as_object_mut() {
+                o.shift_remove("request");
+            }
+            item
+        })
+        .collect();
     vars.set("current_page", page)
         .set("has_next_page", has_next)
         .set("items", Value::Array(items));
