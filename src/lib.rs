@@ -12,8 +12,8 @@
 //! - `engine`    — provider-agnostic: YAML model, templates, scenario selection,
 //!   overrides, counters, clock, latency and faults, journal, namespaces
 //! - `admin`     — the `/__admin` routes
-//! - `providers` — one module per provider, same shape in each (async's verifications,
-//!   their timeline and webhook delivery, in `providers::async_verification::jobs`)
+//! - `jobs`      — async verifications: timeline on the sandbox clock, webhook delivery with retries
+//! - `providers` — one module per provider, same shape in each
 //! - `curp`      — the CURP domain: rules, calculation, catalogs, synthetic people
 //! - `stderr`    — stderr's lines: made printable, written off the workers while serving
 //! - `time`      — dates, provider-day timestamps (UTC-6), durations
@@ -28,6 +28,7 @@ pub mod curp;
 pub mod engine;
 pub mod export;
 pub mod fnv;
+pub mod jobs;
 pub mod providers;
 pub mod request;
 pub mod router;

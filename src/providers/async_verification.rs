@@ -2,14 +2,12 @@
 //! /api/AsyncVerication/{IneNominalList,RfcByCurp,NssByCurp}` create a
 //! verification and answer its id; `GET …/verificationStatus` reads it; the
 //! result is delivered to the customer's webhook. The timeline and the
-//! delivery live in [`jobs`]; this module checks input, picks the
+//! delivery live in [`crate::jobs`]; this module checks input, picks the
 //! outcome, and owns the webhook and verification admin routes.
 //!
 //! Like CURPv5, Tu Identidad's server matches paths and header names without
 //! regard to case and takes JSON or form bodies. Errors are
 //! `{"code": CODE, "message": TEXT}`.
-
-pub mod jobs;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -30,10 +28,10 @@ use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, AdminRoute, BoxFuture, Call, Provider};
 use crate::engine::template::Vars;
 use crate::engine::{quoted, Defs, Reply, MAX_CREDENTIAL};
-use crate::request::{sendable_header_value, Body, Request};
-use jobs::{
-    Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning, MAX_WEBHOOKS,
+use crate::jobs::{
+    self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning, MAX_WEBHOOKS,
 };
+use crate::request::{sendable_header_value, Body, Request};
 
 /// The credential header, parsed once.
 const APIKEY: HeaderName = HeaderName::from_static("apikey");
@@ -78,7 +76,7 @@ const ADMIN_VERIFICATIONS: &str = "/__admin/verifications";
 
 impl Provider for AsyncVerification {
     fn id(&self) -> &'static str {
-        jobs::STATE
+        crate::jobs::STATE
     }
 
     fn yaml(&self) -> &'static str {
