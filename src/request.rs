@@ -356,10 +356,10 @@ fn parse_body(content_type: &str, raw: &[u8]) -> Body {
 /// (a trailing comma, a number with a leading zero such as `"state": 01`,
 /// read as the text `"01"` the client typed), so that every documented
 /// example is accepted as printed.
-pub fn parse_json(raw: &[u8]) -> Body {
+pub fn parse_json(sent: &[u8]) -> Body {
     // A UTF-8 byte-order mark, as some Windows clients send, is not JSON's
     // business.
-    let raw = raw.strip_prefix(BOM).unwrap_or(raw);
+    let raw = sent.strip_prefix(BOM).unwrap_or(sent);
     match serde_json::from_slice::<Value>(raw) {
         Ok(v) => Body::Json(v),
         Err(strict) => match std::str::from_utf8(raw)
@@ -368,30 +368,38 @@ pub fn parse_json(raw: &[u8]) -> Body {
             .and_then(|s| serde_json::from_str(&s).ok())
         {
             Some(v) => Body::Json(v),
-            None => Body::Invalid(match std::str::from_utf8(raw) {
-                Ok(_) => format!("the body is not valid JSON: {strict}"),
-                Err(e) => not_utf8_json(raw, e.valid_up_to()),
-            }),
+            None => Body::Invalid(
+                not_utf8_json(raw, sent.len() - raw.len())
+                    .unwrap_or_else(|| format!("the body is not valid JSON: {strict}")),
+            ),
         },
     }
 }
 
-/// Why a JSON body whose bytes are not UTF-8 is refused, saying so (serde's
-/// "invalid unicode code point", or "expected value" for UTF-16, named the
-/// symptom): JSON is UTF-8 whatever its content type says (RFC 8259 §8.1).
-fn not_utf8_json(raw: &[u8], valid_up_to: usize) -> String {
+/// Why a JSON body that is not UTF-8 text is refused, saying so (serde's
+/// "invalid unicode code point", or "key must be a string" for UTF-16,
+/// named the symptom): JSON is UTF-8 whatever its content type says (RFC
+/// 8259 §8.1). `None` for UTF-8 text. UTF-16 is told by its byte-order
+/// mark or a NUL in its first two bytes (ASCII text in UTF-16 is valid
+/// UTF-8, and a raw NUL is never JSON). `skipped` is the bytes of a UTF-8
+/// byte-order mark before `raw`, counted in the offset told.
+fn not_utf8_json(raw: &[u8], skipped: usize) -> Option<String> {
     let utf16 = raw.starts_with(&[0xFF, 0xFE])
         || raw.starts_with(&[0xFE, 0xFF])
         || raw.get(..2).is_some_and(|two| two.contains(&0));
     if utf16 {
-        "the body is not valid JSON: it is UTF-16 text; JSON is sent in UTF-8 (RFC 8259)".into()
-    } else {
-        format!(
-            "the body is not valid JSON: byte 0x{:02X} at offset {valid_up_to} is not UTF-8 (Latin-1 \
-             text?); JSON is sent in UTF-8 whatever its content type says (RFC 8259)",
-            raw[valid_up_to]
-        )
+        return Some(
+            "the body is not valid JSON: it is UTF-16 text; JSON is sent in UTF-8 (RFC 8259)"
+                .into(),
+        );
     }
+    let at = std::str::from_utf8(raw).err()?.valid_up_to();
+    Some(format!(
+        "the body is not valid JSON: byte 0x{:02X} at offset {} is not UTF-8 (Latin-1 text?); \
+         JSON is sent in UTF-8 whatever its content type says (RFC 8259)",
+        raw[at],
+        at + skipped
+    ))
 }
 
 /// Removes trailing commas and quotes integers with a leading zero outside
@@ -1424,6 +1432,11 @@ mod tests {
         assert_eq!(why(b"\xFF\xFE{\0\"\0n\0"), utf16);
         assert_eq!(why(b"\xFE\xFF\0{\0\""), utf16);
         assert_eq!(why(b"{\0\"\0n\0\"\0:\0\xE9\0"), utf16);
+        // ASCII in UTF-16 without a mark is valid UTF-8: told by its NULs.
+        assert_eq!(why(b"{\0\"\0n\0\"\0:\x001\0}\0"), utf16);
+        assert_eq!(why(b"\0{\0\"\0n\0\"\0:\x001\0}"), utf16);
+        // The offset counts a UTF-8 byte-order mark as sent.
+        assert!(why(b"\xEF\xBB\xBF{\"n\":\"mar\xEDa\"}").contains("0xED at offset 12 "));
         // UTF-8 that is not JSON keeps serde's words.
         assert!(why(b"{\"n\":}").starts_with("the body is not valid JSON: expected value"));
     }

@@ -136,7 +136,8 @@ enum Fraction {
     Micros,
     /// Up to six, without trailing zeros (none on a whole second).
     Trimmed,
-    None,
+    /// None: whole seconds.
+    Whole,
 }
 
 /// An instant, in microseconds since the Unix epoch.
@@ -195,8 +196,10 @@ impl Timestamp {
         Date::from_days_since_epoch(local_secs.div_euclid(SECS_PER_DAY))
     }
 
-    /// RFC 3339 in the providers' offset, with microseconds:
-    /// `2023-08-31T15:26:35.872883-06:00`, the shape Kiban prints.
+    /// RFC 3339 in the providers' offset, always with six fraction digits
+    /// (`2023-08-31T15:26:35.872883-06:00`): the admin API's, the journal's
+    /// and async's times. nss writes Go's layout instead
+    /// ([`Timestamp::to_mx_rfc3339_go`]).
     pub fn to_mx_rfc3339(self) -> String {
         let mut out = String::with_capacity(32);
         self.write_mx_rfc3339(&mut out);
@@ -217,7 +220,7 @@ impl Timestamp {
 
     /// [`Timestamp::to_mx_rfc3339_secs`], appended to `out`.
     pub fn write_mx_rfc3339_secs(self, out: &mut String) {
-        self.write_mx(out, Fraction::None);
+        self.write_mx(out, Fraction::Whole);
     }
 
     /// RFC 3339 in the providers' offset as Go writes a `time.Time` in JSON
@@ -270,7 +273,7 @@ impl Timestamp {
                     .take_while(|&d| d == b'0')
                     .count()
             }
-            Fraction::None => 0,
+            Fraction::Whole => 0,
         };
         if digits == 0 {
             out.push_str(&text[4..19]);
@@ -396,24 +399,23 @@ impl DurationError {
     }
 }
 
-/// A duration of at most `max`.
+impl std::fmt::Display for DurationError {
+    /// As [`DurationError::said_of_it`]: "is not a duration such as …".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said_of_it())
+    }
+}
+
+impl std::error::Error for DurationError {}
+
+/// A duration of at most `max`: a longer one, however long (past what a
+/// duration can be too), is [`DurationError::MoreThan`] `max`.
 pub fn read_duration_at_most(s: &str, max: Duration) -> Result<Duration, DurationError> {
     match read_duration(s) {
         Ok(d) if d <= max => Ok(d),
         Ok(_) | Err(Unread::TooLong) => Err(DurationError::MoreThan(max)),
         Err(Unread::NotADuration) => Err(DurationError::NotADuration),
     }
-}
-
-/// [`parse_duration`] for a value of at most `max`: a longer one, however
-/// long (past what a duration can be too), is "more than `max`".
-pub fn parse_duration_at_most(s: &str, max: Duration) -> Result<Duration, String> {
-    read_duration_at_most(s, max).map_err(|e| match e {
-        DurationError::NotADuration => {
-            format!("'{}' {NOT_A_DURATION}", crate::engine::quoted(s))
-        }
-        DurationError::MoreThan(max) => format!("more than {}", format_duration(max)),
-    })
 }
 
 /// Why a text is no duration.

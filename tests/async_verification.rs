@@ -1140,7 +1140,8 @@ async fn a_credential_that_votes_has_a_holder_of_age() {
 /// async: `cannot_vote` (README, scenarios of the creation endpoints):
 /// "`valid` true, `canVote` false, `data` as on `success`": the document's
 /// two flags apart. The elector code is echoed in capitals, as `type` is,
-/// however it was sent.
+/// however it was sent. A deceased holder's credential is off the register
+/// there too, as on `success`.
 #[tokio::test]
 async fn cannot_vote_is_a_valid_credential_whose_holder_does_not_vote() {
     let sb = Sandbox::start().await;
@@ -1160,6 +1161,17 @@ async fn cannot_vote_is_a_valid_credential_whose_holder_does_not_vote() {
     assert_eq!(v["data"], s["data"], "the same credential's data");
     assert_eq!(v["data"]["type"], "C");
     assert_eq!(v["data"]["electorCode"], "TSVREL72100209M100");
+
+    let dead = crate::curp_rules::domain()
+        .person("MEGR380412MJCDRS07", 0)
+        .ine;
+    let body = json!({"type": "D", "id": dead.cic.to_string(), "ocr": dead.ocr.to_string()});
+    let id = create_forced(&sb, INE, "cannot_vote", body).await;
+    sb.advance("2s").await;
+    assert_eq!(
+        verification(status(&sb, &id).await),
+        json!({"valid": false, "canVote": false, "data": null})
+    );
 }
 
 #[tokio::test]

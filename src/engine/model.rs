@@ -710,6 +710,8 @@ impl SettingsError {
     }
 }
 
+impl std::error::Error for SettingsError {}
+
 impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.key {

@@ -291,7 +291,7 @@ fn aliases_in_every_file_cost_little() {
         .collect::<Vec<_>>()
         .join(", ");
     let extra = format!("x: &a {{{map}}}, y: [{}*a]", "*a, ".repeat(489));
-    let files: Vec<(String, String)> = ["accuauth", "async", "curpv5", "nss", "validacurp"]
+    let files: Vec<(String, String)> = crate::common::provider_ids()
         .iter()
         .map(|p| {
             let name = format!("{p}.yaml");
