@@ -350,6 +350,7 @@ fn fields_refused() -> Reply {
         delay: Duration::ZERO,
         fault: None,
         scenario: None,
+        selected_by: None,
         lease: None,
     }
 }

@@ -27,6 +27,9 @@ pub struct Entry {
     pub method: hyper::Method,
     pub status: u16,
     pub scenario: Option<&'static str>,
+    /// Which step chose the scenario (`header`, `override`, `persona`,
+    /// `realistic`…), for a provider's own answer.
+    pub selected_by: Option<&'static str>,
     /// The fault the answer was given with (`connection_reset`…): the
     /// client then saw no `status` at all, or a cut body.
     pub fault: Option<&'static str>,
@@ -179,6 +182,7 @@ pub struct Record<'a> {
     pub body: &'a [u8],
     pub status: u16,
     pub scenario: Option<&'static str>,
+    pub selected_by: Option<&'static str>,
     pub fault: Option<&'static str>,
     pub curp: Option<&'a str>,
 }
@@ -192,6 +196,7 @@ impl Entry {
             method: cut_method(r.method),
             status: r.status,
             scenario: r.scenario,
+            selected_by: r.selected_by,
             fault: r.fault,
             request: Text::copy(
                 r.path,
@@ -276,6 +281,7 @@ impl Entry {
             "body": body,
             "status": self.status,
             "scenario": self.scenario,
+            "selected_by": self.selected_by,
             "fault": self.fault,
             "curp": self.curp(),
         })
@@ -430,6 +436,7 @@ mod tests {
             body,
             status: 200,
             scenario: Some("success"),
+            selected_by: Some("realistic"),
             fault: None,
             curp,
         }

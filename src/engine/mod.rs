@@ -90,6 +90,10 @@ pub struct Reply {
     pub fault: Option<Fault>,
     /// The scenario (or engine error kind) that answered.
     pub scenario: Option<&'static str>,
+    /// Which step of the selection chose a provider's scenario
+    /// ([`Selected::name`]); none for the engine's own errors and the
+    /// admin API.
+    pub selected_by: Option<&'static str>,
     /// What the body holds of a budget ([`budget::Budget`]), given back
     /// once the body has been handed over.
     pub lease: Option<budget::Lease>,
@@ -110,6 +114,7 @@ impl Reply {
             delay: Duration::ZERO,
             fault: None,
             scenario: None,
+            selected_by: None,
             lease: None,
         }
     }
@@ -662,6 +667,7 @@ impl Engine {
             .set_with("now", |out| began.now.write_mx_rfc3339(out));
         module.vars(&mut call, scenario, &mut vars);
         let mut reply = render(scenario, &vars);
+        reply.selected_by = Some(selected.name());
         module.finish(&mut call, scenario, reply.status.as_u16(), &reply.body);
 
         let latency = header_latency
@@ -790,11 +796,14 @@ impl Engine {
             // A CONNECT's target is an authority: it has no path.
             let path = if req.path.is_empty() { "-" } else { &req.path };
             // A fault is what the client got instead of (or with) the status.
+            let by = reply
+                .selected_by
+                .map_or(String::new(), |s| format!(" by {s}"));
             let fault = reply
                 .fault
                 .map_or(String::new(), |f| format!(" fault {}", f.name()));
             crate::stderr::line(format!(
-                "{who} {} {} -> {} {}{fault}",
+                "{who} {} {} -> {} {}{by}{fault}",
                 printable(journal::cut_method(&req.method).as_str()),
                 printable(journal::cut(path)),
                 reply.status.as_u16(),
@@ -827,6 +836,7 @@ impl Engine {
             body: &req.raw_body,
             status: reply.status.as_u16(),
             scenario: reply.scenario,
+            selected_by: reply.selected_by,
             fault: reply.fault.map(Fault::name),
             curp: curp.as_deref(),
         });
@@ -930,6 +940,7 @@ fn render(scenario: &Scenario, vars: &Vars) -> Reply {
         delay: Duration::ZERO,
         fault: None,
         scenario: Some(scenario.name),
+        selected_by: None,
         lease: None,
     }
 }

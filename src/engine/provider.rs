@@ -55,6 +55,21 @@ pub enum Selected {
     Realistic,
 }
 
+impl Selected {
+    /// Its name in the journal's `selected_by` and the `--log-requests`
+    /// line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Selected::Auth => "auth",
+            Selected::Header => "header",
+            Selected::TestSwitch => "test_switch",
+            Selected::Override => "override",
+            Selected::Persona => "persona",
+            Selected::Realistic => "realistic",
+        }
+    }
+}
+
 /// One request on its way through a provider.
 pub struct Call<'a> {
     pub req: &'a Request,

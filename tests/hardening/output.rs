@@ -519,8 +519,9 @@ async fn ready_line_brackets_an_ipv6_address() {
 }
 
 // README, Command line: `--log-requests` writes "`WHO METHOD PATH -> STATUS
-// SCENARIO` (WHO a provider's id, `admin` or `-`; no query, no header": each
-// provider's request under its id, with its path, status and scenario.
+// SCENARIO`, then `by STEP` for a provider's scenario (WHO a provider's id,
+// `admin` or `-`; no query, no header": each provider's request under its
+// id, with its path, status, scenario and the step that chose it.
 #[tokio::test]
 async fn log_line_format_is_who_method_path_status_scenario() {
     let served = logging(&[]);
@@ -536,7 +537,7 @@ async fn log_line_format_is_who_method_path_status_scenario() {
     let log = log_of(served).await;
     let lines: Vec<&str> = log.lines().collect();
     for (provider, path, _, _) in provider_requests(CURP) {
-        let want = format!("{provider} POST {path} -> 200 success");
+        let want = format!("{provider} POST {path} -> 200 success by realistic");
         assert!(lines.contains(&want.as_str()), "{want}: {log}");
     }
     assert!(
@@ -579,9 +580,71 @@ async fn a_faulted_answer_is_logged_with_its_fault() {
     let log = log_of(served).await;
     let lines: Vec<&str> = log.lines().collect();
     for fault in ["malformed_body", "connection_reset"] {
-        let want = format!("curpv5 POST {PATH} -> 200 success fault {fault}");
+        let want = format!("curpv5 POST {PATH} -> 200 success by realistic fault {fault}");
         assert!(lines.contains(&want.as_str()), "{want}: {log}");
     }
+}
+
+// README, Command line and Admin API: the `--log-requests` line's `by STEP`
+// and the journal's `selected_by` say which step of "How a scenario is
+// chosen" answered: four requests answered `not_found` for four reasons
+// (the header, an override, a persona, the realistic path) are told apart,
+// and a missing credential is `auth`. The engine's own errors and the
+// admin API have none.
+#[tokio::test]
+async fn the_log_and_the_journal_say_which_step_chose_the_scenario() {
+    let served = logging(&[]);
+    let body = |curp: &str| serde_json::json!({ "curp": curp });
+    let key = ("apikey", "k");
+    let header = served
+        .post(
+            PATH,
+            &[key, ("x-sandbox-scenario", "not_found")],
+            body(CURP),
+        )
+        .await;
+    let set = served
+        .admin_post(
+            "/__admin/overrides",
+            serde_json::json!({"provider": "curpv5", "scenario": "not_found", "times": 1}),
+        )
+        .await;
+    assert_eq!(set.status, 201, "{}", set.text());
+    let over = served.post(PATH, &[key], body(CURP)).await;
+    let persona = served.post(PATH, &[key], body("GAPA950819HGTLRR07")).await;
+    // Every rule but the check digit: RENAPO never issued it.
+    let realistic = served.post(PATH, &[key], body("PXNE660720HMCXTN05")).await;
+    let auth = served.post(PATH, &[], body(CURP)).await;
+    for r in [&header, &over, &persona, &realistic] {
+        assert_eq!((r.status, r.scenario()), (404, "not_found"), "{}", r.text());
+    }
+    assert_eq!(auth.scenario(), "missing_credentials");
+    assert_eq!(served.get("/nowhere", &[]).await.status, 404);
+    let journal = served.admin_get("/__admin/requests").await;
+    let by: Vec<Value> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["selected_by"].clone())
+        .collect();
+    assert_eq!(
+        by,
+        ["header", "override", "persona", "realistic", "auth"]
+            .map(Value::from)
+            .into_iter()
+            .chain([Value::Null])
+            .collect::<Vec<_>>(),
+        "{journal}"
+    );
+    let log = log_of(served).await;
+    let lines: Vec<&str> = log.lines().collect();
+    for step in ["header", "override", "persona", "realistic"] {
+        let want = format!("curpv5 POST {PATH} -> 404 not_found by {step}");
+        assert!(lines.contains(&want.as_str()), "{want}: {log}");
+    }
+    let want = format!("curpv5 POST {PATH} -> 401 missing_credentials by auth");
+    assert!(lines.contains(&want.as_str()), "{want}: {log}");
+    assert!(lines.contains(&"- GET /nowhere -> 404 not_found"), "{log}");
 }
 
 // No secret is logged: the provider credentials (apikey, bearer token,
