@@ -242,10 +242,12 @@ pub struct ServeArgs {
     #[arg(long, allow_negative_numbers = true, env = "MXID_BODY_LIMIT", default_value_t = Config::default().body_limit)]
     pub body_limit: usize,
     /// Default webhook target for every apikey of the async provider.
-    #[arg(long, env = "MXID_WEBHOOK_URL")]
+    // `--help` does not show the environment's value: a URL may carry a
+    // password, as the admin token is a secret.
+    #[arg(long, env = "MXID_WEBHOOK_URL", hide_env_values = true)]
     pub webhook_url: Option<String>,
     /// Require `Authorization: Bearer TOKEN` on /__admin.
-    #[arg(long, env = "MXID_ADMIN_TOKEN")]
+    #[arg(long, env = "MXID_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Connections served at once (1 to 1000000); more are refused with 503.
     #[arg(long, allow_negative_numbers = true, env = "MXID_MAX_CONNECTIONS", default_value_t = Config::default().max_connections)]

@@ -90,10 +90,9 @@ pub struct Reply {
     pub fault: Option<Fault>,
     /// The scenario (or engine error kind) that answered.
     pub scenario: Option<&'static str>,
-    /// Which step of the selection chose a provider's scenario
-    /// ([`Selected::name`]); none for the engine's own errors and the
-    /// admin API.
-    pub selected_by: Option<&'static str>,
+    /// Which step of the selection chose a provider's scenario; none for
+    /// the engine's own errors and the admin API.
+    pub selected_by: Option<Selected>,
     /// What the body holds of a budget ([`budget::Budget`]), given back
     /// once the body has been handed over.
     pub lease: Option<budget::Lease>,
@@ -667,7 +666,7 @@ impl Engine {
             .set_with("now", |out| began.now.write_mx_rfc3339(out));
         module.vars(&mut call, scenario, &mut vars);
         let mut reply = render(scenario, &vars);
-        reply.selected_by = Some(selected.name());
+        reply.selected_by = Some(selected);
         module.finish(&mut call, scenario, reply.status.as_u16(), &reply.body);
 
         let latency = header_latency
@@ -798,7 +797,7 @@ impl Engine {
             // A fault is what the client got instead of (or with) the status.
             let by = reply
                 .selected_by
-                .map_or(String::new(), |s| format!(" by {s}"));
+                .map_or(String::new(), |s| format!(" by {}", s.name()));
             let fault = reply
                 .fault
                 .map_or(String::new(), |f| format!(" fault {}", f.name()));
@@ -836,7 +835,7 @@ impl Engine {
             body: &req.raw_body,
             status: reply.status.as_u16(),
             scenario: reply.scenario,
-            selected_by: reply.selected_by,
+            selected_by: reply.selected_by.map(Selected::name),
             fault: reply.fault.map(Fault::name),
             curp: curp.as_deref(),
         });

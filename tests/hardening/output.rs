@@ -647,6 +647,29 @@ async fn the_log_and_the_journal_say_which_step_chose_the_scenario() {
     assert!(lines.contains(&"- GET /nowhere -> 404 not_found"), "{log}");
 }
 
+// README, Command line: `serve --help` names each flag's variable, and shows
+// the environment's value but for the admin token and the webhook URL (a
+// secret, and a URL that may carry a password).
+#[test]
+fn help_shows_no_secret_from_the_environment() {
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .env("MXID_ADMIN_TOKEN", "ADMINSECRET")
+        .env("MXID_WEBHOOK_URL", "http://u:PASSWORD@127.0.0.1:9/hook")
+        .env("MXID_JOURNAL_LIMIT", "77")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{help}");
+    assert!(help.contains("[env: MXID_ADMIN_TOKEN]"), "{help}");
+    assert!(help.contains("[env: MXID_WEBHOOK_URL]"), "{help}");
+    assert!(help.contains("MXID_JOURNAL_LIMIT=77"), "{help}");
+    assert!(
+        !help.contains("ADMINSECRET") && !help.contains("PASSWORD"),
+        "{help}"
+    );
+}
+
 // No secret is logged: the provider credentials (apikey, bearer token,
 // AccuAuth's id and secret, a query's token), the admin token and the
 // namespace never reach the request lines, whichever way the request ends
