@@ -1464,7 +1464,8 @@ mod tests {
         }
         // Latin-1 by any of its labels, escaped or as raw bytes; 0x80-0x9F
         // are windows-1252's, as WHATWG reads every one of those labels.
-        // And Python's `latin-1`, which aiohttp sends as written.
+        // And Python's `latin-1` and `latin_1`, which aiohttp sends as
+        // written.
         for label in [
             "ISO-8859-1",
             "latin1",
@@ -1472,6 +1473,7 @@ mod tests {
             "us-ascii",
             "CP1252",
             "latin-1",
+            "latin_1",
         ] {
             let ct = format!("{urlencoded}; charset={label}");
             assert_eq!(

@@ -1588,6 +1588,20 @@ async fn a_person_under_16_has_no_rfc_at_the_sat() {
     );
     let b = status(&sb, &forced).await;
     assert_eq!(b["verification"], "{\"rfc\":\"XAXX010101000\"}", "{b}");
+    // The input checks come first: a bad state is RFC007, at once.
+    for body in [
+        json!({"curp": "TODR120505MPLRZGA1", "state": 99}),
+        json!({"curp": "TODR120505MPLRZGA1"}),
+    ] {
+        let r = sb.post(RFC, &[("apikey", KEY)], body).await;
+        assert_eq!(
+            (r.status, r.scenario()),
+            (400, "invalid_state"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(r.json()["code"], "RFC007");
+    }
 }
 
 /// SPEC §4: "The same CURP gives the same person on every provider ... an

@@ -529,9 +529,22 @@ fn every_providers_settings_refuse_an_unread_key_and_a_value_of_words() {
     });
     let err = refused(load(&dir)).to_string();
     assert!(
-        err.contains("settings.colour: unknown setting"),
+        err.contains("settings.colour: unknown setting; this provider has none"),
         "curpv5: {err}"
     );
+    // Written as a flow mapping, the error points at the key inside it.
+    let dir = scenario_dir("settings-flow", "curpv5", |s| {
+        s.replacen("\nerrors:\n", "\nsettings: {colour: 1}\nerrors:\n", 1)
+    });
+    let err = refused(load(&dir));
+    let text = std::fs::read_to_string(dir.join("curpv5.yaml")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("settings: {"))
+        .unwrap()
+        + 1;
+    assert_eq!(err.field.as_deref(), Some("settings.colour"), "{err}");
+    assert_eq!((err.line, err.column), (Some(line), Some(12)), "{err}");
 }
 
 // SPEC §8: "`mxid-sandbox check DIR` validates YAML and exits non-zero with
@@ -1188,9 +1201,12 @@ fn an_informational_status_is_refused_at_load_not_answered_as_a_bare_500() {
 /// shipped file: (provider, the scenario's line, the line renamed). nss
 /// answers `not_found2` for a CURP RENAPO never issued; validacurp's getData
 /// answers `not_found` (code 300) for a wrong check digit.
-const ANSWERED_BY_THE_REALISTIC_PATH: [(&str, &str, &str); 2] = [
+const ANSWERED_BY_THE_REALISTIC_PATH: [(&str, &str, &str); 3] = [
     // The test case stays, under another name.
     ("nss", "      not_found2:\n", "      renapo_not_found:\n"),
+    // RfcByCurp's RFC008 for a person the SAT has not registered (its
+    // not_found2 comes first in the file).
+    ("async", "      not_found2:\n", "      sat_not_found:\n"),
     // Renamed, not removed: its body is an anchor renapo_error uses.
     ("validacurp", "      not_found:\n", "      lookup_failed:\n"),
 ];
@@ -2155,6 +2171,20 @@ fn a_path_clash_names_the_users_file() {
             .starts_with("POST /verify/id_check: conflicts with the route /verify/id_check ("),
         "{err}"
     );
+    // matchit's other refusals in its words, lower-cased as every error.
+    let dir = curpv5_dir("two-params", |s| {
+        s.replacen(
+            "paths: [/api/curp/bycurp]",
+            "paths: [/api/curp/bycurp, \"/api/curp/{a}{b}\"]",
+            1,
+        )
+    });
+    let err = refused(load(&dir));
+    assert!(
+        err.message
+            .ends_with(": only one parameter is allowed per path segment"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -2795,7 +2825,7 @@ fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
         ("async", "{outcome: warning, code: RFC005, message: \"CURP does not match with source\"}", "{outcome: warning, code: RFC005}", "warning",
          "endpoints.rfc_by_curp.scenarios.not_found.data.outcome", "'warning': a warning states its code and message"),
         ("async", "        data: {outcome: success}\n      not_found:", "        data: {down: 1}\n      not_found:", "down",
-         "endpoints.ine_nominal_list.scenarios.success.data.down", "read only beside an outcome"),
+         "endpoints.ine_nominal_list.scenarios.success.data.down", "read only beside an outcome (success, invalid, cannot_vote, warning or unavailable)"),
         ("async", "        data: {outcome: success}\n      not_found:", "        data: {outcome: success, code: X1}\n      not_found:", "X1",
          "endpoints.ine_nominal_list.scenarios.success.data.code", "not read beside outcome success"),
         ("async", "{outcome: unavailable, code: RFC010, message: \"SAT source unavailable.\"}", "{outcome: unavailable, code: RFC010, message: \"SAT source unavailable.\", down: 1}", "down",

@@ -692,19 +692,18 @@ fn quoted_value(v: &Value) -> String {
     }
 }
 
-/// Why a provider's `settings:` cannot be read: the key at fault (none
-/// for the block as a whole) and what is wrong with it. Shown as
-/// `settings.KEY: message`.
+/// Why a provider's `settings:` cannot be read: the key at fault and what
+/// is wrong with it. Shown as `settings.KEY: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsError {
-    pub key: Option<String>,
+    pub key: String,
     pub message: String,
 }
 
 impl SettingsError {
     pub fn at(key: &str, message: impl Into<String>) -> SettingsError {
         SettingsError {
-            key: Some(key.to_string()),
+            key: key.to_string(),
             message: message.into(),
         }
     }
@@ -714,10 +713,7 @@ impl std::error::Error for SettingsError {}
 
 impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.key {
-            Some(key) => write!(f, "settings.{key}: {}", self.message),
-            None => write!(f, "settings: {}", self.message),
-        }
+        write!(f, "settings.{}: {}", self.key, self.message)
     }
 }
 
@@ -951,15 +947,11 @@ pub fn parse_provider(
         }
     }
     if let Err(why) = (expect.settings)(&raw.settings) {
-        let (key, field) = match &why.key {
-            Some(k) => (k.as_str(), format!("settings.{k}")),
-            None => ("settings", "settings".to_string()),
-        };
         return Err(LoadError::at(
             file,
             text,
-            &format!("{key}:"),
-            &field,
+            &format!("{}:", why.key),
+            &format!("settings.{}", why.key),
             why.message,
         ));
     }

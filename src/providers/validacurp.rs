@@ -253,11 +253,10 @@ impl Provider for ValidaCurp {
     }
 
     fn credential(&self, req: &Request) -> Option<String> {
-        // The header first; a header that is not a Bearer token falls back
-        // to the body, where the document's examples put it.
-        req.bearer()
-            .filter(|t| !t.is_empty())
-            .or_else(|| req.field("token").text())
+        // The header first; a header that is not a Bearer token (nor one
+        // that ends at the scheme) falls back to the body, where the
+        // document's examples put it.
+        req.bearer().or_else(|| req.field("token").text())
     }
 
     fn credential_in_body(&self) -> bool {

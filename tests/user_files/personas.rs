@@ -1239,3 +1239,30 @@ async fn a_foreign_persona_writing_only_ine_years_holds_no_credential() {
     assert_eq!(v["valid"], true, "{v}");
     assert_ne!(v["data"]["electorCode"], ine["elector_code"], "{v}");
 }
+
+// README async: "`rfc: ""` is a person the SAT has not registered", and a
+// `success` forced for such a person states the SAT's generic RFC. The
+// verificationStatus `success` forced on an unknown id states the example
+// CURP's RFC (`XAXA010101XXXXXX01`): generic too when the user's persona
+// for that CURP has none.
+#[tokio::test]
+async fn a_forced_status_for_a_persona_without_an_rfc_states_the_generic_one() {
+    let (dir, _gone) = folder("hp-no-rfc", "- curp: XAXA010101XXXXXX01\n  rfc: \"\"\n");
+    let sb = serving_fixtures(&dir).await;
+    let r = sb
+        .send(
+            "GET",
+            "/api/AsyncVerication/verificationStatus?verificationId=00000000-0000-4000-8000-000000000001",
+            &[("apikey", "ak"), ("x-sandbox-scenario", "success")],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["verification"],
+        "{\"rfc\":\"XAXX010101000\"}",
+        "{}",
+        r.text()
+    );
+    sb.stop().await;
+}
