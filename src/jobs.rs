@@ -226,6 +226,9 @@ pub struct NewVerification {
     /// The [`crate::engine::Defs::generation`] `default_target` comes from.
     pub defs_generation: u64,
     pub settings: Settings,
+    /// `--log-requests`: each of its delivery attempts is written to
+    /// stderr as it ends ([`log_attempt`]).
+    pub log_attempts: bool,
 }
 
 struct Verification {
@@ -607,21 +610,25 @@ async fn deliver(ns: &Arc<Namespace>, generation: u64, at: Timestamp, id: &str) 
             v.complete(at);
             return None;
         };
-        let settings = v.new.settings.clone();
+        let (settings, log) = (v.new.settings.clone(), v.new.log_attempts);
         let (body, attempt) = j.begin_attempt(id, at, &url, Trigger::Schedule)?;
-        Some((url, apikey, body, attempt, settings))
+        Some((url, apikey, body, attempt, settings, log))
     })
     .flatten();
-    let Some((url, apikey, body, attempt, settings)) = prepared else {
+    let Some((url, apikey, body, attempt, settings, log)) = prepared else {
         return;
     };
     let sent = post(ns, &url, &apikey, body, settings.webhook_timeout).await;
+    let delivery = Delivery {
+        outcome: sent.outcome.clone(),
+        status: sent.status,
+        ..attempt
+    };
+    if log {
+        log_attempt(&delivery);
+    }
     let retry = with_jobs(ns, generation, |j| {
-        j.finish_attempt(Delivery {
-            outcome: sent.outcome.clone(),
-            status: sent.status,
-            ..attempt
-        });
+        j.finish_attempt(delivery);
         let v = j.verifications.get_mut(id)?;
         if sent.delivered {
             v.delivered = true;
@@ -675,6 +682,39 @@ fn split_user_info(url: &str) -> Result<(hyper::Uri, Option<String>), String> {
     parts.authority = Some(host_port.parse().map_err(|e| format!("{e}"))?);
     let bare = hyper::Uri::from_parts(parts).map_err(|e| format!("{e}"))?;
     Ok((bare, Some(basic)))
+}
+
+/// The `--log-requests` line of an attempt that has ended: `webhook POST
+/// URL -> STATUS verification ID attempt N: OUTCOME` (STATUS `-` when the
+/// target did not answer; `(redeliver)` after N for the admin API's).
+/// The URL without its user info: the password stays in the admin
+/// listings, off a CI's log.
+fn log_attempt(d: &Delivery) {
+    use crate::stderr::printable;
+    let status = d.status.map_or("-".to_string(), |s| s.to_string());
+    let redeliver = match d.trigger {
+        Trigger::Schedule => "",
+        Trigger::Redeliver => " (redeliver)",
+    };
+    crate::stderr::line(format!(
+        "webhook POST {} -> {status} verification {} attempt {}{redeliver}: {}",
+        printable(&without_user_info(&d.url)),
+        printable(&d.verification_id),
+        d.attempt,
+        printable(&d.outcome),
+    ));
+}
+
+/// `url` as written, less the user info of its authority (`user:pw@`).
+fn without_user_info(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority.len()..]).into(),
+        None => url.into(),
+    }
 }
 
 /// What `Limited` says of an answer past [`MAX_ANSWER_BYTES`].
@@ -1001,14 +1041,14 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
         let (url, apikey) = j.target(v).ok_or(RedeliverError::NoTarget)?;
         let v = j.verifications.get_mut(id).ok_or(RedeliverError::Unknown)?;
         v.redelivered += 1;
-        let timeout = v.new.settings.webhook_timeout;
+        let (timeout, log) = (v.new.settings.webhook_timeout, v.new.log_attempts);
         let (body, attempt) = j
             .begin_attempt(id, now, &url, Trigger::Redeliver)
             .ok_or(RedeliverError::Unknown)?;
-        Ok((url, apikey, body, attempt, timeout))
+        Ok((url, apikey, body, attempt, timeout, log))
     })
     .ok_or(RedeliverError::Unknown)??;
-    let (url, apikey, body, attempt, timeout) = prepared;
+    let (url, apikey, body, attempt, timeout, log) = prepared;
     // On a task of its own: an admin client that leaves before the answer
     // does not leave the attempt `sending`. The namespace's timers abort it
     // at a reset or shutdown, as they do a scheduled attempt.
@@ -1022,6 +1062,9 @@ pub async fn redeliver(ns: &Arc<Namespace>, id: &str) -> Result<Delivery, Redeli
             status: sent.status,
             ..attempt
         };
+        if log {
+            log_attempt(&delivery);
+        }
         with_jobs(&ns, generation, |j| {
             j.finish_attempt(delivery.clone());
             if let Some(v) = j.verifications.get_mut(&id) {
@@ -1050,6 +1093,20 @@ mod tests {
     #[test]
     fn the_store_holds_the_readmes_10000() {
         assert_eq!(MAX_VERIFICATIONS, 10_000);
+    }
+
+    #[test]
+    fn a_logged_url_has_no_user_info() {
+        for (url, shown) in [
+            ("http://u:pw@127.0.0.1:9/hook", "http://127.0.0.1:9/hook"),
+            ("http://u:p@w@host", "http://host"),
+            ("http://host/a@b?c@d#e@f", "http://host/a@b?c@d#e@f"),
+            ("http://u@host?q", "http://host?q"),
+            ("http://host:8/", "http://host:8/"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(without_user_info(url), shown, "{url}");
+        }
     }
 
     #[test]
@@ -1119,6 +1176,7 @@ mod tests {
             default_target: None,
             defs_generation: 0,
             settings: Settings::default(),
+            log_attempts: false,
         }
     }
 

@@ -78,7 +78,7 @@ impl Received {
         serde_json::from_slice(&self.body).unwrap()
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
@@ -232,7 +232,7 @@ impl Hook {
     }
 
     /// The next answers, in order; then `Completed` (or what `always` set).
-    fn plan(&self, answers: &[Answer]) {
+    pub(crate) fn plan(&self, answers: &[Answer]) {
         self.state
             .lock()
             .unwrap()
@@ -278,7 +278,7 @@ async fn reached(counter: &tokio::sync::watch::Receiver<usize>, n: usize, what: 
 /// A URL nothing listens on (connection refused), and the socket that
 /// holds its port, bound and never listening, for as long as the test keeps
 /// it: a port closed again could be taken by a test running beside this one.
-fn dead_url() -> (String, tokio::net::TcpSocket) {
+pub(crate) fn dead_url() -> (String, tokio::net::TcpSocket) {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = socket.local_addr().unwrap();
@@ -441,7 +441,7 @@ pub(crate) async fn hooked() -> (Sandbox, Hook) {
     (sb, hook)
 }
 
-async fn set_webhook(sb: &Http, key: &str, body: Value) {
+pub(crate) async fn set_webhook(sb: &Http, key: &str, body: Value) {
     let r = sb
         .send(
             "PUT",

@@ -319,6 +319,7 @@ impl Provider for AsyncVerification {
             default_target,
             defs_generation: call.defs_generation,
             settings,
+            log_attempts: call.config.log_requests,
         };
         jobs::create(call.ns, call.generation, call.now, new);
     }

@@ -647,6 +647,56 @@ async fn the_log_and_the_journal_say_which_step_chose_the_scenario() {
     assert!(lines.contains(&"- GET /nowhere -> 404 not_found"), "{log}");
 }
 
+// README, Command line: with `--log-requests`, "each webhook attempt, as it
+// ends: `webhook POST URL -> STATUS verification ID attempt N: OUTCOME`
+// (STATUS `-` when the target did not answer, `(redeliver)` after N for the
+// admin API's), the URL without its user info".
+#[tokio::test]
+async fn the_log_has_a_line_per_webhook_attempt_without_the_urls_password() {
+    use crate::async_verification::{create, dead_url, set_webhook, Answer, Hook, KEY, NSS};
+    let served = logging(&[]);
+    let hook = Hook::start().await;
+    hook.plan(&[Answer::Status(500)]);
+    let with_password = hook.url.replacen("http://", "http://user:SECRET@", 1);
+    set_webhook(&served, KEY, serde_json::json!({ "url": with_password })).await;
+    let (dead, _held) = dead_url();
+    set_webhook(&served, "other-key", serde_json::json!({ "url": dead })).await;
+    let id = create(&served, NSS, KEY, serde_json::json!({ "curp": CURP })).await;
+    let unanswered = create(
+        &served,
+        NSS,
+        "other-key",
+        serde_json::json!({ "curp": CURP }),
+    )
+    .await;
+    served.advance("2s").await;
+    let again = served
+        .admin_post(
+            &format!("/__admin/webhooks/deliveries/{id}/redeliver"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(again.json()["outcome"], "delivered", "{}", again.text());
+    let log = log_of(served).await;
+    let lines: Vec<&str> = log.lines().collect();
+    let url = &hook.url;
+    for want in [
+        format!("webhook POST {url} -> 500 verification {id} attempt 1: HTTP 500"),
+        format!("webhook POST {url} -> 200 verification {id} attempt 2 (redeliver): delivered"),
+    ] {
+        assert!(lines.contains(&want.as_str()), "{want}: {log}");
+    }
+    let refused = format!("webhook POST {dead} -> - verification {unanswered} attempt 1: ");
+    let refused: Vec<&&str> = lines.iter().filter(|l| l.starts_with(&refused)).collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert!(refused[0].contains("refused"), "{log}");
+    assert!(!log.contains("SECRET"), "{log}");
+    assert_eq!(
+        hook.received()[0].header("authorization"),
+        Some("Basic dXNlcjpTRUNSRVQ=")
+    );
+}
+
 // README, Command line: `serve --help` names each flag's variable, and shows
 // the environment's value but for the admin token and the webhook URL (a
 // secret, and a URL that may carry a password).
