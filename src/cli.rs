@@ -103,13 +103,7 @@ impl Cli {
 pub fn env_source(flag: &str) -> Option<String> {
     use clap::CommandFactory;
     let long = flag.strip_prefix("--")?;
-    let named = std::env::args_os().any(|a| {
-        let a = a.to_string_lossy();
-        a == flag
-            || a.strip_prefix(flag)
-                .is_some_and(|rest| rest.starts_with('='))
-    });
-    if named {
+    if named_on_command_line(flag) {
         return None;
     }
     fn find(cmd: &clap::Command, long: &str) -> Option<String> {
@@ -121,6 +115,75 @@ pub fn env_source(flag: &str) -> Option<String> {
     }
     let var = find(&Cli::command(), long)?;
     std::env::var_os(&var).is_some().then_some(var)
+}
+
+/// Whether the command line gives `flag` (`--port 0` or `--port=0`).
+fn named_on_command_line(flag: &str) -> bool {
+    std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == flag
+            || a.strip_prefix(flag)
+                .is_some_and(|rest| rest.starts_with('='))
+    })
+}
+
+/// The line `serve` writes to stderr first when the environment holds
+/// `MXID_*` variables, so that a CI's settings are read where its run's
+/// output is: `from the environment: MXID_SEED=7, MXID_ADMIN_TOKEN=(hidden)`
+/// (each flag the environment gave, in `--help`'s order, a value `--help`
+/// hides hidden here too, any other cut at 256 bytes), then `; not read:`
+/// and each variable that is not: its flag given on the command line
+/// (`MXID_PORT (--port given)`), or no flag's at all (`MXID_TIMESCALE (no
+/// such variable)`: a misspelt name is otherwise ignored without a word).
+/// None without `MXID_*` variables.
+pub fn environment_line() -> Option<String> {
+    use clap::CommandFactory;
+    let mxid = |name: &std::ffi::OsStr| name.to_string_lossy().starts_with("MXID_");
+    if !std::env::vars_os().any(|(name, _)| mxid(&name)) {
+        return None;
+    }
+    let cli = Cli::command();
+    let serve = cli.find_subcommand("serve")?;
+    let flags: Vec<(&str, String, bool)> = serve
+        .get_arguments()
+        .filter_map(|a| {
+            let var = a.get_env()?.to_string_lossy().into_owned();
+            Some((a.get_long()?, var, a.is_hide_env_values_set()))
+        })
+        .collect();
+    let (mut read, mut not_read) = (Vec::new(), Vec::new());
+    for (long, var, hidden) in &flags {
+        let Some(value) = std::env::var_os(var) else {
+            continue;
+        };
+        if named_on_command_line(&format!("--{long}")) {
+            not_read.push(format!("{var} (--{long} given)"));
+        } else if *hidden {
+            read.push(format!("{var}=(hidden)"));
+        } else {
+            let value = value.to_string_lossy();
+            read.push(format!("{var}={}", crate::engine::quoted(&value)));
+        }
+    }
+    let mut unknown: Vec<String> = std::env::vars_os()
+        .filter(|(name, _)| mxid(name))
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .filter(|name| !flags.iter().any(|(_, v, _)| v == name))
+        .collect();
+    unknown.sort();
+    not_read.extend(
+        unknown
+            .iter()
+            .map(|name| format!("{} (no such variable)", crate::engine::quoted(name))),
+    );
+    let mut line = match read.is_empty() {
+        true => "from the environment: none".to_string(),
+        false => format!("from the environment: {}", read.join(", ")),
+    };
+    if !not_read.is_empty() {
+        line.push_str(&format!("; not read: {}", not_read.join(", ")));
+    }
+    Some(line)
 }
 
 /// What an error about `flag`'s value adds when the environment gave it

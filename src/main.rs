@@ -23,6 +23,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse_or_exit();
     match cli.command {
         Command::Serve(args) => {
+            if let Some(line) = mxid_sandbox::cli::environment_line() {
+                warn(format_args!("{line}"));
+            }
             let config = match args.config() {
                 Ok(c) => c,
                 Err(e) => return fail(&mxid_sandbox::cli::naming_env_source(e)),

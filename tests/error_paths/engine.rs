@@ -437,7 +437,8 @@ fn check_names_the_companion_folder_it_cannot_read_after_its_flag() {
 // A value the environment gave (`MXID_PORT` in a CI file) is refused
 // naming the flag, as clap and the sandbox name flags, and saying which
 // variable it came from: the flag is nowhere on the command line. A flag
-// that is on it says nothing of the variable it overrides.
+// that is on it: the refusal says nothing of the variable it overrides,
+// and the line of what the environment gave says the variable was not read.
 #[test]
 fn a_refused_value_from_the_environment_names_its_variable() {
     use crate::engine::run_with_env;
@@ -499,7 +500,14 @@ fn a_refused_value_from_the_environment_names_its_variable() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("--latency: latency 'fast'"), "{stderr}");
         assert!(
-            !stderr.contains("from the environment"),
+            !stderr.contains(&from_env("MXID_LATENCY")),
+            "{args:?}: {stderr}"
+        );
+        // The line of what the environment gave says it was not read.
+        let first = stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            "mxid-sandbox: from the environment: none; not read: MXID_LATENCY (--latency given)",
             "{args:?}: {stderr}"
         );
     }

@@ -697,6 +697,49 @@ async fn the_log_has_a_line_per_webhook_attempt_without_the_urls_password() {
     );
 }
 
+// README, Command line: "`serve` writes first, when the environment holds
+// `MXID_*` variables, `mxid-sandbox: from the environment: VAR=value, …`
+// (…the admin token's and the webhook URL's value `(hidden)`, any other
+// cut at 256 bytes and made printable), then `; not read:` and each
+// variable that is not". Without one, no such line.
+#[tokio::test]
+async fn serve_names_the_variables_it_read_and_those_it_did_not() {
+    let long = format!("MXID_{}", "X".repeat(300));
+    let served = Served::start(
+        &["--port", "0", "--time-scale", "0", "--latency", "1ms"],
+        &[
+            ("MXID_SEED", "7"),
+            ("MXID_ADMIN_TOKEN", "ADMINSECRET"),
+            ("MXID_WEBHOOK_URL", "http://u:PASSWORD@127.0.0.1:9/hook"),
+            ("MXID_START_TIME", "2025-01-01T00:00:00Z"),
+            ("MXID_LATENCY", "2ms"),
+            ("MXID_TIMESCALE", "60"),
+            ("MXID_\u{1b}[31m", "1"),
+            (&long, "1"),
+        ],
+    );
+    let log = log_of(served).await;
+    let cut = format!("MXID_{}… (305 bytes)", "X".repeat(251));
+    assert_eq!(
+        log.lines().next().unwrap_or_default(),
+        format!(
+            "mxid-sandbox: from the environment: MXID_SEED=7, \
+             MXID_START_TIME=2025-01-01T00:00:00Z, MXID_WEBHOOK_URL=(hidden), \
+             MXID_ADMIN_TOKEN=(hidden); not read: MXID_LATENCY (--latency given), \
+             MXID_\\u{{1b}}[31m (no such variable), MXID_TIMESCALE (no such variable), \
+             {cut} (no such variable)"
+        ),
+        "{log}"
+    );
+    assert!(
+        !log.contains("SECRET") && !log.contains("PASSWORD"),
+        "{log}"
+    );
+    let served = Served::start(&["--port", "0"], &[]);
+    let log = log_of(served).await;
+    assert!(!log.contains("from the environment"), "{log}");
+}
+
 // README, Command line: `serve --help` names each flag's variable, and shows
 // the environment's value but for the admin token and the webhook URL (a
 // secret, and a URL that may carry a password).
