@@ -1,5 +1,5 @@
 //! The admin API under `/__admin` (SPEC §7): a closed set of routes,
-//! dispatched by [`answer`]; a route of more than a line has a `handle_*`
+//! dispatched by `answer`; a route of more than a line has a `handle_*`
 //! function of its own. JSON in and out; bad input gets 400 with
 //! `{"error": "…"}` saying what is wrong.
 

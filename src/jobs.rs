@@ -227,7 +227,7 @@ pub struct NewVerification {
     pub defs_generation: u64,
     pub settings: Settings,
     /// `--log-requests`: each of its delivery attempts is written to
-    /// stderr as it ends ([`log_attempt`]).
+    /// stderr as it ends (`log_attempt`).
     pub log_attempts: bool,
 }
 

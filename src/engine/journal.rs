@@ -217,7 +217,7 @@ impl Entry {
             .filter(|c| !c.is_empty())
     }
 
-    /// The request body (its first [`MAX_BODY_KEPT`] bytes).
+    /// The request body (its first `MAX_BODY_KEPT` bytes).
     pub fn body(&self) -> &[u8] {
         self.request
             .bytes

@@ -57,7 +57,7 @@ pub const LATENCY_HEADER: &str = "x-sandbox-latency";
 /// A fault for one request (`hang`, `connection_reset`, `empty_response`, `malformed_body`).
 pub const FAULT_HEADER: &str = "x-sandbox-fault";
 /// Sent with every webhook the sandbox delivers, holding its
-/// [`webhook_mark`], and read only to refuse one aimed back at the sandbox
+/// `webhook_mark`, and read only to refuse one aimed back at the sandbox
 /// instead of answering it.
 pub const WEBHOOK_HEADER: &str = "x-sandbox-webhook";
 

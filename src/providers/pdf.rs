@@ -162,7 +162,7 @@ impl Blanked {
     /// Appends the base64 of the file with `values` in its fields; `false`
     /// (and nothing written) when the values are not one per field, each
     /// as long as its blank and written in a PDF string as it is (a value
-    /// [`push_string`] would escape or re-encode would make another file).
+    /// `push_string` would escape or re-encode would make another file).
     pub fn write_base64(&self, values: &[&str], out: &mut String) -> bool {
         use base64::Engine as _;
         let fits = values.len() == self.fields.len()
