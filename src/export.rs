@@ -40,17 +40,52 @@ pub fn run(dir: &Path) -> Result<String, String> {
             ));
         }
     }
-    for folder in [&scenarios, &fixtures] {
-        std::fs::create_dir_all(folder)
-            .map_err(|e| format!("{}: cannot make the folder: {e}", shown(folder)))?;
+    // What this run makes, taken back if a write fails (a full disk, a
+    // file-size limit): a cut file left behind would refuse the run that
+    // follows, as being there already, and read as a broken scenario file.
+    let mut made: Vec<&Path> = Vec::new();
+    let mut written: Vec<&Path> = Vec::new();
+    let take_back = |written: &[&Path], made: &[&Path]| {
+        for path in written {
+            let _ = std::fs::remove_file(path);
+        }
+        // Emptied, the folders this run made go too (a folder that was
+        // there stays); the innermost first.
+        for folder in made.iter().rev() {
+            let _ = std::fs::remove_dir(folder);
+        }
+    };
+    // `DIR` and those of its parents that are not there, outermost first.
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && a.symlink_metadata().is_err())
+        .collect();
+    let folders = missing.into_iter().rev();
+    for folder in folders.chain([scenarios.as_path(), fixtures.as_path()]) {
+        if folder.symlink_metadata().is_err() {
+            if let Err(e) = std::fs::create_dir(folder) {
+                take_back(&written, &made);
+                return Err(format!("{}: cannot make the folder: {e}", shown(folder)));
+            }
+            made.push(folder);
+        }
     }
     for (path, text) in &files {
-        std::fs::OpenOptions::new()
+        let wrote = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
-            .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|e| format!("{}: cannot write: {e}", shown(path)))?;
+            .and_then(|mut f| {
+                written.push(path);
+                f.write_all(text.as_bytes())
+            });
+        if let Err(e) = wrote {
+            take_back(&written, &made);
+            return Err(format!(
+                "{}: cannot write: {e} (nothing written is left)",
+                shown(path)
+            ));
+        }
     }
     Ok(format!(
         "wrote {} scenario files to {} and {} fixture files to {}: edit them, then serve --scenarios {} --fixtures {}",

@@ -11,6 +11,7 @@ use mxid_sandbox::stderr::{printable, warn};
 use mxid_sandbox::{providers, Config};
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     // An empty MXID_ variable is no variable, as an empty sandbox header is
     // no header: a CI file that templates `MXID_SEED=$SEED` may leave it
     // unset (clap would report the flag given without its value). Before
@@ -171,11 +172,18 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
             Err(e) => return fail(&format!("cannot listen for signals: {e}")),
         };
         // A closed stdout (`serve | head -1` once head is gone) loses the
-        // line; the server serves on.
-        let _ = writeln!(
-            std::io::stdout().lock(),
-            "mxid-sandbox listening on http://{addr}"
-        );
+        // line; the server serves on. Any other failure (a full disk) is
+        // said on stderr, where a user looking for the line may look next.
+        let mut stdout = std::io::stdout().lock();
+        let ready = writeln!(stdout, "mxid-sandbox listening on http://{addr}")
+            .and_then(|()| stdout.flush());
+        drop(stdout);
+        match ready {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => warn(format_args!(
+                "cannot write the ready line (listening on http://{addr}): {e}"
+            )),
+            _ => {}
+        }
         // From here stderr's lines are written off the workers: a reader
         // that stops reading holds that thread, not the server. The lines
         // before (a refusal, the warning) are written when they are made.
@@ -245,11 +253,31 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 /// Prints a line of a command's output. A closed pipe (`… | head`) ends
-/// the output quietly instead of panicking as `println!` does.
+/// the output quietly instead of panicking as `println!` does; any other
+/// failed write (a full disk, a file-size limit) ends it with the reason,
+/// exit 1: the output is cut, and a script must not take it for whole.
 fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{line}").is_err() {
-        std::process::exit(0);
+    match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            warn(format_args!("cannot write the output: {e}"));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// SIGXFSZ ignored, as Rust's runtime ignores SIGPIPE: a write past the
+/// file-size limit (`ulimit -f`: a log file's, an exported file's) then
+/// fails as a write, which loses a line or refuses a command with the
+/// reason, instead of killing the process, the server with it.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: before any thread starts; SIG_IGN is a disposition, not a
+    // handler, so nothing runs in signal context.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

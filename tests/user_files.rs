@@ -3309,3 +3309,50 @@ fn export_writes_the_embedded_files_to_edit_and_writes_over_nothing() {
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
     let _ = std::fs::remove_dir_all(other);
 }
+
+// README, Command line: export "exits 1 naming the file it could not write
+// (a full disk, a file-size limit), and takes back what it wrote and the
+// folders it made": a cut file left behind would refuse the export that
+// follows as being there already. Under `ulimit -f`, the write fails
+// (SIGXFSZ is ignored) instead of killing the process.
+#[test]
+fn an_export_that_cannot_write_leaves_nothing_and_can_be_run_again() {
+    let base = temp_dir("export-cut");
+    std::fs::create_dir_all(&base).unwrap();
+    let dir = base.join("a/b");
+    let limited = |dir: &Path| {
+        Command::new("sh")
+            .args(["-c", "ulimit -f 4; exec \"$0\" export \"$1\""])
+            .arg(env!("CARGO_BIN_EXE_mxid-sandbox"))
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = limited(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(": cannot write: File too large")
+            && stderr.contains("(nothing written is left)"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&base).unwrap().count(), 0, "{stderr}");
+    // A folder that was there stays, emptied of what the export wrote.
+    std::fs::create_dir_all(dir.join("fixtures")).unwrap();
+    let out = limited(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["fixtures"]);
+    assert_eq!(std::fs::read_dir(dir.join("fixtures")).unwrap().count(), 0);
+    let out = run(&["export", dir.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(base);
+}

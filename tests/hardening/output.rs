@@ -740,6 +740,98 @@ async fn serve_names_the_variables_it_read_and_those_it_did_not() {
     assert!(!log.contains("from the environment"), "{log}");
 }
 
+// README, Command line: a write to stderr that fails "loses the line, not
+// the server": a log file at its `ulimit -f` too (SIGXFSZ is ignored; it
+// would kill the process).
+#[tokio::test]
+async fn a_log_file_at_its_size_limit_loses_lines_not_the_server() {
+    let dir = temp_dir("fsize");
+    std::fs::create_dir_all(&dir).unwrap();
+    let _removed = RemovedOnDrop(dir.clone());
+    let log = dir.join("log");
+    let pre = format!("ulimit -f 1; exec 2>'{}'", log.display());
+    let served = Served::start_under(&pre, &["--port", "0", "--log-requests"], &[]);
+    let long = format!("/{}", "x".repeat(200));
+    for _ in 0..20 {
+        assert_eq!(served.get(&long, &[]).await.status, 404);
+    }
+    let written = std::fs::metadata(&log).unwrap().len();
+    assert!((100..=1024).contains(&written), "{written}");
+    served.terminate();
+    let (status, _) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+}
+
+// README, Command line: a command whose output cannot be written, for
+// another reason than a closed pipe (a full disk), exits 1 naming it:
+// the output is cut. `serve` says so of its ready line, and serves on.
+#[test]
+fn output_that_cannot_be_written_is_an_error_but_for_a_closed_pipe() {
+    let sh = |script: &str| {
+        Command::new("sh")
+            .args(["-c", script])
+            .arg(BIN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for script in [
+        "exec \"$0\" scenarios >/dev/full",
+        "exec \"$0\" curp random --n 3 >/dev/full",
+    ] {
+        let out = sh(script).wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{script}: {stderr}");
+        assert_eq!(
+            stderr,
+            "mxid-sandbox: cannot write the output: No space left on device (os error 28)\n",
+            "{script}"
+        );
+    }
+    // A pipe closed by its reader (`| head`) ends the output quietly.
+    let mut cut = Command::new(BIN)
+        .args(["curp", "random", "--n", "100000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(cut.stdout.take());
+    let out = cut.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `serve` says its ready line was lost, and serves on.
+    let mut served = sh("exec \"$0\" serve --port 0 --time-scale 0 >/dev/full");
+    let stderr = served.stderr.take().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut line).unwrap();
+    let port = line
+        .strip_prefix("mxid-sandbox: cannot write the ready line (listening on http://127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix("): No space left on device (os error 28)\n"))
+        .unwrap_or_else(|| panic!("{line}"));
+    let mut conn = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    std::io::Write::write_all(
+        &mut conn,
+        b"GET /__admin/clock HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    served.kill().unwrap();
+    served.wait().unwrap();
+}
+
 // README, Command line: `serve --help` names each flag's variable, and shows
 // the environment's value but for the admin token and the webhook URL (a
 // secret, and a URL that may carry a password).
