@@ -93,6 +93,25 @@ impl Cli {
                 ContextValue::StyledStrs(vec![tip.into()]),
             );
         }
+        // clap names no argument for text that is not UTF-8: the variables
+        // that hold such text are where to look, when they are.
+        if e.kind() == clap::error::ErrorKind::InvalidUtf8 {
+            let tips: Vec<clap::builder::StyledStr> = std::env::vars_os()
+                .filter(|(name, value)| {
+                    name.to_string_lossy().starts_with("MXID_") && value.to_str().is_none()
+                })
+                .map(|(name, _)| {
+                    let name = shown(&name.to_string_lossy().into_owned());
+                    format!("the value of {name}, from the environment, is not UTF-8").into()
+                })
+                .collect();
+            if !tips.is_empty() {
+                e.insert(
+                    clap::error::ContextKind::Suggested,
+                    ContextValue::StyledStrs(tips),
+                );
+            }
+        }
         e.exit()
     }
 }
@@ -134,8 +153,9 @@ fn named_on_command_line(flag: &str) -> bool {
 /// hides hidden here too, any other cut at 256 bytes), then `; not read:`
 /// and each variable that is not: its flag given on the command line
 /// (`MXID_PORT (--port given)`), or no flag's at all (`MXID_TIMESCALE (no
-/// such variable)`: a misspelt name is otherwise ignored without a word).
-/// None without `MXID_*` variables.
+/// such variable)`: a misspelt name is otherwise ignored without a word;
+/// the first [`UNKNOWN_LISTED`], then how many more). None without
+/// `MXID_*` variables.
 pub fn environment_line() -> Option<String> {
     use clap::CommandFactory;
     let mxid = |name: &std::ffi::OsStr| name.to_string_lossy().starts_with("MXID_");
@@ -174,8 +194,13 @@ pub fn environment_line() -> Option<String> {
     not_read.extend(
         unknown
             .iter()
+            .take(UNKNOWN_LISTED)
             .map(|name| format!("{} (no such variable)", crate::engine::quoted(name))),
     );
+    if unknown.len() > UNKNOWN_LISTED {
+        let more = unknown.len() - UNKNOWN_LISTED;
+        not_read.push(format!("{more} more of no flag's"));
+    }
     let mut line = match read.is_empty() {
         true => "from the environment: none".to_string(),
         false => format!("from the environment: {}", read.join(", ")),
@@ -185,6 +210,11 @@ pub fn environment_line() -> Option<String> {
     }
     Some(line)
 }
+
+/// The variables of no flag's that [`environment_line`] names; the rest
+/// are counted (a CI that exports thousands would make one line of
+/// hundreds of KB).
+const UNKNOWN_LISTED: usize = 20;
 
 /// What an error about `flag`'s value adds when the environment gave it
 /// ([`env_source`]): ` (the value is MXID_PORT's, from the environment)`.

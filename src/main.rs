@@ -140,6 +140,7 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK)
         .build()
     {
         Ok(r) => r,
@@ -200,6 +201,11 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
     mxid_sandbox::stderr::flush(STDERR_FLUSH);
     code
 }
+
+/// A worker's stack, tokio's default, set: a small `RUST_MIN_STACK` in the
+/// environment would otherwise size it (at 64 KB, a JSON body nested as
+/// deep as serde_json reads overflowed it and aborted the server).
+const WORKER_STACK: usize = 2 << 20;
 
 /// How long the exit waits for stderr's last lines to be written.
 const STDERR_FLUSH: std::time::Duration = std::time::Duration::from_secs(1);

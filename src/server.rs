@@ -38,6 +38,11 @@ const HANG_LIMIT: Duration = Duration::from_secs(600);
 /// gets its 413 instead of a reset connection.
 const DRAIN_FACTOR: usize = 16;
 
+/// The stack of a thread of the server's own (stderr's writer, the header
+/// timeout's watch), set rather than taken from `RUST_MIN_STACK`, which
+/// may be far smaller.
+pub const SMALL_STACK: usize = 256 << 10;
+
 /// Raises the process's soft limit on open files to the hard one, before
 /// the server starts. A connection is a descriptor: the soft limit (1,024
 /// on many machines) would have the kernel refuse clients long before
@@ -628,12 +633,19 @@ impl HeadWatch {
         let period = (timeout / 8).clamp(Duration::from_millis(5), Duration::from_millis(500));
         std::thread::Builder::new()
             .name("mxid-header-timeout".into())
+            .stack_size(SMALL_STACK)
             .spawn(move || loop {
                 std::thread::sleep(period);
                 match weak.upgrade() {
                     Some(watch) => watch.sweep(),
                     None => return,
                 }
+            })
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot start the header-timeout thread: {e}"),
+                )
             })?;
         Ok(watch)
     }

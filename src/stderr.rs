@@ -131,6 +131,7 @@ pub fn start() {
     let (queue, jobs) = std::sync::mpsc::sync_channel(STDERR_QUEUE);
     let spawned = std::thread::Builder::new()
         .name("stderr".into())
+        .stack_size(crate::server::SMALL_STACK)
         .spawn(move || {
             use std::io::Write as _;
             for job in jobs {

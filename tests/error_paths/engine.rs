@@ -513,6 +513,25 @@ fn a_refused_value_from_the_environment_names_its_variable() {
     }
 }
 
+// README, Command line: "Either error about a value its `MXID_` variable
+// gave … says so": clap's refusal of text that is not UTF-8 names no
+// argument, so the variables that hold such text are named in a `tip:`.
+#[test]
+fn a_variable_that_is_not_utf8_is_named() {
+    use std::os::unix::ffi::OsStrExt;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"))
+        .args(["serve", "--port", "0"])
+        .env("MXID_SEED", std::ffi::OsStr::from_bytes(b"\xff"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("tip: the value of MXID_SEED, from the environment, is not UTF-8"),
+        "{stderr}"
+    );
+}
+
 // README, The scenario files: "Every file is validated at startup, on reload
 // and by `check` … refused with file, line and field". A path the router
 // cannot take (two parameters in one segment, an unclosed one, a catch-all

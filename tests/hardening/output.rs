@@ -738,6 +738,21 @@ async fn serve_names_the_variables_it_read_and_those_it_did_not() {
     let served = Served::start(&["--port", "0"], &[]);
     let log = log_of(served).await;
     assert!(!log.contains("from the environment"), "{log}");
+    // Past 20 of no flag's, the rest are counted.
+    let names: Vec<String> = (10..35).map(|i| format!("MXID_V{i}")).collect();
+    let env: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    let log = log_of(Served::start(&["--port", "0"], &env)).await;
+    let listed: Vec<String> = names[..20]
+        .iter()
+        .map(|n| format!("{n} (no such variable)"))
+        .collect();
+    assert_eq!(
+        log.lines().next().unwrap_or_default(),
+        format!(
+            "mxid-sandbox: from the environment: none; not read: {}, 5 more of no flag's",
+            listed.join(", ")
+        ),
+    );
 }
 
 // README, Command line: a write to stderr that fails "loses the line, not

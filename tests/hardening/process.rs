@@ -580,3 +580,26 @@ fn hard_open_files() -> usize {
         .and_then(|l| l.split_whitespace().nth(4))
         .map_or(0, |hard| hard.parse().unwrap_or(usize::MAX))
 }
+
+// README, Robustness, The operating system: a small `RUST_MIN_STACK` in
+// the environment sizes no thread of the server's (it sized tokio's
+// workers: at 16 KB the first request overflowed one, and at 64 KB a JSON
+// body nested as deep as serde_json reads aborted the server).
+#[tokio::test]
+async fn a_small_rust_min_stack_in_the_environment_crashes_nothing() {
+    let served = Served::start(
+        &["--port", "0", "--log-requests"],
+        &[("RUST_MIN_STACK", "16384")],
+    );
+    let depth = 100_000;
+    let deep = format!("{{\"curp\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let json = [KEY, ("content-type", "application/json")];
+    let r = served.send("POST", PATH, &json, deep).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}: {log}");
+    assert_eq!(log.lines().count(), 2, "{log}");
+}
