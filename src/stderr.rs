@@ -1,8 +1,9 @@
 //! stderr: its lines made printable, and written by a thread of their own
 //! while serving.
 
-use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A line on stderr, `mxid-sandbox: ` and the line made [`printable`]: a
@@ -64,58 +65,114 @@ static STDERR: std::sync::OnceLock<StderrWriter> = std::sync::OnceLock::new();
 struct StderrWriter {
     queue: std::sync::mpsc::SyncSender<StderrJob>,
     dropped: AtomicU64,
+    /// Set when the exit's wait is nearly over ([`StderrWriter::flush`]):
+    /// the thread counts the lines still queued instead of writing them,
+    /// so that the count is written before the process ends.
+    abandon: Arc<AtomicBool>,
 }
 
 enum StderrJob {
-    Line(String),
-    /// Answered once the lines before it are written.
-    Flush(std::sync::mpsc::SyncSender<()>),
+    /// A line, after the count of the lines lost before it (0: none).
+    Line { lost: u64, line: String },
+    /// Answered once the lines before it are written, or counted, and
+    /// then the count of those lost (these, and the ones it carries).
+    Flush {
+        lost: u64,
+        done: std::sync::mpsc::SyncSender<()>,
+    },
 }
 
 impl StderrWriter {
     fn send(&self, line: String) {
         let lost = self.dropped.swap(0, Ordering::Relaxed);
-        let line = if lost > 0 {
-            format!("{}\n{line}", dropped_line(lost))
-        } else {
-            line
-        };
-        if self.queue.try_send(StderrJob::Line(line)).is_err() {
+        if self.queue.try_send(StderrJob::Line { lost, line }).is_err() {
             self.dropped.fetch_add(lost + 1, Ordering::Relaxed);
         }
     }
 
-    /// Queues `job`, waiting for room until `deadline`: whether it is in.
-    fn queue_within(&self, mut job: StderrJob, deadline: std::time::Instant) -> bool {
+    /// Queues `job`, waiting for room until `deadline`; the job back when
+    /// it is not in.
+    fn queue_within(
+        &self,
+        mut job: StderrJob,
+        deadline: std::time::Instant,
+    ) -> Result<(), StderrJob> {
         loop {
             match self.queue.try_send(job) {
-                Ok(()) => return true,
+                Ok(()) => return Ok(()),
                 Err(std::sync::mpsc::TrySendError::Full(back)) => {
                     if std::time::Instant::now() >= deadline {
-                        return false;
+                        return Err(back);
                     }
                     job = back;
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return false,
+                Err(std::sync::mpsc::TrySendError::Disconnected(back)) => return Err(back),
             }
         }
     }
 
-    /// [`flush`] with this writer.
+    /// [`flush`] with this writer. A reader slower than the lines queued
+    /// (a pipe emptied a little at a time) would leave some unwritten at
+    /// the deadline, and uncounted: the last quarter of the wait is kept
+    /// for counting them instead, and writing the count.
     fn flush(&self, wait: Duration) {
-        let deadline = std::time::Instant::now() + wait;
-        // The lines lost since the last that fitted, counted last.
+        let now = std::time::Instant::now();
+        let (counting, deadline) = (now + wait * 3 / 4, now + wait);
         let lost = self.dropped.swap(0, Ordering::Relaxed);
-        if lost > 0 && !self.queue_within(StderrJob::Line(dropped_line(lost)), deadline) {
-            return;
-        }
         let (done, written) = std::sync::mpsc::sync_channel(1);
-        if self.queue_within(StderrJob::Flush(done), deadline) {
-            let _ =
-                written.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
+        let left =
+            |until: std::time::Instant| until.saturating_duration_since(std::time::Instant::now());
+        let mut job = StderrJob::Flush { lost, done };
+        match self.queue_within(job, counting) {
+            Ok(()) => {
+                if written.recv_timeout(left(counting)).is_ok() {
+                    return;
+                }
+                self.abandon.store(true, Ordering::Relaxed);
+            }
+            Err(back) => {
+                self.abandon.store(true, Ordering::Relaxed);
+                job = back;
+                if self.queue_within(job, deadline).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = written.recv_timeout(left(deadline));
+    }
+}
+
+/// What stderr's thread does with one job: writes it to `out`, or once
+/// `abandon` is set counts its lines in `skipped`, which the next flush
+/// writes as one line.
+fn run_job(job: StderrJob, out: &mut dyn Write, abandon: &AtomicBool, skipped: &mut u64) {
+    match job {
+        StderrJob::Line { lost, line } => {
+            if abandon.load(Ordering::Relaxed) {
+                *skipped += lost + 1;
+                return;
+            }
+            if lost > 0 {
+                write_line(out, dropped_line(lost));
+            }
+            write_line(out, line);
+        }
+        StderrJob::Flush { lost, done } => {
+            let lost = std::mem::take(skipped) + lost;
+            if lost > 0 {
+                write_line(out, dropped_line(lost));
+            }
+            let _ = done.send(());
         }
     }
+}
+
+/// `line` and its line break in one write: a pipe's reader never finds
+/// half a line (up to the pipe's atomic size, 4 KB on Linux).
+fn write_line(out: &mut dyn Write, mut line: String) {
+    line.push('\n');
+    let _ = out.write_all(line.as_bytes());
 }
 
 fn dropped_line(lost: u64) -> String {
@@ -129,26 +186,22 @@ pub fn start() {
         return;
     }
     let (queue, jobs) = std::sync::mpsc::sync_channel(STDERR_QUEUE);
+    let abandon = Arc::new(AtomicBool::new(false));
+    let abandoned = abandon.clone();
     let spawned = std::thread::Builder::new()
         .name("stderr".into())
         .stack_size(crate::server::SMALL_STACK)
         .spawn(move || {
-            use std::io::Write as _;
+            let mut skipped = 0;
             for job in jobs {
-                match job {
-                    StderrJob::Line(line) => {
-                        let _ = writeln!(io::stderr().lock(), "{line}");
-                    }
-                    StderrJob::Flush(done) => {
-                        let _ = done.send(());
-                    }
-                }
+                run_job(job, &mut io::stderr().lock(), &abandoned, &mut skipped);
             }
         });
     if spawned.is_ok() {
         let _ = STDERR.set(StderrWriter {
             queue,
             dropped: AtomicU64::new(0),
+            abandon,
         });
     }
 }
@@ -165,8 +218,8 @@ pub fn flush(wait: Duration) {
 mod tests {
     use super::printable;
 
-    use super::{dropped_line, StderrJob, StderrWriter};
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use super::{dropped_line, run_job, StderrJob, StderrWriter};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::mpsc::{sync_channel, Receiver};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
@@ -178,14 +231,24 @@ mod tests {
         let writer = StderrWriter {
             queue,
             dropped: AtomicU64::new(lost),
+            abandon: Arc::new(AtomicBool::new(false)),
         };
         (writer, jobs)
     }
 
+    /// A line's job as the thread writes it.
     fn line(job: StderrJob) -> String {
         match job {
-            StderrJob::Line(l) => l,
-            StderrJob::Flush(_) => panic!("a flush"),
+            StderrJob::Line { lost: 0, line } => line,
+            StderrJob::Line { lost, line } => format!("{}\n{line}", dropped_line(lost)),
+            StderrJob::Flush { .. } => panic!("a flush"),
+        }
+    }
+
+    fn text(line: &str) -> StderrJob {
+        StderrJob::Line {
+            lost: 0,
+            line: line.into(),
         }
     }
 
@@ -208,7 +271,7 @@ mod tests {
     fn a_job_is_queued_when_there_is_room_or_room_is_made_before_the_deadline() {
         let (writer, jobs) = writer(1, 0);
         let far = Instant::now() + Duration::from_secs(60);
-        assert!(writer.queue_within(StderrJob::Line("a".into()), far));
+        assert!(writer.queue_within(text("a"), far).is_ok());
         // Full: in once the thread on the other end takes the first.
         let reader = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
@@ -218,7 +281,7 @@ mod tests {
                 line(jobs.recv_timeout(Duration::from_secs(10)).unwrap()),
             )
         });
-        assert!(writer.queue_within(StderrJob::Line("b".into()), far));
+        assert!(writer.queue_within(text("b"), far).is_ok());
         assert_eq!(reader.join().unwrap(), ("a".into(), "b".into()));
     }
 
@@ -227,17 +290,16 @@ mod tests {
         let (writer, jobs) = writer(1, 0);
         writer.send("a".into());
         let started = Instant::now();
-        assert!(!writer.queue_within(StderrJob::Line("b".into()), started));
-        assert!(!writer.queue_within(
-            StderrJob::Line("b".into()),
-            started + Duration::from_millis(5)
-        ));
+        assert!(writer.queue_within(text("b"), started).is_err());
+        assert!(writer
+            .queue_within(text("b"), started + Duration::from_millis(5))
+            .is_err());
         assert!(started.elapsed() >= Duration::from_millis(5));
         assert_eq!(line(jobs.try_recv().unwrap()), "a");
         assert!(jobs.try_recv().is_err());
         drop(jobs);
         let far = Instant::now() + Duration::from_secs(60);
-        assert!(!writer.queue_within(StderrJob::Line("c".into()), far));
+        assert!(writer.queue_within(text("c"), far).is_err());
     }
 
     /// Takes the jobs of `jobs` on a thread of its own, after a pause that
@@ -250,8 +312,11 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             for job in jobs {
                 match job {
-                    StderrJob::Line(l) => into.lock().unwrap().push(l),
-                    StderrJob::Flush(done) => {
+                    StderrJob::Line { .. } => into.lock().unwrap().push(line(job)),
+                    StderrJob::Flush { lost, done } => {
+                        if lost > 0 {
+                            into.lock().unwrap().push(dropped_line(lost));
+                        }
                         into.lock().unwrap().push("flush".into());
                         let _ = done.send(());
                     }
@@ -289,6 +354,52 @@ mod tests {
             drop(writer);
             assert_eq!(jobs.into_iter().map(line).collect::<Vec<_>>(), ["a"]);
         }
+    }
+
+    /// A reader too slow for the lines queued at exit: those it has not
+    /// taken by the last quarter of the wait are counted, and the count
+    /// written, within the wait (every line written or counted).
+    #[test]
+    fn a_flush_counts_the_lines_a_slow_reader_has_not_taken_by_its_deadline() {
+        struct Slow(Arc<Mutex<Vec<String>>>);
+        impl std::io::Write for Slow {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::thread::sleep(Duration::from_millis(10));
+                let text = String::from_utf8_lossy(buf);
+                self.0.lock().unwrap().push(text.trim_end().to_string());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (writer, jobs) = writer(1024, 0);
+        let abandon = writer.abandon.clone();
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let mut out = Slow(written.clone());
+        std::thread::spawn(move || {
+            let mut skipped = 0;
+            for job in jobs {
+                run_job(job, &mut out, &abandon, &mut skipped);
+            }
+        });
+        for i in 0..300 {
+            writer.send(format!("line {i}"));
+        }
+        let started = Instant::now();
+        writer.flush(Duration::from_millis(400));
+        assert!(started.elapsed() < Duration::from_millis(1000));
+        let written = written.lock().unwrap().clone();
+        let count = written.last().unwrap();
+        let lost: usize = count
+            .strip_prefix("mxid-sandbox: ")
+            .and_then(|c| c.strip_suffix(" lines of stderr dropped: it was not read"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{written:?}"));
+        let lines = written.len() - 1;
+        assert!(lines > 0 && lost > 0, "{lines} written, {lost} counted");
+        assert_eq!(lines + lost, 300);
+        assert_eq!(written[lines - 1], format!("line {}", lines - 1));
     }
 
     #[test]
