@@ -753,7 +753,49 @@ fn open_files_limit() -> usize {
 /// `"completed": true`. Bounded by `timeout` from connect to last byte,
 /// once one of the [`attempt_slots`] is free. It carries the sandbox's
 /// [`WEBHOOK_HEADER`], by which the sandbox tells one that comes back to it.
+/// A panic on the way is a failed attempt, as any other failure: the
+/// resolver's (hyper-util looks a host name up on a thread of tokio's, and
+/// panics when none can start, under a container's limit on processes)
+/// left the attempt `sending` for ever, and never retried.
 async fn post(ns: &Namespace, url: &str, apikey: &str, body: Vec<u8>, timeout: Duration) -> Sent {
+    caught(exchange(ns, url, apikey, body, timeout))
+        .await
+        .unwrap_or_else(|why| Sent {
+            delivered: false,
+            outcome: format!("the attempt failed: {why}"),
+            status: None,
+        })
+}
+
+/// `f`'s output, or the message of a panic while it was polled.
+async fn caught<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::task::Poll;
+    let mut f = std::pin::pin!(f);
+    std::future::poll_fn(move |cx| {
+        // Unwind safe: the future is dropped, never polled again, once it
+        // has panicked.
+        match catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic".into()))),
+        }
+    })
+    .await
+}
+
+/// [`post`]'s exchange.
+async fn exchange(
+    ns: &Namespace,
+    url: &str,
+    apikey: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Sent {
     // Never closed: acquiring only waits.
     let _slot = attempt_slots().acquire().await.ok();
     let failed = |outcome: String, status: Option<u16>| Sent {
@@ -1088,6 +1130,25 @@ mod tests {
     #[test]
     fn the_store_holds_the_readmes_10000() {
         assert_eq!(MAX_VERIFICATIONS, 10_000);
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_an_attempt_is_its_failure() {
+        assert_eq!(caught(async { 7 }).await, Ok(7));
+        let panics = async {
+            tokio::task::yield_now().await;
+            if true {
+                panic!("OS can't spawn worker thread: {}", "EAGAIN");
+            }
+        };
+        assert_eq!(
+            caught(panics).await,
+            Err("OS can't spawn worker thread: EAGAIN".to_string())
+        );
+        let fixed = async { std::panic::panic_any(3_u8) };
+        assert_eq!(caught(fixed).await, Err("a panic".to_string()));
+        let literal = async { std::panic::panic_any("static") };
+        assert_eq!(caught(literal).await, Err("static".to_string()));
     }
 
     #[test]

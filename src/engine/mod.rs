@@ -193,6 +193,10 @@ pub const MAX_CREDENTIAL: usize = 256;
 /// another engine's cached definitions.
 static GENERATIONS: AtomicU64 = AtomicU64::new(1);
 
+/// The stack of a reload's reading: the stack a worker has (YAML is read
+/// recursively, to the depth the loader allows).
+const RELOAD_STACK: usize = 2 << 20;
+
 thread_local! {
     /// The definitions this thread last used, with their generation. A
     /// request then touches no lock and no shared reference count (both
@@ -297,20 +301,33 @@ impl Engine {
         // between) is the newer, however long each takes.
         let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
         let engine = self.clone();
-        match tokio::task::spawn_blocking(move || {
-            load(&engine.shared.config, &engine.shared.modules)
-        })
-        .await
-        {
-            Ok(read) => read.map(|defs| Defs { generation, ..defs }),
-            Err(e) => match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                // Only a runtime shutting down cancels a blocking task.
-                Err(_) => Err(LoadError::new(
+        // On a thread of its own, which may not start (a container's limit
+        // on processes): tokio's `spawn_blocking` panicked then, and the
+        // admin client got no answer.
+        let (read_tx, read) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("mxid-reload".into())
+            .stack_size(RELOAD_STACK)
+            .spawn(move || {
+                let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    load(&engine.shared.config, &engine.shared.modules)
+                }));
+                let _ = read_tx.send(read);
+            })
+            .map_err(|e| {
+                LoadError::new(
                     "reload",
-                    "the reload was cancelled: the server is shutting down",
-                )),
-            },
+                    format!("cannot start a thread to read the files: {e}"),
+                )
+            })?;
+        match read.await {
+            Ok(Ok(read)) => read.map(|defs| Defs { generation, ..defs }),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // The thread ends having sent, or having panicked while sending.
+            Err(_) => Err(LoadError::new(
+                "reload",
+                "the reload's reading ended unfinished",
+            )),
         }
     }
 

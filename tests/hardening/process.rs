@@ -603,3 +603,81 @@ async fn a_small_rust_min_stack_in_the_environment_crashes_nothing() {
     assert!(status.success(), "{status:?}: {log}");
     assert_eq!(log.lines().count(), 2, "{log}");
 }
+
+// README, Robustness, The operating system: where no thread can start (a
+// container's limit on processes), a webhook attempt to a host name is a
+// failed attempt, retried (the resolver's thread panicked, and the attempt
+// stayed `sending` for ever), and a reload is refused with the reason (it
+// panicked, and the admin client got no answer). Run as a user of its own
+// whose limit is set, once the server has started, to the threads it has.
+// (Needs root; skipped otherwise.)
+#[tokio::test]
+async fn with_no_thread_to_spare_a_webhook_attempt_fails_and_a_reload_is_refused() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let tools = ["setpriv", "prlimit"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !root || !tools {
+        eprintln!("skipped: not root, or no setpriv or prlimit");
+        return;
+    }
+    // The threads it starts with, counted on a first run without a limit.
+    let args = ["--port", "0", "--time-scale", "0"];
+    let nobody = r#"exec setpriv --reuid=65533 --regid=65533 --clear-groups"#;
+    let first = Served::start_under(&format!(r#"{nobody} "$0" "$@""#), &args, &[]);
+    let threads = first.memory_kb("Threads");
+    first.terminate();
+    let (status, _) = first.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    let pre = format!(r#"{nobody} prlimit --nproc={threads} "$0" "$@""#);
+    let served = Served::start_under(&pre, &args, &[]);
+    assert_eq!(served.memory_kb("Threads"), threads);
+    let put = served
+        .send(
+            "PUT",
+            "/__admin/webhooks/customer-key",
+            &[("content-type", "application/json")],
+            r#"{"url": "http://localhost:9/hook"}"#,
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let made = served
+        .post(
+            "/api/AsyncVerication/NssByCurp",
+            &[("apikey", "customer-key")],
+            json!({ "curp": CURP }),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.text());
+    served.advance("2s").await;
+    served.advance("15m").await;
+    let deliveries = served.admin_get("/__admin/webhooks/deliveries").await;
+    let outcomes: Vec<&str> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{deliveries}");
+    for outcome in outcomes {
+        assert!(outcome.starts_with("the attempt failed: "), "{deliveries}");
+    }
+    let reload = served.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(reload.status, 400, "{}", reload.text());
+    assert!(
+        reload
+            .text()
+            .contains("reload: cannot start a thread to read the files: "),
+        "{}",
+        reload.text()
+    );
+    served.terminate();
+    let (status, _) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+}
