@@ -93,17 +93,26 @@ impl Cli {
                 ContextValue::StyledStrs(vec![tip.into()]),
             );
         }
-        // clap names no argument for text that is not UTF-8: the variables
-        // that hold such text are where to look, when they are.
+        // clap names no argument for text that is not UTF-8: a variable a
+        // flag reads, holding such text, is where to look, when the command
+        // line does not give that flag.
         if e.kind() == clap::error::ErrorKind::InvalidUtf8 {
-            let tips: Vec<clap::builder::StyledStr> = std::env::vars_os()
-                .filter(|(name, value)| {
-                    name.to_string_lossy().starts_with("MXID_") && value.to_str().is_none()
+            use clap::CommandFactory;
+            let cli = Cli::command();
+            let mut vars: Vec<String> = std::iter::once(&cli)
+                .chain(cli.get_subcommands())
+                .flat_map(env_flags)
+                .filter(|(long, var, _)| {
+                    std::env::var_os(var).is_some_and(|v| v.to_str().is_none())
+                        && !named_on_command_line(&format!("--{long}"))
                 })
-                .map(|(name, _)| {
-                    let name = shown(&name.to_string_lossy().into_owned());
-                    format!("the value of {name}, from the environment, is not UTF-8").into()
-                })
+                .map(|(_, var, _)| var)
+                .collect();
+            vars.sort();
+            vars.dedup();
+            let tips: Vec<clap::builder::StyledStr> = vars
+                .iter()
+                .map(|var| format!("the value of {var}, from the environment, is not UTF-8").into())
                 .collect();
             if !tips.is_empty() {
                 e.insert(
@@ -154,7 +163,7 @@ fn named_on_command_line(flag: &str) -> bool {
 /// and each variable that is not: its flag given on the command line
 /// (`MXID_PORT (--port given)`), or no flag's at all (`MXID_TIMESCALE (no
 /// such variable)`: a misspelt name is otherwise ignored without a word;
-/// the first [`UNKNOWN_LISTED`], then how many more). None without
+/// the first `UNKNOWN_LISTED`, then how many more). None without
 /// `MXID_*` variables.
 pub fn environment_line() -> Option<String> {
     use clap::CommandFactory;
@@ -163,14 +172,7 @@ pub fn environment_line() -> Option<String> {
         return None;
     }
     let cli = Cli::command();
-    let serve = cli.find_subcommand("serve")?;
-    let flags: Vec<(&str, String, bool)> = serve
-        .get_arguments()
-        .filter_map(|a| {
-            let var = a.get_env()?.to_string_lossy().into_owned();
-            Some((a.get_long()?, var, a.is_hide_env_values_set()))
-        })
-        .collect();
+    let flags = env_flags(cli.find_subcommand("serve")?);
     let (mut read, mut not_read) = (Vec::new(), Vec::new());
     for (long, var, hidden) in &flags {
         let Some(value) = std::env::var_os(var) else {
@@ -209,6 +211,17 @@ pub fn environment_line() -> Option<String> {
         line.push_str(&format!("; not read: {}", not_read.join(", ")));
     }
     Some(line)
+}
+
+/// The flags of `cmd` that an environment variable gives: each one's long
+/// name, variable, and whether `--help` hides the variable's value.
+fn env_flags(cmd: &clap::Command) -> Vec<(&str, String, bool)> {
+    cmd.get_arguments()
+        .filter_map(|a| {
+            let var = a.get_env()?.to_string_lossy().into_owned();
+            Some((a.get_long()?, var, a.is_hide_env_values_set()))
+        })
+        .collect()
 }
 
 /// The variables of no flag's that [`environment_line`] names; the rest

@@ -172,6 +172,16 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
             Ok(s) => s,
             Err(e) => return fail(&format!("cannot listen for signals: {e}")),
         };
+        // The server's own threads too: one that cannot start (a limit on
+        // processes) stops the start before the ready line, not after it.
+        let watch = match mxid_sandbox::server::HeaderWatch::start(engine.config()) {
+            Ok(w) => w,
+            Err(e) => return fail(&e.to_string()),
+        };
+        // From here stderr's lines are written off the workers: a reader
+        // that stops reading holds that thread, not the server. The lines
+        // before (a refusal, the warning) are written when they are made.
+        mxid_sandbox::stderr::start();
         // A closed stdout (`serve | head -1` once head is gone) loses the
         // line; the server serves on. Any other failure (a full disk) is
         // said on stderr, where a user looking for the line may look next.
@@ -185,11 +195,7 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
             )),
             _ => {}
         }
-        // From here stderr's lines are written off the workers: a reader
-        // that stops reading holds that thread, not the server. The lines
-        // before (a refusal, the warning) are written when they are made.
-        mxid_sandbox::stderr::start();
-        match mxid_sandbox::server::serve(listener, engine, shutdown).await {
+        match mxid_sandbox::server::serve_watched(listener, engine, watch, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),
         }

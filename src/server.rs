@@ -60,6 +60,28 @@ pub async fn serve(
     engine: Engine,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let watch = HeaderWatch::start(engine.config())?;
+    serve_watched(listener, engine, watch, shutdown).await
+}
+
+/// The header timeout's watch, a thread of its own, started apart from
+/// [`serve_watched`]: before the ready line, so that a process that cannot
+/// start it (a limit on processes) says so before it says it is ready.
+pub struct HeaderWatch(Arc<HeadWatch>);
+
+impl HeaderWatch {
+    pub fn start(config: &crate::Config) -> io::Result<HeaderWatch> {
+        HeadWatch::start(config.header_timeout).map(HeaderWatch)
+    }
+}
+
+/// [`serve`] with its header timeout's watch started.
+pub async fn serve_watched(
+    listener: TcpListener,
+    engine: Engine,
+    watch: HeaderWatch,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let config = engine.config().clone();
     let mut h1 = http1::Builder::new();
     // The header timeout is the server's own (`HeadWatch`): hyper's arms a
@@ -78,7 +100,7 @@ pub async fn serve(
         .max_pending_accept_reset_streams(Some(H2_STREAMS as usize));
     let builders = Arc::new((h1, h2));
     let graceful = GracefulShutdown::new();
-    let heads = HeadWatch::start(config.header_timeout)?;
+    let heads = watch.0;
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     // Tells requests held by a `hang` fault to let go at shutdown.
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -402,6 +402,96 @@ mod tests {
         assert_eq!(written[lines - 1], format!("line {}", lines - 1));
     }
 
+    /// A queue still full when the counting starts (the reader has not
+    /// taken even the line it is writing): the flush waits for room, and
+    /// the lines behind that one are counted, not written, once it does.
+    #[test]
+    fn a_flush_that_finds_the_queue_full_counts_what_is_behind_it() {
+        struct Gated {
+            entered: std::sync::mpsc::SyncSender<()>,
+            gate: Receiver<()>,
+            written: Arc<Mutex<Vec<String>>>,
+        }
+        impl std::io::Write for Gated {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.written.lock().unwrap().is_empty() {
+                    let _ = self.entered.send(());
+                    let _ = self.gate.recv();
+                }
+                let text = String::from_utf8_lossy(buf).trim_end().to_string();
+                self.written.lock().unwrap().push(text);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (writer, jobs) = writer(16, 0);
+        let (open, gate) = sync_channel(1);
+        let (entered, writing) = sync_channel(1);
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let mut out = Gated {
+            entered,
+            gate,
+            written: written.clone(),
+        };
+        let abandon = writer.abandon.clone();
+        let thread = std::thread::spawn(move || {
+            let mut skipped = 0;
+            for job in jobs {
+                run_job(job, &mut out, &abandon, &mut skipped);
+            }
+        });
+        for i in 0..300 {
+            writer.send(format!("line {i}"));
+        }
+        // The thread holds the first line: the room it left is taken too.
+        writing.recv_timeout(Duration::from_secs(10)).unwrap();
+        for i in 300..310 {
+            writer.send(format!("line {i}"));
+        }
+        // The first line is let through once the flush gives up writing
+        // (or after the flush's wait, when it never does).
+        let abandon = writer.abandon.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            while !abandon.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(3) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let _ = open.send(());
+        });
+        writer.flush(Duration::from_secs(2));
+        drop(writer);
+        thread.join().unwrap();
+        assert_eq!(
+            *written.lock().unwrap(),
+            ["line 0".to_string(), dropped_line(309)]
+        );
+    }
+
+    /// A line counted instead of written counts the lines lost before it.
+    #[test]
+    fn a_counted_line_counts_the_lines_lost_before_it() {
+        let abandon = AtomicBool::new(true);
+        let (mut out, mut skipped) = (Vec::new(), 0);
+        let line = StderrJob::Line {
+            lost: 5,
+            line: "x".into(),
+        };
+        run_job(line, &mut out, &abandon, &mut skipped);
+        assert!(out.is_empty());
+        let (done, answered) = sync_channel(1);
+        run_job(
+            StderrJob::Flush { lost: 2, done },
+            &mut out,
+            &abandon,
+            &mut skipped,
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), dropped_line(8) + "\n");
+        assert!(answered.try_recv().is_ok());
+        assert_eq!(skipped, 0);
+    }
+
     #[test]
     fn printable_escapes_what_would_end_a_line_or_drive_a_terminal() {
         assert!(matches!(

@@ -3320,10 +3320,13 @@ fn an_export_that_cannot_write_leaves_nothing_and_can_be_run_again() {
     let base = temp_dir("export-cut");
     std::fs::create_dir_all(&base).unwrap();
     let dir = base.join("a/b");
+    // 15,000 bytes a file: curpv5.yaml (11,121) is written whole, and
+    // validacurp.yaml (17,996), the next, is cut.
     let limited = |dir: &Path| {
-        Command::new("sh")
-            .args(["-c", "ulimit -f 4; exec \"$0\" export \"$1\""])
+        Command::new("prlimit")
+            .arg("--fsize=15000")
             .arg(env!("CARGO_BIN_EXE_mxid-sandbox"))
+            .arg("export")
             .arg(dir)
             .output()
             .unwrap()
@@ -3332,7 +3335,7 @@ fn an_export_that_cannot_write_leaves_nothing_and_can_be_run_again() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(": cannot write: File too large")
+        stderr.contains("scenarios/validacurp.yaml: cannot write: File too large")
             && stderr.contains("(nothing written is left)"),
         "{stderr}"
     );

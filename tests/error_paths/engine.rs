@@ -518,18 +518,41 @@ fn a_refused_value_from_the_environment_names_its_variable() {
 // argument, so the variables that hold such text are named in a `tip:`.
 #[test]
 fn a_variable_that_is_not_utf8_is_named() {
+    use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"))
-        .args(["serve", "--port", "0"])
-        .env("MXID_SEED", std::ffi::OsStr::from_bytes(b"\xff"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("tip: the value of MXID_SEED, from the environment, is not UTF-8"),
-        "{stderr}"
-    );
+    let run = |args: &[&OsStr], env: &[(&str, &[u8])]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mxid-sandbox"));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
+            cmd.env_remove(k);
+        }
+        for (k, v) in env {
+            cmd.env(k, OsStr::from_bytes(v));
+        }
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let tip = |var: &str| format!("tip: the value of {var}, from the environment, is not UTF-8");
+    let serve = ["serve".as_ref(), "--port".as_ref(), "0".as_ref()];
+    let (code, stderr) = run(&serve, &[("MXID_SEED", b"\xff"), ("MXID_NOPE", b"\xff")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&tip("MXID_SEED")), "{stderr}");
+    // A variable no flag reads is not where to look.
+    assert!(!stderr.contains("MXID_NOPE"), "{stderr}");
+    // Nor one whose flag the command line gives: the bad text is its own.
+    let args = [
+        "serve".as_ref(),
+        "--seed".as_ref(),
+        "1".as_ref(),
+        "--host".as_ref(),
+        OsStr::from_bytes(b"a\xff"),
+    ];
+    let (code, stderr) = run(&args, &[("MXID_SEED", b"\xff")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid UTF-8"), "{stderr}");
+    assert!(!stderr.contains("tip:"), "{stderr}");
 }
 
 // README, The scenario files: "Every file is validated at startup, on reload

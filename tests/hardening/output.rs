@@ -695,6 +695,14 @@ async fn the_log_has_a_line_per_webhook_attempt_without_the_urls_password() {
         hook.received()[0].header("authorization"),
         Some("Basic dXNlcjpTRUNSRVQ=")
     );
+    // Without the flag, no line.
+    let quiet = Served::start(&["--port", "0", "--time-scale", "0"], &[]);
+    set_webhook(&quiet, KEY, serde_json::json!({ "url": hook.url })).await;
+    create(&quiet, NSS, KEY, serde_json::json!({ "curp": CURP })).await;
+    quiet.advance("2s").await;
+    assert_eq!(hook.received().len(), 3);
+    let log = log_of(quiet).await;
+    assert!(!log.contains("webhook"), "{log}");
 }
 
 // README, Command line: "`serve` writes first, when the environment holds
@@ -738,7 +746,12 @@ async fn serve_names_the_variables_it_read_and_those_it_did_not() {
     let served = Served::start(&["--port", "0"], &[]);
     let log = log_of(served).await;
     assert!(!log.contains("from the environment"), "{log}");
-    // Past 20 of no flag's, the rest are counted.
+    // 20 of no flag's are all listed; past 20, the rest are counted.
+    let names: Vec<String> = (10..30).map(|i| format!("MXID_V{i}")).collect();
+    let env: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    let log = log_of(Served::start(&["--port", "0"], &env)).await;
+    let first = log.lines().next().unwrap_or_default();
+    assert!(first.ends_with("MXID_V29 (no such variable)"), "{first}");
     let names: Vec<String> = (10..35).map(|i| format!("MXID_V{i}")).collect();
     let env: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
     let log = log_of(Served::start(&["--port", "0"], &env)).await;
