@@ -462,15 +462,19 @@ async fn attempts_beside_a_hanging_target_are_delivered_at_their_first_try() {
     }
 }
 
+/// Whether the tests run as root (who may run the server as another user).
+fn root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
 /// `mxid-sandbox ARGS` as `nobody` (setpriv), killed after 10 s: its exit
 /// code and stderr, or `None` when it cannot be run so (not root, no
 /// setpriv).
 fn as_nobody(args: &[&std::ffi::OsStr]) -> Option<(Option<i32>, String)> {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
+    if !root() {
         return None;
     }
     let out = Command::new("timeout")
@@ -613,17 +617,13 @@ async fn a_small_rust_min_stack_in_the_environment_crashes_nothing() {
 // (Needs root; skipped otherwise.)
 #[tokio::test]
 async fn with_no_thread_to_spare_a_webhook_attempt_fails_and_a_reload_is_refused() {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     let tools = ["setpriv", "prlimit"].iter().all(|t| {
         Command::new(t)
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success())
     });
-    if !root || !tools {
+    if !root() || !tools {
         eprintln!("skipped: not root, or no setpriv or prlimit");
         return;
     }
