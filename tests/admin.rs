@@ -249,6 +249,27 @@ async fn admin_token() {
     }
     // Provider routes do not need it.
     assert_eq!(bycurp(&sb, CURP).await.status, 200);
+    // Nor a path that only begins like the admin API's: it is no admin
+    // route, but an unknown path, answered and journaled as one.
+    for path in ["/__adminx", "/__admin-x/health"] {
+        let r = sb.get(path, &[]).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text());
+        assert_eq!(r.json()["error"], format!("no endpoint at GET {path}"));
+    }
+    let journal = sb
+        .get("/__admin/requests", &[("authorization", "Bearer s3cret")])
+        .await
+        .json();
+    let paths: Vec<&str> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/api/curp/bycurp", "/__adminx", "/__admin-x/health"]
+    );
 }
 
 // --- admin requests over the body limit --------------------------------------

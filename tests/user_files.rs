@@ -1354,6 +1354,94 @@ async fn a_reload_that_moves_an_endpoints_path_keeps_its_path_override() {
     sb.stop().await;
 }
 
+// README, Admin API: `GET /__admin/counters` lists each counter's "limit":
+// the one the provider applies, so the reloaded one once a reload changes
+// it (the count goes on).
+#[tokio::test]
+async fn a_reload_that_changes_a_limit_lists_the_new_one() {
+    let dir = temp_dir("reload-limit");
+    let _gone = RemovedOnDrop(dir.clone());
+    let original = shipped("scenarios", "accuauth.yaml");
+    std::fs::write(dir.join("accuauth.yaml"), &original).unwrap();
+    let sb = serving(&dir).await;
+    let check = || async {
+        sb.post(
+            "/verify/id_check",
+            &[("X-DF-API-ID", "any"), ("X-DF-API-SECRET", "any")],
+            json!({ "id_number": "RAZR811011HVZMPB01" }),
+        )
+        .await
+    };
+    let limits = || async {
+        let listed = sb.admin_get("/__admin/counters").await;
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["key"].as_str().unwrap().contains("RAZR811011HVZMPB01"))
+            .map(|c| (c["count"].as_u64().unwrap(), c["limit"].as_u64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..2 {
+        assert_eq!(check().await.status, 200);
+    }
+    assert_eq!(limits().await, [(2, 10)]);
+    let lower = edit(&original, "same_id_per_day: 10", "same_id_per_day: 2");
+    std::fs::write(dir.join("accuauth.yaml"), lower).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let third = check().await;
+    assert_eq!(third.status, 400, "{}", third.text());
+    assert_eq!(limits().await, [(3, 2)]);
+    sb.stop().await;
+}
+
+// README, Admin API, overrides: "without `path` it answers on every
+// endpoint of the provider (of that `method`, if one is given) that has the
+// scenario": after a reload too, on an endpoint that gained the scenario.
+#[tokio::test]
+async fn a_reload_gives_a_method_override_the_endpoints_that_gained_its_scenario() {
+    let dir = temp_dir("reload-method-override");
+    let _gone = RemovedOnDrop(dir.clone());
+    let original = shipped("scenarios", "validacurp.yaml");
+    std::fs::write(dir.join("validacurp.yaml"), &original).unwrap();
+    let sb = serving(&dir).await;
+    let set = json!({"provider": "validacurp", "method": "POST", "scenario": "internal_error"});
+    let r = sb.admin_post("/__admin/overrides", set).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let entities = || async {
+        sb.post(
+            "/curp/getEntities",
+            &[("authorization", "Bearer any")],
+            json!({}),
+        )
+        .await
+    };
+    assert_eq!(entities().await.scenario(), "success");
+    let pruebas = "        body: *entities\n      blocked: *blocked";
+    let gained = edit(
+        &original,
+        pruebas,
+        "        body: *entities\n      internal_error:\n        description: code 417\n        \
+         status: 400\n        body: {error: true, code_error: 417, error_message: x, msn: x, \
+         response: null}\n      blocked: *blocked",
+    );
+    std::fs::write(dir.join("validacurp.yaml"), gained).unwrap();
+    let r = sb.admin_post("/__admin/reload", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["dropped_overrides"], json!([]), "{}", r.text());
+    let answer = entities().await;
+    assert_eq!(
+        (answer.status, answer.scenario()),
+        (400, "internal_error"),
+        "{}",
+        answer.text()
+    );
+    let journal = sb.admin_get("/__admin/requests?limit=1").await;
+    assert_eq!(journal[0]["selected_by"], "override", "{journal}");
+    sb.stop().await;
+}
+
 // README, Admin API, `POST /__admin/reload`: "on error keep the old configuration and
 // answer 400 with why": good files beside the bad one take no effect, in any namespace.
 #[tokio::test]

@@ -321,6 +321,23 @@ mod tests {
         assert_eq!(c.hit("j", Window::Day, Some(2), yesterday, || true), 2);
     }
 
+    /// README, Decisions: "a clock set back a day and forward again finds
+    /// the day's count where it left it", a pruning on the clock forward
+    /// again too: the day kept from before the clock went back is live.
+    #[test]
+    fn a_pruning_after_the_clock_comes_forward_keeps_the_days_count() {
+        let c = Counters::default();
+        let today = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
+        let yesterday = Timestamp::parse_rfc3339("2024-02-29T12:00:00-06:00").unwrap();
+        c.hit("k", Window::Day, Some(2), today, || true);
+        c.hit("k", Window::Day, Some(2), today, || true);
+        c.hit("k", Window::Day, Some(2), yesterday, || true);
+        for i in 0..PRUNE_AT {
+            c.hit(&format!("old{i}"), Window::Day, None, today, || true);
+        }
+        assert_eq!(c.hit("k", Window::Day, Some(2), today, || true), 3);
+    }
+
     #[test]
     fn a_flood_of_live_keys_stays_bounded() {
         let c = Counters::default();
