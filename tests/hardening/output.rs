@@ -419,7 +419,7 @@ fn scenarios_table_prints_one_row_per_scenario_whatever_the_description() {
 // The rest of what is written, pinned.
 // ===========================================================================
 
-// README "The two commands": "The server prints one line when it is ready:
+// README "The two commands": "The server prints one line to stdout when it is ready:
 // `mxid-sandbox listening on http://127.0.0.1:8080`"; SPEC §8 "When ready
 // it prints one line to stdout containing `listening on http://HOST:PORT`".
 // With --log-requests and requests served, stdout holds that one line and

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{CURPV5, EPN};
-use crate::common::{config, Sandbox, Served};
+use crate::common::{config, Resp, Sandbox, Served};
 use crate::engine::{run, run_with_env};
 use mxid_sandbox::engine::latency::Latency;
 use mxid_sandbox::Config;
@@ -352,4 +352,316 @@ fn the_readme_names_every_scenario_in_its_providers_section() {
     }
     assert!(catalog.len() > 150, "{}", catalog.len());
     assert!(missing.is_empty(), "not in the README: {missing:#?}");
+}
+
+// README, "Try it": the block's requests, sent as written (to the test's
+// sandbox instead of localhost:8080), answer as the comment under each
+// shows them, `…` standing for any text and `ID` for the verification the
+// creation before answered ("two seconds later" is the sandbox clock
+// moved 2 s). Run again it answers the same; a third time nss has spent
+// its two queries a day for the CURP, as the note under the block says,
+// until the note's reset of the counters.
+#[tokio::test]
+async fn the_readmes_try_it_block_answers_as_written_and_again_after_its_reset() {
+    let try_it = try_it_section();
+    let steps = try_it_steps(&try_it);
+    assert_eq!(steps.len(), 7, "{steps:#?}");
+    let reset = Curl::parse(backticked(&try_it, "curl -s -X DELETE"));
+    let sb = Sandbox::start().await;
+    replay(&sb, &steps, &[]).await;
+    replay(&sb, &steps, &[]).await;
+    let nss = steps
+        .iter()
+        .find(|s| s.curl.url.contains("/imss/nss"))
+        .unwrap();
+    let third = nss.curl.send(&sb, "", &[]).await;
+    assert_eq!(third.json()["status"], "SERVICE_ERROR", "{}", third.text());
+    let r = reset.send(&sb, "", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    replay(&sb, &steps, &[]).await;
+}
+
+// README, "Try it": under --strict-auth only the credentials its prose
+// lists are taken: the block with those in place of `any` answers as
+// written, and with `any` a provider refuses it.
+#[tokio::test]
+async fn the_try_it_block_under_strict_auth_with_the_credentials_it_lists() {
+    let try_it = try_it_section();
+    let prose = try_it.split("```sh").next().unwrap();
+    let listed: Vec<(String, String)> = prose
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|code| code.split_once(": "))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.to_string()))
+        .collect();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    let sb = Sandbox::start_with(Config {
+        strict_auth: true,
+        ..config()
+    })
+    .await;
+    let steps = try_it_steps(&try_it);
+    let refused = steps[0].curl.send(&sb, "", &[]).await;
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    replay(&sb, &steps, &listed).await;
+}
+
+// README, "Try it": "`not_found` is a 404 on curpv5 and a 400 on
+// validacurp, but a 200 on nss … and accuauth …, and async's creation
+// answers 200 …"; on async's status read the name is a 400 listing
+// `success`, `unknown_verification` and the credential ones.
+#[tokio::test]
+async fn not_found_is_an_http_error_on_two_providers_and_a_200_on_three() {
+    let sb = Sandbox::start().await;
+    let expected = [
+        ("curpv5", 404),
+        ("nss", 200),
+        ("accuauth", 200),
+        ("validacurp", 400),
+        ("async", 200),
+    ];
+    for (p, (provider, status)) in crate::common::provider_requests("PXNE660720HMCXTN06")
+        .iter()
+        .zip(expected)
+    {
+        assert_eq!(p.0, provider);
+        let r = sb
+            .provider_post(p, &[("x-sandbox-scenario", "not_found")])
+            .await;
+        assert_eq!(
+            (r.status, r.scenario()),
+            (status, "not_found"),
+            "{provider}: {}",
+            r.text()
+        );
+    }
+    let r = sb
+        .get(
+            "/api/AsyncVerication/verificationStatus?verificationId=x",
+            &[("apikey", "k"), ("x-sandbox-scenario", "not_found")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json()["valid_scenarios"],
+        json!([
+            "success",
+            "unknown_verification",
+            "no_permission",
+            "missing_credentials",
+            "invalid_credentials"
+        ])
+    );
+}
+
+/// The README's "Try it" subsection, up to the next one.
+fn try_it_section() -> String {
+    super::readme_section("The two commands")
+        .split("\n### Try it\n")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("a Try it subsection under The two commands")
+        .to_string()
+}
+
+/// The text in backticks in `text` that starts with `start`.
+fn backticked<'a>(text: &'a str, start: &str) -> &'a str {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .find(|code| code.starts_with(start))
+        .unwrap_or_else(|| panic!("no `{start}…` in {text}"))
+}
+
+#[derive(Debug)]
+struct TryStep {
+    curl: Curl,
+    /// The comment's answer: `…` any text, `ID` the verification's id.
+    expected: String,
+    /// The comment says to wait before the next request.
+    then_wait: bool,
+}
+
+/// Each `curl` line of the subsection's sh block, with the `#` comment
+/// under it.
+fn try_it_steps(try_it: &str) -> Vec<TryStep> {
+    let block = try_it
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("an sh block");
+    let lines: Vec<&str> = block.lines().collect();
+    let mut steps = Vec::new();
+    for pair in lines.chunks(2) {
+        let [command, comment] = pair else {
+            panic!("a curl line without its comment: {pair:?}")
+        };
+        let comment = comment
+            .strip_prefix("# ")
+            .unwrap_or_else(|| panic!("not a comment: {comment}"));
+        let expected = json_prefix(comment);
+        steps.push(TryStep {
+            curl: Curl::parse(command),
+            expected: expected.to_string(),
+            then_wait: comment[expected.len()..].contains("two seconds later"),
+        });
+    }
+    steps
+}
+
+/// The JSON object `comment` opens with, up to the brace that closes it
+/// (the whole comment when it is cut short with `…`).
+fn json_prefix(comment: &str) -> &str {
+    let (mut depth, mut in_string, mut escaped) = (0, false, false);
+    for (i, c) in comment.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '{' if !in_string => depth += 1,
+            '}' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return &comment[..=i];
+                }
+            }
+            _ => {}
+        }
+    }
+    comment
+}
+
+/// Whether `body` is `expected` with each `…` standing for any text.
+fn matches_with_ellipses(expected: &str, body: &str) -> bool {
+    let parts: Vec<&str> = expected.split('…').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !body.starts_with(first) || (parts.len() > 1 && !body.ends_with(last)) {
+        return false;
+    }
+    let mut rest = &body[first.len()..];
+    for part in &parts[1..] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    parts.len() > 1 || rest.is_empty()
+}
+
+/// Sends the steps in order, each header named in `credentials` (lower
+/// case) given that value instead of the block's.
+async fn replay(sb: &Sandbox, steps: &[TryStep], credentials: &[(String, String)]) {
+    let mut id = String::new();
+    for step in steps {
+        let r = step.curl.send(sb, &id, credentials).await;
+        assert_eq!(r.status, 200, "{:?}: {}", step.curl, r.text());
+        let body = r.text();
+        if !step.curl.url.contains("verificationStatus") {
+            if let Some(created) = r.json()["verificationId"].as_str() {
+                id = created.to_string();
+            }
+        }
+        let expected = step.expected.replace("\"ID\"", &format!("\"{id}\""));
+        assert!(
+            matches_with_ellipses(&expected, &body),
+            "{:?}\n answered {body}\n the README shows {expected}",
+            step.curl
+        );
+        if step.then_wait {
+            sb.advance("2s").await;
+        }
+    }
+}
+
+/// A curl command line as the README writes them: `-s`, `-X METHOD`,
+/// `-H 'NAME: VALUE'`, `-d 'BODY'` (a POST) and the URL.
+#[derive(Debug)]
+struct Curl {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Curl {
+    fn parse(line: &str) -> Curl {
+        let mut words = Vec::new();
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                ' ' => {}
+                '\'' => words.push(chars.by_ref().take_while(|&c| c != '\'').collect()),
+                _ => {
+                    let mut word = String::from(c);
+                    while let Some(&c) = chars.peek().filter(|&&c| c != ' ') {
+                        word.push(c);
+                        chars.next();
+                    }
+                    words.push(word);
+                }
+            }
+        }
+        let mut words = words.into_iter();
+        assert_eq!(words.next().as_deref(), Some("curl"), "{line}");
+        let mut curl = Curl {
+            method: String::new(),
+            url: String::new(),
+            headers: Vec::new(),
+            body: String::new(),
+        };
+        while let Some(word) = words.next() {
+            match word.as_str() {
+                "-s" => {}
+                "-X" => curl.method = words.next().unwrap(),
+                "-H" => {
+                    let header = words.next().unwrap();
+                    let (name, value) = header.split_once(": ").unwrap();
+                    curl.headers.push((name.to_string(), value.to_string()));
+                }
+                "-d" => curl.body = words.next().unwrap(),
+                url => {
+                    let path = url.strip_prefix("localhost:8080").unwrap_or_else(|| {
+                        panic!("{line}: {url} is not a flag of the README's nor its URL")
+                    });
+                    curl.url = path.to_string();
+                }
+            }
+        }
+        if curl.method.is_empty() {
+            curl.method = if curl.body.is_empty() { "GET" } else { "POST" }.into();
+        }
+        curl
+    }
+
+    /// Sends it, `ID` in its URL or body replaced by `id`.
+    async fn send(&self, sb: &Sandbox, id: &str, credentials: &[(String, String)]) -> Resp {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let listed = credentials
+                    .iter()
+                    .find(|(listed, _)| *listed == name.to_ascii_lowercase());
+                match listed {
+                    Some((_, listed)) if value.ends_with("any") => (name.as_str(), listed.as_str()),
+                    _ => (name.as_str(), value.as_str()),
+                }
+            })
+            .collect();
+        let content_type = [("content-type", "application/x-www-form-urlencoded")];
+        let mut all = headers;
+        if !self.body.is_empty() {
+            // curl's -d sends this content type; the providers read the
+            // JSON in it.
+            all.extend(content_type);
+        }
+        sb.send(
+            &self.method,
+            &self.url.replace("=ID", &format!("={id}")),
+            &all,
+            self.body.replace("\"ID\"", &format!("\"{id}\"")),
+        )
+        .await
+    }
 }
