@@ -455,6 +455,81 @@ async fn not_found_is_an_http_error_on_two_providers_and_a_200_on_three() {
     );
 }
 
+// README, "In a CI job": its shell step, run by bash -e with the binary on
+// the PATH and `run-the-tests` a stand-in suite. A suite that passes: exit
+// 0, the server stopped. One that fails: its exit status, the request log
+// printed. A server that cannot start: exit 1 with its reason, not a wait
+// for ever.
+#[test]
+fn the_readmes_ci_step_runs_a_suite_around_the_server() {
+    let step = super::readme_section("The two commands")
+        .split("\n### In a CI job\n")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.split("\n```").next())
+        .expect("an sh block under In a CI job")
+        .to_string();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_mxid-sandbox"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run_step = |suite: &str, env: &[(&str, &str)]| {
+        let dir = crate::common::temp_dir("ci-step");
+        let script = format!("run-the-tests() {{ {suite}; }}\n{step}");
+        let out = std::process::Command::new("bash")
+            .args(["-e", "-c", &script])
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let url = std::fs::read_to_string(dir.join("mxid.out")).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        (out, url)
+    };
+    let stopped = |url: &str| {
+        let addr = url.trim().rsplit('/').next().unwrap().to_string();
+        std::net::TcpStream::connect(addr).is_err()
+    };
+    let curl = |scenario: &str| {
+        format!(
+            "curl -sf \"$MXID_URL/api/curp/bycurp\" -H 'apikey: k' -H 'X-Sandbox-Scenario: {scenario}' \
+             -d '{{\"curp\":\"PXNE660720HMCXTN06\"}}' > /dev/null"
+        )
+    };
+
+    let (out, url) = run_step(&curl("success"), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        stdout.is_empty(),
+        "a suite that passes prints no log: {stdout}"
+    );
+    assert!(url.contains("listening on http://127.0.0.1:"), "{url}");
+    assert!(stopped(&url), "the server still listens at {url}");
+
+    let (out, url) = run_step(&curl("not_found"), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(22),
+        "curl -f's status for a 404: {out:?}"
+    );
+    assert!(
+        stdout.contains("curpv5 POST /api/curp/bycurp -> 404 not_found by header"),
+        "{stdout}"
+    );
+    assert!(stopped(&url), "the server still listens at {url}");
+
+    let (out, _) = run_step("true", &[("MXID_LATENCY", "11m")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(stdout.contains("--latency: latency '11m'"), "{stdout}");
+}
+
 /// The README's "Try it" subsection, up to the next one.
 fn try_it_section() -> String {
     super::readme_section("The two commands")
