@@ -2234,6 +2234,33 @@ fn an_empty_method_list_is_refused() {
     );
 }
 
+// README, The scenario files: a header is sent as written, a templated one
+// as rendered, "left out of the answer" only when it cannot be a header
+// value (a line break). Letters past ASCII can: written and rendered
+// (PEÑA's Ñ) they are sent as their UTF-8 bytes, as before http 1.6, whose
+// `&str` conversion took ASCII alone and would have left both out.
+#[tokio::test]
+async fn a_header_with_letters_past_ascii_is_sent_as_written_and_as_rendered() {
+    let dir = with_success_lines(
+        "obs-text",
+        "        headers: {X-Apellido: \"{{last_name}}\", X-Nota: \"Añadido por QA\"}\n",
+    );
+    let sb = serving(&dir).await;
+    let r = sb
+        .post(
+            "/api/curp/bycurp",
+            &[("apikey", "k")],
+            json!({"curp": "PXNE660720HMCXTN06"}),
+        )
+        .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["lastName"], "PEÑA");
+    let bytes = |name: &str| r.headers.get(name).map(|v| v.as_bytes().to_vec());
+    assert_eq!(bytes("x-apellido"), Some("PEÑA".as_bytes().to_vec()));
+    assert_eq!(bytes("x-nota"), Some("Añadido por QA".as_bytes().to_vec()));
+}
+
 #[test]
 fn a_framing_header_in_a_scenario_is_refused() {
     let dir = with_success_lines("framing", "        headers: {Content-Length: \"3\"}\n");

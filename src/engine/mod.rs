@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderName, HeaderValue, InvalidHeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -126,7 +126,7 @@ impl Reply {
     }
 
     pub fn with_header(mut self, name: HeaderName, value: &str) -> Reply {
-        if let Ok(v) = HeaderValue::from_str(value) {
+        if let Ok(v) = header_value(value) {
             self.headers.push((name, v));
         }
         self
@@ -930,6 +930,15 @@ fn persona_scenario(defs: &Defs, provider: &str, curp: &str) -> Option<String> {
 }
 
 /// Renders a scenario's status, headers and body.
+/// A response header's value from text: its bytes as written, letters past
+/// ASCII as their UTF-8 (HTTP's obs-text, which clients read as opaque
+/// bytes: a persona's `PEÑA` in a header stays there); only control
+/// characters other than a tab are refused. `HeaderValue::from_str` takes
+/// ASCII alone since http 1.6, and would leave such a header out.
+pub(crate) fn header_value(text: &str) -> Result<HeaderValue, InvalidHeaderValue> {
+    HeaderValue::from_bytes(text.as_bytes())
+}
+
 fn render(scenario: &Scenario, vars: &Vars) -> Reply {
     // An empty template renders nothing, and allocates nothing.
     let body = if scenario.text_body {
@@ -942,7 +951,7 @@ fn render(scenario: &Scenario, vars: &Vars) -> Reply {
         headers.push((CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE)));
     }
     for (k, t) in &scenario.headers {
-        if let Ok(v) = HeaderValue::from_str(&t.render_text(vars)) {
+        if let Ok(v) = header_value(&t.render_text(vars)) {
             headers.push((k.clone(), v));
         }
     }

@@ -1128,7 +1128,7 @@ fn compile_scenario(
                 "a header needs a value (null is none)",
             ));
         };
-        if HeaderValue::from_str(&v).is_err() {
+        if super::header_value(&v).is_err() {
             // The line of the name: a value that is not a header value has a
             // control character, written as an escape, so the value as parsed
             // is not in the text.
