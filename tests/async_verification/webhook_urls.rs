@@ -472,3 +472,32 @@ async fn basic_credentials_match_curl_for_edge_user_info() {
         );
     }
 }
+
+// RFC 3986 §3.1: "schemes are case-insensitive". `HTTP://` and `Http://`
+// are http:// (the `http` crate reads them so since 1.6, and a client's
+// URL library sends them), delivered as such; `HTTPS://` is https, which
+// the sandbox has no client for, refused as `https://` is.
+#[tokio::test]
+async fn a_scheme_written_in_capitals_is_taken_and_delivered() {
+    let sb = Sandbox::start().await;
+    let rx = Rx::start().await;
+    for (key, scheme) in [("caps", "HTTP"), ("mixed", "Http")] {
+        let url = format!("{scheme}://127.0.0.1:{}/hook", rx.port);
+        let r = put_webhook(&sb, key, &url).await;
+        assert_eq!(r.status, 200, "{url}: {}", r.text());
+        create(&sb, key).await;
+    }
+    sb.advance("2s").await;
+    for key in ["caps", "mixed"] {
+        assert!(
+            rx.header_of(key, "apikey").is_some(),
+            "{key}: not delivered: {:#?}",
+            sb.admin_get("/__admin/webhooks/deliveries").await
+        );
+    }
+    for url in ["HTTPS://127.0.0.1:9/hook", "Https://127.0.0.1:9/hook"] {
+        let r = put_webhook(&sb, "tls", url).await;
+        assert_eq!(r.status, 400, "{url}: {}", r.text());
+        assert!(r.text().contains("must be an http:// URL"), "{}", r.text());
+    }
+}
