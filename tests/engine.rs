@@ -1685,27 +1685,41 @@ pub(crate) fn run(args: &[&str]) -> std::process::Output {
 /// [`run`] with the variables `env`.
 pub(crate) fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    output_within_20s(cmd, env, &format!("mxid-sandbox {args:?}"))
+}
+
+/// `cmd`'s output with the variables `env` and none of the test run's own
+/// `MXID_` ones (a developer's shell may hold some), its stdin empty; a
+/// command still running after 20 s is killed with the processes it
+/// started (its process group) and fails the test.
+pub(crate) fn output_within_20s(
+    mut cmd: Command,
+    env: &[(&str, &str)],
+    what: &str,
+) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MXID_")) {
         cmd.env_remove(k);
     }
     let child = cmd
-        .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
-        .expect("the binary runs");
-    let pid = child.id().to_string();
+        .unwrap_or_else(|e| panic!("{what} runs: {e}"));
+    let group = format!("-{}", child.id());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
     match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(out) => out.expect("the binary runs"),
+        Ok(out) => out.unwrap_or_else(|e| panic!("{what} runs: {e}")),
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-            panic!("mxid-sandbox {args:?} still running after 20 s");
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            panic!("{what} still running after 20 s");
         }
     }
 }

@@ -929,7 +929,6 @@ fn persona_scenario(defs: &Defs, provider: &str, curp: &str) -> Option<String> {
     persona.scenario_for(provider).map(str::to_string)
 }
 
-/// Renders a scenario's status, headers and body.
 /// A response header's value from text: its bytes as written, letters past
 /// ASCII as their UTF-8 (HTTP's obs-text, which clients read as opaque
 /// bytes: a persona's `PEÑA` in a header stays there); only control
@@ -939,6 +938,7 @@ pub(crate) fn header_value(text: &str) -> Result<HeaderValue, InvalidHeaderValue
     HeaderValue::from_bytes(text.as_bytes())
 }
 
+/// Renders a scenario's status, headers and body.
 fn render(scenario: &Scenario, vars: &Vars) -> Reply {
     // An empty template renders nothing, and allocates nothing.
     let body = if scenario.text_body {

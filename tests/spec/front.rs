@@ -367,6 +367,28 @@ async fn the_readmes_try_it_block_answers_as_written_and_again_after_its_reset()
     let steps = try_it_steps(&try_it);
     assert_eq!(steps.len(), 7, "{steps:#?}");
     let reset = Curl::parse(backticked(&try_it, "curl -s -X DELETE"));
+    // The IneNominalList example's credential is the one its comment names
+    // the holder of (the realistic path would take any well-formed one).
+    let ine = steps
+        .iter()
+        .find(|s| s.curl.url.ends_with("/IneNominalList"))
+        .expect("an IneNominalList example");
+    let holder = ine
+        .comment
+        .split_whitespace()
+        .find(|w| mxid_sandbox::curp::check_strict(w).is_ok())
+        .unwrap_or_else(|| panic!("no CURP in {}", ine.comment));
+    let person = crate::curp_rules::domain().person(holder, 0);
+    let sent: Value = serde_json::from_str(&ine.curl.body).unwrap();
+    assert_eq!(
+        (&sent["id"], &sent["ocr"], &sent["issueNumber"]),
+        (
+            &json!(person.ine.elector_code.as_str()),
+            &json!(person.ine.ocr.as_str()),
+            &json!(person.ine.issue_number.as_str())
+        ),
+        "{holder}"
+    );
     let sb = Sandbox::start().await;
     replay(&sb, &steps, &[]).await;
     replay(&sb, &steps, &[]).await;
@@ -408,33 +430,74 @@ async fn the_try_it_block_under_strict_auth_with_the_credentials_it_lists() {
 }
 
 // README, "Try it": "`not_found` is a 404 on curpv5 and a 400 on
-// validacurp, but a 200 on nss … and accuauth …, and async's creation
-// answers 200 …"; on async's status read the name is a 400 listing
-// `success`, `unknown_verification` and the credential ones.
+// validacurp, but a 200 on nss (`NOT_FOUND` in its `response`) and
+// accuauth (`result_code` 1), and async's creation answers 200 with an id
+// whose verification completes as not found (RfcByCurp and NssByCurp with
+// a warning, IneNominalList with `valid` false)"; on async's status read
+// the name is a 400 listing `success`, `unknown_verification` and the
+// credential ones.
 #[tokio::test]
 async fn not_found_is_an_http_error_on_two_providers_and_a_200_on_three() {
     let sb = Sandbox::start().await;
-    let expected = [
-        ("curpv5", 404),
-        ("nss", 200),
-        ("accuauth", 200),
-        ("validacurp", 400),
-        ("async", 200),
-    ];
-    for (p, (provider, status)) in crate::common::provider_requests("PXNE660720HMCXTN06")
-        .iter()
-        .zip(expected)
-    {
-        assert_eq!(p.0, provider);
+    let forced = [("x-sandbox-scenario", "not_found")];
+    for p in crate::common::provider_requests(EPN) {
+        let r = sb.provider_post(&p, &forced).await;
+        assert_eq!(r.scenario(), "not_found", "{}: {}", p.0, r.text());
+        let body = r.json();
+        match p.0 {
+            "curpv5" => assert_eq!(r.status, 404, "{}", r.text()),
+            "validacurp" => assert_eq!(r.status, 400, "{}", r.text()),
+            "nss" => assert_eq!(
+                (r.status, &body["response"]["status"]),
+                (200, &json!("NOT_FOUND"))
+            ),
+            "accuauth" => assert_eq!((r.status, &body["result_code"]), (200, &json!("1"))),
+            _ => assert_eq!(r.status, 200, "{}: {}", p.0, r.text()),
+        }
+    }
+    let person = crate::curp_rules::domain().person(EPN, 0);
+    let mut created = Vec::new();
+    for (endpoint, body) in [
+        ("RfcByCurp", json!({"curp": EPN, "state": 15})),
+        ("NssByCurp", json!({"curp": EPN})),
+        (
+            "IneNominalList",
+            json!({"type": "C", "id": person.ine.elector_code.as_str(),
+                   "ocr": person.ine.ocr.as_str(), "issueNumber": person.ine.issue_number.as_str()}),
+        ),
+    ] {
+        let path = format!("/api/AsyncVerication/{endpoint}");
+        let mut headers = vec![("apikey", "k")];
+        headers.extend(forced);
+        let r = sb.post(&path, &headers, body).await;
+        assert_eq!(r.status, 200, "{endpoint}: {}", r.text());
+        created.push((
+            endpoint,
+            r.json()["verificationId"].as_str().unwrap().to_string(),
+        ));
+    }
+    sb.advance("2s").await;
+    for (endpoint, id) in created {
         let r = sb
-            .provider_post(p, &[("x-sandbox-scenario", "not_found")])
+            .get(
+                &format!("/api/AsyncVerication/verificationStatus?verificationId={id}"),
+                &[("apikey", "k")],
+            )
             .await;
-        assert_eq!(
-            (r.status, r.scenario()),
-            (status, "not_found"),
-            "{provider}: {}",
-            r.text()
-        );
+        let status = r.json();
+        assert_eq!(status["verificationStatus"], 4, "{endpoint}: {status}");
+        let warnings = status["warnings"].as_array().unwrap().len();
+        if endpoint == "IneNominalList" {
+            let data: Value =
+                serde_json::from_str(status["verification"].as_str().unwrap()).unwrap();
+            assert_eq!((&data["valid"], warnings), (&json!(false), 0), "{status}");
+        } else {
+            assert_eq!(
+                (&status["verification"], warnings),
+                (&Value::Null, 1),
+                "{status}"
+            );
+        }
     }
     let r = sb
         .get(
@@ -478,14 +541,11 @@ fn the_readmes_ci_step_runs_a_suite_around_the_server() {
     let run_step = |suite: &str, env: &[(&str, &str)]| {
         let dir = crate::common::temp_dir("ci-step");
         let script = format!("run-the-tests() {{ {suite}; }}\n{step}");
-        let out = std::process::Command::new("bash")
-            .args(["-e", "-c", &script])
+        let mut bash = std::process::Command::new("bash");
+        bash.args(["-e", "-c", &script])
             .current_dir(&dir)
-            .env("PATH", &path)
-            .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
+            .env("PATH", &path);
+        let out = crate::engine::output_within_20s(bash, env, "the README's CI step");
         let url = std::fs::read_to_string(dir.join("mxid.out")).unwrap_or_default();
         let _ = std::fs::remove_dir_all(&dir);
         (out, url)
@@ -524,6 +584,21 @@ fn the_readmes_ci_step_runs_a_suite_around_the_server() {
     );
     assert!(stopped(&url), "the server still listens at {url}");
 
+    // A server that stopped during the suite: the step still ends with the
+    // suite's status and its log, not at the `kill` of a process gone.
+    let suite = format!(
+        "{} && kill \"$mxid_pid\" && wait \"$mxid_pid\"; return 3",
+        curl("success")
+    );
+    let (out, url) = run_step(&suite, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(
+        stdout.contains("curpv5 POST /api/curp/bycurp -> 200 success by header"),
+        "{stdout}"
+    );
+    assert!(stopped(&url), "the server still listens at {url}");
+
     let (out, _) = run_step("true", &[("MXID_LATENCY", "11m")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -556,6 +631,8 @@ struct TryStep {
     expected: String,
     /// The comment says to wait before the next request.
     then_wait: bool,
+    /// The comment whole.
+    comment: String,
 }
 
 /// Each `curl` line of the subsection's sh block, with the `#` comment
@@ -580,6 +657,7 @@ fn try_it_steps(try_it: &str) -> Vec<TryStep> {
             curl: Curl::parse(command),
             expected: expected.to_string(),
             then_wait: comment[expected.len()..].contains("two seconds later"),
+            comment: comment.to_string(),
         });
     }
     steps
