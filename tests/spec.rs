@@ -789,6 +789,24 @@ pub(crate) fn readme_section(title: &str) -> String {
         .to_string()
 }
 
+/// The README's subsection `### title` of `section`, up to the next one.
+pub(crate) fn readme_subsection(section: &str, title: &str) -> String {
+    section
+        .split(&format!("\n### {title}\n"))
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .unwrap_or_else(|| panic!("no subsection \"{title}\" in the README"))
+        .to_string()
+}
+
+/// The first ```sh block of `text`, without its fences.
+pub(crate) fn sh_block(text: &str) -> &str {
+    text.split("```sh\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .unwrap_or_else(|| panic!("no sh block in {text}"))
+}
+
 /// Every command of the binary, each with its own `--help`.
 pub(crate) const COMMANDS: [&[&str]; 9] = [
     &["serve"],

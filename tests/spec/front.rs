@@ -341,11 +341,7 @@ fn the_readme_names_every_scenario_in_its_providers_section() {
     let mut missing = Vec::new();
     for e in &catalog {
         let (provider, name) = (e["provider"].as_str().unwrap(), e["name"].as_str().unwrap());
-        let own = section
-            .split(&format!("\n### {provider}\n"))
-            .nth(1)
-            .and_then(|s| s.split("\n### ").next())
-            .unwrap_or_else(|| panic!("no section ### {provider}"));
+        let own = super::readme_subsection(&section, provider);
         if !own.contains(&format!("`{name}`")) {
             missing.push(format!("{provider}: {name} ({})", e["path"]));
         }
@@ -525,13 +521,8 @@ async fn not_found_is_an_http_error_on_two_providers_and_a_200_on_three() {
 // for ever.
 #[test]
 fn the_readmes_ci_step_runs_a_suite_around_the_server() {
-    let step = super::readme_section("The two commands")
-        .split("\n### In a CI job\n")
-        .nth(1)
-        .and_then(|s| s.split("```sh\n").nth(1))
-        .and_then(|s| s.split("\n```").next())
-        .expect("an sh block under In a CI job")
-        .to_string();
+    let ci = super::readme_subsection(&super::readme_section("The two commands"), "In a CI job");
+    let step = super::sh_block(&ci);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_mxid-sandbox"));
     let path = format!(
         "{}:{}",
@@ -605,14 +596,9 @@ fn the_readmes_ci_step_runs_a_suite_around_the_server() {
     assert!(stdout.contains("--latency: latency '11m'"), "{stdout}");
 }
 
-/// The README's "Try it" subsection, up to the next one.
+/// The README's "Try it" subsection.
 fn try_it_section() -> String {
-    super::readme_section("The two commands")
-        .split("\n### Try it\n")
-        .nth(1)
-        .and_then(|s| s.split("\n### ").next())
-        .expect("a Try it subsection under The two commands")
-        .to_string()
+    super::readme_subsection(&super::readme_section("The two commands"), "Try it")
 }
 
 /// The text in backticks in `text` that starts with `start`.
@@ -638,12 +624,7 @@ struct TryStep {
 /// Each `curl` line of the subsection's sh block, with the `#` comment
 /// under it.
 fn try_it_steps(try_it: &str) -> Vec<TryStep> {
-    let block = try_it
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|s| s.split("\n```").next())
-        .expect("an sh block");
-    let lines: Vec<&str> = block.lines().collect();
+    let lines: Vec<&str> = super::sh_block(try_it).lines().collect();
     let mut steps = Vec::new();
     for pair in lines.chunks(2) {
         let [command, comment] = pair else {
