@@ -8,7 +8,7 @@
 //! - `server`    — accept loop, connections, the body read under its limit, faults at
 //!   the socket, graceful shutdown
 //! - `request`   — the owned request, built once from the read body: JSON/form/multipart parsing
-//! - `router`    — per-method matchit routers, 404 vs 405, case-insensitive providers
+//! - `router`    — per-method matchit routers (and the paths their trees miss), 404 vs 405, case-insensitive providers
 //! - `engine`    — provider-agnostic: YAML model, templates, scenario selection,
 //!   overrides, counters, clock, latency and faults, journal, namespaces
 //! - `admin`     — the `/__admin` routes

@@ -32,12 +32,155 @@ pub enum Match {
 
 #[derive(Default)]
 pub struct Router {
-    exact: BTreeMap<String, matchit::Router<Target>>,
-    lower: BTreeMap<String, matchit::Router<Target>>,
+    exact: BTreeMap<String, Routes>,
+    lower: BTreeMap<String, Routes>,
     /// Prefix (lower-cased when case is ignored), owning provider, whether case is ignored.
     prefixes: Vec<(String, usize, bool)>,
     /// Every endpoint path with its provider, for [`Router::nearest`].
     paths: Vec<(String, usize)>,
+}
+
+/// The routes of one method: matchit's tree, and those of its routes that
+/// have parameters as [`Pattern`]s, tried in the order they were declared
+/// when the tree finds nothing. matchit does not come back out of a
+/// parameter with a prefix or suffix it has gone into: beside
+/// `/gw/{tenant}.mx/curp`, its tree misses `/gw/acme.mx/nss/7`, which
+/// `/gw/{tenant}/nss/{id}` declares. Every path an endpoint declares
+/// reaches an endpoint, and what the tree finds is unchanged.
+#[derive(Default)]
+struct Routes {
+    tree: matchit::Router<Target>,
+    patterns: Vec<(Pattern, Target)>,
+}
+
+impl Routes {
+    fn insert(&mut self, route: &str, target: Target) -> Result<(), matchit::InsertError> {
+        self.tree.insert(route, target)?;
+        if let Some(pattern) = Pattern::parse(route) {
+            self.patterns.push((pattern, target));
+        }
+        Ok(())
+    }
+
+    /// The target `path` reaches, with its parameters' names and values
+    /// (slices of `path`).
+    fn at<'p>(&self, path: &'p str) -> Option<(Target, Vec<(&str, &'p str)>)> {
+        if let Ok(m) = self.tree.at(path) {
+            return Some((*m.value, m.params.iter().collect()));
+        }
+        self.patterns
+            .iter()
+            .find_map(|(pattern, target)| pattern.matches(path).map(|params| (*target, params)))
+    }
+}
+
+/// One `/`-separated segment of a route as matchit reads it (one parameter
+/// a segment at most, `{{` and `}}` literal braces, a catch-all last).
+#[derive(Debug, PartialEq)]
+enum Segment {
+    Static(String),
+    /// `{name}` with the text around it in its segment; the value is not
+    /// empty and has no `/`.
+    Param {
+        name: String,
+        prefix: String,
+        suffix: String,
+    },
+    /// `{*name}` after `prefix`: the rest of the path, not empty.
+    CatchAll {
+        name: String,
+        prefix: String,
+    },
+}
+
+/// A route with parameters, matched segment by segment.
+#[derive(Debug, PartialEq)]
+struct Pattern(Vec<Segment>);
+
+impl Pattern {
+    /// The segments of a route matchit took, or `None` when it has no
+    /// parameter (the tree finds every such path).
+    fn parse(route: &str) -> Option<Pattern> {
+        let mut any = false;
+        let segments = route
+            .split('/')
+            .map(|segment| {
+                let mut text = String::new();
+                let mut param: Option<(String, String)> = None;
+                let mut chars = segment.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '{' | '}' if chars.peek() == Some(&c) => {
+                            chars.next();
+                            text.push(c);
+                        }
+                        '{' => {
+                            let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                            param = Some((std::mem::take(&mut text), name));
+                        }
+                        c => text.push(c),
+                    }
+                }
+                match param {
+                    None => Segment::Static(text),
+                    Some((prefix, name)) => {
+                        any = true;
+                        match name.strip_prefix('*') {
+                            Some(name) => Segment::CatchAll {
+                                name: name.to_string(),
+                                prefix,
+                            },
+                            None => Segment::Param {
+                                name,
+                                prefix,
+                                suffix: text,
+                            },
+                        }
+                    }
+                }
+            })
+            .collect();
+        any.then_some(Pattern(segments))
+    }
+
+    /// The parameters of `path` when it is an instance of this route.
+    fn matches<'p>(&self, path: &'p str) -> Option<Vec<(&str, &'p str)>> {
+        let mut params = Vec::new();
+        let mut rest = path;
+        for (i, segment) in self.0.iter().enumerate() {
+            if i > 0 {
+                rest = rest.strip_prefix('/')?;
+            }
+            if let Segment::CatchAll { name, prefix } = segment {
+                let value = rest.strip_prefix(prefix.as_str())?;
+                if value.is_empty() {
+                    return None;
+                }
+                params.push((name.as_str(), value));
+                return Some(params);
+            }
+            let (text, after) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match segment {
+                Segment::Param {
+                    name,
+                    prefix,
+                    suffix,
+                } => {
+                    let value = text
+                        .strip_prefix(prefix.as_str())?
+                        .strip_suffix(suffix.as_str())?;
+                    if value.is_empty() {
+                        return None;
+                    }
+                    params.push((name.as_str(), value));
+                }
+                Segment::Static(s) if s == text => {}
+                _ => return None,
+            }
+            rest = after;
+        }
+        rest.is_empty().then_some(params)
+    }
 }
 
 /// The endpoint a route conflict names: `err`'s route in the router of
@@ -142,7 +285,7 @@ impl Router {
                             provider: pi,
                             endpoint: ei,
                         };
-                        let insert = |map: &mut BTreeMap<String, matchit::Router<Target>>,
+                        let insert = |map: &mut BTreeMap<String, Routes>,
                                       route: &str,
                                       lowered: bool| {
                             map.entry(m.as_str().to_string())
@@ -215,19 +358,19 @@ impl Router {
         // `probe` is `path` or its lower-cased copy: a parameter's value is
         // read from `path` at the same bytes (lower-casing ASCII moves
         // none), in the letter case it was sent in.
-        let hit = |r: Option<&matchit::Router<Target>>, probe: &str| {
-            r.and_then(|r| r.at(probe).ok()).map(|m| Match::Found {
-                target: *m.value,
-                params: m
-                    .params
-                    .iter()
-                    .map(|(k, v)| {
-                        let at = v.as_ptr() as usize - probe.as_ptr() as usize;
-                        let sent = path.get(at..at + v.len()).unwrap_or(v);
-                        (k.to_string(), percent_decode_path(sent))
-                    })
-                    .collect(),
-            })
+        let hit = |r: Option<&Routes>, probe: &str| {
+            r.and_then(|r| r.at(probe))
+                .map(|(target, params)| Match::Found {
+                    target,
+                    params: params
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let at = v.as_ptr() as usize - probe.as_ptr() as usize;
+                            let sent = path.get(at..at + v.len()).unwrap_or(v);
+                            (k.to_string(), percent_decode_path(sent))
+                        })
+                        .collect(),
+                })
         };
         hit(self.exact.get(method), path).or_else(|| {
             let lower = lower.get_or_init(|| path.to_ascii_lowercase());
@@ -428,6 +571,137 @@ mod tests {
 
         let exact = Router::build(&[provider("/api/Items/{itemId}", false)]).unwrap();
         assert_eq!(params(&exact, "/api/items/AbC"), None);
+    }
+
+    /// `route` with its parameters filled in: each named one from
+    /// `value`.
+    fn filled<'a>(route: &str, mut value: impl FnMut(&Segment) -> &'a str) -> String {
+        let Some(Pattern(segments)) = Pattern::parse(route) else {
+            return route.to_string();
+        };
+        let mut out = String::new();
+        for (i, segment) in segments.iter().enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            match segment {
+                Segment::Static(s) => out.push_str(s),
+                Segment::Param { prefix, suffix, .. } => {
+                    out.extend([prefix.as_str(), value(segment), suffix.as_str()])
+                }
+                Segment::CatchAll { prefix, .. } => out.extend([prefix.as_str(), value(segment)]),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_path_the_tree_misses_reaches_the_endpoint_that_declares_it() {
+        let mut p = provider("/gw/{tenant}.mx/curp", true);
+        p.endpoints.push(EndpointDef {
+            id: "nss".into(),
+            methods: vec![Method::GET],
+            paths: vec!["/gw/{tenant}/nss/{id}".into()],
+            scenarios: Default::default(),
+        });
+        let router = Router::build(&[p]).unwrap();
+        let found = |path: &str| match router.find(&Method::GET, path) {
+            Match::Found { target, params } => Some((target.endpoint, params)),
+            _ => None,
+        };
+        let nss = |tenant: &str, id: &str| {
+            Some((
+                1,
+                vec![("tenant".into(), tenant.into()), ("id".into(), id.into())],
+            ))
+        };
+        assert_eq!(found("/gw/acme.mx/nss/7"), nss("acme.mx", "7"));
+        assert_eq!(found("/GW/Acme.MX/NSS/7"), nss("Acme.MX", "7"));
+        assert_eq!(found("/gw/acme/nss/7"), nss("acme", "7"));
+        assert_eq!(
+            found("/gw/acme.mx/curp"),
+            Some((0, vec![("tenant".into(), "acme".into())]))
+        );
+        // A parameter is never empty, in the tree or out of it.
+        assert_eq!(found("/gw/acme.mx/nss//"), None);
+        // Under another method the path is known, not missing.
+        assert!(matches!(
+            router.find(&Method::POST, "/gw/acme.mx/nss/7"),
+            Match::MethodNotAllowed { .. }
+        ));
+    }
+
+    /// Seeded sets of overlapping routes (static text, parameters with and
+    /// without text around them, catch-alls): every instance of every
+    /// route matchit takes reaches a route whose parameters give it back.
+    #[test]
+    fn every_instance_of_a_declared_route_is_found() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        fn pick(rng: &mut StdRng, of: &[&'static str]) -> &'static str {
+            of[rng.random_range(0..of.len())]
+        }
+        let mut rng = StdRng::seed_from_u64(7);
+        let (mut declared, mut missed_by_tree) = (0, 0);
+        for _ in 0..3000 {
+            let mut routes = Routes::default();
+            let mut taken = Vec::new();
+            for endpoint in 0..rng.random_range(2..=5) {
+                let mut route = String::new();
+                let segments = rng.random_range(1..=3);
+                for s in 0..segments {
+                    route.push('/');
+                    let p = format!("{{p{s}}}");
+                    let text = match rng.random_range(0..6) {
+                        0 => pick(&mut rng, &["a", "b", "ab", "v"]).to_string(),
+                        1 => p,
+                        2 => pick(&mut rng, &["a", "ab"]).to_string() + &p,
+                        3 => p + pick(&mut rng, &["b", ".json"]),
+                        4 => format!("a{p}b"),
+                        _ if s == segments - 1 => {
+                            format!("{}{{*p{s}}}", pick(&mut rng, &["", "a"]))
+                        }
+                        _ => "v".to_string(),
+                    };
+                    route.push_str(&text);
+                }
+                let target = Target {
+                    provider: 0,
+                    endpoint,
+                };
+                if routes.insert(&route, target).is_ok() {
+                    taken.push((endpoint, route));
+                }
+            }
+            for (_, route) in &taken {
+                for _ in 0..4 {
+                    let path = filled(route, |segment| match segment {
+                        Segment::CatchAll { .. } => {
+                            pick(&mut rng, &["a", "ab", "x.json", "a/b", "b/"])
+                        }
+                        _ => pick(&mut rng, &["a", "b", "ab", "ba", "x.json"]),
+                    });
+                    declared += 1;
+                    missed_by_tree += usize::from(routes.tree.at(&path).is_err());
+                    let (target, params) = routes
+                        .at(&path)
+                        .unwrap_or_else(|| panic!("{path} ({route}) not found among {taken:?}"));
+                    let reached = &taken.iter().find(|(e, _)| *e == target.endpoint).unwrap().1;
+                    let again = filled(reached, |segment| match segment {
+                        Segment::Param { name, .. } | Segment::CatchAll { name, .. } => {
+                            params.iter().find(|(k, _)| k == name).unwrap().1
+                        }
+                        Segment::Static(_) => unreachable!(),
+                    });
+                    assert_eq!(again, path, "{path} reached {reached}");
+                }
+            }
+        }
+        // The sets do reach the tree's blind spot.
+        assert!(
+            missed_by_tree > 100 && declared > 10_000,
+            "{missed_by_tree} of {declared}"
+        );
     }
 
     #[test]

@@ -3122,6 +3122,57 @@ fn a_path_clash_is_reported_at_the_users_path() {
     );
 }
 
+// README "The scenario files" (paths): a path one endpoint declares
+// reaches it, beside another whose parameter has text after it. matchit's
+// tree goes into `{tenant}.mx` for `/gw/acme.mx/nss/…` and does not come
+// back out; the sandbox then matches the declared routes itself.
+#[tokio::test]
+async fn a_path_beside_a_parameter_with_a_suffix_reaches_its_endpoint() {
+    let dir = scenario_dir("route-suffix", "nss", |s| {
+        edit(
+            &edit(
+                s,
+                "paths: [/api/v1/imss/nss/test_case, /api/v2/imss/nss/test_case]",
+                "paths: [/api/v1/imss/nss/test_case, /api/v2/imss/nss/test_case, \"/gw/{tenant}.mx/test_case\"]",
+            ),
+            "paths: [\"/api/v1/imss/nss/{id}\", \"/api/v2/imss/nss/{id}\"]",
+            "paths: [\"/api/v1/imss/nss/{id}\", \"/api/v2/imss/nss/{id}\", \"/gw/{tenant}/nss/{id}\"]",
+        )
+    });
+    let sb = serving(&dir).await;
+    let key = [("x-api-key", "k")];
+    let answer = sb
+        .post(
+            "/api/v1/imss/nss",
+            &key,
+            json!({ "curp": "ABCD570805HYNHLC52" }),
+        )
+        .await
+        .json();
+    let id = answer["id"].as_str().unwrap();
+    for tenant in ["acme", "acme.mx"] {
+        let kept = sb.get(&format!("/gw/{tenant}/nss/{id}"), &key).await;
+        assert_eq!(kept.status, 200, "{tenant}: {}", kept.text());
+        assert_eq!(kept.json(), answer, "{tenant}");
+    }
+    let unknown = sb.get("/gw/acme.mx/nss/nope", &key).await;
+    assert_eq!(
+        (unknown.status, unknown.json()),
+        (
+            404,
+            json!({"id": "NOT_FOUND_ERROR; query not found with given id"})
+        )
+    );
+    let cases = sb.get("/gw/acme.mx/test_case", &key).await;
+    assert_eq!(cases.status, 200, "{}", cases.text());
+    assert!(
+        cases.json().as_array().is_some_and(|c| c.len() == 6),
+        "{}",
+        cases.text()
+    );
+    sb.stop().await;
+}
+
 // README "Command line": `file:line:column: …`. A file with a second YAML
 // document (`---` then more) is refused at the `---` that starts it.
 #[test]
