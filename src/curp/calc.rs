@@ -498,6 +498,8 @@ mod tests {
         assert_eq!(four("J ANTONIO", "LOPEZ", "PEREZ"), "LOPA");
         assert_eq!(four("MA ELENA", "LOPEZ", "PEREZ"), "LOPE");
         assert_eq!(four("M. ELENA", "LOPEZ", "PEREZ"), "LOPE");
+        // A bare M is no abbreviation the Instructivo lists.
+        assert_eq!(four("M ELENA", "LOPEZ", "PEREZ"), "LOPM");
         assert_eq!(four("MARÍA", "LOPEZ", "PEREZ"), "LOPM");
     }
 
@@ -506,6 +508,8 @@ mod tests {
         assert_eq!(four("JUAN", "DE LA CRUZ", "DEL VALLE"), "CUVJ");
         assert_eq!(four("JUAN", "VAN DER BERG", "Y ORTIZ"), "BEOJ");
         assert_eq!(four("JUAN", "MAC DONALD", "VON HAGEN"), "DOHJ");
+        // A field of particles alone falls back to its last word.
+        assert_eq!(four("Y", "DE LA", "LOPEZ"), "LALY");
     }
 
     #[test]
