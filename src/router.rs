@@ -3,6 +3,7 @@
 //! (404). Providers whose servers ignore path case get a second, lower-cased
 //! set of routers.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
@@ -387,23 +388,24 @@ impl Router {
         &self,
         prefix_owner: Option<usize>,
         path: &str,
-    ) -> (Option<usize>, Option<&str>) {
+    ) -> (Option<usize>, Option<Cow<'_, str>>) {
         let meant = self.nearest(path);
         (
-            prefix_owner.or(meant.map(|(_, p)| p)),
+            prefix_owner.or(meant.as_ref().map(|(_, p)| *p)),
             meant.map(|(p, _)| p),
         )
     }
 
     /// The endpoint path a mistyped `path` most likely meant, and its
     /// provider: the closest by edit distance (ignoring case), if it is a few
-    /// edits away. Off the request path (404s and 413s).
-    fn nearest(&self, path: &str) -> Option<(&str, usize)> {
+    /// edits away, a path with parameters filled with `path`'s own segments
+    /// ([`filled_like`]). Off the request path (404s and 413s).
+    fn nearest(&self, path: &str) -> Option<(Cow<'_, str>, usize)> {
         nearest(
             path,
             self.paths
                 .iter()
-                .map(|(p, provider)| (p.as_str(), *provider)),
+                .filter_map(|(p, provider)| Some((filled_like(p, path)?, *provider))),
         )
     }
 
@@ -426,39 +428,82 @@ impl Router {
 /// `path` most likely meant: the closest by edit distance (ignoring case),
 /// if it is a few edits away (one for a path under 16 bytes, two under 24,
 /// three from there on). Off the request path (404s and 413s).
-pub fn nearest<'a, T>(
+pub fn nearest<S: AsRef<str>, T>(
     path: &str,
-    candidates: impl IntoIterator<Item = (&'a str, T)>,
-) -> Option<(&'a str, T)> {
-    let path = path.to_ascii_lowercase();
-    let limit = (path.len() / 8).clamp(1, 3);
+    candidates: impl IntoIterator<Item = (S, T)>,
+) -> Option<(S, T)> {
+    let lower = path.to_ascii_lowercase();
+    let limit = nearness(path.len());
     candidates
         .into_iter()
-        // Lengths further apart than the limit cannot be within it: a
-        // 64 KB path costs no distance computation.
-        .filter(|(p, _)| p.len().abs_diff(path.len()) <= limit)
-        .map(|(p, t)| (edit_distance(&path, &p.to_ascii_lowercase()), p, t))
-        .filter(|(d, _, _)| *d <= limit)
+        // The path itself is no suggestion (a filled one can be it).
+        .filter(|(p, _)| p.as_ref() != path)
+        .filter_map(|(p, t)| {
+            let d = edit_distance_within(&lower, &p.as_ref().to_ascii_lowercase(), limit)?;
+            Some((d, p, t))
+        })
         .min_by_key(|(d, _, _)| *d)
         .map(|(_, p, t)| (p, t))
 }
 
-/// Levenshtein distance over bytes (paths are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, &ca) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != cb));
-            diagonal = above;
-        }
+/// The edits a path of `len` bytes may be from the path it meant: one
+/// under 16 bytes, two under 24, three from there on.
+fn nearness(len: usize) -> usize {
+    (len / 8).clamp(1, 3)
+}
+
+/// `route` with each of its parameters' segments (`{id}`, `{tenant}.mx`,
+/// a catch-all) replaced by the segment of `path` at its place, so that a
+/// mistyped `/api/v1/imss/nsss/7` is one edit from the `/api/v1/imss/nss/7`
+/// it meant; a segment `path` lacks stays as written. `None` when the
+/// filled path's length is already too far from `path`'s to be near it,
+/// so that a long path fills nothing.
+fn filled_like<'r>(route: &'r str, path: &str) -> Option<Cow<'r, str>> {
+    let limit = nearness(path.len());
+    if !route.contains('{') {
+        return (route.len().abs_diff(path.len()) <= limit).then_some(Cow::Borrowed(route));
     }
-    row[b.len()]
+    let sent: Vec<&str> = path.split('/').collect();
+    let segments: Vec<&str> = route
+        .split('/')
+        .enumerate()
+        .map(|(i, segment)| match Pattern::parse(segment) {
+            Some(_) => sent.get(i).copied().unwrap_or(segment),
+            None => segment,
+        })
+        .collect();
+    let len = segments.iter().map(|s| s.len()).sum::<usize>() + segments.len() - 1;
+    (len.abs_diff(path.len()) <= limit).then(|| Cow::Owned(segments.join("/")))
+}
+
+/// Levenshtein distance over bytes (paths are ASCII), if it is at most
+/// `limit`: only the cells within `limit` of the diagonal are computed, so
+/// that a 64 KB path costs its length times a few, not its square.
+fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    // Past the limit every count is `over`.
+    let over = limit + 1;
+    let mut above: Vec<usize> = (0..=b.len()).map(|j| j.min(over)).collect();
+    let mut row = vec![over; b.len() + 1];
+    for i in 1..=a.len() {
+        let (lo, hi) = (i.saturating_sub(limit).max(1), (i + limit).min(b.len()));
+        row[0] = i.min(over);
+        row[lo - 1] = if lo == 1 { row[0] } else { over };
+        for j in lo..=hi {
+            row[j] = (above[j - 1] + usize::from(a[i - 1] != b[j - 1]))
+                .min(above[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(over);
+        }
+        if let Some(next) = row.get_mut(hi + 1) {
+            *next = over;
+        }
+        std::mem::swap(&mut above, &mut row);
+    }
+    Some(above[b.len()]).filter(|&d| d <= limit)
 }
 
 /// The router of `method` in a list of one matchit router per method (the
@@ -713,13 +758,71 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_counts_inserts_deletes_and_substitutions() {
-        assert_eq!(edit_distance("", ""), 0);
-        assert_eq!(edit_distance("abc", ""), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    fn edit_distance_counts_inserts_deletes_and_substitutions_up_to_a_limit() {
+        let d = |a: &str, b: &str, limit| edit_distance_within(a, b, limit);
+        assert_eq!(d("", "", 1), Some(0));
+        assert_eq!(d("abc", "", 3), Some(3));
+        assert_eq!(d("abc", "", 2), None);
+        assert_eq!(d("kitten", "sitting", 3), Some(3));
+        assert_eq!(d("kitten", "sitting", 2), None);
+        assert_eq!(d("sitting", "kitten", 3), Some(3));
         assert_eq!(
-            edit_distance("/api/asyncverification/x", "/api/asyncverication/x"),
-            2
+            d("/api/asyncverification/x", "/api/asyncverication/x", 3),
+            Some(2)
         );
+        // Edits at both ends, and a long path (its length times a few
+        // cells, not its square).
+        assert_eq!(d("xbcdefghiy", "bcdefghi", 2), Some(2));
+        assert_eq!(d("xbcdefghiy", "bcdefghi", 1), None);
+        let long = "a/".repeat(32_768);
+        assert_eq!(d(&long, &format!("{long}b"), 3), Some(1));
+        assert_eq!(d(&format!("b{long}"), &format!("{long}c"), 3), Some(2));
+        // Every pair of short words, against the whole table.
+        fn full(a: &[u8], b: &[u8]) -> usize {
+            let mut row: Vec<usize> = (0..=b.len()).collect();
+            for (i, &ca) in a.iter().enumerate() {
+                let mut diagonal = row[0];
+                row[0] = i + 1;
+                for (j, &cb) in b.iter().enumerate() {
+                    let above = row[j + 1];
+                    row[j + 1] = (above + 1)
+                        .min(row[j] + 1)
+                        .min(diagonal + usize::from(ca != cb));
+                    diagonal = above;
+                }
+            }
+            row[b.len()]
+        }
+        let words: Vec<String> = (0..200u32)
+            .map(|n| {
+                (0..n % 7)
+                    .map(|k| b"ab/"[((n >> k) % 3) as usize] as char)
+                    .collect()
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                for limit in 1..=3 {
+                    let want = Some(full(a.as_bytes(), b.as_bytes())).filter(|&x| x <= limit);
+                    assert_eq!(d(a, b, limit), want, "{a:?} {b:?} within {limit}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_mistyped_path_with_a_parameter_is_told_the_path_it_meant() {
+        let router = Router::build(&[provider("/api/v1/imss/nss/{id}", false)]).unwrap();
+        let meant = |path: &str| router.nearest(path).map(|(p, _)| p.into_owned());
+        let nss = |id: &str| Some(format!("/api/v1/imss/nss/{id}"));
+        assert_eq!(meant("/api/v1/imss/nsss/7a1"), nss("7a1"));
+        assert_eq!(meant("/API/V1/IMSS/NSS/7a1"), nss("7a1"));
+        assert_eq!(meant("/api/v1/imss/nss/7a1/x"), nss("7a1"));
+        // A segment the path lacks stays as written: too far to be meant.
+        assert_eq!(meant("/api/v1/imss/nss"), None);
+        // A long path is measured in its length times a few.
+        let id = "7".repeat(65_536);
+        assert!(meant(&format!("/api/v1/imss/nsss/{id}")) == nss(&id));
+        assert!(meant(&format!("/api/v9/imsx/nsxx/{id}")).is_none());
     }
 }

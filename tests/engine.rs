@@ -987,6 +987,24 @@ async fn a_mistyped_path_is_told_the_endpoint_it_likely_meant() {
         r.json(),
         json!({"message": "no endpoint at POST /api/v3/imss/nss; did you mean /api/v1/imss/nss?"})
     );
+    // A path with a parameter is measured with the request's own segment
+    // in its place, and named with it; a long one by its first 256 bytes.
+    let r = sb.get("/api/v1/imss/nsss/7a1b", &[]).await;
+    assert_eq!(
+        r.json(),
+        json!({"message": "no endpoint at GET /api/v1/imss/nsss/7a1b; did you mean /api/v1/imss/nss/7a1b?"})
+    );
+    let id = "7".repeat(4096);
+    let r = sb.get(&format!("/api/v1/imss/nsss/{id}"), &[]).await;
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.ends_with(&format!(
+            "; did you mean /api/v1/imss/nss/{}… (4113 bytes)?",
+            &id[..239]
+        )),
+        "{}",
+        &message[message.len() - 300..]
+    );
     // Under a provider's prefix, in the provider's shape.
     let r = sb
         .post("/api/curp/bycurps", &[KEY], json!({"curp": CURP}))

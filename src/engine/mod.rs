@@ -455,7 +455,7 @@ impl Engine {
                 };
                 let (provider, meant) = defs.router.not_found_owner(provider, &req.path);
                 if let Some(path) = meant {
-                    message.push_str(&format!("; did you mean {path}?"));
+                    message.push_str(&format!("; did you mean {}?", quoted(&path)));
                 }
                 (
                     self.engine_error(
