@@ -294,12 +294,19 @@ mod tests {
         assert_eq!(rfc_letters("PEREZ", "HERNANDEZ", "MARIA LUISA"), "PEHL");
         assert_eq!(rfc_letters("PEREZ", "HERNANDEZ", "MA. LUISA"), "PEHL");
         assert_eq!(rfc_letters("PEREZ", "HERNANDEZ", "JOSE"), "PEHJ");
-        // Particles are skipped.
+        // Their abbreviations are the CURP's (M. and J. among them).
+        assert_eq!(rfc_letters("LOPEZ", "RUIZ", "J. ANTONIO"), "LORA");
+        assert_eq!(rfc_letters("TORRES", "LARA", "M. GUADALUPE"), "TOLG");
+        // Particles are skipped, the CURP's list (DA and DER among them).
         assert_eq!(rfc_letters("DE LA CRUZ", "DEL VALLE", "JUAN"), "CUVJ");
+        assert_eq!(rfc_letters("DA SILVA", "RUIZ", "ANA"), "SIRA");
+        assert_eq!(rfc_letters("VAN DER BERG", "LOPEZ", "PEDRO"), "BELP");
         // No second surname: two letters of the name.
         assert_eq!(rfc_letters("LOPEZ", "", "JUAN"), "LOJU");
-        // A first surname of one or two letters.
+        // A first surname of one or two letters; of a compound one, its
+        // first word.
         assert_eq!(rfc_letters("KU", "PECH", "ANA"), "KPAN");
+        assert_eq!(rfc_letters("KU PECH", "CHAN", "ANA"), "KCAN");
         // SAT inconvenient words lose their last letter, not the second.
         assert_eq!(rfc_letters("PEÑA", "NIETO", "ENRIQUE"), "PENX");
         assert_eq!(rfc_letters("PEDRERO", "DOMINGUEZ", "OFELIA"), "PEDX");
