@@ -271,9 +271,10 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
         allow.push("HEAD");
     }
     if allow.is_empty() {
-        // A path written without a parameter is told the route of its
-        // method it likely meant, as a provider's is. Not a DELETE: one
-        // that missed `overrides/{id}` would be told to clear them all.
+        // A path is told the route of its method it likely meant, as a
+        // provider's is (a parameter filled with the request's own
+        // segment). Not a DELETE: one that missed `overrides/{id}` would
+        // be told to clear them all.
         let method = req.method.as_str();
         let fixed = ROUTES
             .iter()
@@ -285,10 +286,11 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
                     .iter()
                     .flat_map(|r| r.paths_of(method)),
             )
-            .filter(|p| !p.contains('{') && method != "DELETE")
-            .map(|p| (p, ()));
-        let meant = crate::router::nearest(path, fixed)
-            .map_or_else(String::new, |(p, ())| format!("; did you mean {p}?"));
+            .filter(|_| method != "DELETE")
+            .filter_map(|p| Some((crate::router::filled_like(p, path)?, ())));
+        let meant = crate::router::nearest(path, fixed).map_or_else(String::new, |(p, ())| {
+            format!("; did you mean {}?", quoted(&p))
+        });
         return error(
             StatusCode::NOT_FOUND,
             &format!(

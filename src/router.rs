@@ -458,7 +458,7 @@ fn nearness(len: usize) -> usize {
 /// it meant; a segment `path` lacks stays as written. `None` when the
 /// filled path's length is already too far from `path`'s to be near it,
 /// so that a long path fills nothing.
-fn filled_like<'r>(route: &'r str, path: &str) -> Option<Cow<'r, str>> {
+pub(crate) fn filled_like<'r>(route: &'r str, path: &str) -> Option<Cow<'r, str>> {
     let limit = nearness(path.len());
     if !route.contains('{') {
         return (route.len().abs_diff(path.len()) <= limit).then_some(Cow::Borrowed(route));

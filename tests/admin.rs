@@ -2627,8 +2627,9 @@ async fn the_readmes_qa_recipes_hold() {
 }
 
 // README, Decisions: "A mistyped path is told what it likely meant" — the
-// admin API's too: a fixed admin path a few edits away (the module's
-// routes among them), none when nothing is near (nor for `DELETE
+// admin API's too: an admin path a few edits away (the module's routes
+// among them, a parameter filled with the request's segment), none when
+// nothing is near (nor for `DELETE
 // /__admin/overrides/`, which is not told to clear them all: see
 // `deleting_overrides_with_a_trailing_slash_is_no_route_and_clears_nothing`).
 #[tokio::test]
@@ -2649,6 +2650,22 @@ async fn a_mistyped_admin_path_is_told_the_route_it_likely_meant() {
             None => said,
         };
         assert_eq!(r.json(), json!({ "error": want }), "{sent}");
+    }
+    for (method, sent, meant) in [
+        ("PUT", "/__admin/webhook/k1", "/__admin/webhooks/k1"),
+        (
+            "POST",
+            "/__admin/webhooks/deliveries/v-7/redelivr",
+            "/__admin/webhooks/deliveries/v-7/redeliver",
+        ),
+    ] {
+        let r = sb.send(method, sent, &[], "").await;
+        assert_eq!(r.status, 404, "{method} {sent}: {}", r.text());
+        assert_eq!(
+            r.json(),
+            json!({ "error": format!("no admin route {method} {sent}; did you mean {meant}?") }),
+            "{method} {sent}"
+        );
     }
     // Only a route of the request's method is offered, and none to a
     // DELETE: one that missed `overrides/{id}` or `requests` by a letter
