@@ -276,6 +276,8 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
         // segment). Not a DELETE: one that missed `overrides/{id}` would
         // be told to clear them all.
         let method = req.method.as_str();
+        let sent: Vec<&str> = path.split('/').collect();
+        let mut buffer = String::new();
         let fixed = ROUTES
             .iter()
             .filter(|(m, _, _)| *m == method)
@@ -287,7 +289,11 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
                     .flat_map(|r| r.paths_of(method)),
             )
             .filter(|_| method != "DELETE")
-            .filter_map(|p| Some((crate::router::filled_like(p, path)?, ())));
+            .filter_map(|p| {
+                let params = crate::router::param_segments(p);
+                let filled = crate::router::fill(&mut buffer, p, &params, &sent, path.len())?;
+                Some((filled.to_string(), ()))
+            });
         let meant = crate::router::nearest(path, fixed).map_or_else(String::new, |(p, ())| {
             format!("; did you mean {}?", quoted(&p))
         });
