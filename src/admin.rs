@@ -276,7 +276,7 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
         // segment). Not a DELETE: one that missed `overrides/{id}` would
         // be told to clear them all.
         let method = req.method.as_str();
-        let sent: Vec<&str> = path.split('/').collect();
+        let sent = crate::router::Sent::new(path);
         let mut buffer = String::new();
         let fixed = ROUTES
             .iter()
@@ -289,10 +289,12 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
                     .flat_map(|r| r.paths_of(method)),
             )
             .filter(|_| method != "DELETE")
-            .filter_map(|p| {
-                let params = crate::router::param_segments(p);
-                let filled = crate::router::fill(&mut buffer, p, &params, &sent, path.len())?;
-                Some((filled.to_string(), ()))
+            .filter_map(|p| match crate::router::segments_to_fill(p) {
+                None => Some((p.to_string(), ())),
+                Some(segments) => {
+                    let filled = crate::router::fill(&mut buffer, &segments, &sent)?;
+                    Some((filled.to_string(), ()))
+                }
             });
         let meant = crate::router::nearest(path, fixed).map_or_else(String::new, |(p, ())| {
             format!("; did you mean {}?", quoted(&p))

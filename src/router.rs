@@ -42,16 +42,19 @@ pub struct Router {
 }
 
 /// An endpoint path as [`Router::nearest`] measures it: with its provider
-/// and its segments that have a parameter ([`param_segments`]).
+/// and, when it has a parameter or a brace, its segments.
 struct Known {
     path: String,
     provider: usize,
-    params: Vec<(usize, usize)>,
+    segments: Option<Vec<Segment>>,
 }
 
 /// The routes of one method: matchit's tree, and those of its routes that
-/// have parameters as [`Pattern`]s, tried in the order they were declared
-/// when the tree finds nothing. matchit does not come back out of a
+/// have parameters as [`Pattern`]s, tried when the tree finds nothing (of
+/// those `path` is an instance of, the one the tree prefers: at the first
+/// segment where they differ, static text, then a parameter with text
+/// around it, then a bare one, then a catch-all; the first declared of
+/// equals). matchit does not come back out of a
 /// parameter with text before or after it once it has gone in: beside
 /// `/gw/{tenant}.mx/curp`, its tree misses `/gw/acme.mx/nss/7`, which
 /// `/gw/{tenant}/nss/{id}` declares. Every path an endpoint declares
@@ -87,14 +90,20 @@ impl Routes {
         }
         self.patterns
             .iter()
-            .find_map(|(pattern, target)| pattern.matches(path).map(|params| (*target, params)))
+            .filter_map(|(pattern, target)| Some((pattern, *target, pattern.matches(path)?)))
+            .min_by(|(a, _, _), (b, _, _)| {
+                a.0.iter()
+                    .map(Segment::rank)
+                    .cmp(b.0.iter().map(Segment::rank))
+            })
+            .map(|(_, target, params)| (target, params))
     }
 }
 
 /// One `/`-separated segment of a route as matchit reads it (one parameter
 /// a segment at most, `{{` and `}}` literal braces, a catch-all last).
 #[derive(Debug, PartialEq)]
-enum Segment {
+pub(crate) enum Segment {
     Static(String),
     /// `{name}` with the text around it in its segment; the value is not
     /// empty and has no `/`.
@@ -110,6 +119,56 @@ enum Segment {
     },
 }
 
+impl Segment {
+    /// One segment of a route matchit took.
+    fn parse(segment: &str) -> Segment {
+        let mut text = String::new();
+        let mut param: Option<(String, String)> = None;
+        let mut chars = segment.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' | '}' if chars.peek() == Some(&c) => {
+                    chars.next();
+                    text.push(c);
+                }
+                '{' => {
+                    let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    param = Some((std::mem::take(&mut text), name));
+                }
+                c => text.push(c),
+            }
+        }
+        match param {
+            None => Segment::Static(text),
+            Some((prefix, name)) => match name.strip_prefix('*') {
+                Some(name) => Segment::CatchAll {
+                    name: name.to_string(),
+                    prefix,
+                },
+                None => Segment::Param {
+                    name,
+                    prefix,
+                    suffix: text,
+                },
+            },
+        }
+    }
+
+    /// Where matchit's tree tries this segment among others at its place:
+    /// static text first, then a parameter with the most text around it,
+    /// then a bare one, then a catch-all.
+    fn rank(&self) -> (u8, std::cmp::Reverse<usize>) {
+        match self {
+            Segment::Static(_) => (0, std::cmp::Reverse(0)),
+            Segment::Param { prefix, suffix, .. } if prefix.len() + suffix.len() > 0 => {
+                (1, std::cmp::Reverse(prefix.len() + suffix.len()))
+            }
+            Segment::Param { .. } => (2, std::cmp::Reverse(0)),
+            Segment::CatchAll { prefix, .. } => (3, std::cmp::Reverse(prefix.len())),
+        }
+    }
+}
+
 /// A route with parameters, matched segment by segment.
 #[derive(Debug, PartialEq)]
 struct Pattern(Vec<Segment>);
@@ -118,46 +177,11 @@ impl Pattern {
     /// The segments of a route matchit took, or `None` when it has no
     /// parameter (the tree finds every such path).
     fn parse(route: &str) -> Option<Pattern> {
-        let mut any = false;
-        let segments = route
-            .split('/')
-            .map(|segment| {
-                let mut text = String::new();
-                let mut param: Option<(String, String)> = None;
-                let mut chars = segment.chars().peekable();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '{' | '}' if chars.peek() == Some(&c) => {
-                            chars.next();
-                            text.push(c);
-                        }
-                        '{' => {
-                            let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
-                            param = Some((std::mem::take(&mut text), name));
-                        }
-                        c => text.push(c),
-                    }
-                }
-                match param {
-                    None => Segment::Static(text),
-                    Some((prefix, name)) => {
-                        any = true;
-                        match name.strip_prefix('*') {
-                            Some(name) => Segment::CatchAll {
-                                name: name.to_string(),
-                                prefix,
-                            },
-                            None => Segment::Param {
-                                name,
-                                prefix,
-                                suffix: text,
-                            },
-                        }
-                    }
-                }
-            })
-            .collect();
-        any.then_some(Pattern(segments))
+        let segments: Vec<Segment> = route.split('/').map(Segment::parse).collect();
+        segments
+            .iter()
+            .any(|segment| !matches!(segment, Segment::Static(_)))
+            .then_some(Pattern(segments))
     }
 
     /// Whether a parameter has text around it in its segment.
@@ -324,7 +348,7 @@ impl Router {
                             r.paths.push(Known {
                                 path: path.clone(),
                                 provider: pi,
-                                params: param_segments(path),
+                                segments: segments_to_fill(path),
                             });
                         }
                         if p.case_insensitive {
@@ -428,33 +452,36 @@ impl Router {
     /// The endpoint path a mistyped `path` most likely meant, and its
     /// provider: the closest by edit distance (ignoring case), if it is a few
     /// edits away, a path with parameters filled with `path`'s own segments
-    /// ([`filled_like`]). Off the request path (404s and 413s).
+    /// ([`fill`]); none for a path over [`MOST_MEASURED`] bytes. Off the
+    /// request path (404s and 413s).
     fn nearest(&self, path: &str) -> Option<(Cow<'_, str>, usize)> {
-        let sent: Vec<&str> = path.split('/').collect();
+        if path.len() > MOST_MEASURED {
+            return None;
+        }
+        let sent = Sent::new(path);
         let limit = nearness(path.len());
         // Each path filled in one buffer; only a nearer one than any
         // before it is copied out.
         let mut buffer = String::new();
         let mut best: Option<(usize, Cow<'_, str>, usize)> = None;
-        for Known {
-            path: p,
-            provider,
-            params,
-        } in &self.paths
-        {
-            let Some(filled) = fill(&mut buffer, p, params, &sent, path.len()) else {
-                continue;
+        for known in &self.paths {
+            let filled = match &known.segments {
+                None => known.path.as_str(),
+                Some(segments) => match fill(&mut buffer, segments, &sent) {
+                    Some(filled) => filled,
+                    None => continue,
+                },
             };
             let Some(d) = edit_distance_within(path, filled, limit).filter(|_| filled != path)
             else {
                 continue;
             };
             if best.as_ref().is_none_or(|(nearest, _, _)| d < *nearest) {
-                let filled = match params.is_empty() {
-                    true => Cow::Borrowed(p.as_str()),
-                    false => Cow::Owned(filled.to_string()),
+                let filled = match known.segments {
+                    None => Cow::Borrowed(known.path.as_str()),
+                    Some(_) => Cow::Owned(filled.to_string()),
                 };
-                best = Some((d, filled, *provider));
+                best = Some((d, filled, known.provider));
             }
         }
         best.map(|(_, p, provider)| (p, provider))
@@ -502,54 +529,107 @@ fn nearness(len: usize) -> usize {
 /// The most edits a path is ever from the one it meant.
 const MOST_EDITS: usize = 3;
 
-/// The segments of `route` that have a parameter (`{id}`, `{tenant}.mx`,
-/// a catch-all; not an escaped `{{`): each one's place and length.
-pub(crate) fn param_segments(route: &str) -> Vec<(usize, usize)> {
-    route
-        .split('/')
-        .enumerate()
-        .filter(|(_, segment)| segment.split("{{").any(|part| part.contains('{')))
-        .map(|(i, segment)| (i, segment.len()))
-        .collect()
+/// The longest path a 404 measures against the endpoint paths for what
+/// it meant: a longer one is told nothing, so that no path costs more
+/// than a few thousand steps a path it is measured against.
+const MOST_MEASURED: usize = 1024;
+
+/// A request's path as [`fill`] reads it: its segments and where each
+/// starts.
+pub(crate) struct Sent<'p> {
+    path: &'p str,
+    segments: Vec<(usize, &'p str)>,
 }
 
-/// `route` with each of its segments that have a parameter (`params`, as
-/// [`param_segments`] finds them) replaced by the segment `sent` (a path
-/// of `len` bytes, split at its `/`) has at its place, so that a mistyped
-/// `/api/v1/imss/nsss/7` is one edit from the `/api/v1/imss/nss/7` it
-/// meant; a segment the path lacks stays as written. Written into
-/// `buffer` (`route` itself when it has no parameter); `None`, before any
-/// copy, when its length is already too far from the path's to be near
-/// it.
-pub(crate) fn fill<'a>(
-    buffer: &'a mut String,
-    route: &'a str,
-    params: &[(usize, usize)],
-    sent: &[&str],
-    len: usize,
-) -> Option<&'a str> {
-    let filled_len = params.iter().fold(route.len(), |total, &(i, own)| {
-        total - own + sent.get(i).map_or(own, |s| s.len())
-    });
+impl<'p> Sent<'p> {
+    pub(crate) fn new(path: &'p str) -> Sent<'p> {
+        let mut at = 0;
+        let segments = path
+            .split('/')
+            .map(|segment| {
+                let start = at;
+                at += segment.len() + 1;
+                (start, segment)
+            })
+            .collect();
+        Sent { path, segments }
+    }
+}
+
+/// The segments of `route` when it has a parameter or a brace (`{{` is a
+/// literal `{`), for [`fill`]; `None` when it is its own text.
+pub(crate) fn segments_to_fill(route: &str) -> Option<Vec<Segment>> {
+    route
+        .contains(['{', '}'])
+        .then(|| route.split('/').map(Segment::parse).collect())
+}
+
+/// The route of `segments` with its parameters filled from `sent`, the
+/// path a 404 was for, so that a mistyped `/api/v1/imss/nsss/7` is one
+/// edit from the `/api/v1/imss/nss/7` it meant: a parameter takes the
+/// segment at its place (with the route's text around it unless it has
+/// it already), a catch-all the rest of the path; a parameter the path
+/// has nothing for stays as written, `{id}`. Written into `buffer`;
+/// `None`, before any copy, when its length is already too far from the
+/// path's for it to have been meant.
+pub(crate) fn fill<'b>(
+    buffer: &'b mut String,
+    segments: &[Segment],
+    sent: &Sent<'_>,
+) -> Option<&'b str> {
+    let len = sent.path.len();
+    let pieces = || {
+        segments
+            .iter()
+            .enumerate()
+            .map(|(i, segment)| filled_segment(segment, sent, i))
+    };
+    let filled_len = pieces()
+        .map(|p| p.iter().map(|s| s.len()).sum::<usize>())
+        .sum::<usize>()
+        + segments.len()
+        - 1;
     if filled_len.abs_diff(len) > nearness(len) {
         return None;
     }
-    if params.is_empty() {
-        return Some(route);
-    }
     buffer.clear();
-    for (i, segment) in route.split('/').enumerate() {
+    for (i, pieces) in pieces().enumerate() {
         if i > 0 {
             buffer.push('/');
         }
-        let own = params.iter().any(|&(p, _)| p == i);
-        buffer.push_str(if own {
-            sent.get(i).copied().unwrap_or(segment)
-        } else {
-            segment
-        });
+        buffer.extend(pieces);
     }
     Some(buffer)
+}
+
+/// Segment `i` of a route filled from `sent`, in pieces, as [`fill`] says.
+fn filled_segment<'a>(segment: &'a Segment, sent: &Sent<'a>, i: usize) -> [&'a str; 5] {
+    // The text around a parameter, unless `value` has it already.
+    let around = |prefix: &'a str, value: &'a str, suffix: &'a str| {
+        let has = value.len() > prefix.len() + suffix.len()
+            && value.starts_with(prefix)
+            && value.ends_with(suffix);
+        match has {
+            true => ["", "", value, "", ""],
+            false => [prefix, "", value, "", suffix],
+        }
+    };
+    let at = sent.segments.get(i).copied();
+    match segment {
+        Segment::Static(text) => [text, "", "", "", ""],
+        Segment::Param {
+            name,
+            prefix,
+            suffix,
+        } => match at {
+            Some((_, value)) if !value.is_empty() => around(prefix, value, suffix),
+            _ => [prefix, "{", name, "}", suffix],
+        },
+        Segment::CatchAll { name, prefix } => match at {
+            Some((start, _)) if start < sent.path.len() => around(prefix, &sent.path[start..], ""),
+            _ => [prefix, "{*", name, "}", ""],
+        },
+    }
 }
 
 /// Levenshtein distance over bytes (paths are ASCII), letter case aside,
@@ -565,6 +645,18 @@ fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > limit {
         return None;
     }
+    // What the two share at either end costs no edit (a path filled with
+    // the request's own segments shares them).
+    let same = |x: &u8, y: &u8| x.eq_ignore_ascii_case(y);
+    let head = a.iter().zip(b).take_while(|(x, y)| same(x, y)).count();
+    let (a, b) = (&a[head..], &b[head..]);
+    let tail = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| same(x, y))
+        .count();
+    let (a, b) = (&a[..a.len() - tail], &b[..b.len() - tail]);
     // Past the limit every count is `over`. A row's cell `k` is the table's
     // column `j = i + k - limit`: the cell above-left is the row above's
     // `k`, the cell above its `k + 1`, the cell to the left this row's
@@ -936,9 +1028,61 @@ mod tests {
         assert_eq!(meant("/api/v1/imss/nss/7a1/x"), nss("7a1"));
         // A segment the path lacks stays as written: too far to be meant.
         assert_eq!(meant("/api/v1/imss/nss"), None);
-        // A long path is measured in its length times a few.
-        let id = "7".repeat(65_536);
-        assert!(meant(&format!("/api/v1/imss/nsss/{id}")) == nss(&id));
-        assert!(meant(&format!("/api/v9/imsx/nsxx/{id}")).is_none());
+        // A path over 1 KB is told nothing.
+        let id = "7".repeat(MOST_MEASURED - 18);
+        assert_eq!(meant(&format!("/api/v1/imss/nsss/{id}")), nss(&id));
+        assert_eq!(meant(&format!("/api/v1/imss/nsss/{id}7")), None);
+    }
+
+    #[test]
+    fn a_suggestion_keeps_a_parameters_text_and_a_catch_alls_rest() {
+        let mut p = provider("/gateway/{tenant}.mx/curp/bycurp", false);
+        p.endpoints[0]
+            .paths
+            .push("/api/v1/longer/files/{*rest}".into());
+        let router = Router::build(&[p]).unwrap();
+        let meant = |path: &str| router.nearest(path).map(|(p, _)| p.into_owned());
+        // The text around the parameter is kept, so the suggestion routes.
+        assert_eq!(
+            meant("/gateway/acme/curp/bycurp"),
+            Some("/gateway/acme.mx/curp/bycurp".into())
+        );
+        assert_eq!(
+            meant("/gateway/acme.mx/curp/bycurpp"),
+            Some("/gateway/acme.mx/curp/bycurp".into())
+        );
+        assert_eq!(
+            meant("/api/v1/longer/filez/a/b"),
+            Some("/api/v1/longer/files/a/b".into())
+        );
+        for suggested in ["/gateway/acme.mx/curp/bycurp", "/api/v1/longer/files/a/b"] {
+            assert!(matches!(
+                router.find(&Method::GET, suggested),
+                Match::Found { .. }
+            ));
+        }
+    }
+
+    /// Of the paths the tree misses, one reaches the endpoint the tree
+    /// would have chosen, static text first (not the first declared).
+    #[test]
+    fn a_path_the_tree_misses_reaches_the_endpoint_the_tree_prefers() {
+        let mut p = provider("/gw/{t}.mx/curp", false);
+        for (id, path) in [("any", "/gw/{t}/{kind}/{id}"), ("nss", "/gw/{t}/nss/{id}")] {
+            p.endpoints.push(EndpointDef {
+                id: id.into(),
+                methods: vec![Method::GET],
+                paths: vec![path.into()],
+                scenarios: Default::default(),
+            });
+        }
+        let router = Router::build(&[p]).unwrap();
+        let endpoint = |path: &str| match router.find(&Method::GET, path) {
+            Match::Found { target, .. } => Some(target.endpoint),
+            _ => None,
+        };
+        assert_eq!(endpoint("/gw/acme/nss/7"), Some(2));
+        assert_eq!(endpoint("/gw/acme.mx/nss/7"), Some(2));
+        assert_eq!(endpoint("/gw/acme.mx/rfc/7"), Some(1));
     }
 }
