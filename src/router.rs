@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use hyper::Method;
@@ -51,10 +52,9 @@ struct Known {
 
 /// The routes of one method: matchit's tree, and those of its routes that
 /// have parameters as [`Pattern`]s, tried when the tree finds nothing (of
-/// those `path` is an instance of, the one the tree prefers: at the first
-/// segment where they differ, static text, then a parameter with text
-/// around it, then a bare one, then a catch-all; the first declared of
-/// equals). matchit does not come back out of a
+/// those `path` is an instance of, the one the tree prefers, by
+/// [`Segment::rank`] at the first segment where they differ; the first
+/// declared of equals). matchit does not come back out of a
 /// parameter with text before or after it once it has gone in: beside
 /// `/gw/{tenant}.mx/curp`, its tree misses `/gw/acme.mx/nss/7`, which
 /// `/gw/{tenant}/nss/{id}` declares. Every path an endpoint declares
@@ -154,17 +154,18 @@ impl Segment {
         }
     }
 
-    /// Where matchit's tree tries this segment among others at its place:
-    /// static text first, then a parameter with the most text around it,
-    /// then a bare one, then a catch-all.
-    fn rank(&self) -> (u8, std::cmp::Reverse<usize>) {
+    /// Where matchit's tree tries this segment among others at its place,
+    /// the lowest first. The tree is split by bytes and tries a static
+    /// byte before a parameter: static text first, then the longest text
+    /// before a parameter (a catch-all's too), then of equal text before,
+    /// a parameter before a catch-all, the longest text after first.
+    fn rank(&self) -> (u8, Reverse<usize>, u8, Reverse<usize>) {
         match self {
-            Segment::Static(_) => (0, std::cmp::Reverse(0)),
-            Segment::Param { prefix, suffix, .. } if prefix.len() + suffix.len() > 0 => {
-                (1, std::cmp::Reverse(prefix.len() + suffix.len()))
+            Segment::Static(_) => (0, Reverse(0), 0, Reverse(0)),
+            Segment::Param { prefix, suffix, .. } => {
+                (1, Reverse(prefix.len()), 0, Reverse(suffix.len()))
             }
-            Segment::Param { .. } => (2, std::cmp::Reverse(0)),
-            Segment::CatchAll { prefix, .. } => (3, std::cmp::Reverse(prefix.len())),
+            Segment::CatchAll { prefix, .. } => (1, Reverse(prefix.len()), 1, Reverse(0)),
         }
     }
 }
@@ -1084,5 +1085,43 @@ mod tests {
         assert_eq!(endpoint("/gw/acme/nss/7"), Some(2));
         assert_eq!(endpoint("/gw/acme.mx/nss/7"), Some(2));
         assert_eq!(endpoint("/gw/acme.mx/rfc/7"), Some(1));
+        // Text before a parameter first, the longest first, a catch-all's
+        // too; text after only between equal text before. Each pair of
+        // paths reaches one endpoint, through the tree and past it.
+        for (preferred, other, paths) in [
+            (
+                "/gw/{t}/a{*rest}",
+                "/gw/{t}/{k}/x",
+                ["/gw/acme/ab/x", "/gw/acme.mx/ab/x"],
+            ),
+            (
+                "/gw/{t}/a{x}/z",
+                "/gw/{t}/{y}bb/z",
+                ["/gw/acme/abb/z", "/gw/acme.mx/abb/z"],
+            ),
+            (
+                "/gw/{t}/a{x}/{z}",
+                "/gw/{t}/{y}b/zz",
+                ["/gw/acme/ab/zz", "/gw/acme.mx/ab/zz"],
+            ),
+        ] {
+            let mut p = provider("/gw/{t}.mx/curp", false);
+            for (id, path) in [("preferred", preferred), ("other", other)] {
+                p.endpoints.push(EndpointDef {
+                    id: id.into(),
+                    methods: vec![Method::GET],
+                    paths: vec![path.into()],
+                    scenarios: Default::default(),
+                });
+            }
+            let router = Router::build(&[p]).unwrap();
+            for path in paths {
+                let reached = match router.find(&Method::GET, path) {
+                    Match::Found { target, .. } => Some(target.endpoint),
+                    _ => None,
+                };
+                assert_eq!(reached, Some(1), "{path}: {preferred} before {other}");
+            }
+        }
     }
 }
