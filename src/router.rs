@@ -786,6 +786,29 @@ mod tests {
         }
     }
 
+    /// The router of a provider with one `GET` endpoint a path, in the
+    /// order given (the endpoints numbered from 0).
+    fn gets(paths: &[&str], case_insensitive: bool) -> Router {
+        let mut p = provider(paths[0], case_insensitive);
+        for (i, path) in paths.iter().enumerate().skip(1) {
+            p.endpoints.push(EndpointDef {
+                id: format!("e{i}"),
+                methods: vec![Method::GET],
+                paths: vec![path.to_string()],
+                scenarios: Default::default(),
+            });
+        }
+        Router::build(&[p]).unwrap()
+    }
+
+    /// The endpoint a `GET` of `path` reaches.
+    fn endpoint(router: &Router, path: &str) -> Option<usize> {
+        match router.find(&Method::GET, path) {
+            Match::Found { target, .. } => Some(target.endpoint),
+            _ => None,
+        }
+    }
+
     fn params(router: &Router, path: &str) -> Option<Vec<(String, String)>> {
         match router.find(&Method::GET, path) {
             Match::Found { params, .. } => Some(params),
@@ -834,14 +857,7 @@ mod tests {
 
     #[test]
     fn a_path_the_tree_misses_reaches_the_endpoint_that_declares_it() {
-        let mut p = provider("/gw/{tenant}.mx/curp", true);
-        p.endpoints.push(EndpointDef {
-            id: "nss".into(),
-            methods: vec![Method::GET],
-            paths: vec!["/gw/{tenant}/nss/{id}".into()],
-            scenarios: Default::default(),
-        });
-        let router = Router::build(&[p]).unwrap();
+        let router = gets(&["/gw/{tenant}.mx/curp", "/gw/{tenant}/nss/{id}"], true);
         let found = |path: &str| match router.find(&Method::GET, path) {
             Match::Found { target, params } => Some((target.endpoint, params)),
             _ => None,
@@ -1068,23 +1084,13 @@ mod tests {
     /// would have chosen, static text first (not the first declared).
     #[test]
     fn a_path_the_tree_misses_reaches_the_endpoint_the_tree_prefers() {
-        let mut p = provider("/gw/{t}.mx/curp", false);
-        for (id, path) in [("any", "/gw/{t}/{kind}/{id}"), ("nss", "/gw/{t}/nss/{id}")] {
-            p.endpoints.push(EndpointDef {
-                id: id.into(),
-                methods: vec![Method::GET],
-                paths: vec![path.into()],
-                scenarios: Default::default(),
-            });
-        }
-        let router = Router::build(&[p]).unwrap();
-        let endpoint = |path: &str| match router.find(&Method::GET, path) {
-            Match::Found { target, .. } => Some(target.endpoint),
-            _ => None,
-        };
-        assert_eq!(endpoint("/gw/acme/nss/7"), Some(2));
-        assert_eq!(endpoint("/gw/acme.mx/nss/7"), Some(2));
-        assert_eq!(endpoint("/gw/acme.mx/rfc/7"), Some(1));
+        let router = gets(
+            &["/gw/{t}.mx/curp", "/gw/{t}/{kind}/{id}", "/gw/{t}/nss/{id}"],
+            false,
+        );
+        assert_eq!(endpoint(&router, "/gw/acme/nss/7"), Some(2));
+        assert_eq!(endpoint(&router, "/gw/acme.mx/nss/7"), Some(2));
+        assert_eq!(endpoint(&router, "/gw/acme.mx/rfc/7"), Some(1));
         // Text before a parameter first, the longest first, a catch-all's
         // too; text after only between equal text before. Each pair of
         // paths reaches one endpoint, through the tree and past it.
@@ -1105,21 +1111,9 @@ mod tests {
                 ["/gw/acme/ab/zz", "/gw/acme.mx/ab/zz"],
             ),
         ] {
-            let mut p = provider("/gw/{t}.mx/curp", false);
-            for (id, path) in [("preferred", preferred), ("other", other)] {
-                p.endpoints.push(EndpointDef {
-                    id: id.into(),
-                    methods: vec![Method::GET],
-                    paths: vec![path.into()],
-                    scenarios: Default::default(),
-                });
-            }
-            let router = Router::build(&[p]).unwrap();
+            let router = gets(&["/gw/{t}.mx/curp", preferred, other], false);
             for path in paths {
-                let reached = match router.find(&Method::GET, path) {
-                    Match::Found { target, .. } => Some(target.endpoint),
-                    _ => None,
-                };
+                let reached = endpoint(&router, path);
                 assert_eq!(reached, Some(1), "{path}: {preferred} before {other}");
             }
         }
