@@ -273,8 +273,8 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
     if allow.is_empty() {
         // A path is told the route of its method it likely meant, as a
         // provider's is (a parameter filled with the request's own
-        // segment). Not a DELETE: one that missed `overrides/{id}` would
-        // be told to clear them all.
+        // segment; none over 1 KB). Not a DELETE: one that missed
+        // `overrides/{id}` would be told to clear them all.
         let method = req.method.as_str();
         let sent = crate::router::Sent::new(path);
         let mut buffer = String::new();
@@ -288,7 +288,7 @@ fn unrouted(engine: &Engine, req: &Request) -> Reply {
                     .iter()
                     .flat_map(|r| r.paths_of(method)),
             )
-            .filter(|_| method != "DELETE")
+            .filter(|_| method != "DELETE" && path.len() <= crate::router::MOST_MEASURED)
             .filter_map(|p| match crate::router::segments_to_fill(p) {
                 None => Some((p.to_string(), ())),
                 Some(segments) => {

@@ -533,7 +533,7 @@ const MOST_EDITS: usize = 3;
 /// The longest path a 404 measures against the endpoint paths for what
 /// it meant: a longer one is told nothing, so that no path costs more
 /// than a few thousand steps a path it is measured against.
-const MOST_MEASURED: usize = 1024;
+pub(crate) const MOST_MEASURED: usize = 1024;
 
 /// A request's path as [`fill`] reads it: its segments and where each
 /// starts.

@@ -2667,6 +2667,13 @@ async fn a_mistyped_admin_path_is_told_the_route_it_likely_meant() {
             "{method} {sent}"
         );
     }
+    // A path over 1 KB is told nothing.
+    for (n, told) in [(1024 - 17, true), (1025 - 17, false)] {
+        let sent = format!("/__admin/webhook/{}", "k".repeat(n));
+        let r = sb.send("PUT", &sent, &[], "").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.text().contains("did you mean"), told, "{n}");
+    }
     // Only a route of the request's method is offered, and none to a
     // DELETE: one that missed `overrides/{id}` or `requests` by a letter
     // is not told to clear them all.
