@@ -122,20 +122,29 @@ pub(crate) enum Segment {
 impl Segment {
     /// One segment of a route matchit took.
     fn parse(segment: &str) -> Segment {
+        // As matchit reads a route: first each `{{` and `}}`, left to
+        // right, is a literal brace; then a brace left alone opens or
+        // closes the parameter (`{id}}}` is a parameter named `id}`).
+        let mut chars = segment.chars().peekable();
+        let mut read = Vec::new();
+        while let Some(c) = chars.next() {
+            let escaped = matches!(c, '{' | '}') && chars.next_if_eq(&c).is_some();
+            read.push((c, escaped));
+        }
         let mut text = String::new();
         let mut param: Option<(String, String)> = None;
-        let mut chars = segment.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' | '}' if chars.peek() == Some(&c) => {
-                    chars.next();
-                    text.push(c);
-                }
-                '{' => {
-                    let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+        let mut read = read.into_iter();
+        while let Some((c, escaped)) = read.next() {
+            match (c, escaped) {
+                ('{', false) => {
+                    let name = read
+                        .by_ref()
+                        .take_while(|&(c, escaped)| (c, escaped) != ('}', false))
+                        .map(|(c, _)| c)
+                        .collect();
                     param = Some((std::mem::take(&mut text), name));
                 }
-                c => text.push(c),
+                (c, _) => text.push(c),
             }
         }
         match param {
@@ -972,6 +981,30 @@ mod tests {
             missed_by_tree[1] == 0 && declared[1] > 10_000,
             "{missed_by_tree:?} of {declared:?}"
         );
+    }
+
+    /// Routes with literal braces: the parameters a pattern reads are
+    /// those matchit's tree reads, names and values.
+    #[test]
+    fn a_pattern_reads_braces_as_matchit_does() {
+        for (route, path) in [
+            ("/a/{id}}}", "/a/7}"),
+            ("/a/{x{{y}", "/a/7"),
+            ("/a/{{b}}/{id}", "/a/{b}/7"),
+            ("/a/p{{{id}}}s", "/a/p{7}s"),
+            ("/a/{{{id}", "/a/{7"),
+            ("/a/x}}{*rest}", "/a/x}7/8"),
+        ] {
+            let mut tree = matchit::Router::new();
+            tree.insert(route, ())
+                .unwrap_or_else(|e| panic!("{route}: {e}"));
+            let m = tree
+                .at(path)
+                .unwrap_or_else(|e| panic!("{route} {path}: {e}"));
+            let tree: Vec<(&str, &str)> = m.params.iter().collect();
+            let pattern = Pattern::parse(route).unwrap();
+            assert_eq!(pattern.matches(path), Some(tree), "{route} {path}");
+        }
     }
 
     #[test]
