@@ -203,6 +203,41 @@ pub fn start() {
             dropped: AtomicU64::new(0),
             abandon,
         });
+        std::panic::set_hook(Box::new(report_panic));
+    }
+}
+
+/// How long a panic of the main thread, which ends the process, waits for
+/// its lines to be written (as long as the exit waits).
+const PANIC_FLUSH: Duration = Duration::from_secs(1);
+
+/// The panic hook while stderr's thread runs: the panic said as the
+/// default hook says it (the backtrace too, when `RUST_BACKTRACE` asks for
+/// one), but through that thread. The default hook writes from the
+/// panicking thread, a worker, which a pipe nobody empties then blocks: a
+/// webhook attempt's panic, caught and retried (no thread for the
+/// resolver), held its worker for good once a few backtraces had filled
+/// the pipe. The message on one line, made [`printable`].
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("<unnamed>");
+    let at = info
+        .location()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default();
+    let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
+    let mut said = format!(
+        "mxid-sandbox: thread '{}' panicked{at}: {}",
+        printable(name),
+        printable(message)
+    );
+    let backtrace = std::backtrace::Backtrace::capture();
+    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+        said.push_str(&format!("\nstack backtrace:\n{backtrace}"));
+    }
+    line(said);
+    if name == "main" {
+        flush(PANIC_FLUSH);
     }
 }
 

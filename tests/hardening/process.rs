@@ -608,6 +608,35 @@ async fn a_small_rust_min_stack_in_the_environment_crashes_nothing() {
     assert_eq!(log.lines().count(), 2, "{log}");
 }
 
+/// `serve --time-scale 0` run as user `uid` (setpriv), a user of its own:
+/// its limit on processes (prlimit), the threads it starts with, counted on
+/// a first run without a limit, is the user's, every process of it counted
+/// (so one test a user). `env` its environment's. `None` (skipped) when not
+/// root, or without setpriv or prlimit.
+async fn with_no_thread_to_spare(uid: u32, env: &[(&str, &str)]) -> Option<Served> {
+    let tools = ["setpriv", "prlimit"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !root() || !tools {
+        eprintln!("skipped: not root, or no setpriv or prlimit");
+        return None;
+    }
+    let args = ["--port", "0", "--time-scale", "0"];
+    let nobody = format!("exec setpriv --reuid={uid} --regid={uid} --clear-groups");
+    let first = Served::start_under(&format!(r#"{nobody} "$0" "$@""#), &args, env);
+    let threads = first.memory_kb("Threads");
+    first.terminate();
+    let (status, _) = first.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    let pre = format!(r#"{nobody} prlimit --nproc={threads} "$0" "$@""#);
+    let served = Served::start_under(&pre, &args, env);
+    assert_eq!(served.memory_kb("Threads"), threads);
+    Some(served)
+}
+
 // README, Robustness, The operating system: where no thread can start (a
 // container's limit on processes), a webhook attempt to a host name is a
 // failed attempt, retried (the resolver's thread panicked, and the attempt
@@ -617,27 +646,9 @@ async fn a_small_rust_min_stack_in_the_environment_crashes_nothing() {
 // (Needs root; skipped otherwise.)
 #[tokio::test]
 async fn with_no_thread_to_spare_a_webhook_attempt_fails_and_a_reload_is_refused() {
-    let tools = ["setpriv", "prlimit"].iter().all(|t| {
-        Command::new(t)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
-    if !root() || !tools {
-        eprintln!("skipped: not root, or no setpriv or prlimit");
+    let Some(served) = with_no_thread_to_spare(65533, &[("RUST_BACKTRACE", "0")]).await else {
         return;
-    }
-    // The threads it starts with, counted on a first run without a limit.
-    let args = ["--port", "0", "--time-scale", "0"];
-    let nobody = r#"exec setpriv --reuid=65533 --regid=65533 --clear-groups"#;
-    let first = Served::start_under(&format!(r#"{nobody} "$0" "$@""#), &args, &[]);
-    let threads = first.memory_kb("Threads");
-    first.terminate();
-    let (status, _) = first.exited_within(Duration::from_secs(10)).await;
-    assert!(status.success(), "{status:?}");
-    let pre = format!(r#"{nobody} prlimit --nproc={threads} "$0" "$@""#);
-    let served = Served::start_under(&pre, &args, &[]);
-    assert_eq!(served.memory_kb("Threads"), threads);
+    };
     let put = served
         .send(
             "PUT",
@@ -680,4 +691,62 @@ async fn with_no_thread_to_spare_a_webhook_attempt_fails_and_a_reload_is_refused
     served.terminate();
     let (status, _) = served.exited_within(Duration::from_secs(10)).await;
     assert!(status.success(), "{status:?}");
+}
+
+// README, Robustness, What it writes: a panic is said on stderr through
+// stderr's thread, as every other line is, so a pipe nobody empties holds
+// that thread and not a worker. Forty webhook attempts panic (no thread for
+// the resolver, as above), each with a backtrace (`RUST_BACKTRACE=1`),
+// more than a pipe holds; the test reads nothing of stderr until the exit.
+// The default hook wrote from the worker that panicked: the pipe full,
+// that worker blocked for good, and the server with it.
+#[tokio::test]
+async fn a_panic_on_a_stderr_nobody_reads_holds_no_worker() {
+    let Some(served) = with_no_thread_to_spare(65532, &[("RUST_BACKTRACE", "1")]).await else {
+        return;
+    };
+    let put = served
+        .send(
+            "PUT",
+            "/__admin/webhooks/customer-key",
+            &[("content-type", "application/json")],
+            r#"{"url": "http://localhost:9/hook"}"#,
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    for _ in 0..40 {
+        let made = served
+            .post(
+                "/api/AsyncVerication/NssByCurp",
+                &[("apikey", "customer-key")],
+                json!({ "curp": CURP }),
+            )
+            .await;
+        assert_eq!(made.status, 200, "{}", made.text());
+    }
+    served.advance("2s").await;
+    for _ in 0..2 {
+        let deliveries = served.admin_get("/__admin/webhooks/deliveries").await;
+        let outcomes: Vec<&str> = deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes.len(), 40, "{deliveries}");
+        for outcome in outcomes {
+            assert!(outcome.starts_with("the attempt failed: "), "{deliveries}");
+        }
+        let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    served.terminate();
+    let (status, log) = served.exited_within(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+    let said = log
+        .lines()
+        .filter(|l| l.starts_with("mxid-sandbox: thread 'tokio-rt-worker' panicked at "))
+        .count();
+    assert_eq!(said, 40, "{log}");
+    assert!(log.contains("stack backtrace:"), "{log}");
 }
