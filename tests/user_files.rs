@@ -2914,7 +2914,8 @@ fn an_unknown_data_key_is_pointed_at_not_a_known_key_containing_it() {
 // code the catalogs do not list (it went out as written, with blank
 // descriptions), and async's outcome written wrong, `invalid` outside
 // IneNominalList, a warning without its code or message, an outcome on
-// verificationStatus (which creates nothing), and `down`, `code` or
+// verificationStatus or beside a status other than 2xx (which create
+// nothing: the client was given an id of no verification), and `down`, `code` or
 // `message` without an outcome (read only beside one).
 #[test]
 fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
@@ -2947,6 +2948,8 @@ fn a_data_value_the_module_cannot_answer_with_is_refused_at_the_value() {
          "endpoints.rfc_by_curp.scenarios.unavailable.data.down", "not read beside outcome unavailable"),
         ("async", "          warnings: \"{{warnings}}\"\n", "          warnings: \"{{warnings}}\"\n        data: {outcome: success }\n", "success",
          "endpoints.verification_status.scenarios.success.data.outcome", "'success': verificationStatus creates no verification"),
+        ("async", "        status: 200\n        body: *created\n        data: {outcome: invalid}", "        status: 503\n        body: *created\n        data: {outcome: invalid }", "invalid",
+         "endpoints.ine_nominal_list.scenarios.not_found.data.outcome", "'invalid': an answer other than 2xx creates no verification: an outcome is read beside a status of 200 to 299"),
     ];
     for (i, (provider, from, to, needle, field, said)) in cases.into_iter().enumerate() {
         let file = format!("{provider}.yaml");

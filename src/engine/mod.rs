@@ -1107,7 +1107,8 @@ pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, Load
                     let listed = fixtures.domain.catalogs.check_status(code);
                     listed.err().map(|why| (key.to_string(), why))
                 });
-                let checked = statuses.map_or_else(|| m.check_data(&e.id, data, &fixtures), Err);
+                let checked =
+                    statuses.map_or_else(|| m.check_data(&e.id, sc.status, data, &fixtures), Err);
                 if let Err((key, message)) = checked {
                     let needle = data.get(&key).and_then(|v| v.as_str()).unwrap_or(&key);
                     let field = format!("endpoints.{}.scenarios.{}.data.{key}", e.id, sc.name);

@@ -409,11 +409,13 @@ pub trait Provider: Send + Sync + 'static {
     /// Checks the values of a scenario's `data:` once the fixtures are
     /// loaded, so that `check`, `serve` and a reload refuse one the module
     /// cannot answer with (a CURP status the catalogs lack, an outcome it
-    /// does not know), which would otherwise be sent out as written. Errs
+    /// does not know), which would otherwise be sent out as written, or a
+    /// value the module does not read at the scenario's `status`. Errs
     /// with the key to point at and a message. The default takes any.
     fn check_data(
         &self,
         _endpoint: &str,
+        _status: hyper::StatusCode,
         _data: &serde_json::Map<String, serde_json::Value>,
         _fixtures: &super::fixtures::Fixtures,
     ) -> Result<(), (String, String)> {

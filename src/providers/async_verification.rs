@@ -94,6 +94,7 @@ impl Provider for AsyncVerification {
     fn check_data(
         &self,
         endpoint: &str,
+        status: StatusCode,
         data: &Map<String, Value>,
         _fixtures: &Fixtures,
     ) -> Result<(), (String, String)> {
@@ -102,6 +103,9 @@ impl Provider for AsyncVerification {
         if let Some(o) = outcome {
             let why = match o {
                 _ if endpoint == STATUS => Some("verificationStatus creates no verification: an outcome is read on IneNominalList, RfcByCurp and NssByCurp"),
+                // `finish` makes a verification of a 2xx answer alone: the
+                // id in another would be of none.
+                _ if !status.is_success() => Some("an answer other than 2xx creates no verification: an outcome is read beside a status of 200 to 299"),
                 "success" | "warning" | "unavailable" => None,
                 "invalid" | "cannot_vote" if endpoint == INE => None,
                 "invalid" => Some("invalid is IneNominalList's alone (valid and canVote false): a source that finds nothing here is a warning with its code and message"),

@@ -91,6 +91,7 @@ impl Provider for Curpv5 {
     fn check_data(
         &self,
         _endpoint: &str,
+        _status: hyper::StatusCode,
         data: &serde_json::Map<String, serde_json::Value>,
         fixtures: &Fixtures,
     ) -> Result<(), (String, String)> {
