@@ -986,6 +986,17 @@ async fn read_body(
             break;
         }
     }
+    // hyper ends an HTTP/2 body at the client's RST_STREAM(NO_ERROR) as at
+    // its END_STREAM (RFC 9113 §8.1 gives that reset to a server that has
+    // answered early): a body short of its declared length is the client
+    // gone, not a request to run on the part it sent. (Past the drain's
+    // bound, more was seen than any length declared here.)
+    if declared.is_some_and(|n| seen < n) {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the body ended short of its content-length",
+        ));
+    }
     Ok(if seen <= limit {
         BodyRead::Read(buf.freeze())
     } else {
