@@ -731,6 +731,42 @@ async fn malformed_body_is_not_json() {
     still_serving(&sb).await;
 }
 
+// README, Request headers: `malformed_body` on an answer with no body (or
+// of one byte) has no half to send: `{"` is sent, a body no client reads
+// as JSON, its length said.
+#[tokio::test]
+async fn malformed_body_on_an_answer_without_a_body_sends_a_cut_object() {
+    let dir = crate::user_files::curpv5_dir("malformed-no-body", |t| {
+        t.replace(
+            "    status: 404\n    body: {error: NOT_FOUND, message: \"{{message}}\"}\n",
+            "    status: 404\n",
+        )
+    });
+    let sb = Sandbox::start_with(Config {
+        scenarios: Source::Dir(dir.clone()),
+        ..config()
+    })
+    .await;
+    let _gone = RemovedOnDrop(dir);
+    let whole = sb.get("/api/curp/nope", &[KEY]).await;
+    assert_eq!(
+        (whole.status, whole.body.len()),
+        (404, 0),
+        "{}",
+        whole.text()
+    );
+    let r = sb
+        .get(
+            "/api/curp/nope",
+            &[KEY, ("x-sandbox-fault", "malformed_body")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(&r.body[..], b"{\"");
+    assert_eq!(r.header("content-length"), Some("2"));
+    assert_eq!(last_entry(&sb).await["fault"], "malformed_body");
+}
+
 #[tokio::test]
 async fn hang_never_answers_and_the_server_keeps_serving() {
     // A shutdown wait far longer than the bound below, so that a shutdown
