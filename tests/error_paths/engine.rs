@@ -335,6 +335,27 @@ fn check_names_a_file_named_after_no_provider_and_no_fixture() {
         &["check", dir.to_str().unwrap()],
         &["persona.yml: no provider 'persona' and no fixture file 'persona'"],
     );
+    // Served as scenarios, such a file is named as a scenario file (README,
+    // The scenario files: "in a `--scenarios` folder one named after no
+    // provider"), and one in another case is told so.
+    let dir = temp_dir("hee-misnamed-scenarios");
+    let _gone = RemovedOnDrop(dir.clone());
+    let scenarios = ["serve", "--port", "0", "--scenarios", dir.to_str().unwrap()];
+    for (file, said) in [
+        (
+            "curp5.yaml",
+            format!("curp5.yaml: no provider 'curp5'; scenario files are {named}"),
+        ),
+        (
+            "CURPV5.yaml",
+            "CURPV5.yaml: write the name in lower case (curpv5.yaml): files are read by that name"
+                .to_string(),
+        ),
+    ] {
+        std::fs::write(dir.join(file), shipped("scenarios", "curpv5.yaml")).unwrap();
+        refused_with(&scenarios, &["configuration refused: ", &said]);
+        std::fs::remove_file(dir.join(file)).unwrap();
+    }
 }
 
 // README, The scenario files: "bad statuses (… a 204 or 304 with a body,
