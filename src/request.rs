@@ -170,12 +170,6 @@ impl Request {
         }
     }
 
-    /// A header's value as text (header names are case-insensitive), by a
-    /// name as text or parsed ahead of time.
-    pub fn header(&self, name: impl hyper::header::AsHeaderName) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
     /// A header as text even when it is not (bytes past ASCII read as
     /// UTF-8, the rest replaced): a credential sent with such bytes is a
     /// wrong credential, not a missing one.

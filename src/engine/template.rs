@@ -106,12 +106,6 @@ macro_rules! wide_int_var {
 }
 wide_int_var!(u64, usize);
 
-impl From<f64> for VarValue<'_> {
-    fn from(n: f64) -> VarValue<'static> {
-        VarValue::Json(Value::from(n))
-    }
-}
-
 thread_local! {
     /// The buffers of the last `Vars` this thread dropped, for the next one:
     /// every request fills one, and a warm buffer costs no allocation.
