@@ -3528,3 +3528,36 @@ fn an_export_that_cannot_write_leaves_nothing_and_can_be_run_again() {
     );
     let _ = std::fs::remove_dir_all(base);
 }
+
+// README, Other commands: `export` takes back "the folders it made" when
+// it cannot go on, and a folder it cannot make is exit 1 naming it: under
+// a regular file (not a directory), and one whose name is past the file
+// system's bound, after making the folder above it (taken back).
+#[test]
+fn an_export_that_cannot_make_its_folder_leaves_nothing() {
+    let base = temp_dir("export-no-folder");
+    std::fs::create_dir_all(&base).unwrap();
+    let _gone = RemovedOnDrop(base.clone());
+    std::fs::write(base.join("afile"), "").unwrap();
+    let long = "n".repeat(300);
+    for (dir, why) in [
+        (
+            base.join("afile/sub"),
+            "afile/sub: cannot make the folder: Not a directory",
+        ),
+        (
+            base.join("made").join(&long),
+            "cannot make the folder: File name too long",
+        ),
+    ] {
+        let out = run(&["export", dir.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        let left: Vec<_> = std::fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["afile"], "{stderr}");
+    }
+}
