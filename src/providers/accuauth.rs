@@ -352,13 +352,15 @@ impl Stated {
             format!("País de nacimiento: {}", self.pais),
             format!("Entidad de nacimiento: {}", self.estado),
             format!("Documento probatorio: {}", person.proof_document),
-            format!(
-                "Registro: entidad {}, municipio {}, año {}, acta {}",
-                words(&[&r.entity_ine, &self.entidad_registro]),
-                words(&[&r.municipality_code, &r.municipality_name.to_uppercase()]),
-                anio(r.year),
-                r.act_number
-            ),
+            registro(&[
+                ("entidad", words(&[&r.entity_ine, &self.entidad_registro])),
+                (
+                    "municipio",
+                    words(&[&r.municipality_code, &r.municipality_name.to_uppercase()]),
+                ),
+                ("año", anio(r.year)),
+                ("acta", r.act_number.to_string()),
+            ]),
             format!("Estatus CURP: {}", self.status),
             format!("Código de validación: {codigo}"),
             String::new(),
@@ -458,6 +460,17 @@ fn words(parts: &[&str]) -> String {
         .copied()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The constancia's registry line: each part named, those a persona
+/// leaves empty left out (`año , acta` read as a year gone missing).
+fn registro(parts: &[(&str, String)]) -> String {
+    let stated: Vec<String> = parts
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name} {value}"))
+        .collect();
+    format!("Registro: {}", stated.join(", "))
 }
 
 /// The registry year as text; empty when unknown.

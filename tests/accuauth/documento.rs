@@ -403,3 +403,45 @@ async fn winansi_characters_past_latin_1_are_printed_as_the_json_states_them() {
     );
     check_agrees(&b);
 }
+
+// The page is written from a template whose validation code is a blank of
+// 24 `~`, filled per answer; a persona whose names hold that blank too has
+// the page written whole instead (the blank would be filled in the name),
+// and each answer still states its own code. A persona whose registry
+// year is unknown (`year: 0`, `anioReg` "") has no `año` on its registry
+// line (it read `año , acta`).
+#[tokio::test]
+async fn documento_is_whole_for_a_name_holding_the_blank_and_leaves_out_an_unknown_year() {
+    use mxid_sandbox::config::Source;
+    use mxid_sandbox::Config;
+    let f = common::temp_dir("pdf-blank");
+    let _gone = common::RemovedOnDrop(f.clone());
+    let tildes = "~".repeat(30);
+    let yaml = format!(
+        "- curp: GUCA551121HOCTRN02\n  names: \"{tildes}\"\n\
+         - curp: GUAM670524HBSZRL07\n  registry: {{year: 0}}\n"
+    );
+    std::fs::write(f.join("personas.yaml"), yaml).unwrap();
+    let sb = Sandbox::start_with(Config {
+        fixtures: Source::Dir(f.clone()),
+        ..common::config()
+    })
+    .await;
+    let mut codes = std::collections::BTreeSet::new();
+    for api in ["a", "b"] {
+        let b = ask(&sb, "GUCA551121HOCTRN02", None, api).await;
+        assert_eq!(b["result"]["nombre"], tildes.as_str(), "{b}");
+        check_agrees(&b);
+        codes.insert(b["result"]["codigoValidacion"].to_string());
+    }
+    assert_eq!(codes.len(), 2, "{codes:?}");
+    let b = ask(&sb, "GUAM670524HBSZRL07", None, "k").await;
+    assert_eq!(b["result"]["datosDocProbatorio"]["anioReg"], "", "{b}");
+    check_agrees(&b);
+    let lines = check_pdf(&pdf_of(&b), "GUAM670524HBSZRL07");
+    let reg = lines.iter().find(|l| l.starts_with("Registro: ")).unwrap();
+    assert!(
+        reg.starts_with("Registro: entidad ") && reg.contains(", acta ") && !reg.contains("año"),
+        "{reg}"
+    );
+}
