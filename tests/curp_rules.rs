@@ -305,6 +305,8 @@ fn sat_worked_example() {
         "GODE561231GR8"
     );
     assert!(rfc_is_valid("GODE561231GR8"));
+    // Twelve characters are a company's length, not a person's.
+    assert!(!rfc_is_valid("GODE561231GR"));
 }
 
 /// Full RFCs from josketres/rfc-facil's tests (check digits 6, 1 and A), and

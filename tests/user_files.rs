@@ -3022,6 +3022,11 @@ fn a_personas_curp_out_of_the_format_is_told_where() {
             "PXNE660720HMCXTN0",
             "17 characters: a CURP has 18, like PXNE660720HMCXTN06",
         ),
+        // The differentiator, the one place of either kind.
+        (
+            "PXNE660720HMCXTN-6",
+            "'-' at position 17: expected a letter A-Z or a digit",
+        ),
     ] {
         let stderr = refusal(
             "persona-curp",

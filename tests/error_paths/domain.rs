@@ -23,7 +23,7 @@ use serde_json::json;
 fn each_catalog_check_is_refused_by_check_at_its_line_and_field() {
     let catalogs = shipped("fixtures", "catalogs.yaml");
     // (edit from, edit to, text of the line the error points at, field, message)
-    let cases: [(&str, &str, &str, &str, &str); 11] = [
+    let cases: [(&str, &str, &str, &str, &str); 12] = [
         (
             "  - { ine: \"02\", renapo: BC",
             "  - { ine: \"2\", renapo: BC",
@@ -100,6 +100,13 @@ fn each_catalog_check_is_refused_by_check_at_its_line_and_field() {
             "{ code: \"01-06\", es: \"El documento",
             "renapo_codes[1]",
             "code \"01-06\" is listed twice",
+        ),
+        (
+            "  - code: AH\n",
+            "  - code: \"AN\"\n",
+            "  - code: \"AN\"",
+            "statuses[1]",
+            "code \"AN\" is listed twice",
         ),
     ];
     let mut wrong = Vec::new();
