@@ -269,6 +269,27 @@ mod tests {
         assert_eq!(c.now(), t0);
     }
 
+    /// Of two moves that each fit alone, the second is refused, checked
+    /// on the clock the first has moved (two admin clients at once): the
+    /// clock stays where the first left it, its scale too.
+    #[test]
+    fn a_move_past_year_9999_is_refused_on_the_clock_as_moved() {
+        let t0 = Timestamp::parse_rfc3339("9999-12-30T00:00:00-06:00").unwrap();
+        let c = Clock::new(Start {
+            at: Some(t0),
+            scale: 0.0,
+        });
+        let a_day = |scale| Change {
+            advance: Some(Duration::from_secs(86_400)),
+            scale: Some(scale),
+            ..Change::default()
+        };
+        assert!(c.apply(a_day(0.0)));
+        assert!(!c.apply(a_day(2.0)));
+        assert_eq!(c.now().to_mx_rfc3339_secs(), "9999-12-31T00:00:00-06:00");
+        assert_eq!(c.scale(), 0.0);
+    }
+
     #[test]
     fn scaled_clock_runs_faster() {
         let t0 = Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap();
