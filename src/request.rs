@@ -1129,6 +1129,11 @@ mod tests {
             parse_json(br#"{"f": 00.5, "s": -00.25,}"#),
             Body::Json(json!({"f": 0.5, "s": -0.25}))
         );
+        // Characters of two, three and four bytes are copied whole.
+        assert_eq!(
+            parse_json("{\"a\": \"ñ€😀\", \"😀\": [1,],}".as_bytes()),
+            Body::Json(json!({"a": "ñ€😀", "😀": [1]}))
+        );
         assert!(matches!(parse_json(b"{curp: 1}"), Body::Invalid(_)));
         // Only a comma after a member is trailing; only a value is digits.
         for not_json in [
@@ -1189,6 +1194,12 @@ mod tests {
         assert_eq!(
             parse_body("multipart/form-data; boundary=XyZ", b"garbage"),
             Body::BadForm("multipart body without its boundary".into())
+        );
+        // An empty form, as Node's fetch (undici) sends an empty FormData:
+        // the closing delimiter alone.
+        assert_eq!(
+            parse_body("multipart/form-data; boundary=XyZ", b"--XyZ--\r\n"),
+            Body::Form(Vec::new())
         );
         assert_eq!(
             parse_body("multipart/form-data", b"x"),

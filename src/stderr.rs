@@ -504,6 +504,21 @@ mod tests {
         );
     }
 
+    /// A line written after lines were lost has their count written first,
+    /// where they were lost (a reader that stopped, then read again).
+    #[test]
+    fn a_written_line_follows_the_count_of_the_lines_lost_before_it() {
+        let abandon = AtomicBool::new(false);
+        let (mut out, mut skipped) = (Vec::new(), 0);
+        let line = StderrJob::Line {
+            lost: 3,
+            line: "x".into(),
+        };
+        run_job(line, &mut out, &abandon, &mut skipped);
+        assert_eq!(String::from_utf8(out).unwrap(), dropped_line(3) + "\nx\n");
+        assert_eq!(skipped, 0);
+    }
+
     /// A line counted instead of written counts the lines lost before it.
     #[test]
     fn a_counted_line_counts_the_lines_lost_before_it() {
