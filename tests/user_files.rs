@@ -380,6 +380,15 @@ fn bad_latencies_and_faults_are_refused_with_their_field() {
         ("        latency: 20m\n", "more than 10m"),
         ("        latency: 250\n", "latency '250'"),
         ("        fault: explode\n", "unknown fault 'explode'"),
+        // A list or a map is no text to read a latency or a fault from.
+        (
+            "        latency: [100ms, 200ms]\n",
+            "invalid type: sequence, expected a string",
+        ),
+        (
+            "        fault: {kind: hang}\n",
+            "invalid type: map, expected a string",
+        ),
     ] {
         let dir = with_success_lines("latfault", extra);
         let line = line_of(&dir, extra.trim_end());
