@@ -3574,4 +3574,22 @@ fn an_export_that_cannot_make_its_folder_leaves_nothing() {
             .collect();
         assert_eq!(left, ["afile"], "{stderr}");
     }
+    // A file where its fixtures folder goes: the scenario files written
+    // first are taken back, with the folders made for them.
+    let dir = base.join("made");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("fixtures"), "").unwrap();
+    let out = run(&["export", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("fixtures/credentials.yaml: cannot write: Not a directory")
+            && stderr.contains("(nothing written is left)"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["fixtures"], "{stderr}");
 }
