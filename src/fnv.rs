@@ -35,6 +35,9 @@ pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 /// [`FnvMap`], in file order.
 pub type FnvIndexMap<K, V> = indexmap::IndexMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// A set hashed with [`Fnv`], in file order.
+pub type FnvIndexSet<T> = indexmap::IndexSet<T, BuildHasherDefault<Fnv>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

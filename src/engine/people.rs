@@ -51,11 +51,26 @@ impl People {
         person
     }
 
+    /// Builds the index [`People::personas_holding`] reads for `seed`, when
+    /// it is not built yet.
+    pub fn index_credentials(&self, domain: &Domain, seed: u64) {
+        self.credentials
+            .get_or_init(|| (seed, credentials(domain, seed)));
+    }
+
+    /// Whether the index is built, for `seed`.
+    #[cfg(test)]
+    pub fn indexed(&self, seed: u64) -> bool {
+        self.credentials.get().is_some_and(|(s, _)| *s == seed)
+    }
+
     /// The CURPs of the personas whose INE credential has `id` for its
     /// elector code (in any letter case) or its CIC. A persona's credential
     /// is not always the one its CURP's numbers would be (it may give its
     /// own codes, or a birth date or state its CURP does not state), so
     /// IneNominalList looks the personas up by their credentials first.
+    /// Indexed at load ([`People::index_credentials`]); built here for
+    /// fixtures loaded without it.
     pub fn personas_holding(&self, domain: &Domain, id: &str, seed: u64) -> Vec<Text> {
         let key = id.to_ascii_uppercase();
         let (built, map) = self
