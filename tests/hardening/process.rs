@@ -637,6 +637,41 @@ async fn with_no_thread_to_spare(uid: u32, env: &[(&str, &str)]) -> Option<Serve
     Some(served)
 }
 
+/// `n` NssByCurp verifications of an apikey whose webhook goes to a host
+/// name (`localhost`, looked up on a thread of the resolver's own).
+async fn verifications_calling_back(served: &Served, n: usize) {
+    let put = served
+        .send(
+            "PUT",
+            "/__admin/webhooks/customer-key",
+            &[("content-type", "application/json")],
+            r#"{"url": "http://localhost:9/hook"}"#,
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    for _ in 0..n {
+        let made = served
+            .post(
+                "/api/AsyncVerication/NssByCurp",
+                &[("apikey", "customer-key")],
+                json!({ "curp": CURP }),
+            )
+            .await;
+        assert_eq!(made.status, 200, "{}", made.text());
+    }
+}
+
+/// The webhook attempts made, each of which failed.
+async fn failed_attempts(served: &Served) -> usize {
+    let deliveries = served.admin_get("/__admin/webhooks/deliveries").await;
+    let outcomes = deliveries.as_array().unwrap();
+    for d in outcomes {
+        let outcome = d["outcome"].as_str().unwrap();
+        assert!(outcome.starts_with("the attempt failed: "), "{deliveries}");
+    }
+    outcomes.len()
+}
+
 // README, Robustness, The operating system: where no thread can start (a
 // container's limit on processes), a webhook attempt to a host name is a
 // failed attempt, retried (the resolver's thread panicked, and the attempt
@@ -649,36 +684,10 @@ async fn with_no_thread_to_spare_a_webhook_attempt_fails_and_a_reload_is_refused
     let Some(served) = with_no_thread_to_spare(65533, &[("RUST_BACKTRACE", "0")]).await else {
         return;
     };
-    let put = served
-        .send(
-            "PUT",
-            "/__admin/webhooks/customer-key",
-            &[("content-type", "application/json")],
-            r#"{"url": "http://localhost:9/hook"}"#,
-        )
-        .await;
-    assert_eq!(put.status, 200, "{}", put.text());
-    let made = served
-        .post(
-            "/api/AsyncVerication/NssByCurp",
-            &[("apikey", "customer-key")],
-            json!({ "curp": CURP }),
-        )
-        .await;
-    assert_eq!(made.status, 200, "{}", made.text());
+    verifications_calling_back(&served, 1).await;
     served.advance("2s").await;
     served.advance("15m").await;
-    let deliveries = served.admin_get("/__admin/webhooks/deliveries").await;
-    let outcomes: Vec<&str> = deliveries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes.len(), 2, "{deliveries}");
-    for outcome in outcomes {
-        assert!(outcome.starts_with("the attempt failed: "), "{deliveries}");
-    }
+    assert_eq!(failed_attempts(&served).await, 2);
     let reload = served.admin_post("/__admin/reload", json!({})).await;
     assert_eq!(reload.status, 400, "{}", reload.text());
     assert!(
@@ -705,38 +714,10 @@ async fn a_panic_on_a_stderr_nobody_reads_holds_no_worker() {
     let Some(served) = with_no_thread_to_spare(65532, &[("RUST_BACKTRACE", "1")]).await else {
         return;
     };
-    let put = served
-        .send(
-            "PUT",
-            "/__admin/webhooks/customer-key",
-            &[("content-type", "application/json")],
-            r#"{"url": "http://localhost:9/hook"}"#,
-        )
-        .await;
-    assert_eq!(put.status, 200, "{}", put.text());
-    for _ in 0..40 {
-        let made = served
-            .post(
-                "/api/AsyncVerication/NssByCurp",
-                &[("apikey", "customer-key")],
-                json!({ "curp": CURP }),
-            )
-            .await;
-        assert_eq!(made.status, 200, "{}", made.text());
-    }
+    verifications_calling_back(&served, 40).await;
     served.advance("2s").await;
     for _ in 0..2 {
-        let deliveries = served.admin_get("/__admin/webhooks/deliveries").await;
-        let outcomes: Vec<&str> = deliveries
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["outcome"].as_str().unwrap())
-            .collect();
-        assert_eq!(outcomes.len(), 40, "{deliveries}");
-        for outcome in outcomes {
-            assert!(outcome.starts_with("the attempt failed: "), "{deliveries}");
-        }
+        assert_eq!(failed_attempts(&served).await, 40);
         let r = served.post(PATH, &[KEY], json!({ "curp": CURP })).await;
         assert_eq!(r.status, 200, "{}", r.text());
     }
