@@ -912,10 +912,12 @@ async fn deliver(
         Some(Fault::MalformedBody) => {
             let cut = reply.body.len() / 2;
             let mut reply = reply;
-            reply.body = if cut == 0 {
-                Bytes::from_static(b"{\"")
-            } else {
-                reply.body.slice(..cut)
+            // A 204 or 304 carries no body to cut, nor one to send: HTTP/2
+            // took `{"` on a 204 for a protocol error (HTTP/1.1 drops it).
+            reply.body = match (cut, bodiless(reply.status)) {
+                (_, true) => Bytes::new(),
+                (0, false) => Bytes::from_static(b"{\""),
+                _ => reply.body.slice(..cut),
             };
             Ok(to_response(reply, head, ctx))
         }
@@ -1060,14 +1062,18 @@ fn to_response(reply: Reply, head: bool, conn: &Arc<Ctx>) -> HttpResponse {
     // The body's length, stated alike over HTTP/1.1 and HTTP/2 (hyper's
     // HTTP/2 writes none for an empty body) and for HEAD; never on a 204
     // or 304, which have no body to measure (RFC 9110 §8.6).
-    let bodiless = matches!(
-        reply.status,
-        hyper::StatusCode::NO_CONTENT | hyper::StatusCode::NOT_MODIFIED
-    );
-    if !bodiless {
+    if !bodiless(reply.status) {
         headers.insert(hyper::header::CONTENT_LENGTH, length.into());
     }
     res
+}
+
+/// A status whose answer has no body (RFC 9110 §15.3.5, §15.4.5).
+fn bodiless(status: hyper::StatusCode) -> bool {
+    matches!(
+        status,
+        hyper::StatusCode::NO_CONTENT | hyper::StatusCode::NOT_MODIFIED
+    )
 }
 
 /// A TCP stream that can be made to end with a reset (RST) instead of a

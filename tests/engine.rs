@@ -733,38 +733,56 @@ async fn malformed_body_is_not_json() {
 
 // README, Request headers: `malformed_body` on an answer with no body (or
 // of one byte) has no half to send: `{"` is sent, a body no client reads
-// as JSON, its length said.
+// as JSON, its length said; a 204 (or 304) has no body at all, and is
+// sent as it is, over HTTP/1.1 and HTTP/2 (where `{"` on a 204 was a
+// protocol error to the client).
 #[tokio::test]
 async fn malformed_body_on_an_answer_without_a_body_sends_a_cut_object() {
-    let dir = crate::user_files::curpv5_dir("malformed-no-body", |t| {
-        t.replace(
-            "    status: 404\n    body: {error: NOT_FOUND, message: \"{{message}}\"}\n",
-            "    status: 404\n",
-        )
-    });
-    let sb = Sandbox::start_with(Config {
-        scenarios: Source::Dir(dir.clone()),
-        ..config()
-    })
-    .await;
-    let _gone = RemovedOnDrop(dir);
-    let whole = sb.get("/api/curp/nope", &[KEY]).await;
-    assert_eq!(
-        (whole.status, whole.body.len()),
-        (404, 0),
-        "{}",
-        whole.text()
-    );
-    let r = sb
-        .get(
-            "/api/curp/nope",
-            &[KEY, ("x-sandbox-fault", "malformed_body")],
-        )
+    for (status, sent) in [(404, &b"{\""[..]), (204, b"")] {
+        let dir = crate::user_files::curpv5_dir("malformed-no-body", |t| {
+            t.replace(
+                "    status: 404\n    body: {error: NOT_FOUND, message: \"{{message}}\"}\n",
+                &format!("    status: {status}\n"),
+            )
+        });
+        let sb = Sandbox::start_with(Config {
+            scenarios: Source::Dir(dir.clone()),
+            ..config()
+        })
         .await;
-    assert_eq!(r.status, 404);
-    assert_eq!(&r.body[..], b"{\"");
-    assert_eq!(r.header("content-length"), Some("2"));
-    assert_eq!(last_entry(&sb).await["fault"], "malformed_body");
+        let _gone = RemovedOnDrop(dir);
+        let whole = sb.get("/api/curp/nope", &[KEY]).await;
+        assert_eq!(
+            (whole.status, whole.body.len()),
+            (status, 0),
+            "{}",
+            whole.text()
+        );
+        let faulty = [KEY, ("x-sandbox-fault", "malformed_body")];
+        let r = sb.get("/api/curp/nope", &faulty).await;
+        assert_eq!((r.status, &r.body[..]), (status, sent), "{}", r.text());
+        let length = (status != 204).then(|| sent.len().to_string());
+        assert_eq!(r.header("content-length"), length.as_deref());
+        assert_eq!(last_entry(&sb).await["fault"], "malformed_body");
+        // Over HTTP/2.
+        let tcp = TcpStream::connect(sb.addr).await.unwrap();
+        let (mut h2, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let mut req = hyper::Request::get(format!("http://{}/api/curp/nope", sb.addr));
+        for (k, v) in faulty {
+            req = req.header(k, v);
+        }
+        let res = h2
+            .send_request(req.body(Full::new(Bytes::new())).unwrap())
+            .await;
+        let res = res.expect("an answer, not a reset");
+        assert_eq!(res.status(), status);
+        let body = res.into_body().collect().await.expect("a whole body");
+        assert_eq!(&body.to_bytes()[..], sent);
+    }
 }
 
 #[tokio::test]
