@@ -112,6 +112,20 @@ impl StderrWriter {
         }
     }
 
+    /// Waits, at most `wait`, for the lines queued before to be written,
+    /// without taking the count of lines lost (the next line carries it)
+    /// or giving up on the queue as [`StderrWriter::flush`] does at exit.
+    fn written_within(&self, wait: Duration) {
+        let (done, written) = std::sync::mpsc::sync_channel(1);
+        if self
+            .queue
+            .try_send(StderrJob::Flush { lost: 0, done })
+            .is_ok()
+        {
+            let _ = written.recv_timeout(wait);
+        }
+    }
+
     /// [`flush`] with this writer. A reader slower than the lines queued
     /// (a pipe emptied a little at a time) would leave some unwritten at
     /// the deadline, and uncounted: the last quarter of the wait is kept
@@ -211,13 +225,19 @@ pub fn start() {
 /// its lines to be written (as long as the exit waits).
 const PANIC_FLUSH: Duration = Duration::from_secs(1);
 
+/// How long another thread's panic waits for its lines to be written: a
+/// panic that aborts (one in a `Drop` while unwinding) ends the process as
+/// the hook returns, and its reason would be lost in the queue. A moment,
+/// not a wait on a pipe nobody empties.
+const PANIC_WRITTEN: Duration = Duration::from_millis(100);
+
 /// The panic hook while stderr's thread runs: the panic said as the
-/// default hook says it (the backtrace too, when `RUST_BACKTRACE` asks for
-/// one), but through that thread. The default hook writes from the
-/// panicking thread, a worker, which a pipe nobody empties then blocks: a
-/// webhook attempt's panic, caught and retried (no thread for the
-/// resolver), held its worker for good once a few backtraces had filled
-/// the pipe. The message on one line, made [`printable`].
+/// default hook says it (the backtrace too, short or full, as
+/// `RUST_BACKTRACE` asks), but through that thread. The default hook
+/// writes from the panicking thread, a worker, which a pipe nobody empties
+/// then blocks: a webhook attempt's panic, caught and retried (no thread
+/// for the resolver), held its worker for good once a few backtraces had
+/// filled the pipe. The message on one line, made [`printable`].
 fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("<unnamed>");
@@ -231,13 +251,35 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
         printable(name),
         printable(message)
     );
-    let backtrace = std::backtrace::Backtrace::capture();
-    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-        said.push_str(&format!("\nstack backtrace:\n{backtrace}"));
+    match std::env::var("RUST_BACKTRACE").as_deref() {
+        Err(_) | Ok("0") => {}
+        Ok(style) => {
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            said.push_str(&match style {
+                "full" => format!("\nstack backtrace:\n{backtrace:#}"),
+                _ => format!("\nstack backtrace:\n{backtrace}"),
+            });
+        }
     }
-    line(said);
-    if name == "main" {
-        flush(PANIC_FLUSH);
+    let Some(writer) = STDERR.get() else {
+        return line(said);
+    };
+    match name {
+        // stderr's own thread cannot wait for itself to write.
+        "stderr" => write_line(&mut io::stderr().lock(), said),
+        // The process ends: the line waits for room in the queue (a full
+        // one kept the count of lines lost, not why the process ended),
+        // then for the thread to write it.
+        "main" => {
+            let deadline = std::time::Instant::now() + PANIC_FLUSH;
+            let lost = writer.dropped.swap(0, Ordering::Relaxed);
+            let _ = writer.queue_within(StderrJob::Line { lost, line: said }, deadline);
+            writer.flush(PANIC_FLUSH);
+        }
+        _ => {
+            writer.send(said);
+            writer.written_within(PANIC_WRITTEN);
+        }
     }
 }
 
