@@ -57,7 +57,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     server::raise_open_files_limit();
-    let engine = Engine::new(config, providers::all())?;
+    let engine = Engine::to_serve(config, providers::all())?;
     server::serve(listener, engine, shutdown).await?;
     Ok(())
 }

@@ -131,7 +131,7 @@ fn serve(host: &str, port: u16, config: Config) -> ExitCode {
     // Before the ready line: a client may connect as soon as it reads it.
     mxid_sandbox::server::raise_open_files_limit();
     let folders = Folders::of(&config);
-    let engine = match Engine::new(config, providers::all()) {
+    let engine = match Engine::to_serve(config, providers::all()) {
         Ok(e) => e,
         Err(e) => {
             let e = folders.naming_flag(e);

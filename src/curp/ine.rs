@@ -536,10 +536,10 @@ mod tests {
         // Numbers the sandbox does not write read as no CURP, or as one
         // whose holder's credential the caller then compares. The CICs
         // beside an OCR the sandbox writes, so that the CIC is what
-        // refuses: below the first, past the last, and one whose identity
-        // is past the last birth date.
+        // refuses: below the first, the first past the last, one far past
+        // it, and one whose identity is past the last birth date.
         let (_, written) = numbers_of("PXNE660720HMCXTN06", 0).unwrap();
-        for cic in ["099999999", "999999999", "100000002"] {
+        for cic in ["099999999", "300000000", "999999999", "100000002"] {
             assert_eq!(curp_in(false, cic, &written, 0, state_of), None, "{cic}");
         }
         for (cic, ocr) in [

@@ -205,9 +205,17 @@ thread_local! {
 }
 
 impl Engine {
+    /// [`Engine::new`] for a server: the files read as a reload reads them
+    /// ([`load_to_serve`]).
+    pub fn to_serve(config: Config, modules: Vec<Arc<dyn Provider>>) -> Result<Engine, LoadError> {
+        let engine = Engine::new(config, modules)?;
+        engine.defs().index_to_serve(engine.config());
+        Ok(engine)
+    }
+
     /// Loads and validates every YAML file; nothing starts half-configured.
     pub fn new(config: Config, modules: Vec<Arc<dyn Provider>>) -> Result<Engine, LoadError> {
-        let defs = load_to_serve(&config, &modules)?;
+        let defs = load(&config, &modules)?;
         let namespaces = Namespaces::new(
             config.clock,
             config.journal_limit,
@@ -991,24 +999,32 @@ fn catalog(defs: &Defs) -> Vec<CatalogEntry> {
     out
 }
 
-/// Loads every provider file and the fixtures, and checks them against each
-/// other.
 /// [`load`], and what a request would otherwise build on first use indexed
 /// ahead: the personas' INE credentials, a person built for each (about
 /// 9 µs a persona). Built by the first IneNominalList request, 50,000
 /// personas held its worker 0.4 s, and a second such request the other
 /// worker waiting for them: every provider stopped answering meanwhile.
-/// Here it is the start's, or the reload's own thread's. `check` loads
-/// without it.
+/// Here it is the start's, before the ready line, or the reload's own
+/// thread's. The commands that serve nothing (`check`, `scenarios`,
+/// `curp person`) load without it.
 fn load_to_serve(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, LoadError> {
     let defs = load(config, modules)?;
-    let fixtures = &defs.fixtures;
-    fixtures
-        .people
-        .index_credentials(&fixtures.domain, config.seed);
+    defs.index_to_serve(config);
     Ok(defs)
 }
 
+impl Defs {
+    /// What [`load_to_serve`] adds to [`load`].
+    fn index_to_serve(&self, config: &Config) {
+        let fixtures = &self.fixtures;
+        fixtures
+            .people
+            .index_credentials(&fixtures.domain, config.seed);
+    }
+}
+
+/// Loads every provider file and the fixtures, and checks them against each
+/// other.
 pub fn load(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, LoadError> {
     let providers = load_scenarios(&config.scenarios, modules)?;
     let fixtures = Fixtures::load(&config.fixtures)?;
@@ -1482,28 +1498,29 @@ mod tests {
         }
     }
 
-    /// Two reloads at once: the one that began later stays, whichever ends
-    /// first and in whichever order they are put in place. A reading is
-    /// numbered as it starts (at its first poll), not as it ends: one that
-    /// began before a file changed and ended after a later reload read the
-    /// new file is the older.
     /// The personas' INE credentials are indexed as the files are read to
     /// serve, at start and by a reload (on its own thread), with the
-    /// sandbox's seed: no request builds them. `check` does not.
+    /// sandbox's seed: no request builds them. The commands that serve
+    /// nothing do not.
     #[tokio::test]
     async fn the_personas_credentials_are_indexed_as_the_files_are_read_to_serve() {
         let config = Config {
             seed: 7,
             ..Default::default()
         };
-        let engine = Engine::new(config.clone(), crate::providers::all()).unwrap();
+        let engine = Engine::to_serve(config.clone(), crate::providers::all()).unwrap();
         assert!(engine.defs().fixtures.people.indexed(7));
         let reread = engine.read_defs().await.unwrap();
         assert!(reread.fixtures.people.indexed(7));
-        let checked = super::load(&config, &crate::providers::all()).unwrap();
-        assert!(!checked.fixtures.people.indexed(7));
+        let listing = Engine::new(config, crate::providers::all()).unwrap();
+        assert!(!listing.defs().fixtures.people.indexed(7));
     }
 
+    /// Two reloads at once: the one that began later stays, whichever ends
+    /// first and in whichever order they are put in place. A reading is
+    /// numbered as it starts (at its first poll), not as it ends: one that
+    /// began before a file changed and ended after a later reload read the
+    /// new file is the older.
     #[tokio::test]
     async fn a_reload_begun_earlier_does_not_replace_one_begun_later() {
         let engine = Engine::new(Default::default(), crate::providers::all()).unwrap();

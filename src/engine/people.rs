@@ -21,7 +21,8 @@ const CAPACITY: usize = 4096;
 pub struct People {
     cache: Cache<Text, (u64, Arc<Person>)>,
     /// The personas' INE credentials (see [`People::personas_holding`]),
-    /// built on first use for one seed.
+    /// for one seed: indexed as the files are read to serve, else built on
+    /// first use.
     credentials: OnceLock<(u64, Credentials)>,
 }
 
