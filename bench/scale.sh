@@ -54,12 +54,18 @@ def check(d):
 
 def serve(d, last, n):
     t0 = time.perf_counter()
+    err = open(f"{d}.stderr", "w+")
     p = subprocess.Popen([BIN, "serve", "--port", "0", "--strict-auth", "--fixtures", d],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                         stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         line = p.stdout.readline()
         ready = ms(t0)
-        host, port = re.search(r"http://([\d.]+):(\d+)", line).groups()
+        url = re.search(r"http://([\d.]+):(\d+)", line)
+        if not url:
+            p.wait()
+            err.seek(0)
+            sys.exit(f"serve {d}: no ready line\n{err.read()}")
+        host, port = url.groups()
         rss = next(int(l.split()[1]) for l in open(f"/proc/{p.pid}/status") if l.startswith("VmRSS")) / 1024
         c = http.client.HTTPConnection(host, int(port))
         def send(method, path, headers, body=None):
@@ -67,7 +73,7 @@ def serve(d, last, n):
             r = c.getresponse()
             r.read()
             return r.status
-        person = json.loads(subprocess.run([BIN, "curp", "person", last],
+        person = json.loads(subprocess.run([BIN, "curp", "person", last, "--fixtures", d],
                                            capture_output=True, text=True, check=True).stdout)
         ine = json.dumps({"type": "D", "id": person["ine"]["cic"], "ocr": person["ine"]["ocr"]})
         t0 = time.perf_counter()
@@ -89,6 +95,7 @@ def serve(d, last, n):
     finally:
         p.kill()
         p.wait()
+        err.close()
 
 print(f"{'N':>7} {'check':>9} {'ready':>9} {'RSS idle':>9} {'1st INE':>9} {'auth req':>9} {'reload':>9}")
 for n in sizes:

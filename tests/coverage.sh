@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # The lines of src/ that no test runs: the whole suite (`cargo test`) built
 # with LLVM's source-based coverage, the server processes the tests start
 # included, then a summary per file and the list of lines missed.
@@ -10,7 +10,7 @@
 # profile, or half of one (merged without it): the lines only such a
 # process runs read as missed. The profile folder is writable by every
 # user, for the tests that run the server as another one.
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/.."
 
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -29,20 +29,23 @@ export RUSTFLAGS="-C instrument-coverage"
 export LLVM_PROFILE_FILE="$out/profiles/%p-%m.profraw"
 
 # The executables the report reads: the test binaries and the server's.
-cargo test --no-run --message-format=json 2>/dev/null |
+if ! cargo test --no-run --message-format=json 2>"$out/build.log" |
     python3 -c '
 import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable"):
         print(m["executable"])
-' | sort -u >"$out/objects"
+' | sort -u >"$out/objects"; then
+    cat "$out/build.log" >&2
+    exit 1
+fi
 
 status=0
-cargo test --no-fail-fast 2>&1 | tee "$out/test.log" | grep -E '^test result|FAILED' || true
-if grep -q FAILED "$out/test.log"; then
-    echo "coverage: some tests failed (see $out/test.log); the report covers the run as it was"
-    status=1
+cargo test --no-fail-fast >"$out/test.log" 2>&1 || status=$?
+grep -E '^test result|FAILED' "$out/test.log" || true
+if [ "$status" != 0 ]; then
+    echo "coverage: the tests did not all pass (see $out/test.log); the report covers the run as it was"
 fi
 
 "$tools/llvm-profdata" merge -sparse --failure-mode=all "$out"/profiles/*.profraw \
@@ -50,14 +53,15 @@ fi
     cat "$out/merge.log"
     exit 1
 }
-objects=$(sed 's/^/--object=/' "$out/objects")
-ignore='(/\.cargo/|/rustc/|/tests/|/examples/|/benches/)'
+# The first executable named as such, the others after `--object`; the
+# report is of src/ alone, wherever the dependencies' sources are.
+objects=$(sed '1!s/^/--object=/' "$out/objects")
 # shellcheck disable=SC2086
-"$tools/llvm-cov" report --instr-profile="$out/merged.profdata" $objects \
-    --ignore-filename-regex="$ignore" | tee "$out/report.txt" | tail -1
+"$tools/llvm-cov" report --instr-profile="$out/merged.profdata" $objects "$PWD/src" |
+    tee "$out/report.txt" | tail -1
 # shellcheck disable=SC2086
 "$tools/llvm-cov" export --format=lcov --instr-profile="$out/merged.profdata" $objects \
-    --ignore-filename-regex="$ignore" >"$out/lcov.info"
+    "$PWD/src" >"$out/lcov.info"
 
 # Each line no test ran, under its file: a line counts as run when any
 # object ran it.

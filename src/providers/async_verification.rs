@@ -271,6 +271,8 @@ impl Provider for AsyncVerification {
         let Some(outcome) = scenario.data_str("outcome") else {
             return;
         };
+        // Refused at load beside another status (`check_data`); a guard,
+        // should an answer's status ever be other than its scenario's.
         if !(200..300).contains(&status) {
             return;
         }
