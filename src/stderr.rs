@@ -69,6 +69,17 @@ struct StderrWriter {
     /// the thread counts the lines still queued instead of writing them,
     /// so that the count is written before the process ends.
     abandon: Arc<AtomicBool>,
+    /// When the thread began the job it is on ([`since_start`], plus one),
+    /// 0 between jobs: a write that has not returned for a while is a
+    /// pipe nobody empties.
+    busy_since: Arc<AtomicU64>,
+}
+
+/// Milliseconds since the first call: the clock of `busy_since`.
+fn since_start() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 enum StderrJob {
@@ -115,7 +126,14 @@ impl StderrWriter {
     /// Waits, at most `wait`, for the lines queued before to be written,
     /// without taking the count of lines lost (the next line carries it)
     /// or giving up on the queue as [`StderrWriter::flush`] does at exit.
+    /// Not at all when the thread has been on one write for `wait` already:
+    /// a storm of panics on a full pipe waits once, not once each.
     fn written_within(&self, wait: Duration) {
+        let busy_since = self.busy_since.load(Ordering::Relaxed);
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        if busy_since != 0 && since_start() + 1 >= busy_since.saturating_add(wait_ms) {
+            return;
+        }
         let (done, written) = std::sync::mpsc::sync_channel(1);
         if self
             .queue
@@ -202,13 +220,17 @@ pub fn start() {
     let (queue, jobs) = std::sync::mpsc::sync_channel(STDERR_QUEUE);
     let abandon = Arc::new(AtomicBool::new(false));
     let abandoned = abandon.clone();
+    let busy_since = Arc::new(AtomicU64::new(0));
+    let busy = busy_since.clone();
     let spawned = std::thread::Builder::new()
         .name("stderr".into())
         .stack_size(crate::server::SMALL_STACK)
         .spawn(move || {
             let mut skipped = 0;
             for job in jobs {
+                busy.store(since_start() + 1, Ordering::Relaxed);
                 run_job(job, &mut io::stderr().lock(), &abandoned, &mut skipped);
+                busy.store(0, Ordering::Relaxed);
             }
         });
     if spawned.is_ok() {
@@ -216,6 +238,7 @@ pub fn start() {
             queue,
             dropped: AtomicU64::new(0),
             abandon,
+            busy_since,
         });
         std::panic::set_hook(Box::new(report_panic));
     }
@@ -309,8 +332,41 @@ mod tests {
             queue,
             dropped: AtomicU64::new(lost),
             abandon: Arc::new(AtomicBool::new(false)),
+            busy_since: Arc::new(AtomicU64::new(0)),
         };
         (writer, jobs)
+    }
+
+    /// A panic waits for its line to be written (a flush the thread
+    /// answers), unless the thread has been on one write for as long as
+    /// the wait: then it goes on at once, and queues nothing.
+    #[test]
+    fn a_panic_waits_for_its_line_unless_the_thread_is_stuck_on_a_write() {
+        let (writer, jobs) = writer(4, 0);
+        // The thread's part: answer the one flush queued.
+        let answer = |jobs: Receiver<StderrJob>| {
+            std::thread::spawn(move || {
+                match jobs.recv().unwrap() {
+                    StderrJob::Flush { lost: 0, done } => done.send(()).unwrap(),
+                    _ => panic!("not a flush"),
+                }
+                jobs
+            })
+        };
+        let thread = answer(jobs);
+        writer.written_within(Duration::from_secs(60));
+        let jobs = thread.join().unwrap();
+        // On one job since the clock's start: longer than no time.
+        writer.busy_since.store(1, Ordering::Relaxed);
+        writer.written_within(Duration::ZERO);
+        assert!(jobs.try_recv().is_err());
+        // On one since now: shorter than a minute.
+        writer
+            .busy_since
+            .store(super::since_start() + 1, Ordering::Relaxed);
+        let thread = answer(jobs);
+        writer.written_within(Duration::from_secs(60));
+        thread.join().unwrap();
     }
 
     /// A line's job as the thread writes it.
