@@ -3446,11 +3446,7 @@ fn export_writes_the_embedded_files_to_edit_and_writes_over_nothing() {
         "{stdout}"
     );
     for kind in ["scenarios", "fixtures"] {
-        let mut names: Vec<_> = std::fs::read_dir(root.join(kind))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        names.sort();
+        let names = file_names(&root.join(kind));
         assert_eq!(names.len(), if kind == "scenarios" { served } else { 4 });
         for name in names {
             let ours = std::fs::read(root.join(kind).join(&name)).unwrap();
@@ -3527,10 +3523,7 @@ fn an_export_that_cannot_write_leaves_nothing_and_can_be_run_again() {
     std::fs::create_dir_all(dir.join("fixtures")).unwrap();
     let out = limited(&dir);
     assert_eq!(out.status.code(), Some(1));
-    let left: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left = file_names(&dir);
     assert_eq!(left, ["fixtures"]);
     assert_eq!(std::fs::read_dir(dir.join("fixtures")).unwrap().count(), 0);
     let out = run(&["export", dir.to_str().unwrap()]);
@@ -3568,10 +3561,7 @@ fn an_export_that_cannot_make_its_folder_leaves_nothing() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(why), "{stderr}");
-        let left: Vec<_> = std::fs::read_dir(&base)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let left = file_names(&base);
         assert_eq!(left, ["afile"], "{stderr}");
     }
     // A file where its fixtures folder goes: the scenario files written
@@ -3587,9 +3577,16 @@ fn an_export_that_cannot_make_its_folder_leaves_nothing() {
             && stderr.contains("(nothing written is left)"),
         "{stderr}"
     );
-    let left: Vec<_> = std::fs::read_dir(&dir)
+    let left = file_names(&dir);
+    assert_eq!(left, ["fixtures"], "{stderr}");
+}
+
+/// The names of the entries of `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(left, ["fixtures"], "{stderr}");
+    names.sort();
+    names
 }
