@@ -206,7 +206,7 @@ thread_local! {
 
 impl Engine {
     /// [`Engine::new`] for a server: the files read as a reload reads them
-    /// ([`load_to_serve`]).
+    /// ([`Defs::index_to_serve`]).
     pub fn to_serve(config: Config, modules: Vec<Arc<dyn Provider>>) -> Result<Engine, LoadError> {
         let engine = Engine::new(config, modules)?;
         engine.defs().index_to_serve(engine.config());
@@ -318,7 +318,10 @@ impl Engine {
             .stack_size(RELOAD_STACK)
             .spawn(move || {
                 let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    load_to_serve(&engine.shared.config, &engine.shared.modules)
+                    let config = &engine.shared.config;
+                    let defs = load(config, &engine.shared.modules)?;
+                    defs.index_to_serve(config);
+                    Ok(defs)
                 }));
                 let _ = read_tx.send(read);
             })
@@ -999,22 +1002,16 @@ fn catalog(defs: &Defs) -> Vec<CatalogEntry> {
     out
 }
 
-/// [`load`], and what a request would otherwise build on first use indexed
-/// ahead: the personas' INE credentials, a person built for each (about
-/// 9 µs a persona). Built by the first IneNominalList request, 50,000
-/// personas held its worker 0.4 s, and a second such request the other
-/// worker waiting for them: every provider stopped answering meanwhile.
-/// Here it is the start's, before the ready line, or the reload's own
-/// thread's. The commands that serve nothing (`check`, `scenarios`,
-/// `curp person`) load without it.
-fn load_to_serve(config: &Config, modules: &[Arc<dyn Provider>]) -> Result<Defs, LoadError> {
-    let defs = load(config, modules)?;
-    defs.index_to_serve(config);
-    Ok(defs)
-}
-
 impl Defs {
-    /// What [`load_to_serve`] adds to [`load`].
+    /// What a request would otherwise build on first use, built ahead for
+    /// serving: the personas' INE credentials, a person built for each
+    /// (about 9 µs a persona). Built by the first IneNominalList request,
+    /// 50,000 personas held its worker 0.4 s, and a second such request the
+    /// other worker waiting for them: every provider stopped answering
+    /// meanwhile. Here it is the start's, before the ready line
+    /// ([`Engine::to_serve`]), or the reload's own thread's. The commands
+    /// that serve nothing (`check`, `scenarios`, `curp person`) load
+    /// without it.
     fn index_to_serve(&self, config: &Config) {
         let fixtures = &self.fixtures;
         fixtures
