@@ -206,7 +206,7 @@ thread_local! {
 
 impl Engine {
     /// [`Engine::new`] for a server: the files read as a reload reads them
-    /// ([`Defs::index_to_serve`]).
+    /// (`Defs::index_to_serve`).
     pub fn to_serve(config: Config, modules: Vec<Arc<dyn Provider>>) -> Result<Engine, LoadError> {
         let engine = Engine::new(config, modules)?;
         engine.defs().index_to_serve(engine.config());
