@@ -254,6 +254,17 @@ const PANIC_FLUSH: Duration = Duration::from_secs(1);
 /// not a wait on a pipe nobody empties.
 const PANIC_WRITTEN: Duration = Duration::from_millis(100);
 
+/// A panic's message, as Rust's own hook says it: `panic!`'s text, a
+/// `&str` or a `String`; any other payload by its type. (Rust 1.91's
+/// `payload_as_str`, past the crate's `rust-version`.)
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("Box<dyn Any>")
+}
+
 /// The panic hook while stderr's thread runs: the panic said as the
 /// default hook says it (the backtrace too, short or full, as
 /// `RUST_BACKTRACE` asks), but through that thread. The default hook
@@ -268,7 +279,7 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
         .location()
         .map(|l| format!(" at {l}"))
         .unwrap_or_default();
-    let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
+    let message = panic_message(info.payload());
     let mut said = format!(
         "mxid-sandbox: thread '{}' panicked{at}: {}",
         printable(name),
@@ -318,7 +329,7 @@ pub fn flush(wait: Duration) {
 mod tests {
     use super::printable;
 
-    use super::{dropped_line, run_job, StderrJob, StderrWriter};
+    use super::{dropped_line, panic_message, run_job, StderrJob, StderrWriter};
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::mpsc::{sync_channel, Receiver};
     use std::sync::{Arc, Mutex};
@@ -335,6 +346,24 @@ mod tests {
             busy_since: Arc::new(AtomicU64::new(0)),
         };
         (writer, jobs)
+    }
+
+    /// `panic!`'s text, of a literal (`&str`) or formatted (`String`),
+    /// and any other payload (`panic_any`) by its type, as Rust's hook.
+    #[test]
+    fn a_panics_message_is_its_text() {
+        let caught = |f: fn()| std::panic::catch_unwind(f).unwrap_err();
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let literal = caught(|| panic!("a literal"));
+        // Of a value known only when it runs (a constant is written into
+        // the text as it compiles, a `&str`).
+        let formatted = caught(|| panic!("formatted {}", std::hint::black_box(7)));
+        let other = caught(|| std::panic::panic_any(7_u8));
+        std::panic::set_hook(quiet);
+        assert_eq!(panic_message(&*literal), "a literal");
+        assert_eq!(panic_message(&*formatted), "formatted 7");
+        assert_eq!(panic_message(&*other), "Box<dyn Any>");
     }
 
     /// A panic waits for its line to be written (a flush the thread
