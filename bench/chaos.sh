@@ -51,12 +51,17 @@ REQUESTS = {
 }
 FAULTS = ["connection_reset", "empty_response", "malformed_body"]
 problems, counts, lock = [], {}, threading.Lock()
+server, stop = None, threading.Event()
 
 
 def problem(what):
     with lock:
         problems.append(what)
-    print("PROBLEM:", what, flush=True)
+        if len(problems) <= 200:
+            print("PROBLEM:", what, flush=True)
+    # A server gone ends the run: every request after it would say so.
+    if server is not None and server.poll() is not None:
+        stop.set()
 
 
 def count(what):
@@ -125,7 +130,6 @@ for p, (path, headers, field) in REQUESTS.items():
         if status >= 500:
             intended.setdefault(p, set()).add(name)
 call(c, "POST", "/__admin/reset", {"x-sandbox-namespace": "probe"}, {})
-stop = threading.Event()
 
 
 def clients(n):
@@ -154,6 +158,8 @@ def clients(n):
                     problem(f"a hang answered: {p} {headers}")
             except socket.timeout:
                 count("hang given up")
+            except (http.client.HTTPException, OSError) as e:
+                problem(f"a hang's connection: {p} {headers}: {e!r}")
             h.close()
             continue
         try:
@@ -263,7 +269,10 @@ for t in threads:
 rss, began = [], time.time()
 while time.time() - began < SECS and server.poll() is None:
     time.sleep(2)
-    m = re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{server.pid}/status").read())
+    try:
+        m = re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{server.pid}/status").read())
+    except OSError:
+        m = None  # gone, and reaped: said below
     if m:
         rss.append(int(m.group(1)) // 1024)
 stop.set()
