@@ -142,7 +142,7 @@ def clients(n):
         if rnd.random() < 0.3:
             headers["x-sandbox-scenario"] = rnd.choice(names[p])
         if rnd.random() < 0.05:
-            headers["x-sandbox-latency"] = rnd.choice(["5ms", "1ms-30ms"])
+            headers["x-sandbox-latency"] = rnd.choice(["5ms", "1ms..30ms"])
         fault = rnd.choice(FAULTS) if rnd.random() < 0.05 else None
         if fault:
             headers["x-sandbox-fault"] = fault
