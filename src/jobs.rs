@@ -26,6 +26,7 @@
 //! on the task's own tokio task: a dead or slow target holds up nothing else.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -51,6 +52,13 @@ pub const STATE: &str = "async";
 
 /// Verifications kept per namespace; past it the oldest completed ones go.
 const MAX_VERIFICATIONS: usize = 10_000;
+/// Verifications kept by every namespace together (1–2 KB each with
+/// ordinary requests): past it a namespace lets its own oldest go to make
+/// room, as at its own bound, so that 1,024 namespaces that never reset
+/// do not hold ten million. A namespace holding none keeps its first.
+const MAX_VERIFICATIONS_IN_ALL: usize = 100_000;
+/// Delivery attempts kept by every namespace together, alike.
+const MAX_DELIVERIES_IN_ALL: usize = 100_000;
 /// Delivery attempts kept per namespace, oldest dropped first.
 const MAX_DELIVERIES: usize = 10_000;
 /// The most of a webhook's answer that is read.
@@ -307,10 +315,40 @@ pub enum Trigger {
     Redeliver,
 }
 
+/// How many verifications and delivery attempts every namespace of one
+/// sandbox holds together, for [`MAX_VERIFICATIONS_IN_ALL`] and
+/// [`MAX_DELIVERIES_IN_ALL`]: the module's, shared by the stores.
+#[derive(Debug, Default)]
+pub struct Held {
+    verifications: AtomicUsize,
+    deliveries: AtomicUsize,
+}
+
+/// Whether a store of `len` entries, at most `own` of its own and `in_all`
+/// of every namespace's together (`count`), lets its oldest go to take one
+/// more; if not, the one more is counted. A store holding none takes its
+/// first whatever the others hold.
+fn makes_room(count: Option<&AtomicUsize>, len: usize, own: usize, in_all: usize) -> bool {
+    if len >= own {
+        return true;
+    }
+    match count {
+        Some(count) if len > 0 && count.load(Ordering::Relaxed) >= in_all => true,
+        Some(count) => {
+            count.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+        None => false,
+    }
+}
+
 /// One namespace's verifications, delivery attempts and webhook targets.
 #[derive(Default)]
 pub struct Jobs {
     verifications: IndexMap<String, Verification>,
+    /// The count its verifications are in, from its first one on; given
+    /// back when the store goes (a reset, a namespace freed).
+    held: Option<Arc<Held>>,
     /// Oldest first; a deque, as the bound drops from the front.
     deliveries: VecDeque<Delivery>,
     webhooks: IndexMap<String, Target>,
@@ -330,6 +368,16 @@ pub struct Retarget {
     pub target: TargetFn,
 }
 
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        if let Some(held) = &self.held {
+            let (v, d) = (self.verifications.len(), self.deliveries.len());
+            held.verifications.fetch_sub(v, Ordering::Relaxed);
+            held.deliveries.fetch_sub(d, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Jobs {
     /// Where `v` is delivered, with the apikey header to send.
     fn target(&self, v: &Verification) -> Option<(String, String)> {
@@ -347,10 +395,20 @@ impl Jobs {
     }
 
     fn record(&mut self, d: Delivery) {
-        if self.deliveries.len() >= MAX_DELIVERIES {
+        if self.room_for_a_delivery() {
             self.deliveries.pop_front();
         }
         self.deliveries.push_back(d);
+    }
+
+    /// [`makes_room`] for one more delivery attempt.
+    fn room_for_a_delivery(&self) -> bool {
+        makes_room(
+            self.held.as_ref().map(|h| &h.deliveries),
+            self.deliveries.len(),
+            MAX_DELIVERIES,
+            MAX_DELIVERIES_IN_ALL,
+        )
     }
 
     /// Counts an attempt of `id`'s to `url` at `at` and lists it: the body
@@ -384,7 +442,7 @@ impl Jobs {
     /// threads as the runtime has): among them, the verification created
     /// first is listed first, as its place in the timeline says.
     fn start_attempt(&mut self, d: &Delivery) {
-        if self.deliveries.len() >= MAX_DELIVERIES {
+        if self.room_for_a_delivery() {
             self.deliveries.pop_front();
         }
         let rank = |id: &str| self.verifications.get_index_of(id);
@@ -475,7 +533,13 @@ fn schedule(ns: &Namespace, generation: u64, at: Timestamp, id: String, step: St
 /// Stores a new verification (1 Processing) and schedules its source query,
 /// unless the namespace was reset since `generation`, when the request that
 /// made it began (its id came from the sequence before the reset).
-pub fn create(ns: &Namespace, generation: u64, now: Timestamp, mut new: NewVerification) {
+pub fn create(
+    ns: &Namespace,
+    generation: u64,
+    now: Timestamp,
+    mut new: NewVerification,
+    held: &Arc<Held>,
+) {
     let id = new.id.clone();
     let at = now.plus_on_clock(new.settings.processing_delay);
     let stored = with_jobs(ns, generation, |j| {
@@ -486,8 +550,14 @@ pub fn create(ns: &Namespace, generation: u64, now: Timestamp, mut new: NewVerif
         {
             new.default_target = (r.target)(&new.apikey);
         }
+        j.held.get_or_insert_with(|| held.clone());
         let mut evicted = None;
-        if j.verifications.len() >= MAX_VERIFICATIONS {
+        if makes_room(
+            Some(&held.verifications),
+            j.verifications.len(),
+            MAX_VERIFICATIONS,
+            MAX_VERIFICATIONS_IN_ALL,
+        ) {
             // The oldest completed one goes; when none has completed yet
             // (a burst of creations), the oldest of all: the bound holds
             // whatever the rate, and a step due for a verification that is
@@ -1240,12 +1310,14 @@ mod tests {
     async fn the_store_is_bounded_whether_or_not_any_has_completed() {
         let ns = frozen_namespace();
         let now = ns.clock.now();
+        let in_all = Arc::default();
         for i in 0..MAX_VERIFICATIONS + 5 {
             create(
                 &ns,
                 ns.begin().generation,
                 now,
                 new_verification(&format!("v{i}"), Kind::NssByCurp),
+                &in_all,
             );
         }
         let (held, first) = ns.with_state::<Jobs, _>(STATE, |j| {
@@ -1261,13 +1333,96 @@ mod tests {
         // oldest of all.
         ns.with_state::<Jobs, _>(STATE, |j| j.verifications["v9"].complete(now));
         let generation = ns.begin().generation;
-        create(&ns, generation, now, new_verification("w", Kind::NssByCurp));
+        create(
+            &ns,
+            generation,
+            now,
+            new_verification("w", Kind::NssByCurp),
+            &in_all,
+        );
         let (held, gone, kept) = ns.with_state::<Jobs, _>(STATE, |j| {
             let has = |id: &str| j.verifications.contains_key(id);
             (j.verifications.len(), !has("v9"), has("v5"))
         });
         assert_eq!((held, gone, kept), (MAX_VERIFICATIONS, true, true));
         ns.timers.stop();
+    }
+
+    /// Past the bound of every namespace together, a namespace that
+    /// creates one lets its own oldest go, as at its own bound, and one
+    /// that holds none keeps its first; a reset gives its count back. The
+    /// same for delivery attempts. (The other namespaces' verifications
+    /// and attempts are counts set by hand.)
+    #[tokio::test]
+    async fn every_namespace_together_is_bounded_too() {
+        use crate::engine::clock::Start;
+        use crate::engine::namespace::Namespaces;
+        let start = Start {
+            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
+            scale: 0.0,
+        };
+        let all = Namespaces::new(start, 10, "0");
+        let (a, b) = (all.get("a").unwrap(), all.get("b").unwrap());
+        let held = Arc::new(Held {
+            verifications: AtomicUsize::new(MAX_VERIFICATIONS_IN_ALL - 2),
+            deliveries: AtomicUsize::new(MAX_DELIVERIES_IN_ALL - 1),
+        });
+        let count = |c: &AtomicUsize| c.load(Ordering::Relaxed);
+        let made = |ns: &Namespace, id: &str| {
+            let new = new_verification(id, Kind::NssByCurp);
+            create(ns, ns.begin().generation, ns.clock.now(), new, &held);
+        };
+        let ids = |ns: &Namespace| {
+            ns.with_state::<Jobs, _>(STATE, |j| {
+                j.verifications.keys().cloned().collect::<Vec<_>>()
+            })
+        };
+        made(&a, "a1");
+        made(&a, "a2");
+        assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL);
+        made(&a, "a3");
+        assert_eq!(ids(&a), ["a2", "a3"], "its own oldest went");
+        assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL);
+        // Its step went with it.
+        assert_eq!(a.timers.pending(), 2);
+        made(&b, "b1");
+        assert_eq!(ids(&b), ["b1"], "a namespace holding none keeps its first");
+        assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL + 1);
+        made(&b, "b2");
+        assert_eq!(ids(&b), ["b2"]);
+        let attempts = |ns: &Namespace, made: &[u32]| {
+            ns.with_state::<Jobs, _>(STATE, |j| {
+                for &n in made {
+                    j.record(sending("a2", n));
+                }
+                j.deliveries.iter().map(|d| d.attempt).collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            attempts(&a, &[1]),
+            [1],
+            "a store holding none takes its first"
+        );
+        assert_eq!(count(&held.deliveries), MAX_DELIVERIES_IN_ALL);
+        assert_eq!(attempts(&a, &[2]), [2], "then makes room");
+        assert_eq!(count(&held.deliveries), MAX_DELIVERIES_IN_ALL);
+        a.reset();
+        assert_eq!(count(&held.deliveries), MAX_DELIVERIES_IN_ALL - 1);
+        assert_eq!(
+            count(&held.verifications),
+            MAX_VERIFICATIONS_IN_ALL - 1,
+            "a's two given back"
+        );
+        made(&a, "a4");
+        made(&b, "b3");
+        // a fits under the bound again; b, at it, makes room.
+        assert_eq!(
+            (ids(&a), ids(&b)),
+            (vec!["a4".to_string()], vec!["b3".to_string()])
+        );
+        assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL);
+        a.timers.stop();
+        b.timers.stop();
     }
 
     /// Attempt `attempt` of verification `id`, as it starts.
@@ -1303,7 +1458,13 @@ mod tests {
             let mut new = new_verification(id, Kind::NssByCurp);
             new.defs_generation = defs_generation;
             new.default_target = own.map(String::from);
-            create(&ns, ns.begin().generation, ns.clock.now(), new);
+            create(
+                &ns,
+                ns.begin().generation,
+                ns.clock.now(),
+                new,
+                &Arc::default(),
+            );
         }
         let url = |id: &str| {
             ns.with_state::<Jobs, _>(STATE, |j| {

@@ -36,7 +36,11 @@ use crate::request::{sendable_header_value, Body, Request};
 /// The credential header, parsed once.
 const APIKEY: HeaderName = HeaderName::from_static("apikey");
 
-pub struct AsyncVerification;
+#[derive(Default)]
+pub struct AsyncVerification {
+    /// The verifications every namespace holds together.
+    held: Arc<jobs::Held>,
+}
 
 /// The CURP of the seed's examples: forced scenarios without a usable CURP
 /// render with it.
@@ -327,7 +331,7 @@ impl Provider for AsyncVerification {
             settings,
             log_attempts: call.config.log_requests,
         };
-        jobs::create(call.ns, call.generation, call.now, new);
+        jobs::create(call.ns, call.generation, call.now, new, &self.held);
     }
 
     fn reloaded(&self, ns: &Namespace, provider: &ProviderDef, defs: &Arc<Defs>, config: &Config) {

@@ -28,7 +28,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
         Arc::new(validacurp::ValidaCurp),
         Arc::new(accuauth::Accuauth::default()),
         Arc::new(nss::Nss),
-        Arc::new(async_verification::AsyncVerification),
+        Arc::new(async_verification::AsyncVerification::default()),
     ]
 }
 
