@@ -371,9 +371,15 @@ pub struct Retarget {
 impl Drop for Jobs {
     fn drop(&mut self) {
         if let Some(held) = &self.held {
-            let (v, d) = (self.verifications.len(), self.deliveries.len());
-            held.verifications.fetch_sub(v, Ordering::Relaxed);
-            held.deliveries.fetch_sub(d, Ordering::Relaxed);
+            // Never below zero: a count that wrapped would have every
+            // namespace make room at each creation.
+            let give_back = |count: &AtomicUsize, n: usize| {
+                let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                    Some(c.saturating_sub(n))
+                });
+            };
+            give_back(&held.verifications, self.verifications.len());
+            give_back(&held.deliveries, self.deliveries.len());
         }
     }
 }
