@@ -35,7 +35,7 @@ BARE=$ROOT/target/release/examples/bare_hyper
 printf '{"completed": true}' >"$OUT/confirmed.json"
 
 exec python3 - "$BIN" "$BARE" "$OUT" "${CHAOS_SECS:-90}" "${CHAOS_SEED:-1}" <<'EOF'
-import http.client, json, os, random, re, socket, subprocess, sys, threading, time
+import http.client, json, random, re, socket, subprocess, sys, threading, time
 
 BIN, BARE, OUT, SECS, SEED = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
 JOURNAL_LIMIT = 50
@@ -78,9 +78,11 @@ extra = plain.replace(anchor, anchor + "      chaos_extra:\n        description:
                       "        status: 503\n        body: {chaos: true}\n")
 open(scenario_file, "w").write(extra)
 
-receivers = [subprocess.Popen([BARE, str(port)] + ([f"{OUT}/confirmed.json"] if confirms else []),
+# Two receivers on free ports: one confirms, one answers bare hyper's
+# own body (no "completed": a failed attempt, retried).
+receivers = [subprocess.Popen([BARE, "0"] + ([f"{OUT}/confirmed.json"] if confirms else []),
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-             for port, confirms in ((0, True), (0, False))]
+             for confirms in (True, False)]
 HOOKS = [re.search(r"listening on (http://\S+)", r.stdout.readline()).group(1) + "/hook" for r in receivers]
 
 log = open(f"{OUT}/server.log", "w")
@@ -94,6 +96,8 @@ for _ in range(500):
         break
     time.sleep(0.01)
 if not addr:
+    for r in receivers:
+        r.kill()
     sys.exit("no ready line: " + open(f"{OUT}/server.log").read())
 
 

@@ -132,7 +132,7 @@ if lat:
     row(f"injected latency {lat['asked_ms']} ms: error p99", f'{p99:+.2f} ms', '—', '—', '± 5 ms', abs(p99) <= 5)
 
 print()
-print(f'| measure | sandbox | bare hyper | ratio | target | met |')
+print('| measure | sandbox | bare hyper | ratio | target | met |')
 print('|---|---|---|---|---|---|')
 for r in rows:
     print('| ' + ' | '.join(r) + ' |')
