@@ -35,7 +35,7 @@ BARE=$ROOT/target/release/examples/bare_hyper
 printf '{"completed": true}' >"$OUT/confirmed.json"
 
 exec python3 - "$BIN" "$BARE" "$OUT" "${CHAOS_SECS:-90}" "${CHAOS_SEED:-1}" <<'EOF'
-import http.client, json, random, re, socket, subprocess, sys, threading, time
+import atexit, http.client, json, random, re, signal, socket, subprocess, sys, threading, time
 
 BIN, BARE, OUT, SECS, SEED = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
 JOURNAL_LIMIT = 50
@@ -78,16 +78,32 @@ extra = plain.replace(anchor, anchor + "      chaos_extra:\n        description:
                       "        status: 503\n        body: {chaos: true}\n")
 open(scenario_file, "w").write(extra)
 
+# Every process started here is killed however the script ends: a
+# summary, an exception, SIGTERM (a CI job's time limit) or Ctrl-C.
+children = []
+atexit.register(lambda: [child.kill() for child in children])
+signal.signal(signal.SIGTERM, lambda *_: sys.exit("chaos.sh: stopped by SIGTERM"))
+
+
+def start(args, **kw):
+    children.append(subprocess.Popen(args, **kw))
+    return children[-1]
+
+
 # Two receivers on free ports: one confirms, one answers bare hyper's
 # own body (no "completed": a failed attempt, retried).
-receivers = [subprocess.Popen([BARE, "0"] + ([f"{OUT}/confirmed.json"] if confirms else []),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-             for confirms in (True, False)]
-HOOKS = [re.search(r"listening on (http://\S+)", r.stdout.readline()).group(1) + "/hook" for r in receivers]
+HOOKS = []
+for confirms in (True, False):
+    r = start([BARE, "0"] + ([f"{OUT}/confirmed.json"] if confirms else []),
+              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    m = re.search(r"listening on (http://\S+)", r.stdout.readline())
+    if not m:
+        sys.exit("a webhook receiver did not start")
+    HOOKS.append(m.group(1) + "/hook")
 
 log = open(f"{OUT}/server.log", "w")
-server = subprocess.Popen([BIN, "serve", "--port", "0", "--scenarios", f"{OUT}/scenarios", "--fixtures", f"{OUT}/fixtures",
-                           "--journal-limit", str(JOURNAL_LIMIT)], stdout=log, stderr=subprocess.STDOUT)
+server = start([BIN, "serve", "--port", "0", "--scenarios", f"{OUT}/scenarios", "--fixtures", f"{OUT}/fixtures",
+                "--journal-limit", str(JOURNAL_LIMIT)], stdout=log, stderr=subprocess.STDOUT)
 addr = None
 for _ in range(500):
     m = re.search(r"listening on http://([\d.]+):(\d+)", open(f"{OUT}/server.log").read())
@@ -96,8 +112,6 @@ for _ in range(500):
         break
     time.sleep(0.01)
 if not addr:
-    for r in receivers:
-        r.kill()
     sys.exit("no ready line: " + open(f"{OUT}/server.log").read())
 
 
@@ -169,7 +183,7 @@ def clients(n):
         try:
             status, answered, text = call(c, "POST", path, headers, body)
         except (http.client.HTTPException, OSError) as e:
-            if fault in ("connection_reset", "empty_response"):
+            if fault in ("connection_reset", "empty_response") and not isinstance(e, socket.timeout):
                 count("fault")
             else:
                 problem(f"{p} {headers}: {e!r}")
@@ -266,8 +280,11 @@ def reloads():
             c = connection()
 
 
-threads = [threading.Thread(target=clients, args=(n,), name=f"client {n}") for n in range(6)]
-threads += [threading.Thread(target=admin_client, name="admin"), threading.Thread(target=reloads, name="reloads")]
+# Daemons: an exception in the main thread ends the script, not waiting
+# for them.
+threads = [threading.Thread(target=clients, args=(n,), name=f"client {n}", daemon=True) for n in range(6)]
+threads += [threading.Thread(target=admin_client, name="admin", daemon=True),
+            threading.Thread(target=reloads, name="reloads", daemon=True)]
 for t in threads:
     t.start()
 rss, began = [], time.time()
@@ -288,20 +305,20 @@ if server.poll() is not None:
     problem(f"the server ended: {server.returncode}")
 else:
     c = connection()
-    for ns in NAMESPACES:
-        admin(c, "POST", "/__admin/reset", {}, ns)
-        for p, (path, headers, field) in REQUESTS.items():
-            status, answered, text = call(c, "POST", path, dict(headers, **{"x-sandbox-namespace": ns}), {field: CURPS[1]})
-            if status != 200 or answered.get("x-sandbox-scenario") != "success":
-                problem(f"after a reset, {p} in {ns}: {status} {answered.get('x-sandbox-scenario')} {text[:200]!r}")
+    try:
+        for ns in NAMESPACES:
+            admin(c, "POST", "/__admin/reset", {}, ns)
+            for p, (path, headers, field) in REQUESTS.items():
+                status, answered, text = call(c, "POST", path, dict(headers, **{"x-sandbox-namespace": ns}), {field: CURPS[1]})
+                if status != 200 or answered.get("x-sandbox-scenario") != "success":
+                    problem(f"after a reset, {p} in {ns}: {status} {answered.get('x-sandbox-scenario')} {text[:200]!r}")
+    except (http.client.HTTPException, OSError) as e:
+        problem(f"after the run: {e!r}")
     server.terminate()
     try:
         server.wait(10)
     except subprocess.TimeoutExpired:
         problem("the server did not end within 10 s of SIGTERM")
-        server.kill()
-for r in receivers:
-    r.kill()
 panics = open(f"{OUT}/server.log").read().count("panicked")
 if panics:
     problem(f"{panics} panics in {OUT}/server.log")

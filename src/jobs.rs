@@ -53,12 +53,17 @@ pub const STATE: &str = "async";
 /// Verifications kept per namespace; past it the oldest completed ones go.
 const MAX_VERIFICATIONS: usize = 10_000;
 /// Verifications kept by every namespace together (1–2 KB each with
-/// ordinary requests): past it a namespace lets its own oldest go to make
-/// room, as at its own bound, so that 1,024 namespaces that never reset
-/// do not hold ten million. A namespace holding none keeps its first.
+/// ordinary requests): past it a namespace holding [`KEPT_WHATEVER_ELSE`]
+/// or more lets its own oldest go to make room, as at its own bound, so
+/// that 1,024 namespaces that never reset do not hold ten million.
 const MAX_VERIFICATIONS_IN_ALL: usize = 100_000;
 /// Delivery attempts kept by every namespace together, alike.
 const MAX_DELIVERIES_IN_ALL: usize = 100_000;
+/// What a namespace keeps of each, whatever the others hold: a suite's own
+/// few verifications are never lost to namespaces that filled the rest.
+/// With it, every namespace together holds at most the bound and this
+/// many a namespace (about 200,000).
+const KEPT_WHATEVER_ELSE: usize = 100;
 /// Delivery attempts kept per namespace, oldest dropped first.
 const MAX_DELIVERIES: usize = 10_000;
 /// The most of a webhook's answer that is read.
@@ -326,20 +331,23 @@ pub struct Held {
 
 /// Whether a store of `len` entries, at most `own` of its own and `in_all`
 /// of every namespace's together (`count`), lets its oldest go to take one
-/// more; if not, the one more is counted. A store holding none takes its
-/// first whatever the others hold.
+/// more; if not, the one more is counted. A store holding fewer than
+/// [`KEPT_WHATEVER_ELSE`] takes it whatever the others hold. The count is
+/// checked and added to in one step: stores taking one at once never pass
+/// the bound together.
 fn makes_room(count: Option<&AtomicUsize>, len: usize, own: usize, in_all: usize) -> bool {
     if len >= own {
         return true;
     }
-    match count {
-        Some(count) if len > 0 && count.load(Ordering::Relaxed) >= in_all => true,
-        Some(count) => {
-            count.fetch_add(1, Ordering::Relaxed);
-            false
-        }
-        None => false,
-    }
+    let Some(count) = count else {
+        return false;
+    };
+    let kept_anyway = len < KEPT_WHATEVER_ELSE;
+    count
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+            (kept_anyway || c < in_all).then_some(c + 1)
+        })
+        .is_err()
 }
 
 /// One namespace's verifications, delivery attempts and webhook targets.
@@ -375,6 +383,7 @@ impl Drop for Jobs {
             // namespace make room at each creation.
             let give_back = |count: &AtomicUsize, n: usize| {
                 let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                    debug_assert!(c >= n, "{n} given back of {c} counted");
                     Some(c.saturating_sub(n))
                 });
             };
@@ -556,7 +565,7 @@ pub fn create(
         {
             new.default_target = (r.target)(&new.apikey);
         }
-        j.held.get_or_insert_with(|| held.clone());
+        let held = j.held.get_or_insert_with(|| held.clone());
         let mut evicted = None;
         if makes_room(
             Some(&held.verifications),
@@ -578,7 +587,7 @@ pub fn create(
                 .shift_remove_index(oldest)
                 .and_then(|(_, v)| v.pending);
         }
-        j.verifications.insert(
+        let replaced = j.verifications.insert(
             id.clone(),
             Verification {
                 new,
@@ -596,6 +605,13 @@ pub fn create(
                 pending: None,
             },
         );
+        if replaced.is_some() {
+            // An id already held (none is made twice): one fewer than
+            // counted. Its step is left to find the new one.
+            if let Some(held) = &j.held {
+                held.verifications.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
         evicted
     });
     if let Some(evicted) = stored {
@@ -1354,28 +1370,30 @@ mod tests {
         ns.timers.stop();
     }
 
-    /// Past the bound of every namespace together, a namespace that
-    /// creates one lets its own oldest go, as at its own bound, and one
-    /// that holds none keeps its first; a reset gives its count back. The
-    /// same for delivery attempts. (The other namespaces' verifications
-    /// and attempts are counts set by hand.)
+    /// Past the bound of every namespace together, a namespace holding
+    /// [`KEPT_WHATEVER_ELSE`] or more lets its own oldest go, as at its own
+    /// bound, and one holding fewer still takes one; a reset gives its
+    /// count back. The same for delivery attempts. (The other namespaces'
+    /// verifications and attempts are counts set by hand.)
     #[tokio::test]
     async fn every_namespace_together_is_bounded_too() {
         use crate::engine::clock::Start;
         use crate::engine::namespace::Namespaces;
+        const FLOOR: usize = KEPT_WHATEVER_ELSE;
         let start = Start {
             at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
             scale: 0.0,
         };
         let all = Namespaces::new(start, 10, "0");
         let (a, b) = (all.get("a").unwrap(), all.get("b").unwrap());
+        // a's first FLOOR + 1 bring the others' count to the bound.
         let held = Arc::new(Held {
-            verifications: AtomicUsize::new(MAX_VERIFICATIONS_IN_ALL - 2),
-            deliveries: AtomicUsize::new(MAX_DELIVERIES_IN_ALL - 1),
+            verifications: AtomicUsize::new(MAX_VERIFICATIONS_IN_ALL - FLOOR - 1),
+            deliveries: AtomicUsize::new(MAX_DELIVERIES_IN_ALL - FLOOR),
         });
         let count = |c: &AtomicUsize| c.load(Ordering::Relaxed);
-        let made = |ns: &Namespace, id: &str| {
-            let new = new_verification(id, Kind::NssByCurp);
+        let made = |ns: &Namespace, id: String| {
+            let new = new_verification(&id, Kind::NssByCurp);
             create(ns, ns.begin().generation, ns.clock.now(), new, &held);
         };
         let ids = |ns: &Namespace| {
@@ -1383,50 +1401,54 @@ mod tests {
                 j.verifications.keys().cloned().collect::<Vec<_>>()
             })
         };
-        made(&a, "a1");
-        made(&a, "a2");
+        for i in 0..=FLOOR {
+            made(&a, format!("a{i}"));
+        }
         assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL);
-        made(&a, "a3");
-        assert_eq!(ids(&a), ["a2", "a3"], "its own oldest went");
+        made(&a, "a-next".into());
+        let held_by_a = ids(&a);
+        assert_eq!(held_by_a.len(), FLOOR + 1);
+        assert_eq!(held_by_a[0], "a1", "its own oldest went");
         assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL);
         // Its step went with it.
-        assert_eq!(a.timers.pending(), 2);
-        made(&b, "b1");
-        assert_eq!(ids(&b), ["b1"], "a namespace holding none keeps its first");
-        assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL + 1);
-        made(&b, "b2");
-        assert_eq!(ids(&b), ["b2"]);
-        let attempts = |ns: &Namespace, made: &[u32]| {
+        assert_eq!(a.timers.pending(), FLOOR + 1);
+        // b, holding fewer than the floor, takes its own whatever the
+        // others hold; then makes room too.
+        for i in 0..FLOOR {
+            made(&b, format!("b{i}"));
+        }
+        assert_eq!(ids(&b).len(), FLOOR, "kept whatever the others hold");
+        let over = MAX_VERIFICATIONS_IN_ALL + FLOOR;
+        assert_eq!(count(&held.verifications), over);
+        made(&b, "b-next".into());
+        assert_eq!((ids(&b).len(), ids(&b)[0].as_str()), (FLOOR, "b1"));
+        assert_eq!(count(&held.verifications), over);
+        // Delivery attempts alike, one store's.
+        let attempts = |ns: &Namespace, made: std::ops::RangeInclusive<u32>| {
             ns.with_state::<Jobs, _>(STATE, |j| {
-                for &n in made {
-                    j.record(sending("a2", n));
+                for n in made {
+                    j.record(sending("a1", n));
                 }
                 j.deliveries.iter().map(|d| d.attempt).collect::<Vec<_>>()
             })
         };
-        assert_eq!(
-            attempts(&a, &[1]),
-            [1],
-            "a store holding none takes its first"
-        );
+        let floor = u32::try_from(FLOOR).unwrap();
+        assert_eq!(attempts(&a, 1..=floor).len(), FLOOR);
         assert_eq!(count(&held.deliveries), MAX_DELIVERIES_IN_ALL);
-        assert_eq!(attempts(&a, &[2]), [2], "then makes room");
+        let listed = attempts(&a, floor + 1..=floor + 1);
+        assert_eq!((listed.len(), listed[0]), (FLOOR, 2), "then makes room");
         assert_eq!(count(&held.deliveries), MAX_DELIVERIES_IN_ALL);
         a.reset();
-        assert_eq!(count(&held.deliveries), MAX_DELIVERIES_IN_ALL - 1);
+        assert_eq!(count(&held.deliveries), MAX_DELIVERIES_IN_ALL - FLOOR);
         assert_eq!(
             count(&held.verifications),
-            MAX_VERIFICATIONS_IN_ALL - 1,
-            "a's two given back"
+            over - FLOOR - 1,
+            "a's given back"
         );
-        made(&a, "a4");
-        made(&b, "b3");
-        // a fits under the bound again; b, at it, makes room.
-        assert_eq!(
-            (ids(&a), ids(&b)),
-            (vec!["a4".to_string()], vec!["b3".to_string()])
-        );
-        assert_eq!(count(&held.verifications), MAX_VERIFICATIONS_IN_ALL);
+        // Under the bound again, a namespace holding more than the floor
+        // takes one without making room.
+        made(&b, "b-last".into());
+        assert_eq!(ids(&b).len(), FLOOR + 1);
         a.timers.stop();
         b.timers.stop();
     }
