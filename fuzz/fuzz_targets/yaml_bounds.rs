@@ -172,9 +172,11 @@ fn parse(text: &str, stop_past: usize) -> Parse {
         stop: usize::MAX,
         error: None,
     };
-    // For each open collection: whether it is a flow one.
-    let mut open: Vec<bool> = Vec::new();
+    // For each open collection: whether it is a flow one, and whether a
+    // bracket opened it.
+    let mut open: Vec<(bool, bool)> = Vec::new();
     let mut flow = 0usize;
+    let mut bracketed = 0usize;
     let mut documents = 0;
     let mut anchors = std::collections::HashSet::<Vec<u8>>::new();
     let name = |p: *const u8| {
@@ -202,6 +204,12 @@ fn parse(text: &str, stop_past: usize) -> Parse {
             let e = &*event.as_ptr();
             let kind = e.type_;
             let end = e.end_mark.index as usize;
+            // A collection a `[` or `{` opened, one flow level of the
+            // scanner's: not the single-pair mapping a key makes inside a
+            // flow sequence (`[k: v]`, `[? k]`), whose event is a flow
+            // mapping's too, at the key's zero-width mark or its `?`.
+            let opened_by_bracket = end > e.start_mark.index as usize
+                && matches!(text.as_bytes().get(end - 1), Some(b'[' | b'{'));
             let (is_flow, start, anchor) = match kind {
                 YAML_SEQUENCE_START_EVENT => (
                     e.data.sequence_start.style == sys::YAML_FLOW_SEQUENCE_STYLE,
@@ -229,19 +237,29 @@ fn parse(text: &str, stop_past: usize) -> Parse {
                 }
             }
             if start {
-                open.push(is_flow);
+                open.push((is_flow, is_flow && opened_by_bracket));
                 if is_flow {
                     flow += 1;
                     out.max_flow = out.max_flow.max(flow);
-                    if flow > stop_past {
+                }
+                if is_flow && opened_by_bracket {
+                    // Stopped as the scanner passes the bound: the scan
+                    // goes as far, and sees it (the events of the keys'
+                    // mappings may pass it first, and the parser read on:
+                    // a text refused later, where its scanner never went
+                    // as deep, read as if it had been read whole).
+                    bracketed += 1;
+                    if bracketed > stop_past {
+                        out.stop = end;
                         break;
                     }
                 }
             }
             match kind {
                 YAML_SEQUENCE_END_EVENT | YAML_MAPPING_END_EVENT => {
-                    if open.pop() == Some(true) {
+                    if let Some((true, by_bracket)) = open.pop() {
                         flow -= 1;
+                        bracketed -= usize::from(by_bracket);
                     }
                 }
                 YAML_DOCUMENT_END_EVENT => {
