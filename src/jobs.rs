@@ -354,8 +354,9 @@ fn makes_room(count: Option<&AtomicUsize>, len: usize, own: usize, in_all: usize
 #[derive(Default)]
 pub struct Jobs {
     verifications: IndexMap<String, Verification>,
-    /// The count its verifications are in, from its first one on; given
-    /// back when the store goes (a reset, a namespace freed).
+    /// The counts its verifications and delivery attempts are in, from
+    /// its first verification on; given back when the store goes (a
+    /// reset, a namespace freed).
     held: Option<Arc<Held>>,
     /// Oldest first; a deque, as the bound drops from the front.
     deliveries: VecDeque<Delivery>,
