@@ -20,10 +20,8 @@
 # the script's own Python shares its lock with the clients, and every clock
 # move waits for the deliveries it makes due (README, async, Webhooks).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-for v in $(compgen -e | grep '^MXID_' || true); do unset "$v"; done
-command -v python3 >/dev/null 2>&1 || { echo "python3 is required" >&2; exit 1; }
+. "$(dirname "$0")/common.sh"
+require python3
 OUT=$ROOT/bench/out/chaos
 rm -rf "$OUT"
 mkdir -p "$OUT"

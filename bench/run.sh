@@ -18,11 +18,7 @@
 # Needs: cargo, curl, python3; installs wrk when missing. Writes its raw
 # output under bench/out/ (ignored by git).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-# The caller's MXID_* settings (an admin token, strict auth) would change
-# what is measured, or refuse the script's own admin calls.
-for v in $(compgen -e | grep '^MXID_' || true); do unset "$v"; done
+. "$(dirname "$0")/common.sh"
 OUT=$ROOT/bench/out
 SECS=${BENCH_SECS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -38,9 +34,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq wrk >/dev/null
 fi
-for tool in curl python3; do
-  command -v $tool >/dev/null 2>&1 || { echo "$tool is required" >&2; exit 1; }
-done
+require curl python3
 # Ten thousand connections need as many descriptors on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then

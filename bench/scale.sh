@@ -11,10 +11,8 @@
 #   bench/scale.sh                       # N = 1,000 and 10,000
 #   SCALE_SIZES="1000 10000 50000" bench/scale.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-for v in $(compgen -e | grep '^MXID_' || true); do unset "$v"; done
-command -v python3 >/dev/null 2>&1 || { echo "python3 is required" >&2; exit 1; }
+. "$(dirname "$0")/common.sh"
+require python3
 OUT=$ROOT/bench/out/scale
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -15,14 +15,8 @@
 # Runs with the embedded scenarios and limits: counters may answer their
 # documented limits (4xx), which is part of the mix.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
-# The caller's MXID_* settings (strict auth, an admin token) would change
-# what is sent and answered.
-for v in $(compgen -e | grep '^MXID_' || true); do unset "$v"; done
-for tool in curl python3; do
-  command -v $tool >/dev/null 2>&1 || { echo "$tool is required" >&2; exit 1; }
-done
+. "$(dirname "$0")/common.sh"
+require curl python3
 OUT=$ROOT/bench/out
 N=${SOAK_REQUESTS:-100000}
 mkdir -p "$OUT"
