@@ -566,7 +566,14 @@ pub fn create(
         {
             new.default_target = (r.target)(&new.apikey);
         }
-        let held = j.held.get_or_insert_with(|| held.clone());
+        let held = j.held.get_or_insert_with(|| {
+            // Attempts listed before (none are: an attempt is of a
+            // verification) are counted from here on, as they are given
+            // back.
+            held.deliveries
+                .fetch_add(j.deliveries.len(), Ordering::Relaxed);
+            held.clone()
+        });
         let mut evicted = None;
         if makes_room(
             Some(&held.verifications),
@@ -1452,6 +1459,92 @@ mod tests {
         assert_eq!(ids(&b).len(), FLOOR + 1);
         a.timers.stop();
         b.timers.stop();
+    }
+
+    /// Random creations, attempts started and finished out of order, and
+    /// resets, in three namespaces near both bounds: after every step the
+    /// shared counts are what the stores hold (and the count set by hand
+    /// for the others), and every store is within its bounds.
+    #[tokio::test]
+    async fn the_shared_counts_are_what_the_stores_hold() {
+        use crate::engine::clock::Start;
+        use crate::engine::namespace::Namespaces;
+        use rand::{Rng, SeedableRng};
+        let start = Start {
+            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
+            scale: 0.0,
+        };
+        let all = Namespaces::new(start, 10, "0");
+        let spaces = ["a", "b", "c"].map(|n| all.get(n).unwrap());
+        let others = (MAX_VERIFICATIONS_IN_ALL - 20, MAX_DELIVERIES_IN_ALL - 20);
+        let held = Arc::new(Held {
+            verifications: AtomicUsize::new(others.0),
+            deliveries: AtomicUsize::new(others.1),
+        });
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut started: Vec<(usize, Delivery)> = Vec::new();
+        let mut most = (0, 0);
+        for step in 0..3_000 {
+            let n = rng.random_range(0..spaces.len());
+            let ns = &spaces[n];
+            match rng.random_range(0..1000) {
+                0..550 => {
+                    let new = new_verification(&format!("v{step}"), Kind::NssByCurp);
+                    create(ns, ns.begin().generation, ns.clock.now(), new, &held);
+                }
+                // An attempt is of a verification the namespace holds.
+                550..850 => {
+                    let d = ns.with_state::<Jobs, _>(STATE, |j| {
+                        let held = j.verifications.len();
+                        let (id, _) = j
+                            .verifications
+                            .get_index(rng.random_range(0..held.max(1)))?;
+                        let d = sending(id, step);
+                        j.start_attempt(&d);
+                        Some(d)
+                    });
+                    started.extend(d.map(|d| (n, d)));
+                }
+                850..998 if !started.is_empty() => {
+                    let (n, d) = started.swap_remove(rng.random_range(0..started.len()));
+                    spaces[n].with_state::<Jobs, _>(STATE, |j| j.finish_attempt(d));
+                }
+                // Attempts in flight across a reset store nothing after it
+                // (their generation is gone).
+                _ => {
+                    ns.reset();
+                    started.retain(|(m, _)| *m != n);
+                }
+            }
+            let (mut v, mut d) = others;
+            for ns in &spaces {
+                ns.with_state::<Jobs, _>(STATE, |j| {
+                    assert!(j.verifications.len() <= MAX_VERIFICATIONS);
+                    assert!(j.deliveries.len() <= MAX_DELIVERIES);
+                    v += j.verifications.len();
+                    d += j.deliveries.len();
+                });
+            }
+            let counted = (
+                held.verifications.load(Ordering::Relaxed),
+                held.deliveries.load(Ordering::Relaxed),
+            );
+            assert_eq!(counted, (v, d), "step {step}");
+            assert!(v <= MAX_VERIFICATIONS_IN_ALL + spaces.len() * KEPT_WHATEVER_ELSE);
+            assert!(d <= MAX_DELIVERIES_IN_ALL + spaces.len() * KEPT_WHATEVER_ELSE);
+            most = (most.0.max(v), most.1.max(d));
+        }
+        // Both bounds were reached, and made room.
+        assert!(most.0 >= MAX_VERIFICATIONS_IN_ALL && most.1 >= MAX_DELIVERIES_IN_ALL);
+        for ns in &spaces {
+            ns.reset();
+            ns.timers.stop();
+        }
+        let counted = (
+            held.verifications.load(Ordering::Relaxed),
+            held.deliveries.load(Ordering::Relaxed),
+        );
+        assert_eq!(counted, others, "every store gave its counts back");
     }
 
     /// Attempt `attempt` of verification `id`, as it starts.
