@@ -26,7 +26,6 @@
 //! on the task's own tokio task: a dead or slow target holds up nothing else.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -39,6 +38,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::engine::ledger::{Ledger, Share};
 use crate::engine::model::SettingsError;
 use crate::engine::namespace::Began;
 use crate::engine::namespace::Namespace;
@@ -323,41 +323,42 @@ pub enum Trigger {
 /// How many verifications and delivery attempts every namespace of one
 /// sandbox holds together, for [`MAX_VERIFICATIONS_IN_ALL`] and
 /// [`MAX_DELIVERIES_IN_ALL`]: the module's, shared by the stores.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Held {
-    verifications: AtomicUsize,
-    deliveries: AtomicUsize,
+    verifications: Arc<Ledger>,
+    deliveries: Arc<Ledger>,
 }
 
-/// Whether a store of `len` entries, at most `own` of its own and `in_all`
-/// of every namespace's together (`count`), lets its oldest go to take one
-/// more; if not, the one more is counted. A store holding fewer than
-/// [`KEPT_WHATEVER_ELSE`] takes it whatever the others hold. The count is
-/// checked and added to in one step: stores taking one at once never pass
-/// the bound together.
-fn makes_room(count: Option<&AtomicUsize>, len: usize, own: usize, in_all: usize) -> bool {
-    if len >= own {
-        return true;
+impl Default for Held {
+    fn default() -> Held {
+        Held {
+            verifications: Ledger::new(MAX_VERIFICATIONS_IN_ALL, KEPT_WHATEVER_ELSE, 1),
+            deliveries: Ledger::new(MAX_DELIVERIES_IN_ALL, KEPT_WHATEVER_ELSE, 1),
+        }
     }
-    let Some(count) = count else {
-        return false;
-    };
-    let kept_anyway = len < KEPT_WHATEVER_ELSE;
-    count
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-            (kept_anyway || c < in_all).then_some(c + 1)
-        })
-        .is_err()
+}
+
+/// One namespace's parts of [`Held`].
+struct Shares {
+    verifications: Share,
+    deliveries: Share,
+}
+
+/// Whether a store of `len` entries, at most `own` of its own and what
+/// `share` of every namespace's lets it, lets its oldest go to take one
+/// more; if not, the one more is counted in the share.
+fn makes_room(share: Option<&mut Share>, len: usize, own: usize) -> bool {
+    len >= own || share.is_some_and(|s| !s.fits(len + 1))
 }
 
 /// One namespace's verifications, delivery attempts and webhook targets.
 #[derive(Default)]
 pub struct Jobs {
     verifications: IndexMap<String, Verification>,
-    /// The counts its verifications and delivery attempts are in, from
-    /// its first verification on; given back when the store goes (a
-    /// reset, a namespace freed).
-    held: Option<Arc<Held>>,
+    /// Its parts of the counts of every namespace's verifications and
+    /// delivery attempts, from its first verification on; given back when
+    /// the store goes (a reset, a namespace freed).
+    shares: Option<Shares>,
     /// Oldest first; a deque, as the bound drops from the front.
     deliveries: VecDeque<Delivery>,
     webhooks: IndexMap<String, Target>,
@@ -375,23 +376,6 @@ pub struct Retarget {
     /// The load's [`crate::engine::Defs::generation`].
     pub generation: u64,
     pub target: TargetFn,
-}
-
-impl Drop for Jobs {
-    fn drop(&mut self) {
-        if let Some(held) = &self.held {
-            // Never below zero: a count that wrapped would have every
-            // namespace make room at each creation.
-            let give_back = |count: &AtomicUsize, n: usize| {
-                let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-                    debug_assert!(c >= n, "{n} given back of {c} counted");
-                    Some(c.saturating_sub(n))
-                });
-            };
-            give_back(&held.verifications, self.verifications.len());
-            give_back(&held.deliveries, self.deliveries.len());
-        }
-    }
 }
 
 impl Jobs {
@@ -418,12 +402,11 @@ impl Jobs {
     }
 
     /// [`makes_room`] for one more delivery attempt.
-    fn room_for_a_delivery(&self) -> bool {
+    fn room_for_a_delivery(&mut self) -> bool {
         makes_room(
-            self.held.as_ref().map(|h| &h.deliveries),
+            self.shares.as_mut().map(|s| &mut s.deliveries),
             self.deliveries.len(),
             MAX_DELIVERIES,
-            MAX_DELIVERIES_IN_ALL,
         )
     }
 
@@ -566,20 +549,22 @@ pub fn create(
         {
             new.default_target = (r.target)(&new.apikey);
         }
-        let held = j.held.get_or_insert_with(|| {
+        let shares = j.shares.get_or_insert_with(|| {
+            let mut deliveries = held.deliveries.share();
             // Attempts listed before (none are: an attempt is of a
             // verification) are counted from here on, as they are given
             // back.
-            held.deliveries
-                .fetch_add(j.deliveries.len(), Ordering::Relaxed);
-            held.clone()
+            deliveries.fits(j.deliveries.len());
+            Shares {
+                verifications: held.verifications.share(),
+                deliveries,
+            }
         });
         let mut evicted = None;
         if makes_room(
-            Some(&held.verifications),
+            Some(&mut shares.verifications),
             j.verifications.len(),
             MAX_VERIFICATIONS,
-            MAX_VERIFICATIONS_IN_ALL,
         ) {
             // The oldest completed one goes; when none has completed yet
             // (a burst of creations), the oldest of all: the bound holds
@@ -616,8 +601,9 @@ pub fn create(
         if replaced.is_some() {
             // An id already held (none is made twice): one fewer than
             // counted. Its step is left to find the new one.
-            if let Some(held) = &j.held {
-                held.verifications.fetch_sub(1, Ordering::Relaxed);
+            let len = j.verifications.len();
+            if let Some(s) = &mut j.shares {
+                s.verifications.settle(len);
             }
         }
         evicted
@@ -1395,11 +1381,11 @@ mod tests {
         let all = Namespaces::new(start, 10, "0");
         let (a, b) = (all.get("a").unwrap(), all.get("b").unwrap());
         // a's first FLOOR + 1 bring the others' count to the bound.
-        let held = Arc::new(Held {
-            verifications: AtomicUsize::new(MAX_VERIFICATIONS_IN_ALL - FLOOR - 1),
-            deliveries: AtomicUsize::new(MAX_DELIVERIES_IN_ALL - FLOOR),
-        });
-        let count = |c: &AtomicUsize| c.load(Ordering::Relaxed);
+        let held = Arc::new(Held::default());
+        let mut others = (held.verifications.share(), held.deliveries.share());
+        assert!(others.0.fits(MAX_VERIFICATIONS_IN_ALL - FLOOR - 1));
+        assert!(others.1.fits(MAX_DELIVERIES_IN_ALL - FLOOR));
+        let count = |l: &Arc<Ledger>| l.taken();
         let made = |ns: &Namespace, id: String| {
             let new = new_verification(&id, Kind::NssByCurp);
             create(ns, ns.begin().generation, ns.clock.now(), new, &held);
@@ -1477,10 +1463,9 @@ mod tests {
         let all = Namespaces::new(start, 10, "0");
         let spaces = ["a", "b", "c"].map(|n| all.get(n).unwrap());
         let others = (MAX_VERIFICATIONS_IN_ALL - 20, MAX_DELIVERIES_IN_ALL - 20);
-        let held = Arc::new(Held {
-            verifications: AtomicUsize::new(others.0),
-            deliveries: AtomicUsize::new(others.1),
-        });
+        let held = Arc::new(Held::default());
+        let mut shares = (held.verifications.share(), held.deliveries.share());
+        assert!(shares.0.fits(others.0) && shares.1.fits(others.1));
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut started: Vec<(usize, Delivery)> = Vec::new();
         let mut most = (0, 0);
@@ -1525,10 +1510,7 @@ mod tests {
                     d += j.deliveries.len();
                 });
             }
-            let counted = (
-                held.verifications.load(Ordering::Relaxed),
-                held.deliveries.load(Ordering::Relaxed),
-            );
+            let counted = (held.verifications.taken(), held.deliveries.taken());
             assert_eq!(counted, (v, d), "step {step}");
             assert!(v <= MAX_VERIFICATIONS_IN_ALL + spaces.len() * KEPT_WHATEVER_ELSE);
             assert!(d <= MAX_DELIVERIES_IN_ALL + spaces.len() * KEPT_WHATEVER_ELSE);
@@ -1540,10 +1522,7 @@ mod tests {
             ns.reset();
             ns.timers.stop();
         }
-        let counted = (
-            held.verifications.load(Ordering::Relaxed),
-            held.deliveries.load(Ordering::Relaxed),
-        );
+        let counted = (held.verifications.taken(), held.deliveries.taken());
         assert_eq!(counted, others, "every store gave its counts back");
     }
 

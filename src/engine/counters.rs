@@ -1,10 +1,11 @@
 //! Rate counters: how many times a key was seen in its window.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::ledger::{Ledger, Share};
 use crate::time::Timestamp;
 
 /// The span a counter counts over.
@@ -47,7 +48,6 @@ pub struct Counter {
 }
 
 /// One namespace's counters.
-#[derive(Default)]
 pub struct Counters {
     // A std mutex: a lookup and an increment, never held across an await.
     map: Mutex<Map>,
@@ -59,10 +59,12 @@ pub struct Counters {
 /// ID, a CURP), and keys made to collide under an unkeyed hash made every
 /// hit scan the others. Kept in the order made, so which counters a
 /// pruning keeps is the same on every run of the same requests.
-#[derive(Default)]
 struct Map {
     by_key: IndexMap<String, Counter>,
     prune_at: usize,
+    /// The map's part of the keys every namespace's counters may hold
+    /// together.
+    share: Share,
 }
 
 /// Keys kept before the first pruning.
@@ -76,7 +78,34 @@ const PRUNE_AT: usize = 65_536;
 /// pruning rare.
 const MAX_KEYS: usize = 2 * PRUNE_AT;
 
+/// Keys every namespace's counters hold together at most, beyond each
+/// one's first [`KEYS_KEPT_WHATEVER_ELSE`]: a key is up to about 1 KB (an
+/// accuauth API ID of 256 bytes in it, kept twice), and 1,025 namespaces
+/// at [`MAX_KEYS`] each would hold over a hundred gigabytes. Past it, a
+/// namespace's counters are cut to half, as at their own bound.
+const KEYS_IN_ALL: usize = 2 * MAX_KEYS;
+
+/// Keys a namespace's counters hold whatever the others hold.
+const KEYS_KEPT_WHATEVER_ELSE: usize = 128;
+
+/// The ledger every namespace's counters share: one per sandbox.
+pub fn ledger() -> Arc<Ledger> {
+    Ledger::new(KEYS_IN_ALL, KEYS_KEPT_WHATEVER_ELSE, 64)
+}
+
 impl Counters {
+    /// Counters holding no more keys than `share` of every namespace's
+    /// lets them.
+    pub fn new(share: Share) -> Counters {
+        Counters {
+            map: Mutex::new(Map {
+                by_key: IndexMap::new(),
+                prune_at: 0,
+                share,
+            }),
+        }
+    }
+
     /// Counts one more hit of `key` and returns the count in the current
     /// window, this hit included; counts nothing and returns 0 unless
     /// `current()` (asked under the lock [`Counters::clear`] takes: the
@@ -99,25 +128,19 @@ impl Counters {
             return c.bump(window, limit, slot, now);
         }
         if map.by_key.len() >= map.prune_at.max(PRUNE_AT) {
-            // Passed: both windows a counter keeps are behind the clock. A
-            // window ahead of it (the clock set back) is still to come.
-            map.by_key.retain(|_, c| {
-                let current = c.window.slot(now);
-                c.slot >= current || c.before.0 >= current
-            });
-            // Down to half: the oldest counters hit once first, then the
-            // oldest of any.
-            let mut excess = map.by_key.len().saturating_sub(MAX_KEYS / 2);
-            for once in [true, false] {
-                map.by_key.retain(|_, c| {
-                    let drop = excess > 0 && (c.count <= 1 || !once);
-                    excess -= usize::from(drop);
-                    !drop
-                });
-            }
+            map.prune(now, MAX_KEYS / 2);
             // Still full of live counters: wait for twice as many, up to
             // the most kept.
             map.prune_at = (map.by_key.len() * 2).clamp(PRUNE_AT, MAX_KEYS);
+        }
+        let len = map.by_key.len();
+        if !map.share.fits(len + 1) {
+            // Every namespace's counters together hold their most: these
+            // go down to half, as at their own bound, and leave the room
+            // to the others.
+            map.prune(now, len / 2);
+            let len = map.by_key.len();
+            map.share.settle(len + 1);
         }
         let mut c = Counter {
             key: key.to_string(),
@@ -161,7 +184,31 @@ impl Counters {
     }
 
     pub fn clear(&self) {
-        *self.map.lock().unwrap_or_else(|p| p.into_inner()) = Map::default();
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.by_key = IndexMap::new();
+        map.prune_at = 0;
+        map.share.settle(0);
+    }
+}
+
+impl Map {
+    /// Drops the counters whose windows have passed, then down to `keep`:
+    /// the oldest counters hit once first, then the oldest of any.
+    fn prune(&mut self, now: Timestamp, keep: usize) {
+        // Passed: both windows a counter keeps are behind the clock. A
+        // window ahead of it (the clock set back) is still to come.
+        self.by_key.retain(|_, c| {
+            let current = c.window.slot(now);
+            c.slot >= current || c.before.0 >= current
+        });
+        let mut excess = self.by_key.len().saturating_sub(keep);
+        for once in [true, false] {
+            self.by_key.retain(|_, c| {
+                let drop = excess > 0 && (c.count <= 1 || !once);
+                excess -= usize::from(drop);
+                !drop
+            });
+        }
     }
 }
 
@@ -208,6 +255,11 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Counters as large as their own bound lets them be.
+    fn counters() -> Counters {
+        Counters::new(Ledger::new(usize::MAX, 0, 1).share())
+    }
+
     /// README, Limitations: "the counters 131,072 keys (live ones past
     /// that are cut to 65,536 …)", pruned once 65,536 are held.
     #[test]
@@ -217,7 +269,7 @@ mod tests {
 
     #[test]
     fn day_window_rolls_at_mexico_midnight() {
-        let c = Counters::default();
+        let c = counters();
         let t = Timestamp::parse_rfc3339("2024-03-01T23:59:00-06:00").unwrap();
         assert_eq!(c.hit("k", Window::Day, Some(2), t, || true), 1);
         assert_eq!(c.hit("k", Window::Day, Some(2), t, || true), 2);
@@ -234,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_clock_set_back_a_window_and_forward_again_finds_its_count() {
-        let c = Counters::default();
+        let c = counters();
         let today = Timestamp::parse_rfc3339("2024-05-15T10:00:00-06:00").unwrap();
         let yesterday = Timestamp::parse_rfc3339("2024-05-14T23:00:00-06:00").unwrap();
         assert_eq!(c.hit("k", Window::Day, Some(2), today, || true), 1);
@@ -251,7 +303,7 @@ mod tests {
 
     #[test]
     fn passed_windows_are_dropped_when_the_map_is_full() {
-        let c = Counters::default();
+        let c = counters();
         let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
         for i in 0..PRUNE_AT {
             c.hit(&format!("old{i}"), Window::Day, None, t, || true);
@@ -272,7 +324,7 @@ mod tests {
 
     #[test]
     fn the_listing_shows_the_count_requests_are_held_to() {
-        let c = Counters::default();
+        let c = counters();
         let day = |d: &str| Timestamp::parse_rfc3339(&format!("{d}T12:00:00-06:00")).unwrap();
         let (today, yesterday) = (day("2024-03-02"), day("2024-03-01"));
         c.hit("k", Window::Day, Some(2), today, || true);
@@ -290,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_window_skipped_over_is_not_the_one_before() {
-        let c = Counters::default();
+        let c = counters();
         let day = |d: &str| Timestamp::parse_rfc3339(&format!("{d}T12:00:00-06:00")).unwrap();
         let hit = |t| c.hit("k", Window::Day, Some(2), t, || true);
         assert_eq!((hit(day("2024-03-01")), hit(day("2024-03-01"))), (1, 2));
@@ -304,7 +356,7 @@ mod tests {
 
     #[test]
     fn a_pruning_with_the_clock_set_back_keeps_the_days_ahead() {
-        let c = Counters::default();
+        let c = counters();
         let today = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
         let yesterday = Timestamp::parse_rfc3339("2024-02-29T12:00:00-06:00").unwrap();
         c.hit("k", Window::Day, Some(2), today, || true);
@@ -326,7 +378,7 @@ mod tests {
     /// again too: the day kept from before the clock went back is live.
     #[test]
     fn a_pruning_after_the_clock_comes_forward_keeps_the_days_count() {
-        let c = Counters::default();
+        let c = counters();
         let today = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
         let yesterday = Timestamp::parse_rfc3339("2024-02-29T12:00:00-06:00").unwrap();
         c.hit("k", Window::Day, Some(2), today, || true);
@@ -340,7 +392,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_live_keys_stays_bounded() {
-        let c = Counters::default();
+        let c = counters();
         let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
         for i in 0..2 * MAX_KEYS {
             // Counted after half the bound's keys: the keys kept are not
@@ -365,7 +417,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_keys_hit_once_keeps_the_newest_half() {
-        let c = Counters::default();
+        let c = counters();
         let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
         c.hit("twice", Window::Forever, None, t, || true);
         c.hit("twice", Window::Forever, None, t, || true);
@@ -385,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_keys_all_hit_twice_is_cut_to_half_the_bound() {
-        let c = Counters::default();
+        let c = counters();
         let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
         let len = || c.map.lock().unwrap().by_key.len();
         let mut cuts = Vec::new();
@@ -403,5 +455,50 @@ mod tests {
         // Every counter is live and counted twice: half the bound is kept,
         // and the new key beside it.
         assert_eq!(cuts, [MAX_KEYS / 2 + 1]);
+    }
+
+    /// README, Limitations: "262,144 keys beyond each namespace's first
+    /// 128".
+    #[test]
+    fn every_namespace_s_counters_together_are_bounded_too() {
+        assert_eq!((KEYS_IN_ALL, KEYS_KEPT_WHATEVER_ELSE), (262_144, 128));
+        let t = Timestamp::parse_rfc3339("2024-03-01T12:00:00-06:00").unwrap();
+        // Room for 100 keys in all, 10 each whatever the others hold.
+        let ledger = Ledger::new(100, 10, 1);
+        let full = Counters::new(ledger.share());
+        for i in 0..100 {
+            full.hit(&format!("f{i}"), Window::Day, None, t, || true);
+        }
+        let len = |c: &Counters| c.map.lock().unwrap().by_key.len();
+        assert_eq!(len(&full), 100, "the ledger's room, all of it");
+        let other = Counters::new(ledger.share());
+        // Its floor, then cut to half, the counter hit twice kept.
+        other.hit("twice", Window::Day, Some(5), t, || true);
+        other.hit("twice", Window::Day, Some(5), t, || true);
+        for i in 0..10 {
+            other.hit(&format!("o{i}"), Window::Day, None, t, || true);
+        }
+        assert_eq!(len(&other), 6, "5 of its 11, then the new key");
+        assert_eq!(other.hit("twice", Window::Day, Some(5), t, || true), 3);
+        assert_eq!(
+            ledger.taken(),
+            100 + 6,
+            "the room it no longer needs given back"
+        );
+        // The full one cuts its own too.
+        full.hit("f100", Window::Day, None, t, || true);
+        assert_eq!(len(&full), 51);
+        assert_eq!(ledger.taken(), 51 + 6);
+        // The other takes the room left, up to the bound.
+        for i in 10..53 {
+            other.hit(&format!("o{i}"), Window::Day, None, t, || true);
+        }
+        assert_eq!(len(&other), 49);
+        assert_eq!(ledger.taken(), 100);
+        other.hit("o53", Window::Day, None, t, || true);
+        assert_eq!(len(&other), 25);
+        full.clear();
+        drop(other);
+        assert_eq!(ledger.taken(), 0);
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use hyper::HeaderMap;
 use serde_json::{json, Value};
 
+use super::ledger::{Ledger, Share};
 use crate::time::Timestamp;
 
 /// The most body bytes one entry keeps; the rest is cut so that a bound on
@@ -18,6 +19,22 @@ const MAX_BODY_KEPT: usize = 16 * 1024;
 const MAX_HEADERS_KEPT: usize = 16 * 1024;
 /// Likewise for the method, the path, the query and the CURP, each.
 const MAX_LINE_KEPT: usize = 2 * 1024;
+
+/// Bytes every namespace's journals hold together at most, beyond each
+/// one's first [`BYTES_KEPT_WHATEVER_ELSE`]: a journal is about 0.4 MB of
+/// ordinary requests and up to about 40 MB of large ones, and 1,025 of
+/// those would hold tens of gigabytes. Past it, a journal lets its own
+/// oldest entries go, as at its own bound.
+const BYTES_IN_ALL: usize = 256 << 20;
+
+/// Bytes of entries a journal holds whatever the others hold: some 300
+/// ordinary requests, three of the largest (and the newest entry always).
+const BYTES_KEPT_WHATEVER_ELSE: usize = 128 << 10;
+
+/// The ledger every namespace's journals share: one per sandbox.
+pub fn ledger() -> std::sync::Arc<Ledger> {
+    Ledger::new(BYTES_IN_ALL, BYTES_KEPT_WHATEVER_ELSE, 64 << 10)
+}
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -248,6 +265,11 @@ impl Entry {
         })
     }
 
+    /// The memory the entry holds in a journal: itself and its buffer.
+    fn held(&self) -> usize {
+        std::mem::size_of::<Entry>() + self.request.bytes.capacity()
+    }
+
     pub fn to_json(&self) -> Value {
         let mut headers = serde_json::Map::new();
         for (k, v) in self.headers() {
@@ -307,6 +329,24 @@ pub struct Journal {
 struct Inner {
     entries: VecDeque<Entry>,
     next_id: u64,
+    /// What the entries hold ([`Entry::held`]), and the journal's part of
+    /// what every namespace's journals may hold together.
+    held: usize,
+    share: Share,
+}
+
+impl Inner {
+    fn pop_front(&mut self) -> Option<Entry> {
+        let e = self.entries.pop_front()?;
+        self.held -= e.held();
+        Some(e)
+    }
+
+    fn empty(&mut self) {
+        self.entries.clear();
+        self.held = 0;
+        self.share.settle(0);
+    }
 }
 
 /// The entries `f` keeps, newest first (so that `limit` stops the walk).
@@ -329,18 +369,24 @@ fn matching<'a>(entries: &'a VecDeque<Entry>, f: &'a Filter) -> impl Iterator<It
 }
 
 impl Journal {
-    pub fn new(limit: usize) -> Journal {
+    /// A journal of `limit` entries at most, holding no more memory than
+    /// `share` of every namespace's journals lets it.
+    pub fn new(limit: usize, share: Share) -> Journal {
         Journal {
             inner: Mutex::new(Inner {
                 entries: VecDeque::new(),
                 next_id: 0,
+                held: 0,
+                share,
             }),
             limit,
         }
     }
 
     /// Records an entry (its id is assigned here), dropping the oldest past
-    /// the bound.
+    /// the bound, and past what the journal's share lets it hold when every
+    /// namespace's journals together hold their most (the newest entry is
+    /// kept whatever its size).
     /// Keeps `entry` if `current()` (asked under the lock
     /// [`Journal::restart`] takes: the request's namespace was not reset
     /// since it began).
@@ -356,13 +402,22 @@ impl Journal {
             drop(inner);
             return entry.request.recycle();
         }
-        // The bound is fixed, so one entry at most goes; its buffer is
-        // recycled after the lock is released.
+        // The bound is fixed, so one entry at most goes for it; its buffer
+        // is recycled after the lock is released.
         let mut gone = None;
         while inner.entries.len() >= self.limit {
-            gone = inner.entries.pop_front();
+            gone = inner.pop_front();
         }
+        inner.held += entry.held();
         inner.entries.push_back(entry);
+        let held = inner.held;
+        if !inner.share.fits(held) {
+            while inner.held > inner.share.taken() && inner.entries.len() > 1 {
+                gone = inner.pop_front();
+            }
+            let held = inner.held;
+            inner.share.settle(held);
+        }
         drop(inner);
         if let Some(gone) = gone {
             gone.request.recycle();
@@ -393,17 +448,13 @@ impl Journal {
     /// Empties the journal; ids go on from the last one given (a client
     /// that kept an id never sees it again on another entry).
     pub fn clear(&self) {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entries
-            .clear();
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).empty();
     }
 
     /// Back to start, as a namespace reset puts it: empty, and ids from 1.
     pub fn restart(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.entries.clear();
+        inner.empty();
         inner.next_id = 0;
     }
 }
@@ -411,6 +462,11 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A journal of `limit` entries, as large as they come.
+    fn journal(limit: usize) -> Journal {
+        Journal::new(limit, Ledger::new(usize::MAX, 0, 1).share())
+    }
 
     fn entry_with(path: &str, headers: &HeaderMap, body: &[u8]) -> Entry {
         entry_of(path, None, headers, body)
@@ -473,7 +529,7 @@ mod tests {
 
     #[test]
     fn bounded_and_filtered() {
-        let j = Journal::new(3);
+        let j = journal(3);
         for i in 0..5 {
             j.record(entry(&format!("/{i}"), b"{}"), || true);
         }
@@ -493,7 +549,7 @@ mod tests {
 
     #[test]
     fn text_bytes_counts_the_entries_query_gives() {
-        let j = Journal::new(3);
+        let j = journal(3);
         for (i, size) in [10, 200, 3_000, 40_000].into_iter().enumerate() {
             j.record(entry(&format!("/{i}"), &vec![b'x'; size]), || true);
         }
@@ -524,7 +580,7 @@ mod tests {
 
     #[test]
     fn a_recycled_buffer_holds_only_the_new_request() {
-        let j = Journal::new(1);
+        let j = journal(1);
         let mut big = HeaderMap::new();
         big.insert("x-long", "v".repeat(500).parse().unwrap());
         j.record(
@@ -570,7 +626,7 @@ mod tests {
 
     #[test]
     fn cuts_huge_bodies() {
-        let j = Journal::new(3);
+        let j = journal(3);
         j.record(entry("/", &vec![b'a'; MAX_BODY_KEPT * 4]), || true);
         assert_eq!(j.query(&Filter::default())[0].body().len(), MAX_BODY_KEPT);
     }
@@ -676,7 +732,7 @@ mod tests {
     #[test]
     fn a_pushed_out_entry_lends_its_buffer_to_the_next() {
         std::thread::spawn(|| {
-            let j = Journal::new(1);
+            let j = journal(1);
             let first_buffer =
                 |j: &Journal| j.inner.lock().unwrap().entries[0].request.bytes.as_ptr();
             j.record(entry("/1", b"{}"), || true);
@@ -721,7 +777,7 @@ mod tests {
 
     #[test]
     fn filtered_by_provider_and_curp_cleared_and_restarted() {
-        let j = Journal::new(10);
+        let j = journal(10);
         let with = |provider, curp: &str| Entry {
             provider: Some(provider),
             ..entry_of("/p", Some(curp), &HeaderMap::new(), b"")
@@ -754,12 +810,94 @@ mod tests {
         assert_eq!(ids(Filter::default()), [1]);
     }
 
+    /// The entries' paths, oldest first.
+    fn paths(j: &Journal) -> Vec<String> {
+        let all = j.query(&Filter::default());
+        all.iter().map(|e| e.path().to_string()).collect()
+    }
+
+    #[test]
+    fn every_namespace_s_journals_together_are_bounded_too() {
+        // Entries of about 1 KB; room for 10 of them in all, 3 each
+        // whatever the others hold.
+        let size = entry("/0", &[b'x'; 1_000]).held();
+        let ledger = Ledger::new(10 * size, 3 * size, 1);
+        let full = Journal::new(100, ledger.share());
+        for i in 0..10 {
+            full.record(entry(&format!("/{i}"), &[b'x'; 1_000]), || true);
+        }
+        assert_eq!(paths(&full).len(), 10, "the ledger's room, all of it");
+        let other = Journal::new(100, ledger.share());
+        for i in 0..5 {
+            other.record(entry(&format!("/{i}"), &[b'x'; 1_000]), || true);
+        }
+        assert_eq!(paths(&other), ["/2", "/3", "/4"], "its floor, the newest");
+        // One entry larger than the floor is kept alone, the newest.
+        other.record(entry("/big", &[b'x'; 16_000]), || true);
+        assert_eq!(paths(&other), ["/big"]);
+        // The full one, past its floor, lets its own oldest go as well.
+        full.record(entry("/x", &[b'x'; 1_000]), || true);
+        assert_eq!(paths(&full).len(), 10);
+        assert_eq!(paths(&full)[0], "/1");
+        // Cleared, a journal leaves its room to the others.
+        full.clear();
+        for i in 0..5 {
+            other.record(entry(&format!("/{i}"), &[b'x'; 1_000]), || true);
+        }
+        // Five more fit, but not beside /big (more than the whole ledger).
+        assert_eq!(paths(&other), ["/0", "/1", "/2", "/3", "/4"]);
+        drop(other);
+        full.restart();
+        assert_eq!(ledger.taken(), 0);
+    }
+
+    /// Random records, clears, restarts and journals dropped: what the
+    /// ledger counts is what the journals took, each journal's count is
+    /// what its entries hold, and no journal holds more than it took
+    /// (but its newest entry).
+    #[test]
+    fn the_ledger_counts_what_the_journals_hold() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let ledger = Ledger::new(40_000, 5_000, 4_096);
+        let mut journals: Vec<Journal> = Vec::new();
+        for step in 0..3_000 {
+            match rng.random_range(0..100) {
+                0..3 if !journals.is_empty() => {
+                    journals.swap_remove(rng.random_range(0..journals.len()));
+                }
+                3..6 if !journals.is_empty() => journals[0].clear(),
+                6..8 if !journals.is_empty() => journals[0].restart(),
+                _ if journals.len() < 4 => journals.push(Journal::new(50, ledger.share())),
+                _ => {
+                    let j = &journals[rng.random_range(0..journals.len())];
+                    let body = vec![b'x'; rng.random_range(0..3_000)];
+                    j.record(entry(&format!("/{step}"), &body), || true);
+                }
+            }
+            let mut taken = 0;
+            for j in &journals {
+                let inner = j.inner.lock().unwrap();
+                let held: usize = inner.entries.iter().map(Entry::held).sum();
+                assert_eq!(inner.held, held);
+                let newest = inner.entries.back().map_or(0, Entry::held);
+                assert!(held <= inner.share.taken().max(newest), "step {step}");
+                assert!(inner.entries.len() <= 50);
+                taken += inner.share.taken();
+            }
+            assert_eq!(ledger.taken(), taken, "step {step}");
+            assert!(taken <= 40_000 + 4 * (5_000 + 4_096), "step {step}");
+        }
+        drop(journals);
+        assert_eq!(ledger.taken(), 0);
+    }
+
     #[test]
     fn a_journal_keeps_up_to_its_bound_and_one_of_none_keeps_none() {
-        let j = Journal::new(0);
+        let j = journal(0);
         j.record(entry("/1", b""), || true);
         assert!(j.query(&Filter::default()).is_empty());
-        let j = Journal::new(2);
+        let j = journal(2);
         j.record(entry("/1", b""), || true);
         j.record(entry("/2", b""), || true);
         assert_eq!(j.query(&Filter::default()).len(), 2);

@@ -12,6 +12,7 @@ pub mod counters;
 pub mod fixtures;
 pub mod journal;
 pub mod latency;
+pub mod ledger;
 pub mod model;
 pub mod namespace;
 pub mod overrides;

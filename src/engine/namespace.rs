@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use super::clock::{Clock, Start};
 use super::counters::Counters;
 use super::journal::Journal;
+use super::ledger::Ledger;
 use super::overrides::Overrides;
 use super::timers::Timers;
 use crate::time::Timestamp;
@@ -69,8 +70,8 @@ impl Namespace {
             timers: Timers::new(clock.clone()),
             clock,
             overrides: Overrides::default(),
-            counters: Counters::default(),
-            journal: Journal::new(making.journal_limit),
+            counters: Counters::new(making.counter_keys.share()),
+            journal: Journal::new(making.journal_limit, making.journal_bytes.share()),
             seq: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             resetting: Mutex::new(()),
@@ -218,6 +219,9 @@ impl std::ops::Deref for NsRef<'_> {
 struct Making {
     clock: Start,
     journal_limit: usize,
+    /// What every namespace's journals and counters hold together.
+    journal_bytes: Arc<Ledger>,
+    counter_keys: Arc<Ledger>,
     /// The value of [`crate::engine::WEBHOOK_HEADER`] on every webhook this
     /// sandbox sends: a webhook aimed back at the sandbox itself is told by
     /// it, and refused, rather than creating a verification whose webhook
@@ -246,6 +250,8 @@ impl Namespaces {
         let making = Making {
             clock,
             journal_limit,
+            journal_bytes: super::journal::ledger(),
+            counter_keys: super::counters::ledger(),
             webhook_mark: webhook_mark.into(),
         };
         let default = Arc::new_cyclic(|me| Namespace::new(&making, DEFAULT_NAMESPACE, me.clone()));

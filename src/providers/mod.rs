@@ -27,7 +27,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
         Arc::new(curpv5::Curpv5),
         Arc::new(validacurp::ValidaCurp),
         Arc::new(accuauth::Accuauth::default()),
-        Arc::new(nss::Nss),
+        Arc::new(nss::Nss::default()),
         Arc::new(async_verification::AsyncVerification::default()),
     ]
 }

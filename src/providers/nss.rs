@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +22,7 @@ use serde_json::{json, Map, Value};
 
 use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
+use crate::engine::ledger::{Ledger, Share};
 use crate::engine::model::{self, Scenario};
 use crate::engine::provider::{Call, Provider, Selected};
 use crate::engine::template::Vars;
@@ -30,7 +32,33 @@ use crate::time::Timestamp;
 /// The credential header, parsed once.
 const API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
-pub struct Nss;
+pub struct Nss {
+    /// The bytes every namespace's history holds together.
+    kept: Arc<Ledger>,
+}
+
+impl Default for Nss {
+    fn default() -> Nss {
+        Nss {
+            kept: Ledger::new(
+                HISTORY_BYTES_IN_ALL,
+                HISTORY_BYTES_KEPT_WHATEVER_ELSE,
+                16 << 10,
+            ),
+        }
+    }
+}
+
+/// Bytes every namespace's history holds together at most, beyond each
+/// one's first [`HISTORY_BYTES_KEPT_WHATEVER_ELSE`]: a history keeps as
+/// many executions as the journal (`--journal-limit`), a few hundred bytes
+/// each, and 1,025 full ones would hold about a gigabyte. Past it, a
+/// history lets its own oldest go, as at its own bound.
+const HISTORY_BYTES_IN_ALL: usize = 64 << 20;
+
+/// Bytes a namespace's history holds whatever the others hold: about a
+/// hundred executions.
+const HISTORY_BYTES_KEPT_WHATEVER_ELSE: usize = 64 << 10;
 
 /// The CURP of the document's success example, for scenarios forced on a
 /// request without a usable CURP and without one of their own in `data`.
@@ -72,6 +100,15 @@ struct History {
     /// Ids and envelopes, oldest first: copies, not shares of the answers,
     /// so that the oldest one's buffers can carry the next.
     entries: VecDeque<(String, Vec<u8>)>,
+    /// What the entries hold ([`held`]), and the history's part of what
+    /// every namespace's may hold together, from its first execution on.
+    held: usize,
+    share: Option<Share>,
+}
+
+/// The memory an execution holds in a history: its place and its buffers.
+fn held((id, body): &(String, Vec<u8>)) -> usize {
+    std::mem::size_of::<(String, Vec<u8>)>() + id.capacity() + body.capacity()
 }
 
 impl History {
@@ -81,25 +118,48 @@ impl History {
     /// the one kept (a rare case, and the only one that scans). A full
     /// history writes the newest into the oldest's buffers: it allocates
     /// nothing, and no worker frees what the other allocated.
-    fn record(&mut self, id: &str, body: &[u8], fresh: bool, limit: usize) {
+    /// Past what its share of `ledger` (every namespace's histories) lets
+    /// this one hold, its own oldest go too (the newest is kept whatever
+    /// its size).
+    fn record(&mut self, id: &str, body: &[u8], fresh: bool, limit: usize, ledger: &Arc<Ledger>) {
         if !fresh {
             self.entries.retain(|(kept, _)| kept != id);
+            self.held = self.entries.iter().map(held).sum();
         }
         if limit == 0 {
             // `--journal-limit 0`: nothing is kept, the history neither.
             self.entries.clear();
+            self.held = 0;
             return;
         }
         let mut oldest = None;
         while self.entries.len() >= limit {
-            oldest = self.entries.pop_front();
+            oldest = self.pop_front();
         }
         let (mut kept_id, mut kept_body) = oldest.unwrap_or_default();
         kept_id.clear();
         kept_id.push_str(id);
         kept_body.clear();
         kept_body.extend_from_slice(body);
-        self.entries.push_back((kept_id, kept_body));
+        let entry = (kept_id, kept_body);
+        self.held += held(&entry);
+        self.entries.push_back(entry);
+        let share = self.share.get_or_insert_with(|| ledger.share());
+        if !share.fits(self.held) {
+            let room = share.taken();
+            while self.held > room && self.entries.len() > 1 {
+                self.pop_front();
+            }
+            if let Some(share) = &mut self.share {
+                share.settle(self.held);
+            }
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<(String, Vec<u8>)> {
+        let e = self.entries.pop_front()?;
+        self.held -= held(&e);
+        Some(e)
     }
 
     fn envelope(&self, id: &str) -> Option<Value> {
@@ -324,7 +384,7 @@ impl Provider for Nss {
         // an execution answered before a reset is not kept after it.
         ns.with_state::<History, _>(ID, |h| {
             if ns.is_current(generation) {
-                h.record(&id, body, fresh, limit);
+                h.record(&id, body, fresh, limit, &self.kept);
             }
         });
     }
@@ -564,6 +624,11 @@ fn history_vars(call: &mut Call<'_>, vars: &mut Vars) {
 mod tests {
     use super::*;
 
+    /// A ledger that never makes a history let go.
+    fn unbounded() -> Arc<Ledger> {
+        Ledger::new(usize::MAX, 0, 1)
+    }
+
     fn body(n: u32) -> Vec<u8> {
         format!(r#"{{"n":{n}}}"#).into_bytes()
     }
@@ -576,8 +641,9 @@ mod tests {
             br#"{"long":"xxxxxxxxxxxxxxxx"}"#,
             true,
             1,
+            &unbounded(),
         );
-        h.record("b", &body(1), true, 1);
+        h.record("b", &body(1), true, 1, &unbounded());
         assert_eq!(h.entries.len(), 1);
         assert_eq!(h.entries[0].0, "b");
         assert_eq!(h.envelope("b"), Some(serde_json::json!({"n": 1})));
@@ -588,19 +654,63 @@ mod tests {
     fn history_is_bounded_and_a_fixed_id_is_replaced() {
         let mut h = History::default();
         for n in 0..5 {
-            h.record(&format!("live{n}"), &body(n), true, 3);
+            h.record(&format!("live{n}"), &body(n), true, 3, &unbounded());
         }
         let ids: Vec<&str> = h.entries.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["live2", "live3", "live4"], "the oldest went first");
         assert_eq!(h.envelope("live0"), None);
         // The document's fixed id answered twice is one execution, the newest.
-        h.record("64f1058b902dd88975d011f4", &body(7), false, 3);
-        h.record("64f1058b902dd88975d011f4", &body(8), false, 3);
+        h.record("64f1058b902dd88975d011f4", &body(7), false, 3, &unbounded());
+        h.record("64f1058b902dd88975d011f4", &body(8), false, 3, &unbounded());
         let ids: Vec<&str> = h.entries.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["live3", "live4", "64f1058b902dd88975d011f4"]);
         assert_eq!(
             h.envelope("64f1058b902dd88975d011f4"),
             Some(serde_json::json!({"n": 8}))
+        );
+    }
+
+    #[test]
+    fn every_namespace_s_histories_together_are_bounded_too() {
+        let mut one = History::default();
+        one.record("x0", &body(0), true, 1, &unbounded());
+        let size = one.held;
+        // Room for 10 in all, 3 each whatever the others hold.
+        let ledger = Ledger::new(10 * size, 3 * size, 1);
+        let (mut full, mut other) = (History::default(), History::default());
+        for n in 0..10 {
+            full.record(&format!("x{n}"), &body(n), true, 100, &ledger);
+        }
+        assert_eq!(full.entries.len(), 10);
+        for n in 0..5 {
+            other.record(&format!("y{n}"), &body(n), true, 100, &ledger);
+        }
+        let ids = |h: &History| {
+            h.entries
+                .iter()
+                .map(|(id, _)| id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&other), ["y2", "y3", "y4"], "its floor, the newest");
+        // The full one, past its floor, lets its own oldest go as well.
+        full.record("x0", &body(0), true, 100, &ledger);
+        assert_eq!((full.entries.len(), ids(&full)[0].as_str()), (10, "x1"));
+        // An execution larger than the floor is kept alone, the newest.
+        other.record("big", &vec![b' '; 10 * size], true, 100, &ledger);
+        assert_eq!(ids(&other), ["big"]);
+        assert_eq!(other.envelope("y4"), None);
+        // A fixed id answered again, and --journal-limit 0, count right.
+        other.record("y5", &body(5), false, 100, &ledger);
+        assert_eq!(ids(&other), ["y5"], "big was past the room");
+        other.record("y5", &body(7), false, 100, &ledger);
+        assert_eq!((ids(&other), other.held), (vec!["y5".to_string()], size));
+        other.record("y6", &body(6), true, 0, &ledger);
+        assert_eq!((other.entries.len(), other.held), (0, 0));
+        drop((full, other));
+        assert_eq!(
+            ledger.taken(),
+            0,
+            "dropped (a reset), every share given back"
         );
     }
 }

@@ -18,7 +18,7 @@ use super::{h2_bycurp, h2_connection, whole, CURPS};
 use crate::common::{RemovedOnDrop, Sandbox, START};
 use crate::user_files::{curpv5_dir, load, refused, shipped};
 use hyper::Method;
-use mxid_sandbox::engine::counters::{Counters, Window};
+use mxid_sandbox::engine::counters::{self, Counters, Window};
 use mxid_sandbox::fnv::Fnv;
 use mxid_sandbox::router::{Match, Router, Target};
 use mxid_sandbox::time::Timestamp;
@@ -183,7 +183,7 @@ fn a_counter_among_65_536_keys_made_to_collide_is_hit_240_000_times_within_the_b
     let keys = colliding_counter_keys(16, CURPS[0]);
     let last = keys.last().unwrap().clone();
     let listed = within("hitting colliding counter keys", move || {
-        let counters = Counters::default();
+        let counters = Counters::new(counters::ledger().share());
         let now = Timestamp::parse_rfc3339(START).unwrap();
         let hit = |key: &str| counters.hit(key, Window::Day, Some(10), now, || true);
         for key in &keys {
