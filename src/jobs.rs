@@ -580,7 +580,10 @@ pub fn create(
                 .shift_remove_index(oldest)
                 .and_then(|(_, v)| v.pending);
         }
-        let replaced = j.verifications.insert(
+        // An id already held (none is made twice) is replaced: the store
+        // then holds one fewer than counted, which the next creation uses.
+        // Its step is left to find the new one.
+        j.verifications.insert(
             id.clone(),
             Verification {
                 new,
@@ -598,14 +601,6 @@ pub fn create(
                 pending: None,
             },
         );
-        if replaced.is_some() {
-            // An id already held (none is made twice): one fewer than
-            // counted. Its step is left to find the new one.
-            let len = j.verifications.len();
-            if let Some(s) = &mut j.shares {
-                s.verifications.settle(len);
-            }
-        }
         evicted
     });
     if let Some(evicted) = stored {

@@ -101,12 +101,18 @@ impl Share {
         self.taken
     }
 
-    /// Gives back what a store that now holds `held` has taken past it,
-    /// but the chunk it is in: a store that shrank (its oldest let go, a
-    /// clear) leaves the room to the others, and one that goes up and down
-    /// about a chunk's edge does not take and give back every time.
+    /// Gives back what a store that now holds `held` has taken past the
+    /// chunk `held` is in and one more (all of it when `held` is nothing):
+    /// a store that shrank (its oldest let go, entries smaller than those
+    /// before them, a clear) leaves the room to the others, and one that
+    /// goes up and down about a chunk's edge (a full journal, an entry in
+    /// and one out) neither takes nor gives back every time. Cheap when
+    /// there is nothing to give back: a store settles after every change.
     pub fn settle(&mut self, held: usize) {
-        let keep = held.div_ceil(self.ledger.chunk) * self.ledger.chunk;
+        let keep = match held {
+            0 => 0,
+            _ => (held.div_ceil(self.ledger.chunk) + 1) * self.ledger.chunk,
+        };
         if let Some(spare) = self.taken.checked_sub(keep).filter(|s| *s > 0) {
             self.give_back(spare);
         }
@@ -172,15 +178,20 @@ mod tests {
     }
 
     #[test]
-    fn settling_gives_back_all_but_the_chunk_held() {
+    fn settling_gives_back_all_but_the_chunk_held_and_one_more() {
         let l = Ledger::new(1_000, 0, 10);
         let mut a = l.share();
         assert!(a.fits(95));
         assert_eq!(a.taken(), 100);
         a.settle(41);
-        assert_eq!((a.taken(), l.taken()), (50, 50));
+        assert_eq!((a.taken(), l.taken()), (60, 60));
         a.settle(50);
-        assert_eq!(a.taken(), 50, "nothing spare");
+        assert_eq!(a.taken(), 60, "nothing spare");
+        // About a chunk's edge: nothing taken or given back.
+        assert!(a.fits(51));
+        a.settle(49);
+        assert!(a.fits(52));
+        assert_eq!(l.taken(), 60);
         a.settle(0);
         assert_eq!((a.taken(), l.taken()), (0, 0));
     }

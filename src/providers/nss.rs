@@ -106,6 +106,9 @@ struct History {
     share: Option<Share>,
 }
 
+/// The largest buffer an execution pushed out of a history lends the next.
+const KEEP_AT_MOST: usize = 4 * 1024;
+
 /// The memory an execution holds in a history: its place and its buffers.
 fn held((id, body): &(String, Vec<u8>)) -> usize {
     std::mem::size_of::<(String, Vec<u8>)>() + id.capacity() + body.capacity()
@@ -136,7 +139,11 @@ impl History {
         while self.entries.len() >= limit {
             oldest = self.pop_front();
         }
-        let (mut kept_id, mut kept_body) = oldest.unwrap_or_default();
+        // Buffers over 4 KB are freed instead: one large execution must not
+        // make every later one as large.
+        let (mut kept_id, mut kept_body) = oldest
+            .filter(|(_, body)| body.capacity() <= KEEP_AT_MOST)
+            .unwrap_or_default();
         kept_id.clear();
         kept_id.push_str(id);
         kept_body.clear();
@@ -150,9 +157,9 @@ impl History {
             while self.held > room && self.entries.len() > 1 {
                 self.pop_front();
             }
-            if let Some(share) = &mut self.share {
-                share.settle(self.held);
-            }
+        }
+        if let Some(share) = &mut self.share {
+            share.settle(self.held);
         }
     }
 
@@ -712,5 +719,18 @@ mod tests {
             0,
             "dropped (a reset), every share given back"
         );
+        // A history whose executions shrink leaves the room to the others.
+        // (Buffers over 4 KB are not carried over to the next execution.)
+        let roomy = unbounded();
+        let mut shrinking = History::default();
+        for n in 0..3 {
+            shrinking.record(&format!("z{n}"), &[b' '; 5_000], true, 3, &roomy);
+        }
+        assert!(roomy.taken() > 15_000);
+        for n in 0..3 {
+            shrinking.record(&format!("z{n}"), &body(n), true, 3, &roomy);
+        }
+        assert_eq!(shrinking.held, 3 * size);
+        assert_eq!(roomy.taken(), 3 * size + 1, "what it holds and one more");
     }
 }
