@@ -253,8 +253,12 @@ pub fn too_deep(text: &str) -> Option<usize> {
 /// the text's own size), or for a key written twice in one mapping however
 /// it is written (`1:` and `"1":`, `~:` and `"~":` are one key to the
 /// loaders, which keep the last), with where serde was. Other errors are
-/// the typed parse's to report: `Ok` then.
-pub fn replay(text: &str) -> Result<(), serde_yaml_ng::Error> {
+/// the typed parse's to report: `Ok` then. `Ok(true)` when the replay read
+/// the whole text and met nothing [`crate::engine::model::check_yaml`]'s
+/// walk of the document looks for (a merge key, a float that is not
+/// finite) or reads otherwise (binary): that walk, a parse of its own,
+/// then has nothing to find.
+pub fn replay(text: &str) -> Result<bool, serde_yaml_ng::Error> {
     use serde::de::DeserializeSeed as _;
     let bounds = (
         MAX_EXPANDED_BYTES.max(text.len().saturating_mul(2)),
@@ -264,25 +268,27 @@ pub fn replay(text: &str) -> Result<(), serde_yaml_ng::Error> {
         let e = e.to_string();
         e.contains(EXPANDS_TOO_FAR) || e.contains(DUPLICATE_KEY)
     };
+    let unusual = std::cell::Cell::new(false);
     let run = |keys_as_text| {
         let spent = std::cell::Cell::new((0usize, 0usize));
         let replay = Replay {
             spent: &spent,
             bounds,
             keys_as_text,
+            unusual: &unusual,
         };
         replay.deserialize(serde_yaml_ng::Deserializer::from_str(text))
     };
     match run(true) {
         Err(e) if ours(&e) => Err(e),
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(!unusual.get()),
         // Stopped short of the end, at something the typed parse reports
         // (or a key that is not text, `? [k]`, which a walk of the whole
         // file would still read past): replayed again with every key read
         // as any value, so that nothing after it goes uncounted.
         Err(_) => match run(false) {
             Err(e) if ours(&e) => Err(e),
-            _ => Ok(()),
+            _ => Ok(false),
         },
     }
 }
@@ -299,6 +305,8 @@ struct Replay<'a> {
     /// Keys read as their text, as the loaders read them (and checked for
     /// one written twice); else as any value, counted only.
     keys_as_text: bool,
+    /// Set on a merge key, a float that is not finite, or binary.
+    unusual: &'a std::cell::Cell<bool>,
 }
 
 impl Replay<'_> {
@@ -337,6 +345,9 @@ impl<'de> Visitor<'de> for KeyText<'_> {
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
         self.0.spend(v.len())?;
+        if v == "<<" {
+            self.0.unusual.set(true);
+        }
         Ok(Some(v.to_string()))
     }
     // A key that is not a scalar: counted, and no loader's key.
@@ -368,13 +379,17 @@ impl<'de> Visitor<'de> for Replay<'_> {
     fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
         self.spend(1)
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        if !v.is_finite() {
+            self.unusual.set(true);
+        }
         self.spend(1)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
         self.spend(v.len())
     }
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<(), E> {
+        self.unusual.set(true);
         self.spend(v.len())
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
