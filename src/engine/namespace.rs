@@ -416,6 +416,59 @@ mod tests {
         assert!(!default.is_retired());
     }
 
+    /// Every namespace's journal and counters take from the same ledgers
+    /// (README, Decisions: "What requests store is bounded across
+    /// namespaces too"), and give back what they took when reset.
+    #[test]
+    fn every_namespace_takes_from_the_same_ledgers() {
+        use super::super::counters::Window;
+        use super::super::journal::{Entry, Record};
+        let all = Namespaces::new(
+            Start {
+                at: None,
+                scale: 1.0,
+            },
+            10,
+            "0",
+        );
+        let taken = || {
+            let m = &all.making;
+            (m.journal_bytes.taken(), m.counter_keys.taken())
+        };
+        let use_it = |ns: &Namespace| {
+            let headers = hyper::HeaderMap::new();
+            let entry = Entry::new(Record {
+                time: ns.clock.now(),
+                provider: None,
+                method: &hyper::Method::GET,
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: b"",
+                status: 404,
+                scenario: None,
+                selected_by: None,
+                fault: None,
+                curp: None,
+            });
+            ns.journal.record(entry, || true);
+            ns.counters
+                .hit("k", Window::Forever, None, ns.clock.now(), || true);
+        };
+        use_it(&all.get(DEFAULT_NAMESPACE).unwrap());
+        let one = taken();
+        assert!(one.0 > 0 && one.1 > 0);
+        // Only read: made blank, not kept, nothing taken.
+        let _blank = all.existing_or_blank("read-only").unwrap();
+        assert_eq!(taken(), one);
+        let team = all.get("team").unwrap();
+        use_it(&team);
+        assert_eq!(taken(), (2 * one.0, 2 * one.1), "the same ledgers");
+        all.forget("team");
+        team.reset();
+        assert_eq!(taken(), one, "given back at the reset");
+    }
+
     #[test]
     fn a_reset_ends_the_generation_of_every_request_begun_before_it() {
         let start = Start {
