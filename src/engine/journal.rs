@@ -412,14 +412,16 @@ impl Journal {
         }
         inner.held += entry.held();
         inner.entries.push_back(entry);
-        let held = inner.held;
-        if !inner.share.fits(held) {
-            while inner.held > inner.share.taken() && inner.entries.len() > 1 {
-                gone = inner.pop_front();
-            }
-        }
-        let held = inner.held;
-        inner.share.settle(held);
+        let Inner {
+            entries,
+            held,
+            share,
+            ..
+        } = &mut *inner;
+        share.fit(held, entries.len(), || {
+            gone = entries.pop_front();
+            gone.as_ref().map_or(0, Entry::held)
+        });
         drop(inner);
         if let Some(gone) = gone {
             gone.request.recycle();

@@ -96,6 +96,21 @@ impl Share {
         took
     }
 
+    /// Makes a store of `len` entries that now holds `held` fit its share:
+    /// when the ledger has no room for it, `pop` lets the store's oldest
+    /// entry go (and says what it held) until it fits, the newest kept
+    /// whatever its size; then what it no longer needs goes back
+    /// ([`Share::settle`]).
+    pub fn fit(&mut self, held: &mut usize, mut len: usize, mut pop: impl FnMut() -> usize) {
+        if !self.fits(*held) {
+            while *held > self.taken && len > 1 {
+                *held -= pop();
+                len -= 1;
+            }
+        }
+        self.settle(*held);
+    }
+
     /// What the store may hold without asking the ledger again.
     pub fn taken(&self) -> usize {
         self.taken

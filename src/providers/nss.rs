@@ -151,16 +151,11 @@ impl History {
         let entry = (kept_id, kept_body);
         self.held += held(&entry);
         self.entries.push_back(entry);
+        let entries = &mut self.entries;
         let share = self.share.get_or_insert_with(|| ledger.share());
-        if !share.fits(self.held) {
-            let room = share.taken();
-            while self.held > room && self.entries.len() > 1 {
-                self.pop_front();
-            }
-        }
-        if let Some(share) = &mut self.share {
-            share.settle(self.held);
-        }
+        share.fit(&mut self.held, entries.len(), || {
+            entries.pop_front().as_ref().map_or(0, held)
+        });
     }
 
     fn pop_front(&mut self) -> Option<(String, Vec<u8>)> {
