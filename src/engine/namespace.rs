@@ -392,16 +392,18 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Namespaces of a running clock, journals of 10 entries.
+    fn namespaces() -> Namespaces {
+        let start = Start {
+            at: None,
+            scale: 1.0,
+        };
+        Namespaces::new(start, 10, "0")
+    }
+
     #[test]
     fn a_forgotten_namespace_is_retired_and_its_name_leads_to_a_new_one() {
-        let all = Namespaces::new(
-            Start {
-                at: None,
-                scale: 1.0,
-            },
-            10,
-            "0",
-        );
+        let all = namespaces();
         let old = all.get("team").unwrap();
         all.forget("team");
         old.reset();
@@ -423,14 +425,7 @@ mod tests {
     fn every_namespace_takes_from_the_same_ledgers() {
         use super::super::counters::Window;
         use super::super::journal::{Entry, Record};
-        let all = Namespaces::new(
-            Start {
-                at: None,
-                scale: 1.0,
-            },
-            10,
-            "0",
-        );
+        let all = namespaces();
         let taken = || {
             let m = &all.making;
             (m.journal_bytes.taken(), m.counter_keys.taken())
