@@ -112,6 +112,7 @@ impl Share {
     }
 
     /// What the store may hold without asking the ledger again.
+    #[cfg(test)]
     pub fn taken(&self) -> usize {
         self.taken
     }
