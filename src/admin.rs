@@ -13,9 +13,10 @@ use crate::engine::budget::Lease;
 use crate::engine::clock::Change;
 use crate::engine::journal::Filter;
 use crate::engine::latency::{Fault, Latency};
+use crate::engine::ledger::Refused;
 use crate::engine::model::{EndpointDef, ProviderDef};
 use crate::engine::namespace::{Namespace, DEFAULT_NAMESPACE};
-use crate::engine::overrides::{Override, MAX_OVERRIDES};
+use crate::engine::overrides::{self, Override, MAX_OVERRIDES};
 use crate::engine::provider::AdminCall;
 use crate::engine::timers::Ran;
 use crate::engine::{quoted, Defs, Engine, Reply, NAMESPACE_HEADER, NAMESPACE_NAME};
@@ -690,11 +691,18 @@ fn handle_add_override(
         fault,
     });
     match added {
-        Some(created) => Reply::json(StatusCode::CREATED, &json!(created)),
-        None => error(
+        Ok(created) => Reply::json(StatusCode::CREATED, &json!(created)),
+        Err(Refused::Own) => error(
             StatusCode::BAD_REQUEST,
             &format!(
                 "too many overrides in this namespace (at most {MAX_OVERRIDES}); delete some with DELETE /__admin/overrides"
+            ),
+        ),
+        Err(Refused::InAll) => error(
+            StatusCode::INSUFFICIENT_STORAGE,
+            &format!(
+                "the overrides of every namespace together hold all the room they have ({} MB); delete some with DELETE /__admin/overrides, or free a namespace with POST /__admin/reset?namespace=NAME",
+                overrides::MAX_BYTES_IN_ALL >> 20
             ),
         ),
     }

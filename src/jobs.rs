@@ -38,7 +38,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::engine::ledger::{Ledger, Share};
+use crate::engine::ledger::{Ledger, Refused, Share};
 use crate::engine::model::SettingsError;
 use crate::engine::namespace::Began;
 use crate::engine::namespace::Namespace;
@@ -66,6 +66,16 @@ const MAX_DELIVERIES_IN_ALL: usize = 100_000;
 const KEPT_WHATEVER_ELSE: usize = 100;
 /// Delivery attempts kept per namespace, oldest dropped first.
 const MAX_DELIVERIES: usize = 10_000;
+/// What the webhook targets set through the admin API hold in every
+/// namespace together, in bytes: past it, one more is refused in a
+/// namespace holding more than [`WEBHOOKS_KEPT_WHATEVER_ELSE`]. A target is
+/// some 150 bytes with an ordinary URL, and up to some 4 KB (a URL and a
+/// header apikey of 2 KB each): 1,025 namespaces of [`MAX_WEBHOOKS`] would
+/// hold 4 GB.
+pub const MAX_WEBHOOK_BYTES_IN_ALL: usize = 16 << 20;
+/// What a namespace's targets may hold whatever the others hold (some
+/// four hundred ordinary ones, fifteen of the largest).
+const WEBHOOKS_KEPT_WHATEVER_ELSE: usize = 64 << 10;
 /// The most of a webhook's answer that is read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -293,6 +303,18 @@ pub struct Target {
     pub apikey: Option<String>,
 }
 
+impl Target {
+    /// What it holds set for `key`, in bytes: the entry in the map (and
+    /// the map's index of it) and the strings.
+    fn size(&self, key: &str) -> usize {
+        std::mem::size_of::<(u64, String, Target)>()
+            + 2 * std::mem::size_of::<usize>()
+            + key.len()
+            + self.url.capacity()
+            + self.apikey.as_ref().map_or(0, String::capacity)
+    }
+}
+
 /// One delivery attempt, as `GET /__admin/webhooks/deliveries` lists it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -322,11 +344,13 @@ pub enum Trigger {
 
 /// How many verifications and delivery attempts every namespace of one
 /// sandbox holds together, for [`MAX_VERIFICATIONS_IN_ALL`] and
-/// [`MAX_DELIVERIES_IN_ALL`]: the module's, shared by the stores.
+/// [`MAX_DELIVERIES_IN_ALL`], and what its webhook targets hold, for
+/// [`MAX_WEBHOOK_BYTES_IN_ALL`]: the module's, shared by the stores.
 #[derive(Debug)]
 pub struct Held {
     verifications: Arc<Ledger>,
     deliveries: Arc<Ledger>,
+    webhooks: Arc<Ledger>,
 }
 
 impl Default for Held {
@@ -334,6 +358,11 @@ impl Default for Held {
         Held {
             verifications: Ledger::new(MAX_VERIFICATIONS_IN_ALL, KEPT_WHATEVER_ELSE, 1),
             deliveries: Ledger::new(MAX_DELIVERIES_IN_ALL, KEPT_WHATEVER_ELSE, 1),
+            webhooks: Ledger::new(
+                MAX_WEBHOOK_BYTES_IN_ALL,
+                WEBHOOKS_KEPT_WHATEVER_ELSE,
+                4 << 10,
+            ),
         }
     }
 }
@@ -362,6 +391,10 @@ pub struct Jobs {
     /// Oldest first; a deque, as the bound drops from the front.
     deliveries: VecDeque<Delivery>,
     webhooks: IndexMap<String, Target>,
+    /// What `webhooks` holds, in bytes ([`Target::size`]), and its part of
+    /// what every namespace's hold, from its first target on.
+    webhook_bytes: usize,
+    webhook_share: Option<Share>,
     /// The default targets of the latest reload seen here ([`retarget`]),
     /// for a verification created from definitions older than it.
     reloaded: Option<Retarget>,
@@ -1116,24 +1149,47 @@ pub fn webhooks(ns: &Namespace) -> Vec<(String, Target)> {
 /// The most webhook targets the admin API sets in one namespace.
 pub const MAX_WEBHOOKS: usize = 1000;
 
-/// Sets `apikey`'s target; false when [`MAX_WEBHOOKS`] others are set
-/// already (replacing one is always possible).
-pub fn set_webhook(ns: &Namespace, apikey: &str, target: Target) -> bool {
+/// Sets `apikey`'s target; refused when [`MAX_WEBHOOKS`] others are set
+/// already, or when this namespace's targets would hold more than
+/// [`WEBHOOKS_KEPT_WHATEVER_ELSE`] and every namespace's hold
+/// [`MAX_WEBHOOK_BYTES_IN_ALL`] (replacing one by one no larger is always
+/// possible).
+pub fn set_webhook(
+    ns: &Namespace,
+    held: &Held,
+    apikey: &str,
+    target: Target,
+) -> Result<(), Refused> {
     ns.with_state::<Jobs, _>(STATE, |j| {
-        if let Some(t) = j.webhooks.get_mut(apikey) {
-            *t = target;
-        } else if j.webhooks.len() < MAX_WEBHOOKS {
-            j.webhooks.insert(apikey.to_string(), target);
-        } else {
-            return false;
+        let replaced = j.webhooks.get(apikey).map(|t| t.size(apikey));
+        if replaced.is_none() && j.webhooks.len() >= MAX_WEBHOOKS {
+            return Err(Refused::Own);
         }
-        true
+        let bytes = j.webhook_bytes - replaced.unwrap_or(0) + target.size(apikey);
+        let share = j.webhook_share.get_or_insert_with(|| held.webhooks.share());
+        if !share.fits(bytes) {
+            share.settle(j.webhook_bytes);
+            return Err(Refused::InAll);
+        }
+        share.settle(bytes);
+        j.webhook_bytes = bytes;
+        j.webhooks.insert(apikey.to_string(), target);
+        Ok(())
     })
 }
 
 /// Whether there was one to remove.
 pub fn remove_webhook(ns: &Namespace, apikey: &str) -> bool {
-    ns.with_state::<Jobs, _>(STATE, |j| j.webhooks.shift_remove(apikey).is_some())
+    ns.with_state::<Jobs, _>(STATE, |j| {
+        let Some(gone) = j.webhooks.shift_remove(apikey) else {
+            return false;
+        };
+        j.webhook_bytes -= gone.size(apikey);
+        if let Some(share) = j.webhook_share.as_mut() {
+            share.settle(j.webhook_bytes);
+        }
+        true
+    })
 }
 
 /// Why a redelivery could not be made.
@@ -1440,6 +1496,73 @@ mod tests {
         assert_eq!(ids(&b).len(), FLOOR + 1);
         a.timers.stop();
         b.timers.stop();
+    }
+
+    /// The webhook targets the admin API sets take from one ledger too:
+    /// past its bound, a namespace past its floor is refused one more (or a
+    /// larger one in place of one), and what goes is given back.
+    #[tokio::test]
+    async fn webhook_targets_are_bounded_in_all_namespaces() {
+        use crate::engine::clock::Start;
+        use crate::engine::namespace::Namespaces;
+        let start = Start {
+            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
+            scale: 0.0,
+        };
+        let all = Namespaces::new(start, 10, "0");
+        let (a, b) = (all.get("a").unwrap(), all.get("b").unwrap());
+        let held = Held::default();
+        let target = |len: usize| Target {
+            url: format!("http://h/{}", "u".repeat(len)),
+            apikey: None,
+        };
+        let big = target(4_000);
+        let one = big.size("k0");
+        let mut others = held.webhooks.share();
+        assert!(others.fits(MAX_WEBHOOK_BYTES_IN_ALL - 2 * one - WEBHOOKS_KEPT_WHATEVER_ELSE));
+        let set = |ns: &Namespace, n: usize, t: &Target| {
+            set_webhook(ns, &held, &format!("k{n}"), t.clone())
+        };
+        let mut n = 0;
+        while set(&a, n, &big).is_ok() {
+            n += 1;
+        }
+        assert!(n * one > WEBHOOKS_KEPT_WHATEVER_ELSE, "past its floor");
+        assert_eq!(set(&a, n, &big), Err(Refused::InAll));
+        assert_eq!(webhooks(&a).len(), n, "nothing went");
+        // Replacing one by a larger one is refused alike; by a smaller one
+        // never.
+        assert_eq!(set(&a, 0, &target(8_000)), Err(Refused::InAll));
+        assert_eq!(set(&a, 0, &target(10)), Ok(()));
+        // b keeps its floor whatever a holds.
+        let mut m = 0;
+        while set(&b, m, &big).is_ok() {
+            m += 1;
+        }
+        assert_eq!(m, WEBHOOKS_KEPT_WHATEVER_ELSE / one);
+        let before = held.webhooks.taken();
+        for k in ["k1", "k2", "k3"] {
+            assert!(remove_webhook(&a, k));
+        }
+        assert!(held.webhooks.taken() + 2 * one < before, "given back");
+        // b's floor is taken whatever the bound: others must go for b to
+        // have room past it.
+        assert_eq!(set(&b, m, &big), Err(Refused::InAll));
+        drop(others);
+        assert_eq!(set(&b, m, &big), Ok(()), "room once the others went");
+        a.reset();
+        b.reset();
+        assert_eq!(held.webhooks.taken(), 0);
+        // Its own bound is said apart.
+        for k in 0..MAX_WEBHOOKS {
+            set(&a, k, &target(10)).unwrap();
+        }
+        assert_eq!(set(&a, MAX_WEBHOOKS, &target(10)), Err(Refused::Own));
+        assert_eq!(
+            set(&a, 0, &target(20)),
+            Ok(()),
+            "replacing one is not one more"
+        );
     }
 
     /// Random creations, attempts started and finished out of order, and

@@ -695,6 +695,60 @@ async fn overrides_are_bounded_per_namespace() {
     assert_eq!(sb.admin_post("/__admin/overrides", body).await.status, 201);
 }
 
+// README, Decisions ("What requests store is bounded across namespaces
+// too"): the overrides of every namespace together hold at most 16 MB,
+// beyond 64 KB each keeps whatever the others hold. An override holds its
+// scenario's name, of any length in a user's file: 1,025 namespaces of
+// 1,000 overrides of a 60 KB name would hold 60 GB.
+#[tokio::test]
+async fn the_overrides_of_every_namespace_together_are_bounded() {
+    let name = "a".repeat(60_000);
+    let yaml = include_str!("../scenarios/curpv5.yaml").replacen(
+        "      active:\n",
+        // An explicit key: YAML reads a plain one of at most 1,024
+        // characters.
+        &format!(
+            "      ? {name}\n      :\n        description: long\n        status: 200\n        body: {{}}\n      active:\n"
+        ),
+        1,
+    );
+    let (sb, _gone) =
+        crate::common::on_scenario_files("overrides-in-all", &[("curpv5.yaml", &yaml)]).await;
+    let body = json!({"provider": "curpv5", "scenario": name});
+    let add = |ns: &str| {
+        let (sb, body) = (&sb, body.clone());
+        let path = format!("/__admin/overrides?namespace={ns}");
+        async move { sb.admin_post(&path, body).await }
+    };
+    // 16 MB of 60 KB each: some 280, fewer than a namespace's 1,000.
+    let mut set = 0;
+    let refused = loop {
+        let r = add("a").await;
+        if r.status != 201 {
+            break r;
+        }
+        set += 1;
+    };
+    assert!((260..300).contains(&set), "{set} set");
+    assert_eq!(refused.status, 507, "{}", refused.text());
+    assert_eq!(
+        refused.json()["error"],
+        "the overrides of every namespace together hold all the room they have (16 MB); delete some with DELETE /__admin/overrides, or free a namespace with POST /__admin/reset?namespace=NAME"
+    );
+    // Another namespace keeps its floor whatever a holds: one, not two.
+    assert_eq!(add("b").await.status, 201);
+    assert_eq!(add("b").await.status, 507);
+    // Room comes back as a's go.
+    assert_eq!(
+        sb.admin_delete("/__admin/overrides?namespace=a")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(add("b").await.status, 201);
+    assert_eq!(sb.admin_count("/__admin/overrides?namespace=b").await, 2);
+}
+
 #[tokio::test]
 async fn an_override_on_any_of_an_endpoints_paths_answers_on_all_of_them() {
     // validacurp's methods are mounted twice (/curp/… and /api/v2/curp/…).

@@ -24,6 +24,16 @@ pub struct Ledger {
     taken: AtomicUsize,
 }
 
+/// Why a store set through the admin API, which lets nothing go on its
+/// own, refused one more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Its own bound (so many a namespace).
+    Own,
+    /// The ledger's: the stores of its kind in every namespace together.
+    InAll,
+}
+
 /// One store's part of a [`Ledger`], given back when dropped.
 #[derive(Debug)]
 pub struct Share {
@@ -109,6 +119,15 @@ impl Share {
             }
         }
         self.settle(*held);
+    }
+
+    /// Takes what covers `held` whatever the bound, for a store that can
+    /// neither refuse nor let go what it now holds (overrides a reload
+    /// re-aimed at a longer path): the count stays true, past the bound
+    /// by that much.
+    pub fn hold(&mut self, held: usize) {
+        self.take(held, |_| true);
+        self.settle(held);
     }
 
     /// What the store may hold without asking the ledger again.
@@ -210,6 +229,20 @@ mod tests {
         assert_eq!(l.taken(), 60);
         a.settle(0);
         assert_eq!((a.taken(), l.taken()), (0, 0));
+    }
+
+    #[test]
+    fn a_hold_is_taken_whatever_the_bound() {
+        let l = Ledger::new(100, 0, 10);
+        let mut a = l.share();
+        assert!(a.fits(100));
+        let mut b = l.share();
+        b.hold(25);
+        assert_eq!((b.taken(), l.taken()), (30, 130), "past the bound");
+        b.hold(5);
+        assert_eq!(b.taken(), 20, "and settled: the chunk held and one more");
+        drop(b);
+        assert_eq!(l.taken(), 100);
     }
 
     #[test]

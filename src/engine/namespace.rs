@@ -69,7 +69,7 @@ impl Namespace {
             webhook_mark: making.webhook_mark.clone(),
             timers: Timers::new(clock.clone()),
             clock,
-            overrides: Overrides::default(),
+            overrides: Overrides::new(making.override_bytes.share()),
             counters: Counters::new(making.counter_keys.share()),
             journal: Journal::new(making.journal_limit, making.journal_bytes.share()),
             seq: AtomicU64::new(0),
@@ -219,9 +219,11 @@ impl std::ops::Deref for NsRef<'_> {
 struct Making {
     clock: Start,
     journal_limit: usize,
-    /// What every namespace's journals and counters hold together.
+    /// What every namespace's journals, counters and overrides hold
+    /// together.
     journal_bytes: Arc<Ledger>,
     counter_keys: Arc<Ledger>,
+    override_bytes: Arc<Ledger>,
     /// The value of [`crate::engine::WEBHOOK_HEADER`] on every webhook this
     /// sandbox sends: a webhook aimed back at the sandbox itself is told by
     /// it, and refused, rather than creating a verification whose webhook
@@ -252,6 +254,7 @@ impl Namespaces {
             journal_limit,
             journal_bytes: super::journal::ledger(),
             counter_keys: super::counters::ledger(),
+            override_bytes: super::overrides::ledger(),
             webhook_mark: webhook_mark.into(),
         };
         let default = Arc::new_cyclic(|me| Namespace::new(&making, DEFAULT_NAMESPACE, me.clone()));
@@ -418,7 +421,8 @@ mod tests {
         assert!(!default.is_retired());
     }
 
-    /// Every namespace's journal and counters take from the same ledgers
+    /// Every namespace's journal, counters and overrides take from the same
+    /// ledgers
     /// (README, Decisions: "What requests store is bounded across
     /// namespaces too"), and give back what they took when reset.
     #[test]
@@ -428,7 +432,11 @@ mod tests {
         let all = namespaces();
         let taken = || {
             let m = &all.making;
-            (m.journal_bytes.taken(), m.counter_keys.taken())
+            (
+                m.journal_bytes.taken(),
+                m.counter_keys.taken(),
+                m.override_bytes.taken(),
+            )
         };
         let use_it = |ns: &Namespace| {
             let headers = hyper::HeaderMap::new();
@@ -449,16 +457,34 @@ mod tests {
             ns.journal.record(entry, || true);
             ns.counters
                 .hit("k", Window::Forever, None, ns.clock.now(), || true);
+            ns.overrides
+                .add(super::super::overrides::Override {
+                    id: 0,
+                    provider: "p".into(),
+                    path: None,
+                    method: None,
+                    endpoints: None,
+                    scenario: "s".into(),
+                    times: None,
+                    remaining: None,
+                    latency: None,
+                    fault: None,
+                })
+                .unwrap();
         };
         use_it(&all.get(DEFAULT_NAMESPACE).unwrap());
         let one = taken();
-        assert!(one.0 > 0 && one.1 > 0);
+        assert!(one.0 > 0 && one.1 > 0 && one.2 > 0);
         // Only read: made blank, not kept, nothing taken.
         let _blank = all.existing_or_blank("read-only").unwrap();
         assert_eq!(taken(), one);
         let team = all.get("team").unwrap();
         use_it(&team);
-        assert_eq!(taken(), (2 * one.0, 2 * one.1), "the same ledgers");
+        assert_eq!(
+            taken(),
+            (2 * one.0, 2 * one.1, 2 * one.2),
+            "the same ledgers"
+        );
         all.forget("team");
         team.reset();
         assert_eq!(taken(), one, "given back at the reset");

@@ -1,12 +1,14 @@
 //! Overrides set through the admin API: "answer this provider (or this path
 //! of it) with that scenario, for the next N requests or until cleared".
 
+use std::mem::size_of;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
 use super::latency::{Fault, Latency};
+use super::ledger::{Ledger, Refused, Share};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Override {
@@ -65,31 +67,101 @@ pub struct Overrides {
     inner: Mutex<Inner>,
     /// How many are set, kept beside the list so that a request finds
     /// "none" (nearly always) without taking the lock every worker shares.
-    held: AtomicUsize,
+    set: AtomicUsize,
 }
 
 #[derive(Default)]
 struct Inner {
     list: Vec<Override>,
     next_id: u64,
+    /// What `list` holds, in bytes ([`size`]).
+    bytes: usize,
+    /// Its part of what every namespace's overrides hold ([`ledger`]);
+    /// none for a store on its own (the tests').
+    share: Option<Share>,
 }
 
 /// Overrides one namespace holds at most: each request looks through them.
 pub const MAX_OVERRIDES: usize = 1000;
 
+/// What every namespace's overrides hold together, in bytes: 16 MB, beyond
+/// 64 KB each namespace keeps (some two hundred overrides) whatever the
+/// others hold, taken 4 KB at a time. An ordinary override is some 300
+/// bytes, but its scenario's name and path are a user's file's, of any
+/// length; and 1,025 namespaces of [`MAX_OVERRIDES`] each would hold
+/// hundreds of MB of ordinary ones.
+pub fn ledger() -> Arc<Ledger> {
+    Ledger::new(MAX_BYTES_IN_ALL, 64 << 10, 4 << 10)
+}
+
+/// The bound of [`ledger`].
+pub const MAX_BYTES_IN_ALL: usize = 16 << 20;
+
+/// What one override holds, in bytes: its own size and its strings'.
+fn size(o: &Override) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
+    let endpoints = o.endpoints.as_ref().map_or(0, |ids| {
+        ids.capacity() * size_of::<String>() + ids.iter().map(String::capacity).sum::<usize>()
+    });
+    size_of::<Override>()
+        + o.provider.capacity()
+        + text(&o.path)
+        + text(&o.method)
+        + endpoints
+        + o.scenario.capacity()
+}
+
+impl Inner {
+    /// Gives back to the ledger what the list no longer needs, and says
+    /// how many are set.
+    fn settle(&mut self, set: &AtomicUsize) {
+        if let Some(share) = self.share.as_mut() {
+            share.settle(self.bytes);
+        }
+        set.store(self.list.len(), Ordering::SeqCst);
+    }
+
+    fn remove(&mut self, idx: usize) -> Override {
+        let o = self.list.remove(idx);
+        self.bytes -= size(&o);
+        o
+    }
+}
+
 impl Overrides {
-    /// Adds `o`; `None` when [`MAX_OVERRIDES`] are held already.
-    pub fn add(&self, mut o: Override) -> Option<Override> {
+    /// A namespace's overrides, counted in `share` of every namespace's.
+    pub fn new(share: Share) -> Overrides {
+        Overrides {
+            inner: Mutex::new(Inner {
+                share: Some(share),
+                ..Inner::default()
+            }),
+            set: AtomicUsize::new(0),
+        }
+    }
+
+    /// Adds `o`; refused when [`MAX_OVERRIDES`] are held already, or when
+    /// this namespace holds more than its floor of every namespace's
+    /// ([`ledger`]) and they hold their bound together.
+    pub fn add(&self, mut o: Override) -> Result<Override, Refused> {
         let mut inner = self.lock();
         if inner.list.len() >= MAX_OVERRIDES {
-            return None;
+            return Err(Refused::Own);
         }
+        let bytes = inner.bytes + size(&o);
+        if let Some(share) = inner.share.as_mut() {
+            if !share.fits(bytes) {
+                inner.settle(&self.set);
+                return Err(Refused::InAll);
+            }
+        }
+        inner.bytes = bytes;
         inner.next_id += 1;
         o.id = inner.next_id;
         o.remaining = o.times;
         inner.list.push(o.clone());
-        self.held.store(inner.list.len(), Ordering::SeqCst);
-        Some(o)
+        inner.settle(&self.set);
+        Ok(o)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -108,7 +180,7 @@ impl Overrides {
         has: impl Fn(&str) -> bool,
         current: impl FnOnce() -> bool,
     ) -> Option<Hit> {
-        if self.held.load(Ordering::SeqCst) == 0 {
+        if self.set.load(Ordering::SeqCst) == 0 {
             return None;
         }
         let mut inner = self.lock();
@@ -131,8 +203,8 @@ impl Overrides {
         if let Some(left) = o.remaining.as_mut() {
             *left = left.saturating_sub(1);
             if *left == 0 {
-                inner.list.remove(idx);
-                self.held.store(inner.list.len(), Ordering::SeqCst);
+                inner.remove(idx);
+                inner.settle(&self.set);
             }
         }
         Some(hit)
@@ -154,32 +226,43 @@ impl Overrides {
             }
             kept
         });
-        self.held.store(inner.list.len(), Ordering::SeqCst);
+        // Those kept may have changed size (re-aimed at another path): held
+        // whatever the bound, as a reload cannot refuse them.
+        inner.bytes = inner.list.iter().map(size).sum();
+        let bytes = inner.bytes;
+        if let Some(share) = inner.share.as_mut() {
+            share.hold(bytes);
+        }
+        inner.settle(&self.set);
         gone
     }
 
     /// Removes one; false when there was no such id.
     pub fn remove(&self, id: u64) -> bool {
         let mut inner = self.lock();
-        let before = inner.list.len();
-        inner.list.retain(|o| o.id != id);
-        self.held.store(inner.list.len(), Ordering::SeqCst);
-        inner.list.len() != before
+        let Some(idx) = inner.list.iter().position(|o| o.id == id) else {
+            return false;
+        };
+        inner.remove(idx);
+        inner.settle(&self.set);
+        true
     }
 
     /// Removes every override; ids go on from the last one given.
     pub fn clear(&self) {
         let mut inner = self.lock();
         inner.list.clear();
-        self.held.store(0, Ordering::SeqCst);
+        inner.bytes = 0;
+        inner.settle(&self.set);
     }
 
     /// Back to start, as a namespace reset puts it: none, and ids from 1.
     pub fn restart(&self) {
         let mut inner = self.lock();
         inner.list.clear();
+        inner.bytes = 0;
         inner.next_id = 0;
-        self.held.store(0, Ordering::SeqCst);
+        inner.settle(&self.set);
     }
 }
 
@@ -205,8 +288,8 @@ mod tests {
     #[test]
     fn times_run_out_and_newest_wins() {
         let ov = Overrides::default();
-        ov.add(o("p", None, "a", None));
-        ov.add(o("p", Some("x"), "b", Some(2)));
+        ov.add(o("p", None, "a", None)).unwrap();
+        ov.add(o("p", Some("x"), "b", Some(2))).unwrap();
         let all = |_: &str| true;
         assert_eq!(ov.take("p", "x", all, || true).unwrap().scenario, "b");
         assert_eq!(ov.take("p", "x", all, || true).unwrap().scenario, "b");
@@ -218,12 +301,12 @@ mod tests {
         assert!(ov.remove(1));
         assert!(!ov.remove(1));
         assert!(ov.take("p", "x", all, || true).is_none(), "none left");
-        ov.add(o("p", None, "c", Some(1)));
+        ov.add(o("p", None, "c", Some(1))).unwrap();
         // A request that raced a reset spends nothing.
         assert!(ov.take("p", "x", all, || false).is_none());
         assert_eq!(ov.take("p", "x", all, || true).unwrap().scenario, "c");
         assert!(ov.take("p", "x", all, || true).is_none(), "spent");
-        ov.add(o("p", None, "d", None));
+        ov.add(o("p", None, "d", None)).unwrap();
         ov.clear();
         assert!(ov.take("p", "x", all, || true).is_none(), "cleared");
     }
@@ -243,11 +326,65 @@ mod tests {
         assert_eq!(id(&ov), 1);
     }
 
+    /// Every namespace's overrides take from one ledger (README, Decisions:
+    /// "What requests store is bounded across namespaces too"): past the
+    /// bound, one past its floor is refused (nothing is let go on its
+    /// own), and what goes is given back.
+    #[test]
+    fn past_the_bound_in_all_one_past_its_floor_is_refused() {
+        let one = size(&o("p", Some("x"), "a", None));
+        let l = Ledger::new(10 * one, 3 * one, 1);
+        let (a, b) = (Overrides::new(l.share()), Overrides::new(l.share()));
+        let add = |ov: &Overrides| ov.add(o("p", Some("x"), "a", Some(1))).map(|o| o.id);
+        for _ in 0..10 {
+            add(&a).unwrap();
+        }
+        assert_eq!(l.taken(), 10 * one);
+        assert_eq!(add(&a), Err(Refused::InAll), "a is past its floor");
+        assert_eq!((a.list().len(), l.taken()), (10, 10 * one), "nothing went");
+        for _ in 0..3 {
+            add(&b).unwrap();
+        }
+        assert_eq!(l.taken(), 13 * one, "b's floor, whatever a holds");
+        assert_eq!(add(&b), Err(Refused::InAll));
+        // Spent or deleted: given back (but for a byte, the chunk a store
+        // keeps past what it holds).
+        assert_eq!(a.take("p", "x", |_| true, || true).unwrap().scenario, "a");
+        for id in 2..=5 {
+            assert!(a.remove(id));
+        }
+        assert_eq!(l.taken(), 8 * one + 1);
+        assert_eq!(add(&b), Ok(4), "room again");
+        assert_eq!(add(&b), Err(Refused::InAll));
+        // A reload that re-aims one at a longer path holds it, whatever
+        // the bound.
+        let longer = "/a-longer-path-than-any-before".to_string();
+        let mut grown = 0;
+        b.retain(|o| {
+            if o.id == 1 {
+                grown = longer.capacity() - o.path.as_ref().map_or(0, String::capacity);
+                o.path = Some(longer.clone());
+            }
+            true
+        });
+        assert!(grown > 0);
+        assert_eq!(l.taken(), 9 * one + 1 + grown);
+        a.clear();
+        b.restart();
+        assert_eq!(l.taken(), 0, "all given back");
+        // Its own bound is said apart.
+        let c = Overrides::new(Ledger::new(usize::MAX, 0, 1).share());
+        for _ in 0..MAX_OVERRIDES {
+            add(&c).unwrap();
+        }
+        assert_eq!(add(&c), Err(Refused::Own));
+    }
+
     #[test]
     fn retain_keeps_updates_and_returns_the_rest() {
         let ov = Overrides::default();
-        ov.add(o("p", Some("x"), "a", None));
-        ov.add(o("p", Some("y"), "b", None));
+        ov.add(o("p", Some("x"), "a", None)).unwrap();
+        ov.add(o("p", Some("y"), "b", None)).unwrap();
         let gone = ov.retain(|o| {
             o.endpoints = Some(vec!["z".into()]);
             o.scenario == "a"

@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::curp::{self, Renapo};
 use crate::engine::counters::Window;
 use crate::engine::fixtures::{check_webhook_url, Fixtures, MAX_WEBHOOK_FIELD_BYTES};
+use crate::engine::ledger::Refused;
 use crate::engine::model::{self, ProviderDef, Scenario};
 use crate::engine::namespace::Namespace;
 use crate::engine::provider::{AdminCall, AdminRoute, BoxFuture, Call, Provider};
@@ -30,6 +31,7 @@ use crate::engine::template::Vars;
 use crate::engine::{quoted, Defs, Reply, MAX_CREDENTIAL};
 use crate::jobs::{
     self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning, MAX_WEBHOOKS,
+    MAX_WEBHOOK_BYTES_IN_ALL,
 };
 use crate::request::{sendable_header_value, Body, Request};
 
@@ -372,7 +374,7 @@ impl Provider for AsyncVerification {
         Box::pin(async move {
             match call.route {
                 ("GET", ADMIN_WEBHOOKS) => list_webhooks(&call),
-                ("PUT", ADMIN_WEBHOOK) => put_webhook(&call),
+                ("PUT", ADMIN_WEBHOOK) => put_webhook(&call, &self.held),
                 ("DELETE", ADMIN_WEBHOOK) => delete_webhook(&call),
                 ("GET", ADMIN_DELIVERIES) => {
                     // In either case, as the status route takes it.
@@ -879,7 +881,7 @@ fn route_apikey(call: &AdminCall<'_>) -> Result<String, Reply> {
     Ok(apikey)
 }
 
-fn put_webhook(call: &AdminCall<'_>) -> Reply {
+fn put_webhook(call: &AdminCall<'_>, held: &jobs::Held) -> Reply {
     let apikey = match route_apikey(call) {
         Ok(k) => k,
         Err(refused) => return refused,
@@ -922,11 +924,16 @@ fn put_webhook(call: &AdminCall<'_>) -> Reply {
         Ok(ns) => ns,
         Err(why) => return admin_error(StatusCode::BAD_REQUEST, &why),
     };
-    if !jobs::set_webhook(&ns, &apikey, target.clone()) {
-        return admin_error(
+    match jobs::set_webhook(&ns, held, &apikey, target.clone()) {
+        Ok(()) => {}
+        Err(Refused::Own) => return admin_error(
             StatusCode::BAD_REQUEST,
             &format!("too many webhook targets in this namespace (at most {MAX_WEBHOOKS}); delete some with DELETE /__admin/webhooks/{{apikey}}"),
-        );
+        ),
+        Err(Refused::InAll) => return admin_error(
+            StatusCode::INSUFFICIENT_STORAGE,
+            &format!("the webhook targets of every namespace together hold all the room they have ({} MB); delete some with DELETE /__admin/webhooks/{{apikey}}, or free a namespace with POST /__admin/reset?namespace=NAME", MAX_WEBHOOK_BYTES_IN_ALL >> 20),
+        ),
     }
     ok(json!({
         "apikey": apikey,

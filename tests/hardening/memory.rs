@@ -122,3 +122,63 @@ async fn webhook_targets_are_bounded_in_size_and_number() {
     assert_eq!(put(&sb, "one-more", json!({"url": url(30)})).await.0, 200);
     assert_eq!(sb.admin_count("/__admin/webhooks").await, 1000);
 }
+
+// README, Decisions ("What requests store is bounded across namespaces
+// too"): the webhook targets set in every namespace together hold at most
+// 16 MB, beyond 64 KB each namespace keeps whatever the others hold.
+// 1,025 namespaces of 1,000 targets of some 4 KB would hold 4 GB.
+#[tokio::test]
+async fn webhook_targets_are_bounded_in_all_namespaces_together() {
+    let sb = Sandbox::start().await;
+    let root = "http://127.0.0.1:9/";
+    let big = json!({
+        "url": format!("{root}{}", "h".repeat(2048 - root.len())),
+        "apikey": "a".repeat(2048),
+    });
+    // A route apikey of 256 bytes: a target of some 4.4 KB in all.
+    let key = |i: usize, ns: &str| format!("{i:0>256}?namespace={ns}");
+    let fill = |ns: &'static str| {
+        let (sb, big) = (&sb, &big);
+        async move {
+            for i in 0..1000 {
+                let (status, why) = put(sb, &key(i, ns), big.clone()).await;
+                if status != 200 {
+                    return (i, status, why);
+                }
+            }
+            (1000, 200, String::new())
+        }
+    };
+    let filled = tokio::join!(fill("f0"), fill("f1"), fill("f2"), fill("f3"), fill("f4"));
+    let filled = [filled.0, filled.1, filled.2, filled.3, filled.4];
+    let set: usize = filled.iter().map(|f| f.0).sum();
+    // 16 MB of 4.4 KB, and some of the floors.
+    assert!((3_700..3_900).contains(&set), "{set} set");
+    for (_, status, why) in &filled {
+        assert_eq!(*status, 507);
+        assert_eq!(
+            why,
+            "the webhook targets of every namespace together hold all the room they have (16 MB); delete some with DELETE /__admin/webhooks/{apikey}, or free a namespace with POST /__admin/reset?namespace=NAME"
+        );
+    }
+    // A namespace keeps its floor (some fourteen of these) whatever the
+    // others hold.
+    for i in 0..14 {
+        assert_eq!(put(&sb, &key(i, "late"), big.clone()).await.0, 200);
+    }
+    let past = put(&sb, &key(14, "late"), big.clone()).await.0;
+    let past = if past == 200 {
+        put(&sb, &key(15, "late"), big.clone()).await.0
+    } else {
+        past
+    };
+    assert_eq!(past, 507);
+    // A smaller one in place of one is always taken.
+    assert_eq!(put(&sb, &key(0, "f0"), json!({"url": root})).await.0, 200);
+    // Room comes back as a namespace is freed.
+    let r = sb
+        .send("POST", "/__admin/reset?namespace=f1", &[], "")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(put(&sb, &key(16, "late"), big.clone()).await.0, 200);
+}
