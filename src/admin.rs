@@ -701,8 +701,9 @@ fn handle_add_override(
         Err(Refused::InAll) => error(
             StatusCode::INSUFFICIENT_STORAGE,
             &format!(
-                "the overrides of every namespace together hold all the room they have ({} MB); delete some with DELETE /__admin/overrides, or free a namespace with POST /__admin/reset?namespace=NAME",
-                overrides::MAX_BYTES_IN_ALL >> 20
+                "no room for this override in what the overrides of every namespace may hold together ({} MB beyond the first {} KB of each); delete some with DELETE /__admin/overrides, or free a namespace with POST /__admin/reset?namespace=NAME",
+                overrides::MAX_BYTES_IN_ALL >> 20,
+                overrides::KEPT_WHATEVER_ELSE >> 10
             ),
         ),
     }

@@ -75,7 +75,7 @@ const MAX_DELIVERIES: usize = 10_000;
 pub const MAX_WEBHOOK_BYTES_IN_ALL: usize = 16 << 20;
 /// What a namespace's targets may hold whatever the others hold (some
 /// four hundred ordinary ones, fifteen of the largest).
-const WEBHOOKS_KEPT_WHATEVER_ELSE: usize = 64 << 10;
+pub const WEBHOOKS_KEPT_WHATEVER_ELSE: usize = 64 << 10;
 /// The most of a webhook's answer that is read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -1188,6 +1188,11 @@ pub fn remove_webhook(ns: &Namespace, apikey: &str) -> bool {
         if let Some(share) = j.webhook_share.as_mut() {
             share.settle(j.webhook_bytes);
         }
+        // A map down to under half its room frees the rest, which the
+        // ledger does not count.
+        if j.webhooks.capacity() > 2 * j.webhooks.len().max(8) {
+            j.webhooks.shrink_to_fit();
+        }
         true
     })
 }
@@ -1553,16 +1558,29 @@ mod tests {
         a.reset();
         b.reset();
         assert_eq!(held.webhooks.taken(), 0);
-        // Its own bound is said apart.
+        // Its own bound is said apart, first when both would refuse.
         for k in 0..MAX_WEBHOOKS {
             set(&a, k, &target(10)).unwrap();
         }
-        assert_eq!(set(&a, MAX_WEBHOOKS, &target(10)), Err(Refused::Own));
+        let mut rest = held.webhooks.share();
+        assert!(rest.fits(MAX_WEBHOOK_BYTES_IN_ALL - held.webhooks.taken()));
+        // (One past the room a share keeps beyond what it holds, 8 KB.)
+        let past_its_room = target(10_000);
+        assert_eq!(set(&a, MAX_WEBHOOKS, &past_its_room), Err(Refused::Own));
+        assert_eq!(set(&a, 0, &past_its_room), Err(Refused::InAll));
+        drop(rest);
         assert_eq!(
             set(&a, 0, &target(20)),
             Ok(()),
             "replacing one is not one more"
         );
+        // Removed, they leave the map no room the ledger does not count.
+        for k in 0..MAX_WEBHOOKS {
+            assert!(remove_webhook(&a, &format!("k{k}")));
+        }
+        let room = a.with_state::<Jobs, _>(STATE, |j| j.webhooks.capacity());
+        assert!(room <= 16, "{room}");
+        assert_eq!(held.webhooks.taken(), 0);
     }
 
     /// Random creations, attempts started and finished out of order, and

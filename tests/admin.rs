@@ -733,7 +733,7 @@ async fn the_overrides_of_every_namespace_together_are_bounded() {
     assert_eq!(refused.status, 507, "{}", refused.text());
     assert_eq!(
         refused.json()["error"],
-        "the overrides of every namespace together hold all the room they have (16 MB); delete some with DELETE /__admin/overrides, or free a namespace with POST /__admin/reset?namespace=NAME"
+        "no room for this override in what the overrides of every namespace may hold together (16 MB beyond the first 64 KB of each); delete some with DELETE /__admin/overrides, or free a namespace with POST /__admin/reset?namespace=NAME"
     );
     // Another namespace keeps its floor whatever a holds: one, not two.
     assert_eq!(add("b").await.status, 201);

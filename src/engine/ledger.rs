@@ -3,8 +3,10 @@
 //! by their keys), but 1,025 namespaces each at its bound would hold tens
 //! of gigabytes: a ledger bounds that kind of store in all of them
 //! together. A store that is past the ledger's floor when the ledger is
-//! full lets its own oldest go, as it does at its own bound, so that a
-//! namespace in use keeps what a test needs of it whatever the others hold.
+//! full lets its own oldest go, as it does at its own bound (or, one set
+//! through the admin API, refuses one more: nothing a test set goes on its
+//! own), so that a namespace in use keeps what a test needs of it whatever
+//! the others hold.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -71,7 +73,7 @@ impl Share {
     /// the ledger has room for the rest (taken whole chunks at a time).
     /// When it has not, the store keeps its floor: up to it is taken
     /// whatever the others hold, and the store then holds no more than
-    /// [`Share::taken`], letting its own oldest go.
+    /// [`Share::taken`], letting its own oldest go or refusing the new.
     pub fn fits(&mut self, held: usize) -> bool {
         if held <= self.taken {
             return true;

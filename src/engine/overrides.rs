@@ -91,11 +91,12 @@ pub const MAX_OVERRIDES: usize = 1000;
 /// length; and 1,025 namespaces of [`MAX_OVERRIDES`] each would hold
 /// hundreds of MB of ordinary ones.
 pub fn ledger() -> Arc<Ledger> {
-    Ledger::new(MAX_BYTES_IN_ALL, 64 << 10, 4 << 10)
+    Ledger::new(MAX_BYTES_IN_ALL, KEPT_WHATEVER_ELSE, 4 << 10)
 }
 
-/// The bound of [`ledger`].
+/// The bound of [`ledger`], and its floor.
 pub const MAX_BYTES_IN_ALL: usize = 16 << 20;
+pub const KEPT_WHATEVER_ELSE: usize = 64 << 10;
 
 /// What one override holds, in bytes: its own size and its strings'.
 fn size(o: &Override) -> usize {
@@ -113,8 +114,13 @@ fn size(o: &Override) -> usize {
 
 impl Inner {
     /// Gives back to the ledger what the list no longer needs, and says
-    /// how many are set.
+    /// how many are set. A list down to under half its room frees the
+    /// rest: the ledger counts the overrides, not the room a thousand once
+    /// took.
     fn settle(&mut self, set: &AtomicUsize) {
+        if self.list.capacity() > 2 * self.list.len().max(8) {
+            self.list.shrink_to_fit();
+        }
         if let Some(share) = self.share.as_mut() {
             share.settle(self.bytes);
         }
@@ -254,7 +260,7 @@ impl Overrides {
     /// Removes every override; ids go on from the last one given.
     pub fn clear(&self) {
         let mut inner = self.lock();
-        inner.list.clear();
+        inner.list = Vec::new();
         inner.bytes = 0;
         inner.settle(&self.set);
     }
@@ -262,7 +268,7 @@ impl Overrides {
     /// Back to start, as a namespace reset puts it: none, and ids from 1.
     pub fn restart(&self) {
         let mut inner = self.lock();
-        inner.list.clear();
+        inner.list = Vec::new();
         inner.bytes = 0;
         inner.next_id = 0;
         inner.settle(&self.set);
@@ -384,12 +390,21 @@ mod tests {
         let id = a.add(roomy).unwrap().id;
         assert!(a.remove(id));
         assert_eq!(l.taken(), 0, "given back whole");
-        // Its own bound is said apart.
-        let c = Overrides::new(Ledger::new(usize::MAX, 0, 1).share());
+        // Its own bound is said apart, first when both would refuse.
+        let full = Ledger::new(MAX_OVERRIDES * one, 0, 1);
+        let c = Overrides::new(full.share());
         for _ in 0..MAX_OVERRIDES {
             add(&c).unwrap();
         }
+        assert_eq!(full.taken(), MAX_OVERRIDES * one, "the ledger full too");
         assert_eq!(add(&c), Err(Refused::Own));
+        // A reload that drops some gives them back; and the list frees the
+        // room it no longer needs, which the ledger does not count.
+        c.retain(|o| o.id <= 10);
+        assert_eq!(full.taken(), 10 * one + 1);
+        assert!(c.lock().list.capacity() <= 20);
+        c.clear();
+        assert_eq!((full.taken(), c.lock().list.capacity()), (0, 0));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::engine::template::Vars;
 use crate::engine::{quoted, Defs, Reply, MAX_CREDENTIAL};
 use crate::jobs::{
     self, Kind, NewVerification, Outcome, RedeliverError, Settings, Target, Warning, MAX_WEBHOOKS,
-    MAX_WEBHOOK_BYTES_IN_ALL,
+    MAX_WEBHOOK_BYTES_IN_ALL, WEBHOOKS_KEPT_WHATEVER_ELSE,
 };
 use crate::request::{sendable_header_value, Body, Request};
 
@@ -932,7 +932,7 @@ fn put_webhook(call: &AdminCall<'_>, held: &jobs::Held) -> Reply {
         ),
         Err(Refused::InAll) => return admin_error(
             StatusCode::INSUFFICIENT_STORAGE,
-            &format!("the webhook targets of every namespace together hold all the room they have ({} MB); delete some with DELETE /__admin/webhooks/{{apikey}}, or free a namespace with POST /__admin/reset?namespace=NAME", MAX_WEBHOOK_BYTES_IN_ALL >> 20),
+            &format!("no room for this target in what the webhook targets of every namespace may hold together ({} MB beyond the first {} KB of each); delete some with DELETE /__admin/webhooks/{{apikey}}, or free a namespace with POST /__admin/reset?namespace=NAME", MAX_WEBHOOK_BYTES_IN_ALL >> 20, WEBHOOKS_KEPT_WHATEVER_ELSE >> 10),
         ),
     }
     ok(json!({

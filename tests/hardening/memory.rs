@@ -158,7 +158,7 @@ async fn webhook_targets_are_bounded_in_all_namespaces_together() {
         assert_eq!(*status, 507);
         assert_eq!(
             why,
-            "the webhook targets of every namespace together hold all the room they have (16 MB); delete some with DELETE /__admin/webhooks/{apikey}, or free a namespace with POST /__admin/reset?namespace=NAME"
+            "no room for this target in what the webhook targets of every namespace may hold together (16 MB beyond the first 64 KB of each); delete some with DELETE /__admin/webhooks/{apikey}, or free a namespace with POST /__admin/reset?namespace=NAME"
         );
     }
     // A namespace keeps its floor (some fourteen of these) whatever the
