@@ -1367,15 +1367,18 @@ mod tests {
         }
     }
 
-    /// A namespace on a frozen clock: no verification moves by itself.
-    fn frozen_namespace() -> Arc<Namespace> {
-        use crate::engine::clock::Start;
-        use crate::engine::namespace::Namespaces;
-        let start = Start {
+    /// Namespaces on a frozen clock: no verification moves by itself.
+    fn frozen_namespaces() -> crate::engine::namespace::Namespaces {
+        let start = crate::engine::clock::Start {
             at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
             scale: 0.0,
         };
-        Namespaces::new(start, 10, "0").get("default").unwrap()
+        crate::engine::namespace::Namespaces::new(start, 10, "0")
+    }
+
+    /// A namespace on a frozen clock.
+    fn frozen_namespace() -> Arc<Namespace> {
+        frozen_namespaces().get("default").unwrap()
     }
 
     #[tokio::test]
@@ -1427,14 +1430,8 @@ mod tests {
     /// verifications and attempts are counts set by hand.)
     #[tokio::test]
     async fn every_namespace_together_is_bounded_too() {
-        use crate::engine::clock::Start;
-        use crate::engine::namespace::Namespaces;
         const FLOOR: usize = KEPT_WHATEVER_ELSE;
-        let start = Start {
-            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
-            scale: 0.0,
-        };
-        let all = Namespaces::new(start, 10, "0");
+        let all = frozen_namespaces();
         let (a, b) = (all.get("a").unwrap(), all.get("b").unwrap());
         // a's first FLOOR + 1 bring the others' count to the bound.
         let held = Arc::new(Held::default());
@@ -1508,13 +1505,7 @@ mod tests {
     /// larger one in place of one), and what goes is given back.
     #[tokio::test]
     async fn webhook_targets_are_bounded_in_all_namespaces() {
-        use crate::engine::clock::Start;
-        use crate::engine::namespace::Namespaces;
-        let start = Start {
-            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
-            scale: 0.0,
-        };
-        let all = Namespaces::new(start, 10, "0");
+        let all = frozen_namespaces();
         let (a, b) = (all.get("a").unwrap(), all.get("b").unwrap());
         let held = Held::default();
         let target = |len: usize| Target {
@@ -1589,14 +1580,8 @@ mod tests {
     /// for the others), and every store is within its bounds.
     #[tokio::test]
     async fn the_shared_counts_are_what_the_stores_hold() {
-        use crate::engine::clock::Start;
-        use crate::engine::namespace::Namespaces;
         use rand::{Rng, SeedableRng};
-        let start = Start {
-            at: Some(Timestamp::parse_rfc3339("2024-03-01T10:00:00-06:00").unwrap()),
-            scale: 0.0,
-        };
-        let all = Namespaces::new(start, 10, "0");
+        let all = frozen_namespaces();
         let spaces = ["a", "b", "c"].map(|n| all.get(n).unwrap());
         let others = (MAX_VERIFICATIONS_IN_ALL - 20, MAX_DELIVERIES_IN_ALL - 20);
         let held = Arc::new(Held::default());
