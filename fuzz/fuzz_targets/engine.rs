@@ -374,12 +374,16 @@ fn run(world: &World, engine: &Engine, rest: &[u8]) -> Vec<Seen> {
         named.extend(namespaces(&parsed.1, &parsed.2));
         let path = parsed.1.path().to_string();
         let method = parsed.0.clone();
+        // The first value that is not blank, as the engine reads it (a
+        // blank one is none; two that differ are a 400).
         let namespace = parsed
             .2
-            .get(NAMESPACE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty());
+            .get_all(NAMESPACE_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim)
+            .find(|v| !v.is_empty())
+            .map(str::to_string);
         let reply = answer(world, engine, parsed);
         if world.debug {
             eprintln!(
