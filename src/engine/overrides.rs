@@ -94,8 +94,10 @@ pub fn ledger() -> Arc<Ledger> {
     Ledger::new(MAX_BYTES_IN_ALL, KEPT_WHATEVER_ELSE, 4 << 10)
 }
 
-/// The bound of [`ledger`], and its floor.
+/// The bound of [`ledger`].
 pub const MAX_BYTES_IN_ALL: usize = 16 << 20;
+/// The floor of [`ledger`]: what a namespace's overrides may hold whatever
+/// the others hold.
 pub const KEPT_WHATEVER_ELSE: usize = 64 << 10;
 
 /// What one override holds, in bytes: its own size and its strings'.
