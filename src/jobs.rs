@@ -343,8 +343,8 @@ pub enum Trigger {
 }
 
 /// How many verifications and delivery attempts every namespace of one
-/// sandbox holds together, for [`MAX_VERIFICATIONS_IN_ALL`] and
-/// [`MAX_DELIVERIES_IN_ALL`], and what its webhook targets hold, for
+/// sandbox holds together, for `MAX_VERIFICATIONS_IN_ALL` and
+/// `MAX_DELIVERIES_IN_ALL`, and what its webhook targets hold, for
 /// [`MAX_WEBHOOK_BYTES_IN_ALL`]: the module's, shared by the stores.
 #[derive(Debug)]
 pub struct Held {

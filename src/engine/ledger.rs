@@ -73,7 +73,7 @@ impl Share {
     /// the ledger has room for the rest (taken whole chunks at a time).
     /// When it has not, the store keeps its floor: up to it is taken
     /// whatever the others hold, and the store then holds no more than
-    /// [`Share::taken`], letting its own oldest go or refusing the new.
+    /// what it has taken, letting its own oldest go or refusing the new.
     pub fn fits(&mut self, held: usize) -> bool {
         if held <= self.taken {
             return true;
