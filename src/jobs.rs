@@ -69,12 +69,12 @@ const MAX_DELIVERIES: usize = 10_000;
 /// What the webhook targets set through the admin API hold in every
 /// namespace together, in bytes: past it, one more is refused in a
 /// namespace holding more than [`WEBHOOKS_KEPT_WHATEVER_ELSE`]. A target is
-/// some 150 bytes with an ordinary URL, and up to some 4 KB (a URL and a
-/// header apikey of 2 KB each): 1,025 namespaces of [`MAX_WEBHOOKS`] would
-/// hold 4 GB.
+/// some 150 bytes with an ordinary URL, and up to 4.4 KB (a URL and a
+/// header apikey of 2 KB each, a route apikey of 256 bytes): 1,025
+/// namespaces of [`MAX_WEBHOOKS`] would hold 4.5 GB.
 pub const MAX_WEBHOOK_BYTES_IN_ALL: usize = 16 << 20;
 /// What a namespace's targets may hold whatever the others hold (some
-/// four hundred ordinary ones, fifteen of the largest).
+/// four hundred ordinary ones, fourteen of the largest).
 pub const WEBHOOKS_KEPT_WHATEVER_ELSE: usize = 64 << 10;
 /// The most of a webhook's answer that is read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
