@@ -783,11 +783,13 @@ async fn a_log_file_at_its_size_limit_loses_lines_not_the_server() {
     for _ in 0..20 {
         assert_eq!(served.get(&long, &[]).await.status, 404);
     }
-    let written = std::fs::metadata(&log).unwrap().len();
-    assert!((100..=1024).contains(&written), "{written}");
     served.terminate();
     let (status, _) = served.exited_within(Duration::from_secs(10)).await;
     assert!(status.success(), "{status:?}");
+    // Read once it has exited: stderr's thread writes the lines after
+    // their answers, and the exit waits for it.
+    let written = std::fs::metadata(&log).unwrap().len();
+    assert!((100..=1024).contains(&written), "{written}");
 }
 
 // README, Command line: a command whose output cannot be written, for
