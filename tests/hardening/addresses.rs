@@ -77,13 +77,42 @@ fn journal(addr: SocketAddr) -> Vec<Value> {
     body_json(&answer).as_array().unwrap().clone()
 }
 
-/// A port free a moment ago.
+/// Whether the server at `ours` is not reachable at `other`, another
+/// address with its port. Another test's server may have been given the
+/// same port on `other`'s address, so a connection there is not proof: a
+/// request sent through it, with a path of its own, must not reach our
+/// journal.
+fn not_served_at(ours: SocketAddr, other: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&other, Duration::from_secs(2)) else {
+        return true;
+    };
+    let marked = format!("/not-ours-{}", std::process::id());
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = s.write_all(
+        format!("GET {marked} HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+    );
+    // Read to the end: whoever took it has answered, or closed.
+    let _ = s.read_to_end(&mut Vec::new());
+    journal(ours).iter().all(|e| e["path"] != marked.as_str())
+}
+
+/// A port free a moment ago, below the range the kernel gives to port 0
+/// (Linux's `ip_local_port_range`): every other test's server binds port
+/// 0, so none of them can be given it before the test binds it.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let given_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let from = 10_000.min(given_from / 2);
+    let span = given_from - from;
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let start = (std::process::id() + call * 97) % span;
+    (0..span)
+        .map(|i| u16::try_from(from + (start + i) % span).unwrap())
+        .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port below the kernel's range")
 }
 
 /// An address of this machine that is not the loopback, of the family of
@@ -158,9 +187,9 @@ fn a_v4_mapped_loopback_host_is_not_called_reachable_from_other_machines() {
     let stderr = stderr_up_to_a_request(&mut served, SocketAddr::from(([127, 0, 0, 1], port)));
     // ... and through no other address of the machine.
     if let Some(other) = non_loopback_v4() {
+        let ours = SocketAddr::from(([127, 0, 0, 1], port));
         assert!(
-            TcpStream::connect_timeout(&SocketAddr::from((other, port)), Duration::from_secs(2))
-                .is_err(),
+            not_served_at(ours, SocketAddr::from((other, port))),
             "reachable at {other}"
         );
     }
@@ -245,11 +274,10 @@ fn ipv6_loopback_ready_line_is_a_bracketed_url_without_a_warning() {
     let entries = journal(addr);
     assert_eq!(entries[0]["headers"]["host"], host.as_str(), "{entries:?}");
     // Not reachable through IPv4.
-    assert!(TcpStream::connect_timeout(
-        &SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        Duration::from_secs(2)
-    )
-    .is_err());
+    assert!(not_served_at(
+        addr,
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    ));
     let stderr = stderr_up_to_a_request(&mut served, addr);
     assert!(!stderr.contains("warning"), "{stderr}");
 }

@@ -531,19 +531,26 @@ fn the_readmes_ci_step_runs_a_suite_around_the_server() {
     );
     let run_step = |suite: &str, env: &[(&str, &str)]| {
         let dir = crate::common::temp_dir("ci-step");
-        let script = format!("run-the-tests() {{ {suite}; }}\n{step}");
+        // The stand-in suite notes the server's pid first: its port, free
+        // once it has stopped, may be given to another test's server.
+        let script =
+            format!("run-the-tests() {{ echo \"$mxid_pid\" > mxid.pid; {suite}; }}\n{step}");
         let mut bash = std::process::Command::new("bash");
         bash.args(["-e", "-c", &script])
             .current_dir(&dir)
             .env("PATH", &path);
         let out = crate::engine::output_within_20s(bash, env, "the README's CI step");
         let url = std::fs::read_to_string(dir.join("mxid.out")).unwrap_or_default();
+        let pid = std::fs::read_to_string(dir.join("mxid.pid")).unwrap_or_default();
         let _ = std::fs::remove_dir_all(&dir);
-        (out, url)
+        (out, (url, pid))
     };
-    let stopped = |url: &str| {
-        let addr = url.trim().rsplit('/').next().unwrap().to_string();
-        std::net::TcpStream::connect(addr).is_err()
+    // The step has waited for it: the process is gone, not a zombie.
+    let stopped = |(url, pid): &(String, String)| {
+        assert!(url.contains("listening on http://127.0.0.1:"), "{url}");
+        let pid = pid.trim();
+        assert!(pid.parse::<u32>().is_ok(), "no pid noted: {pid:?}");
+        !std::path::Path::new("/proc").join(pid).exists()
     };
     let curl = |scenario: &str| {
         format!(
@@ -552,17 +559,16 @@ fn the_readmes_ci_step_runs_a_suite_around_the_server() {
         )
     };
 
-    let (out, url) = run_step(&curl("success"), &[]);
+    let (out, server) = run_step(&curl("success"), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(
         stdout.is_empty(),
         "a suite that passes prints no log: {stdout}"
     );
-    assert!(url.contains("listening on http://127.0.0.1:"), "{url}");
-    assert!(stopped(&url), "the server still listens at {url}");
+    assert!(stopped(&server), "the server still runs: {server:?}");
 
-    let (out, url) = run_step(&curl("not_found"), &[]);
+    let (out, server) = run_step(&curl("not_found"), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -573,7 +579,7 @@ fn the_readmes_ci_step_runs_a_suite_around_the_server() {
         stdout.contains("curpv5 POST /api/curp/bycurp -> 404 not_found by header"),
         "{stdout}"
     );
-    assert!(stopped(&url), "the server still listens at {url}");
+    assert!(stopped(&server), "the server still runs: {server:?}");
 
     // A server that stopped during the suite: the step still ends with the
     // suite's status and its log, not at the `kill` of a process gone.
@@ -581,14 +587,14 @@ fn the_readmes_ci_step_runs_a_suite_around_the_server() {
         "{} && kill \"$mxid_pid\" && wait \"$mxid_pid\"; return 3",
         curl("success")
     );
-    let (out, url) = run_step(&suite, &[]);
+    let (out, server) = run_step(&suite, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(
         stdout.contains("curpv5 POST /api/curp/bycurp -> 200 success by header"),
         "{stdout}"
     );
-    assert!(stopped(&url), "the server still listens at {url}");
+    assert!(stopped(&server), "the server still runs: {server:?}");
 
     let (out, _) = run_step("true", &[("MXID_LATENCY", "11m")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
