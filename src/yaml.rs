@@ -1291,7 +1291,9 @@ mod tests {
         use proptest::prelude::*;
         // One piece opens more brackets than the bound allows: text, not
         // nesting, wherever serde or JSON writes it.
-        let deep: &'static str = "[".repeat(MAX_FLOW_DEPTH + 1).leak();
+        static DEEP: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| "[".repeat(MAX_FLOW_DEPTH + 1));
+        let deep: &'static str = &DEEP;
         let text = proptest::sample::select(vec![
             "[", "]", "{", "}", "'", "\"", "#", ": ", "|", ">", "- ", "it's", "a b", ",", "&x",
             "!t", "*y", "~", "1", "\n", " ", deep,
