@@ -39,6 +39,7 @@ export LSAN_OPTIONS="exitcode=0:log_path=$reports/lsan"
 
 # First, that a leak is seen: a program that leaks 4 KB, built the same way.
 canary="$target/canary"
+rm -rf "$canary"
 mkdir -p "$canary"
 cat >"$canary/main.rs" <<'EOF'
 #[inline(never)]
@@ -49,6 +50,7 @@ fn main() {
     lose();
 }
 EOF
+# shellcheck disable=SC2086
 rustup run nightly rustc $RUSTFLAGS --edition 2021 -o "$canary/leaks" "$canary/main.rs"
 LSAN_OPTIONS="exitcode=0:log_path=$canary/lsan" "$canary/leaks"
 if ! grep -qs "4096 byte(s) leaked" "$canary"/lsan.*; then
